@@ -1,0 +1,76 @@
+/*
+ * cli.h - the command table and the declarative option parser of the
+ * winnow command-line tool. The option table of a command is the only
+ * description of its options: the parser reads it and --help prints it.
+ */
+#ifndef WN_CLI_H
+#define WN_CLI_H
+
+#include "winnow.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Exit codes, documented in README.md and `winnow --help`. */
+enum {
+    EXIT_OK = 0,
+    EXIT_FAIL = 1,
+    EXIT_USAGE = 2,
+    EXIT_REJECTED = 3 /* finished, but some records were rejected */
+};
+
+enum opt_type {
+    OPT_FLAG,    /* bool; no value */
+    OPT_UINT,    /* unsigned */
+    OPT_U64,     /* uint64_t */
+    OPT_DOUBLE,  /* double */
+    OPT_OPTDOUBLE, /* double; the value is optional (--x or --x=0.9) */
+    OPT_STRING,  /* const char * */
+    OPT_SIZE,    /* uint64_t with an optional K/M/G suffix */
+    OPT_CHOICE,  /* int: index into choices */
+    OPT_END
+};
+
+struct opt {
+    const char *name;   /* long name, without "--" */
+    char short_name;    /* or 0 */
+    enum opt_type type;
+    void *dest;
+    const char *metavar;
+    const char *help;
+    const char *const *choices; /* OPT_CHOICE: NULL-terminated */
+    double implicit;    /* OPT_OPTDOUBLE: value when none is given */
+};
+
+/* Global verbosity: -1 quiet, 0 normal, 1 verbose. */
+extern int cli_verbosity;
+
+/*
+ * Parse argv (argv[0] is the command name) against the table. Positional
+ * arguments are collected into pos (*npos of them; pos has argc slots).
+ * Returns EXIT_OK, EXIT_USAGE after printing a message, or -1 when --help
+ * was printed (the command then exits 0).
+ */
+int cli_parse(const char *cmd, const char *usage, const char *summary,
+              const struct opt *opts, int argc, char **argv, char **pos,
+              int *npos);
+void cli_help(FILE *f, const char *cmd, const char *usage,
+              const char *summary, const struct opt *opts);
+
+/* "winnow: <message>" on stderr, git's grammar. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Signal handling: SIGINT/SIGTERM set this flag. */
+extern volatile int cli_cancel;
+extern volatile int cli_signal;
+void cli_install_signals(void);
+/* The exit status for an interrupted run: 128 + the signal. */
+int cli_interrupted_status(void);
+
+int cmd_dedup(int argc, char **argv);
+int cmd_tokens(int argc, char **argv);
+int cmd_params(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+
+#endif /* WN_CLI_H */

@@ -1,0 +1,220 @@
+/*
+ * cmd_dedup.c - `winnow dedup`: exact and near-duplicate removal.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const method_names[] = {"minhash", "simhash", NULL};
+static const char *const token_names[] = {"word", "char", NULL};
+static const char *const verify_names[] = {"estimate", "exact", NULL};
+static const char *const keep_names[] = {"first", "longest", NULL};
+
+#define REJECT_MESSAGES 20
+
+struct reject_log {
+    unsigned long long count;
+};
+
+static void on_reject(void *ud, const struct wn_record *rec)
+{
+    struct reject_log *log = ud;
+    if (log->count++ >= REJECT_MESSAGES || cli_verbosity < 0)
+        return;
+    const char *src = rec->source ? rec->source : "-";
+    if (rec->status == WN_EPARSE)
+        fprintf(stderr, "winnow: %s:%llu: %s at byte %zu (rejected)\n", src,
+                (unsigned long long)rec->line, wn_strerror(rec->status),
+                rec->error_offset);
+    else if (rec->line)
+        fprintf(stderr, "winnow: %s:%llu: %s (rejected)\n", src,
+                (unsigned long long)rec->line, wn_strerror(rec->status));
+    else
+        fprintf(stderr, "winnow: %s: %s (rejected)\n", src,
+                wn_strerror(rec->status));
+}
+
+static void print_params(const struct wn_dedup_options *o)
+{
+    if (o->method == WN_METHOD_SIMHASH) {
+        printf("method simhash: 64-bit fingerprints, pairs within Hamming "
+               "distance %u\n",
+               o->hamming);
+        return;
+    }
+    uint32_t b = o->bands, r = o->rows;
+    double fp = 0, fn = 0;
+    if (!b && wn_lsh_params(o->threshold, o->num_perm, &b, &r, &fp, &fn)) {
+        cli_error("invalid threshold or --num-perm");
+        return;
+    }
+    printf("threshold %.3f, num_perm %u: %u bands x %u rows", o->threshold,
+           o->num_perm, b, r);
+    if (fp > 0 || fn > 0)
+        printf(" (false-positive area %.4f, false-negative area %.4f)", fp,
+               fn);
+    printf("\n  similarity  P(candidate)\n");
+    for (int i = 1; i <= 20; i++) {
+        double s = i / 20.0;
+        printf("  %10.2f  %12.6f\n", s, wn_lsh_probability(s, b, r));
+    }
+}
+
+int cmd_dedup(int argc, char **argv)
+{
+    struct wn_dedup_options o;
+    wn_dedup_options_init(&o);
+    const char *outdir = NULL;
+    bool exact_only = false, explain = false;
+    unsigned threads = 0, ngram = o.ngram, num_perm = o.num_perm;
+    unsigned bands = 0, rows = 0, hamming = o.hamming;
+    uint64_t seed = o.seed, max_bytes = 64ull << 20, memory = 0;
+    const char *keep_max = NULL;
+    int keep = 0;
+    const struct opt opts[] = {
+        {"output", 'o', OPT_STRING, &outdir, "DIR",
+         "write kept/removed/clusters/rejected/stats here (required)"},
+        {"exact-only", 0, OPT_FLAG, &exact_only, NULL,
+         "only remove exact duplicates (normalized text)"},
+        {"method", 0, OPT_CHOICE, &o.method, NULL,
+         "near-duplicate sketch (default minhash)", method_names},
+        {"tokens", 0, OPT_CHOICE, &o.token_mode, NULL,
+         "word n-grams, or character n-grams (default word)", token_names},
+        {"ngram", 'n', OPT_UINT, &ngram, "N", "shingle length (default 5)"},
+        {"num-perm", 'k', OPT_UINT, &num_perm, "K",
+         "MinHash size (default 128)"},
+        {"threshold", 't', OPT_DOUBLE, &o.threshold, "T",
+         "Jaccard threshold for near duplicates (default 0.8)"},
+        {"bands", 0, OPT_UINT, &bands, "B", "LSH bands (with --rows)"},
+        {"rows", 0, OPT_UINT, &rows, "R", "LSH rows per band (with --bands)"},
+        {"verify", 0, OPT_CHOICE, &o.verify, NULL,
+         "check candidates by estimated or exact Jaccard (default estimate)",
+         verify_names},
+        {"containment", 0, OPT_OPTDOUBLE, &o.containment, "C",
+         "also accept a document contained in another (default 0.8)", NULL,
+         0.8},
+        {"hamming", 0, OPT_UINT, &hamming, "K",
+         "simhash: max Hamming distance (default 3)"},
+        {"keep", 0, OPT_CHOICE, &keep, NULL,
+         "representative of a cluster (default first)", keep_names},
+        {"keep-max", 0, OPT_STRING, &keep_max, "FIELD",
+         "keep the record with the largest numeric FIELD"},
+        {"id-field", 0, OPT_STRING, &o.reader.id_field, "NAME",
+         "JSON field of the id (default id)"},
+        {"text-field", 0, OPT_STRING, &o.reader.text_field, "NAME",
+         "JSON field of the text (default text)"},
+        {"max-record-bytes", 0, OPT_SIZE, &max_bytes, "SIZE",
+         "reject longer records (default 64M)"},
+        {"threads", 'j', OPT_UINT, &threads, "N",
+         "worker threads (default: all cores)"},
+        {"memory", 0, OPT_SIZE, &memory, "SIZE",
+         "memory budget of the join (default 1G)"},
+        {"tmp-dir", 0, OPT_STRING, &o.tmp_dir, "DIR",
+         "spill files here (default: inside the output dir)"},
+        {"seed", 0, OPT_U64, &seed, "N", "hash seed (default 1)"},
+        {"explain-params", 0, OPT_FLAG, &explain, NULL,
+         "print the LSH bands, rows and S-curve"},
+        {NULL, 0, OPT_END, NULL, NULL, NULL},
+    };
+    const char *usage = "[options] --output DIR INPUT...";
+    const char *summary =
+        "Remove exact and near-duplicate records. INPUT is a JSONL file "
+        "(optionally .gz or\n.zst), a directory of .txt files, or - for "
+        "standard input.";
+    char **pos = calloc((size_t)argc + 1, sizeof(char *));
+    int npos = 0;
+    if (!pos)
+        return EXIT_FAIL;
+    int prc = cli_parse("dedup", usage, summary, opts, argc, argv, pos,
+                        &npos);
+    if (prc) {
+        free(pos);
+        return prc < 0 ? EXIT_OK : prc;
+    }
+    o.exact_only = exact_only;
+    o.threads = threads;
+    o.ngram = ngram;
+    o.num_perm = num_perm;
+    o.bands = bands;
+    o.rows = rows;
+    o.hamming = hamming;
+    o.seed = seed;
+    o.memory = memory;
+    o.reader.max_record_bytes = (size_t)max_bytes;
+    o.keep = keep;
+    if (keep_max) {
+        o.keep = WN_KEEP_MAX;
+        o.keep_field = keep_max;
+    }
+    if (explain) {
+        print_params(&o);
+        if (!outdir && npos == 0) {
+            free(pos);
+            return EXIT_OK;
+        }
+    }
+    if (!outdir || npos == 0) {
+        cli_error("dedup: %s", !outdir ? "--output DIR is required"
+                                       : "no input given");
+        fprintf(stderr, "usage: winnow dedup %s\n", usage);
+        free(pos);
+        return EXIT_USAGE;
+    }
+    if ((bands == 0) != (rows == 0)) {
+        cli_error("dedup: --bands and --rows go together");
+        free(pos);
+        return EXIT_USAGE;
+    }
+    struct reject_log log = {0};
+    o.on_reject = on_reject;
+    o.ud = &log;
+    o.cancel = &cli_cancel;
+    cli_install_signals();
+    struct wn_dedup_report rep;
+    int rc = wn_dedup_run((const char *const *)pos, (size_t)npos, outdir, &o,
+                          &rep);
+    free(pos);
+    if (rc == WN_EINTR) {
+        cli_error("interrupted; no output was written");
+        return cli_interrupted_status();
+    }
+    if (rc == WN_EINVAL) {
+        cli_error("dedup: invalid combination of options");
+        return EXIT_USAGE;
+    }
+    if (rc == WN_EOPEN && rep.error_path[0]) {
+        cli_error("cannot open '%s': %s", rep.error_path, wn_strerror(rc));
+        return EXIT_FAIL;
+    }
+    if (rc) {
+        if (rep.error_path[0])
+            cli_error("%s: %s", rep.error_path, wn_strerror(rc));
+        else
+            cli_error("dedup failed: %s", wn_strerror(rc));
+        return EXIT_FAIL;
+    }
+    if (log.count > REJECT_MESSAGES && cli_verbosity >= 0)
+        cli_error("... and %llu more rejected records",
+                  log.count - REJECT_MESSAGES);
+    double mb = rep.bytes / 1e6;
+    cli_info("read %llu records (%.1f MB) in %.2f s (%.0f MB/s): kept %llu, "
+             "removed %llu (%llu exact, %llu near) in %llu clusters, "
+             "rejected %llu",
+             (unsigned long long)rep.read, mb, rep.seconds,
+             rep.seconds > 0 ? mb / rep.seconds : 0.0,
+             (unsigned long long)rep.kept, (unsigned long long)rep.removed,
+             (unsigned long long)rep.removed_exact,
+             (unsigned long long)rep.removed_near,
+             (unsigned long long)rep.clusters,
+             (unsigned long long)rep.rejected);
+    if (cli_verbosity > 0 && !o.exact_only)
+        cli_info("lsh %u bands x %u rows; %llu candidate pairs, %llu "
+                 "verified, %llu edges; %llu large buckets (max %llu)",
+                 rep.bands, rep.rows, (unsigned long long)rep.candidates,
+                 (unsigned long long)rep.verified,
+                 (unsigned long long)rep.edges,
+                 (unsigned long long)rep.large_buckets,
+                 (unsigned long long)rep.max_bucket);
+    return rep.rejected ? EXIT_REJECTED : EXIT_OK;
+}

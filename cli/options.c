@@ -1,0 +1,264 @@
+/*
+ * options.c - the declarative option parser and its --help printer, shared
+ * by every command, and the CLI's message and signal helpers.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int cli_verbosity = 0;
+volatile int cli_cancel = 0;
+volatile int cli_signal = 0;
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("winnow: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+void cli_info(const char *fmt, ...)
+{
+    if (cli_verbosity < 0)
+        return;
+    va_list ap;
+    fputs("winnow: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static void on_signal(int sig)
+{
+    cli_signal = sig;
+    cli_cancel = 1;
+}
+
+void cli_install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int cli_interrupted_status(void)
+{
+    return 128 + (cli_signal ? cli_signal : SIGINT);
+}
+
+static const char *type_metavar(const struct opt *o)
+{
+    if (o->metavar)
+        return o->metavar;
+    switch (o->type) {
+    case OPT_UINT:
+    case OPT_U64:
+        return "N";
+    case OPT_DOUBLE:
+    case OPT_OPTDOUBLE:
+        return "X";
+    case OPT_SIZE:
+        return "SIZE";
+    default:
+        return "VALUE";
+    }
+}
+
+void cli_help(FILE *f, const char *cmd, const char *usage,
+              const char *summary, const struct opt *opts)
+{
+    fprintf(f, "usage: winnow %s %s\n\n%s\n\noptions:\n", cmd, usage,
+            summary);
+    for (const struct opt *o = opts; o->type != OPT_END; o++) {
+        char left[64];
+        int n = 0;
+        if (o->short_name)
+            n = snprintf(left, sizeof(left), "-%c, ", o->short_name);
+        else
+            n = snprintf(left, sizeof(left), "    ");
+        if (o->type == OPT_FLAG)
+            snprintf(left + n, sizeof(left) - n, "--%s", o->name);
+        else if (o->type == OPT_OPTDOUBLE)
+            snprintf(left + n, sizeof(left) - n, "--%s[=%s]", o->name,
+                     type_metavar(o));
+        else if (o->type == OPT_CHOICE) {
+            char ch[40] = "";
+            size_t k = 0;
+            for (const char *const *c = o->choices; *c; c++)
+                k += (size_t)snprintf(ch + k, sizeof(ch) - k, "%s%s",
+                                      c == o->choices ? "" : "|", *c);
+            snprintf(left + n, sizeof(left) - n, "--%s %s", o->name, ch);
+        } else
+            snprintf(left + n, sizeof(left) - n, "--%s %s", o->name,
+                     type_metavar(o));
+        fprintf(f, "  %-30s %s\n", left, o->help);
+    }
+    fprintf(f, "  %-30s %s\n", "-q, --quiet", "only errors on stderr");
+    fprintf(f, "  %-30s %s\n", "-v, --verbose", "more detail on stderr");
+    fprintf(f, "  %-30s %s\n", "-h, --help", "show this help");
+}
+
+static int parse_u64(const char *s, uint64_t *v, bool size)
+{
+    errno = 0;
+    char *end;
+    if (*s == '-' || *s == '\0')
+        return -1;
+    unsigned long long x = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return -1;
+    if (size && *end) {
+        unsigned shift = 0;
+        switch (*end) {
+        case 'k': case 'K': shift = 10; break;
+        case 'm': case 'M': shift = 20; break;
+        case 'g': case 'G': shift = 30; break;
+        case 't': case 'T': shift = 40; break;
+        default: return -1;
+        }
+        end++;
+        if (*end == 'i' || *end == 'B')
+            end += (*end == 'i') ? 1 : 0;
+        if (*end == 'B')
+            end++;
+        if (x > (UINT64_MAX >> shift))
+            return -1;
+        x <<= shift;
+    }
+    if (*end)
+        return -1;
+    *v = x;
+    return 0;
+}
+
+static int set_value(const char *cmd, const struct opt *o, const char *val)
+{
+    uint64_t u;
+    char *end;
+    switch (o->type) {
+    case OPT_UINT:
+        if (parse_u64(val, &u, false) || u > UINT32_MAX)
+            goto bad;
+        *(unsigned *)o->dest = (unsigned)u;
+        return 0;
+    case OPT_U64:
+    case OPT_SIZE:
+        if (parse_u64(val, &u, o->type == OPT_SIZE))
+            goto bad;
+        *(uint64_t *)o->dest = u;
+        return 0;
+    case OPT_DOUBLE:
+    case OPT_OPTDOUBLE: {
+        errno = 0;
+        double d = strtod(val, &end);
+        if (errno || end == val || *end || !isfinite(d))
+            goto bad;
+        *(double *)o->dest = d;
+        return 0;
+    }
+    case OPT_STRING:
+        *(const char **)o->dest = val;
+        return 0;
+    case OPT_CHOICE:
+        for (int i = 0; o->choices[i]; i++) {
+            if (strcmp(o->choices[i], val) == 0) {
+                *(int *)o->dest = i;
+                return 0;
+            }
+        }
+        goto bad;
+    default:
+        return 0;
+    }
+bad:
+    cli_error("%s: invalid value '%s' for --%s", cmd, val, o->name);
+    return -1;
+}
+
+int cli_parse(const char *cmd, const char *usage, const char *summary,
+              const struct opt *opts, int argc, char **argv, char **pos,
+              int *npos)
+{
+    *npos = 0;
+    bool only_pos = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (only_pos || a[0] != '-' || strcmp(a, "-") == 0) {
+            pos[(*npos)++] = argv[i];
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            only_pos = true;
+            continue;
+        }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            cli_help(stdout, cmd, usage, summary, opts);
+            return -1;
+        }
+        if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            cli_verbosity = -1;
+            continue;
+        }
+        if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+            cli_verbosity = 1;
+            continue;
+        }
+        const struct opt *o = NULL;
+        const char *val = NULL;
+        if (a[1] == '-') {
+            const char *name = a + 2;
+            const char *eq = strchr(name, '=');
+            size_t len = eq ? (size_t)(eq - name) : strlen(name);
+            for (const struct opt *p = opts; p->type != OPT_END; p++)
+                if (strlen(p->name) == len && !strncmp(p->name, name, len))
+                    o = p;
+            if (eq)
+                val = eq + 1;
+        } else if (a[2] == '\0') {
+            for (const struct opt *p = opts; p->type != OPT_END; p++)
+                if (p->short_name && p->short_name == a[1])
+                    o = p;
+        }
+        if (!o) {
+            cli_error("%s: unknown option '%s'", cmd, a);
+            fprintf(stderr, "Try 'winnow %s --help'.\n", cmd);
+            return EXIT_USAGE;
+        }
+        if (o->type == OPT_FLAG) {
+            if (val) {
+                cli_error("%s: --%s takes no value", cmd, o->name);
+                return EXIT_USAGE;
+            }
+            *(bool *)o->dest = true;
+            continue;
+        }
+        if (o->type == OPT_OPTDOUBLE && !val) {
+            *(double *)o->dest = o->implicit;
+            continue;
+        }
+        if (!val) {
+            if (i + 1 >= argc) {
+                cli_error("%s: --%s needs a value", cmd, o->name);
+                return EXIT_USAGE;
+            }
+            val = argv[++i];
+        }
+        if (set_value(cmd, o, val))
+            return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}

@@ -1,0 +1,403 @@
+/*
+ * winnow.h - the one installed header of libwinnow: finding and removing
+ * duplicate and near-duplicate text in news and web corpora.
+ *
+ * This header is the contract. Every function says what it returns, who owns
+ * what and whether it is thread-safe. Conventions that hold everywhere:
+ *
+ *  - Functions that can fail return an int that is WN_OK (0) or a negative
+ *    enum wn_status value; wn_strerror() names it. Out-parameters are left
+ *    untouched on error.
+ *  - The library never prints, exits or aborts on bad input.
+ *  - Objects made by wn_<object>_create() are released by wn_<object>_free();
+ *    passing NULL to a _free function does nothing.
+ *  - Pointer arguments are borrowed for the duration of the call unless the
+ *    declaration says they are kept.
+ *  - Distinct objects may be used from distinct threads at the same time; one
+ *    object is not safe to use from two threads at once unless stated.
+ */
+#ifndef WINNOW_H
+#define WINNOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(WN_BUILDING_LIBRARY) && defined(__GNUC__)
+#define WN_API __attribute__((visibility("default")))
+#else
+#define WN_API
+#endif
+
+#define WN_VERSION_MAJOR 0
+#define WN_VERSION_MINOR 1
+#define WN_VERSION_PATCH 0
+#define WN_VERSION_STRING "0.1.0"
+
+/* The version of the library actually linked, e.g. "0.1.0". Thread-safe. */
+WN_API const char *wn_version_string(void);
+
+/*
+ * Status codes. 0 is success, errors are negative; values are never reused.
+ * One list makes both the enum and the messages of wn_strerror().
+ */
+#define WN_STATUS_LIST(X)                                                      \
+    X(WN_OK, 0, "success")                                                     \
+    X(WN_ENOMEM, -1, "out of memory")                                          \
+    X(WN_EIO, -2, "input/output error")                                        \
+    X(WN_EINVAL, -3, "invalid argument")                                       \
+    X(WN_EPARSE, -4, "malformed JSON")                                         \
+    X(WN_ETOOBIG, -5, "record larger than the size cap")                       \
+    X(WN_ETRUNC, -6, "truncated or corrupt compressed stream")                 \
+    X(WN_ENOFIELD, -7, "missing or non-string text field")                     \
+    X(WN_EFORMAT, -8, "not a winnow file or unsupported format version")       \
+    X(WN_EOPEN, -9, "cannot open file")                                        \
+    X(WN_EINTR, -10, "interrupted")                                            \
+    X(WN_ENOSPC, -11, "no space left on device")                               \
+    X(WN_ELIMIT, -12, "too many records for one process")                      \
+    X(WN_EBADID, -13, "id field is neither a string nor a number")
+
+enum wn_status {
+#define WN__STATUS_ENUM(name, value, text) name = value,
+    WN_STATUS_LIST(WN__STATUS_ENUM)
+#undef WN__STATUS_ENUM
+};
+
+/* A static message for a status code; "unknown status" for other values. */
+WN_API const char *wn_strerror(int status);
+
+/*
+ * Test hook: make the allocation after the next n succeed... precisely, the
+ * (n+1)th library allocation from now fails (n = 0: the next one), once;
+ * n < 0 switches injection off. Used by the allocation-failure sweep tests.
+ */
+WN_API void wn_alloc_fail_after(long n);
+
+/* ------------------------------------------------------------------------ */
+/* Records                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Where a record comes from. Inputs are JSONL files (plain, gzip or zstd,
+ * chosen by magic bytes), directories of .txt files (one document per file)
+ * or "-" for standard input.
+ */
+enum wn_record_kind {
+    WN_RECORD_JSON = 0, /* one JSONL line */
+    WN_RECORD_TEXTFILE = 1 /* one whole .txt file */
+};
+
+/*
+ * One record. Strings are not NUL-terminated. A JSONL record's id is the
+ * string value (unescaped) or the number's text of the id field; when the
+ * field is missing or null, or the record is rejected, it is "SOURCE:LINE".
+ * A text file's id is its path relative to the directory given.
+ *
+ * status is WN_OK or why the record is rejected:
+ *   WN_EPARSE   the line is not one JSON object (error_offset says where);
+ *   WN_EBADID   the id is neither a string, a number nor null;
+ *   WN_ENOFIELD the text field is missing or not a string;
+ *   WN_ETOOBIG  longer than max_record_bytes: raw holds only a prefix;
+ *   WN_ETRUNC   the compressed input ends or is corrupt here: raw holds the
+ *               partial line, possibly empty, and reading goes on with the
+ *               next input.
+ * text is NULL unless status is WN_OK.
+ */
+struct wn_record {
+    const char *raw;  /* the bytes as read, without the line feed (a CR
+                         before it is kept) */
+    size_t raw_len;
+    const char *id;   /* the id as text (string ids unescaped) */
+    size_t id_len;
+    const char *text; /* the text field, unescaped UTF-8 (may be invalid) */
+    size_t text_len;
+    int kind;         /* enum wn_record_kind */
+    int status;       /* WN_OK, or why the record is rejected */
+    size_t error_offset; /* byte offset of a JSON error in raw */
+    uint32_t input;   /* index of the input it came from */
+    uint64_t line;    /* 1-based line (JSONL) or 0 (text files) */
+    const char *source; /* input path as given ("-" for standard input), or
+                           for text files the file path */
+};
+
+struct wn_reader_options {
+    const char *id_field;   /* default "id" */
+    const char *text_field; /* default "text" */
+    size_t max_record_bytes; /* default (0) 64 MiB; longer lines and files
+                                are rejected, without being buffered */
+    /* When true, the reader parses nothing: JSONL records carry raw, line,
+     * source and input, with id and text NULL (text files still carry both).
+     * Used by the second pass that copies kept records; it sees the same
+     * records in the same order as a parsing pass. */
+    int raw_only;
+};
+
+struct wn_reader;
+
+/*
+ * Open inputs for reading. paths is an array of n paths ("-" is standard
+ * input, read once). Every path is checked before the call returns: a path
+ * that does not exist or cannot be read fails with WN_EOPEN (errno says why)
+ * and *bad_input is set to its index; "-" given twice fails with WN_EINVAL
+ * likewise. Nothing is read. opts may be NULL for defaults. The paths and
+ * field names are copied.
+ *
+ * A file is JSONL, plain, gzip (concatenated members allowed) or zstd (any
+ * number of frames), recognized by its first bytes, not its name. Lines end
+ * at '\n'; blank and whitespace-only lines are skipped and counted
+ * (wn_reader_blank_lines). A directory is read recursively: every regular
+ * file whose name ends in ".txt", in bytewise order of the relative path, is
+ * one record. Memory stays O(max_record_bytes), whatever the input size.
+ */
+WN_API int wn_reader_create(const char *const *paths, size_t n,
+                            const struct wn_reader_options *opts,
+                            struct wn_reader **out, size_t *bad_input);
+
+/*
+ * The next record, in input order. Returns 1 when a record was stored in
+ * *rec, 0 at the end of all inputs, or a negative status on an I/O error
+ * that stops reading (the failing path is in wn_reader_error_path()).
+ * Records that are malformed are still returned, with rec->status < 0, so
+ * that the caller can account for them. The pointers in *rec stay valid
+ * until the next call. After a negative return the reader stays failed:
+ * later calls return the same status.
+ */
+WN_API int wn_reader_next(struct wn_reader *r, struct wn_record *rec);
+
+/* The path of the input where the last error happened, or NULL. */
+WN_API const char *wn_reader_error_path(const struct wn_reader *r);
+
+/* Bytes consumed so far (after decompression). */
+WN_API uint64_t wn_reader_bytes(const struct wn_reader *r);
+
+/* Blank or whitespace-only JSONL lines skipped so far. */
+WN_API uint64_t wn_reader_blank_lines(const struct wn_reader *r);
+
+WN_API void wn_reader_free(struct wn_reader *r);
+
+/* ------------------------------------------------------------------------ */
+/* Text                                                                      */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * How normalized text is cut into tokens. A word character is a Unicode
+ * letter, mark or number (general categories L*, M*, N*) of the normalized
+ * text; everything else (spaces, punctuation, symbols, controls, U+FFFD)
+ * separates tokens. A combining mark always stays with the character before
+ * it; a mark with no character before it starts a token of its own.
+ */
+enum wn_token_mode {
+    /* Words: maximal runs of word characters, so "Monday.The" gives
+     * "monday", "the" and "U.S." gives "u", "s". Characters of scripts
+     * written without spaces between words (Han with its iteration marks,
+     * Hiragana, Katakana, Bopomofo, Thai, Lao, Khmer, Myanmar) are one token
+     * each, with their marks. Hangul is split into words like Latin. */
+    WN_TOKENS_WORD = 0,
+    /* Characters: one token per word character (base plus following marks)
+     * of the normalized text, in every script; separators are dropped. So
+     * "Ｔｈé ﬁ" gives "t", "h", "é", "f", "i". */
+    WN_TOKENS_CHAR = 1
+};
+
+/*
+ * One token. The normalized bytes are norm[norm_off, norm_off + norm_len) of
+ * the wn_tokens it belongs to, followed by '\0'. [src_off, src_off +
+ * src_len) is the span of the original text it came from: whole characters,
+ * including any default-ignorable characters (soft hyphen, zero-width
+ * space, ...) dropped inside or right after it. Tokenizing that span alone
+ * gives this token; when one source character expands into several tokens
+ * (U+00BD "½" gives "1" and "2"), all of them carry that character's span.
+ */
+struct wn_token {
+    uint32_t norm_off;
+    uint32_t norm_len;
+    uint32_t src_off;
+    uint32_t src_len;
+};
+
+/*
+ * Tokens of one text. Caller's storage: zero it (or wn_tokens_init), pass it
+ * to wn_tokenize() as often as needed (buffers are reused) and release it
+ * with wn_tokens_release(). Read norm, tok, n and invalid_utf8; the other
+ * fields belong to the library.
+ */
+struct wn_tokens {
+    char *norm;           /* normalized tokens, each followed by '\0' */
+    size_t norm_len, norm_cap;
+    struct wn_token *tok; /* n tokens in text order */
+    size_t n, cap;
+    size_t invalid_utf8;  /* ill-formed sequences replaced by U+FFFD */
+    int32_t *work;        /* private: code point scratch for normalizing */
+    size_t work_cap;
+};
+
+/* Make t empty. Never fails. */
+WN_API void wn_tokens_init(struct wn_tokens *t);
+/* Free the buffers of t and make it empty; t may be reused. */
+WN_API void wn_tokens_release(struct wn_tokens *t);
+
+/*
+ * Normalize text[0, len) and cut it into tokens (enum wn_token_mode), which
+ * replace the previous contents of t.
+ *
+ * Normalization is NFKC_Casefold as utf8proc computes it (utf8proc_map with
+ * UTF8PROC_STABLE | COMPOSE | COMPAT | CASEFOLD | IGNORE): compatibility
+ * forms are unified (full-width "Ａ" is "a", "ﬁ" is "fi"), case is folded
+ * ("ß" is "ss") and default-ignorable characters vanish, so a soft hyphen or
+ * zero-width joiner inside a word does not split it. Text is otherwise taken
+ * as it is: mojibake such as "Â£" is normalized, not repaired. The tokens
+ * are exactly those of normalizing the whole text at once and then
+ * splitting, except inside a run of more than 31 consecutive combining or
+ * ignorable code points, which is cut every 32 code points to bound the cost
+ * of canonical reordering (as the Stream-Safe Text Format of UAX #15 does).
+ *
+ * Ill-formed UTF-8 (stray or truncated sequences, overlong forms,
+ * surrogates, values above U+10FFFF) and NUL bytes are read as U+FFFD, one
+ * per maximal ill-formed subpart, which separates tokens; t->invalid_utf8
+ * counts them.
+ *
+ * Returns WN_OK; WN_EINVAL for a NULL t, NULL text with len > 0 or an
+ * unknown mode; WN_ETOOBIG when len or the normalized output exceeds
+ * UINT32_MAX bytes; WN_ENOMEM. On error t holds no tokens and stays valid.
+ * Thread-safe for distinct t; text is not kept.
+ */
+WN_API int wn_tokenize(const char *text, size_t len, int mode,
+                       struct wn_tokens *t);
+
+/* ------------------------------------------------------------------------ */
+/* Deduplication                                                             */
+/* ------------------------------------------------------------------------ */
+
+enum wn_method {
+    WN_METHOD_MINHASH = 0, /* MinHash + banded LSH (default) */
+    WN_METHOD_SIMHASH = 1  /* 64-bit SimHash + block-permuted tables */
+};
+
+enum wn_verify {
+    WN_VERIFY_ESTIMATE = 0, /* Jaccard estimated from the signatures */
+    WN_VERIFY_EXACT = 1     /* exact Jaccard of the shingle sets */
+};
+
+enum wn_keep {
+    WN_KEEP_FIRST = 0,   /* the first record of a cluster in input order */
+    WN_KEEP_LONGEST = 1, /* the longest text; ties go to the first */
+    WN_KEEP_MAX = 2      /* the largest numeric keep_field; ties: first */
+};
+
+struct wn_dedup_options {
+    struct wn_reader_options reader;
+    int exact_only;       /* stop after exact duplicates */
+    int method;           /* enum wn_method */
+    int token_mode;       /* enum wn_token_mode */
+    unsigned ngram;       /* shingle length in tokens; default 5 */
+    uint32_t num_perm;    /* MinHash size K; default 128 */
+    double threshold;     /* Jaccard threshold; default 0.8 */
+    uint32_t bands, rows; /* 0: chosen from threshold and num_perm */
+    int verify;           /* enum wn_verify */
+    double containment;   /* > 0: also accept pairs whose smaller
+                             member is this much contained in the larger */
+    unsigned hamming;     /* SimHash: max Hamming distance; default 3 */
+    int keep;             /* enum wn_keep */
+    const char *keep_field; /* WN_KEEP_MAX: numeric JSON field */
+    unsigned threads;     /* 0: all cores */
+    uint64_t seed;        /* hash seed; default 1 */
+    uint32_t bucket_all_pairs; /* buckets up to this size: all pairs */
+    uint64_t memory;      /* join memory budget in bytes; 0: 1 GiB */
+    const char *tmp_dir;  /* temporary files; default: the output dir */
+    /* Set to non-zero (e.g. from a signal handler) to stop the run; it
+     * returns WN_EINTR and removes its temporary files. Kept and read
+     * during the run. */
+    volatile int *cancel;
+    /* Called for every rejected record (on the calling thread). */
+    void (*on_reject)(void *ud, const struct wn_record *rec);
+    void *ud;
+};
+
+/* Defaults as documented field by field above. */
+WN_API void wn_dedup_options_init(struct wn_dedup_options *o);
+
+struct wn_dedup_report {
+    uint64_t read, kept, removed, rejected;
+    uint64_t removed_exact, removed_near;
+    uint64_t blank_lines;
+    uint64_t bytes;         /* bytes read, after decompression */
+    uint64_t clusters;      /* clusters of 2 or more */
+    uint64_t candidates;    /* distinct candidate pairs */
+    uint64_t verified;      /* candidate pairs verified */
+    uint64_t edges;         /* pairs that passed verification */
+    uint64_t large_buckets, max_bucket;
+    uint64_t invalid_utf8;  /* replaced ill-formed sequences */
+    uint64_t empty_docs;    /* records with no tokens */
+    uint32_t bands, rows;   /* LSH parameters used */
+    double seconds;
+    double stage_seconds[6]; /* read+sketch, exact, join, verify,
+                                cluster, write */
+    uint64_t peak_rss_bytes;
+    char error_path[512];   /* the file behind an error, if any */
+};
+
+/*
+ * Deduplicate the records of the inputs and write kept.jsonl, removed.jsonl,
+ * clusters.jsonl, rejected.jsonl and stats.json into outdir (created if
+ * missing). Every output is written to a temporary file and renamed into
+ * place at the end, stats.json last, so an interrupted run never leaves a
+ * file that looks complete and keeps the previous outputs. Returns WN_OK
+ * (rejected records are not an error: see rep->rejected), WN_EOPEN before
+ * anything is written when an input cannot be read, WN_EINTR when cancelled,
+ * or another status. rep may be NULL. Uses opts->threads threads
+ * internally; outputs are byte-identical for any thread count (stats.json
+ * aside, which records timings and the thread count).
+ */
+WN_API int wn_dedup_run(const char *const *inputs, size_t n,
+                        const char *outdir,
+                        const struct wn_dedup_options *opts,
+                        struct wn_dedup_report *rep);
+
+/* ------------------------------------------------------------------------ */
+/* LSH parameters                                                            */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The bands and rows (bands * rows <= num_perm) that minimize the sum of
+ * false-positive and false-negative areas under the LSH S-curve for a
+ * Jaccard threshold, with both weights 0.5. WN_EINVAL for a threshold
+ * outside (0, 1) or num_perm == 0.
+ */
+WN_API int wn_lsh_params(double threshold, uint32_t num_perm,
+                         uint32_t *bands, uint32_t *rows, double *fp_area,
+                         double *fn_area);
+
+/* Probability that a pair of Jaccard similarity s becomes a candidate. */
+WN_API double wn_lsh_probability(double s, uint32_t bands, uint32_t rows);
+
+/* ------------------------------------------------------------------------ */
+/* Evaluation                                                                */
+/* ------------------------------------------------------------------------ */
+
+struct wn_eval_result {
+    uint64_t items;       /* items present in both truth and prediction */
+    uint64_t tp, fp, fn;  /* pairwise counts */
+    double precision, recall, f1;
+    double ari;           /* adjusted Rand index (cluster truth only) */
+    int pairs_mode;       /* 1 when the truth was labelled pairs */
+};
+
+/*
+ * Compare a clustering with ground truth. predicted is a clusters.jsonl
+ * (lines {"cluster", "members": [ids]}; ids not listed are singletons) and
+ * truth either lines {"id", "cluster"} or labelled pairs
+ * {"id_a", "id_b", "label"}. universe, when not NULL, is a JSONL file whose
+ * "id" fields name every item (so singletons are counted for the ARI).
+ * Files may be compressed. On a parse error *bad_line is set.
+ */
+WN_API int wn_eval_files(const char *predicted, const char *truth,
+                         const char *universe, struct wn_eval_result *res,
+                         uint64_t *bad_line, char *bad_file, size_t bad_cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WINNOW_H */

@@ -1,0 +1,62 @@
+/*
+ * cluster.h - candidate join, union-find and representative choice.
+ *
+ * The join turns band keys into candidate pairs by sorting (key, document)
+ * entries and walking runs of equal keys: no all-pairs comparison. Union-find
+ * keeps the smallest document number of a component as its root, so the
+ * partition and the roots do not depend on the order edges arrive in.
+ */
+#ifndef WN_CLUSTER_H
+#define WN_CLUSTER_H
+
+#include "common/common.h"
+
+/* A (key, document) entry of one band. */
+struct wn_keydoc {
+    uint64_t key;
+    uint32_t doc;
+    uint32_t pad; /* zero; keeps the struct 16 bytes without holes */
+};
+
+/* Sort entries by (key, doc). LSD radix sort: O(n) passes over 8 bytes. */
+WN_INTERNAL int wn__keydoc_sort(struct wn_keydoc *v, size_t n);
+
+/* What a join reports about its buckets. */
+struct wn_join_stats {
+    uint64_t buckets;       /* runs of 2 or more equal keys */
+    uint64_t large_buckets; /* runs longer than the all-pairs limit */
+    uint64_t max_bucket;    /* longest run */
+    uint64_t pairs;         /* pairs emitted (before de-duplication) */
+};
+
+/*
+ * Emit candidate pairs from sorted entries as packed (a << 32 | b), a < b,
+ * appended to *pairs (grown with WN_GROW). A run of m <= all_pairs_max equal
+ * keys gives all m(m-1)/2 pairs; a longer run gives each member paired with
+ * the run's first member and with its predecessor (2m pairs), so templates
+ * and empty texts cannot make the join quadratic. skip, when not NULL, is a
+ * bitmap of documents left out of the join.
+ */
+WN_INTERNAL int wn__join_sorted(const struct wn_keydoc *v, size_t n,
+                                uint32_t all_pairs_max, const uint8_t *skip,
+                                uint64_t **pairs, size_t *npairs,
+                                size_t *cap, struct wn_join_stats *st);
+
+/* Sort and de-duplicate packed pairs; returns the new count. */
+WN_INTERNAL size_t wn__pairs_sort_unique(uint64_t *p, size_t n);
+
+/* Union-find over n documents, in the caller's storage. */
+struct wn_uf {
+    uint32_t *parent;
+    size_t n;
+};
+
+WN_INTERNAL int wn__uf_init(struct wn_uf *uf, size_t n);
+WN_INTERNAL void wn__uf_release(struct wn_uf *uf);
+/* The root (smallest member) of x's component; compresses the path. */
+WN_INTERNAL uint32_t wn__uf_find(struct wn_uf *uf, uint32_t x);
+/* Merge two components; the smaller root becomes the root. Returns 1 when
+ * they were apart. */
+WN_INTERNAL int wn__uf_union(struct wn_uf *uf, uint32_t a, uint32_t b);
+
+#endif /* WN_CLUSTER_H */

@@ -1,0 +1,95 @@
+/*
+ * common.h - internal helpers shared by every layer of libwinnow: checked
+ * allocation (with a failure-injection hook for the allocation sweep tests),
+ * growable byte buffers and a few arithmetic helpers. Depends on nothing but
+ * libc and include/winnow.h.
+ */
+#ifndef WN_COMMON_H
+#define WN_COMMON_H
+
+#include "winnow.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define WN_INTERNAL __attribute__((visibility("hidden")))
+
+#define WN_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define WN_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define WN_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Allocation. Every allocation in the library goes through these so that a
+ * test can make the Nth one fail (wn_alloc_fail_after, a public test hook in
+ * winnow.h). They return NULL on failure like the libc functions.
+ */
+WN_INTERNAL void *wn__malloc(size_t n);
+WN_INTERNAL void *wn__calloc(size_t n, size_t size);
+WN_INTERNAL void *wn__realloc(void *p, size_t n);
+/* realloc of n * size elements with overflow check. */
+WN_INTERNAL void *wn__reallocarray(void *p, size_t n, size_t size);
+WN_INTERNAL char *wn__strdup(const char *s);
+WN_INTERNAL char *wn__strndup(const char *s, size_t n);
+WN_INTERNAL void wn__free(void *p);
+
+/*
+ * A growable byte buffer in the caller's storage. Zero-initialized is a valid
+ * empty buffer. data is not NUL-terminated unless the caller appends one.
+ */
+struct wn_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+};
+
+/* Make room for at least extra more bytes. WN_OK or WN_ENOMEM. */
+WN_INTERNAL int wn__buf_reserve(struct wn_buf *b, size_t extra);
+WN_INTERNAL int wn__buf_append(struct wn_buf *b, const void *p, size_t n);
+/* Append a string literal. */
+#define WN_BUF_LIT(b, lit) wn__buf_append((b), (lit), sizeof(lit) - 1)
+WN_INTERNAL int wn__buf_putc(struct wn_buf *b, char c);
+/* printf-style append. */
+WN_INTERNAL int wn__buf_printf(struct wn_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+WN_INTERNAL void wn__buf_release(struct wn_buf *b);
+
+/*
+ * Grow an array *p of *cap elements of size sz so that it holds at least
+ * need elements (amortized doubling). WN_OK or WN_ENOMEM; *p and *cap are
+ * unchanged on failure.
+ */
+WN_INTERNAL int wn__grow(void **p, size_t *cap, size_t need, size_t sz);
+
+#define WN_GROW(arr, cap, need)                                                \
+    wn__grow((void **)&(arr), &(cap), (need), sizeof(*(arr)))
+
+/* Little-endian stores and loads for saved files. */
+static inline void wn__put_le64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static inline uint64_t wn__get_le64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static inline void wn__put_le32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static inline uint32_t wn__get_le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+#endif /* WN_COMMON_H */

@@ -1,0 +1,163 @@
+/*
+ * outfile.c - atomic output files: temporary name, fsync, rename.
+ */
+#include "dedup/outfile.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define OUT_BUFFER (1u << 20)
+
+int wn__status_from_errno(int e)
+{
+    switch (e) {
+    case ENOSPC:
+    case EDQUOT:
+        return WN_ENOSPC;
+    case ENOMEM:
+        return WN_ENOMEM;
+    default:
+        return WN_EIO;
+    }
+}
+
+static char *join_path(const char *dir, const char *name)
+{
+    size_t a = strlen(dir), b = strlen(name);
+    char *p = wn__malloc(a + b + 2);
+    if (!p)
+        return NULL;
+    memcpy(p, dir, a);
+    p[a] = '/';
+    memcpy(p + a + 1, name, b + 1);
+    return p;
+}
+
+static int mkdir_p(const char *path)
+{
+    char *p = wn__strdup(path);
+    if (!p)
+        return WN_ENOMEM;
+    int rc = WN_OK;
+    for (char *s = p + 1;; s++) {
+        if (*s == '/' || *s == '\0') {
+            char c = *s;
+            *s = '\0';
+            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+                rc = WN_EOPEN;
+                break;
+            }
+            *s = c;
+            if (c == '\0')
+                break;
+        }
+    }
+    wn__free(p);
+    if (rc == WN_OK) {
+        struct stat st;
+        if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+            rc = WN_EOPEN;
+    }
+    return rc;
+}
+
+int wn__tmpdir_create(const char *outdir, char **tmpdir)
+{
+    int rc = mkdir_p(outdir);
+    if (rc)
+        return rc;
+    char *t = join_path(outdir, ".winnow-tmp-XXXXXX");
+    if (!t)
+        return WN_ENOMEM;
+    if (!mkdtemp(t)) {
+        wn__free(t);
+        return WN_EOPEN;
+    }
+    *tmpdir = t;
+    return WN_OK;
+}
+
+void wn__tmpdir_remove(const char *tmpdir)
+{
+    if (!tmpdir)
+        return;
+    DIR *d = opendir(tmpdir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                continue;
+            char *p = join_path(tmpdir, e->d_name);
+            if (p)
+                unlink(p);
+            wn__free(p);
+        }
+        closedir(d);
+    }
+    rmdir(tmpdir);
+}
+
+int wn__outfile_open(struct wn_outfile *o, const char *tmpdir,
+                     const char *outdir, const char *name)
+{
+    memset(o, 0, sizeof(*o));
+    o->tmp_path = join_path(tmpdir, name);
+    o->final_path = join_path(outdir, name);
+    if (!o->tmp_path || !o->final_path) {
+        wn__outfile_release(o);
+        return WN_ENOMEM;
+    }
+    o->f = fopen(o->tmp_path, "wb");
+    if (!o->f) {
+        wn__outfile_release(o);
+        return WN_EOPEN;
+    }
+    setvbuf(o->f, NULL, _IOFBF, OUT_BUFFER);
+    return WN_OK;
+}
+
+int wn__outfile_write(struct wn_outfile *o, const void *p, size_t n)
+{
+    if (o->err)
+        return o->err;
+    if (n && fwrite(p, 1, n, o->f) != n)
+        o->err = wn__status_from_errno(errno);
+    return o->err;
+}
+
+int wn__outfile_finish(struct wn_outfile *o)
+{
+    if (!o->f)
+        return o->err ? o->err : WN_EIO;
+    if (!o->err && fflush(o->f) != 0)
+        o->err = wn__status_from_errno(errno);
+    if (!o->err && fsync(fileno(o->f)) != 0 && errno != EINVAL)
+        o->err = wn__status_from_errno(errno);
+    if (fclose(o->f) != 0 && !o->err)
+        o->err = wn__status_from_errno(errno);
+    o->f = NULL;
+    return o->err;
+}
+
+int wn__outfile_commit(struct wn_outfile *o)
+{
+    if (o->err || o->f)
+        return o->err ? o->err : WN_EIO;
+    if (rename(o->tmp_path, o->final_path) != 0)
+        return wn__status_from_errno(errno);
+    return WN_OK;
+}
+
+void wn__outfile_release(struct wn_outfile *o)
+{
+    if (o->f)
+        fclose(o->f);
+    if (o->tmp_path)
+        unlink(o->tmp_path);
+    wn__free(o->tmp_path);
+    wn__free(o->final_path);
+    memset(o, 0, sizeof(*o));
+}

@@ -1,0 +1,44 @@
+/*
+ * outfile.h - output files that appear complete or not at all.
+ *
+ * An outfile is written under a temporary name in a private directory inside
+ * the output directory (same filesystem), flushed and fsync'ed, and renamed
+ * to its final name only by wn__outfile_commit(). A run that dies before
+ * that leaves the previous outputs untouched; the temporary directory is
+ * removed by wn__tmpdir_remove() on every orderly exit.
+ */
+#ifndef WN_OUTFILE_H
+#define WN_OUTFILE_H
+
+#include "common/common.h"
+
+#include <stdio.h>
+
+struct wn_outfile {
+    FILE *f;
+    char *tmp_path;
+    char *final_path;
+    int err; /* first write error, as a status */
+};
+
+/* mkdir -p outdir, then make a private temporary directory inside it.
+ * *tmpdir is allocated. */
+WN_INTERNAL int wn__tmpdir_create(const char *outdir, char **tmpdir);
+/* Remove the temporary directory and everything in it. */
+WN_INTERNAL void wn__tmpdir_remove(const char *tmpdir);
+
+WN_INTERNAL int wn__outfile_open(struct wn_outfile *o, const char *tmpdir,
+                                 const char *outdir, const char *name);
+WN_INTERNAL int wn__outfile_write(struct wn_outfile *o, const void *p,
+                                  size_t n);
+/* Flush, fsync and close; the file keeps its temporary name. */
+WN_INTERNAL int wn__outfile_finish(struct wn_outfile *o);
+/* Rename the finished file to its final name. */
+WN_INTERNAL int wn__outfile_commit(struct wn_outfile *o);
+/* Close if open, unlink the temporary file, free the names. */
+WN_INTERNAL void wn__outfile_release(struct wn_outfile *o);
+
+/* A status for an errno value from a failed write. */
+WN_INTERNAL int wn__status_from_errno(int e);
+
+#endif /* WN_OUTFILE_H */

@@ -1,0 +1,591 @@
+/*
+ * reader.c - the record reader: JSONL lines from plain, gzip or zstd files
+ * and standard input, and whole .txt files from directory trees.
+ *
+ * JSONL: decompressed bytes land in one window buf[0..cap); the unread part
+ * is buf[start..end) and no line feed occurs in buf[start..scan), so each
+ * byte is searched once. A line must fit in max_record_bytes: the window
+ * never grows past max_record_bytes + 1, and a longer line is reported as
+ * WN_ETOOBIG from the prefix already read, then skipped without buffering.
+ * Memory is therefore O(max_record_bytes + block), independent of file
+ * size; time is O(bytes) plus the JSON scan of each line.
+ *
+ * Directories are listed completely when reached (names only, sorted
+ * bytewise so that the record order does not depend on the file system),
+ * then read one file per record.
+ *
+ * Record pointers point into the window or into reader-owned buffers and
+ * stay valid until the next call; strings without escapes are not copied.
+ */
+#include "io/json.h"
+#include "io/reader.h"
+#include "io/stream.h"
+
+#include <assert.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_MAX_RECORD ((size_t)64 << 20)
+
+struct wn_reader {
+    char **paths;
+    size_t n;
+    char *id_field, *text_field;
+    size_t max_record;
+    bool raw_only;
+    size_t block;
+
+    size_t cur;  /* index of the input being read */
+    bool opened; /* paths[cur] is open */
+    bool is_dir;
+    int err; /* sticky status after a failure */
+    const char *err_path;
+
+    /* JSONL input: see the window invariant above. */
+    struct wn_stream *st;
+    char *buf;
+    size_t cap, start, scan, end;
+    bool eof;
+    bool skipping; /* discarding the rest of a too-long line */
+    uint64_t line;
+
+    /* Directory input. */
+    char **files; /* relative paths, sorted */
+    size_t nfiles, files_cap, next_file;
+    size_t root_len;     /* length of the root prefix in path, with '/' */
+    struct wn_buf path;  /* a full path, NUL-terminated */
+    struct wn_buf file;  /* contents of the current text file */
+
+    struct wn_buf id;   /* unescaped or synthesized id */
+    struct wn_buf text; /* unescaped text */
+    uint64_t bytes, blank;
+};
+
+void wn__reader_set_block_size(struct wn_reader *r, size_t n)
+{
+    if (n)
+        r->block = n;
+}
+
+/* Whether path can be read; errno is kept from the failing call. */
+static int check_path(const char *path, bool *seen_stdin)
+{
+    struct stat st;
+    if (!path)
+        return WN_EINVAL;
+    if (strcmp(path, "-") == 0) {
+        if (*seen_stdin)
+            return WN_EINVAL; /* standard input can be read only once */
+        *seen_stdin = true;
+        return fstat(STDIN_FILENO, &st) ? WN_EOPEN : WN_OK;
+    }
+    if (stat(path, &st))
+        return WN_EOPEN;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        if (!d)
+            return WN_EOPEN;
+        closedir(d);
+        return WN_OK;
+    }
+    /* O_NONBLOCK: checking a named pipe must not wait for its writer. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return WN_EOPEN;
+    close(fd);
+    return WN_OK;
+}
+
+int wn_reader_create(const char *const *paths, size_t n,
+                     const struct wn_reader_options *opts,
+                     struct wn_reader **out, size_t *bad_input)
+{
+    if (!out || (n && !paths))
+        return WN_EINVAL;
+    bool seen_stdin = false;
+    for (size_t i = 0; i < n; i++) {
+        int rc = check_path(paths[i], &seen_stdin);
+        if (rc) {
+            if (bad_input)
+                *bad_input = i;
+            return rc;
+        }
+    }
+
+    struct wn_reader *r = wn__calloc(1, sizeof(*r));
+    if (!r)
+        return WN_ENOMEM;
+    r->block = WN_STREAM_BLOCK;
+    r->max_record = opts && opts->max_record_bytes ? opts->max_record_bytes
+                                                   : DEFAULT_MAX_RECORD;
+    /* The window holds max_record + 1 bytes; keep that representable. */
+    r->max_record = WN_MIN(r->max_record, SIZE_MAX / 4);
+    r->raw_only = opts && opts->raw_only;
+    r->id_field = wn__strdup(opts && opts->id_field ? opts->id_field : "id");
+    r->text_field =
+        wn__strdup(opts && opts->text_field ? opts->text_field : "text");
+    r->paths = wn__calloc(n, sizeof(*r->paths));
+    bool ok = r->id_field && r->text_field && r->paths;
+    if (r->paths)
+        r->n = n;
+    for (size_t i = 0; ok && i < n; i++) {
+        r->paths[i] = wn__strdup(paths[i]);
+        ok = r->paths[i] != NULL;
+    }
+    if (!ok) {
+        wn_reader_free(r);
+        return WN_ENOMEM;
+    }
+    *out = r;
+    return WN_OK;
+}
+
+static int add_file(struct wn_reader *r, const char *rel)
+{
+    if (WN_GROW(r->files, r->files_cap, r->nfiles + 1))
+        return WN_ENOMEM;
+    char *c = wn__strdup(rel);
+    if (!c)
+        return WN_ENOMEM;
+    r->files[r->nfiles++] = c;
+    return WN_OK;
+}
+
+static bool has_txt_suffix(const char *name)
+{
+    size_t n = strlen(name);
+    return n >= 4 && memcmp(name + n - 4, ".txt", 4) == 0;
+}
+
+/*
+ * Collect the .txt files under the directory named by r->path. Symbolic
+ * links to regular files are followed; links to directories are not, which
+ * rules out cycles. On failure r->path names what failed.
+ */
+static int walk(struct wn_reader *r)
+{
+    DIR *d = opendir(r->path.data);
+    if (!d)
+        return WN_EOPEN;
+    size_t base = r->path.len;
+    int rc = WN_OK;
+    for (;;) {
+        errno = 0;
+        struct dirent *e = readdir(d);
+        if (!e) {
+            if (errno) {
+                r->path.data[base] = '\0';
+                rc = WN_EIO;
+            }
+            break;
+        }
+        const char *name = e->d_name;
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+            continue;
+        r->path.len = base;
+        rc = wn__buf_printf(&r->path, "/%s", name);
+        if (rc)
+            break;
+        struct stat st;
+        if (lstat(r->path.data, &st)) {
+            rc = WN_EIO;
+            break;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            rc = walk(r);
+            if (rc)
+                break;
+            continue;
+        }
+        if (!has_txt_suffix(name))
+            continue;
+        if (S_ISLNK(st.st_mode) && stat(r->path.data, &st))
+            continue; /* a dangling link is not a file */
+        if (S_ISREG(st.st_mode)) {
+            rc = add_file(r, r->path.data + r->root_len);
+            if (rc)
+                break;
+        }
+    }
+    closedir(d);
+    if (rc == WN_OK) {
+        r->path.len = base;
+        r->path.data[base] = '\0';
+    }
+    return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int open_dir(struct wn_reader *r, const char *root)
+{
+    size_t n = strlen(root);
+    while (n > 1 && root[n - 1] == '/')
+        n--;
+    r->path.len = 0;
+    int rc = wn__buf_append(&r->path, root, n);
+    if (!rc)
+        rc = wn__buf_putc(&r->path, '\0');
+    if (rc)
+        return rc;
+    r->path.len = n;
+    r->root_len = n + 1;
+    rc = walk(r);
+    if (rc) {
+        r->err_path = r->path.data;
+        return rc;
+    }
+    qsort(r->files, r->nfiles, sizeof(*r->files), cmp_str);
+    return WN_OK;
+}
+
+static int open_input(struct wn_reader *r)
+{
+    const char *path = r->paths[r->cur];
+    struct stat st;
+    r->start = r->scan = r->end = 0;
+    r->eof = r->skipping = false;
+    r->line = 0;
+    r->is_dir = strcmp(path, "-") != 0 && stat(path, &st) == 0 &&
+                S_ISDIR(st.st_mode);
+    r->opened = true;
+    if (r->is_dir)
+        return open_dir(r, path);
+    return wn__stream_open(path, r->block, &r->st);
+}
+
+static void close_input(struct wn_reader *r)
+{
+    wn__stream_close(r->st);
+    r->st = NULL;
+    for (size_t i = 0; i < r->nfiles; i++)
+        wn__free(r->files[i]);
+    r->nfiles = r->next_file = 0;
+    r->opened = false;
+}
+
+static bool is_blank(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+            return false;
+    }
+    return true;
+}
+
+/* Point *s at the string token's content, unescaping into b if needed. */
+static int string_value(const char *tok, const struct wn_json_field *f,
+                        struct wn_buf *b, const char **s, size_t *len)
+{
+    if (!f->escaped) {
+        *s = tok + 1;
+        *len = f->len - 2;
+        return WN_OK;
+    }
+    b->len = 0;
+    if (wn__buf_reserve(b, f->len))
+        return WN_ENOMEM;
+    int rc = wn__json_unescape(tok, f->len, b->data, len);
+    assert(rc == WN_OK); /* the scanner validated the token */
+    *s = b->data;
+    return rc;
+}
+
+/* Parse the fields of a JSONL record whose raw bytes are set. */
+static int parse_fields(struct wn_reader *r, struct wn_record *rec)
+{
+    struct wn_json_field f[2] = {
+        {.key = r->id_field, .key_len = strlen(r->id_field)},
+        {.key = r->text_field, .key_len = strlen(r->text_field)},
+    };
+    size_t off;
+    if (wn__json_scan_object(rec->raw, rec->raw_len, f, 2, &off)) {
+        rec->status = WN_EPARSE;
+        rec->error_offset = off;
+        return WN_OK;
+    }
+    int rc = WN_OK;
+    switch (f[0].type) {
+    case WN_JSON_STRING:
+        rc = string_value(rec->raw + f[0].off, &f[0], &r->id, &rec->id,
+                          &rec->id_len);
+        break;
+    case WN_JSON_NUMBER:
+        rec->id = rec->raw + f[0].off;
+        rec->id_len = f[0].len;
+        break;
+    case WN_JSON_OTHER:
+        rec->status = WN_EBADID;
+        return WN_OK;
+    default: /* absent or null: the caller makes SOURCE:LINE */
+        break;
+    }
+    if (rc)
+        return rc;
+    if (f[1].type != WN_JSON_STRING) {
+        rec->status = WN_ENOFIELD;
+        return WN_OK;
+    }
+    return string_value(rec->raw + f[1].off, &f[1], &r->text, &rec->text,
+                        &rec->text_len);
+}
+
+/* Fill *rec for a JSONL line; returns 1 or WN_ENOMEM. */
+static int json_record(struct wn_reader *r, struct wn_record *rec,
+                       const char *raw, size_t n, int status)
+{
+    struct wn_record x = {
+        .raw = raw,
+        .raw_len = n,
+        .kind = WN_RECORD_JSON,
+        .status = status,
+        .input = (uint32_t)r->cur,
+        .line = r->line,
+        .source = r->paths[r->cur],
+    };
+    if (r->raw_only) {
+        *rec = x;
+        return 1;
+    }
+    if (status == WN_OK) {
+        int rc = parse_fields(r, &x);
+        if (rc)
+            return rc;
+    }
+    if (x.status != WN_OK) {
+        x.text = NULL;
+        x.text_len = 0;
+    }
+    if (!x.id || x.status == WN_EBADID) {
+        r->id.len = 0;
+        if (wn__buf_printf(&r->id, "%s:%" PRIu64, x.source, x.line))
+            return WN_ENOMEM;
+        x.id = r->id.data;
+        x.id_len = r->id.len;
+    }
+    *rec = x;
+    return 1;
+}
+
+/* Read more bytes into the window, compacting or growing it first. */
+static int refill(struct wn_reader *r)
+{
+    size_t limit = r->max_record + 1;
+    if (!r->buf) {
+        size_t cap = WN_MIN(WN_MIN(r->block, SIZE_MAX / 2) * 2, limit);
+        r->buf = wn__malloc(cap);
+        if (!r->buf)
+            return WN_ENOMEM;
+        r->cap = cap;
+    }
+    if (r->start > 0 && r->cap - r->end < r->block) {
+        memmove(r->buf, r->buf + r->start, r->end - r->start);
+        r->end -= r->start;
+        r->scan -= r->start;
+        r->start = 0;
+    }
+    if (r->end == r->cap) {
+        /* A partial line fills the window and is not over the cap. */
+        assert(r->start == 0 && r->cap < limit);
+        size_t cap = r->cap < limit / 2 ? r->cap * 2 : limit;
+        char *b = wn__realloc(r->buf, cap);
+        if (!b)
+            return WN_ENOMEM;
+        r->buf = b;
+        r->cap = cap;
+    }
+    size_t got;
+    int rc = wn__stream_read(r->st, r->buf + r->end, r->cap - r->end, &got);
+    if (rc)
+        return rc;
+    if (got == 0)
+        r->eof = true;
+    r->end += got;
+    r->bytes += got;
+    return WN_OK;
+}
+
+/* The next JSONL record of the current input: 1, 0 at its end, or < 0. */
+static int next_line(struct wn_reader *r, struct wn_record *rec)
+{
+    for (;;) {
+        char *nl = r->scan < r->end ? memchr(r->buf + r->scan, '\n',
+                                             r->end - r->scan)
+                                    : NULL;
+        if (nl) {
+            size_t ls = r->start, n = (size_t)(nl - r->buf) - ls;
+            r->start = r->scan = ls + n + 1;
+            if (r->skipping) {
+                r->skipping = false; /* the too-long line ends here */
+                continue;
+            }
+            r->line++;
+            if (is_blank(r->buf + ls, n)) {
+                r->blank++;
+                continue;
+            }
+            return json_record(r, rec, r->buf + ls, n, WN_OK);
+        }
+        r->scan = r->end;
+        if (r->skipping) {
+            r->start = r->scan = r->end = 0;
+        } else if (r->end - r->start > r->max_record) {
+            /* Report the prefix now; the rest is dropped as it arrives. */
+            size_t ls = r->start;
+            r->line++;
+            r->skipping = true;
+            r->start = r->end;
+            return json_record(r, rec, r->buf + ls, r->max_record,
+                               WN_ETOOBIG);
+        }
+        if (r->eof) {
+            size_t ls = r->start, n = r->end - r->start;
+            if (n == 0)
+                return 0;
+            r->start = r->end; /* a last line without a line feed */
+            r->line++;
+            if (is_blank(r->buf + ls, n)) {
+                r->blank++;
+                return 0;
+            }
+            return json_record(r, rec, r->buf + ls, n, WN_OK);
+        }
+        int rc = refill(r);
+        if (rc == WN_ETRUNC) {
+            /* Report the cut, with the partial line if there is one. */
+            size_t ls = r->start, n = r->skipping ? 0 : r->end - r->start;
+            r->eof = true;
+            r->skipping = false;
+            r->start = r->scan = r->end;
+            r->line++;
+            return json_record(r, rec, r->buf + ls, n, WN_ETRUNC);
+        }
+        if (rc)
+            return rc;
+    }
+}
+
+/* The next text file of the current directory: 1, 0 at its end, or < 0. */
+static int next_textfile(struct wn_reader *r, struct wn_record *rec)
+{
+    if (r->next_file == r->nfiles)
+        return 0;
+    const char *rel = r->files[r->next_file++];
+    r->path.len = r->root_len - 1;
+    int rc = wn__buf_printf(&r->path, "/%s", rel);
+    if (rc)
+        return rc;
+    r->err_path = r->path.data;
+    int fd = open(r->path.data, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return WN_EOPEN;
+    int status = WN_OK;
+    r->file.len = 0;
+    for (;;) {
+        size_t room = r->max_record + 1 - r->file.len;
+        if (room == 0) {
+            status = WN_ETOOBIG;
+            break;
+        }
+        size_t want = WN_MIN(room, r->block);
+        if (wn__buf_reserve(&r->file, want)) {
+            close(fd);
+            return WN_ENOMEM;
+        }
+        ssize_t k;
+        do {
+            k = read(fd, r->file.data + r->file.len, want);
+        } while (k < 0 && errno == EINTR);
+        if (k < 0) {
+            int e = errno;
+            close(fd);
+            errno = e;
+            return WN_EIO;
+        }
+        if (k == 0)
+            break;
+        r->file.len += (size_t)k;
+        r->bytes += (uint64_t)k;
+    }
+    close(fd);
+    r->err_path = NULL;
+    size_t n = WN_MIN(r->file.len, r->max_record);
+    *rec = (struct wn_record){
+        .raw = r->file.data ? r->file.data : "",
+        .raw_len = n,
+        .id = rel,
+        .id_len = strlen(rel),
+        .text = status == WN_OK ? (r->file.data ? r->file.data : "") : NULL,
+        .text_len = status == WN_OK ? n : 0,
+        .kind = WN_RECORD_TEXTFILE,
+        .status = status,
+        .input = (uint32_t)r->cur,
+        .line = 0,
+        .source = r->path.data,
+    };
+    return 1;
+}
+
+int wn_reader_next(struct wn_reader *r, struct wn_record *rec)
+{
+    if (r->err)
+        return r->err;
+    while (r->cur < r->n) {
+        int rc = r->opened ? WN_OK : open_input(r);
+        if (rc == WN_OK)
+            rc = r->is_dir ? next_textfile(r, rec) : next_line(r, rec);
+        if (rc > 0)
+            return 1;
+        if (rc < 0) {
+            r->err = rc;
+            if (!r->err_path)
+                r->err_path = r->paths[r->cur];
+            return rc;
+        }
+        close_input(r);
+        r->cur++;
+    }
+    return 0;
+}
+
+const char *wn_reader_error_path(const struct wn_reader *r)
+{
+    return r->err ? r->err_path : NULL;
+}
+
+uint64_t wn_reader_bytes(const struct wn_reader *r)
+{
+    return r->bytes;
+}
+
+uint64_t wn_reader_blank_lines(const struct wn_reader *r)
+{
+    return r->blank;
+}
+
+void wn_reader_free(struct wn_reader *r)
+{
+    if (!r)
+        return;
+    close_input(r);
+    for (size_t i = 0; i < r->n; i++)
+        wn__free(r->paths[i]);
+    wn__free(r->paths);
+    wn__free(r->files);
+    wn__free(r->id_field);
+    wn__free(r->text_field);
+    wn__free(r->buf);
+    wn__buf_release(&r->path);
+    wn__buf_release(&r->file);
+    wn__buf_release(&r->id);
+    wn__buf_release(&r->text);
+    wn__free(r);
+}

@@ -1,0 +1,293 @@
+/*
+ * stream.c - byte streams that undo gzip or zstd compression, detected by
+ * magic bytes.
+ *
+ * Plain input is read straight into the caller's buffer (no copy besides the
+ * few bytes peeked for detection). Compressed input goes through one input
+ * buffer of `block` bytes and zlib's inflate or zstd's streaming decoder.
+ * Both decoders allocate through wn__malloc, so allocation-failure tests
+ * reach them too.
+ *
+ * Termination: each loop iteration either reads more input, consumes input,
+ * produces output, or returns. A decoder that wants more input when the file
+ * has ended means the stream was cut: WN_ETRUNC.
+ */
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_createDCtx_advanced, custom alloc */
+#include "io/stream.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+#include <zstd_errors.h>
+
+struct wn_stream {
+    int fd;
+    bool close_fd; /* false for standard input */
+    bool detected; /* magic bytes looked at */
+    bool eof;      /* read(2) returned 0 */
+    int format;    /* enum wn_stream_format */
+    size_t block;
+    unsigned char magic[4]; /* bytes read for detection, replayed */
+    size_t magic_len, magic_pos;
+    unsigned char *in; /* compressed input */
+    size_t in_pos, in_len;
+    z_stream z;
+    bool z_ready;
+    bool member_open; /* inside a gzip member */
+    ZSTD_DCtx *zd;
+    bool frame_open; /* inside a zstd frame, or its output not flushed */
+};
+
+/* read(2) that retries on EINTR. Returns bytes, 0 at EOF, -1 on error. */
+static ssize_t read_fd(int fd, void *buf, size_t n)
+{
+    ssize_t k;
+    do {
+        k = read(fd, buf, n);
+    } while (k < 0 && errno == EINTR);
+    return k;
+}
+
+int wn__stream_open(const char *path, size_t block, struct wn_stream **out)
+{
+    if (block == 0)
+        return WN_EINVAL;
+    struct wn_stream *s = wn__calloc(1, sizeof(*s));
+    if (!s)
+        return WN_ENOMEM;
+    s->block = block;
+    if (strcmp(path, "-") == 0) {
+        s->fd = STDIN_FILENO;
+    } else {
+        s->fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (s->fd < 0) {
+            int e = errno;
+            wn__free(s);
+            errno = e;
+            return WN_EOPEN;
+        }
+        s->close_fd = true;
+    }
+    *out = s;
+    return WN_OK;
+}
+
+static void *z_alloc(void *opaque, unsigned items, unsigned size)
+{
+    (void)opaque;
+    return wn__reallocarray(NULL, items, size);
+}
+
+static void z_free(void *opaque, void *p)
+{
+    (void)opaque;
+    wn__free(p);
+}
+
+static void *zs_alloc(void *opaque, size_t size)
+{
+    (void)opaque;
+    return wn__malloc(size);
+}
+
+static void zs_free(void *opaque, void *p)
+{
+    (void)opaque;
+    wn__free(p);
+}
+
+/* Read the first bytes, choose the format and set up its decoder. */
+static int detect(struct wn_stream *s)
+{
+    while (s->magic_len < sizeof(s->magic)) {
+        size_t want = WN_MIN(s->block, sizeof(s->magic) - s->magic_len);
+        ssize_t k = read_fd(s->fd, s->magic + s->magic_len, want);
+        if (k < 0)
+            return WN_EIO;
+        if (k == 0) {
+            s->eof = true;
+            break;
+        }
+        s->magic_len += (size_t)k;
+    }
+    const unsigned char *m = s->magic;
+    bool full = s->magic_len == 4;
+    if (s->magic_len >= 2 && m[0] == 0x1f && m[1] == 0x8b)
+        s->format = WN_STREAM_GZIP;
+    else if (full && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f &&
+             m[3] == 0xfd)
+        s->format = WN_STREAM_ZSTD;
+    else if (full && (m[0] & 0xf0) == 0x50 && m[1] == 0x2a && m[2] == 0x4d &&
+             m[3] == 0x18)
+        s->format = WN_STREAM_ZSTD; /* starts with a skippable frame */
+    else
+        s->format = WN_STREAM_PLAIN;
+    s->detected = true;
+    if (s->format == WN_STREAM_PLAIN)
+        return WN_OK;
+
+    s->in = wn__malloc(WN_MAX(s->block, sizeof(s->magic)));
+    if (!s->in)
+        return WN_ENOMEM;
+    memcpy(s->in, s->magic, s->magic_len);
+    s->in_len = s->magic_len;
+    s->magic_pos = s->magic_len;
+    if (s->format == WN_STREAM_GZIP) {
+        s->z.zalloc = z_alloc;
+        s->z.zfree = z_free;
+        /* 15 + 16: a 32 KiB window, gzip wrapper only. */
+        int zr = inflateInit2(&s->z, 15 + 16);
+        if (zr != Z_OK)
+            return zr == Z_MEM_ERROR ? WN_ENOMEM : WN_EINVAL;
+        s->z_ready = true;
+        s->member_open = true;
+    } else {
+        ZSTD_customMem mem = {zs_alloc, zs_free, NULL};
+        s->zd = ZSTD_createDCtx_advanced(mem);
+        if (!s->zd)
+            return WN_ENOMEM;
+        s->frame_open = true;
+    }
+    return WN_OK;
+}
+
+/* Refill the compressed input buffer once it is used up. */
+static int fill(struct wn_stream *s)
+{
+    ssize_t k = read_fd(s->fd, s->in, s->block);
+    if (k < 0)
+        return WN_EIO;
+    if (k == 0)
+        s->eof = true;
+    s->in_pos = 0;
+    s->in_len = (size_t)k;
+    return WN_OK;
+}
+
+static int read_gzip(struct wn_stream *s, void *buf, size_t cap, size_t *got)
+{
+    z_stream *z = &s->z;
+    for (;;) {
+        if (s->in_pos == s->in_len && !s->eof) {
+            int rc = fill(s);
+            if (rc)
+                return rc;
+        }
+        if (!s->member_open) {
+            if (s->in_pos == s->in_len) {
+                *got = 0; /* clean end after the last member */
+                return WN_OK;
+            }
+            inflateReset(z); /* another member follows */
+            s->member_open = true;
+        }
+        z->next_in = s->in + s->in_pos;
+        z->avail_in = (uInt)(s->in_len - s->in_pos);
+        z->next_out = buf;
+        z->avail_out = (uInt)cap;
+        int zr = inflate(z, Z_NO_FLUSH);
+        s->in_pos = s->in_len - z->avail_in;
+        if (zr == Z_MEM_ERROR)
+            return WN_ENOMEM;
+        if (zr != Z_OK && zr != Z_BUF_ERROR && zr != Z_STREAM_END)
+            return WN_ETRUNC;
+        if (zr == Z_STREAM_END)
+            s->member_open = false;
+        if (z->avail_out < cap) {
+            *got = cap - z->avail_out;
+            return WN_OK;
+        }
+        if (s->member_open && s->in_pos == s->in_len && s->eof)
+            return WN_ETRUNC;
+    }
+}
+
+static int read_zstd(struct wn_stream *s, void *buf, size_t cap, size_t *got)
+{
+    for (;;) {
+        if (s->in_pos == s->in_len && !s->eof) {
+            int rc = fill(s);
+            if (rc)
+                return rc;
+        }
+        if (!s->frame_open && s->in_pos == s->in_len) {
+            *got = 0;
+            return WN_OK;
+        }
+        ZSTD_inBuffer in = {s->in, s->in_len, s->in_pos};
+        ZSTD_outBuffer out = {buf, cap, 0};
+        size_t zr = ZSTD_decompressStream(s->zd, &out, &in);
+        s->in_pos = in.pos;
+        if (ZSTD_isError(zr))
+            return ZSTD_getErrorCode(zr) == ZSTD_error_memory_allocation
+                       ? WN_ENOMEM
+                       : WN_ETRUNC;
+        /* 0 means a frame ended and all of its output was flushed. */
+        s->frame_open = zr != 0;
+        if (out.pos > 0) {
+            *got = out.pos;
+            return WN_OK;
+        }
+        if (s->frame_open && s->in_pos == s->in_len && s->eof)
+            return WN_ETRUNC;
+    }
+}
+
+int wn__stream_read(struct wn_stream *s, void *buf, size_t cap, size_t *got)
+{
+    if (!s->detected) {
+        int rc = detect(s);
+        if (rc)
+            return rc;
+    }
+    cap = WN_MIN(cap, s->block);
+    /* zlib counts in uInt. */
+    cap = WN_MIN(cap, (size_t)1 << 30);
+    if (cap == 0) {
+        *got = 0;
+        return WN_OK;
+    }
+    if (s->format == WN_STREAM_GZIP)
+        return read_gzip(s, buf, cap, got);
+    if (s->format == WN_STREAM_ZSTD)
+        return read_zstd(s, buf, cap, got);
+
+    if (s->magic_pos < s->magic_len) {
+        size_t n = WN_MIN(cap, s->magic_len - s->magic_pos);
+        memcpy(buf, s->magic + s->magic_pos, n);
+        s->magic_pos += n;
+        *got = n;
+        return WN_OK;
+    }
+    if (s->eof) {
+        *got = 0;
+        return WN_OK;
+    }
+    ssize_t k = read_fd(s->fd, buf, cap);
+    if (k < 0)
+        return WN_EIO;
+    if (k == 0)
+        s->eof = true;
+    *got = (size_t)k;
+    return WN_OK;
+}
+
+int wn__stream_format(const struct wn_stream *s)
+{
+    return s->format;
+}
+
+void wn__stream_close(struct wn_stream *s)
+{
+    if (!s)
+        return;
+    if (s->z_ready)
+        inflateEnd(&s->z);
+    ZSTD_freeDCtx(s->zd);
+    wn__free(s->in);
+    if (s->close_fd)
+        close(s->fd);
+    wn__free(s);
+}

@@ -1,0 +1,52 @@
+/*
+ * stream.h - decompressed byte streams over a file or standard input.
+ *
+ * The format is chosen by the first bytes, never by the file name: gzip
+ * (1f 8b), zstd (28 b5 2f fd, or a skippable frame) or plain. Concatenated
+ * gzip members and multiple zstd frames read as one stream. A stream that
+ * ends inside a member or frame, or whose data is corrupt, fails with
+ * WN_ETRUNC; every call makes progress or ends, so damaged input can neither
+ * hang nor crash the reader. Memory is O(block) whatever the file size.
+ */
+#ifndef WN_IO_STREAM_H
+#define WN_IO_STREAM_H
+
+#include "common/common.h"
+
+/* Default size of one read(2) and of one decompressed chunk. */
+#define WN_STREAM_BLOCK ((size_t)1 << 20)
+
+enum wn_stream_format {
+    WN_STREAM_PLAIN = 0,
+    WN_STREAM_GZIP,
+    WN_STREAM_ZSTD
+};
+
+struct wn_stream;
+
+/*
+ * Open path ("-" is standard input, which is not closed by
+ * wn__stream_close). block (> 0) bounds every read(2) and every chunk that
+ * wn__stream_read returns; tests set it as low as 1 to show that callers do
+ * not depend on chunk boundaries. WN_OK, WN_EOPEN (errno says why) or
+ * WN_ENOMEM. Nothing is read yet.
+ */
+WN_INTERNAL int wn__stream_open(const char *path, size_t block,
+                                struct wn_stream **out);
+
+/*
+ * Read up to cap decompressed bytes (at most block) into buf. WN_OK with
+ * *got > 0, or *got == 0 at the clean end of the stream; WN_ETRUNC for a
+ * truncated or corrupt compressed stream, WN_EIO for a failed read(2)
+ * (errno says why), WN_ENOMEM. After an error the stream must only be
+ * closed.
+ */
+WN_INTERNAL int wn__stream_read(struct wn_stream *s, void *buf, size_t cap,
+                                size_t *got);
+
+/* enum wn_stream_format; WN_STREAM_PLAIN until the first read. */
+WN_INTERNAL int wn__stream_format(const struct wn_stream *s);
+
+WN_INTERNAL void wn__stream_close(struct wn_stream *s);
+
+#endif /* WN_IO_STREAM_H */

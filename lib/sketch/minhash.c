@@ -1,0 +1,225 @@
+/*
+ * minhash.c - MinHash signatures of shingle-hash sets: one-permutation
+ * hashing with optimal densification, classic K-permutation MinHash (the
+ * portable reference and the run-time dispatch to its SIMD variants), and
+ * the signature similarity.
+ *
+ * Classic MinHash (Broder 1997) keeps, for each of k hash functions, the
+ * minimum over the set; Pr[min equal] = Jaccard, so the fraction of equal
+ * positions is an unbiased estimate with variance J(1-J)/k. It costs O(n k).
+ *
+ * One-permutation hashing (Li, Owen, Zhang 2012) hashes each element once:
+ * the hash picks one of k bins and the bin keeps its minimum, O(n + k). Sets
+ * with fewer elements than bins leave bins empty; optimal densification
+ * (Shrivastava 2017, "Optimal densification for fast and accurate minwise
+ * hashing", ICML) fills an empty bin i from the first non-empty bin of a
+ * sequence that depends only on (seed, i, attempt). Both documents of a
+ * pair walk the same sequence, so the first bin non-empty in either decides
+ * the match: equal exactly when that bin's minimum over the union lies in
+ * the intersection, which happens with probability J. The estimate stays
+ * unbiased and its variance is at or below the classic one.
+ */
+#include "sketch/minhash_impl.h"
+
+#include <assert.h>
+#include <pthread.h>
+
+/* Salts that keep the seeds of distinct uses of one user seed apart. */
+#define OPH_SALT  0x4F50482D42494E53ull /* bin choice and value */
+#define DENS_SALT 0x4F50482D44454E53ull /* densification sequence */
+
+/* Random probes per empty bin before the circular scan takes over. With a
+ * fraction f of non-empty bins the scan is needed with probability
+ * (1-f)^64: 1e-3 at f = 0.1, 2e-20 at f = 0.5. */
+#define DENS_ATTEMPTS 64
+
+static bool check_k(uint32_t k)
+{
+    return k >= 1 && k <= WN_MINHASH_MAX_K;
+}
+
+static void fill_empty(uint32_t *sig, uint32_t k)
+{
+    for (uint32_t i = 0; i < k; i++)
+        sig[i] = WN_SIG_EMPTY;
+}
+
+/* A bin in [0, k) from the high 32 bits of v (Lemire's multiply-shift
+ * range reduction: no division, no modulo bias beyond 2^-32). */
+static inline uint32_t reduce(uint64_t v, uint32_t k)
+{
+    return (uint32_t)(((v >> 32) * k) >> 32);
+}
+
+int wn__minhash_oph(const uint64_t *h, size_t n, uint32_t k, uint64_t seed,
+                    uint32_t *sig)
+{
+    if (!check_k(k))
+        return WN_EINVAL;
+    fill_empty(sig, k);
+    if (n == 0)
+        return 0;
+
+    uint64_t s = wn__mix64(seed ^ OPH_SALT);
+    for (size_t i = 0; i < n; i++) {
+        /* The remix is a bijection for a fixed seed: distinct shingles stay
+         * distinct, and the bins do not depend on how h was made. */
+        uint64_t v = wn__mix64(h[i] ^ s);
+        uint32_t bin = reduce(v, k);
+        uint32_t val = (uint32_t)v;
+        if (val == WN_SIG_EMPTY)
+            val--;
+        if (val < sig[bin])
+            sig[bin] = val;
+    }
+
+    /* Which bins the shingles filled, before densification copies values
+     * into the others: only those may be copied from. */
+    uint64_t full[WN_MINHASH_MAX_K / 64];
+    uint32_t nfull = 0;
+    memset(full, 0, sizeof(full[0]) * ((k + 63) / 64));
+    for (uint32_t i = 0; i < k; i++) {
+        if (sig[i] != WN_SIG_EMPTY) {
+            full[i / 64] |= 1ull << (i % 64);
+            nfull++;
+        }
+    }
+    if (nfull == k)
+        return 1;
+    assert(nfull > 0); /* n >= 1 puts a value in some bin */
+
+    uint64_t ds = wn__mix64(seed ^ DENS_SALT);
+    for (uint32_t i = 0; i < k; i++) {
+        if (full[i / 64] >> (i % 64) & 1)
+            continue;
+        uint32_t src = k;
+        for (uint32_t a = 1; a <= DENS_ATTEMPTS; a++) {
+            uint32_t j = reduce(wn__mix64(ds + ((uint64_t)i << 32) + a), k);
+            if (full[j / 64] >> (j % 64) & 1) {
+                src = j;
+                break;
+            }
+        }
+        for (uint32_t d = 1; src == k; d++) {
+            uint32_t j = (i + d) % k;
+            if (full[j / 64] >> (j % 64) & 1)
+                src = j;
+        }
+        sig[i] = sig[src];
+    }
+    return 1;
+}
+
+int wn__minhash_classic_ref(const uint64_t *h, size_t n, uint32_t k,
+                            uint64_t seed, uint32_t *sig)
+{
+    if (!check_k(k))
+        return WN_EINVAL;
+    if (n == 0) {
+        fill_empty(sig, k);
+        return 0;
+    }
+    uint64_t st = seed;
+    for (uint32_t i = 0; i < k; i++) {
+        uint64_t a, b;
+        wn__classic_params(&st, &a, &b, 1, 1);
+        uint32_t m = UINT32_MAX;
+        for (size_t j = 0; j < n; j++) {
+            uint32_t v = wn__classic_hash(a, b, h[j]);
+            m = v < m ? v : m;
+        }
+        sig[i] = m;
+    }
+    return 1;
+}
+
+#ifdef WN_HAVE_X86_KERNELS
+static int classic_avx2(const uint64_t *h, size_t n, uint32_t k, uint64_t seed,
+                        uint32_t *sig)
+{
+    if (!check_k(k))
+        return WN_EINVAL;
+    if (n == 0) {
+        fill_empty(sig, k);
+        return 0;
+    }
+    wn__classic_avx2(h, n, k, seed, sig);
+    return 1;
+}
+
+static int classic_avx512(const uint64_t *h, size_t n, uint32_t k,
+                          uint64_t seed, uint32_t *sig)
+{
+    if (!check_k(k))
+        return WN_EINVAL;
+    if (n == 0) {
+        fill_empty(sig, k);
+        return 0;
+    }
+    wn__classic_avx512(h, n, k, seed, sig);
+    return 1;
+}
+#endif
+
+/* The variants this CPU runs, fastest first; written once by pthread_once
+ * and read-only afterwards. */
+static struct wn_minhash_impl impls[3];
+static size_t nimpls;
+static pthread_once_t impls_once = PTHREAD_ONCE_INIT;
+
+static void choose_impls(void)
+{
+    size_t n = 0;
+#ifdef WN_HAVE_X86_KERNELS
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq"))
+        impls[n++] = (struct wn_minhash_impl){"avx512", classic_avx512};
+    if (__builtin_cpu_supports("avx2"))
+        impls[n++] = (struct wn_minhash_impl){"avx2", classic_avx2};
+#endif
+    impls[n++] = (struct wn_minhash_impl){"portable", wn__minhash_classic_ref};
+    nimpls = n;
+}
+
+size_t wn__minhash_classic_impls(const struct wn_minhash_impl **out)
+{
+    pthread_once(&impls_once, choose_impls);
+    *out = impls;
+    return nimpls;
+}
+
+const char *wn__minhash_classic_impl_name(void)
+{
+    pthread_once(&impls_once, choose_impls);
+    return impls[0].name;
+}
+
+int wn__minhash_classic(const uint64_t *h, size_t n, uint32_t k, uint64_t seed,
+                        uint32_t *sig)
+{
+    pthread_once(&impls_once, choose_impls);
+    return impls[0].fn(h, n, k, seed, sig);
+}
+
+int wn__minhash(int scheme, const uint64_t *h, size_t n, uint32_t k,
+                uint64_t seed, uint32_t *sig)
+{
+    switch (scheme) {
+    case WN_SKETCH_OPH:
+        return wn__minhash_oph(h, n, k, seed, sig);
+    case WN_SKETCH_CLASSIC:
+        return wn__minhash_classic(h, n, k, seed, sig);
+    default:
+        return WN_EINVAL;
+    }
+}
+
+double wn__minhash_similarity(const uint32_t *a, const uint32_t *b, uint32_t k)
+{
+    if (k == 0)
+        return 0.0;
+    uint32_t eq = 0;
+    for (uint32_t i = 0; i < k; i++)
+        eq += a[i] == b[i];
+    return (double)eq / (double)k;
+}

@@ -1,0 +1,249 @@
+/*
+ * shingle.c - shingle hashes of a token list, and exact set measures on
+ * sorted hash arrays (the ground truth that MinHash estimates).
+ *
+ * A shingle is a run of n consecutive tokens (Broder 1997, "On the
+ * resemblance and containment of documents"). Each token is hashed once
+ * with XXH3-64; an n-gram's hash folds its token hashes in order through a
+ * multiply-xor chain and one final avalanche, so the whole pass costs one
+ * XXH3 call per token plus n multiplies per shingle: O(tokens * n), no
+ * allocation beyond the output array. The token hashes are written into the
+ * output array first and folded in place: shingle i reads slots i..i+n-1 and
+ * writes slot i, which no later shingle reads.
+ *
+ * Invariant: the hash of a token sequence depends on the sequence and the
+ * seed only (not on n or the position), so equal n-grams collide wherever
+ * they are and a short text's single shingle equals the n-gram of its tokens.
+ */
+#include "sketch/sketch.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+/* An odd 64-bit constant (the golden ratio) for the fold's multiplies. */
+#define FOLD_MUL 0x9E3779B97F4A7C15ull
+
+uint64_t wn__hash64(const void *p, size_t len, uint64_t seed)
+{
+    return XXH3_64bits_withSeed(p, len, seed);
+}
+
+/* Values per chunk of wn__hash_u32s: 256 bytes, one stack buffer. */
+#define U32_CHUNK 64
+
+uint64_t wn__hash_u32s(const uint32_t *v, size_t n, uint64_t seed)
+{
+    uint64_t h = seed;
+    size_t i = 0;
+
+    do {
+        size_t m = WN_MIN(n - i, (size_t)U32_CHUNK);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* The in-memory bytes are already the defined little-endian ones. */
+        h = XXH3_64bits_withSeed(v + i, m * sizeof(*v), h);
+#else
+        unsigned char buf[U32_CHUNK * 4];
+        for (size_t j = 0; j < m; j++)
+            wn__put_le32(buf + 4 * j, v[i + j]);
+        h = XXH3_64bits_withSeed(buf, m * 4, h);
+#endif
+        i += m;
+    } while (i < n);
+    return h;
+}
+
+/* Fold the hashes of count consecutive tokens into one shingle hash. */
+static inline uint64_t fold(const uint64_t *th, size_t count, uint64_t seed)
+{
+    uint64_t acc = seed;
+
+    /* Each step is a bijection of the token hash for a fixed prefix, and the
+     * multiply carries the prefix into the next step, so order matters. */
+    for (size_t j = 0; j < count; j++)
+        acc = (acc ^ th[j]) * FOLD_MUL;
+    return wn__mix64(acc ^ count);
+}
+
+int wn__shingles(const struct wn_tokens *t, unsigned ngram, uint64_t seed,
+                 uint64_t **out, size_t *n, size_t *cap)
+{
+    size_t ntok = t->n;
+
+    if (ngram == 0)
+        return WN_EINVAL;
+    if (ntok == 0) {
+        *n = 0;
+        return WN_OK;
+    }
+    if (WN_GROW(*out, *cap, ntok) != WN_OK)
+        return WN_ENOMEM;
+
+    uint64_t *h = *out;
+    for (size_t i = 0; i < ntok; i++) {
+        const struct wn_token *tk = &t->tok[i];
+        h[i] = XXH3_64bits_withSeed(t->norm + tk->norm_off, tk->norm_len, seed);
+    }
+
+    /* The fold starts from a value derived from the seed, not the seed
+     * itself, so that token and shingle hashes are unrelated. */
+    uint64_t fseed = wn__mix64(seed ^ 0x5348494E474C4531ull);
+    size_t count;
+    if (ntok < ngram) {
+        h[0] = fold(h, ntok, fseed);
+        count = 1;
+    } else {
+        count = ntok - ngram + 1;
+        for (size_t i = 0; i < count; i++)
+            h[i] = fold(h + i, ngram, fseed);
+    }
+    *n = count;
+    return WN_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sorting: introsort (quicksort, heapsort past a depth limit, insertion sort
+ * for short ranges), in place and O(n log n) in the worst case.             */
+/* ------------------------------------------------------------------------ */
+
+static void insertion_sort(uint64_t *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        uint64_t x = v[i];
+        size_t j = i;
+        while (j > 0 && v[j - 1] > x) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+}
+
+static void sift_down(uint64_t *v, size_t root, size_t n)
+{
+    uint64_t x = v[root];
+
+    for (;;) {
+        size_t child = 2 * root + 1;
+        if (child >= n)
+            break;
+        if (child + 1 < n && v[child + 1] > v[child])
+            child++;
+        if (v[child] <= x)
+            break;
+        v[root] = v[child];
+        root = child;
+    }
+    v[root] = x;
+}
+
+static void heap_sort(uint64_t *v, size_t n)
+{
+    for (size_t i = n / 2; i-- > 0;)
+        sift_down(v, i, n);
+    for (size_t end = n; end-- > 1;) {
+        uint64_t x = v[0];
+        v[0] = v[end];
+        v[end] = x;
+        sift_down(v, 0, end);
+    }
+}
+
+static inline void swap_u64(uint64_t *a, uint64_t *b)
+{
+    uint64_t x = *a;
+    *a = *b;
+    *b = x;
+}
+
+static void intro_sort(uint64_t *v, size_t n, unsigned depth)
+{
+    /* Recurse into the smaller part and loop on the larger one, so the stack
+     * stays O(log n) even before the depth limit switches to heapsort. */
+    while (n > 16) {
+        if (depth-- == 0) {
+            heap_sort(v, n);
+            return;
+        }
+        /* Median of three, moved to v[0] as the pivot. */
+        size_t mid = n / 2;
+        if (v[mid] < v[0])
+            swap_u64(&v[mid], &v[0]);
+        if (v[n - 1] < v[0])
+            swap_u64(&v[n - 1], &v[0]);
+        if (v[n - 1] < v[mid])
+            swap_u64(&v[n - 1], &v[mid]);
+        swap_u64(&v[0], &v[mid]);
+        uint64_t pivot = v[0];
+
+        /* Hoare partition: v[1..i-1] <= pivot <= v[j+1..n-1]. */
+        size_t i = 1, j = n - 1;
+        for (;;) {
+            while (i <= j && v[i] < pivot)
+                i++;
+            while (j >= i && v[j] > pivot)
+                j--;
+            if (i >= j)
+                break;
+            swap_u64(&v[i], &v[j]);
+            i++;
+            j--;
+        }
+        swap_u64(&v[0], &v[j]);
+        /* v[j] is in place; sort v[0..j-1] and v[j+1..n-1]. */
+        size_t left = j, right = n - j - 1;
+        if (left < right) {
+            intro_sort(v, left, depth);
+            v += j + 1;
+            n = right;
+        } else {
+            intro_sort(v + j + 1, right, depth);
+            n = left;
+        }
+    }
+    insertion_sort(v, n);
+}
+
+size_t wn__u64_sort_unique(uint64_t *v, size_t n)
+{
+    if (n < 2)
+        return n;
+    unsigned depth = 0;
+    for (size_t m = n; m > 1; m >>= 1)
+        depth += 2;
+    intro_sort(v, n, depth);
+
+    size_t w = 1;
+    for (size_t i = 1; i < n; i++) {
+        if (v[i] != v[w - 1])
+            v[w++] = v[i];
+    }
+    return w;
+}
+
+size_t wn__intersect_sorted(const uint64_t *a, size_t na, const uint64_t *b,
+                            size_t nb)
+{
+    size_t i = 0, j = 0, common = 0;
+
+    while (i < na && j < nb) {
+        if (a[i] < b[j]) {
+            i++;
+        } else if (a[i] > b[j]) {
+            j++;
+        } else {
+            common++;
+            i++;
+            j++;
+        }
+    }
+    return common;
+}
+
+double wn__jaccard_sorted(const uint64_t *a, size_t na, const uint64_t *b,
+                          size_t nb)
+{
+    if (na == 0 && nb == 0)
+        return 1.0;
+    size_t common = wn__intersect_sorted(a, na, b, nb);
+    return (double)common / (double)(na + nb - common);
+}

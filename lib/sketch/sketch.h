@@ -1,0 +1,218 @@
+/*
+ * sketch.h - the sketch stage: shingle hashes, exact set measures, MinHash
+ * (one-permutation with optimal densification, and classic K-permutation)
+ * and SimHash with block-permuted keys.
+ *
+ * Everything here is deterministic across runs and machines: every random
+ * choice comes from a seed argument through fixed integer arithmetic, and
+ * byte strings are hashed in little-endian order. The SIMD variants of the
+ * classic MinHash give bit-identical output to the portable reference.
+ *
+ * lib/sketch is the only user of xxHash (XXH3-64). None of these functions
+ * keeps a pointer past the call; all are thread-safe (no shared state except
+ * the classic MinHash dispatch pointer, which is set once atomically).
+ *
+ * Papers: Broder 1997 (resemblance and MinHash); Li, Owen, Zhang 2012
+ * (one-permutation hashing); Shrivastava 2017 (optimal densification);
+ * Charikar 2002 (SimHash); Manku, Jain, Das Sarma 2007 (near-duplicate
+ * detection with block-permuted tables).
+ */
+#ifndef WN_SKETCH_H
+#define WN_SKETCH_H
+
+#include "common/common.h"
+
+/* The value every position of an empty set's MinHash signature holds. */
+#define WN_SIG_EMPTY 0xFFFFFFFFu
+
+/*
+ * The largest number of MinHash values per signature. The one-permutation
+ * densification keeps a bitmap of k bits on the stack; 4096 is far above any
+ * useful signature length for deduplication.
+ */
+#define WN_MINHASH_MAX_K 4096u
+
+/* ------------------------------------------------------------------------ */
+/* Hashing helpers                                                           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A bijective 64-bit finalizer (the splitmix64 output function, Steele,
+ * Lea, Flood 2014): every input bit affects every output bit.
+ */
+static inline uint64_t wn__mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xBF58476D1CE4E5B9ull;
+    x ^= x >> 27;
+    x *= 0x94D049BB133111EBull;
+    x ^= x >> 31;
+    return x;
+}
+
+/* The next value of the splitmix64 generator whose state is *state. */
+static inline uint64_t wn__splitmix64(uint64_t *state)
+{
+    *state += 0x9E3779B97F4A7C15ull;
+    return wn__mix64(*state);
+}
+
+static inline unsigned wn__hamming64(uint64_t a, uint64_t b)
+{
+    return (unsigned)__builtin_popcountll(a ^ b);
+}
+
+/* XXH3-64 of len bytes at p with the given seed. */
+WN_INTERNAL uint64_t wn__hash64(const void *p, size_t len, uint64_t seed);
+
+/*
+ * A 64-bit hash of n 32-bit values, defined on their little-endian bytes so
+ * that it is the same on every machine: XXH3-64 over chunks of at most 64
+ * values, each chunk seeded with the hash of the previous one (the first
+ * with seed). n = 0 gives the hash of the empty string.
+ */
+WN_INTERNAL uint64_t wn__hash_u32s(const uint32_t *v, size_t n, uint64_t seed);
+
+/* ------------------------------------------------------------------------ */
+/* Shingles and exact set measures                                           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Shingle hashes of a token list. Each token is hashed once (XXH3-64 of its
+ * normalized bytes with seed); each run of ngram consecutive tokens is
+ * combined, in order, into one 64-bit hash. The combination depends only on
+ * the token sequence: the same n-gram gives the same hash wherever it occurs,
+ * and a reordered n-gram a different one. A text with 1..ngram-1 tokens gives
+ * one shingle of all its tokens (equal to the shingle of that sequence at a
+ * smaller ngram); 0 tokens give none.
+ *
+ * The hashes are written to (*out)[0 .. *n-1], in text order and NOT
+ * deduplicated (MinHash does not care; wn__u64_sort_unique does that). *out
+ * of *cap elements is grown with WN_GROW as needed and reused across calls;
+ * the caller frees it with wn__free. Returns WN_OK, WN_EINVAL (ngram 0) or
+ * WN_ENOMEM; on error *out, *n and *cap are unchanged (a grown buffer is
+ * still valid). O(tokens * ngram).
+ */
+WN_INTERNAL int wn__shingles(const struct wn_tokens *t, unsigned ngram,
+                             uint64_t seed, uint64_t **out, size_t *n,
+                             size_t *cap);
+
+/* Sort v ascending and remove repeats in place; returns the new count.
+ * O(n log n), no allocation. */
+WN_INTERNAL size_t wn__u64_sort_unique(uint64_t *v, size_t n);
+
+/* |A ∩ B| of two sorted, duplicate-free arrays. O(na + nb). */
+WN_INTERNAL size_t wn__intersect_sorted(const uint64_t *a, size_t na,
+                                        const uint64_t *b, size_t nb);
+
+/*
+ * |A ∩ B| / |A ∪ B| of two sorted, duplicate-free arrays. Two empty sets are
+ * identical, so their Jaccard similarity is 1; one empty set against a
+ * non-empty one gives 0. Containment of A in B is
+ * wn__intersect_sorted() / na.
+ */
+WN_INTERNAL double wn__jaccard_sorted(const uint64_t *a, size_t na,
+                                      const uint64_t *b, size_t nb);
+
+/* ------------------------------------------------------------------------ */
+/* MinHash                                                                   */
+/* ------------------------------------------------------------------------ */
+
+enum wn_sketch_scheme {
+    WN_SKETCH_OPH = 0,    /* one permutation, optimal densification */
+    WN_SKETCH_CLASSIC = 1 /* K independent multiply-shift hashes */
+};
+
+/*
+ * The MinHash functions below take n shingle hashes h (repeats allowed),
+ * write k values to sig and return 1; when n is 0 they fill sig with
+ * WN_SIG_EMPTY and return 0. They fail with WN_EINVAL when k is 0 or larger
+ * than WN_MINHASH_MAX_K (sig untouched). Two signatures are comparable only
+ * when made by the same scheme, k and seed. The fraction of equal positions
+ * (wn__minhash_similarity) estimates the Jaccard similarity of the two
+ * shingle sets without bias.
+ */
+
+/*
+ * One-permutation hashing with optimal densification (Shrivastava 2017).
+ * Each hash is remixed with the seed; its high 32 bits pick one of k bins
+ * and its low 32 bits are the value kept if it is the bin's minimum (values
+ * are capped at 0xFFFFFFFE so that WN_SIG_EMPTY marks an empty bin). An
+ * empty bin i then copies the value of the first non-empty bin in a sequence
+ * that depends only on (seed, i, attempt): 64 pseudo-random bins, then, in
+ * the rare case that all of those are empty, the bins to the right of i
+ * circularly (the rotation of Shrivastava and Li 2014). Because the sequence
+ * is the same for every document, two documents copy from the same bin
+ * whenever it is non-empty in both, which keeps the estimate unbiased.
+ * O(n + k) expected, O(n + 64 k) worst case.
+ */
+WN_INTERNAL int wn__minhash_oph(const uint64_t *h, size_t n, uint32_t k,
+                                uint64_t seed, uint32_t *sig);
+
+/*
+ * Classic K-permutation MinHash: sig[i] = min over x of
+ * ((a_i * x + b_i) mod 2^64) >> 32, multiply-shift hashing on 64-bit lanes,
+ * with a_i (odd) and b_i drawn in the order a_0, b_0, a_1, b_1, ... from
+ * splitmix64 started at seed. wn__minhash_classic runs the fastest variant
+ * this CPU supports (chosen once, at the first call, with
+ * __builtin_cpu_supports); wn__minhash_classic_ref is the portable reference.
+ * All variants give bit-identical output. O(n k).
+ */
+WN_INTERNAL int wn__minhash_classic(const uint64_t *h, size_t n, uint32_t k,
+                                    uint64_t seed, uint32_t *sig);
+WN_INTERNAL int wn__minhash_classic_ref(const uint64_t *h, size_t n, uint32_t k,
+                                        uint64_t seed, uint32_t *sig);
+
+/* A variant of the classic MinHash, for tests and benchmarks. */
+struct wn_minhash_impl {
+    const char *name; /* "avx512", "avx2", "portable" */
+    int (*fn)(const uint64_t *h, size_t n, uint32_t k, uint64_t seed,
+              uint32_t *sig);
+};
+
+/*
+ * The classic variants this CPU can run, fastest first, the portable
+ * reference last. *out points to a static array; returns its length (>= 1).
+ */
+WN_INTERNAL size_t
+wn__minhash_classic_impls(const struct wn_minhash_impl **out);
+
+/* The name of the variant wn__minhash_classic uses on this CPU. */
+WN_INTERNAL const char *wn__minhash_classic_impl_name(void);
+
+/* wn__minhash_oph or wn__minhash_classic by scheme (WN_EINVAL otherwise). */
+WN_INTERNAL int wn__minhash(int scheme, const uint64_t *h, size_t n, uint32_t k,
+                            uint64_t seed, uint32_t *sig);
+
+/* Fraction of the k positions where a and b are equal (0 when k is 0). */
+WN_INTERNAL double wn__minhash_similarity(const uint32_t *a, const uint32_t *b,
+                                          uint32_t k);
+
+/* ------------------------------------------------------------------------ */
+/* SimHash                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * SimHash (Charikar 2002): bit j of the fingerprint is 1 when more than half
+ * of the n shingle hashes have bit j set (each hash votes on every bit; a
+ * tie gives 0). Near-identical shingle multisets give fingerprints at a small
+ * Hamming distance. n = 0 gives 0. O(64 n).
+ */
+WN_INTERNAL uint64_t wn__simhash64(const uint64_t *h, size_t n);
+
+/*
+ * Table keys for finding fingerprints within Hamming distance k (Manku, Jain,
+ * Das Sarma 2007). The 64 bits are split into k + m contiguous blocks (the
+ * first 64 mod (k+m) blocks one bit wider). Two fingerprints within distance
+ * k differ in at most k blocks, so they agree on at least m whole blocks:
+ * one key per choice of m blocks out of k + m (tables in lexicographic order
+ * of the chosen blocks), each the hash of the table index and the chosen
+ * bits, guarantees that every such pair shares a key in the same table.
+ *
+ * Writes min(count, cap) keys and returns count = C(k+m, m), or 0 when m is
+ * 0, k + m > 64 or count exceeds 2^20. O(count).
+ */
+WN_INTERNAL unsigned wn__simhash_keys(uint64_t fp, unsigned k, unsigned m,
+                                      uint64_t *keys, unsigned cap);
+
+#endif /* WN_SKETCH_H */

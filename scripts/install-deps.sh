@@ -1,0 +1,29 @@
+#!/bin/sh
+# Install the Debian packages winnow needs to build and test, when missing.
+# Usage: scripts/install-deps.sh [build|test]
+# Needs root (apt-get) only when something is actually missing.
+set -eu
+
+pkgs="gcc make pkg-config meson ninja-build libxxhash-dev libutf8proc-dev
+libzstd-dev zlib1g-dev libjansson-dev libdivsufsort-dev liblmdb-dev zstd gzip"
+if [ "${1:-build}" = test ]; then
+    pkgs="$pkgs libcmocka-dev clang libclang-rt-14-dev python3"
+fi
+
+missing=""
+for p in $pkgs; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "winnow: installing missing packages:$missing" >&2
+if [ "$(id -u)" -ne 0 ]; then
+    echo "winnow: run as root, or install them: apt-get install$missing" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

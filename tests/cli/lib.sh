@@ -1,0 +1,78 @@
+# TAP helpers for the CLI tests. Sourced by tests/cli/test_*.sh, which run
+# with WINNOW=<path to build/winnow> and BUILD=<build dir> from the
+# repository root.
+set -u
+: "${WINNOW:=build/winnow}"
+: "${BUILD:=build}"
+tap_n=0
+tap_failed=0
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/winnow-cli.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+ok() { # ok CONDITION-EXIT-STATUS DESCRIPTION
+    tap_n=$((tap_n + 1))
+    if [ "$1" -eq 0 ]; then
+        echo "ok $tap_n - $2"
+    else
+        echo "not ok $tap_n - $2"
+        tap_failed=$((tap_failed + 1))
+    fi
+}
+
+skip() {
+    tap_n=$((tap_n + 1))
+    echo "ok $tap_n - $1 # SKIP $2"
+}
+
+# expect_status WANT DESCRIPTION -- COMMAND...: run, check the exit status.
+expect_status() {
+    want=$1; desc=$2; shift 3
+    "$@" >"$TMP/out" 2>"$TMP/err"
+    got=$?
+    if [ "$got" -ne "$want" ]; then
+        echo "# $desc: exit $got, wanted $want; stderr:" >&2
+        sed 's/^/#   /' "$TMP/err" | head -20
+    fi
+    [ "$got" -eq "$want" ]
+    ok $? "$desc"
+}
+
+# json_get FILE KEY: a top-level value of a JSON file.
+json_get() {
+    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
+}
+
+# accounting DIR: read = kept + removed + rejected, and each count matches
+# the lines of its file.
+accounting() {
+    python3 - "$1" <<'PY'
+import json, sys
+d = sys.argv[1]
+s = json.load(open(d + "/stats.json"))
+def lines(name):
+    with open(d + "/" + name, "rb") as f:
+        return sum(1 for _ in f)
+ok = (s["read"] == s["kept"] + s["removed"] + s["rejected"]
+      and lines("kept.jsonl") == s["kept"]
+      and lines("removed.jsonl") == s["removed"]
+      and lines("rejected.jsonl") == s["rejected"])
+if not ok:
+    print("# accounting failed:", s["read"], s["kept"], s["removed"],
+          s["rejected"], lines("kept.jsonl"), lines("removed.jsonl"),
+          lines("rejected.jsonl"))
+sys.exit(0 if ok else 1)
+PY
+}
+
+# same_outputs DIR1 DIR2: the data outputs are byte-identical.
+same_outputs() {
+    for f in kept.jsonl removed.jsonl clusters.jsonl rejected.jsonl; do
+        cmp -s "$1/$f" "$2/$f" || { echo "# $f differs"; return 1; }
+    done
+    return 0
+}
+
+done_testing() {
+    echo "1..$tap_n"
+    exit 0
+}

@@ -1,0 +1,217 @@
+#!/bin/sh
+# End-to-end tests of `winnow dedup`: outputs, accounting, determinism,
+# compression, bad input, atomic outputs, and the real data when present.
+. "$(dirname "$0")/lib.sh"
+
+# A small corpus written for this test: 1 and 3 are the same story (3 has a
+# site header and a changed last sentence), 4 is an exact copy of 2 up to
+# case and spacing, 5 shares the topic of 1 but is another story.
+cat >"$TMP/small.jsonl" <<'J'
+{"id": "a1", "text": "The city council of Northvale approved a new budget on Tuesday after a long debate about road repairs, school funding and the cost of the winter festival. Council members voted seven to two in favour of the plan, which raises spending on public transport by twelve percent. The mayor said the budget reflected the priorities residents had expressed during months of public meetings. Opposition members argued that the plan relied on optimistic revenue forecasts and would force cuts next year. The budget takes effect in January."}
+{"id": "a2", "text": "Heavy rain flooded several streets in the harbour district overnight, forcing the closure of two bridges and delaying the morning ferry service. Emergency crews pumped water from basements while shop owners moved goods to higher shelves. The weather office said more rain was expected until Friday and urged drivers to avoid low roads near the river."}
+{"id": "a3", "site": "northvale-herald", "text": "Northvale Herald | Local News | Link copied\nThe city council of Northvale approved a new budget on Tuesday after a long debate about road repairs, school funding and the cost of the winter festival. Council members voted seven to two in favour of the plan, which raises spending on public transport by twelve percent. The mayor said the budget reflected the priorities residents had expressed during months of public meetings. Opposition members argued that the plan relied on optimistic revenue forecasts and would force cuts next year. The budget takes effect in January."}
+{"id": "a4", "text": "HEAVY RAIN flooded several streets in the harbour district overnight,   forcing the closure of two bridges and delaying the morning ferry service. Emergency crews pumped water from basements while shop owners moved goods to higher shelves. The weather office said more rain was expected until Friday and urged drivers to avoid low roads near the river."}
+{"id": "a5", "text": "The city council of Northvale will hold a public hearing next week on plans to rebuild the old market hall, the mayor said on Monday. Council members are divided over whether the project should be paid for by a bond or by higher parking fees. Residents have until the end of the month to submit written comments, and the council is expected to vote in the spring."}
+J
+
+out="$TMP/out1"
+expect_status 0 "dedup small corpus exits 0" -- "$WINNOW" dedup -q -j 1 -o "$out" "$TMP/small.jsonl"
+accounting "$out"; ok $? "accounting holds on the small corpus"
+python3 - "$out" <<'PY'
+import json, sys
+d = sys.argv[1]
+rem = {r["id"]: r for r in map(json.loads, open(d + "/removed.jsonl"))}
+kept = [json.loads(l)["id"] for l in open(d + "/kept.jsonl")]
+ok = (set(rem) == {"a3", "a4"} and rem["a3"]["duplicate_of"] == "a1"
+      and rem["a3"]["reason"] == "near" and rem["a4"]["reason"] == "exact"
+      and rem["a4"]["duplicate_of"] == "a2" and kept == ["a1", "a2", "a5"]
+      and rem["a4"]["similarity"] == 1.0 and 0.8 <= rem["a3"]["similarity"] < 1)
+sys.exit(0 if ok else 1)
+PY
+ok $? "near copy and exact copy removed, same-topic story kept"
+python3 - "$TMP/small.jsonl" "$out/kept.jsonl" <<'PY'
+import sys
+src = open(sys.argv[1], "rb").read().split(b"\n")
+kept = open(sys.argv[2], "rb").read().split(b"\n")[:-1]
+sys.exit(0 if kept == [src[0], src[1], src[4]] else 1)
+PY
+ok $? "kept records are the input bytes, in input order"
+python3 - "$out/clusters.jsonl" <<'PY'
+import json, sys
+c = [json.loads(l) for l in open(sys.argv[1])]
+ok = (len(c) == 2 and c[0]["members"] == ["a1", "a3"]
+      and c[0]["representative"] == "a1" and c[1]["members"] == ["a2", "a4"]
+      and c[0]["cluster"] == 0 and c[1]["cluster"] == 1)
+sys.exit(0 if ok else 1)
+PY
+ok $? "clusters.jsonl lists both clusters in input order"
+
+expect_status 0 "--exact-only" -- "$WINNOW" dedup -q --exact-only -o "$TMP/ex" "$TMP/small.jsonl"
+[ "$(json_get "$TMP/ex/stats.json" removed)" = 1 ] && grep -q '"a4"' "$TMP/ex/removed.jsonl"
+ok $? "--exact-only removes only the exact copy"
+
+expect_status 0 "--keep longest" -- "$WINNOW" dedup -q --keep longest -o "$TMP/kl" "$TMP/small.jsonl"
+grep -q '"id":"a1","duplicate_of":"a3"' "$TMP/kl/removed.jsonl"
+ok $? "--keep longest keeps the longer republication"
+
+# Compression: the same records as .gz and .zst give the same outputs.
+gzip -c "$TMP/small.jsonl" >"$TMP/small.jsonl.gz"
+zstd -q -c "$TMP/small.jsonl" >"$TMP/small.jsonl.zst"
+cp "$TMP/small.jsonl.zst" "$TMP/misnamed.jsonl"
+"$WINNOW" dedup -q -o "$TMP/gz" "$TMP/small.jsonl.gz"; ok $? "gz input"
+"$WINNOW" dedup -q -o "$TMP/zst" "$TMP/small.jsonl.zst"; ok $? "zst input"
+"$WINNOW" dedup -q -o "$TMP/mis" "$TMP/misnamed.jsonl"; ok $? "zst detected by magic bytes, not name"
+same_outputs "$out" "$TMP/gz" && same_outputs "$out" "$TMP/zst" && same_outputs "$out" "$TMP/mis"
+ok $? "plain, .gz and .zst give identical outputs"
+
+# Standard input.
+"$WINNOW" dedup -q -o "$TMP/stdin" - <"$TMP/small.jsonl"; ok $? "stdin input"
+same_outputs "$out" "$TMP/stdin"; ok $? "stdin gives the same outputs"
+
+# Bad input: every record accounted for, stderr names file and line.
+cat >"$TMP/bad.jsonl" <<'J'
+{"id": "b1", "text": "A first good record about a harbour festival that drew large crowds."}
+{"id": "b2", "text": "unterminated
+{"id": "b3", "body": "no text field here"}
+not json at all
+
+{"id": "b5", "text": "Another good record, this one about a library reopening after repairs."}
+{"id": "b6", "text": "A first good record about a harbour festival that drew large crowds."}
+J
+expect_status 3 "rejected records give exit status 3" -- "$WINNOW" dedup -j 2 -o "$TMP/bad" "$TMP/bad.jsonl"
+grep -q "bad.jsonl:2:" "$TMP/err" && grep -q "bad.jsonl:3:" "$TMP/err" && grep -q "bad.jsonl:4:" "$TMP/err"
+ok $? "stderr names file and line of each rejected record"
+accounting "$TMP/bad"; ok $? "accounting holds with rejected records"
+[ "$(json_get "$TMP/bad/stats.json" rejected)" = 3 ] && [ "$(json_get "$TMP/bad/stats.json" removed)" = 1 ] \
+  && [ "$(json_get "$TMP/bad/stats.json" blank_lines)" = 1 ]
+ok $? "three rejected, one removed, one blank line counted"
+python3 -c '
+import json,sys
+r=[json.loads(l) for l in open(sys.argv[1])]
+ok = [x["line"] for x in r]==[2,3,4] and all(x["source"].endswith("bad.jsonl") for x in r) and r[2]["raw"]=="not json at all"
+sys.exit(0 if ok else 1)' "$TMP/bad/rejected.jsonl"
+ok $? "rejected.jsonl has source, line, reason and raw"
+
+# Over the size cap.
+python3 -c 'import json; print(json.dumps({"id":"big","text":"word "*5000})); print(json.dumps({"id":"small","text":"short text"}))' >"$TMP/big.jsonl"
+expect_status 3 "a record over --max-record-bytes is rejected" -- "$WINNOW" dedup -q --max-record-bytes 1K -o "$TMP/big" "$TMP/big.jsonl"
+grep -q "larger than" "$TMP/big/rejected.jsonl" && accounting "$TMP/big"
+ok $? "the oversized record is in rejected.jsonl"
+
+# Truncated gzip: records before the cut are kept, the cut is reported.
+python3 -c '
+import json
+for i in range(2000):
+    print(json.dumps({"id": i, "text": "record number %d about the weather in town %d" % (i, i % 97)}))' >"$TMP/many.jsonl"
+gzip -c "$TMP/many.jsonl" >"$TMP/many.gz"
+size=$(wc -c <"$TMP/many.gz")
+head -c $((size / 2)) "$TMP/many.gz" >"$TMP/trunc.gz"
+expect_status 3 "truncated .gz: run completes with exit 3" -- "$WINNOW" dedup -q -o "$TMP/trunc" "$TMP/trunc.gz"
+accounting "$TMP/trunc" && grep -q "truncated" "$TMP/trunc/rejected.jsonl"
+ok $? "truncated .gz: the cut is in rejected.jsonl, the rest accounted for"
+
+# An unreadable input is an error before any output is written.
+mkdir -p "$TMP/keep"
+"$WINNOW" dedup -q -o "$TMP/keep" "$TMP/small.jsonl"
+cp "$TMP/keep/stats.json" "$TMP/stats.before"
+expect_status 1 "missing input: exit 1" -- "$WINNOW" dedup -o "$TMP/keep" "$TMP/small.jsonl" "$TMP/nope.jsonl"
+grep -q "cannot open '$TMP/nope.jsonl'" "$TMP/err"; ok $? "message names the missing file"
+cmp -s "$TMP/keep/stats.json" "$TMP/stats.before" && [ -z "$(ls -A "$TMP/keep" | grep winnow-tmp)" ]
+ok $? "previous outputs untouched, no temporary files left"
+expect_status 1 "missing input, new dir: exit 1" -- "$WINNOW" dedup -o "$TMP/never" "$TMP/nope.jsonl"
+[ ! -e "$TMP/never" ]; ok $? "no output directory created for a missing input"
+
+# Usage errors.
+expect_status 2 "no --output is a usage error" -- "$WINNOW" dedup "$TMP/small.jsonl"
+expect_status 2 "unknown option is a usage error" -- "$WINNOW" dedup --frobnicate -o "$TMP/x" "$TMP/small.jsonl"
+expect_status 2 "bad threshold is a usage error" -- "$WINNOW" dedup -t 1.5 -o "$TMP/x" "$TMP/small.jsonl"
+
+# Directory of .txt files; ids are relative paths; kept records become JSON.
+mkdir -p "$TMP/txt/sub"
+python3 - "$TMP/small.jsonl" "$TMP/txt" <<'PY'
+import json, sys, os
+recs = [json.loads(l) for l in open(sys.argv[1])]
+for i, r in enumerate(recs):
+    d = sys.argv[2] + ("/sub" if i % 2 else "")
+    open(os.path.join(d, r["id"] + ".txt"), "w").write(r["text"])
+PY
+expect_status 0 "directory input" -- "$WINNOW" dedup -q -o "$TMP/txtout" "$TMP/txt"
+python3 - "$TMP/txtout" <<'PY'
+import json, sys
+d = sys.argv[1]
+kept = [json.loads(l) for l in open(d + "/kept.jsonl")]
+rem = [json.loads(l) for l in open(d + "/removed.jsonl")]
+ids = sorted(r["id"] for r in rem)
+ok = ids == ["a3.txt", "sub/a4.txt"] and all("text" in k for k in kept) and len(kept) == 3
+sys.exit(0 if ok else 1)
+PY
+ok $? "directory: relative ids, kept text files written as JSON"
+
+# Generated corpus: determinism across threads, accounting, quality floor.
+GEN="$BUILD/bench/gen"
+if [ -x "$GEN" ]; then
+    "$GEN" --seed 7 --docs 3000 --out "$TMP/gen.jsonl" --truth "$TMP/gen-truth.jsonl" 2>/dev/null
+    "$WINNOW" dedup -q -j 1 -o "$TMP/g1" "$TMP/gen.jsonl"; ok $? "generated corpus, 1 thread"
+    "$WINNOW" dedup -q -j 2 -o "$TMP/g2" "$TMP/gen.jsonl"; ok $? "generated corpus, 2 threads"
+    same_outputs "$TMP/g1" "$TMP/g2"; ok $? "outputs identical for 1 and 2 threads"
+    "$WINNOW" dedup -q -j 2 --memory 64K -o "$TMP/g3" "$TMP/gen.jsonl"; ok $? "tiny join budget"
+    same_outputs "$TMP/g1" "$TMP/g3"; ok $? "partitioned join gives identical outputs"
+    accounting "$TMP/g1"; ok $? "accounting on the generated corpus"
+    f1=$("$WINNOW" eval --json --truth "$TMP/gen-truth.jsonl" "$TMP/g1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["f1"])')
+    python3 -c "import sys; sys.exit(0 if float('$f1') >= 0.9 else 1)"
+    ok $? "pairwise F1 on the generated corpus >= 0.9 (got $f1)"
+else
+    skip "generated corpus" "no generator at $GEN"
+fi
+
+# The seeds, when present: 000+001 one cluster, 002-004 alone.
+SEEDS=../shared/seeds
+if [ -d "$SEEDS" ]; then
+    expect_status 0 "dedup the seeds" -- "$WINNOW" dedup -q -o "$TMP/seeds" "$SEEDS"
+    python3 - "$TMP/seeds" <<'PY'
+import json, sys
+c = [json.loads(l) for l in open(sys.argv[1] + "/clusters.jsonl")]
+ok = len(c) == 1 and [m[:3] for m in c[0]["members"]] == ["000", "001"]
+sys.exit(0 if ok else 1)
+PY
+    ok $? "seeds: 000 and 001 clustered, 002, 003, 004 kept apart"
+else
+    skip "seeds" "../shared/seeds is absent"
+fi
+
+# BBC news, when present: every exact_dup_group is one cluster, nothing else.
+BBC=../shared/data/bbc_news/docs.jsonl.zst
+if [ -f "$BBC" ]; then
+    expect_status 0 "dedup bbc_news --exact-only" -- "$WINNOW" dedup -q --exact-only -o "$TMP/bbc" "$BBC"
+    python3 - "$TMP/bbc" <<'PY'
+import json, sys, subprocess
+d = sys.argv[1]
+raw = subprocess.run(["zstdcat", "../shared/data/bbc_news/docs.jsonl.zst"],
+                     capture_output=True).stdout.decode()
+groups = {}
+for l in raw.splitlines():
+    r = json.loads(l)
+    g = r.get("exact_dup_group")
+    if g is not None:
+        groups.setdefault(g, []).append(r["id"])
+want = [sorted(m) for m in groups.values()]
+got = [sorted(json.loads(l)["members"]) for l in open(d + "/clusters.jsonl")]
+# Every labelled group is exactly one of our clusters. The labels compare
+# lowercased, whitespace-collapsed text; winnow also ignores punctuation,
+# so it may find more groups: their members must have equal word streams.
+import re, unicodedata
+text = {json.loads(l)["id"]: json.loads(l)["text"] for l in raw.splitlines()}
+def words(t):
+    return re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", t).casefold())
+extra = [c for c in got if c not in want]
+ok = all(w in got for w in want) and all(
+    len({tuple(words(text[i])) for i in c}) == 1 for c in extra)
+print("# groups", len(want), "clusters", len(got), "extra (punctuation only)", len(extra))
+sys.exit(0 if ok else 1)
+PY
+    ok $? "bbc_news: each exact_dup_group is one cluster; other clusters differ only in punctuation"
+else
+    skip "bbc_news" "../shared/data/bbc_news is absent"
+fi
+
+done_testing

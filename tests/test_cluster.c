@@ -1,0 +1,238 @@
+/*
+ * test_cluster.c - radix sort, candidate join, union-find and evaluation.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cluster/cluster.h"
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rnd(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static int cmp_kd(const void *a, const void *b)
+{
+    const struct wn_keydoc *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return (x->doc > y->doc) - (x->doc < y->doc);
+}
+
+static void test_radix_matches_qsort(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 20; round++) {
+        size_t n = (size_t)(rnd() % 5000);
+        struct wn_keydoc *a = calloc(n + 1, sizeof(*a));
+        struct wn_keydoc *b = calloc(n + 1, sizeof(*b));
+        /* Few distinct keys in some rounds, so that runs are long. */
+        uint64_t mask = round % 2 ? 0xf : UINT64_MAX;
+        for (size_t i = 0; i < n; i++) {
+            a[i].key = rnd() & mask;
+            if (round % 3 == 0)
+                a[i].key <<= 40; /* low digits all equal: skipped passes */
+            a[i].doc = (uint32_t)i;
+        }
+        memcpy(b, a, n * sizeof(*a));
+        assert_int_equal(wn__keydoc_sort(a, n), WN_OK);
+        qsort(b, n, sizeof(*b), cmp_kd);
+        assert_memory_equal(a, b, n * sizeof(*a));
+        free(a);
+        free(b);
+    }
+}
+
+static size_t join_pairs(const uint64_t *keys, size_t n, uint32_t limit,
+                         uint64_t **pairs, struct wn_join_stats *st)
+{
+    struct wn_keydoc *v = calloc(n, sizeof(*v));
+    for (size_t i = 0; i < n; i++) {
+        v[i].key = keys[i];
+        v[i].doc = (uint32_t)i;
+    }
+    assert_int_equal(wn__keydoc_sort(v, n), WN_OK);
+    size_t np = 0, cap = 0;
+    *pairs = NULL;
+    memset(st, 0, sizeof(*st));
+    assert_int_equal(wn__join_sorted(v, n, limit, NULL, pairs, &np, &cap, st),
+                     WN_OK);
+    free(v);
+    return wn__pairs_sort_unique(*pairs, np);
+}
+
+static void test_join_small_bucket_all_pairs(void **state)
+{
+    (void)state;
+    uint64_t keys[] = {5, 9, 5, 7, 5, 9};
+    uint64_t *p;
+    struct wn_join_stats st;
+    size_t n = join_pairs(keys, 6, 16, &p, &st);
+    /* key 5: docs 0,2,4 -> 3 pairs; key 9: docs 1,5 -> 1 pair. */
+    uint64_t want[] = {0ull << 32 | 2, 0ull << 32 | 4, 1ull << 32 | 5,
+                       2ull << 32 | 4};
+    assert_int_equal(n, 4);
+    assert_memory_equal(p, want, sizeof(want));
+    assert_int_equal(st.buckets, 2);
+    assert_int_equal(st.max_bucket, 3);
+    assert_int_equal(st.large_buckets, 0);
+    free(p);
+}
+
+static void test_join_large_bucket_is_linear(void **state)
+{
+    (void)state;
+    size_t n = 10000;
+    uint64_t *keys = calloc(n, sizeof(*keys)); /* one key for all */
+    uint64_t *p;
+    struct wn_join_stats st;
+    size_t np = join_pairs(keys, n, 16, &p, &st);
+    assert_true(np <= 2 * n);
+    assert_int_equal(st.large_buckets, 1);
+    assert_int_equal(st.max_bucket, n);
+    /* The pairs still connect every member. */
+    struct wn_uf uf;
+    assert_int_equal(wn__uf_init(&uf, n), WN_OK);
+    for (size_t i = 0; i < np; i++)
+        wn__uf_union(&uf, (uint32_t)(p[i] >> 32), (uint32_t)p[i]);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(wn__uf_find(&uf, (uint32_t)i), 0);
+    wn__uf_release(&uf);
+    free(keys);
+    free(p);
+}
+
+static void test_join_skip(void **state)
+{
+    (void)state;
+    struct wn_keydoc v[] = {{1, 0, 0}, {1, 1, 0}, {1, 2, 0}};
+    uint8_t skip[1] = {0x2}; /* doc 1 left out */
+    uint64_t *p = NULL;
+    size_t np = 0, cap = 0;
+    struct wn_join_stats st = {0};
+    assert_int_equal(wn__join_sorted(v, 3, 16, skip, &p, &np, &cap, &st),
+                     WN_OK);
+    assert_int_equal(np, 1);
+    assert_true(p[0] == (0ull << 32 | 2));
+    free(p);
+}
+
+static void test_uf_roots_are_first_members(void **state)
+{
+    (void)state;
+    size_t n = 2000;
+    /* The same edges in two orders give the same roots. */
+    uint64_t *edges = calloc(3000, sizeof(*edges));
+    for (int i = 0; i < 3000; i++)
+        edges[i] = (rnd() % n) << 32 | (rnd() % n);
+    struct wn_uf a, b;
+    assert_int_equal(wn__uf_init(&a, n), WN_OK);
+    assert_int_equal(wn__uf_init(&b, n), WN_OK);
+    for (int i = 0; i < 3000; i++)
+        wn__uf_union(&a, (uint32_t)(edges[i] >> 32), (uint32_t)edges[i]);
+    for (int i = 2999; i >= 0; i--)
+        wn__uf_union(&b, (uint32_t)(edges[i] >> 32), (uint32_t)edges[i]);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t r = wn__uf_find(&a, (uint32_t)i);
+        assert_int_equal(r, wn__uf_find(&b, (uint32_t)i));
+        assert_true(r <= i);
+        assert_int_equal(wn__uf_find(&a, r), r);
+    }
+    wn__uf_release(&a);
+    wn__uf_release(&b);
+    free(edges);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_eval_clusters_and_pairs(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/wn-eval-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char truth[256], pred[256], pairs[256];
+    snprintf(truth, sizeof(truth), "%s/truth.jsonl", dir);
+    snprintf(pred, sizeof(pred), "%s/clusters.jsonl", dir);
+    snprintf(pairs, sizeof(pairs), "%s/pairs.jsonl", dir);
+    /* Truth {a,b,c} {d,e} {f}; prediction {a,b} {c,d} {e} {f}. */
+    write_file(truth, "{\"id\":\"a\",\"cluster\":1}\n{\"id\":\"b\",\"cluster\":1}\n"
+                      "{\"id\":\"c\",\"cluster\":1}\n{\"id\":\"d\",\"cluster\":2}\n"
+                      "{\"id\":\"e\",\"cluster\":2}\n{\"id\":\"f\",\"cluster\":3}\n");
+    write_file(pred, "{\"cluster\":0,\"members\":[\"a\",\"b\"]}\n"
+                     "{\"cluster\":1,\"members\":[\"c\",\"d\"]}\n");
+    struct wn_eval_result r;
+    uint64_t line = 0;
+    assert_int_equal(wn_eval_files(pred, truth, NULL, &r, &line, NULL, 0),
+                     WN_OK);
+    assert_int_equal(r.items, 6);
+    assert_int_equal(r.tp, 1); /* (a,b) */
+    assert_int_equal(r.fp, 1); /* (c,d) */
+    assert_int_equal(r.fn, 3); /* (a,c) (b,c) (d,e) */
+    assert_float_equal(r.precision, 0.5, 1e-9);
+    assert_float_equal(r.recall, 0.25, 1e-9);
+    /* ARI by hand: sum_cells 1, sum_p 2, sum_t 4, C(6,2) = 15:
+     * expected 8/15, max 3 -> (1 - 8/15) / (3 - 8/15) = 7/37. */
+    assert_float_equal(r.ari, 7.0 / 37.0, 1e-9);
+
+    /* The identical clustering scores 1 everywhere. */
+    write_file(pred, "{\"cluster\":0,\"members\":[\"a\",\"b\",\"c\"]}\n"
+                     "{\"cluster\":1,\"members\":[\"d\",\"e\"]}\n");
+    assert_int_equal(wn_eval_files(pred, truth, NULL, &r, &line, NULL, 0),
+                     WN_OK);
+    assert_float_equal(r.f1, 1.0, 1e-9);
+    assert_float_equal(r.ari, 1.0, 1e-9);
+
+    write_file(pairs, "{\"id_a\":\"a\",\"id_b\":\"c\",\"label\":1}\n"
+                      "{\"id_a\":\"d\",\"id_b\":\"e\",\"label\":1}\n"
+                      "{\"id_a\":\"a\",\"id_b\":\"d\",\"label\":0}\n"
+                      "{\"id_a\":\"x\",\"id_b\":\"f\",\"label\":1}\n");
+    assert_int_equal(wn_eval_files(pred, pairs, NULL, &r, &line, NULL, 0),
+                     WN_OK);
+    assert_true(r.pairs_mode);
+    assert_int_equal(r.tp, 2);
+    assert_int_equal(r.fp, 0);
+    assert_int_equal(r.fn, 1);
+
+    write_file(truth, "{\"id\":\"a\",\"cluster\":1}\nnot json\n");
+    char file[256];
+    assert_int_equal(wn_eval_files(pred, truth, NULL, &r, &line, file,
+                                   sizeof(file)),
+                     WN_EPARSE);
+    assert_int_equal(line, 2);
+    assert_string_equal(file, truth);
+    unlink(truth);
+    unlink(pred);
+    unlink(pairs);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_radix_matches_qsort),
+        cmocka_unit_test(test_join_small_bucket_all_pairs),
+        cmocka_unit_test(test_join_large_bucket_is_linear),
+        cmocka_unit_test(test_join_skip),
+        cmocka_unit_test(test_uf_roots_are_first_members),
+        cmocka_unit_test(test_eval_clusters_and_pairs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
