@@ -20,11 +20,11 @@
 #include <string.h>
 #include <time.h>
 
-#define MIN_SECONDS 0.3
+#define MIN_SECONDS     0.3
 #define BYTES_PER_TOKEN 6.0
-#define MIN_SHINGLES 100
-#define MAX_SHINGLES 2000
-#define NGRAM 5
+#define MIN_SHINGLES    100
+#define MAX_SHINGLES    2000
+#define NGRAM           5
 
 static double now(void)
 {
@@ -106,8 +106,8 @@ static void corpus_make(struct corpus *c, size_t ndocs, uint64_t seed)
             for (unsigned j = 0; j < len; j++)
                 t->norm[off + j] = (char)('a' + wn__splitmix64(&wst) % 26);
             t->norm[off + len] = '\0';
-            t->tok[i] = (struct wn_token){(uint32_t)off, len, (uint32_t)off,
-                                          len};
+            t->tok[i] =
+                (struct wn_token){(uint32_t)off, len, (uint32_t)off, len};
             off += len + 1;
         }
         t->norm_len = t->norm_cap = off;
@@ -136,8 +136,8 @@ static void report(const char *what, double secs, size_t reps,
 {
     double sh = (double)c->shingles * reps / secs;
     double docs = (double)c->ndocs * reps / secs;
-    printf("  %-26s %8.2f M shingles/s %9.0f docs/s %8.1f MB/s", what,
-           sh / 1e6, docs, sh * BYTES_PER_TOKEN / 1e6);
+    printf("  %-26s %8.2f M shingles/s %9.0f docs/s %8.1f MB/s", what, sh / 1e6,
+           docs, sh * BYTES_PER_TOKEN / 1e6);
     if (ref_rate > 0)
         printf("  x%.2f", sh / ref_rate);
     printf("\n");
@@ -166,8 +166,8 @@ static double bench_minhash(const struct corpus *c, uint32_t k,
 }
 
 /* Shingling, then optionally a MinHash of the shingles, per document. */
-static void bench_pipeline(const struct corpus *c, const char *name,
-                           int scheme, uint32_t k)
+static void bench_pipeline(const struct corpus *c, const char *name, int scheme,
+                           uint32_t k)
 {
     uint64_t *buf = NULL;
     size_t n = 0, cap = 0, reps = 0;

@@ -9,7 +9,9 @@
  * kowiki_sample/docs.jsonl.zst (Korean). Each corpus is tokenized document
  * by document with one reused struct wn_tokens, as the pipeline does. Every
  * document's tokens are also compared with the baseline's, so the run is a
- * differential test on real text as well. One thread; best of REPS runs.
+ * differential test on real text as well. One thread; times are the
+ * thread's CPU time (so other jobs on a shared machine do not count), best
+ * of REPS runs.
  *
  * Usage: bench_text [data-dir] [max-MB-per-corpus]
  * (data-dir defaults to the first of ../shared/data, ../../shared/data,
@@ -72,7 +74,7 @@ static void corpus_add(struct corpus *c, const char *s, size_t len)
 static double now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
@@ -448,8 +450,9 @@ static void print_machine(void)
     }
     printf("machine: %s, %ld online CPUs; one thread used\n", model,
            sysconf(_SC_NPROCESSORS_ONLN));
-    printf("compiler: %s; utf8proc %s (Unicode %s); best of %d runs\n",
-           __VERSION__, utf8proc_version(), utf8proc_unicode_version(), REPS);
+    printf("compiler: %s; utf8proc %s (Unicode %s)\n", __VERSION__,
+           utf8proc_version(), utf8proc_unicode_version());
+    printf("times: CPU time of the thread, best of %d runs\n", REPS);
 }
 
 static void free_corpus(struct corpus *c)

@@ -45,7 +45,8 @@ static void print_params(const struct wn_dedup_options *o)
     }
     uint32_t b = o->bands, r = o->rows;
     double fp = 0, fn = 0;
-    if (!b && wn_lsh_params(o->threshold, o->num_perm, &b, &r, &fp, &fn)) {
+    if (!b && wn_lsh_params(o->threshold, o->num_perm, o->weight_fp,
+                            o->weight_fn, &b, &r, &fp, &fn)) {
         cli_error("invalid threshold or --num-perm");
         return;
     }
@@ -71,6 +72,7 @@ int cmd_dedup(int argc, char **argv)
     unsigned bands = 0, rows = 0, hamming = o.hamming;
     uint64_t seed = o.seed, max_bytes = 64ull << 20, memory = 0;
     const char *keep_max = NULL;
+    double fn_weight = WN_LSH_WEIGHT_FN;
     int keep = 0;
     const struct opt opts[] = {
         {"output", 'o', OPT_STRING, &outdir, "DIR",
@@ -113,6 +115,8 @@ int cmd_dedup(int argc, char **argv)
         {"tmp-dir", 0, OPT_STRING, &o.tmp_dir, "DIR",
          "spill files here (default: inside the output dir)"},
         {"seed", 0, OPT_U64, &seed, "N", "hash seed (default 1)"},
+        {"fn-weight", 0, OPT_DOUBLE, &fn_weight, "W",
+         "LSH: weight of false negatives vs false positives (default 0.8)"},
         {"explain-params", 0, OPT_FLAG, &explain, NULL,
          "print the LSH bands, rows and S-curve"},
         {NULL, 0, OPT_END, NULL, NULL, NULL},
@@ -143,6 +147,13 @@ int cmd_dedup(int argc, char **argv)
     o.memory = memory;
     o.reader.max_record_bytes = (size_t)max_bytes;
     o.keep = keep;
+    if (!(fn_weight >= 0 && fn_weight <= 1)) {
+        cli_error("dedup: --fn-weight must be in [0, 1]");
+        free(pos);
+        return EXIT_USAGE;
+    }
+    o.weight_fn = fn_weight;
+    o.weight_fp = 1.0 - fn_weight;
     if (keep_max) {
         o.keep = WN_KEEP_MAX;
         o.keep_field = keep_max;

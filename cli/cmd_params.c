@@ -10,21 +10,26 @@ int cmd_params(int argc, char **argv)
 {
     double threshold = 0.8;
     unsigned num_perm = 128, bands = 0, rows = 0;
+    double fn_weight = WN_LSH_WEIGHT_FN;
     const struct opt opts[] = {
         {"threshold", 't', OPT_DOUBLE, &threshold, "T",
          "Jaccard threshold (default 0.8)"},
         {"num-perm", 'k', OPT_UINT, &num_perm, "K",
          "MinHash size (default 128)"},
+        {"fn-weight", 0, OPT_DOUBLE, &fn_weight, "W",
+         "weight of false negatives; false positives get 1 - W (default "
+         "0.8)"},
         {"bands", 0, OPT_UINT, &bands, "B", "show this many bands instead"},
         {"rows", 0, OPT_UINT, &rows, "R", "rows per band (with --bands)"},
         {NULL, 0, OPT_END, NULL, NULL, NULL},
     };
     const char *usage = "[--threshold T] [--num-perm K]";
     const char *summary =
-        "Choose LSH bands x rows (bands * rows <= K) minimizing the equally "
-        "weighted\nfalse-positive and false-negative areas under the "
-        "S-curve, and print the curve:\nthe probability that a pair of "
-        "Jaccard similarity s becomes a candidate.";
+        "Choose LSH bands x rows (bands * rows <= K) minimizing the weighted "
+        "false-positive\nand false-negative areas under the S-curve "
+        "(false negatives weigh 0.8: every\ncandidate is verified, so a "
+        "false positive only costs a comparison), and print\nthe curve: the "
+        "probability that a pair of Jaccard similarity s becomes a candidate.";
     char *pos[64];
     int npos = 0;
     if (argc > 60) {
@@ -46,7 +51,9 @@ int cmd_params(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (!bands) {
-        if (wn_lsh_params(threshold, num_perm, &b, &r, &fp, &fn)) {
+        if (!(fn_weight >= 0 && fn_weight <= 1) ||
+            wn_lsh_params(threshold, num_perm, 1.0 - fn_weight, fn_weight,
+                          &b, &r, &fp, &fn)) {
             cli_error("params: threshold must be in (0, 1) and --num-perm "
                       "positive");
             return EXIT_USAGE;
@@ -55,8 +62,9 @@ int cmd_params(int argc, char **argv)
         cli_error("params: bands * rows exceeds --num-perm");
         return EXIT_USAGE;
     }
-    printf("threshold: %.3f\nnum_perm: %u\nbands: %u\nrows: %u\n", threshold,
-           num_perm, b, r);
+    printf("threshold: %.3f\nnum_perm: %u\nfn_weight: %.2f\nbands: %u\nrows: "
+           "%u\n",
+           threshold, num_perm, fn_weight, b, r);
     if (!bands)
         printf("false_positive_area: %.6f\nfalse_negative_area: %.6f\n", fp,
                fn);

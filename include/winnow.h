@@ -93,8 +93,11 @@ enum wn_record_kind {
 /*
  * One record. Strings are not NUL-terminated. A JSONL record's id is the
  * string value (unescaped) or the number's text of the id field; when the
- * field is missing or null, or the record is rejected, it is "SOURCE:LINE".
- * A text file's id is its path relative to the directory given.
+ * field is missing or null, or no id could be read (WN_EPARSE, WN_EBADID,
+ * WN_ETOOBIG, WN_ETRUNC), it is "SOURCE:LINE". A text file's id is its path
+ * relative to the directory given. JSON is checked strictly (RFC 8259)
+ * except that raw control bytes and invalid UTF-8 inside strings pass, as
+ * crawls have them; duplicate keys: the last one counts.
  *
  * status is WN_OK or why the record is rejected:
  *   WN_EPARSE   the line is not one JSON object (error_offset says where);
@@ -150,7 +153,8 @@ struct wn_reader;
  * at '\n'; blank and whitespace-only lines are skipped and counted
  * (wn_reader_blank_lines). A directory is read recursively: every regular
  * file whose name ends in ".txt", in bytewise order of the relative path, is
- * one record. Memory stays O(max_record_bytes), whatever the input size.
+ * one record (links to files are followed, links to directories are not).
+ * Memory stays O(max_record_bytes), whatever the input size.
  */
 WN_API int wn_reader_create(const char *const *paths, size_t n,
                             const struct wn_reader_options *opts,
@@ -170,7 +174,8 @@ WN_API int wn_reader_next(struct wn_reader *r, struct wn_record *rec);
 /* The path of the input where the last error happened, or NULL. */
 WN_API const char *wn_reader_error_path(const struct wn_reader *r);
 
-/* Bytes consumed so far (after decompression). */
+/* Bytes read so far, after decompression (JSONL is read ahead by at most
+ * one block of 1 MiB). */
 WN_API uint64_t wn_reader_bytes(const struct wn_reader *r);
 
 /* Blank or whitespace-only JSONL lines skipped so far. */
@@ -295,7 +300,9 @@ struct wn_dedup_options {
     unsigned ngram;       /* shingle length in tokens; default 5 */
     uint32_t num_perm;    /* MinHash size K; default 128 */
     double threshold;     /* Jaccard threshold; default 0.8 */
-    uint32_t bands, rows; /* 0: chosen from threshold and num_perm */
+    uint32_t bands, rows; /* 0: chosen from threshold and num_perm with
+                             the weights below */
+    double weight_fp, weight_fn; /* default WN_LSH_WEIGHT_FP/_FN */
     int verify;           /* enum wn_verify */
     double containment;   /* > 0: also accept pairs whose smaller
                              member is this much contained in the larger */
@@ -361,14 +368,25 @@ WN_API int wn_dedup_run(const char *const *inputs, size_t n,
 /* ------------------------------------------------------------------------ */
 
 /*
- * The bands and rows (bands * rows <= num_perm) that minimize the sum of
- * false-positive and false-negative areas under the LSH S-curve for a
- * Jaccard threshold, with both weights 0.5. WN_EINVAL for a threshold
- * outside (0, 1) or num_perm == 0.
+ * Default weights of the LSH criterion. Every candidate pair is verified
+ * before it becomes an edge, so a false positive of the banding costs one
+ * signature comparison while a false negative is a duplicate lost for good:
+ * false negatives weigh four times as much.
  */
-WN_API int wn_lsh_params(double threshold, uint32_t num_perm,
-                         uint32_t *bands, uint32_t *rows, double *fp_area,
-                         double *fn_area);
+#define WN_LSH_WEIGHT_FP 0.2
+#define WN_LSH_WEIGHT_FN 0.8
+
+/*
+ * The bands and rows (bands * rows <= num_perm) that minimize
+ * w_fp * FP + w_fn * FN, where FP is the area under the S-curve
+ * 1 - (1 - s^rows)^bands over [0, threshold] and FN the area above it over
+ * [threshold, 1] (the criterion of datasketch's MinHashLSH). fp_area and
+ * fn_area may be NULL. WN_EINVAL for a threshold outside (0, 1), num_perm
+ * == 0 or negative weights. Thread-safe.
+ */
+WN_API int wn_lsh_params(double threshold, uint32_t num_perm, double w_fp,
+                         double w_fn, uint32_t *bands, uint32_t *rows,
+                         double *fp_area, double *fn_area);
 
 /* Probability that a pair of Jaccard similarity s becomes a candidate. */
 WN_API double wn_lsh_probability(double s, uint32_t bands, uint32_t rows);

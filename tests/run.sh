@@ -30,7 +30,7 @@ count() { # name, then the TAP stream in $log; exit status in $2
 for b in "$@"; do
     bdir=$(cd "$b" && pwd)
     for t in "$bdir"/tests/test_*; do
-        [ -x "$t" ] || continue
+        [ -f "$t" ] && [ -x "$t" ] || continue
         name="$(basename "$b")/$(basename "$t")"
         (cd "$top" && CMOCKA_MESSAGE_OUTPUT=TAP "$t") >"$log" 2>&1
         count "$name" $?

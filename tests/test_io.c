@@ -25,6 +25,7 @@
 
 #include "common/common.h"
 #include "io/reader.h"
+#include "io/stream.h"
 
 static char tmpdir[64];
 
@@ -41,7 +42,7 @@ struct rec {
 struct run {
     struct rec *r;
     size_t n;
-    int end;       /* the final return of wn_reader_next: 0 or < 0 */
+    int end; /* the final return of wn_reader_next: 0 or < 0 */
     uint64_t blank, bytes;
 };
 
@@ -169,9 +170,8 @@ static void assert_same_records(const struct run *a, const struct run *b,
 static void gzip_append(struct wn_buf *out, const char *data, size_t n)
 {
     z_stream z = {0};
-    assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8,
-                                  Z_DEFAULT_STRATEGY),
-                     Z_OK);
+    assert_int_equal(
+        deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
     uLong bound = deflateBound(&z, (uLong)n);
     wn__buf_reserve(out, bound);
     z.next_in = (Bytef *)data;
@@ -205,8 +205,7 @@ static void make_corpus(void)
     for (int i = 0; i < 300; i++) {
         switch (i % 10) {
         case 0:
-            wn__buf_printf(b, "{\"id\":%d,\"text\":\"numeric id %d\"}\n", i,
-                           i);
+            wn__buf_printf(b, "{\"id\":%d,\"text\":\"numeric id %d\"}\n", i, i);
             break;
         case 1:
             wn__buf_printf(b, "{\"text\":\"no id\\n\\\"quoted\\\"\"}\r\n");
@@ -215,8 +214,9 @@ static void make_corpus(void)
             wn__buf_printf(b, "\n  \t\r\n");
             break;
         case 3:
-            wn__buf_printf(b, "{\"id\":\"d\\u00e9j\\u00e0-%d\",\"text\":"
-                              "\"caf\xc3\xa9 \\uD83D\\uDE00 %d\"}\n",
+            wn__buf_printf(b,
+                           "{\"id\":\"d\\u00e9j\\u00e0-%d\",\"text\":"
+                           "\"caf\xc3\xa9 \\uD83D\\uDE00 %d\"}\n",
                            i, i);
             break;
         case 4:
@@ -226,8 +226,9 @@ static void make_corpus(void)
             wn__buf_printf(b, "{\"id\":\"bad%d\",\"text\":\"x\",}\n", i);
             break;
         default: {
-            wn__buf_printf(b, "{\"id\":\"doc-%d\",\"url\":\"http://x/%d\","
-                              "\"text\":\"",
+            wn__buf_printf(b,
+                           "{\"id\":\"doc-%d\",\"url\":\"http://x/%d\","
+                           "\"text\":\"",
                            i, i);
             for (int k = 0; k < i * 7 % 500; k++)
                 wn__buf_printf(b, "w%d ", k);
@@ -259,6 +260,15 @@ static int setup(void **state)
     write_file("c.zst", zs.data, zs.len);
     write_file("c3.gz", gz3.data, gz3.len);
     write_file("c3.zst", zs3.data, zs3.len);
+    /* A zstd skippable frame (magic 0x184D2A5?, 4-byte size) first. */
+    struct wn_buf sk = {0};
+    wn__buf_append(&sk,
+                   "\x5a\x2a\x4d\x18\x03\x00\x00\x00"
+                   "abc",
+                   11);
+    wn__buf_append(&sk, zs.data, zs.len);
+    write_file("skip.zst", sk.data, sk.len);
+    wn__buf_release(&sk);
     wn__buf_release(&gz);
     wn__buf_release(&zs);
     wn__buf_release(&gz3);
@@ -308,7 +318,8 @@ static void test_plain(void **state)
     /* Trailing comma. */
     r = &a.r[4];
     assert_int_equal(r->status, WN_EPARSE);
-    assert_int_equal(r->error_offset, strlen("{\"id\":\"bad5\",\"text\":\"x\","));
+    assert_int_equal(r->error_offset,
+                     strlen("{\"id\":\"bad5\",\"text\":\"x\","));
     /* The last line has no line feed. */
     r = &a.r[a.n - 1];
     assert_string_equal(r->id, "last");
@@ -324,8 +335,8 @@ static void test_plain(void **state)
  * block size. */
 static void test_formats_and_blocks(void **state)
 {
-    static const char *names[] = {"c.jsonl", "c.gz.jsonl", "c.zst", "c3.gz",
-                                  "c3.zst"};
+    static const char *names[] = {"c.jsonl", "c.gz.jsonl", "c.zst",
+                                  "c3.gz",   "c3.zst",     "skip.zst"};
     static const size_t blocks[] = {0, 1, 7, 4096};
     struct run ref = read_one("c.jsonl", NULL, 0);
     for (size_t i = 0; i < WN_ARRAY_LEN(names); i++) {
@@ -348,8 +359,8 @@ static void test_raw_only(void **state)
     struct run b = read_one("c.zst", &o, 7);
     assert_int_equal(a.n, b.n);
     for (size_t i = 0; i < a.n; i++) {
-        assert_true(same_bytes(a.r[i].raw, a.r[i].raw_len, b.r[i].raw,
-                               b.r[i].raw_len));
+        assert_true(
+            same_bytes(a.r[i].raw, a.r[i].raw_len, b.r[i].raw, b.r[i].raw_len));
         assert_int_equal(a.r[i].line, b.r[i].line);
         assert_null(b.r[i].id);
         assert_null(b.r[i].text);
@@ -365,8 +376,7 @@ static void test_raw_only(void **state)
  */
 enum cut_kind { CUT_IN_LINE, CUT_AT_LINE_END, CUT_ANYWHERE };
 
-static void check_truncated(const char *name, size_t block,
-                            enum cut_kind kind)
+static void check_truncated(const char *name, size_t block, enum cut_kind kind)
 {
     char *p = path_of(name), *q = path_of("c.jsonl");
     const char *paths[] = {p, q};
@@ -506,8 +516,8 @@ static void test_too_big(void **state)
     struct wn_reader_options o = {.max_record_bytes = 100};
     static const size_t blocks[] = {0, 1, 7, 4096};
     for (size_t j = 0; j < 2 * WN_ARRAY_LEN(blocks); j++) {
-        struct run r = read_one(j % 2 ? "big.gz" : "big.jsonl", &o,
-                                blocks[j / 2]);
+        struct run r =
+            read_one(j % 2 ? "big.gz" : "big.jsonl", &o, blocks[j / 2]);
         assert_int_equal(r.end, 0);
         assert_int_equal(r.n, 4);
         assert_int_equal(r.r[0].status, WN_OK);
@@ -599,11 +609,10 @@ static void test_directory(void **state)
     char *dir = path_of("docs/"); /* a trailing slash changes nothing */
     struct wn_reader_options o = {.max_record_bytes = 12};
     const char *paths[] = {dir};
-    static const char *ids[] = {"B.txt",       "a.txt",  "a/deep/z.txt",
-                                "a/m.txt",     "b.txt",  "big.txt",
-                                "link.txt"};
-    static const char *texts[] = {"upper", "ay", "zed\nline2\n", "", "bee",
-                                  NULL,    "bee"};
+    static const char *ids[] = {"B.txt", "a.txt",   "a/deep/z.txt", "a/m.txt",
+                                "b.txt", "big.txt", "link.txt"};
+    static const char *texts[] = {"upper", "ay", "zed\nline2\n", "",
+                                  "bee",   NULL, "bee"};
     static const size_t blocks[] = {0, 1, 7};
     for (size_t j = 0; j < WN_ARRAY_LEN(blocks); j++) {
         struct run r = read_all(paths, 1, &o, blocks[j]);
@@ -682,8 +691,7 @@ static void test_open_errors(void **state)
         paths[2] = locked;
         paths[1] = good;
         bad = 99;
-        assert_int_equal(wn_reader_create(paths, 3, NULL, &r, &bad),
-                         WN_EOPEN);
+        assert_int_equal(wn_reader_create(paths, 3, NULL, &r, &bad), WN_EOPEN);
         assert_int_equal(bad, 2);
         free(locked);
     }
@@ -715,6 +723,69 @@ static void test_late_error(void **state)
     wn_reader_free(r);
     free(good);
     free(gone);
+}
+
+/* A read(2) that fails: reading /proc/self/mem at offset 0 gives EIO. */
+static void test_read_error(void **state)
+{
+    const char *paths[] = {"/proc/self/mem"};
+    struct wn_reader *r;
+    if (access(paths[0], R_OK) != 0)
+        skip();
+    assert_int_equal(wn_reader_create(paths, 1, NULL, &r, NULL), WN_OK);
+    struct wn_record x;
+    assert_int_equal(wn_reader_next(r, &x), WN_EIO);
+    assert_string_equal(wn_reader_error_path(r), "/proc/self/mem");
+    wn_reader_free(r);
+}
+
+/* The stream layer alone: detection by content, bytes exact at block 1. */
+static void test_stream(void **state)
+{
+    static const struct {
+        const char *name;
+        int format;
+    } cases[] = {{"c.jsonl", WN_STREAM_PLAIN},
+                 {"c.gz.jsonl", WN_STREAM_GZIP},
+                 {"c.zst", WN_STREAM_ZSTD},
+                 {"c3.gz", WN_STREAM_GZIP},
+                 {"c3.zst", WN_STREAM_ZSTD}};
+    char *buf = malloc(corpus.len + 1);
+    for (size_t i = 0; i < WN_ARRAY_LEN(cases); i++) {
+        for (size_t block = 1; block <= 4096; block *= 4096) {
+            char *p = path_of(cases[i].name);
+            struct wn_stream *s;
+            assert_int_equal(wn__stream_open(p, block, &s), WN_OK);
+            size_t n = 0, got;
+            do {
+                size_t room = corpus.len + 1 - n;
+                assert_int_equal(wn__stream_read(s, buf + n, room, &got),
+                                 WN_OK);
+                assert_true(got <= block);
+                n += got;
+            } while (got > 0);
+            assert_int_equal(wn__stream_format(s), cases[i].format);
+            assert_int_equal(n, corpus.len);
+            assert_memory_equal(buf, corpus.data, n);
+            wn__stream_close(s);
+            free(p);
+        }
+    }
+    /* Shorter than any magic number: plain. */
+    write_file("tiny", "\x1f", 1);
+    char *p = path_of("tiny");
+    struct wn_stream *s;
+    size_t got;
+    assert_int_equal(wn__stream_open(p, 1, &s), WN_OK);
+    assert_int_equal(wn__stream_read(s, buf, 8, &got), WN_OK);
+    assert_int_equal(got, 1);
+    assert_int_equal(wn__stream_read(s, buf, 8, &got), WN_OK);
+    assert_int_equal(got, 0);
+    assert_int_equal(wn__stream_format(s), WN_STREAM_PLAIN);
+    wn__stream_close(s);
+    assert_int_equal(wn__stream_open("/nonexistent/x", 1, &s), WN_EOPEN);
+    free(p);
+    free(buf);
 }
 
 /*
@@ -770,6 +841,8 @@ int main(void)
         cmocka_unit_test(test_stdin),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_late_error),
+        cmocka_unit_test(test_read_error),
+        cmocka_unit_test(test_stream),
         cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -60,27 +60,27 @@ static void test_invalid(void **state)
     } bad[] = {
         {"", 0},
         {"   ", 3},
-        {"[1]", 0},                  /* top level must be an object */
+        {"[1]", 0}, /* top level must be an object */
         {"\"a\"", 0},
-        {"{\"a\":1,}", 7},           /* trailing comma */
+        {"{\"a\":1,}", 7}, /* trailing comma */
         {"{\"a\":[1,]}", 8},
-        {"{'a':1}", 1},              /* single quotes */
+        {"{'a':1}", 1}, /* single quotes */
         {"{\"a\":'x'}", 5},
         {"{\"a\":NaN}", 5},
         {"{\"a\":Infinity}", 5},
-        {"{\"a\":01}", 6},           /* leading zero */
+        {"{\"a\":01}", 6}, /* leading zero */
         {"{\"a\":-}", 6},
         {"{\"a\":1.}", 7},
         {"{\"a\":.5}", 5},
         {"{\"a\":1e}", 7},
         {"{\"a\":+1}", 5},
-        {"{\"a\":\"\\x\"}", 7},      /* bad escape */
+        {"{\"a\":\"\\x\"}", 7}, /* bad escape */
         {"{\"a\":\"\\u12G4\"}", 10},
         {"{\"a\":\"\\u12\"}", 10},
-        {"{\"a\":\"abc", 9},         /* unterminated string */
-        {"{\"a\":1", 6},             /* unterminated object */
+        {"{\"a\":\"abc", 9}, /* unterminated string */
+        {"{\"a\":1", 6},     /* unterminated object */
         {"{\"a\":[1,2}", 9},
-        {"{\"a\":1}{\"b\":2}", 7},   /* two objects on a line */
+        {"{\"a\":1}{\"b\":2}", 7}, /* two objects on a line */
         {"{\"a\":1} x", 8},
         {"{\"a\" 1}", 5},
         {"{\"a\":tru}", 8},
@@ -88,9 +88,9 @@ static void test_invalid(void **state)
         {"{\"a\":truex}", 9},
         {"{a:1}", 1},
         {"{\"a\":1 \"b\":2}", 7},
-        {"{\x01\"a\":1}", 1},        /* control byte outside a string */
-        {"\xEF\xBB{}", 0},           /* half a BOM */
-        {"{\"a\":1}\v", 7},          /* VT is not JSON whitespace */
+        {"{\x01\"a\":1}", 1}, /* control byte outside a string */
+        {"\xEF\xBB{}", 0},    /* half a BOM */
+        {"{\"a\":1}\v", 7},   /* VT is not JSON whitespace */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         size_t err;
@@ -157,6 +157,19 @@ static void test_fields(void **state)
     assert_int_equal(f[6].type, WN_JSON_ABSENT);
     assert_int_equal(f[7].type, WN_JSON_OTHER);
 
+    /* With dst, escaped values are decoded during the scan. */
+    char dst[256];
+    f[0].dst = dst;
+    assert_int_equal(wn__json_scan_object(js, strlen(js), f, 1, &err), WN_OK);
+    assert_int_equal(f[0].dst_len, 3);
+    assert_memory_equal(dst, "a\"b", 3);
+    const char *pair = "{\"id\":\"x\\uD83D\\uDE00\\u00e9\\n\\uD800\"}";
+    assert_int_equal(wn__json_scan_object(pair, strlen(pair), f, 1, &err),
+                     WN_OK);
+    assert_int_equal(f[0].dst_len, 1 + 4 + 2 + 1 + 3);
+    assert_memory_equal(dst, "x\xF0\x9F\x98\x80\xC3\xA9\n\xEF\xBF\xBD",
+                        f[0].dst_len);
+
     /* An escaped key alone matches its decoded spelling. */
     const char *k2 = "{\"\\u0074ext\":\"v\",\"te\\u0078\":1}";
     assert_int_equal(wn__json_scan_object(k2, strlen(k2), f + 1, 1, &err),
@@ -186,7 +199,8 @@ static void test_unescape(void **state)
     /* Lone surrogates become U+FFFD; the partner-less high one alone. */
     check_unescape("\"\\uD800\"", S("\xEF\xBF\xBD"));
     check_unescape("\"\\uDC00x\"", S("\xEF\xBF\xBDx"));
-    check_unescape("\"\\uD800\\u0041\"", S("\xEF\xBF\xBD" "A"));
+    check_unescape("\"\\uD800\\u0041\"", S("\xEF\xBF\xBD"
+                                           "A"));
     check_unescape("\"\\uD800\\uD800\\uDC00\"",
                    S("\xEF\xBF\xBD\xF0\x90\x80\x80"));
     check_unescape("\"a\\u0000b\"", S("a\0b"));
@@ -247,12 +261,9 @@ static size_t rn(size_t n)
 /* Append a random code point as valid UTF-8 (no surrogates). */
 static void put_random_char(struct wn_buf *b)
 {
-    static const uint32_t ranges[][2] = {{0x20, 0x7E},
-                                         {0x00, 0x1F},
-                                         {0xA0, 0x7FF},
-                                         {0x800, 0xD7FF},
-                                         {0xE000, 0xFFFD},
-                                         {0x10000, 0x10FFFF}};
+    static const uint32_t ranges[][2] = {{0x20, 0x7E},     {0x00, 0x1F},
+                                         {0xA0, 0x7FF},    {0x800, 0xD7FF},
+                                         {0xE000, 0xFFFD}, {0x10000, 0x10FFFF}};
     size_t r = rn(10);
     r = r < 5 ? 0 : r - 4; /* mostly ASCII */
     uint32_t cp = ranges[r][0] + (uint32_t)rn(ranges[r][1] - ranges[r][0] + 1);
@@ -291,9 +302,9 @@ static void gen_string(struct wn_buf *b)
     wn__buf_release(&raw);
     /* Re-spell some characters as escapes the escaper does not use. */
     if (rn(3) == 0) {
-        static const char *extra[] = {"\\/",     "\\n",     "\\t",
-                                      "\\u00e9", "\\uD83D\\uDE00",
-                                      "\\u0000", "\\b",     "\\f"};
+        static const char *extra[] = {
+            "\\/",     "\\n", "\\t", "\\u00e9", "\\uD83D\\uDE00",
+            "\\u0000", "\\b", "\\f"};
         b->len--; /* drop the closing quote */
         size_t k = 1 + rn(3);
         for (size_t i = 0; i < k; i++)
@@ -334,7 +345,7 @@ static void gen_value(struct wn_buf *b, int depth);
 
 static void gen_key(struct wn_buf *b)
 {
-    static const char *keys[] = {"\"id\"",   "\"text\"", "\"t\\u0065xt\"",
+    static const char *keys[] = {"\"id\"",       "\"text\"",  "\"t\\u0065xt\"",
                                  "\"\\u0069d\"", "\"title\"", "\"a\"",
                                  "\"\""};
     if (rn(6) == 0)
@@ -376,8 +387,7 @@ static void gen_value(struct wn_buf *b, int depth)
         gen_number(b);
         break;
     case 4:
-        wn__buf_printf(b, "%s", rn(3) == 0 ? "true" : rn(2) ? "false"
-                                                            : "null");
+        wn__buf_printf(b, "%s", rn(3) == 0 ? "true" : rn(2) ? "false" : "null");
         break;
     case 5:
         wn__buf_printf(b, "null");
@@ -459,6 +469,10 @@ static void compare_field(const char *text, const struct wn_json_field *f,
         assert_int_equal(n, json_string_length(v));
         assert_memory_equal(out, json_string_value(v), n);
         assert_int_equal(f->escaped, memchr(tok, '\\', f->len) != NULL);
+        if (f->dst && f->escaped) { /* decoded during the scan */
+            assert_int_equal(f->dst_len, n);
+            assert_memory_equal(f->dst, out, n);
+        }
         free(out);
         break;
     }
@@ -502,17 +516,18 @@ static void test_differential(void **state)
             mutate(&b);
         wn__buf_reserve(&b, 1); /* b.data non-NULL even if cut to 0 */
 
+        char *dst = malloc(b.len + 1);
         struct wn_json_field f[] = {
             {.key = "id", .key_len = 2},
-            {.key = "text", .key_len = 4},
+            {.key = "text", .key_len = 4, .dst = dst},
             {.key = "title", .key_len = 5},
             {.key = "a", .key_len = 1},
         };
         size_t err;
         int rc = wn__json_scan_object(b.data, b.len, f, 4, &err);
         json_error_t je;
-        json_t *j = json_loadb(b.data, b.len, JSON_DECODE_ANY | JSON_ALLOW_NUL,
-                               &je);
+        json_t *j =
+            json_loadb(b.data, b.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
         bool jok = j && json_is_object(j);
         if (rc == WN_OK && jok) {
             for (size_t i = 0; i < 4; i++)
@@ -525,14 +540,14 @@ static void test_differential(void **state)
             lenient++;
         } else {
             fail_msg("disagree (ours %d, jansson %s: %s) on [%.*s]", rc,
-                     j ? "ok" : "error", j ? "" : je.text, (int)b.len,
-                     b.data);
+                     j ? "ok" : "error", j ? "" : je.text, (int)b.len, b.data);
         }
         json_decref(j);
         wn__buf_release(&b);
+        free(dst);
     }
-    print_message("agree valid %zu, agree invalid %zu, lenient %zu\n",
-                  agree_ok, agree_bad, lenient);
+    print_message("agree valid %zu, agree invalid %zu, lenient %zu\n", agree_ok,
+                  agree_bad, lenient);
     assert_true(agree_ok > 15000 && agree_bad > 5000);
 }
 
@@ -566,13 +581,34 @@ static void test_round_trip(void **state)
         if (!j)
             fail_msg("jansson rejects escape output: %s", je.text);
         assert_int_equal(json_string_length(json_object_get(j, "k")), m);
-        assert_memory_equal(json_string_value(json_object_get(j, "k")), out,
-                            m);
+        assert_memory_equal(json_string_value(json_object_get(j, "k")), out, m);
         json_decref(j);
         free(out);
         wn__buf_release(&s);
         wn__buf_release(&e);
         wn__buf_release(&obj);
+    }
+}
+
+/* The vectorized search agrees with the portable one at every alignment,
+ * length and position of the byte it looks for. */
+static void test_find_special(void **state)
+{
+    char buf[80];
+    for (int iter = 0; iter < 20000; iter++) {
+        for (size_t i = 0; i < sizeof(buf); i++)
+            buf[i] = (char)(rn(4) ? 'a' + rn(26) : rn(256));
+        size_t k = rn(3);
+        for (size_t i = 0; i < k; i++)
+            buf[rn(sizeof(buf))] = rn(2) ? '"' : '\\';
+        size_t from = rn(17), to = from + rn(sizeof(buf) - from + 1);
+        const char *a = wn__json_find_special(buf + from, buf + to);
+        const char *b = wn__json_find_special_ref(buf + from, buf + to);
+        assert_ptr_equal(a, b);
+        const char *c = buf + from;
+        while (c < buf + to && *c != '"' && *c != '\\')
+            c++;
+        assert_ptr_equal(a, c);
     }
 }
 
@@ -596,6 +632,7 @@ int main(void)
         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_differential),
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_find_special),
         cmocka_unit_test(test_escape_enomem),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -74,14 +74,14 @@ static void test_error_areas_match_simpson(void **state)
 {
     (void)state;
     const double ts[] = {0.3, 0.5, 0.8, 0.9};
-    const unsigned br[][2] = {{1, 1},  {16, 8}, {9, 13},
+    const unsigned br[][2] = {{1, 1},  {16, 8},  {9, 13},
                               {32, 8}, {1, 256}, {256, 1}};
     for (size_t i = 0; i < WN_ARRAY_LEN(ts); i++) {
         for (size_t c = 0; c < WN_ARRAY_LEN(br); c++) {
             double fp, fn, sfp, sfn;
-            assert_int_equal(wn__lsh_error_areas(ts[i], br[c][0], br[c][1],
-                                                 &fp, &fn),
-                             WN_OK);
+            assert_int_equal(
+                wn__lsh_error_areas(ts[i], br[c][0], br[c][1], &fp, &fn),
+                WN_OK);
             areas_simpson(ts[i], br[c][0], br[c][1], &sfp, &sfn);
             assert_true(fabs(fp - sfp) < 1e-9);
             assert_true(fabs(fn - sfn) < 1e-9);

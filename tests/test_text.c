@@ -226,6 +226,9 @@ static void tokens_joined(const struct wn_tokens *t, struct str *out)
     }
 }
 
+/* Spans checked by normalizing them alone (to show the check runs). */
+static size_t spans_normalized;
+
 static void check_against_reference(const char *text, size_t len, int mode)
 {
     struct wn_tokens fast, slow;
@@ -276,6 +279,31 @@ static void check_against_reference(const char *text, size_t len, int mode)
         if (!found)
             fail_msg("token %zu \"%s\" not in its span [%u, +%u)", i,
                      tok_text(&fast, i), w->src_off, w->src_len);
+        /* Stronger where the span is a single token of word characters
+         * (the usual case): normalizing it alone gives the token. */
+        struct str span = {0};
+        str_add(&span, "", 0);
+        if (ref_sanitize((const unsigned char *)text + w->src_off, w->src_len,
+                         &span) == 0 &&
+            part.n == 1 && mode == WN_TOKENS_WORD) {
+            utf8proc_uint8_t *m = NULL;
+            utf8proc_ssize_t ml = utf8proc_map((const utf8proc_uint8_t *)span.p,
+                                               (utf8proc_ssize_t)span.len, &m,
+                                               WN__NFKC_CF_OPTIONS);
+            bool all_word = ml >= 0;
+            for (utf8proc_ssize_t j = 0; all_word && j < ml;) {
+                int32_t cp;
+                j += utf8proc_iterate(m + j, ml - j, &cp);
+                all_word = wn__cp_class(cp) & WN__CP_WORD;
+            }
+            if (all_word) {
+                assert_int_equal(ml, w->norm_len);
+                assert_memory_equal(m, tok_text(&fast, i), w->norm_len);
+                spans_normalized++;
+            }
+            free(m);
+        }
+        free(span.p);
     }
 
     /* Idempotence: the tokens, one per line, tokenize to themselves. */
@@ -711,12 +739,90 @@ static void test_differential_unicode(void **state)
         check_against_reference(s.p, s.len, WN_TOKENS_CHAR);
         free(s.p);
     }
+    assert_true(spans_normalized > 10000);
+}
+
+/*
+ * Long ASCII words and runs, for the 64-byte block loop: words across block
+ * edges, longer than a block, blocks that are all word or all space, a
+ * non-ASCII code point right after a block (a mark that composes with its
+ * last byte), a Han character before one, NUL inside one.
+ */
+static void test_differential_blocks(void **state)
+{
+    (void)state;
+    static const char *const odd[] = {
+        "\xCC\x81",     "\xCC\xB8",     "\xE4\xB8\xAD", "\xC3\xA9",
+        "\xEF\xBC\xA1", "\xE2\x80\x94", "\xC2\xAD",     "\xFF",
+    };
+    uint64_t rng = 0x5EED0005;
+    for (int round = 0; round < 1500; round++) {
+        struct str s = {0};
+        str_add(&s, "", 0);
+        size_t target = rng_below(&rng, 700);
+        while (s.len < target) {
+            size_t r = rng_below(&rng, 100);
+            size_t n = r < 60   ? 1 + rng_below(&rng, 9)
+                       : r < 90 ? 1 + rng_below(&rng, 80)
+                                : 60 + rng_below(&rng, 140);
+            for (size_t i = 0; i < n; i++) {
+                char c = (char)((rng_below(&rng, 4) ? 'a' : 'A') +
+                                rng_below(&rng, 26));
+                if (rng_below(&rng, 10) == 0)
+                    c = (char)('0' + rng_below(&rng, 10));
+                str_add(&s, &c, 1);
+            }
+            r = rng_below(&rng, 100);
+            if (r < 70)
+                str_adds(&s, " ");
+            else if (r < 80)
+                str_adds(&s, ", ");
+            else if (r < 85)
+                str_adds(&s, "                                          ");
+            else if (r < 88)
+                str_add(&s, "", 1);
+            else
+                str_adds(&s, odd[rng_below(&rng, WN_ARRAY_LEN(odd))]);
+        }
+        check_against_reference(s.p, s.len, WN_TOKENS_WORD);
+        check_against_reference(s.p, s.len, WN_TOKENS_CHAR);
+        free(s.p);
+    }
+}
+
+/*
+ * A code point that combines with the ASCII byte before it, at every
+ * offset: whatever the block alignment, the byte must not be tokenized
+ * before the mark is seen.
+ */
+static void test_mark_after_ascii(void **state)
+{
+    (void)state;
+    static const char *const marks[] = {"\xCC\x81", "\xCC\xB8", "\xEF\xBE\x9E"};
+    static const char *const lead[] = {"", " ", "Ab, ", "\xE4\xB8\xAD"};
+    for (size_t m = 0; m < WN_ARRAY_LEN(marks); m++) {
+        for (size_t l = 0; l < WN_ARRAY_LEN(lead); l++) {
+            for (size_t k = 1; k < 200; k++) {
+                struct str s = {0};
+                str_adds(&s, lead[l]);
+                for (size_t i = 0; i < k; i++)
+                    str_adds(&s, i % 9 == 8 ? " " : i % 5 ? "e" : "=");
+                str_adds(&s, marks[m]);
+                str_adds(&s, "x E");
+                check_against_reference(s.p, s.len, WN_TOKENS_WORD);
+                check_against_reference(s.p, s.len, WN_TOKENS_CHAR);
+                free(s.p);
+            }
+        }
+    }
 }
 
 /* A text long enough to grow every buffer, with work for utf8proc. */
 static void mixed_text(struct str *s, int copies)
 {
     for (int i = 0; i < copies; i++) {
+        str_adds(s, "Shares in the company rose sharply on Monday after it "
+                    "reported record quarterly profits, analysts said. ");
         str_adds(s, "The U.S. economy grew 3.1% in Q2; \xEF\xAC\x81nancial "
                     "markets \xE2\x80\x94 caf\xC3\xA9 cafe\xCC\x81 "
                     "\xEB\x8C\x80\xED\x95\x9C\xEB\xAF\xBC\xEA\xB5\xAD "
@@ -950,6 +1056,8 @@ int main(void)
         cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_differential_ascii),
         cmocka_unit_test(test_differential_unicode),
+        cmocka_unit_test(test_differential_blocks),
+        cmocka_unit_test(test_mark_after_ascii),
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_reuse_and_args),
         cmocka_unit_test(test_long_mark_runs),

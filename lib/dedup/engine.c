@@ -30,7 +30,7 @@
  * 4 (union-find) + 1/4 (bitmaps), plus 16 per document of one band partition
  * during the join.
  */
-#include "dedup/outfile.h"
+#include "io/outfile.h"
 #include "cluster/cluster.h"
 #include "io/json.h"
 #include "lsh/lsh.h"
@@ -70,6 +70,8 @@ void wn_dedup_options_init(struct wn_dedup_options *o)
     o->keep = WN_KEEP_FIRST;
     o->seed = 1;
     o->bucket_all_pairs = 16;
+    o->weight_fp = WN_LSH_WEIGHT_FP;
+    o->weight_fn = WN_LSH_WEIGHT_FN;
 }
 
 static double now_seconds(void)
@@ -1200,6 +1202,9 @@ static int validate(const struct wn_dedup_options *o)
         return WN_EINVAL;
     if ((o->bands == 0) != (o->rows == 0))
         return WN_EINVAL;
+    if (o->weight_fp < 0 || o->weight_fn < 0 ||
+        o->weight_fp + o->weight_fn <= 0)
+        return WN_EINVAL;
     if (o->bands && (uint64_t)o->bands * o->rows > o->num_perm)
         return WN_EINVAL;
     return WN_OK;
@@ -1240,7 +1245,8 @@ static int configure(struct engine *e)
         if (o->containment > 0)
             t = WN_MIN(t, o->containment / (3.0 - o->containment));
         struct wn_lsh_params p;
-        int rc = wn__lsh_optimal(t, o->num_perm, 0.5, 0.5, &p);
+        int rc = wn__lsh_optimal(t, o->num_perm, o->weight_fp, o->weight_fn,
+                                 &p);
         if (rc)
             return rc;
         e->bands = p.bands;
@@ -1546,11 +1552,14 @@ done:
     return rc;
 }
 
-int wn_lsh_params(double threshold, uint32_t num_perm, uint32_t *bands,
-                  uint32_t *rows, double *fp_area, double *fn_area)
+int wn_lsh_params(double threshold, uint32_t num_perm, double w_fp,
+                  double w_fn, uint32_t *bands, uint32_t *rows, double *fp_area,
+                  double *fn_area)
 {
     struct wn_lsh_params p;
-    int rc = wn__lsh_optimal(threshold, num_perm, 0.5, 0.5, &p);
+    if (w_fp < 0 || w_fn < 0 || w_fp + w_fn <= 0)
+        return WN_EINVAL;
+    int rc = wn__lsh_optimal(threshold, num_perm, w_fp, w_fn, &p);
     if (rc)
         return rc;
     *bands = p.bands;

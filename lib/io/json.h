@@ -31,19 +31,26 @@ enum wn_json_type {
 };
 
 /*
- * One requested top-level key. The caller fills key and key_len; the scanner
- * fills the rest. off and len are the raw token span in the buffer (strings
- * include their quotes); escaped is nonzero when a string token contains a
- * backslash, so that a caller can use the bytes between the quotes as they
- * are when it is zero.
+ * One requested top-level key. The caller fills key, key_len and optionally
+ * dst; the scanner fills the rest. off and len are the raw token span in the
+ * buffer (strings include their quotes); escaped is nonzero when a string
+ * token contains a backslash, so that a caller can use the bytes between the
+ * quotes as they are when it is zero.
+ *
+ * dst, when set, must have room for as many bytes as the buffer scanned:
+ * an escaped string value is then decoded into it during the scan, as
+ * wn__json_unescape would, and dst_len is set. That spares a second pass
+ * over the escapes of long values such as the text of a record.
  */
 struct wn_json_field {
     const char *key;
     size_t key_len;
+    char *dst;
     int type; /* enum wn_json_type */
     int escaped;
     size_t off;
     size_t len;
+    size_t dst_len; /* set when escaped and dst are */
 };
 
 /*
@@ -79,5 +86,15 @@ WN_INTERNAL int wn__json_unescape(const char *tok, size_t len, char *out,
  * and valid UTF-8. WN_OK or WN_ENOMEM (out then holds a partial string).
  */
 WN_INTERNAL int wn__json_escape(const char *s, size_t len, struct wn_buf *out);
+
+/*
+ * The first '"' or '\\' in [p, end), or end. The scanner's inner search:
+ * wn__json_find_special is the fastest version compiled in (SSE2 on x86-64),
+ * wn__json_find_special_ref the portable one. Exposed so that tests can
+ * check that they agree.
+ */
+WN_INTERNAL const char *wn__json_find_special(const char *p, const char *end);
+WN_INTERNAL const char *wn__json_find_special_ref(const char *p,
+                                                  const char *end);
 
 #endif /* WN_IO_JSON_H */

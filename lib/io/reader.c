@@ -36,6 +36,7 @@ struct wn_reader {
     char **paths;
     size_t n;
     char *id_field, *text_field;
+    size_t id_field_len, text_field_len;
     size_t max_record;
     bool raw_only;
     size_t block;
@@ -57,9 +58,9 @@ struct wn_reader {
     /* Directory input. */
     char **files; /* relative paths, sorted */
     size_t nfiles, files_cap, next_file;
-    size_t root_len;     /* length of the root prefix in path, with '/' */
-    struct wn_buf path;  /* a full path, NUL-terminated */
-    struct wn_buf file;  /* contents of the current text file */
+    size_t root_len;    /* length of the root prefix in path, with '/' */
+    struct wn_buf path; /* a full path, NUL-terminated */
+    struct wn_buf file; /* contents of the current text file */
 
     struct wn_buf id;   /* unescaped or synthesized id */
     struct wn_buf text; /* unescaped text */
@@ -105,7 +106,7 @@ int wn_reader_create(const char *const *paths, size_t n,
                      const struct wn_reader_options *opts,
                      struct wn_reader **out, size_t *bad_input)
 {
-    if (!out || (n && !paths))
+    if (!out || (n && !paths) || n > UINT32_MAX) /* rec->input is 32-bit */
         return WN_EINVAL;
     bool seen_stdin = false;
     for (size_t i = 0; i < n; i++) {
@@ -141,6 +142,8 @@ int wn_reader_create(const char *const *paths, size_t n,
         wn_reader_free(r);
         return WN_ENOMEM;
     }
+    r->id_field_len = strlen(r->id_field);
+    r->text_field_len = strlen(r->text_field);
     *out = r;
     return WN_OK;
 }
@@ -254,8 +257,8 @@ static int open_input(struct wn_reader *r)
     r->start = r->scan = r->end = 0;
     r->eof = r->skipping = false;
     r->line = 0;
-    r->is_dir = strcmp(path, "-") != 0 && stat(path, &st) == 0 &&
-                S_ISDIR(st.st_mode);
+    r->is_dir =
+        strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
     r->opened = true;
     if (r->is_dir)
         return open_dir(r, path);
@@ -281,30 +284,37 @@ static bool is_blank(const char *p, size_t n)
     return true;
 }
 
-/* Point *s at the string token's content, unescaping into b if needed. */
-static int string_value(const char *tok, const struct wn_json_field *f,
-                        struct wn_buf *b, const char **s, size_t *len)
+/* Set rec->id from a string id token, unescaping into r->id if needed. */
+static int string_id(struct wn_reader *r, struct wn_record *rec,
+                     const struct wn_json_field *f)
 {
+    const char *tok = rec->raw + f->off;
     if (!f->escaped) {
-        *s = tok + 1;
-        *len = f->len - 2;
+        rec->id = tok + 1;
+        rec->id_len = f->len - 2;
         return WN_OK;
     }
-    b->len = 0;
-    if (wn__buf_reserve(b, f->len))
+    r->id.len = 0;
+    if (wn__buf_reserve(&r->id, f->len))
         return WN_ENOMEM;
-    int rc = wn__json_unescape(tok, f->len, b->data, len);
+    int rc = wn__json_unescape(tok, f->len, r->id.data, &rec->id_len);
     assert(rc == WN_OK); /* the scanner validated the token */
-    *s = b->data;
+    rec->id = r->id.data;
     return rc;
 }
 
 /* Parse the fields of a JSONL record whose raw bytes are set. */
 static int parse_fields(struct wn_reader *r, struct wn_record *rec)
 {
+    /* The text is decoded while it is scanned; room for the whole line. */
+    r->text.len = 0;
+    if (wn__buf_reserve(&r->text, rec->raw_len))
+        return WN_ENOMEM;
     struct wn_json_field f[2] = {
-        {.key = r->id_field, .key_len = strlen(r->id_field)},
-        {.key = r->text_field, .key_len = strlen(r->text_field)},
+        {.key = r->id_field, .key_len = r->id_field_len},
+        {.key = r->text_field,
+         .key_len = r->text_field_len,
+         .dst = r->text.data},
     };
     size_t off;
     if (wn__json_scan_object(rec->raw, rec->raw_len, f, 2, &off)) {
@@ -315,8 +325,7 @@ static int parse_fields(struct wn_reader *r, struct wn_record *rec)
     int rc = WN_OK;
     switch (f[0].type) {
     case WN_JSON_STRING:
-        rc = string_value(rec->raw + f[0].off, &f[0], &r->id, &rec->id,
-                          &rec->id_len);
+        rc = string_id(r, rec, &f[0]);
         break;
     case WN_JSON_NUMBER:
         rec->id = rec->raw + f[0].off;
@@ -334,8 +343,14 @@ static int parse_fields(struct wn_reader *r, struct wn_record *rec)
         rec->status = WN_ENOFIELD;
         return WN_OK;
     }
-    return string_value(rec->raw + f[1].off, &f[1], &r->text, &rec->text,
-                        &rec->text_len);
+    if (f[1].escaped) {
+        rec->text = r->text.data;
+        rec->text_len = f[1].dst_len;
+    } else {
+        rec->text = rec->raw + f[1].off + 1;
+        rec->text_len = f[1].len - 2;
+    }
+    return WN_OK;
 }
 
 /* Fill *rec for a JSONL line; returns 1 or WN_ENOMEM. */
@@ -417,9 +432,9 @@ static int refill(struct wn_reader *r)
 static int next_line(struct wn_reader *r, struct wn_record *rec)
 {
     for (;;) {
-        char *nl = r->scan < r->end ? memchr(r->buf + r->scan, '\n',
-                                             r->end - r->scan)
-                                    : NULL;
+        char *nl = r->scan < r->end
+                       ? memchr(r->buf + r->scan, '\n', r->end - r->scan)
+                       : NULL;
         if (nl) {
             size_t ls = r->start, n = (size_t)(nl - r->buf) - ls;
             r->start = r->scan = ls + n + 1;
@@ -443,8 +458,7 @@ static int next_line(struct wn_reader *r, struct wn_record *rec)
             r->line++;
             r->skipping = true;
             r->start = r->end;
-            return json_record(r, rec, r->buf + ls, r->max_record,
-                               WN_ETOOBIG);
+            return json_record(r, rec, r->buf + ls, r->max_record, WN_ETOOBIG);
         }
         if (r->eof) {
             size_t ls = r->start, n = r->end - r->start;

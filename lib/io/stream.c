@@ -116,12 +116,12 @@ static int detect(struct wn_stream *s)
     bool full = s->magic_len == 4;
     if (s->magic_len >= 2 && m[0] == 0x1f && m[1] == 0x8b)
         s->format = WN_STREAM_GZIP;
-    else if (full && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f &&
-             m[3] == 0xfd)
+    else if (full &&
+             ((m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd) ||
+              /* a skippable frame, 0x184D2A5? little-endian */
+              ((m[0] & 0xf0) == 0x50 && m[1] == 0x2a && m[2] == 0x4d &&
+               m[3] == 0x18)))
         s->format = WN_STREAM_ZSTD;
-    else if (full && (m[0] & 0xf0) == 0x50 && m[1] == 0x2a && m[2] == 0x4d &&
-             m[3] == 0x18)
-        s->format = WN_STREAM_ZSTD; /* starts with a skippable frame */
     else
         s->format = WN_STREAM_PLAIN;
     s->detected = true;

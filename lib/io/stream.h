@@ -16,11 +16,7 @@
 /* Default size of one read(2) and of one decompressed chunk. */
 #define WN_STREAM_BLOCK ((size_t)1 << 20)
 
-enum wn_stream_format {
-    WN_STREAM_PLAIN = 0,
-    WN_STREAM_GZIP,
-    WN_STREAM_ZSTD
-};
+enum wn_stream_format { WN_STREAM_PLAIN = 0, WN_STREAM_GZIP, WN_STREAM_ZSTD };
 
 struct wn_stream;
 

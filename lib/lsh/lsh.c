@@ -179,7 +179,7 @@ void wn__lsh_band_keys(const uint32_t *sig, uint32_t bands, uint32_t rows,
         /* The (j+1)-th splitmix64 output from seed: a distinct, well-mixed
          * seed per band. */
         uint64_t bseed =
-            wn__mix64(seed + (uint64_t)(j + 1) * 0x9E3779B97F4A7C15ull);
+            wn__mix64(seed + (uint64_t)(j + 1) * 0x9E3779B97F4A7C15ULL);
         keys[j] = wn__hash_u32s(sig + (size_t)j * rows, rows, bseed);
     }
 }

@@ -44,7 +44,7 @@ WN_INTERNAL int wn__lsh_error_areas(double threshold, uint32_t bands,
  * (ekzhu/datasketch, lsh.py, _optimal_param), with the same search order
  * (bands ascending, then rows ascending) and the first minimum kept on ties.
  * Deterministic: a fixed quadrature and a fixed search order.
- * O(num_perm log num_perm) area evaluations (about 30 ms at num_perm 256).
+ * O(num_perm log num_perm) area evaluations (about 16 ms at num_perm 256).
  *
  * Fails with WN_EINVAL when threshold is outside (0, 1), num_perm is 0 or
  * above WN_MINHASH_MAX_K, or a weight is negative or not finite or both are

@@ -10,8 +10,8 @@
  * 32 bits of each 64-bit lane; the high 32 bits hold garbage that the
  * unsigned 32-bit minimum keeps in lanes that are never read.
  *
- * Layout: permutations in blocks of BLOCK (4 vectors of 4 lanes), each block
- * streaming over all n shingles with its parameters and minima in
+ * Layout: permutations in blocks of BLOCK (NVEC vectors of 4 lanes), each
+ * block streaming over all n shingles with its parameters and minima in
  * registers: O(n k / 4) vector steps, the shingles re-read from L1 once per
  * block. Bit-identical to wn__minhash_classic_ref (tests/test_sketch.c).
  */
@@ -20,11 +20,11 @@
 #ifdef WN_HAVE_X86_KERNELS
 #include <immintrin.h>
 
-#define VEC   4 /* 64-bit lanes per vector */
-#ifndef NVEC
-#define NVEC 4 /* vectors per block */
-#endif
-#define BLOCK (VEC * NVEC)
+#define VEC 4 /* 64-bit lanes per vector */
+/* Vectors per block: 2 (8 permutations) measured fastest of 2, 3, 4, 6 and 8
+ * (bench/bench_sketch.c); four values per vector fit the 16 ymm registers. */
+#define NVEC  2
+#define BLOCK ((size_t)VEC * NVEC)
 
 __attribute__((target("avx2"))) static void
 block_avx2(const uint64_t *h, size_t n, const uint64_t *a, const uint64_t *b,
@@ -32,7 +32,7 @@ block_avx2(const uint64_t *h, size_t n, const uint64_t *a, const uint64_t *b,
 {
     __m256i va[NVEC], vah[NVEC], vb[NVEC], vm[NVEC];
 
-    for (int v = 0; v < NVEC; v++) {
+    for (size_t v = 0; v < NVEC; v++) {
         va[v] = _mm256_loadu_si256((const __m256i *)(a + v * VEC));
         vah[v] = _mm256_srli_epi64(va[v], 32);
         vb[v] = _mm256_loadu_si256((const __m256i *)(b + v * VEC));
@@ -41,7 +41,7 @@ block_avx2(const uint64_t *h, size_t n, const uint64_t *a, const uint64_t *b,
     for (size_t i = 0; i < n; i++) {
         __m256i xlo = _mm256_set1_epi64x((long long)h[i]);
         __m256i xhi = _mm256_srli_epi64(xlo, 32);
-        for (int v = 0; v < NVEC; v++) {
+        for (size_t v = 0; v < NVEC; v++) {
             __m256i lo = _mm256_add_epi64(_mm256_mul_epu32(va[v], xlo), vb[v]);
             __m256i cross = _mm256_add_epi32(_mm256_mul_epu32(vah[v], xlo),
                                              _mm256_mul_epu32(va[v], xhi));
@@ -49,11 +49,11 @@ block_avx2(const uint64_t *h, size_t n, const uint64_t *a, const uint64_t *b,
             vm[v] = _mm256_min_epu32(vm[v], r);
         }
     }
-    for (int v = 0; v < NVEC; v++) {
+    for (size_t v = 0; v < NVEC; v++) {
         uint32_t lanes[2 * VEC];
         _mm256_storeu_si256((__m256i *)lanes, vm[v]);
         /* x86 is little-endian: the low half of lane l is element 2l. */
-        for (int l = 0; l < VEC; l++)
+        for (size_t l = 0; l < VEC; l++)
             out[v * VEC + l] = lanes[2 * l];
     }
 }
@@ -66,7 +66,7 @@ void wn__classic_avx2(const uint64_t *h, size_t n, uint32_t k, uint64_t seed,
     uint32_t out[BLOCK];
 
     for (uint32_t i = 0; i < k; i += BLOCK) {
-        size_t m = WN_MIN((size_t)(k - i), (size_t)BLOCK);
+        size_t m = WN_MIN((size_t)(k - i), BLOCK);
         wn__classic_params(&st, a, b, m, BLOCK);
         block_avx2(h, n, a, b, out);
         memcpy(sig + i, out, m * sizeof(*sig));

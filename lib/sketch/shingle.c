@@ -21,7 +21,7 @@
 #include <xxhash.h>
 
 /* An odd 64-bit constant (the golden ratio) for the fold's multiplies. */
-#define FOLD_MUL 0x9E3779B97F4A7C15ull
+#define FOLD_MUL 0x9E3779B97F4A7C15ULL
 
 uint64_t wn__hash64(const void *p, size_t len, uint64_t seed)
 {
@@ -75,10 +75,13 @@ int wn__shingles(const struct wn_tokens *t, unsigned ngram, uint64_t seed,
         *n = 0;
         return WN_OK;
     }
-    if (WN_GROW(*out, *cap, ntok) != WN_OK)
-        return WN_ENOMEM;
-
     uint64_t *h = *out;
+    size_t hcap = *cap;
+    if (WN_GROW(h, hcap, ntok) != WN_OK)
+        return WN_ENOMEM;
+    *out = h;
+    *cap = hcap;
+
     for (size_t i = 0; i < ntok; i++) {
         const struct wn_token *tk = &t->tok[i];
         h[i] = XXH3_64bits_withSeed(t->norm + tk->norm_off, tk->norm_len, seed);
@@ -86,7 +89,7 @@ int wn__shingles(const struct wn_tokens *t, unsigned ngram, uint64_t seed,
 
     /* The fold starts from a value derived from the seed, not the seed
      * itself, so that token and shingle hashes are unrelated. */
-    uint64_t fseed = wn__mix64(seed ^ 0x5348494E474C4531ull);
+    uint64_t fseed = wn__mix64(seed ^ 0x5348494E474C4531ULL);
     size_t count;
     if (ntok < ngram) {
         h[0] = fold(h, ntok, fseed);

@@ -25,10 +25,11 @@
      (uint64_t)((b) >> 2 & 1) << 16 | (uint64_t)((b) >> 3 & 1) << 24 |         \
      (uint64_t)((b) >> 4 & 1) << 32 | (uint64_t)((b) >> 5 & 1) << 40 |         \
      (uint64_t)((b) >> 6 & 1) << 48 | (uint64_t)((b) >> 7 & 1) << 56)
-#define SPREAD4(b)  SPREAD(b), SPREAD(b + 1), SPREAD(b + 2), SPREAD(b + 3)
-#define SPREAD16(b) SPREAD4(b), SPREAD4(b + 4), SPREAD4(b + 8), SPREAD4(b + 12)
+#define SPREAD4(b) SPREAD(b), SPREAD((b) + 1), SPREAD((b) + 2), SPREAD((b) + 3)
+#define SPREAD16(b)                                                            \
+    SPREAD4(b), SPREAD4((b) + 4), SPREAD4((b) + 8), SPREAD4((b) + 12)
 #define SPREAD64(b)                                                            \
-    SPREAD16(b), SPREAD16(b + 16), SPREAD16(b + 32), SPREAD16(b + 48)
+    SPREAD16(b), SPREAD16((b) + 16), SPREAD16((b) + 32), SPREAD16((b) + 48)
 
 static const uint64_t spread[256] = {SPREAD64(0), SPREAD64(64), SPREAD64(128),
                                      SPREAD64(192)};
@@ -61,13 +62,13 @@ uint64_t wn__simhash64(const uint64_t *h, size_t n)
     for (int bit = 0; bit < 64; bit++) {
         /* Strict majority of ones: votes for 1 outnumber votes for 0. */
         if (2 * (uint64_t)ones[bit] > n)
-            fp |= 1ull << bit;
+            fp |= 1ULL << bit;
     }
     return fp;
 }
 
 /* The most keys wn__simhash_keys makes for one fingerprint. */
-#define MAX_KEYS (1u << 20)
+#define MAX_KEYS (1U << 20)
 
 /* C(n, r), or MAX_KEYS + 1 when it exceeds MAX_KEYS. */
 static uint64_t choose(unsigned n, unsigned r)
@@ -104,7 +105,7 @@ unsigned wn__simhash_keys(uint64_t fp, unsigned k, unsigned m, uint64_t *keys,
     unsigned width = 64 / nblocks, extra = 64 % nblocks, off = 0;
     for (unsigned t = 0; t < nblocks; t++) {
         unsigned w = width + (t < extra);
-        mask[t] = (w == 64 ? ~0ull : ((1ull << w) - 1)) << off;
+        mask[t] = (w == 64 ? ~0ULL : ((1ULL << w) - 1)) << off;
         off += w;
     }
 

@@ -15,10 +15,12 @@
  * "ß" -> "ss").
  *
  * Three ways through a segment, fastest first:
- *  - ASCII: letters and digits are lowercased and copied in a tight loop,
- *    other bytes separate. An ASCII byte is always a boundary; the loop only
- *    stops short of the last byte before a non-ASCII one, which may be a
- *    combining mark that composes with it ("=" U+0338 is "≠").
+ *  - ASCII, where a byte is a segment: letters and digits are lowercased,
+ *    everything else separates. Runs of 64 bytes are classified at once
+ *    (SWAR, portable C) and their tokens found with bit scans, so English
+ *    costs no branch per byte. The ASCII loop stops short of the last byte
+ *    before a non-ASCII one, which may be a combining mark that composes
+ *    with it ("=" U+0338 is "≠").
  *  - One code point that NFKC_Casefold leaves unchanged (WN__CP_STABLE),
  *    such as a Hangul syllable or a lowercase "é": its bytes are copied.
  *  - Anything else goes through utf8proc_decompose and
@@ -26,7 +28,8 @@
  *
  * Invariants: while a token is open, norm has room for at least one more
  * byte (its '\0'); norm_len stays below UINT32_MAX so that every offset fits
- * a uint32_t. Cost: O(len) time for all inputs (a segment is at most
+ * a uint32_t. The only global state is the class memo (charclass.c).
+ * Cost: O(len) time for all inputs (a segment is at most
  * SEG_MAX code points, which bounds utf8proc's quadratic reordering);
  * memory O(len) for the output and O(SEG_MAX) scratch.
  */
@@ -41,8 +44,8 @@
  */
 #define SEG_MAX 32
 
-/* Longest ASCII run copied under one capacity check. */
-#define RUN_MAX 65536
+/* ASCII bytes tokenized under one capacity check. */
+#define ASCII_CHUNK 4096
 
 /* Lowercase of an ASCII letter or digit; 0 for every other byte. */
 static const unsigned char ascii_fold[256] = {
@@ -89,10 +92,11 @@ WN_API void wn_tokens_release(struct wn_tokens *t)
 /* Room for extra more bytes in norm, plus the '\0' that ends a token. */
 static int norm_reserve(struct wn_tokens *t, size_t extra)
 {
-    if (t->norm_cap - t->norm_len > extra)
-        return WN_OK;
+    /* First: the capacity may already exceed what offsets can address. */
     if (extra >= (size_t)UINT32_MAX - t->norm_len)
         return WN_ETOOBIG;
+    if (t->norm_cap - t->norm_len > extra)
+        return WN_OK;
     return WN_GROW(t->norm, t->norm_cap, t->norm_len + extra + 1);
 }
 
@@ -123,10 +127,11 @@ static int tk_close(struct tk *k)
 
 /*
  * Add one normalized code point, encoded in b[0, nb), of class cls, that
- * came from the source bytes [lo, hi).
+ * came from the source bytes [lo, hi). b must be readable for 4 bytes.
  */
-static int tk_feed(struct tk *k, const unsigned char *b, size_t nb,
-                   unsigned cls, size_t lo, size_t hi)
+static inline __attribute__((always_inline)) int
+tk_feed(struct tk *k, const unsigned char *b, size_t nb, unsigned cls,
+        size_t lo, size_t hi)
 {
     struct wn_tokens *t = k->t;
     int rc;
@@ -144,9 +149,12 @@ static int tk_feed(struct tk *k, const unsigned char *b, size_t nb,
             return rc;
         tk_open(k, TK_WORD, lo);
     }
-    if ((rc = norm_reserve(t, nb)))
+    /* Copy a fixed 4 bytes (b always has 4) so that no memcpy call is
+     * made for one code point. */
+    assert(nb <= 4);
+    if ((rc = norm_reserve(t, 4)))
         return rc;
-    memcpy(t->norm + t->norm_len, b, nb);
+    memcpy(t->norm + t->norm_len, b, 4);
     t->norm_len += nb;
     k->src_end = hi;
     return WN_OK;
@@ -159,8 +167,8 @@ static int tk_feed(struct tk *k, const unsigned char *b, size_t nb,
  * Subparts"), so that each replaced subpart is counted once and the
  * following byte is read afresh.
  */
-static int32_t utf8_decode(const unsigned char *p, const unsigned char *end,
-                           size_t *n)
+static inline __attribute__((always_inline)) int32_t
+utf8_decode(const unsigned char *p, const unsigned char *end, size_t *n)
 {
     unsigned c = p[0];
     size_t avail = (size_t)(end - p);
@@ -238,107 +246,298 @@ static int normalize_segment(struct tk *k, const unsigned char *s, size_t lo,
 }
 
 /*
- * A run of ASCII letters and digits starting at p, in word mode. Returns
- * where the run stopped: p itself when the only letter is one that a
- * following non-ASCII code point may combine with, for the caller to read
- * as a segment.
+ * SWAR classification of 64 ASCII bytes at a time, in portable C: the bytes
+ * of a uint64_t are compared with constants by adding (0x80 - k), which sets
+ * a byte's high bit exactly when the byte is >= k (no carry crosses bytes
+ * while every byte is below 0x80). This lets the word loop find token
+ * boundaries with bit scans instead of one unpredictable branch per byte.
  */
-static const unsigned char *ascii_word_run(struct tk *k, const unsigned char *s,
-                                           const unsigned char *p,
-                                           const unsigned char *end, int *rc)
+#define SWAR_ONES     0x0101010101010101ULL
+#define SWAR_HIGH     0x8080808080808080ULL
+#define SWAR_GE(x, k) (((x) + SWAR_ONES * (0x80 - (k))) & SWAR_HIGH)
+
+/* Room copy_short may write past the end of a copy. */
+#define COPY_SLACK 16
+
+static inline uint64_t load_le64(const unsigned char *p)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    x = __builtin_bswap64(x);
+#endif
+    return x;
+}
+
+static inline void store_le64(unsigned char *p, uint64_t x)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    x = __builtin_bswap64(x);
+#endif
+    memcpy(p, &x, 8);
+}
+
+/*
+ * Classify the 64 bytes at q: on success, bit i of *word is set when byte i
+ * is an ASCII letter or digit and fold[i] holds the byte lowercased. Fails
+ * when a byte is NUL or not ASCII, which the byte-wise loop handles.
+ */
+static bool ascii_block(const unsigned char *q, uint64_t *word,
+                        unsigned char *fold)
+{
+    uint64_t w = 0;
+    for (unsigned j = 0; j < 8; j++) {
+        uint64_t x = load_le64(q + 8 * j);
+        if ((x & SWAR_HIGH) | (SWAR_GE(x, 1) ^ SWAR_HIGH))
+            return false;
+        uint64_t up = SWAR_GE(x, 'A') & ~SWAR_GE(x, 'Z' + 1);
+        uint64_t lo = SWAR_GE(x, 'a') & ~SWAR_GE(x, 'z' + 1);
+        uint64_t dg = SWAR_GE(x, '0') & ~SWAR_GE(x, '9' + 1);
+        store_le64(fold + 8 * j, x | up >> 2);
+        /* Gather the high bit of byte i into bit i. */
+        uint64_t m = ((up | lo | dg) >> 7) * 0x0102040810204080ULL >> 56;
+        w |= m << (8 * j);
+    }
+    *word = w;
+    return true;
+}
+
+/* Copy n bytes, possibly writing up to COPY_SLACK - 1 bytes more. */
+static inline void copy_short(char *dst, const unsigned char *src, size_t n)
+{
+    for (size_t i = 0; i < n; i += 16)
+        memcpy(dst + i, src + i, 16);
+}
+
+/*
+ * Tokenize ASCII from p on, in chunks of at most ASCII_CHUNK bytes whose
+ * worst case (every byte a token in char mode, every other byte in word
+ * mode) is reserved up front, so that the loop itself checks no capacity.
+ * Stops before the first byte that is not ASCII, and before an ASCII byte
+ * that the following code point may combine with; returns where it stopped
+ * (p itself if at once) and sets *rc on failure.
+ */
+static const unsigned char *ascii_chunk(struct tk *k, const unsigned char *s,
+                                        const unsigned char *p,
+                                        const unsigned char *end, int *rc)
 {
     struct wn_tokens *t = k->t;
-    if (k->open == TK_CLUSTER && (*rc = tk_close(k)))
+    bool words = k->mode == WN_TOKENS_WORD;
+    size_t chunk = WN_MIN((size_t)(end - p), (size_t)ASCII_CHUNK);
+    size_t max_tokens = words ? chunk / 2 + 2 : chunk + 1;
+    if (t->cap - t->n < max_tokens &&
+        WN_GROW(t->tok, t->cap, t->n + max_tokens)) {
+        *rc = WN_ENOMEM;
         return p;
-    size_t want = WN_MIN((size_t)(end - p), (size_t)RUN_MAX);
-    if ((*rc = norm_reserve(t, want)))
+    }
+    if ((*rc =
+             norm_reserve(t, (words ? chunk + 2 : 2 * chunk + 2) + COPY_SLACK)))
         return p;
-    const unsigned char *q = p, *lim = p + want;
-    char *o = t->norm + t->norm_len;
-    unsigned char lc;
-    while (q < lim && (lc = ascii_fold[*q])) {
-        *o++ = (char)lc;
+
+    const unsigned char *q = p, *lim = p + chunk;
+    char *norm = t->norm;
+    struct wn_token *w = t->tok + t->n;
+    size_t o = t->norm_len;
+    int open = k->open;
+    size_t start = k->start, src_off = k->src_off, src_end = k->src_end;
+    /* No 64-byte block is tried before this point. */
+    const unsigned char *block_from = p;
+    unsigned char fold[64 + COPY_SLACK];
+
+#define CLOSE_TOKEN()                                                          \
+    do {                                                                       \
+        w->norm_off = (uint32_t)start;                                         \
+        w->norm_len = (uint32_t)(o - start);                                   \
+        w->src_off = (uint32_t)src_off;                                        \
+        w->src_len = (uint32_t)(src_end - src_off);                            \
+        w++;                                                                   \
+        norm[o++] = '\0';                                                      \
+        open = TK_NONE;                                                        \
+    } while (0)
+
+    while (q < lim) {
+        /* A block is taken whole only if the byte after it is ASCII too:
+         * a combining mark could join its last byte. */
+        uint64_t wm;
+        if (words && q >= block_from && lim - q >= 64 &&
+            (q + 64 == end || q[64] < 0x80)) {
+            if (!ascii_block(q, &wm, fold)) {
+                block_from = q + 64;
+                goto bytewise;
+            }
+            size_t base = (size_t)(q - s);
+            if (open == TK_CLUSTER)
+                CLOSE_TOKEN();
+            if (open == TK_WORD) {
+                if (!~wm) {
+                    copy_short(norm + o, fold, 64);
+                    o += 64;
+                    src_end = base + 64;
+                    q += 64;
+                    continue;
+                }
+                unsigned e = (unsigned)__builtin_ctzll(~wm);
+                copy_short(norm + o, fold, e);
+                o += e;
+                src_end = base + e; /* unchanged when e == 0 */
+                CLOSE_TOKEN();
+                wm &= ~0ULL << e;
+            }
+            while (wm) {
+                unsigned b = (unsigned)__builtin_ctzll(wm);
+                uint64_t seps = ~wm & (~0ULL << b);
+                start = o;
+                src_off = base + b;
+                if (!seps) {
+                    /* The last word may go on in the next block. */
+                    copy_short(norm + o, fold + b, 64 - b);
+                    o += 64 - b;
+                    src_end = base + 64;
+                    open = TK_WORD;
+                    break;
+                }
+                unsigned e = (unsigned)__builtin_ctzll(seps);
+                copy_short(norm + o, fold + b, e - b);
+                o += e - b;
+                src_end = base + e;
+                CLOSE_TOKEN();
+                wm &= ~0ULL << e;
+            }
+            q += 64;
+            continue;
+        }
+    bytewise:;
+        unsigned c = *q;
+        unsigned char lc = ascii_fold[c];
+        if (lc && words) {
+            if (open != TK_WORD) {
+                if (open)
+                    CLOSE_TOKEN();
+                open = TK_WORD;
+                start = o;
+                src_off = (size_t)(q - s);
+            }
+            const unsigned char *r = q;
+            do {
+                norm[o++] = (char)lc;
+                r++;
+            } while (r < lim && (lc = ascii_fold[*r]));
+            if (r < end && *r >= 0x80) {
+                /* The last letter may take a following combining mark. */
+                r--;
+                o--;
+                if (o == start)
+                    open = TK_NONE;
+                else
+                    src_end = (size_t)(r - s);
+                q = r;
+                break;
+            }
+            src_end = (size_t)(r - s);
+            q = r;
+            continue;
+        }
+        if (c >= 0x80 || (c && q + 1 < end && q[1] >= 0x80))
+            break;
+        if (open)
+            CLOSE_TOKEN();
+        if (lc) {
+            /* Char mode: one token per letter or digit. */
+            start = o;
+            src_off = (size_t)(q - s);
+            src_end = src_off + 1;
+            norm[o++] = (char)lc;
+            CLOSE_TOKEN();
+        } else if (!c) {
+            t->invalid_utf8++;
+        }
         q++;
     }
-    if (q < end && *q >= 0x80) {
-        q--;
-        o--;
-    }
-    if (q > p) {
-        if (!k->open)
-            tk_open(k, TK_WORD, (size_t)(p - s));
-        t->norm_len = (size_t)(o - t->norm);
-        k->src_end = (size_t)(q - s);
-    }
+#undef CLOSE_TOKEN
+
+    assert(o < t->norm_cap && (size_t)(w - t->tok) <= t->cap);
+    t->n = (size_t)(w - t->tok);
+    t->norm_len = o;
+    k->open = open;
+    k->start = start;
+    k->src_off = src_off;
+    k->src_end = src_end;
     return q;
 }
 
 static int tokenize(struct tk *k, const unsigned char *s, size_t len, bool fast)
 {
-    struct wn_tokens *t = k->t;
     const unsigned char *p = s, *end = s + len;
+    /* The boundary that ended the previous segment, decoded already. */
+    const unsigned char *next = NULL;
+    int32_t next_cp = 0;
+    size_t next_n = 0;
+    unsigned next_cls = 0;
     int rc = WN_OK;
     while (p < end) {
-        /* ASCII followed by ASCII (or the end) is its own segment. */
         if (fast && *p < 0x80) {
-            unsigned char lc = ascii_fold[*p];
-            bool alone = p + 1 == end || p[1] < 0x80;
-            if (!lc && alone) {
-                if (*p == 0)
-                    t->invalid_utf8++;
-                if ((rc = tk_close(k)))
-                    return rc;
-                p++;
-                continue;
-            }
-            if (lc && k->mode == WN_TOKENS_WORD) {
-                const unsigned char *q = ascii_word_run(k, s, p, end, &rc);
-                if (rc)
-                    return rc;
-                if (q > p) {
-                    p = q;
-                    continue;
-                }
-            } else if (lc && alone) {
-                rc = tk_feed(k, &lc, 1, WN__CP_WORD, (size_t)(p - s),
-                             (size_t)(p + 1 - s));
-                if (rc)
-                    return rc;
-                p++;
+            const unsigned char *q = ascii_chunk(k, s, p, end, &rc);
+            if (rc)
+                return rc;
+            if (q > p) {
+                p = q;
                 continue;
             }
         }
 
         size_t n;
-        int32_t cp = utf8_decode(p, end, &n);
-        if (cp < 0) {
-            t->invalid_utf8++;
-            if ((rc = tk_close(k)))
-                return rc;
-            p += n;
-            continue;
+        int32_t cp;
+        unsigned cls;
+        if (p == next) {
+            cp = next_cp;
+            n = next_n;
+            cls = next_cls;
+        } else {
+            cp = utf8_decode(p, end, &n);
+            if (cp < 0) {
+                k->t->invalid_utf8++;
+                if ((rc = tk_close(k)))
+                    return rc;
+                p += n;
+                continue;
+            }
+            cls = wn__cp_class(cp);
         }
         size_t lo = (size_t)(p - s);
-        unsigned cls = wn__cp_class(cp);
         unsigned count = 1;
         p += n;
         /* Every ASCII byte, NUL included, is a boundary. */
         while (p < end && *p >= 0x80 && count < SEG_MAX) {
             size_t n2;
             int32_t c2 = utf8_decode(p, end, &n2);
-            if (c2 < 0 || (wn__cp_class(c2) & WN__CP_BOUNDARY))
+            if (c2 < 0)
                 break;
+            unsigned cls2 = wn__cp_class(c2);
+            if (cls2 & WN__CP_BOUNDARY) {
+                next = p;
+                next_cp = c2;
+                next_n = n2;
+                next_cls = cls2;
+                break;
+            }
             p += n2;
             count++;
         }
         size_t hi = (size_t)(p - s);
         if (fast && count == 1 && (cls & WN__CP_STABLE)) {
-            rc = tk_feed(k, s + lo, n, cls, lo, hi);
+            /* Copied as it is; tk_feed reads 4 bytes. */
+            unsigned char last[4] = {0};
+            const unsigned char *b = s + lo;
+            if (len - lo < 4) {
+                memcpy(last, b, n);
+                b = last;
+            }
+            rc = tk_feed(k, b, n, cls, lo, hi);
         } else if (fast && count == 1 && cp < 0x80) {
             /* An uppercase ASCII letter before a non-ASCII boundary. */
-            unsigned char lc = ascii_fold[cp];
-            assert(lc);
-            rc = tk_feed(k, &lc, 1, WN__CP_WORD, lo, hi);
+            unsigned char lc[4] = {ascii_fold[cp]};
+            assert(lc[0]);
+            rc = tk_feed(k, lc, 1, WN__CP_WORD, lo, hi);
         } else {
             rc = normalize_segment(k, s, lo, hi);
         }

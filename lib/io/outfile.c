@@ -1,7 +1,7 @@
 /*
  * outfile.c - atomic output files: temporary name, fsync, rename.
  */
-#include "dedup/outfile.h"
+#include "io/outfile.h"
 
 #include <dirent.h>
 #include <errno.h>
