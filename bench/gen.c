@@ -352,6 +352,9 @@ static const char *const num_names[NNUM] = {
     "oldyear", "lastyear", "futyear", "a_n",  "a_nn",
 };
 
+/* The topic fields that the cast draws from; checked in grammar_compile. */
+enum { F_TITLE = 0, F_ORG = 1 };
+
 struct grammar {
     struct op *ops;
     size_t nops, cap_ops;
@@ -470,6 +473,9 @@ static uint32_t rule_index(const char *name)
 static void grammar_compile(struct grammar *g)
 {
     memset(g, 0, sizeof(*g));
+    if (strcmp(gen_fields[F_TITLE], "title") != 0 ||
+        strcmp(gen_fields[F_ORG], "org") != 0)
+        die("gen_fields must start with \"title\", \"org\"");
     for (size_t i = 0; i < ARRAY_LEN(gen_rules); i++) {
         g->rules[i].first = (uint32_t)g->nalts;
         for (const char *const *a = gen_rules[i].alts; *a; a++)
@@ -693,12 +699,12 @@ static struct span expand_span(struct expander *x, uint32_t rule)
 
 /* A person: "First Last", the last name, a title and "the <title>". */
 static void cast_person(struct story *st, const struct grammar *g,
-                        struct rng *r, enum var base, const int *last)
+                        struct rng *r, enum var base, int last)
 {
     struct expander x = {g, st, r, &st->scratch, NULL, 0};
     const char *first =
         gen_first_names[rng_below(r, ARRAY_LEN(gen_first_names))];
-    const char *surname = gen_last_names[*last];
+    const char *surname = gen_last_names[last];
 
     st->scratch.len = 0;
     tb_puts(&st->scratch, first);
@@ -710,7 +716,7 @@ static void cast_person(struct story *st, const struct grammar *g,
     /* Titles should differ between the people of one story; retry a few. */
     for (int tries = 0;; tries++) {
         st->scratch.len = 0;
-        expand(&x, g->field[st->topic][0], 0, 0);
+        expand(&x, g->field[st->topic][F_TITLE], 0, 0);
         int dup = 0;
         for (enum var v = V_P1T; v < base + 2; v += 4)
             if (st->var[v].len == st->scratch.len &&
@@ -770,12 +776,12 @@ static void story_cast(struct story *st, const struct grammar *g, uint64_t seed)
             for (int j = 0; j < i; j++)
                 again |= last[j] == last[i];
         } while (again);
-        cast_person(st, g, &r, (enum var)(V_P1 + 4 * i), &last[i]);
+        cast_person(st, g, &r, (enum var)(V_P1 + 4 * i), last[i]);
     }
     for (enum var v = V_ORG1; v <= V_ORG2; v++) {
         for (int tries = 0;; tries++) {
             st->scratch.len = 0;
-            expand(&x, g->field[st->topic][1], 0, 0);
+            expand(&x, g->field[st->topic][F_ORG], 0, 0);
             if (v == V_ORG1 || tries == 4 ||
                 st->var[V_ORG1].len != st->scratch.len ||
                 memcmp(st->vars.p + st->var[V_ORG1].off, st->scratch.p,
@@ -1212,8 +1218,9 @@ static void story_edit(struct story *st, const struct grammar *g, struct rng *r,
     st->nsent = n;
     if (rng_chance(r, s)) {
         struct expander x = {g, st, r, dst, NULL, 0};
-        insert_sent(st, 1 + (int)rng_below(r, (uint32_t)st->nsent),
-                    expand_span(&x, g->r_body));
+        /* Separate statements: argument order is unspecified in C. */
+        int at = 1 + (int)rng_below(r, (uint32_t)st->nsent);
+        insert_sent(st, at, expand_span(&x, g->r_body));
     }
     if (rng_chance(r, s)) {
         double most = s * st->nsent + 1;

@@ -10,6 +10,7 @@ static const char *const method_names[] = {"minhash", "simhash", NULL};
 static const char *const token_names[] = {"word", "char", NULL};
 static const char *const verify_names[] = {"estimate", "exact", NULL};
 static const char *const keep_names[] = {"first", "longest", NULL};
+static const char *const sketch_names[] = {"oph", "kperm", NULL};
 
 #define REJECT_MESSAGES 20
 
@@ -96,6 +97,9 @@ int cmd_dedup(int argc, char **argv)
         {"containment", 0, OPT_OPTDOUBLE, &o.containment, "C",
          "also accept a document contained in another (default 0.8)", NULL,
          0.8},
+        {"sketch", 0, OPT_CHOICE, &o.sketch, NULL,
+         "MinHash scheme: one-permutation or K permutations (default oph)",
+         sketch_names},
         {"hamming", 0, OPT_UINT, &hamming, "K",
          "simhash: max Hamming distance (default 3)"},
         {"keep", 0, OPT_CHOICE, &keep, NULL,

@@ -286,6 +286,16 @@ enum wn_verify {
     WN_VERIFY_EXACT = 1     /* exact Jaccard of the shingle sets */
 };
 
+enum wn_sketch {
+    /* One-permutation hashing with optimal densification (Shrivastava
+     * 2017): one hash per shingle. The default: the fastest, unbiased. */
+    WN_SKETCH_ONE_PERMUTATION = 0,
+    /* K independent multiply-shift permutations: the textbook MinHash,
+     * K hashes per shingle; kept as the reference the benchmarks compare
+     * with. The two give different signatures for the same text. */
+    WN_SKETCH_K_PERMUTATIONS = 1
+};
+
 enum wn_keep {
     WN_KEEP_FIRST = 0,   /* the first record of a cluster in input order */
     WN_KEEP_LONGEST = 1, /* the longest text; ties go to the first */
@@ -304,6 +314,7 @@ struct wn_dedup_options {
                              the weights below */
     double weight_fp, weight_fn; /* default WN_LSH_WEIGHT_FP/_FN */
     int verify;           /* enum wn_verify */
+    int sketch;           /* enum wn_sketch */
     double containment;   /* > 0: also accept pairs whose smaller
                              member is this much contained in the larger */
     unsigned hamming;     /* SimHash: max Hamming distance; default 3 */

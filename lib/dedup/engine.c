@@ -201,7 +201,10 @@ static int sketch_doc(const struct engine *e, struct worker_scratch *w,
         assert(k == e->nkeys);
         (void)k;
     } else {
-        wn__minhash_oph(w->sh, n, opt->num_perm, opt->seed, sig);
+        if (opt->sketch == WN_SKETCH_K_PERMUTATIONS)
+            wn__minhash_classic(w->sh, n, opt->num_perm, opt->seed, sig);
+        else
+            wn__minhash_oph(w->sh, n, opt->num_perm, opt->seed, sig);
         wn__lsh_band_keys(sig, e->bands, e->rows, opt->seed, keys);
     }
     if (e->need_sets) {
@@ -221,13 +224,17 @@ static void process_batch(const struct engine *e, struct worker_scratch *w,
     for (size_t i = 0; i < b->n; i++) {
         if (e->need_sets)
             b->set_off[i] = b->nsets;
+        uint64_t keys[MAX_KEYS];
         int rc = sketch_doc(e, w, b->text.data + b->off[i],
                             b->off[i + 1] - b->off[i], &b->out[i],
-                            b->sigs + i * e->sigw, b->keys + i * e->nkeys, b);
+                            b->sigs + i * e->sigw, keys, b);
         if (rc) {
             b->status = rc;
             return;
         }
+        /* Band-major, so that each band's keys go out in one write. */
+        for (uint32_t j = 0; j < e->nkeys; j++)
+            b->keys[(size_t)j * b->cap + i] = keys[j];
     }
     if (e->need_sets)
         b->set_off[b->n] = b->nsets;
@@ -355,12 +362,10 @@ static int commit_batch(struct engine *e, struct batch *b)
     int rc = WN_OK;
     if (!e->o->exact_only) {
         rc = write_all(e->sig_f, b->sigs, b->n * e->sigw * sizeof(uint32_t));
-        /* Band keys are transposed: one file per band. */
-        for (uint32_t j = 0; j < e->nkeys && !rc; j++) {
-            for (size_t i = 0; i < b->n && !rc; i++)
-                rc = write_all(e->key_f[j], &b->keys[i * e->nkeys + j],
-                               sizeof(uint64_t));
-        }
+        /* One file per band. */
+        for (uint32_t j = 0; j < e->nkeys && !rc; j++)
+            rc = write_all(e->key_f[j], b->keys + (size_t)j * b->cap,
+                           b->n * sizeof(uint64_t));
     }
     if (!rc && e->need_sets) {
         uint64_t start = e->n ? e->set_off[e->n] : 0;
@@ -1134,13 +1139,16 @@ static int write_stats(struct engine *e, const char *const *inputs,
             "\"tokens\": \"%s\", \"ngram\": %u, \"num_perm\": %u, "
             "\"threshold\": %g, \"bands\": %u, \"rows\": %u, "
             "\"verify\": \"%s\", \"containment\": %g, \"hamming\": %u, "
-            "\"keep\": \"%s\", \"seed\": %llu, \"threads\": %u},\n",
+            "\"keep\": \"%s\", \"seed\": %llu, \"sketch\": \"%s\", "
+            "\"fn_weight\": %g, \"threads\": %u},\n",
             method[o->method], o->exact_only ? "true" : "false",
             o->token_mode == WN_TOKENS_CHAR ? "char" : "word", o->ngram,
             o->num_perm, o->threshold, e->bands, e->rows,
             o->verify == WN_VERIFY_EXACT ? "exact" : "estimate",
             o->containment, o->hamming, keep[o->keep],
-            (unsigned long long)o->seed, e->nthreads ? e->nthreads : 1);
+            (unsigned long long)o->seed,
+            o->sketch == WN_SKETCH_K_PERMUTATIONS ? "kperm" : "oph",
+            o->weight_fn, e->nthreads ? e->nthreads : 1);
     if (!rc)
         rc = WN_BUF_LIT(&b, "  \"inputs\": [");
     for (size_t i = 0; i < ninputs && !rc; i++) {
@@ -1195,6 +1203,9 @@ static int validate(const struct wn_dedup_options *o)
     if (!(o->threshold > 0.0 && o->threshold < 1.0))
         return WN_EINVAL;
     if (o->containment < 0.0 || o->containment > 1.0)
+        return WN_EINVAL;
+    if (o->sketch != WN_SKETCH_ONE_PERMUTATION &&
+        o->sketch != WN_SKETCH_K_PERMUTATIONS)
         return WN_EINVAL;
     if (o->keep == WN_KEEP_MAX && !o->keep_field)
         return WN_EINVAL;

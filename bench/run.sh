@@ -1,0 +1,125 @@
+#!/bin/sh
+# Benchmarks of `winnow dedup` (issues 2 and 3). Prints the machine, each
+# input, throughput (MB/s, docs/s), peak RSS and the ratio against the
+# baseline run in the same invocation, as a Markdown table.
+#
+#   bench/run.sh [BUILD] [what]     what: exact | dedup | scaling | real | all
+#
+# Generated corpora are cached in bench/out/ (seeded: same bytes every time).
+set -eu
+build=${1:-build}
+what=${2:-all}
+w="$build/winnow"
+gen="$build/bench/gen"
+out=bench/out
+mkdir -p "$out"
+data=../shared/data
+
+echo "## Machine"
+echo
+echo "- $(uname -srm), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB"
+echo "- winnow $("$w" --version | cut -d' ' -f2), $(cc --version | head -1)"
+echo "- date: $(date -u +%Y-%m-%dT%H:%MZ)"
+echo
+
+corpus() { # corpus SIZE -> path of a generated corpus of about SIZE bytes
+    f="$out/gen-$1.jsonl"
+    if [ ! -s "$f" ]; then
+        "$gen" --seed 1 --bytes "$1" --out "$f.tmp" --truth "$out/gen-$1-truth.jsonl" 2>/dev/null
+        mv "$f.tmp" "$f"
+    fi
+    echo "$f"
+}
+
+# run LABEL BASELINE-LABEL -- winnow-args...: one timed run; appends a row.
+rows="$out/rows.txt"
+: >"$rows"
+run() {
+    label=$1; base=$2; shift 3
+    d="$out/run"
+    rm -rf "$d"
+    /usr/bin/time -f "%e %M" -o "$out/time.txt" "$w" "$@" -q -o "$d" >/dev/null 2>&1 || [ $? -eq 3 ]
+    python3 - "$label" "$base" "$d/stats.json" "$out/time.txt" >>"$rows" <<'PY'
+import json, sys
+label, base, stats, timef = sys.argv[1:5]
+s = json.load(open(stats))
+wall, rss_kb = open(timef).read().split()
+wall = float(wall); rss = int(rss_kb) * 1024
+st = s["stage_seconds"]
+print(json.dumps({"label": label, "base": base, "bytes": s["bytes"],
+    "docs": s["read"], "wall": wall, "rss": rss, "removed": s["removed"],
+    "stages": st, "threads": s["options"]["threads"]}))
+PY
+}
+
+table() {
+    python3 - "$rows" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+by = {r["label"]: r for r in rows}
+print("| run | input MB | docs | threads | wall s | MB/s | docs/s | peak RSS MB | RSS bytes/doc | vs baseline |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+for r in rows:
+    mbs = r["bytes"] / 1e6 / r["wall"]
+    ratio = ""
+    b = by.get(r["base"])
+    if b and b is not r:
+        ratio = "%.2fx %s" % (b["wall"] / r["wall"], r["base"])
+    print("| %s | %.0f | %d | %d | %.2f | %.0f | %.0f | %.1f | %.0f | %s |" % (
+        r["label"], r["bytes"] / 1e6, r["docs"], r["threads"], r["wall"], mbs,
+        r["docs"] / r["wall"], r["rss"] / 2**20, r["rss"] / max(1, r["docs"]), ratio))
+print()
+print("Stage seconds (read+sketch / exact / join / verify / cluster / write):")
+print()
+for r in rows:
+    s = r["stages"]
+    print("- %s: %.2f / %.2f / %.2f / %.2f / %.2f / %.2f" % (r["label"],
+        s["read_sketch"], s["exact"], s["join"], s["verify"], s["cluster"], s["write"]))
+PY
+    : >"$rows"
+    echo
+}
+
+if [ "$what" = exact ] || [ "$what" = all ]; then
+    c=$(corpus 200M)
+    echo "## Exact duplicates: \`winnow dedup --exact-only\`, $c"
+    echo
+    run exact-j1 exact-j1 -- dedup --exact-only -j 1 "$c"
+    run exact-j2 exact-j1 -- dedup --exact-only -j 2 "$c"
+    table
+fi
+
+if [ "$what" = dedup ] || [ "$what" = all ]; then
+    c=$(corpus 1G)
+    echo "## Near duplicates: \`winnow dedup\` (MinHash K=128, threshold 0.8), $c"
+    echo
+    echo "Baseline: the same pipeline with the textbook K-permutation MinHash (\`--sketch kperm\`)."
+    echo
+    run kperm-j1 kperm-j1 -- dedup --sketch kperm -j 1 "$c"
+    run oph-j1 kperm-j1 -- dedup -j 1 "$c"
+    run kperm-j2 kperm-j2 -- dedup --sketch kperm -j 2 "$c"
+    run oph-j2 kperm-j2 -- dedup -j 2 "$c"
+    table
+fi
+
+if [ "$what" = scaling ] || [ "$what" = all ]; then
+    echo "## Growth with corpus size: \`winnow dedup -j 2\`"
+    echo
+    for s in 100M 200M 400M 1G; do
+        c=$(corpus $s)
+        run "gen-$s" gen-100M -- dedup -j 2 "$c"
+    done
+    table
+fi
+
+if [ "$what" = real ] || [ "$what" = all ]; then
+    echo "## Real corpora under ../shared/data (zstd-compressed input; MB are decompressed bytes)"
+    echo
+    for n in gutenberg_sample kowiki_sample 20newsgroups bbc_news; do
+        f="$data/$n/docs.jsonl.zst"
+        [ -f "$f" ] || { echo "- $n: absent, skipped"; continue; }
+        run "$n-j1" "$n-j1" -- dedup -j 1 "$f"
+        run "$n-j2" "$n-j1" -- dedup -j 2 "$f"
+    done
+    table
+fi
