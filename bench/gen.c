@@ -33,23 +33,25 @@
  *   - with probability s, the ending cut by 1 to about s * n + 1 sentences;
  *   - with probability 3/4, the newspaper page around it ("page" below):
  *     masthead, section, byline, "Published :" line, "Link copied", the
- *     photo caption printed twice, one sentence per paragraph, "Comment
- *     (0)", three related headlines and a copyright line, 40-70 words in
- *     all; otherwise the wire text in another paragraph layout ("wire").
+ *     photo caption printed twice, one sentence per paragraph and, each
+ *     with its own probability, "Comment (0)", two or three related
+ *     headlines and a copyright line: 20-60 words in all; otherwise the
+ *     wire text in another paragraph layout ("wire").
  * Jaccard similarity of near copies to their source, measured on word
  * 5-gram sets (lower-cased, punctuation dropped) over 2,300 copies of
- * stories of 285 words median; 10th percentile / median:
+ * stories of 295 words median; 10th percentile / median:
  *        s     page         wire         all
- *     0.00   0.62 / 0.77  0.97 / 1.00  0.64 / 0.81
- *     0.05   0.57 / 0.72  0.85 / 0.94  0.59 / 0.76
- *     0.10   0.54 / 0.69  0.79 / 0.90  0.56 / 0.73
- *     0.20   0.48 / 0.62  0.66 / 0.80  0.50 / 0.66
- *     0.30   0.41 / 0.55  0.58 / 0.71  0.43 / 0.59
- *     0.50   0.28 / 0.43  0.38 / 0.55  0.30 / 0.45
- * The page boilerplate alone costs about 0.2, more on short stories: a
- * detector at threshold 0.5 should find nine near copies in ten at the
- * default strength. Hard negatives measure 0.08 median, 0.18 at the 99th
- * percentile; random pairs 0.00 median, 0.10 at the 99th percentile.
+ *     0.00   0.68 / 0.82  0.97 / 1.00  0.70 / 0.85
+ *     0.05   0.62 / 0.77  0.85 / 0.94  0.64 / 0.80
+ *     0.10   0.59 / 0.73  0.79 / 0.90  0.60 / 0.76
+ *     0.20   0.52 / 0.65  0.67 / 0.80  0.53 / 0.69
+ *     0.30   0.44 / 0.59  0.55 / 0.71  0.45 / 0.61
+ *     0.50   0.30 / 0.46  0.37 / 0.54  0.31 / 0.48
+ * At the default strength, the share of near copies at or above a
+ * threshold is 0.37 at 0.8, 0.72 at 0.7, 0.91 at 0.6 and 0.98 at 0.5 (at
+ * s = 0.05: 0.49, 0.80, 0.95, 0.99). The page furniture alone costs about
+ * 0.15, more on short stories. Hard negatives measure 0.08 median, 0.18 at
+ * the 99th percentile; random pairs 0.00 median, 0.10 at the 99th.
  *
  * Invariants: the output is a function of the options alone (own PRNG,
  * xoshiro256** seeded through splitmix64 per document, never rand()); a copy
@@ -417,6 +419,8 @@ static void grammar_alt(struct grammar *g, const char *rule, const char *s)
     while (*s) {
         const char *brace = strchr(s, '{');
         size_t lit = brace ? (size_t)(brace - s) : strlen(s);
+        if (lit > UINT16_MAX)
+            grammar_fail(rule, "literal too long at", s, 40);
         if (lit) {
             struct op *o = grammar_op(g);
             o->kind = OP_LIT;
@@ -618,21 +622,20 @@ static void put_number(struct expander *x, enum num kind)
             tb_putu(b, rng_below(r, 10), 0);
             tb_puts(b, " billion");
         } else {
-            tb_putu(b, 10 * (10 + rng_below(r, 86)), 0);
+            tb_putu(b, 10 * (uint64_t)(10 + rng_below(r, 86)), 0);
             tb_puts(b, " million");
         }
         break;
     case NUM_OLDYEAR:
-        tb_putu(b,
-                (uint64_t)(1990 + (int)rng_below(r, (uint32_t)(year - 1995))),
-                0);
-        break;
     case NUM_LASTYEAR:
-        tb_putu(b, (uint64_t)(year - 1 - (int)rng_below(r, 3)), 0);
+    case NUM_FUTYEAR: {
+        int y = kind == NUM_OLDYEAR
+                    ? 1990 + (int)rng_below(r, (uint32_t)(year - 1995))
+                : kind == NUM_LASTYEAR ? year - 1 - (int)rng_below(r, 3)
+                                       : year + 2 + (int)rng_below(r, 11);
+        tb_putu(b, (uint64_t)y, 0);
         break;
-    case NUM_FUTYEAR:
-        tb_putu(b, (uint64_t)(year + 2 + (int)rng_below(r, 11)), 0);
-        break;
+    }
     case NNUM:
         break;
     }
@@ -1057,19 +1060,27 @@ static void render_site(struct story *st, const struct grammar *g,
         }
     }
 
-    tb_puts(out, "\n\nComment (");
-    tb_putu(out, rng_chance(r, 0.8) ? 0 : 1 + rng_below(r, 40), 0);
-    tb_puts(out, ")\n\n");
-    tb_puts(out, site->related);
-    tb_putc(out, '\n');
-    for (int i = 0; i < 3; i++) {
-        expand(&x, g->r_headline, 0, 0);
-        tb_putc(out, '\n');
+    /* Footers vary from page to page: each part is there or not. */
+    if (rng_chance(r, 0.7)) {
+        tb_puts(out, "\n\nComment (");
+        tb_putu(out, rng_chance(r, 0.8) ? 0 : 1 + rng_below(r, 40), 0);
+        tb_putc(out, ')');
     }
-    tb_puts(out, "\n\u00a9 ");
-    tb_putu(out, (uint64_t)st->date.year, 0);
-    tb_putc(out, ' ');
-    tb_puts(out, site->rights);
+    if (rng_chance(r, 0.4)) {
+        int n = 2 + (int)rng_below(r, 2);
+        tb_puts(out, "\n\n");
+        tb_puts(out, site->related);
+        for (int i = 0; i < n; i++) {
+            tb_putc(out, '\n');
+            expand(&x, g->r_headline, 0, 0);
+        }
+    }
+    if (rng_chance(r, 0.6)) {
+        tb_puts(out, "\n\n\u00a9 ");
+        tb_putu(out, (uint64_t)st->date.year, 0);
+        tb_putc(out, ' ');
+        tb_puts(out, site->rights);
+    }
 }
 
 /* ---- Edits of a republished copy. */
@@ -1427,38 +1438,46 @@ struct opt_def {
 
 static const struct opt_def opt_defs[] = {
     {"seed", "N", OPT_COUNT, CFG(seed),
-     "seed of everything generated (default 1); same seed, same bytes"},
+     "seed of everything generated (default 1);\n"
+     "the same options give the same bytes"},
     {"docs", "N", OPT_COUNT, CFG(docs),
-     "number of records (default 1000 unless --bytes is given)"},
+     "number of records (default 1000 unless --bytes)"},
     {"bytes", "SIZE", OPT_SIZE, CFG(bytes),
-     "stop before the output would pass SIZE bytes; K, M, G suffixes are\n"
-     "powers of 1024 (200M, 1G). With --docs, the first limit reached wins"},
+     "stop before the output would pass SIZE bytes; K, M,\n"
+     "G are powers of 1024 (200M, 1G); with --docs, the\n"
+     "first limit reached wins"},
     {"exact-rate", "R", OPT_RATE, CFG(exact_rate),
-     "fraction of records that are byte-identical copies (default 0.04)"},
+     "share of records that are byte-identical copies of\n"
+     "an earlier story (default 0.04)"},
     {"norm-rate", "R", OPT_RATE, CFG(norm_rate),
-     "fraction of copies equal after normalization: case, whitespace,\n"
-     "punctuation spacing (default 0.03)"},
+     "share of records that are copies equal only after\n"
+     "normalization: case, whitespace, punctuation\n"
+     "spacing (default 0.03)"},
     {"near-rate", "R", OPT_RATE, CFG(near_rate),
-     "fraction of republished near-duplicate copies (default 0.08)"},
+     "share of records that are republished, edited near\n"
+     "copies (default 0.08)"},
     {"hard-rate", "R", OPT_RATE, CFG(hard_rate),
-     "fraction of hard negatives: new stories with the cast of an earlier\n"
-     "one (default 0.05)"},
+     "share of hard negatives: new stories with the cast\n"
+     "and topic of an earlier one (default 0.05)"},
     {"repeat-rate", "R", OPT_RATE, CFG(repeat_rate),
-     "fraction of new stories that repeat some of their own sentences\n"
-     "(default 0.03)"},
+     "share of new stories that repeat some of their own\n"
+     "sentences (default 0.03)"},
     {"near-strength", "S", OPT_RATE, CFG(strength),
-     "edit strength of near copies, 0-1 (default 0.10): per-sentence edit\n"
-     "probability; see bench/gen.c for the Jaccard it gives"},
+     "edit strength of near copies, 0 to 1 (default 0.10):\n"
+     "the chance that a sentence is edited; the top of\n"
+     "bench/gen.c gives the Jaccard each strength yields"},
     {"window", "N", OPT_COUNT, CFG(window),
-     "copies pick their source among the last N originals (default 1000)"},
+     "copies take their source among the last N stories\n"
+     "(default 1000)"},
     {"out", "FILE", OPT_PATH, CFG(out), "records, JSONL (default stdout)"},
     {"truth", "FILE", OPT_PATH, CFG(truth),
-     "one {\"id\", \"cluster\"} line per record; copies share the cluster\n"
-     "of their original, named after its id"},
+     "one {\"id\", \"cluster\"} line per record; a copy has\n"
+     "the cluster of its original, named after its id"},
     {"pairs", "FILE", OPT_PATH, CFG(pairs),
-     "labelled pairs {\"id_a\", \"id_b\", \"label\", \"kind\"}: every copy\n"
-     "with its original (label 1; kind exact, exact-norm or near) and every\n"
-     "hard negative with its source (label 0, kind hard)"},
+     "labelled pairs {\"id_a\", \"id_b\", \"label\", \"kind\"}:\n"
+     "each copy with its original (label 1, kind exact,\n"
+     "exact-norm or near), each hard negative with its\n"
+     "source (label 0, kind hard)"},
     {"help", NULL, OPT_HELP, 0, "show this help and exit"},
 };
 
@@ -1594,8 +1613,8 @@ static void parse_args(int argc, char **argv, struct config *cfg)
         1.0)
         usage_error("the copy and hard-negative rates add up to more than",
                     "1");
-    if (cfg->window == 0)
-        usage_error("invalid window", "0");
+    if (cfg->window == 0 || cfg->window > (1u << 24))
+        usage_error("invalid window (want 1 to 16777216)", "--window");
     if (cfg->docs == 0 && cfg->bytes == 0)
         cfg->docs = 1000;
 }
@@ -1656,9 +1675,9 @@ static void put_pair(struct tbuf *b, uint64_t a, uint64_t c, int label,
     put_id(b, a);
     tb_puts(b, ", \"id_b\": ");
     put_id(b, c);
-    tb_puts(b, label ? ", \"label\": 1, \"kind\": \""
-                     : ", \"label\": 0, "
-                       "\"kind\": \"");
+    tb_puts(b, ", \"label\": ");
+    tb_putc(b, label ? '1' : '0');
+    tb_puts(b, ", \"kind\": \"");
     tb_puts(b, kind);
     tb_puts(b, "\"}\n");
 }

@@ -15,7 +15,7 @@
  * stat, background) do not, so that one clause fits several frames. Within
  * one story each topic field is drawn without replacement (gen.c redraws a
  * sentence that would reuse one), so the pools must outlast a 30-sentence
- * story: keep ten or more events and facts per topic. The generic frames
+ * story: keep nine or more events and facts per topic. The generic frames
  * and the attribution rule are deliberately shared by every topic: stories
  * on the same topic share entities and stock phrases ("the ministry said
  * in a statement") without sharing sentences, which is what makes them

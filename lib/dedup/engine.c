@@ -582,6 +582,22 @@ static int pass1(struct engine *e, struct wn_reader *r)
                         c = &e->batches[i];
                 if (c)
                     break;
+                /* Rather than wait, the reading thread sketches a queued
+                 * batch itself: it is one of the --threads workers. */
+                struct batch *q = NULL;
+                for (size_t i = 0; i < e->nbatches; i++)
+                    if (e->batches[i].state == 1 &&
+                        (!q || e->batches[i].seq < q->seq))
+                        q = &e->batches[i];
+                if (q) {
+                    q->state = 2;
+                    pthread_mutex_unlock(&e->mu);
+                    process_batch(e, &inline_w, q);
+                    pthread_mutex_lock(&e->mu);
+                    q->state = 3;
+                    pthread_cond_broadcast(&e->cv_done);
+                    continue;
+                }
                 pthread_cond_wait(&e->cv_done, &e->mu);
             }
             pthread_mutex_unlock(&e->mu);
@@ -1148,7 +1164,7 @@ static int write_stats(struct engine *e, const char *const *inputs,
             o->containment, o->hamming, keep[o->keep],
             (unsigned long long)o->seed,
             o->sketch == WN_SKETCH_K_PERMUTATIONS ? "kperm" : "oph",
-            o->weight_fn, e->nthreads ? e->nthreads : 1);
+            o->weight_fn, e->nthreads + 1);
     if (!rc)
         rc = WN_BUF_LIT(&b, "  \"inputs\": [");
     for (size_t i = 0; i < ninputs && !rc; i++) {
@@ -1276,9 +1292,10 @@ static int start_pool(struct engine *e)
     }
     if (t > 256)
         t = 256;
-    /* One thread: everything inline, no pool. */
-    e->nthreads = t > 1 ? t : 0;
-    e->nbatches = e->nthreads ? 2 * e->nthreads + 1 : 1;
+    /* The reading thread also sketches while it waits, so t threads are
+     * the caller plus t - 1 workers; one thread: everything inline. */
+    e->nthreads = t > 1 ? t - 1 : 0;
+    e->nbatches = e->nthreads ? 2 * t + 1 : 1;
     e->batches = wn__calloc(e->nbatches, sizeof(*e->batches));
     if (!e->batches)
         return WN_ENOMEM;

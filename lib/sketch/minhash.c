@@ -75,8 +75,10 @@ int wn__minhash_oph(const uint64_t *h, size_t n, uint32_t k, uint64_t seed,
         uint32_t val = (uint32_t)v;
         if (val == WN_SIG_EMPTY)
             val--;
-        if (val < sig[bin])
-            sig[bin] = val;
+        /* Branch-free: whether a value is a new minimum is a coin flip
+         * early on, and a mispredicted branch costs more than a store. */
+        uint32_t cur = sig[bin];
+        sig[bin] = val < cur ? val : cur;
     }
 
     /* Which bins the shingles filled, before densification copies values

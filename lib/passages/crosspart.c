@@ -1,0 +1,300 @@
+/*
+ * crosspart.c - repeated windows across the parts of a corpus that does not
+ * fit the memory budget in one suffix array.
+ *
+ * Lee et al. merge the suffix arrays of the parts; that needs random access
+ * to the whole text during the merge. Here the parts meet through hashes
+ * instead, which needs only sequential files: a partitioned hash join.
+ *  1. Every window of k tokens of every part is hashed (XXH3-128 of its
+ *     code bytes) into a 16-byte record: a = the low 64 hash bits, b = 24
+ *     more hash bits above the 40-bit global token. The top bits of a pick
+ *     one of nbuckets spill files, so equal windows meet in one bucket.
+ *  2. Each bucket is loaded and sorted by (a, b): equal windows are then
+ *     one run, ordered by token. A run whose first and last tokens lie in
+ *     different parts is a window repeated across parts; its count and
+ *     partner (first occurrence, or the second for the first) replace what
+ *     the parts' suffix arrays said, for every member. Runs inside one part
+ *     are exactly what that part's suffix array already found.
+ *  3. The replacements, (token, entry) records, are sorted by token in
+ *     chunks and written into the windows file block by block.
+ * Two windows are taken as equal when 88 hash bits agree: for N windows
+ * the chance of any false match is below N^2 / 2^89 (2e-9 for 10^9).
+ *
+ * Memory: one bucket (32 bytes per window with the sort's scratch) and one
+ * chunk of replacements, each about half the budget: nbuckets is the
+ * smallest power of two that makes the average bucket fit, at most 256 (a
+ * bucket then grows past the budget only for corpora above 256 budgets, or
+ * for one window repeated more than budget/32 times). Disk: 16 bytes per
+ * token, read once.
+ */
+#include "passages/passages.h"
+#include "sketch/hash128.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define MAX_BUCKETS 256u
+#define WINDOW_SEED UINT64_C(0x77696e6e6f77)
+#define BLOCK_ENTRIES 8192u /* windows-file entries patched per pread */
+
+static FILE *spill(const char *dir, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w+b");
+    if (f) {
+        unlink(path);
+        setvbuf(f, NULL, _IOFBF, 1u << 16);
+    }
+    return f;
+}
+
+int wn__cross_init(struct wn_cross *c, const char *dir, uint64_t budget,
+                   uint64_t total_tokens, const uint64_t *part_tok,
+                   size_t nparts, volatile int *cancel)
+{
+    memset(c, 0, sizeof(*c));
+    c->budget = budget ? budget : 1;
+    c->part_tok = part_tok;
+    c->nparts = nparts;
+    c->dir = dir;
+    c->cancel = cancel;
+    uint64_t want = total_tokens * 32 / c->budget + 1;
+    unsigned nb = 1, bits = 0;
+    while (nb < want && nb < MAX_BUCKETS) {
+        nb *= 2;
+        bits++;
+    }
+    c->nbuckets = nb;
+    c->shift = 64 - bits;
+    c->bucket = wn__calloc(nb, sizeof(FILE *));
+    if (!c->bucket)
+        return WN_ENOMEM;
+    for (unsigned i = 0; i < nb; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "windows-bucket-%u", i);
+        c->bucket[i] = spill(dir, name);
+        if (!c->bucket[i])
+            return WN_EOPEN;
+    }
+    c->fix = spill(dir, "windows-cross");
+    return c->fix ? WN_OK : WN_EOPEN;
+}
+
+void wn__cross_release(struct wn_cross *c)
+{
+    if (c->bucket) {
+        for (unsigned i = 0; i < c->nbuckets; i++)
+            if (c->bucket[i])
+                fclose(c->bucket[i]);
+        wn__free(c->bucket);
+    }
+    if (c->fix)
+        fclose(c->fix);
+    wn__free(c->starts);
+    memset(c, 0, sizeof(*c));
+}
+
+static int put(FILE *f, const struct wn_pair64 *r)
+{
+    return fwrite(r, sizeof(*r), 1, f) == 1 ? WN_OK
+                                            : wn__status_from_errno(errno);
+}
+
+int wn__cross_add(struct wn_cross *c, const unsigned char *text, size_t n,
+                  uint32_t k, uint64_t tok_base)
+{
+    uint64_t tok = tok_base;
+    size_t p = 0;
+    while (p < n) {
+        /* One document: the offsets of its codes, then its windows. */
+        size_t nt = 0;
+        while (text[p] != WN_CODE_END) {
+            if (WN_GROW(c->starts, c->starts_cap, nt + 1))
+                return WN_ENOMEM;
+            c->starts[nt++] = p;
+            p += wn__code_len(text[p]);
+        }
+        size_t end = p++;
+        for (size_t t = 0; t + k <= nt; t++) {
+            size_t a = c->starts[t];
+            size_t b = t + k < nt ? c->starts[t + k] : end;
+            uint64_t h[2];
+            wn__hash128(text + a, b - a, WINDOW_SEED, h);
+            struct wn_pair64 r = {h[0],
+                                  (h[1] & ~WN_WIN_TOK_MASK) | (tok + t)};
+            unsigned bucket = c->nbuckets > 1 ? (unsigned)(h[0] >> c->shift)
+                                              : 0;
+            int rc = put(c->bucket[bucket], &r);
+            if (rc)
+                return rc;
+            c->records++;
+        }
+        tok += nt;
+        if (c->cancel && *c->cancel)
+            return WN_EINTR;
+    }
+    return WN_OK;
+}
+
+/* The part that holds global token t. */
+static size_t part_of(const struct wn_cross *c, uint64_t t)
+{
+    size_t lo = 0, hi = c->nparts; /* part_tok[lo] <= t < part_tok[hi] */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->part_tok[mid] <= t)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int load(FILE *f, struct wn_pair64 **v, size_t *n)
+{
+    if (fflush(f) != 0)
+        return wn__status_from_errno(errno);
+    off_t size = ftello(f);
+    if (size < 0 || fseeko(f, 0, SEEK_SET) != 0)
+        return WN_EIO;
+    size_t cnt = (size_t)size / sizeof(struct wn_pair64);
+    struct wn_pair64 *a = wn__reallocarray(NULL, cnt ? cnt : 1, sizeof(*a));
+    if (!a)
+        return WN_ENOMEM;
+    if (fread(a, sizeof(*a), cnt, f) != cnt) {
+        wn__free(a);
+        return WN_EIO;
+    }
+    *v = a;
+    *n = cnt;
+    return WN_OK;
+}
+
+/* Find the cross-part runs of one bucket and append their rewrites. */
+static int join_bucket(struct wn_cross *c, FILE *f)
+{
+    struct wn_pair64 *v;
+    size_t n;
+    int rc = load(f, &v, &n);
+    if (rc)
+        return rc;
+    /* The file is no longer needed: give its pages back. */
+    if (ftruncate(fileno(f), 0) != 0)
+        rc = wn__status_from_errno(errno);
+    if (!rc)
+        rc = wn__sort_pairs(v, n);
+    for (size_t i = 0; i < n && !rc;) {
+        size_t j = i + 1;
+        while (j < n && v[j].a == v[i].a &&
+               (v[j].b & ~WN_WIN_TOK_MASK) == (v[i].b & ~WN_WIN_TOK_MASK))
+            j++;
+        uint64_t first = v[i].b & WN_WIN_TOK_MASK;
+        uint64_t last = v[j - 1].b & WN_WIN_TOK_MASK;
+        if (j - i >= 2 && part_of(c, first) != part_of(c, last)) {
+            uint64_t second = v[i + 1].b & WN_WIN_TOK_MASK;
+            c->cross_groups++;
+            for (size_t x = i; x < j && !rc; x++) {
+                uint64_t t = v[x].b & WN_WIN_TOK_MASK;
+                struct wn_pair64 fix = {
+                    t, wn__win_pack(j - i, t == first ? second : first)};
+                rc = put(c->fix, &fix);
+                c->cross_windows++;
+            }
+        }
+        i = j;
+    }
+    wn__free(v);
+    return rc;
+}
+
+static int pread_all(int fd, void *p, size_t n, uint64_t off)
+{
+    char *c = p;
+    while (n) {
+        ssize_t k = pread(fd, c, n, (off_t)off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return WN_EIO;
+        c += k;
+        n -= (size_t)k;
+        off += (uint64_t)k;
+    }
+    return WN_OK;
+}
+
+static int pwrite_all(int fd, const void *p, size_t n, uint64_t off)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t k = pwrite(fd, c, n, (off_t)off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return wn__status_from_errno(errno);
+        c += k;
+        n -= (size_t)k;
+        off += (uint64_t)k;
+    }
+    return WN_OK;
+}
+
+/* Write sorted rewrites into the windows file, one block at a time. */
+static int apply(int win_fd, const struct wn_pair64 *v, size_t n,
+                 uint64_t *block)
+{
+    for (size_t i = 0; i < n;) {
+        uint64_t first = v[i].a / BLOCK_ENTRIES * BLOCK_ENTRIES;
+        size_t j = i;
+        while (j < n && v[j].a < first + BLOCK_ENTRIES)
+            j++;
+        uint64_t last = v[j - 1].a;
+        size_t cnt = (size_t)(last - first + 1);
+        int rc = pread_all(win_fd, block, cnt * 8, first * 8);
+        if (rc)
+            return rc;
+        for (size_t x = i; x < j; x++)
+            block[v[x].a - first] = v[x].b;
+        rc = pwrite_all(win_fd, block, cnt * 8, first * 8);
+        if (rc)
+            return rc;
+        i = j;
+    }
+    return WN_OK;
+}
+
+int wn__cross_finish(struct wn_cross *c, int win_fd)
+{
+    int rc = WN_OK;
+    for (unsigned i = 0; i < c->nbuckets && !rc; i++) {
+        rc = join_bucket(c, c->bucket[i]);
+        if (!rc && c->cancel && *c->cancel)
+            rc = WN_EINTR;
+    }
+    if (rc)
+        return rc;
+    if (fflush(c->fix) != 0 || fseeko(c->fix, 0, SEEK_SET) != 0)
+        return WN_EIO;
+    size_t chunk = (size_t)WN_MAX(c->budget / 32, 4096);
+    chunk = (size_t)WN_MIN((uint64_t)chunk, c->cross_windows + 1);
+    struct wn_pair64 *v = wn__reallocarray(NULL, chunk, sizeof(*v));
+    uint64_t *block = wn__reallocarray(NULL, BLOCK_ENTRIES, sizeof(*block));
+    if (!v || !block)
+        rc = WN_ENOMEM;
+    while (!rc) {
+        size_t got = fread(v, sizeof(*v), chunk, c->fix);
+        if (got == 0) {
+            if (ferror(c->fix))
+                rc = WN_EIO;
+            break;
+        }
+        rc = wn__sort_pairs(v, got);
+        if (!rc)
+            rc = apply(win_fd, v, got, block);
+    }
+    wn__free(v);
+    wn__free(block);
+    return rc;
+}
