@@ -38,7 +38,7 @@ run() {
     label=$1; base=$2; shift 3
     d="$out/run"
     rm -rf "$d"
-    /usr/bin/time -f "%e %M" -o "$out/time.txt" "$w" "$@" -q -o "$d" >/dev/null 2>&1 || [ $? -eq 3 ]
+    env ${RUN_ENV:-} /usr/bin/time -f "%e %M" -o "$out/time.txt" "$w" "$@" -q -o "$d" >/dev/null 2>&1 || [ $? -eq 3 ]
     python3 - "$label" "$base" "$d/stats.json" "$out/time.txt" >>"$rows" <<'PY'
 import json, sys
 label, base, stats, timef = sys.argv[1:5]
@@ -93,12 +93,16 @@ if [ "$what" = dedup ] || [ "$what" = all ]; then
     c=$(corpus 1G)
     echo "## Near duplicates: \`winnow dedup\` (MinHash K=128, threshold 0.8), $c"
     echo
-    echo "Baseline: the same pipeline with the textbook K-permutation MinHash (\`--sketch kperm\`)."
+    echo "Baseline: the same pipeline with the plain per-permutation MinHash (\`--sketch kperm\`"
+    echo "with \`WINNOW_NO_SIMD=1\`: the portable reference, K multiply-shift hashes per shingle);"
+    echo "kperm-simd is the same scheme with the AVX-512/AVX2 kernel; oph is the default."
     echo
-    run kperm-j1 kperm-j1 -- dedup --sketch kperm -j 1 "$c"
-    run oph-j1 kperm-j1 -- dedup -j 1 "$c"
-    run kperm-j2 kperm-j2 -- dedup --sketch kperm -j 2 "$c"
-    run oph-j2 kperm-j2 -- dedup -j 2 "$c"
+    RUN_ENV=WINNOW_NO_SIMD=1 run kperm-plain-j1 kperm-plain-j1 -- dedup --sketch kperm -j 1 "$c"
+    run kperm-simd-j1 kperm-plain-j1 -- dedup --sketch kperm -j 1 "$c"
+    run oph-j1 kperm-plain-j1 -- dedup -j 1 "$c"
+    RUN_ENV=WINNOW_NO_SIMD=1 run kperm-plain-j2 kperm-plain-j2 -- dedup --sketch kperm -j 2 "$c"
+    run kperm-simd-j2 kperm-plain-j2 -- dedup --sketch kperm -j 2 "$c"
+    run oph-j2 kperm-plain-j2 -- dedup -j 2 "$c"
     table
 fi
 

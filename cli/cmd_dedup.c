@@ -88,7 +88,7 @@ int cmd_dedup(int argc, char **argv)
         {"num-perm", 'k', OPT_UINT, &num_perm, "K",
          "MinHash size (default 128)"},
         {"threshold", 't', OPT_DOUBLE, &o.threshold, "T",
-         "Jaccard threshold for near duplicates (default 0.8)"},
+         "Jaccard threshold for near duplicates (default 0.7)"},
         {"bands", 0, OPT_UINT, &bands, "B", "LSH bands (with --rows)"},
         {"rows", 0, OPT_UINT, &rows, "R", "LSH rows per band (with --bands)"},
         {"verify", 0, OPT_CHOICE, &o.verify, NULL,

@@ -8,12 +8,12 @@
 
 int cmd_params(int argc, char **argv)
 {
-    double threshold = 0.8;
+    double threshold = 0.7;
     unsigned num_perm = 128, bands = 0, rows = 0;
     double fn_weight = WN_LSH_WEIGHT_FN;
     const struct opt opts[] = {
         {"threshold", 't', OPT_DOUBLE, &threshold, "T",
-         "Jaccard threshold (default 0.8)"},
+         "Jaccard threshold (default 0.7)"},
         {"num-perm", 'k', OPT_UINT, &num_perm, "K",
          "MinHash size (default 128)"},
         {"fn-weight", 0, OPT_DOUBLE, &fn_weight, "W",

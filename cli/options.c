@@ -84,7 +84,7 @@ void cli_help(FILE *f, const char *cmd, const char *usage,
     fprintf(f, "usage: winnow %s %s\n\n%s\n\noptions:\n", cmd, usage,
             summary);
     for (const struct opt *o = opts; o->type != OPT_END; o++) {
-        char left[64];
+        char left[256];
         int n = 0;
         if (o->short_name)
             n = snprintf(left, sizeof(left), "-%c, ", o->short_name);
@@ -96,11 +96,19 @@ void cli_help(FILE *f, const char *cmd, const char *usage,
             snprintf(left + n, sizeof(left) - n, "--%s[=%s]", o->name,
                      type_metavar(o));
         else if (o->type == OPT_CHOICE) {
-            char ch[40] = "";
+            /* snprintf returns the length it wanted, not what it wrote:
+             * stop once the buffer is full instead of passing a wrapped
+             * size (fuzz/corpus/options/crash-help-long-choices). */
+            char ch[192] = "";
             size_t k = 0;
-            for (const char *const *c = o->choices; *c; c++)
-                k += (size_t)snprintf(ch + k, sizeof(ch) - k, "%s%s",
-                                      c == o->choices ? "" : "|", *c);
+            for (const char *const *c = o->choices; *c && k < sizeof(ch);
+                 c++) {
+                int m = snprintf(ch + k, sizeof(ch) - k, "%s%s",
+                                 c == o->choices ? "" : "|", *c);
+                if (m < 0)
+                    break;
+                k += (size_t)m;
+            }
             snprintf(left + n, sizeof(left) - n, "--%s %s", o->name, ch);
         } else
             snprintf(left + n, sizeof(left) - n, "--%s %s", o->name,

@@ -309,7 +309,8 @@ struct wn_dedup_options {
     int token_mode;       /* enum wn_token_mode */
     unsigned ngram;       /* shingle length in tokens; default 5 */
     uint32_t num_perm;    /* MinHash size K; default 128 */
-    double threshold;     /* Jaccard threshold; default 0.8 */
+    double threshold;     /* Jaccard threshold; default 0.7 (see
+                             docs/QUALITY.md for why not 0.8) */
     uint32_t bands, rows; /* 0: chosen from threshold and num_perm with
                              the weights below */
     double weight_fp, weight_fn; /* default WN_LSH_WEIGHT_FP/_FN */
@@ -425,6 +426,271 @@ struct wn_eval_result {
 WN_API int wn_eval_files(const char *predicted, const char *truth,
                          const char *universe, struct wn_eval_result *res,
                          uint64_t *bad_line, char *bad_file, size_t bad_cap);
+
+/* ------------------------------------------------------------------------ */
+/* Passages: repeated spans, boilerplate lines, repetition in a document     */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The three passage-level tools work below the record: they find text that
+ * occurs more than once and either report it (annotate) or cut it out
+ * (remove). Their runs follow wn_dedup_run: outputs in outdir, written to
+ * temporary files and renamed into place at the end (stats.json last), an
+ * interrupted run publishing nothing; read = kept + removed + rejected in
+ * stats.json; rejected.jsonl as for dedup. A kept record is written as the
+ * bytes it was read as, unless text was cut from it: then only the value of
+ * its text field changes, every other byte staying as it was (a record read
+ * from a .txt file is written as {"id", "text"}). A record is removed only
+ * with a reason in removed.jsonl.
+ *
+ * Byte offsets ("start", "end") are offsets into the record's text: the
+ * unescaped value of the text field (the whole file for .txt input), as
+ * UTF-8 bytes, end exclusive. They always fall on token or line
+ * boundaries, never inside a character.
+ */
+
+enum wn_span_mode {
+    WN_SPANS_ANNOTATE = 0, /* report only; every accepted record is kept */
+    WN_SPANS_REMOVE = 1    /* cut, keep the rest, report what was cut */
+};
+
+/*
+ * Exact repeated passages (Lee et al. 2022): every run of at least
+ * min_span tokens that occurs more than once in the corpus, within a
+ * record or across records. Tokens are those of wn_tokenize() in
+ * token_mode, so "min_span 50" means 50 normalized words (characters in
+ * WN_TOKENS_CHAR mode) whatever punctuation, case or spacing separates
+ * them. A window is a run of exactly min_span tokens of one record; a span
+ * is a maximal stretch of a record covered by windows that occur elsewhere
+ * (annotate) or that occurred earlier in corpus order (remove: the first
+ * occurrence of every window is kept, the later ones are cut).
+ */
+struct wn_passages_options {
+    struct wn_reader_options reader;
+    int mode;             /* enum wn_span_mode; default annotate */
+    int token_mode;       /* enum wn_token_mode; default word */
+    uint32_t min_span;    /* tokens; default 50 */
+    /* Remove mode: a record left with fewer tokens than this after cutting
+     * is "short" (reported); with drop_short it is removed. Default 20. */
+    uint32_t min_length;
+    int drop_short;
+    uint32_t max_where;   /* other occurrences listed per span; default 8 */
+    /* Memory budget of the suffix arrays; default 1 GiB. A corpus whose
+     * arrays do not fit is split into parts that do, and windows repeated
+     * across parts are joined through hashes on disk. */
+    uint64_t memory;
+    const char *tmp_dir;  /* spill files; default: inside the output dir */
+    volatile int *cancel; /* as in wn_dedup_options */
+    void (*on_reject)(void *ud, const struct wn_record *rec);
+    void *ud;
+};
+
+WN_API void wn_passages_options_init(struct wn_passages_options *o);
+
+struct wn_passages_report {
+    uint64_t read, kept, removed, rejected;
+    uint64_t removed_empty; /* nothing left after cutting */
+    uint64_t removed_short; /* drop_short */
+    uint64_t short_docs;    /* left with fewer than min_length tokens */
+    uint64_t blank_lines;
+    uint64_t bytes;         /* read, after decompression */
+    uint64_t tokens;        /* tokens of accepted records */
+    uint64_t windows;       /* windows that occur more than once */
+    uint64_t docs_with_spans;
+    uint64_t spans;         /* spans reported (annotate) or cut (remove) */
+    uint64_t span_tokens;   /* tokens inside them */
+    uint64_t span_bytes;    /* their bytes (remove: the bytes cut) */
+    uint64_t vocabulary;    /* distinct tokens given a code */
+    uint64_t hashed_tokens; /* occurrences coded by hash (budget full) */
+    uint64_t code_bytes;    /* size of the coded corpus that is sorted */
+    uint32_t parts;         /* suffix arrays built */
+    uint64_t cross_windows; /* windows whose repeats span parts */
+    uint64_t part_peak_bytes; /* planned peak memory of the largest part */
+    double seconds;
+    double stage_seconds[4]; /* read+code, suffix arrays, cross-part join,
+                                write */
+    uint64_t peak_rss_bytes;
+    char error_path[512];
+};
+
+/*
+ * Find repeated passages in the records of the inputs and write into
+ * outdir: kept.jsonl, removed.jsonl, spans.jsonl (one line per record with
+ * spans: {"id", "tokens", "tokens_left" (remove), "spans": [{"start",
+ * "end", "tokens", "count", "where": [{"id", "start", "end"}], "more"}]}),
+ * rejected.jsonl and stats.json. count is the largest number of
+ * occurrences in the corpus of any window of the span; where lists, in the
+ * span's order, the stretches of other records (or of the same record)
+ * that the span's windows repeat: their first occurrence, or for a first
+ * occurrence the second; at most max_where of them, "more" counting the
+ * rest. In remove mode start/end are the bytes cut: the span with the
+ * spaces and punctuation that follow it, and the line break after it only
+ * when the span starts a line. Returns as wn_dedup_run does; WN_EINVAL for
+ * min_span 0 or bad options. Single-threaded; the records are read twice.
+ */
+WN_API int wn_passages_run(const char *const *inputs, size_t n,
+                           const char *outdir,
+                           const struct wn_passages_options *opts,
+                           struct wn_passages_report *rep);
+
+enum wn_unit {
+    WN_UNIT_LINE = 0,     /* bytes between line feeds */
+    WN_UNIT_PARAGRAPH = 1 /* runs of non-blank lines */
+};
+
+/*
+ * Boilerplate lines (as CCNet, Wenzek et al. 2020): a unit's identity is its
+ * tokens (wn_tokenize in token_mode) joined by spaces, hashed to 64 bits,
+ * so case, punctuation and spacing do not matter; units without tokens are
+ * ignored. Pass 1 counts, for every unit, the distinct records it occurs
+ * in; pass 2 annotates or removes the units seen in at least min_docs
+ * records. The count is bounded by the memory budget: hashes are sorted in
+ * runs that spill to disk and are merged.
+ */
+struct wn_lines_options {
+    struct wn_reader_options reader;
+    int mode;            /* enum wn_span_mode; default annotate */
+    int unit;            /* enum wn_unit; default line */
+    int token_mode;      /* enum wn_token_mode; default word */
+    uint32_t min_docs;   /* default 3 */
+    uint32_t min_length; /* as in wn_passages_options; default 20 */
+    int drop_short;
+    uint64_t memory;     /* budget of the count; default 1 GiB */
+    uint64_t seed;       /* hash seed; default 1 */
+    const char *tmp_dir;
+    volatile int *cancel;
+    void (*on_reject)(void *ud, const struct wn_record *rec);
+    void *ud;
+};
+
+WN_API void wn_lines_options_init(struct wn_lines_options *o);
+
+struct wn_lines_report {
+    uint64_t read, kept, removed, rejected;
+    uint64_t removed_empty, removed_short, short_docs;
+    uint64_t blank_lines, bytes, tokens;
+    uint64_t units;          /* units with tokens */
+    uint64_t distinct_units; /* distinct unit hashes */
+    uint64_t frequent_units; /* distinct units in >= min_docs records */
+    uint64_t docs_with_repeats;
+    uint64_t repeated_units; /* occurrences annotated or removed */
+    uint64_t repeated_tokens;
+    uint64_t cut_bytes;      /* remove mode */
+    uint32_t runs;           /* sorted runs of the count */
+    double seconds;
+    double stage_seconds[2]; /* count, write */
+    uint64_t peak_rss_bytes;
+    char error_path[512];
+};
+
+/*
+ * Count and annotate or remove frequent lines or paragraphs, writing
+ * kept.jsonl, removed.jsonl, lines.jsonl (one line per record with frequent
+ * units: {"id", "tokens", "tokens_left", "units": [{"start", "end",
+ * "docs"}]}, docs being the number of records the unit occurs in), rejected.jsonl
+ * and stats.json. In remove mode a unit is cut with everything up to the
+ * next unit (its line break, blank lines after it). Returns as
+ * wn_dedup_run does. Single-threaded; the records are read twice.
+ */
+WN_API int wn_lines_run(const char *const *inputs, size_t n,
+                        const char *outdir,
+                        const struct wn_lines_options *opts,
+                        struct wn_lines_report *rep);
+
+/*
+ * Repetition inside one document: the measures of the Gopher quality rules
+ * (Rae et al. 2021, Table A1), with the thresholds used there. Lines are
+ * split at line feeds, paragraphs at blank lines; a line or paragraph is a
+ * duplicate when its tokens equal those of an earlier one in the text
+ * (units without tokens are not counted). Characters are Unicode code
+ * points: of the raw text for the line and paragraph measures, of the
+ * normalized tokens for the n-gram ones. Every measure is a fraction in
+ * [0, 1]; an empty text gives 0 everywhere.
+ *   dup_line_frac          duplicate lines / lines
+ *   dup_para_frac          duplicate paragraphs / paragraphs
+ *   dup_line_char_frac     characters in duplicate lines / characters
+ *   dup_para_char_frac     characters in duplicate paragraphs / characters
+ *   top_N_gram_char_frac   (N = 2, 3, 4) characters of the tokens covered by
+ *                          the most frequent N-gram (ties: the first) /
+ *                          characters of all tokens
+ *   dup_N_gram_char_frac   (N = 5..10) characters of the tokens covered by
+ *                          N-grams that already occurred earlier / same
+ */
+#define WN_REPETITION_LIST(X)                                                  \
+    X(WN_REP_DUP_LINE_FRAC, "dup_line_frac", 0.30)                             \
+    X(WN_REP_DUP_PARA_FRAC, "dup_para_frac", 0.30)                             \
+    X(WN_REP_DUP_LINE_CHAR_FRAC, "dup_line_char_frac", 0.20)                   \
+    X(WN_REP_DUP_PARA_CHAR_FRAC, "dup_para_char_frac", 0.20)                   \
+    X(WN_REP_TOP_2GRAM_CHAR_FRAC, "top_2gram_char_frac", 0.20)                 \
+    X(WN_REP_TOP_3GRAM_CHAR_FRAC, "top_3gram_char_frac", 0.18)                 \
+    X(WN_REP_TOP_4GRAM_CHAR_FRAC, "top_4gram_char_frac", 0.16)                 \
+    X(WN_REP_DUP_5GRAM_CHAR_FRAC, "dup_5gram_char_frac", 0.15)                 \
+    X(WN_REP_DUP_6GRAM_CHAR_FRAC, "dup_6gram_char_frac", 0.14)                 \
+    X(WN_REP_DUP_7GRAM_CHAR_FRAC, "dup_7gram_char_frac", 0.13)                 \
+    X(WN_REP_DUP_8GRAM_CHAR_FRAC, "dup_8gram_char_frac", 0.12)                 \
+    X(WN_REP_DUP_9GRAM_CHAR_FRAC, "dup_9gram_char_frac", 0.11)                 \
+    X(WN_REP_DUP_10GRAM_CHAR_FRAC, "dup_10gram_char_frac", 0.10)
+
+enum wn_rep_measure {
+#define WN__REP_ENUM(name, text, gopher) name,
+    WN_REPETITION_LIST(WN__REP_ENUM)
+#undef WN__REP_ENUM
+    WN_REP_COUNT
+};
+
+struct wn_repetition {
+    uint64_t lines, paragraphs; /* with tokens */
+    uint64_t tokens, chars;     /* chars: code points of the raw text */
+    double frac[WN_REP_COUNT];  /* by enum wn_rep_measure */
+};
+
+/* "dup_line_frac" etc., or NULL for an unknown measure. Thread-safe. */
+WN_API const char *wn_repetition_name(int measure);
+/* The Gopher threshold of a measure (a document above it is filtered), or
+ * -1 for an unknown measure. Thread-safe. */
+WN_API double wn_repetition_gopher(int measure);
+
+/*
+ * The repetition measures of text[0, len), tokenized in token_mode. WN_OK,
+ * WN_EINVAL or WN_ENOMEM (out untouched). Thread-safe; allocates scratch
+ * for the call.
+ */
+WN_API int wn_repetition_measure(const char *text, size_t len, int token_mode,
+                                 struct wn_repetition *out);
+
+struct wn_repeats_options {
+    struct wn_reader_options reader;
+    int token_mode; /* enum wn_token_mode; default word */
+    /* A record whose measure exceeds max[measure] is removed. Default 1 for
+     * every measure: nothing is removed (no fraction exceeds 1). */
+    double max[WN_REP_COUNT];
+    volatile int *cancel;
+    void (*on_reject)(void *ud, const struct wn_record *rec);
+    void *ud;
+};
+
+WN_API void wn_repeats_options_init(struct wn_repeats_options *o);
+
+struct wn_repeats_report {
+    uint64_t read, kept, removed, rejected;
+    uint64_t blank_lines, bytes;
+    uint64_t exceeded[WN_REP_COUNT]; /* records above each threshold */
+    double seconds;
+    uint64_t peak_rss_bytes;
+    char error_path[512];
+};
+
+/*
+ * Measure every record and write kept.jsonl, removed.jsonl (with the
+ * measures that exceeded their thresholds as the reason), repetition.jsonl
+ * (one line per accepted record: {"id", "lines", "paragraphs", "tokens",
+ * "chars", and every measure by name}), rejected.jsonl and stats.json.
+ * Returns as wn_dedup_run does. One pass; single-threaded.
+ */
+WN_API int wn_repeats_run(const char *const *inputs, size_t n,
+                          const char *outdir,
+                          const struct wn_repeats_options *opts,
+                          struct wn_repeats_report *rep);
 
 #ifdef __cplusplus
 }

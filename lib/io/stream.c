@@ -38,6 +38,7 @@ struct wn_stream {
     bool member_open; /* inside a gzip member */
     ZSTD_DCtx *zd;
     bool frame_open; /* inside a zstd frame, or its output not flushed */
+    int err;         /* a decoder error held back until its output is read */
 };
 
 /* read(2) that retries on EINTR. Returns bytes, 0 at EOF, -1 on error. */
@@ -166,6 +167,23 @@ static int fill(struct wn_stream *s)
     return WN_OK;
 }
 
+/*
+ * A decoder failed after producing n bytes in this call. Those bytes are
+ * good (they precede the damage), so they are handed out first and the
+ * error is returned by the next call. Otherwise the records just before a
+ * corrupt spot would be lost or kept depending on how much one call
+ * decoded, that is, on the block size (found by fuzz/fuzz_jsonl.c,
+ * fuzz/corpus/jsonl/crash-gzip-output-before-error).
+ */
+static int hold_error(struct wn_stream *s, int err, size_t n, size_t *got)
+{
+    if (n == 0)
+        return err;
+    s->err = err;
+    *got = n;
+    return WN_OK;
+}
+
 static int read_gzip(struct wn_stream *s, void *buf, size_t cap, size_t *got)
 {
     z_stream *z = &s->z;
@@ -189,10 +207,13 @@ static int read_gzip(struct wn_stream *s, void *buf, size_t cap, size_t *got)
         z->avail_out = (uInt)cap;
         int zr = inflate(z, Z_NO_FLUSH);
         s->in_pos = s->in_len - z->avail_in;
+        int err = WN_OK;
         if (zr == Z_MEM_ERROR)
-            return WN_ENOMEM;
-        if (zr != Z_OK && zr != Z_BUF_ERROR && zr != Z_STREAM_END)
-            return WN_ETRUNC;
+            err = WN_ENOMEM;
+        else if (zr != Z_OK && zr != Z_BUF_ERROR && zr != Z_STREAM_END)
+            err = WN_ETRUNC;
+        if (err)
+            return hold_error(s, err, cap - z->avail_out, got);
         if (zr == Z_STREAM_END)
             s->member_open = false;
         if (z->avail_out < cap) {
@@ -221,9 +242,12 @@ static int read_zstd(struct wn_stream *s, void *buf, size_t cap, size_t *got)
         size_t zr = ZSTD_decompressStream(s->zd, &out, &in);
         s->in_pos = in.pos;
         if (ZSTD_isError(zr))
-            return ZSTD_getErrorCode(zr) == ZSTD_error_memory_allocation
-                       ? WN_ENOMEM
-                       : WN_ETRUNC;
+            return hold_error(s,
+                              ZSTD_getErrorCode(zr) ==
+                                      ZSTD_error_memory_allocation
+                                  ? WN_ENOMEM
+                                  : WN_ETRUNC,
+                              out.pos, got);
         /* 0 means a frame ended and all of its output was flushed. */
         s->frame_open = zr != 0;
         if (out.pos > 0) {
@@ -237,6 +261,8 @@ static int read_zstd(struct wn_stream *s, void *buf, size_t cap, size_t *got)
 
 int wn__stream_read(struct wn_stream *s, void *buf, size_t cap, size_t *got)
 {
+    if (s->err)
+        return s->err;
     if (!s->detected) {
         int rc = detect(s);
         if (rc)

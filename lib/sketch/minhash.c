@@ -27,6 +27,7 @@
 
 #include <assert.h>
 #include <pthread.h>
+#include <stdlib.h>
 
 /* Salts that keep the seeds of distinct uses of one user seed apart. */
 #define OPH_SALT  0x4F50482D42494E53ULL /* bin choice and value */
@@ -191,13 +192,21 @@ static pthread_once_t impls_once = PTHREAD_ONCE_INIT;
 static void choose_impls(void)
 {
     size_t n = 0;
+    /* WINNOW_NO_SIMD=1 keeps only the portable reference: for benchmarks
+     * that compare with it end to end, and for checking a suspect kernel. */
+    const char *no_simd = getenv("WINNOW_NO_SIMD");
+    bool simd = !(no_simd && *no_simd && strcmp(no_simd, "0") != 0);
 #ifdef WN_HAVE_X86_KERNELS
     __builtin_cpu_init();
+    if (!simd)
+        goto portable;
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq"))
         impls[n++] = (struct wn_minhash_impl){"avx512", classic_avx512};
     if (__builtin_cpu_supports("avx2"))
         impls[n++] = (struct wn_minhash_impl){"avx2", classic_avx2};
+portable:
 #endif
+    (void)simd;
     impls[n++] = (struct wn_minhash_impl){"portable", wn__minhash_classic_ref};
     nimpls = n;
 }

@@ -175,6 +175,13 @@ else
     skip "generated corpus" "no generator at $GEN"
 fi
 
+# The bundled example corpus: the wire story and its republication form one
+# cluster, the case/space copy another, and nothing else is merged.
+expect_status 0 "dedup examples/news" -- "$WINNOW" dedup -q -o "$TMP/news" examples/news
+"$WINNOW" eval --json --truth examples/news-truth.jsonl "$TMP/news" >"$TMP/news-eval"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["f1"] == 1 and r["ari"] == 1 else 1)' "$TMP/news-eval"
+ok $? "examples/news: clusters match examples/news-truth.jsonl exactly"
+
 # The seeds, when present: 000+001 one cluster, 002-004 alone.
 SEEDS=../shared/seeds
 if [ -d "$SEEDS" ]; then
