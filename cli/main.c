@@ -17,6 +17,7 @@ static const struct command commands[] = {
     {"tokens", cmd_tokens, "print the normalized tokens of records"},
     {"params", cmd_params, "print LSH bands/rows for a threshold"},
     {"eval", cmd_eval, "score a clustering against ground truth"},
+    {"similarity", cmd_similarity, "exact Jaccard/containment of pairs"},
 };
 
 static void usage(FILE *f)

@@ -404,6 +404,25 @@ WN_API int wn_lsh_params(double threshold, uint32_t num_perm, double w_fp,
 WN_API double wn_lsh_probability(double s, uint32_t bands, uint32_t rows);
 
 /* ------------------------------------------------------------------------ */
+/* Similarity of two texts                                                   */
+/* ------------------------------------------------------------------------ */
+
+struct wn_similarity {
+    double jaccard;     /* |A n B| / |A u B| of the shingle sets */
+    double containment; /* |A n B| / min(|A|, |B|) */
+    uint64_t shingles_a, shingles_b, shared; /* distinct shingles */
+};
+
+/*
+ * Exact similarity of two texts as winnow dedup sees them: normalized,
+ * tokenized (token_mode), shingled with ngram tokens, compared as sets.
+ * Two empty texts have similarity 1. Thread-safe.
+ */
+WN_API int wn_text_similarity(const char *a, size_t alen, const char *b,
+                              size_t blen, int token_mode, unsigned ngram,
+                              struct wn_similarity *out);
+
+/* ------------------------------------------------------------------------ */
 /* Evaluation                                                                */
 /* ------------------------------------------------------------------------ */
 

@@ -1503,7 +1503,10 @@ int wn_dedup_run(const char *const *inputs, size_t ninputs,
         rc = fclose(e->spool_f) == 0 ? WN_OK : WN_EIO;
         e->spool_f = NULL;
     }
+    /* The spill files are read back with pread from here on. */
     if (!rc && e->sig_f && fflush(e->sig_f) != 0)
+        rc = wn__status_from_errno(errno);
+    if (!rc && e->set_f && fflush(e->set_f) != 0)
         rc = wn__status_from_errno(errno);
     double t1 = now_seconds();
     e->rep.stage_seconds[0] = t1 - t0;

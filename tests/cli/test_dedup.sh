@@ -182,6 +182,26 @@ expect_status 0 "dedup examples/news" -- "$WINNOW" dedup -q -o "$TMP/news" examp
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["f1"] == 1 and r["ari"] == 1 else 1)' "$TMP/news-eval"
 ok $? "examples/news: clusters match examples/news-truth.jsonl exactly"
 
+# Exact verification reads the spilled shingle sets back: the pair's
+# similarity is then the exact Jaccard, the same as `winnow similarity`.
+expect_status 0 "--verify exact" -- "$WINNOW" dedup -q --verify exact -o "$TMP/vx" examples/news
+printf '{"id_a":"a-wire-fishing-talks.txt","id_b":"b-ledger-fishing-talks.txt"}\n' >"$TMP/vx-pair.jsonl"
+"$WINNOW" similarity --pairs "$TMP/vx-pair.jsonl" examples/news >"$TMP/vx-sim"
+python3 - "$TMP/vx/removed.jsonl" "$TMP/vx-sim" <<'PY'
+import json, sys
+rem = {r["id"]: r for r in map(json.loads, open(sys.argv[1]))}
+sim = json.loads(open(sys.argv[2]).read())
+r = rem.get("b-ledger-fishing-talks.txt")
+sys.exit(0 if r and abs(r["similarity"] - sim["jaccard"]) < 1e-4 else 1)
+PY
+ok $? "--verify exact: removed similarity equals the exact Jaccard"
+for m in "--method simhash" "--containment" "--sketch kperm" "--tokens char --ngram 8"; do
+    # shellcheck disable=SC2086
+    "$WINNOW" dedup -q $m -o "$TMP/m" "$TMP/small.jsonl" && accounting "$TMP/m" \
+        && grep -q '"a4"' "$TMP/m/removed.jsonl"
+    ok $? "dedup $m runs, accounts for every record, removes the exact copy"
+done
+
 # The seeds, when present: 000+001 one cluster, 002-004 alone.
 SEEDS=../shared/seeds
 if [ -d "$SEEDS" ]; then
