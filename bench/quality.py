@@ -43,7 +43,7 @@ def clusters_of(out):
 
 def zread(path):
     return subprocess.run(["zstdcat", path], capture_output=True,
-                          text=True).stdout.splitlines()
+                          text=True).stdout.split("\n")[:-1]
 
 
 def auc(pos, neg):
