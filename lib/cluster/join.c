@@ -1,8 +1,9 @@
 /*
  * join.c - candidate pairs from band keys by sorting, and union-find.
  *
- * Sorting is an LSD radix sort on the 64-bit key with 16-bit digits (four
- * passes, skipping passes where every key has the same digit), stable, so
+ * Sorting is an LSD radix sort on the 64-bit key with 11-bit digits (six
+ * passes whose histograms are counted in one read; a pass where every key
+ * has the same digit is skipped; 2048 counters stay in L1), stable, so
  * entries with equal keys keep the document order they were appended in;
  * callers append in document order, which makes the result (key, doc)
  * sorted. O(n) time, n entries of scratch.
@@ -12,36 +13,44 @@
 #include <assert.h>
 #include <stdlib.h>
 
-#define RADIX_BITS 16
+#define RADIX_BITS 11
 #define RADIX_SIZE (1u << RADIX_BITS)
+#define RADIX_PASSES 6 /* ceil(64 / 11) */
 
 int wn__keydoc_sort(struct wn_keydoc *v, size_t n)
 {
     if (n < 2)
         return WN_OK;
     struct wn_keydoc *tmp = wn__reallocarray(NULL, n, sizeof(*tmp));
-    size_t *count = wn__calloc(RADIX_SIZE, sizeof(*count));
+    size_t *count = wn__calloc((size_t)RADIX_SIZE * RADIX_PASSES,
+                               sizeof(*count));
     if (!tmp || !count) {
         wn__free(tmp);
         wn__free(count);
         return WN_ENOMEM;
     }
+    /* All six histograms in one read of the input. */
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = v[i].key;
+        for (unsigned p = 0; p < RADIX_PASSES; p++)
+            count[p * RADIX_SIZE + ((k >> (p * RADIX_BITS)) &
+                                    (RADIX_SIZE - 1))]++;
+    }
     struct wn_keydoc *src = v, *dst = tmp;
-    for (unsigned shift = 0; shift < 64; shift += RADIX_BITS) {
-        memset(count, 0, RADIX_SIZE * sizeof(*count));
-        for (size_t i = 0; i < n; i++)
-            count[(src[i].key >> shift) & (RADIX_SIZE - 1)]++;
+    for (unsigned p = 0; p < RADIX_PASSES; p++) {
+        size_t *c = count + (size_t)p * RADIX_SIZE;
+        unsigned shift = p * RADIX_BITS;
         /* A digit shared by every key leaves the order as it is. */
-        if (count[(src[0].key >> shift) & (RADIX_SIZE - 1)] == n)
+        if (c[(src[0].key >> shift) & (RADIX_SIZE - 1)] == n)
             continue;
         size_t sum = 0;
         for (size_t d = 0; d < RADIX_SIZE; d++) {
-            size_t c = count[d];
-            count[d] = sum;
-            sum += c;
+            size_t x = c[d];
+            c[d] = sum;
+            sum += x;
         }
         for (size_t i = 0; i < n; i++)
-            dst[count[(src[i].key >> shift) & (RADIX_SIZE - 1)]++] = src[i];
+            dst[c[(src[i].key >> shift) & (RADIX_SIZE - 1)]++] = src[i];
         struct wn_keydoc *t = src;
         src = dst;
         dst = t;
