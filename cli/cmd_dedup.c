@@ -68,7 +68,7 @@ int cmd_dedup(int argc, char **argv)
     struct wn_dedup_options o;
     wn_dedup_options_init(&o);
     const char *outdir = NULL;
-    bool exact_only = false, explain = false;
+    bool exact_only = false, explain = false, no_fsync = false;
     unsigned threads = 0, ngram = o.ngram, num_perm = o.num_perm;
     unsigned bands = 0, rows = 0, hamming = o.hamming;
     uint64_t seed = o.seed, max_bytes = 64ull << 20, memory = 0;
@@ -119,6 +119,8 @@ int cmd_dedup(int argc, char **argv)
         {"tmp-dir", 0, OPT_STRING, &o.tmp_dir, "DIR",
          "spill files here (default: inside the output dir)"},
         {"seed", 0, OPT_U64, &seed, "N", "hash seed (default 1)"},
+        {"no-fsync", 0, OPT_FLAG, &no_fsync, NULL,
+         "do not fsync outputs (atomic, but not durable on power loss)"},
         {"fn-weight", 0, OPT_DOUBLE, &fn_weight, "W",
          "LSH: weight of false negatives vs false positives (default 0.8)"},
         {"explain-params", 0, OPT_FLAG, &explain, NULL,
@@ -141,6 +143,7 @@ int cmd_dedup(int argc, char **argv)
         return prc < 0 ? EXIT_OK : prc;
     }
     o.exact_only = exact_only;
+    o.no_fsync = no_fsync;
     o.threads = threads;
     o.ngram = ngram;
     o.num_perm = num_perm;

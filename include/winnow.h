@@ -326,6 +326,9 @@ struct wn_dedup_options {
     uint32_t bucket_all_pairs; /* buckets up to this size: all pairs */
     uint64_t memory;      /* join memory budget in bytes; 0: 1 GiB */
     const char *tmp_dir;  /* temporary files; default: the output dir */
+    int no_fsync;         /* skip fsync before the outputs are renamed into
+                             place: still atomic if the process dies, but
+                             a power failure may leave them incomplete */
     /* Set to non-zero (e.g. from a signal handler) to stop the run; it
      * returns WN_EINTR and removes its temporary files. Kept and read
      * during the run. */

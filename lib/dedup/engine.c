@@ -95,7 +95,7 @@ struct batch {
     size_t *off;  /* text offsets, n + 1 */
     size_t cap;
     struct doc_out *out;
-    uint32_t *sigs; /* n * sigw */
+    uint16_t *sigs; /* n * sigw: the spilled form of the signatures */
     uint64_t *keys; /* n * nkeys */
     uint64_t *sets; /* exact verification: sorted shingle sets */
     size_t nsets, setcap;
@@ -107,13 +107,14 @@ struct batch {
 
 struct worker_scratch {
     struct wn_tokens tok;
+    uint32_t sig[WN_MINHASH_MAX_K]; /* the full 32-bit signature */
     uint64_t *sh;
     size_t nsh, cap;
 };
 
 struct engine {
     const struct wn_dedup_options *o;
-    uint32_t sigw;  /* 32-bit words per signature */
+    uint32_t sigw;  /* 16-bit words per spilled signature */
     uint32_t nkeys; /* band keys per document */
     uint32_t bands, rows;
     bool need_sets; /* exact verification */
@@ -166,8 +167,9 @@ struct engine {
 
 static int sketch_doc(const struct engine *e, struct worker_scratch *w,
                       const char *text, size_t len, struct doc_out *o,
-                      uint32_t *sig, uint64_t *keys, struct batch *b)
+                      uint16_t *spill, uint64_t *keys, struct batch *b)
 {
+    uint32_t *sig = w->sig;
     const struct wn_dedup_options *opt = e->o;
     int rc = wn_tokenize(text, len, opt->token_mode, &w->tok);
     if (rc)
@@ -190,12 +192,12 @@ static int sketch_doc(const struct engine *e, struct worker_scratch *w,
     o->nsh = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
     if (n == 0) {
         o->flags |= DOC_EMPTY;
-        memset(sig, 0xff, e->sigw * sizeof(*sig));
+        memset(spill, 0xff, e->sigw * sizeof(*spill));
         memset(keys, 0, e->nkeys * sizeof(*keys));
     } else if (opt->method == WN_METHOD_SIMHASH) {
         uint64_t fp = wn__simhash64(w->sh, n);
-        sig[0] = (uint32_t)fp;
-        sig[1] = (uint32_t)(fp >> 32);
+        for (unsigned i = 0; i < 4; i++)
+            spill[i] = (uint16_t)(fp >> (16 * i));
         unsigned k = wn__simhash_keys(fp, opt->hamming, SIMHASH_EXTRA_BLOCKS,
                                       keys, e->nkeys);
         assert(k == e->nkeys);
@@ -206,6 +208,12 @@ static int sketch_doc(const struct engine *e, struct worker_scratch *w,
         else
             wn__minhash_oph(w->sh, n, opt->num_perm, opt->seed, sig);
         wn__lsh_band_keys(sig, e->bands, e->rows, opt->seed, keys);
+        /* b-bit MinHash (Li & Koenig 2010) with b = 16: the spill keeps
+         * the low 16 bits of each value, half the bytes, and two
+         * different minima agree by chance with probability 2^-16,
+         * which similarity() corrects for. */
+        for (uint32_t i = 0; i < opt->num_perm; i++)
+            spill[i] = (uint16_t)sig[i];
     }
     if (e->need_sets) {
         if (WN_GROW(b->sets, b->setcap, b->nsets + n))
@@ -284,7 +292,8 @@ static int batch_alloc(struct engine *e, struct batch *b)
     b->cap = m;
     b->off = wn__reallocarray(NULL, m + 1, sizeof(*b->off));
     b->out = wn__reallocarray(NULL, m, sizeof(*b->out));
-    b->sigs = wn__reallocarray(NULL, m * e->sigw, sizeof(*b->sigs));
+    b->sigs = wn__reallocarray(NULL, m * (e->sigw ? e->sigw : 1),
+                               sizeof(*b->sigs));
     b->keys = wn__reallocarray(NULL, m * (e->nkeys ? e->nkeys : 1),
                                sizeof(*b->keys));
     b->set_off = wn__reallocarray(NULL, m + 1, sizeof(*b->set_off));
@@ -361,7 +370,7 @@ static int commit_batch(struct engine *e, struct batch *b)
     }
     int rc = WN_OK;
     if (!e->o->exact_only) {
-        rc = write_all(e->sig_f, b->sigs, b->n * e->sigw * sizeof(uint32_t));
+        rc = write_all(e->sig_f, b->sigs, b->n * e->sigw * sizeof(uint16_t));
         /* One file per band. */
         for (uint32_t j = 0; j < e->nkeys && !rc; j++)
             rc = write_all(e->key_f[j], b->keys + (size_t)j * b->cap,
@@ -698,7 +707,7 @@ static int read_at(int fd, void *p, size_t n, uint64_t off)
 struct verifier {
     struct engine *e;
     int sig_fd, set_fd;
-    uint32_t *sa, *sb;
+    uint16_t *sa, *sb;
     uint64_t *xa, *xb;
     size_t xacap, xbcap;
 };
@@ -739,21 +748,31 @@ static int similarity(struct verifier *v, uint32_t a, uint32_t b, double *jac,
         *cont = mn ? (double)inter / (double)mn : 1.0;
         return WN_OK;
     }
-    size_t bytes = e->sigw * sizeof(uint32_t);
+    size_t bytes = e->sigw * sizeof(uint16_t);
     rc = read_at(v->sig_fd, v->sa, bytes, (uint64_t)a * bytes);
     if (!rc)
         rc = read_at(v->sig_fd, v->sb, bytes, (uint64_t)b * bytes);
     if (rc)
         return rc;
     if (o->method == WN_METHOD_SIMHASH) {
-        uint64_t fa = v->sa[0] | (uint64_t)v->sa[1] << 32;
-        uint64_t fb = v->sb[0] | (uint64_t)v->sb[1] << 32;
+        uint64_t fa = 0, fb = 0;
+        for (unsigned i = 0; i < 4; i++) {
+            fa |= (uint64_t)v->sa[i] << (16 * i);
+            fb |= (uint64_t)v->sb[i] << (16 * i);
+        }
         int dist = __builtin_popcountll(fa ^ fb);
         *jac = 1.0 - dist / 64.0;
         *cont = *jac;
         return WN_OK;
     }
-    double j = wn__minhash_similarity(v->sa, v->sb, o->num_perm);
+    uint32_t eq = 0;
+    for (uint32_t i = 0; i < o->num_perm; i++)
+        eq += v->sa[i] == v->sb[i];
+    /* Unequal minima match in 16 bits with probability p = 2^-16:
+     * E[matches / K] = J + (1 - J) p, solved for J. */
+    const double p = 1.0 / 65536.0;
+    double j = ((double)eq / o->num_perm - p) / (1.0 - p);
+    j = j < 0 ? 0 : j > 1 ? 1 : j;
     *jac = j;
     /* |A n B| = J (|A| + |B|) / (1 + J), from the estimate and set sizes. */
     double na = e->nsh[a], nb = e->nsh[b];
@@ -779,8 +798,8 @@ static int verifier_init(struct verifier *v, struct engine *e)
     v->e = e;
     v->sig_fd = e->sig_fd;
     v->set_fd = e->set_f ? fileno(e->set_f) : -1;
-    v->sa = wn__reallocarray(NULL, e->sigw, sizeof(uint32_t));
-    v->sb = wn__reallocarray(NULL, e->sigw, sizeof(uint32_t));
+    v->sa = wn__reallocarray(NULL, e->sigw ? e->sigw : 1, sizeof(uint16_t));
+    v->sb = wn__reallocarray(NULL, e->sigw ? e->sigw : 1, sizeof(uint16_t));
     return v->sa && v->sb ? WN_OK : WN_ENOMEM;
 }
 
@@ -1253,7 +1272,7 @@ static int configure(struct engine *e)
     if (o->exact_only)
         return WN_OK;
     if (o->method == WN_METHOD_SIMHASH) {
-        e->sigw = 2;
+        e->sigw = 4;
         e->nkeys = choose(o->hamming + SIMHASH_EXTRA_BLOCKS,
                           SIMHASH_EXTRA_BLOCKS);
         e->bands = e->nkeys;
@@ -1568,7 +1587,7 @@ int wn_dedup_run(const char *const *inputs, size_t ninputs,
                                  &e->out_clusters, &e->out_rejected,
                                  &e->out_stats};
     for (size_t i = 0; i < WN_ARRAY_LEN(outs) && !rc; i++)
-        rc = wn__outfile_finish(outs[i]);
+        rc = wn__outfile_finish(outs[i], !opts->no_fsync);
     if (!rc && cancelled(e))
         rc = WN_EINTR;
     /* stats.json last: its presence means the set is complete. */

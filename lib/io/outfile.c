@@ -128,13 +128,13 @@ int wn__outfile_write(struct wn_outfile *o, const void *p, size_t n)
     return o->err;
 }
 
-int wn__outfile_finish(struct wn_outfile *o)
+int wn__outfile_finish(struct wn_outfile *o, bool sync)
 {
     if (!o->f)
         return o->err ? o->err : WN_EIO;
     if (!o->err && fflush(o->f) != 0)
         o->err = wn__status_from_errno(errno);
-    if (!o->err && fsync(fileno(o->f)) != 0 && errno != EINVAL)
+    if (sync && !o->err && fsync(fileno(o->f)) != 0 && errno != EINVAL)
         o->err = wn__status_from_errno(errno);
     if (fclose(o->f) != 0 && !o->err)
         o->err = wn__status_from_errno(errno);

@@ -31,8 +31,9 @@ WN_INTERNAL int wn__outfile_open(struct wn_outfile *o, const char *tmpdir,
                                  const char *outdir, const char *name);
 WN_INTERNAL int wn__outfile_write(struct wn_outfile *o, const void *p,
                                   size_t n);
-/* Flush, fsync and close; the file keeps its temporary name. */
-WN_INTERNAL int wn__outfile_finish(struct wn_outfile *o);
+/* Flush, fsync (unless sync is false) and close; the file keeps its
+ * temporary name. */
+WN_INTERNAL int wn__outfile_finish(struct wn_outfile *o, bool sync);
 /* Rename the finished file to its final name. */
 WN_INTERNAL int wn__outfile_commit(struct wn_outfile *o);
 /* Close if open, unlink the temporary file, free the names. */

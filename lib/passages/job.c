@@ -241,7 +241,7 @@ int wn__job_commit(struct wn_job *j)
 {
     int rc = WN_OK;
     for (size_t i = 0; i < j->nout && !rc; i++)
-        rc = wn__outfile_finish(&j->out[i]);
+        rc = wn__outfile_finish(&j->out[i], true);
     if (!rc && wn__job_cancelled(j))
         rc = WN_EINTR;
     /* The last output (stats.json) last: its presence means the set is
