@@ -811,70 +811,146 @@ static void verifier_release(struct verifier *v)
     wn__free(v->xb);
 }
 
-static int stage_join_verify(struct engine *e, const uint8_t *skip)
-{
-    const struct wn_dedup_options *o = e->o;
-    uint64_t budget = o->memory ? o->memory : (1ull << 30);
-    /* Entries and radix scratch: 32 bytes per document and partition. */
-    uint64_t parts = (uint64_t)e->n * 32 / budget + 1;
-    size_t maxpart = (size_t)(e->n / parts + 1024);
-    uint64_t *pairs = NULL;
-    size_t npairs = 0, paircap = 0;
-    struct wn_join_stats st = {0};
-    struct wn_keydoc *v = wn__reallocarray(NULL, maxpart, sizeof(*v));
-    uint64_t *keys = wn__reallocarray(NULL, 65536, sizeof(*keys));
-    int rc = v && keys ? WN_OK : WN_ENOMEM;
-    double t0 = now_seconds();
+/*
+ * The join runs as tasks, one per (band, partition), on the engine's thread
+ * count. Each task reads its band's keys with pread, sorts and joins them
+ * into the thread's own pair list; the lists are concatenated and sorted at
+ * the end, so the result does not depend on which thread ran which task.
+ */
+struct join_shared {
+    struct engine *e;
+    const uint8_t *skip;
+    uint64_t parts;
+    uint64_t ntasks;
+    uint64_t next; /* next task, taken under mu */
+    pthread_mutex_t mu;
+    int rc;
+};
 
-    for (uint32_t j = 0; j < e->nkeys && !rc; j++) {
-        FILE *f = e->key_f[j];
-        for (uint64_t p = 0; p < parts && !rc; p++) {
-            if (fflush(f) != 0 || fseeko(f, 0, SEEK_SET) != 0) {
-                rc = WN_EIO;
-                break;
-            }
-            size_t m = 0, d = 0;
-            while (d < e->n && !rc) {
-                size_t want = WN_MIN((size_t)65536, e->n - d);
-                if (fread(keys, sizeof(*keys), want, f) != want) {
-                    rc = WN_EIO;
-                    break;
-                }
-                for (size_t i = 0; i < want; i++, d++) {
-                    if (skip[d >> 3] >> (d & 7) & 1)
-                        continue;
-                    if (parts > 1 && (keys[i] >> 32) % parts != p)
-                        continue;
-                    if (m == maxpart) {
-                        size_t ncap = maxpart * 2;
-                        void *q = wn__reallocarray(v, ncap, sizeof(*v));
-                        if (!q) {
-                            rc = WN_ENOMEM;
-                            break;
-                        }
-                        v = q;
-                        maxpart = ncap;
-                    }
-                    v[m].key = keys[i];
-                    v[m].doc = (uint32_t)d;
-                    v[m].pad = 0;
-                    m++;
-                }
-            }
-            if (!rc)
-                rc = wn__keydoc_sort(v, m);
-            if (!rc)
-                rc = wn__join_sorted(v, m, o->bucket_all_pairs, NULL, &pairs,
-                                     &npairs, &paircap, &st);
-            /* Keep the pair list small as bands accumulate. */
-            if (!rc && npairs > (1u << 22))
-                npairs = wn__pairs_sort_unique(pairs, npairs);
-            if (!rc && cancelled(e))
-                rc = WN_EINTR;
+struct join_worker {
+    struct join_shared *sh;
+    uint64_t *pairs;
+    size_t npairs, cap;
+    struct wn_join_stats st;
+    int rc;
+};
+
+static int join_task(struct join_worker *w, uint32_t band, uint64_t part,
+                     struct wn_keydoc **v, size_t *vcap, uint64_t *keys)
+{
+    struct join_shared *sh = w->sh;
+    struct engine *e = sh->e;
+    int fd = fileno(e->key_f[band]);
+    size_t m = 0;
+    for (size_t d = 0; d < e->n;) {
+        size_t want = WN_MIN((size_t)65536, e->n - d);
+        int rc = read_at(fd, keys, want * sizeof(*keys),
+                         (uint64_t)d * sizeof(*keys));
+        if (rc)
+            return rc;
+        for (size_t i = 0; i < want; i++, d++) {
+            if (sh->skip[d >> 3] >> (d & 7) & 1)
+                continue;
+            if (sh->parts > 1 && (keys[i] >> 32) % sh->parts != part)
+                continue;
+            if (m == *vcap && WN_GROW(*v, *vcap, m + 1))
+                return WN_ENOMEM;
+            (*v)[m].key = keys[i];
+            (*v)[m].doc = (uint32_t)d;
+            (*v)[m].pad = 0;
+            m++;
+        }
+    }
+    int rc = wn__keydoc_sort(*v, m);
+    if (!rc)
+        rc = wn__join_sorted(*v, m, e->o->bucket_all_pairs, NULL, &w->pairs,
+                             &w->npairs, &w->cap, &w->st);
+    /* Keep the pair list small as bands accumulate. */
+    if (!rc && w->npairs > (1u << 22))
+        w->npairs = wn__pairs_sort_unique(w->pairs, w->npairs);
+    return rc;
+}
+
+static void *join_main(void *arg)
+{
+    struct join_worker *w = arg;
+    struct join_shared *sh = w->sh;
+    struct wn_keydoc *v = NULL;
+    size_t vcap = 0;
+    uint64_t *keys = wn__reallocarray(NULL, 65536, sizeof(*keys));
+    w->rc = keys ? WN_OK : WN_ENOMEM;
+    while (!w->rc) {
+        pthread_mutex_lock(&sh->mu);
+        uint64_t t = sh->rc ? sh->ntasks : sh->next++;
+        pthread_mutex_unlock(&sh->mu);
+        if (t >= sh->ntasks)
+            break;
+        w->rc = join_task(w, (uint32_t)(t / sh->parts), t % sh->parts, &v,
+                          &vcap, keys);
+        if (!w->rc && cancelled(sh->e))
+            w->rc = WN_EINTR;
+        if (w->rc) {
+            pthread_mutex_lock(&sh->mu);
+            sh->rc = w->rc;
+            pthread_mutex_unlock(&sh->mu);
         }
     }
     wn__free(v);
     wn__free(keys);
+    return NULL;
+}
+
+static int stage_join_verify(struct engine *e, const uint8_t *skip)
+{
+    const struct wn_dedup_options *o = e->o;
+    uint64_t budget = o->memory ? o->memory : (1ull << 30);
+    unsigned nthreads = e->nthreads + 1;
+    /* Entries and radix scratch: 32 bytes per document, per partition and
+     * thread. */
+    uint64_t parts = (uint64_t)e->n * 32 * nthreads / budget + 1;
+    struct join_shared sh;
+    memset(&sh, 0, sizeof(sh));
+    sh.e = e;
+    sh.skip = skip;
+    sh.parts = parts;
+    sh.ntasks = (uint64_t)e->nkeys * parts;
+    pthread_mutex_init(&sh.mu, NULL);
+    struct join_worker *w = wn__calloc(nthreads, sizeof(*w));
+    pthread_t *tid = wn__calloc(nthreads, sizeof(*tid));
+    int rc = w && tid ? WN_OK : WN_ENOMEM;
+    double t0 = now_seconds();
+    unsigned started = 0;
+    for (unsigned i = 0; i < nthreads && !rc; i++)
+        w[i].sh = &sh;
+    /* Thread 0 is the calling thread. */
+    for (unsigned i = 1; i < nthreads && !rc; i++) {
+        if (pthread_create(&tid[i], NULL, join_main, &w[i]) != 0)
+            break;
+        started = i;
+    }
+    if (!rc)
+        join_main(&w[0]);
+    for (unsigned i = 1; i <= started; i++)
+        pthread_join(tid[i], NULL);
+    pthread_mutex_destroy(&sh.mu);
+
+    uint64_t *pairs = NULL;
+    size_t npairs = 0, paircap = 0;
+    struct wn_join_stats st = {0};
+    for (unsigned i = 0; i < nthreads && w && !rc; i++) {
+        rc = w[i].rc;
+        if (!rc && w[i].npairs &&
+            (rc = WN_GROW(pairs, paircap, npairs + w[i].npairs)) == WN_OK) {
+            memcpy(pairs + npairs, w[i].pairs, w[i].npairs * sizeof(*pairs));
+            npairs += w[i].npairs;
+        }
+        st.large_buckets += w[i].st.large_buckets;
+        st.max_bucket = WN_MAX(st.max_bucket, w[i].st.max_bucket);
+    }
+    for (unsigned i = 0; i < nthreads && w; i++)
+        wn__free(w[i].pairs);
+    wn__free(w);
+    wn__free(tid);
     if (!rc)
         npairs = wn__pairs_sort_unique(pairs, npairs);
     e->rep.candidates = npairs;
@@ -1527,6 +1603,9 @@ int wn_dedup_run(const char *const *inputs, size_t ninputs,
         rc = wn__status_from_errno(errno);
     if (!rc && e->set_f && fflush(e->set_f) != 0)
         rc = wn__status_from_errno(errno);
+    for (uint32_t j = 0; !rc && e->key_f && j < e->nkeys; j++)
+        if (fflush(e->key_f[j]) != 0)
+            rc = wn__status_from_errno(errno);
     double t1 = now_seconds();
     e->rep.stage_seconds[0] = t1 - t0;
 
