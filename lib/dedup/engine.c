@@ -26,9 +26,11 @@
  * clusters.jsonl and stats.json. Standard input cannot be read twice, so
  * pass 1 spools it to a temporary file.
  *
- * Memory per document: 16 (hash) + 8 (lengths) + 8 (id offset) + id bytes +
- * 4 (union-find) + 1/4 (bitmaps), plus 16 per document of one band partition
- * during the join.
+ * Memory per document: 16 (hash; replaced by a 4-byte exact-group number
+ * after the exact stage) + 8 (lengths) + 1 (flags) + 8 (id offset) + id
+ * bytes + 4 (union-find) + 1/4 (bitmaps); the join adds 32 bytes per
+ * document in all (entries and radix scratch of one partition per thread),
+ * and the clustering 16 after the join has freed its scratch.
  */
 #include "io/outfile.h"
 #include "cluster/cluster.h"
@@ -123,7 +125,8 @@ struct engine {
     /* per document */
     size_t n, cap;
     size_t nfill;     /* documents numbered so far (committed or not) */
-    uint64_t *h;      /* 2 per doc */
+    uint64_t *h;      /* 2 per doc; freed after the exact stage */
+    uint32_t *egroup; /* first document of each one's exact group */
     uint32_t *tlen;
     uint32_t *nsh;
     uint8_t *flags;
@@ -908,6 +911,11 @@ static int stage_join_verify(struct engine *e, const uint8_t *skip)
     /* Entries and radix scratch: 32 bytes per document, per partition and
      * thread. */
     uint64_t parts = (uint64_t)e->n * 32 * nthreads / budget + 1;
+    /* With t threads at once, t partitions per band keep the scratch at 32
+     * bytes per document in all: each task re-reads its band's keys
+     * (8 bytes per document, from the page cache) to pick its share. */
+    if (parts < nthreads)
+        parts = nthreads;
     struct join_shared sh;
     memset(&sh, 0, sizeof(sh));
     sh.e = e;
@@ -1178,8 +1186,7 @@ static int pass2(struct engine *e, const char *const *inputs, size_t ninputs,
             }
         } else {
             e->rep.removed++;
-            bool exact = e->h[2 * d] == e->h[2 * rep] &&
-                         e->h[2 * d + 1] == e->h[2 * rep + 1];
+            bool exact = e->egroup[d] == e->egroup[rep];
             double jac = 1.0, cont = 1.0;
             if (!exact && have_ver)
                 rc = similarity(&ver, rep, (uint32_t)d, &jac, &cont);
@@ -1435,6 +1442,7 @@ static void engine_release(struct engine *e)
 {
     stop_pool(e);
     wn__free(e->h);
+    wn__free(e->egroup);
     wn__free(e->tlen);
     wn__free(e->nsh);
     wn__free(e->flags);
@@ -1631,6 +1639,19 @@ int wn_dedup_run(const char *const *inputs, size_t ninputs,
             for (size_t k = 0; k < e->n / 8 + 1; k++)
                 skip[k] |= exact_skip[k];
             wn__free(exact_skip);
+        }
+    }
+    /* Only exact edges so far: each root is the first of an exact group.
+     * 4 bytes per document replace the 16 of the hashes from here on. */
+    if (!rc) {
+        e->egroup = wn__reallocarray(NULL, e->n ? e->n : 1, sizeof(uint32_t));
+        if (!e->egroup) {
+            rc = WN_ENOMEM;
+        } else {
+            for (size_t d = 0; d < e->n; d++)
+                e->egroup[d] = wn__uf_find(&e->uf, (uint32_t)d);
+            wn__free(e->h);
+            e->h = NULL;
         }
     }
     double t2 = now_seconds();
