@@ -141,6 +141,7 @@ struct engine {
     uint64_t units;
 
     char *tmpdir;
+    int lock_fd; /* flock held on tmpdir/lock while the run lives */
     int sig_fd;
     FILE *sig_f;
     FILE **key_f;
@@ -1474,6 +1475,8 @@ static void engine_release(struct engine *e)
     wn__uf_release(&e->uf);
     wn__tmpdir_remove(e->tmpdir);
     wn__free(e->tmpdir);
+    if (e->lock_fd >= 0)
+        close(e->lock_fd);
     pthread_mutex_destroy(&e->mu);
     pthread_cond_destroy(&e->cv_work);
     pthread_cond_destroy(&e->cv_done);
@@ -1574,6 +1577,7 @@ int wn_dedup_run(const char *const *inputs, size_t ninputs,
         return WN_ENOMEM;
     e->o = opts;
     e->sig_fd = -1;
+    e->lock_fd = -1;
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->cv_work, NULL);
     pthread_cond_init(&e->cv_done, NULL);
@@ -1590,7 +1594,7 @@ int wn_dedup_run(const char *const *inputs, size_t ninputs,
     }
     rc = configure(e);
     if (!rc)
-        rc = wn__tmpdir_create(outdir, &e->tmpdir);
+        rc = wn__tmpdir_create(outdir, &e->tmpdir, &e->lock_fd);
     if (!rc)
         rc = open_outputs(e, outdir);
     if (!rc)

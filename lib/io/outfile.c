@@ -5,6 +5,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -64,19 +66,62 @@ static int mkdir_p(const char *path)
     return rc;
 }
 
-int wn__tmpdir_create(const char *outdir, char **tmpdir)
+#define TMP_PREFIX ".winnow-tmp-"
+#define LOCK_NAME "lock"
+
+/*
+ * Remove the temporary directories of runs that died without cleaning up
+ * (kill -9, power loss). A live run holds an exclusive flock on the lock
+ * file in its directory for its whole life, so a directory whose lock can be
+ * taken belongs to nobody.
+ */
+static void remove_stale(const char *outdir)
+{
+    DIR *d = opendir(outdir);
+    if (!d)
+        return;
+    struct dirent *ent;
+    while ((ent = readdir(d)) != NULL) {
+        if (strncmp(ent->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) != 0)
+            continue;
+        char *dir = join_path(outdir, ent->d_name);
+        char *lock = dir ? join_path(dir, LOCK_NAME) : NULL;
+        int fd = lock ? open(lock, O_RDWR | O_CLOEXEC) : -1;
+        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+            wn__tmpdir_remove(dir);
+        if (fd >= 0)
+            close(fd);
+        wn__free(lock);
+        wn__free(dir);
+    }
+    closedir(d);
+}
+
+int wn__tmpdir_create(const char *outdir, char **tmpdir, int *lock_fd)
 {
     int rc = mkdir_p(outdir);
     if (rc)
         return rc;
-    char *t = join_path(outdir, ".winnow-tmp-XXXXXX");
+    remove_stale(outdir);
+    char *t = join_path(outdir, TMP_PREFIX "XXXXXX");
     if (!t)
         return WN_ENOMEM;
     if (!mkdtemp(t)) {
         wn__free(t);
         return WN_EOPEN;
     }
+    char *lock = join_path(t, LOCK_NAME);
+    int fd = lock ? open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
+    wn__free(lock);
+    if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+        if (fd >= 0)
+            close(fd);
+        wn__tmpdir_remove(t);
+        wn__free(t);
+        return fd < 0 ? WN_EOPEN : WN_EIO;
+    }
     *tmpdir = t;
+    *lock_fd = fd;
     return WN_OK;
 }
 

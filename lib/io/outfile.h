@@ -21,9 +21,12 @@ struct wn_outfile {
     int err; /* first write error, as a status */
 };
 
-/* mkdir -p outdir, then make a private temporary directory inside it.
- * *tmpdir is allocated. */
-WN_INTERNAL int wn__tmpdir_create(const char *outdir, char **tmpdir);
+/* mkdir -p outdir, remove temporary directories left there by runs that
+ * died, then make a private temporary directory inside it, locked for the
+ * life of the run by an flock on *lock_fd (close it after removing the
+ * directory). *tmpdir is allocated. */
+WN_INTERNAL int wn__tmpdir_create(const char *outdir, char **tmpdir,
+                                  int *lock_fd);
 /* Remove the temporary directory and everything in it. */
 WN_INTERNAL void wn__tmpdir_remove(const char *tmpdir);
 

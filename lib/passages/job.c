@@ -66,7 +66,7 @@ int wn__job_start(struct wn_job *j, const char *const *inputs, size_t n,
             snprintf(j->error_path, sizeof(j->error_path), "%s", inputs[bad]);
         return rc;
     }
-    rc = wn__tmpdir_create(outdir, &j->tmpdir);
+    rc = wn__tmpdir_create(outdir, &j->tmpdir, &j->lock_fd);
     if (rc) {
         snprintf(j->error_path, sizeof(j->error_path), "%s", outdir);
         return rc;
@@ -262,6 +262,8 @@ void wn__job_release(struct wn_job *j)
     wn__free(j->spool_path);
     wn__tmpdir_remove(j->tmpdir);
     wn__free(j->tmpdir);
+    if (j->lock_fd > 0)
+        close(j->lock_fd);
     memset(j, 0, sizeof(*j));
 }
 

@@ -133,24 +133,28 @@ static inline uint64_t wn__win_partner(uint64_t w)
  * wn__part_sort: text[0, n) is the coded text of whole documents, each
  * ending with WN_CODE_END, holding m token codes. Builds the suffix array
  * (libdivsufsort; 64-bit when n >= wn__sa64_min), keeps the suffixes that
- * start a token, in suffix order, as local token indices, and flags those
- * whose first k tokens equal those of the entry before: the occurrences of
- * one window are then exactly one flagged run. text is not kept. Memory:
- * 4 (or 8) bytes per text byte for the array plus n / 5 bytes of rank
- * directory, shrunk to 4 bytes per token on return. Time: suffix sorting,
- * then O(n) plus the common prefixes of neighbours, at most k codes each.
- * WN_OK, WN_ENOMEM, WN_ELIMIT (m >= 2^31) or WN_EINVAL (text not made of
- * whole codes and documents, or m wrong).
+ * start a token, in suffix order, and flags those whose first k tokens
+ * equal those of the entry before: the occurrences of one window are then
+ * exactly one flagged run. Also keeps a rank directory of the code starts
+ * (5n / 16 bytes) to turn positions into token numbers. text is not kept.
+ * Memory: 4 (or 8) bytes per text byte for the array, shrunk to 4 (8)
+ * bytes per token on return. Time: suffix sorting, then O(n) plus the
+ * common prefixes of neighbours, at most k codes each. WN_OK, WN_ENOMEM,
+ * WN_ELIMIT (m >= 2^31) or WN_EINVAL (text not made of whole codes and
+ * documents, or m wrong).
  *
  * wn__part_assign: sets win[0, m) (the caller's) from the runs: 0 for a
  * token whose window occurs once in the part, else the packed count and
  * partner, tokens numbered from tok_base. O(m).
  */
-#define WN_PART_SAME 0x80000000u
-
 struct wn_part_sa {
-    uint32_t *e; /* m entries: local token | WN_PART_SAME */
+    void *e;         /* m entries, uint32_t, or uint64_t when big:
+                        position | same-as-previous flag in the top bit */
     size_t m;
+    bool big;
+    uint64_t *bits;  /* code starts */
+    uint64_t *ends;  /* end markers */
+    uint32_t *before; /* starts before each 64-bit word of bits */
 };
 
 WN_INTERNAL int wn__part_sort(const unsigned char *text, size_t n, size_t m,
@@ -248,6 +252,7 @@ WN_INTERNAL int wn__sort_pairs(struct wn_pair64 *v, size_t n);
  */
 struct wn_job {
     char *tmpdir;
+    int lock_fd; /* flock on tmpdir/lock for the life of the job, or -1 */
     const char *spill_dir; /* where spill files go */
     struct wn_outfile out[WN_JOB_MAX_OUT];
     size_t nout;

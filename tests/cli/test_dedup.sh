@@ -121,6 +121,18 @@ ok $? "previous outputs untouched, no temporary files left"
 expect_status 1 "missing input, new dir: exit 1" -- "$WINNOW" dedup -o "$TMP/never" "$TMP/nope.jsonl"
 [ ! -e "$TMP/never" ]; ok $? "no output directory created for a missing input"
 
+# A temporary directory left by a run that died (no process holds its lock)
+# is removed by the next run; one whose lock is held is left alone.
+mkdir -p "$TMP/keep/.winnow-tmp-dead01" "$TMP/keep/.winnow-tmp-live01"
+: >"$TMP/keep/.winnow-tmp-dead01/lock"; : >"$TMP/keep/.winnow-tmp-dead01/kept.jsonl"
+: >"$TMP/keep/.winnow-tmp-live01/lock"
+flock "$TMP/keep/.winnow-tmp-live01/lock" sleep 5 &
+sleep 0.3
+"$WINNOW" dedup -q -o "$TMP/keep" "$TMP/small.jsonl"
+[ ! -e "$TMP/keep/.winnow-tmp-dead01" ] && [ -d "$TMP/keep/.winnow-tmp-live01" ]
+ok $? "stale temporary directories are removed, live ones kept"
+kill %1 2>/dev/null; wait 2>/dev/null
+
 # Usage errors.
 expect_status 2 "no --output is a usage error" -- "$WINNOW" dedup "$TMP/small.jsonl"
 expect_status 2 "unknown option is a usage error" -- "$WINNOW" dedup --frobnicate -o "$TMP/x" "$TMP/small.jsonl"
