@@ -72,6 +72,9 @@ int cmd_dedup(int argc, char **argv);
 int cmd_tokens(int argc, char **argv);
 int cmd_params(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_passages(int argc, char **argv);
+int cmd_lines(int argc, char **argv);
+int cmd_repeats(int argc, char **argv);
 int cmd_similarity(int argc, char **argv);
 
 #endif /* WN_CLI_H */

@@ -152,6 +152,11 @@ int cmd_dedup(int argc, char **argv)
     o.hamming = hamming;
     o.seed = seed;
     o.memory = memory;
+    if (max_bytes == 0 || max_bytes >= (4ull << 30)) {
+        cli_error("dedup: --max-record-bytes must be between 1 and 4G - 1");
+        free(pos);
+        return EXIT_USAGE;
+    }
     o.reader.max_record_bytes = (size_t)max_bytes;
     o.keep = keep;
     if (!(fn_weight >= 0 && fn_weight <= 1)) {

@@ -90,35 +90,44 @@ int cmd_similarity(int argc, char **argv)
         if (rec.status)
             continue;
         if (n == cap) {
-            cap = cap ? 2 * cap : 1024;
-            docs = realloc(docs, cap * sizeof(*docs));
-            if (!docs)
-                return EXIT_FAIL;
+            size_t ncap = cap ? 2 * cap : 1024;
+            struct doc *nd = realloc(docs, ncap * sizeof(*docs));
+            if (!nd) {
+                rc = WN_ENOMEM;
+                break;
+            }
+            docs = nd;
+            cap = ncap;
         }
         docs[n].id = strndup(rec.id, rec.id_len);
         docs[n].text = malloc(rec.text_len + 1);
-        if (!docs[n].id || !docs[n].text)
-            return EXIT_FAIL;
-        memcpy(docs[n].text, rec.text, rec.text_len);
         docs[n].len = rec.text_len;
-        n++;
+        n++; /* counted now, so that the cleanup below frees it */
+        if (!docs[n - 1].id || !docs[n - 1].text) {
+            rc = WN_ENOMEM;
+            break;
+        }
+        memcpy(docs[n - 1].text, rec.text, rec.text_len);
     }
     if (rc < 0) {
-        cli_error("%s: %s", wn_reader_error_path(r), wn_strerror(rc));
+        const char *p = wn_reader_error_path(r);
+        cli_error("%s: %s", p ? p : "input", wn_strerror(rc));
         status = EXIT_FAIL;
     }
     wn_reader_free(r);
-    qsort(docs, n, sizeof(*docs), cmp_doc);
+    r = NULL; /* the pairs reader below may never be made */
+    if (n)
+        qsort(docs, n, sizeof(*docs), cmp_doc);
 
     struct wn_reader_options ro;
     memset(&ro, 0, sizeof(ro));
     ro.raw_only = 1;
-    rc = status ? WN_EIO : wn_reader_create(&pairs, 1, &ro, &r, &bad);
-    if (rc && !status) {
-        cli_error("cannot open '%s': %s", pairs, wn_strerror(rc));
+    if (!status && wn_reader_create(&pairs, 1, &ro, &r, &bad) != WN_OK) {
+        cli_error("cannot open '%s': %s", pairs, wn_strerror(WN_EOPEN));
         status = EXIT_FAIL;
     }
-    while (!status && (rc = wn_reader_next(r, &rec)) > 0) {
+    /* An unknown id is reported and the next pairs are still scored. */
+    while (status != EXIT_FAIL && (rc = wn_reader_next(r, &rec)) > 0) {
         json_error_t err;
         json_t *o = rec.status ? NULL
                                : json_loadb(rec.raw, rec.raw_len, 0, &err);
@@ -160,8 +169,12 @@ int cmd_similarity(int argc, char **argv)
         free(line);
         json_decref(o);
     }
-    if (r)
-        wn_reader_free(r);
+    if (r && rc < 0 && status != EXIT_FAIL) {
+        const char *p = wn_reader_error_path(r);
+        cli_error("%s: %s", p ? p : pairs, wn_strerror(rc));
+        status = EXIT_FAIL;
+    }
+    wn_reader_free(r);
     for (size_t i = 0; i < n; i++) {
         free(docs[i].id);
         free(docs[i].text);

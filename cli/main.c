@@ -17,6 +17,9 @@ static const struct command commands[] = {
     {"tokens", cmd_tokens, "print the normalized tokens of records"},
     {"params", cmd_params, "print LSH bands/rows for a threshold"},
     {"eval", cmd_eval, "score a clustering against ground truth"},
+    {"passages", cmd_passages, "find or cut passages repeated in the corpus"},
+    {"lines", cmd_lines, "find or cut lines repeated across records"},
+    {"repeats", cmd_repeats, "measure repetition inside each record"},
     {"similarity", cmd_similarity, "exact Jaccard/containment of pairs"},
 };
 

@@ -101,8 +101,7 @@ void cli_help(FILE *f, const char *cmd, const char *usage,
              * size (fuzz/corpus/options/crash-help-long-choices). */
             char ch[192] = "";
             size_t k = 0;
-            for (const char *const *c = o->choices; *c && k < sizeof(ch);
-                 c++) {
+            for (const char *const *c = o->choices; *c && k < sizeof(ch); c++) {
                 int m = snprintf(ch + k, sizeof(ch) - k, "%s%s",
                                  c == o->choices ? "" : "|", *c);
                 if (m < 0)

@@ -41,14 +41,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t line = 0;
     char file[4096] = "";
     wn_alloc_fail_after(fail_at);
-    int rc = wn_eval_files(fp.path, ft.path, upath, &r, &line, file,
-                           sizeof(file));
+    int rc =
+        wn_eval_files(fp.path, ft.path, upath, &r, &line, file, sizeof(file));
     wn_alloc_fail_after(-1);
     if (rc == WN_OK) {
         double pairs = (double)r.items * ((double)r.items - 1) / 2;
         FZ_CHECK((double)r.tp <= pairs || r.pairs_mode);
-        FZ_CHECK(r.pairs_mode || ((double)r.fp <= pairs &&
-                                  (double)r.fn <= pairs));
+        FZ_CHECK(r.pairs_mode ||
+                 ((double)r.fp <= pairs && (double)r.fn <= pairs));
         FZ_CHECK(r.precision >= 0 && r.precision <= 1);
         FZ_CHECK(r.recall >= 0 && r.recall <= 1);
         FZ_CHECK(r.f1 >= 0 && r.f1 <= 1);

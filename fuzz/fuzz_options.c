@@ -22,9 +22,9 @@
 
 #define MAX_ARGS 60
 
-static const char *const long_choices[] = {
-    "first", "longest", "shortest", "newest", "oldest", "max-field",
-    "min-field", "random", NULL};
+static const char *const long_choices[] = {"first",     "longest", "shortest",
+                                           "newest",    "oldest",  "max-field",
+                                           "min-field", "random",  NULL};
 #define NCHOICES ((int)(sizeof(long_choices) / sizeof(long_choices[0])) - 1)
 
 static void check_parse(int argc, char **argv)
@@ -40,8 +40,8 @@ static void check_parse(int argc, char **argv)
         {"uint", 'u', OPT_UINT, &u, "N", "an unsigned"},
         {"u64", 0, OPT_U64, &u64, NULL, "a 64-bit unsigned"},
         {"double", 'd', OPT_DOUBLE, &d, "X", "a double"},
-        {"opt-double", 0, OPT_OPTDOUBLE, &od, NULL, "an optional double",
-         NULL, 0.8},
+        {"opt-double", 0, OPT_OPTDOUBLE, &od, NULL, "an optional double", NULL,
+         0.8},
         {"string", 's', OPT_STRING, &str, "S", "a string"},
         {"size", 0, OPT_SIZE, &size, NULL, "a size"},
         {"choice", 'c', OPT_CHOICE, &choice, NULL, "a choice", long_choices},

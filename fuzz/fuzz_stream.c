@@ -15,7 +15,8 @@
  *   byte 4  read block size.
  * What must hold, beyond no crash, no hang and no leak:
  *  - the status and the bytes do not depend on the block size (1..4096
- *    against 64 KiB), so nothing depends on where reads end;
+ *    against 64 KiB), so nothing depends on where reads end (with one
+ *    exception in libzstd, see below);
  *  - a whole compressed payload decodes to exactly the payload;
  *  - a truncated one decodes to a prefix of the payload, and ends cleanly
  *    only when the cut falls between members (or leaves fewer bytes than a
@@ -35,8 +36,8 @@
 
 struct decoded {
     int status;
-    uint64_t total;  /* bytes produced before the end or the error */
-    uint64_t digest; /* XXH64 of all of them */
+    uint64_t total;      /* bytes produced before the end or the error */
+    uint64_t digest;     /* XXH64 of all of them */
     unsigned char *keep; /* the first KEEP_MAX of them */
     size_t kept;
 };
@@ -84,14 +85,22 @@ static void decode(const char *path, size_t block, size_t file_size,
     wn__stream_close(s);
 }
 
+/* A zstd frame or skippable frame at the start. */
+static bool is_zstd(const unsigned char *m, size_t n)
+{
+    return n >= 4 && (memcmp(m, "\x28\xb5\x2f\xfd", 4) == 0 ||
+                      ((m[0] & 0xf0) == 0x50 && m[1] == 0x2a && m[2] == 0x4d &&
+                       m[3] == 0x18));
+}
+
 /* Compress payload as k gzip members or zstd frames into *out; member
  * boundaries (offsets in the output, and in the payload) into ends. */
-static size_t compress_members(int zstd, int checksum, const uint8_t *p, size_t n,
-                       unsigned k, unsigned char **out, size_t *cends,
-                       size_t *pends)
+static size_t compress_members(int zstd, int checksum, const uint8_t *p,
+                               size_t n, unsigned k, unsigned char **out,
+                               size_t *cends, size_t *pends)
 {
-    size_t cap = 64 + 2 * n + k * 64 + ZSTD_compressBound(n) +
-                 compressBound((uLong)n);
+    size_t cap =
+        64 + 2 * n + k * 64 + ZSTD_compressBound(n) + compressBound((uLong)n);
     unsigned char *o = malloc(cap);
     FZ_CHECK(o != NULL);
     size_t len = 0, from = 0;
@@ -102,8 +111,8 @@ static size_t compress_members(int zstd, int checksum, const uint8_t *p, size_t 
             FZ_CHECK(cc != NULL);
             ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, 1);
             ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, checksum);
-            size_t z = ZSTD_compress2(cc, o + len, cap - len, p + from,
-                                      to - from);
+            size_t z =
+                ZSTD_compress2(cc, o + len, cap - len, p + from, to - from);
             FZ_CHECK(!ZSTD_isError(z));
             ZSTD_freeCCtx(cc);
             len += z;
@@ -149,8 +158,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         file = (unsigned char *)fz_dup(in.p, in.n);
         flen = in.n;
     } else {
-        flen = compress_members(zstd, (b1 >> 2) & 1, in.p, in.n, k, &file, cends,
-                        pends);
+        flen = compress_members(zstd, (b1 >> 2) & 1, in.p, in.n, k, &file,
+                                cends, pends);
         size_t pos = cut % (flen + 1);
         if (mode >= 3 && pos < flen) {
             file[pos] ^= (unsigned char)(1u + (b1 >> 3));
@@ -165,9 +174,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct decoded x, y;
     decode(f.path, block, flen, &x);
     decode(f.path, 65536, flen, &y);
-    FZ_CHECK(x.status == y.status);
-    FZ_CHECK(x.status != WN_OK || (x.total == y.total &&
-                                   x.digest == y.digest));
+    if (x.status != y.status && is_zstd(file, flen)) {
+        /* libzstd's streaming decoder checks a frame's declared content
+         * size only when the frame comes in one piece: fed a byte at a
+         * time, a frame whose header claims more bytes than its blocks
+         * hold ends cleanly (zstd 1.5.4;
+         * fuzz/corpus/stream/zstd-content-size-fed-bytewise). Then the
+         * pass that saw the error delivered a prefix of the other's bytes:
+         * nothing is invented, the data is the same. */
+        const struct decoded *bad = x.status ? &x : &y;
+        const struct decoded *good = x.status ? &y : &x;
+        FZ_CHECK(good->status == WN_OK && bad->total <= good->total);
+        FZ_CHECK(
+            bad->kept <= good->kept &&
+            (bad->kept == 0 || memcmp(bad->keep, good->keep, bad->kept) == 0));
+    } else {
+        FZ_CHECK(x.status == y.status);
+        FZ_CHECK(x.status != WN_OK ||
+                 (x.total == y.total && x.digest == y.digest));
+    }
 
     if (mode == 1 || mode == 2) {
         size_t magic = zstd ? 4 : 2;

@@ -58,8 +58,8 @@ static bool same_token_text(const struct wn_tokens *a, size_t i,
 {
     const struct wn_token *x = &a->tok[i], *y = &b->tok[j];
     return x->norm_len == y->norm_len &&
-           memcmp(a->norm + x->norm_off, b->norm + y->norm_off,
-                  x->norm_len) == 0;
+           memcmp(a->norm + x->norm_off, b->norm + y->norm_off, x->norm_len) ==
+               0;
 }
 
 /* A run of more than 31 code points that are not starters: inside one the

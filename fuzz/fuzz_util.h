@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FZ_CHECK(cond)                                                         \
     do {                                                                       \
         if (!(cond)) {                                                         \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,  \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,   \
                     #cond);                                                    \
             abort();                                                           \
         }                                                                      \

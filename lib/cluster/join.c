@@ -33,7 +33,7 @@ int wn__keydoc_sort(struct wn_keydoc *v, size_t n)
     for (size_t i = 0; i < n; i++) {
         uint64_t k = v[i].key;
         for (unsigned p = 0; p < RADIX_PASSES; p++)
-            count[p * RADIX_SIZE + ((k >> (p * RADIX_BITS)) &
+            count[(size_t)p * RADIX_SIZE + ((k >> (p * RADIX_BITS)) &
                                     (RADIX_SIZE - 1))]++;
     }
     struct wn_keydoc *src = v, *dst = tmp;

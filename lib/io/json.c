@@ -341,7 +341,9 @@ int wn__json_scan_object(const char *buf, size_t len,
                          struct wn_json_field *fields, size_t nfields,
                          size_t *err_off)
 {
-    const char *p = buf, *end = buf + len, *bad;
+    /* Every path to fail sets bad; the initial value only keeps static
+     * analysis from following impossible paths. */
+    const char *p = buf, *end = buf + len, *bad = end;
     unsigned char is_object[WN_JSON_MAX_DEPTH]; /* per open container */
     size_t depth = 0;
     struct wn_json_field *cur = NULL; /* requested member being scanned */

@@ -4,6 +4,7 @@
 #include "io/outfile.h"
 
 #include <dirent.h>
+#include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -30,11 +31,8 @@ static char *join_path(const char *dir, const char *name)
 {
     size_t a = strlen(dir), b = strlen(name);
     char *p = wn__malloc(a + b + 2);
-    if (!p)
-        return NULL;
-    memcpy(p, dir, a);
-    p[a] = '/';
-    memcpy(p + a + 1, name, b + 1);
+    if (p)
+        snprintf(p, a + b + 2, "%s/%s", dir, name);
     return p;
 }
 

@@ -40,6 +40,7 @@ struct wn_reader {
     size_t max_record;
     bool raw_only;
     size_t block;
+    volatile int *cancel; /* see wn__reader_set_cancel */
 
     size_t cur;  /* index of the input being read */
     bool opened; /* paths[cur] is open */
@@ -71,6 +72,16 @@ void wn__reader_set_block_size(struct wn_reader *r, size_t n)
 {
     if (n)
         r->block = n;
+}
+
+void wn__reader_set_cancel(struct wn_reader *r, volatile int *cancel)
+{
+    r->cancel = cancel;
+}
+
+static bool cancelled(const struct wn_reader *r)
+{
+    return r->cancel && *r->cancel;
 }
 
 /* Whether path can be read; errno is kept from the failing call. */
@@ -262,7 +273,12 @@ static int open_input(struct wn_reader *r)
     r->opened = true;
     if (r->is_dir)
         return open_dir(r, path);
-    return wn__stream_open(path, r->block, &r->st);
+    int rc = wn__stream_open(path, r->block, &r->st);
+    if (rc == WN_EOPEN && errno == EINTR && cancelled(r))
+        return WN_EINTR; /* a signal, while a FIFO waited for its writer */
+    if (rc == WN_OK)
+        wn__stream_set_cancel(r->st, r->cancel);
+    return rc;
 }
 
 static void close_input(struct wn_reader *r)
@@ -517,12 +533,12 @@ static int next_textfile(struct wn_reader *r, struct wn_record *rec)
         ssize_t k;
         do {
             k = read(fd, r->file.data + r->file.len, want);
-        } while (k < 0 && errno == EINTR);
+        } while (k < 0 && errno == EINTR && !cancelled(r));
         if (k < 0) {
             int e = errno;
             close(fd);
             errno = e;
-            return WN_EIO;
+            return e == EINTR ? WN_EINTR : WN_EIO;
         }
         if (k == 0)
             break;

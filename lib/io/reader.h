@@ -15,4 +15,14 @@
  */
 WN_INTERNAL void wn__reader_set_block_size(struct wn_reader *r, size_t n);
 
+/*
+ * Make reads that a signal interrupts fail with WN_EINTR once *cancel
+ * (kept for the reader's life, may be NULL) is non-zero, instead of being
+ * retried; wn_reader_next then returns WN_EINTR. Without it a reader
+ * blocked on a pipe whose writer is alive but silent would wait for the
+ * writer whatever signal came. Call before the first wn_reader_next.
+ */
+WN_INTERNAL void wn__reader_set_cancel(struct wn_reader *r,
+                                       volatile int *cancel);
+
 #endif /* WN_IO_READER_H */

@@ -39,16 +39,33 @@ struct wn_stream {
     ZSTD_DCtx *zd;
     bool frame_open; /* inside a zstd frame, or its output not flushed */
     int err;         /* a decoder error held back until its output is read */
+    volatile int *cancel; /* see wn__stream_set_cancel */
 };
 
-/* read(2) that retries on EINTR. Returns bytes, 0 at EOF, -1 on error. */
-static ssize_t read_fd(int fd, void *buf, size_t n)
+/*
+ * read(2) that is retried when a signal interrupts it, unless the signal
+ * cancelled the run: a reader blocked on a pipe whose writer is alive but
+ * silent must still stop on SIGINT or SIGTERM. Returns bytes, 0 at EOF or
+ * -1 with errno set (EINTR when cancelled).
+ */
+static ssize_t read_fd(const struct wn_stream *s, void *buf, size_t n)
 {
     ssize_t k;
     do {
-        k = read(fd, buf, n);
-    } while (k < 0 && errno == EINTR);
+        k = read(s->fd, buf, n);
+    } while (k < 0 && errno == EINTR && !(s->cancel && *s->cancel));
     return k;
+}
+
+/* The status of a failed read_fd. */
+static int read_error(void)
+{
+    return errno == EINTR ? WN_EINTR : WN_EIO;
+}
+
+void wn__stream_set_cancel(struct wn_stream *s, volatile int *cancel)
+{
+    s->cancel = cancel;
 }
 
 int wn__stream_open(const char *path, size_t block, struct wn_stream **out)
@@ -104,9 +121,9 @@ static int detect(struct wn_stream *s)
 {
     while (s->magic_len < sizeof(s->magic)) {
         size_t want = WN_MIN(s->block, sizeof(s->magic) - s->magic_len);
-        ssize_t k = read_fd(s->fd, s->magic + s->magic_len, want);
+        ssize_t k = read_fd(s, s->magic + s->magic_len, want);
         if (k < 0)
-            return WN_EIO;
+            return read_error();
         if (k == 0) {
             s->eof = true;
             break;
@@ -157,9 +174,9 @@ static int detect(struct wn_stream *s)
 /* Refill the compressed input buffer once it is used up. */
 static int fill(struct wn_stream *s)
 {
-    ssize_t k = read_fd(s->fd, s->in, s->block);
+    ssize_t k = read_fd(s, s->in, s->block);
     if (k < 0)
-        return WN_EIO;
+        return read_error();
     if (k == 0)
         s->eof = true;
     s->in_pos = 0;
@@ -291,9 +308,9 @@ int wn__stream_read(struct wn_stream *s, void *buf, size_t cap, size_t *got)
         *got = 0;
         return WN_OK;
     }
-    ssize_t k = read_fd(s->fd, buf, cap);
+    ssize_t k = read_fd(s, buf, cap);
     if (k < 0)
-        return WN_EIO;
+        return read_error();
     if (k == 0)
         s->eof = true;
     *got = (size_t)k;

@@ -34,11 +34,20 @@ WN_INTERNAL int wn__stream_open(const char *path, size_t block,
  * Read up to cap decompressed bytes (at most block) into buf. WN_OK with
  * *got > 0, or *got == 0 at the clean end of the stream; WN_ETRUNC for a
  * truncated or corrupt compressed stream, WN_EIO for a failed read(2)
- * (errno says why), WN_ENOMEM. After an error the stream must only be
+ * (errno says why), WN_EINTR when a signal interrupted a read(2) after the
+ * cancel flag was set, WN_ENOMEM. After an error the stream must only be
  * closed.
  */
 WN_INTERNAL int wn__stream_read(struct wn_stream *s, void *buf, size_t cap,
                                 size_t *got);
+
+/*
+ * A read(2) interrupted by a signal is retried, unless *cancel (kept, may
+ * be NULL) is non-zero by then: the read fails with WN_EINTR instead, so
+ * that SIGINT stops a reader blocked on a silent pipe.
+ */
+WN_INTERNAL void wn__stream_set_cancel(struct wn_stream *s,
+                                       volatile int *cancel);
 
 /* enum wn_stream_format; WN_STREAM_PLAIN until the first read. */
 WN_INTERNAL int wn__stream_format(const struct wn_stream *s);

@@ -175,8 +175,8 @@ static int load(FILE *f, struct wn_pair64 **v, size_t *n)
 /* Find the cross-part runs of one bucket and append their rewrites. */
 static int join_bucket(struct wn_cross *c, FILE *f)
 {
-    struct wn_pair64 *v;
-    size_t n;
+    struct wn_pair64 *v = NULL;
+    size_t n = 0;
     int rc = load(f, &v, &n);
     if (rc)
         return rc;

@@ -439,7 +439,9 @@ static int find_spans(struct run *r, struct writer *w, size_t di, size_t nt)
             continue;
         r->rep.windows++;
         struct span *s = w->nsp ? &w->sp[w->nsp - 1] : NULL;
-        if (!s || t > s->b) {
+        /* Overlapping windows make one span; touching ones do not, so that
+         * a passage written twice in a row gives two spans. */
+        if (!s || t >= s->b) {
             if (WN_GROW(w->sp, w->sp_cap, w->nsp + 1))
                 return WN_ENOMEM;
             s = &w->sp[w->nsp++];
@@ -533,7 +535,8 @@ static int spans_line(struct run *r, struct writer *w, size_t di, size_t nt,
     if (!rc)
         rc = wn__buf_printf(b, ",\"tokens\":%zu", nt);
     if (!rc && r->o->mode == WN_SPANS_REMOVE)
-        rc = wn__buf_printf(b, ",\"tokens_left\":%zu", left);
+        rc = wn__buf_printf(b, ",\"tokens_left\":%zu,\"short\":%s", left,
+                            (left > 0 && left < r->o->min_length) ? "true" : "false");
     if (!rc)
         rc = WN_BUF_LIT(b, ",\"spans\":[");
     for (size_t i = 0; i < w->nsp && !rc; i++) {
@@ -547,8 +550,10 @@ static int spans_line(struct run *r, struct writer *w, size_t di, size_t nt,
             const struct place *p = &w->pl[s->where0 + j];
             uint32_t ps, pe;
             rc = place_bytes(r, w, p, &ps, &pe);
+            if (!rc && j)
+                rc = wn__buf_putc(b, ',');
             if (!rc)
-                rc = WN_BUF_LIT(b, j ? ",{\"id\":" : "{\"id\":");
+                rc = WN_BUF_LIT(b, "{\"id\":");
             if (!rc)
                 rc = append_id(&r->d, p->doc, b);
             if (!rc)
@@ -624,7 +629,7 @@ static int write_doc(struct run *r, struct writer *w, size_t di,
         return wn__write_record(&r->job.out[OUT_KEPT], rec,
                                 r->job.ro.text_field, NULL, 0, &w->rec);
     }
-    bool is_short = left < r->o->min_length;
+    bool is_short = left > 0 && left < r->o->min_length;
     r->rep.short_docs += is_short;
     if (left == 0 || (is_short && r->o->drop_short)) {
         r->rep.removed++;

@@ -137,12 +137,16 @@ int wn__vocab_code(struct wn_vocab *v, const char *s, size_t len,
         }
     }
     if (!v->full) {
-        /* Room for the entry, its offset and its bytes, with the table
-         * doubled if it would pass half full. */
+        /* What the vocabulary would hold after this insertion: buffers
+         * grow by doubling (wn__grow), to at most twice what they need. */
         size_t slots = v->slot ? v->mask + 1 : 0;
-        bool grow = (v->n + 1) * 2 > slots;
-        size_t need = wn__vocab_bytes(v) + (grow ? 2 * slots * 8 + 32768 : 0) +
-                      len + 16;
+        size_t table = (v->n + 1) * 2 > slots ? 2 * WN_MAX(slots, 2048)
+                                              : slots;
+        size_t offs = v->n + 2 > v->off_cap ? 2 * (v->n + 2) : v->off_cap;
+        size_t str = v->str.len + len > v->str.cap ? 2 * (v->str.len + len)
+                                                   : v->str.cap;
+        size_t need = (table + WN_MAX(offs, 16)) * sizeof(uint64_t) +
+                      WN_MAX(str, 16);
         if (v->n + 1 >= IDS_MAX || v->n + 1 >= UINT32_MAX - 1 ||
             need > v->max_bytes)
             v->full = true;
