@@ -1,0 +1,161 @@
+/*
+ * cmd_passages.c - `winnow passages`: exact repeated passages of at least
+ * --min-span tokens, within and across records, annotated or cut.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const mode_names[] = {"annotate", "remove", NULL};
+static const char *const token_names[] = {"word", "char", NULL};
+
+#define REJECT_MESSAGES 20
+
+static void on_reject(void *ud, const struct wn_record *rec)
+{
+    unsigned long long *count = ud;
+    if ((*count)++ >= REJECT_MESSAGES || cli_verbosity < 0)
+        return;
+    const char *src = rec->source ? rec->source : "-";
+    if (rec->status == WN_EPARSE)
+        fprintf(stderr, "winnow: %s:%llu: %s at byte %zu (rejected)\n", src,
+                (unsigned long long)rec->line, wn_strerror(rec->status),
+                rec->error_offset);
+    else if (rec->line)
+        fprintf(stderr, "winnow: %s:%llu: %s (rejected)\n", src,
+                (unsigned long long)rec->line, wn_strerror(rec->status));
+    else
+        fprintf(stderr, "winnow: %s: %s (rejected)\n", src,
+                wn_strerror(rec->status));
+}
+
+int cmd_passages(int argc, char **argv)
+{
+    struct wn_passages_options o;
+    wn_passages_options_init(&o);
+    const char *outdir = NULL;
+    unsigned min_span = o.min_span, min_length = o.min_length;
+    unsigned max_where = o.max_where;
+    uint64_t memory = o.memory, max_bytes = 64ull << 20;
+    bool drop_short = false;
+    const struct opt opts[] = {
+        {"output", 'o', OPT_STRING, &outdir, "DIR",
+         "write kept/removed/spans/rejected/stats here (required)"},
+        {"mode", 0, OPT_CHOICE, &o.mode, NULL,
+         "report repeated spans, or cut all but the first occurrence "
+         "(default annotate)",
+         mode_names},
+        {"min-span", 'n', OPT_UINT, &min_span, "N",
+         "shortest repeat, in tokens (default 50 words)"},
+        {"tokens", 0, OPT_CHOICE, &o.token_mode, NULL,
+         "count words, or characters for CJK (default word)", token_names},
+        {"min-length", 0, OPT_UINT, &min_length, "N",
+         "remove: a record left with fewer tokens is short (default 20)"},
+        {"drop-short", 0, OPT_FLAG, &drop_short, NULL,
+         "remove: also remove short records"},
+        {"max-where", 0, OPT_UINT, &max_where, "N",
+         "other occurrences listed per span (default 8)"},
+        {"memory", 0, OPT_SIZE, &memory, "SIZE",
+         "memory budget of the suffix arrays (default 1G)"},
+        {"tmp-dir", 0, OPT_STRING, &o.tmp_dir, "DIR",
+         "spill files here (default: inside the output dir)"},
+        {"id-field", 0, OPT_STRING, &o.reader.id_field, "NAME",
+         "JSON field of the id (default id)"},
+        {"text-field", 0, OPT_STRING, &o.reader.text_field, "NAME",
+         "JSON field of the text (default text)"},
+        {"max-record-bytes", 0, OPT_SIZE, &max_bytes, "SIZE",
+         "reject longer records (default 64M)"},
+        {NULL, 0, OPT_END, NULL, NULL, NULL},
+    };
+    const char *usage = "[options] --output DIR INPUT...";
+    const char *summary =
+        "Find every passage of at least --min-span tokens that occurs more "
+        "than once, within\na record or across records (a suffix array over "
+        "the corpus, Lee et al. 2022).\nspans.jsonl lists them with byte "
+        "offsets into the text field, their count and\nwhere else they "
+        "occur; --mode remove cuts every occurrence after the first.";
+    char **pos = calloc((size_t)argc + 1, sizeof(char *));
+    int npos = 0;
+    if (!pos)
+        return EXIT_FAIL;
+    int prc = cli_parse("passages", usage, summary, opts, argc, argv, pos,
+                        &npos);
+    if (prc) {
+        free(pos);
+        return prc < 0 ? EXIT_OK : prc;
+    }
+    if (!outdir || npos == 0) {
+        cli_error("passages: %s", !outdir ? "--output DIR is required"
+                                          : "no input given");
+        fprintf(stderr, "usage: winnow passages %s\n", usage);
+        free(pos);
+        return EXIT_USAGE;
+    }
+    if (min_span == 0 || (drop_short && o.mode != WN_SPANS_REMOVE)) {
+        cli_error("passages: %s", min_span == 0
+                                      ? "--min-span must be at least 1"
+                                      : "--drop-short needs --mode remove");
+        free(pos);
+        return EXIT_USAGE;
+    }
+    o.min_span = min_span;
+    o.min_length = min_length;
+    o.max_where = max_where;
+    o.memory = memory;
+    o.drop_short = drop_short;
+    o.reader.max_record_bytes = (size_t)max_bytes;
+    unsigned long long rejected = 0;
+    o.on_reject = on_reject;
+    o.ud = &rejected;
+    o.cancel = &cli_cancel;
+    cli_install_signals();
+    struct wn_passages_report rep;
+    int rc = wn_passages_run((const char *const *)pos, (size_t)npos, outdir,
+                             &o, &rep);
+    free(pos);
+    if (rc == WN_EINTR) {
+        cli_error("interrupted; no output was written");
+        return cli_interrupted_status();
+    }
+    if (rc == WN_EINVAL) {
+        cli_error("passages: invalid combination of options");
+        return EXIT_USAGE;
+    }
+    if (rc == WN_EOPEN && rep.error_path[0]) {
+        cli_error("cannot open '%s': %s", rep.error_path, wn_strerror(rc));
+        return EXIT_FAIL;
+    }
+    if (rc) {
+        if (rep.error_path[0])
+            cli_error("%s: %s", rep.error_path, wn_strerror(rc));
+        else
+            cli_error("passages failed: %s", wn_strerror(rc));
+        return EXIT_FAIL;
+    }
+    if (rejected > REJECT_MESSAGES && cli_verbosity >= 0)
+        cli_error("... and %llu more rejected records",
+                  rejected - REJECT_MESSAGES);
+    double mb = rep.bytes / 1e6;
+    cli_info("read %llu records (%.1f MB) in %.2f s (%.1f MB/s): kept %llu, "
+             "removed %llu, rejected %llu; %llu spans (%llu tokens) in %llu "
+             "records",
+             (unsigned long long)rep.read, mb, rep.seconds,
+             rep.seconds > 0 ? mb / rep.seconds : 0.0,
+             (unsigned long long)rep.kept, (unsigned long long)rep.removed,
+             (unsigned long long)rep.rejected, (unsigned long long)rep.spans,
+             (unsigned long long)rep.span_tokens,
+             (unsigned long long)rep.docs_with_spans);
+    if (cli_verbosity > 0)
+        cli_info("%llu tokens, %llu distinct (%llu coded by hash), %.1f MB "
+                 "coded; %u parts, largest %.1f MB; %llu windows joined "
+                 "across parts; peak RSS %.1f MB",
+                 (unsigned long long)rep.tokens,
+                 (unsigned long long)rep.vocabulary,
+                 (unsigned long long)rep.hashed_tokens,
+                 rep.code_bytes / 1e6, rep.parts,
+                 rep.part_peak_bytes / 1e6,
+                 (unsigned long long)rep.cross_windows,
+                 rep.peak_rss_bytes / 1e6);
+    return rep.rejected ? EXIT_REJECTED : EXIT_OK;
+}
