@@ -5,6 +5,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 static const char *const method_names[] = {"minhash", "simhash", NULL};
 static const char *const token_names[] = {"word", "char", NULL};
@@ -16,7 +18,27 @@ static const char *const sketch_names[] = {"oph", "kperm", NULL};
 
 struct reject_log {
     unsigned long long count;
+    bool progress;   /* stderr is a terminal and not --quiet */
+    double last;     /* when progress was last drawn */
 };
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void on_progress(void *ud, uint64_t bytes, uint64_t records)
+{
+    struct reject_log *log = ud;
+    double t = mono_now();
+    if (!log->progress || t - log->last < 0.25)
+        return;
+    log->last = t;
+    fprintf(stderr, "\rwinnow: read %.1f MB, %llu records ", bytes / 1e6,
+            (unsigned long long)records);
+}
 
 static void on_reject(void *ud, const struct wn_record *rec)
 {
@@ -24,6 +46,8 @@ static void on_reject(void *ud, const struct wn_record *rec)
     if (log->count++ >= REJECT_MESSAGES || cli_verbosity < 0)
         return;
     const char *src = rec->source ? rec->source : "-";
+    if (log->last > 0)
+        fputs("\r\033[K", stderr); /* the progress line is redrawn */
     if (rec->status == WN_EPARSE)
         fprintf(stderr, "winnow: %s:%llu: %s at byte %zu (rejected)\n", src,
                 (unsigned long long)rec->line, wn_strerror(rec->status),
@@ -191,6 +215,8 @@ int cmd_dedup(int argc, char **argv)
     }
     struct reject_log log = {0};
     o.on_reject = on_reject;
+    o.on_progress = on_progress;
+    log.progress = cli_verbosity >= 0 && isatty(STDERR_FILENO);
     o.ud = &log;
     o.cancel = &cli_cancel;
     cli_install_signals();
@@ -198,6 +224,8 @@ int cmd_dedup(int argc, char **argv)
     int rc = wn_dedup_run((const char *const *)pos, (size_t)npos, outdir, &o,
                           &rep);
     free(pos);
+    if (log.last > 0)
+        fputs("\r\033[K", stderr); /* clear the progress line */
     if (rc == WN_EINTR) {
         cli_error("interrupted; no output was written");
         return cli_interrupted_status();

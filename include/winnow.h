@@ -333,6 +333,9 @@ struct wn_dedup_options {
      * returns WN_EINTR and removes its temporary files. Kept and read
      * during the run. */
     volatile int *cancel;
+    /* Called after each batch of pass 1 with the bytes and records read
+     * so far (on the calling thread), when not NULL. */
+    void (*on_progress)(void *ud, uint64_t bytes, uint64_t records);
     /* Called for every rejected record (on the calling thread). */
     void (*on_reject)(void *ud, const struct wn_record *rec);
     void *ud;

@@ -570,6 +570,8 @@ static int pass1(struct engine *e, struct wn_reader *r)
             }
             if (rc)
                 break;
+            if (e->o->on_progress)
+                e->o->on_progress(e->o->ud, wn_reader_bytes(r), e->rep.read);
             if (b->n == 0)
                 continue;
             if (e->nthreads == 0) {
