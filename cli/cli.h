@@ -20,26 +20,26 @@ enum {
 };
 
 enum opt_type {
-    OPT_FLAG,    /* bool; no value */
-    OPT_UINT,    /* unsigned */
-    OPT_U64,     /* uint64_t */
-    OPT_DOUBLE,  /* double */
+    OPT_FLAG,      /* bool; no value */
+    OPT_UINT,      /* unsigned */
+    OPT_U64,       /* uint64_t */
+    OPT_DOUBLE,    /* double */
     OPT_OPTDOUBLE, /* double; the value is optional (--x or --x=0.9) */
-    OPT_STRING,  /* const char * */
-    OPT_SIZE,    /* uint64_t with an optional K/M/G suffix */
-    OPT_CHOICE,  /* int: index into choices */
+    OPT_STRING,    /* const char * */
+    OPT_SIZE,      /* uint64_t with an optional K/M/G suffix */
+    OPT_CHOICE,    /* int: index into choices */
     OPT_END
 };
 
 struct opt {
-    const char *name;   /* long name, without "--" */
-    char short_name;    /* or 0 */
+    const char *name; /* long name, without "--" */
+    char short_name;  /* or 0 */
     enum opt_type type;
     void *dest;
     const char *metavar;
     const char *help;
     const char *const *choices; /* OPT_CHOICE: NULL-terminated */
-    double implicit;    /* OPT_OPTDOUBLE: value when none is given */
+    double implicit;            /* OPT_OPTDOUBLE: value when none is given */
 };
 
 /* Global verbosity: -1 quiet, 0 normal, 1 verbose. */
@@ -54,8 +54,8 @@ extern int cli_verbosity;
 int cli_parse(const char *cmd, const char *usage, const char *summary,
               const struct opt *opts, int argc, char **argv, char **pos,
               int *npos);
-void cli_help(FILE *f, const char *cmd, const char *usage,
-              const char *summary, const struct opt *opts);
+void cli_help(FILE *f, const char *cmd, const char *usage, const char *summary,
+              const struct opt *opts);
 
 /* "winnow: <message>" on stderr, git's grammar. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

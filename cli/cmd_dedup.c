@@ -18,8 +18,8 @@ static const char *const sketch_names[] = {"oph", "kperm", NULL};
 
 struct reject_log {
     unsigned long long count;
-    bool progress;   /* stderr is a terminal and not --quiet */
-    double last;     /* when progress was last drawn */
+    bool progress; /* stderr is a terminal and not --quiet */
+    double last;   /* when progress was last drawn */
 };
 
 static double mono_now(void)
@@ -78,8 +78,7 @@ static void print_params(const struct wn_dedup_options *o)
     printf("threshold %.3f, num_perm %u: %u bands x %u rows", o->threshold,
            o->num_perm, b, r);
     if (fp > 0 || fn > 0)
-        printf(" (false-positive area %.4f, false-negative area %.4f)", fp,
-               fn);
+        printf(" (false-positive area %.4f, false-negative area %.4f)", fp, fn);
     printf("\n  similarity  P(candidate)\n");
     for (int i = 1; i <= 20; i++) {
         double s = i / 20.0;
@@ -160,8 +159,7 @@ int cmd_dedup(int argc, char **argv)
     int npos = 0;
     if (!pos)
         return EXIT_FAIL;
-    int prc = cli_parse("dedup", usage, summary, opts, argc, argv, pos,
-                        &npos);
+    int prc = cli_parse("dedup", usage, summary, opts, argc, argv, pos, &npos);
     if (prc) {
         free(pos);
         return prc < 0 ? EXIT_OK : prc;
@@ -202,8 +200,8 @@ int cmd_dedup(int argc, char **argv)
         }
     }
     if (!outdir || npos == 0) {
-        cli_error("dedup: %s", !outdir ? "--output DIR is required"
-                                       : "no input given");
+        cli_error("dedup: %s",
+                  !outdir ? "--output DIR is required" : "no input given");
         fprintf(stderr, "usage: winnow dedup %s\n", usage);
         free(pos);
         return EXIT_USAGE;
@@ -221,8 +219,8 @@ int cmd_dedup(int argc, char **argv)
     o.cancel = &cli_cancel;
     cli_install_signals();
     struct wn_dedup_report rep;
-    int rc = wn_dedup_run((const char *const *)pos, (size_t)npos, outdir, &o,
-                          &rep);
+    int rc =
+        wn_dedup_run((const char *const *)pos, (size_t)npos, outdir, &o, &rep);
     free(pos);
     if (log.last > 0)
         fputs("\r\033[K", stderr); /* clear the progress line */
@@ -249,16 +247,15 @@ int cmd_dedup(int argc, char **argv)
         cli_error("... and %llu more rejected records",
                   log.count - REJECT_MESSAGES);
     double mb = rep.bytes / 1e6;
-    cli_info("read %llu records (%.1f MB) in %.2f s (%.0f MB/s): kept %llu, "
-             "removed %llu (%llu exact, %llu near) in %llu clusters, "
-             "rejected %llu",
-             (unsigned long long)rep.read, mb, rep.seconds,
-             rep.seconds > 0 ? mb / rep.seconds : 0.0,
-             (unsigned long long)rep.kept, (unsigned long long)rep.removed,
-             (unsigned long long)rep.removed_exact,
-             (unsigned long long)rep.removed_near,
-             (unsigned long long)rep.clusters,
-             (unsigned long long)rep.rejected);
+    cli_info(
+        "read %llu records (%.1f MB) in %.2f s (%.0f MB/s): kept %llu, "
+        "removed %llu (%llu exact, %llu near) in %llu clusters, "
+        "rejected %llu",
+        (unsigned long long)rep.read, mb, rep.seconds,
+        rep.seconds > 0 ? mb / rep.seconds : 0.0, (unsigned long long)rep.kept,
+        (unsigned long long)rep.removed, (unsigned long long)rep.removed_exact,
+        (unsigned long long)rep.removed_near, (unsigned long long)rep.clusters,
+        (unsigned long long)rep.rejected);
     if (cli_verbosity > 0 && !o.exact_only)
         cli_info("lsh %u bands x %u rows; %llu candidate pairs, %llu "
                  "verified, %llu edges; %llu large buckets (max %llu)",

@@ -52,8 +52,8 @@ int cmd_eval(int argc, char **argv)
     struct wn_eval_result r;
     uint64_t line = 0;
     char file[4096] = "";
-    int rc = wn_eval_files(pred, truth, universe, &r, &line, file,
-                           sizeof(file));
+    int rc =
+        wn_eval_files(pred, truth, universe, &r, &line, file, sizeof(file));
     if (rc == WN_EOPEN) {
         cli_error("cannot open '%s': %s", file, wn_strerror(rc));
         return EXIT_FAIL;
@@ -67,8 +67,8 @@ int cmd_eval(int argc, char **argv)
         printf("{\"items\": %llu, \"tp\": %llu, \"fp\": %llu, \"fn\": %llu, "
                "\"precision\": %.6f, \"recall\": %.6f, \"f1\": %.6f",
                (unsigned long long)r.items, (unsigned long long)r.tp,
-               (unsigned long long)r.fp, (unsigned long long)r.fn,
-               r.precision, r.recall, r.f1);
+               (unsigned long long)r.fp, (unsigned long long)r.fn, r.precision,
+               r.recall, r.f1);
         if (!r.pairs_mode)
             printf(", \"ari\": %.6f", r.ari);
         printf("}\n");

@@ -36,8 +36,7 @@ int cmd_params(int argc, char **argv)
         cli_error("params: too many arguments");
         return EXIT_USAGE;
     }
-    int prc = cli_parse("params", usage, summary, opts, argc, argv, pos,
-                        &npos);
+    int prc = cli_parse("params", usage, summary, opts, argc, argv, pos, &npos);
     if (prc)
         return prc < 0 ? EXIT_OK : prc;
     if (npos) {
@@ -52,8 +51,8 @@ int cmd_params(int argc, char **argv)
     }
     if (!bands) {
         if (!(fn_weight >= 0 && fn_weight <= 1) ||
-            wn_lsh_params(threshold, num_perm, 1.0 - fn_weight, fn_weight,
-                          &b, &r, &fp, &fn)) {
+            wn_lsh_params(threshold, num_perm, 1.0 - fn_weight, fn_weight, &b,
+                          &r, &fp, &fn)) {
             cli_error("params: threshold must be in (0, 1) and --num-perm "
                       "positive");
             return EXIT_USAGE;

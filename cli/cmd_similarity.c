@@ -24,7 +24,7 @@ static int cmp_doc(const void *a, const void *b)
 static const struct doc *find(const struct doc *d, size_t n, const char *id)
 {
     struct doc key = {(char *)id, NULL, 0};
-    return bsearch(&key, d, n, sizeof(*d), cmp_doc);
+    return n ? bsearch(&key, d, n, sizeof(*d), cmp_doc) : NULL;
 }
 
 /* A JSON string or integer as text, in buf. */
@@ -62,8 +62,8 @@ int cmd_similarity(int argc, char **argv)
     int npos = 0;
     if (!pos)
         return EXIT_FAIL;
-    int prc = cli_parse("similarity", usage, summary, opts, argc, argv, pos,
-                        &npos);
+    int prc =
+        cli_parse("similarity", usage, summary, opts, argc, argv, pos, &npos);
     if (prc || !pairs || npos == 0) {
         free(pos);
         if (prc < 0)
@@ -74,8 +74,8 @@ int cmd_similarity(int argc, char **argv)
     }
     struct wn_reader *r = NULL;
     size_t bad = 0;
-    int rc = wn_reader_create((const char *const *)pos, (size_t)npos, NULL,
-                              &r, &bad);
+    int rc = wn_reader_create((const char *const *)pos, (size_t)npos, NULL, &r,
+                              &bad);
     if (rc) {
         cli_error("cannot open '%s': %s", pos[bad < (size_t)npos ? bad : 0],
                   wn_strerror(rc));
@@ -129,13 +129,11 @@ int cmd_similarity(int argc, char **argv)
     /* An unknown id is reported and the next pairs are still scored. */
     while (status != EXIT_FAIL && (rc = wn_reader_next(r, &rec)) > 0) {
         json_error_t err;
-        json_t *o = rec.status ? NULL
-                               : json_loadb(rec.raw, rec.raw_len, 0, &err);
+        json_t *o =
+            rec.status ? NULL : json_loadb(rec.raw, rec.raw_len, 0, &err);
         char ba[32], bb[32];
-        const char *ia = o ? text_of(json_object_get(o, "id_a"), ba, 32)
-                           : NULL;
-        const char *ib = o ? text_of(json_object_get(o, "id_b"), bb, 32)
-                           : NULL;
+        const char *ia = o ? text_of(json_object_get(o, "id_a"), ba, 32) : NULL;
+        const char *ib = o ? text_of(json_object_get(o, "id_b"), bb, 32) : NULL;
         if (!ia || !ib) {
             cli_error("%s:%llu: not a pair {\"id_a\", \"id_b\"}", pairs,
                       (unsigned long long)rec.line);

@@ -35,8 +35,7 @@ int cmd_tokens(int argc, char **argv)
     int npos = 0;
     if (!pos)
         return EXIT_FAIL;
-    int prc = cli_parse("tokens", usage, summary, opts, argc, argv, pos,
-                        &npos);
+    int prc = cli_parse("tokens", usage, summary, opts, argc, argv, pos, &npos);
     if (prc || npos == 0) {
         free(pos);
         if (prc < 0)
@@ -51,8 +50,8 @@ int cmd_tokens(int argc, char **argv)
     ro.text_field = text_field;
     struct wn_reader *r = NULL;
     size_t bad = 0;
-    int rc = wn_reader_create((const char *const *)pos, (size_t)npos, &ro, &r,
-                              &bad);
+    int rc =
+        wn_reader_create((const char *const *)pos, (size_t)npos, &ro, &r, &bad);
     if (rc) {
         cli_error("cannot open '%s': %s", bad < (size_t)npos ? pos[bad] : "?",
                   wn_strerror(rc));

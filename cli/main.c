@@ -29,11 +29,10 @@ static void usage(FILE *f)
                "commands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f,
-            "\n'winnow <command> --help' describes a command.\n"
-            "Exit status: 0 success, 1 failure, 2 usage error, 3 finished\n"
-            "but some records were rejected (see rejected.jsonl), 128+N\n"
-            "interrupted by signal N (no output was published).\n");
+    fprintf(f, "\n'winnow <command> --help' describes a command.\n"
+               "Exit status: 0 success, 1 failure, 2 usage error, 3 finished\n"
+               "but some records were rejected (see rejected.jsonl), 128+N\n"
+               "interrupted by signal N (no output was published).\n");
 }
 
 int main(int argc, char **argv)

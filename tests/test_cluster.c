@@ -173,9 +173,10 @@ static void test_eval_clusters_and_pairs(void **state)
     snprintf(pred, sizeof(pred), "%s/clusters.jsonl", dir);
     snprintf(pairs, sizeof(pairs), "%s/pairs.jsonl", dir);
     /* Truth {a,b,c} {d,e} {f}; prediction {a,b} {c,d} {e} {f}. */
-    write_file(truth, "{\"id\":\"a\",\"cluster\":1}\n{\"id\":\"b\",\"cluster\":1}\n"
-                      "{\"id\":\"c\",\"cluster\":1}\n{\"id\":\"d\",\"cluster\":2}\n"
-                      "{\"id\":\"e\",\"cluster\":2}\n{\"id\":\"f\",\"cluster\":3}\n");
+    write_file(truth,
+               "{\"id\":\"a\",\"cluster\":1}\n{\"id\":\"b\",\"cluster\":1}\n"
+               "{\"id\":\"c\",\"cluster\":1}\n{\"id\":\"d\",\"cluster\":2}\n"
+               "{\"id\":\"e\",\"cluster\":2}\n{\"id\":\"f\",\"cluster\":3}\n");
     write_file(pred, "{\"cluster\":0,\"members\":[\"a\",\"b\"]}\n"
                      "{\"cluster\":1,\"members\":[\"c\",\"d\"]}\n");
     struct wn_eval_result r;
@@ -213,9 +214,9 @@ static void test_eval_clusters_and_pairs(void **state)
 
     write_file(truth, "{\"id\":\"a\",\"cluster\":1}\nnot json\n");
     char file[256];
-    assert_int_equal(wn_eval_files(pred, truth, NULL, &r, &line, file,
-                                   sizeof(file)),
-                     WN_EPARSE);
+    assert_int_equal(
+        wn_eval_files(pred, truth, NULL, &r, &line, file, sizeof(file)),
+        WN_EPARSE);
     assert_int_equal(line, 2);
     assert_string_equal(file, truth);
     unlink(truth);

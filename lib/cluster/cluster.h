@@ -39,8 +39,8 @@ struct wn_join_stats {
  */
 WN_INTERNAL int wn__join_sorted(const struct wn_keydoc *v, size_t n,
                                 uint32_t all_pairs_max, const uint8_t *skip,
-                                uint64_t **pairs, size_t *npairs,
-                                size_t *cap, struct wn_join_stats *st);
+                                uint64_t **pairs, size_t *npairs, size_t *cap,
+                                struct wn_join_stats *st);
 
 /* Sort and de-duplicate packed pairs; returns the new count. */
 WN_INTERNAL size_t wn__pairs_sort_unique(uint64_t *p, size_t n);

@@ -117,8 +117,7 @@ static const char *value_text(json_t *v, char *buf, size_t cap)
 
 typedef int (*line_fn)(void *ud, json_t *obj);
 
-static int each_line(const char *path, line_fn fn, void *ud,
-                     uint64_t *bad_line)
+static int each_line(const char *path, line_fn fn, void *ud, uint64_t *bad_line)
 {
     struct wn_reader_options ro;
     memset(&ro, 0, sizeof(ro));
@@ -132,8 +131,8 @@ static int each_line(const char *path, line_fn fn, void *ud,
     int got;
     while ((got = wn_reader_next(r, &rec)) > 0) {
         json_error_t err;
-        json_t *obj = rec.status ? NULL
-                                 : json_loadb(rec.raw, rec.raw_len, 0, &err);
+        json_t *obj =
+            rec.status ? NULL : json_loadb(rec.raw, rec.raw_len, 0, &err);
         if (!obj || !json_is_object(obj)) {
             json_decref(obj);
             *bad_line = rec.line;
@@ -154,10 +153,10 @@ static int each_line(const char *path, line_fn fn, void *ud,
 }
 
 struct eval_ctx {
-    struct strtab items;    /* id -> item index */
+    struct strtab items;     /* id -> item index */
     struct strtab tclusters; /* truth cluster name -> index */
-    uint32_t *truth;        /* item -> truth cluster */
-    uint32_t *pred;         /* item -> predicted cluster, or UINT32_MAX */
+    uint32_t *truth;         /* item -> truth cluster */
+    uint32_t *pred;          /* item -> predicted cluster, or UINT32_MAX */
     size_t nitems, cap;
     uint32_t npred;
     /* pairs mode */
@@ -206,13 +205,13 @@ static int truth_line(void *ud, json_t *obj)
     int rc;
     if (c->pairs_mode) {
         const char *a = value_text(ida, b1, sizeof(b1));
-        const char *b = value_text(json_object_get(obj, "id_b"), b2,
-                                   sizeof(b2));
+        const char *b =
+            value_text(json_object_get(obj, "id_b"), b2, sizeof(b2));
         json_t *l = json_object_get(obj, "label");
         if (!a || !b || !l || !(json_is_integer(l) || json_is_boolean(l)))
             return WN_EPARSE;
-        int label = json_is_integer(l) ? json_integer_value(l) != 0
-                                       : json_is_true(l);
+        int label =
+            json_is_integer(l) ? json_integer_value(l) != 0 : json_is_true(l);
         uint32_t ia, ib;
         if ((rc = add_item(c, a, &ia)) || (rc = add_item(c, b, &ib)))
             return rc;
@@ -235,16 +234,16 @@ static int truth_line(void *ud, json_t *obj)
         return WN_OK;
     }
     const char *id = value_text(json_object_get(obj, "id"), b1, sizeof(b1));
-    const char *cl = value_text(json_object_get(obj, "cluster"), b2,
-                                sizeof(b2));
+    const char *cl =
+        value_text(json_object_get(obj, "cluster"), b2, sizeof(b2));
     if (!id || !cl)
         return WN_EPARSE;
     uint32_t i;
     if ((rc = add_item(c, id, &i)))
         return rc;
     rc = WN_OK;
-    long slot = strtab_find(&c->tclusters, cl, true,
-                            (uint32_t)c->tclusters.n, &rc);
+    long slot =
+        strtab_find(&c->tclusters, cl, true, (uint32_t)c->tclusters.n, &rc);
     if (slot < 0)
         return rc ? rc : WN_ENOMEM;
     c->truth[i] = c->tclusters.vals[slot];

@@ -13,8 +13,8 @@
 #include <assert.h>
 #include <stdlib.h>
 
-#define RADIX_BITS 11
-#define RADIX_SIZE (1u << RADIX_BITS)
+#define RADIX_BITS   11
+#define RADIX_SIZE   (1u << RADIX_BITS)
 #define RADIX_PASSES 6 /* ceil(64 / 11) */
 
 int wn__keydoc_sort(struct wn_keydoc *v, size_t n)
@@ -22,8 +22,8 @@ int wn__keydoc_sort(struct wn_keydoc *v, size_t n)
     if (n < 2)
         return WN_OK;
     struct wn_keydoc *tmp = wn__reallocarray(NULL, n, sizeof(*tmp));
-    size_t *count = wn__calloc((size_t)RADIX_SIZE * RADIX_PASSES,
-                               sizeof(*count));
+    size_t *count =
+        wn__calloc((size_t)RADIX_SIZE * RADIX_PASSES, sizeof(*count));
     if (!tmp || !count) {
         wn__free(tmp);
         wn__free(count);
@@ -33,8 +33,8 @@ int wn__keydoc_sort(struct wn_keydoc *v, size_t n)
     for (size_t i = 0; i < n; i++) {
         uint64_t k = v[i].key;
         for (unsigned p = 0; p < RADIX_PASSES; p++)
-            count[(size_t)p * RADIX_SIZE + ((k >> (p * RADIX_BITS)) &
-                                    (RADIX_SIZE - 1))]++;
+            count[(size_t)p * RADIX_SIZE +
+                  ((k >> (p * RADIX_BITS)) & (RADIX_SIZE - 1))]++;
     }
     struct wn_keydoc *src = v, *dst = tmp;
     for (unsigned p = 0; p < RADIX_PASSES; p++) {
@@ -62,8 +62,8 @@ int wn__keydoc_sort(struct wn_keydoc *v, size_t n)
     return WN_OK;
 }
 
-static int push_pair(uint64_t **pairs, size_t *npairs, size_t *cap,
-                     uint32_t a, uint32_t b)
+static int push_pair(uint64_t **pairs, size_t *npairs, size_t *cap, uint32_t a,
+                     uint32_t b)
 {
     if (a == b)
         return WN_OK;
@@ -83,10 +83,9 @@ static bool skipped(const uint8_t *skip, uint32_t d)
     return skip && (skip[d >> 3] >> (d & 7) & 1);
 }
 
-int wn__join_sorted(const struct wn_keydoc *v, size_t n,
-                    uint32_t all_pairs_max, const uint8_t *skip,
-                    uint64_t **pairs, size_t *npairs, size_t *cap,
-                    struct wn_join_stats *st)
+int wn__join_sorted(const struct wn_keydoc *v, size_t n, uint32_t all_pairs_max,
+                    const uint8_t *skip, uint64_t **pairs, size_t *npairs,
+                    size_t *cap, struct wn_join_stats *st)
 {
     size_t i = 0;
     while (i < n) {
@@ -108,8 +107,7 @@ int wn__join_sorted(const struct wn_keydoc *v, size_t n,
                     for (size_t b = a + 1; b < j; b++) {
                         if (skipped(skip, v[b].doc))
                             continue;
-                        if (push_pair(pairs, npairs, cap, v[a].doc,
-                                      v[b].doc))
+                        if (push_pair(pairs, npairs, cap, v[a].doc, v[b].doc))
                             return WN_ENOMEM;
                         st->pairs++;
                     }
@@ -127,8 +125,7 @@ int wn__join_sorted(const struct wn_keydoc *v, size_t n,
                     }
                     if (push_pair(pairs, npairs, cap, first, d))
                         return WN_ENOMEM;
-                    if (prev != first &&
-                        push_pair(pairs, npairs, cap, prev, d))
+                    if (prev != first && push_pair(pairs, npairs, cap, prev, d))
                         return WN_ENOMEM;
                     st->pairs += 1 + (prev != first);
                     prev = d;

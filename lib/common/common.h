@@ -16,8 +16,8 @@
 
 #define WN_INTERNAL __attribute__((visibility("hidden")))
 
-#define WN_MIN(a, b) ((a) < (b) ? (a) : (b))
-#define WN_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define WN_MIN(a, b)    ((a) < (b) ? (a) : (b))
+#define WN_MAX(a, b)    ((a) > (b) ? (a) : (b))
 #define WN_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /*

@@ -52,9 +52,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH_TEXT_BYTES (2u << 20) /* text per batch */
-#define BATCH_MAX_DOCS 4096u
-#define SIMHASH_EXTRA_BLOCKS 2u /* m of Manku et al.: blocks that must match */
+#define BATCH_TEXT_BYTES     (2u << 20) /* text per batch */
+#define BATCH_MAX_DOCS       4096u
+#define SIMHASH_EXTRA_BLOCKS 2u /* m of Manku et al.: blocks that must match   \
+                                 */
 #define MAX_KEYS 256u
 
 enum { DOC_EMPTY = 1, DOC_SKIP = 2 };
@@ -85,16 +86,16 @@ static double now_seconds(void)
 
 /* What a worker computes for one document. */
 struct doc_out {
-    uint64_t h[2];     /* 128-bit hash of the normalized token stream */
-    uint32_t nsh;      /* shingles (distinct when sets are needed) */
-    uint32_t flags;    /* DOC_EMPTY */
-    uint64_t invalid;  /* repaired UTF-8 sequences */
+    uint64_t h[2];    /* 128-bit hash of the normalized token stream */
+    uint32_t nsh;     /* shingles (distinct when sets are needed) */
+    uint32_t flags;   /* DOC_EMPTY */
+    uint64_t invalid; /* repaired UTF-8 sequences */
 };
 
 struct batch {
     size_t n;
     struct wn_buf text;
-    size_t *off;  /* text offsets, n + 1 */
+    size_t *off; /* text offsets, n + 1 */
     size_t cap;
     struct doc_out *out;
     uint16_t *sigs; /* n * sigw: the spilled form of the signatures */
@@ -186,8 +187,7 @@ static int sketch_doc(const struct engine *e, struct worker_scratch *w,
             o->flags |= DOC_EMPTY;
         return WN_OK;
     }
-    rc = wn__shingles(&w->tok, opt->ngram, opt->seed, &w->sh, &w->nsh,
-                      &w->cap);
+    rc = wn__shingles(&w->tok, opt->ngram, opt->seed, &w->sh, &w->nsh, &w->cap);
     if (rc)
         return rc;
     size_t n = w->nsh;
@@ -296,10 +296,10 @@ static int batch_alloc(struct engine *e, struct batch *b)
     b->cap = m;
     b->off = wn__reallocarray(NULL, m + 1, sizeof(*b->off));
     b->out = wn__reallocarray(NULL, m, sizeof(*b->out));
-    b->sigs = wn__reallocarray(NULL, m * (e->sigw ? e->sigw : 1),
-                               sizeof(*b->sigs));
-    b->keys = wn__reallocarray(NULL, m * (e->nkeys ? e->nkeys : 1),
-                               sizeof(*b->keys));
+    b->sigs =
+        wn__reallocarray(NULL, m * (e->sigw ? e->sigw : 1), sizeof(*b->sigs));
+    b->keys =
+        wn__reallocarray(NULL, m * (e->nkeys ? e->nkeys : 1), sizeof(*b->keys));
     b->set_off = wn__reallocarray(NULL, m + 1, sizeof(*b->set_off));
     if (!b->off || !b->out || !b->sigs || !b->keys || !b->set_off)
         return WN_ENOMEM;
@@ -411,8 +411,8 @@ static int write_rejected(struct engine *e, const struct wn_record *rec)
         rc = wn__json_escape(rec->source ? rec->source : "-",
                              strlen(rec->source ? rec->source : "-"), &b);
     if (!rc)
-        rc = wn__buf_printf(&b, ",\"line\":%llu,\"reason\":",
-                            (unsigned long long)rec->line);
+        rc = wn__buf_printf(
+            &b, ",\"line\":%llu,\"reason\":", (unsigned long long)rec->line);
     char reason[160];
     if (rec->status == WN_EPARSE)
         snprintf(reason, sizeof(reason), "%s at byte %zu",
@@ -470,10 +470,10 @@ static int add_record(struct engine *e, struct batch *b,
     e->id_off[d + 1] = e->ids.len;
     e->tlen[d] = (uint32_t)rec->text_len;
     if (e->o->keep == WN_KEEP_MAX)
-        e->keyval[d] = rec->kind == WN_RECORD_JSON
-                           ? keep_value(rec->raw, rec->raw_len,
-                                        e->o->keep_field)
-                           : -INFINITY;
+        e->keyval[d] =
+            rec->kind == WN_RECORD_JSON
+                ? keep_value(rec->raw, rec->raw_len, e->o->keep_field)
+                : -INFINITY;
     b->off[b->n] = b->text.len;
     rc = wn__buf_append(&b->text, rec->text, rec->text_len);
     if (rc)
@@ -526,8 +526,8 @@ static int pass1(struct engine *e, struct wn_reader *r)
                 int got = wn_reader_next(r, &rec);
                 if (got < 0) {
                     const char *p = wn_reader_error_path(r);
-                    snprintf(e->rep.error_path, sizeof(e->rep.error_path),
-                             "%s", p ? p : "");
+                    snprintf(e->rep.error_path, sizeof(e->rep.error_path), "%s",
+                             p ? p : "");
                     rc = got;
                     break;
                 }
@@ -540,9 +540,9 @@ static int pass1(struct engine *e, struct wn_reader *r)
                 if (e->spool_f && rec.input == e->spool_input) {
                     /* Keep a non-blank line per unit so that pass 2
                      * sees the same sequence of records. */
-                    int w = rec.status ? write_all(e->spool_f, "-", 1)
-                                       : write_all(e->spool_f, rec.raw,
-                                                   rec.raw_len);
+                    int w = rec.status
+                                ? write_all(e->spool_f, "-", 1)
+                                : write_all(e->spool_f, rec.raw, rec.raw_len);
                     if (!w)
                         w = write_all(e->spool_f, "\n", 1);
                     if (w) {
@@ -654,8 +654,7 @@ static void set_bit(uint8_t *bm, size_t d)
 
 static int stage_exact(struct engine *e, uint8_t *skip)
 {
-    struct wn_keydoc *v = wn__reallocarray(NULL, e->n ? e->n : 1,
-                                           sizeof(*v));
+    struct wn_keydoc *v = wn__reallocarray(NULL, e->n ? e->n : 1, sizeof(*v));
     if (!v)
         return WN_ENOMEM;
     for (size_t d = 0; d < e->n; d++) {
@@ -718,8 +717,8 @@ struct verifier {
     size_t xacap, xbcap;
 };
 
-static int load_set(struct verifier *v, uint32_t d, uint64_t **buf,
-                    size_t *cap, size_t *n)
+static int load_set(struct verifier *v, uint32_t d, uint64_t **buf, size_t *cap,
+                    size_t *n)
 {
     struct engine *e = v->e;
     uint64_t a = e->set_off[d], b = e->set_off[d + 1];
@@ -1002,10 +1001,10 @@ static int stage_join_verify(struct engine *e, const uint8_t *skip)
 /* ------------------------------------------------------------------------ */
 
 struct clustering {
-    uint32_t *root;  /* root of each document */
-    uint32_t *rep;   /* representative, indexed by root */
-    uint32_t *cid;   /* cluster number + 1, indexed by root; 0: singleton */
-    uint32_t *size;  /* component size, indexed by root */
+    uint32_t *root; /* root of each document */
+    uint32_t *rep;  /* representative, indexed by root */
+    uint32_t *cid;  /* cluster number + 1, indexed by root; 0: singleton */
+    uint32_t *size; /* component size, indexed by root */
     uint64_t nclusters;
 };
 
@@ -1077,8 +1076,7 @@ static int write_clusters(struct engine *e, const struct clustering *c)
     }
     for (uint64_t k = 1; k <= nc + 1; k++)
         start[k] += start[k - 1];
-    uint32_t *mem = wn__reallocarray(NULL, total ? total : 1,
-                                     sizeof(uint32_t));
+    uint32_t *mem = wn__reallocarray(NULL, total ? total : 1, sizeof(uint32_t));
     if (!mem) {
         wn__free(start);
         return WN_ENOMEM;
@@ -1207,7 +1205,8 @@ static int pass2(struct engine *e, const char *const *inputs, size_t ninputs,
                 rc = append_id(e, rep, &b);
             if (!rc)
                 rc = wn__buf_printf(
-                    &b, ",\"cluster\":%u,\"similarity\":%.4f,\"reason\":\"%s\"}\n",
+                    &b,
+                    ",\"cluster\":%u,\"similarity\":%.4f,\"reason\":\"%s\"}\n",
                     c->cid[root] - 1, jac, exact ? "exact" : "near");
             if (!rc)
                 rc = wn__outfile_write(&e->out_removed, b.data, b.len);
@@ -1244,10 +1243,9 @@ static int write_stats(struct engine *e, const char *const *inputs,
         (unsigned long long)p->read, (unsigned long long)p->kept,
         (unsigned long long)p->removed, (unsigned long long)p->rejected,
         (unsigned long long)p->removed_exact,
-        (unsigned long long)p->removed_near,
-        (unsigned long long)p->clusters, (unsigned long long)p->blank_lines,
-        (unsigned long long)p->bytes, (unsigned long long)p->empty_docs,
-        (unsigned long long)p->invalid_utf8,
+        (unsigned long long)p->removed_near, (unsigned long long)p->clusters,
+        (unsigned long long)p->blank_lines, (unsigned long long)p->bytes,
+        (unsigned long long)p->empty_docs, (unsigned long long)p->invalid_utf8,
         (unsigned long long)p->candidates, (unsigned long long)p->verified,
         (unsigned long long)p->edges, (unsigned long long)p->large_buckets,
         (unsigned long long)p->max_bucket);
@@ -1265,9 +1263,8 @@ static int write_stats(struct engine *e, const char *const *inputs,
             method[o->method], o->exact_only ? "true" : "false",
             o->token_mode == WN_TOKENS_CHAR ? "char" : "word", o->ngram,
             o->num_perm, o->threshold, e->bands, e->rows,
-            o->verify == WN_VERIFY_EXACT ? "exact" : "estimate",
-            o->containment, o->hamming, keep[o->keep],
-            (unsigned long long)o->seed,
+            o->verify == WN_VERIFY_EXACT ? "exact" : "estimate", o->containment,
+            o->hamming, keep[o->keep], (unsigned long long)o->seed,
             o->sketch == WN_SKETCH_K_PERMUTATIONS ? "kperm" : "oph",
             o->weight_fn, e->nthreads + 1);
     if (!rc)
@@ -1359,8 +1356,8 @@ static int configure(struct engine *e)
         return WN_OK;
     if (o->method == WN_METHOD_SIMHASH) {
         e->sigw = 4;
-        e->nkeys = choose(o->hamming + SIMHASH_EXTRA_BLOCKS,
-                          SIMHASH_EXTRA_BLOCKS);
+        e->nkeys =
+            choose(o->hamming + SIMHASH_EXTRA_BLOCKS, SIMHASH_EXTRA_BLOCKS);
         e->bands = e->nkeys;
         e->rows = 0;
         return e->nkeys <= MAX_KEYS ? WN_OK : WN_EINVAL;
@@ -1377,8 +1374,8 @@ static int configure(struct engine *e)
         if (o->containment > 0)
             t = WN_MIN(t, o->containment / (3.0 - o->containment));
         struct wn_lsh_params p;
-        int rc = wn__lsh_optimal(t, o->num_perm, o->weight_fp, o->weight_fn,
-                                 &p);
+        int rc =
+            wn__lsh_optimal(t, o->num_perm, o->weight_fp, o->weight_fn, &p);
         if (rc)
             return rc;
         e->bands = p.bands;
@@ -1497,8 +1494,7 @@ static int open_outputs(struct engine *e, const char *outdir)
         rc = wn__outfile_open(&e->out_rejected, e->tmpdir, outdir,
                               "rejected.jsonl");
     if (!rc)
-        rc = wn__outfile_open(&e->out_stats, e->tmpdir, outdir,
-                              "stats.json");
+        rc = wn__outfile_open(&e->out_stats, e->tmpdir, outdir, "stats.json");
     return rc;
 }
 
@@ -1553,8 +1549,8 @@ static uint64_t peak_rss(void)
     return (uint64_t)ru.ru_maxrss * 1024;
 }
 
-int wn_dedup_run(const char *const *inputs, size_t ninputs,
-                 const char *outdir, const struct wn_dedup_options *opts,
+int wn_dedup_run(const char *const *inputs, size_t ninputs, const char *outdir,
+                 const struct wn_dedup_options *opts,
                  struct wn_dedup_report *rep)
 {
     double t0 = now_seconds();
@@ -1708,8 +1704,8 @@ done:
     return rc;
 }
 
-int wn_lsh_params(double threshold, uint32_t num_perm, double w_fp,
-                  double w_fn, uint32_t *bands, uint32_t *rows, double *fp_area,
+int wn_lsh_params(double threshold, uint32_t num_perm, double w_fp, double w_fn,
+                  uint32_t *bands, uint32_t *rows, double *fp_area,
                   double *fn_area)
 {
     struct wn_lsh_params p;

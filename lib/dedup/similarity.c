@@ -5,9 +5,9 @@
  */
 #include "sketch/sketch.h"
 
-static int shingle_set(const char *text, size_t len, int mode,
-                       unsigned ngram, struct wn_tokens *t, uint64_t **sh,
-                       size_t *n, size_t *cap)
+static int shingle_set(const char *text, size_t len, int mode, unsigned ngram,
+                       struct wn_tokens *t, uint64_t **sh, size_t *n,
+                       size_t *cap)
 {
     int rc = wn_tokenize(text, len, mode, t);
     if (!rc)
@@ -27,11 +27,11 @@ int wn_text_similarity(const char *a, size_t alen, const char *b, size_t blen,
     wn_tokens_init(&t);
     uint64_t *sa = NULL, *sb = NULL;
     size_t na = 0, nb = 0, ca = 0, cb = 0;
-    int rc = shingle_set(a ? a : "", alen, token_mode, ngram, &t, &sa, &na,
-                         &ca);
+    int rc =
+        shingle_set(a ? a : "", alen, token_mode, ngram, &t, &sa, &na, &ca);
     if (!rc)
-        rc = shingle_set(b ? b : "", blen, token_mode, ngram, &t, &sb, &nb,
-                         &cb);
+        rc =
+            shingle_set(b ? b : "", blen, token_mode, ngram, &t, &sb, &nb, &cb);
     if (!rc) {
         size_t shared = wn__intersect_sorted(sa, na, sb, nb);
         size_t uni = na + nb - shared;

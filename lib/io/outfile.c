@@ -65,7 +65,7 @@ static int mkdir_p(const char *path)
 }
 
 #define TMP_PREFIX ".winnow-tmp-"
-#define LOCK_NAME "lock"
+#define LOCK_NAME  "lock"
 
 /*
  * Remove the temporary directories of runs that died without cleaning up
@@ -112,11 +112,14 @@ int wn__tmpdir_create(const char *outdir, char **tmpdir, int *lock_fd)
     int fd = lock ? open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
     wn__free(lock);
     if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+        /* Out of memory is not "cannot open" (found by the allocation
+         * sweep of tests/test_dedup.c). */
+        rc = !lock ? WN_ENOMEM : fd < 0 ? WN_EOPEN : WN_EIO;
         if (fd >= 0)
             close(fd);
         wn__tmpdir_remove(t);
         wn__free(t);
-        return fd < 0 ? WN_EOPEN : WN_EIO;
+        return rc;
     }
     *tmpdir = t;
     *lock_fd = fd;
@@ -129,14 +132,13 @@ void wn__tmpdir_remove(const char *tmpdir)
         return;
     DIR *d = opendir(tmpdir);
     if (d) {
+        /* Relative to the directory: cleaning up allocates nothing, so it
+         * also works when the run failed for want of memory. */
         struct dirent *e;
         while ((e = readdir(d)) != NULL) {
             if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
                 continue;
-            char *p = join_path(tmpdir, e->d_name);
-            if (p)
-                unlink(p);
-            wn__free(p);
+            unlinkat(dirfd(d), e->d_name, 0);
         }
         closedir(d);
     }
