@@ -38,17 +38,17 @@ run() {
     label=$1; base=$2; shift 3
     d="$out/run"
     rm -rf "$d"
-    env ${RUN_ENV:-} /usr/bin/time -f "%e %M" -o "$out/time.txt" "$w" "$@" -q -o "$d" >/dev/null 2>&1 || [ $? -eq 3 ]
+    env ${RUN_ENV:-} /usr/bin/time -f "%e %M %U %S" -o "$out/time.txt" "$w" "$@" -q -o "$d" >/dev/null 2>&1 || [ $? -eq 3 ]
     python3 - "$label" "$base" "$d/stats.json" "$out/time.txt" >>"$rows" <<'PY'
 import json, sys
 label, base, stats, timef = sys.argv[1:5]
 s = json.load(open(stats))
-wall, rss_kb = open(timef).read().split()
-wall = float(wall); rss = int(rss_kb) * 1024
+wall, rss_kb, user, sys_ = open(timef).read().split()
+wall = float(wall); rss = int(rss_kb) * 1024; cpu = float(user) + float(sys_)
 st = s["stage_seconds"]
 print(json.dumps({"label": label, "base": base, "bytes": s["bytes"],
     "docs": s["read"], "wall": wall, "rss": rss, "removed": s["removed"],
-    "stages": st, "threads": s["options"]["threads"]}))
+    "stages": st, "threads": s["options"]["threads"], "cpu": cpu}))
 PY
 }
 
@@ -57,17 +57,27 @@ table() {
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 by = {r["label"]: r for r in rows}
-print("| run | input MB | docs | threads | wall s | MB/s | docs/s | peak RSS MB | RSS bytes/doc | vs baseline |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+print("| run | input MB | docs | threads | wall s | MB/s | docs/s | CPU s | MB/s per CPU s | peak RSS MB | vs baseline (wall) |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 for r in rows:
     mbs = r["bytes"] / 1e6 / r["wall"]
     ratio = ""
     b = by.get(r["base"])
     if b and b is not r:
         ratio = "%.2fx %s" % (b["wall"] / r["wall"], r["base"])
-    print("| %s | %.0f | %d | %d | %.2f | %.0f | %.0f | %.1f | %.0f | %s |" % (
+    print("| %s | %.0f | %d | %d | %.2f | %.0f | %.0f | %.2f | %.0f | %.1f | %s |" % (
         r["label"], r["bytes"] / 1e6, r["docs"], r["threads"], r["wall"], mbs,
-        r["docs"] / r["wall"], r["rss"] / 2**20, r["rss"] / max(1, r["docs"]), ratio))
+        r["docs"] / r["wall"], r["cpu"], r["bytes"] / 1e6 / r["cpu"],
+        r["rss"] / 2**20, ratio))
+g = [r for r in rows if r["label"].startswith("gen-")]
+if len(g) >= 2:
+    a, b = g[0], g[-1]
+    print()
+    print("Peak RSS grows by %.0f bytes per document from %s to %s (%d to %d documents);"
+          " time per MB: %.2f ms at %s, %.2f ms at %s." % (
+          (b["rss"] - a["rss"]) / (b["docs"] - a["docs"]), a["label"], b["label"],
+          a["docs"], b["docs"], 1e3 * a["wall"] / (a["bytes"] / 1e6), a["label"],
+          1e3 * b["wall"] / (b["bytes"] / 1e6), b["label"]))
 print()
 print("Stage seconds (read+sketch / exact / join / verify / cluster / write):")
 print()
