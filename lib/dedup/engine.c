@@ -23,8 +23,9 @@
  *            chosen by the keep rule.
  * Pass 2 reads the inputs again without parsing and writes kept records as
  * the bytes they were read as, removed.jsonl in input order, then
- * clusters.jsonl and stats.json. Standard input cannot be read twice, so
- * pass 1 spools it to a temporary file.
+ * clusters.jsonl and stats.json. Standard input, pipes and other inputs
+ * that are neither regular files nor directories cannot be read twice, so
+ * pass 1 spools them to temporary files.
  *
  * Memory per document: 16 (hash; replaced by a 4-byte exact-group number
  * after the exact stage) + 8 (lengths) + 1 (flags) + 8 (id offset) + id
@@ -33,6 +34,7 @@
  * and the clustering 16 after the join has freed its scratch.
  */
 #include "io/outfile.h"
+#include "io/reader.h"
 #include "cluster/cluster.h"
 #include "io/json.h"
 #include "lsh/lsh.h"
@@ -147,9 +149,11 @@ struct engine {
     FILE *sig_f;
     FILE **key_f;
     FILE *set_f;
-    FILE *spool_f; /* copy of standard input */
-    size_t spool_input;
-    char *spool_path;
+    /* Copies of the inputs that cannot be read twice, by input; NULL
+     * entries for the others. */
+    FILE **spool_f;
+    char **spool_path;
+    size_t ninputs;
     struct wn_outfile out_kept, out_removed, out_clusters, out_rejected,
         out_stats;
 
@@ -537,14 +541,14 @@ static int pass1(struct engine *e, struct wn_reader *r)
                 }
                 e->rep.read++;
                 uint64_t unit = e->units++;
-                if (e->spool_f && rec.input == e->spool_input) {
+                FILE *spool = e->spool_f ? e->spool_f[rec.input] : NULL;
+                if (spool) {
                     /* Keep a non-blank line per unit so that pass 2
                      * sees the same sequence of records. */
-                    int w = rec.status
-                                ? write_all(e->spool_f, "-", 1)
-                                : write_all(e->spool_f, rec.raw, rec.raw_len);
+                    int w = rec.status ? write_all(spool, "-", 1)
+                                       : write_all(spool, rec.raw, rec.raw_len);
                     if (!w)
-                        w = write_all(e->spool_f, "\n", 1);
+                        w = write_all(spool, "\n", 1);
                     if (w) {
                         rc = w;
                         break;
@@ -1127,7 +1131,7 @@ static int pass2(struct engine *e, const char *const *inputs, size_t ninputs,
     if (!paths)
         return WN_ENOMEM;
     for (size_t i = 0; i < ninputs; i++)
-        paths[i] = strcmp(inputs[i], "-") == 0 ? e->spool_path : inputs[i];
+        paths[i] = e->spool_path[i] ? e->spool_path[i] : inputs[i];
     struct wn_reader_options ro = e->o->reader;
     ro.raw_only = 1;
     struct wn_reader *r = NULL;
@@ -1139,6 +1143,7 @@ static int pass2(struct engine *e, const char *const *inputs, size_t ninputs,
     struct verifier ver;
     bool have_ver = !e->o->exact_only;
     if (have_ver && (rc = verifier_init(&ver, e)) != WN_OK) {
+        verifier_release(&ver);
         wn_reader_free(r);
         return rc;
     }
@@ -1461,10 +1466,15 @@ static void engine_release(struct engine *e)
     }
     if (e->set_f)
         fclose(e->set_f);
-    if (e->spool_f)
-        fclose(e->spool_f);
-    if (e->spool_path)
-        unlink(e->spool_path);
+    for (size_t i = 0; i < e->ninputs; i++) {
+        if (e->spool_f && e->spool_f[i])
+            fclose(e->spool_f[i]);
+        if (e->spool_path && e->spool_path[i]) {
+            unlink(e->spool_path[i]);
+            wn__free(e->spool_path[i]);
+        }
+    }
+    wn__free(e->spool_f);
     wn__free(e->spool_path);
     wn__outfile_release(&e->out_kept);
     wn__outfile_release(&e->out_removed);
@@ -1498,6 +1508,18 @@ static int open_outputs(struct engine *e, const char *outdir)
     return rc;
 }
 
+/* Standard input, pipes, sockets, devices: anything but a regular file or
+ * a directory may not give the same bytes twice. */
+static bool needs_spool(const char *path)
+{
+    if (strcmp(path, "-") == 0)
+        return true;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return false; /* the reader has checked it; it reports errors */
+    return !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
 static int open_spills(struct engine *e, const char *const *inputs,
                        size_t ninputs)
 {
@@ -1522,21 +1544,24 @@ static int open_spills(struct engine *e, const char *const *inputs,
         if (!e->set_f)
             return WN_EOPEN;
     }
+    e->ninputs = ninputs;
+    e->spool_f = wn__calloc(ninputs ? ninputs : 1, sizeof(FILE *));
+    e->spool_path = wn__calloc(ninputs ? ninputs : 1, sizeof(char *));
+    if (!e->spool_f || !e->spool_path)
+        return WN_ENOMEM;
     for (size_t i = 0; i < ninputs; i++) {
-        if (strcmp(inputs[i], "-") != 0)
+        if (!needs_spool(inputs[i]))
             continue;
-        /* Standard input is read once; pass 2 reads this copy. */
-        size_t len = strlen(e->tmpdir) + 16;
-        e->spool_path = wn__malloc(len);
-        if (!e->spool_path)
+        /* Read once; pass 2 reads this copy. */
+        size_t len = strlen(e->tmpdir) + 32;
+        e->spool_path[i] = wn__malloc(len);
+        if (!e->spool_path[i])
             return WN_ENOMEM;
-        snprintf(e->spool_path, len, "%s/stdin", e->tmpdir);
-        e->spool_input = i;
-        e->spool_f = fopen(e->spool_path, "wb");
-        if (!e->spool_f)
+        snprintf(e->spool_path[i], len, "%s/input-%zu", e->tmpdir, i);
+        e->spool_f[i] = fopen(e->spool_path[i], "wb");
+        if (!e->spool_f[i])
             return WN_EOPEN;
-        setvbuf(e->spool_f, NULL, _IOFBF, 1u << 20);
-        break;
+        setvbuf(e->spool_f[i], NULL, _IOFBF, 1u << 20);
     }
     return WN_OK;
 }
@@ -1584,6 +1609,8 @@ int wn_dedup_run(const char *const *inputs, size_t ninputs, const char *outdir,
     struct wn_reader *r = NULL;
     size_t bad = 0;
     rc = wn_reader_create(inputs, ninputs, &opts->reader, &r, &bad);
+    if (!rc && opts->cancel)
+        wn__reader_set_cancel(r, opts->cancel); /* a silent pipe must stop */
     if (rc) {
         if (bad < ninputs)
             snprintf(e->rep.error_path, sizeof(e->rep.error_path), "%s",
@@ -1604,9 +1631,12 @@ int wn_dedup_run(const char *const *inputs, size_t ninputs, const char *outdir,
     wn_reader_free(r);
     r = NULL;
     stop_pool(e);
-    if (!rc && e->spool_f) {
-        rc = fclose(e->spool_f) == 0 ? WN_OK : WN_EIO;
-        e->spool_f = NULL;
+    for (size_t i = 0; !rc && e->spool_f && i < e->ninputs; i++) {
+        if (e->spool_f[i]) {
+            rc = fclose(e->spool_f[i]) == 0 ? WN_OK
+                                            : wn__status_from_errno(errno);
+            e->spool_f[i] = NULL;
+        }
     }
     /* The spill files are read back with pread from here on. */
     if (!rc && e->sig_f && fflush(e->sig_f) != 0)
@@ -1697,6 +1727,10 @@ int wn_dedup_run(const char *const *inputs, size_t ninputs, const char *outdir,
         rc = wn__outfile_commit(outs[i]);
 done:
     wn_reader_free(r);
+    /* Errors past the inputs are writes to the output or spill files. */
+    if ((rc == WN_ENOSPC || rc == WN_EIO) && !e->rep.error_path[0])
+        snprintf(e->rep.error_path, sizeof(e->rep.error_path), "%s",
+                 opts->tmp_dir && rc == WN_ENOSPC ? opts->tmp_dir : outdir);
     if (rep)
         *rep = e->rep;
     engine_release(e);

@@ -105,7 +105,10 @@ static int check_path(const char *path, bool *seen_stdin)
         closedir(d);
         return WN_OK;
     }
-    /* O_NONBLOCK: checking a named pipe must not wait for its writer. */
+    /* A named pipe is not opened to be checked: opening and closing it
+     * would let its writer start and then lose what it wrote. */
+    if (!S_ISREG(st.st_mode))
+        return access(path, R_OK) == 0 ? WN_OK : WN_EOPEN;
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return WN_EOPEN;

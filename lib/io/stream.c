@@ -45,16 +45,21 @@ struct wn_stream {
 /*
  * read(2) that is retried when a signal interrupts it, unless the signal
  * cancelled the run: a reader blocked on a pipe whose writer is alive but
- * silent must still stop on SIGINT or SIGTERM. Returns bytes, 0 at EOF or
- * -1 with errno set (EINTR when cancelled).
+ * silent must still stop on SIGINT or SIGTERM. The flag is also looked at
+ * before each read, for a signal that came just before it. Returns bytes,
+ * 0 at EOF or -1 with errno set (EINTR when cancelled).
  */
 static ssize_t read_fd(const struct wn_stream *s, void *buf, size_t n)
 {
-    ssize_t k;
-    do {
-        k = read(s->fd, buf, n);
-    } while (k < 0 && errno == EINTR && !(s->cancel && *s->cancel));
-    return k;
+    for (;;) {
+        if (s->cancel && *s->cancel) {
+            errno = EINTR;
+            return -1;
+        }
+        ssize_t k = read(s->fd, buf, n);
+        if (k >= 0 || errno != EINTR)
+            return k;
+    }
 }
 
 /* The status of a failed read_fd. */
