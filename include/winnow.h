@@ -61,7 +61,7 @@ WN_API const char *wn_version_string(void);
     X(WN_EBADID, -13, "id field is neither a string nor a number")
 
 enum wn_status {
-#define WN__STATUS_ENUM(name, value, text) name = value,
+#define WN__STATUS_ENUM(name, value, text) name = (value),
     WN_STATUS_LIST(WN__STATUS_ENUM)
 #undef WN__STATUS_ENUM
 };
@@ -471,7 +471,8 @@ WN_API int wn_eval_files(const char *predicted, const char *truth,
  * Byte offsets ("start", "end") are offsets into the record's text: the
  * unescaped value of the text field (the whole file for .txt input), as
  * UTF-8 bytes, end exclusive. They always fall on token or line
- * boundaries, never inside a character.
+ * boundaries, never inside a character. They are 32-bit inside: the
+ * reader's max_record_bytes must be below 4 GiB (WN_EINVAL otherwise).
  */
 
 enum wn_span_mode {
@@ -520,7 +521,8 @@ struct wn_passages_report {
     uint64_t blank_lines;
     uint64_t bytes;         /* read, after decompression */
     uint64_t tokens;        /* tokens of accepted records */
-    uint64_t windows;       /* windows that occur more than once */
+    uint64_t windows;       /* windows counted in spans: repeated ones
+                               (annotate), or later occurrences (remove) */
     uint64_t docs_with_spans;
     uint64_t spans;         /* spans reported (annotate) or cut (remove) */
     uint64_t span_tokens;   /* tokens inside them */
@@ -540,18 +542,22 @@ struct wn_passages_report {
 
 /*
  * Find repeated passages in the records of the inputs and write into
- * outdir: kept.jsonl, removed.jsonl, spans.jsonl (one line per record with
- * spans: {"id", "tokens", "tokens_left" (remove), "spans": [{"start",
- * "end", "tokens", "count", "where": [{"id", "start", "end"}], "more"}]}),
- * rejected.jsonl and stats.json. count is the largest number of
- * occurrences in the corpus of any window of the span; where lists, in the
- * span's order, the stretches of other records (or of the same record)
- * that the span's windows repeat: their first occurrence, or for a first
- * occurrence the second; at most max_where of them, "more" counting the
- * rest. In remove mode start/end are the bytes cut: the span with the
- * spaces and punctuation that follow it, and the line break after it only
- * when the span starts a line. Returns as wn_dedup_run does; WN_EINVAL for
- * min_span 0 or bad options. Single-threaded; the records are read twice.
+ * outdir: kept.jsonl, removed.jsonl, spans.jsonl, rejected.jsonl and
+ * stats.json. spans.jsonl has one line per record with spans:
+ *   {"id", "tokens", "tokens_left" and "short" (remove mode), "spans":
+ *    [{"start", "end", "tokens", "count", "where": [{"id", "start", "end"}],
+ *      "more"}]}
+ * count is the largest number of occurrences in the corpus of any window
+ * of the span; where lists, in the span's order, the stretches of other
+ * records (or of the same record) that the span's windows repeat: their
+ * first occurrence, or for a first occurrence the second; at most
+ * max_where of them, "more" counting the rest. In remove mode start/end
+ * are the bytes cut: the span with the spaces and punctuation that follow
+ * it, and the line break after it only when the span starts a line.
+ * Returns as wn_dedup_run does; WN_EINVAL for min_span 0 or bad options.
+ * The records are read twice. One thread, or two when the corpus is split
+ * into parts (two parts sorted at a time, within the budget together);
+ * outputs do not depend on it.
  */
 WN_API int wn_passages_run(const char *const *inputs, size_t n,
                            const char *outdir,
@@ -610,12 +616,14 @@ struct wn_lines_report {
 
 /*
  * Count and annotate or remove frequent lines or paragraphs, writing
- * kept.jsonl, removed.jsonl, lines.jsonl (one line per record with frequent
- * units: {"id", "tokens", "tokens_left", "units": [{"start", "end",
- * "docs"}]}, docs being the number of records the unit occurs in), rejected.jsonl
- * and stats.json. In remove mode a unit is cut with everything up to the
- * next unit (its line break, blank lines after it). Returns as
- * wn_dedup_run does. Single-threaded; the records are read twice.
+ * kept.jsonl, removed.jsonl, lines.jsonl, rejected.jsonl and stats.json.
+ * lines.jsonl has one line per record with frequent units:
+ *   {"id", "tokens", "tokens_left", "short",
+ *    "units": [{"start", "end", "docs"}]}
+ * docs being the number of records the unit occurs in. In remove mode a
+ * unit is cut with everything up to the next unit (its line break, blank
+ * lines after it). Returns as wn_dedup_run does. Single-threaded; the
+ * records are read twice.
  */
 WN_API int wn_lines_run(const char *const *inputs, size_t n,
                         const char *outdir,

@@ -240,7 +240,7 @@ static void process_batch(const struct engine *e, struct worker_scratch *w,
     for (size_t i = 0; i < b->n; i++) {
         if (e->need_sets)
             b->set_off[i] = b->nsets;
-        uint64_t keys[MAX_KEYS];
+        uint64_t keys[MAX_KEYS] = {0};
         int rc = sketch_doc(e, w, b->text.data + b->off[i],
                             b->off[i + 1] - b->off[i], &b->out[i],
                             b->sigs + i * e->sigw, keys, b);
@@ -977,7 +977,7 @@ static int stage_join_verify(struct engine *e, const uint8_t *skip)
     memset(&ver, 0, sizeof(ver));
     if (!rc)
         rc = verifier_init(&ver, e);
-    for (size_t i = 0; i < npairs && !rc; i++) {
+    for (size_t i = 0; pairs && i < npairs && !rc; i++) {
         uint32_t a = (uint32_t)(pairs[i] >> 32), b = (uint32_t)pairs[i];
         /* Already together: a further edge cannot change the partition. */
         if (wn__uf_find(&e->uf, a) == wn__uf_find(&e->uf, b))
@@ -1036,9 +1036,9 @@ static int build_clustering(struct engine *e, struct clustering *c)
     for (size_t d = 0; d < e->n; d++) {
         uint32_t r = wn__uf_find(&e->uf, (uint32_t)d);
         c->root[d] = r;
-        if (c->size[r]++ == 0)
-            c->rep[r] = (uint32_t)d; /* r == d: roots are first members */
-        else if (better_rep(e, (uint32_t)d, c->rep[r]))
+        /* The first member seen is the root itself (roots are first
+         * members); later ones replace it only by the keep rule. */
+        if (c->size[r]++ == 0 || better_rep(e, (uint32_t)d, c->rep[r]))
             c->rep[r] = (uint32_t)d;
     }
     uint32_t next = 0;
