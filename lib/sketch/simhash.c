@@ -19,6 +19,8 @@
  */
 #include "sketch/sketch.h"
 
+#include <assert.h>
+
 /* The eight bits of byte b spread into the low bit of eight bytes. */
 #define SPREAD(b)                                                              \
     ((uint64_t)((b)&1) | (uint64_t)((b) >> 1 & 1) << 8 |                       \
@@ -101,16 +103,17 @@ unsigned wn__simhash_keys(uint64_t fp, unsigned k, unsigned m, uint64_t *keys,
 
     /* Block t covers bits [off[t], off[t] + width); widths differ by at most
      * one bit. */
-    uint64_t mask[64];
+    uint64_t mask[64] = {0};
     unsigned width = 64 / nblocks, extra = 64 % nblocks, off = 0;
     for (unsigned t = 0; t < nblocks; t++) {
         unsigned w = width + (t < extra);
-        mask[t] = (w == 64 ? ~0ULL : ((1ULL << w) - 1)) << off;
+        assert(off < 64 && off + w <= 64); /* the widths sum to 64 */
+        mask[t] = (w >= 64 ? ~0ULL : ((1ULL << w) - 1)) << (off & 63);
         off += w;
     }
 
     /* Enumerate m-subsets of the blocks in lexicographic order. */
-    unsigned idx[64];
+    unsigned idx[64] = {0};
     for (unsigned j = 0; j < m; j++)
         idx[j] = j;
     for (unsigned table = 0; table < count; table++) {

@@ -287,13 +287,13 @@ static bool ascii_block(const unsigned char *q, uint64_t *word,
 {
     uint64_t w = 0;
     for (unsigned j = 0; j < 8; j++) {
-        uint64_t x = load_le64(q + 8 * j);
+        uint64_t x = load_le64(q + (size_t)8 * j);
         if ((x & SWAR_HIGH) | (SWAR_GE(x, 1) ^ SWAR_HIGH))
             return false;
         uint64_t up = SWAR_GE(x, 'A') & ~SWAR_GE(x, 'Z' + 1);
         uint64_t lo = SWAR_GE(x, 'a') & ~SWAR_GE(x, 'z' + 1);
         uint64_t dg = SWAR_GE(x, '0') & ~SWAR_GE(x, '9' + 1);
-        store_le64(fold + 8 * j, x | up >> 2);
+        store_le64(fold + (size_t)8 * j, x | up >> 2);
         /* Gather the high bit of byte i into bit i. */
         uint64_t m = ((up | lo | dg) >> 7) * 0x0102040810204080ULL >> 56;
         w |= m << (8 * j);
