@@ -121,7 +121,7 @@ if [ "$what" = scaling ] || [ "$what" = all ]; then
     echo
     for s in 100M 200M 400M 1G; do
         c=$(corpus $s)
-        run "gen-$s" gen-100M -- dedup -j 2 "$c"
+        run "gen-$s" "gen-$s" -- dedup -j 2 "$c"
     done
     table
 fi
