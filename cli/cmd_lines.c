@@ -41,7 +41,7 @@ int cmd_lines(int argc, char **argv)
     bool drop_short = false;
     const struct opt opts[] = {
         {"output", 'o', OPT_STRING, &outdir, "DIR",
-         "write kept/removed/lines/rejected/stats here (required)"},
+         "write kept, removed, lines, rejected, stats here"},
         {"mode", 0, OPT_CHOICE, &o.mode, NULL,
          "report frequent units, or remove them (default annotate)",
          mode_names},
@@ -55,8 +55,7 @@ int cmd_lines(int argc, char **argv)
         {"drop-short", 0, OPT_FLAG, &drop_short, NULL,
          "remove: also remove short records"},
         {"tokens", 0, OPT_CHOICE, &o.token_mode, NULL,
-         "normalize units as words or characters (default word)",
-         token_names},
+         "normalize units as words or characters (default word)", token_names},
         {"memory", 0, OPT_SIZE, &memory, "SIZE",
          "memory budget of the count (default 1G)"},
         {"tmp-dir", 0, OPT_STRING, &o.tmp_dir, "DIR",
@@ -73,15 +72,14 @@ int cmd_lines(int argc, char **argv)
     const char *usage = "[options] --output DIR INPUT...";
     const char *summary =
         "Find lines (or paragraphs) that occur in at least --min-docs "
-        "records, compared by\ntheir normalized tokens, as CCNet does. "
-        "lines.jsonl lists them per record with\nbyte offsets into the text "
-        "field; --mode remove cuts them.";
+        "records, compared\nby their normalized tokens, as CCNet does. "
+        "lines.jsonl lists them per record\nwith byte offsets into the "
+        "text field; --mode remove cuts them.";
     char **pos = calloc((size_t)argc + 1, sizeof(char *));
     int npos = 0;
     if (!pos)
         return EXIT_FAIL;
-    int prc = cli_parse("lines", usage, summary, opts, argc, argv, pos,
-                        &npos);
+    int prc = cli_parse("lines", usage, summary, opts, argc, argv, pos, &npos);
     if (prc) {
         free(pos);
         return prc < 0 ? EXIT_OK : prc;
@@ -105,6 +103,11 @@ int cmd_lines(int argc, char **argv)
     o.drop_short = drop_short;
     o.memory = memory;
     o.seed = seed;
+    if (max_bytes == 0 || max_bytes >= (4ull << 30)) {
+        cli_error("lines: --max-record-bytes must be between 1 and 4G - 1");
+        free(pos);
+        return EXIT_USAGE;
+    }
     o.reader.max_record_bytes = (size_t)max_bytes;
     unsigned long long rejected = 0;
     o.on_reject = on_reject;
@@ -112,8 +115,8 @@ int cmd_lines(int argc, char **argv)
     o.cancel = &cli_cancel;
     cli_install_signals();
     struct wn_lines_report rep;
-    int rc = wn_lines_run((const char *const *)pos, (size_t)npos, outdir, &o,
-                          &rep);
+    int rc =
+        wn_lines_run((const char *const *)pos, (size_t)npos, outdir, &o, &rep);
     free(pos);
     if (rc == WN_EINTR) {
         cli_error("interrupted; no output was written");

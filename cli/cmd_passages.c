@@ -41,7 +41,7 @@ int cmd_passages(int argc, char **argv)
     bool drop_short = false;
     const struct opt opts[] = {
         {"output", 'o', OPT_STRING, &outdir, "DIR",
-         "write kept/removed/spans/rejected/stats here (required)"},
+         "write kept, removed, spans, rejected, stats here"},
         {"mode", 0, OPT_CHOICE, &o.mode, NULL,
          "report repeated spans, or cut all but the first occurrence "
          "(default annotate)",
@@ -71,23 +71,23 @@ int cmd_passages(int argc, char **argv)
     const char *usage = "[options] --output DIR INPUT...";
     const char *summary =
         "Find every passage of at least --min-span tokens that occurs more "
-        "than once, within\na record or across records (a suffix array over "
-        "the corpus, Lee et al. 2022).\nspans.jsonl lists them with byte "
-        "offsets into the text field, their count and\nwhere else they "
-        "occur; --mode remove cuts every occurrence after the first.";
+        "than once,\nwithin a record or across records (a suffix array over "
+        "the corpus, Lee et al.\n2022). spans.jsonl lists them with byte "
+        "offsets into the text field, their\ncount and where else they "
+        "occur; --mode remove cuts every occurrence after the\nfirst.";
     char **pos = calloc((size_t)argc + 1, sizeof(char *));
     int npos = 0;
     if (!pos)
         return EXIT_FAIL;
-    int prc = cli_parse("passages", usage, summary, opts, argc, argv, pos,
-                        &npos);
+    int prc =
+        cli_parse("passages", usage, summary, opts, argc, argv, pos, &npos);
     if (prc) {
         free(pos);
         return prc < 0 ? EXIT_OK : prc;
     }
     if (!outdir || npos == 0) {
-        cli_error("passages: %s", !outdir ? "--output DIR is required"
-                                          : "no input given");
+        cli_error("passages: %s",
+                  !outdir ? "--output DIR is required" : "no input given");
         fprintf(stderr, "usage: winnow passages %s\n", usage);
         free(pos);
         return EXIT_USAGE;
@@ -104,6 +104,11 @@ int cmd_passages(int argc, char **argv)
     o.max_where = max_where;
     o.memory = memory;
     o.drop_short = drop_short;
+    if (max_bytes == 0 || max_bytes >= (4ull << 30)) {
+        cli_error("passages: --max-record-bytes must be between 1 and 4G - 1");
+        free(pos);
+        return EXIT_USAGE;
+    }
     o.reader.max_record_bytes = (size_t)max_bytes;
     unsigned long long rejected = 0;
     o.on_reject = on_reject;
@@ -111,8 +116,8 @@ int cmd_passages(int argc, char **argv)
     o.cancel = &cli_cancel;
     cli_install_signals();
     struct wn_passages_report rep;
-    int rc = wn_passages_run((const char *const *)pos, (size_t)npos, outdir,
-                             &o, &rep);
+    int rc = wn_passages_run((const char *const *)pos, (size_t)npos, outdir, &o,
+                             &rep);
     free(pos);
     if (rc == WN_EINTR) {
         cli_error("interrupted; no output was written");
@@ -147,15 +152,13 @@ int cmd_passages(int argc, char **argv)
              (unsigned long long)rep.span_tokens,
              (unsigned long long)rep.docs_with_spans);
     if (cli_verbosity > 0)
-        cli_info("%llu tokens, %llu distinct (%llu coded by hash), %.1f MB "
-                 "coded; %u parts, largest %.1f MB; %llu windows joined "
-                 "across parts; peak RSS %.1f MB",
-                 (unsigned long long)rep.tokens,
-                 (unsigned long long)rep.vocabulary,
-                 (unsigned long long)rep.hashed_tokens,
-                 rep.code_bytes / 1e6, rep.parts,
-                 rep.part_peak_bytes / 1e6,
-                 (unsigned long long)rep.cross_windows,
-                 rep.peak_rss_bytes / 1e6);
+        cli_info(
+            "%llu tokens, %llu distinct (%llu coded by hash), %.1f MB "
+            "coded; %u parts, largest %.1f MB; %llu windows joined "
+            "across parts; peak RSS %.1f MB",
+            (unsigned long long)rep.tokens, (unsigned long long)rep.vocabulary,
+            (unsigned long long)rep.hashed_tokens, rep.code_bytes / 1e6,
+            rep.parts, rep.part_peak_bytes / 1e6,
+            (unsigned long long)rep.cross_windows, rep.peak_rss_bytes / 1e6);
     return rep.rejected ? EXIT_REJECTED : EXIT_OK;
 }

@@ -13,7 +13,7 @@
 static const char *const token_names[] = {"word", "char", NULL};
 
 #define REJECT_MESSAGES 20
-#define FIXED_OPTS 6
+#define FIXED_OPTS      6
 
 static void on_reject(void *ud, const struct wn_record *rec)
 {
@@ -44,35 +44,41 @@ int cmd_repeats(int argc, char **argv)
     char names[WN_REP_COUNT][48], helps[WN_REP_COUNT][96];
     struct opt opts[FIXED_OPTS + WN_REP_COUNT + 1];
     size_t k = 0;
-    opts[k++] = (struct opt){"output", 'o', OPT_STRING, &outdir, "DIR",
-                             "write kept/removed/repetition/rejected/stats "
-                             "here (required)"};
-    opts[k++] = (struct opt){"gopher", 0, OPT_FLAG, &gopher, NULL,
-                             "filter with every Gopher threshold (those "
-                             "given below win)"};
-    opts[k++] = (struct opt){"tokens", 0, OPT_CHOICE, &o.token_mode, NULL,
-                             "n-grams of words or characters (default word)",
-                             token_names};
-    opts[k++] = (struct opt){"id-field", 0, OPT_STRING, &o.reader.id_field,
-                             "NAME", "JSON field of the id (default id)"};
-    opts[k++] = (struct opt){"text-field", 0, OPT_STRING,
-                             &o.reader.text_field, "NAME",
-                             "JSON field of the text (default text)"};
-    opts[k++] = (struct opt){"max-record-bytes", 0, OPT_SIZE, &max_bytes,
-                             "SIZE", "reject longer records (default 64M)"};
+    opts[k++] = (struct opt){"output",
+                             'o',
+                             OPT_STRING,
+                             &outdir,
+                             "DIR",
+                             "write kept, removed, repetition, rejected, "
+                             "stats here"};
+    opts[k++] = (struct opt){
+        "gopher", 0,    OPT_FLAG,
+        &gopher,  NULL, "every Gopher threshold (--max-* given win)"};
+    opts[k++] = (struct opt){
+        "tokens",      0,    OPT_CHOICE,
+        &o.token_mode, NULL, "n-grams of words or characters (default word)",
+        token_names};
+    opts[k++] = (struct opt){"id-field", 0,
+                             OPT_STRING, &o.reader.id_field,
+                             "NAME",     "JSON field of the id (default id)"};
+    opts[k++] = (struct opt){
+        "text-field",         0,      OPT_STRING,
+        &o.reader.text_field, "NAME", "JSON field of the text (default text)"};
+    opts[k++] = (struct opt){
+        "max-record-bytes", 0,      OPT_SIZE,
+        &max_bytes,         "SIZE", "reject longer records (default 64M)"};
     for (int i = 0; i < WN_REP_COUNT; i++) {
         const char *name = wn_repetition_name(i);
-        size_t n = (size_t)snprintf(names[i], sizeof(names[i]), "max-%s",
-                                    name);
+        size_t n = (size_t)snprintf(names[i], sizeof(names[i]), "max-%s", name);
         for (size_t c = 0; c < n; c++)
             if (names[i][c] == '_')
                 names[i][c] = '-';
         snprintf(helps[i], sizeof(helps[i]),
-                 "remove records whose %s exceeds X (Gopher %.2f)", name,
+                 "remove records above X (Gopher %.2f)",
                  wn_repetition_gopher(i));
         max[i] = NAN; /* not given */
-        opts[k++] = (struct opt){names[i], 0, OPT_DOUBLE, &max[i], "X",
-                                 helps[i]};
+        opts[k++] =
+            (struct opt){names[i], 0, OPT_DOUBLE, &max[i], "X", helps[i]};
     }
     opts[k] = (struct opt){NULL, 0, OPT_END, NULL, NULL, NULL};
     const char *usage = "[options] --output DIR INPUT...";
@@ -86,8 +92,8 @@ int cmd_repeats(int argc, char **argv)
     int npos = 0;
     if (!pos)
         return EXIT_FAIL;
-    int prc = cli_parse("repeats", usage, summary, opts, argc, argv, pos,
-                        &npos);
+    int prc =
+        cli_parse("repeats", usage, summary, opts, argc, argv, pos, &npos);
     if (prc) {
         free(pos);
         return prc < 0 ? EXIT_OK : prc;
@@ -109,6 +115,11 @@ int cmd_repeats(int argc, char **argv)
                    : gopher       ? wn_repetition_gopher(i)
                                   : 1.0;
     }
+    if (max_bytes == 0 || max_bytes >= (4ull << 30)) {
+        cli_error("repeats: --max-record-bytes must be between 1 and 4G - 1");
+        free(pos);
+        return EXIT_USAGE;
+    }
     o.reader.max_record_bytes = (size_t)max_bytes;
     unsigned long long rejected = 0;
     o.on_reject = on_reject;
@@ -116,8 +127,8 @@ int cmd_repeats(int argc, char **argv)
     o.cancel = &cli_cancel;
     cli_install_signals();
     struct wn_repeats_report rep;
-    int rc = wn_repeats_run((const char *const *)pos, (size_t)npos, outdir,
-                            &o, &rep);
+    int rc = wn_repeats_run((const char *const *)pos, (size_t)npos, outdir, &o,
+                            &rep);
     free(pos);
     if (rc == WN_EINTR) {
         cli_error("interrupted; no output was written");
@@ -151,7 +162,7 @@ int cmd_repeats(int argc, char **argv)
     for (int i = 0; i < WN_REP_COUNT && cli_verbosity > 0; i++)
         if (rep.exceeded[i])
             cli_info("  %llu records above %s %g",
-                     (unsigned long long)rep.exceeded[i],
-                     wn_repetition_name(i), o.max[i]);
+                     (unsigned long long)rep.exceeded[i], wn_repetition_name(i),
+                     o.max[i]);
     return rep.rejected ? EXIT_REJECTED : EXIT_OK;
 }

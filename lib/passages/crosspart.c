@@ -9,6 +9,8 @@
  *     code bytes) into a 16-byte record: a = the low 64 hash bits, b = 24
  *     more hash bits above the 40-bit global token. The top bits of a pick
  *     one of nbuckets spill files, so equal windows meet in one bucket.
+ *     Each of the (two) threads that sort parts writes its own set of
+ *     bucket files; a bucket is the union of its files.
  *  2. Each bucket is loaded and sorted by (a, b): equal windows are then
  *     one run, ordered by token. A run whose first and last tokens lie in
  *     different parts is a window repeated across parts; its count and
@@ -20,32 +22,36 @@
  * Two windows are taken as equal when 88 hash bits agree: for N windows
  * the chance of any false match is below N^2 / 2^89 (2e-9 for 10^9).
  *
- * Memory: one bucket (32 bytes per window with the sort's scratch) and one
- * chunk of replacements, each about half the budget: nbuckets is the
- * smallest power of two that makes the average bucket fit, at most 256 (a
- * bucket then grows past the budget only for corpora above 256 budgets, or
- * for one window repeated more than budget/32 times). Disk: 16 bytes per
+ * Memory: two threads join buckets, each holding one bucket (32 bytes per
+ * window with the sort's scratch) and its rewrites; nbuckets is the
+ * smallest power of two that makes two average buckets fit the budget, at
+ * most 128 (a bucket then grows past its share only for corpora above 64
+ * budgets, or for one window repeated more than budget/64 times). The
+ * rewrites are then applied in chunks of budget/32. Disk: 16 bytes per
  * token, read once.
  */
 #include "passages/passages.h"
 #include "sketch/hash128.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#define MAX_BUCKETS 256u
-#define WINDOW_SEED UINT64_C(0x77696e6e6f77)
+#define MAX_BUCKETS   128u /* per writer */
+#define BUCKET_BUFFER (16u << 10)
+#define WINDOW_SEED   UINT64_C(0x77696e6e6f77)
 #define BLOCK_ENTRIES 8192u /* windows-file entries patched per pread */
+#define JOIN_THREADS  2u
 
-static FILE *spill(const char *dir, const char *name)
+static FILE *spill(const char *dir, const char *name, size_t buffer)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     FILE *f = fopen(path, "w+b");
     if (f) {
         unlink(path);
-        setvbuf(f, NULL, _IOFBF, 1u << 16);
+        setvbuf(f, NULL, _IOFBF, buffer);
     }
     return f;
 }
@@ -60,7 +66,8 @@ int wn__cross_init(struct wn_cross *c, const char *dir, uint64_t budget,
     c->nparts = nparts;
     c->dir = dir;
     c->cancel = cancel;
-    uint64_t want = total_tokens * 32 / c->budget + 1;
+    /* Two joining threads each hold a bucket and its sort's scratch. */
+    uint64_t want = total_tokens * 32 * JOIN_THREADS / c->budget + 1;
     unsigned nb = 1, bits = 0;
     while (nb < want && nb < MAX_BUCKETS) {
         nb *= 2;
@@ -68,31 +75,32 @@ int wn__cross_init(struct wn_cross *c, const char *dir, uint64_t budget,
     }
     c->nbuckets = nb;
     c->shift = 64 - bits;
-    c->bucket = wn__calloc(nb, sizeof(FILE *));
+    c->bucket = wn__calloc((size_t)nb * WN_CROSS_WRITERS, sizeof(FILE *));
     if (!c->bucket)
         return WN_ENOMEM;
-    for (unsigned i = 0; i < nb; i++) {
-        char name[32];
-        snprintf(name, sizeof(name), "windows-bucket-%u", i);
-        c->bucket[i] = spill(dir, name);
+    for (unsigned i = 0; i < nb * WN_CROSS_WRITERS; i++) {
+        char name[48];
+        snprintf(name, sizeof(name), "windows-bucket-%u-%u", i / nb, i % nb);
+        c->bucket[i] = spill(dir, name, BUCKET_BUFFER);
         if (!c->bucket[i])
             return WN_EOPEN;
     }
-    c->fix = spill(dir, "windows-cross");
+    c->fix = spill(dir, "windows-cross", 1u << 16);
     return c->fix ? WN_OK : WN_EOPEN;
 }
 
 void wn__cross_release(struct wn_cross *c)
 {
     if (c->bucket) {
-        for (unsigned i = 0; i < c->nbuckets; i++)
+        for (unsigned i = 0; i < c->nbuckets * WN_CROSS_WRITERS; i++)
             if (c->bucket[i])
                 fclose(c->bucket[i]);
         wn__free(c->bucket);
     }
     if (c->fix)
         fclose(c->fix);
-    wn__free(c->starts);
+    for (unsigned w = 0; w < WN_CROSS_WRITERS; w++)
+        wn__free(c->starts[w]);
     memset(c, 0, sizeof(*c));
 }
 
@@ -102,34 +110,36 @@ static int put(FILE *f, const struct wn_pair64 *r)
                                             : wn__status_from_errno(errno);
 }
 
-int wn__cross_add(struct wn_cross *c, const unsigned char *text, size_t n,
-                  uint32_t k, uint64_t tok_base)
+int wn__cross_add(struct wn_cross *c, unsigned writer,
+                  const unsigned char *text, size_t n, uint32_t k,
+                  uint64_t tok_base)
 {
+    if (writer >= WN_CROSS_WRITERS)
+        return WN_EINVAL;
+    FILE **bucket = c->bucket + (size_t)writer * c->nbuckets;
     uint64_t tok = tok_base;
     size_t p = 0;
     while (p < n) {
         /* One document: the offsets of its codes, then its windows. */
         size_t nt = 0;
         while (text[p] != WN_CODE_END) {
-            if (WN_GROW(c->starts, c->starts_cap, nt + 1))
+            if (WN_GROW(c->starts[writer], c->starts_cap[writer], nt + 1))
                 return WN_ENOMEM;
-            c->starts[nt++] = p;
+            c->starts[writer][nt++] = p;
             p += wn__code_len(text[p]);
         }
+        const uint64_t *starts = c->starts[writer];
         size_t end = p++;
         for (size_t t = 0; t + k <= nt; t++) {
-            size_t a = c->starts[t];
-            size_t b = t + k < nt ? c->starts[t + k] : end;
+            size_t a = starts[t];
+            size_t b = t + k < nt ? starts[t + k] : end;
             uint64_t h[2];
             wn__hash128(text + a, b - a, WINDOW_SEED, h);
-            struct wn_pair64 r = {h[0],
-                                  (h[1] & ~WN_WIN_TOK_MASK) | (tok + t)};
-            unsigned bucket = c->nbuckets > 1 ? (unsigned)(h[0] >> c->shift)
-                                              : 0;
-            int rc = put(c->bucket[bucket], &r);
+            struct wn_pair64 r = {h[0], (h[1] & ~WN_WIN_TOK_MASK) | (tok + t)};
+            unsigned i = c->nbuckets > 1 ? (unsigned)(h[0] >> c->shift) : 0;
+            int rc = put(bucket[i], &r);
             if (rc)
                 return rc;
-            c->records++;
         }
         tok += nt;
         if (c->cancel && *c->cancel)
@@ -152,61 +162,111 @@ static size_t part_of(const struct wn_cross *c, uint64_t t)
     return lo;
 }
 
-static int load(FILE *f, struct wn_pair64 **v, size_t *n)
+/* Load bucket b: the records of every writer, one after the other. The
+ * files are emptied as they are read, to give their pages back. */
+static int load(struct wn_cross *c, unsigned b, struct wn_pair64 **v, size_t *n)
 {
-    if (fflush(f) != 0)
-        return wn__status_from_errno(errno);
-    off_t size = ftello(f);
-    if (size < 0 || fseeko(f, 0, SEEK_SET) != 0)
-        return WN_EIO;
-    size_t cnt = (size_t)size / sizeof(struct wn_pair64);
-    struct wn_pair64 *a = wn__reallocarray(NULL, cnt ? cnt : 1, sizeof(*a));
+    size_t cnt[WN_CROSS_WRITERS], total = 0;
+    for (unsigned w = 0; w < WN_CROSS_WRITERS; w++) {
+        FILE *f = c->bucket[(size_t)w * c->nbuckets + b];
+        if (fflush(f) != 0)
+            return wn__status_from_errno(errno);
+        off_t size = ftello(f);
+        if (size < 0 || fseeko(f, 0, SEEK_SET) != 0)
+            return WN_EIO;
+        cnt[w] = (size_t)size / sizeof(struct wn_pair64);
+        total += cnt[w];
+    }
+    struct wn_pair64 *a = wn__reallocarray(NULL, total ? total : 1, sizeof(*a));
     if (!a)
         return WN_ENOMEM;
-    if (fread(a, sizeof(*a), cnt, f) != cnt) {
-        wn__free(a);
-        return WN_EIO;
+    size_t at = 0;
+    for (unsigned w = 0; w < WN_CROSS_WRITERS; w++) {
+        FILE *f = c->bucket[(size_t)w * c->nbuckets + b];
+        if (fread(a + at, sizeof(*a), cnt[w], f) != cnt[w] ||
+            ftruncate(fileno(f), 0) != 0) {
+            wn__free(a);
+            return WN_EIO;
+        }
+        at += cnt[w];
     }
     *v = a;
-    *n = cnt;
+    *n = total;
     return WN_OK;
 }
 
-/* Find the cross-part runs of one bucket and append their rewrites. */
-static int join_bucket(struct wn_cross *c, FILE *f)
+/* What one joining thread collects. */
+struct joiner {
+    struct wn_cross *c;
+    pthread_mutex_t *mu; /* guards next, the rewrite file and rc */
+    unsigned *next;      /* the next bucket to take */
+    int *rc;             /* the first error */
+    struct wn_buf fix;   /* rewrites of the current bucket */
+    uint64_t groups, windows;
+};
+
+/* Find the cross-part runs of one bucket; their rewrites go to j->fix. */
+static int join_bucket(struct joiner *j, unsigned b)
 {
+    struct wn_cross *c = j->c;
     struct wn_pair64 *v = NULL;
     size_t n = 0;
-    int rc = load(f, &v, &n);
-    if (rc)
-        return rc;
-    /* The file is no longer needed: give its pages back. */
-    if (ftruncate(fileno(f), 0) != 0)
-        rc = wn__status_from_errno(errno);
+    int rc = load(c, b, &v, &n);
     if (!rc)
         rc = wn__sort_pairs(v, n);
+    j->fix.len = 0;
     for (size_t i = 0; i < n && !rc;) {
-        size_t j = i + 1;
-        while (j < n && v[j].a == v[i].a &&
-               (v[j].b & ~WN_WIN_TOK_MASK) == (v[i].b & ~WN_WIN_TOK_MASK))
-            j++;
+        size_t e = i + 1;
+        while (e < n && v[e].a == v[i].a &&
+               (v[e].b & ~WN_WIN_TOK_MASK) == (v[i].b & ~WN_WIN_TOK_MASK))
+            e++;
         uint64_t first = v[i].b & WN_WIN_TOK_MASK;
-        uint64_t last = v[j - 1].b & WN_WIN_TOK_MASK;
-        if (j - i >= 2 && part_of(c, first) != part_of(c, last)) {
+        uint64_t last = v[e - 1].b & WN_WIN_TOK_MASK;
+        if (e - i >= 2 && part_of(c, first) != part_of(c, last)) {
             uint64_t second = v[i + 1].b & WN_WIN_TOK_MASK;
-            c->cross_groups++;
-            for (size_t x = i; x < j && !rc; x++) {
+            j->groups++;
+            for (size_t x = i; x < e && !rc; x++) {
                 uint64_t t = v[x].b & WN_WIN_TOK_MASK;
                 struct wn_pair64 fix = {
-                    t, wn__win_pack(j - i, t == first ? second : first)};
-                rc = put(c->fix, &fix);
-                c->cross_windows++;
+                    t, wn__win_pack(e - i, t == first ? second : first)};
+                rc = wn__buf_append(&j->fix, &fix, sizeof(fix));
+                j->windows++;
             }
         }
-        i = j;
+        i = e;
     }
     wn__free(v);
     return rc;
+}
+
+/* Take buckets until none is left or a thread failed. */
+static void *join_main(void *arg)
+{
+    struct joiner *j = arg;
+    struct wn_cross *c = j->c;
+    for (;;) {
+        pthread_mutex_lock(j->mu);
+        unsigned b = *j->next;
+        bool stop = *j->rc != WN_OK || b >= c->nbuckets;
+        if (!stop)
+            (*j->next)++;
+        pthread_mutex_unlock(j->mu);
+        if (stop)
+            break;
+        int rc = join_bucket(j, b);
+        if (!rc && c->cancel && *c->cancel)
+            rc = WN_EINTR;
+        pthread_mutex_lock(j->mu);
+        /* Rewrites are applied in token order later, so the order in which
+         * buckets append them does not matter. */
+        if (!rc && j->fix.len &&
+            fwrite(j->fix.data, 1, j->fix.len, c->fix) != j->fix.len)
+            rc = wn__status_from_errno(errno);
+        if (rc && *j->rc == WN_OK)
+            *j->rc = rc;
+        pthread_mutex_unlock(j->mu);
+    }
+    return NULL;
 }
 
 static int pread_all(int fd, void *p, size_t n, uint64_t off)
@@ -267,12 +327,24 @@ static int apply(int win_fd, const struct wn_pair64 *v, size_t n,
 
 int wn__cross_finish(struct wn_cross *c, int win_fd)
 {
+    /* Two threads join buckets; each holds one bucket at a time. */
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    unsigned next = 0;
     int rc = WN_OK;
-    for (unsigned i = 0; i < c->nbuckets && !rc; i++) {
-        rc = join_bucket(c, c->bucket[i]);
-        if (!rc && c->cancel && *c->cancel)
-            rc = WN_EINTR;
+    struct joiner j[JOIN_THREADS];
+    for (unsigned i = 0; i < JOIN_THREADS; i++)
+        j[i] = (struct joiner){c, &mu, &next, &rc, {0}, 0, 0};
+    pthread_t th;
+    bool threaded = pthread_create(&th, NULL, join_main, &j[1]) == 0;
+    join_main(&j[0]); /* alone, if no thread could be started */
+    if (threaded)
+        pthread_join(th, NULL);
+    for (unsigned i = 0; i < JOIN_THREADS; i++) {
+        c->cross_groups += j[i].groups;
+        c->cross_windows += j[i].windows;
+        wn__buf_release(&j[i].fix);
     }
+    pthread_mutex_destroy(&mu);
     if (rc)
         return rc;
     if (fflush(c->fix) != 0 || fseeko(c->fix, 0, SEEK_SET) != 0)

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,10 +40,45 @@ bool wn__job_cancelled(const struct wn_job *j)
     return j->cancel && *j->cancel;
 }
 
+/* Standard input, pipes, sockets, devices: anything but a regular file or
+ * a directory may not give the same bytes twice. */
+static bool needs_spool(const char *path)
+{
+    if (strcmp(path, "-") == 0)
+        return true;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return false; /* the reader has checked it and reports errors */
+    return !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
+static int open_spools(struct wn_job *j)
+{
+    size_t n = j->ninputs;
+    j->spool = wn__calloc(n ? n : 1, sizeof(FILE *));
+    j->spool_path = wn__calloc(n ? n : 1, sizeof(char *));
+    if (!j->spool || !j->spool_path)
+        return WN_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (!needs_spool(j->inputs[i]))
+            continue;
+        size_t len = strlen(j->tmpdir) + 32;
+        j->spool_path[i] = wn__malloc(len);
+        if (!j->spool_path[i])
+            return WN_ENOMEM;
+        snprintf(j->spool_path[i], len, "%s/input-%zu", j->tmpdir, i);
+        j->spool[i] = fopen(j->spool_path[i], "wb");
+        if (!j->spool[i])
+            return WN_EOPEN;
+        setvbuf(j->spool[i], NULL, _IOFBF, 1u << 20);
+    }
+    return WN_OK;
+}
+
 int wn__job_start(struct wn_job *j, const char *const *inputs, size_t n,
                   const struct wn_reader_options *ro, const char *outdir,
                   const char *tmp_dir, const char *const *names, size_t nout,
-                  volatile int *cancel, struct wn_reader **r)
+                  bool spool, volatile int *cancel, struct wn_reader **r)
 {
     memset(j, 0, sizeof(*j));
     j->t0 = wn__now();
@@ -77,52 +113,49 @@ int wn__job_start(struct wn_job *j, const char *const *inputs, size_t n,
         if (!rc)
             j->nout = i + 1;
     }
-    for (size_t i = 0; i < n && !rc; i++) {
-        if (strcmp(inputs[i], "-") != 0)
-            continue;
-        size_t len = strlen(j->tmpdir) + 16;
-        j->spool_path = wn__malloc(len);
-        if (!j->spool_path)
-            return WN_ENOMEM;
-        snprintf(j->spool_path, len, "%s/stdin", j->tmpdir);
-        j->spool_input = i;
-        j->spool = fopen(j->spool_path, "wb");
-        if (!j->spool)
-            return WN_EOPEN;
-        setvbuf(j->spool, NULL, _IOFBF, 1u << 20);
-    }
+    if (!rc && spool)
+        rc = open_spools(j);
     return rc;
 }
 
 int wn__job_spool(struct wn_job *j, const struct wn_record *rec)
 {
-    if (!j->spool || rec->input != j->spool_input)
+    FILE *f = j->spool && rec->input < j->ninputs ? j->spool[rec->input] : NULL;
+    if (!f)
         return WN_OK;
-    bool ok = rec->status ? fwrite("-", 1, 1, j->spool) == 1
-                          : fwrite(rec->raw, 1, rec->raw_len, j->spool) ==
-                                rec->raw_len;
-    if (!ok || fputc('\n', j->spool) == EOF)
+    bool ok = rec->status
+                  ? fwrite("-", 1, 1, f) == 1
+                  : fwrite(rec->raw, 1, rec->raw_len, f) == rec->raw_len;
+    if (!ok || fputc('\n', f) == EOF)
         return wn__status_from_errno(errno);
     return WN_OK;
 }
 
+static int close_spools(struct wn_job *j)
+{
+    int rc = WN_OK;
+    for (size_t i = 0; j->spool && i < j->ninputs; i++) {
+        if (j->spool[i] && fclose(j->spool[i]) != 0 && !rc)
+            rc = WN_EIO;
+        j->spool[i] = NULL;
+    }
+    return rc;
+}
+
 int wn__job_reopen(struct wn_job *j, struct wn_reader **r)
 {
-    if (j->spool) {
-        int bad = fclose(j->spool) != 0;
-        j->spool = NULL;
-        if (bad)
-            return WN_EIO;
-    }
+    int rc = close_spools(j);
+    if (rc)
+        return rc;
     const char **paths =
         wn__reallocarray(NULL, j->ninputs ? j->ninputs : 1, sizeof(char *));
     if (!paths)
         return WN_ENOMEM;
     for (size_t i = 0; i < j->ninputs; i++)
-        paths[i] = strcmp(j->inputs[i], "-") == 0 ? j->spool_path
-                                                  : j->inputs[i];
+        paths[i] =
+            j->spool_path && j->spool_path[i] ? j->spool_path[i] : j->inputs[i];
     size_t bad = j->ninputs;
-    int rc = wn_reader_create(paths, j->ninputs, &j->ro, r, &bad);
+    rc = wn_reader_create(paths, j->ninputs, &j->ro, r, &bad);
     if (rc && bad < j->ninputs)
         snprintf(j->error_path, sizeof(j->error_path), "%s", paths[bad]);
     wn__free(paths);
@@ -172,8 +205,8 @@ int wn__job_reject(struct wn_outfile *o, const struct wn_record *rec)
     if (!rc)
         rc = wn__json_escape(src, strlen(src), &b);
     if (!rc)
-        rc = wn__buf_printf(&b, ",\"line\":%llu",
-                            (unsigned long long)rec->line);
+        rc =
+            wn__buf_printf(&b, ",\"line\":%llu", (unsigned long long)rec->line);
     if (!rc)
         rc = wn__json_kv(&b, "reason", reason, strlen(reason));
     if (!rc)
@@ -255,10 +288,13 @@ void wn__job_release(struct wn_job *j)
 {
     for (size_t i = 0; i < j->nout; i++)
         wn__outfile_release(&j->out[i]);
-    if (j->spool)
-        fclose(j->spool);
-    if (j->spool_path)
-        unlink(j->spool_path);
+    close_spools(j);
+    for (size_t i = 0; j->spool_path && i < j->ninputs; i++) {
+        if (j->spool_path[i])
+            unlink(j->spool_path[i]);
+        wn__free(j->spool_path[i]);
+    }
+    wn__free(j->spool);
     wn__free(j->spool_path);
     wn__tmpdir_remove(j->tmpdir);
     wn__free(j->tmpdir);

@@ -33,13 +33,14 @@
 #include <stdlib.h>
 
 #define DEFAULT_MEMORY (UINT64_C(1) << 30)
-#define MIN_BUFFER 64u
+#define MAX_RECORD     (UINT64_C(4) << 30)
+#define MIN_BUFFER     64u
 
 enum { OUT_KEPT, OUT_REMOVED, OUT_LINES, OUT_REJECTED, OUT_STATS, NOUT };
 
-static const char *const out_names[NOUT] = {
-    "kept.jsonl", "removed.jsonl", "lines.jsonl", "rejected.jsonl",
-    "stats.json"};
+static const char *const out_names[NOUT] = {"kept.jsonl", "removed.jsonl",
+                                            "lines.jsonl", "rejected.jsonl",
+                                            "stats.json"};
 
 void wn_lines_options_init(struct wn_lines_options *o)
 {
@@ -77,7 +78,7 @@ struct run {
     struct wn_lines_report rep;
     FILE *units;
     FILE **runs;
-    size_t nruns, runs_cap;
+    size_t nruns;
     uint64_t *buf;
     size_t nbuf, buf_cap;
     struct freq *freq;
@@ -115,8 +116,10 @@ static int spill_run(struct run *r)
     int rc = wn__sort_u64(r->buf, r->nbuf);
     if (rc)
         return rc;
-    if (WN_GROW(r->runs, r->runs_cap, r->nruns + 1))
+    FILE **runs = wn__reallocarray(r->runs, r->nruns + 1, sizeof(FILE *));
+    if (!runs)
         return WN_ENOMEM;
+    r->runs = runs;
     char name[32];
     snprintf(name, sizeof(name), "line-run-%zu", r->nruns);
     FILE *f = wn__job_spill(&r->job, name);
@@ -169,9 +172,9 @@ static int add_doc(struct run *r, struct hasher *s, const struct wn_record *rec)
     int rc = wn_tokenize(rec->text, rec->text_len, r->o->token_mode, &s->tok);
     if (rc)
         return rc;
-    long nu = wn__split_units(rec->text, rec->text_len,
-                              r->o->unit == WN_UNIT_PARAGRAPH, &s->u,
-                              &s->u_cap);
+    long nu =
+        wn__split_units(rec->text, rec->text_len,
+                        r->o->unit == WN_UNIT_PARAGRAPH, &s->u, &s->u_cap);
     if (nu < 0)
         return (int)nu;
     size_t n = 0, t = 0;
@@ -440,18 +443,19 @@ static int write_doc(struct run *r, struct writer *w,
         if (!rc)
             rc = wn__json_escape(rec->id, rec->id_len, b);
         if (!rc)
-            rc = wn__buf_printf(b,
-                                ",\"tokens\":%llu,\"tokens_left\":%zu,"
-                                "\"short\":%s,\"units\":[",
-                                (unsigned long long)hd.tokens, left,
-                                (left > 0 && left < r->o->min_length) ? "true" : "false");
+            rc = wn__buf_printf(
+                b,
+                ",\"tokens\":%llu,\"tokens_left\":%zu,"
+                "\"short\":%s,\"units\":[",
+                (unsigned long long)hd.tokens, left,
+                (left > 0 && left < r->o->min_length) ? "true" : "false");
         for (size_t i = 0, j = 0; i < n && !rc; i++) {
             if (!w->docs[i])
                 continue;
-            rc = wn__buf_printf(b, "%s{\"start\":%zu,\"end\":%zu,\"docs\":%llu}",
-                                j ? "," : "", w->cuts[j].start,
-                                w->cuts[j].end,
-                                (unsigned long long)w->docs[i]);
+            rc =
+                wn__buf_printf(b, "%s{\"start\":%zu,\"end\":%zu,\"docs\":%llu}",
+                               j ? "," : "", w->cuts[j].start, w->cuts[j].end,
+                               (unsigned long long)w->docs[i]);
             j++;
         }
         if (!rc)
@@ -469,10 +473,10 @@ static int write_doc(struct run *r, struct writer *w,
     bool is_short = left > 0 && left < r->o->min_length;
     r->rep.short_docs += is_short;
     if (left == 0 || (is_short && r->o->drop_short)) {
-        const char *reason =
-            left > 0 ? "too short after removal"
-            : r->o->unit == WN_UNIT_PARAGRAPH ? "all paragraphs repeated"
-                                              : "all lines repeated";
+        const char *reason = left > 0 ? "too short after removal"
+                             : r->o->unit == WN_UNIT_PARAGRAPH
+                                 ? "all paragraphs repeated"
+                                 : "all lines repeated";
         r->rep.removed++;
         if (left == 0)
             r->rep.removed_empty++;
@@ -489,8 +493,7 @@ static int write_doc(struct run *r, struct writer *w,
             rc = wn__buf_printf(b, ",\"tokens\":%llu,\"tokens_left\":%zu}\n",
                                 (unsigned long long)hd.tokens, left);
         if (!rc)
-            rc = wn__outfile_write(&r->job.out[OUT_REMOVED], b->data,
-                                   b->len);
+            rc = wn__outfile_write(&r->job.out[OUT_REMOVED], b->data, b->len);
         return rc;
     }
     for (size_t i = 0; i < nf; i++)
@@ -569,8 +572,7 @@ static int write_stats(struct run *r)
         (unsigned long long)p->read, (unsigned long long)p->kept,
         (unsigned long long)p->removed, (unsigned long long)p->rejected,
         (unsigned long long)p->removed_empty,
-        (unsigned long long)p->removed_short,
-        (unsigned long long)p->short_docs,
+        (unsigned long long)p->removed_short, (unsigned long long)p->short_docs,
         (unsigned long long)p->blank_lines, (unsigned long long)p->bytes,
         (unsigned long long)p->tokens, (unsigned long long)p->units,
         (unsigned long long)p->distinct_units,
@@ -596,8 +598,8 @@ static int write_stats(struct run *r)
         if (i)
             rc = WN_BUF_LIT(&b, ", ");
         if (!rc)
-            rc = wn__json_escape(r->job.inputs[i], strlen(r->job.inputs[i]),
-                                 &b);
+            rc =
+                wn__json_escape(r->job.inputs[i], strlen(r->job.inputs[i]), &b);
     }
     if (!rc)
         rc = wn__buf_printf(
@@ -624,6 +626,8 @@ static int validate(const struct wn_lines_options *o)
         return WN_EINVAL;
     if (o->drop_short && o->mode != WN_SPANS_REMOVE)
         return WN_EINVAL;
+    if (o->reader.max_record_bytes >= MAX_RECORD)
+        return WN_EINVAL; /* offsets are 32-bit */
     return WN_OK;
 }
 
@@ -648,7 +652,7 @@ int wn_lines_run(const char *const *inputs, size_t n, const char *outdir,
     r->o = &o;
     struct wn_reader *rd = NULL;
     rc = wn__job_start(&r->job, inputs, n, &o.reader, outdir, o.tmp_dir,
-                       out_names, NOUT, o.cancel, &rd);
+                       out_names, NOUT, true, o.cancel, &rd);
     if (!rc) {
         r->units = wn__job_spill(&r->job, "units");
         if (!r->units)

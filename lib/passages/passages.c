@@ -15,8 +15,9 @@
  * part's suffix array gives, for every token, whether the window of k
  * tokens starting there occurs elsewhere in the part, how often, and a
  * partner occurrence (suffix.c). With two or more parts the windows are
- * also joined across parts (crosspart.c). The result is the windows file:
- * 8 bytes per token of the corpus, in token order.
+ * also joined across parts (crosspart.c); the parts are then cut at half
+ * the budget and two threads sort two at a time. The result is the
+ * windows file: 8 bytes per token of the corpus, in token order.
  *
  * Pass 2 reads the records again with the windows and spans of their
  * tokens, in step: a record's repeated windows are merged into spans
@@ -27,26 +28,30 @@
  *
  * Memory: the per-record arrays, the vocabulary during pass 1 (capped at a
  * quarter of the budget), and the window stage of one part at a time,
- * about 2.1 bytes per input byte of the part on English text (12 bytes
- * per token). Disk: 8 + 8 bytes per token plus the coded corpus, and with
- * parts 16 more bytes per token for the join.
+ * about 2 bytes per input byte of the part on English text (12 bytes per
+ * token, or 5 bytes per code byte while sorting). Disk: 8 + 8 bytes per
+ * token plus the coded corpus, and with parts 16 more bytes per token for
+ * the join.
  */
 #include "passages/passages.h"
 #include "io/json.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#define DEFAULT_MEMORY (UINT64_C(1) << 30)
-#define MAX_TOKENS (UINT64_C(1) << WN_WIN_TOK_BITS)
+#define DEFAULT_MEMORY  (UINT64_C(1) << 30)
+#define MAX_RECORD      (UINT64_C(4) << 30)
+#define MAX_TOKENS      (UINT64_C(1) << WN_WIN_TOK_BITS)
 #define PART_MAX_TOKENS (UINT64_C(1) << 30)
+#define PART_THREADS    WN_CROSS_WRITERS
 
 enum { OUT_KEPT, OUT_REMOVED, OUT_SPANS, OUT_REJECTED, OUT_STATS, NOUT };
 
-static const char *const out_names[NOUT] = {
-    "kept.jsonl", "removed.jsonl", "spans.jsonl", "rejected.jsonl",
-    "stats.json"};
+static const char *const out_names[NOUT] = {"kept.jsonl", "removed.jsonl",
+                                            "spans.jsonl", "rejected.jsonl",
+                                            "stats.json"};
 
 void wn_passages_options_init(struct wn_passages_options *o)
 {
@@ -76,9 +81,11 @@ struct run {
     struct docs d;
     FILE *codes, *spans, *wins;
     size_t *part_doc; /* first record of each part; nparts + 1 */
+    size_t part_cap;
     uint64_t *part_tok;
     size_t nparts;
     uint64_t part_budget;
+    unsigned part_threads; /* parts sorted at the same time */
 };
 
 static int grow_docs(struct docs *d)
@@ -179,9 +186,9 @@ static int add_doc(struct run *r, struct coder *c, const struct wn_record *rec)
         const struct wn_token *t = &c->tok.tok[i];
         c->span[2 * i] = t->src_off;
         c->span[2 * i + 1] = t->src_off + t->src_len;
-        int len = wn__vocab_code(&c->vocab, c->tok.norm + t->norm_off,
-                                 t->norm_len,
-                                 (unsigned char *)c->code.data + c->code.len);
+        int len =
+            wn__vocab_code(&c->vocab, c->tok.norm + t->norm_off, t->norm_len,
+                           (unsigned char *)c->code.data + c->code.len);
         if (len < 0)
             rc = len;
         else
@@ -212,8 +219,7 @@ static int pass1(struct run *r, struct wn_reader *rd)
     memset(&c, 0, sizeof(c));
     wn_tokens_init(&c.tok);
     /* The vocabulary lives only during this pass: a quarter of the budget. */
-    wn__vocab_init(&c.vocab, (size_t)WN_MIN(r->o->memory / 4, SIZE_MAX / 2),
-                   1);
+    wn__vocab_init(&c.vocab, (size_t)WN_MIN(r->o->memory / 4, SIZE_MAX / 2), 1);
     struct wn_record rec;
     int rc = WN_OK;
     while (!rc) {
@@ -256,45 +262,80 @@ static int pass1(struct run *r, struct wn_reader *rd)
 /* Windows                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* Consecutive records whose window stage fits the part budget. */
-static int plan_parts(struct run *r)
+/* Cut the records into consecutive parts whose window stage fits budget;
+ * returns the number of parts. */
+static int cut_parts(struct run *r, uint64_t budget)
 {
     const struct docs *d = &r->d;
-    uint64_t fixed = docs_bytes(d) + (UINT64_C(1) << 20);
-    uint64_t mem = r->o->memory;
-    r->part_budget = mem > 2 * fixed ? mem - fixed : mem / 2;
-    size_t cap = 16, np = 0;
-    r->part_doc = wn__reallocarray(NULL, cap, sizeof(size_t));
-    if (!r->part_doc)
-        return WN_ENOMEM;
+    size_t np = 0;
     r->part_doc[0] = 0;
     for (size_t i = 0; i < d->n; i++) {
         size_t s = r->part_doc[np];
         uint64_t n = d->code[i + 1] - d->code[s];
         uint64_t m = d->tok[i + 1] - d->tok[s];
-        bool over = wn__part_bytes(n, m) > r->part_budget ||
-                    m >= PART_MAX_TOKENS;
+        bool over = wn__part_bytes(n, m) > budget || m >= PART_MAX_TOKENS;
         if (over && i > s) {
-            if (WN_GROW(r->part_doc, cap, np + 3))
+            if (WN_GROW(r->part_doc, r->part_cap, np + 3))
                 return WN_ENOMEM;
             r->part_doc[++np] = i;
         }
     }
-    if (WN_GROW(r->part_doc, cap, np + 2))
-        return WN_ENOMEM;
     r->part_doc[++np] = d->n;
     r->nparts = np;
-    r->part_tok = wn__reallocarray(NULL, np + 1, sizeof(uint64_t));
-    if (!r->part_tok)
-        return WN_ENOMEM;
-    for (size_t i = 0; i <= np; i++)
-        r->part_tok[i] = d->tok[r->part_doc[i]];
-    r->rep.parts = (uint32_t)np;
     return WN_OK;
 }
 
-static int load_part(struct run *r, size_t p, unsigned char **text,
-                     size_t *n)
+/*
+ * Plan the parts. When the corpus fits the budget it is one part, sorted on
+ * one thread. Otherwise it is cut into parts of half the budget, and two
+ * threads sort two parts at a time: the memory is the same, suffix sorting
+ * is faster per byte on smaller parts, and the join runs anyway.
+ */
+static int plan_parts(struct run *r)
+{
+    const struct docs *d = &r->d;
+    uint64_t mem = r->o->memory;
+    /* The per-record arrays, and I/O buffers: outputs, spills, buckets. */
+    uint64_t fixed = docs_bytes(d) + WN_MIN(UINT64_C(24) << 20, mem / 8);
+    r->part_budget = mem > 2 * fixed ? mem - fixed : mem / 2;
+    r->part_cap = 16;
+    r->part_doc = wn__reallocarray(NULL, r->part_cap, sizeof(size_t));
+    if (!r->part_doc)
+        return WN_ENOMEM;
+    int rc = cut_parts(r, r->part_budget);
+    r->part_threads = 1;
+    if (!rc && r->nparts > 1) {
+        r->part_threads = PART_THREADS;
+        rc = cut_parts(r, r->part_budget / PART_THREADS);
+    }
+    if (rc)
+        return rc;
+    r->part_tok = wn__reallocarray(NULL, r->nparts + 1, sizeof(uint64_t));
+    if (!r->part_tok)
+        return WN_ENOMEM;
+    uint64_t peak[PART_THREADS] = {0};
+    for (size_t i = 0; i <= r->nparts; i++)
+        r->part_tok[i] = d->tok[r->part_doc[i]];
+    for (size_t i = 0; i < r->nparts; i++) {
+        /* The largest parts, which may run at the same time. */
+        uint64_t b = wn__part_bytes(d->code[r->part_doc[i + 1]] -
+                                        d->code[r->part_doc[i]],
+                                    r->part_tok[i + 1] - r->part_tok[i]);
+        for (unsigned t = 0; t < r->part_threads; t++) {
+            if (b > peak[t]) {
+                uint64_t x = peak[t];
+                peak[t] = b;
+                b = x;
+            }
+        }
+    }
+    for (unsigned t = 0; t < r->part_threads; t++)
+        r->rep.part_peak_bytes += peak[t];
+    r->rep.parts = (uint32_t)r->nparts;
+    return WN_OK;
+}
+
+static int load_part(struct run *r, size_t p, unsigned char **text, size_t *n)
 {
     uint64_t a = r->d.code[r->part_doc[p]], b = r->d.code[r->part_doc[p + 1]];
     size_t len = (size_t)(b - a);
@@ -311,6 +352,94 @@ static int load_part(struct run *r, size_t p, unsigned char **text,
     return WN_OK;
 }
 
+static int pwrite_all(int fd, const void *p, size_t n, uint64_t off)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t k = pwrite(fd, c, n, (off_t)off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return wn__status_from_errno(errno);
+        c += k;
+        n -= (size_t)k;
+        off += (uint64_t)k;
+    }
+    return WN_OK;
+}
+
+/* Part p: sort, hash its windows for the join (as writer w), write its
+ * window entries at their place in the windows file. */
+static int do_part(struct run *r, struct wn_cross *cross, unsigned w, size_t p)
+{
+    uint32_t k = r->o->min_span;
+    size_t m = (size_t)(r->part_tok[p + 1] - r->part_tok[p]);
+    unsigned char *text = NULL;
+    size_t n = 0;
+    struct wn_part_sa sa;
+    memset(&sa, 0, sizeof(sa));
+    int rc = load_part(r, p, &text, &n);
+    if (!rc)
+        rc = wn__part_sort(text, n, m, k, &sa);
+    if (!rc && cross)
+        rc = wn__cross_add(cross, w, text, n, k, r->part_tok[p]);
+    wn__free(text);
+    uint64_t *win = NULL;
+    if (!rc) {
+        win = wn__reallocarray(NULL, m ? m : 1, sizeof(*win));
+        if (!win)
+            rc = WN_ENOMEM;
+    }
+    if (!rc) {
+        wn__part_assign(&sa, r->part_tok[p], win);
+        rc = pwrite_all(fileno(r->wins), win, m * sizeof(*win),
+                        r->part_tok[p] * sizeof(*win));
+    }
+    wn__part_sa_release(&sa);
+    wn__free(win);
+    if (!rc && wn__job_cancelled(&r->job))
+        rc = WN_EINTR;
+    return rc;
+}
+
+/* The part threads: each takes the next part until none is left. */
+struct parts {
+    struct run *r;
+    struct wn_cross *cross;
+    pthread_mutex_t mu;
+    size_t next;
+    int rc; /* the first error */
+};
+
+struct part_worker {
+    struct parts *ps;
+    unsigned writer;
+};
+
+static void *part_main(void *arg)
+{
+    struct part_worker *w = arg;
+    struct parts *ps = w->ps;
+    for (;;) {
+        pthread_mutex_lock(&ps->mu);
+        size_t p = ps->next;
+        bool stop = ps->rc != WN_OK || p >= ps->r->nparts;
+        if (!stop)
+            ps->next++;
+        pthread_mutex_unlock(&ps->mu);
+        if (stop)
+            break;
+        int rc = do_part(ps->r, ps->cross, w->writer, p);
+        if (rc) {
+            pthread_mutex_lock(&ps->mu);
+            if (ps->rc == WN_OK)
+                ps->rc = rc;
+            pthread_mutex_unlock(&ps->mu);
+        }
+    }
+    return NULL;
+}
+
 static int stage_windows(struct run *r)
 {
     int rc = fflush(r->codes) == 0 ? WN_OK : wn__status_from_errno(errno);
@@ -322,40 +451,25 @@ static int stage_windows(struct run *r)
         rc = wn__cross_init(&cross, r->job.spill_dir, r->part_budget,
                             r->rep.tokens, r->part_tok, r->nparts,
                             r->job.cancel);
-    uint32_t k = r->o->min_span;
-    for (size_t p = 0; p < r->nparts && !rc; p++) {
-        unsigned char *text = NULL;
-        size_t n = 0;
-        size_t m = (size_t)(r->part_tok[p + 1] - r->part_tok[p]);
-        r->rep.part_peak_bytes =
-            WN_MAX(r->rep.part_peak_bytes,
-                   wn__part_bytes(r->d.code[r->part_doc[p + 1]] -
-                                      r->d.code[r->part_doc[p]],
-                                  m));
-        rc = load_part(r, p, &text, &n);
-        struct wn_part_sa sa = {NULL, 0};
-        if (!rc)
-            rc = wn__part_sort(text, n, m, k, &sa);
-        if (!rc && join)
-            rc = wn__cross_add(&cross, text, n, k, r->part_tok[p]);
-        wn__free(text);
-        uint64_t *win = NULL;
-        if (!rc) {
-            win = wn__reallocarray(NULL, m ? m : 1, sizeof(*win));
-            if (!win)
-                rc = WN_ENOMEM;
+    if (!rc) {
+        struct parts ps = {r, join ? &cross : NULL, PTHREAD_MUTEX_INITIALIZER,
+                           0, WN_OK};
+        struct part_worker w[PART_THREADS];
+        pthread_t th[PART_THREADS];
+        unsigned started = 0;
+        for (unsigned i = 1; i < r->part_threads; i++) {
+            w[i] = (struct part_worker){&ps, i};
+            if (pthread_create(&th[i], NULL, part_main, &w[i]) != 0)
+                break;
+            started = i;
         }
-        if (!rc) {
-            wn__part_assign(&sa, r->part_tok[p], win);
-            rc = write_all(r->wins, win, m * sizeof(*win));
-        }
-        wn__part_sa_release(&sa);
-        wn__free(win);
-        if (!rc && wn__job_cancelled(&r->job))
-            rc = WN_EINTR;
+        w[0] = (struct part_worker){&ps, 0};
+        part_main(&w[0]); /* alone, if no thread could be started */
+        for (unsigned i = 1; i <= started; i++)
+            pthread_join(th[i], NULL);
+        pthread_mutex_destroy(&ps.mu);
+        rc = ps.rc;
     }
-    if (!rc && fflush(r->wins) != 0)
-        rc = wn__status_from_errno(errno);
     double t1 = wn__now();
     r->rep.stage_seconds[1] = t1 - t0;
     if (!rc && join) {
@@ -430,9 +544,10 @@ static int find_spans(struct run *r, struct writer *w, size_t di, size_t nt)
     uint64_t base = r->d.tok[di];
     w->nsp = 0;
     w->npl = 0;
-    struct place *cur = NULL; /* the place being extended */
+    struct place *cur = NULL; /* the place being extended, if listed */
+    bool run = false;         /* a run of places is open (listed or not) */
     uint64_t prev_p = 0;
-    size_t prev_t = 0;
+    size_t prev_t = 0, prev_d = 0;
     for (size_t t = 0; t < nt; t++) {
         uint64_t wv = w->win[t];
         if (!counts(r, wv, base + t))
@@ -450,14 +565,18 @@ static int find_spans(struct run *r, struct writer *w, size_t di, size_t nt)
             s->b = t + k;
             s->where0 = w->npl;
             cur = NULL;
+            run = false;
         } else {
             s->b = WN_MAX(s->b, t + k);
         }
         s->count = WN_MAX(s->count, wn__win_count(wv));
+        /* Consecutive windows with consecutive partners in one record are
+         * one place; places past max_where are only counted. */
         uint64_t p = wn__win_partner(wv);
         size_t pd = doc_of(&r->d, p);
-        if (cur && t == prev_t + 1 && p == prev_p + 1 && cur->doc == pd) {
-            cur->b = p + k;
+        if (run && t == prev_t + 1 && p == prev_p + 1 && pd == prev_d) {
+            if (cur)
+                cur->b = p + k;
         } else if (s->nwhere < r->o->max_where) {
             if (WN_GROW(w->pl, w->pl_cap, w->npl + 1))
                 return WN_ENOMEM;
@@ -470,8 +589,10 @@ static int find_spans(struct run *r, struct writer *w, size_t di, size_t nt)
             cur = NULL;
             s->more++;
         }
+        run = true;
         prev_t = t;
         prev_p = p;
+        prev_d = pd;
     }
     return WN_OK;
 }
@@ -536,7 +657,8 @@ static int spans_line(struct run *r, struct writer *w, size_t di, size_t nt,
         rc = wn__buf_printf(b, ",\"tokens\":%zu", nt);
     if (!rc && r->o->mode == WN_SPANS_REMOVE)
         rc = wn__buf_printf(b, ",\"tokens_left\":%zu,\"short\":%s", left,
-                            (left > 0 && left < r->o->min_length) ? "true" : "false");
+                            (left > 0 && left < r->o->min_length) ? "true"
+                                                                  : "false");
     if (!rc)
         rc = WN_BUF_LIT(b, ",\"spans\":[");
     for (size_t i = 0; i < w->nsp && !rc; i++) {
@@ -608,6 +730,12 @@ static int write_doc(struct run *r, struct writer *w, size_t di,
         s->b = WN_MIN(s->b, nt);
         if (remove) {
             cut_extent(rec->text, rec->text_len, w->span, nt, s);
+            /* A character that expands into several tokens ("½", "ß" in
+             * character mode) is cut whole by the first span that ends
+             * inside it; the next span starts after it. */
+            size_t prev = i ? w->sp[i - 1].end : 0;
+            s->start = WN_MAX(s->start, prev);
+            s->end = WN_MAX(s->end, s->start);
         } else {
             s->start = w->span[2 * s->a];
             s->end = w->span[2 * (s->b - 1) + 1];
@@ -729,15 +857,12 @@ static int write_stats(struct run *r)
         (unsigned long long)p->read, (unsigned long long)p->kept,
         (unsigned long long)p->removed, (unsigned long long)p->rejected,
         (unsigned long long)p->removed_empty,
-        (unsigned long long)p->removed_short,
-        (unsigned long long)p->short_docs,
+        (unsigned long long)p->removed_short, (unsigned long long)p->short_docs,
         (unsigned long long)p->blank_lines, (unsigned long long)p->bytes,
         (unsigned long long)p->tokens, (unsigned long long)p->windows,
-        (unsigned long long)p->docs_with_spans,
-        (unsigned long long)p->spans, (unsigned long long)p->span_tokens,
-        (unsigned long long)p->span_bytes,
-        (unsigned long long)p->vocabulary,
-        (unsigned long long)p->hashed_tokens,
+        (unsigned long long)p->docs_with_spans, (unsigned long long)p->spans,
+        (unsigned long long)p->span_tokens, (unsigned long long)p->span_bytes,
+        (unsigned long long)p->vocabulary, (unsigned long long)p->hashed_tokens,
         (unsigned long long)p->code_bytes, p->parts,
         (unsigned long long)p->cross_windows,
         (unsigned long long)p->part_peak_bytes);
@@ -757,8 +882,8 @@ static int write_stats(struct run *r)
         if (i)
             rc = WN_BUF_LIT(&b, ", ");
         if (!rc)
-            rc = wn__json_escape(r->job.inputs[i], strlen(r->job.inputs[i]),
-                                 &b);
+            rc =
+                wn__json_escape(r->job.inputs[i], strlen(r->job.inputs[i]), &b);
     }
     if (!rc)
         rc = wn__buf_printf(
@@ -785,6 +910,8 @@ static int validate(const struct wn_passages_options *o)
         return WN_EINVAL;
     if (o->drop_short && o->mode != WN_SPANS_REMOVE)
         return WN_EINVAL;
+    if (o->reader.max_record_bytes >= MAX_RECORD)
+        return WN_EINVAL; /* offsets are 32-bit */
     return WN_OK;
 }
 
@@ -809,7 +936,7 @@ int wn_passages_run(const char *const *inputs, size_t n, const char *outdir,
     r->o = &o;
     struct wn_reader *rd = NULL;
     rc = wn__job_start(&r->job, inputs, n, &o.reader, outdir, o.tmp_dir,
-                       out_names, NOUT, o.cancel, &rd);
+                       out_names, NOUT, true, o.cancel, &rd);
     if (!rc) {
         r->codes = wn__job_spill(&r->job, "codes");
         r->spans = wn__job_spill(&r->job, "token-spans");

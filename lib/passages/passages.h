@@ -33,16 +33,18 @@
 
 /*
  * The code of a token, by the first byte (ids in order of first
- * occurrence):
+ * occurrence); the bytes after the first are base-255 digits, 0x00-0xFE:
  *   0x00-0x7F            1 byte   ids 0 .. 127
- *   0x80-0xBF + 1 byte   2 bytes  the next 64 * 2^8 ids
- *   0xC0-0xDF + 2 bytes  3 bytes  the next 32 * 2^16 ids
- *   0xE0-0xEF + 3 bytes  4 bytes  the next 16 * 2^24 ids
- *   0xF0-0xF7 + 4 bytes  5 bytes  35 bits of a hash of the token: used once
- *                                 the vocabulary is full (see below)
- *   0xFF                 1 byte   end of a document; never part of a token
+ *   0x80-0xBF + 1 digit  2 bytes  the next 64 * 255 ids
+ *   0xC0-0xDF + 2 digits 3 bytes  the next 32 * 255^2 ids
+ *   0xE0-0xEF + 3 digits 4 bytes  the next 16 * 255^3 ids
+ *   0xF0-0xF7 + 4 digits 5 bytes  about 34 bits of a hash of the token:
+ *                                 used once the vocabulary is full (below)
+ *   0xFF                 1 byte   end of a document
  * No code is a prefix of another, so two token-aligned byte strings share
- * their first k tokens exactly when they share the bytes of those k codes.
+ * their first k tokens exactly when they share the bytes of those k codes;
+ * and 0xFF occurs only as an end marker, so a document end inside a byte
+ * range is found with memchr.
  */
 #define WN_CODE_END 0xFFu
 #define WN_CODE_MAX 5
@@ -65,7 +67,7 @@ static inline unsigned wn__code_len(unsigned char c)
  * The vocabulary: token bytes -> code, in an open-addressing table. It
  * holds at most max_bytes of memory; once full, tokens not yet in it get
  * hashed 5-byte codes, so two different rare tokens may share a code with
- * probability 2^-35 per pair (counted in wn_vocab.hashed).
+ * probability 2^-34 per pair (counted in wn_vocab.hashed).
  */
 struct wn_vocab {
     uint64_t *slot;    /* hash high 32 bits << 32 | (id + 1); 0 empty */
@@ -105,8 +107,8 @@ WN_INTERNAL int wn__vocab_code(struct wn_vocab *v, const char *s, size_t len,
  * the global index of a partner occurrence: the first occurrence in corpus
  * order, or, for the first occurrence itself, the second.
  */
-#define WN_WIN_TOK_BITS 40
-#define WN_WIN_TOK_MASK ((UINT64_C(1) << WN_WIN_TOK_BITS) - 1)
+#define WN_WIN_TOK_BITS  40
+#define WN_WIN_TOK_MASK  ((UINT64_C(1) << WN_WIN_TOK_BITS) - 1)
 #define WN_WIN_COUNT_MAX ((UINT64_C(1) << (64 - WN_WIN_TOK_BITS)) - 1)
 
 static inline uint64_t wn__win_pack(uint64_t count, uint64_t partner)
@@ -136,7 +138,7 @@ static inline uint64_t wn__win_partner(uint64_t w)
  * start a token, in suffix order, and flags those whose first k tokens
  * equal those of the entry before: the occurrences of one window are then
  * exactly one flagged run. Also keeps a rank directory of the code starts
- * (5n / 16 bytes) to turn positions into token numbers. text is not kept.
+ * (3n / 16 bytes) to turn positions into token numbers. text is not kept.
  * Memory: 4 (or 8) bytes per text byte for the array, shrunk to 4 (8)
  * bytes per token on return. Time: suffix sorting, then O(n) plus the
  * common prefixes of neighbours, at most k codes each. WN_OK, WN_ENOMEM,
@@ -148,25 +150,23 @@ static inline uint64_t wn__win_partner(uint64_t w)
  * partner, tokens numbered from tok_base. O(m).
  */
 struct wn_part_sa {
-    void *e;         /* m entries, uint32_t, or uint64_t when big:
-                        position | same-as-previous flag in the top bit */
+    void *e; /* m entries, uint32_t, or uint64_t when big:
+                position | same-as-previous flag in the top bit */
     size_t m;
     bool big;
-    uint64_t *bits;  /* code starts */
-    uint64_t *ends;  /* end markers */
+    uint64_t *bits;   /* code starts */
     uint32_t *before; /* starts before each 64-bit word of bits */
 };
 
 WN_INTERNAL int wn__part_sort(const unsigned char *text, size_t n, size_t m,
                               uint32_t k, struct wn_part_sa *out);
-WN_INTERNAL void wn__part_assign(const struct wn_part_sa *s,
-                                 uint64_t tok_base, uint64_t *win);
+WN_INTERNAL void wn__part_assign(const struct wn_part_sa *s, uint64_t tok_base,
+                                 uint64_t *win);
 WN_INTERNAL void wn__part_sa_release(struct wn_part_sa *s);
 
 /* Both steps, for tests: win has m entries. */
-WN_INTERNAL int wn__part_windows(const unsigned char *text, size_t n,
-                                 size_t m, uint32_t k, uint64_t tok_base,
-                                 uint64_t *win);
+WN_INTERNAL int wn__part_windows(const unsigned char *text, size_t n, size_t m,
+                                 uint32_t k, uint64_t tok_base, uint64_t *win);
 
 /* Peak bytes of the window stage of a part of n code bytes and m tokens,
  * counting the text and the window entries. */
@@ -192,18 +192,21 @@ WN_INTERNAL extern uint64_t wn__sa64_min;
  * suffix array found them. Memory: one bucket (16 bytes per window, twice
  * for the sort) and one chunk of rewrites, both sized from the budget.
  */
+/* Threads that may add windows at the same time, each as its own writer
+ * with its own bucket files, so that no write is shared. */
+#define WN_CROSS_WRITERS 2
+
 struct wn_cross {
-    FILE **bucket;
+    FILE **bucket; /* writer w's bucket b is bucket[w * nbuckets + b] */
     unsigned nbuckets, shift;
     FILE *fix; /* (token, window) rewrites */
-    uint64_t records;
     uint64_t budget;
     const uint64_t *part_tok; /* first global token of each part; nparts+1 */
     size_t nparts;
     const char *dir;
     volatile int *cancel;
-    uint64_t *starts; /* scratch: code offsets of a document's tokens */
-    size_t starts_cap;
+    uint64_t *starts[WN_CROSS_WRITERS]; /* code offsets of a document */
+    size_t starts_cap[WN_CROSS_WRITERS];
     uint64_t cross_groups, cross_windows; /* statistics */
 };
 
@@ -212,9 +215,11 @@ WN_INTERNAL int wn__cross_init(struct wn_cross *c, const char *dir,
                                uint64_t budget, uint64_t total_tokens,
                                const uint64_t *part_tok, size_t nparts,
                                volatile int *cancel);
-/* Add the windows of k tokens of one part (as for wn__part_windows). */
-WN_INTERNAL int wn__cross_add(struct wn_cross *c, const unsigned char *text,
-                              size_t n, uint32_t k, uint64_t tok_base);
+/* Add the windows of k tokens of one part (as for wn__part_sort), as
+ * writer 0 .. WN_CROSS_WRITERS - 1; distinct writers may run at once. */
+WN_INTERNAL int wn__cross_add(struct wn_cross *c, unsigned writer,
+                              const unsigned char *text, size_t n, uint32_t k,
+                              uint64_t tok_base);
 /* Join and rewrite the windows file (descriptor win_fd). */
 WN_INTERNAL int wn__cross_finish(struct wn_cross *c, int win_fd);
 WN_INTERNAL void wn__cross_release(struct wn_cross *c);
@@ -245,8 +250,9 @@ WN_INTERNAL int wn__sort_pairs(struct wn_pair64 *v, size_t n);
  * The frame of a command that reads its inputs twice and publishes a set of
  * outputs atomically (as wn_dedup_run does): outputs are written under a
  * private temporary directory and renamed into place by wn__job_commit(),
- * stats.json (the last of names) last. Standard input is copied during
- * pass 1 (wn__job_spool) and pass 2 reads the copy; rejected records are
+ * stats.json (the last of names) last. Inputs that cannot be read twice
+ * (standard input, pipes, devices) are copied during pass 1 when spool is
+ * set (wn__job_spool) and pass 2 reads the copies; rejected records are
  * copied as "-", which is rejected again, so both passes see the same
  * sequence of records.
  */
@@ -259,9 +265,9 @@ struct wn_job {
     const char *const *inputs;
     size_t ninputs;
     struct wn_reader_options ro;
-    FILE *spool;
-    char *spool_path;
-    size_t spool_input;
+    FILE **spool; /* by input: copies of those that cannot be read
+                     twice, or NULL */
+    char **spool_path;
     volatile int *cancel;
     char error_path[512];
     double t0;
@@ -270,12 +276,13 @@ struct wn_job {
 /*
  * Check the inputs (WN_EOPEN and error_path on failure, before anything is
  * written), create outdir and the temporary directory, open the outputs
- * names[0, nout) and return a pass-1 reader in *r. The strings are kept.
+ * names[0, nout), with spool the copies of inputs that cannot be read
+ * twice, and return a pass-1 reader in *r. The strings are kept.
  */
 WN_INTERNAL int wn__job_start(struct wn_job *j, const char *const *inputs,
                               size_t n, const struct wn_reader_options *ro,
                               const char *outdir, const char *tmp_dir,
-                              const char *const *names, size_t nout,
+                              const char *const *names, size_t nout, bool spool,
                               volatile int *cancel, struct wn_reader **r);
 /* The reader of the second pass (standard input replaced by its copy). */
 WN_INTERNAL int wn__job_reopen(struct wn_job *j, struct wn_reader **r);
@@ -349,12 +356,12 @@ struct wn_rep_scratch {
     struct wn_tokens tok;
     struct wn_unit_span *units;
     size_t units_cap;
-    uint64_t *h;     /* per token or unit hashes */
+    uint64_t *h; /* per token or unit hashes */
     size_t h_cap;
     uint64_t *table; /* open addressing set */
     size_t table_cap;
-    uint32_t *cp;    /* code points per token */
-    uint8_t *mark;   /* per token */
+    uint32_t *cp;  /* code points per token */
+    uint8_t *mark; /* per token */
     size_t tok_cap;
 };
 

@@ -119,8 +119,7 @@ static int unit_measures(const char *text, size_t len, bool paragraph,
                          uint64_t chars, struct wn_rep_scratch *s,
                          uint64_t *units, double *frac, double *char_frac)
 {
-    long nu = wn__split_units(text, len, paragraph, &s->units,
-                              &s->units_cap);
+    long nu = wn__split_units(text, len, paragraph, &s->units, &s->units_cap);
     if (nu < 0)
         return (int)nu;
     struct table t;
@@ -195,8 +194,8 @@ static int ngram_measures(struct wn_rep_scratch *s, struct wn_repetition *out)
     uint64_t total = 0;
     for (size_t i = 0; i < tn; i++) {
         const struct wn_token *t = &s->tok.tok[i];
-        s->cp[i] = (uint32_t)code_points(s->tok.norm + t->norm_off,
-                                         t->norm_len);
+        s->cp[i] =
+            (uint32_t)code_points(s->tok.norm + t->norm_off, t->norm_len);
         total += s->cp[i];
     }
     for (unsigned n = 2; n <= 10; n++) {
@@ -286,9 +285,9 @@ int wn_repetition_measure(const char *text, size_t len, int token_mode,
 
 enum { OUT_KEPT, OUT_REMOVED, OUT_REP, OUT_REJECTED, OUT_STATS, NOUT };
 
-static const char *const out_names[NOUT] = {
-    "kept.jsonl", "removed.jsonl", "repetition.jsonl", "rejected.jsonl",
-    "stats.json"};
+static const char *const out_names[NOUT] = {"kept.jsonl", "removed.jsonl",
+                                            "repetition.jsonl",
+                                            "rejected.jsonl", "stats.json"};
 
 void wn_repeats_options_init(struct wn_repeats_options *o)
 {
@@ -306,13 +305,12 @@ static int measure_line(struct wn_buf *b, const struct wn_record *rec,
     if (!rc)
         rc = wn__json_escape(rec->id, rec->id_len, b);
     if (!rc)
-        rc = wn__buf_printf(b,
-                            ",\"lines\":%llu,\"paragraphs\":%llu,"
-                            "\"tokens\":%llu,\"chars\":%llu",
-                            (unsigned long long)m->lines,
-                            (unsigned long long)m->paragraphs,
-                            (unsigned long long)m->tokens,
-                            (unsigned long long)m->chars);
+        rc = wn__buf_printf(
+            b,
+            ",\"lines\":%llu,\"paragraphs\":%llu,"
+            "\"tokens\":%llu,\"chars\":%llu",
+            (unsigned long long)m->lines, (unsigned long long)m->paragraphs,
+            (unsigned long long)m->tokens, (unsigned long long)m->chars);
     for (int i = 0; i < WN_REP_COUNT && !rc; i++)
         rc = wn__buf_printf(b, ",\"%s\":%.4f", rep_names[i], m->frac[i]);
     if (!rc)
@@ -333,10 +331,10 @@ static int removed_line(struct wn_buf *b, const struct wn_record *rec,
     for (int i = 0; i < WN_REP_COUNT && !rc; i++) {
         if (!(m->frac[i] > max[i]))
             continue;
-        rc = wn__buf_printf(b, "%s{\"measure\":\"%s\",\"value\":%.4f,"
-                               "\"max\":%g}",
-                            first ? "" : ",", rep_names[i], m->frac[i],
-                            max[i]);
+        rc = wn__buf_printf(b,
+                            "%s{\"measure\":\"%s\",\"value\":%.4f,"
+                            "\"max\":%g}",
+                            first ? "" : ",", rep_names[i], m->frac[i], max[i]);
         first = false;
     }
     if (!rc)
@@ -360,10 +358,10 @@ static int repeats_stats(struct wn_job *j, const struct wn_repeats_options *o,
         rc = wn__buf_printf(&b, "%s\"%s\": %llu", i ? ", " : "", rep_names[i],
                             (unsigned long long)p->exceeded[i]);
     if (!rc)
-        rc = wn__buf_printf(&b, "},\n  \"options\": {\"tokens\": \"%s\", "
-                                "\"max\": {",
-                            o->token_mode == WN_TOKENS_CHAR ? "char"
-                                                            : "word");
+        rc = wn__buf_printf(&b,
+                            "},\n  \"options\": {\"tokens\": \"%s\", "
+                            "\"max\": {",
+                            o->token_mode == WN_TOKENS_CHAR ? "char" : "word");
     for (int i = 0; i < WN_REP_COUNT && !rc; i++)
         rc = wn__buf_printf(&b, "%s\"%s\": %g", i ? ", " : "", rep_names[i],
                             o->max[i]);
@@ -415,8 +413,9 @@ static int repeats_pass(struct wn_job *j, struct wn_reader *rd,
         }
         struct wn_repetition m;
         rc = wn__repetition(rec.text, rec.text_len, o->token_mode, &s, &m);
-        if (!rc)
-            rc = measure_line(&line, &rec, &m);
+        if (rc)
+            break;
+        rc = measure_line(&line, &rec, &m);
         if (!rc)
             rc = wn__outfile_write(&j->out[OUT_REP], line.data, line.len);
         bool drop = false;
@@ -463,12 +462,14 @@ int wn_repeats_run(const char *const *inputs, size_t n, const char *outdir,
     for (int i = 0; i < WN_REP_COUNT; i++)
         if (!(opts->max[i] >= 0.0))
             return WN_EINVAL;
+    if (opts->reader.max_record_bytes >= (UINT64_C(4) << 30))
+        return WN_EINVAL; /* offsets are 32-bit */
     struct wn_job j;
     struct wn_repeats_report r;
     memset(&r, 0, sizeof(r));
     struct wn_reader *rd = NULL;
     int rc = wn__job_start(&j, inputs, n, &opts->reader, outdir, NULL,
-                           out_names, NOUT, opts->cancel, &rd);
+                           out_names, NOUT, false, opts->cancel, &rd);
     if (!rc)
         rc = repeats_pass(&j, rd, opts, &r);
     wn_reader_free(rd);

@@ -15,14 +15,13 @@
 #include <stdlib.h>
 
 #define DIGIT_BITS 16
-#define DIGITS (1u << DIGIT_BITS)
-#define SHORT_RUN 16
+#define DIGITS     (1u << DIGIT_BITS)
+#define SHORT_RUN  16
 /* Below this many elements qsort beats clearing the digit counts. */
 #define SMALL_SORT 1024
 
 /* Counts of all four digits of the keys in one pass. */
-static int count_digits(const void *base, size_t n, size_t stride,
-                        size_t **cnt)
+static int count_digits(const void *base, size_t n, size_t stride, size_t **cnt)
 {
     size_t *c = wn__calloc((size_t)4 * DIGITS, sizeof(size_t));
     if (!c)
@@ -32,7 +31,7 @@ static int count_digits(const void *base, size_t n, size_t stride,
         uint64_t k;
         memcpy(&k, p + i * stride, sizeof(k));
         for (unsigned d = 0; d < 4; d++)
-            c[d * DIGITS + ((k >> (d * DIGIT_BITS)) & (DIGITS - 1))]++;
+            c[(size_t)d * DIGITS + ((k >> (d * DIGIT_BITS)) & (DIGITS - 1))]++;
     }
     *cnt = c;
     return WN_OK;

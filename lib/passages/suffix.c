@@ -22,7 +22,7 @@
  *
  * Cost per part of n code bytes and m tokens: time O(n log n) worst case
  * for the sort (divsufsort is near linear on text) plus O(n + repeats * k);
- * peak memory (wn__part_bytes) max(n + 4n + 5n/16, 12m + 5n/16) bytes counting
+ * peak memory (wn__part_bytes) max(n + 4n + 3n/16, 12m + 3n/16) bytes counting
  * the text and the window entries, 8n and 16m with the 64-bit sorter:
  * about 2 bytes per input byte on English news.
  */
@@ -31,15 +31,15 @@
 #include <divsufsort.h>
 #include <divsufsort64.h>
 
-#define PREFETCH 16 /* entries read ahead */
-#define SAME32 UINT32_C(0x80000000)
-#define SAME64 (UINT64_C(1) << 63)
+#define PREFETCH ((size_t)16) /* entries read ahead */
+#define SAME32   UINT32_C(0x80000000)
+#define SAME64   (UINT64_C(1) << 63)
 
 uint64_t wn__sa64_min = (UINT64_C(1) << 31) - 1;
 
 static uint64_t rank_bytes(uint64_t n)
 {
-    return (n / 64 + 1) * (2 * sizeof(uint64_t) + sizeof(uint32_t));
+    return (n / 64 + 1) * (sizeof(uint64_t) + sizeof(uint32_t));
 }
 
 uint64_t wn__part_bytes(uint64_t n, uint64_t m)
@@ -74,8 +74,7 @@ static size_t common_prefix(const unsigned char *t, size_t n, size_t p,
 
 /* The position of the set bit number r (from 0) at or after p, or SIZE_MAX
  * when there is none before lim. */
-static size_t select_from(const uint64_t *bits, size_t p, size_t r,
-                          size_t lim)
+static size_t select_from(const uint64_t *bits, size_t p, size_t r, size_t lim)
 {
     size_t w = p >> 6;
     uint64_t x = bits[w] & (~UINT64_C(0) << (p & 63));
@@ -94,38 +93,24 @@ static size_t select_from(const uint64_t *bits, size_t p, size_t r,
     }
 }
 
-/* Whether any bit of [a, b) is set. */
-static bool any_set(const uint64_t *bits, size_t a, size_t b)
-{
-    for (size_t p = a; p < b;) {
-        size_t w = p >> 6, hi = WN_MIN(b, (w + 1) << 6);
-        uint64_t mask = ~UINT64_C(0) << (p & 63);
-        if (hi & 63 && hi >> 6 == w)
-            mask &= (UINT64_C(1) << (hi & 63)) - 1;
-        if (bits[w] & mask)
-            return true;
-        p = hi;
-    }
-    return false;
-}
-
 /*
  * Whether the suffixes at p and q (token starts) begin with the same k
  * token codes: the k codes from p lie inside the common prefix and no
  * document ends among them. Neighbours that differ early cost a word
- * compare; the rest a walk over the bitmaps, 64 positions a step, to the
- * start of the k-th code, not over the codes themselves.
+ * compare; the rest a walk over the bitmap, 64 positions a step, to the
+ * start of the k-th code, and a memchr for an end marker over bytes just
+ * compared.
  */
 static bool same_window(const unsigned char *t, size_t n, size_t p, size_t q,
-                        uint32_t k, const struct wn_part_sa *s)
+                        uint32_t k, const uint64_t *bits)
 {
     size_t l = common_prefix(t, n, p, q, (size_t)k * WN_CODE_MAX);
     if (l < k)
         return false; /* every code is at least a byte */
-    size_t last = select_from(s->bits, p, k - 1, p + l);
+    size_t last = select_from(bits, p, k - 1, p + l);
     if (last == SIZE_MAX || last + wn__code_len(t[last]) > p + l)
         return false;
-    return !any_set(s->ends, p, last);
+    return memchr(t + p, WN_CODE_END, last - p) == NULL;
 }
 
 /* The bitmap of code starts and the count of starts before each word. */
@@ -134,9 +119,8 @@ static int rank_build(const unsigned char *t, size_t n, size_t m,
 {
     size_t words = n / 64 + 1;
     s->bits = wn__calloc(words, sizeof(uint64_t));
-    s->ends = wn__calloc(words, sizeof(uint64_t));
     s->before = wn__reallocarray(NULL, words, sizeof(uint32_t));
-    if (!s->bits || !s->ends || !s->before)
+    if (!s->bits || !s->before)
         return WN_ENOMEM;
     size_t p = 0, tokens = 0;
     bool ended = true; /* the last code read was an end marker */
@@ -146,15 +130,15 @@ static int rank_build(const unsigned char *t, size_t n, size_t m,
         if (!ended) {
             s->bits[p >> 6] |= UINT64_C(1) << (p & 63);
             tokens++;
-        } else {
-            s->ends[p >> 6] |= UINT64_C(1) << (p & 63);
         }
-        p += wn__code_len(c);
+        unsigned len = wn__code_len(c);
+        if (len > n - p || memchr(t + p + 1, WN_CODE_END, len - 1))
+            return WN_EINVAL; /* a cut code, or 0xFF as a digit */
+        p += len;
     }
     /* Comparisons stop at end markers, never at the end of the text: the
-     * text must be whole codes and end with a marker (a 0xFF byte inside
-     * a code is not one). */
-    if (p != n || !ended || tokens != m)
+     * text must be whole codes and end with a marker. */
+    if (!ended || tokens != m)
         return WN_EINVAL;
     uint32_t sum = 0;
     for (size_t w = 0; w < words; w++) {
@@ -200,15 +184,20 @@ static size_t filter(const unsigned char *t, void *sa, bool big, size_t n,
     unsigned char *raw = sa;
     size_t j = 0, prev = SIZE_MAX;
     for (size_t i = 0; i < n; i++) {
+        /* The bitmap word two strides ahead, the text of a token start
+         * (whose word is in cache by then) one stride ahead. */
+        if (i + 2 * PREFETCH < n)
+            __builtin_prefetch(bits +
+                               (sa_get(raw, big, i + 2 * PREFETCH) >> 6));
         if (i + PREFETCH < n) {
             uint64_t q = sa_get(raw, big, i + PREFETCH);
-            __builtin_prefetch(t + q);
-            __builtin_prefetch(bits + (q >> 6));
+            if (is_start(bits, (size_t)q))
+                __builtin_prefetch(t + q);
         }
         size_t p = (size_t)sa_get(raw, big, i);
         if (!is_start(bits, p))
             continue;
-        bool same = prev != SIZE_MAX && same_window(t, n, prev, p, k, s);
+        bool same = prev != SIZE_MAX && same_window(t, n, prev, p, k, bits);
         if (big) {
             uint64_t x = p | (same ? SAME64 : 0);
             memcpy(raw + j * sizeof(x), &x, sizeof(x));
@@ -226,7 +215,6 @@ void wn__part_sa_release(struct wn_part_sa *s)
 {
     wn__free(s->e);
     wn__free(s->bits);
-    wn__free(s->ends);
     wn__free(s->before);
     memset(s, 0, sizeof(*s));
 }
@@ -335,8 +323,8 @@ void wn__part_assign(const struct wn_part_sa *s, uint64_t tok_base,
     }
 }
 
-int wn__part_windows(const unsigned char *text, size_t n, size_t m,
-                     uint32_t k, uint64_t tok_base, uint64_t *win)
+int wn__part_windows(const unsigned char *text, size_t n, size_t m, uint32_t k,
+                     uint64_t tok_base, uint64_t *win)
 {
     struct wn_part_sa s;
     int rc = wn__part_sort(text, n, m, k, &s);

@@ -16,19 +16,21 @@
  *
  * Memory is capped (max_bytes). When inserting would pass the cap, the
  * vocabulary is frozen: known tokens keep their codes and new ones get a
- * 5-byte code made of 35 bits of their hash. Exactness then holds only up
- * to hash collisions between distinct new tokens (2^-35 per pair), and
+ * 5-byte code made of about 35 bits of their hash. Exactness then holds
+ * only up to hash collisions between distinct new tokens (below 2^-34 per
+ * pair), and
  * wn_vocab.hashed says how many occurrences were coded that way.
  */
 #include "passages/passages.h"
 #include "sketch/sketch.h"
 
 #define INITIAL_SLOTS 4096u
-#define IDS_1 128u
-#define IDS_2 (64u << 8)
-#define IDS_3 (32u << 16)
-#define IDS_4 (16u << 24)
-#define IDS_MAX ((uint64_t)IDS_1 + IDS_2 + IDS_3 + IDS_4)
+#define DIGIT         UINT64_C(255) /* values of a byte after the first */
+#define IDS_1         UINT64_C(128)
+#define IDS_2         (64 * DIGIT)
+#define IDS_3         (32 * DIGIT * DIGIT)
+#define IDS_4         (16 * DIGIT * DIGIT * DIGIT)
+#define IDS_MAX       (IDS_1 + IDS_2 + IDS_3 + IDS_4)
 
 void wn__vocab_init(struct wn_vocab *v, size_t max_bytes, uint64_t seed)
 {
@@ -51,6 +53,15 @@ size_t wn__vocab_bytes(const struct wn_vocab *v)
     return (slots + v->off_cap) * sizeof(uint64_t) + v->str.cap;
 }
 
+/* Write id as `digits` base-255 digits (0x00-0xFE) after the lead. */
+static void put_digits(uint64_t id, unsigned digits, unsigned char *out)
+{
+    for (unsigned i = digits; i > 0; i--) {
+        out[i - 1] = (unsigned char)(id % DIGIT);
+        id /= DIGIT;
+    }
+}
+
 static unsigned put_code(uint64_t id, unsigned char *out)
 {
     if (id < IDS_1) {
@@ -59,32 +70,26 @@ static unsigned put_code(uint64_t id, unsigned char *out)
     }
     id -= IDS_1;
     if (id < IDS_2) {
-        out[0] = (unsigned char)(0x80 | id >> 8);
-        out[1] = (unsigned char)id;
+        out[0] = (unsigned char)(0x80 | id / DIGIT);
+        put_digits(id, 1, out + 1);
         return 2;
     }
     id -= IDS_2;
     if (id < IDS_3) {
-        out[0] = (unsigned char)(0xC0 | id >> 16);
-        out[1] = (unsigned char)(id >> 8);
-        out[2] = (unsigned char)id;
+        out[0] = (unsigned char)(0xC0 | id / (DIGIT * DIGIT));
+        put_digits(id, 2, out + 1);
         return 3;
     }
     id -= IDS_3;
-    out[0] = (unsigned char)(0xE0 | id >> 24);
-    out[1] = (unsigned char)(id >> 16);
-    out[2] = (unsigned char)(id >> 8);
-    out[3] = (unsigned char)id;
+    out[0] = (unsigned char)(0xE0 | id / (DIGIT * DIGIT * DIGIT));
+    put_digits(id, 3, out + 1);
     return 4;
 }
 
 static unsigned put_hashed(uint64_t h, unsigned char *out)
 {
     out[0] = (unsigned char)(0xF0 | (h >> 61));
-    out[1] = (unsigned char)(h >> 24);
-    out[2] = (unsigned char)(h >> 16);
-    out[3] = (unsigned char)(h >> 8);
-    out[4] = (unsigned char)h;
+    put_digits(h & 0xFFFFFFFFu, 4, out + 1); /* 255^4 > 2^31 values */
     return 5;
 }
 
@@ -140,13 +145,12 @@ int wn__vocab_code(struct wn_vocab *v, const char *s, size_t len,
         /* What the vocabulary would hold after this insertion: buffers
          * grow by doubling (wn__grow), to at most twice what they need. */
         size_t slots = v->slot ? v->mask + 1 : 0;
-        size_t table = (v->n + 1) * 2 > slots ? 2 * WN_MAX(slots, 2048)
-                                              : slots;
+        size_t table = (v->n + 1) * 2 > slots ? 2 * WN_MAX(slots, 2048) : slots;
         size_t offs = v->n + 2 > v->off_cap ? 2 * (v->n + 2) : v->off_cap;
-        size_t str = v->str.len + len > v->str.cap ? 2 * (v->str.len + len)
-                                                   : v->str.cap;
-        size_t need = (table + WN_MAX(offs, 16)) * sizeof(uint64_t) +
-                      WN_MAX(str, 16);
+        size_t str =
+            v->str.len + len > v->str.cap ? 2 * (v->str.len + len) : v->str.cap;
+        size_t need =
+            (table + WN_MAX(offs, 16)) * sizeof(uint64_t) + WN_MAX(str, 16);
         if (v->n + 1 >= IDS_MAX || v->n + 1 >= UINT32_MAX - 1 ||
             need > v->max_bytes)
             v->full = true;

@@ -1,0 +1,250 @@
+#!/bin/sh
+# End-to-end tests of `winnow passages`, `winnow lines` and `winnow repeats`:
+# outputs, byte offsets, accounting, kept records byte-exact, compressed and
+# standard input, bounded memory, bad input, usage errors, interruption, and
+# the real data when present.
+. "$(dirname "$0")/lib.sh"
+
+# accounting3 DIR: read = kept + removed + rejected and the line counts
+# of the three record files match, as for dedup.
+accounting3() {
+    python3 - "$1" <<'PY'
+import json, sys
+d = sys.argv[1]
+s = json.load(open(d + "/stats.json"))
+def lines(name):
+    with open(d + "/" + name, "rb") as f:
+        return sum(1 for _ in f)
+ok = (s["read"] == s["kept"] + s["removed"] + s["rejected"]
+      and lines("kept.jsonl") == s["kept"]
+      and lines("removed.jsonl") == s["removed"]
+      and lines("rejected.jsonl") == s["rejected"])
+if not ok:
+    print("# accounting failed:", s)
+sys.exit(0 if ok else 1)
+PY
+}
+
+# A corpus written for this test: b repeats a sentence of a (across a line
+# break in a), c is a's first paragraph again, d has nothing in common, and
+# e, f, g share site boilerplate lines.
+cat >"$TMP/c.jsonl" <<'J'
+{"id": "a", "text": "The harbour festival opened on Friday with a parade of fishing boats decorated with lanterns and flags.\nThousands of visitors lined the quay to watch the boats pass under the old stone bridge at sunset.", "lang": "en"}
+{"id": "b", "lang": "en", "text": "Local news. Thousands of visitors lined the quay to watch the boats pass under the old stone bridge at sunset. More on page two."}
+{"id": "c", "text": "The harbour festival opened on Friday with a parade of fishing boats decorated with lanterns and flags."}
+{"id": "d", "text": "A completely different story about a library that reopened after two years of repairs to its roof."}
+{"id": "e", "text": "Link copied\nComment (0)\nThe school board approved a new timetable for the autumn term."}
+{"id": "f", "text": "LINK COPIED\nComment (0)\nRoad works on the main street will last until the end of the month."}
+{"id": "g", "text": "Link copied!\ncomment 0\nThe bakery on the corner won a regional prize for its rye bread."}
+J
+
+out="$TMP/pa"
+expect_status 0 "passages annotate exits 0" -- "$WINNOW" passages -q -n 8 -o "$out" "$TMP/c.jsonl"
+accounting3 "$out"; ok $? "passages annotate: accounting holds"
+cmp -s "$TMP/c.jsonl" "$out/kept.jsonl"; ok $? "annotate: kept.jsonl is the input, byte for byte"
+python3 - "$TMP/c.jsonl" "$out/spans.jsonl" <<'PY'
+import json, sys
+recs = {r["id"]: r["text"] for r in map(json.loads, open(sys.argv[1]))}
+spans = {r["id"]: r for r in map(json.loads, open(sys.argv[2]))}
+sent = "Thousands of visitors lined the quay to watch the boats pass under the old stone bridge at sunset"
+first = "The harbour festival opened on Friday with a parade of fishing boats decorated with lanterns and flags"
+def text(i, s):
+    return recs[i].encode()[s["start"]:s["end"]].decode()
+a = spans["a"]["spans"]
+ok = (sorted(spans) == ["a", "b", "c"]
+      and len(a) == 2 and text("a", a[0]) == first and text("a", a[1]) == sent
+      and a[0]["where"][0]["id"] == "c" and a[1]["where"][0]["id"] == "b"
+      and text("b", spans["b"]["spans"][0]) == sent
+      and all(s["count"] == 2 for s in a))
+w = spans["b"]["spans"][0]["where"][0]
+ok = ok and recs["a"].encode()[w["start"]:w["end"]].decode() == sent
+sys.exit(0 if ok else 1)
+PY
+ok $? "annotate: spans, counts and where-else byte offsets are right"
+
+out="$TMP/pr"
+expect_status 0 "passages remove exits 0" -- "$WINNOW" passages -q -n 8 --mode remove -o "$out" "$TMP/c.jsonl"
+accounting3 "$out"; ok $? "passages remove: accounting holds"
+python3 - "$TMP/c.jsonl" "$out" <<'PY'
+import json, sys
+src = open(sys.argv[1]).read().splitlines()
+kept = open(sys.argv[2] + "/kept.jsonl").read().splitlines()
+rem = [json.loads(l) for l in open(sys.argv[2] + "/removed.jsonl")]
+k = {json.loads(l)["id"]: l for l in kept}
+ok = (list(k) == ["a", "b", "d", "e", "f", "g"]
+      and all(k[i] == src[n] for i, n in (("a", 0), ("d", 3), ("e", 4)))
+      and k["b"] == '{"id": "b", "lang": "en", "text": "Local news. More on page two."}'
+      and [(r["id"], r["reason"]) for r in rem] == [("c", "all text repeated")])
+sys.exit(0 if ok else 1)
+PY
+ok $? "remove: later copies cut, first kept, other bytes of the record unchanged"
+
+# Compressed and standard input give the same outputs.
+gzip -c "$TMP/c.jsonl" >"$TMP/c.jsonl.gz"
+zstd -q -c "$TMP/c.jsonl" >"$TMP/c.jsonl.zst"
+for f in c.jsonl.gz c.jsonl.zst; do
+    "$WINNOW" passages -q -n 8 --mode remove -o "$TMP/pz" "$TMP/$f"
+    cmp -s "$out/kept.jsonl" "$TMP/pz/kept.jsonl" && cmp -s "$out/spans.jsonl" "$TMP/pz/spans.jsonl"
+    ok $? "passages: $f gives the same outputs"
+done
+"$WINNOW" passages -q -n 8 --mode remove -o "$TMP/ps" - <"$TMP/c.jsonl"
+cmp -s "$out/kept.jsonl" "$TMP/ps/kept.jsonl" && cmp -s "$out/spans.jsonl" "$TMP/ps/spans.jsonl"
+ok $? "passages: standard input gives the same outputs"
+
+# A named pipe can be read only once: it is copied during the first pass.
+mkfifo "$TMP/fifo"
+cat "$TMP/c.jsonl" >"$TMP/fifo" &
+timeout 20 "$WINNOW" passages -q -n 8 --mode remove -o "$TMP/pf" "$TMP/fifo"
+st=$?
+wait
+[ "$st" -eq 0 ] && cmp -s "$out/kept.jsonl" "$TMP/pf/kept.jsonl" && cmp -s "$out/spans.jsonl" "$TMP/pf/spans.jsonl"
+ok $? "passages: a named pipe gives the same outputs (exit $st)"
+cat "$TMP/c.jsonl" >"$TMP/fifo" &
+timeout 20 "$WINNOW" lines -q -o "$TMP/lf" "$TMP/fifo"
+st=$?
+wait
+[ "$st" -eq 0 ] && accounting3 "$TMP/lf"
+ok $? "lines: a named pipe is read once, outputs complete (exit $st)"
+
+# Bad records are rejected, reported and accounted for.
+cp "$TMP/c.jsonl" "$TMP/bad.jsonl"
+printf '{"id": "x", "text": "unterminated\nnot json\n\n{"id": "y", "body": 1}\n' >>"$TMP/bad.jsonl"
+expect_status 3 "passages with rejected records exits 3" -- "$WINNOW" passages -n 8 -o "$TMP/pb" "$TMP/bad.jsonl"
+grep -q "bad.jsonl:8:" "$TMP/err" && grep -q "bad.jsonl:9:" "$TMP/err"
+ok $? "stderr names file and line of rejected records"
+accounting3 "$TMP/pb" && [ "$(json_get "$TMP/pb/stats.json" rejected)" = 3 ] \
+    && [ "$(json_get "$TMP/pb/stats.json" blank_lines)" = 1 ]
+ok $? "three rejected records and a blank line accounted for"
+
+# Usage errors and a missing input.
+expect_status 2 "passages without --output" -- "$WINNOW" passages "$TMP/c.jsonl"
+expect_status 2 "passages --min-span 0" -- "$WINNOW" passages -n 0 -o "$TMP/x" "$TMP/c.jsonl"
+expect_status 2 "--drop-short needs --mode remove" -- "$WINNOW" passages --drop-short -o "$TMP/x" "$TMP/c.jsonl"
+expect_status 2 "lines --min-docs 0" -- "$WINNOW" lines --min-docs 0 -o "$TMP/x" "$TMP/c.jsonl"
+expect_status 2 "repeats: negative threshold" -- "$WINNOW" repeats --max-dup-line-frac -1 -o "$TMP/x" "$TMP/c.jsonl"
+expect_status 2 "unknown option" -- "$WINNOW" lines --frobnicate -o "$TMP/x" "$TMP/c.jsonl"
+expect_status 1 "missing input exits 1" -- "$WINNOW" passages -o "$TMP/never" "$TMP/nope.jsonl"
+grep -q "cannot open '$TMP/nope.jsonl'" "$TMP/err" && [ ! -e "$TMP/never" ]
+ok $? "the message names the missing file; nothing is created"
+"$WINNOW" passages --help >"$TMP/help" && grep -q -- "--min-span" "$TMP/help" \
+    && "$WINNOW" repeats --help | grep -q -- "--max-dup-10gram-char-frac"
+ok $? "--help lists the options"
+
+# Lines: boilerplate in e, f, g (three records) is found whatever its case
+# and punctuation; remove cuts it with its line break.
+expect_status 0 "lines annotate" -- "$WINNOW" lines -q -o "$TMP/la" "$TMP/c.jsonl"
+accounting3 "$TMP/la" && cmp -s "$TMP/c.jsonl" "$TMP/la/kept.jsonl"
+ok $? "lines annotate: accounting, kept is the input"
+python3 - "$TMP/la/lines.jsonl" <<'PY'
+import json, sys
+r = {x["id"]: x for x in map(json.loads, open(sys.argv[1]))}
+ok = (sorted(r) == ["e", "f", "g"] and all(len(x["units"]) == 2 for x in r.values())
+      and r["e"]["units"][0] == {"start": 0, "end": 11, "docs": 3})
+sys.exit(0 if ok else 1)
+PY
+ok $? "lines annotate: two frequent lines in e, f, g with their record counts"
+expect_status 0 "lines remove" -- "$WINNOW" lines -q --mode remove -o "$TMP/lr" "$TMP/c.jsonl"
+python3 - "$TMP/lr/kept.jsonl" <<'PY'
+import json, sys
+k = {x["id"]: x["text"] for x in map(json.loads, open(sys.argv[1]))}
+sys.exit(0 if k["e"] == "The school board approved a new timetable for the autumn term." else 1)
+PY
+ok $? "lines remove: boilerplate lines and their line breaks are cut"
+expect_status 0 "lines --unit paragraph" -- "$WINNOW" lines -q --unit paragraph --min-docs 2 -o "$TMP/lp" "$TMP/c.jsonl"
+accounting3 "$TMP/lp"; ok $? "lines paragraph mode: accounting holds"
+
+# Repeats: a record that says the same line four times.
+cat >"$TMP/rep.jsonl" <<'J'
+{"id": "r1", "text": "Click here\nClick here\nClick here\nClick here\nThe end."}
+{"id": "r2", "text": "An ordinary sentence about the weather, which was mild for the season."}
+J
+expect_status 0 "repeats annotate" -- "$WINNOW" repeats -q -o "$TMP/ra" "$TMP/rep.jsonl"
+[ "$(json_get "$TMP/ra/stats.json" removed)" = 0 ] && [ "$(wc -l <"$TMP/ra/repetition.jsonl")" -eq 2 ]
+ok $? "repeats without thresholds removes nothing and measures every record"
+expect_status 0 "repeats --gopher" -- "$WINNOW" repeats -q --gopher -o "$TMP/rg" "$TMP/rep.jsonl"
+accounting3 "$TMP/rg" && grep -q '"id":"r1","reason":"repetition"' "$TMP/rg/removed.jsonl" \
+    && grep -q '"measure":"dup_line_frac","value":0.6000' "$TMP/rg/removed.jsonl"
+ok $? "repeats --gopher removes the repetitive record and says why"
+
+# Generated corpus: a small memory budget splits the corpus into parts and
+# gives the same outputs; interrupting a run publishes nothing.
+GEN="$BUILD/bench/gen"
+if [ -x "$GEN" ]; then
+    "$GEN" --seed 5 --docs 4000 --out "$TMP/gen.jsonl" 2>/dev/null
+    "$WINNOW" passages -q --mode remove -o "$TMP/g1" "$TMP/gen.jsonl"; ok $? "generated corpus, one part"
+    "$WINNOW" passages -q -v --mode remove --memory 2M -o "$TMP/g2" "$TMP/gen.jsonl" 2>"$TMP/g2.err"; ok $? "generated corpus, 2M budget"
+    [ "$(json_get "$TMP/g2/stats.json" parts)" -gt 1 ] && cmp -s "$TMP/g1/kept.jsonl" "$TMP/g2/kept.jsonl" \
+        && cmp -s "$TMP/g1/spans.jsonl" "$TMP/g2/spans.jsonl" && cmp -s "$TMP/g1/removed.jsonl" "$TMP/g2/removed.jsonl"
+    ok $? "parts give the same kept, removed and spans"
+    accounting3 "$TMP/g1"; ok $? "accounting on the generated corpus"
+    "$GEN" --seed 6 --bytes 60M --out "$TMP/big.jsonl" 2>/dev/null
+    # Unbounded, the suffix array of this corpus takes about 120 MB; with a
+    # 24M budget the whole process stays near 24 MB.
+    "$WINNOW" passages -q --memory 24M -o "$TMP/gm" "$TMP/big.jsonl"
+    python3 - "$TMP/gm/stats.json" "$BUILD" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+rss = s["peak_rss_bytes"]
+# Sanitizers have shadow memory of their own: check the plan only.
+try:
+    opts = json.load(open(sys.argv[2] + "/meson-info/intro-buildoptions.json"))
+    san = [o["value"] for o in opts if o["name"] == "b_sanitize"] != ["none"]
+except OSError:
+    san = False
+print("# 60 MB corpus, --memory 24M: %d parts, peak RSS %.1f MB%s" % (
+    s["parts"], rss / 1e6, " (sanitizer build: not checked)" if san else ""))
+sys.exit(0 if s["parts"] > 2 and (san or rss < 40e6)
+         and s["part_peak_bytes"] <= 24 << 20 else 1)
+PY
+    ok $? "memory bound: peak RSS stays near the --memory budget"
+    "$WINNOW" passages -q -o "$TMP/gi" "$TMP/big.jsonl" 2>/dev/null &
+    pid=$!
+    sleep 0.5
+    kill -INT $pid
+    wait $pid
+    st=$?
+    [ "$st" -eq 130 ] && [ ! -e "$TMP/gi/stats.json" ] && [ -z "$(ls -A "$TMP/gi" 2>/dev/null | grep winnow-tmp)" ]
+    ok $? "SIGINT: exit 130, nothing published, no temporary files (got $st)"
+else
+    skip "generated corpus" "no generator at $GEN"
+fi
+
+# Real data, when present.
+BBC=../shared/data/bbc_news/docs.jsonl.zst
+if [ -f "$BBC" ]; then
+    expect_status 0 "passages on bbc_news" -- "$WINNOW" passages -q -o "$TMP/bbc" "$BBC"
+    accounting3 "$TMP/bbc" && [ "$(json_get "$TMP/bbc/stats.json" spans)" -gt 0 ]
+    ok $? "bbc_news: accounting holds, repeated passages found"
+    python3 - "$TMP/bbc" <<'PY'
+import json, sys, subprocess
+d = sys.argv[1]
+raw = subprocess.run(["zstdcat", "../shared/data/bbc_news/docs.jsonl.zst"],
+                     capture_output=True).stdout.decode()
+text = {json.loads(l)["id"]: json.loads(l)["text"].encode() for l in raw.splitlines()}
+# Every span's bytes equal, word for word, the bytes of its first place.
+import re, unicodedata
+def words(b):
+    return re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", b.decode()).casefold())
+bad = 0
+n = 0
+for l in open(d + "/spans.jsonl"):
+    r = json.loads(l)
+    for s in r["spans"]:
+        for w in s["where"][:1]:
+            n += 1
+            a = words(text[r["id"]][s["start"]:s["end"]])
+            b = words(text[w["id"]][w["start"]:w["end"]])
+            # A span may be longer than one place; the place is inside it.
+            if " ".join(b) not in " ".join(a):
+                bad += 1
+print("# bbc_news: %d places checked, %d bad" % (n, bad))
+sys.exit(0 if n > 0 and bad == 0 else 1)
+PY
+    ok $? "bbc_news: each span's first place has the span's words"
+    expect_status 0 "lines on bbc_news" -- "$WINNOW" lines -q --mode remove -o "$TMP/bbcl" "$BBC"
+    accounting3 "$TMP/bbcl"; ok $? "bbc_news lines: accounting holds"
+else
+    skip "bbc_news" "../shared/data/bbc_news is absent"
+fi
+
+done_testing
