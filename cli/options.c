@@ -78,11 +78,10 @@ static const char *type_metavar(const struct opt *o)
     }
 }
 
-void cli_help(FILE *f, const char *cmd, const char *usage,
-              const char *summary, const struct opt *opts)
+void cli_help(FILE *f, const char *cmd, const char *usage, const char *summary,
+              const struct opt *opts)
 {
-    fprintf(f, "usage: winnow %s %s\n\n%s\n\noptions:\n", cmd, usage,
-            summary);
+    fprintf(f, "usage: winnow %s %s\n\n%s\n\noptions:\n", cmd, usage, summary);
     for (const struct opt *o = opts; o->type != OPT_END; o++) {
         char left[256];
         int n = 0;
@@ -131,11 +130,24 @@ static int parse_u64(const char *s, uint64_t *v, bool size)
     if (size && *end) {
         unsigned shift = 0;
         switch (*end) {
-        case 'k': case 'K': shift = 10; break;
-        case 'm': case 'M': shift = 20; break;
-        case 'g': case 'G': shift = 30; break;
-        case 't': case 'T': shift = 40; break;
-        default: return -1;
+        case 'k':
+        case 'K':
+            shift = 10;
+            break;
+        case 'm':
+        case 'M':
+            shift = 20;
+            break;
+        case 'g':
+        case 'G':
+            shift = 30;
+            break;
+        case 't':
+        case 'T':
+            shift = 40;
+            break;
+        default:
+            return -1;
         }
         end++;
         if (*end == 'i' || *end == 'B')

@@ -32,9 +32,9 @@ extern "C" {
 #define WN_API
 #endif
 
-#define WN_VERSION_MAJOR 0
-#define WN_VERSION_MINOR 1
-#define WN_VERSION_PATCH 0
+#define WN_VERSION_MAJOR  0
+#define WN_VERSION_MINOR  1
+#define WN_VERSION_PATCH  0
 #define WN_VERSION_STRING "0.1.0"
 
 /* The version of the library actually linked, e.g. "0.1.0". Thread-safe. */
@@ -86,7 +86,7 @@ WN_API void wn_alloc_fail_after(long n);
  * or "-" for standard input.
  */
 enum wn_record_kind {
-    WN_RECORD_JSON = 0, /* one JSONL line */
+    WN_RECORD_JSON = 0,    /* one JSONL line */
     WN_RECORD_TEXTFILE = 1 /* one whole .txt file */
 };
 
@@ -110,25 +110,25 @@ enum wn_record_kind {
  * text is NULL unless status is WN_OK.
  */
 struct wn_record {
-    const char *raw;  /* the bytes as read, without the line feed (a CR
-                         before it is kept) */
+    const char *raw; /* the bytes as read, without the line feed (a CR
+                        before it is kept) */
     size_t raw_len;
-    const char *id;   /* the id as text (string ids unescaped) */
+    const char *id; /* the id as text (string ids unescaped) */
     size_t id_len;
     const char *text; /* the text field, unescaped UTF-8 (may be invalid) */
     size_t text_len;
-    int kind;         /* enum wn_record_kind */
-    int status;       /* WN_OK, or why the record is rejected */
+    int kind;            /* enum wn_record_kind */
+    int status;          /* WN_OK, or why the record is rejected */
     size_t error_offset; /* byte offset of a JSON error in raw */
-    uint32_t input;   /* index of the input it came from */
-    uint64_t line;    /* 1-based line (JSONL) or 0 (text files) */
-    const char *source; /* input path as given ("-" for standard input), or
-                           for text files the file path */
+    uint32_t input;      /* index of the input it came from */
+    uint64_t line;       /* 1-based line (JSONL) or 0 (text files) */
+    const char *source;  /* input path as given ("-" for standard input), or
+                            for text files the file path */
 };
 
 struct wn_reader_options {
-    const char *id_field;   /* default "id" */
-    const char *text_field; /* default "text" */
+    const char *id_field;    /* default "id" */
+    const char *text_field;  /* default "text" */
     size_t max_record_bytes; /* default (0) 64 MiB; longer lines and files
                                 are rejected, without being buffered */
     /* When true, the reader parses nothing: JSONL records carry raw, line,
@@ -230,12 +230,12 @@ struct wn_token {
  * fields belong to the library.
  */
 struct wn_tokens {
-    char *norm;           /* normalized tokens, each followed by '\0' */
+    char *norm; /* normalized tokens, each followed by '\0' */
     size_t norm_len, norm_cap;
     struct wn_token *tok; /* n tokens in text order */
     size_t n, cap;
-    size_t invalid_utf8;  /* ill-formed sequences replaced by U+FFFD */
-    int32_t *work;        /* private: code point scratch for normalizing */
+    size_t invalid_utf8; /* ill-formed sequences replaced by U+FFFD */
+    int32_t *work;       /* private: code point scratch for normalizing */
     size_t work_cap;
 };
 
@@ -304,31 +304,31 @@ enum wn_keep {
 
 struct wn_dedup_options {
     struct wn_reader_options reader;
-    int exact_only;       /* stop after exact duplicates */
-    int method;           /* enum wn_method */
-    int token_mode;       /* enum wn_token_mode */
-    unsigned ngram;       /* shingle length in tokens; default 5 */
-    uint32_t num_perm;    /* MinHash size K; default 128 */
-    double threshold;     /* Jaccard threshold; default 0.7 (see
-                             docs/QUALITY.md for why not 0.8) */
-    uint32_t bands, rows; /* 0: chosen from threshold and num_perm with
-                             the weights below */
+    int exact_only;              /* stop after exact duplicates */
+    int method;                  /* enum wn_method */
+    int token_mode;              /* enum wn_token_mode */
+    unsigned ngram;              /* shingle length in tokens; default 5 */
+    uint32_t num_perm;           /* MinHash size K; default 128 */
+    double threshold;            /* Jaccard threshold; default 0.7 (see
+                                    docs/QUALITY.md for why not 0.8) */
+    uint32_t bands, rows;        /* 0: chosen from threshold and num_perm with
+                                    the weights below */
     double weight_fp, weight_fn; /* default WN_LSH_WEIGHT_FP/_FN */
-    int verify;           /* enum wn_verify */
-    int sketch;           /* enum wn_sketch */
-    double containment;   /* > 0: also accept pairs whose smaller
-                             member is this much contained in the larger */
-    unsigned hamming;     /* SimHash: max Hamming distance; default 3 */
-    int keep;             /* enum wn_keep */
-    const char *keep_field; /* WN_KEEP_MAX: numeric JSON field */
-    unsigned threads;     /* 0: all cores */
-    uint64_t seed;        /* hash seed; default 1 */
-    uint32_t bucket_all_pairs; /* buckets up to this size: all pairs */
-    uint64_t memory;      /* join memory budget in bytes; 0: 1 GiB */
-    const char *tmp_dir;  /* temporary files; default: the output dir */
-    int no_fsync;         /* skip fsync before the outputs are renamed into
-                             place: still atomic if the process dies, but
-                             a power failure may leave them incomplete */
+    int verify;                  /* enum wn_verify */
+    int sketch;                  /* enum wn_sketch */
+    double containment;          /* > 0: also accept pairs whose smaller
+                                    member is this much contained in the larger */
+    unsigned hamming;            /* SimHash: max Hamming distance; default 3 */
+    int keep;                    /* enum wn_keep */
+    const char *keep_field;      /* WN_KEEP_MAX: numeric JSON field */
+    unsigned threads;            /* 0: all cores */
+    uint64_t seed;               /* hash seed; default 1 */
+    uint32_t bucket_all_pairs;   /* buckets up to this size: all pairs */
+    uint64_t memory;             /* join memory budget in bytes; 0: 1 GiB */
+    const char *tmp_dir;         /* temporary files; default: the output dir */
+    int no_fsync; /* skip fsync before the outputs are renamed into
+                     place: still atomic if the process dies, but
+                     a power failure may leave them incomplete */
     /* Set to non-zero (e.g. from a signal handler) to stop the run; it
      * returns WN_EINTR and removes its temporary files. Kept and read
      * during the run. */
@@ -348,20 +348,20 @@ struct wn_dedup_report {
     uint64_t read, kept, removed, rejected;
     uint64_t removed_exact, removed_near;
     uint64_t blank_lines;
-    uint64_t bytes;         /* bytes read, after decompression */
-    uint64_t clusters;      /* clusters of 2 or more */
-    uint64_t candidates;    /* distinct candidate pairs */
-    uint64_t verified;      /* candidate pairs verified */
-    uint64_t edges;         /* pairs that passed verification */
+    uint64_t bytes;      /* bytes read, after decompression */
+    uint64_t clusters;   /* clusters of 2 or more */
+    uint64_t candidates; /* distinct candidate pairs */
+    uint64_t verified;   /* candidate pairs verified */
+    uint64_t edges;      /* pairs that passed verification */
     uint64_t large_buckets, max_bucket;
-    uint64_t invalid_utf8;  /* replaced ill-formed sequences */
-    uint64_t empty_docs;    /* records with no tokens */
-    uint32_t bands, rows;   /* LSH parameters used */
+    uint64_t invalid_utf8; /* replaced ill-formed sequences */
+    uint64_t empty_docs;   /* records with no tokens */
+    uint32_t bands, rows;  /* LSH parameters used */
     double seconds;
     double stage_seconds[6]; /* read+sketch, exact, join, verify,
                                 cluster, write */
     uint64_t peak_rss_bytes;
-    char error_path[512];   /* the file behind an error, if any */
+    char error_path[512]; /* the file behind an error, if any */
 };
 
 /*
@@ -376,8 +376,7 @@ struct wn_dedup_report {
  * internally; outputs are byte-identical for any thread count (stats.json
  * aside, which records timings and the thread count).
  */
-WN_API int wn_dedup_run(const char *const *inputs, size_t n,
-                        const char *outdir,
+WN_API int wn_dedup_run(const char *const *inputs, size_t n, const char *outdir,
                         const struct wn_dedup_options *opts,
                         struct wn_dedup_report *rep);
 
@@ -433,11 +432,11 @@ WN_API int wn_text_similarity(const char *a, size_t alen, const char *b,
 /* ------------------------------------------------------------------------ */
 
 struct wn_eval_result {
-    uint64_t items;       /* items present in both truth and prediction */
-    uint64_t tp, fp, fn;  /* pairwise counts */
+    uint64_t items;      /* items present in both truth and prediction */
+    uint64_t tp, fp, fn; /* pairwise counts */
     double precision, recall, f1;
-    double ari;           /* adjusted Rand index (cluster truth only) */
-    int pairs_mode;       /* 1 when the truth was labelled pairs */
+    double ari;     /* adjusted Rand index (cluster truth only) */
+    int pairs_mode; /* 1 when the truth was labelled pairs */
 };
 
 /*
@@ -493,14 +492,14 @@ enum wn_span_mode {
  */
 struct wn_passages_options {
     struct wn_reader_options reader;
-    int mode;             /* enum wn_span_mode; default annotate */
-    int token_mode;       /* enum wn_token_mode; default word */
-    uint32_t min_span;    /* tokens; default 50 */
+    int mode;          /* enum wn_span_mode; default annotate */
+    int token_mode;    /* enum wn_token_mode; default word */
+    uint32_t min_span; /* tokens; default 50 */
     /* Remove mode: a record left with fewer tokens than this after cutting
      * is "short" (reported); with drop_short it is removed. Default 20. */
     uint32_t min_length;
     int drop_short;
-    uint32_t max_where;   /* other occurrences listed per span; default 8 */
+    uint32_t max_where; /* other occurrences listed per span; default 8 */
     /* Memory budget of the suffix arrays; default 1 GiB. A corpus whose
      * arrays do not fit is split into parts that do, and windows repeated
      * across parts are joined through hashes on disk. */
@@ -519,19 +518,19 @@ struct wn_passages_report {
     uint64_t removed_short; /* drop_short */
     uint64_t short_docs;    /* left with fewer than min_length tokens */
     uint64_t blank_lines;
-    uint64_t bytes;         /* read, after decompression */
-    uint64_t tokens;        /* tokens of accepted records */
-    uint64_t windows;       /* windows counted in spans: repeated ones
-                               (annotate), or later occurrences (remove) */
+    uint64_t bytes;   /* read, after decompression */
+    uint64_t tokens;  /* tokens of accepted records */
+    uint64_t windows; /* windows counted in spans: repeated ones
+                         (annotate), or later occurrences (remove) */
     uint64_t docs_with_spans;
-    uint64_t spans;         /* spans reported (annotate) or cut (remove) */
-    uint64_t span_tokens;   /* tokens inside them */
-    uint64_t span_bytes;    /* their bytes (remove: the bytes cut) */
-    uint64_t vocabulary;    /* distinct tokens given a code */
-    uint64_t hashed_tokens; /* occurrences coded by hash (budget full) */
-    uint64_t code_bytes;    /* size of the coded corpus that is sorted */
-    uint32_t parts;         /* suffix arrays built */
-    uint64_t cross_windows; /* windows whose repeats span parts */
+    uint64_t spans;           /* spans reported (annotate) or cut (remove) */
+    uint64_t span_tokens;     /* tokens inside them */
+    uint64_t span_bytes;      /* their bytes (remove: the bytes cut) */
+    uint64_t vocabulary;      /* distinct tokens given a code */
+    uint64_t hashed_tokens;   /* occurrences coded by hash (budget full) */
+    uint64_t code_bytes;      /* size of the coded corpus that is sorted */
+    uint32_t parts;           /* suffix arrays built */
+    uint64_t cross_windows;   /* windows whose repeats span parts */
     uint64_t part_peak_bytes; /* planned peak memory of the largest part */
     double seconds;
     double stage_seconds[4]; /* read+code, suffix arrays, cross-part join,
@@ -586,8 +585,8 @@ struct wn_lines_options {
     uint32_t min_docs;   /* default 3 */
     uint32_t min_length; /* as in wn_passages_options; default 20 */
     int drop_short;
-    uint64_t memory;     /* budget of the count; default 1 GiB */
-    uint64_t seed;       /* hash seed; default 1 */
+    uint64_t memory; /* budget of the count; default 1 GiB */
+    uint64_t seed;   /* hash seed; default 1 */
     const char *tmp_dir;
     volatile int *cancel;
     void (*on_reject)(void *ud, const struct wn_record *rec);
@@ -606,8 +605,8 @@ struct wn_lines_report {
     uint64_t docs_with_repeats;
     uint64_t repeated_units; /* occurrences annotated or removed */
     uint64_t repeated_tokens;
-    uint64_t cut_bytes;      /* remove mode */
-    uint32_t runs;           /* sorted runs of the count */
+    uint64_t cut_bytes; /* remove mode */
+    uint32_t runs;      /* sorted runs of the count */
     double seconds;
     double stage_seconds[2]; /* count, write */
     uint64_t peak_rss_bytes;
@@ -625,8 +624,7 @@ struct wn_lines_report {
  * lines after it). Returns as wn_dedup_run does. Single-threaded; the
  * records are read twice.
  */
-WN_API int wn_lines_run(const char *const *inputs, size_t n,
-                        const char *outdir,
+WN_API int wn_lines_run(const char *const *inputs, size_t n, const char *outdir,
                         const struct wn_lines_options *opts,
                         struct wn_lines_report *rep);
 
@@ -668,7 +666,7 @@ enum wn_rep_measure {
 #define WN__REP_ENUM(name, text, gopher) name,
     WN_REPETITION_LIST(WN__REP_ENUM)
 #undef WN__REP_ENUM
-    WN_REP_COUNT
+        WN_REP_COUNT
 };
 
 struct wn_repetition {

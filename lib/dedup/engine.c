@@ -54,10 +54,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH_TEXT_BYTES     (2u << 20) /* text per batch */
-#define BATCH_MAX_DOCS       4096u
-#define SIMHASH_EXTRA_BLOCKS 2u /* m of Manku et al.: blocks that must match   \
-                                 */
+#define BATCH_TEXT_BYTES (2u << 20) /* text per batch */
+#define BATCH_MAX_DOCS   4096u
+#define SIMHASH_EXTRA_BLOCKS                                                   \
+    2u /* m of Manku et al.: blocks that must match                            \
+        */
 #define MAX_KEYS 256u
 
 enum { DOC_EMPTY = 1, DOC_SKIP = 2 };

@@ -73,7 +73,7 @@ static inline uint64_t token_hash(const struct wn_tokens *t,
 {
     const char *p = t->norm + tk->norm_off;
     size_t len = tk->norm_len;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ &&  \
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ &&    \
     defined(__SIZEOF_INT128__)
     if (len <= 16 && (size_t)tk->norm_off + 16 <= t->norm_cap) {
         uint64_t lo, hi;
