@@ -61,6 +61,29 @@ void cli_help(FILE *f, const char *cmd, const char *usage, const char *summary,
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Rejected records as the commands report them: the first
+ * CLI_REJECT_MESSAGES as "winnow: FILE:LINE: reason (rejected)" on stderr,
+ * then a count. Pass cli_on_reject as a run's on_reject with a struct
+ * cli_rejects as its ud; call cli_rejects_finish after the run.
+ */
+#define CLI_REJECT_MESSAGES 20
+
+struct cli_rejects {
+    unsigned long long count;
+    bool progress; /* dedup: stderr is a terminal and not --quiet */
+    double last;   /* dedup: when the progress line was last drawn */
+};
+
+void cli_on_reject(void *ud, const struct wn_record *rec);
+void cli_rejects_finish(const struct cli_rejects *r);
+
+/*
+ * The message and exit status for a run that returned rc, or -1 when rc is
+ * WN_OK and the command goes on. error_path is the run's report field.
+ */
+int cli_run_failed(const char *cmd, int rc, const char *error_path);
+
 /* Signal handling: SIGINT/SIGTERM set this flag. */
 extern volatile int cli_cancel;
 extern volatile int cli_signal;

@@ -14,14 +14,6 @@ static const char *const verify_names[] = {"estimate", "exact", NULL};
 static const char *const keep_names[] = {"first", "longest", NULL};
 static const char *const sketch_names[] = {"oph", "kperm", NULL};
 
-#define REJECT_MESSAGES 20
-
-struct reject_log {
-    unsigned long long count;
-    bool progress; /* stderr is a terminal and not --quiet */
-    double last;   /* when progress was last drawn */
-};
-
 static double mono_now(void)
 {
     struct timespec ts;
@@ -31,33 +23,13 @@ static double mono_now(void)
 
 static void on_progress(void *ud, uint64_t bytes, uint64_t records)
 {
-    struct reject_log *log = ud;
+    struct cli_rejects *log = ud;
     double t = mono_now();
     if (!log->progress || t - log->last < 0.25)
         return;
     log->last = t;
     fprintf(stderr, "\rwinnow: read %.1f MB, %llu records ", bytes / 1e6,
             (unsigned long long)records);
-}
-
-static void on_reject(void *ud, const struct wn_record *rec)
-{
-    struct reject_log *log = ud;
-    if (log->count++ >= REJECT_MESSAGES || cli_verbosity < 0)
-        return;
-    const char *src = rec->source ? rec->source : "-";
-    if (log->last > 0)
-        fputs("\r\033[K", stderr); /* the progress line is redrawn */
-    if (rec->status == WN_EPARSE)
-        fprintf(stderr, "winnow: %s:%llu: %s at byte %zu (rejected)\n", src,
-                (unsigned long long)rec->line, wn_strerror(rec->status),
-                rec->error_offset);
-    else if (rec->line)
-        fprintf(stderr, "winnow: %s:%llu: %s (rejected)\n", src,
-                (unsigned long long)rec->line, wn_strerror(rec->status));
-    else
-        fprintf(stderr, "winnow: %s: %s (rejected)\n", src,
-                wn_strerror(rec->status));
 }
 
 static void print_params(const struct wn_dedup_options *o)
@@ -211,8 +183,8 @@ int cmd_dedup(int argc, char **argv)
         free(pos);
         return EXIT_USAGE;
     }
-    struct reject_log log = {0};
-    o.on_reject = on_reject;
+    struct cli_rejects log = {0};
+    o.on_reject = cli_on_reject;
     o.on_progress = on_progress;
     log.progress = cli_verbosity >= 0 && isatty(STDERR_FILENO);
     o.ud = &log;
@@ -224,28 +196,10 @@ int cmd_dedup(int argc, char **argv)
     free(pos);
     if (log.last > 0)
         fputs("\r\033[K", stderr); /* clear the progress line */
-    if (rc == WN_EINTR) {
-        cli_error("interrupted; no output was written");
-        return cli_interrupted_status();
-    }
-    if (rc == WN_EINVAL) {
-        cli_error("dedup: invalid combination of options");
-        return EXIT_USAGE;
-    }
-    if (rc == WN_EOPEN && rep.error_path[0]) {
-        cli_error("cannot open '%s': %s", rep.error_path, wn_strerror(rc));
-        return EXIT_FAIL;
-    }
-    if (rc) {
-        if (rep.error_path[0])
-            cli_error("%s: %s", rep.error_path, wn_strerror(rc));
-        else
-            cli_error("dedup failed: %s", wn_strerror(rc));
-        return EXIT_FAIL;
-    }
-    if (log.count > REJECT_MESSAGES && cli_verbosity >= 0)
-        cli_error("... and %llu more rejected records",
-                  log.count - REJECT_MESSAGES);
+    int failed = cli_run_failed("dedup", rc, rep.error_path);
+    if (failed >= 0)
+        return failed;
+    cli_rejects_finish(&log);
     double mb = rep.bytes / 1e6;
     cli_info(
         "read %llu records (%.1f MB) in %.2f s (%.0f MB/s): kept %llu, "

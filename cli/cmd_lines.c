@@ -11,26 +11,6 @@ static const char *const mode_names[] = {"annotate", "remove", NULL};
 static const char *const unit_names[] = {"line", "paragraph", NULL};
 static const char *const token_names[] = {"word", "char", NULL};
 
-#define REJECT_MESSAGES 20
-
-static void on_reject(void *ud, const struct wn_record *rec)
-{
-    unsigned long long *count = ud;
-    if ((*count)++ >= REJECT_MESSAGES || cli_verbosity < 0)
-        return;
-    const char *src = rec->source ? rec->source : "-";
-    if (rec->status == WN_EPARSE)
-        fprintf(stderr, "winnow: %s:%llu: %s at byte %zu (rejected)\n", src,
-                (unsigned long long)rec->line, wn_strerror(rec->status),
-                rec->error_offset);
-    else if (rec->line)
-        fprintf(stderr, "winnow: %s:%llu: %s (rejected)\n", src,
-                (unsigned long long)rec->line, wn_strerror(rec->status));
-    else
-        fprintf(stderr, "winnow: %s: %s (rejected)\n", src,
-                wn_strerror(rec->status));
-}
-
 int cmd_lines(int argc, char **argv)
 {
     struct wn_lines_options o;
@@ -109,37 +89,19 @@ int cmd_lines(int argc, char **argv)
         return EXIT_USAGE;
     }
     o.reader.max_record_bytes = (size_t)max_bytes;
-    unsigned long long rejected = 0;
-    o.on_reject = on_reject;
-    o.ud = &rejected;
+    struct cli_rejects rejects = {0};
+    o.on_reject = cli_on_reject;
+    o.ud = &rejects;
     o.cancel = &cli_cancel;
     cli_install_signals();
     struct wn_lines_report rep;
     int rc =
         wn_lines_run((const char *const *)pos, (size_t)npos, outdir, &o, &rep);
     free(pos);
-    if (rc == WN_EINTR) {
-        cli_error("interrupted; no output was written");
-        return cli_interrupted_status();
-    }
-    if (rc == WN_EINVAL) {
-        cli_error("lines: invalid combination of options");
-        return EXIT_USAGE;
-    }
-    if (rc == WN_EOPEN && rep.error_path[0]) {
-        cli_error("cannot open '%s': %s", rep.error_path, wn_strerror(rc));
-        return EXIT_FAIL;
-    }
-    if (rc) {
-        if (rep.error_path[0])
-            cli_error("%s: %s", rep.error_path, wn_strerror(rc));
-        else
-            cli_error("lines failed: %s", wn_strerror(rc));
-        return EXIT_FAIL;
-    }
-    if (rejected > REJECT_MESSAGES && cli_verbosity >= 0)
-        cli_error("... and %llu more rejected records",
-                  rejected - REJECT_MESSAGES);
+    int failed = cli_run_failed("lines", rc, rep.error_path);
+    if (failed >= 0)
+        return failed;
+    cli_rejects_finish(&rejects);
     double mb = rep.bytes / 1e6;
     cli_info("read %llu records (%.1f MB) in %.2f s (%.1f MB/s): kept %llu, "
              "removed %llu, rejected %llu; %llu frequent %ss, %llu "

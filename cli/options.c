@@ -39,6 +39,54 @@ void cli_info(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+void cli_on_reject(void *ud, const struct wn_record *rec)
+{
+    struct cli_rejects *r = ud;
+    if (r->count++ >= CLI_REJECT_MESSAGES || cli_verbosity < 0)
+        return;
+    if (r->last > 0)
+        fputs("\r\033[K", stderr); /* the progress line is redrawn */
+    const char *src = rec->source ? rec->source : "-";
+    if (rec->status == WN_EPARSE)
+        fprintf(stderr, "winnow: %s:%llu: %s at byte %zu (rejected)\n", src,
+                (unsigned long long)rec->line, wn_strerror(rec->status),
+                rec->error_offset);
+    else if (rec->line)
+        fprintf(stderr, "winnow: %s:%llu: %s (rejected)\n", src,
+                (unsigned long long)rec->line, wn_strerror(rec->status));
+    else
+        fprintf(stderr, "winnow: %s: %s (rejected)\n", src,
+                wn_strerror(rec->status));
+}
+
+void cli_rejects_finish(const struct cli_rejects *r)
+{
+    if (r->count > CLI_REJECT_MESSAGES && cli_verbosity >= 0)
+        cli_error("... and %llu more rejected records",
+                  r->count - CLI_REJECT_MESSAGES);
+}
+
+int cli_run_failed(const char *cmd, int rc, const char *error_path)
+{
+    if (rc == WN_OK)
+        return -1;
+    if (rc == WN_EINTR) {
+        cli_error("interrupted; no output was written");
+        return cli_interrupted_status();
+    }
+    if (rc == WN_EINVAL) {
+        cli_error("%s: invalid combination of options", cmd);
+        return EXIT_USAGE;
+    }
+    if (rc == WN_EOPEN && error_path[0])
+        cli_error("cannot open '%s': %s", error_path, wn_strerror(rc));
+    else if (error_path[0])
+        cli_error("%s: %s", error_path, wn_strerror(rc));
+    else
+        cli_error("%s failed: %s", cmd, wn_strerror(rc));
+    return EXIT_FAIL;
+}
+
 static void on_signal(int sig)
 {
     cli_signal = sig;
