@@ -124,9 +124,10 @@ int cmd_dedup(int argc, char **argv)
     };
     const char *usage = "[options] --output DIR INPUT...";
     const char *summary =
-        "Remove exact and near-duplicate records. INPUT is a JSONL file "
-        "(optionally .gz or\n.zst), a directory of .txt files, or - for "
-        "standard input.";
+        "Remove exact and near-duplicate records. INPUT is a JSONL file\n"
+        "(optionally .gz or .zst), a directory of .txt files, or - for "
+        "standard "
+        "input.";
     char **pos = calloc((size_t)argc + 1, sizeof(char *));
     int npos = 0;
     if (!pos)

@@ -126,6 +126,40 @@ static const char *type_metavar(const struct opt *o)
     }
 }
 
+#define HELP_INDENT 28 /* column where option descriptions start */
+#define HELP_WIDTH  80
+
+/* One option of --help: its name, then its description wrapped at word
+ * boundaries to 80 columns (on the next line when the name is long). */
+static void help_line(FILE *f, const char *left, const char *help)
+{
+    int col = fprintf(f, "  %s", left);
+    if (col + 1 > HELP_INDENT) {
+        fputc('\n', f);
+        col = 0;
+    }
+    const char *p = help;
+    while (*p) {
+        fprintf(f, "%*s", HELP_INDENT - col, "");
+        col = HELP_INDENT;
+        size_t room = HELP_WIDTH - HELP_INDENT, n = strlen(p);
+        if (n > room) {
+            n = room;
+            while (n > 0 && p[n] != ' ')
+                n--;
+            if (n == 0)
+                n = room; /* one word longer than the room */
+        }
+        fprintf(f, "%.*s\n", (int)n, p);
+        p += n;
+        while (*p == ' ')
+            p++;
+        col = 0;
+    }
+    if (!*help)
+        fputc('\n', f);
+}
+
 void cli_help(FILE *f, const char *cmd, const char *usage, const char *summary,
               const struct opt *opts)
 {
@@ -159,11 +193,11 @@ void cli_help(FILE *f, const char *cmd, const char *usage, const char *summary,
         } else
             snprintf(left + n, sizeof(left) - n, "--%s %s", o->name,
                      type_metavar(o));
-        fprintf(f, "  %-30s %s\n", left, o->help);
+        help_line(f, left, o->help);
     }
-    fprintf(f, "  %-30s %s\n", "-q, --quiet", "only errors on stderr");
-    fprintf(f, "  %-30s %s\n", "-v, --verbose", "more detail on stderr");
-    fprintf(f, "  %-30s %s\n", "-h, --help", "show this help");
+    help_line(f, "-q, --quiet", "only errors on stderr");
+    help_line(f, "-v, --verbose", "more detail on stderr");
+    help_line(f, "-h, --help", "show this help");
 }
 
 static int parse_u64(const char *s, uint64_t *v, bool size)
