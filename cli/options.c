@@ -163,7 +163,26 @@ static void help_line(FILE *f, const char *left, const char *help)
 void cli_help(FILE *f, const char *cmd, const char *usage, const char *summary,
               const struct opt *opts)
 {
-    fprintf(f, "usage: winnow %s %s\n\n%s\n\noptions:\n", cmd, usage, summary);
+    fprintf(f, "usage: winnow %s %s\n\n", cmd, usage);
+    /* The summary's own line breaks are kept; longer lines are wrapped. */
+    for (const char *p = summary; *p;) {
+        size_t n = strcspn(p, "\n");
+        while (n > HELP_WIDTH) {
+            size_t k = HELP_WIDTH;
+            while (k > 0 && p[k] != ' ')
+                k--;
+            if (k == 0)
+                break;
+            fprintf(f, "%.*s\n", (int)k, p);
+            p += k + 1;
+            n -= k + 1;
+        }
+        fprintf(f, "%.*s\n", (int)n, p);
+        p += n;
+        if (*p == '\n')
+            p++;
+    }
+    fputs("\noptions:\n", f);
     for (const struct opt *o = opts; o->type != OPT_END; o++) {
         char left[256];
         int n = 0;
