@@ -164,24 +164,23 @@ void cli_help(FILE *f, const char *cmd, const char *usage, const char *summary,
               const struct opt *opts)
 {
     fprintf(f, "usage: winnow %s %s\n\n", cmd, usage);
-    /* The summary's own line breaks are kept; longer lines are wrapped. */
+    /* The summary is one paragraph, refilled to 80 columns: its line
+     * breaks are taken as spaces. */
+    size_t col = 0;
     for (const char *p = summary; *p;) {
-        size_t n = strcspn(p, "\n");
-        while (n > HELP_WIDTH) {
-            size_t k = HELP_WIDTH;
-            while (k > 0 && p[k] != ' ')
-                k--;
-            if (k == 0)
-                break;
-            fprintf(f, "%.*s\n", (int)k, p);
-            p += k + 1;
-            n -= k + 1;
-        }
-        fprintf(f, "%.*s\n", (int)n, p);
-        p += n;
-        if (*p == '\n')
+        while (*p == ' ' || *p == '\n')
             p++;
+        size_t n = strcspn(p, " \n");
+        if (n == 0)
+            break;
+        if (col && col + 1 + n > HELP_WIDTH) {
+            fputc('\n', f);
+            col = 0;
+        }
+        col += (size_t)fprintf(f, "%s%.*s", col ? " " : "", (int)n, p);
+        p += n;
     }
+    fputc('\n', f);
     fputs("\noptions:\n", f);
     for (const struct opt *o = opts; o->type != OPT_END; o++) {
         char left[256];
