@@ -28,6 +28,19 @@ PY
 "$w" eval --truth examples/news-truth.jsonl "$out/news" | sed 's/^/  /'
 
 echo
+echo "== examples/news: passages of 20+ tokens repeated inside or across stories"
+"$w" passages -q --min-span 20 -o "$out/passages" examples/news
+python3 - "$out/passages" <<'PY' 2>/dev/null || head -c 600 "$out/passages/spans.jsonl"
+import json, sys
+for line in open(sys.argv[1] + "/spans.jsonl"):
+    r = json.loads(line)
+    for s in r["spans"]:
+        w = s["where"][0] if s["where"] else {}
+        print("  %-28s bytes %5d-%-5d %3d tokens, also in %s"
+              % (r["id"], s["start"], s["end"], s["tokens"], w.get("id", "?")))
+PY
+
+echo
 echo "== generated corpus: 20000 news-like documents with planted copies"
 "$build/bench/gen" --seed 1 --docs 20000 --out "$out/gen.jsonl" \
     --truth "$out/gen-truth.jsonl"
