@@ -141,7 +141,6 @@ static void help_line(FILE *f, const char *left, const char *help)
     const char *p = help;
     while (*p) {
         fprintf(f, "%*s", HELP_INDENT - col, "");
-        col = HELP_INDENT;
         size_t room = HELP_WIDTH - HELP_INDENT, n = strlen(p);
         if (n > room) {
             n = room;
