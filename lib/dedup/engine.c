@@ -698,22 +698,6 @@ static int stage_exact(struct engine *e, uint8_t *skip)
     return WN_OK;
 }
 
-static int read_at(int fd, void *p, size_t n, uint64_t off)
-{
-    char *c = p;
-    while (n) {
-        ssize_t k = pread(fd, c, n, (off_t)off);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return WN_EIO;
-        c += k;
-        n -= (size_t)k;
-        off += (uint64_t)k;
-    }
-    return WN_OK;
-}
-
 struct verifier {
     struct engine *e;
     int sig_fd, set_fd;
@@ -731,7 +715,7 @@ static int load_set(struct verifier *v, uint32_t d, uint64_t **buf, size_t *cap,
     if (WN_GROW(*buf, *cap, k ? k : 1))
         return WN_ENOMEM;
     *n = k;
-    return read_at(v->set_fd, *buf, k * sizeof(uint64_t), a * 8);
+    return wn__pread_full(v->set_fd, *buf, k * sizeof(uint64_t), a * 8);
 }
 
 /*
@@ -759,9 +743,9 @@ static int similarity(struct verifier *v, uint32_t a, uint32_t b, double *jac,
         return WN_OK;
     }
     size_t bytes = e->sigw * sizeof(uint16_t);
-    rc = read_at(v->sig_fd, v->sa, bytes, (uint64_t)a * bytes);
+    rc = wn__pread_full(v->sig_fd, v->sa, bytes, (uint64_t)a * bytes);
     if (!rc)
-        rc = read_at(v->sig_fd, v->sb, bytes, (uint64_t)b * bytes);
+        rc = wn__pread_full(v->sig_fd, v->sb, bytes, (uint64_t)b * bytes);
     if (rc)
         return rc;
     if (o->method == WN_METHOD_SIMHASH) {
@@ -854,8 +838,8 @@ static int join_task(struct join_worker *w, uint32_t band, uint64_t part,
     size_t m = 0;
     for (size_t d = 0; d < e->n;) {
         size_t want = WN_MIN((size_t)65536, e->n - d);
-        int rc = read_at(fd, keys, want * sizeof(*keys),
-                         (uint64_t)d * sizeof(*keys));
+        int rc = wn__pread_full(fd, keys, want * sizeof(*keys),
+                                (uint64_t)d * sizeof(*keys));
         if (rc)
             return rc;
         for (size_t i = 0; i < want; i++, d++) {

@@ -27,6 +27,22 @@ int wn__status_from_errno(int e)
     }
 }
 
+int wn__pread_full(int fd, void *p, size_t n, uint64_t off)
+{
+    char *c = p;
+    while (n) {
+        ssize_t k = pread(fd, c, n, (off_t)off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return WN_EIO;
+        c += k;
+        n -= (size_t)k;
+        off += (uint64_t)k;
+    }
+    return WN_OK;
+}
+
 static char *join_path(const char *dir, const char *name)
 {
     size_t a = strlen(dir), b = strlen(name);

@@ -42,6 +42,10 @@ WN_INTERNAL int wn__outfile_commit(struct wn_outfile *o);
 /* Close if open, unlink the temporary file, free the names. */
 WN_INTERNAL void wn__outfile_release(struct wn_outfile *o);
 
+/* Read exactly n bytes at offset off of a spill file (pread, retried on
+ * EINTR): WN_OK, or WN_EIO on an error or a short file. */
+WN_INTERNAL int wn__pread_full(int fd, void *p, size_t n, uint64_t off);
+
 /* A status for an errno value from a failed write. */
 WN_INTERNAL int wn__status_from_errno(int e);
 

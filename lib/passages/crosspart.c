@@ -269,22 +269,6 @@ static void *join_main(void *arg)
     return NULL;
 }
 
-static int pread_all(int fd, void *p, size_t n, uint64_t off)
-{
-    char *c = p;
-    while (n) {
-        ssize_t k = pread(fd, c, n, (off_t)off);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return WN_EIO;
-        c += k;
-        n -= (size_t)k;
-        off += (uint64_t)k;
-    }
-    return WN_OK;
-}
-
 static int pwrite_all(int fd, const void *p, size_t n, uint64_t off)
 {
     const char *c = p;
@@ -312,7 +296,7 @@ static int apply(int win_fd, const struct wn_pair64 *v, size_t n,
             j++;
         uint64_t last = v[j - 1].a;
         size_t cnt = (size_t)(last - first + 1);
-        int rc = pread_all(win_fd, block, cnt * 8, first * 8);
+        int rc = wn__pread_full(win_fd, block, cnt * 8, first * 8);
         if (rc)
             return rc;
         for (size_t x = i; x < j; x++)

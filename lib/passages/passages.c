@@ -138,22 +138,6 @@ static int read_all(FILE *f, void *p, size_t n)
     return WN_OK;
 }
 
-static int pread_all(int fd, void *p, size_t n, uint64_t off)
-{
-    char *c = p;
-    while (n) {
-        ssize_t k = pread(fd, c, n, (off_t)off);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return WN_EIO;
-        c += k;
-        n -= (size_t)k;
-        off += (uint64_t)k;
-    }
-    return WN_OK;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Pass 1                                                                    */
 /* ------------------------------------------------------------------------ */
@@ -342,7 +326,7 @@ static int load_part(struct run *r, size_t p, unsigned char **text, size_t *n)
     unsigned char *t = wn__malloc(len ? len : 1);
     if (!t)
         return WN_ENOMEM;
-    int rc = pread_all(fileno(r->codes), t, len, a);
+    int rc = wn__pread_full(fileno(r->codes), t, len, a);
     if (rc) {
         wn__free(t);
         return rc;
@@ -629,11 +613,11 @@ static int place_bytes(struct run *r, struct writer *w, const struct place *p,
                        uint32_t *start, uint32_t *end)
 {
     uint32_t x[2];
-    int rc = pread_all(w->span_fd, x, sizeof(x), p->a * 8);
+    int rc = wn__pread_full(w->span_fd, x, sizeof(x), p->a * 8);
     if (rc)
         return rc;
     *start = x[0];
-    rc = pread_all(w->span_fd, x, sizeof(x), (p->b - 1) * 8);
+    rc = wn__pread_full(w->span_fd, x, sizeof(x), (p->b - 1) * 8);
     *end = x[1];
     (void)r;
     return rc;
