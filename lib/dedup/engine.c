@@ -1708,8 +1708,8 @@ int wn_dedup_run(const char *const *inputs, size_t ninputs, const char *outdir,
     if (!rc && cancelled(e))
         rc = WN_EINTR;
     /* stats.json last: its presence means the set is complete. */
-    for (size_t i = 0; i < WN_ARRAY_LEN(outs) && !rc; i++)
-        rc = wn__outfile_commit(outs[i]);
+    if (!rc)
+        rc = wn__outfiles_publish(outs, WN_ARRAY_LEN(outs));
 done:
     wn_reader_free(r);
     /* Errors past the inputs are writes to the output or spill files. */

@@ -212,6 +212,21 @@ int wn__outfile_commit(struct wn_outfile *o)
     return WN_OK;
 }
 
+int wn__outfiles_publish(struct wn_outfile *const *outs, size_t n)
+{
+    if (n == 0)
+        return WN_OK;
+    const struct wn_outfile *marker = outs[n - 1];
+    if (marker->err || marker->f)
+        return marker->err ? marker->err : WN_EIO;
+    if (unlink(marker->final_path) != 0 && errno != ENOENT)
+        return wn__status_from_errno(errno);
+    int rc = WN_OK;
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = wn__outfile_commit(outs[i]);
+    return rc;
+}
+
 void wn__outfile_release(struct wn_outfile *o)
 {
     if (o->f)

@@ -39,6 +39,15 @@ WN_INTERNAL int wn__outfile_write(struct wn_outfile *o, const void *p,
 WN_INTERNAL int wn__outfile_finish(struct wn_outfile *o, bool sync);
 /* Rename the finished file to its final name. */
 WN_INTERNAL int wn__outfile_commit(struct wn_outfile *o);
+/*
+ * Publish finished outfiles: the last one is the marker (stats.json) that
+ * says the set is complete. Its previous version is removed first, the
+ * others are renamed into place, the marker last. Five renames cannot be
+ * one atomic step, but whatever point a failure or a crash stops at, DIR
+ * never holds a marker beside data files of another run.
+ */
+WN_INTERNAL int wn__outfiles_publish(struct wn_outfile *const *outs, size_t n);
+
 /* Close if open, unlink the temporary file, free the names. */
 WN_INTERNAL void wn__outfile_release(struct wn_outfile *o);
 

@@ -279,8 +279,11 @@ int wn__job_commit(struct wn_job *j)
         rc = WN_EINTR;
     /* The last output (stats.json) last: its presence means the set is
      * complete. */
-    for (size_t i = 0; i < j->nout && !rc; i++)
-        rc = wn__outfile_commit(&j->out[i]);
+    struct wn_outfile *outs[WN_JOB_MAX_OUT];
+    for (size_t i = 0; i < j->nout; i++)
+        outs[i] = &j->out[i];
+    if (!rc)
+        rc = wn__outfiles_publish(outs, j->nout);
     return rc;
 }
 

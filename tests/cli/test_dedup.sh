@@ -133,6 +133,15 @@ sleep 0.3
 ok $? "stale temporary directories are removed, live ones kept"
 kill %1 2>/dev/null; wait 2>/dev/null
 
+# Publishing is several renames, stats.json last. When one fails (here
+# removed.jsonl is a non-empty directory), the old stats.json is gone too:
+# the directory never shows a complete-looking mix of two runs.
+"$WINNOW" dedup -q -o "$TMP/pub" "$TMP/small.jsonl"
+rm "$TMP/pub/removed.jsonl"; mkdir -p "$TMP/pub/removed.jsonl/x"
+expect_status 1 "a failed rename fails the run" -- "$WINNOW" dedup -q -o "$TMP/pub" "$TMP/small.jsonl"
+[ ! -e "$TMP/pub/stats.json" ] && ! ls -A "$TMP/pub" | grep -q winnow-tmp
+ok $? "after a failed rename no stats.json is left, nor temporary files"
+
 # Usage errors.
 expect_status 2 "no --output is a usage error" -- "$WINNOW" dedup "$TMP/small.jsonl"
 expect_status 2 "unknown option is a usage error" -- "$WINNOW" dedup --frobnicate -o "$TMP/x" "$TMP/small.jsonl"
