@@ -42,7 +42,7 @@ test-sanitize: deps-test $(SANBUILD)/build.ninja
 	@ninja -C $(SANBUILD) >/dev/null || ninja -C $(SANBUILD)
 	@tests/run.sh $(SANBUILD)
 
-bench: build
+bench: deps-test build
 	@bench/run.sh $(BUILD)
 
 clean:

@@ -7,7 +7,7 @@ set -eu
 pkgs="gcc make pkg-config meson ninja-build libxxhash-dev libutf8proc-dev
 libzstd-dev zlib1g-dev libjansson-dev libdivsufsort-dev liblmdb-dev zstd gzip"
 if [ "${1:-build}" = test ]; then
-    pkgs="$pkgs libcmocka-dev clang libclang-rt-14-dev python3 util-linux"
+    pkgs="$pkgs libcmocka-dev clang libclang-rt-14-dev python3 util-linux binutils time"
 fi
 if [ "${1:-build}" = lint ]; then
     pkgs="$pkgs clang clang-tidy cppcheck valgrind"
