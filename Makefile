@@ -97,8 +97,9 @@ lint: build
 	[ $$st -eq 0 ] && echo "lint: clean" || echo "lint: findings above"; \
 	exit $$st
 
-# Every unit-test binary and a small CLI run under valgrind's memcheck, in
-# a build without sanitizers; a leak or an error fails the target.
+# Every unit-test binary, and every CLI test script with winnow run under
+# memcheck (tests/valgrind-winnow.sh), in a build without sanitizers; a
+# failed check, a leak or a memcheck error fails the target.
 $(VGBUILD)/build.ninja:
 	$(MESON) setup $(VGBUILD) --buildtype=debugoptimized
 
@@ -117,8 +118,16 @@ test-valgrind: deps-test $(VGBUILD)/build.ninja
 	      >/dev/null 2>$$log; then echo "ok - $$t"; \
 	  else echo "not ok - $$t"; cat $$log; fail=1; fi; \
 	done; \
-	rm -rf $(VGBUILD)/vg-out; \
-	if $(VALGRIND) $(VGBUILD)/winnow dedup -q -j 2 -o $(VGBUILD)/vg-out \
-	    examples/news 2>$$log; then echo "ok - winnow dedup examples/news"; \
-	else echo "not ok - winnow dedup examples/news"; cat $$log; fail=1; fi; \
+	vg=$$(pwd)/$(VGBUILD)/vg-logs; rm -rf $$vg; mkdir -p $$vg; \
+	for s in tests/cli/test_*.sh; do \
+	  if WN_VG_LOGS=$$vg WN_VG_BIN=$$(pwd)/$(VGBUILD)/winnow \
+	      WINNOW=$$(pwd)/tests/valgrind-winnow.sh BUILD=$(VGBUILD) \
+	      sh "$$s" >$$log 2>&1 && ! grep -q '^not ok' $$log; \
+	  then echo "ok - $$s"; \
+	  else echo "not ok - $$s"; grep -v '^ok' $$log | head -40; fail=1; fi; \
+	done; \
+	for l in $$vg/vg.*.log; do \
+	  [ -s "$$l" ] || continue; echo "not ok - memcheck: $$l"; \
+	  head -40 "$$l"; fail=1; \
+	done; \
 	exit $$fail

@@ -58,7 +58,8 @@ WN_API const char *wn_version_string(void);
     X(WN_EINTR, -10, "interrupted")                                            \
     X(WN_ENOSPC, -11, "no space left on device")                               \
     X(WN_ELIMIT, -12, "too many records for one process")                      \
-    X(WN_EBADID, -13, "id field is neither a string nor a number")
+    X(WN_EBADID, -13, "id field is neither a string nor a number")             \
+    X(WN_EFBIG, -14, "file too large (a file size limit was reached)")
 
 enum wn_status {
 #define WN__STATUS_ENUM(name, value, text) name = (value),
@@ -106,7 +107,11 @@ enum wn_record_kind {
  *   WN_ETOOBIG  longer than max_record_bytes: raw holds only a prefix;
  *   WN_ETRUNC   the compressed input ends or is corrupt here: raw holds the
  *               partial line, possibly empty, and reading goes on with the
- *               next input.
+ *               next input;
+ *   WN_EOPEN, WN_EIO  a text file of a directory (or a dangling link to
+ *               one) could not be opened or read: raw is empty, reading
+ *               goes on.
+ * A UTF-8 byte order mark at the start of a JSONL line is not part of raw.
  * text is NULL unless status is WN_OK.
  */
 struct wn_record {
@@ -154,7 +159,8 @@ struct wn_reader;
  * (wn_reader_blank_lines). A directory is read recursively: every regular
  * file whose name ends in ".txt", in bytewise order of the relative path, is
  * one record (links to files are followed, links to directories are not).
- * Memory stays O(max_record_bytes), whatever the input size.
+ * A regular file named with ".txt" is one record too, its id the path as
+ * given. Memory stays O(max_record_bytes), whatever the input size.
  */
 WN_API int wn_reader_create(const char *const *paths, size_t n,
                             const struct wn_reader_options *opts,

@@ -1712,10 +1712,21 @@ int wn_dedup_run(const char *const *inputs, size_t ninputs, const char *outdir,
         rc = wn__outfiles_publish(outs, WN_ARRAY_LEN(outs));
 done:
     wn_reader_free(r);
-    /* Errors past the inputs are writes to the output or spill files. */
-    if ((rc == WN_ENOSPC || rc == WN_EIO) && !e->rep.error_path[0])
-        snprintf(e->rep.error_path, sizeof(e->rep.error_path), "%s",
-                 opts->tmp_dir && rc == WN_ENOSPC ? opts->tmp_dir : outdir);
+    /* Errors past the inputs are writes to the output or spill files:
+     * name the output file that failed, else the directory. */
+    if ((rc == WN_ENOSPC || rc == WN_EIO || rc == WN_EFBIG) &&
+        !e->rep.error_path[0]) {
+        const struct wn_outfile *bad_out[] = {
+            &e->out_kept, &e->out_removed, &e->out_clusters,
+            &e->out_rejected, &e->out_stats};
+        const char *p = NULL;
+        for (size_t i = 0; i < WN_ARRAY_LEN(bad_out) && !p; i++)
+            if (bad_out[i]->err && bad_out[i]->final_path)
+                p = bad_out[i]->final_path;
+        if (!p)
+            p = opts->tmp_dir && rc != WN_EIO ? opts->tmp_dir : outdir;
+        snprintf(e->rep.error_path, sizeof(e->rep.error_path), "%s", p);
+    }
     if (rep)
         *rep = e->rep;
     engine_release(e);

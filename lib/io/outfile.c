@@ -22,6 +22,8 @@ int wn__status_from_errno(int e)
         return WN_ENOSPC;
     case ENOMEM:
         return WN_ENOMEM;
+    case EFBIG:
+        return WN_EFBIG;
     default:
         return WN_EIO;
     }

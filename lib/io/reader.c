@@ -44,7 +44,8 @@ struct wn_reader {
 
     size_t cur;  /* index of the input being read */
     bool opened; /* paths[cur] is open */
-    bool is_dir;
+    bool is_dir;      /* the input is a directory of text files... */
+    bool single_text; /* ...or one .txt file given by name */
     int err; /* sticky status after a failure */
     const char *err_path;
 
@@ -221,9 +222,10 @@ static int walk(struct wn_reader *r)
         }
         if (!has_txt_suffix(name))
             continue;
-        if (S_ISLNK(st.st_mode) && stat(r->path.data, &st))
-            continue; /* a dangling link is not a file */
-        if (S_ISREG(st.st_mode)) {
+        /* A dangling link is listed: reading it fails, and the record is
+         * rejected rather than silently missing. */
+        bool dangling = S_ISLNK(st.st_mode) && stat(r->path.data, &st);
+        if (dangling || S_ISREG(st.st_mode)) {
             rc = add_file(r, r->path.data + r->root_len);
             if (rc)
                 break;
@@ -271,11 +273,22 @@ static int open_input(struct wn_reader *r)
     r->start = r->scan = r->end = 0;
     r->eof = r->skipping = false;
     r->line = 0;
-    r->is_dir =
-        strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    bool named = strcmp(path, "-") != 0 && stat(path, &st) == 0;
+    r->is_dir = named && S_ISDIR(st.st_mode);
+    r->single_text = named && S_ISREG(st.st_mode) && has_txt_suffix(path);
     r->opened = true;
     if (r->is_dir)
         return open_dir(r, path);
+    if (r->single_text) {
+        /* One document, its id the path as given. */
+        r->path.len = 0;
+        r->root_len = 0;
+        int rc = wn__buf_putc(&r->path, '\0');
+        if (!rc)
+            rc = add_file(r, path);
+        r->is_dir = rc == WN_OK;
+        return rc;
+    }
     int rc = wn__stream_open(path, r->block, &r->st);
     if (rc == WN_EOPEN && errno == EINTR && cancelled(r))
         return WN_EINTR; /* a signal, while a FIFO waited for its writer */
@@ -376,6 +389,12 @@ static int parse_fields(struct wn_reader *r, struct wn_record *rec)
 static int json_record(struct wn_reader *r, struct wn_record *rec,
                        const char *raw, size_t n, int status)
 {
+    /* A byte-order mark (a file's first line, or files concatenated) is
+     * not part of the record: kept.jsonl stays strict JSONL. */
+    if (n >= 3 && memcmp(raw, "\xEF\xBB\xBF", 3) == 0) {
+        raw += 3;
+        n -= 3;
+    }
     struct wn_record x = {
         .raw = raw,
         .raw_len = n,
@@ -512,16 +531,18 @@ static int next_textfile(struct wn_reader *r, struct wn_record *rec)
     if (r->next_file == r->nfiles)
         return 0;
     const char *rel = r->files[r->next_file++];
-    r->path.len = r->root_len - 1;
-    int rc = wn__buf_printf(&r->path, "/%s", rel);
+    r->path.len = r->single_text ? 0 : r->root_len - 1;
+    int rc = wn__buf_printf(&r->path, r->single_text ? "%s" : "/%s", rel);
     if (rc)
         return rc;
-    r->err_path = r->path.data;
-    int fd = open(r->path.data, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return WN_EOPEN;
     int status = WN_OK;
     r->file.len = 0;
+    int fd = open(r->path.data, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        /* Unreadable or vanished: a rejected record, not a stop. */
+        status = WN_EOPEN;
+        goto record;
+    }
     for (;;) {
         size_t room = r->max_record + 1 - r->file.len;
         if (room == 0) {
@@ -540,8 +561,11 @@ static int next_textfile(struct wn_reader *r, struct wn_record *rec)
         if (k < 0) {
             int e = errno;
             close(fd);
-            errno = e;
-            return e == EINTR ? WN_EINTR : WN_EIO;
+            if (e == EINTR)
+                return WN_EINTR;
+            status = WN_EIO; /* e.g. EISDIR, EIO: a rejected record */
+            r->file.len = 0;
+            goto record;
         }
         if (k == 0)
             break;
@@ -549,7 +573,7 @@ static int next_textfile(struct wn_reader *r, struct wn_record *rec)
         r->bytes += (uint64_t)k;
     }
     close(fd);
-    r->err_path = NULL;
+record:;
     size_t n = WN_MIN(r->file.len, r->max_record);
     *rec = (struct wn_record){
         .raw = r->file.data ? r->file.data : "",

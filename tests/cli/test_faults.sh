@@ -92,6 +92,10 @@ for lim in 0 1 4096 65536 1000000 4000000 64000000; do
         cp "$OUT"/* "$PREV"/ # stats.json has new timings
     else
         [ "$st" -eq 1 ]; ok $? "file size limit $lim: exit 1 (got $st)"
+        if [ "$lim" -ge 4096 ]; then # stderr is a file under the limit too
+            grep -q 'file too large' "$TMP/err"
+            ok $? "file size limit $lim: stderr says 'file too large'"
+        fi
         untouched "file size limit $lim: previous outputs intact"
     fi
 done

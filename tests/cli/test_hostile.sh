@@ -156,7 +156,7 @@ hostile crlf 0 0 - "$G/crlf.jsonl"
 kept_has crlf 'len(k) == 2 and all(x.endswith(b"\r") for x in k)'
 printf '\357\273\277%s\n' "$good" >"$G/bom.jsonl"
 hostile byte-order-mark 0 0 - "$G/bom.jsonl"
-kept_has byte-order-mark 'len(k) == 1 and k[0].startswith(b"\xef\xbb\xbf")'
+kept_has byte-order-mark 'len(k) == 1 and k[0].startswith(b"{")'
 
 # 15. Duplicate ids: records, not keys; the copy is removed by content.
 printf '%s\n%s\n{"id":"g1","text":"Another story entirely, about a library that reopened after repairs."}\n' "$good" "$good" >"$G/dup-ids.jsonl"
@@ -249,8 +249,26 @@ printf '\211PNG binary' >"$D/image.png"
 ln -s "$D/nowhere.txt" "$D/dangling.txt"
 ln -s "$D" "$D/loop/up"
 mkfifo "$D/pipe.txt"
-hostile directory-mixed-files 0 0 - "$D"
-kept_has directory-mixed-files 's["read"] == 3 and len(rem) == 1'
+hostile directory-mixed-files 3 1 'cannot open file' "$D"
+kept_has directory-mixed-files 's["read"] == 4 and len(rem) == 1 and s["rejected"] == 1'
+
+# A .txt file named as an input is one document, its id the path given;
+# a file of the directory that cannot be read is rejected by name, and
+# the run goes on (only when not root, for whom mode 000 reads fine).
+hostile txt-file-input 0 0 - "$D/one.txt" "$D/sub/two.txt"
+kept_has txt-file-input 's["read"] == 2 and len(rem) == 1 and rem[0]["id"].endswith("sub/two.txt") and k[0].startswith(b"{\"id\":")'
+if [ "$(id -u)" -ne 0 ]; then
+    mkdir -p "$G/locked" && cp "$D/one.txt" "$G/locked/" &&
+        printf 'secret' >"$G/locked/no.txt" && chmod 000 "$G/locked/no.txt"
+    hostile unreadable-txt-in-dir 3 1 'cannot open file' "$G/locked"
+else
+    skip "unreadable-txt-in-dir" "running as root, mode 000 does not stop reads"
+fi
+
+# A byte order mark opening a second input is not copied into kept.jsonl.
+printf '\357\273\277{"id":"b2","text":"A byte order mark opens this second file of the run."}\n' >"$G/bom2.jsonl"
+hostile bom-second-input 0 0 - "$G/crlf.jsonl" "$G/bom2.jsonl"
+kept_has bom-second-input 'len(k) == 3 and k[2].startswith(b"{\"id\":\"b2\"")'
 
 # 29. Unreadable inputs: a dangling link, a missing file. Reported before
 # anything is written: exit 1, no output directory.
