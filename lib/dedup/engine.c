@@ -61,7 +61,9 @@
         */
 #define MAX_KEYS 256u
 
-enum { DOC_EMPTY = 1, DOC_SKIP = 2 };
+/* DOC_SHORTSET: the document's sorted shingle set is in the short-set
+ * spill (see short_max). */
+enum { DOC_EMPTY = 1, DOC_SKIP = 2, DOC_SHORTSET = 4 };
 
 void wn_dedup_options_init(struct wn_dedup_options *o)
 {
@@ -91,7 +93,7 @@ static double now_seconds(void)
 struct doc_out {
     uint64_t h[2];    /* 128-bit hash of the normalized token stream */
     uint32_t nsh;     /* shingles (distinct when sets are needed) */
-    uint32_t flags;   /* DOC_EMPTY */
+    uint32_t flags;   /* DOC_EMPTY, DOC_SHORTSET */
     uint64_t invalid; /* repaired UTF-8 sequences */
 };
 
@@ -125,6 +127,15 @@ struct engine {
     uint32_t bands, rows;
     bool need_sets; /* exact verification */
     bool need_unique;
+    /* Estimate verification: documents with at most short_max distinct
+     * shingles also spill their sets, and a pair of two such documents is
+     * compared exactly. The estimate's spread is widest on small sets (OPH
+     * leaves most bins empty and densifies them), and short templated
+     * texts are where it would merge different documents; their sets
+     * cost little. 0 when off. */
+    uint32_t short_max;
+    uint64_t *short_block; /* spill offset of each 64-document block */
+    uint64_t short_total;  /* set elements spilled so far */
 
     /* per document */
     size_t n, cap;
@@ -224,7 +235,15 @@ static int sketch_doc(const struct engine *e, struct worker_scratch *w,
         for (uint32_t i = 0; i < opt->num_perm; i++)
             spill[i] = (uint16_t)sig[i];
     }
-    if (e->need_sets) {
+    if (e->short_max && n > 0 && n <= (size_t)e->short_max * 2) {
+        size_t u = e->need_unique ? n : wn__u64_sort_unique(w->sh, n);
+        if (u <= e->short_max) {
+            o->flags |= DOC_SHORTSET;
+            o->nsh = (uint32_t)u; /* the distinct count, as the set has */
+            n = u;
+        }
+    }
+    if (e->need_sets || (o->flags & DOC_SHORTSET)) {
         if (WN_GROW(b->sets, b->setcap, b->nsets + n))
             return WN_ENOMEM;
         memcpy(b->sets + b->nsets, w->sh, n * sizeof(*w->sh));
@@ -350,6 +369,13 @@ static int grow_docs(struct engine *e, size_t need)
     if (e->need_sets) {
         GROW_ARRAY(set_off, 1)
     }
+    if (e->short_max) {
+        p = wn__reallocarray(e->short_block, cap / 64 + 1,
+                             sizeof(*e->short_block));
+        if (!p)
+            return WN_ENOMEM;
+        e->short_block = p;
+    }
 #undef GROW_ARRAY
     e->cap = cap - 1; /* id_off and set_off hold n + 1 entries */
     return WN_OK;
@@ -373,7 +399,7 @@ static int commit_batch(struct engine *e, struct batch *b)
         e->h[2 * d] = b->out[i].h[0];
         e->h[2 * d + 1] = b->out[i].h[1];
         e->nsh[d] = b->out[i].nsh;
-        e->flags[d] = (uint8_t)(b->out[i].flags & DOC_EMPTY);
+        e->flags[d] = (uint8_t)(b->out[i].flags & (DOC_EMPTY | DOC_SHORTSET));
         e->rep.invalid_utf8 += b->out[i].invalid;
         e->rep.empty_docs += (b->out[i].flags & DOC_EMPTY) != 0;
     }
@@ -390,6 +416,19 @@ static int commit_batch(struct engine *e, struct batch *b)
         for (size_t i = 0; i < b->n; i++)
             e->set_off[base + i] = start + b->set_off[i];
         e->set_off[base + b->n] = start + b->set_off[b->n];
+        rc = write_all(e->set_f, b->sets, b->nsets * sizeof(uint64_t));
+    } else if (!rc && e->short_max) {
+        /* Offsets are kept per block of 64 documents; within a block a
+         * document's offset is the sum of the short sets before it. */
+        uint64_t off = e->short_total;
+        for (size_t i = 0; i < b->n; i++) {
+            size_t d = base + i;
+            if ((d & 63) == 0)
+                e->short_block[d >> 6] = off;
+            if (b->out[i].flags & DOC_SHORTSET)
+                off += b->out[i].nsh;
+        }
+        e->short_total = off;
         rc = write_all(e->set_f, b->sets, b->nsets * sizeof(uint64_t));
     }
     e->n += b->n;
@@ -710,7 +749,17 @@ static int load_set(struct verifier *v, uint32_t d, uint64_t **buf, size_t *cap,
                     size_t *n)
 {
     struct engine *e = v->e;
-    uint64_t a = e->set_off[d], b = e->set_off[d + 1];
+    uint64_t a, b;
+    if (e->need_sets) {
+        a = e->set_off[d];
+        b = e->set_off[d + 1];
+    } else {
+        a = e->short_block[d >> 6];
+        for (uint32_t i = d & ~63u; i < d; i++)
+            if (e->flags[i] & DOC_SHORTSET)
+                a += e->nsh[i];
+        b = a + e->nsh[d];
+    }
     size_t k = (size_t)(b - a);
     if (WN_GROW(*buf, *cap, k ? k : 1))
         return WN_ENOMEM;
@@ -728,7 +777,8 @@ static int similarity(struct verifier *v, uint32_t a, uint32_t b, double *jac,
     struct engine *e = v->e;
     const struct wn_dedup_options *o = e->o;
     int rc;
-    if (e->need_sets) {
+    if (e->need_sets ||
+        (e->flags[a] & e->flags[b] & DOC_SHORTSET)) {
         size_t na, nb;
         rc = load_set(v, a, &v->xa, &v->xacap, &na);
         if (!rc)
@@ -1344,6 +1394,8 @@ static int configure(struct engine *e)
     e->need_unique = e->need_sets || o->containment > 0;
     if (o->exact_only)
         return WN_OK;
+    if (!e->need_sets && o->method == WN_METHOD_MINHASH)
+        e->short_max = 2 * o->num_perm;
     if (o->method == WN_METHOD_SIMHASH) {
         e->sigw = 4;
         e->nkeys =
@@ -1439,6 +1491,7 @@ static void engine_release(struct engine *e)
     wn__free(e->keyval);
     wn__free(e->id_off);
     wn__free(e->set_off);
+    wn__free(e->short_block);
     wn__free(e->rej);
     wn__buf_release(&e->ids);
     if (e->sig_f)
@@ -1524,8 +1577,8 @@ static int open_spills(struct engine *e, const char *const *inputs,
                 return WN_EOPEN;
         }
     }
-    if (e->need_sets) {
-        e->set_f = spill_open(e, "shingle-sets");
+    if (e->need_sets || e->short_max) {
+        e->set_f = spill_open(e, e->need_sets ? "shingle-sets" : "short-sets");
         if (!e->set_f)
             return WN_EOPEN;
     }

@@ -110,7 +110,12 @@ export ASAN_OPTIONS="${asan_saved:+$asan_saved:}quarantine_size_mb=0"
 hostile line-200MB 3 1 'larger than the size cap' "$G/huge.jsonl"
 export ASAN_OPTIONS="$asan_saved"
 rm -f "$G/huge.jsonl"
-kept_has line-200MB 'len(k) == 1 and s["peak_rss_bytes"] < 150e6'
+# (valgrind's shadow memory: the RSS bound is not checked under it)
+if [ -n "${WN_VG_BIN:-}" ]; then
+    kept_has line-200MB 'len(k) == 1'
+else
+    kept_has line-200MB 'len(k) == 1 and s["peak_rss_bytes"] < 150e6'
+fi
 
 # 7-10. Damaged compression.
 python3 -c '

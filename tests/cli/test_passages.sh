@@ -182,15 +182,17 @@ if [ -x "$GEN" ]; then
     # 24M budget the whole process stays near 24 MB.
     "$WINNOW" passages -q --memory 24M -o "$TMP/gm" "$TMP/big.jsonl"
     python3 - "$TMP/gm/stats.json" "$BUILD" <<'PY'
-import json, sys
+import json, os, sys
 s = json.load(open(sys.argv[1]))
 rss = s["peak_rss_bytes"]
-# Sanitizers have shadow memory of their own: check the plan only.
+# Sanitizers and valgrind have shadow memory of their own: check the plan
+# only.
 try:
     opts = json.load(open(sys.argv[2] + "/meson-info/intro-buildoptions.json"))
     san = [o["value"] for o in opts if o["name"] == "b_sanitize"] != ["none"]
 except OSError:
     san = False
+san = san or os.environ.get("WN_VG_BIN") is not None  # under valgrind
 print("# 60 MB corpus, --memory 24M: %d parts, peak RSS %.1f MB%s" % (
     s["parts"], rss / 1e6, " (sanitizer build: not checked)" if san else ""))
 sys.exit(0 if s["parts"] > 2 and (san or rss < 40e6)
