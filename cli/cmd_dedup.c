@@ -211,6 +211,15 @@ int cmd_dedup(int argc, char **argv)
         (unsigned long long)rep.removed, (unsigned long long)rep.removed_exact,
         (unsigned long long)rep.removed_near, (unsigned long long)rep.clusters,
         (unsigned long long)rep.rejected);
+    if (rep.duplicate_ids)
+        cli_error("warning: %llu records share their id with an earlier "
+                  "record; the outputs name records by id, so those names "
+                  "are ambiguous (choose a unique field with --id-field)",
+                  (unsigned long long)rep.duplicate_ids);
+    if (rep.keep_missing)
+        cli_error("warning: --keep-max %s: %llu records have no numeric "
+                  "value there and rank below all others",
+                  o.keep_field, (unsigned long long)rep.keep_missing);
     if (cli_verbosity > 0 && !o.exact_only)
         cli_info("lsh %u bands x %u rows; %llu candidate pairs, %llu "
                  "verified, %llu edges; %llu large buckets (max %llu)",

@@ -435,6 +435,8 @@ static int commit_batch(struct engine *e, struct batch *b)
     return rc;
 }
 
+#define REJECT_RAW_MAX ((size_t)64 << 10)
+
 static bool printable_utf8(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -467,11 +469,21 @@ static int write_rejected(struct engine *e, const struct wn_record *rec)
         rc = wn__json_escape(reason, strlen(reason), &b);
     if (!rc)
         rc = wn__buf_printf(&b, ",\"bytes\":%zu", rec->raw_len);
-    if (!rc && rec->raw_len <= (1u << 20) &&
-        printable_utf8(rec->raw, rec->raw_len)) {
+    /* The raw bytes, when printable, up to REJECT_RAW_MAX: an over-long
+     * line is rejected at the cap, and copying megabytes of it into
+     * rejected.jsonl helps nobody. The cut falls on a character boundary. */
+    size_t show = rec->raw_len;
+    if (show > REJECT_RAW_MAX) {
+        show = REJECT_RAW_MAX;
+        while (show > 0 && ((unsigned char)rec->raw[show] & 0xC0) == 0x80)
+            show--;
+    }
+    if (!rc && printable_utf8(rec->raw, show)) {
         rc = WN_BUF_LIT(&b, ",\"raw\":");
         if (!rc)
-            rc = wn__json_escape(rec->raw, rec->raw_len, &b);
+            rc = wn__json_escape(rec->raw, show, &b);
+        if (!rc && show < rec->raw_len)
+            rc = WN_BUF_LIT(&b, ",\"raw_truncated\":true");
     }
     if (!rc)
         rc = WN_BUF_LIT(&b, "}\n");
@@ -481,16 +493,25 @@ static int write_rejected(struct engine *e, const struct wn_record *rec)
     return rc;
 }
 
-/* The numeric keep field of a JSON record, or -inf when absent. */
+/* The keep field of a JSON record: a number, or a string holding one
+ * ("100", as some exports write numbers); NaN when absent or not numeric. */
 static double keep_value(const char *raw, size_t len, const char *field)
 {
     json_error_t err;
     json_t *root = json_loadb(raw, len, 0, &err);
-    double v = -INFINITY;
+    double v = NAN;
     if (root) {
         json_t *f = json_object_get(root, field);
-        if (f && json_is_number(f))
+        if (f && json_is_number(f)) {
             v = json_number_value(f);
+        } else if (f && json_is_string(f) && json_string_length(f) > 0) {
+            const char *str = json_string_value(f);
+            char *end = NULL;
+            errno = 0;
+            double x = strtod(str, &end);
+            if (end && *end == '\0' && errno == 0 && isfinite(x))
+                v = x;
+        }
         json_decref(root);
     }
     return v;
@@ -513,11 +534,18 @@ static int add_record(struct engine *e, struct batch *b,
         return rc;
     e->id_off[d + 1] = e->ids.len;
     e->tlen[d] = (uint32_t)rec->text_len;
-    if (e->o->keep == WN_KEEP_MAX)
-        e->keyval[d] =
-            rec->kind == WN_RECORD_JSON
-                ? keep_value(rec->raw, rec->raw_len, e->o->keep_field)
-                : -INFINITY;
+    if (e->o->keep == WN_KEEP_MAX) {
+        /* Records without the value rank below all others, and are
+         * counted so that a misspelt field does not pass unnoticed. */
+        double v = rec->kind == WN_RECORD_JSON
+                       ? keep_value(rec->raw, rec->raw_len, e->o->keep_field)
+                       : NAN;
+        if (isnan(v)) {
+            e->rep.keep_missing++;
+            v = -INFINITY;
+        }
+        e->keyval[d] = v;
+    }
     b->off[b->n] = b->text.len;
     rc = wn__buf_append(&b->text, rec->text, rec->text_len);
     if (rc)
@@ -690,6 +718,29 @@ static int pass1(struct engine *e, struct wn_reader *r)
 /* ------------------------------------------------------------------------ */
 /* Exact duplicates, join, verification                                      */
 /* ------------------------------------------------------------------------ */
+
+/*
+ * Records whose id an earlier record has: the outputs name records by id,
+ * so the user is told when that is ambiguous. By 64-bit hashes of the ids,
+ * sorted (8 bytes per document, freed at once).
+ */
+static int count_duplicate_ids(struct engine *e)
+{
+    if (e->n < 2)
+        return WN_OK;
+    uint64_t *v = wn__reallocarray(NULL, e->n, sizeof(*v));
+    if (!v)
+        return WN_ENOMEM;
+    for (size_t d = 0; d < e->n; d++) {
+        uint64_t h[2];
+        wn__hash128(e->ids.data + e->id_off[d],
+                    (size_t)(e->id_off[d + 1] - e->id_off[d]), 0, h);
+        v[d] = h[0];
+    }
+    e->rep.duplicate_ids = e->n - wn__u64_sort_unique(v, e->n);
+    wn__free(v);
+    return WN_OK;
+}
 
 static void set_bit(uint8_t *bm, size_t d)
 {
@@ -1200,7 +1251,9 @@ static int pass2(struct engine *e, const char *const *inputs, size_t ninputs,
             continue;
         }
         if (d >= e->n) {
-            rc = WN_EIO; /* the input changed between the passes */
+            rc = WN_ECHANGED;
+            snprintf(e->rep.error_path, sizeof(e->rep.error_path), "%s",
+                     rec.source ? rec.source : "");
             break;
         }
         uint32_t root = c->root[d];
@@ -1243,11 +1296,23 @@ static int pass2(struct engine *e, const char *const *inputs, size_t ninputs,
                 rc = WN_BUF_LIT(&b, ",\"duplicate_of\":");
             if (!rc)
                 rc = append_id(e, rep, &b);
+            /* "contained": the pair passed by containment alone. Members
+             * joined through others may pass neither ("near"). */
+            bool contained = !exact && e->o->containment > 0 &&
+                             jac < e->o->threshold &&
+                             cont >= e->o->containment;
+            e->rep.removed_contained += contained;
             if (!rc)
                 rc = wn__buf_printf(
-                    &b,
-                    ",\"cluster\":%u,\"similarity\":%.4f,\"reason\":\"%s\"}\n",
-                    c->cid[root] - 1, jac, exact ? "exact" : "near");
+                    &b, ",\"cluster\":%u,\"similarity\":%.4f",
+                    c->cid[root] - 1, jac);
+            if (!rc && e->o->containment > 0)
+                rc = wn__buf_printf(&b, ",\"containment\":%.4f", cont);
+            if (!rc)
+                rc = wn__buf_printf(&b, ",\"reason\":\"%s\"}\n",
+                                    exact       ? "exact"
+                                    : contained ? "contained"
+                                                : "near");
             if (!rc)
                 rc = wn__outfile_write(&e->out_removed, b.data, b.len);
         }
@@ -1256,7 +1321,7 @@ static int pass2(struct engine *e, const char *const *inputs, size_t ninputs,
             rc = WN_EINTR;
     }
     if (!rc && (d != e->n || ri != e->nrej))
-        rc = WN_EIO;
+        rc = WN_ECHANGED;
     wn__buf_release(&b);
     if (have_ver)
         verifier_release(&ver);
@@ -1279,7 +1344,8 @@ static int write_stats(struct engine *e, const char *const *inputs,
         "  \"empty_docs\": %llu,\n  \"invalid_utf8\": %llu,\n"
         "  \"candidates\": %llu,\n  \"verified\": %llu,\n"
         "  \"edges\": %llu,\n  \"large_buckets\": %llu,\n"
-        "  \"max_bucket\": %llu,\n",
+        "  \"max_bucket\": %llu,\n  \"removed_contained\": %llu,\n"
+        "  \"duplicate_ids\": %llu,\n  \"keep_missing\": %llu,\n",
         (unsigned long long)p->read, (unsigned long long)p->kept,
         (unsigned long long)p->removed, (unsigned long long)p->rejected,
         (unsigned long long)p->removed_exact,
@@ -1288,7 +1354,10 @@ static int write_stats(struct engine *e, const char *const *inputs,
         (unsigned long long)p->empty_docs, (unsigned long long)p->invalid_utf8,
         (unsigned long long)p->candidates, (unsigned long long)p->verified,
         (unsigned long long)p->edges, (unsigned long long)p->large_buckets,
-        (unsigned long long)p->max_bucket);
+        (unsigned long long)p->max_bucket,
+        (unsigned long long)p->removed_contained,
+        (unsigned long long)p->duplicate_ids,
+        (unsigned long long)p->keep_missing);
     static const char *const method[] = {"minhash", "simhash"};
     static const char *const keep[] = {"first", "longest", "max"};
     if (!rc)
@@ -1684,6 +1753,8 @@ int wn_dedup_run(const char *const *inputs, size_t ninputs, const char *outdir,
     for (uint32_t j = 0; !rc && e->key_f && j < e->nkeys; j++)
         if (fflush(e->key_f[j]) != 0)
             rc = wn__status_from_errno(errno);
+    if (!rc)
+        rc = count_duplicate_ids(e);
     double t1 = now_seconds();
     e->rep.stage_seconds[0] = t1 - t0;
 
@@ -1767,7 +1838,8 @@ done:
     wn_reader_free(r);
     /* Errors past the inputs are writes to the output or spill files:
      * name the output file that failed, else the directory. */
-    if ((rc == WN_ENOSPC || rc == WN_EIO || rc == WN_EFBIG) &&
+    if ((rc == WN_ENOSPC || rc == WN_EIO || rc == WN_EFBIG ||
+         rc == WN_EBUSY) &&
         !e->rep.error_path[0]) {
         const struct wn_outfile *bad_out[] = {
             &e->out_kept, &e->out_removed, &e->out_clusters,

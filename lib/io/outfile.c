@@ -83,13 +83,11 @@ static int mkdir_p(const char *path)
 }
 
 #define TMP_PREFIX ".winnow-tmp-"
-#define LOCK_NAME  "lock"
 
 /*
  * Remove the temporary directories of runs that died without cleaning up
- * (kill -9, power loss). A live run holds an exclusive flock on the lock
- * file in its directory for its whole life, so a directory whose lock can be
- * taken belongs to nobody.
+ * (kill -9, power loss). The caller holds the output directory's lock, so
+ * no live run owns any of them.
  */
 static void remove_stale(const char *outdir)
 {
@@ -101,13 +99,8 @@ static void remove_stale(const char *outdir)
         if (strncmp(ent->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) != 0)
             continue;
         char *dir = join_path(outdir, ent->d_name);
-        char *lock = dir ? join_path(dir, LOCK_NAME) : NULL;
-        int fd = lock ? open(lock, O_RDWR | O_CLOEXEC) : -1;
-        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+        if (dir)
             wn__tmpdir_remove(dir);
-        if (fd >= 0)
-            close(fd);
-        wn__free(lock);
         wn__free(dir);
     }
     closedir(d);
@@ -118,26 +111,26 @@ int wn__tmpdir_create(const char *outdir, char **tmpdir, int *lock_fd)
     int rc = mkdir_p(outdir);
     if (rc)
         return rc;
+    /* One run at a time per output directory: an exclusive flock on the
+     * directory itself, held until the caller closes *lock_fd. */
+    int fd = open(outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return WN_EOPEN;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        rc = errno == EWOULDBLOCK ? WN_EBUSY : WN_EIO;
+        close(fd);
+        return rc;
+    }
     remove_stale(outdir);
     char *t = join_path(outdir, TMP_PREFIX "XXXXXX");
-    if (!t)
+    if (!t) {
+        close(fd);
         return WN_ENOMEM;
+    }
     if (!mkdtemp(t)) {
         wn__free(t);
+        close(fd);
         return WN_EOPEN;
-    }
-    char *lock = join_path(t, LOCK_NAME);
-    int fd = lock ? open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
-    wn__free(lock);
-    if (fd < 0 || flock(fd, LOCK_EX) != 0) {
-        /* Out of memory is not "cannot open" (found by the allocation
-         * sweep of tests/test_dedup.c). */
-        rc = !lock ? WN_ENOMEM : fd < 0 ? WN_EOPEN : WN_EIO;
-        if (fd >= 0)
-            close(fd);
-        wn__tmpdir_remove(t);
-        wn__free(t);
-        return rc;
     }
     *tmpdir = t;
     *lock_fd = fd;
@@ -214,6 +207,12 @@ int wn__outfile_commit(struct wn_outfile *o)
     return WN_OK;
 }
 
+/* Every file any winnow command publishes (dedup, passages, lines,
+ * repeats); keep in step with their output lists. */
+static const char *const all_outputs[] = {
+    "kept.jsonl",  "removed.jsonl", "clusters.jsonl",   "rejected.jsonl",
+    "spans.jsonl", "lines.jsonl",   "repetition.jsonl", "stats.json"};
+
 int wn__outfiles_publish(struct wn_outfile *const *outs, size_t n)
 {
     if (n == 0)
@@ -223,6 +222,26 @@ int wn__outfiles_publish(struct wn_outfile *const *outs, size_t n)
         return marker->err ? marker->err : WN_EIO;
     if (unlink(marker->final_path) != 0 && errno != ENOENT)
         return wn__status_from_errno(errno);
+    /* Outputs of other winnow commands from earlier runs into the same
+     * directory go too: the directory holds one run's set. */
+    const char *slash = strrchr(marker->final_path, '/');
+    size_t dlen = slash ? (size_t)(slash - marker->final_path) : 0;
+    for (size_t k = 0; k < WN_ARRAY_LEN(all_outputs); k++) {
+        bool ours = false;
+        for (size_t i = 0; i < n && !ours; i++) {
+            const char *f = strrchr(outs[i]->final_path, '/');
+            ours = strcmp(f ? f + 1 : outs[i]->final_path, all_outputs[k]) == 0;
+        }
+        if (ours)
+            continue;
+        char path[4096];
+        int len = snprintf(path, sizeof(path), "%.*s%s%s", (int)dlen,
+                           marker->final_path, slash ? "/" : "",
+                           all_outputs[k]);
+        if (len > 0 && (size_t)len < sizeof(path) && unlink(path) != 0 &&
+            errno != ENOENT)
+            return wn__status_from_errno(errno);
+    }
     int rc = WN_OK;
     for (size_t i = 0; i < n && !rc; i++)
         rc = wn__outfile_commit(outs[i]);

@@ -21,10 +21,11 @@ struct wn_outfile {
     int err; /* first write error, as a status */
 };
 
-/* mkdir -p outdir, remove temporary directories left there by runs that
- * died, then make a private temporary directory inside it, locked for the
- * life of the run by an flock on *lock_fd (close it after removing the
- * directory). *tmpdir is allocated. */
+/* mkdir -p outdir and take an exclusive flock on it, held through *lock_fd
+ * for the life of the run (close it after removing the temporary
+ * directory): a second run into the same directory fails with WN_EBUSY.
+ * Then remove temporary directories left there by runs that died, and make
+ * a private temporary directory inside it. *tmpdir is allocated. */
 WN_INTERNAL int wn__tmpdir_create(const char *outdir, char **tmpdir,
                                   int *lock_fd);
 /* Remove the temporary directory and everything in it. */
@@ -44,7 +45,9 @@ WN_INTERNAL int wn__outfile_commit(struct wn_outfile *o);
  * says the set is complete. Its previous version is removed first, the
  * others are renamed into place, the marker last. Five renames cannot be
  * one atomic step, but whatever point a failure or a crash stops at, DIR
- * never holds a marker beside data files of another run.
+ * never holds a marker beside data files of another run. Outputs of other
+ * winnow commands left in DIR by earlier runs are removed before the
+ * renames.
  */
 WN_INTERNAL int wn__outfiles_publish(struct wn_outfile *const *outs, size_t n);
 

@@ -121,17 +121,31 @@ ok $? "previous outputs untouched, no temporary files left"
 expect_status 1 "missing input, new dir: exit 1" -- "$WINNOW" dedup -o "$TMP/never" "$TMP/nope.jsonl"
 [ ! -e "$TMP/never" ]; ok $? "no output directory created for a missing input"
 
-# A temporary directory left by a run that died (no process holds its lock)
-# is removed by the next run; one whose lock is held is left alone.
-mkdir -p "$TMP/keep/.winnow-tmp-dead01" "$TMP/keep/.winnow-tmp-live01"
-: >"$TMP/keep/.winnow-tmp-dead01/lock"; : >"$TMP/keep/.winnow-tmp-dead01/kept.jsonl"
-: >"$TMP/keep/.winnow-tmp-live01/lock"
-flock "$TMP/keep/.winnow-tmp-live01/lock" sleep 5 &
-sleep 0.3
+# A temporary directory left by a run that died is removed by the next
+# run. A run holds an flock on its output directory: a second run into the
+# same directory meanwhile fails before writing anything.
+mkdir -p "$TMP/keep/.winnow-tmp-dead01"
+: >"$TMP/keep/.winnow-tmp-dead01/kept.jsonl"
 "$WINNOW" dedup -q -o "$TMP/keep" "$TMP/small.jsonl"
-[ ! -e "$TMP/keep/.winnow-tmp-dead01" ] && [ -d "$TMP/keep/.winnow-tmp-live01" ]
-ok $? "stale temporary directories are removed, live ones kept"
+[ ! -e "$TMP/keep/.winnow-tmp-dead01" ]
+ok $? "stale temporary directories are removed"
+cp "$TMP/keep/stats.json" "$TMP/stats.before"
+flock "$TMP/keep" sleep 5 &
+sleep 0.3
+expect_status 1 "output directory in use: exit 1" -- "$WINNOW" dedup -o "$TMP/keep" "$TMP/small.jsonl"
+grep -q "in use by another winnow run" "$TMP/err" && cmp -s "$TMP/keep/stats.json" "$TMP/stats.before" \
+    && [ -z "$(ls -A "$TMP/keep" | grep winnow-tmp)" ]
+ok $? "output directory in use: message, previous outputs untouched"
+expect_status 1 "output directory in use: passages too" -- "$WINNOW" passages -o "$TMP/keep" "$TMP/small.jsonl"
 kill %1 2>/dev/null; wait 2>/dev/null
+
+# Each run's set replaces the whole previous set, whatever command made it:
+# no lines.jsonl of an earlier `lines` run beside dedup's stats.json.
+"$WINNOW" lines -q -o "$TMP/mixed" "$TMP/small.jsonl" && [ -f "$TMP/mixed/lines.jsonl" ]
+ok $? "lines publishes lines.jsonl"
+"$WINNOW" dedup -q -o "$TMP/mixed" "$TMP/small.jsonl"
+[ ! -e "$TMP/mixed/lines.jsonl" ] && [ -f "$TMP/mixed/clusters.jsonl" ] && accounting "$TMP/mixed"
+ok $? "dedup after lines: lines.jsonl removed, dedup's set complete"
 
 # Publishing is several renames, stats.json last. When one fails (here
 # removed.jsonl is a non-empty directory), the old stats.json is gone too:
@@ -272,5 +286,44 @@ PY
 else
     skip "bbc_news" "../shared/data/bbc_news is absent"
 fi
+
+# --containment: a cut version inside the full story is removed with
+# reason "contained" and its containment score beside its Jaccard.
+python3 -c '
+import json
+base = ("the city council voted on tuesday to approve a new budget for the public library "
+        "system which will extend opening hours and hire more staff across all branches "
+        "in the coming year officials said")
+print(json.dumps({"id": "full", "text": base + " and the mayor welcomed the decision while "
+      "critics warned about the long term costs of the plan for taxpayers in the region"}))
+print(json.dumps({"id": "cut", "text": base}))' >"$TMP/contain.jsonl"
+"$WINNOW" dedup -q --containment=0.8 -o "$TMP/contain" "$TMP/contain.jsonl"
+python3 - "$TMP/contain" <<'PY'
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1] + "/removed.jsonl")]
+s = json.load(open(sys.argv[1] + "/stats.json"))
+sys.exit(0 if len(r) == 1 and r[0]["reason"] == "contained" and r[0]["containment"] == 1.0
+         and r[0]["similarity"] < 0.7 and s["removed_contained"] == 1 else 1)
+PY
+ok $? "containment: reason contained, containment and similarity reported"
+
+# Duplicate ids and --keep-max values that are missing are counted and
+# warned about; a number written as a string counts as a number.
+printf '%s\n' '{"id":"a","text":"one two three four five six seven","score":"5"}' \
+    '{"id":"a","text":"one two three four five six seven eight","score":9}' \
+    '{"id":"c","text":"one two three four five six seven eight"}' >"$TMP/keepmax.jsonl"
+"$WINNOW" dedup --keep-max score -o "$TMP/keepmax" "$TMP/keepmax.jsonl" 2>"$TMP/err"
+[ "$(json_get "$TMP/keepmax/stats.json" duplicate_ids)" = 1 ] &&
+    [ "$(json_get "$TMP/keepmax/stats.json" keep_missing)" = 1 ] &&
+    grep -q "1 records share their id" "$TMP/err" &&
+    grep -q "keep-max score: 1 records have no numeric value" "$TMP/err"
+ok $? "duplicate ids and missing --keep-max values: counted and warned"
+python3 - "$TMP/keepmax" <<'PY'
+import json, sys
+c = [json.loads(l) for l in open(sys.argv[1] + "/clusters.jsonl")]
+k = [json.loads(l) for l in open(sys.argv[1] + "/kept.jsonl")]
+sys.exit(0 if len(k) == 1 and k[0]["score"] == 9 else 1)
+PY
+ok $? "--keep-max: the largest value is kept, strings holding numbers count"
 
 done_testing
