@@ -6,7 +6,7 @@ Runs build/winnow on the generated corpus (bench/gen, seeded) and on the
 labelled sets under ../shared/data when present; every figure comes from
 `winnow eval` or `winnow similarity`.
 """
-import json, os, subprocess, sys, tempfile, collections
+import json, os, re, random, subprocess, sys, tempfile, collections, unicodedata
 
 build = sys.argv[1] if len(sys.argv) > 1 else "build"
 W = os.path.join(build, "winnow")
@@ -146,7 +146,8 @@ for name in ["minhash_articles", "clough_plagiarism", "msrp"]:
         continue
     print("\n## %s: labelled pairs\n" % name)
     print(HEAD)
-    for sname, opts in [("default", []), ("--threshold 0.5", ["-t", "0.5"]),
+    for sname, opts in [("default", []), ("--threshold 0.8", ["-t", "0.8"]),
+                        ("--threshold 0.5", ["-t", "0.5"]),
                         ("--containment", ["--containment"])]:
         print(row(sname, evaluate(dedup(f, *opts), pf)))
     sims = [json.loads(l) for l in run(W, "similarity", "--pairs", pf, f).splitlines()]
@@ -172,3 +173,154 @@ for name in ["minhash_articles", "clough_plagiarism", "msrp"]:
             print("| %s | %d | %.3f | %.3f | %.2f | %.2f |" % (
                 c, len(v), js[len(js) // 2], cs[len(cs) // 2],
                 sum(1 for x in js if x >= 0.7) / len(v), sum(1 for x in cs if x >= 0.8) / len(v)))
+
+
+# 5. The threshold on real data: near removals by similarity band, the text
+# they lose, and a seeded sample read by hand (classes in JUDGED below).
+# a: the same document (edits, re-post, headers, signature, attribution line,
+#    forwarding note, a revision with < 20% new words);
+# b: one contains (quotes) the other plus content of its own: a reply of any
+#    length, appended comments, or an extended version with >= 20% new words;
+#    the new text is in the removed record (lost); b-kept: it is in the kept one;
+# c: different documents sharing a template or topic.
+# "New words" of X against Y: the share of X's word tokens not inside any word
+# 5-gram that Y also has.
+JUDGED = {
+    "a": [
+        "20ng-test-alt.atheism-53539",
+        "20ng-test-comp.graphics-38846",
+        "20ng-test-comp.sys.mac.hardware-52174",
+        "20ng-test-comp.sys.mac.hardware-52180",
+        "20ng-test-comp.windows.x-67444",
+        "20ng-test-rec.motorcycles-105136",
+        "20ng-train-comp.os.ms-windows.misc-9659",
+        "20ng-train-rec.sport.baseball-104579",
+        "20ng-train-sci.space-61181",
+        "20ng-train-sci.space-61221",
+        "bbc-business-229",
+        "bbc-entertainment-216",
+        "bbc-entertainment-229",
+        "bbc-politics-265",
+        "bbc-tech-326",
+    ],
+    "b": [
+        "20ng-test-comp.sys.ibm.pc.hardware-60936",
+        "20ng-test-comp.sys.ibm.pc.hardware-61155",
+        "20ng-test-comp.sys.mac.hardware-52275",
+        "20ng-test-comp.windows.x-68338",
+        "20ng-test-misc.forsale-76557",
+        "20ng-test-rec.sport.baseball-104844",
+        "20ng-test-sci.crypt-15837",
+        "20ng-test-sci.crypt-15842",
+        "20ng-test-sci.electronics-54014",
+        "20ng-test-sci.electronics-54091",
+        "20ng-test-sci.electronics-54286",
+        "20ng-test-talk.politics.guns-54846",
+        "20ng-test-talk.politics.guns-55096",
+        "20ng-test-talk.politics.guns-55103",
+        "20ng-test-talk.politics.mideast-77322",
+        "20ng-test-talk.politics.misc-178795",
+        "20ng-train-comp.os.ms-windows.misc-9537",
+        "20ng-train-comp.sys.mac.hardware-51905",
+        "20ng-train-comp.windows.x-67235",
+        "20ng-train-comp.windows.x-67260",
+        "20ng-train-misc.forsale-74805",
+        "20ng-train-rec.autos-101670",
+        "20ng-train-rec.autos-102856",
+        "20ng-train-rec.autos-103096",
+        "20ng-train-rec.autos-103443",
+        "20ng-train-rec.autos-103762",
+        "20ng-train-rec.sport.hockey-53550",
+        "20ng-train-rec.sport.hockey-53587",
+        "20ng-train-rec.sport.hockey-53685",
+        "20ng-train-rec.sport.hockey-53718",
+        "20ng-train-rec.sport.hockey-53849",
+        "20ng-train-rec.sport.hockey-54158",
+        "20ng-train-rec.sport.hockey-54219",
+        "20ng-train-sci.crypt-15198",
+        "20ng-train-sci.crypt-15336",
+        "20ng-train-sci.crypt-15649",
+        "20ng-train-sci.electronics-52820",
+        "20ng-train-sci.med-59069",
+        "20ng-train-talk.politics.guns-54406",
+        "20ng-train-talk.politics.mideast-75952",
+        "20ng-train-talk.politics.mideast-76217",
+        "20ng-train-talk.politics.misc-177016",
+        "20ng-train-talk.religion.misc-83807",
+        "20ng-train-talk.religion.misc-83816",
+        "20ng-train-talk.religion.misc-83818",
+        "20ng-train-talk.religion.misc-84130",
+        "bbc-tech-379",
+    ],
+    "b-kept": [
+        "20ng-test-alt.atheism-53272",
+        "20ng-test-talk.politics.guns-54953",
+        "20ng-train-rec.autos-101577",
+        "bbc-business-447",
+    ],
+    "c": [
+        "20ng-test-rec.sport.hockey-54744",
+    ],
+}
+
+SEED = 20261124
+TS = ["0.6", "0.7", "0.75", "0.8", "0.85", "0.9"]
+BANDS = [(0.0, 0.6), (0.6, 0.7), (0.7, 0.75), (0.75, 0.8), (0.8, 0.85), (0.85, 0.9), (0.9, 2.0)]
+
+
+def toks(s):
+    return re.findall(r"\w+", unicodedata.normalize("NFKC", s).casefold())
+
+
+def new_words(a, b, n=5):
+    gb = {tuple(b[i:i + n]) for i in range(max(1, len(b) - n + 1))}
+    cov = [False] * len(a)
+    for i in range(max(1, len(a) - n + 1)):
+        if tuple(a[i:i + n]) in gb:
+            for j in range(i, min(len(a), i + n)):
+                cov[j] = True
+    return 1 - sum(cov) / max(1, len(a))
+
+
+def near_removed(out):
+    return [r for r in map(json.loads, open(os.path.join(out, "removed.jsonl")))
+            if r["reason"] == "near"]
+
+
+for name in ["20newsgroups", "bbc_news"]:
+    f = os.path.join(DATA, name, "docs.jsonl.zst")
+    if not os.path.exists(f):
+        continue
+    docs = {}
+    for line in zread(f):
+        r = json.loads(line)
+        docs[r["id"]] = toks(r["text"])
+    print("\n## %s: near removals by similarity to the representative\n" % name)
+    print("| -t | near removed | <0.6 | 0.6-0.7 | 0.7-0.75 | 0.75-0.8 | 0.8-0.85 | 0.85-0.9 | >=0.9 "
+          "| removed with >=10% new words | >=20% | new words lost | same, --keep longest: >=10% | new words lost |")
+    print("|---|" + "---:|" * 13)
+    runs_ = {}
+    for t in TS:
+        near = near_removed(dedup(f, "-t", t))
+        runs_[t] = near
+        longest = near_removed(dedup(f, "-t", t, "--keep", "longest"))
+        def lost(rs):
+            nw = [(new_words(docs[r["id"]], docs[r["duplicate_of"]]), len(docs[r["id"]])) for r in rs]
+            return (sum(1 for x, _ in nw if x >= 0.1), sum(1 for x, _ in nw if x >= 0.2),
+                    sum(round(x * n) for x, n in nw))
+        l1, l2 = lost(near), lost(longest)
+        print("| %s | %d | %s | %d | %d | %d | %d | %d |" % (
+            t, len(near), " | ".join(str(sum(1 for r in near if lo <= r["similarity"] < hi))
+                                     for lo, hi in BANDS), l1[0], l1[1], l1[2], l2[0], l2[2]))
+    print("\nSeeded sample (random.Random(%d), 30 per band or all) of the removals of `-t 0.7`, "
+          "read by hand:\n" % SEED)
+    print("| band | removals | sampled | a same document | b new text lost | b new text kept | c different | unjudged | precision (a) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    cls = {i: c for c, ids in JUDGED.items() for i in ids}
+    for lo, hi in [(0.7, 0.8), (0.8, 0.9)]:
+        pool = sorted((r for r in runs_["0.7"] if lo <= r["similarity"] < hi), key=lambda r: r["id"])
+        s = random.Random(SEED).sample(pool, min(30, len(pool)))
+        c = collections.Counter(cls.get(r["id"], "?") for r in s)
+        print("| %.1f-%.1f | %d | %d | %d | %d | %d | %d | %d | %s |" % (
+            lo, hi, len(pool), len(s), c["a"], c["b"], c["b-kept"], c["c"], c["?"],
+            "%.2f" % (c["a"] / len(s)) if s else "-"))
