@@ -1149,6 +1149,24 @@ static void test_memory_bound(void **state)
         }
         assert_int_equal(r1.spans, r2.spans);
         assert_int_equal(r1.windows, r2.windows);
+        /* The cap on a part's code bytes splits the corpus whatever the
+         * budget (it bounds the time between looks at the cancel flag),
+         * with the same outputs. */
+        uint64_t saved = wn__part_max_code;
+        wn__part_max_code = 64u << 10;
+        o.memory = 0; /* the default, 1 GiB */
+        run_passages(in, many, &o, &r2);
+        wn__part_max_code = saved;
+        print_message("# %s, parts of at most 64 KiB of code: %u parts\n",
+                      mode ? "remove" : "annotate", r2.parts);
+        assert_true(r2.parts >= 4);
+        assert_true(r2.cross_windows > 0);
+        for (size_t i = 0; i < 3; i++) {
+            char a[512], b[512];
+            snprintf(a, sizeof(a), "%s/%s", one, names[i]);
+            snprintf(b, sizeof(b), "%s/%s", many, names[i]);
+            same_file(a, b);
+        }
     }
     remove_tree(one);
     remove_tree(many);

@@ -43,6 +43,10 @@
 #define WINDOW_SEED   UINT64_C(0x77696e6e6f77)
 #define BLOCK_ENTRIES 8192u /* windows-file entries patched per pread */
 #define JOIN_THREADS  2u
+/* Windows per bucket on average at most: a bucket is loaded and sorted
+ * between two looks at the cancel flag (4M windows, 64 MB, sort well
+ * under a second), and the join stays far below a large budget. */
+#define BUCKET_WINDOWS (UINT64_C(4) << 20)
 
 static FILE *spill(const char *dir, const char *name, size_t buffer)
 {
@@ -68,6 +72,7 @@ int wn__cross_init(struct wn_cross *c, const char *dir, uint64_t budget,
     c->cancel = cancel;
     /* Two joining threads each hold a bucket and its sort's scratch. */
     uint64_t want = total_tokens * 32 * JOIN_THREADS / c->budget + 1;
+    want = WN_MAX(want, total_tokens / BUCKET_WINDOWS + 1);
     unsigned nb = 1, bits = 0;
     while (nb < want && nb < MAX_BUCKETS) {
         nb *= 2;
@@ -333,13 +338,20 @@ int wn__cross_finish(struct wn_cross *c, int win_fd)
         return rc;
     if (fflush(c->fix) != 0 || fseeko(c->fix, 0, SEEK_SET) != 0)
         return WN_EIO;
+    /* Chunks of at most BUCKET_WINDOWS rewrites, the cancel flag seen
+     * between them. Each token has one rewrite, so chunks commute. */
     size_t chunk = (size_t)WN_MAX(c->budget / 32, 4096);
+    chunk = (size_t)WN_MIN((uint64_t)chunk, BUCKET_WINDOWS);
     chunk = (size_t)WN_MIN((uint64_t)chunk, c->cross_windows + 1);
     struct wn_pair64 *v = wn__reallocarray(NULL, chunk, sizeof(*v));
     uint64_t *block = wn__reallocarray(NULL, BLOCK_ENTRIES, sizeof(*block));
     if (!v || !block)
         rc = WN_ENOMEM;
     while (!rc) {
+        if (c->cancel && *c->cancel) {
+            rc = WN_EINTR;
+            break;
+        }
         size_t got = fread(v, sizeof(*v), chunk, c->fix);
         if (got == 0) {
             if (ferror(c->fix))

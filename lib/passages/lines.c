@@ -126,6 +126,8 @@ static int spill_run(struct run *r)
     if (!f)
         return WN_EOPEN;
     r->runs[r->nruns++] = f;
+    if (wn__job_cancelled(&r->job))
+        rc = WN_EINTR;
     for (size_t i = 0; i < r->nbuf && !rc;) {
         size_t j = i + 1;
         while (j < r->nbuf && r->buf[j] == r->buf[i])
@@ -250,7 +252,7 @@ static int pass1(struct run *r, struct wn_reader *rd)
         } else {
             rc = add_doc(r, &s, &rec);
         }
-        if (!rc && (r->rep.read & 0x3ff) == 0 && wn__job_cancelled(&r->job))
+        if (!rc && wn__job_cancelled(&r->job))
             rc = WN_EINTR;
     }
     r->rep.blank_lines = wn_reader_blank_lines(rd);
@@ -311,8 +313,12 @@ static int merge_runs(struct run *r)
         }
     }
     bool have = false;
-    uint64_t cur = 0, sum = 0;
+    uint64_t cur = 0, sum = 0, steps = 0;
     while (nh > 0 && !rc) {
+        if ((++steps & 0xffff) == 0 && wn__job_cancelled(&r->job)) {
+            rc = WN_EINTR;
+            break;
+        }
         struct cursor *top = &c[heap[0]];
         if (have && top->e[0] == cur) {
             sum += top->e[1];
@@ -535,7 +541,7 @@ static int pass2(struct run *r)
             break;
         }
         rc = write_doc(r, &w, &rec);
-        if (!rc && (d & 0x3ff) == 0 && wn__job_cancelled(&r->job))
+        if (!rc && wn__job_cancelled(&r->job))
             rc = WN_EINTR;
     }
     if (!rc && d != r->ndocs)

@@ -176,6 +176,10 @@ WN_INTERNAL uint64_t wn__part_bytes(uint64_t n, uint64_t m);
  * sorter (default 2^31 - 1, the limit of the 32-bit one). */
 WN_INTERNAL extern uint64_t wn__sa64_min;
 
+/* The largest part, in code bytes, given to one suffix sort whatever the
+ * memory budget (passages.c; tests lower it). */
+WN_INTERNAL extern uint64_t wn__part_max_code;
+
 /* ------------------------------------------------------------------------ */
 /* The cross-part join                                                       */
 /* ------------------------------------------------------------------------ */

@@ -436,7 +436,7 @@ static int repeats_pass(struct wn_job *j, struct wn_reader *rd,
             rc = wn__write_record(&j->out[OUT_KEPT], &rec, j->ro.text_field,
                                   NULL, 0, &recbuf);
         }
-        if (!rc && (rep->read & 0x3ff) == 0 && wn__job_cancelled(j))
+        if (!rc && wn__job_cancelled(j))
             rc = WN_EINTR;
     }
     rep->blank_lines = wn_reader_blank_lines(rd);

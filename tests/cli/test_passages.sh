@@ -207,6 +207,48 @@ PY
     st=$?
     [ "$st" -eq 130 ] && [ ! -e "$TMP/gi/stats.json" ] && [ -z "$(ls -A "$TMP/gi" 2>/dev/null | grep winnow-tmp)" ]
     ok $? "SIGINT: exit 130, nothing published, no temporary files (got $st)"
+    # SIGTERM during the suffix sort: divsufsort cannot be interrupted, so
+    # parts are capped (16 MiB of code, about 2 s of sorting) whatever
+    # --memory allows, and the flag is seen between parts. On a 300 MB
+    # corpus (one part of 78 MB of code without the cap: 10 s and more of
+    # sorting) the run stops within a few seconds. The signal comes 1 s
+    # after pass 1 has read the whole input (/proc/PID/io), so it lands in
+    # the sort. A liveness bound, not a timing: 8 s is four sorts of a part.
+    "$GEN" --seed 7 --bytes 300M --out "$TMP/huge.jsonl" 2>/dev/null
+    "$WINNOW" passages -q -n 8 -o "$TMP/gt" "$TMP/c.jsonl"
+    mkdir -p "$TMP/gt-prev" && cp "$TMP/gt"/* "$TMP/gt-prev"/
+    "$WINNOW" passages -q -o "$TMP/gt" "$TMP/huge.jsonl" 2>"$TMP/gt.err" &
+    pid=$!
+    size=$(wc -c <"$TMP/huge.jsonl")
+    i=0
+    while [ $i -lt 600 ] && kill -0 $pid 2>/dev/null; do
+        rchar=$(awk '/^rchar:/ {print $2}' /proc/$pid/io 2>/dev/null)
+        [ "${rchar:-0}" -ge "$size" ] && break
+        sleep 0.1
+        i=$((i + 1))
+    done
+    sleep 1
+    t0=$(date +%s.%N)
+    kill -TERM $pid
+    i=0
+    while [ $i -lt 80 ] && kill -0 $pid 2>/dev/null; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    t1=$(date +%s.%N)
+    alive=0
+    kill -0 $pid 2>/dev/null && alive=1 && kill -KILL $pid
+    wait $pid
+    st=$?
+    secs=$(echo "$t0 $t1" | awk '{printf "%.1f", $2 - $1}')
+    same=0
+    for f in kept.jsonl removed.jsonl spans.jsonl rejected.jsonl stats.json; do
+        cmp -s "$TMP/gt-prev/$f" "$TMP/gt/$f" || same=1
+    done
+    [ "$alive" -eq 0 ] && [ "$st" -eq 143 ] && [ "$same" -eq 0 ] \
+        && [ -z "$(ls -A "$TMP/gt" | grep winnow-tmp)" ]
+    ok $? "SIGTERM 1 s into the sort of a 300 MB corpus: exit 143 within 8 s (got $st after $secs s), previous outputs intact"
+    rm -f "$TMP/huge.jsonl"
 else
     skip "generated corpus" "no generator at $GEN"
 fi
