@@ -84,6 +84,13 @@ void cli_rejects_finish(const struct cli_rejects *r);
  */
 int cli_run_failed(const char *cmd, int rc, const char *error_path);
 
+/*
+ * Why path cannot be opened, as strerror text: looked up again on the path
+ * (errno may not have survived the library's cleanup), else err when not 0,
+ * else wn_strerror(WN_EOPEN). The text is strerror's: use it at once.
+ */
+const char *cli_open_reason(const char *path, int err);
+
 /* Signal handling: SIGINT/SIGTERM set this flag. */
 extern volatile int cli_cancel;
 extern volatile int cli_signal;

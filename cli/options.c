@@ -5,12 +5,14 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int cli_verbosity = 0;
@@ -79,12 +81,34 @@ int cli_run_failed(const char *cmd, int rc, const char *error_path)
         return EXIT_USAGE;
     }
     if (rc == WN_EOPEN && error_path[0])
-        cli_error("cannot open '%s': %s", error_path, wn_strerror(rc));
+        cli_error("cannot open '%s': %s", error_path,
+                  cli_open_reason(error_path, 0));
     else if (error_path[0])
         cli_error("%s: %s", error_path, wn_strerror(rc));
     else
         cli_error("%s failed: %s", cmd, wn_strerror(rc));
     return EXIT_FAIL;
+}
+
+const char *cli_open_reason(const char *path, int err)
+{
+    /* The library's errno may have been overwritten by its cleanup before
+     * the command sees the status: look again at the path itself.
+     * O_NONBLOCK so that a FIFO with no writer does not block the probe. */
+    struct stat st;
+    int e = 0;
+    if (stat(path, &st) != 0) {
+        e = errno;
+    } else {
+        int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+            e = errno;
+        else
+            close(fd);
+    }
+    if (!e)
+        e = err;
+    return e ? strerror(e) : wn_strerror(WN_EOPEN);
 }
 
 static void on_signal(int sig)
@@ -263,13 +287,118 @@ static int parse_u64(const char *s, uint64_t *v, bool size)
     return 0;
 }
 
+/*
+ * The values the library accepts for each numeric option, so that a bad one
+ * is refused while parsing with the option's name and range instead of
+ * failing later as "invalid combination of options". Options are found by
+ * name (the commands spell a setting the same way), optionally for one
+ * command only; a '*' in name matches any text. The first match wins.
+ */
+struct opt_range {
+    const char *cmd; /* or NULL: every command with the option */
+    const char *name;
+    double lo, hi;
+    bool lo_open, hi_open;
+    const char *text; /* the range as the message says it */
+};
+
+#define U32_MAX_D 4294967295.0
+
+static const struct opt_range ranges[] = {
+    /* lib/lsh/lsh.c threshold_ok: the S-curve has no band at 0 or 1. */
+    {NULL, "threshold", 0, 1, true, true, "in (0, 1)"},
+    /* lib/dedup/engine.c validate. */
+    {NULL, "containment", 0, 1, false, false, "in [0, 1]"},
+    /* WN_MINHASH_MAX_K. */
+    {NULL, "num-perm", 1, 4096, false, false, "between 1 and 4096"},
+    {"dedup", "ngram", 1, 64, false, false, "between 1 and 64"},
+    {"similarity", "ngram", 1, U32_MAX_D, false, false, "at least 1"},
+    /* One key per band; the dedup engine has at most 256 (MAX_KEYS). */
+    {"dedup", "bands", 1, 256, false, false, "between 1 and 256"},
+    {NULL, "bands", 1, 4096, false, false, "between 1 and 4096"},
+    {NULL, "rows", 1, 4096, false, false, "between 1 and 4096"},
+    /* validate: at most 16 bits apart, C(16 + 2, 2) = 153 keys. */
+    {NULL, "hamming", 0, 16, false, false, "between 0 and 16"},
+    {NULL, "fn-weight", 0, 1, false, false, "in [0, 1]"},
+    /* A part holds fewer than 2^30 tokens (lib/passages/passages.c). */
+    {"passages", "min-span", 1, 1073741823.0, false, false,
+     "between 1 and 1073741823"},
+    {NULL, "min-docs", 1, U32_MAX_D, false, false, "at least 1"},
+    /* Byte offsets into a record are 32-bit. */
+    {NULL, "max-record-bytes", 1, 4294967295.0, false, false,
+     "between 1 and 4G - 1"},
+    /* The repetition measures are fractions and 1 removes nothing; the
+     * library takes any value >= 0, but above 1 is a slip (30 for 30%). */
+    {"repeats", "max-*-frac", 0, 1, false, false, "in [0, 1]"},
+};
+
+/* name matches pattern, where a '*' stands for any text. */
+static bool name_matches(const char *pattern, const char *name)
+{
+    const char *star = strchr(pattern, '*');
+    if (!star)
+        return strcmp(pattern, name) == 0;
+    size_t pre = (size_t)(star - pattern), post = strlen(star + 1);
+    size_t n = strlen(name);
+    return n >= pre + post && strncmp(pattern, name, pre) == 0 &&
+           strcmp(star + 1, name + n - post) == 0;
+}
+
+static const struct opt_range *find_range(const char *cmd, const char *name)
+{
+    for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+        const struct opt_range *r = &ranges[i];
+        if ((!r->cmd || strcmp(r->cmd, cmd) == 0) &&
+            name_matches(r->name, name))
+            return r;
+    }
+    return NULL;
+}
+
+static bool in_range(const struct opt_range *r, double v)
+{
+    return (r->lo_open ? v > r->lo : v >= r->lo) &&
+           (r->hi_open ? v < r->hi : v <= r->hi);
+}
+
+static const char *type_noun(enum opt_type t)
+{
+    return t == OPT_SIZE                           ? "a size"
+           : t == OPT_DOUBLE || t == OPT_OPTDOUBLE ? "a number"
+                                                   : "a whole number";
+}
+
+/* What a value of the type looks like, for options without a range. */
+static const char *type_expects(enum opt_type t)
+{
+    switch (t) {
+    case OPT_UINT:
+        return "a whole number from 0 to 4294967295";
+    case OPT_U64:
+        return "a whole number from 0 to 18446744073709551615";
+    case OPT_SIZE:
+        return "a size in bytes, such as 65536, 512M or 4G";
+    case OPT_DOUBLE:
+    case OPT_OPTDOUBLE:
+        return "a number";
+    default:
+        return NULL;
+    }
+}
+
 static int set_value(const char *cmd, const struct opt *o, const char *val)
 {
+    const struct opt_range *range = find_range(cmd, o->name);
     uint64_t u;
+    double d;
     char *end;
+    bool parsed = false; /* a number, but out of range */
     switch (o->type) {
     case OPT_UINT:
         if (parse_u64(val, &u, false) || u > UINT32_MAX)
+            goto bad;
+        parsed = true;
+        if (range && !in_range(range, (double)u))
             goto bad;
         *(unsigned *)o->dest = (unsigned)u;
         return 0;
@@ -277,17 +406,22 @@ static int set_value(const char *cmd, const struct opt *o, const char *val)
     case OPT_SIZE:
         if (parse_u64(val, &u, o->type == OPT_SIZE))
             goto bad;
+        parsed = true;
+        if (range && !in_range(range, (double)u))
+            goto bad;
         *(uint64_t *)o->dest = u;
         return 0;
     case OPT_DOUBLE:
-    case OPT_OPTDOUBLE: {
+    case OPT_OPTDOUBLE:
         errno = 0;
-        double d = strtod(val, &end);
+        d = strtod(val, &end);
         if (errno || end == val || *end || !isfinite(d))
+            goto bad;
+        parsed = true;
+        if (range && !in_range(range, d))
             goto bad;
         *(double *)o->dest = d;
         return 0;
-    }
     case OPT_STRING:
         *(const char **)o->dest = val;
         return 0;
@@ -303,8 +437,95 @@ static int set_value(const char *cmd, const struct opt *o, const char *val)
         return 0;
     }
 bad:
-    cli_error("%s: invalid value '%s' for --%s", cmd, val, o->name);
+    if (range && parsed)
+        cli_error("%s: --%s must be %s, got %s", cmd, o->name, range->text,
+                  val);
+    else if (range)
+        cli_error("%s: --%s must be %s %s, got '%s'", cmd, o->name,
+                  type_noun(o->type), range->text, val);
+    else if (o->type == OPT_CHOICE) {
+        fprintf(stderr, "winnow: %s: --%s must be one of ", cmd, o->name);
+        for (int i = 0; o->choices[i]; i++)
+            fprintf(stderr, "%s%s", i ? ", " : "", o->choices[i]);
+        fprintf(stderr, "; got '%s'\n", val);
+    } else if (type_expects(o->type))
+        cli_error("%s: --%s must be %s, got '%s'", cmd, o->name,
+                  type_expects(o->type), val);
+    else
+        cli_error("%s: invalid value '%s' for --%s", cmd, val, o->name);
     return -1;
+}
+
+static const struct opt *find_opt(const struct opt *opts, const char *name)
+{
+    for (const struct opt *o = opts; o->type != OPT_END; o++)
+        if (strcmp(o->name, name) == 0)
+            return o;
+    return NULL;
+}
+
+/*
+ * Checks of the parsed command line as a whole, before the command runs:
+ * standard input named twice, --bands x --rows above --num-perm, and
+ * directories the run would fail on only after reading its input.
+ */
+static int check_parsed(const char *cmd, const struct opt *opts, char **pos,
+                        int npos)
+{
+    /* Option values that name an input file read along the positionals. */
+    static const char *const input_opts[] = {"truth", "universe", "pairs"};
+    int stdin_uses = 0;
+    for (int i = 0; i < npos; i++)
+        stdin_uses += strcmp(pos[i], "-") == 0;
+    for (size_t i = 0; i < sizeof(input_opts) / sizeof(input_opts[0]); i++) {
+        const struct opt *o = find_opt(opts, input_opts[i]);
+        const char *v =
+            o && o->type == OPT_STRING ? *(const char **)o->dest : NULL;
+        stdin_uses += v && strcmp(v, "-") == 0;
+    }
+    if (stdin_uses > 1) {
+        cli_error("%s: standard input '-' can be given only once", cmd);
+        return EXIT_USAGE;
+    }
+
+    const struct opt *ob = find_opt(opts, "bands"),
+                     * or = find_opt(opts, "rows");
+    const struct opt *ok = find_opt(opts, "num-perm");
+    if (ob && or &&ok && ob->type == OPT_UINT &&
+        or->type == OPT_UINT && ok->type == OPT_UINT) {
+        unsigned b = *(unsigned *)ob->dest, r = *(unsigned *) or->dest;
+        unsigned k = *(unsigned *)ok->dest;
+        if (b && r && (uint64_t)b * r > k) {
+            cli_error("%s: --bands %u x --rows %u = %llu is more than "
+                      "--num-perm %u",
+                      cmd, b, r, (unsigned long long)b * r, k);
+            return EXIT_USAGE;
+        }
+    }
+
+    /* The output directory is created when missing; anything else in its
+     * place would fail once the input has been read. */
+    const struct opt *oo = find_opt(opts, "output");
+    const char *out =
+        oo && oo->type == OPT_STRING ? *(const char **)oo->dest : NULL;
+    struct stat st;
+    if (out && stat(out, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        cli_error("%s: --output '%s' exists and is not a directory", cmd, out);
+        return EXIT_USAGE;
+    }
+    /* Temporary files go into an existing directory; it is not made. */
+    const struct opt *ot = find_opt(opts, "tmp-dir");
+    const char *tmp =
+        ot && ot->type == OPT_STRING ? *(const char **)ot->dest : NULL;
+    if (tmp && stat(tmp, &st) != 0) {
+        cli_error("%s: --tmp-dir '%s': %s", cmd, tmp, strerror(errno));
+        return EXIT_USAGE;
+    }
+    if (tmp && !S_ISDIR(st.st_mode)) {
+        cli_error("%s: --tmp-dir '%s' is not a directory", cmd, tmp);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
 }
 
 int cli_parse(const char *cmd, const char *usage, const char *summary,
@@ -378,5 +599,5 @@ int cli_parse(const char *cmd, const char *usage, const char *summary,
         if (set_value(cmd, o, val))
             return EXIT_USAGE;
     }
-    return EXIT_OK;
+    return check_parsed(cmd, opts, pos, *npos);
 }
