@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,8 +53,15 @@ int cmd_tokens(int argc, char **argv)
     size_t bad = 0;
     int rc =
         wn_reader_create((const char *const *)pos, (size_t)npos, &ro, &r, &bad);
+    int err = errno; /* why, on WN_EOPEN */
+    if (rc == WN_EOPEN && bad < (size_t)npos) {
+        cli_error("cannot open '%s': %s", pos[bad],
+                  cli_open_reason(pos[bad], err));
+        free(pos);
+        return EXIT_FAIL;
+    }
     if (rc) {
-        cli_error("cannot open '%s': %s", bad < (size_t)npos ? pos[bad] : "?",
+        cli_error("%s: %s", bad < (size_t)npos ? pos[bad] : "tokens",
                   wn_strerror(rc));
         free(pos);
         return EXIT_FAIL;
@@ -61,7 +69,7 @@ int cmd_tokens(int argc, char **argv)
     struct wn_tokens t;
     wn_tokens_init(&t);
     struct wn_record rec;
-    uint64_t shown = 0;
+    uint64_t shown = 0, matched = 0;
     int status = EXIT_OK;
     while ((rc = wn_reader_next(r, &rec)) > 0) {
         if (rec.status) {
@@ -73,6 +81,7 @@ int cmd_tokens(int argc, char **argv)
         if (want_id && (strlen(want_id) != rec.id_len ||
                         memcmp(want_id, rec.id, rec.id_len) != 0))
             continue;
+        matched++;
         rc = wn_tokenize(rec.text, rec.text_len, mode, &t);
         if (rc)
             break;
@@ -98,6 +107,12 @@ int cmd_tokens(int argc, char **argv)
     if (rc < 0) {
         const char *p = wn_reader_error_path(r);
         cli_error("%s: %s", p ? p : "input", wn_strerror(rc));
+        status = EXIT_FAIL;
+    } else if (want_id && !matched) {
+        fprintf(stderr, "winnow: no record with id '%s' in ", want_id);
+        for (int i = 0; i < npos; i++)
+            fprintf(stderr, "%s'%s'", i ? ", " : "", pos[i]);
+        fputc('\n', stderr);
         status = EXIT_FAIL;
     }
     wn_tokens_release(&t);
