@@ -856,39 +856,61 @@ static char *naive_line(const struct ntoks *d, size_t ndocs, size_t di,
                 e = WN_MAX(e, t + k);
                 count = WN_MAX(count, w[t].count);
             }
-        /* Places: runs of consecutive windows with consecutive partners. */
-        struct wn_buf pl = {0};
+        /* Places: runs of consecutive windows with consecutive partners,
+         * [first partner, last partner + k) in tokens. A run that overlaps
+         * a listed place of the same record is merged into it (and listed
+         * places that then overlap into the earliest); otherwise it is
+         * listed, or counted in more past max_where. */
+        struct nplace {
+            size_t doc, a, b;
+        } *pls = calloc(e - a + 1, sizeof(*pls));
         size_t np = 0, more = 0;
-        bool open = false;
         for (size_t t = a; t < e; t++) {
-            if (!w[t].counted) {
-                open = false;
+            if (!w[t].counted)
                 continue;
-            }
-            bool cont = open && t > a && w[t - 1].counted &&
-                        w[t - 1].pdoc == w[t].pdoc &&
-                        w[t - 1].ptok + 1 == w[t].ptok;
-            if (cont)
-                continue;
-            open = true;
-            if (np >= max_where) {
-                more++; /* a place not listed */
-                continue;
-            }
-            /* Extend to the end of the run. */
             size_t u = t;
             while (u + 1 < e && w[u + 1].counted &&
                    w[u + 1].pdoc == w[u].pdoc && w[u + 1].ptok == w[u].ptok + 1)
                 u++;
-            const struct ntoks *p = &d[w[t].pdoc];
-            size_t ps = p->t.tok[w[t].ptok].src_off;
-            const struct wn_token *pe = &p->t.tok[w[u].ptok + k - 1];
-            wn__buf_printf(&pl, "%s{\"id\":\"d%zu\",\"start\":%zu,\"end\":%u}",
-                           np ? "," : "", w[t].pdoc, ps,
-                           pe->src_off + pe->src_len);
-            np++;
-            open = true;
+            struct nplace c = {w[t].pdoc, w[t].ptok, w[u].ptok + k};
+            t = u;
+            size_t j = 0;
+            while (j < np &&
+                   !(pls[j].doc == c.doc && pls[j].a < c.b && c.a < pls[j].b))
+                j++;
+            if (j == np) {
+                if (np < max_where)
+                    pls[np++] = c;
+                else
+                    more++;
+                continue;
+            }
+            pls[j].a = WN_MIN(pls[j].a, c.a);
+            pls[j].b = WN_MAX(pls[j].b, c.b);
+            for (bool merged = true; merged;) {
+                merged = false;
+                for (size_t x = 0; x < np && !merged; x++)
+                    for (size_t y = x + 1; y < np && !merged; y++)
+                        if (pls[x].doc == pls[y].doc && pls[x].a < pls[y].b &&
+                            pls[y].a < pls[x].b) {
+                            pls[x].a = WN_MIN(pls[x].a, pls[y].a);
+                            pls[x].b = WN_MAX(pls[x].b, pls[y].b);
+                            memmove(&pls[y], &pls[y + 1],
+                                    (np - y - 1) * sizeof(*pls));
+                            np--;
+                            merged = true;
+                        }
+            }
         }
+        struct wn_buf pl = {0};
+        for (size_t j = 0; j < np; j++) {
+            const struct ntoks *p = &d[pls[j].doc];
+            const struct wn_token *pe = &p->t.tok[pls[j].b - 1];
+            wn__buf_printf(&pl, "%s{\"id\":\"d%zu\",\"start\":%u,\"end\":%u}",
+                           j ? "," : "", pls[j].doc, p->t.tok[pls[j].a].src_off,
+                           pe->src_off + pe->src_len);
+        }
+        free(pls);
         size_t start = tk[a].src_off;
         size_t end = tk[e - 1].src_off + tk[e - 1].src_len;
         if (remove) {

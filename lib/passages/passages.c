@@ -36,6 +36,7 @@
 #include "passages/passages.h"
 #include "io/json.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -537,6 +538,73 @@ static bool counts(const struct run *r, uint64_t w, uint64_t global)
     return r->o->mode != WN_SPANS_REMOVE || wn__win_partner(w) < global;
 }
 
+/* A run of windows with consecutive partners in one record, not yet
+ * placed in its span's where list. */
+struct pending {
+    bool open;
+    uint64_t a, b;
+    size_t doc;
+};
+
+static bool overlap(const struct place *x, uint64_t a, uint64_t b, size_t doc)
+{
+    return x->doc == doc && x->a < b && a < x->b;
+}
+
+/* Merge the listed places of span s that overlap place i, transitively,
+ * each merge kept at the smaller index (the order of first appearance).
+ * The places of the last span are the tail of w->pl. */
+static void absorb(struct writer *w, struct span *s, size_t i)
+{
+    assert(s->where0 + s->nwhere == w->npl);
+    for (size_t j = s->where0; j < w->npl;) {
+        struct place *x = &w->pl[i], *y = &w->pl[j];
+        if (j == i || !overlap(y, x->a, x->b, x->doc)) {
+            j++;
+            continue;
+        }
+        size_t keep = WN_MIN(i, j), drop = WN_MAX(i, j);
+        uint64_t a = WN_MIN(x->a, y->a), b = WN_MAX(x->b, y->b);
+        w->pl[keep].a = a;
+        w->pl[keep].b = b;
+        memmove(&w->pl[drop], &w->pl[drop + 1],
+                (w->npl - drop - 1) * sizeof(*w->pl));
+        w->npl--;
+        s->nwhere--;
+        i = keep;
+        j = s->where0;
+    }
+}
+
+/* Place a finished run in span s: merged into a listed place of the same
+ * record that it overlaps, else listed while fewer than max_where are,
+ * else counted in more. */
+static int place_run(struct run *r, struct writer *w, struct span *s,
+                     struct pending *pd)
+{
+    if (!pd->open)
+        return WN_OK;
+    pd->open = false;
+    for (size_t j = s->where0; j < s->where0 + s->nwhere; j++) {
+        struct place *x = &w->pl[j];
+        if (overlap(x, pd->a, pd->b, pd->doc)) {
+            x->a = WN_MIN(x->a, pd->a);
+            x->b = WN_MAX(x->b, pd->b);
+            absorb(w, s, j);
+            return WN_OK;
+        }
+    }
+    if (s->nwhere >= r->o->max_where) {
+        s->more++;
+        return WN_OK;
+    }
+    if (WN_GROW(w->pl, w->pl_cap, w->npl + 1))
+        return WN_ENOMEM;
+    w->pl[w->npl++] = (struct place){pd->a, pd->b, pd->doc};
+    s->nwhere++;
+    return WN_OK;
+}
+
 /* Group the counted windows of record di into spans and their places. */
 static int find_spans(struct run *r, struct writer *w, size_t di, size_t nt)
 {
@@ -544,10 +612,8 @@ static int find_spans(struct run *r, struct writer *w, size_t di, size_t nt)
     uint64_t base = r->d.tok[di];
     w->nsp = 0;
     w->npl = 0;
-    struct place *cur = NULL; /* the place being extended, if listed */
-    bool run = false;         /* a run of places is open (listed or not) */
-    uint64_t prev_p = 0;
-    size_t prev_t = 0, prev_d = 0;
+    struct pending pd = {false, 0, 0, 0};
+    size_t prev_t = 0;
     for (size_t t = 0; t < nt; t++) {
         uint64_t wv = w->win[t];
         if (!counts(r, wv, base + t))
@@ -557,44 +623,35 @@ static int find_spans(struct run *r, struct writer *w, size_t di, size_t nt)
         /* Overlapping windows make one span; touching ones do not, so that
          * a passage written twice in a row gives two spans. */
         if (!s || t >= s->b) {
-            if (WN_GROW(w->sp, w->sp_cap, w->nsp + 1))
-                return WN_ENOMEM;
+            int rc = s ? place_run(r, w, s, &pd) : WN_OK;
+            if (!rc && WN_GROW(w->sp, w->sp_cap, w->nsp + 1))
+                rc = WN_ENOMEM;
+            if (rc)
+                return rc;
             s = &w->sp[w->nsp++];
             memset(s, 0, sizeof(*s));
             s->a = t;
             s->b = t + k;
             s->where0 = w->npl;
-            cur = NULL;
-            run = false;
         } else {
             s->b = WN_MAX(s->b, t + k);
         }
         s->count = WN_MAX(s->count, wn__win_count(wv));
         /* Consecutive windows with consecutive partners in one record are
-         * one place; places past max_where are only counted. */
+         * one run; a finished run becomes a place (place_run). */
         uint64_t p = wn__win_partner(wv);
-        size_t pd = doc_of(&r->d, p);
-        if (run && t == prev_t + 1 && p == prev_p + 1 && pd == prev_d) {
-            if (cur)
-                cur->b = p + k;
-        } else if (s->nwhere < r->o->max_where) {
-            if (WN_GROW(w->pl, w->pl_cap, w->npl + 1))
-                return WN_ENOMEM;
-            cur = &w->pl[w->npl++];
-            cur->a = p;
-            cur->b = p + k;
-            cur->doc = pd;
-            s->nwhere++;
+        size_t d = doc_of(&r->d, p);
+        if (pd.open && t == prev_t + 1 && p == pd.b - k + 1 && d == pd.doc) {
+            pd.b = p + k;
         } else {
-            cur = NULL;
-            s->more++;
+            int rc = place_run(r, w, s, &pd);
+            if (rc)
+                return rc;
+            pd = (struct pending){true, p, p + k, d};
         }
-        run = true;
         prev_t = t;
-        prev_p = p;
-        prev_d = pd;
     }
-    return WN_OK;
+    return w->nsp ? place_run(r, w, &w->sp[w->nsp - 1], &pd) : WN_OK;
 }
 
 static bool starts_line(const char *text, const uint32_t *span, size_t a)

@@ -62,6 +62,30 @@ sys.exit(0 if ok else 1)
 PY
 ok $? "annotate: spans, counts and where-else byte offsets are right"
 
+# A periodic record: every window of "huge" occurs eight times in it.
+# Its where list names distinct places: identical entries are listed once
+# and overlapping places in one record are merged into their union.
+python3 -c '
+import json
+p = "one two three four five six seven eight nine ten "
+print(json.dumps({"id": "huge", "text": p * 8}))
+print(json.dumps({"id": "x", "text": "Four five six seven eight nine. " + p}))' >"$TMP/per.jsonl"
+"$WINNOW" passages -q -n 5 -o "$TMP/pp" "$TMP/per.jsonl"
+python3 - "$TMP/pp/spans.jsonl" <<'PY'
+import json, sys
+ok = True
+for r in map(json.loads, open(sys.argv[1])):
+    for s in r["spans"]:
+        w = [(p["id"], p["start"], p["end"]) for p in s["where"]]
+        over = [(a, b) for a in w for b in w if a < b and a[0] == b[0]
+                and a[1] < b[2] and b[1] < a[2]]
+        if len(set(w)) != len(w) or over:
+            print("# %s: where %s" % (r["id"], w))
+            ok = False
+sys.exit(0 if ok else 1)
+PY
+ok $? "where lists distinct, non-overlapping places (periodic record)"
+
 out="$TMP/pr"
 expect_status 0 "passages remove exits 0" -- "$WINNOW" passages -q -n 8 --mode remove -o "$out" "$TMP/c.jsonl"
 accounting3 "$out"; ok $? "passages remove: accounting holds"
