@@ -8,17 +8,17 @@
 
 int cmd_params(int argc, char **argv)
 {
-    double threshold = 0.7;
+    double threshold = 0.8;
     unsigned num_perm = 128, bands = 0, rows = 0;
     double fn_weight = WN_LSH_WEIGHT_FN;
     const struct opt opts[] = {
         {"threshold", 't', OPT_DOUBLE, &threshold, "T",
-         "Jaccard threshold (default 0.7)"},
+         "Jaccard threshold (default 0.8)"},
         {"num-perm", 'k', OPT_UINT, &num_perm, "K",
          "MinHash size (default 128)"},
         {"fn-weight", 0, OPT_DOUBLE, &fn_weight, "W",
          "weight of false negatives; false positives get 1 - W (default "
-         "0.8)"},
+         "0.95)"},
         {"bands", 0, OPT_UINT, &bands, "B", "show this many bands instead"},
         {"rows", 0, OPT_UINT, &rows, "R", "rows per band (with --bands)"},
         {NULL, 0, OPT_END, NULL, NULL, NULL},

@@ -72,7 +72,7 @@ void wn_dedup_options_init(struct wn_dedup_options *o)
     o->token_mode = WN_TOKENS_WORD;
     o->ngram = 5;
     o->num_perm = 128;
-    o->threshold = 0.7;
+    o->threshold = 0.8;
     o->verify = WN_VERIFY_ESTIMATE;
     o->hamming = 3;
     o->keep = WN_KEEP_FIRST;
@@ -103,7 +103,7 @@ struct batch {
     size_t *off; /* text offsets, n + 1 */
     size_t cap;
     struct doc_out *out;
-    uint16_t *sigs; /* n * sigw: the spilled form of the signatures */
+    uint8_t *sigs; /* n * sig_bytes: the spilled verification sketches */
     uint64_t *keys; /* n * nkeys */
     uint64_t *sets; /* exact verification: sorted shingle sets */
     size_t nsets, setcap;
@@ -115,14 +115,20 @@ struct batch {
 
 struct worker_scratch {
     struct wn_tokens tok;
-    uint32_t sig[WN_MINHASH_MAX_K]; /* the full 32-bit signature */
+    uint32_t sig[WN_MINHASH_MAX_K];  /* the full 32-bit signature */
+    uint32_t fine[WN_MINHASH_MAX_K]; /* OPH: the fine verification one */
     uint64_t *sh;
     size_t nsh, cap;
 };
 
 struct engine {
     const struct wn_dedup_options *o;
-    uint32_t sigw;  /* 16-bit words per spilled signature */
+    /* The verification sketch spilled per document: vk values of vbits
+     * bits each (b-bit MinHash, Li and Koenig 2010), sig_bytes in all.
+     * OPH spills a fine signature of 4K bins at 8 bits (the estimate
+     * spreads half as wide as K bins would, for 4K bytes); K-permutation
+     * MinHash spills its K values at 16 bits; SimHash its 64 bits. */
+    uint32_t sig_bytes, vk, vbits;
     uint32_t nkeys; /* band keys per document */
     uint32_t bands, rows;
     bool need_sets; /* exact verification */
@@ -188,7 +194,7 @@ struct engine {
 
 static int sketch_doc(const struct engine *e, struct worker_scratch *w,
                       const char *text, size_t len, struct doc_out *o,
-                      uint16_t *spill, uint64_t *keys, struct batch *b)
+                      uint8_t *spill, uint64_t *keys, struct batch *b)
 {
     uint32_t *sig = w->sig;
     const struct wn_dedup_options *opt = e->o;
@@ -212,28 +218,34 @@ static int sketch_doc(const struct engine *e, struct worker_scratch *w,
     o->nsh = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
     if (n == 0) {
         o->flags |= DOC_EMPTY;
-        memset(spill, 0xff, e->sigw * sizeof(*spill));
+        memset(spill, 0xff, e->sig_bytes);
         memset(keys, 0, e->nkeys * sizeof(*keys));
     } else if (opt->method == WN_METHOD_SIMHASH) {
         uint64_t fp = wn__simhash64(w->sh, n);
-        for (unsigned i = 0; i < 4; i++)
-            spill[i] = (uint16_t)(fp >> (16 * i));
+        for (unsigned i = 0; i < 8; i++)
+            spill[i] = (uint8_t)(fp >> (8 * i));
         unsigned k = wn__simhash_keys(fp, opt->hamming, SIMHASH_EXTRA_BLOCKS,
                                       keys, e->nkeys);
         assert(k == e->nkeys);
         (void)k;
     } else {
-        if (opt->sketch == WN_SKETCH_K_PERMUTATIONS)
+        /* b-bit MinHash: the spill keeps the low vbits bits of each
+         * value, and two different minima agree by chance with
+         * probability 2^-vbits, which similarity() corrects for. */
+        if (opt->sketch == WN_SKETCH_K_PERMUTATIONS) {
             wn__minhash_classic(w->sh, n, opt->num_perm, opt->seed, sig);
-        else
-            wn__minhash_oph(w->sh, n, opt->num_perm, opt->seed, sig);
+            for (uint32_t i = 0; i < opt->num_perm; i++) {
+                spill[2 * i] = (uint8_t)sig[i];
+                spill[2 * i + 1] = (uint8_t)(sig[i] >> 8);
+            }
+        } else {
+            wn__minhash_oph_fine(w->sh, n, opt->num_perm,
+                                 e->vk / opt->num_perm, opt->seed, sig,
+                                 w->fine);
+            for (uint32_t i = 0; i < e->vk; i++)
+                spill[i] = (uint8_t)w->fine[i];
+        }
         wn__lsh_band_keys(sig, e->bands, e->rows, opt->seed, keys);
-        /* b-bit MinHash (Li & Koenig 2010) with b = 16: the spill keeps
-         * the low 16 bits of each value, half the bytes, and two
-         * different minima agree by chance with probability 2^-16,
-         * which similarity() corrects for. */
-        for (uint32_t i = 0; i < opt->num_perm; i++)
-            spill[i] = (uint16_t)sig[i];
     }
     if (e->short_max && n > 0 && n <= (size_t)e->short_max * 2) {
         size_t u = e->need_unique ? n : wn__u64_sort_unique(w->sh, n);
@@ -263,7 +275,7 @@ static void process_batch(const struct engine *e, struct worker_scratch *w,
         uint64_t keys[MAX_KEYS] = {0};
         int rc = sketch_doc(e, w, b->text.data + b->off[i],
                             b->off[i + 1] - b->off[i], &b->out[i],
-                            b->sigs + i * e->sigw, keys, b);
+                            b->sigs + i * e->sig_bytes, keys, b);
         if (rc) {
             b->status = rc;
             return;
@@ -320,8 +332,7 @@ static int batch_alloc(struct engine *e, struct batch *b)
     b->cap = m;
     b->off = wn__reallocarray(NULL, m + 1, sizeof(*b->off));
     b->out = wn__reallocarray(NULL, m, sizeof(*b->out));
-    b->sigs =
-        wn__reallocarray(NULL, m * (e->sigw ? e->sigw : 1), sizeof(*b->sigs));
+    b->sigs = wn__reallocarray(NULL, m, e->sig_bytes ? e->sig_bytes : 1);
     b->keys =
         wn__reallocarray(NULL, m * (e->nkeys ? e->nkeys : 1), sizeof(*b->keys));
     b->set_off = wn__reallocarray(NULL, m + 1, sizeof(*b->set_off));
@@ -405,7 +416,7 @@ static int commit_batch(struct engine *e, struct batch *b)
     }
     int rc = WN_OK;
     if (!e->o->exact_only) {
-        rc = write_all(e->sig_f, b->sigs, b->n * e->sigw * sizeof(uint16_t));
+        rc = write_all(e->sig_f, b->sigs, b->n * e->sig_bytes);
         /* One file per band. */
         for (uint32_t j = 0; j < e->nkeys && !rc; j++)
             rc = write_all(e->key_f[j], b->keys + (size_t)j * b->cap,
@@ -791,7 +802,7 @@ static int stage_exact(struct engine *e, uint8_t *skip)
 struct verifier {
     struct engine *e;
     int sig_fd, set_fd;
-    uint16_t *sa, *sb;
+    uint8_t *sa, *sb;
     uint64_t *xa, *xb;
     size_t xacap, xbcap;
 };
@@ -843,7 +854,7 @@ static int similarity(struct verifier *v, uint32_t a, uint32_t b, double *jac,
         *cont = mn ? (double)inter / (double)mn : 1.0;
         return WN_OK;
     }
-    size_t bytes = e->sigw * sizeof(uint16_t);
+    size_t bytes = e->sig_bytes;
     rc = wn__pread_full(v->sig_fd, v->sa, bytes, (uint64_t)a * bytes);
     if (!rc)
         rc = wn__pread_full(v->sig_fd, v->sb, bytes, (uint64_t)b * bytes);
@@ -851,9 +862,9 @@ static int similarity(struct verifier *v, uint32_t a, uint32_t b, double *jac,
         return rc;
     if (o->method == WN_METHOD_SIMHASH) {
         uint64_t fa = 0, fb = 0;
-        for (unsigned i = 0; i < 4; i++) {
-            fa |= (uint64_t)v->sa[i] << (16 * i);
-            fb |= (uint64_t)v->sb[i] << (16 * i);
+        for (unsigned i = 0; i < 8; i++) {
+            fa |= (uint64_t)v->sa[i] << (8 * i);
+            fb |= (uint64_t)v->sb[i] << (8 * i);
         }
         int dist = __builtin_popcountll(fa ^ fb);
         *jac = 1.0 - dist / 64.0;
@@ -861,12 +872,18 @@ static int similarity(struct verifier *v, uint32_t a, uint32_t b, double *jac,
         return WN_OK;
     }
     uint32_t eq = 0;
-    for (uint32_t i = 0; i < o->num_perm; i++)
-        eq += v->sa[i] == v->sb[i];
-    /* Unequal minima match in 16 bits with probability p = 2^-16:
+    if (e->vbits == 8) {
+        for (uint32_t i = 0; i < e->vk; i++)
+            eq += v->sa[i] == v->sb[i];
+    } else {
+        for (uint32_t i = 0; i < e->vk; i++)
+            eq += (v->sa[2 * i] == v->sb[2 * i]) &
+                  (v->sa[2 * i + 1] == v->sb[2 * i + 1]);
+    }
+    /* Unequal minima match in b bits with probability p = 2^-b:
      * E[matches / K] = J + (1 - J) p, solved for J. */
-    const double p = 1.0 / 65536.0;
-    double j = ((double)eq / o->num_perm - p) / (1.0 - p);
+    const double p = 1.0 / (double)(1u << e->vbits);
+    double j = ((double)eq / e->vk - p) / (1.0 - p);
     j = j < 0 ? 0 : j > 1 ? 1 : j;
     *jac = j;
     /* |A n B| = J (|A| + |B|) / (1 + J), from the estimate and set sizes. */
@@ -893,8 +910,8 @@ static int verifier_init(struct verifier *v, struct engine *e)
     v->e = e;
     v->sig_fd = e->sig_fd;
     v->set_fd = e->set_f ? fileno(e->set_f) : -1;
-    v->sa = wn__reallocarray(NULL, e->sigw ? e->sigw : 1, sizeof(uint16_t));
-    v->sb = wn__reallocarray(NULL, e->sigw ? e->sigw : 1, sizeof(uint16_t));
+    v->sa = wn__malloc(e->sig_bytes ? e->sig_bytes : 1);
+    v->sb = wn__malloc(e->sig_bytes ? e->sig_bytes : 1);
     return v->sa && v->sb ? WN_OK : WN_ENOMEM;
 }
 
@@ -1466,14 +1483,23 @@ static int configure(struct engine *e)
     if (!e->need_sets && o->method == WN_METHOD_MINHASH)
         e->short_max = 2 * o->num_perm;
     if (o->method == WN_METHOD_SIMHASH) {
-        e->sigw = 4;
+        e->sig_bytes = 8;
         e->nkeys =
             choose(o->hamming + SIMHASH_EXTRA_BLOCKS, SIMHASH_EXTRA_BLOCKS);
         e->bands = e->nkeys;
         e->rows = 0;
         return e->nkeys <= MAX_KEYS ? WN_OK : WN_EINVAL;
     }
-    e->sigw = o->num_perm;
+    if (o->sketch == WN_SKETCH_K_PERMUTATIONS) {
+        e->vk = o->num_perm;
+        e->vbits = 16;
+        e->sig_bytes = 2 * o->num_perm;
+    } else {
+        uint32_t m = WN_MIN(4u, WN_MINHASH_MAX_K / o->num_perm);
+        e->vk = o->num_perm * (m ? m : 1);
+        e->vbits = 8;
+        e->sig_bytes = e->vk;
+    }
     if (o->bands) {
         e->bands = o->bands;
         e->rows = o->rows;

@@ -58,15 +58,12 @@ static inline uint32_t reduce(uint64_t v, uint32_t k)
     return (uint32_t)(((v >> 32) * k) >> 32);
 }
 
-int wn__minhash_oph(const uint64_t *h, size_t n, uint32_t k, uint64_t seed,
-                    uint32_t *sig)
+/* Fill the k bins of sig with the minima of the shingles that fall in
+ * them (WN_SIG_EMPTY where none does). */
+static void oph_fill(const uint64_t *h, size_t n, uint32_t k, uint64_t seed,
+                     uint32_t *sig)
 {
-    if (!check_k(k))
-        return WN_EINVAL;
     fill_empty(sig, k);
-    if (n == 0)
-        return 0;
-
     uint64_t s = wn__mix64(seed ^ OPH_SALT);
     for (size_t i = 0; i < n; i++) {
         /* The remix is a bijection for a fixed seed, so distinct shingles
@@ -81,7 +78,15 @@ int wn__minhash_oph(const uint64_t *h, size_t n, uint32_t k, uint64_t seed,
         uint32_t cur = sig[bin];
         sig[bin] = val < cur ? val : cur;
     }
+}
 
+/* Optimal densification of a filled signature with at least one non-empty
+ * bin (see sketch.h). With rotate_only, empty bins take the next non-empty
+ * bin to the right, circularly: O(k), for the sparse fine signatures of
+ * wn__minhash_oph_fine. */
+static void oph_densify(uint32_t *sig, uint32_t k, uint64_t seed,
+                        bool rotate_only)
+{
     /* Which bins the shingles filled, before densification copies values
      * into the others: only those may be copied from. */
     uint64_t full[WN_MINHASH_MAX_K / 64];
@@ -94,7 +99,7 @@ int wn__minhash_oph(const uint64_t *h, size_t n, uint32_t k, uint64_t seed,
         }
     }
     if (nfull == k)
-        return 1;
+        return;
     assert(nfull > 0); /* n >= 1 puts a value in some bin */
 
     if (nfull == 1) {
@@ -106,7 +111,20 @@ int wn__minhash_oph(const uint64_t *h, size_t n, uint32_t k, uint64_t seed,
         uint32_t v = sig[only];
         for (uint32_t i = 0; i < k; i++)
             sig[i] = v;
-        return 1;
+        return;
+    }
+
+    if (rotate_only) {
+        for (uint32_t i = 0; i < k; i++) {
+            if (full[i / 64] >> (i % 64) & 1)
+                continue;
+            uint32_t j = i;
+            do
+                j = j + 1 == k ? 0 : j + 1;
+            while (!(full[j / 64] >> (j % 64) & 1));
+            sig[i] = sig[j];
+        }
+        return;
     }
 
     uint64_t ds = wn__mix64(seed ^ DENS_SALT);
@@ -129,6 +147,45 @@ int wn__minhash_oph(const uint64_t *h, size_t n, uint32_t k, uint64_t seed,
         }
         sig[i] = sig[src];
     }
+}
+
+int wn__minhash_oph(const uint64_t *h, size_t n, uint32_t k, uint64_t seed,
+                    uint32_t *sig)
+{
+    if (!check_k(k))
+        return WN_EINVAL;
+    oph_fill(h, n, k, seed, sig);
+    if (n == 0)
+        return 0;
+    oph_densify(sig, k, seed, false);
+    return 1;
+}
+
+int wn__minhash_oph_fine(const uint64_t *h, size_t n, uint32_t k, uint32_t m,
+                         uint64_t seed, uint32_t *sig, uint32_t *fine)
+{
+    if (!check_k(k) || m == 0 || m > WN_MINHASH_MAX_K / k)
+        return WN_EINVAL;
+    uint32_t km = k * m;
+    /* reduce() takes the bin from the high bits: bin b of k holds exactly
+     * the shingles of fine bins b*m .. b*m+m-1, with the same values, so
+     * the coarse minimum is the minimum of those fine minima. */
+    oph_fill(h, n, km, seed, fine);
+    for (uint32_t b = 0; b < k; b++) {
+        uint32_t v = fine[(size_t)b * m];
+        for (uint32_t j = 1; j < m; j++) {
+            uint32_t x = fine[(size_t)b * m + j];
+            v = x < v ? x : v;
+        }
+        sig[b] = v;
+    }
+    if (n == 0)
+        return 0;
+    oph_densify(sig, k, seed, false);
+    uint32_t nfull = 0;
+    for (uint32_t i = 0; i < km; i++)
+        nfull += fine[i] != WN_SIG_EMPTY;
+    oph_densify(fine, km, seed, nfull < km / WN_OPH_FINE_SPARSE);
     return 1;
 }
 

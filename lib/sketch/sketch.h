@@ -162,6 +162,24 @@ WN_INTERNAL int wn__minhash_oph(const uint64_t *h, size_t n, uint32_t k,
                                 uint64_t seed, uint32_t *sig);
 
 /*
+ * The same signature (bit-identical to wn__minhash_oph with k), and in one
+ * pass over the shingles a finer one of k * m bins (m * k at most
+ * WN_MINHASH_MAX_K), for a verification estimate whose variance is m times
+ * smaller: the k-bin signature feeds LSH, the fine one decides the pairs.
+ * The fine signature is wn__minhash_oph with k * m bins when at least
+ * 1/WN_OPH_FINE_SPARSE of its bins are non-empty; sparser sets (a few
+ * dozen shingles) densify it by rotation, O(k m) instead of the optimal
+ * scheme's O(k^2 m^2 / filled): it then agrees with other documents'
+ * fine signatures less often than their Jaccard says, which
+ * is harmless where it is used (such short documents are verified from
+ * their shingle sets, and against a long one their Jaccard is small).
+ */
+#define WN_OPH_FINE_SPARSE 8
+WN_INTERNAL int wn__minhash_oph_fine(const uint64_t *h, size_t n, uint32_t k,
+                                     uint32_t m, uint64_t seed, uint32_t *sig,
+                                     uint32_t *fine);
+
+/*
  * Classic K-permutation MinHash: sig[i] = min over x of
  * ((a_i * x + b_i) mod 2^64) >> 32, multiply-shift hashing on 64-bit lanes,
  * with a_i (odd) and b_i drawn in the order a_0, b_0, a_1, b_1, ... from

@@ -15,8 +15,8 @@ grep -qF "winnow: no record with id 'nosuch' in '$TMP/t.jsonl'" "$TMP/err" && [ 
 ok $? "tokens --id names the missing id and the input"
 
 "$WINNOW" params --threshold 0.7 --num-perm 128 >"$TMP/p"; ok $? "params exits 0"
-grep -q "^bands: 18$" "$TMP/p" && grep -q "^rows: 7$" "$TMP/p" && [ "$(grep -c '^ *0\.[0-9]  *[0-9.]*$\|^ *1\.0  *[0-9.]*$' "$TMP/p")" -eq 10 ]
-ok $? "params: 18 bands x 7 rows at 0.7/128 and a 10-point S-curve"
+grep -q "^bands: 21$" "$TMP/p" && grep -q "^rows: 6$" "$TMP/p" && [ "$(grep -c '^ *0\.[0-9]  *[0-9.]*$\|^ *1\.0  *[0-9.]*$' "$TMP/p")" -eq 10 ]
+ok $? "params: 21 bands x 6 rows at 0.7/128 and a 10-point S-curve"
 "$WINNOW" params --threshold 0.7 --fn-weight 0.5 | grep -q "^bands: 14$"
 ok $? "params: equal weights give datasketch's 14 x 9"
 expect_status 2 "params rejects threshold 1.5" -- "$WINNOW" params --threshold 1.5

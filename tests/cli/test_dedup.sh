@@ -309,9 +309,10 @@ ok $? "containment: reason contained, containment and similarity reported"
 
 # Duplicate ids and --keep-max values that are missing are counted and
 # warned about; a number written as a string counts as a number.
-printf '%s\n' '{"id":"a","text":"one two three four five six seven","score":"5"}' \
-    '{"id":"a","text":"one two three four five six seven eight","score":9}' \
-    '{"id":"c","text":"one two three four five six seven eight"}' >"$TMP/keepmax.jsonl"
+w="one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
+printf '%s\n' '{"id":"a","text":"'"$w"'","score":"5"}' \
+    '{"id":"a","text":"'"$w"' seventeen","score":9}' \
+    '{"id":"c","text":"'"$w"' seventeen"}' >"$TMP/keepmax.jsonl"
 "$WINNOW" dedup --keep-max score -o "$TMP/keepmax" "$TMP/keepmax.jsonl" 2>"$TMP/err"
 [ "$(json_get "$TMP/keepmax/stats.json" duplicate_ids)" = 1 ] &&
     [ "$(json_get "$TMP/keepmax/stats.json" keep_missing)" = 1 ] &&
