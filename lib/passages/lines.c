@@ -84,6 +84,7 @@ struct run {
     struct freq *freq;
     size_t nfreq, freq_cap;
     uint64_t ndocs;
+    uint64_t invalid_utf8; /* repaired sequences (not in the report yet) */
 };
 
 static int write_all(FILE *f, const void *p, size_t n)
@@ -174,6 +175,7 @@ static int add_doc(struct run *r, struct hasher *s, const struct wn_record *rec)
     int rc = wn_tokenize(rec->text, rec->text_len, r->o->token_mode, &s->tok);
     if (rc)
         return rc;
+    r->invalid_utf8 += s->tok.invalid_utf8;
     long nu =
         wn__split_units(rec->text, rec->text_len,
                         r->o->unit == WN_UNIT_PARAGRAPH, &s->u, &s->u_cap);
@@ -441,20 +443,23 @@ static int write_doc(struct run *r, struct writer *w,
     r->rep.repeated_units += nf;
     r->rep.repeated_tokens += cut_tokens;
     int rc = WN_OK;
+    /* "short" in lines.jsonl and short_docs in stats.json say the same, in
+     * both modes: in annotate mode, what removal would leave. */
+    bool is_short = left > 0 && left < r->o->min_length;
     if (nf) {
         r->rep.docs_with_repeats++;
+        r->rep.short_docs += is_short;
         struct wn_buf *b = &w->line;
         b->len = 0;
         rc = WN_BUF_LIT(b, "{\"id\":");
         if (!rc)
             rc = wn__json_escape(rec->id, rec->id_len, b);
         if (!rc)
-            rc = wn__buf_printf(
-                b,
-                ",\"tokens\":%llu,\"tokens_left\":%zu,"
-                "\"short\":%s,\"units\":[",
-                (unsigned long long)hd.tokens, left,
-                (left > 0 && left < r->o->min_length) ? "true" : "false");
+            rc = wn__buf_printf(b,
+                                ",\"tokens\":%llu,\"tokens_left\":%zu,"
+                                "\"short\":%s,\"units\":[",
+                                (unsigned long long)hd.tokens, left,
+                                is_short ? "true" : "false");
         for (size_t i = 0, j = 0; i < n && !rc; i++) {
             if (!w->docs[i])
                 continue;
@@ -476,8 +481,6 @@ static int write_doc(struct run *r, struct writer *w,
         return wn__write_record(&r->job.out[OUT_KEPT], rec,
                                 r->job.ro.text_field, NULL, 0, &w->rec);
     }
-    bool is_short = left > 0 && left < r->o->min_length;
-    r->rep.short_docs += is_short;
     if (left == 0 || (is_short && r->o->drop_short)) {
         const char *reason = left > 0 ? "too short after removal"
                              : r->o->unit == WN_UNIT_PARAGRAPH
@@ -570,7 +573,8 @@ static int write_stats(struct run *r)
         "{\n  \"read\": %llu,\n  \"kept\": %llu,\n  \"removed\": %llu,\n"
         "  \"rejected\": %llu,\n  \"removed_empty\": %llu,\n"
         "  \"removed_short\": %llu,\n  \"short_docs\": %llu,\n"
-        "  \"blank_lines\": %llu,\n  \"bytes\": %llu,\n  \"tokens\": %llu,\n"
+        "  \"blank_lines\": %llu,\n  \"bytes\": %llu,\n"
+        "  \"invalid_utf8\": %llu,\n  \"tokens\": %llu,\n"
         "  \"units\": %llu,\n  \"distinct_units\": %llu,\n"
         "  \"frequent_units\": %llu,\n  \"docs_with_repeats\": %llu,\n"
         "  \"repeated_units\": %llu,\n  \"repeated_tokens\": %llu,\n"
@@ -580,8 +584,8 @@ static int write_stats(struct run *r)
         (unsigned long long)p->removed_empty,
         (unsigned long long)p->removed_short, (unsigned long long)p->short_docs,
         (unsigned long long)p->blank_lines, (unsigned long long)p->bytes,
-        (unsigned long long)p->tokens, (unsigned long long)p->units,
-        (unsigned long long)p->distinct_units,
+        (unsigned long long)r->invalid_utf8, (unsigned long long)p->tokens,
+        (unsigned long long)p->units, (unsigned long long)p->distinct_units,
         (unsigned long long)p->frequent_units,
         (unsigned long long)p->docs_with_repeats,
         (unsigned long long)p->repeated_units,

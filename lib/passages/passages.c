@@ -98,6 +98,7 @@ struct run {
     size_t nparts;
     uint64_t part_budget;
     unsigned part_threads; /* parts sorted at the same time */
+    uint64_t invalid_utf8; /* repaired sequences (not in the report yet) */
 };
 
 static int grow_docs(struct docs *d)
@@ -171,6 +172,7 @@ static int add_doc(struct run *r, struct coder *c, const struct wn_record *rec)
     rc = wn_tokenize(rec->text, rec->text_len, r->o->token_mode, &c->tok);
     if (rc)
         return rc;
+    r->invalid_utf8 += c->tok.invalid_utf8;
     size_t nt = c->tok.n;
     if (d->tok[d->n] + nt >= MAX_TOKENS)
         return WN_ELIMIT;
@@ -904,7 +906,8 @@ static int write_stats(struct run *r)
         "{\n  \"read\": %llu,\n  \"kept\": %llu,\n  \"removed\": %llu,\n"
         "  \"rejected\": %llu,\n  \"removed_empty\": %llu,\n"
         "  \"removed_short\": %llu,\n  \"short_docs\": %llu,\n"
-        "  \"blank_lines\": %llu,\n  \"bytes\": %llu,\n  \"tokens\": %llu,\n"
+        "  \"blank_lines\": %llu,\n  \"bytes\": %llu,\n"
+        "  \"invalid_utf8\": %llu,\n  \"tokens\": %llu,\n"
         "  \"windows\": %llu,\n  \"docs_with_spans\": %llu,\n"
         "  \"spans\": %llu,\n  \"span_tokens\": %llu,\n"
         "  \"span_bytes\": %llu,\n  \"vocabulary\": %llu,\n"
@@ -916,12 +919,12 @@ static int write_stats(struct run *r)
         (unsigned long long)p->removed_empty,
         (unsigned long long)p->removed_short, (unsigned long long)p->short_docs,
         (unsigned long long)p->blank_lines, (unsigned long long)p->bytes,
-        (unsigned long long)p->tokens, (unsigned long long)p->windows,
-        (unsigned long long)p->docs_with_spans, (unsigned long long)p->spans,
-        (unsigned long long)p->span_tokens, (unsigned long long)p->span_bytes,
-        (unsigned long long)p->vocabulary, (unsigned long long)p->hashed_tokens,
-        (unsigned long long)p->code_bytes, p->parts,
-        (unsigned long long)p->cross_windows,
+        (unsigned long long)r->invalid_utf8, (unsigned long long)p->tokens,
+        (unsigned long long)p->windows, (unsigned long long)p->docs_with_spans,
+        (unsigned long long)p->spans, (unsigned long long)p->span_tokens,
+        (unsigned long long)p->span_bytes, (unsigned long long)p->vocabulary,
+        (unsigned long long)p->hashed_tokens, (unsigned long long)p->code_bytes,
+        p->parts, (unsigned long long)p->cross_windows,
         (unsigned long long)p->part_peak_bytes);
     if (!rc)
         rc = wn__buf_printf(

@@ -343,17 +343,19 @@ static int removed_line(struct wn_buf *b, const struct wn_record *rec,
 }
 
 static int repeats_stats(struct wn_job *j, const struct wn_repeats_options *o,
-                         const struct wn_repeats_report *p)
+                         const struct wn_repeats_report *p,
+                         uint64_t invalid_utf8)
 {
     struct wn_buf b = {0};
     int rc = wn__buf_printf(
         &b,
         "{\n  \"read\": %llu,\n  \"kept\": %llu,\n  \"removed\": %llu,\n"
         "  \"rejected\": %llu,\n  \"blank_lines\": %llu,\n"
-        "  \"bytes\": %llu,\n  \"exceeded\": {",
+        "  \"bytes\": %llu,\n  \"invalid_utf8\": %llu,\n  \"exceeded\": {",
         (unsigned long long)p->read, (unsigned long long)p->kept,
         (unsigned long long)p->removed, (unsigned long long)p->rejected,
-        (unsigned long long)p->blank_lines, (unsigned long long)p->bytes);
+        (unsigned long long)p->blank_lines, (unsigned long long)p->bytes,
+        (unsigned long long)invalid_utf8);
     for (int i = 0; i < WN_REP_COUNT && !rc; i++)
         rc = wn__buf_printf(&b, "%s\"%s\": %llu", i ? ", " : "", rep_names[i],
                             (unsigned long long)p->exceeded[i]);
@@ -386,7 +388,7 @@ static int repeats_stats(struct wn_job *j, const struct wn_repeats_options *o,
 
 static int repeats_pass(struct wn_job *j, struct wn_reader *rd,
                         const struct wn_repeats_options *o,
-                        struct wn_repeats_report *rep)
+                        struct wn_repeats_report *rep, uint64_t *invalid_utf8)
 {
     struct wn_rep_scratch s;
     memset(&s, 0, sizeof(s));
@@ -415,6 +417,7 @@ static int repeats_pass(struct wn_job *j, struct wn_reader *rd,
         rc = wn__repetition(rec.text, rec.text_len, o->token_mode, &s, &m);
         if (rc)
             break;
+        *invalid_utf8 += s.tok.invalid_utf8;
         rc = measure_line(&line, &rec, &m);
         if (!rc)
             rc = wn__outfile_write(&j->out[OUT_REP], line.data, line.len);
@@ -470,15 +473,16 @@ int wn_repeats_run(const char *const *inputs, size_t n, const char *outdir,
     struct wn_reader *rd = NULL;
     int rc = wn__job_start(&j, inputs, n, &opts->reader, outdir, NULL,
                            out_names, NOUT, false, opts->cancel, &rd);
+    uint64_t invalid_utf8 = 0; /* not in the report yet */
     if (!rc)
-        rc = repeats_pass(&j, rd, opts, &r);
+        rc = repeats_pass(&j, rd, opts, &r, &invalid_utf8);
     wn_reader_free(rd);
     r.seconds = wn__now() - j.t0;
     r.peak_rss_bytes = wn__peak_rss();
     if (!rc && r.read != r.kept + r.removed + r.rejected)
         rc = WN_EIO;
     if (!rc)
-        rc = repeats_stats(&j, opts, &r);
+        rc = repeats_stats(&j, opts, &r, invalid_utf8);
     if (!rc)
         rc = wn__job_commit(&j);
     memcpy(r.error_path, j.error_path, sizeof(r.error_path));

@@ -174,8 +174,31 @@ k = {x["id"]: x["text"] for x in map(json.loads, open(sys.argv[1]))}
 sys.exit(0 if k["e"] == "The school board approved a new timetable for the autumn term." else 1)
 PY
 ok $? "lines remove: boilerplate lines and their line breaks are cut"
+# "short" in lines.jsonl and short_docs in stats.json agree in both modes
+# (e, f and g keep 11-12 tokens of their 14-16 once the boilerplate goes).
+for m in annotate remove; do
+    "$WINNOW" lines -q --mode $m -o "$TMP/ls-$m" "$TMP/c.jsonl"
+    python3 - "$TMP/ls-$m" <<'PY'
+import json, sys
+d = sys.argv[1]
+short = sum(1 for r in map(json.loads, open(d + "/lines.jsonl")) if r["short"])
+s = json.load(open(d + "/stats.json"))["short_docs"]
+print("# %s: %d short in lines.jsonl, short_docs %d" % (d, short, s))
+sys.exit(0 if short == s == 3 else 1)
+PY
+    ok $? "lines --mode $m: short_docs equals the records marked short"
+done
+
 expect_status 0 "lines --unit paragraph" -- "$WINNOW" lines -q --unit paragraph --min-docs 2 -o "$TMP/lp" "$TMP/c.jsonl"
 accounting3 "$TMP/lp"; ok $? "lines paragraph mode: accounting holds"
+
+# Repaired UTF-8 sequences are counted in stats.json, as dedup does.
+printf '{"id":"u1","text":"caf\351 na\357ve \377\376 latin-1 and junk"}\n{"id":"u2","text":"plain"}\n' >"$TMP/utf.jsonl"
+for c in passages lines repeats; do
+    "$WINNOW" $c -q -o "$TMP/utf-$c" "$TMP/utf.jsonl"
+    [ "$(json_get "$TMP/utf-$c/stats.json" invalid_utf8)" -ge 4 ]
+    ok $? "$c: stats.json counts invalid_utf8"
+done
 
 # Repeats: a record that says the same line four times.
 cat >"$TMP/rep.jsonl" <<'J'
