@@ -197,6 +197,24 @@ int cmd_dedup(int argc, char **argv)
     free(pos);
     if (log.last > 0)
         fputs("\r\033[K", stderr); /* clear the progress line */
+    if (rc == WN_EINVAL && !o.exact_only && !o.bands &&
+        o.method == WN_METHOD_MINHASH) {
+        /* The one combination the parser cannot see: the LSH for this
+         * threshold and K needs more bands than the engine keeps. */
+        uint32_t b = 0, r = 0;
+        double t = o.threshold;
+        if (o.containment > 0 && o.containment / (3.0 - o.containment) < t)
+            t = o.containment / (3.0 - o.containment);
+        if (wn_lsh_params(t, o.num_perm, o.weight_fp, o.weight_fn, &b, &r,
+                          NULL, NULL) == WN_OK &&
+            b > 256) {
+            cli_error("dedup: --threshold %g with --num-perm %u needs %u LSH "
+                      "bands, more than the 256 supported; use a smaller "
+                      "--num-perm or give --bands and --rows",
+                      t, o.num_perm, b);
+            return EXIT_USAGE;
+        }
+    }
     int failed = cli_run_failed("dedup", rc, rep.error_path);
     if (failed >= 0)
         return failed;

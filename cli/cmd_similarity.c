@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,8 +78,11 @@ int cmd_similarity(int argc, char **argv)
     int rc = wn_reader_create((const char *const *)pos, (size_t)npos, NULL, &r,
                               &bad);
     if (rc) {
-        cli_error("cannot open '%s': %s", pos[bad < (size_t)npos ? bad : 0],
-                  wn_strerror(rc));
+        int err = errno;
+        const char *path = pos[bad < (size_t)npos ? bad : 0];
+        cli_error("cannot open '%s': %s", path,
+                  rc == WN_EOPEN ? cli_open_reason(path, err)
+                                 : wn_strerror(rc));
         free(pos);
         return EXIT_FAIL;
     }
@@ -123,7 +127,7 @@ int cmd_similarity(int argc, char **argv)
     memset(&ro, 0, sizeof(ro));
     ro.raw_only = 1;
     if (!status && wn_reader_create(&pairs, 1, &ro, &r, &bad) != WN_OK) {
-        cli_error("cannot open '%s': %s", pairs, wn_strerror(WN_EOPEN));
+        cli_error("cannot open '%s': %s", pairs, cli_open_reason(pairs, errno));
         status = EXIT_FAIL;
     }
     /* An unknown id is reported and the next pairs are still scored. */
