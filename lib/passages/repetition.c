@@ -64,11 +64,13 @@ struct table {
     size_t mask;
 };
 
-/* Make an empty table of at least 2n slots in the scratch. */
+/* Make an empty table of at least 1.5n slots in the scratch: a load of
+ * at most 2/3 (linear probing stays short), and 24-48 bytes per n-gram
+ * after rounding to a power of two, the largest structure of a record. */
 static int table_reset(struct wn_rep_scratch *s, size_t n, struct table *t)
 {
     size_t slots = 16;
-    while (slots < 2 * n)
+    while (slots < n + n / 2)
         slots *= 2;
     size_t bytes = slots * sizeof(struct entry);
     size_t words = (bytes + 7) / 8;
