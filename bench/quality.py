@@ -6,7 +6,7 @@ Runs build/winnow on the generated corpus (bench/gen, seeded) and on the
 labelled sets under ../shared/data when present; every figure comes from
 `winnow eval` or `winnow similarity`.
 """
-import json, os, re, random, subprocess, sys, tempfile, collections, unicodedata
+import json, os, re, subprocess, sys, tempfile, collections, unicodedata
 
 build = sys.argv[1] if len(sys.argv) > 1 else "build"
 W = os.path.join(build, "winnow")
@@ -80,11 +80,13 @@ run(GEN, "--seed", "1", "--docs", "50000", "--out", g, "--truth", gt,
 print("## Generated news corpus (`gen --seed 1 --docs 50000`, default rates)\n")
 print(HEAD)
 settings = [
-    ("default (MinHash K=128, 5-grams, threshold 0.7)", []),
-    ("--threshold 0.8", ["-t", "0.8"]),
+    ("default (MinHash K=128, 5-grams, threshold 0.8)", []),
+    ("--threshold 0.7", ["-t", "0.7"]),
     ("--threshold 0.6", ["-t", "0.6"]),
     ("--threshold 0.5", ["-t", "0.5"]),
     ("--containment (0.8)", ["--containment"]),
+    ("--fn-weight 0.8 (LSH 12 x 10)", ["--fn-weight", "0.8"]),
+    ("--fn-weight 0.5 (LSH 9 x 13)", ["--fn-weight", "0.5"]),
     ("--verify exact", ["--verify", "exact"]),
     ("--sketch kperm", ["--sketch", "kperm"]),
     ("--num-perm 256", ["--num-perm", "256"]),
@@ -135,7 +137,7 @@ for name in ["bbc_news", "20newsgroups"]:
             t.write(json.dumps({"id": r["id"], "cluster": "g%s" % g_ if g_ is not None else r["id"]}) + "\n")
     print("\n## %s: `exact_dup_group` labels (lowercased, whitespace-collapsed identity)\n" % name)
     print(HEAD)
-    for sname, opts in [("--exact-only", ["--exact-only"]), ("default", []), ("--threshold 0.8", ["-t", "0.8"])]:
+    for sname, opts in [("--exact-only", ["--exact-only"]), ("default", []), ("--threshold 0.7", ["-t", "0.7"])]:
         print(row(sname, evaluate(dedup(f, *opts), truth)))
 
 # 4. Labelled pairs.
@@ -146,7 +148,7 @@ for name in ["minhash_articles", "clough_plagiarism", "msrp"]:
         continue
     print("\n## %s: labelled pairs\n" % name)
     print(HEAD)
-    for sname, opts in [("default", []), ("--threshold 0.8", ["-t", "0.8"]),
+    for sname, opts in [("default", []), ("--threshold 0.7", ["-t", "0.7"]),
                         ("--threshold 0.5", ["-t", "0.5"]),
                         ("--containment", ["--containment"])]:
         print(row(sname, evaluate(dedup(f, *opts), pf)))
@@ -264,6 +266,92 @@ JUDGED = {
 }
 
 SEED = 20261124
+# The hand-read samples, frozen: drawn with random.Random(SEED).sample(pool, 30)
+# from the near removals of `winnow dedup -t 0.7` at commit 26b2376 (LSH weight
+# 0.8, verification by the K = 128 signature at 16 bits); pool size and, per sampled
+# record, the representative it was removed for. Later builds estimate
+# similarity differently, so a fresh draw would pick records nobody read.
+SAMPLE = {
+    "20newsgroups": {
+        "0.7-0.8": (190, {
+            "20ng-test-alt.atheism-53272": "20ng-train-talk.religion.misc-83708",
+            "20ng-test-alt.atheism-53539": "20ng-train-soc.religion.christian-20698",
+            "20ng-test-comp.sys.ibm.pc.hardware-60936": "20ng-test-comp.sys.ibm.pc.hardware-60868",
+            "20ng-test-comp.sys.ibm.pc.hardware-61155": "20ng-test-comp.sys.ibm.pc.hardware-60903",
+            "20ng-test-comp.sys.mac.hardware-52180": "20ng-test-comp.sys.mac.hardware-52175",
+            "20ng-test-comp.sys.mac.hardware-52275": "20ng-test-comp.sys.mac.hardware-52243",
+            "20ng-test-rec.motorcycles-105136": "20ng-test-rec.motorcycles-104679",
+            "20ng-test-rec.sport.baseball-104844": "20ng-test-rec.sport.baseball-104832",
+            "20ng-test-sci.crypt-15837": "20ng-test-sci.crypt-15833",
+            "20ng-test-sci.electronics-54091": "20ng-train-sci.electronics-53832",
+            "20ng-test-talk.politics.guns-54846": "20ng-test-talk.politics.guns-54710",
+            "20ng-test-talk.politics.guns-54953": "20ng-test-talk.politics.guns-54755",
+            "20ng-test-talk.politics.misc-178795": "20ng-test-talk.politics.misc-178753",
+            "20ng-train-comp.os.ms-windows.misc-9659": "20ng-train-comp.os.ms-windows.misc-9658",
+            "20ng-train-comp.sys.mac.hardware-51905": "20ng-train-comp.sys.mac.hardware-51859",
+            "20ng-train-comp.windows.x-67235": "20ng-train-comp.windows.x-67195",
+            "20ng-train-misc.forsale-74805": "20ng-train-misc.forsale-74790",
+            "20ng-train-rec.autos-101577": "20ng-train-rec.autos-101560",
+            "20ng-train-rec.autos-103762": "20ng-train-rec.autos-103281",
+            "20ng-train-rec.sport.hockey-53550": "20ng-train-rec.sport.hockey-53540",
+            "20ng-train-rec.sport.hockey-54158": "20ng-train-rec.sport.hockey-54055",
+            "20ng-train-sci.crypt-15198": "20ng-train-sci.crypt-15179",
+            "20ng-train-sci.crypt-15649": "20ng-train-sci.crypt-15581",
+            "20ng-train-sci.electronics-52820": "20ng-train-sci.electronics-52810",
+            "20ng-train-sci.med-59069": "20ng-train-sci.med-59049",
+            "20ng-train-sci.space-61221": "20ng-train-sci.space-61212",
+            "20ng-train-talk.politics.mideast-75952": "20ng-train-talk.politics.mideast-75892",
+            "20ng-train-talk.politics.mideast-76217": "20ng-train-talk.politics.mideast-76211",
+            "20ng-train-talk.religion.misc-83807": "20ng-train-talk.religion.misc-83713",
+            "20ng-train-talk.religion.misc-83818": "20ng-train-talk.religion.misc-83670",
+        }),
+        "0.8-0.9": (102, {
+            "20ng-test-comp.graphics-38846": "20ng-test-comp.graphics-38787",
+            "20ng-test-comp.sys.mac.hardware-52174": "20ng-test-comp.sys.mac.hardware-52150",
+            "20ng-test-comp.windows.x-67444": "20ng-test-comp.windows.x-67413",
+            "20ng-test-comp.windows.x-68338": "20ng-test-comp.windows.x-68301",
+            "20ng-test-misc.forsale-76557": "20ng-train-misc.forsale-76190",
+            "20ng-test-rec.sport.hockey-54744": "20ng-test-rec.sport.hockey-54292",
+            "20ng-test-sci.crypt-15842": "20ng-test-sci.crypt-15827",
+            "20ng-test-sci.electronics-54014": "20ng-train-sci.electronics-53916",
+            "20ng-test-sci.electronics-54286": "20ng-test-sci.electronics-54275",
+            "20ng-test-talk.politics.guns-55096": "20ng-test-talk.politics.guns-55077",
+            "20ng-test-talk.politics.guns-55103": "20ng-test-talk.politics.guns-54698",
+            "20ng-test-talk.politics.mideast-77322": "20ng-test-talk.politics.mideast-77288",
+            "20ng-train-comp.os.ms-windows.misc-9537": "20ng-train-comp.os.ms-windows.misc-9510",
+            "20ng-train-comp.windows.x-67260": "20ng-train-comp.windows.x-67211",
+            "20ng-train-rec.autos-101670": "20ng-train-rec.autos-101631",
+            "20ng-train-rec.autos-102856": "20ng-train-rec.autos-102751",
+            "20ng-train-rec.autos-103096": "20ng-train-rec.autos-103093",
+            "20ng-train-rec.autos-103443": "20ng-train-rec.autos-103056",
+            "20ng-train-rec.sport.baseball-104579": "20ng-train-rec.sport.baseball-104565",
+            "20ng-train-rec.sport.hockey-53587": "20ng-train-rec.sport.hockey-53584",
+            "20ng-train-rec.sport.hockey-53685": "20ng-train-rec.sport.hockey-53556",
+            "20ng-train-rec.sport.hockey-53718": "20ng-train-rec.sport.hockey-53569",
+            "20ng-train-rec.sport.hockey-53849": "20ng-train-rec.sport.hockey-53697",
+            "20ng-train-rec.sport.hockey-54219": "20ng-train-rec.sport.hockey-54195",
+            "20ng-train-sci.crypt-15336": "20ng-train-sci.crypt-15202",
+            "20ng-train-sci.space-61181": "20ng-train-sci.space-59497",
+            "20ng-train-talk.politics.guns-54406": "20ng-train-talk.politics.guns-54336",
+            "20ng-train-talk.politics.misc-177016": "20ng-train-talk.politics.misc-176928",
+            "20ng-train-talk.religion.misc-83816": "20ng-train-talk.religion.misc-83511",
+            "20ng-train-talk.religion.misc-84130": "20ng-train-talk.religion.misc-83855",
+        }),
+    },
+    "bbc_news": {
+        "0.7-0.8": (5, {
+            "bbc-business-229": "bbc-business-209",
+            "bbc-business-447": "bbc-business-254",
+            "bbc-politics-265": "bbc-politics-226",
+            "bbc-tech-326": "bbc-tech-043",
+            "bbc-tech-379": "bbc-tech-009",
+        }),
+        "0.8-0.9": (2, {
+            "bbc-entertainment-216": "bbc-entertainment-179",
+            "bbc-entertainment-229": "bbc-entertainment-142",
+        }),
+    },
+}
 TS = ["0.6", "0.7", "0.75", "0.8", "0.85", "0.9"]
 BANDS = [(0.0, 0.6), (0.6, 0.7), (0.7, 0.75), (0.75, 0.8), (0.8, 0.85), (0.85, 0.9), (0.9, 2.0)]
 
@@ -312,15 +400,27 @@ for name in ["20newsgroups", "bbc_news"]:
         print("| %s | %d | %s | %d | %d | %d | %d | %d |" % (
             t, len(near), " | ".join(str(sum(1 for r in near if lo <= r["similarity"] < hi))
                                      for lo, hi in BANDS), l1[0], l1[1], l1[2], l2[0], l2[2]))
-    print("\nSeeded sample (random.Random(%d), 30 per band or all) of the removals of `-t 0.7`, "
-          "read by hand:\n" % SEED)
+    print("\nHand-read sample (random.Random(%d), 30 per band or all) of the near removals of "
+          "`-t 0.7` at commit 26b2376 (frozen in SAMPLE):\n" % SEED)
     print("| band | removals | sampled | a same document | b new text lost | b new text kept | c different | unjudged | precision (a) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     cls = {i: c for c, ids in JUDGED.items() for i in ids}
-    for lo, hi in [(0.7, 0.8), (0.8, 0.9)]:
-        pool = sorted((r for r in runs_["0.7"] if lo <= r["similarity"] < hi), key=lambda r: r["id"])
-        s = random.Random(SEED).sample(pool, min(30, len(pool)))
-        c = collections.Counter(cls.get(r["id"], "?") for r in s)
-        print("| %.1f-%.1f | %d | %d | %d | %d | %d | %d | %d | %s |" % (
-            lo, hi, len(pool), len(s), c["a"], c["b"], c["b-kept"], c["c"], c["?"],
+    for band, (pool, s) in SAMPLE[name].items():
+        c = collections.Counter(cls.get(i, "?") for i in s)
+        print("| %s | %d | %d | %d | %d | %d | %d | %d | %s |" % (
+            band, pool, len(s), c["a"], c["b"], c["b-kept"], c["c"], c["?"],
             "%.2f" % (c["a"] / len(s)) if s else "-"))
+    print("\nThe same judged records with the current build: removed as near duplicates "
+          "(in parentheses: of those, removed for another representative than the one judged):\n")
+    print("| -t | a same document | b new text lost | b new text kept | c different |")
+    print("|---|---:|---:|---:|---:|")
+    judged = {i: rep for _, s in SAMPLE[name].values() for i, rep in s.items()}
+    tot = collections.Counter(cls[i] for i in judged)
+    for t in ["0.7", "0.8", "0.9"]:
+        rem = {r["id"]: r["duplicate_of"] for r in runs_[t]}
+        cells = []
+        for k in ["a", "b", "b-kept", "c"]:
+            ids = [i for i in judged if cls[i] == k and i in rem]
+            other = sum(1 for i in ids if rem[i] != judged[i])
+            cells.append("%d of %d (%d)" % (len(ids), tot[k], other))
+        print("| %s | %s |" % (t, " | ".join(cells)))
