@@ -27,7 +27,7 @@ int cmd_params(int argc, char **argv)
     const char *summary =
         "Choose LSH bands x rows (bands * rows <= K) minimizing the weighted "
         "false-positive\nand false-negative areas under the S-curve "
-        "(false negatives weigh 0.8: every\ncandidate is verified, so a "
+        "(false negatives weigh 0.95: every\ncandidate is verified, so a "
         "false positive only costs a comparison), and print\nthe curve: the "
         "probability that a pair of Jaccard similarity s becomes a candidate.";
     char *pos[64];

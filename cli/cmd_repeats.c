@@ -68,7 +68,9 @@ int cmd_repeats(int argc, char **argv)
         "paragraphs, the most\nfrequent 2-4-grams, duplicate 5-10-grams "
         "(the Gopher rules, Rae et al. 2021).\nrepetition.jsonl has the "
         "measures of every record; records above a --max-*\nthreshold are "
-        "removed with the measures that exceeded it.";
+        "removed with the measures that exceeded it. Memory follows the "
+        "largest\nrecord: about 12-16 bytes per byte of it "
+        "(--max-record-bytes bounds it).";
     char **pos = calloc((size_t)argc + 1, sizeof(char *));
     int npos = 0;
     if (!pos)

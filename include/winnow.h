@@ -404,8 +404,8 @@ WN_API int wn_dedup_run(const char *const *inputs, size_t n, const char *outdir,
  * signature comparison while a false negative is a duplicate lost for good:
  * false negatives weigh 19 times as much. At the default threshold 0.8 and
  * K = 128 that picks 16 bands of 8 rows: a pair at exactly 0.8 becomes a
- * candidate with probability 0.95 (0.74 with 12 x 10, the choice of equal
- * weights 0.2/0.8), one at 0.5 with probability 0.06.
+ * candidate with probability 0.95 (0.74 with the 12 x 10 that weights
+ * 0.2/0.8 pick, 0.40 with equal weights), one at 0.5 with probability 0.06.
  */
 #define WN_LSH_WEIGHT_FP 0.05
 #define WN_LSH_WEIGHT_FN 0.95

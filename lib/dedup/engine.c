@@ -234,7 +234,7 @@ static int sketch_doc(const struct engine *e, struct worker_scratch *w,
          * probability 2^-vbits, which similarity() corrects for. */
         if (opt->sketch == WN_SKETCH_K_PERMUTATIONS) {
             wn__minhash_classic(w->sh, n, opt->num_perm, opt->seed, sig);
-            for (uint32_t i = 0; i < opt->num_perm; i++) {
+            for (size_t i = 0; i < opt->num_perm; i++) {
                 spill[2 * i] = (uint8_t)sig[i];
                 spill[2 * i + 1] = (uint8_t)(sig[i] >> 8);
             }
@@ -876,7 +876,7 @@ static int similarity(struct verifier *v, uint32_t a, uint32_t b, double *jac,
         for (uint32_t i = 0; i < e->vk; i++)
             eq += v->sa[i] == v->sb[i];
     } else {
-        for (uint32_t i = 0; i < e->vk; i++)
+        for (size_t i = 0; i < e->vk; i++)
             eq += (v->sa[2 * i] == v->sb[2 * i]) &
                   (v->sa[2 * i + 1] == v->sb[2 * i + 1]);
     }
