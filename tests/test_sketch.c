@@ -325,10 +325,11 @@ static void test_oph_densified_values(void **state)
 /*
  * wn__minhash_oph_fine: its coarse signature is wn__minhash_oph's, bit for
  * bit, for any size (empty, sparse, dense) and for k that are and are not
- * powers of two; its fine signature is wn__minhash_oph with k * m bins
- * whenever the set is dense enough for optimal densification. The fine
- * estimate of a pair at J = 0.8 spreads about 1/sqrt(m) as wide as the
- * coarse one (measured over 400 pairs of 2000-shingle sets).
+ * powers of two; its fine signature is the undensified OPH of k * m bins
+ * (so wn__minhash_oph with k * m bins once every bin is filled). The fine
+ * estimate is unbiased and, at J = 0.8, spreads about 1/sqrt(m) as wide as
+ * the coarse one on 2000-shingle sets; on 300-shingle sets (most fine bins
+ * empty) it is still unbiased and narrower than the coarse one.
  */
 static void test_oph_fine(void **state)
 {
@@ -353,10 +354,14 @@ static void test_oph_fine(void **state)
             assert_memory_equal(sig, ref, k * sizeof(uint32_t));
             size_t filled = 0;
             assert_int_equal(wn__minhash_oph(h, n, k * m, 5, ref), n > 0);
-            for (uint32_t i = 0; i < k * m; i++)
+            for (uint32_t i = 0; i < k * m; i++) {
                 filled += fine[i] != WN_SIG_EMPTY;
-            assert_int_equal(filled, n ? k * m : 0); /* densified */
-            if (n >= (size_t)k * m / 2) /* dense: optimal densification */
+                /* a filled bin holds the bin's minimum, as in OPH */
+                if (fine[i] != WN_SIG_EMPTY)
+                    assert_int_equal(fine[i], ref[i]);
+            }
+            assert_true(filled <= n && (n == 0 || filled > 0));
+            if (filled == (size_t)k * m)
                 assert_memory_equal(fine, ref, k * m * sizeof(uint32_t));
         }
     }
@@ -365,30 +370,39 @@ static void test_oph_fine(void **state)
     assert_int_equal(wn__minhash_oph_fine(h, 10, 128, 0, 1, sig, fine),
                      WN_EINVAL);
 
-    /* Spread of the two estimates over pairs at J = 0.8: 1800 shared
-     * shingles and 225 of each side's own, fresh for every pair. */
-    enum { PAIRS = 400, K = 128, M = 4 };
+    /* Mean and spread of the two estimates over pairs at J = 0.8: 8s
+     * shared shingles and s of each side's own, fresh for every pair. */
+    enum { PAIRS = 1000, K = 128, M = 4 };
     static uint64_t sa[2025], sb[2025];
     static uint32_t ca[K], cb[K], fa[K * M], fb[K * M];
-    double var_c = 0, var_f = 0;
-    for (int p = 0; p < PAIRS; p++) {
-        for (int i = 0; i < 2025; i++) {
-            sa[i] = x = wn__mix64(x + 1);
-            sb[i] = i < 1800 ? sa[i] : (x = wn__mix64(x + 1));
+    const size_t sizes[] = {2025, 300};
+    for (int z = 0; z < 2; z++) {
+        size_t n = sizes[z], shared = n * 8 / 9;
+        double j = (double)shared / (double)(2 * n - shared);
+        double var_c = 0, var_f = 0, mean_f = 0;
+        for (int p = 0; p < PAIRS; p++) {
+            for (size_t i = 0; i < n; i++) {
+                sa[i] = x = wn__mix64(x + 1);
+                sb[i] = i < shared ? sa[i] : (x = wn__mix64(x + 1));
+            }
+            wn__minhash_oph_fine(sa, n, K, M, 3, ca, fa);
+            wn__minhash_oph_fine(sb, n, K, M, 3, cb, fb);
+            double ec = wn__minhash_similarity(ca, cb, K) - j;
+            double ef = wn__minhash_fine_similarity(fa, fb, K * M) - j;
+            var_c += ec * ec;
+            var_f += ef * ef;
+            mean_f += ef;
         }
-        wn__minhash_oph_fine(sa, 2025, K, M, 3, ca, fa);
-        wn__minhash_oph_fine(sb, 2025, K, M, 3, cb, fb);
-        double j = 1800.0 / 2250.0;
-        double ec = wn__minhash_similarity(ca, cb, K) - j;
-        double ef = wn__minhash_similarity(fa, fb, K * M) - j;
-        var_c += ec * ec;
-        var_f += ef * ef;
+        double sd_c = sqrt(var_c / PAIRS), sd_f = sqrt(var_f / PAIRS);
+        mean_f /= PAIRS;
+        print_message("# J = %.3f, %zu shingles, K = 128: spread %.4f coarse, "
+                      "%.4f fine (x4), fine mean error %+.4f\n",
+                      j, n, sd_c, sd_f, mean_f);
+        /* unbiased: mean error within 4 standard errors */
+        assert_true(fabs(mean_f) < 4 * sd_f / sqrt(PAIRS));
+        assert_true(sd_c > 0.02 && sd_c < 0.045); /* sqrt(0.16/128) */
+        assert_true(sd_f < (n > 1000 ? 0.6 : 0.8) * sd_c);
     }
-    double sd_c = sqrt(var_c / PAIRS), sd_f = sqrt(var_f / PAIRS);
-    print_message("# J = 0.8, K = 128: spread %.4f coarse, %.4f fine (x4)\n",
-                  sd_c, sd_f);
-    assert_true(sd_c > 0.02 && sd_c < 0.045); /* sqrt(0.16/128) = 0.035 */
-    assert_true(sd_f < 0.6 * sd_c);           /* 1/sqrt(4) = 0.5 */
 }
 
 /* Signatures depend on the set only: order and repeats do not matter. */

@@ -133,12 +133,12 @@ struct engine {
     uint32_t bands, rows;
     bool need_sets; /* exact verification */
     bool need_unique;
-    /* Estimate verification: documents with at most short_max distinct
-     * shingles also spill their sets, and a pair of two such documents is
-     * compared exactly. The estimate's spread is widest on small sets (OPH
-     * leaves most bins empty and densifies them), and short templated
-     * texts are where it would merge different documents; their sets
-     * cost little. 0 when off. */
+    /* Estimate verification: documents with at most short_max shingles
+     * (counted with repeats, unless need_unique) also spill them, and a
+     * pair of two such documents is compared exactly. The K-bin estimate
+     * spreads widest on small sets (OPH leaves most bins empty and
+     * densifies them), and short templated texts are where it would merge
+     * different documents; their shingles cost little. 0 when off. */
     uint32_t short_max;
     uint64_t *short_block; /* spill offset of each 64-document block */
     uint64_t short_total;  /* set elements spilled so far */
@@ -242,19 +242,22 @@ static int sketch_doc(const struct engine *e, struct worker_scratch *w,
             wn__minhash_oph_fine(w->sh, n, opt->num_perm,
                                  e->vk / opt->num_perm, opt->seed, sig,
                                  w->fine);
-            for (uint32_t i = 0; i < e->vk; i++)
-                spill[i] = (uint8_t)w->fine[i];
+            /* 0xFF marks an empty fine bin; values keep 0..0xFE.
+             * Branch-free, so that the compiler vectorizes it. */
+            for (uint32_t i = 0; i < e->vk; i++) {
+                uint32_t f = w->fine[i];
+                uint8_t x = (uint8_t)f;
+                x = (uint8_t)(x - (x == 0xFF));
+                spill[i] = (uint8_t)(x | (uint8_t)-(f == WN_SIG_EMPTY));
+            }
         }
         wn__lsh_band_keys(sig, e->bands, e->rows, opt->seed, keys);
     }
-    if (e->short_max && n > 0 && n <= (size_t)e->short_max * 2) {
-        size_t u = e->need_unique ? n : wn__u64_sort_unique(w->sh, n);
-        if (u <= e->short_max) {
-            o->flags |= DOC_SHORTSET;
-            o->nsh = (uint32_t)u; /* the distinct count, as the set has */
-            n = u;
-        }
-    }
+    /* A short document's shingles are spilled as they are (sorted and
+     * distinct only when need_unique): the few that take part in a
+     * candidate pair are sorted when verified, not all of them here. */
+    if (e->short_max && n > 0 && n <= e->short_max)
+        o->flags |= DOC_SHORTSET;
     if (e->need_sets || (o->flags & DOC_SHORTSET)) {
         if (WN_GROW(b->sets, b->setcap, b->nsets + n))
             return WN_ENOMEM;
@@ -847,6 +850,10 @@ static int similarity(struct verifier *v, uint32_t a, uint32_t b, double *jac,
             rc = load_set(v, b, &v->xb, &v->xbcap, &nb);
         if (rc)
             return rc;
+        if (!e->need_unique) { /* short sets are spilled unsorted */
+            na = wn__u64_sort_unique(v->xa, na);
+            nb = wn__u64_sort_unique(v->xb, nb);
+        }
         size_t inter = wn__intersect_sorted(v->xa, na, v->xb, nb);
         size_t uni = na + nb - inter;
         *jac = uni ? (double)inter / (double)uni : 1.0;
@@ -871,19 +878,32 @@ static int similarity(struct verifier *v, uint32_t a, uint32_t b, double *jac,
         *cont = *jac;
         return WN_OK;
     }
-    uint32_t eq = 0;
+    double j;
     if (e->vbits == 8) {
-        for (uint32_t i = 0; i < e->vk; i++)
-            eq += v->sa[i] == v->sb[i];
+        /* The fine OPH bins, not densified (Li, Owen and Zhang 2012): of
+         * the `used` bins not empty in both, a fraction J hold the same
+         * minimum; of the `both` bins filled in both, those whose minima
+         * differ still agree in 8 bits with probability p = 1/255:
+         * E[eq] = J used + p (both - J used), solved for J. */
+        uint32_t used = 0, both = 0, eq = 0;
+        for (uint32_t i = 0; i < e->vk; i++) {
+            bool ea = v->sa[i] == 0xFF, eb = v->sb[i] == 0xFF;
+            used += !(ea && eb);
+            both += !ea && !eb;
+            eq += !ea && v->sa[i] == v->sb[i];
+        }
+        const double p = 1.0 / 255.0;
+        j = used ? ((double)eq - p * both) / ((double)used * (1.0 - p)) : 1.0;
     } else {
+        /* Unequal minima match in 16 bits with probability p = 2^-16:
+         * E[matches / K] = J + (1 - J) p, solved for J. */
+        uint32_t eq = 0;
         for (size_t i = 0; i < e->vk; i++)
             eq += (v->sa[2 * i] == v->sb[2 * i]) &
                   (v->sa[2 * i + 1] == v->sb[2 * i + 1]);
+        const double p = 1.0 / 65536.0;
+        j = ((double)eq / e->vk - p) / (1.0 - p);
     }
-    /* Unequal minima match in b bits with probability p = 2^-b:
-     * E[matches / K] = J + (1 - J) p, solved for J. */
-    const double p = 1.0 / (double)(1u << e->vbits);
-    double j = ((double)eq / e->vk - p) / (1.0 - p);
     j = j < 0 ? 0 : j > 1 ? 1 : j;
     *jac = j;
     /* |A n B| = J (|A| + |B|) / (1 + J), from the estimate and set sizes. */

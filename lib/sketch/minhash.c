@@ -81,11 +81,8 @@ static void oph_fill(const uint64_t *h, size_t n, uint32_t k, uint64_t seed,
 }
 
 /* Optimal densification of a filled signature with at least one non-empty
- * bin (see sketch.h). With rotate_only, empty bins take the next non-empty
- * bin to the right, circularly: O(k), for the sparse fine signatures of
- * wn__minhash_oph_fine. */
-static void oph_densify(uint32_t *sig, uint32_t k, uint64_t seed,
-                        bool rotate_only)
+ * bin (see sketch.h). */
+static void oph_densify(uint32_t *sig, uint32_t k, uint64_t seed)
 {
     /* Which bins the shingles filled, before densification copies values
      * into the others: only those may be copied from. */
@@ -111,19 +108,6 @@ static void oph_densify(uint32_t *sig, uint32_t k, uint64_t seed,
         uint32_t v = sig[only];
         for (uint32_t i = 0; i < k; i++)
             sig[i] = v;
-        return;
-    }
-
-    if (rotate_only) {
-        for (uint32_t i = 0; i < k; i++) {
-            if (full[i / 64] >> (i % 64) & 1)
-                continue;
-            uint32_t j = i;
-            do
-                j = j + 1 == k ? 0 : j + 1;
-            while (!(full[j / 64] >> (j % 64) & 1));
-            sig[i] = sig[j];
-        }
         return;
     }
 
@@ -157,7 +141,7 @@ int wn__minhash_oph(const uint64_t *h, size_t n, uint32_t k, uint64_t seed,
     oph_fill(h, n, k, seed, sig);
     if (n == 0)
         return 0;
-    oph_densify(sig, k, seed, false);
+    oph_densify(sig, k, seed);
     return 1;
 }
 
@@ -181,12 +165,20 @@ int wn__minhash_oph_fine(const uint64_t *h, size_t n, uint32_t k, uint32_t m,
     }
     if (n == 0)
         return 0;
-    oph_densify(sig, k, seed, false);
-    uint32_t nfull = 0;
-    for (uint32_t i = 0; i < km; i++)
-        nfull += fine[i] != WN_SIG_EMPTY;
-    oph_densify(fine, km, seed, nfull < km / WN_OPH_FINE_SPARSE);
+    oph_densify(sig, k, seed);
     return 1;
+}
+
+double wn__minhash_fine_similarity(const uint32_t *a, const uint32_t *b,
+                                   uint32_t k)
+{
+    uint32_t used = 0, eq = 0;
+    for (uint32_t i = 0; i < k; i++) {
+        bool ea = a[i] == WN_SIG_EMPTY, eb = b[i] == WN_SIG_EMPTY;
+        used += !(ea && eb);
+        eq += !ea && a[i] == b[i];
+    }
+    return used ? (double)eq / (double)used : 1.0;
 }
 
 int wn__minhash_classic_ref(const uint64_t *h, size_t n, uint32_t k,

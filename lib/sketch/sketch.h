@@ -163,21 +163,22 @@ WN_INTERNAL int wn__minhash_oph(const uint64_t *h, size_t n, uint32_t k,
 
 /*
  * The same signature (bit-identical to wn__minhash_oph with k), and in one
- * pass over the shingles a finer one of k * m bins (m * k at most
- * WN_MINHASH_MAX_K), for a verification estimate whose variance is m times
- * smaller: the k-bin signature feeds LSH, the fine one decides the pairs.
- * The fine signature is wn__minhash_oph with k * m bins when at least
- * 1/WN_OPH_FINE_SPARSE of its bins are non-empty; sparser sets (a few
- * dozen shingles) densify it by rotation, O(k m) instead of the optimal
- * scheme's O(k^2 m^2 / filled): it then agrees with other documents'
- * fine signatures less often than their Jaccard says, which
- * is harmless where it is used (such short documents are verified from
- * their shingle sets, and against a long one their Jaccard is small).
+ * pass over the shingles a finer one of k * m bins (k * m at most
+ * WN_MINHASH_MAX_K) for the verification of candidate pairs: the k-bin
+ * signature feeds LSH, the fine one decides the pairs. The fine bins are
+ * not densified (WN_SIG_EMPTY where no shingle fell): densifying 4K bins
+ * costs more than the rest of the sketching, and the estimator of Li, Owen
+ * and Zhang (2012), matches over the bins not empty in both
+ * (wn__minhash_fine_similarity), is unbiased without it. Its spread is
+ * that of a K-permutation MinHash with as many values as the union fills
+ * bins: at J = 0.8, 0.016 for large documents against 0.034 with K = 128.
  */
-#define WN_OPH_FINE_SPARSE 8
 WN_INTERNAL int wn__minhash_oph_fine(const uint64_t *h, size_t n, uint32_t k,
                                      uint32_t m, uint64_t seed, uint32_t *sig,
                                      uint32_t *fine);
+/* Matches over the bins not empty in both fine signatures of k bins. */
+WN_INTERNAL double wn__minhash_fine_similarity(const uint32_t *a,
+                                               const uint32_t *b, uint32_t k);
 
 /*
  * Classic K-permutation MinHash: sig[i] = min over x of
