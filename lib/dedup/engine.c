@@ -61,9 +61,7 @@
         */
 #define MAX_KEYS 256u
 
-/* DOC_SHORTSET: the document's sorted shingle set is in the short-set
- * spill (see short_max). */
-enum { DOC_EMPTY = 1, DOC_SKIP = 2, DOC_SHORTSET = 4 };
+enum { DOC_EMPTY = 1, DOC_SKIP = 2 };
 
 void wn_dedup_options_init(struct wn_dedup_options *o)
 {
@@ -93,7 +91,7 @@ static double now_seconds(void)
 struct doc_out {
     uint64_t h[2];    /* 128-bit hash of the normalized token stream */
     uint32_t nsh;     /* shingles (distinct when sets are needed) */
-    uint32_t flags;   /* DOC_EMPTY, DOC_SHORTSET */
+    uint32_t flags;   /* DOC_EMPTY */
     uint64_t invalid; /* repaired UTF-8 sequences */
 };
 
@@ -125,23 +123,15 @@ struct engine {
     const struct wn_dedup_options *o;
     /* The verification sketch spilled per document: vk values of vbits
      * bits each (b-bit MinHash, Li and Koenig 2010), sig_bytes in all.
-     * OPH spills a fine signature of 4K bins at 8 bits (the estimate
-     * spreads half as wide as K bins would, for 4K bytes); K-permutation
-     * MinHash spills its K values at 16 bits; SimHash its 64 bits. */
+     * OPH spills a fine signature of 4K bins at 4 bits, 0xF marking an
+     * empty bin (the estimate spreads half as wide as K bins would, in the
+     * 2K bytes that K values of 16 bits took); K-permutation MinHash
+     * spills its K values at 16 bits; SimHash its 64 bits. */
     uint32_t sig_bytes, vk, vbits;
     uint32_t nkeys; /* band keys per document */
     uint32_t bands, rows;
     bool need_sets; /* exact verification */
     bool need_unique;
-    /* Estimate verification: documents with at most short_max shingles
-     * (counted with repeats, unless need_unique) also spill them, and a
-     * pair of two such documents is compared exactly. The K-bin estimate
-     * spreads widest on small sets (OPH leaves most bins empty and
-     * densifies them), and short templated texts are where it would merge
-     * different documents; their shingles cost little. 0 when off. */
-    uint32_t short_max;
-    uint64_t *short_block; /* spill offset of each 64-document block */
-    uint64_t short_total;  /* set elements spilled so far */
 
     /* per document */
     size_t n, cap;
@@ -242,23 +232,25 @@ static int sketch_doc(const struct engine *e, struct worker_scratch *w,
             wn__minhash_oph_fine(w->sh, n, opt->num_perm,
                                  e->vk / opt->num_perm, opt->seed, sig,
                                  w->fine);
-            /* 0xFF marks an empty fine bin; values keep 0..0xFE.
-             * Branch-free, so that the compiler vectorizes it. */
-            for (uint32_t i = 0; i < e->vk; i++) {
-                uint32_t f = w->fine[i];
-                uint8_t x = (uint8_t)f;
-                x = (uint8_t)(x - (x == 0xFF));
-                spill[i] = (uint8_t)(x | (uint8_t)-(f == WN_SIG_EMPTY));
+            /* Two 4-bit values per byte, the even bin low; 0xF marks an
+             * empty bin, values keep 0..0xE. Branch-free. */
+            const uint32_t *f = w->fine;
+            const uint32_t vk = e->vk, nb = e->sig_bytes; /* spill aliases */
+            if (vk & 1)
+                w->fine[vk] = WN_SIG_EMPTY; /* pad: an odd vk is < MAX_K */
+            for (uint32_t j = 0; j < nb; j++) {
+                uint32_t fa = f[2 * j], fb = f[2 * j + 1];
+                uint32_t lo = fa & 0xF, hi = fb & 0xF;
+                lo -= lo == 0xF;
+                hi -= hi == 0xF;
+                lo |= 0xFu & (uint32_t)-(fa == WN_SIG_EMPTY);
+                hi |= 0xFu & (uint32_t)-(fb == WN_SIG_EMPTY);
+                spill[j] = (uint8_t)(lo | hi << 4);
             }
         }
         wn__lsh_band_keys(sig, e->bands, e->rows, opt->seed, keys);
     }
-    /* A short document's shingles are spilled as they are (sorted and
-     * distinct only when need_unique): the few that take part in a
-     * candidate pair are sorted when verified, not all of them here. */
-    if (e->short_max && n > 0 && n <= e->short_max)
-        o->flags |= DOC_SHORTSET;
-    if (e->need_sets || (o->flags & DOC_SHORTSET)) {
+    if (e->need_sets) {
         if (WN_GROW(b->sets, b->setcap, b->nsets + n))
             return WN_ENOMEM;
         memcpy(b->sets + b->nsets, w->sh, n * sizeof(*w->sh));
@@ -275,7 +267,7 @@ static void process_batch(const struct engine *e, struct worker_scratch *w,
     for (size_t i = 0; i < b->n; i++) {
         if (e->need_sets)
             b->set_off[i] = b->nsets;
-        uint64_t keys[MAX_KEYS] = {0};
+        uint64_t keys[MAX_KEYS]; /* sketch_doc writes the nkeys used */
         int rc = sketch_doc(e, w, b->text.data + b->off[i],
                             b->off[i + 1] - b->off[i], &b->out[i],
                             b->sigs + i * e->sig_bytes, keys, b);
@@ -383,13 +375,6 @@ static int grow_docs(struct engine *e, size_t need)
     if (e->need_sets) {
         GROW_ARRAY(set_off, 1)
     }
-    if (e->short_max) {
-        p = wn__reallocarray(e->short_block, cap / 64 + 1,
-                             sizeof(*e->short_block));
-        if (!p)
-            return WN_ENOMEM;
-        e->short_block = p;
-    }
 #undef GROW_ARRAY
     e->cap = cap - 1; /* id_off and set_off hold n + 1 entries */
     return WN_OK;
@@ -413,7 +398,7 @@ static int commit_batch(struct engine *e, struct batch *b)
         e->h[2 * d] = b->out[i].h[0];
         e->h[2 * d + 1] = b->out[i].h[1];
         e->nsh[d] = b->out[i].nsh;
-        e->flags[d] = (uint8_t)(b->out[i].flags & (DOC_EMPTY | DOC_SHORTSET));
+        e->flags[d] = (uint8_t)(b->out[i].flags & DOC_EMPTY);
         e->rep.invalid_utf8 += b->out[i].invalid;
         e->rep.empty_docs += (b->out[i].flags & DOC_EMPTY) != 0;
     }
@@ -430,19 +415,6 @@ static int commit_batch(struct engine *e, struct batch *b)
         for (size_t i = 0; i < b->n; i++)
             e->set_off[base + i] = start + b->set_off[i];
         e->set_off[base + b->n] = start + b->set_off[b->n];
-        rc = write_all(e->set_f, b->sets, b->nsets * sizeof(uint64_t));
-    } else if (!rc && e->short_max) {
-        /* Offsets are kept per block of 64 documents; within a block a
-         * document's offset is the sum of the short sets before it. */
-        uint64_t off = e->short_total;
-        for (size_t i = 0; i < b->n; i++) {
-            size_t d = base + i;
-            if ((d & 63) == 0)
-                e->short_block[d >> 6] = off;
-            if (b->out[i].flags & DOC_SHORTSET)
-                off += b->out[i].nsh;
-        }
-        e->short_total = off;
         rc = write_all(e->set_f, b->sets, b->nsets * sizeof(uint64_t));
     }
     e->n += b->n;
@@ -814,17 +786,7 @@ static int load_set(struct verifier *v, uint32_t d, uint64_t **buf, size_t *cap,
                     size_t *n)
 {
     struct engine *e = v->e;
-    uint64_t a, b;
-    if (e->need_sets) {
-        a = e->set_off[d];
-        b = e->set_off[d + 1];
-    } else {
-        a = e->short_block[d >> 6];
-        for (uint32_t i = d & ~63u; i < d; i++)
-            if (e->flags[i] & DOC_SHORTSET)
-                a += e->nsh[i];
-        b = a + e->nsh[d];
-    }
+    uint64_t a = e->set_off[d], b = e->set_off[d + 1];
     size_t k = (size_t)(b - a);
     if (WN_GROW(*buf, *cap, k ? k : 1))
         return WN_ENOMEM;
@@ -842,18 +804,13 @@ static int similarity(struct verifier *v, uint32_t a, uint32_t b, double *jac,
     struct engine *e = v->e;
     const struct wn_dedup_options *o = e->o;
     int rc;
-    if (e->need_sets ||
-        (e->flags[a] & e->flags[b] & DOC_SHORTSET)) {
+    if (e->need_sets) {
         size_t na, nb;
         rc = load_set(v, a, &v->xa, &v->xacap, &na);
         if (!rc)
             rc = load_set(v, b, &v->xb, &v->xbcap, &nb);
         if (rc)
             return rc;
-        if (!e->need_unique) { /* short sets are spilled unsorted */
-            na = wn__u64_sort_unique(v->xa, na);
-            nb = wn__u64_sort_unique(v->xb, nb);
-        }
         size_t inter = wn__intersect_sorted(v->xa, na, v->xb, nb);
         size_t uni = na + nb - inter;
         *jac = uni ? (double)inter / (double)uni : 1.0;
@@ -879,20 +836,23 @@ static int similarity(struct verifier *v, uint32_t a, uint32_t b, double *jac,
         return WN_OK;
     }
     double j;
-    if (e->vbits == 8) {
+    if (e->vbits == 4) {
         /* The fine OPH bins, not densified (Li, Owen and Zhang 2012): of
          * the `used` bins not empty in both, a fraction J hold the same
          * minimum; of the `both` bins filled in both, those whose minima
-         * differ still agree in 8 bits with probability p = 1/255:
+         * differ still agree in 4 bits with probability p = 1/15:
          * E[eq] = J used + p (both - J used), solved for J. */
         uint32_t used = 0, both = 0, eq = 0;
         for (uint32_t i = 0; i < e->vk; i++) {
-            bool ea = v->sa[i] == 0xFF, eb = v->sb[i] == 0xFF;
+            unsigned sh = (i & 1) * 4;
+            unsigned xa = (v->sa[i >> 1] >> sh) & 0xF;
+            unsigned xb = (v->sb[i >> 1] >> sh) & 0xF;
+            bool ea = xa == 0xF, eb = xb == 0xF;
             used += !(ea && eb);
             both += !ea && !eb;
-            eq += !ea && v->sa[i] == v->sb[i];
+            eq += !ea && xa == xb;
         }
-        const double p = 1.0 / 255.0;
+        const double p = 1.0 / 15.0;
         j = used ? ((double)eq - p * both) / ((double)used * (1.0 - p)) : 1.0;
     } else {
         /* Unequal minima match in 16 bits with probability p = 2^-16:
@@ -1500,8 +1460,6 @@ static int configure(struct engine *e)
     e->need_unique = e->need_sets || o->containment > 0;
     if (o->exact_only)
         return WN_OK;
-    if (!e->need_sets && o->method == WN_METHOD_MINHASH)
-        e->short_max = 2 * o->num_perm;
     if (o->method == WN_METHOD_SIMHASH) {
         e->sig_bytes = 8;
         e->nkeys =
@@ -1517,8 +1475,8 @@ static int configure(struct engine *e)
     } else {
         uint32_t m = WN_MIN(4u, WN_MINHASH_MAX_K / o->num_perm);
         e->vk = o->num_perm * (m ? m : 1);
-        e->vbits = 8;
-        e->sig_bytes = e->vk;
+        e->vbits = 4;
+        e->sig_bytes = (e->vk + 1) / 2;
     }
     if (o->bands) {
         e->bands = o->bands;
@@ -1606,7 +1564,6 @@ static void engine_release(struct engine *e)
     wn__free(e->keyval);
     wn__free(e->id_off);
     wn__free(e->set_off);
-    wn__free(e->short_block);
     wn__free(e->rej);
     wn__buf_release(&e->ids);
     if (e->sig_f)
@@ -1692,8 +1649,8 @@ static int open_spills(struct engine *e, const char *const *inputs,
                 return WN_EOPEN;
         }
     }
-    if (e->need_sets || e->short_max) {
-        e->set_f = spill_open(e, e->need_sets ? "shingle-sets" : "short-sets");
+    if (e->need_sets) {
+        e->set_f = spill_open(e, "shingle-sets");
         if (!e->set_f)
             return WN_EOPEN;
     }

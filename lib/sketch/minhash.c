@@ -89,11 +89,10 @@ static void oph_densify(uint32_t *sig, uint32_t k, uint64_t seed)
     uint64_t full[WN_MINHASH_MAX_K / 64];
     uint32_t nfull = 0;
     memset(full, 0, sizeof(full[0]) * ((k + 63) / 64));
-    for (uint32_t i = 0; i < k; i++) {
-        if (sig[i] != WN_SIG_EMPTY) {
-            full[i / 64] |= 1ULL << (i % 64);
-            nfull++;
-        }
+    for (uint32_t i = 0; i < k; i++) { /* branch-free: mostly full */
+        uint64_t f = sig[i] != WN_SIG_EMPTY;
+        full[i / 64] |= f << (i % 64);
+        nfull += (uint32_t)f;
     }
     if (nfull == k)
         return;
