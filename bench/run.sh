@@ -101,7 +101,7 @@ fi
 
 if [ "$what" = dedup ] || [ "$what" = all ]; then
     c=$(corpus 1G)
-    echo "## Near duplicates: \`winnow dedup\` (defaults: MinHash K=128, 5-grams, threshold 0.7), $c"
+    echo "## Near duplicates: \`winnow dedup\` (defaults: MinHash K=128, 5-grams, threshold 0.8), $c"
     echo
     echo "Baseline: the same pipeline with the plain per-permutation MinHash (\`--sketch kperm\`"
     echo "with \`WINNOW_NO_SIMD=1\`: the portable reference, K multiply-shift hashes per shingle);"
