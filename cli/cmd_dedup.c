@@ -205,8 +205,8 @@ int cmd_dedup(int argc, char **argv)
         double t = o.threshold;
         if (o.containment > 0 && o.containment / (3.0 - o.containment) < t)
             t = o.containment / (3.0 - o.containment);
-        if (wn_lsh_params(t, o.num_perm, o.weight_fp, o.weight_fn, &b, &r,
-                          NULL, NULL) == WN_OK &&
+        if (wn_lsh_params(t, o.num_perm, o.weight_fp, o.weight_fn, &b, &r, NULL,
+                          NULL) == WN_OK &&
             b > 256) {
             cli_error("dedup: --threshold %g with --num-perm %u needs %u LSH "
                       "bands, more than the 256 supported; use a smaller "

@@ -59,8 +59,8 @@ WN_API const char *wn_version_string(void);
     X(WN_ENOSPC, -11, "no space left on device")                               \
     X(WN_ELIMIT, -12, "too many records for one process")                      \
     X(WN_EBADID, -13, "id field is neither a string nor a number")             \
-    X(WN_EFBIG, -14, "file too large (a file size limit was reached)")      \
-    X(WN_EBUSY, -15, "output directory in use by another winnow run")       \
+    X(WN_EFBIG, -14, "file too large (a file size limit was reached)")         \
+    X(WN_EBUSY, -15, "output directory in use by another winnow run")          \
     X(WN_ECHANGED, -16, "an input changed between the two passes")
 
 enum wn_status {
@@ -363,14 +363,14 @@ struct wn_dedup_report {
     uint64_t verified;   /* candidate pairs verified */
     uint64_t edges;      /* pairs that passed verification */
     uint64_t large_buckets, max_bucket;
-    uint64_t invalid_utf8; /* replaced ill-formed sequences */
-    uint64_t empty_docs;   /* records with no tokens */
+    uint64_t invalid_utf8;      /* replaced ill-formed sequences */
+    uint64_t empty_docs;        /* records with no tokens */
     uint64_t removed_contained; /* of removed_near: passed by containment
                                    alone (reason "contained") */
-    uint64_t duplicate_ids; /* records whose id an earlier record has */
-    uint64_t keep_missing;  /* WN_KEEP_MAX: records without a numeric
-                               value in keep_field */
-    uint32_t bands, rows;   /* LSH parameters used */
+    uint64_t duplicate_ids;     /* records whose id an earlier record has */
+    uint64_t keep_missing;      /* WN_KEEP_MAX: records without a numeric
+                                   value in keep_field */
+    uint32_t bands, rows;       /* LSH parameters used */
     double seconds;
     double stage_seconds[6]; /* read+sketch, exact, join, verify,
                                 cluster, write */

@@ -825,8 +825,9 @@ static void test_short_templates_not_merged(void **state)
     struct wn_buf b = {0};
     /* Each phrase three times: 5 distinct 5-grams per half, 5 through the
      * slot word, so 15 shingles of which 10 are shared. */
-    const char *a = "lorem ipsum dolor sit amet ", *z = "consectetur adipiscing "
-                                                        "elit sed do ";
+    const char *a = "lorem ipsum dolor sit amet ", *z =
+                                                       "consectetur adipiscing "
+                                                       "elit sed do ";
     for (unsigned i = 0; i < SHORT_DOCS; i++) {
         assert_int_equal(
             wn__buf_printf(&b, "{\"id\":%u,\"text\":\"%s%s%sslot%u %s%s%s\"}\n",
@@ -841,12 +842,14 @@ static void test_short_templates_not_merged(void **state)
         struct wn_dedup_options o;
         wn_dedup_options_init(&o);
         o.threads = 2;
-        o.sketch = sketch ? WN_SKETCH_K_PERMUTATIONS : WN_SKETCH_ONE_PERMUTATION;
+        o.sketch =
+            sketch ? WN_SKETCH_K_PERMUTATIONS : WN_SKETCH_ONE_PERMUTATION;
         struct wn_dedup_report rep;
         assert_int_equal(wn_dedup_run(inputs, 1, out, &o, &rep), WN_OK);
         assert_int_equal(rep.read, SHORT_DOCS);
         assert_int_equal(rep.removed_near, 0);
-        assert_int_equal(rep.removed_exact, 100); /* the slot is i % (n - 100) */
+        assert_int_equal(rep.removed_exact,
+                         100); /* the slot is i % (n - 100) */
         free(out);
     }
     free(in);

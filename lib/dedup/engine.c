@@ -101,7 +101,7 @@ struct batch {
     size_t *off; /* text offsets, n + 1 */
     size_t cap;
     struct doc_out *out;
-    uint8_t *sigs; /* n * sig_bytes: the spilled verification sketches */
+    uint8_t *sigs;  /* n * sig_bytes: the spilled verification sketches */
     uint64_t *keys; /* n * nkeys */
     uint64_t *sets; /* exact verification: sorted shingle sets */
     size_t nsets, setcap;
@@ -229,9 +229,8 @@ static int sketch_doc(const struct engine *e, struct worker_scratch *w,
                 spill[2 * i + 1] = (uint8_t)(sig[i] >> 8);
             }
         } else {
-            wn__minhash_oph_fine(w->sh, n, opt->num_perm,
-                                 e->vk / opt->num_perm, opt->seed, sig,
-                                 w->fine);
+            wn__minhash_oph_fine(w->sh, n, opt->num_perm, e->vk / opt->num_perm,
+                                 opt->seed, sig, w->fine);
             /* Two 4-bit values per byte, the even bin low; 0xF marks an
              * empty bin, values keep 0..0xE. Branch-free. */
             const uint32_t *f = w->fine;
@@ -243,8 +242,8 @@ static int sketch_doc(const struct engine *e, struct worker_scratch *w,
                 uint32_t lo = fa & 0xF, hi = fb & 0xF;
                 lo -= lo == 0xF;
                 hi -= hi == 0xF;
-                lo |= 0xFu & (uint32_t)-(fa == WN_SIG_EMPTY);
-                hi |= 0xFu & (uint32_t)-(fb == WN_SIG_EMPTY);
+                lo |= 0xFu & (uint32_t) - (fa == WN_SIG_EMPTY);
+                hi |= 0xFu & (uint32_t) - (fb == WN_SIG_EMPTY);
                 spill[j] = (uint8_t)(lo | hi << 4);
             }
         }
@@ -1296,13 +1295,11 @@ static int pass2(struct engine *e, const char *const *inputs, size_t ninputs,
             /* "contained": the pair passed by containment alone. Members
              * joined through others may pass neither ("near"). */
             bool contained = !exact && e->o->containment > 0 &&
-                             jac < e->o->threshold &&
-                             cont >= e->o->containment;
+                             jac < e->o->threshold && cont >= e->o->containment;
             e->rep.removed_contained += contained;
             if (!rc)
-                rc = wn__buf_printf(
-                    &b, ",\"cluster\":%u,\"similarity\":%.4f",
-                    c->cid[root] - 1, jac);
+                rc = wn__buf_printf(&b, ",\"cluster\":%u,\"similarity\":%.4f",
+                                    c->cid[root] - 1, jac);
             if (!rc && e->o->containment > 0)
                 rc = wn__buf_printf(&b, ",\"containment\":%.4f", cont);
             if (!rc)
@@ -1841,12 +1838,11 @@ done:
     wn_reader_free(r);
     /* Errors past the inputs are writes to the output or spill files:
      * name the output file that failed, else the directory. */
-    if ((rc == WN_ENOSPC || rc == WN_EIO || rc == WN_EFBIG ||
-         rc == WN_EBUSY) &&
+    if ((rc == WN_ENOSPC || rc == WN_EIO || rc == WN_EFBIG || rc == WN_EBUSY) &&
         !e->rep.error_path[0]) {
-        const struct wn_outfile *bad_out[] = {
-            &e->out_kept, &e->out_removed, &e->out_clusters,
-            &e->out_rejected, &e->out_stats};
+        const struct wn_outfile *bad_out[] = {&e->out_kept, &e->out_removed,
+                                              &e->out_clusters,
+                                              &e->out_rejected, &e->out_stats};
         const char *p = NULL;
         for (size_t i = 0; i < WN_ARRAY_LEN(bad_out) && !p; i++)
             if (bad_out[i]->err && bad_out[i]->final_path)

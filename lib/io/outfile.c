@@ -235,9 +235,9 @@ int wn__outfiles_publish(struct wn_outfile *const *outs, size_t n)
         if (ours)
             continue;
         char path[4096];
-        int len = snprintf(path, sizeof(path), "%.*s%s%s", (int)dlen,
-                           marker->final_path, slash ? "/" : "",
-                           all_outputs[k]);
+        int len =
+            snprintf(path, sizeof(path), "%.*s%s%s", (int)dlen,
+                     marker->final_path, slash ? "/" : "", all_outputs[k]);
         if (len > 0 && (size_t)len < sizeof(path) && unlink(path) != 0 &&
             errno != ENOENT)
             return wn__status_from_errno(errno);

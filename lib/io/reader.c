@@ -42,11 +42,11 @@ struct wn_reader {
     size_t block;
     volatile int *cancel; /* see wn__reader_set_cancel */
 
-    size_t cur;  /* index of the input being read */
-    bool opened; /* paths[cur] is open */
+    size_t cur;       /* index of the input being read */
+    bool opened;      /* paths[cur] is open */
     bool is_dir;      /* the input is a directory of text files... */
     bool single_text; /* ...or one .txt file given by name */
-    int err; /* sticky status after a failure */
+    int err;          /* sticky status after a failure */
     const char *err_path;
 
     /* JSONL input: see the window invariant above. */
