@@ -242,8 +242,8 @@ static int sketch_doc(const struct engine *e, struct worker_scratch *w,
                 uint32_t lo = fa & 0xF, hi = fb & 0xF;
                 lo -= lo == 0xF;
                 hi -= hi == 0xF;
-                lo |= 0xFu & (uint32_t) - (fa == WN_SIG_EMPTY);
-                hi |= 0xFu & (uint32_t) - (fb == WN_SIG_EMPTY);
+                lo |= 0xFu & (0u - (uint32_t)(fa == WN_SIG_EMPTY));
+                hi |= 0xFu & (0u - (uint32_t)(fb == WN_SIG_EMPTY));
                 spill[j] = (uint8_t)(lo | hi << 4);
             }
         }
@@ -716,9 +716,10 @@ static int count_duplicate_ids(struct engine *e)
     uint64_t *v = wn__reallocarray(NULL, e->n, sizeof(*v));
     if (!v)
         return WN_ENOMEM;
+    const char *ids = e->ids.data ? e->ids.data : ""; /* all ids empty */
     for (size_t d = 0; d < e->n; d++) {
         uint64_t h[2];
-        wn__hash128(e->ids.data + e->id_off[d],
+        wn__hash128(ids + e->id_off[d],
                     (size_t)(e->id_off[d + 1] - e->id_off[d]), 0, h);
         v[d] = h[0];
     }
