@@ -116,11 +116,12 @@ int wn__tmpdir_create(const char *outdir, char **tmpdir, int *lock_fd)
     int fd = open(outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return WN_EOPEN;
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        rc = errno == EWOULDBLOCK ? WN_EBUSY : WN_EIO;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
         close(fd);
-        return rc;
+        return WN_EBUSY;
     }
+    /* Other failures (a file system without flock, ENOLCK) leave the run
+     * unlocked rather than failing it. */
     remove_stale(outdir);
     char *t = join_path(outdir, TMP_PREFIX "XXXXXX");
     if (!t) {
