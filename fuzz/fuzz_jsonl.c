@@ -37,7 +37,7 @@ struct rec {
     size_t raw_len, id_len, text_len;
     int status;
     size_t error_offset;
-    uint64_t line;
+    uint64_t line, offset;
     bool has_text;
 };
 
@@ -136,6 +136,7 @@ static void read_all(const char *path, const struct wn_reader_options *ro,
         c->status = rec.status;
         c->error_offset = rec.error_offset;
         c->line = rec.line;
+        c->offset = rec.offset;
     }
     run->end = rc;
     if (rc < 0) {
@@ -184,6 +185,7 @@ static void check_same(const struct run *a, const struct run *b, bool zstd)
     for (size_t i = 0; i < n; i++) {
         const struct rec *x = &a->r[i], *y = &b->r[i];
         FZ_CHECK(x->status == y->status && x->line == y->line);
+        FZ_CHECK(x->offset == y->offset);
         FZ_CHECK(same_bytes(x->raw, x->raw_len, y->raw, y->raw_len));
         FZ_CHECK(same_bytes(x->id, x->id_len, y->id, y->id_len));
         FZ_CHECK(x->has_text == y->has_text);
@@ -199,7 +201,7 @@ static void check_raw(const struct run *parsed, const struct run *raw)
     FZ_CHECK(parsed->n == raw->n);
     for (size_t i = 0; i < raw->n; i++) {
         const struct rec *x = &parsed->r[i], *y = &raw->r[i];
-        FZ_CHECK(x->line == y->line);
+        FZ_CHECK(x->line == y->line && x->offset == y->offset);
         FZ_CHECK(same_bytes(x->raw, x->raw_len, y->raw, y->raw_len));
         if (y->status != WN_OK)
             FZ_CHECK(x->status == y->status);
@@ -325,6 +327,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                               ((m[0] & 0xf0) == 0x50 && m[1] == 0x2a &&
                                m[2] == 0x4d && m[3] == 0x18));
     check_same(&a, &b, zstd);
+    /* Uncompressed, a record's offset points at its bytes in the file
+     * (what dedup's second pass copies from). */
+    bool gzip = in.n >= 2 && m[0] == 0x1f && m[1] == 0x8b;
+    for (size_t i = 0; !zstd && !gzip && i < b.n; i++) {
+        const struct rec *x = &b.r[i];
+        FZ_CHECK(x->offset + x->raw_len <= in.n);
+        FZ_CHECK(x->raw_len == 0 ||
+                 memcmp(in.p + x->offset, x->raw, x->raw_len) == 0);
+    }
     for (size_t i = 0; i < b.n; i++)
         check_jansson(&b.r[i], ro.id_field ? ro.id_field : "id",
                       ro.text_field ? ro.text_field : "text");

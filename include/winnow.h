@@ -120,7 +120,8 @@ struct wn_record {
     const char *raw; /* the bytes as read, without the line feed (a CR
                         before it is kept) */
     size_t raw_len;
-    const char *id; /* the id as text (string ids unescaped) */
+    uint64_t offset; /* of raw in its input, after decompression (JSONL) */
+    const char *id;  /* the id as text (string ids unescaped) */
     size_t id_len;
     const char *text; /* the text field, unescaped UTF-8 (may be invalid) */
     size_t text_len;

@@ -29,10 +29,14 @@
  *
  * Memory per document: 16 (hash; replaced by a 4-byte exact-group number
  * after the exact stage) + 8 (lengths) + 1 (flags) + 8 (id offset) + id
- * bytes + 4 (union-find) + 1/4 (bitmaps); the join adds 32 bytes per
- * document in all (entries and radix scratch of one partition per thread),
- * and the clustering 16 after the join has freed its scratch.
+ * bytes + 12 (the record's place in its input) + 4 (union-find) + 1/4
+ * (bitmaps); the join adds 32 bytes per document in all (entries and radix
+ * scratch of one partition per thread), and the clustering 16 after the
+ * join has freed its scratch.
  */
+/* The feature macro of copy_file_range, not a name of ours: */
+/* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
+#define _GNU_SOURCE
 #include "io/outfile.h"
 #include "io/reader.h"
 #include "cluster/cluster.h"
@@ -143,6 +147,10 @@ struct engine {
     uint8_t *flags;
     double *keyval;
     uint64_t *id_off; /* n + 1 */
+    /* Where each record's bytes are in its input, for the second pass to
+     * copy kept records without reading them (see pass2_plain). */
+    uint64_t *rec_off;
+    uint32_t *rec_len;
     struct wn_buf ids;
     uint64_t *set_off; /* n + 1, exact verification */
 
@@ -162,6 +170,11 @@ struct engine {
     FILE **spool_f;
     char **spool_path;
     size_t ninputs;
+    /* Per input: records numbered from it, whether every one came from an
+     * uncompressed JSONL file, and its size and change time in pass 1. */
+    uint64_t *in_docs;
+    bool *in_plain;
+    struct stat *in_stat;
     struct wn_outfile out_kept, out_removed, out_clusters, out_rejected,
         out_stats;
 
@@ -237,7 +250,7 @@ static int sketch_doc(const struct engine *e, struct worker_scratch *w,
             const uint32_t vk = e->vk, nb = e->sig_bytes; /* spill aliases */
             if (vk & 1)
                 w->fine[vk] = WN_SIG_EMPTY; /* pad: an odd vk is < MAX_K */
-            for (uint32_t j = 0; j < nb; j++) {
+            for (size_t j = 0; j < nb; j++) {
                 uint32_t fa = f[2 * j], fb = f[2 * j + 1];
                 uint32_t lo = fa & 0xF, hi = fb & 0xF;
                 lo -= lo == 0xF;
@@ -266,7 +279,7 @@ static void process_batch(const struct engine *e, struct worker_scratch *w,
     for (size_t i = 0; i < b->n; i++) {
         if (e->need_sets)
             b->set_off[i] = b->nsets;
-        uint64_t keys[MAX_KEYS]; /* sketch_doc writes the nkeys used */
+        uint64_t keys[MAX_KEYS] = {0};
         int rc = sketch_doc(e, w, b->text.data + b->off[i],
                             b->off[i + 1] - b->off[i], &b->out[i],
                             b->sigs + i * e->sig_bytes, keys, b);
@@ -368,6 +381,8 @@ static int grow_docs(struct engine *e, size_t need)
     GROW_ARRAY(nsh, 1)
     GROW_ARRAY(flags, 1)
     GROW_ARRAY(id_off, 1)
+    GROW_ARRAY(rec_off, 1)
+    GROW_ARRAY(rec_len, 1)
     if (e->o->keep == WN_KEEP_MAX) {
         GROW_ARRAY(keyval, 1)
     }
@@ -504,7 +519,7 @@ static double keep_value(const char *raw, size_t len, const char *field)
 
 /* Take one accepted record into the batch being filled. */
 static int add_record(struct engine *e, struct batch *b,
-                      const struct wn_record *rec)
+                      const struct wn_record *rec, bool plain)
 {
     size_t d = e->nfill; /* its document number once committed */
     int rc = grow_docs(e, d + 1);
@@ -519,6 +534,11 @@ static int add_record(struct engine *e, struct batch *b,
         return rc;
     e->id_off[d + 1] = e->ids.len;
     e->tlen[d] = (uint32_t)rec->text_len;
+    e->rec_off[d] = rec->offset;
+    e->rec_len[d] = (uint32_t)WN_MIN(rec->raw_len, (size_t)UINT32_MAX);
+    e->in_docs[rec->input]++;
+    if (rec->kind != WN_RECORD_JSON || rec->raw_len >= UINT32_MAX || !plain)
+        e->in_plain[rec->input] = false;
     if (e->o->keep == WN_KEEP_MAX) {
         /* Records without the value rank below all others, and are
          * counted so that a misspelt field does not pass unnoticed. */
@@ -621,7 +641,7 @@ static int pass1(struct engine *e, struct wn_reader *r)
                         break;
                     continue;
                 }
-                rc = add_record(e, b, &rec);
+                rc = add_record(e, b, &rec, wn__reader_plain(r));
                 if (rc)
                     break;
             }
@@ -1207,6 +1227,173 @@ static int write_clusters(struct engine *e, const struct clustering *c)
     return rc;
 }
 
+/* Account for removed document d and write its removed.jsonl line. */
+static int write_removed(struct engine *e, struct verifier *ver,
+                         const struct clustering *c, uint32_t d,
+                         struct wn_buf *b)
+{
+    uint32_t root = c->root[d];
+    uint32_t rep = c->rep[root];
+    int rc = WN_OK;
+    b->len = 0;
+    e->rep.removed++;
+    bool exact = e->egroup[d] == e->egroup[rep];
+    double jac = 1.0, cont = 1.0;
+    if (!exact && ver)
+        rc = similarity(ver, rep, d, &jac, &cont);
+    if (exact)
+        e->rep.removed_exact++;
+    else
+        e->rep.removed_near++;
+    if (!rc)
+        rc = WN_BUF_LIT(b, "{\"id\":");
+    if (!rc)
+        rc = append_id(e, d, b);
+    if (!rc)
+        rc = WN_BUF_LIT(b, ",\"duplicate_of\":");
+    if (!rc)
+        rc = append_id(e, rep, b);
+    /* "contained": the pair passed by containment alone. Members joined
+     * through others may pass neither ("near"). */
+    bool contained = !exact && e->o->containment > 0 && jac < e->o->threshold &&
+                     cont >= e->o->containment;
+    e->rep.removed_contained += contained;
+    if (!rc)
+        rc = wn__buf_printf(b, ",\"cluster\":%u,\"similarity\":%.4f",
+                            c->cid[root] - 1, jac);
+    if (!rc && e->o->containment > 0)
+        rc = wn__buf_printf(b, ",\"containment\":%.4f", cont);
+    if (!rc)
+        rc = wn__buf_printf(b, ",\"reason\":\"%s\"}\n",
+                            exact       ? "exact"
+                            : contained ? "contained"
+                                        : "near");
+    if (!rc)
+        rc = wn__outfile_write(&e->out_removed, b->data, b->len);
+    return rc;
+}
+
+/* Copy bytes [off, off + len) of in_fd to the end of out_fd: in the
+ * kernel (copy_file_range) where the file systems allow it, else through a
+ * buffer. */
+static int copy_range(int in_fd, int out_fd, uint64_t off, uint64_t len)
+{
+    bool kernel = true;
+    char buf[1 << 16];
+    while (len) {
+        size_t want = len > (1u << 30) ? (1u << 30) : (size_t)len;
+        ssize_t k = -1;
+        if (kernel) {
+            loff_t o = (loff_t)off;
+            k = copy_file_range(in_fd, &o, out_fd, NULL, want, 0);
+            if (k < 0 && (errno == EXDEV || errno == ENOSYS ||
+                          errno == EOPNOTSUPP || errno == EINVAL)) {
+                kernel = false;
+                continue;
+            }
+        } else {
+            k = pread(in_fd, buf, WN_MIN(want, sizeof(buf)), (off_t)off);
+            for (ssize_t w = 0; k > 0 && w < k;) {
+                ssize_t x = write(out_fd, buf + w, (size_t)(k - w));
+                if (x < 0 && errno == EINTR)
+                    continue;
+                if (x <= 0)
+                    return x < 0 ? wn__status_from_errno(errno) : WN_EIO;
+                w += x;
+            }
+        }
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return wn__status_from_errno(errno);
+        if (k == 0)
+            return WN_ECHANGED; /* the input is shorter than in pass 1 */
+        off += (uint64_t)k;
+        len -= (uint64_t)k;
+    }
+    return WN_OK;
+}
+
+/*
+ * Pass 2 when every input is an uncompressed JSONL file: the kept records
+ * are copied by the offsets pass 1 noted, runs of adjacent records in one
+ * copy, without reading them into memory (the same bytes as pass2(): each
+ * record and its line feed).
+ */
+static int pass2_plain(struct engine *e, const char *const *inputs,
+                       size_t ninputs, const struct clustering *c)
+{
+    struct verifier ver;
+    bool have_ver = !e->o->exact_only;
+    int rc = WN_OK;
+    if (have_ver && (rc = verifier_init(&ver, e)) != WN_OK) {
+        verifier_release(&ver);
+        return rc;
+    }
+    if (fflush(e->out_kept.f) != 0)
+        rc = wn__status_from_errno(errno);
+    int out_fd = fileno(e->out_kept.f);
+    struct wn_buf b = {0};
+    size_t d = 0;
+    for (size_t i = 0; i < ninputs && !rc; i++) {
+        int fd = open(inputs[i], O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) != 0) {
+            rc = WN_EOPEN;
+        } else if (st.st_size != e->in_stat[i].st_size ||
+                   st.st_mtim.tv_sec != e->in_stat[i].st_mtim.tv_sec ||
+                   st.st_mtim.tv_nsec != e->in_stat[i].st_mtim.tv_nsec) {
+            rc = WN_ECHANGED;
+        }
+        if (rc) {
+            snprintf(e->rep.error_path, sizeof(e->rep.error_path), "%s",
+                     inputs[i]);
+            if (fd >= 0)
+                close(fd);
+            break;
+        }
+        uint64_t size = (uint64_t)st.st_size;
+        uint64_t run_off = 0, run_len = 0; /* kept bytes not yet copied */
+        for (uint64_t k = 0; k < e->in_docs[i] && !rc; k++, d++) {
+            uint32_t rep = c->rep[c->root[d]];
+            if (rep == d) {
+                e->rep.kept++;
+                uint64_t o = e->rec_off[d], n = (uint64_t)e->rec_len[d] + 1;
+                if (run_len && run_off + run_len == o) {
+                    run_len += n;
+                    continue;
+                }
+                if (run_len)
+                    rc = copy_range(fd, out_fd, run_off, run_len);
+                run_off = o;
+                run_len = n;
+            } else {
+                rc = write_removed(e, have_ver ? &ver : NULL, c, (uint32_t)d,
+                                   &b);
+            }
+            if (((d + 1) & 0xfff) == 0 && cancelled(e))
+                rc = WN_EINTR;
+        }
+        if (!rc && run_len) {
+            /* The last line may lack its line feed: copy what the file
+             * has and add it. */
+            bool lf = run_off + run_len > size;
+            rc = copy_range(fd, out_fd, run_off, run_len - lf);
+            if (!rc && lf && write(out_fd, "\n", 1) != 1)
+                rc = wn__status_from_errno(errno);
+        }
+        close(fd);
+    }
+    if (!rc && d != e->n)
+        rc = WN_ECHANGED;
+    if (rc && rc != WN_EINTR && rc != WN_ECHANGED && !e->out_kept.err)
+        e->out_kept.err = rc;
+    wn__buf_release(&b);
+    if (have_ver)
+        verifier_release(&ver);
+    return rc;
+}
+
 static int pass2(struct engine *e, const char *const *inputs, size_t ninputs,
                  const struct clustering *c)
 {
@@ -1276,40 +1463,7 @@ static int pass2(struct engine *e, const char *const *inputs, size_t ninputs,
                     rc = wn__outfile_write(&e->out_kept, "\n", 1);
             }
         } else {
-            e->rep.removed++;
-            bool exact = e->egroup[d] == e->egroup[rep];
-            double jac = 1.0, cont = 1.0;
-            if (!exact && have_ver)
-                rc = similarity(&ver, rep, (uint32_t)d, &jac, &cont);
-            if (exact)
-                e->rep.removed_exact++;
-            else
-                e->rep.removed_near++;
-            if (!rc)
-                rc = WN_BUF_LIT(&b, "{\"id\":");
-            if (!rc)
-                rc = append_id(e, (uint32_t)d, &b);
-            if (!rc)
-                rc = WN_BUF_LIT(&b, ",\"duplicate_of\":");
-            if (!rc)
-                rc = append_id(e, rep, &b);
-            /* "contained": the pair passed by containment alone. Members
-             * joined through others may pass neither ("near"). */
-            bool contained = !exact && e->o->containment > 0 &&
-                             jac < e->o->threshold && cont >= e->o->containment;
-            e->rep.removed_contained += contained;
-            if (!rc)
-                rc = wn__buf_printf(&b, ",\"cluster\":%u,\"similarity\":%.4f",
-                                    c->cid[root] - 1, jac);
-            if (!rc && e->o->containment > 0)
-                rc = wn__buf_printf(&b, ",\"containment\":%.4f", cont);
-            if (!rc)
-                rc = wn__buf_printf(&b, ",\"reason\":\"%s\"}\n",
-                                    exact       ? "exact"
-                                    : contained ? "contained"
-                                                : "near");
-            if (!rc)
-                rc = wn__outfile_write(&e->out_removed, b.data, b.len);
+            rc = write_removed(e, have_ver ? &ver : NULL, c, (uint32_t)d, &b);
         }
         d++;
         if ((d & 0xfff) == 0 && cancelled(e))
@@ -1561,6 +1715,11 @@ static void engine_release(struct engine *e)
     wn__free(e->flags);
     wn__free(e->keyval);
     wn__free(e->id_off);
+    wn__free(e->rec_off);
+    wn__free(e->rec_len);
+    wn__free(e->in_docs);
+    wn__free(e->in_plain);
+    wn__free(e->in_stat);
     wn__free(e->set_off);
     wn__free(e->rej);
     wn__buf_release(&e->ids);
@@ -1655,11 +1814,20 @@ static int open_spills(struct engine *e, const char *const *inputs,
     e->ninputs = ninputs;
     e->spool_f = wn__calloc(ninputs ? ninputs : 1, sizeof(FILE *));
     e->spool_path = wn__calloc(ninputs ? ninputs : 1, sizeof(char *));
-    if (!e->spool_f || !e->spool_path)
+    e->in_docs = wn__calloc(ninputs ? ninputs : 1, sizeof(*e->in_docs));
+    e->in_plain = wn__calloc(ninputs ? ninputs : 1, sizeof(*e->in_plain));
+    e->in_stat = wn__calloc(ninputs ? ninputs : 1, sizeof(*e->in_stat));
+    if (!e->spool_f || !e->spool_path || !e->in_docs || !e->in_plain ||
+        !e->in_stat)
         return WN_ENOMEM;
     for (size_t i = 0; i < ninputs; i++) {
+        /* A regular file may be copied from by offset in pass 2, unless
+         * a record shows it compressed or not JSONL (add_record). */
+        e->in_plain[i] = stat(inputs[i], &e->in_stat[i]) == 0 &&
+                         S_ISREG(e->in_stat[i].st_mode);
         if (!needs_spool(inputs[i]))
             continue;
+        e->in_plain[i] = false;
         /* Read once; pass 2 reads this copy. */
         size_t len = strlen(e->tmpdir) + 32;
         e->spool_path[i] = wn__malloc(len);
@@ -1812,8 +1980,14 @@ int wn_dedup_run(const char *const *inputs, size_t ninputs, const char *outdir,
         rc = write_clusters(e, &c);
     double t4 = now_seconds();
     e->rep.stage_seconds[4] = t4 - t3;
+    /* Copy by offsets when every input is an uncompressed JSONL file
+     * (WINNOW_NO_COPY_RANGE=1 forces the reading pass, for comparison). */
+    bool plain = ninputs > 0 && !getenv("WINNOW_NO_COPY_RANGE");
+    for (size_t i = 0; i < ninputs && e->in_plain; i++)
+        plain = plain && e->in_plain[i];
     if (!rc)
-        rc = pass2(e, inputs, ninputs, &c);
+        rc = plain ? pass2_plain(e, inputs, ninputs, &c)
+                   : pass2(e, inputs, ninputs, &c);
     clustering_release(&c);
     e->rep.bands = e->bands;
     e->rep.rows = e->rows;

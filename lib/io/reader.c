@@ -67,6 +67,7 @@ struct wn_reader {
     struct wn_buf id;   /* unescaped or synthesized id */
     struct wn_buf text; /* unescaped text */
     uint64_t bytes, blank;
+    uint64_t consumed; /* bytes of the current input before buf[0] */
 };
 
 void wn__reader_set_block_size(struct wn_reader *r, size_t n)
@@ -271,6 +272,7 @@ static int open_input(struct wn_reader *r)
     const char *path = r->paths[r->cur];
     struct stat st;
     r->start = r->scan = r->end = 0;
+    r->consumed = 0;
     r->eof = r->skipping = false;
     r->line = 0;
     bool named = strcmp(path, "-") != 0 && stat(path, &st) == 0;
@@ -398,6 +400,7 @@ static int json_record(struct wn_reader *r, struct wn_record *rec,
     struct wn_record x = {
         .raw = raw,
         .raw_len = n,
+        .offset = r->consumed + (uint64_t)(raw - r->buf),
         .kind = WN_RECORD_JSON,
         .status = status,
         .input = (uint32_t)r->cur,
@@ -441,6 +444,7 @@ static int refill(struct wn_reader *r)
     }
     if (r->start > 0 && r->cap - r->end < r->block) {
         memmove(r->buf, r->buf + r->start, r->end - r->start);
+        r->consumed += r->start;
         r->end -= r->start;
         r->scan -= r->start;
         r->start = 0;
@@ -489,6 +493,7 @@ static int next_line(struct wn_reader *r, struct wn_record *rec)
         }
         r->scan = r->end;
         if (r->skipping) {
+            r->consumed += r->end;
             r->start = r->scan = r->end = 0;
         } else if (r->end - r->start > r->max_record) {
             /* Report the prefix now; the rest is dropped as it arrives. */
@@ -611,6 +616,12 @@ int wn_reader_next(struct wn_reader *r, struct wn_record *rec)
         r->cur++;
     }
     return 0;
+}
+
+bool wn__reader_plain(const struct wn_reader *r)
+{
+    return r->opened && !r->is_dir && r->st &&
+           wn__stream_format(r->st) == WN_STREAM_PLAIN;
 }
 
 const char *wn_reader_error_path(const struct wn_reader *r)

@@ -25,4 +25,10 @@ WN_INTERNAL void wn__reader_set_block_size(struct wn_reader *r, size_t n);
 WN_INTERNAL void wn__reader_set_cancel(struct wn_reader *r,
                                        volatile int *cancel);
 
+/*
+ * Whether the input the last record came from is a JSONL stream stored
+ * uncompressed, so that record offsets are file offsets.
+ */
+WN_INTERNAL bool wn__reader_plain(const struct wn_reader *r);
+
 #endif /* WN_IO_READER_H */

@@ -317,6 +317,34 @@ else
     skip "bbc_news" "../shared/data/bbc_news is absent"
 fi
 
+# Pass 2 copies kept records by their offsets when every input is an
+# uncompressed JSONL file; the reading pass (WINNOW_NO_COPY_RANGE=1) must
+# give the same bytes: CR LF, a byte order mark, blank lines, rejected lines
+# between kept ones, duplicates, two inputs, a last line without its line
+# feed.
+python3 - "$TMP/cr1.jsonl" "$TMP/cr2.jsonl" <<'PY'
+import json, sys
+story = "the harbour authority said on monday that the new ferry terminal would open in spring after two years of work"
+with open(sys.argv[1], "wb") as f:
+    f.write(b"\xef\xbb\xbf" + json.dumps({"id": "a1", "text": story}).encode() + b"\r\n")
+    f.write(b"\n   \n")
+    f.write(json.dumps({"id": "a2", "text": story}).encode() + b"\n")
+    f.write(b"{not json}\n")
+    for i in range(40):
+        f.write(json.dumps({"id": "b%d" % i, "text": "record %d of a run of kept lines about topic %d" % (i, i % 7)}).encode() + b"\n")
+    f.write(json.dumps({"id": "a3", "text": story + " officials added"}).encode() + b"\r\n")
+with open(sys.argv[2], "wb") as f:
+    f.write(json.dumps({"id": "c1", "text": "a second input with its own story about the orchard frost"}).encode() + b"\n")
+    f.write(json.dumps({"id": "c2", "text": story}).encode() + b"\n")
+    f.write(json.dumps({"id": "c3", "text": "the last record, kept, ends the file without a line feed"}).encode())
+PY
+"$WINNOW" dedup -q -o "$TMP/cr-copy" "$TMP/cr1.jsonl" "$TMP/cr2.jsonl"
+WINNOW_NO_COPY_RANGE=1 "$WINNOW" dedup -q -o "$TMP/cr-read" "$TMP/cr1.jsonl" "$TMP/cr2.jsonl"
+same_outputs "$TMP/cr-copy" "$TMP/cr-read" && accounting "$TMP/cr-copy" &&
+    [ "$(tail -c 1 "$TMP/cr-copy/kept.jsonl" | od -An -c | tr -d ' ')" = '\n' ] &&
+    ! grep -q "$(printf '\357\273\277')" "$TMP/cr-copy/kept.jsonl"
+ok $? "kept records copied by offset equal the reading pass (CR LF, BOM, blank and bad lines, no last LF)"
+
 # --containment: a cut version inside the full story is removed with
 # reason "contained" and its containment score beside its Jaccard.
 python3 -c '
