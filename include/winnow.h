@@ -264,9 +264,11 @@ WN_API void wn_tokens_release(struct wn_tokens *t);
  * zero-width joiner inside a word does not split it. Text is otherwise taken
  * as it is: mojibake such as "Â£" is normalized, not repaired. The tokens
  * are exactly those of normalizing the whole text at once and then
- * splitting, except inside a run of more than 31 consecutive combining or
- * ignorable code points, which is cut every 32 code points to bound the cost
- * of canonical reordering (as the Stream-Safe Text Format of UAX #15 does).
+ * splitting, except inside a run of more than 31 consecutive code points
+ * that are not normalization boundaries (combining marks, ignorables, and
+ * characters that compose with what precedes them, such as Hangul vowel
+ * jamo), which is cut every 32 code points to bound the cost of canonical
+ * reordering (as the Stream-Safe Text Format of UAX #15 does).
  *
  * Ill-formed UTF-8 (stray or truncated sequences, overlong forms,
  * surrogates, values above U+10FFFF) and NUL bytes are read as U+FFFD, one
