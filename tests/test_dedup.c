@@ -490,7 +490,8 @@ static long sweep_step(void)
 }
 
 /* The small mixed input of the sweeps: plain JSONL with a bad line and a
- * blank one, the same as gzip, and a directory of two .txt files. */
+ * blank one, the same as gzip, and a directory of two .txt files; paths[3]
+ * is that JSONL twice in one plain file. */
 static void sweep_inputs(const char **paths)
 {
     struct corpus c;
@@ -502,6 +503,11 @@ static void sweep_inputs(const char **paths)
     p = path_of("sweep.jsonl.gz");
     write_gzip(p, c.data.data, c.data.len);
     paths[1] = p;
+    size_t len = c.data.len;
+    assert_int_equal(wn__buf_append(&c.data, c.data.data, len), WN_OK);
+    p = path_of("sweep-twice.jsonl");
+    write_path(p, c.data.data, c.data.len);
+    paths[3] = p;
     corpus_free(&c);
     p = path_of("sweep-txt");
     mkdir(p, 0777);
@@ -514,10 +520,14 @@ static void sweep_inputs(const char **paths)
     paths[2] = p;
 }
 
-static void sweep(const struct wn_dedup_options *o, const char *label)
+/* ninputs 3: the mixed inputs; 1: the plain JSONL file alone, whose kept
+ * records pass 2 copies by offset. */
+static void sweep(const struct wn_dedup_options *o, const char *label,
+                  size_t ninputs)
 {
-    const char *inputs[3];
-    sweep_inputs(inputs);
+    const char *all[4];
+    sweep_inputs(all);
+    const char **inputs = ninputs == 3 ? all : all + 3;
     char *out = path_of("sweep-out");
     remove_tree(out);
     char *fresh = path_of("sweep-fresh");
@@ -525,7 +535,7 @@ static void sweep(const struct wn_dedup_options *o, const char *label)
 
     /* The outputs a failed run must leave as they are. */
     struct wn_dedup_report rep;
-    assert_int_equal(wn_dedup_run(inputs, 3, out, o, &rep), WN_OK);
+    assert_int_equal(wn_dedup_run(inputs, ninputs, out, o, &rep), WN_OK);
     assert_true(rep.read == rep.kept + rep.removed + rep.rejected);
     assert_true(rep.removed > 0 && rep.rejected == 4);
     struct snapshot before;
@@ -538,7 +548,7 @@ static void sweep(const struct wn_dedup_options *o, const char *label)
         /* Alternate between a directory with outputs and a new one. */
         const char *dir = (n / step) % 2 ? fresh : out;
         wn_alloc_fail_after(n);
-        int rc = wn_dedup_run(inputs, 3, dir, o, &rep);
+        int rc = wn_dedup_run(inputs, ninputs, dir, o, &rep);
         if (rc == WN_OK) {
             if (!injection_pending(n))
                 fail_msg("%s: allocation %ld failed but the run succeeded",
@@ -571,8 +581,8 @@ static void sweep(const struct wn_dedup_options *o, const char *label)
     print_message("# %s: %ld allocations, each failed in turn (step %ld)\n",
                   label, n, step);
     snapshot_free(&before);
-    for (int i = 0; i < 3; i++)
-        free((char *)inputs[i]);
+    for (int i = 0; i < 4; i++)
+        free((char *)all[i]);
     free(out);
     free(fresh);
 #ifdef WN_TEST_LSAN
@@ -593,7 +603,16 @@ static void test_alloc_sweep_default(void **state)
     struct wn_dedup_options o;
     wn_dedup_options_init(&o);
     o.threads = 1;
-    sweep(&o, "minhash, 1 thread");
+    sweep(&o, "minhash, 1 thread", 3);
+}
+
+static void test_alloc_sweep_plain_copy(void **state)
+{
+    (void)state;
+    struct wn_dedup_options o;
+    wn_dedup_options_init(&o);
+    o.threads = 1;
+    sweep(&o, "minhash, 1 thread, one plain input (pass 2 copies)", 1);
 }
 
 static void test_alloc_sweep_threads_exact(void **state)
@@ -605,7 +624,7 @@ static void test_alloc_sweep_threads_exact(void **state)
     o.verify = WN_VERIFY_EXACT;
     o.containment = 0.8;
     o.keep = WN_KEEP_LONGEST;
-    sweep(&o, "minhash, 2 threads, exact verification, containment");
+    sweep(&o, "minhash, 2 threads, exact verification, containment", 3);
 }
 
 static void test_alloc_sweep_simhash(void **state)
@@ -616,7 +635,7 @@ static void test_alloc_sweep_simhash(void **state)
     o.threads = 1;
     o.method = WN_METHOD_SIMHASH;
     o.token_mode = WN_TOKENS_CHAR;
-    sweep(&o, "simhash, char tokens");
+    sweep(&o, "simhash, char tokens", 3);
 }
 
 static void test_alloc_sweep_exact_only(void **state)
@@ -628,7 +647,7 @@ static void test_alloc_sweep_exact_only(void **state)
     o.exact_only = 1;
     o.keep = WN_KEEP_MAX;
     o.keep_field = "n";
-    sweep(&o, "exact only, keep max");
+    sweep(&o, "exact only, keep max", 3);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1161,6 +1180,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alloc_sweep_default),
+        cmocka_unit_test(test_alloc_sweep_plain_copy),
         cmocka_unit_test(test_alloc_sweep_threads_exact),
         cmocka_unit_test(test_alloc_sweep_simhash),
         cmocka_unit_test(test_alloc_sweep_exact_only),
