@@ -538,6 +538,7 @@ struct wn_passages_report {
     uint64_t removed_short; /* drop_short */
     uint64_t short_docs;    /* left with fewer than min_length tokens */
     uint64_t blank_lines;
+    uint64_t invalid_utf8; /* replaced ill-formed sequences */
     uint64_t bytes;   /* read, after decompression */
     uint64_t tokens;  /* tokens of accepted records */
     uint64_t windows; /* windows counted in spans: repeated ones
@@ -619,6 +620,7 @@ struct wn_lines_report {
     uint64_t read, kept, removed, rejected;
     uint64_t removed_empty, removed_short, short_docs;
     uint64_t blank_lines, bytes, tokens;
+    uint64_t invalid_utf8;   /* replaced ill-formed sequences */
     uint64_t units;          /* units with tokens */
     uint64_t distinct_units; /* distinct unit hashes */
     uint64_t frequent_units; /* distinct units in >= min_docs records */
@@ -725,6 +727,7 @@ WN_API void wn_repeats_options_init(struct wn_repeats_options *o);
 struct wn_repeats_report {
     uint64_t read, kept, removed, rejected;
     uint64_t blank_lines, bytes;
+    uint64_t invalid_utf8;           /* replaced ill-formed sequences */
     uint64_t exceeded[WN_REP_COUNT]; /* records above each threshold */
     double seconds;
     uint64_t peak_rss_bytes;

@@ -1657,10 +1657,48 @@ static int teardown(void **state)
     return 0;
 }
 
+/* The three commands count repaired UTF-8 in their reports, as dedup does:
+ * two ill-formed sequences in one record. */
+static void test_reports_invalid_utf8(void **state)
+{
+    (void)state;
+    const char *data =
+        "{\"id\":\"u\",\"text\":\"caf\xc3 and na\xffve words here\"}\n"
+        "{\"id\":\"v\",\"text\":\"clean text of another record\"}\n";
+    char *in = path_of("bad-utf8.jsonl");
+    write_path(in, data, strlen(data));
+    const char *inputs[] = {in};
+    char *out = path_of("bad-utf8-out");
+
+    struct wn_passages_options po;
+    wn_passages_options_init(&po);
+    struct wn_passages_report pr;
+    remove_tree(out);
+    assert_int_equal(wn_passages_run(inputs, 1, out, &po, &pr), WN_OK);
+    assert_int_equal(pr.invalid_utf8, 2);
+
+    struct wn_lines_options lo;
+    wn_lines_options_init(&lo);
+    struct wn_lines_report lr;
+    remove_tree(out);
+    assert_int_equal(wn_lines_run(inputs, 1, out, &lo, &lr), WN_OK);
+    assert_int_equal(lr.invalid_utf8, 2);
+
+    struct wn_repeats_options ro;
+    wn_repeats_options_init(&ro);
+    struct wn_repeats_report rr;
+    remove_tree(out);
+    assert_int_equal(wn_repeats_run(inputs, 1, out, &ro, &rr), WN_OK);
+    assert_int_equal(rr.invalid_utf8, 2);
+    free(out);
+    free(in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_codes),
+        cmocka_unit_test(test_reports_invalid_utf8),
         cmocka_unit_test(test_sorts),
         cmocka_unit_test(test_windows_naive),
         cmocka_unit_test(test_windows_bad_input),

@@ -84,7 +84,7 @@ struct run {
     struct freq *freq;
     size_t nfreq, freq_cap;
     uint64_t ndocs;
-    uint64_t invalid_utf8; /* repaired sequences (not in the report yet) */
+    uint64_t invalid_utf8; /* repaired sequences */
 };
 
 static int write_all(FILE *f, const void *p, size_t n)
@@ -693,6 +693,7 @@ int wn_lines_run(const char *const *inputs, size_t n, const char *outdir,
         rc = write_stats(r);
     if (!rc)
         rc = wn__job_commit(&r->job);
+    r->rep.invalid_utf8 = r->invalid_utf8;
     memcpy(r->rep.error_path, r->job.error_path, sizeof(r->rep.error_path));
     if (rep)
         *rep = r->rep;

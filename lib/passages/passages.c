@@ -98,7 +98,7 @@ struct run {
     size_t nparts;
     uint64_t part_budget;
     unsigned part_threads; /* parts sorted at the same time */
-    uint64_t invalid_utf8; /* repaired sequences (not in the report yet) */
+    uint64_t invalid_utf8; /* repaired sequences */
 };
 
 static int grow_docs(struct docs *d)
@@ -1027,6 +1027,7 @@ int wn_passages_run(const char *const *inputs, size_t n, const char *outdir,
         rc = write_stats(r);
     if (!rc)
         rc = wn__job_commit(&r->job);
+    r->rep.invalid_utf8 = r->invalid_utf8;
     memcpy(r->rep.error_path, r->job.error_path, sizeof(r->rep.error_path));
     if (rep)
         *rep = r->rep;

@@ -475,7 +475,7 @@ int wn_repeats_run(const char *const *inputs, size_t n, const char *outdir,
     struct wn_reader *rd = NULL;
     int rc = wn__job_start(&j, inputs, n, &opts->reader, outdir, NULL,
                            out_names, NOUT, false, opts->cancel, &rd);
-    uint64_t invalid_utf8 = 0; /* not in the report yet */
+    uint64_t invalid_utf8 = 0;
     if (!rc)
         rc = repeats_pass(&j, rd, opts, &r, &invalid_utf8);
     wn_reader_free(rd);
@@ -487,6 +487,7 @@ int wn_repeats_run(const char *const *inputs, size_t n, const char *outdir,
         rc = repeats_stats(&j, opts, &r, invalid_utf8);
     if (!rc)
         rc = wn__job_commit(&j);
+    r.invalid_utf8 = invalid_utf8;
     memcpy(r.error_path, j.error_path, sizeof(r.error_path));
     if (rep)
         *rep = r;
