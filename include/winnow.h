@@ -539,10 +539,10 @@ struct wn_passages_report {
     uint64_t short_docs;    /* left with fewer than min_length tokens */
     uint64_t blank_lines;
     uint64_t invalid_utf8; /* replaced ill-formed sequences */
-    uint64_t bytes;   /* read, after decompression */
-    uint64_t tokens;  /* tokens of accepted records */
-    uint64_t windows; /* windows counted in spans: repeated ones
-                         (annotate), or later occurrences (remove) */
+    uint64_t bytes;        /* read, after decompression */
+    uint64_t tokens;       /* tokens of accepted records */
+    uint64_t windows;      /* windows counted in spans: repeated ones
+                              (annotate), or later occurrences (remove) */
     uint64_t docs_with_spans;
     uint64_t spans;           /* spans reported (annotate) or cut (remove) */
     uint64_t span_tokens;     /* tokens inside them */
