@@ -72,6 +72,20 @@ same_outputs() {
     return 0
 }
 
+# left_as_before PREV OUT FILE...: each FILE of OUT equals PREV's, byte for
+# byte, and no temporary directory is left in OUT (a failed or interrupted
+# run must leave the previous outputs as they were). Status 0 when so.
+left_as_before() {
+    prev=$1 out=$2 bad=0
+    shift 2
+    for f in "$@"; do
+        cmp -s "$prev/$f" "$out/$f" || { echo "# $f changed"; bad=1; }
+    done
+    left=$(ls -A "$out" | grep -c '^\.winnow-tmp-')
+    [ "$left" -eq 0 ] || { echo "# $left temporary directories left"; bad=1; }
+    return $bad
+}
+
 done_testing() {
     echo "1..$tap_n"
     exit 0

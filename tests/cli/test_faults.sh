@@ -41,13 +41,9 @@ cp "$OUT"/* "$PREV"/
 # untouched DESCRIPTION: the five outputs equal the first run's, byte for
 # byte, and no temporary directory is left in OUT.
 untouched() {
-    same=0
-    for f in kept.jsonl removed.jsonl clusters.jsonl rejected.jsonl stats.json; do
-        cmp -s "$PREV/$f" "$OUT/$f" || { echo "# $f changed"; same=1; }
-    done
-    left=$(ls -A "$OUT" | grep -c '^\.winnow-tmp-')
-    [ "$left" -eq 0 ] || { echo "# $left temporary directories left"; same=1; }
-    ok $same "$1"
+    left_as_before "$PREV" "$OUT" kept.jsonl removed.jsonl clusters.jsonl \
+        rejected.jsonl stats.json
+    ok $? "$1"
 }
 
 # limited BYTES ARGS...: winnow with RLIMIT_FSIZE at BYTES, SIGXFSZ ignored

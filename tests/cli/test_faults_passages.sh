@@ -38,13 +38,9 @@ opts() {
 # untouched CMD DESCRIPTION: CMD's outputs in $TMP/out-CMD equal the saved
 # ones, and no temporary directory is left.
 untouched() {
-    same=0
-    for f in kept.jsonl removed.jsonl "$(ann "$1")" rejected.jsonl stats.json; do
-        cmp -s "$TMP/prev-$1/$f" "$TMP/out-$1/$f" || { echo "# $f changed"; same=1; }
-    done
-    left=$(ls -A "$TMP/out-$1" | grep -c '^\.winnow-tmp-')
-    [ "$left" -eq 0 ] || { echo "# $left temporary directories left"; same=1; }
-    ok $same "$1: $2"
+    left_as_before "$TMP/prev-$1" "$TMP/out-$1" kept.jsonl removed.jsonl \
+        "$(ann "$1")" rejected.jsonl stats.json
+    ok $? "$1: $2"
 }
 
 # paused CMD SIG: run CMD on standard input through a pipe whose writer
