@@ -297,7 +297,7 @@ enum wn_verify {
     WN_VERIFY_EXACT = 1     /* exact Jaccard of the shingle sets */
 };
 
-enum wn_sketch {
+enum wn_sketch_kind {
     /* One-permutation hashing with optimal densification (Shrivastava
      * 2017): one hash per shingle. The default: the fastest, unbiased. */
     WN_SKETCH_ONE_PERMUTATION = 0,
@@ -327,7 +327,7 @@ struct wn_dedup_options {
                                     the weights below */
     double weight_fp, weight_fn; /* default WN_LSH_WEIGHT_FP/_FN */
     int verify;                  /* enum wn_verify */
-    int sketch;                  /* enum wn_sketch */
+    int sketch;                  /* enum wn_sketch_kind */
     double containment;          /* > 0: also accept pairs whose smaller
                                     member is this much contained in the larger */
     unsigned hamming;            /* SimHash: max Hamming distance; default 3 */
@@ -444,7 +444,7 @@ WN_API void wn_sketcher_free(struct wn_sketcher *sk);
 /* What a sketcher computes, for display and for storing beside sketches. */
 struct wn_sketcher_info {
     int method;            /* enum wn_method */
-    int sketch;            /* enum wn_sketch */
+    int sketch;            /* enum wn_sketch_kind */
     int verify;            /* enum wn_verify */
     int token_mode;        /* enum wn_token_mode */
     int exact_only;        /* sketches carry the exact hash and counts only */
