@@ -78,7 +78,7 @@ static void frame_init(struct wn_frame *f, volatile int *cancel,
     f->lock_fd = -1;
     f->t0 = wn__now();
     f->cancel = cancel;
-    f->threads = threads ? threads : wn__pool_default_threads();
+    f->threads = threads ? WN_MIN(threads, 256u) : wn__pool_default_threads();
 }
 
 int wn__frame_start(struct wn_frame *f, const char *const *inputs, size_t n,
