@@ -658,8 +658,10 @@ WN_API int wn_dedup_job_add(struct wn_dedup_job *job,
  * in input order, on the calling thread. A non-zero return from on_fate
  * stops the job and is returned. Then fill *rep when not NULL (rejected 0,
  * bytes the text bytes added, stage_seconds[5] the time spent in the
- * callbacks); rep is written on error too (error_path empty). Can be
- * called once; WN_OK or a status as for wn_dedup_job_add.
+ * callbacks); rep is written on error too (error_path empty). WN_OK or a
+ * status as for wn_dedup_job_add. Called once: later calls return the
+ * first call's failure, or WN_EINVAL after it succeeded; wn_dedup_job_add
+ * returns WN_EINVAL from the first call on.
  */
 WN_API int wn_dedup_job_finish(struct wn_dedup_job *job,
                                int (*on_fate)(void *ud,

@@ -91,10 +91,10 @@ void wn__dedup_job_release(struct wn_dedup_job *j)
 
 int wn__dedup_job_add(struct wn_dedup_job *j, const struct wn_dedup_record *rec)
 {
+    if (j->state != JOB_ADDING)
+        return WN_EINVAL; /* finished, or finishing failed */
     if (j->failed)
         return j->failed;
-    if (j->state != JOB_ADDING)
-        return WN_EINVAL;
     int rc = cancelled(j) ? WN_EINTR : wn__pass1_add(&j->p1, rec);
     if (rc < 0)
         j->failed = rc;
