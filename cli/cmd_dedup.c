@@ -191,7 +191,10 @@ int cmd_dedup(int argc, char **argv)
     o.ud = &log;
     o.cancel = &cli_cancel;
     cli_install_signals();
+    /* wn_dedup_run writes the report whatever the outcome; zeroed anyway,
+     * so that reading rep.error_path never depends on it. */
     struct wn_dedup_report rep;
+    memset(&rep, 0, sizeof(rep));
     int rc =
         wn_dedup_run((const char *const *)pos, (size_t)npos, outdir, &o, &rep);
     free(pos);

@@ -1779,6 +1779,34 @@ static void test_job_alloc_sweep(void **state)
     free(tmp);
 }
 
+/* The report of wn_dedup_run is written whatever the outcome, so a caller
+ * can read error_path after any failure (cmd_dedup.c does). */
+static void test_run_report_on_failure(void **state)
+{
+    (void)state;
+    struct wn_dedup_options o;
+    wn_dedup_options_init(&o);
+    struct wn_dedup_report rep;
+    char *out = path_of("report-out");
+    const char *missing = "/nonexistent/winnow-input.jsonl";
+    memset(&rep, 0x7f, sizeof(rep));
+    o.ngram = 0;
+    assert_int_equal(wn_dedup_run(&missing, 1, out, &o, &rep), WN_EINVAL);
+    assert_int_equal(rep.read, 0);
+    assert_string_equal(rep.error_path, "");
+    o.ngram = 5;
+    memset(&rep, 0x7f, sizeof(rep));
+    assert_int_equal(wn_dedup_run(&missing, 1, out, &o, &rep), WN_EOPEN);
+    assert_string_equal(rep.error_path, missing);
+    assert_int_equal(rep.kept, 0);
+    struct stat st;
+    assert_int_equal(stat(out, &st), -1); /* nothing written */
+    memset(&rep, 0x7f, sizeof(rep));
+    assert_int_equal(wn_dedup_run(&missing, 1, NULL, &o, &rep), WN_EINVAL);
+    assert_string_equal(rep.error_path, "");
+    free(out);
+}
+
 /* ------------------------------------------------------------------------ */
 
 static int setup(void **state)
@@ -1814,6 +1842,7 @@ int main(void)
         cmocka_unit_test(test_verifier_agrees_with_job),
         cmocka_unit_test(test_job_fates_match_run),
         cmocka_unit_test(test_job_alloc_sweep),
+        cmocka_unit_test(test_run_report_on_failure),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
