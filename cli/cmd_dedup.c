@@ -203,7 +203,7 @@ int cmd_dedup(int argc, char **argv)
     if (rc == WN_EINVAL && !o.exact_only && !o.bands &&
         o.method == WN_METHOD_MINHASH) {
         /* The one combination the parser cannot see: the LSH for this
-         * threshold and K needs more bands than the engine keeps. */
+         * threshold and K needs more bands than the dedup job keeps. */
         uint32_t b = 0, r = 0;
         double t = o.threshold;
         if (o.containment > 0 && o.containment / (3.0 - o.containment) < t)

@@ -15,8 +15,9 @@
  *  - the cross-part join (crosspart.c): when the corpus is split to bound
  *    memory, windows hashed into disk buckets meet their occurrences in
  *    other parts;
- *  - runs (job.c): temporary directory, atomic outputs, standard input
- *    spooled for a second pass, rejected records, rewritten records;
+ *  - runs: the run frame (io/runframe.h: temporary directory, atomic
+ *    outputs, standard input spooled for a second pass, rejected records,
+ *    the thread pool) and job.c (rewritten records, cuts, line units);
  *  - the three commands' engines: passages.c, lines.c, repetition.c.
  */
 #ifndef WN_PASSAGES_H
