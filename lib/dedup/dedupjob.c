@@ -115,6 +115,9 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
     rep->invalid_utf8 = j->p1.invalid_utf8;
     rep->empty_docs = j->p1.empty_docs;
     rep->keep_missing = j->p1.keep_missing;
+    /* The batches and the sketching scratch are not needed any more: the
+     * later stages' peak memory does not include them. */
+    wn__pass1_release(&j->p1);
     /* The spill files are read back with pread from here on. */
     if (!rc)
         rc = wn__spills_flush(&j->sp);
