@@ -1,0 +1,501 @@
+#!/usr/bin/env python3
+"""Prototype of the news-quality rule of issue 12 (figures, contained copies,
+boilerplate learned from frequency, star clusters), measured on the shared
+corpora with exact set computations.  Plain Python, no third-party module.
+
+    python3 bench/quality_proto.py [--data DIR] [--seeds DIR] [--only NAME]
+        [--ablate] [--gen FILE --gen-truth FILE]
+
+It prints Markdown: P/R/F1 on reuters dev_pairs (judged pair by pair and read
+from clusters over the whole corpus), the checks on the other corpora,
+candidate and key counts, and an ablation table.  docs/QUALITY.md
+("News quality rule, phase 1") records one run.
+"""
+import argparse
+import collections
+import json
+import os
+import re
+import subprocess
+import sys
+import unicodedata
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# ../shared beside the repository, or beside the worktrees' parent.
+SHARED = os.environ.get("WN_SHARED") or next(
+    (d for d in (os.path.join(HERE, "..", "..", "shared"),
+                 os.path.join(HERE, "..", "..", "..", "shared"))
+     if os.path.isdir(d)), os.path.join(HERE, "..", "..", "shared"))
+
+# ---------------------------------------------------------------- parameters
+# One default setting.  Every value is a property of text, not of a corpus.
+P = dict(
+    ngram=5,
+    bp_frac=0.002,     # a shingle in more than max(bp_min, bp_frac * N)
+    bp_min=20,         #   records so far is boilerplate: it weighs nothing
+    word_frac=0.01,    # a word in more than max(word_min, word_frac * N)
+    word_min=50,       #   records is not distinctive (flash matching only)
+    t_near=0.5,        # Jaccard of the non-boilerplate shingles
+    t_cont=0.7,        # containment of the smaller in the larger
+    short_tokens=40,   # a record this short may match by its words (flash)
+    t_words=0.8,       # share of its distinctive words found in the other
+    min_words=3,       #   and it must have at least this many of them
+    conflict=0.1,      # figures replaced / figures in either: at most this
+    figs=True, contain=True, boiler=True, flash=True, star=True,
+)
+
+MONTHS = {m: i + 1 for i, ms in enumerate([
+    "jan january", "feb february", "mar march", "apr april", "may",
+    "jun june", "jul july", "aug august", "sep sept september",
+    "oct october", "nov november", "dec december"]) for m in ms.split()}
+NUMWORDS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve"
+    .split())}
+
+TOKEN_RE = re.compile(r"[^\W_]+")
+FIG_RE = re.compile(r"\d+(?:[.,/:]\d+)*(?:-\d+/\d+)?")
+
+
+def tokens(text):
+    return TOKEN_RE.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+def canon_number(s):
+    """One spelling per amount: thousands separators dropped, trailing
+    decimal zeros dropped ("4.50" = "4.5", "1,000" = "1000")."""
+    s = re.sub(r",(?=\d{3}(?:\D|$))", "", s)
+    if "." in s and "/" not in s and ":" not in s and s.count(".") == 1:
+        s = s.rstrip("0").rstrip(".")
+    s = s.lstrip("0") or "0"
+    return s
+
+
+def figures(text):
+    """The record's figures: numbers (with decimals, fractions, times), and
+    a month name followed by a day number or a small number word becomes one
+    date figure ("Apr 7" = "April seven" = "d4.7")."""
+    t = unicodedata.normalize("NFKC", text).casefold()
+    out = set()
+    words = [(m.group(0), m.start(), m.end()) for m in
+             re.finditer(r"\d+(?:[.,/:]\d+)*(?:-\d+/\d+)?|[^\W\d_]+", t)]
+    skip = set()
+    for i, (w, s, e) in enumerate(words):
+        if w in MONTHS and i + 1 < len(words):
+            n = words[i + 1][0]
+            d = None
+            if n.isdigit() and 1 <= int(n) <= 31:
+                d = int(n)
+            elif n in NUMWORDS and NUMWORDS[n] >= 1:
+                d = NUMWORDS[n]
+            if d is not None:
+                out.add("d%d.%d" % (MONTHS[w], d))
+                skip.add(i + 1)
+    for i, (w, s, e) in enumerate(words):
+        if i in skip or not w[0].isdigit():
+            continue
+        out.add(canon_number(w))
+    return out
+
+
+def shingles(tok, n):
+    if len(tok) < n:
+        return {hash(tuple(tok))} if tok else set()
+    return {hash(tuple(tok[i:i + n])) for i in range(len(tok) - n + 1)}
+
+
+# ------------------------------------------------------------------- corpora
+def zread(path):
+    if path.endswith(".zst"):
+        out = subprocess.run(["zstdcat", path], check=True,
+                             stdout=subprocess.PIPE).stdout
+        return out.decode("utf-8").splitlines()
+    return open(path, encoding="utf-8").read().splitlines()
+
+
+def load_jsonl(path):
+    ids, texts = [], []
+    for line in zread(path):
+        r = json.loads(line)
+        ids.append(str(r["id"]))
+        texts.append(r.get("text") or "")
+    return ids, texts
+
+
+def load_dir(path):
+    ids, texts = [], []
+    for f in sorted(os.listdir(path)):
+        ids.append(f)
+        texts.append(open(os.path.join(path, f), encoding="utf-8").read())
+    return ids, texts
+
+
+class Corpus:
+    def __init__(self, ids, texts, p):
+        self.p = p
+        self.ids = ids
+        self.pos = {i: k for k, i in enumerate(ids)}
+        self.n = len(ids)
+        self.tok = [tokens(t) for t in texts]
+        self.fig = [figures(t) for t in texts]
+        raw = [shingles(t, p["ngram"]) for t in self.tok]
+        # Boilerplate: document frequency of each shingle.  In the prototype
+        # the count is exact and over the whole corpus; the C design uses a
+        # count-min sketch (see docs/QUALITY.md for the streaming variant).
+        df = collections.Counter()
+        for s in raw:
+            df.update(s)
+        lim = max(p["bp_min"], p["bp_frac"] * self.n)
+        self.bp_lim = lim
+        if p["boiler"]:
+            self.sh = [frozenset(x for x in s if df[x] <= lim) for s in raw]
+        else:
+            self.sh = [frozenset(s) for s in raw]
+        self.nbp = sum(len(r) - len(s) for r, s in zip(raw, self.sh))
+        self.nsh = sum(len(r) for r in raw)
+        wdf = collections.Counter()
+        wsets = [set(t) for t in self.tok]
+        for s in wsets:
+            wdf.update(s)
+        wl = max(p["word_min"], p["word_frac"] * self.n)
+        self.words = [frozenset(w for w in s if wdf[w] <= wl and
+                                not w.isdigit()) for s in wsets]
+
+    # ------------------------------------------------------------ the rule
+    def features(self, a, b):
+        A, B = self.sh[a], self.sh[b]
+        inter = len(A & B)
+        union = len(A | B)
+        j = inter / union if union else (1.0 if not self.tok[a] and not
+                                          self.tok[b] else 0.0)
+        ca = inter / len(A) if A else 0.0
+        cb = inter / len(B) if B else 0.0
+        Fa, Fb = self.fig[a], self.fig[b]
+        xa, xb = len(Fa - Fb), len(Fb - Fa)
+        fu = len(Fa | Fb)
+        return j, ca, cb, xa, xb, fu
+
+    def decide(self, a, b):
+        """(verdict, reason, smaller) for the pair: the rule of QUALITY.md."""
+        p = self.p
+        j, ca, cb, xa, xb, fu = self.features(a, b)
+        la, lb = len(self.tok[a]), len(self.tok[b])
+        # s is the smaller record (fewer tokens; ties: the later one).
+        s, l = (a, b) if (la, -a) < (lb, -b) else (b, a)
+        cs = ca if s == a else cb
+        xs, xl = (xa, xb) if s == a else (xb, xa)
+        conflict = min(xa, xb) / fu if fu else 0.0
+        if p["figs"]:
+            near_ok = conflict <= p["conflict"] and not (
+                min(xa, xb) > 0 and fu < 1 / p["conflict"])
+            cont_ok = xs == 0
+        else:
+            near_ok = cont_ok = True
+        if j >= p["t_near"] and near_ok:
+            return True, "near", s, j
+        if p["contain"] and cs >= p["t_cont"] and cont_ok:
+            return True, "contained", s, j
+        if p["flash"] and len(self.tok[s]) <= p["short_tokens"]:
+            ws = self.words[s]
+            if len(ws) >= p["min_words"] and cont_ok:
+                cw = len(ws & self.words[l]) / len(ws)
+                if cw >= p["t_words"] and (not p["figs"] or
+                                           self.fig[s] or cw >= 0.999):
+                    return True, "contained", s, j
+        return False, "", s, j
+
+    # ---------------------------------------------------------- candidates
+    def candidates(self):
+        """Pairs that share a non-boilerplate shingle (what LSH bands and
+        containment keys stand for), and short records matched by their
+        distinctive words against the first 60 tokens of others (what the
+        flash keys stand for).  Returns the set and key counts."""
+        inv = collections.defaultdict(list)
+        for d, s in enumerate(self.sh):
+            for x in s:
+                inv[x].append(d)
+        pairs = set()
+        for ds in inv.values():
+            if len(ds) > 1 and len(ds) <= self.bp_lim + 1:
+                for i in range(len(ds)):
+                    for k in range(i + 1, len(ds)):
+                        pairs.add((ds[i], ds[k]))
+        nflash = 0
+        if self.p["flash"]:
+            lead = collections.defaultdict(list)
+            for d, t in enumerate(self.tok):
+                for w in set(t[:60]) & self.words[d]:
+                    lead[w].append(d)
+            for d, t in enumerate(self.tok):
+                if len(t) > self.p["short_tokens"] or \
+                        len(self.words[d]) < self.p["min_words"]:
+                    continue
+                hits = collections.Counter()
+                for w in self.words[d]:
+                    for o in lead.get(w, ()):
+                        if o != d:
+                            hits[o] += 1
+                need = self.p["t_words"] * len(self.words[d])
+                for o, c in hits.items():
+                    if c >= need:
+                        pairs.add((min(d, o), max(d, o)))
+                        nflash += 1
+        return pairs, nflash
+
+    # ------------------------------------------------------------ clusters
+    def cluster(self, pairs):
+        """Star clusters.  Records contained in a larger one are demoted, so a
+        container becomes a center first; centers are taken in input order;
+        a center absorbs every unassigned neighbour that passes the rule
+        against it.  Returns {record: (center, reason, jaccard)}."""
+        verified = {}
+        adj = collections.defaultdict(list)
+        demoted = set()
+        for a, b in sorted(pairs):
+            ok, why, s, j = self.decide(a, b)
+            if ok:
+                verified[(a, b)] = (why, s, j)
+                adj[a].append(b)
+                adj[b].append(a)
+                if why == "contained" and self.p["star"]:
+                    demoted.add(s)
+        removed = {}
+        if not self.p["star"]:  # union-find, first record represents
+            parent = list(range(self.n))
+
+            def find(x):
+                while parent[x] != x:
+                    parent[x] = parent[parent[x]]
+                    x = parent[x]
+                return x
+            for a, b in verified:
+                ra, rb = find(a), find(b)
+                if ra != rb:
+                    parent[max(ra, rb)] = min(ra, rb)
+            for d in range(self.n):
+                r = find(d)
+                if r != d:
+                    removed[d] = (r, "near", 0.0)
+            return removed, verified
+        order = [d for d in range(self.n) if d not in demoted] + \
+            sorted(demoted)
+        centers = set()
+        for c in order:
+            if c in removed:
+                continue
+            centers.add(c)
+            for o in sorted(adj[c]):
+                if o in removed or o in centers:
+                    continue
+                why, s, j = verified[(min(c, o), max(c, o))]
+                # A center never absorbs the record that contains it.
+                if why == "contained" and s == c:
+                    continue
+                removed[o] = (c, why, j)
+        return removed, verified
+
+
+# --------------------------------------------------------------- evaluation
+def prf(tp, fp, fn):
+    p = tp / (tp + fp) if tp + fp else 1.0
+    r = tp / (tp + fn) if tp + fn else 1.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return p, r, f
+
+
+def score_pairs(labels, same):
+    """labels: [(a, b, label, kind)], same(a, b) -> bool."""
+    tot = collections.Counter()
+    kinds = collections.defaultdict(collections.Counter)
+    for a, b, lab, kind in labels:
+        pred = same(a, b)
+        k = ("tp" if lab else "fp") if pred else ("fn" if lab else "tn")
+        tot[k] += 1
+        kinds[kind][k] += 1
+    return tot, kinds
+
+
+def fmt(c):
+    p, r, f = prf(c["tp"], c["fp"], c["fn"])
+    return "%.3f | %.3f | %.3f | %d | %d | %d" % (p, r, f, c["tp"], c["fp"],
+                                                  c["fn"])
+
+
+def clusters_of(removed):
+    root = {}
+    for d, (c, _, _) in removed.items():
+        root[d] = c
+    return lambda a, b: root.get(a, a) == root.get(b, b)
+
+
+def run_reuters(data, p, out, detail=True):
+    ids, texts = load_jsonl(os.path.join(data, "reuters21578",
+                                         "docs.jsonl.zst"))
+    C = Corpus(ids, texts, p)
+    labels = []
+    for line in open(os.path.join(data, "reuters21578", "dev_pairs.jsonl")):
+        r = json.loads(line)
+        labels.append((C.pos[r["id_a"]], C.pos[r["id_b"]], r["label"],
+                       r["kind"]))
+    direct, dk = score_pairs(labels, lambda a, b: C.decide(a, b)[0])
+    pairs, nflash = C.candidates()
+    removed, verified = C.cluster(pairs)
+    clus, ck = score_pairs(labels, clusters_of(removed))
+    res = dict(direct=direct, clus=clus, dk=dk, ck=ck, cand=len(pairs),
+               nflash=nflash, verified=len(verified), removed=len(removed),
+               C=C, rem=removed, labels=labels)
+    if detail:
+        out("\n### reuters21578 dev_pairs (240 judged pairs)\n")
+        out("| read | P | R | F1 | TP | FP | FN |\n|---|---:|---:|---:|---:|---:|---:|")
+        out("| rule on each pair | %s |" % fmt(direct))
+        out("| clusters over the whole corpus | %s |" % fmt(clus))
+        out("\nBy kind (clusters; label-0 kinds count false merges):\n")
+        out("| kind | pairs | merged | right |\n|---|---:|---:|---:|")
+        for k in sorted(ck):
+            c = ck[k]
+            n = sum(c.values())
+            merged = c["tp"] + c["fp"]
+            out("| %s | %d | %d | %d |" % (k, n, merged, c["tp"] + c["tn"]))
+        out("\nCandidates over the corpus: %d pairs (%d from flash keys), "
+            "%d verified, %d records removed of %d; boilerplate shingles "
+            "%.1f%% of all (limit %.0f records)." % (
+                len(pairs), nflash, len(verified), len(removed), C.n,
+                100.0 * C.nbp / max(1, C.nsh), C.bp_lim))
+        reasons = collections.Counter(r for _, r, _ in removed.values())
+        out("Removed by reason: %s." % dict(sorted(reasons.items())))
+        bad = [(d, c) for d, (c, _, _) in removed.items()
+               if not C.decide(min(d, c), max(d, c))[0]]
+        out("Removed records that fail the rule against their duplicate_of: "
+            "%d." % len(bad))
+    return res
+
+
+def run_simple(name, ids, texts, p, out, expect=None):
+    C = Corpus(ids, texts, p)
+    pairs, nflash = C.candidates()
+    removed, verified = C.cluster(pairs)
+    reasons = collections.Counter(r for _, r, _ in removed.values())
+    bad = [(d, c) for d, (c, _, _) in removed.items()
+           if not C.decide(min(d, c), max(d, c))[0]]
+    out("\n### %s\n" % name)
+    out("%d records, %d candidate pairs (%d from flash keys), %d removed %s, "
+        "%d failing the rule against duplicate_of." % (
+            C.n, len(pairs), nflash, len(removed),
+            dict(sorted(reasons.items())), len(bad)))
+    return C, removed
+
+
+def groups_of(removed, n):
+    g = collections.defaultdict(list)
+    for d in range(n):
+        g[removed[d][0] if d in removed else d].append(d)
+    return [v for v in g.values() if len(v) > 1]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=os.path.join(SHARED, "data"))
+    ap.add_argument("--seeds", default=os.path.join(SHARED, "seeds"))
+    ap.add_argument("--only", default="")
+    ap.add_argument("--ablate", action="store_true")
+    ap.add_argument("--set", action="append", default=[],
+                    help="override a parameter, e.g. --set t_near=0.45")
+    ap.add_argument("--gen", default="")
+    ap.add_argument("--gen-truth", default="")
+    a = ap.parse_args()
+    p = dict(P)
+    for kv in a.set:
+        k, v = kv.split("=")
+        p[k] = type(P[k])(v) if not isinstance(P[k], bool) else v == "1"
+
+    def out(s):
+        print(s, flush=True)
+    want = lambda n: not a.only or a.only == n
+    out("## Prototype run (bench/quality_proto.py)\n\nParameters: %s" %
+        ", ".join("%s=%s" % kv for kv in sorted(p.items())))
+    if want("reuters"):
+        run_reuters(a.data, p, out)
+    if want("ablate") or a.ablate:
+        out("\n### Ablation on reuters dev_pairs (clusters over the corpus)\n")
+        out("| setting | P | R | F1 | TP | FP | FN | candidates |")
+        out("|---|---:|---:|---:|---:|---:|---:|---:|")
+        rows = [("full rule", {}),
+                ("no figures", dict(figs=False)),
+                ("no containment", dict(contain=False)),
+                ("no flash words", dict(flash=False)),
+                ("no boilerplate weighting", dict(boiler=False)),
+                ("union-find instead of star", dict(star=False)),
+                ("only Jaccard >= 0.5", dict(figs=False, contain=False,
+                                              flash=False, boiler=False)),
+                ("only Jaccard >= 0.8", dict(figs=False, contain=False,
+                                              flash=False, boiler=False,
+                                              t_near=0.8))]
+        for name, ov in rows:
+            q = dict(p)
+            q.update(ov)
+            r = run_reuters(a.data, q, out, detail=False)
+            out("| %s | %s | %d |" % (name, fmt(r["clus"]), r["cand"]))
+    if want("seeds") and os.path.isdir(a.seeds):
+        ids, texts = load_dir(a.seeds)
+        C, rem = run_simple("seeds", ids, texts, p, out)
+        out("Clusters: %s; J(000,001) over non-boilerplate shingles %.3f." % (
+            [[ids[d] for d in g] for g in groups_of(rem, C.n)],
+            C.features(0, 1)[0]))
+    if want("minhash_articles"):
+        d = os.path.join(a.data, "minhash_articles")
+        ids, texts = load_jsonl(os.path.join(d, "docs.jsonl.zst"))
+        C, rem = run_simple("minhash_articles", ids, texts, p, out)
+        same = clusters_of(rem)
+        planted = [json.loads(l) for l in zread(os.path.join(
+            d, "pairs.jsonl.zst"))]
+        found = sum(1 for r in planted if same(C.pos[r["id_a"]],
+                                               C.pos[r["id_b"]]))
+        pl = {(min(C.pos[r["id_a"]], C.pos[r["id_b"]]),
+               max(C.pos[r["id_a"]], C.pos[r["id_b"]])) for r in planted}
+        extra = 0
+        for g in groups_of(rem, C.n):
+            for i in range(len(g)):
+                for k in range(i + 1, len(g)):
+                    if (min(g[i], g[k]), max(g[i], g[k])) not in pl:
+                        extra += 1
+        out("Planted pairs found: %d/%d; other same-cluster pairs: %d." % (
+            found, len(planted), extra))
+    if want("bbc_news"):
+        f = os.path.join(a.data, "bbc_news", "docs.jsonl.zst")
+        rows = [json.loads(l) for l in zread(f)]
+        ids = [r["id"] for r in rows]
+        C, rem = run_simple("bbc_news", ids, [r["text"] for r in rows], p, out)
+        same = clusters_of(rem)
+        grp = collections.defaultdict(list)
+        for k, r in enumerate(rows):
+            if r.get("exact_dup_group") is not None:
+                grp[r["exact_dup_group"]].append(k)
+        kept = sum(1 for g in grp.values()
+                   if all(same(g[0], x) for x in g[1:]))
+        out("Exact groups in one cluster: %d/%d." % (kept, len(grp)))
+        for d, (c, why, j) in sorted(rem.items()):
+            if why != "exact" and j < 0.999:
+                pass
+        out("Removed (not exact-text): %s" % ", ".join(
+            "%s->%s %s %.2f" % (ids[d], ids[c], why, j)
+            for d, (c, why, j) in sorted(rem.items()) if j < 0.95))
+    if want("20newsgroups"):
+        f = os.path.join(a.data, "20newsgroups", "docs.jsonl.zst")
+        ids, texts = load_jsonl(f)
+        C, rem = run_simple("20newsgroups", ids, texts, p, out)
+        js = sorted(j for _, (c, why, j) in rem.items())
+        low = [(ids[d], ids[c], why, round(j, 3))
+               for d, (c, why, j) in rem.items() if why == "near" and j < 0.6]
+        out("Near removals below Jaccard 0.6 to their duplicate_of: %d; "
+            "contained removals: %d." % (
+                len(low), sum(1 for v in rem.values() if v[1] == "contained")))
+    if want("gutenberg_sample"):
+        f = os.path.join(a.data, "gutenberg_sample", "docs.jsonl.zst")
+        ids, texts = load_jsonl(f)
+        C, rem = run_simple("gutenberg_sample", ids, texts, p, out)
+        out("Removals: %s" % ", ".join(
+            "%s->%s %s J=%.3f" % (ids[d], ids[c], why, j)
+            for d, (c, why, j) in sorted(rem.items())))
+
+
+if __name__ == "__main__":
+    main()
