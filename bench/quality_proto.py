@@ -14,6 +14,7 @@ candidate and key counts, and an ablation table.  docs/QUALITY.md
 import argparse
 import collections
 import json
+import math
 import os
 import re
 import subprocess
@@ -33,13 +34,12 @@ P = dict(
     ngram=5,
     bp_frac=0.002,     # a shingle in more than max(bp_min, bp_frac * N)
     bp_min=20,         #   records so far is boilerplate: it weighs nothing
-    word_frac=0.01,    # a word in more than max(word_min, word_frac * N)
-    word_min=50,       #   records is not distinctive (flash matching only)
     t_near=0.5,        # Jaccard of the non-boilerplate shingles
     t_cont=0.7,        # containment of the smaller in the larger
     short_tokens=40,   # a record this short may match by its words (flash)
-    t_words=0.8,       # share of its distinctive words found in the other
-    min_words=3,       #   and it must have at least this many of them
+    t_words=0.8,       # idf-weighted share of its words found in the other
+    t_words_nofig=0.9, #   (when the short record has no figure)
+    min_weight=20.0,   #   and its words must weigh this much (in nats)
     conflict=0.1,      # figures replaced / figures in either: at most this
     figs=True, contain=True, boiler=True, flash=True, star=True,
 )
@@ -152,13 +152,23 @@ class Corpus:
             self.sh = [frozenset(s) for s in raw]
         self.nbp = sum(len(r) - len(s) for r, s in zip(raw, self.sh))
         self.nsh = sum(len(r) for r in raw)
+        # Word weights for short records: idf learned from the same counts,
+        # so words that very many records use (stock words, sign-offs,
+        # fillers of empty bodies) weigh almost nothing.
         wdf = collections.Counter()
-        wsets = [set(t) for t in self.tok]
+        wsets = [frozenset(w for w in t if not w.isdigit()) for t in self.tok]
         for s in wsets:
             wdf.update(s)
-        wl = max(p["word_min"], p["word_frac"] * self.n)
-        self.words = [frozenset(w for w in s if wdf[w] <= wl and
-                                not w.isdigit()) for s in wsets]
+        self.idf = {w: math.log(self.n / c) for w, c in wdf.items()}
+        self.words = wsets
+
+    def word_cont(self, s, l):
+        ws = self.words[s]
+        tot = sum(self.idf[w] for w in ws)
+        if tot <= 0:
+            return 0.0, 0.0
+        got = sum(self.idf[w] for w in ws & self.words[l])
+        return got / tot, tot
 
     # ------------------------------------------------------------ the rule
     def features(self, a, b):
@@ -194,13 +204,11 @@ class Corpus:
             return True, "near", s, j
         if p["contain"] and cs >= p["t_cont"] and cont_ok:
             return True, "contained", s, j
-        if p["flash"] and len(self.tok[s]) <= p["short_tokens"]:
-            ws = self.words[s]
-            if len(ws) >= p["min_words"] and cont_ok:
-                cw = len(ws & self.words[l]) / len(ws)
-                if cw >= p["t_words"] and (not p["figs"] or
-                                           self.fig[s] or cw >= 0.999):
-                    return True, "contained", s, j
+        if p["flash"] and len(self.tok[s]) <= p["short_tokens"] and cont_ok:
+            cw, weight = self.word_cont(s, l)
+            if cw >= p["t_words"] and weight >= p["min_weight"] and (
+                    not p["figs"] or self.fig[s] or cw >= p["t_words_nofig"]):
+                return True, "contained", s, j
         return False, "", s, j
 
     # ---------------------------------------------------------- candidates
@@ -221,22 +229,23 @@ class Corpus:
                         pairs.add((ds[i], ds[k]))
         nflash = 0
         if self.p["flash"]:
-            lead = collections.defaultdict(list)
+            # Stand-in for the flash keys: a short record meets every record
+            # whose first 60 tokens hold 2 of its 4 rarest words.
+            lead = collections.defaultdict(set)
             for d, t in enumerate(self.tok):
-                for w in set(t[:60]) & self.words[d]:
-                    lead[w].append(d)
+                for w in set(t[:60]):
+                    lead[w].add(d)
             for d, t in enumerate(self.tok):
-                if len(t) > self.p["short_tokens"] or \
-                        len(self.words[d]) < self.p["min_words"]:
+                if len(t) > self.p["short_tokens"]:
                     continue
+                rare = sorted(self.words[d], key=lambda w: (-self.idf[w], w))[:4]
                 hits = collections.Counter()
-                for w in self.words[d]:
+                for w in rare:
                     for o in lead.get(w, ()):
                         if o != d:
                             hits[o] += 1
-                need = self.p["t_words"] * len(self.words[d])
                 for o, c in hits.items():
-                    if c >= need:
+                    if c >= min(2, len(rare)):
                         pairs.add((min(d, o), max(d, o)))
                         nflash += 1
         return pairs, nflash
