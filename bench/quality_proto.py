@@ -33,7 +33,9 @@ SHARED = os.environ.get("WN_SHARED") or next(
 P = dict(
     ngram=5,
     bp_frac=0.002,     # a shingle in more than max(bp_min, bp_frac * N)
-    bp_min=20,         #   records so far is boilerplate: it weighs nothing
+    bp_min=20,         #   records is boilerplate: it weighs nothing
+    bp_mode="all",     # "all": counts of the whole corpus (two passes or a
+                       # frozen table); "sofar": counts of the records before
     t_near=0.5,        # Jaccard of the non-boilerplate shingles
     t_cont=0.7,        # containment of the smaller in the larger
     short_tokens=40,   # a record this short may match by its words (flash)
@@ -41,6 +43,14 @@ P = dict(
     t_words_nofig=0.9, #   (when the short record has no figure)
     min_weight=20.0,   #   and its words must weigh this much (in nats)
     conflict=0.1,      # figures replaced / figures in either: at most this
+    bands=16, rows=8,  # the LSH of today's default (-t 0.8); 0 = none
+    anchor_rate=3,     # anchors: 1 shingle in 2^3 (by value), at most
+    anchor_cap=64,     #   64 per record, pairs sharing >= anchor_hits
+    anchor_hits=1,
+    offer_frac=0.05,   # flash offers: lead words in at most
+    offer_min=50,      #   max(offer_min, offer_frac * N) records,
+    offer_cap=32,      #   at most 32 per record; a probe meets offers of
+    flash_block=2048,  #   its own block of records or the two beside it
     figs=True, contain=True, boiler=True, flash=True, star=True,
 )
 
@@ -97,6 +107,16 @@ def figures(text):
     return out
 
 
+def mix(x):
+    """The splitmix64 finalizer, as lib/sketch does."""
+    x &= 0xFFFFFFFFFFFFFFFF
+    x ^= x >> 30
+    x = (x * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    x ^= x >> 27
+    x = (x * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return x ^ (x >> 31)
+
+
 def shingles(tok, n):
     if len(tok) < n:
         return {hash(tuple(tok))} if tok else set()
@@ -142,14 +162,24 @@ class Corpus:
         # the count is exact and over the whole corpus; the C design uses a
         # count-min sketch (see docs/QUALITY.md for the streaming variant).
         df = collections.Counter()
-        for s in raw:
-            df.update(s)
         lim = max(p["bp_min"], p["bp_frac"] * self.n)
         self.bp_lim = lim
-        if p["boiler"]:
-            self.sh = [frozenset(x for x in s if df[x] <= lim) for s in raw]
+        if p["boiler"] and p["bp_mode"] == "sofar":
+            # Streaming: a record sees the counts of the records before it
+            # (and itself), against the limit at its own position.
+            self.sh = []
+            for d, s in enumerate(raw):
+                df.update(s)
+                ld = max(p["bp_min"], p["bp_frac"] * (d + 1))
+                self.sh.append(frozenset(x for x in s if df[x] <= ld))
         else:
-            self.sh = [frozenset(s) for s in raw]
+            for s in raw:
+                df.update(s)
+            if p["boiler"]:
+                self.sh = [frozenset(x for x in s if df[x] <= lim)
+                           for s in raw]
+            else:
+                self.sh = [frozenset(s) for s in raw]
         self.nbp = sum(len(r) - len(s) for r, s in zip(raw, self.sh))
         self.nsh = sum(len(r) for r in raw)
         # Word weights for short records: idf learned from the same counts,
@@ -160,6 +190,7 @@ class Corpus:
         for s in wsets:
             wdf.update(s)
         self.idf = {w: math.log(self.n / c) for w, c in wdf.items()}
+        self.wdf = wdf
         self.words = wsets
 
     def word_cont(self, s, l):
@@ -213,42 +244,85 @@ class Corpus:
 
     # ---------------------------------------------------------- candidates
     def candidates(self):
-        """Pairs that share a non-boilerplate shingle (what LSH bands and
-        containment keys stand for), and short records matched by their
-        distinctive words against the first 60 tokens of others (what the
-        flash keys stand for).  Returns the set and key counts."""
+        """Candidate pairs as the C design finds them (docs/QUALITY.md):
+        LSH bands (simulated: a pair sharing a non-boilerplate shingle is a
+        candidate with the S-curve probability of its Jaccard, decided by a
+        hash of the pair), anchors (a shared content-defined sample shingle)
+        and flash keys (probes x offers).  Returns (pairs, stats)."""
+        p = self.p
+        st = collections.Counter()
+        pairs = set()
         inv = collections.defaultdict(list)
         for d, s in enumerate(self.sh):
             for x in s:
                 inv[x].append(d)
-        pairs = set()
+        share = set()
         for ds in inv.values():
-            if len(ds) > 1 and len(ds) <= self.bp_lim + 1:
+            if 1 < len(ds) <= self.bp_lim + 1:
                 for i in range(len(ds)):
                     for k in range(i + 1, len(ds)):
-                        pairs.add((ds[i], ds[k]))
-        nflash = 0
-        if self.p["flash"]:
-            # Stand-in for the flash keys: a short record meets every record
-            # whose first 60 tokens hold 2 of its 4 rarest words.
-            lead = collections.defaultdict(set)
+                        share.add((ds[i], ds[k]))
+        st["share"] = len(share)
+        b, r = p["bands"], p["rows"]
+        if b:
+            for a, c in share:
+                A, B = self.sh[a], self.sh[c]
+                j = len(A & B) / len(A | B)
+                u = (hash((a, c, 0x5EED)) & 0xFFFFFFFF) / 2.0 ** 32
+                if u < 1 - (1 - j ** r) ** b:
+                    pairs.add((a, c))
+            st["lsh"] = len(pairs)
+            st["keys_lsh"] = b * self.n
+        if p["anchor_rate"]:
+            # Anchors: shingles whose hash is 0 mod 2^rate, the cap smallest.
+            m = (1 << p["anchor_rate"]) - 1
+            ainv = collections.defaultdict(list)
+            for d, s in enumerate(self.sh):
+                anc = sorted(x2 for x2 in (mix(x) for x in s) if not x2 & m)
+                anc = anc[:p["anchor_cap"]]
+                st["keys_anchor"] += len(anc)
+                for x in anc:
+                    ainv[x].append(d)
+            hits = collections.Counter()
+            for ds in ainv.values():
+                for i in range(len(ds)):
+                    for k in range(i + 1, len(ds)):
+                        hits[(ds[i], ds[k])] += 1
+            got = {pq for pq, c in hits.items() if c >= p["anchor_hits"]}
+            st["anchor"] = len(got)
+            pairs |= got
+        if p["flash"]:
+            # Flash keys: a short record probes with its 4 rarest words; a
+            # record offers the rare words of its first 60 tokens.
+            lim = max(p["offer_min"], p["offer_frac"] * self.n)
+            offers = collections.defaultdict(list)
             for d, t in enumerate(self.tok):
-                for w in set(t[:60]):
-                    lead[w].add(d)
+                lw = [w for w in set(t[:60]) if not w.isdigit() and
+                      self.wdf[w] <= lim]
+                lw = sorted(lw, key=lambda w: (self.wdf[w], w))[:p["offer_cap"]]
+                st["keys_offer"] += len(lw)
+                for w in lw:
+                    offers[w].append(d)
+            got = set()
             for d, t in enumerate(self.tok):
-                if len(t) > self.p["short_tokens"]:
+                if len(t) > p["short_tokens"]:
                     continue
-                rare = sorted(self.words[d], key=lambda w: (-self.idf[w], w))[:4]
-                hits = collections.Counter()
-                for w in rare:
-                    for o in lead.get(w, ()):
-                        if o != d:
-                            hits[o] += 1
-                for o, c in hits.items():
-                    if c >= min(2, len(rare)):
-                        pairs.add((min(d, o), max(d, o)))
-                        nflash += 1
-        return pairs, nflash
+                probe = sorted(self.words[d], key=lambda w: (self.wdf[w], w))[:4]
+                st["keys_probe"] += len(probe)
+                st["short_records"] += 1
+                h = collections.Counter()
+                blk = d // p["flash_block"]
+                for w in probe:
+                    for o in offers.get(w, ()):
+                        if o != d and abs(o // p["flash_block"] - blk) <= 1:
+                            h[o] += 1
+                for o, c in h.items():
+                    if c >= min(2, len(probe)):
+                        got.add((min(d, o), max(d, o)))
+            st["flash"] = len(got)
+            pairs |= got
+        st["pairs"] = len(pairs)
+        return pairs, st
 
     # ------------------------------------------------------------ clusters
     def cluster(self, pairs):
@@ -336,6 +410,21 @@ def clusters_of(removed):
     return lambda a, b: root.get(a, a) == root.get(b, b)
 
 
+def cand_line(C, st, verified, removed):
+    n = C.n
+    return ("%d records. Keys per record: LSH %.1f, anchors %.2f, flash "
+            "offers %.2f, probes %.2f (%d short records). Candidate pairs: "
+            "%d (LSH %d, anchors %d, flash %d; pairs sharing any "
+            "non-boilerplate shingle: %d); %d verified, %d removed. "
+            "Boilerplate: %.1f%% of shingle occurrences (limit %.0f "
+            "records)." % (
+                n, st["keys_lsh"] / n, st["keys_anchor"] / n,
+                st["keys_offer"] / n, st["keys_probe"] / n,
+                st["short_records"], st["pairs"], st["lsh"], st["anchor"],
+                st["flash"], st["share"], len(verified), len(removed),
+                100.0 * C.nbp / max(1, C.nsh), C.bp_lim))
+
+
 def run_reuters(data, p, out, detail=True):
     ids, texts = load_jsonl(os.path.join(data, "reuters21578",
                                          "docs.jsonl.zst"))
@@ -346,11 +435,11 @@ def run_reuters(data, p, out, detail=True):
         labels.append((C.pos[r["id_a"]], C.pos[r["id_b"]], r["label"],
                        r["kind"]))
     direct, dk = score_pairs(labels, lambda a, b: C.decide(a, b)[0])
-    pairs, nflash = C.candidates()
+    pairs, st = C.candidates()
     removed, verified = C.cluster(pairs)
     clus, ck = score_pairs(labels, clusters_of(removed))
     res = dict(direct=direct, clus=clus, dk=dk, ck=ck, cand=len(pairs),
-               nflash=nflash, verified=len(verified), removed=len(removed),
+               st=st, verified=len(verified), removed=len(removed),
                C=C, rem=removed, labels=labels)
     if detail:
         out("\n### reuters21578 dev_pairs (240 judged pairs)\n")
@@ -364,11 +453,7 @@ def run_reuters(data, p, out, detail=True):
             n = sum(c.values())
             merged = c["tp"] + c["fp"]
             out("| %s | %d | %d | %d |" % (k, n, merged, c["tp"] + c["tn"]))
-        out("\nCandidates over the corpus: %d pairs (%d from flash keys), "
-            "%d verified, %d records removed of %d; boilerplate shingles "
-            "%.1f%% of all (limit %.0f records)." % (
-                len(pairs), nflash, len(verified), len(removed), C.n,
-                100.0 * C.nbp / max(1, C.nsh), C.bp_lim))
+        out("\n" + cand_line(C, st, verified, removed))
         reasons = collections.Counter(r for _, r, _ in removed.values())
         out("Removed by reason: %s." % dict(sorted(reasons.items())))
         bad = [(d, c) for d, (c, _, _) in removed.items()
@@ -380,16 +465,15 @@ def run_reuters(data, p, out, detail=True):
 
 def run_simple(name, ids, texts, p, out, expect=None):
     C = Corpus(ids, texts, p)
-    pairs, nflash = C.candidates()
+    pairs, st = C.candidates()
     removed, verified = C.cluster(pairs)
     reasons = collections.Counter(r for _, r, _ in removed.values())
     bad = [(d, c) for d, (c, _, _) in removed.items()
            if not C.decide(min(d, c), max(d, c))[0]]
     out("\n### %s\n" % name)
-    out("%d records, %d candidate pairs (%d from flash keys), %d removed %s, "
-        "%d failing the rule against duplicate_of." % (
-            C.n, len(pairs), nflash, len(removed),
-            dict(sorted(reasons.items())), len(bad)))
+    out(cand_line(C, st, verified, removed))
+    out("Removed by reason: %s; %d failing the rule against duplicate_of." % (
+        dict(sorted(reasons.items())), len(bad)))
     return C, removed
 
 
@@ -414,7 +498,7 @@ def main():
     p = dict(P)
     for kv in a.set:
         k, v = kv.split("=")
-        p[k] = type(P[k])(v) if not isinstance(P[k], bool) else v == "1"
+        p[k] = (v == "1") if isinstance(P[k], bool) else type(P[k])(v)
 
     def out(s):
         print(s, flush=True)
@@ -433,6 +517,11 @@ def main():
                 ("no flash words", dict(flash=False)),
                 ("no boilerplate weighting", dict(boiler=False)),
                 ("union-find instead of star", dict(star=False)),
+                ("boilerplate counted so far (streaming)",
+                 dict(bp_mode="sofar")),
+                ("no anchors (LSH 16x8 + flash keys)", dict(anchor_rate=0)),
+                ("anchors need 2 shared", dict(anchor_hits=2)),
+                ("no LSH (anchors + flash keys)", dict(bands=0)),
                 ("only Jaccard >= 0.5", dict(figs=False, contain=False,
                                               flash=False, boiler=False)),
                 ("only Jaccard >= 0.8", dict(figs=False, contain=False,
