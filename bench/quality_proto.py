@@ -86,6 +86,15 @@ def figures(text):
     date figure ("Apr 7" = "April seven" = "d4.7")."""
     t = unicodedata.normalize("NFKC", text).casefold()
     out = set()
+    # An ISO date (2017-07-31) is the year and the date, as "July 31, 2017".
+    def iso(m):
+        y, mo, d = m.group(1), int(m.group(2)), int(m.group(3))
+        if 1 <= mo <= 12 and 1 <= d <= 31:
+            out.add(y)
+            out.add("d%d.%d" % (mo, d))
+            return " "
+        return m.group(0)
+    t = re.sub(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)", iso, t)
     words = [(m.group(0), m.start(), m.end()) for m in
              re.finditer(r"\d+(?:[.,/:]\d+)*(?:-\d+/\d+)?|[^\W\d_]+", t)]
     skip = set()

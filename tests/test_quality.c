@@ -84,6 +84,12 @@ static void test_figures_canonical(void **state)
         {"US$100m", "100"},
         {"MAR8", "March 8"},
         {"caf\xc3\xa9 12", "12"},
+        {"2017-07-31", "July 31, 2017"},
+        {"2017-7-31 17:09", "17:09 on July 31 2017"},
+        {"1987-13-02", "1987 13 2"},
+        {"1987-02-32", "1987 2 32"},
+        {"12017-07-31", "12017 7 31"},
+        {"2017-07-311", "2017 7 311"},
     };
     for (size_t i = 0; i < WN_ARRAY_LEN(cases); i++) {
         struct wn_figures a = figs(cases[i][0]), b = figs(cases[i][1]);

@@ -177,6 +177,45 @@ static void add_figure(struct wn_figures *f, const char *s, size_t n)
     add_hash(f, fig_hash(s, n));
 }
 
+/* Digits at s[0..max) as a number, or -1 if there are none. */
+static int digits_at(const unsigned char *s, size_t len, size_t at, size_t max,
+                     size_t *used)
+{
+    size_t k = 0;
+    int v = 0;
+    while (at + k < len && k < max && is_digit(s[at + k])) {
+        v = v * 10 + (s[at + k] - '0');
+        k++;
+    }
+    *used = k;
+    return k > 0 ? v : -1;
+}
+
+/*
+ * An ISO date YYYY-MM-DD at s[0] (a digit that no digit precedes): the year
+ * and the date figure, as "July 31, 2017" gives. Returns the bytes read, 0
+ * if there is no such date there.
+ */
+static size_t iso_date(const unsigned char *s, size_t len, struct wn_figures *f)
+{
+    size_t ny, nm, nd;
+    int y = digits_at(s, len, 0, 5, &ny);
+    if (y < 0 || ny != 4 || len < 5 || s[4] != '-')
+        return 0;
+    int m = digits_at(s, len, 5, 3, &nm);
+    if (m < 1 || m > 12 || nm > 2 || 5 + nm >= len || s[5 + nm] != '-')
+        return 0;
+    size_t at = 6 + nm;
+    int d = digits_at(s, len, at, 3, &nd);
+    if (d < 1 || d > 31 || nd > 2)
+        return 0;
+    char buf[16];
+    add_figure(f, (const char *)s, 4);
+    int k = snprintf(buf, sizeof(buf), "d%d.%d", m, d);
+    add_figure(f, buf, (size_t)k);
+    return at + nd;
+}
+
 void wn__figures_extract(const char *text, size_t len, struct wn_figures *out)
 {
     assert(out != NULL && (text != NULL || len == 0));
@@ -201,6 +240,12 @@ void wn__figures_extract(const char *text, size_t len, struct wn_figures *out)
             }
             i = j;
         } else if (is_digit(s[i])) {
+            size_t iso = iso_date(s + i, len - i, &f);
+            if (iso > 0) {
+                month = 0;
+                i += iso;
+                continue;
+            }
             size_t n = number_len(s + i, len - i);
             bool plain = true;
             unsigned v = 0;

@@ -17,7 +17,9 @@
  *     "4.50" = "4.5" and "1,000" = "1000";
  *   - a date: an English month name or abbreviation followed by a day
  *     1-31 in digits or a number word one-twelve ("Apr 7" = "April seven");
- *     it is one figure, and its day is not also a number.
+ *     it is one figure, and its day is not also a number; an ISO date
+ *     YYYY-MM-DD gives the year and the same date figure, so "2017-07-31"
+ *     and "July 31, 2017" agree.
  * The fingerprint keeps the bottom-k (k = WN_FIG_MAX) of the distinct
  * figures' 32-bit hashes, sorted, and their exact count: for records of up
  * to k figures the comparison is exact; beyond, it is the bottom-k estimate
