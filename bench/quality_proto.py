@@ -43,6 +43,7 @@ P = dict(
     t_words_nofig=0.9, #   (when the short record has no figure)
     min_weight=20.0,   #   and its words must weigh this much (in nats)
     conflict=0.1,      # figures replaced / figures in either: at most this
+    t_one_fig=0.65,    #   (or one figure replaced at Jaccard >= this)
     bands=16, rows=8,  # the LSH of today's default (-t 0.8); 0 = none
     anchor_rate=3,     # anchors: 1 shingle in 2^3 (by value), at most
     anchor_cap=64,     #   64 per record, pairs sharing >= anchor_hits
@@ -137,8 +138,8 @@ def zread(path):
     if path.endswith(".zst"):
         out = subprocess.run(["zstdcat", path], check=True,
                              stdout=subprocess.PIPE).stdout
-        return out.decode("utf-8").splitlines()
-    return open(path, encoding="utf-8").read().splitlines()
+        return [x for x in out.decode("utf-8").split("\n") if x]
+    return [x for x in open(path, encoding="utf-8").read().split("\n") if x]
 
 
 def load_jsonl(path):
@@ -237,6 +238,8 @@ class Corpus:
         if p["figs"]:
             near_ok = conflict <= p["conflict"] and not (
                 min(xa, xb) > 0 and fu < 1 / p["conflict"])
+            # One updated figure in a text that is otherwise a close copy.
+            near_ok = near_ok or (min(xa, xb) == 1 and j >= p["t_one_fig"])
             cont_ok = xs == 0
         else:
             near_ok = cont_ok = True
@@ -348,7 +351,11 @@ class Corpus:
                 verified[(a, b)] = (why, s, j)
                 adj[a].append(b)
                 adj[b].append(a)
-                if why == "contained" and self.p["star"]:
+                # The container is kept: a record mostly inside a longer
+                # one waits until its containers have been centers.
+                if self.p["star"] and len(self.tok[s]) < len(self.tok[
+                        b if s == a else a]) and self.features(a, b)[
+                        1 if s == a else 2] >= self.p["t_cont"]:
                     demoted.add(s)
         removed = {}
         if not self.p["star"]:  # union-find, first record represents

@@ -243,6 +243,15 @@ static void test_decide_rule(void **state)
     assert_false(v.same);
     assert_int_equal(v.reason, WN_Q_FIGURES);
     assert_int_equal(v.agreement, WN_FIG_CONFLICT);
+    /* One updated figure in a close copy ("up 5%" -> "closed up 4.75%"). */
+    f = facts(0.69, 0.8, 0.84, 300, 310, 7, 1, 1);
+    assert_true(decide(&f).same);
+    f.jaccard = 0.64;
+    assert_false(decide(&f).same);
+    f.jaccard = 0.9;
+    f.figs.only_b = 2;
+    f.figs.only_a = 2;
+    assert_false(decide(&f).same);
     /* A corrected figure in a long table is close, not a conflict. */
     f = facts(0.6, 0.7, 0.7, 90, 92, 18, 1, 1);
     v = decide(&f);

@@ -17,6 +17,7 @@ void wn__quality_params_default(struct wn_quality_params *p)
     p->t_words_nofig = 0.9;
     p->min_weight = 20.0;
     p->max_conflict = 0.1;
+    p->t_one_fig = 0.65;
 }
 
 void wn__quality_decide(const struct wn_pair_facts *f,
@@ -34,7 +35,11 @@ void wn__quality_decide(const struct wn_pair_facts *f,
     double words_s = v.smaller_is_a ? f->words_a : f->words_b;
     double weight_s = v.smaller_is_a ? f->weight_a : f->weight_b;
     uint32_t tokens_s = v.smaller_is_a ? f->tokens_a : f->tokens_b;
-    bool near_figs = v.agreement != WN_FIG_CONFLICT;
+    /* One updated figure (a corrected amount, a later time) in a text that
+     * is otherwise a close copy does not make another item. */
+    bool near_figs = v.agreement != WN_FIG_CONFLICT ||
+                     (WN_MIN(f->figs.only_a, f->figs.only_b) == 1 &&
+                      f->jaccard >= p->t_one_fig);
     bool cont_figs = s_only == 0;
 
     bool near_words = f->jaccard >= p->t_near;

@@ -5,7 +5,8 @@
  *
  * The rule, with s the smaller record (fewer tokens; on a tie, b) and l the
  * other:
- *   near       J >= t_near and the figures do not conflict;
+ *   near       J >= t_near and the figures do not conflict (or exactly one
+ *              figure is replaced and J >= t_one_fig);
  *   contained  containment of s in l >= t_cont and every figure of s is in
  *              l (or neither has one);
  *   flash      s has at most short_tokens tokens, its words weigh at least
