@@ -33,6 +33,8 @@ struct wn_quality_params {
     double t_words_nofig;  /* the same when the flash has no figure (0.9) */
     double min_weight;     /* least idf weight of a flash's words (20) */
     double max_conflict;   /* figures replaced / figures, at most (0.1) */
+    double t_one_fig; /* Jaccard above which one replaced figure is an update of
+                         the same item (0.65) */
 };
 
 /* The measured defaults (bench/quality_proto.py, docs/QUALITY.md). */
