@@ -602,6 +602,26 @@ def main():
         out("Near removals below Jaccard 0.6 to their duplicate_of: %d; "
             "contained removals: %d." % (
                 len(low), sum(1 for v in rem.values() if v[1] == "contained")))
+    if a.gen:
+        ids, texts = load_jsonl(a.gen)
+        C, rem = run_simple("generated corpus (%s)" % os.path.basename(a.gen),
+                            ids, texts, p, out)
+        truth = {}
+        for line in zread(a.gen_truth):
+            r = json.loads(line)
+            truth[C.pos[r["id"]]] = r["cluster"]
+        tg = collections.defaultdict(list)
+        for d, c in truth.items():
+            tg[c].append(d)
+        tpairs = {(g[i], g[k]) for g in tg.values() for i in range(len(g))
+                  for k in range(i + 1, len(g))}
+        ppairs = {(min(g[i], g[k]), max(g[i], g[k]))
+                  for g in groups_of(rem, C.n) for i in range(len(g))
+                  for k in range(i + 1, len(g))}
+        tp = len(tpairs & ppairs)
+        pr, rc, f1 = prf(tp, len(ppairs) - tp, len(tpairs) - tp)
+        out("Pairwise against the truth: P %.3f R %.3f F1 %.3f (TP %d, FP %d,"
+            " FN %d)." % (pr, rc, f1, tp, len(ppairs) - tp, len(tpairs) - tp))
     if want("gutenberg_sample"):
         f = os.path.join(a.data, "gutenberg_sample", "docs.jsonl.zst")
         ids, texts = load_jsonl(f)
