@@ -42,6 +42,8 @@ P = dict(
     t_words=0.8,       # idf-weighted share of its words found in the other
     t_words_nofig=0.9, #   (when the short record has no figure)
     min_weight=20.0,   #   and its words must weigh this much (in nats)
+    flash_lead=64,     #   words looked up in the first 64 tokens of the
+                       #   other record (0: all its words)
     conflict=0.1,      # figures replaced / figures in either: at most this
     t_one_fig=0.65,    #   (or one figure replaced at Jaccard >= this)
     bands=16, rows=8,  # the LSH of today's default (-t 0.8); 0 = none
@@ -203,12 +205,20 @@ class Corpus:
         self.wdf = wdf
         self.words = wsets
 
+    def lead_words(self, d):
+        return frozenset(w for w in self.tok[d][:self.p["flash_lead"]]
+                         if not w.isdigit())
+
     def word_cont(self, s, l):
         ws = self.words[s]
         tot = sum(self.idf[w] for w in ws)
         if tot <= 0:
             return 0.0, 0.0
-        got = sum(self.idf[w] for w in ws & self.words[l])
+        if self.p["flash_lead"]:
+            lw = self.lead_words(l)
+        else:
+            lw = self.words[l]
+        got = sum(self.idf[w] for w in ws & lw)
         return got / tot, tot
 
     # ------------------------------------------------------------ the rule
