@@ -64,8 +64,16 @@ static int month_of(const char *w, size_t n)
         "apr", "april",   "may", "may",      "jun", "june",
         "jul", "july",    "aug", "august",   "sep", "september",
         "oct", "october", "nov", "november", "dec", "december"};
+    /* Most words are not months: reject by length and first letter before
+     * comparing (this keeps the scan near memory speed). */
+    if (n < 3 || n > 9)
+        return 0;
+    char c = lower(w[0]);
+    if (c != 'j' && c != 'f' && c != 'm' && c != 'a' && c != 's' && c != 'o' &&
+        c != 'n' && c != 'd')
+        return 0;
     for (size_t i = 0; i < WN_ARRAY_LEN(names); i++)
-        if (word_is(w, n, names[i]))
+        if (names[i][0] == c && word_is(w, n, names[i]))
             return (int)(i / 2) + 1;
     if (word_is(w, n, "sept"))
         return 9;
