@@ -278,12 +278,9 @@ class Corpus:
         for d, s in enumerate(self.sh):
             for x in s:
                 inv[x].append(d)
-        share = set()
-        for ds in inv.values():
-            if 1 < len(ds) <= self.bp_lim + 1:
-                for i in range(len(ds)):
-                    for k in range(i + 1, len(ds)):
-                        share.add((ds[i], ds[k]))
+        share = getattr(self, "_share", None)
+        if share is None:
+            share = self._share = self.shared_pairs(inv)
         st["share"] = len(share)
         b, r = p["bands"], p["rows"]
         if b:
@@ -295,6 +292,19 @@ class Corpus:
                     pairs.add((a, c))
             st["lsh"] = len(pairs)
             st["keys_lsh"] = b * self.n
+        return self.more_candidates(pairs, st)
+
+    def shared_pairs(self, inv):
+        share = set()
+        for ds in inv.values():
+            if 1 < len(ds) <= self.bp_lim + 1:
+                for i in range(len(ds)):
+                    for k in range(i + 1, len(ds)):
+                        share.add((ds[i], ds[k]))
+        return share
+
+    def more_candidates(self, pairs, st):
+        p = self.p
         if p["anchor_rate"]:
             # Anchors: shingles whose hash is 0 mod 2^rate, the cap smallest.
             m = (1 << p["anchor_rate"]) - 1
@@ -451,10 +461,19 @@ def cand_line(C, st, verified, removed):
                 100.0 * C.nbp / max(1, C.nsh), C.bp_lim))
 
 
+_CORPORA = {}
+
+
 def run_reuters(data, p, out, detail=True):
-    ids, texts = load_jsonl(os.path.join(data, "reuters21578",
-                                         "docs.jsonl.zst"))
-    C = Corpus(ids, texts, p)
+    # The corpus object depends only on the boilerplate options; the rule,
+    # the candidates and the clusters read C.p, so ablation rows share it.
+    key = (p["boiler"], p["bp_mode"], p["bp_frac"], p["bp_min"], p["ngram"])
+    if key not in _CORPORA:
+        ids, texts = load_jsonl(os.path.join(data, "reuters21578",
+                                             "docs.jsonl.zst"))
+        _CORPORA[key] = Corpus(ids, texts, p)
+    C = _CORPORA[key]
+    C.p = p
     labels = []
     for line in open(os.path.join(data, "reuters21578", "dev_pairs.jsonl")):
         r = json.loads(line)
