@@ -373,9 +373,10 @@ class Corpus:
                 adj[b].append(a)
                 # The container is kept: a record mostly inside a longer
                 # one waits until its containers have been centers.
-                if self.p["star"] and len(self.tok[s]) < len(self.tok[
-                        b if s == a else a]) and self.features(a, b)[
-                        1 if s == a else 2] >= self.p["t_cont"]:
+                if self.p["star"] and (why == "contained" or (
+                        len(self.tok[s]) < len(self.tok[b if s == a else a])
+                        and self.features(a, b)[1 if s == a else 2] >=
+                        self.p["t_cont"])):
                     demoted.add(s)
         removed = {}
         if not self.p["star"]:  # union-find, first record represents
