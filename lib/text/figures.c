@@ -42,16 +42,16 @@ static bool is_letter(unsigned char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
 }
 
-static char lower(char c)
+static unsigned char lower(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + ('a' - 'A')) : c;
 }
 
 static bool word_is(const char *w, size_t n, const char *lit)
 {
     size_t i = 0;
     for (; i < n && lit[i]; i++)
-        if (lower(w[i]) != lit[i])
+        if (lower((unsigned char)w[i]) != (unsigned char)lit[i])
             return false;
     return i == n && lit[i] == '\0';
 }
@@ -68,12 +68,12 @@ static int month_of(const char *w, size_t n)
      * comparing (this keeps the scan near memory speed). */
     if (n < 3 || n > 9)
         return 0;
-    char c = lower(w[0]);
+    unsigned char c = lower((unsigned char)w[0]);
     if (c != 'j' && c != 'f' && c != 'm' && c != 'a' && c != 's' && c != 'o' &&
         c != 'n' && c != 'd')
         return 0;
     for (size_t i = 0; i < WN_ARRAY_LEN(names); i++)
-        if (names[i][0] == c && word_is(w, n, names[i]))
+        if ((unsigned char)names[i][0] == c && word_is(w, n, names[i]))
             return (int)(i / 2) + 1;
     if (word_is(w, n, "sept"))
         return 9;
