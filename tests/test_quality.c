@@ -393,7 +393,7 @@ static void test_cms_save_load(void **state)
     assert_int_equal(t.log2_width, 6);
     assert_int_equal(t.depth, 3);
     assert_true(t.adds == 500);
-    assert_memory_equal(t.c, s.c, 3 * 64 * 2);
+    assert_memory_equal(t.c, s.c, (size_t)3 * 64 * 2);
     wn__cms_release(&t);
     struct wn_cms keep;
     memset(&keep, 0x11, sizeof(keep));
