@@ -578,6 +578,46 @@ def main():
             q.update(ov)
             r = run_reuters(a.data, q, out, detail=False)
             out("| %s | %s | %d |" % (name, fmt(r["clus"]), r["cand"]))
+    if want("ablate-direct"):
+        # The rule's components judged on the 240 pairs directly (no
+        # candidates, no clusters): cheap, and what each part of the rule
+        # contributes.
+        out("\n### Ablation of the rule on reuters dev_pairs (each pair "
+            "judged directly)\n")
+        out("| setting | P | R | F1 | TP | FP | FN |")
+        out("|---|---:|---:|---:|---:|---:|---:|")
+        rows = [("full rule", {}), ("no figures", dict(figs=False)),
+                ("no one-figure update", dict(t_one_fig=2.0)),
+                ("no containment", dict(contain=False)),
+                ("no flash words", dict(flash=False)),
+                ("flash words over all of l", dict(flash_lead=0)),
+                ("no boilerplate weighting", dict(boiler=False)),
+                ("boilerplate counted so far (streaming)",
+                 dict(bp_mode="sofar")),
+                ("only J >= 0.5 (nothing else)",
+                 dict(figs=False, contain=False, flash=False, boiler=False)),
+                ("only J >= 0.8 (today's default)",
+                 dict(figs=False, contain=False, flash=False, boiler=False,
+                      t_near=0.8))]
+        for name, ov in rows:
+            q = dict(p)
+            q.update(ov)
+            key = (q["boiler"], q["bp_mode"], q["bp_frac"], q["bp_min"],
+                   q["ngram"])
+            if key not in _CORPORA:
+                ids, texts = load_jsonl(os.path.join(
+                    a.data, "reuters21578", "docs.jsonl.zst"))
+                _CORPORA[key] = Corpus(ids, texts, q)
+            C = _CORPORA[key]
+            C.p = q
+            labels = []
+            for line in open(os.path.join(a.data, "reuters21578",
+                                          "dev_pairs.jsonl")):
+                r = json.loads(line)
+                labels.append((C.pos[r["id_a"]], C.pos[r["id_b"]],
+                               r["label"], r["kind"]))
+            tot, _ = score_pairs(labels, lambda x, y: C.decide(x, y)[0])
+            out("| %s | %s |" % (name, fmt(tot)))
     if want("seeds") and os.path.isdir(a.seeds):
         ids, texts = load_dir(a.seeds)
         C, rem = run_simple("seeds", ids, texts, p, out)
