@@ -217,11 +217,11 @@ static struct wn_pair_facts facts(double j, double ca, double cb, uint32_t ta,
     return f;
 }
 
-static struct wn_verdict decide(const struct wn_pair_facts *f)
+static struct wn__quality_verdict decide(const struct wn_pair_facts *f)
 {
     struct wn_quality_params p;
     wn__quality_params_default(&p);
-    struct wn_verdict v;
+    struct wn__quality_verdict v;
     memset(&v, 0xAB, sizeof(v));
     wn__quality_decide(f, &p, &v);
     return v;
@@ -232,7 +232,7 @@ static void test_decide_rule(void **state)
     (void)state;
     /* A re-filing: high Jaccard, same figures. */
     struct wn_pair_facts f = facts(0.85, 0.9, 0.92, 300, 290, 6, 0, 0);
-    struct wn_verdict v = decide(&f);
+    struct wn__quality_verdict v = decide(&f);
     assert_true(v.same);
     assert_int_equal(v.reason, WN_Q_NEAR);
     assert_false(v.smaller_is_a);

@@ -22,10 +22,10 @@ void wn__quality_params_default(struct wn_quality_params *p)
 
 void wn__quality_decide(const struct wn_pair_facts *f,
                         const struct wn_quality_params *p,
-                        struct wn_verdict *out)
+                        struct wn__quality_verdict *out)
 {
     assert(f != NULL && p != NULL && out != NULL);
-    struct wn_verdict v;
+    struct wn__quality_verdict v;
     v.smaller_is_a = f->tokens_a < f->tokens_b;
     v.agreement = wn__fig_agreement_of(&f->figs, p->max_conflict);
     /* Seen from s: its figures that l lacks, and whether it has any. */

@@ -62,7 +62,7 @@ enum wn_quality_reason {
     WN_Q_DIFFERENT, /* not the same: the words do not match */
 };
 
-struct wn_verdict {
+struct wn__quality_verdict {
     bool same;
     enum wn_quality_reason reason;
     bool smaller_is_a;               /* s = a (else s = b) */
@@ -71,7 +71,7 @@ struct wn_verdict {
 
 WN_INTERNAL void wn__quality_decide(const struct wn_pair_facts *f,
                                     const struct wn_quality_params *p,
-                                    struct wn_verdict *out);
+                                    struct wn__quality_verdict *out);
 
 /* "near", "contained", "flash", "figures", "different". */
 WN_INTERNAL const char *wn__quality_reason_name(enum wn_quality_reason r);
