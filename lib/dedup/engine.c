@@ -175,6 +175,7 @@ struct engine {
     uint64_t *in_docs;
     bool *in_plain;
     struct stat *in_stat;
+    struct wn_prints prints; /* pass 1's view of the inputs (io/reader.h) */
     struct wn_outfile out_kept, out_removed, out_clusters, out_rejected,
         out_stats;
 
@@ -460,11 +461,7 @@ static int write_rejected(struct engine *e, const struct wn_record *rec)
         rc = wn__buf_printf(
             &b, ",\"line\":%llu,\"reason\":", (unsigned long long)rec->line);
     char reason[160];
-    if (rec->status == WN_EPARSE)
-        snprintf(reason, sizeof(reason), "%s at byte %zu",
-                 wn_strerror(rec->status), rec->error_offset);
-    else
-        snprintf(reason, sizeof(reason), "%s", wn_strerror(rec->status));
+    wn_record_reason(rec, reason, sizeof(reason));
     if (!rc)
         rc = wn__json_escape(reason, strlen(reason), &b);
     if (!rc)
@@ -1410,6 +1407,7 @@ static int pass2(struct engine *e, const char *const *inputs, size_t ninputs,
     wn__free(paths);
     if (rc)
         return rc;
+    wn__reader_verify(r, &e->prints);
     struct verifier ver;
     bool have_ver = !e->o->exact_only;
     if (have_ver && (rc = verifier_init(&ver, e)) != WN_OK) {
@@ -1424,6 +1422,9 @@ static int pass2(struct engine *e, const char *const *inputs, size_t ninputs,
     while (!rc) {
         int got = wn_reader_next(r, &rec);
         if (got < 0) {
+            const char *p = wn_reader_error_path(r);
+            snprintf(e->rep.error_path, sizeof(e->rep.error_path), "%s",
+                     p ? p : "");
             rc = got;
             break;
         }
@@ -1720,6 +1721,7 @@ static void engine_release(struct engine *e)
     wn__free(e->in_docs);
     wn__free(e->in_plain);
     wn__free(e->in_stat);
+    wn__prints_release(&e->prints);
     wn__free(e->set_off);
     wn__free(e->rej);
     wn__buf_release(&e->ids);
@@ -1887,6 +1889,8 @@ int wn_dedup_run(const char *const *inputs, size_t ninputs, const char *outdir,
     rc = wn_reader_create(inputs, ninputs, &opts->reader, &r, &bad);
     if (!rc && opts->cancel)
         wn__reader_set_cancel(r, opts->cancel); /* a silent pipe must stop */
+    if (!rc)
+        rc = wn__reader_record(r, &e->prints);
     if (rc) {
         if (bad < ninputs)
             snprintf(e->rep.error_path, sizeof(e->rep.error_path), "%s",

@@ -102,6 +102,9 @@ int wn__job_start(struct wn_job *j, const char *const *inputs, size_t n,
             snprintf(j->error_path, sizeof(j->error_path), "%s", inputs[bad]);
         return rc;
     }
+    rc = wn__reader_record(*r, &j->prints);
+    if (rc)
+        return rc;
     rc = wn__tmpdir_create(outdir, &j->tmpdir, &j->lock_fd);
     if (rc) {
         snprintf(j->error_path, sizeof(j->error_path), "%s", outdir);
@@ -158,6 +161,8 @@ int wn__job_reopen(struct wn_job *j, struct wn_reader **r)
     rc = wn_reader_create(paths, j->ninputs, &j->ro, r, &bad);
     if (rc && bad < j->ninputs)
         snprintf(j->error_path, sizeof(j->error_path), "%s", paths[bad]);
+    if (!rc)
+        wn__reader_verify(*r, &j->prints);
     wn__free(paths);
     return rc;
 }
@@ -181,6 +186,13 @@ void wn__job_reader_error(struct wn_job *j, const struct wn_reader *r)
     snprintf(j->error_path, sizeof(j->error_path), "%s", p ? p : "");
 }
 
+int wn__job_changed(struct wn_job *j, const struct wn_record *rec)
+{
+    snprintf(j->error_path, sizeof(j->error_path), "%s",
+             rec && rec->source ? rec->source : "");
+    return WN_ECHANGED;
+}
+
 static bool printable(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -195,11 +207,7 @@ int wn__job_reject(struct wn_outfile *o, const struct wn_record *rec)
 {
     const char *src = rec->source ? rec->source : "-";
     char reason[160];
-    if (rec->status == WN_EPARSE)
-        snprintf(reason, sizeof(reason), "%s at byte %zu",
-                 wn_strerror(rec->status), rec->error_offset);
-    else
-        snprintf(reason, sizeof(reason), "%s", wn_strerror(rec->status));
+    wn_record_reason(rec, reason, sizeof(reason));
     struct wn_buf b = {0};
     int rc = WN_BUF_LIT(&b, "{\"source\":");
     if (!rc)
@@ -299,6 +307,7 @@ void wn__job_release(struct wn_job *j)
     }
     wn__free(j->spool);
     wn__free(j->spool_path);
+    wn__prints_release(&j->prints);
     wn__tmpdir_remove(j->tmpdir);
     wn__free(j->tmpdir);
     if (j->lock_fd > 0)

@@ -24,6 +24,7 @@
 
 #include "common/common.h"
 #include "io/outfile.h"
+#include "io/reader.h"
 
 #include <stdio.h>
 
@@ -273,6 +274,7 @@ struct wn_job {
                      twice, or NULL */
     char **spool_path;
     volatile int *cancel;
+    struct wn_prints prints; /* pass 1's fingerprints, checked in pass 2 */
     char error_path[512];
     double t0;
 };
@@ -300,6 +302,8 @@ WN_INTERNAL int wn__job_reject(struct wn_outfile *o,
 /* Note a failing reader's path in error_path. */
 WN_INTERNAL void wn__job_reader_error(struct wn_job *j,
                                       const struct wn_reader *r);
+/* Pass 2 met a record unlike pass 1's: name its file, WN_ECHANGED. */
+WN_INTERNAL int wn__job_changed(struct wn_job *j, const struct wn_record *rec);
 WN_INTERNAL bool wn__job_cancelled(const struct wn_job *j);
 /* Finish every output, then rename them, stats last. */
 WN_INTERNAL int wn__job_commit(struct wn_job *j);
