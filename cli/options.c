@@ -65,6 +65,14 @@ void cli_rejects_finish(const struct cli_rejects *r)
                   r->count - CLI_REJECT_MESSAGES);
 }
 
+void cli_warn_if_empty(uint64_t read)
+{
+    if (read == 0)
+        cli_error("warning: the inputs hold no record (a directory is read "
+                  "for .txt files and .jsonl, .json or .ndjson files, also "
+                  "with .gz or .zst)");
+}
+
 int cli_run_failed(const char *cmd, int rc, const char *error_path)
 {
     if (rc == WN_OK)

@@ -601,7 +601,7 @@ static void test_directory(void **state)
     write_file("docs/B.txt", "upper", 5);
     write_file("docs/a/deep/z.txt", "zed\nline2\n", 10);
     write_file("docs/a/m.txt", "", 0);
-    write_file("docs/a/skip.json", "{}", 2);
+    write_file("docs/a/skip.dat", "{}", 2);
     write_file("docs/notes.md", "x", 1);
     write_file("docs/big.txt", "0123456789abcdef", 16);
     char *link = path_of("docs/link.txt"), *target = path_of("docs/b.txt");

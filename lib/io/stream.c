@@ -252,7 +252,9 @@ static int resync(struct wn_stream *s)
 {
     size_t mlen = s->format == WN_STREAM_GZIP ? 3 : 4;
     size_t p = s->in_pos;
-    if (s->unit_start != SIZE_MAX && s->unit_start < s->in_pos)
+    /* Past the damaged unit's first byte, so that each scan moves on even
+     * when the decoder failed without consuming anything. */
+    if (s->unit_start != SIZE_MAX && s->unit_start <= s->in_pos)
         p = s->unit_start + 1;
     for (;;) {
         for (; p + mlen <= s->in_len; p++) {
