@@ -15,13 +15,12 @@
  * Damage: a decoder error ends the damaged member (gzip) or frame (zstd)
  * with one WN_ETRUNC, after the good bytes before it have been handed out.
  * The next call resynchronizes: it scans the compressed bytes for the next
- * gzip magic (1f 8b 08) or zstd frame magic, from just after the start of
- * the damaged unit when that is still buffered (a damaged length field may
- * have made the decoder swallow the next unit's start), else from where the
- * decoder stopped. A candidate that fails before producing a byte was a
- * chance match inside compressed data: scanning goes on silently, so one
- * damaged region gives exactly one WN_ETRUNC. No magic before the end of the
- * file is a clean end. Each scan step moves forward by at least one byte.
+ * gzip magic (1f 8b 08) or zstd frame magic, from where the decoder
+ * stopped (or just past the damaged unit's first byte if it stopped there). A
+ * candidate that fails before producing a byte was a chance match inside
+ * compressed data: scanning goes on silently, so one damaged region gives
+ * exactly one WN_ETRUNC. No magic before the end of the file is a clean end.
+ * Each scan step moves forward by at least one byte.
  *
  * zstd windows: frames may ask for a window up to 2^ZSTD_WINDOWLOG_MAX
  * (2 GiB on 64-bit hosts, what `zstd --long=31` writes) instead of zstd's
@@ -59,8 +58,8 @@ struct wn_stream {
     int err;           /* a decoder error held back until its output is read */
     bool resync;       /* after damage: looking for the next member or frame */
     bool probing;      /* a unit found by resync has produced no byte yet */
-    size_t unit_start; /* in[] index of the current unit's start, or
-                          SIZE_MAX when that byte is no longer buffered */
+    uint64_t in_base;  /* file offset of in[0] */
+    uint64_t unit_abs; /* file offset of the current unit's first byte */
     volatile int *cancel; /* see wn__stream_set_cancel */
 };
 
@@ -180,7 +179,6 @@ static int detect(struct wn_stream *s)
     memcpy(s->in, s->magic, s->magic_len);
     s->in_len = s->magic_len;
     s->magic_pos = s->magic_len;
-    s->unit_start = 0;
     if (s->format == WN_STREAM_GZIP) {
         s->z.zalloc = z_alloc;
         s->z.zfree = z_free;
@@ -220,9 +218,9 @@ static int fill_keep(struct wn_stream *s, size_t keep)
         return read_error();
     if (k == 0)
         s->eof = true;
+    s->in_base += s->in_len - keep;
     s->in_pos = 0;
     s->in_len = keep + (size_t)k;
-    s->unit_start = SIZE_MAX;
     return WN_OK;
 }
 
@@ -251,16 +249,29 @@ static bool unit_magic(int format, const unsigned char *p, size_t n)
 static int resync(struct wn_stream *s)
 {
     size_t mlen = s->format == WN_STREAM_GZIP ? 3 : 4;
-    size_t p = s->in_pos;
-    /* Past the damaged unit's first byte, so that each scan moves on even
-     * when the decoder failed without consuming anything. */
-    if (s->unit_start != SIZE_MAX && s->unit_start <= s->in_pos)
-        p = s->unit_start + 1;
+    /* From where the decoder stopped, but past the damaged unit's first
+     * byte, so that each scan moves on even when the decoder failed
+     * without consuming anything. File offsets, so that the place does
+     * not depend on the read size. */
+    uint64_t from = s->in_base + s->in_pos;
+    if (from <= s->unit_abs)
+        from = s->unit_abs + 1;
+    while (s->in_base + s->in_len < from) {
+        if (s->eof) {
+            s->in_pos = s->in_len;
+            return WN_OK;
+        }
+        s->in_pos = s->in_len;
+        int rc = fill(s);
+        if (rc)
+            return rc;
+    }
+    size_t p = (size_t)(from - s->in_base);
     for (;;) {
         for (; p + mlen <= s->in_len; p++) {
             if (unit_magic(s->format, s->in + p, s->in_len - p)) {
                 s->in_pos = p;
-                s->unit_start = p;
+                s->unit_abs = s->in_base + p;
                 s->resync = false;
                 s->probing = true;
                 return WN_OK;
@@ -324,7 +335,7 @@ static int read_gzip(struct wn_stream *s, void *buf, size_t cap, size_t *got)
             }
             inflateReset(z); /* another member follows */
             s->member_open = true;
-            s->unit_start = s->in_pos;
+            s->unit_abs = s->in_base + s->in_pos;
         }
         z->next_in = s->in + s->in_pos;
         z->avail_in = (uInt)(s->in_len - s->in_pos);
@@ -383,7 +394,7 @@ static int read_zstd(struct wn_stream *s, void *buf, size_t cap, size_t *got)
             return WN_OK;
         }
         if (!s->frame_open)
-            s->unit_start = s->in_pos;
+            s->unit_abs = s->in_base + s->in_pos;
         ZSTD_inBuffer in = {s->in, s->in_len, s->in_pos};
         ZSTD_outBuffer out = {buf, cap, 0};
         size_t zr = ZSTD_decompressStream(s->zd, &out, &in);
