@@ -429,7 +429,8 @@ static int open_dir(struct wn_reader *r, const char *root)
         r->err_path = r->path.data;
         return rc;
     }
-    qsort(r->files, r->nfiles, sizeof(*r->files), cmp_entry);
+    if (r->nfiles > 1)
+        qsort(r->files, r->nfiles, sizeof(*r->files), cmp_entry);
     return WN_OK;
 }
 
