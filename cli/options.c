@@ -49,16 +49,13 @@ void cli_on_reject(void *ud, const struct wn_record *rec)
     if (r->last > 0)
         fputs("\r\033[K", stderr); /* the progress line is redrawn */
     const char *src = rec->source ? rec->source : "-";
-    if (rec->status == WN_EPARSE)
-        fprintf(stderr, "winnow: %s:%llu: %s at byte %zu (rejected)\n", src,
-                (unsigned long long)rec->line, wn_strerror(rec->status),
-                rec->error_offset);
-    else if (rec->line)
+    char reason[160];
+    wn_record_reason(rec, reason, sizeof(reason));
+    if (rec->line)
         fprintf(stderr, "winnow: %s:%llu: %s (rejected)\n", src,
-                (unsigned long long)rec->line, wn_strerror(rec->status));
+                (unsigned long long)rec->line, reason);
     else
-        fprintf(stderr, "winnow: %s: %s (rejected)\n", src,
-                wn_strerror(rec->status));
+        fprintf(stderr, "winnow: %s: %s (rejected)\n", src, reason);
 }
 
 void cli_rejects_finish(const struct cli_rejects *r)
@@ -66,6 +63,14 @@ void cli_rejects_finish(const struct cli_rejects *r)
     if (r->count > CLI_REJECT_MESSAGES && cli_verbosity >= 0)
         cli_error("... and %llu more rejected records",
                   r->count - CLI_REJECT_MESSAGES);
+}
+
+void cli_warn_if_empty(uint64_t read)
+{
+    if (read == 0)
+        cli_error("warning: the inputs hold no record (a directory is read "
+                  "for .txt files and .jsonl, .json or .ndjson files, also "
+                  "with .gz or .zst)");
 }
 
 int cli_run_failed(const char *cmd, int rc, const char *error_path)

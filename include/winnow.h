@@ -131,7 +131,10 @@ struct wn_record {
     uint32_t input;      /* index of the input it came from */
     uint64_t line;       /* 1-based line (JSONL) or 0 (text files) */
     const char *source;  /* input path as given ("-" for standard input), or
-                            for text files the file path */
+                            for files of a directory the file path */
+    int sys_errno;       /* when a system call made the record rejected (a file
+                            or subdirectory that cannot be opened or read): its
+                            errno, else 0. wn_record_reason() says it. */
 };
 
 struct wn_reader_options {
@@ -159,9 +162,17 @@ struct wn_reader;
  * A file is JSONL, plain, gzip (concatenated members allowed) or zstd (any
  * number of frames), recognized by its first bytes, not its name. Lines end
  * at '\n'; blank and whitespace-only lines are skipped and counted
- * (wn_reader_blank_lines). A directory is read recursively: every regular
- * file whose name ends in ".txt", in bytewise order of the relative path, is
- * one record (links to files are followed, links to directories are not).
+ * (wn_reader_blank_lines). A directory is read recursively, in bytewise
+ * order of the relative path (links to files are followed, links to
+ * directories are not): a regular file whose name ends in ".txt" is one
+ * record, its id the relative path; a file whose name ends in ".jsonl",
+ * ".json" or ".ndjson", possibly followed by ".gz" or ".zst", is read as
+ * JSONL (compression still found by magic bytes; a missing id becomes
+ * FILE:LINE with FILE its path). Other names are ignored. An entry that
+ * cannot be examined or opened (a subdirectory that cannot be listed, a
+ * path longer than PATH_MAX, a dangling link) is one rejected record with
+ * sys_errno set; reading goes on. A damaged gzip member or zstd frame is one
+ * rejected record (WN_ETRUNC) and reading resumes at the next intact one.
  * A regular file named with ".txt" is one record too, its id the path as
  * given. Memory stays O(max_record_bytes), whatever the input size.
  */
@@ -182,6 +193,15 @@ WN_API int wn_reader_next(struct wn_reader *r, struct wn_record *rec);
 
 /* The path of the input where the last error happened, or NULL. */
 WN_API const char *wn_reader_error_path(const struct wn_reader *r);
+
+/*
+ * Why rec (rec->status < 0) is rejected, as one line of text in buf (size
+ * bytes, truncated to fit): wn_strerror(rec->status), with the byte offset
+ * for malformed JSON, or strerror(rec->sys_errno) when that is set. Returns
+ * buf.
+ */
+WN_API const char *wn_record_reason(const struct wn_record *rec, char *buf,
+                                    size_t size);
 
 /* Bytes read so far, after decompression (JSONL is read ahead by at most
  * one block of 1 MiB). */

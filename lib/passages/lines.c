@@ -420,7 +420,7 @@ static int write_doc(struct run *r, struct writer *w,
     if (fread(&hd, sizeof(hd), 1, r->units) != 1)
         return WN_EIO;
     if (hd.text_len != rec->text_len)
-        return WN_EIO; /* the input changed between the passes */
+        return wn__frame_changed(&r->job, rec);
     size_t n = (size_t)hd.units;
     if (WN_GROW(w->u, w->u_cap, n + 1) ||
         WN_GROW(w->docs, w->docs_cap, n + 1) ||
@@ -540,7 +540,7 @@ static int pass2(struct run *r)
         if (rec.status)
             continue;
         if (d++ >= r->ndocs) {
-            rc = WN_EIO;
+            rc = wn__frame_changed(&r->job, &rec);
             break;
         }
         rc = write_doc(r, &w, &rec);
@@ -548,7 +548,7 @@ static int pass2(struct run *r)
             rc = WN_EINTR;
     }
     if (!rc && d != r->ndocs)
-        rc = WN_EIO;
+        rc = wn__frame_changed(&r->job, NULL);
     wn_reader_free(rd);
     wn__free(w.u);
     wn__free(w.docs);

@@ -254,7 +254,7 @@ printf '\211PNG binary' >"$D/image.png"
 ln -s "$D/nowhere.txt" "$D/dangling.txt"
 ln -s "$D" "$D/loop/up"
 mkfifo "$D/pipe.txt"
-hostile directory-mixed-files 3 1 'cannot open file' "$D"
+hostile directory-mixed-files 3 1 'No such file or directory' "$D"
 kept_has directory-mixed-files 's["read"] == 4 and len(rem) == 1 and s["rejected"] == 1'
 
 # A .txt file named as an input is one document, its id the path given;
