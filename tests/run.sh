@@ -29,12 +29,20 @@ count() { # name, then the TAP stream in $log; exit status in $2
 
 for b in "$@"; do
     bdir=$(cd "$b" && pwd)
+    units=0
     for t in "$bdir"/tests/test_*; do
         [ -f "$t" ] && [ -x "$t" ] || continue
+        units=$((units + 1))
         name="$(basename "$b")/$(basename "$t")"
         (cd "$top" && CMOCKA_MESSAGE_OUTPUT=TAP "$t") >"$log" 2>&1
         count "$name" $?
     done
+    if [ "$units" -eq 0 ]; then
+        # A build configured without cmocka (-Dtests=auto) has none: the
+        # suite is not run, and that is a failure, not a pass.
+        echo "not ok - $(basename "$b"): no unit-test binary (configure with -Dtests=enabled)"
+        failed=$((failed + 1))
+    fi
     for s in "$top"/tests/cli/test_*.sh; do
         [ -f "$s" ] || continue
         name="$(basename "$b")/cli/$(basename "$s" .sh)"
