@@ -374,6 +374,9 @@ struct wn_dedup_report {
     uint64_t keep_missing;      /* WN_KEEP_MAX: records without a numeric
                                    value in keep_field */
     uint32_t bands, rows;       /* LSH parameters used */
+    uint64_t join_partitions;   /* partitions of each band's join: the
+                                   memory budget, raised to a floor of 2 MiB
+                                   per thread, sets them */
     double seconds;
     double stage_seconds[6]; /* read+sketch, exact, join, verify,
                                 cluster, write */

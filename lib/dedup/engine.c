@@ -1018,13 +1018,10 @@ static int stage_join_verify(struct engine *e, const uint8_t *skip)
     uint64_t budget = o->memory ? o->memory : (1ull << 30);
     unsigned nthreads = e->nthreads + 1;
     /* Entries and radix scratch: 32 bytes per document, per partition and
-     * thread. */
-    uint64_t parts = (uint64_t)e->n * 32 * nthreads / budget + 1;
-    /* With t threads at once, t partitions per band keep the scratch at 32
-     * bytes per document in all: each task re-reads its band's keys
-     * (8 bytes per document, from the page cache) to pick its share. */
-    if (parts < nthreads)
-        parts = nthreads;
+     * thread; at least one partition per thread, and a budget floor so
+     * that the re-reads stay linear (lib/cluster/join.c). */
+    uint64_t parts = wn__join_partitions(e->n, nthreads, budget);
+    e->rep.join_partitions = parts;
     struct join_shared sh;
     memset(&sh, 0, sizeof(sh));
     sh.e = e;
@@ -1494,7 +1491,8 @@ static int write_stats(struct engine *e, const char *const *inputs,
         "  \"candidates\": %llu,\n  \"verified\": %llu,\n"
         "  \"edges\": %llu,\n  \"large_buckets\": %llu,\n"
         "  \"max_bucket\": %llu,\n  \"removed_contained\": %llu,\n"
-        "  \"duplicate_ids\": %llu,\n  \"keep_missing\": %llu,\n",
+        "  \"duplicate_ids\": %llu,\n  \"keep_missing\": %llu,\n"
+        "  \"join_partitions\": %llu,\n",
         (unsigned long long)p->read, (unsigned long long)p->kept,
         (unsigned long long)p->removed, (unsigned long long)p->rejected,
         (unsigned long long)p->removed_exact,
@@ -1506,7 +1504,8 @@ static int write_stats(struct engine *e, const char *const *inputs,
         (unsigned long long)p->max_bucket,
         (unsigned long long)p->removed_contained,
         (unsigned long long)p->duplicate_ids,
-        (unsigned long long)p->keep_missing);
+        (unsigned long long)p->keep_missing,
+        (unsigned long long)p->join_partitions);
     static const char *const method[] = {"minhash", "simhash"};
     static const char *const keep[] = {"first", "longest", "max"};
     if (!rc)

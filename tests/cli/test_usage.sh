@@ -146,4 +146,12 @@ ok $? "dedup: --output naming an existing directory is used"
 "$WINNOW" dedup -q -o "$TMP/new/sub" "$IN" && [ -f "$TMP/new/sub/stats.json" ]
 ok $? "dedup: a missing --output directory is created"
 
+# --memory below what a join partition needs is raised to a floor (2 MiB
+# per thread), not obeyed with one partition per few documents, which made
+# the join quadratic: 5,056 records took 452 s with --memory 1, 1.2 s with
+# the default. The partition count is what the test checks, not the time.
+"$WINNOW" dedup -q -j 1 --memory 1 -o "$TMP/mem" "$IN" &&
+    [ "$(json_get "$TMP/mem/stats.json" join_partitions)" -le 2 ]
+ok $? "dedup --memory 1: the join uses the floor's partitions (one per thread)"
+
 done_testing
