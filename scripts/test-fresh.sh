@@ -122,6 +122,7 @@ mnt() { # TYPE-OR-bind SOURCE TARGET-IN-ROOT
 mnt proc proc /proc
 mnt sysfs sysfs /sys
 mnt bind /dev /dev
+mnt bind /dev/pts /dev/pts # apt-get writes its log through a pty
 mnt tmpfs tmpfs /dev/shm
 
 in_root() { # COMMAND: run it in the root's checkout as root, a clean env
