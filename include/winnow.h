@@ -394,6 +394,9 @@ struct wn_dedup_report {
     uint64_t keep_missing;      /* WN_KEEP_MAX: records without a numeric
                                    value in keep_field */
     uint32_t bands, rows;       /* LSH parameters used */
+    uint64_t join_partitions;   /* partitions of each band's join: the
+                                   memory budget, raised to a floor of 2 MiB
+                                   per thread, sets them */
     double seconds;
     double stage_seconds[6]; /* read+sketch, exact, join, verify,
                                 cluster, write */
@@ -764,6 +767,60 @@ struct wn_eval_result {
 WN_API int wn_eval_files(const char *predicted, const char *truth,
                          const char *universe, struct wn_eval_result *res,
                          uint64_t *bad_line, char *bad_file, size_t bad_cap);
+
+/*
+ * The fuller evaluation that `winnow eval` prints. Ids are compared by the
+ * bytes winnow dedup writes for them: a string id as its decoded text, a
+ * number as its JSON token exactly as written (0.1, 1.0 and 1e2 are three
+ * ids, and an integer of any length is an id), so that the truth matches
+ * the ids of removed.jsonl and clusters.jsonl. A number and a string with
+ * the same text ("7" and 7) are one id, as in dedup's outputs.
+ *
+ * A conflict is an entry that repeats an earlier one: an id given twice in
+ * cluster truth, an unordered pair given twice in pairs truth, an id listed
+ * twice in the predicted clusters. The first entry is used; each repeat is
+ * counted and, when warn is set, reported with its file and line.
+ */
+struct wn_eval_options {
+    const char *universe; /* as for wn_eval_files; NULL for none */
+    int pairs_only; /* 1: the truth must be labelled pairs (WN_EPARSE else) */
+    /* Called once per conflict, from the calling thread; msg names the id
+     * and the earlier line. NULL: conflicts are only counted. */
+    void (*warn)(void *ud, const char *file, uint64_t line, const char *msg);
+    void *warn_ud;
+};
+
+/* One value of a labelled pair's "kind" (pairs without one: kind ""). */
+struct wn_eval_kind {
+    char *kind;              /* owned by the report */
+    uint64_t pairs;          /* labelled pairs of this kind */
+    uint64_t positives;      /* of them, labelled the same item */
+    uint64_t tp, fp, fn, tn; /* predicted same cluster vs label */
+};
+
+struct wn_eval_report {
+    struct wn_eval_result total;
+    uint64_t truth_conflicts;   /* repeated truth entries (first one used) */
+    uint64_t pred_conflicts;    /* ids listed again in the clusters */
+    uint64_t missing_ids;       /* truth ids in no predicted cluster */
+    struct wn_eval_kind *kinds; /* pairs truth: by kind, in order of first
+                                   appearance; NULL otherwise */
+    size_t nkinds;
+};
+
+/*
+ * Score predicted (a clusters.jsonl) against truth as wn_eval_files does,
+ * with the options above. On success *out is a new report to release with
+ * wn_eval_report_free. On error *out is untouched and, for a parse error,
+ * *bad_line and bad_file say where. Thread-safe for distinct arguments.
+ */
+WN_API int wn_eval_report_create(const char *predicted, const char *truth,
+                                 const struct wn_eval_options *opts,
+                                 struct wn_eval_report **out,
+                                 uint64_t *bad_line, char *bad_file,
+                                 size_t bad_cap);
+/* Release a report; NULL is a no-op. */
+WN_API void wn_eval_report_free(struct wn_eval_report *r);
 
 /* ------------------------------------------------------------------------ */
 /* Passages: repeated spans, boilerplate lines, repetition in a document     */

@@ -130,14 +130,24 @@ mkdir -p "$TMP/keep/.winnow-tmp-dead01"
 [ ! -e "$TMP/keep/.winnow-tmp-dead01" ]
 ok $? "stale temporary directories are removed"
 cp "$TMP/keep/stats.json" "$TMP/stats.before"
-flock "$TMP/keep" sleep 5 &
-sleep 0.3
+# The lock is held until released by a file, not for a time: on a busy
+# machine the two runs below may take longer than any fixed hold. The holder
+# gives up after 120 s only as a hang guard.
+rm -f "$TMP/release"
+flock "$TMP/keep" sh -c 'i=0; while [ ! -e "$1" ] && [ $i -lt 2400 ]; do
+    sleep 0.05; i=$((i + 1)); done' sh "$TMP/release" &
+i=0 # wait until the lock is taken (flock -n fails then)
+while [ $i -lt 2400 ] && flock -n "$TMP/keep" true; do
+    sleep 0.05
+    i=$((i + 1))
+done
 expect_status 1 "output directory in use: exit 1" -- "$WINNOW" dedup -o "$TMP/keep" "$TMP/small.jsonl"
 grep -q "in use by another winnow run" "$TMP/err" && cmp -s "$TMP/keep/stats.json" "$TMP/stats.before" \
     && [ -z "$(ls -A "$TMP/keep" | grep winnow-tmp)" ]
 ok $? "output directory in use: message, previous outputs untouched"
 expect_status 1 "output directory in use: passages too" -- "$WINNOW" passages -o "$TMP/keep" "$TMP/small.jsonl"
-kill %1 2>/dev/null; wait 2>/dev/null
+touch "$TMP/release"
+wait
 
 # Each run's set replaces the whole previous set, whatever command made it:
 # no lines.jsonl of an earlier `lines` run beside dedup's stats.json.

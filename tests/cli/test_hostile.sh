@@ -324,7 +324,7 @@ ok $? "record-size-cap: 1024 bytes kept, 1025 rejected"
 # FIFO would block for ever and <(...) would read an empty pipe.
 mkfifo "$G/fifo.jsonl"
 (cat "$G/many.jsonl" >"$G/fifo.jsonl" &)
-timeout 5 "$WINNOW" dedup -q -o "$TMP/out-fifo" "$G/fifo.jsonl" >/dev/null 2>"$TMP/err"
+timeout 120 "$WINNOW" dedup -q -o "$TMP/out-fifo" "$G/fifo.jsonl" >/dev/null 2>"$TMP/err"
 got=$?
 [ "$got" -eq 0 ] && [ "$(json_get "$TMP/out-fifo/stats.json" read)" = 3000 ]
 ok $? "fifo-input: read once, outputs complete (exit $got)"
