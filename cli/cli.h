@@ -107,5 +107,6 @@ int cmd_lines(int argc, char **argv);
 int cmd_repeats(int argc, char **argv);
 int cmd_similarity(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif /* WN_CLI_H */

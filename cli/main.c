@@ -22,6 +22,7 @@ static const struct command commands[] = {
     {"repeats", cmd_repeats, "measure repetition inside each record"},
     {"similarity", cmd_similarity, "exact Jaccard/containment of pairs"},
     {"explain", cmd_explain, "why two documents are or are not copies"},
+    {"report", cmd_report, "write report.html for a dedup output dir"},
 };
 
 static void usage(FILE *f)
