@@ -284,8 +284,8 @@ static int print_text(const struct wn_explanation *x, const struct doc *d,
         print_where("A", &runs[i].a);
         fputs("  |  ", stdout);
         print_where("B", &runs[i].b);
-        printf("  (%llu tokens)%s\n", (unsigned long long)runs[i].a.tokens,
-               st.off);
+        printf("  (%llu token%s)%s\n", (unsigned long long)runs[i].a.tokens,
+               runs[i].a.tokens == 1 ? "" : "s", st.off);
         print_block(d[0].text + runs[i].a.start,
                     runs[i].a.end - runs[i].a.start);
     }
@@ -296,8 +296,8 @@ static int print_text(const struct wn_explanation *x, const struct doc *d,
         for (size_t i = 0; i < n; i++) {
             fputs(side ? st.only_b : st.only_a, stdout);
             print_where(side ? "B" : "A", &sp[i]);
-            printf("  (%llu tokens)%s\n", (unsigned long long)sp[i].tokens,
-                   st.off);
+            printf("  (%llu token%s)%s\n", (unsigned long long)sp[i].tokens,
+                   sp[i].tokens == 1 ? "" : "s", st.off);
             print_block(d[side].text + sp[i].start, sp[i].end - sp[i].start);
         }
     }

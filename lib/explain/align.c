@@ -20,10 +20,12 @@
  * copies. Hash collisions only cost an extension that finds nothing.
  *
  * Choice: runs are taken longest first (ties: earlier in A, then in B); a
- * run overlapping those already taken on either side is cut to its longest
- * free stretch and put back if that is still min_run long. So every token
- * belongs to at most one reported run on each side, and a passage one text
- * holds twice is matched once. O(R log R + covered tokens) for R runs.
+ * run overlapping those already taken on either side is cut into the
+ * stretches still free on both sides, and those of min_run tokens or more
+ * are put back. So every token belongs to at most one reported run on each
+ * side, a passage one text holds twice is matched once, and no common run
+ * of window + kgram - 1 free tokens is left out (tests/test_explain.c
+ * checks it against a quadratic search). O(R log R + tokens of the runs).
  */
 #include "explain/explain.h"
 #include "sketch/sketch.h"
@@ -203,42 +205,45 @@ static int cmp_run_a(const void *x, const void *y)
     return a->a < b->a ? -1 : a->a > b->a;
 }
 
-/* Longest first, trimmed to what is still free on both sides. */
-static int choose(struct wn__align_run *heap, size_t nheap, size_t na,
-                  size_t nb, unsigned min_run, struct wn__align_run **out,
-                  size_t *nout)
+/* Longest first; a run partly taken is cut into its stretches still free
+ * on both sides, which compete again at their new lengths. */
+static int choose(struct wn__align_run **heapp, size_t *heapcap, size_t nheap,
+                  size_t na, size_t nb, unsigned min_run,
+                  struct wn__align_run **out, size_t *nout)
 {
     uint8_t *ca = wn__calloc(na ? na : 1, 1), *cb = wn__calloc(nb ? nb : 1, 1);
     struct wn__align_run *res = NULL;
     size_t nres = 0, rescap = 0;
     int rc = ca && cb ? WN_OK : WN_ENOMEM;
     for (size_t i = nheap / 2; i-- > 0;)
-        heap_down(heap, nheap, i);
+        heap_down(*heapp, nheap, i);
     while (!rc && nheap) {
+        struct wn__align_run *heap = *heapp;
         struct wn__align_run r = heap[0];
         heap[0] = heap[--nheap];
         heap_down(heap, nheap, 0);
-        /* The longest stretch of r free on both sides. */
-        size_t best = 0, best_len = 0, cur = 0, cur_len = 0;
-        for (size_t k = 0; k < r.len; k++) {
-            if (!ca[r.a + k] && !cb[r.b + k]) {
-                if (cur_len++ == 0)
-                    cur = k;
-                if (cur_len > best_len) {
-                    best = cur;
-                    best_len = cur_len;
+        bool whole = true;
+        for (size_t k = 0; k < r.len && whole; k++)
+            whole = !ca[r.a + k] && !cb[r.b + k];
+        if (!whole) {
+            for (size_t k = 0; k < r.len && !rc;) {
+                if (ca[r.a + k] || cb[r.b + k]) {
+                    k++;
+                    continue;
                 }
-            } else {
-                cur_len = 0;
+                size_t s = k;
+                while (k < r.len && !ca[r.a + k] && !cb[r.b + k])
+                    k++;
+                if (k - s < min_run)
+                    continue;
+                if (WN_GROW(*heapp, *heapcap, nheap + 1)) {
+                    rc = WN_ENOMEM;
+                    break;
+                }
+                (*heapp)[nheap] =
+                    (struct wn__align_run){r.a + s, r.b + s, k - s};
+                heap_up(*heapp, nheap++);
             }
-        }
-        if (best_len < min_run)
-            continue;
-        if (best_len < r.len) {
-            /* Cut: compete again at the new length. */
-            heap[nheap] =
-                (struct wn__align_run){r.a + best, r.b + best, best_len};
-            heap_up(heap, nheap++);
             continue;
         }
         if (WN_GROW(res, rescap, nres + 1)) {
@@ -311,8 +316,7 @@ int wn__explain_align(const struct wn_tokens *ta, const struct wn_tokens *tb,
             rc = diag_put(&dm, d, a1);
             if (rc || a1 - a0 < min_run)
                 continue;
-            /* One slot more for a cut run put back by choose(). */
-            if (WN_GROW(cand, candcap, ncand + 2)) {
+            if (WN_GROW(cand, candcap, ncand + 1)) {
                 rc = WN_ENOMEM;
                 break;
             }
@@ -322,7 +326,7 @@ int wn__explain_align(const struct wn_tokens *ta, const struct wn_tokens *tb,
     struct wn__align_run *res = NULL;
     size_t nres = 0;
     if (!rc)
-        rc = choose(cand, ncand, ta->n, tb->n, min_run, &res, &nres);
+        rc = choose(&cand, &candcap, ncand, ta->n, tb->n, min_run, &res, &nres);
     wn__free(cand);
     wn__free(fa);
     wn__free(fb);
