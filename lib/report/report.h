@@ -20,10 +20,12 @@ WN_INTERNAL int wn__report_write(const char *outdir,
  * Frequent lines across records, in bounded memory: the Misra-Gries summary
  * (Misra and Gries 1982) of the stream of (record, distinct line) pairs,
  * with `cap` counters. A line's identity is the 64-bit hash of its text
- * with ASCII letters case-folded and every run of ASCII characters that are
- * not letters or digits made one space (bytes >= 0x80 are taken as they
- * are, so the cost stays that of a byte scan); lines with no letter or
- * digit are ignored. A counter keeps the first occurrence of its line, at
+ * with ASCII letters case-folded and every run of characters that are
+ * neither letters nor digits (ASCII punctuation, and the common Unicode
+ * punctuation and symbols: bullets, dashes, quotes, arrows, emoji) made one
+ * space; other characters are taken as they are, without normalization, so
+ * the cost stays that of a byte scan. Lines with no letter or digit are
+ * ignored. A counter keeps the first occurrence of its line, at
  * most WN__TOPLINE_TEXT bytes. A line held by c records has a count in
  * [c - rounds, c], rounds being the times every counter was decremented
  * (0 as long as no more than cap distinct lines were seen).

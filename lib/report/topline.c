@@ -97,25 +97,71 @@ static bool is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
 }
 
+/* Code points outside ASCII that separate words like ASCII punctuation:
+ * Latin-1 punctuation and symbols, general punctuation, arrows, technical
+ * and geometric symbols, dingbats, CJK and full-width punctuation, and the
+ * emoji planes. Bullets and dashes thus do not make a line different. */
+static bool is_symbol(uint32_t c)
+{
+    return (c >= 0x80 && c <= 0xBF) || c == 0xD7 || c == 0xF7 ||
+           (c >= 0x2000 && c <= 0x2BFF) || (c >= 0x3000 && c <= 0x303F) ||
+           (c >= 0xFE30 && c <= 0xFE4F) || (c >= 0xFF01 && c <= 0xFF0F) ||
+           (c >= 0xFF1A && c <= 0xFF20) || c == 0xFEFF || c >= 0x1F000;
+}
+
+/* The code point of the UTF-8 sequence at s (n bytes left) and its length;
+ * an ill-formed byte is one unit of its own, taken as it is. */
+static size_t decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    unsigned char c = s[0];
+    size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    if (len > n)
+        len = 1;
+    uint32_t v = len == 1 ? c : c & (0x3F >> (len - 1));
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) {
+            *cp = 0xFFFD0000u | c; /* not a symbol: kept */
+            return 1;
+        }
+        v = v << 6 | (s[i] & 0x3F);
+    }
+    *cp = v;
+    return len;
+}
+
 /* The line's identity text in t->norm; false when it has no letter or
  * digit. */
 static bool normalize(struct wn__topline *t, const char *s, size_t n)
 {
+    const unsigned char *u = (const unsigned char *)s;
     t->norm.len = 0;
     bool word = false, pending = false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        bool keep = c >= 0x80 || (c >= '0' && c <= '9') ||
-                    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    for (size_t i = 0; i < n;) {
+        unsigned char c = u[i];
+        size_t len = 1;
+        bool keep;
+        if (c >= 0x80) {
+            uint32_t cp;
+            len = decode(u + i, n - i, &cp);
+            keep = !is_symbol(cp);
+        } else {
+            keep = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                   (c >= 'A' && c <= 'Z');
+        }
         if (!keep) {
             pending = word;
+            i += len;
             continue;
         }
-        if (c >= 'A' && c <= 'Z')
-            c = (unsigned char)(c - 'A' + 'a');
         if (pending)
             t->norm.data[t->norm.len++] = ' ';
-        t->norm.data[t->norm.len++] = (char)c;
+        for (size_t k = 0; k < len; k++) {
+            unsigned char x = u[i + k];
+            if (x >= 'A' && x <= 'Z')
+                x = (unsigned char)(x - 'A' + 'a');
+            t->norm.data[t->norm.len++] = (char)x;
+        }
+        i += len;
         pending = false;
         word = true;
     }
