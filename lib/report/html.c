@@ -77,6 +77,7 @@ struct sampled {
 
 struct text {
     char *id;
+    size_t id_len;
     char *s;
     size_t len, full_len;
 };
@@ -291,7 +292,7 @@ static int on_removed(struct report *r, json_t *o)
 static struct text *find_text(struct report *r, const char *id, size_t len)
 {
     for (size_t i = 0; i < r->ntexts; i++)
-        if (strlen(r->texts[i].id) == len && !memcmp(r->texts[i].id, id, len))
+        if (r->texts[i].id_len == len && !memcmp(r->texts[i].id, id, len))
             return &r->texts[i];
     return NULL;
 }
@@ -307,6 +308,7 @@ static int want_text(struct report *r, const char *id)
     t->id = wn__strdup(id);
     if (!t->id)
         return WN_ENOMEM;
+    t->id_len = strlen(id);
     r->ntexts++;
     return WN_OK;
 }
