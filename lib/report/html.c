@@ -498,9 +498,9 @@ static void svg_scurve(FILE *f, uint32_t bands, uint32_t rows, double t)
 
 /* Bars: nbars columns of the given counts, stacked over nlayers. */
 static void svg_bars(FILE *f, const char *title, const char *xlabel,
-                     size_t nbars, size_t nlayers, const uint64_t *counts,
-                     const char *const *labels, const char *const *colors,
-                     const char *const *layer_names)
+                     const char *ylabel, size_t nbars, size_t nlayers,
+                     const uint64_t *counts, const char *const *labels,
+                     const char *const *colors, const char *const *layer_names)
 {
     uint64_t max = 1;
     for (size_t b = 0; b < nbars; b++) {
@@ -515,7 +515,7 @@ static void svg_bars(FILE *f, const char *title, const char *xlabel,
             SVG_W, SVG_H);
     escs(f, title);
     fputs("</title>", f);
-    svg_axes(f, xlabel, "records");
+    svg_axes(f, xlabel, ylabel);
     fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%llu</text>",
             SVG_MARGIN - 4, px_y(1) + 4, (unsigned long long)max);
     double w = 1.0 / (double)nbars;
@@ -662,8 +662,8 @@ static void write_histograms(struct report *r, FILE *f)
         labels[b] = lab[b];
     }
     svg_bars(f, "similarity histogram", "similarity to the representative",
-             SIM_BINS, REASONS, &r->sim_bins[0][0], labels, reason_colors,
-             reason_names);
+             "removed records", SIM_BINS, REASONS, &r->sim_bins[0][0], labels,
+             reason_colors, reason_names);
     fputs("<h2 id=\"sizes\">Cluster sizes</h2>\n", f);
     size_t last = 0;
     for (size_t b = 0; b < SIZE_BINS; b++)
@@ -680,8 +680,8 @@ static void write_histograms(struct report *r, FILE *f)
         slabels[b] = slab[b];
     }
     const char *color[] = {"#4c72b0"};
-    svg_bars(f, "cluster sizes", "members", last + 1, 1, r->size_bins, slabels,
-             color, NULL);
+    svg_bars(f, "cluster sizes", "members", "clusters", last + 1, 1,
+             r->size_bins, slabels, color, NULL);
     fputs("<table><tr><th>members</th><th>clusters</th></tr>\n", f);
     for (size_t b = 0; b <= last; b++)
         fprintf(f, "<tr><td>%s</td><td class=\"n\">%llu</td></tr>\n", slab[b],
