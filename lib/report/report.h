@@ -39,9 +39,20 @@ struct wn__topline_entry {
     char text[WN__TOPLINE_TEXT];
 };
 
+/* A counter; its line's text is in the pool, at text. */
+struct wn__topline_slot {
+    uint64_t h;
+    uint64_t count; /* 0: a free slot */
+    uint32_t text;
+};
+
 struct wn__topline {
-    struct wn__topline_entry *slot; /* 2 * cap slots, count 0 = free */
+    struct wn__topline_slot *slot; /* 2 * cap slots */
     size_t cap, n;
+    char (*pool)[WN__TOPLINE_TEXT]; /* cap texts */
+    uint32_t *pool_len;
+    uint32_t *pool_free; /* stack of free pool indexes */
+    size_t nfree;
     uint64_t rounds;  /* decrements of every counter */
     uint64_t records; /* records added */
     uint64_t *scratch;
