@@ -105,20 +105,23 @@ static json_t *json_text(const char *s, size_t n)
     size_t k = 0;
     for (size_t i = 0; i < n;) {
         unsigned char b = (unsigned char)s[i];
-        size_t len = b < 0x80         ? 1
-                     : (b >> 5) == 6  ? 2
-                     : (b >> 4) == 14 ? 3
-                     : (b >> 3) == 30 ? 4
-                                      : 0;
-        if (len && i + len <= n && len > 1) {
-            json_t *t = json_stringn(s + i, len);
+        size_t len = b < 0x80                 ? 1
+                     : b >= 0xC2 && b <= 0xDF ? 2
+                     : b >= 0xE0 && b <= 0xEF ? 3
+                     : b >= 0xF0 && b <= 0xF4 ? 4
+                                              : 0;
+        if (len > n - i)
+            len = 0;
+        if (len > 1) {
+            json_t *t = json_stringn(s + i, len); /* checks the sequence */
             if (!t)
                 len = 0;
             json_decref(t);
         }
-        if (len == 0 || i + len > n || (len == 1 && b == 0)) {
-            memcpy(c + k, "\xEF\xBF\xBD", 3);
-            k += 3;
+        if (len == 0) {
+            c[k++] = (char)0xEF;
+            c[k++] = (char)0xBF;
+            c[k++] = (char)0xBD;
             i++;
             continue;
         }

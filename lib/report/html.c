@@ -195,8 +195,7 @@ static char *members_preview(json_t *members)
         if (!s)
             continue;
         if (b.len + strlen(s) + 2 > PREVIEW) {
-            if (WN_BUF_LIT(&b, ", ..."))
-                break;
+            (void)WN_BUF_LIT(&b, ", ..."); /* a shorter preview otherwise */
             break;
         }
         if ((b.len && WN_BUF_LIT(&b, ", ")) || wn__buf_append(&b, s, strlen(s)))
