@@ -130,6 +130,15 @@ head -1 "$FIX/records.jsonl" >"$TMP/one.jsonl"
     grep -q '"tokens": 79' "$TMP/one.json"
 ok $? "explain: a JSONL file of one record is one document"
 
+# Ill-formed UTF-8 in a text: the JSON stays valid, with U+FFFD in its place.
+printf 'caf\303 ok one two three four five six seven\n' >"$TMP/bad1.txt"
+printf 'caf\303 ok one two three four five six seven eight\n' >"$TMP/bad2.txt"
+"$WINNOW" explain --json "$TMP/bad1.txt" "$TMP/bad2.txt" >"$TMP/bad.json" &&
+    python3 -c 'import json, sys
+j = json.load(open(sys.argv[1], encoding="utf-8"))
+sys.exit(0 if j["shared"][0]["text"].startswith("caf\ufffd ok") else 1)' "$TMP/bad.json"
+ok $? "explain --json: ill-formed UTF-8 becomes U+FFFD, the JSON stays valid"
+
 # Colour: never into a file or pipe, on a terminal unless --no-color.
 "$WINNOW" explain "$FIX/base.txt" "$FIX/header.txt" >"$TMP/plain.txt"
 ! grep -q "$(printf '\033')" "$TMP/plain.txt"
