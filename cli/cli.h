@@ -109,5 +109,7 @@ int cmd_passages(int argc, char **argv);
 int cmd_lines(int argc, char **argv);
 int cmd_repeats(int argc, char **argv);
 int cmd_similarity(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif /* WN_CLI_H */

@@ -1097,6 +1097,142 @@ WN_API int wn_repeats_run(const char *const *inputs, size_t n,
                           const struct wn_repeats_options *opts,
                           struct wn_repeats_report *rep);
 
+/* ------------------------------------------------------------------------ */
+/* Explain and report (issue 15)                                             */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Why two texts are, or are not, copies of each other: the scores dedup
+ * would compute for the pair, its verdict with the dedup defaults, and the
+ * passages the texts share, aligned.
+ *
+ * The alignment locates matches with position-carrying fingerprints
+ * (winnowing, Schleimer, Wilkerson, Aiken 2003): hashes of every k tokens
+ * (normalized by wn_tokenize in token_mode), the minimum of each window of
+ * w consecutive hashes kept with its token position. Every shared run of at
+ * least w + k - 1 tokens shares a fingerprint; seeds are then extended to
+ * maximal runs of equal tokens on both sides. Runs are reported once each,
+ * longest first and non-overlapping on both sides (a passage that one text
+ * holds twice and the other once is shared once and left over once), then
+ * in the order of text A.
+ */
+struct wn_explain_options {
+    int token_mode;     /* enum wn_token_mode; default word */
+    unsigned ngram;     /* shingle length, as dedup; default 5 */
+    uint32_t num_perm;  /* MinHash size K, as dedup; default 128 */
+    double threshold;   /* as dedup; default 0.8 */
+    double containment; /* as dedup; default 0 (off) */
+    int verify;         /* enum wn_verify; default estimate */
+    uint64_t seed;      /* as dedup; default 1 */
+    unsigned kgram;     /* tokens per fingerprint; default 5 */
+    unsigned window;    /* winnowing window; default 4 */
+    unsigned min_run;   /* shortest run reported, in tokens; default kgram */
+};
+
+/* Defaults as documented field by field above (those of dedup). */
+WN_API void wn_explain_options_init(struct wn_explain_options *o);
+
+enum wn_explain_verdict {
+    WN_VERDICT_DISTINCT = 0,  /* dedup would keep both */
+    WN_VERDICT_EXACT = 1,     /* same normalized tokens */
+    WN_VERDICT_NEAR = 2,      /* Jaccard at or above the threshold */
+    WN_VERDICT_CONTAINED = 3, /* passed by containment alone */
+    WN_VERDICT_EMPTY = 4      /* a text has no tokens: dedup sets it aside */
+};
+
+struct wn_explain_scores {
+    uint64_t tokens_a, tokens_b;
+    uint64_t shingles_a, shingles_b, shared; /* distinct shingles */
+    double jaccard;          /* exact, of the shingle sets */
+    double jaccard_estimate; /* from the verification sketch, as dedup */
+    double containment_a;    /* |A n B| / |A|: A inside B (exact) */
+    double containment_b;    /* |A n B| / |B|: B inside A (exact) */
+    double containment_estimate; /* of the smaller in the larger, as dedup
+                                    derives it from the estimate */
+    uint32_t bands, rows;    /* LSH banding of the options */
+    uint32_t bands_shared;   /* bands on which the signatures agree */
+    double candidate_probability; /* of a pair at this exact Jaccard */
+    int exact;                    /* same normalized token stream */
+    int verdict;                  /* enum wn_explain_verdict */
+    char reason[160];             /* the verdict in one sentence */
+};
+
+/* A stretch of one text: bytes [start, end) of the original text, lines
+ * line..line_end (1-based, inclusive), tokens [tok, tok + tokens). */
+struct wn_explain_span {
+    uint64_t start, end;
+    uint64_t line, line_end;
+    uint64_t tok, tokens;
+};
+
+/* A maximal shared run: the same tokens at a in text A and b in text B. */
+struct wn_explain_run {
+    struct wn_explain_span a, b;
+};
+
+struct wn_explanation;
+
+/*
+ * Explain the pair a[0, alen), b[0, blen). opts may be NULL for defaults.
+ * *out is set to a new explanation for wn_explanation_free(). Returns
+ * WN_OK, WN_EINVAL (NULL text with a length, ngram, kgram, window or
+ * num_perm 0, num_perm above 4096, threshold outside (0, 1)), WN_ETOOBIG
+ * or WN_ENOMEM; *out untouched on error. The texts are not kept.
+ * Thread-safe. O((n + m) log(n + m)) in the tokens; a fingerprint that
+ * occurs more than 64 times in B seeds only its first 64 occurrences.
+ */
+WN_API int wn_explain(const char *a, size_t alen, const char *b, size_t blen,
+                      const struct wn_explain_options *opts,
+                      struct wn_explanation **out);
+
+/* The scores and verdict. Valid until the explanation is freed. */
+WN_API const struct wn_explain_scores *
+wn_explanation_scores(const struct wn_explanation *x);
+
+/* The shared runs in the order of text A; returns their number. */
+WN_API size_t wn_explanation_runs(const struct wn_explanation *x,
+                                  const struct wn_explain_run **runs);
+
+/* The stretches of text A (side 0) or B (side 1) outside every shared run
+ * that hold at least one token, in text order; returns their number. */
+WN_API size_t wn_explanation_only(const struct wn_explanation *x, int side,
+                                  const struct wn_explain_span **spans);
+
+WN_API void wn_explanation_free(struct wn_explanation *x);
+
+struct wn_report_options {
+    /* The records' inputs, for the texts; NULL: the "inputs" stats.json
+     * records. */
+    const char *const *inputs;
+    size_t ninputs;
+    struct wn_reader_options reader;
+    uint32_t sample_clusters; /* clusters shown side by side; default 8 */
+    uint32_t sample_members;  /* members shown per cluster; default 4 */
+    uint32_t top_clusters;    /* largest clusters listed; default 20 */
+    uint32_t top_lines;       /* boilerplate lines listed; default 30 */
+    uint32_t text_cap;        /* bytes of a text shown; default 16 KiB */
+};
+
+WN_API void wn_report_options_init(struct wn_report_options *o);
+
+/*
+ * Write outdir/report.html from the outputs of a finished dedup run in
+ * outdir (stats.json, removed.jsonl, clusters.jsonl) and the inputs, read
+ * once. The page is one self-contained HTML file (inline style and SVG, no
+ * script, no network): summary and accounting, parameters and the S-curve,
+ * histograms of verified similarities and cluster sizes, the largest
+ * clusters, the most frequent lines, and a bounded sample of clusters side
+ * by side with their shared passages marked. Memory and size are bounded by
+ * the options, not by the corpus. Written to a temporary file and renamed
+ * into place. Returns WN_OK, WN_EOPEN (an output or input missing),
+ * WN_EPARSE (a malformed output file), WN_EIO, WN_ENOSPC or WN_ENOMEM;
+ * error_path (cap bytes, may be NULL) names the file. Not thread-safe for
+ * the same outdir.
+ */
+WN_API int wn_report_write(const char *outdir,
+                           const struct wn_report_options *opts,
+                           char *error_path, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif

@@ -463,10 +463,17 @@ static int write_doc(struct run *r, struct writer *w,
         for (size_t i = 0, j = 0; i < n && !rc; i++) {
             if (!w->docs[i])
                 continue;
-            rc =
-                wn__buf_printf(b, "%s{\"start\":%zu,\"end\":%zu,\"docs\":%llu}",
-                               j ? "," : "", w->cuts[j].start, w->cuts[j].end,
-                               (unsigned long long)w->docs[i]);
+            rc = wn__buf_printf(b, "%s{\"start\":%zu,\"end\":%zu,\"docs\":%llu",
+                                j ? "," : "", w->cuts[j].start, w->cuts[j].end,
+                                (unsigned long long)w->docs[i]);
+            /* The unit itself (without what remove mode cuts after it). */
+            if (!rc)
+                rc = WN_BUF_LIT(b, ",\"text\":");
+            if (!rc)
+                rc = wn__json_escape(rec->text + w->u[i].start,
+                                     w->u[i].end - w->u[i].start, b);
+            if (!rc)
+                rc = wn__buf_putc(b, '}');
             j++;
         }
         if (!rc)

@@ -163,10 +163,12 @@ python3 - "$TMP/la/lines.jsonl" <<'PY'
 import json, sys
 r = {x["id"]: x for x in map(json.loads, open(sys.argv[1]))}
 ok = (sorted(r) == ["e", "f", "g"] and all(len(x["units"]) == 2 for x in r.values())
-      and r["e"]["units"][0] == {"start": 0, "end": 11, "docs": 3})
+      and r["e"]["units"][0] == {"start": 0, "end": 11, "docs": 3,
+                                 "text": "Link copied"}
+      and r["e"]["units"][1]["text"] == "Comment (0)")
 sys.exit(0 if ok else 1)
 PY
-ok $? "lines annotate: two frequent lines in e, f, g with their record counts"
+ok $? "lines annotate: two frequent lines in e, f, g with their record counts and text"
 expect_status 0 "lines remove" -- "$WINNOW" lines -q --mode remove -o "$TMP/lr" "$TMP/c.jsonl"
 python3 - "$TMP/lr/kept.jsonl" <<'PY'
 import json, sys
