@@ -278,7 +278,7 @@ for m in "--method simhash" "--containment" "--sketch kperm" "--tokens char --ng
 done
 
 # The seeds, when present: 000+001 one cluster, 002-004 alone.
-SEEDS=../shared/seeds
+SEEDS=${WN_SHARED:-../shared}/seeds
 if [ -d "$SEEDS" ]; then
     expect_status 0 "dedup the seeds" -- "$WINNOW" dedup -q -o "$TMP/seeds" "$SEEDS"
     python3 - "$TMP/seeds" <<'PY'
@@ -289,17 +289,17 @@ sys.exit(0 if ok else 1)
 PY
     ok $? "seeds: 000 and 001 clustered, 002, 003, 004 kept apart"
 else
-    skip "seeds" "../shared/seeds is absent"
+    skip "seeds" "$SEEDS is absent"
 fi
 
 # BBC news, when present: every exact_dup_group is one cluster, nothing else.
-BBC=../shared/data/bbc_news/docs.jsonl.zst
+BBC=${WN_SHARED:-../shared}/data/bbc_news/docs.jsonl.zst
 if [ -f "$BBC" ]; then
     expect_status 0 "dedup bbc_news --exact-only" -- "$WINNOW" dedup -q --exact-only -o "$TMP/bbc" "$BBC"
-    python3 - "$TMP/bbc" <<'PY'
+    python3 - "$TMP/bbc" "$BBC" <<'PY'
 import json, sys, subprocess
 d = sys.argv[1]
-raw = subprocess.run(["zstdcat", "../shared/data/bbc_news/docs.jsonl.zst"],
+raw = subprocess.run(["zstdcat", sys.argv[2]],
                      capture_output=True).stdout.decode()
 groups = {}
 for l in raw.splitlines():
@@ -324,7 +324,7 @@ sys.exit(0 if ok else 1)
 PY
     ok $? "bbc_news: each exact_dup_group is one cluster; other clusters differ only in punctuation"
 else
-    skip "bbc_news" "../shared/data/bbc_news is absent"
+    skip "bbc_news" "$BBC is absent"
 fi
 
 # Pass 2 copies kept records by their offsets when every input is an

@@ -337,15 +337,15 @@ else
 fi
 
 # Real data, when present.
-BBC=../shared/data/bbc_news/docs.jsonl.zst
+BBC=${WN_SHARED:-../shared}/data/bbc_news/docs.jsonl.zst
 if [ -f "$BBC" ]; then
     expect_status 0 "passages on bbc_news" -- "$WINNOW" passages -q -o "$TMP/bbc" "$BBC"
     accounting3 "$TMP/bbc" && [ "$(json_get "$TMP/bbc/stats.json" spans)" -gt 0 ]
     ok $? "bbc_news: accounting holds, repeated passages found"
-    python3 - "$TMP/bbc" <<'PY'
+    python3 - "$TMP/bbc" "$BBC" <<'PY'
 import json, sys, subprocess
 d = sys.argv[1]
-raw = subprocess.run(["zstdcat", "../shared/data/bbc_news/docs.jsonl.zst"],
+raw = subprocess.run(["zstdcat", sys.argv[2]],
                      capture_output=True).stdout.decode()
 text = {json.loads(l)["id"]: json.loads(l)["text"].encode() for l in raw.splitlines()}
 # Every span's bytes equal, word for word, the bytes of its first place.
@@ -371,7 +371,7 @@ PY
     expect_status 0 "lines on bbc_news" -- "$WINNOW" lines -q --mode remove -o "$TMP/bbcl" "$BBC"
     accounting3 "$TMP/bbcl"; ok $? "bbc_news lines: accounting holds"
 else
-    skip "bbc_news" "../shared/data/bbc_news is absent"
+    skip "bbc_news" "$BBC is absent"
 fi
 
 done_testing
