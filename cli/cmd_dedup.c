@@ -192,6 +192,7 @@ int cmd_dedup(int argc, char **argv)
     o.cancel = &cli_cancel;
     cli_install_signals();
     struct wn_dedup_report rep;
+    memset(&rep, 0, sizeof(rep)); /* untouched on an early error */
     int rc =
         wn_dedup_run((const char *const *)pos, (size_t)npos, outdir, &o, &rep);
     free(pos);
@@ -215,7 +216,7 @@ int cmd_dedup(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    int failed = cli_run_failed("dedup", rc, rep.error_path);
+    int failed = cli_run_failed("dedup", rc, rep.error_path, rep.error_errno);
     if (failed >= 0)
         return failed;
     cli_rejects_finish(&log);

@@ -61,7 +61,9 @@ WN_API const char *wn_version_string(void);
     X(WN_EBADID, -13, "id field is neither a string nor a number")             \
     X(WN_EFBIG, -14, "file too large (a file size limit was reached)")         \
     X(WN_EBUSY, -15, "output directory in use by another winnow run")          \
-    X(WN_ECHANGED, -16, "an input changed between the two passes")
+    X(WN_ECHANGED, -16, "an input changed between the two passes")             \
+    X(WN_EEXIST, -17, "in the way of an output, and not written by winnow")    \
+    X(WN_EINPUT, -18, "an output would overwrite, or go inside, an input")
 
 enum wn_status {
 #define WN__STATUS_ENUM(name, value, text) name = (value),
@@ -379,6 +381,8 @@ struct wn_dedup_report {
                                 cluster, write */
     uint64_t peak_rss_bytes;
     char error_path[512]; /* the file behind an error, if any */
+    int error_errno;      /* the errno behind it (strerror() says why), or
+                             0 when the status says it all */
 };
 
 /*
@@ -558,6 +562,7 @@ struct wn_passages_report {
                                 write */
     uint64_t peak_rss_bytes;
     char error_path[512];
+    int error_errno; /* as in wn_dedup_report */
 };
 
 /*
@@ -633,6 +638,7 @@ struct wn_lines_report {
     double stage_seconds[2]; /* count, write */
     uint64_t peak_rss_bytes;
     char error_path[512];
+    int error_errno; /* as in wn_dedup_report */
 };
 
 /*
@@ -732,6 +738,7 @@ struct wn_repeats_report {
     double seconds;
     uint64_t peak_rss_bytes;
     char error_path[512];
+    int error_errno; /* as in wn_dedup_report */
 };
 
 /*

@@ -38,6 +38,7 @@
 /* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
 #define _GNU_SOURCE
 #include "io/outfile.h"
+#include "io/spill.h"
 #include "io/reader.h"
 #include "cluster/cluster.h"
 #include "io/json.h"
@@ -159,8 +160,7 @@ struct engine {
     size_t nrej, rejcap;
     uint64_t units;
 
-    char *tmpdir;
-    int lock_fd; /* flock held on tmpdir/lock while the run lives */
+    struct wn_outdir od; /* the output directory, its lock and tmpdir */
     int sig_fd;
     FILE *sig_f;
     FILE **key_f;
@@ -1555,16 +1555,8 @@ static int write_stats(struct engine *e, const char *const *inputs,
 
 static FILE *spill_open(struct engine *e, const char *name)
 {
-    const char *dir = e->o->tmp_dir ? e->o->tmp_dir : e->tmpdir;
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "w+b");
-    if (f) {
-        /* Unlinked at once: the space is freed however the run ends. */
-        unlink(path);
-        setvbuf(f, NULL, _IOFBF, 1u << 16);
-    }
-    return f;
+    return wn__spill_create(e->o->tmp_dir ? e->o->tmp_dir : e->od.tmpdir, name,
+                            1u << 16, &e->od.note);
 }
 
 static int validate(const struct wn_dedup_options *o)
@@ -1749,29 +1741,23 @@ static void engine_release(struct engine *e)
     wn__outfile_release(&e->out_rejected);
     wn__outfile_release(&e->out_stats);
     wn__uf_release(&e->uf);
-    wn__tmpdir_remove(e->tmpdir);
-    wn__free(e->tmpdir);
-    if (e->lock_fd >= 0)
-        close(e->lock_fd);
+    wn__outdir_close(&e->od);
     pthread_mutex_destroy(&e->mu);
     pthread_cond_destroy(&e->cv_work);
     pthread_cond_destroy(&e->cv_done);
 }
 
-static int open_outputs(struct engine *e, const char *outdir)
+static int open_outputs(struct engine *e)
 {
-    int rc = wn__outfile_open(&e->out_kept, e->tmpdir, outdir, "kept.jsonl");
+    int rc = wn__outfile_open(&e->out_kept, &e->od, "kept.jsonl");
     if (!rc)
-        rc = wn__outfile_open(&e->out_removed, e->tmpdir, outdir,
-                              "removed.jsonl");
+        rc = wn__outfile_open(&e->out_removed, &e->od, "removed.jsonl");
     if (!rc)
-        rc = wn__outfile_open(&e->out_clusters, e->tmpdir, outdir,
-                              "clusters.jsonl");
+        rc = wn__outfile_open(&e->out_clusters, &e->od, "clusters.jsonl");
     if (!rc)
-        rc = wn__outfile_open(&e->out_rejected, e->tmpdir, outdir,
-                              "rejected.jsonl");
+        rc = wn__outfile_open(&e->out_rejected, &e->od, "rejected.jsonl");
     if (!rc)
-        rc = wn__outfile_open(&e->out_stats, e->tmpdir, outdir, "stats.json");
+        rc = wn__outfile_open(&e->out_stats, &e->od, "stats.json");
     return rc;
 }
 
@@ -1829,14 +1815,14 @@ static int open_spills(struct engine *e, const char *const *inputs,
             continue;
         e->in_plain[i] = false;
         /* Read once; pass 2 reads this copy. */
-        size_t len = strlen(e->tmpdir) + 32;
+        size_t len = strlen(e->od.tmpdir) + 32;
         e->spool_path[i] = wn__malloc(len);
         if (!e->spool_path[i])
             return WN_ENOMEM;
-        snprintf(e->spool_path[i], len, "%s/input-%zu", e->tmpdir, i);
+        snprintf(e->spool_path[i], len, "%s/input-%zu", e->od.tmpdir, i);
         e->spool_f[i] = fopen(e->spool_path[i], "wb");
         if (!e->spool_f[i])
-            return WN_EOPEN;
+            return wn__io_fail(&e->od.note, e->spool_path[i], errno, WN_EOPEN);
         setvbuf(e->spool_f[i], NULL, _IOFBF, 1u << 20);
     }
     return WN_OK;
@@ -1876,7 +1862,6 @@ int wn_dedup_run(const char *const *inputs, size_t ninputs, const char *outdir,
         return WN_ENOMEM;
     e->o = opts;
     e->sig_fd = -1;
-    e->lock_fd = -1;
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->cv_work, NULL);
     pthread_cond_init(&e->cv_done, NULL);
@@ -1895,9 +1880,9 @@ int wn_dedup_run(const char *const *inputs, size_t ninputs, const char *outdir,
     }
     rc = configure(e);
     if (!rc)
-        rc = wn__tmpdir_create(outdir, &e->tmpdir, &e->lock_fd);
+        rc = wn__outdir_open(&e->od, outdir, inputs, ninputs, !opts->no_fsync);
     if (!rc)
-        rc = open_outputs(e, outdir);
+        rc = open_outputs(e);
     if (!rc)
         rc = open_spills(e, inputs, ninputs);
     if (!rc)
@@ -2008,24 +1993,14 @@ int wn_dedup_run(const char *const *inputs, size_t ninputs, const char *outdir,
         rc = WN_EINTR;
     /* stats.json last: its presence means the set is complete. */
     if (!rc)
-        rc = wn__outfiles_publish(outs, WN_ARRAY_LEN(outs));
+        rc = wn__outfiles_publish(&e->od, outs, WN_ARRAY_LEN(outs));
 done:
     wn_reader_free(r);
-    /* Errors past the inputs are writes to the output or spill files:
-     * name the output file that failed, else the directory. */
-    if ((rc == WN_ENOSPC || rc == WN_EIO || rc == WN_EFBIG || rc == WN_EBUSY) &&
-        !e->rep.error_path[0]) {
-        const struct wn_outfile *bad_out[] = {&e->out_kept, &e->out_removed,
-                                              &e->out_clusters,
-                                              &e->out_rejected, &e->out_stats};
-        const char *p = NULL;
-        for (size_t i = 0; i < WN_ARRAY_LEN(bad_out) && !p; i++)
-            if (bad_out[i]->err && bad_out[i]->final_path)
-                p = bad_out[i]->final_path;
-        if (!p)
-            p = opts->tmp_dir && rc != WN_EIO ? opts->tmp_dir : outdir;
-        snprintf(e->rep.error_path, sizeof(e->rep.error_path), "%s", p);
-    }
+    /* Errors past the inputs: the file and the reason, as noted. */
+    if (rc && !e->rep.error_path[0])
+        wn__io_report(&e->od.note, rc, opts->tmp_dir ? opts->tmp_dir : outdir,
+                      e->rep.error_path, sizeof(e->rep.error_path),
+                      &e->rep.error_errno);
     if (rep)
         *rep = e->rep;
     engine_release(e);

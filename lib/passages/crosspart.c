@@ -31,6 +31,7 @@
  * token, read once.
  */
 #include "passages/passages.h"
+#include "io/spill.h"
 #include "sketch/hash128.h"
 
 #include <errno.h>
@@ -48,21 +49,9 @@
  * under a second), and the join stays far below a large budget. */
 #define BUCKET_WINDOWS (UINT64_C(4) << 20)
 
-static FILE *spill(const char *dir, const char *name, size_t buffer)
-{
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "w+b");
-    if (f) {
-        unlink(path);
-        setvbuf(f, NULL, _IOFBF, buffer);
-    }
-    return f;
-}
-
 int wn__cross_init(struct wn_cross *c, const char *dir, uint64_t budget,
                    uint64_t total_tokens, const uint64_t *part_tok,
-                   size_t nparts, volatile int *cancel)
+                   size_t nparts, volatile int *cancel, struct wn_io_note *note)
 {
     memset(c, 0, sizeof(*c));
     c->budget = budget ? budget : 1;
@@ -86,11 +75,11 @@ int wn__cross_init(struct wn_cross *c, const char *dir, uint64_t budget,
     for (unsigned i = 0; i < nb * WN_CROSS_WRITERS; i++) {
         char name[48];
         snprintf(name, sizeof(name), "windows-bucket-%u-%u", i / nb, i % nb);
-        c->bucket[i] = spill(dir, name, BUCKET_BUFFER);
+        c->bucket[i] = wn__spill_create(dir, name, BUCKET_BUFFER, note);
         if (!c->bucket[i])
             return WN_EOPEN;
     }
-    c->fix = spill(dir, "windows-cross", 1u << 16);
+    c->fix = wn__spill_create(dir, "windows-cross", 1u << 16, note);
     return c->fix ? WN_OK : WN_EOPEN;
 }
 

@@ -12,6 +12,7 @@
  */
 #include "passages/passages.h"
 #include "io/json.h"
+#include "io/spill.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -62,14 +63,14 @@ static int open_spools(struct wn_job *j)
     for (size_t i = 0; i < n; i++) {
         if (!needs_spool(j->inputs[i]))
             continue;
-        size_t len = strlen(j->tmpdir) + 32;
+        size_t len = strlen(j->od.tmpdir) + 32;
         j->spool_path[i] = wn__malloc(len);
         if (!j->spool_path[i])
             return WN_ENOMEM;
-        snprintf(j->spool_path[i], len, "%s/input-%zu", j->tmpdir, i);
+        snprintf(j->spool_path[i], len, "%s/input-%zu", j->od.tmpdir, i);
         j->spool[i] = fopen(j->spool_path[i], "wb");
         if (!j->spool[i])
-            return WN_EOPEN;
+            return wn__io_fail(&j->od.note, j->spool_path[i], errno, WN_EOPEN);
         setvbuf(j->spool[i], NULL, _IOFBF, 1u << 20);
     }
     return WN_OK;
@@ -102,14 +103,12 @@ int wn__job_start(struct wn_job *j, const char *const *inputs, size_t n,
             snprintf(j->error_path, sizeof(j->error_path), "%s", inputs[bad]);
         return rc;
     }
-    rc = wn__tmpdir_create(outdir, &j->tmpdir, &j->lock_fd);
-    if (rc) {
-        snprintf(j->error_path, sizeof(j->error_path), "%s", outdir);
+    rc = wn__outdir_open(&j->od, outdir, inputs, n, true);
+    if (rc)
         return rc;
-    }
-    j->spill_dir = tmp_dir ? tmp_dir : j->tmpdir;
+    j->spill_dir = tmp_dir ? tmp_dir : j->od.tmpdir;
     for (size_t i = 0; i < nout && !rc; i++) {
-        rc = wn__outfile_open(&j->out[i], j->tmpdir, outdir, names[i]);
+        rc = wn__outfile_open(&j->out[i], &j->od, names[i]);
         if (!rc)
             j->nout = i + 1;
     }
@@ -164,15 +163,18 @@ int wn__job_reopen(struct wn_job *j, struct wn_reader **r)
 
 FILE *wn__job_spill(struct wn_job *j, const char *name)
 {
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", j->spill_dir, name);
-    FILE *f = fopen(path, "w+b");
-    if (f) {
-        /* Unlinked at once: the space is freed however the run ends. */
-        unlink(path);
-        setvbuf(f, NULL, _IOFBF, 1u << 16);
-    }
-    return f;
+    return wn__spill_create(j->spill_dir, name, 1u << 16, &j->od.note);
+}
+
+void wn__job_error(const struct wn_job *j, int status, char *path, size_t size,
+                   int *err)
+{
+    if (j->error_path[0])
+        snprintf(path, size, "%s", j->error_path);
+    else if (status)
+        wn__io_report(&j->od.note, status,
+                      j->spill_dir == j->od.tmpdir ? j->od.path : j->spill_dir,
+                      path, size, err);
 }
 
 void wn__job_reader_error(struct wn_job *j, const struct wn_reader *r)
@@ -283,7 +285,7 @@ int wn__job_commit(struct wn_job *j)
     for (size_t i = 0; i < j->nout; i++)
         outs[i] = &j->out[i];
     if (!rc)
-        rc = wn__outfiles_publish(outs, j->nout);
+        rc = wn__outfiles_publish(&j->od, outs, j->nout);
     return rc;
 }
 
@@ -299,10 +301,7 @@ void wn__job_release(struct wn_job *j)
     }
     wn__free(j->spool);
     wn__free(j->spool_path);
-    wn__tmpdir_remove(j->tmpdir);
-    wn__free(j->tmpdir);
-    if (j->lock_fd > 0)
-        close(j->lock_fd);
+    wn__outdir_close(&j->od);
     memset(j, 0, sizeof(*j));
 }
 

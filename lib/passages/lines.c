@@ -694,7 +694,8 @@ int wn_lines_run(const char *const *inputs, size_t n, const char *outdir,
     if (!rc)
         rc = wn__job_commit(&r->job);
     r->rep.invalid_utf8 = r->invalid_utf8;
-    memcpy(r->rep.error_path, r->job.error_path, sizeof(r->rep.error_path));
+    wn__job_error(&r->job, rc, r->rep.error_path, sizeof(r->rep.error_path),
+                  &r->rep.error_errno);
     if (rep)
         *rep = r->rep;
     if (r->units)

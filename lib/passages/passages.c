@@ -453,7 +453,7 @@ static int stage_windows(struct run *r)
     if (!rc && join)
         rc = wn__cross_init(&cross, r->job.spill_dir, r->part_budget,
                             r->rep.tokens, r->part_tok, r->nparts,
-                            r->job.cancel);
+                            r->job.cancel, &r->job.od.note);
     if (!rc) {
         struct parts ps = {r, join ? &cross : NULL, PTHREAD_MUTEX_INITIALIZER,
                            0, WN_OK};
@@ -1028,7 +1028,8 @@ int wn_passages_run(const char *const *inputs, size_t n, const char *outdir,
     if (!rc)
         rc = wn__job_commit(&r->job);
     r->rep.invalid_utf8 = r->invalid_utf8;
-    memcpy(r->rep.error_path, r->job.error_path, sizeof(r->rep.error_path));
+    wn__job_error(&r->job, rc, r->rep.error_path, sizeof(r->rep.error_path),
+                  &r->rep.error_errno);
     if (rep)
         *rep = r->rep;
     if (r->codes)

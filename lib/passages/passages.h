@@ -218,7 +218,7 @@ struct wn_cross {
 WN_INTERNAL int wn__cross_init(struct wn_cross *c, const char *dir,
                                uint64_t budget, uint64_t total_tokens,
                                const uint64_t *part_tok, size_t nparts,
-                               volatile int *cancel);
+                               volatile int *cancel, struct wn_io_note *note);
 /* Add the windows of k tokens of one part (as for wn__part_sort), as
  * writer 0 .. WN_CROSS_WRITERS - 1; distinct writers may run at once. */
 WN_INTERNAL int wn__cross_add(struct wn_cross *c, unsigned writer,
@@ -261,8 +261,7 @@ WN_INTERNAL int wn__sort_pairs(struct wn_pair64 *v, size_t n);
  * sequence of records.
  */
 struct wn_job {
-    char *tmpdir;
-    int lock_fd; /* flock on tmpdir/lock for the life of the job, or -1 */
+    struct wn_outdir od;   /* the output directory, its lock and tmpdir */
     const char *spill_dir; /* where spill files go */
     struct wn_outfile out[WN_JOB_MAX_OUT];
     size_t nout;
@@ -292,11 +291,15 @@ WN_INTERNAL int wn__job_start(struct wn_job *j, const char *const *inputs,
 WN_INTERNAL int wn__job_reopen(struct wn_job *j, struct wn_reader **r);
 /* Pass 1: copy a record of standard input for pass 2. */
 WN_INTERNAL int wn__job_spool(struct wn_job *j, const struct wn_record *rec);
-/* A spill file in the spill directory, unlinked at once, "w+b". */
+/* A spill file in the spill directory (wn__spill_create). */
 WN_INTERNAL FILE *wn__job_spill(struct wn_job *j, const char *name);
 /* Append the rejected.jsonl line of rec to o. */
 WN_INTERNAL int wn__job_reject(struct wn_outfile *o,
                                const struct wn_record *rec);
+/* Fill a report's error_path and error_errno after a run that returned
+ * status: the reader's path, else what the outputs noted. */
+WN_INTERNAL void wn__job_error(const struct wn_job *j, int status, char *path,
+                               size_t size, int *err);
 /* Note a failing reader's path in error_path. */
 WN_INTERNAL void wn__job_reader_error(struct wn_job *j,
                                       const struct wn_reader *r);

@@ -488,7 +488,7 @@ int wn_repeats_run(const char *const *inputs, size_t n, const char *outdir,
     if (!rc)
         rc = wn__job_commit(&j);
     r.invalid_utf8 = invalid_utf8;
-    memcpy(r.error_path, j.error_path, sizeof(r.error_path));
+    wn__job_error(&j, rc, r.error_path, sizeof(r.error_path), &r.error_errno);
     if (rep)
         *rep = r;
     wn__job_release(&j);
