@@ -537,17 +537,11 @@ static void manifest_load(int dirfd_, struct manifest *m)
     fclose(f);
 }
 
-/* Write the manifest under a temporary name in the run's directory and
- * rename it into place. */
-static int manifest_write(struct wn_outdir *d, const struct entry *e, size_t n)
+/* Write the manifest to tmp (in the run's directory) and rename it to fin.
+ * Allocates nothing of ours: it also runs after the renames. */
+static int manifest_write(struct wn_outdir *d, const char *tmp, const char *fin,
+                          const struct entry *e, size_t n)
 {
-    char *tmp = join_path(d->tmpdir, WN_MANIFEST_NAME);
-    char *fin = join_path(d->path, WN_MANIFEST_NAME);
-    if (!tmp || !fin) {
-        wn__free(tmp);
-        wn__free(fin);
-        return WN_ENOMEM;
-    }
     int rc = WN_OK;
     FILE *f = fopen(tmp, "wbe");
     if (!f) {
@@ -572,8 +566,6 @@ static int manifest_write(struct wn_outdir *d, const struct entry *e, size_t n)
         rc = wn__io_fail(&d->note, fin, errno, wn__status_from_errno(errno));
     if (rc)
         unlink(tmp);
-    wn__free(tmp);
-    wn__free(fin);
     return rc;
 }
 
@@ -754,13 +746,17 @@ int wn__outfiles_publish(struct wn_outdir *d, struct wn_outfile *const *outs,
     for (size_t i = 0; i < n; i++)
         if (outs[i]->err || outs[i]->f)
             return outs[i]->err ? outs[i]->err : WN_EIO;
+    /* Everything allocated first: nothing may fail for want of memory
+     * once the first file has moved. */
     struct plan *p = wn__malloc(sizeof(*p));
-    if (!p)
-        return WN_ENOMEM;
-    int rc = plan_publish(d, outs, n, p);
+    char *mtmp = join_path(d->tmpdir, WN_MANIFEST_NAME);
+    char *mfin = join_path(d->path, WN_MANIFEST_NAME);
+    int rc = p && mtmp && mfin ? WN_OK : WN_ENOMEM;
+    if (!rc)
+        rc = plan_publish(d, outs, n, p);
     /* The manifest first, so that it proves whatever a crash leaves. */
     if (!rc)
-        rc = manifest_write(d, p->during, p->nduring);
+        rc = manifest_write(d, mtmp, mfin, p->during, p->nduring);
     int e;
     if (!rc && d->sync && (e = fsync_dir_fd(d->fd)) != 0)
         rc = wn__io_fail(&d->note, d->path, e, wn__status_from_errno(e));
@@ -778,10 +774,12 @@ int wn__outfiles_publish(struct wn_outdir *d, struct wn_outfile *const *outs,
             rc = wn__io_fail(&d->note, outs[i]->final_path, errno,
                              wn__status_from_errno(errno));
     if (!rc)
-        rc = manifest_write(d, p->after, p->nafter);
+        rc = manifest_write(d, mtmp, mfin, p->after, p->nafter);
     if (!rc && d->sync && (e = fsync_dir_fd(d->fd)) != 0)
         rc = wn__io_fail(&d->note, d->path, e, wn__status_from_errno(e));
     wn__free(p);
+    wn__free(mtmp);
+    wn__free(mfin);
     return rc;
 }
 
