@@ -390,12 +390,17 @@ struct wn_dedup_report {
  * clusters.jsonl, rejected.jsonl and stats.json into outdir (created if
  * missing). Every output is written to a temporary file and renamed into
  * place at the end, stats.json last, so an interrupted run never leaves a
- * file that looks complete and keeps the previous outputs. Returns WN_OK
- * (rejected records are not an error: see rep->rejected), WN_EOPEN before
- * anything is written when an input cannot be read, WN_EINTR when cancelled,
- * or another status. rep may be NULL. Uses opts->threads threads
- * internally; outputs are byte-identical for any thread count (stats.json
- * aside, which records timings and the thread count).
+ * file that looks complete and keeps the previous outputs. A file in outdir
+ * is replaced or removed only when the manifest outdir/.winnow-outputs,
+ * written by each publish, proves an earlier run made it, and never when it
+ * is an input. Returns WN_OK (rejected records are not an error: see
+ * rep->rejected), WN_EOPEN before anything is written when an input cannot
+ * be read, WN_EEXIST or WN_EINPUT before anything is written when a file
+ * winnow did not write, or an input, is at an output name (or outdir is in
+ * an input directory), WN_EINTR when cancelled, or another status;
+ * rep->error_path and rep->error_errno say which file and why. rep may be NULL.
+ * Uses opts->threads threads internally; outputs are byte-identical for any
+ * thread count (stats.json aside, which records timings and the thread count).
  */
 WN_API int wn_dedup_run(const char *const *inputs, size_t n, const char *outdir,
                         const struct wn_dedup_options *opts,
