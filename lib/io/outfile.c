@@ -121,25 +121,21 @@ static int fsync_dir_fd(int fd)
 }
 
 /* fsync the directory that holds path[0, len) (the part before its last
- * component): 0 or an errno value. */
+ * component): 0 or an errno value. path is restored before returning. */
 static int fsync_parent(char *path, size_t len)
 {
     size_t k = len;
     while (k > 0 && path[k - 1] != '/')
         k--;
-    char save = path[k];
-    const char *dir = ".";
-    if (k > 0) {
-        /* "/x": the root; "a/b": "a". */
-        path[k > 1 ? k - 1 : k] = '\0';
-        dir = path;
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    /* path[0, k) is the parent and its slash ("a/", "/"), or nothing. */
+    size_t cut = k > 1 ? k - 1 : k;
+    char save = path[cut];
+    path[cut] = '\0';
+    int fd = open(k ? path : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int rc = fd < 0 ? errno : fsync_dir_fd(fd);
     if (fd >= 0)
         close(fd);
-    if (k > 0)
-        path[k > 1 ? k - 1 : k] = k > 1 ? '/' : save;
+    path[cut] = save;
     return rc;
 }
 
@@ -501,6 +497,52 @@ static bool manifest_proves(const struct manifest *m, const char *name,
     return false;
 }
 
+/* The next field of a manifest line: decimal digits, then sep. */
+static bool parse_u64(const char **s, char sep, uint64_t *v)
+{
+    const char *p = *s;
+    if (*p < '0' || *p > '9')
+        return false;
+    uint64_t x = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (x > (UINT64_MAX - 9) / 10)
+            return false;
+        x = x * 10 + (uint64_t)(*p - '0');
+    }
+    if (*p != sep)
+        return false;
+    *v = x;
+    *s = p + 1;
+    return true;
+}
+
+static bool parse_i64(const char **s, char sep, int64_t *v)
+{
+    bool neg = **s == '-';
+    *s += neg;
+    uint64_t x;
+    if (!parse_u64(s, sep, &x) || x > (uint64_t)INT64_MAX)
+        return false;
+    *v = neg ? -(int64_t)x : (int64_t)x;
+    return true;
+}
+
+/* "NAME DEV INO SIZE SEC.NSEC\n", as manifest_write writes it. */
+static bool parse_entry(const char *line, struct entry *e)
+{
+    const char *sp = strchr(line, ' ');
+    if (!sp || (size_t)(sp - line) >= NAME_MAX_LEN)
+        return false;
+    memcpy(e->name, line, (size_t)(sp - line));
+    e->name[sp - line] = '\0';
+    if (!plain_name(e->name))
+        return false;
+    const char *p = sp + 1;
+    return parse_u64(&p, ' ', &e->dev) && parse_u64(&p, ' ', &e->ino) &&
+           parse_i64(&p, ' ', &e->size) && parse_i64(&p, '.', &e->sec) &&
+           parse_i64(&p, '\n', &e->nsec) && *p == '\0';
+}
+
 /* Read the manifest of the directory; a missing, unreadable or foreign
  * one proves nothing (m->n = 0), which refuses rather than deletes. */
 static void manifest_load(int dirfd_, struct manifest *m)
@@ -522,17 +564,8 @@ static void manifest_load(int dirfd_, struct manifest *m)
     }
     while (m->n < MANIFEST_MAX && fgets(line, sizeof(line), f)) {
         struct entry e;
-        char name[NAME_MAX_LEN + 1];
-        int used = 0;
-        if (sscanf(line,
-                   "%64s %" SCNu64 " %" SCNu64 " %" SCNd64 " %" SCNd64
-                   ".%" SCNd64 "%n",
-                   name, &e.dev, &e.ino, &e.size, &e.sec, &e.nsec,
-                   &used) != 6 ||
-            line[used] != '\n' || !plain_name(name))
-            continue;
-        snprintf(e.name, sizeof(e.name), "%s", name);
-        m->e[m->n++] = e;
+        if (parse_entry(line, &e))
+            m->e[m->n++] = e;
     }
     fclose(f);
 }
@@ -765,7 +798,7 @@ int wn__outfiles_publish(struct wn_outdir *d, struct wn_outfile *const *outs,
         errno != ENOENT)
         rc = wn__io_fail(&d->note, marker->final_path, errno,
                          wn__status_from_errno(errno));
-    for (size_t i = 0; i < p->nremove && !rc; i++)
+    for (size_t i = 0; !rc && i < p->nremove; i++)
         if (unlinkat(d->fd, p->remove[i].name, 0) != 0 && errno != ENOENT)
             rc = fail_at(d, p->remove[i].name, errno,
                          wn__status_from_errno(errno));

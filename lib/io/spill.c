@@ -24,13 +24,11 @@
 int wn__spill_open_named(const char *dir, const char *name)
 {
     char tmp[4096];
-    size_t len = strlen(dir);
-    if (len + sizeof(SPILL_PREFIX) > sizeof(tmp)) {
+    int len = snprintf(tmp, sizeof(tmp), "%s" SPILL_PREFIX, dir);
+    if (len < 0 || (size_t)len >= sizeof(tmp)) {
         errno = ENAMETOOLONG;
         return -1;
     }
-    memcpy(tmp, dir, len);
-    memcpy(tmp + len, SPILL_PREFIX, sizeof(SPILL_PREFIX));
     if (!mkdtemp(tmp))
         return -1;
     int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
