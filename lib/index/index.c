@@ -1,0 +1,1046 @@
+/*
+ * index.c - the persistent index behind wn_index_*: LMDB (Chu 2011), one
+ * environment in a directory, five named databases.
+ *
+ *   meta     "magic" -> "WNIX", "version" -> 1 (u32 LE), "params" -> the
+ *            rule as "name value" lines (judge.c), compared at open.
+ *   records  u32 record number (MDB_INTEGERKEY) -> time i64, added i64,
+ *            flags u8, id length u16, key count u16, the keys (u64 each),
+ *            the id bytes, the verification blob. Numbers only grow
+ *            (appended with MDB_APPEND), so this tree is packed full.
+ *   ids      the id (or, over 480 bytes, its first 464 bytes and a 128-bit
+ *            hash) -> u32 record number. An id is indexed once.
+ *   keys     u32 prefix (the top 16 bits of a 64-bit key) -> u64 values
+ *            (next 32 bits of the key << 32 | record number), with
+ *            MDB_DUPSORT | MDB_DUPFIXED: the values of one prefix sit in
+ *            packed pages with no per-entry header, 8 bytes each. A record
+ *            has its exact-hash key and, unless its text has no shingles,
+ *            one key per LSH band. 48 of the 64 key bits are compared; a
+ *            collision of the rest only adds a candidate, and every
+ *            candidate is verified.
+ *   times    time (u64, sign bit flipped so that order is numeric) ->
+ *            u32 record numbers (DUPSORT | DUPFIXED): what expire walks.
+ *
+ * A check is one write transaction: look up, verify, add when new. Batches
+ * of checks share one (the group commit of winnow serve). Readers run
+ * read-only transactions, concurrently with the one writer (LMDB's MVCC),
+ * in this process (MDB_NOTLS: a read transaction is not tied to a thread)
+ * and in others. When a write fails with MDB_MAP_FULL the map is doubled
+ * and the transaction run again; a map grown by another process is adopted
+ * when a transaction begins with MDB_MAP_RESIZED. Changing the map size
+ * needs every transaction of this process finished, so each transaction
+ * holds a read lock of `grow` and the resize takes it exclusively.
+ *
+ * Cost of a check: (bands + 1) cursor lookups, one verification per
+ * candidate, and on an add bands + 4 puts: O((bands + candidates) log N).
+ */
+#include "index/judge.h"
+#include "sketch/hash128.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define INDEX_MAGIC     "WNIX"
+#define INDEX_VERSION   1u
+#define ID_KEY_MAX      480u /* ids longer than this are keyed by a hash */
+#define ID_MAX          4096u
+#define REC_HEAD        21u
+#define EXPIRE_PER_TXN  4096u
+#define DEFAULT_MAPSIZE (1ull << 30)
+
+struct wn_index {
+    MDB_env *env;
+    MDB_dbi meta, recs, ids, keys, times;
+    struct wn__judge *judge;
+    struct wn_dedup_options rule;
+    pthread_rwlock_t grow;
+    int read_only;
+    char *path;
+};
+
+struct wn_index_item {
+    struct wn__jsketch sk;
+    char *id;
+    size_t id_len;
+    int has_time;
+    int64_t time;
+};
+
+/* A verified candidate while a result is built. */
+struct cand {
+    uint32_t rec;
+    struct wn__verdict v;
+};
+
+/* The scratch of one apply: candidate numbers and verdicts. */
+struct work {
+    uint32_t *nums;
+    size_t nnums, numcap;
+    struct cand *c;
+    size_t nc, ccap;
+};
+
+void wn_index_options_init(struct wn_index_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    wn_dedup_options_init(&o->dedup);
+}
+
+const char *wn_index_reason_name(int reason)
+{
+    switch (reason) {
+    case WN_REASON_EXACT:
+        return "exact";
+    case WN_REASON_NEAR:
+        return "near";
+    case WN_REASON_CONTAINED:
+        return "contained";
+    case WN_REASON_ID:
+        return "id";
+    default:
+        return NULL;
+    }
+}
+
+/* LMDB's codes (errno values, or MDB_* below -30000) as statuses; ours
+ * (small negatives) pass through. */
+static int status_of(int rc)
+{
+    if (rc == 0)
+        return WN_OK;
+    if (rc < 0 && rc > -1000)
+        return rc;
+    if (rc == ENOMEM)
+        return WN_ENOMEM;
+    if (rc == ENOSPC)
+        return WN_ENOSPC;
+    if (rc == EFBIG)
+        return WN_EFBIG;
+    if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
+        return WN_EFORMAT;
+    return WN_EIO;
+}
+
+static void say(char *msg, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void say(char *msg, size_t cap, const char *fmt, ...)
+{
+    if (!msg || !cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, cap, fmt, ap);
+    va_end(ap);
+}
+
+static uint64_t time_key(int64_t t)
+{
+    return (uint64_t)t ^ (1ull << 63);
+}
+
+static int64_t now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Transactions and the growing map                                         */
+/* ------------------------------------------------------------------------ */
+
+/* Double the map (full) or adopt another process's size (!full). */
+static int grow_map(struct wn_index *ix, uint64_t seen)
+{
+    pthread_rwlock_wrlock(&ix->grow);
+    MDB_envinfo info;
+    mdb_env_info(ix->env, &info);
+    int rc = 0;
+    if (!seen)
+        rc = mdb_env_set_mapsize(ix->env, 0);
+    else if (info.me_mapsize == seen) /* nobody grew it meanwhile */
+        rc = mdb_env_set_mapsize(ix->env, seen * 2);
+    pthread_rwlock_unlock(&ix->grow);
+    return rc;
+}
+
+typedef int (*txn_fn)(struct wn_index *ix, MDB_txn *txn, void *arg);
+
+/* Run fn in a transaction (write unless rdonly), committing when it
+ * returns 0; retried after growing the map. */
+static int run_txn(struct wn_index *ix, int rdonly, txn_fn fn, void *arg)
+{
+    for (;;) {
+        pthread_rwlock_rdlock(&ix->grow);
+        MDB_envinfo info;
+        mdb_env_info(ix->env, &info);
+        MDB_txn *txn = NULL;
+        int rc = mdb_txn_begin(ix->env, NULL, rdonly ? MDB_RDONLY : 0, &txn);
+        if (rc == MDB_MAP_RESIZED) {
+            pthread_rwlock_unlock(&ix->grow);
+            rc = grow_map(ix, 0);
+            if (rc)
+                return status_of(rc);
+            continue;
+        }
+        if (rc) {
+            pthread_rwlock_unlock(&ix->grow);
+            return status_of(rc);
+        }
+        rc = fn(ix, txn, arg);
+        if (rc == 0 && !rdonly)
+            rc = mdb_txn_commit(txn);
+        else
+            mdb_txn_abort(txn);
+        pthread_rwlock_unlock(&ix->grow);
+        if (rc == MDB_MAP_FULL && !rdonly) {
+            rc = grow_map(ix, info.me_mapsize);
+            if (rc)
+                return status_of(rc);
+            continue;
+        }
+        return status_of(rc);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Open and close                                                           */
+/* ------------------------------------------------------------------------ */
+
+static MDB_val val(const void *p, size_t n)
+{
+    MDB_val v = {n, (void *)p};
+    return v;
+}
+
+/* Compare two params texts; name the first parameter that differs. */
+static int same_params(const char *have, size_t hlen, const char *want,
+                       size_t wlen, char *msg, size_t cap)
+{
+    size_t i = 0, j = 0;
+    while (i < hlen || j < wlen) {
+        size_t ie = i, je = j;
+        while (ie < hlen && have[ie] != '\n')
+            ie++;
+        while (je < wlen && want[je] != '\n')
+            je++;
+        if (ie - i != je - j || memcmp(have + i, want + j, ie - i)) {
+            char a[96] = "", b[96] = "";
+            snprintf(a, sizeof(a), "%.*s", (int)(ie - i), have + i);
+            snprintf(b, sizeof(b), "%.*s", (int)(je - j), want + j);
+            say(msg, cap,
+                "the index was made with '%s' and this run asks for '%s'", a,
+                b);
+            return WN_EMISMATCH;
+        }
+        i = ie + 1;
+        j = je + 1;
+    }
+    return WN_OK;
+}
+
+static int open_dbs(struct wn_index *ix, MDB_txn *txn, unsigned create)
+{
+    static const unsigned dup = MDB_DUPSORT | MDB_DUPFIXED | MDB_INTEGERDUP;
+    int rc = mdb_dbi_open(txn, "meta", create, &ix->meta);
+    if (!rc)
+        rc = mdb_dbi_open(txn, "records", create | MDB_INTEGERKEY, &ix->recs);
+    if (!rc)
+        rc = mdb_dbi_open(txn, "ids", create, &ix->ids);
+    if (!rc)
+        rc =
+            mdb_dbi_open(txn, "keys", create | MDB_INTEGERKEY | dup, &ix->keys);
+    if (!rc)
+        rc = mdb_dbi_open(txn, "times", create | MDB_INTEGERKEY | dup,
+                          &ix->times);
+    return rc;
+}
+
+/* Read or write the meta database and make the judge. */
+static int setup(struct wn_index *ix, MDB_txn *txn,
+                 const struct wn_index_options *o, char *msg, size_t cap)
+{
+    unsigned create = ix->read_only ? 0 : MDB_CREATE;
+    int rc = open_dbs(ix, txn, create);
+    if (rc == MDB_NOTFOUND) {
+        say(msg, cap, "'%s' is not a winnow index%s", ix->path, "");
+        return WN_EFORMAT;
+    }
+    if (rc)
+        return rc;
+    MDB_val k = val("magic", 5), v;
+    rc = mdb_get(txn, ix->meta, &k, &v);
+    struct wn_buf want = {0};
+    char jmsg[200] = "";
+    if (rc == MDB_NOTFOUND) {
+        if (!o->create || ix->read_only) {
+            say(msg, cap, "'%s' is not a winnow index%s", ix->path, "");
+            return WN_EFORMAT;
+        }
+        rc = wn__judge_create(&o->dedup, &ix->judge, jmsg, sizeof(jmsg));
+        if (rc) {
+            say(msg, cap, "%s%s", jmsg, "");
+            return rc;
+        }
+        unsigned char ver[4];
+        wn__put_le32(ver, INDEX_VERSION);
+        rc = wn__judge_params(ix->judge, &want);
+        if (rc)
+            return rc;
+        MDB_val mv = val(INDEX_MAGIC, 4), vk = val("version", 7),
+                vv = val(ver, 4), pk = val("params", 6),
+                pv = val(want.data, want.len);
+        rc = mdb_put(txn, ix->meta, &k, &mv, 0);
+        if (!rc)
+            rc = mdb_put(txn, ix->meta, &vk, &vv, 0);
+        if (!rc)
+            rc = mdb_put(txn, ix->meta, &pk, &pv, 0);
+        wn__buf_release(&want);
+        return rc;
+    }
+    if (rc)
+        return rc;
+    MDB_val vk = val("version", 7), vv, pk = val("params", 6), pv;
+    if (v.mv_size != 4 || memcmp(v.mv_data, INDEX_MAGIC, 4) ||
+        mdb_get(txn, ix->meta, &vk, &vv) || vv.mv_size != 4 ||
+        mdb_get(txn, ix->meta, &pk, &pv)) {
+        say(msg, cap, "'%s' is not a winnow index%s", ix->path, "");
+        return WN_EFORMAT;
+    }
+    uint32_t ver = wn__get_le32(vv.mv_data);
+    if (ver != INDEX_VERSION) {
+        char a[16];
+        snprintf(a, sizeof(a), "%u", ver);
+        say(msg, cap, "'%s' has index format version %s, this winnow reads 1",
+            ix->path, a);
+        return WN_EFORMAT;
+    }
+    if (o->check_params) {
+        struct wn__judge *asked = NULL;
+        rc = wn__judge_create(&o->dedup, &asked, jmsg, sizeof(jmsg));
+        if (rc) {
+            say(msg, cap, "%s%s", jmsg, "");
+            return rc;
+        }
+        rc = wn__judge_params(asked, &want);
+        wn__judge_free(asked);
+        if (!rc)
+            rc = same_params(pv.mv_data, pv.mv_size, want.data, want.len, msg,
+                             cap);
+        wn__buf_release(&want);
+        if (rc)
+            return rc;
+    }
+    struct wn_dedup_options stored;
+    if (wn__judge_parse_params(pv.mv_data, pv.mv_size, &stored)) {
+        say(msg, cap, "'%s': the stored parameters cannot be read%s", ix->path,
+            "");
+        return WN_EFORMAT;
+    }
+    rc = wn__judge_create(&stored, &ix->judge, jmsg, sizeof(jmsg));
+    if (rc)
+        say(msg, cap, "%s%s", jmsg, "");
+    return rc;
+}
+
+int wn_index_open(const char *path, const struct wn_index_options *o,
+                  struct wn_index **out, char *msg, size_t msgcap)
+{
+    assert(path && o && out);
+    if (msg && msgcap)
+        msg[0] = '\0';
+    struct stat st;
+    if (o->create && !o->read_only && mkdir(path, 0777) && errno != EEXIST) {
+        say(msg, msgcap, "cannot create '%s': %s", path, strerror(errno));
+        return WN_EOPEN;
+    }
+    char *data = wn__malloc(strlen(path) + 10);
+    if (!data)
+        return WN_ENOMEM;
+    sprintf(data, "%s/data.mdb", path);
+    int exists = stat(data, &st) == 0;
+    wn__free(data);
+    if (!exists && (!o->create || o->read_only)) {
+        say(msg, msgcap, "no index at '%s'%s", path, "");
+        return WN_EOPEN;
+    }
+    struct wn_index *ix = wn__calloc(1, sizeof(*ix));
+    if (!ix)
+        return WN_ENOMEM;
+    ix->read_only = o->read_only;
+    ix->path = wn__strdup(path);
+    if (!ix->path || pthread_rwlock_init(&ix->grow, NULL)) {
+        wn__free(ix->path);
+        wn__free(ix);
+        return WN_ENOMEM;
+    }
+    int rc = mdb_env_create(&ix->env);
+    if (!rc)
+        rc = mdb_env_set_maxdbs(ix->env, 8);
+    if (!rc)
+        rc = mdb_env_set_maxreaders(ix->env, 1022);
+    if (!rc)
+        rc = mdb_env_set_mapsize(ix->env,
+                                 o->map_size ? o->map_size : DEFAULT_MAPSIZE);
+    unsigned flags = MDB_NOTLS | MDB_NORDAHEAD;
+    if (o->read_only)
+        flags |= MDB_RDONLY;
+    if (o->no_sync)
+        flags |= MDB_NOSYNC;
+    if (!rc) {
+        rc = mdb_env_open(ix->env, path, flags, 0666);
+        if (rc && rc != MDB_INVALID && rc != MDB_VERSION_MISMATCH)
+            say(msg, msgcap, "cannot open the index '%s': %s", path,
+                mdb_strerror(rc));
+        else if (rc)
+            say(msg, msgcap, "'%s' is not a winnow index%s", path, "");
+        if (rc) {
+            rc = rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH ? WN_EFORMAT
+                                                                 : WN_EOPEN;
+            wn_index_free(ix);
+            return rc;
+        }
+    }
+    MDB_txn *txn = NULL;
+    if (!rc)
+        rc = mdb_txn_begin(ix->env, NULL, o->read_only ? MDB_RDONLY : 0, &txn);
+    if (!rc) {
+        rc = setup(ix, txn, o, msg, msgcap);
+        if (rc)
+            mdb_txn_abort(txn);
+        else
+            rc = mdb_txn_commit(txn);
+    }
+    if (rc) {
+        if (msg && msgcap && !msg[0])
+            snprintf(msg, msgcap, "cannot open the index '%s': %s", path,
+                     rc < 0 && rc > -1000 ? wn_strerror(rc) : mdb_strerror(rc));
+        wn_index_free(ix);
+        return status_of(rc);
+    }
+    wn_index_rule(ix, &ix->rule);
+    *out = ix;
+    return WN_OK;
+}
+
+void wn_index_free(struct wn_index *ix)
+{
+    if (!ix)
+        return;
+    if (ix->env)
+        mdb_env_close(ix->env);
+    wn__judge_free(ix->judge);
+    pthread_rwlock_destroy(&ix->grow);
+    wn__free(ix->path);
+    wn__free(ix);
+}
+
+void wn_index_rule(const struct wn_index *ix, struct wn_dedup_options *o)
+{
+    struct wn_buf b = {0};
+    wn_dedup_options_init(o);
+    if (!wn__judge_params(ix->judge, &b))
+        wn__judge_parse_params(b.data, b.len, o);
+    wn__buf_release(&b);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Results and items                                                        */
+/* ------------------------------------------------------------------------ */
+
+void wn_index_result_init(struct wn_index_result *r)
+{
+    memset(r, 0, sizeof(*r));
+}
+
+void wn_index_result_release(struct wn_index_result *r)
+{
+    wn__free(r->matches);
+    wn__free(r->ids);
+    wn_index_result_init(r);
+}
+
+int wn_index_item_create(struct wn_index *ix, const struct wn_index_doc *doc,
+                         int for_check, struct wn_index_item **out)
+{
+    assert(ix && doc && out);
+    if ((!doc->text && doc->text_len) || (!doc->id && doc->id_len) ||
+        (for_check && doc->id_len == 0))
+        return WN_EINVAL;
+    if (doc->id_len > ID_MAX)
+        return WN_ETOOBIG;
+    struct wn_index_item *it = wn__calloc(1, sizeof(*it));
+    if (!it)
+        return WN_ENOMEM;
+    wn__jsketch_init(&it->sk);
+    it->id = wn__malloc(doc->id_len + 1);
+    int rc = it->id ? WN_OK : WN_ENOMEM;
+    if (!rc) {
+        if (doc->id_len)
+            memcpy(it->id, doc->id, doc->id_len);
+        it->id[doc->id_len] = '\0';
+        it->id_len = doc->id_len;
+        it->has_time = doc->has_time;
+        it->time = doc->time;
+        rc = wn__judge_sketch(ix->judge, doc->text ? doc->text : "",
+                              doc->text_len, &it->sk);
+    }
+    if (rc) {
+        wn_index_item_free(it);
+        return rc;
+    }
+    /* The tokenizer's scratch is large; an item keeps only its sketch. */
+    struct wn__jsketch keep = it->sk;
+    keep.scratch = NULL;
+    it->sk.blob = NULL;
+    wn__jsketch_release(&it->sk);
+    it->sk = keep;
+    *out = it;
+    return WN_OK;
+}
+
+void wn_index_item_free(struct wn_index_item *it)
+{
+    if (!it)
+        return;
+    wn__jsketch_release(&it->sk);
+    wn__free(it->id);
+    wn__free(it);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Lookups                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static void key_split(uint64_t key, unsigned *prefix, uint64_t *hi)
+{
+    *prefix = (unsigned)(key >> 48);
+    *hi = ((key >> 16) & 0xFFFFFFFFull) << 32;
+}
+
+/* The id's key in the ids database, in buf (ID_KEY_MAX bytes at least). */
+static MDB_val id_key(const char *id, size_t len, unsigned char *buf)
+{
+    if (len <= ID_KEY_MAX)
+        return val(id, len);
+    uint64_t h[2];
+    wn__hash128(id, len, 0, h);
+    memcpy(buf, id, ID_KEY_MAX - 16);
+    wn__put_le64(buf + ID_KEY_MAX - 16, h[0]);
+    wn__put_le64(buf + ID_KEY_MAX - 8, h[1]);
+    return val(buf, ID_KEY_MAX);
+}
+
+/* Append the record numbers stored under key. */
+static int collect(struct wn_index *ix, MDB_cursor *cur, uint64_t key,
+                   struct work *w)
+{
+    unsigned prefix;
+    uint64_t hi;
+    key_split(key, &prefix, &hi);
+    MDB_val k = val(&prefix, sizeof(prefix)), v = val(&hi, sizeof(hi));
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE);
+    while (rc == 0) {
+        uint64_t x;
+        memcpy(&x, v.mv_data, sizeof(x));
+        if ((x & ~0xFFFFFFFFull) != hi)
+            break;
+        if (WN_GROW(w->nums, w->numcap, w->nnums + 1))
+            return WN_ENOMEM;
+        w->nums[w->nnums++] = (uint32_t)x;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
+    }
+    (void)ix;
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_cand(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+    /* exact first, then by similarity, then the earliest record */
+    int ex = x->v.reason == WN__VERDICT_EXACT,
+        ey = y->v.reason == WN__VERDICT_EXACT;
+    if (ex != ey)
+        return ey - ex;
+    if (x->v.similarity != y->v.similarity)
+        return x->v.similarity < y->v.similarity ? 1 : -1;
+    return (x->rec > y->rec) - (x->rec < y->rec);
+}
+
+struct rec_view {
+    int64_t time;
+    const char *id;
+    size_t id_len;
+    uint32_t nkeys;
+    const unsigned char *keys;
+    const unsigned char *blob;
+    size_t blob_len;
+};
+
+static int parse_rec(const MDB_val *v, struct rec_view *r)
+{
+    const unsigned char *p = v->mv_data;
+    if (v->mv_size < REC_HEAD)
+        return WN_EFORMAT;
+    r->time = (int64_t)wn__get_le64(p);
+    r->id_len = (size_t)p[17] | (size_t)p[18] << 8;
+    r->nkeys = (uint32_t)p[19] | (uint32_t)p[20] << 8;
+    size_t off = REC_HEAD + (size_t)r->nkeys * 8;
+    if (off + r->id_len > v->mv_size)
+        return WN_EFORMAT;
+    r->keys = p + REC_HEAD;
+    r->id = (const char *)p + off;
+    r->blob = p + off + r->id_len;
+    r->blob_len = v->mv_size - off - r->id_len;
+    return WN_OK;
+}
+
+/* Fill res with one match (added to the ids buffer). */
+static int add_match(struct wn_index_result *res, uint32_t rec,
+                     const struct rec_view *rv, int reason, double sim,
+                     double cont)
+{
+    if (WN_GROW(res->matches, res->cap, res->n + 1))
+        return WN_ENOMEM;
+    struct wn_index_match *m = &res->matches[res->n++];
+    m->record = rec;
+    m->id = res->ids + res->ids_len; /* storage reserved by the caller */
+    memcpy(res->ids + res->ids_len, rv->id, rv->id_len);
+    res->ids_len += rv->id_len;
+    res->ids[res->ids_len++] = '\0';
+    m->id_len = rv->id_len;
+    m->time = rv->time;
+    m->reason = reason;
+    m->similarity = sim;
+    m->containment = cont;
+    return WN_OK;
+}
+
+static int reserve_ids(struct wn_index_result *res, size_t bytes)
+{
+    if (res->ids_cap >= bytes)
+        return WN_OK;
+    char *p = wn__realloc(res->ids, bytes);
+    if (!p)
+        return WN_ENOMEM;
+    res->ids = p;
+    res->ids_cap = bytes;
+    return WN_OK;
+}
+
+static int get_rec(struct wn_index *ix, MDB_txn *txn, uint32_t rec,
+                   struct rec_view *rv)
+{
+    unsigned k32 = rec;
+    MDB_val k = val(&k32, sizeof(k32)), v;
+    int rc = mdb_get(txn, ix->recs, &k, &v);
+    if (rc)
+        return rc == MDB_NOTFOUND ? WN_EFORMAT : rc;
+    return parse_rec(&v, rv);
+}
+
+/* Look one item up in txn; fill res. */
+static int lookup(struct wn_index *ix, MDB_txn *txn, MDB_cursor *cur,
+                  const struct wn_index_item *it, int by_id, size_t max,
+                  struct work *w, struct wn_index_result *res)
+{
+    res->is_new = 1;
+    res->added = 0;
+    res->record = 0;
+    res->n = 0;
+    res->ids_len = 0;
+    int rc;
+    if (by_id) {
+        unsigned char buf[ID_KEY_MAX];
+        MDB_val k = id_key(it->id, it->id_len, buf), v;
+        rc = mdb_get(txn, ix->ids, &k, &v);
+        if (rc == 0 && v.mv_size == 4) {
+            uint32_t rec;
+            memcpy(&rec, v.mv_data, 4);
+            struct rec_view rv;
+            rc = get_rec(ix, txn, rec, &rv);
+            if (!rc)
+                rc = reserve_ids(res, rv.id_len + 1);
+            if (!rc)
+                rc = add_match(res, rec, &rv, WN_REASON_ID, 1.0, 1.0);
+            res->is_new = 0;
+            return rc;
+        }
+        if (rc != MDB_NOTFOUND)
+            return rc ? rc : WN_EFORMAT;
+    }
+    w->nnums = 0;
+    rc = collect(ix, cur, it->sk.exact[0], w);
+    for (uint32_t i = 0; !rc && !it->sk.empty && i < it->sk.nkeys; i++)
+        rc = collect(ix, cur, it->sk.keys[i], w);
+    if (rc)
+        return rc;
+    qsort(w->nums, w->nnums, sizeof(*w->nums), cmp_u32);
+    w->nc = 0;
+    for (size_t i = 0; i < w->nnums; i++) {
+        if (i && w->nums[i] == w->nums[i - 1])
+            continue;
+        struct rec_view rv;
+        rc = get_rec(ix, txn, w->nums[i], &rv);
+        struct wn__verdict v;
+        if (!rc)
+            rc = wn__judge_verify(ix->judge, it->sk.blob, it->sk.blob_len,
+                                  rv.blob, rv.blob_len, &v);
+        if (rc)
+            return rc;
+        if (v.reason == WN__VERDICT_NONE)
+            continue;
+        if (WN_GROW(w->c, w->ccap, w->nc + 1))
+            return WN_ENOMEM;
+        w->c[w->nc].rec = w->nums[i];
+        w->c[w->nc++].v = v;
+    }
+    if (!w->nc)
+        return WN_OK;
+    qsort(w->c, w->nc, sizeof(*w->c), cmp_cand);
+    size_t n = WN_MIN(w->nc, max);
+    struct rec_view rv[64];
+    size_t total = 0;
+    n = WN_MIN(n, WN_ARRAY_LEN(rv));
+    for (size_t i = 0; i < n; i++) {
+        rc = get_rec(ix, txn, w->c[i].rec, &rv[i]);
+        if (rc)
+            return rc;
+        total += rv[i].id_len + 1;
+    }
+    rc = reserve_ids(res, total);
+    for (size_t i = 0; !rc && i < n; i++) {
+        static const int reason[] = {WN_REASON_NONE, WN_REASON_EXACT,
+                                     WN_REASON_NEAR, WN_REASON_CONTAINED};
+        rc = add_match(res, w->c[i].rec, &rv[i], reason[w->c[i].v.reason],
+                       w->c[i].v.similarity, w->c[i].v.containment);
+    }
+    res->is_new = 0;
+    return rc;
+}
+
+/* Store a new record. */
+static int insert(struct wn_index *ix, MDB_txn *txn,
+                  const struct wn_index_item *it, uint32_t *num)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, ix->recs, &cur);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    uint32_t rec = 0;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    if (rc == 0) {
+        unsigned last;
+        memcpy(&last, k.mv_data, sizeof(last));
+        if (last == UINT32_MAX) {
+            mdb_cursor_close(cur);
+            return WN_ELIMIT;
+        }
+        rec = last + 1;
+    } else if (rc != MDB_NOTFOUND) {
+        mdb_cursor_close(cur);
+        return rc;
+    }
+    uint32_t nkeys = it->sk.empty ? 0 : it->sk.nkeys;
+    size_t len = REC_HEAD + (size_t)nkeys * 8 + it->id_len + it->sk.blob_len;
+    unsigned rk = rec;
+    k = val(&rk, sizeof(rk));
+    v = val(NULL, len);
+    rc = mdb_cursor_put(cur, &k, &v, MDB_APPEND | MDB_RESERVE);
+    mdb_cursor_close(cur);
+    if (rc)
+        return rc;
+    int64_t t = it->has_time ? it->time : now_seconds();
+    unsigned char *p = v.mv_data;
+    wn__put_le64(p, (uint64_t)t);
+    wn__put_le64(p + 8, (uint64_t)now_seconds());
+    p[16] = (unsigned char)(it->has_time ? 1 : 0);
+    p[17] = (unsigned char)it->id_len;
+    p[18] = (unsigned char)(it->id_len >> 8);
+    p[19] = (unsigned char)nkeys;
+    p[20] = (unsigned char)(nkeys >> 8);
+    for (uint32_t i = 0; i < nkeys; i++)
+        wn__put_le64(p + REC_HEAD + 8 * i, it->sk.keys[i]);
+    memcpy(p + REC_HEAD + 8 * nkeys, it->id, it->id_len);
+    memcpy(p + REC_HEAD + 8 * nkeys + it->id_len, it->sk.blob, it->sk.blob_len);
+    for (uint32_t i = 0; !rc && i <= nkeys; i++) {
+        uint64_t key = i == nkeys ? it->sk.exact[0] : it->sk.keys[i];
+        unsigned prefix;
+        uint64_t x;
+        key_split(key, &prefix, &x);
+        x |= rec;
+        MDB_val kk = val(&prefix, sizeof(prefix)), vv = val(&x, sizeof(x));
+        rc = mdb_put(txn, ix->keys, &kk, &vv, 0);
+    }
+    unsigned char buf[ID_KEY_MAX];
+    MDB_val ik = id_key(it->id, it->id_len, buf), iv = val(&rec, 4);
+    if (!rc)
+        rc = mdb_put(txn, ix->ids, &ik, &iv, 0);
+    uint64_t tk = time_key(t);
+    MDB_val tkv = val(&tk, sizeof(tk)), tv = val(&rk, sizeof(rk));
+    if (!rc)
+        rc = mdb_put(txn, ix->times, &tkv, &tv, 0);
+    if (!rc)
+        *num = rec;
+    return rc;
+}
+
+struct apply_arg {
+    struct wn_index_item *const *it;
+    size_t n;
+    int add;
+    size_t max;
+    struct wn_index_result *res;
+};
+
+static int apply_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
+{
+    struct apply_arg *a = arg;
+    struct work w = {0};
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(txn, ix->keys, &cur);
+    for (size_t i = 0; !rc && i < a->n; i++) {
+        struct wn_index_result *r = &a->res[i];
+        rc = lookup(ix, txn, cur, a->it[i], a->add, a->max, &w, r);
+        if (!rc && a->add && r->is_new) {
+            uint32_t num;
+            rc = insert(ix, txn, a->it[i], &num);
+            if (!rc) {
+                r->added = 1;
+                r->record = num;
+            }
+        }
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    wn__free(w.nums);
+    wn__free(w.c);
+    return rc;
+}
+
+int wn_index_apply(struct wn_index *ix, struct wn_index_item *const *it,
+                   size_t n, int add, size_t max_matches,
+                   struct wn_index_result *res)
+{
+    assert(ix && (it || !n) && (res || !n) && max_matches >= 1);
+    if (add && ix->read_only)
+        return WN_EINVAL;
+    if (n == 0)
+        return WN_OK;
+    struct apply_arg a = {it, n, add, max_matches, res};
+    return run_txn(ix, !add, apply_txn, &a);
+}
+
+static int one(struct wn_index *ix, const struct wn_index_doc *doc, int add,
+               size_t max, struct wn_index_result *res)
+{
+    struct wn_index_item *it = NULL;
+    int rc = wn_index_item_create(ix, doc, add, &it);
+    if (!rc)
+        rc = wn_index_apply(ix, &it, 1, add, max, res);
+    wn_index_item_free(it);
+    return rc;
+}
+
+int wn_index_check(struct wn_index *ix, const struct wn_index_doc *doc,
+                   struct wn_index_result *res)
+{
+    return one(ix, doc, 1, 1, res);
+}
+
+int wn_index_query(struct wn_index *ix, const struct wn_index_doc *doc,
+                   size_t max_matches, struct wn_index_result *res)
+{
+    return one(ix, doc, 0, max_matches ? max_matches : 1, res);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Expire and stats                                                         */
+/* ------------------------------------------------------------------------ */
+
+struct expire_arg {
+    uint64_t before; /* time key */
+    uint64_t removed;
+    int more;
+};
+
+static int del_rec(struct wn_index *ix, MDB_txn *txn, uint32_t rec)
+{
+    unsigned rk = rec;
+    MDB_val k = val(&rk, sizeof(rk)), v;
+    int rc = mdb_get(txn, ix->recs, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    struct rec_view rv;
+    if (!rc)
+        rc = parse_rec(&v, &rv);
+    if (rc)
+        return rc;
+    /* The record's bytes live in the map until the commit: read the keys
+     * and the id before anything moves. */
+    unsigned char buf[ID_KEY_MAX];
+    MDB_val ik = id_key(rv.id, rv.id_len, buf);
+    uint32_t idrec = UINT32_MAX;
+    MDB_val iv;
+    rc = mdb_get(txn, ix->ids, &ik, &iv);
+    if (rc == 0 && iv.mv_size == 4)
+        memcpy(&idrec, iv.mv_data, 4);
+    if (idrec == rec) /* only this record's own id entry */
+        rc = mdb_del(txn, ix->ids, &ik, NULL);
+    else if (rc == MDB_NOTFOUND || rc == 0)
+        rc = 0;
+    uint64_t keys[WN__JUDGE_MAX_KEYS + 1];
+    uint32_t nk = WN_MIN(rv.nkeys, WN__JUDGE_MAX_KEYS);
+    for (uint32_t i = 0; i < nk; i++)
+        keys[i] = wn__get_le64(rv.keys + 8 * i);
+    keys[nk] = rv.blob_len >= 8 ? wn__get_le64(rv.blob) : 0;
+    for (uint32_t i = 0; !rc && i <= nk; i++) {
+        unsigned prefix;
+        uint64_t x;
+        key_split(keys[i], &prefix, &x);
+        x |= rec;
+        MDB_val kk = val(&prefix, sizeof(prefix)), vv = val(&x, sizeof(x));
+        rc = mdb_del(txn, ix->keys, &kk, &vv);
+        if (rc == MDB_NOTFOUND)
+            rc = 0;
+    }
+    if (!rc)
+        rc = mdb_del(txn, ix->recs, &k, NULL);
+    return rc;
+}
+
+static int expire_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
+{
+    struct expire_arg *a = arg;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, ix->times, &cur);
+    if (rc)
+        return rc;
+    uint64_t done = 0;
+    a->more = 0;
+    MDB_val k, v;
+    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
+        uint64_t t;
+        memcpy(&t, k.mv_data, sizeof(t));
+        if (t >= a->before)
+            break;
+        if (done >= EXPIRE_PER_TXN) {
+            a->more = 1;
+            break;
+        }
+        unsigned rec;
+        memcpy(&rec, v.mv_data, sizeof(rec));
+        rc = del_rec(ix, txn, rec);
+        if (!rc)
+            rc = mdb_cursor_del(cur, 0);
+        if (rc)
+            break;
+        done++;
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    if (!rc)
+        a->removed += done;
+    return rc;
+}
+
+int wn_index_expire(struct wn_index *ix, int64_t before, uint64_t *removed)
+{
+    assert(ix);
+    if (ix->read_only)
+        return WN_EINVAL;
+    struct expire_arg a = {time_key(before), 0, 1};
+    int rc = WN_OK;
+    while (!rc && a.more) {
+        uint64_t was = a.removed;
+        rc = run_txn(ix, 0, expire_txn, &a);
+        if (rc)
+            a.removed = was;
+    }
+    if (!rc && removed)
+        *removed = a.removed;
+    return rc;
+}
+
+static int stats_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
+{
+    struct wn_index_stats *st = arg;
+    MDB_stat s;
+    int rc = mdb_stat(txn, ix->recs, &s);
+    if (rc)
+        return rc;
+    st->records = s.ms_entries;
+    rc = mdb_stat(txn, ix->keys, &s);
+    if (rc)
+        return rc;
+    st->key_values = s.ms_entries;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    rc = mdb_cursor_open(txn, ix->recs, &cur);
+    if (rc)
+        return rc;
+    if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0) {
+        unsigned last;
+        memcpy(&last, k.mv_data, sizeof(last));
+        st->next_record = (uint64_t)last + 1;
+    }
+    mdb_cursor_close(cur);
+    rc = mdb_cursor_open(txn, ix->times, &cur);
+    if (rc)
+        return rc;
+    uint64_t t;
+    if (mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0) {
+        memcpy(&t, k.mv_data, sizeof(t));
+        st->oldest = (int64_t)(t ^ (1ull << 63));
+    }
+    if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0) {
+        memcpy(&t, k.mv_data, sizeof(t));
+        st->newest = (int64_t)(t ^ (1ull << 63));
+    }
+    mdb_cursor_close(cur);
+    MDB_envinfo info;
+    MDB_stat es;
+    mdb_env_info(ix->env, &info);
+    mdb_env_stat(ix->env, &es);
+    st->map_size = info.me_mapsize;
+    st->used_bytes = ((uint64_t)info.me_last_pgno + 1) * es.ms_psize;
+    return 0;
+}
+
+int wn_index_stats(struct wn_index *ix, struct wn_index_stats *st)
+{
+    assert(ix && st);
+    struct wn_index_stats s;
+    memset(&s, 0, sizeof(s));
+    int rc = run_txn(ix, 1, stats_txn, &s);
+    if (rc)
+        return rc;
+    char *data = wn__malloc(strlen(ix->path) + 10);
+    if (!data)
+        return WN_ENOMEM;
+    sprintf(data, "%s/data.mdb", ix->path);
+    struct stat fs;
+    if (stat(data, &fs) == 0)
+        s.file_bytes = (uint64_t)fs.st_size;
+    wn__free(data);
+    s.bands = ix->rule.bands;
+    s.rows = ix->rule.rows;
+    *st = s;
+    return WN_OK;
+}
