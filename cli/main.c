@@ -21,6 +21,7 @@ static const struct command commands[] = {
     {"lines", cmd_lines, "find or cut lines repeated across records"},
     {"repeats", cmd_repeats, "measure repetition inside each record"},
     {"similarity", cmd_similarity, "exact Jaccard/containment of pairs"},
+    {"index", cmd_index, "a persistent index of records seen"},
 };
 
 static void usage(FILE *f)

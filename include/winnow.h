@@ -918,6 +918,56 @@ struct wn_index_stats {
 
 WN_API int wn_index_stats(struct wn_index *ix, struct wn_index_stats *st);
 
+
+/*
+ * Records of inputs through the index, in input order: each accepted record
+ * is checked (add: added when new) or queried, in transactions of
+ * opts->batch records (a record sees every record before it, in the same
+ * transaction or an earlier one). With outdir, writes kept.jsonl (the
+ * records added, as the bytes they were read as), removed.jsonl ({"id",
+ * "duplicate_of", "similarity", "containment", "reason"}), rejected.jsonl
+ * and stats.json as wn_dedup_run does (atomically, stats.json last, the
+ * same accounting: read = kept + removed + rejected). on_result, when not
+ * NULL, is called for every accepted record with its result, on the
+ * calling thread, after its transaction committed. A record whose id is
+ * longer than 4 KiB is rejected (WN_ETOOBIG).
+ */
+struct wn_index_run_options {
+    struct wn_reader_options reader;
+    /* Field holding the record's time for expire: seconds since 1970 (a
+     * number, or a string of digits) or an ISO 8601 date ("2024-05-01",
+     * "2024-05-01T12:00:00Z"). NULL, or the field missing or unreadable:
+     * the time of insertion. */
+    const char *time_field;
+    int add;            /* check and add; 0: query only */
+    size_t batch;       /* records per transaction; default 1024 */
+    size_t max_matches; /* per result; default 1 */
+    int no_fsync;
+    volatile int *cancel;
+    void (*on_reject)(void *ud, const struct wn_record *rec);
+    void (*on_result)(void *ud, const struct wn_record *rec,
+                      const struct wn_index_result *res);
+    void *ud;
+};
+
+WN_API void wn_index_run_options_init(struct wn_index_run_options *o);
+
+struct wn_index_run_report {
+    uint64_t read, kept, removed, rejected;
+    uint64_t removed_exact, removed_near, removed_contained, removed_id;
+    uint64_t time_missing; /* time_field given but not readable */
+    uint64_t blank_lines, bytes;
+    uint64_t transactions;
+    double seconds;
+    uint64_t peak_rss_bytes;
+    char error_path[512];
+};
+
+WN_API int wn_index_run(struct wn_index *ix, const char *const *inputs,
+                        size_t n, const char *outdir,
+                        const struct wn_index_run_options *opts,
+                        struct wn_index_run_report *rep);
+
 #ifdef __cplusplus
 }
 #endif

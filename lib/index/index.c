@@ -221,6 +221,18 @@ static MDB_val val(const void *p, size_t n)
     return v;
 }
 
+/* "threshold 0.80000000000000004" as "threshold 0.8", for messages. */
+static void pretty(char *line, size_t cap)
+{
+    char *sp = strchr(line, ' ');
+    if (!sp)
+        return;
+    char *end;
+    double d = strtod(sp + 1, &end);
+    if (end != sp + 1 && !*end)
+        snprintf(sp + 1, cap - (size_t)(sp + 1 - line), "%g", d);
+}
+
 /* Compare two params texts; name the first parameter that differs. */
 static int same_params(const char *have, size_t hlen, const char *want,
                        size_t wlen, char *msg, size_t cap)
@@ -236,6 +248,8 @@ static int same_params(const char *have, size_t hlen, const char *want,
             char a[96] = "", b[96] = "";
             snprintf(a, sizeof(a), "%.*s", (int)(ie - i), have + i);
             snprintf(b, sizeof(b), "%.*s", (int)(je - j), want + j);
+            pretty(a, sizeof(a));
+            pretty(b, sizeof(b));
             say(msg, cap,
                 "the index was made with '%s' and this run asks for '%s'", a,
                 b);
