@@ -22,6 +22,7 @@ static const struct command commands[] = {
     {"repeats", cmd_repeats, "measure repetition inside each record"},
     {"similarity", cmd_similarity, "exact Jaccard/containment of pairs"},
     {"index", cmd_index, "a persistent index of records seen"},
+    {"serve", cmd_serve, "serve an index over HTTP/JSON"},
 };
 
 static void usage(FILE *f)
