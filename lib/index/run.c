@@ -269,7 +269,26 @@ static int take(struct run *r, const struct wn_record *rec)
         return rc;
     p->id = wn__strndup(rec->id, rec->id_len);
     p->source = wn__strdup(rec->source ? rec->source : "-");
-    if (r->files && r->o->add) {
+    if (r->files && r->o->add && rec->kind == WN_RECORD_TEXTFILE) {
+        /* A .txt record is written as {"id", "text"}, as dedup does. */
+        struct wn_buf b = {0};
+        rc = WN_BUF_LIT(&b, "{\"id\":");
+        if (!rc)
+            rc = wn__json_escape(rec->id, rec->id_len, &b);
+        if (!rc)
+            rc = WN_BUF_LIT(&b, ",\"text\":");
+        if (!rc)
+            rc = wn__json_escape(rec->raw, rec->raw_len, &b);
+        if (!rc)
+            rc = WN_BUF_LIT(&b, "}");
+        if (rc) {
+            wn__buf_release(&b);
+            pending_release(p);
+            return rc;
+        }
+        p->raw = b.data;
+        p->raw_len = b.len;
+    } else if (r->files && r->o->add) {
         p->raw = wn__malloc(rec->raw_len ? rec->raw_len : 1);
         if (p->raw)
             memcpy(p->raw, rec->raw, rec->raw_len);
