@@ -184,6 +184,7 @@ struct request {
     char *body;
     size_t len, cap;
     bool too_big;
+    bool late; /* arrived while draining: refused */
 };
 
 struct reply {
@@ -493,6 +494,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         if (!q)
             return MHD_NO;
         *con_cls = q;
+        q->late = atomic_load(&s->draining);
         atomic_fetch_add(&s->inflight, 1);
         atomic_fetch_add(&s->requests, 1);
         return MHD_YES;
@@ -519,7 +521,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     }
     struct reply r = {0, NULL, 0, NULL};
     bool draining = atomic_load(&s->draining);
-    if (draining) {
+    if (q->late) {
         reply_error(&r, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down");
     } else if (!strcmp(method, "GET")) {
         if (!strcmp(url, "/health")) {

@@ -184,7 +184,14 @@ bad=0
 for round in 1 2 3 4 5; do
     "$W" index check "$TMP/ki" "$TMP/k.jsonl" --batch 1 >"$TMP/ack$round" 2>/dev/null &
     pid=$!
-    sleep 0.$((round * 2))
+    # Until the first answers are out (stdout is a file: they come in
+    # blocks), then a little more, then the kill.
+    n=0
+    until [ -s "$TMP/ack$round" ] || ! kill -0 "$pid" 2>/dev/null || [ $n -gt 2400 ]; do
+        sleep 0.05
+        n=$((n + 1))
+    done
+    sleep 0.$round
     kill -9 "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     # The acknowledged new records, as a corpus to query.
@@ -203,7 +210,7 @@ with open(sys.argv[3], "w") as out:
         if json.loads(l)["id"] in acked:
             out.write(l)
 PY
-    [ -s "$TMP/acked.jsonl" ] || continue
+    [ -s "$TMP/acked.jsonl" ] || { [ "$round" -gt 1 ] || bad=1; continue; }
     "$W" index query "$TMP/ki" "$TMP/acked.jsonl" >"$TMP/found" 2>"$TMP/err" || bad=1
     python3 - "$TMP/found" <<'PY' || bad=1
 import json, sys
