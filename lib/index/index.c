@@ -703,7 +703,8 @@ static int lookup(struct wn_index *ix, MDB_txn *txn, MDB_cursor *cur,
         rc = collect(ix, cur, it->sk.keys[i], w);
     if (rc)
         return rc;
-    qsort(w->nums, w->nnums, sizeof(*w->nums), cmp_u32);
+    if (w->nnums > 1)
+        qsort(w->nums, w->nnums, sizeof(*w->nums), cmp_u32);
     w->nc = 0;
     for (size_t i = 0; i < w->nnums; i++) {
         if (i && w->nums[i] == w->nums[i - 1])
