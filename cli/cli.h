@@ -118,5 +118,9 @@ void cli_index_json(FILE *f, const char *id, size_t id_len,
 /* A time: seconds since 1970, ISO 8601 (UTC), or an age (30d, 12h, 5m,
  * 10s) before now. 0, or -1 when it cannot be read. */
 int cli_parse_time(const char *s, int64_t *out);
+/* `winnow dedup --index PATH`: the inputs through the index (frees pos). */
+int cli_dedup_index(const char *path, const struct wn_dedup_options *o,
+                    int argc, char **argv, char **pos, int npos,
+                    const char *outdir);
 
 #endif /* WN_CLI_H */

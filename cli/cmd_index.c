@@ -171,6 +171,67 @@ static int print_stats(struct wn_index *ix, const char *path)
     return EXIT_OK;
 }
 
+int cli_dedup_index(const char *path, const struct wn_dedup_options *o,
+                    int argc, char **argv, char **pos, int npos,
+                    const char *outdir)
+{
+    if (o->exact_only || o->keep != WN_KEEP_FIRST ||
+        o->verify == WN_VERIFY_EXACT) {
+        cli_error("dedup --index: %s",
+                  o->exact_only ? "--exact-only has no index"
+                  : o->keep != WN_KEEP_FIRST
+                      ? "a stream keeps the first record: --keep longest "
+                        "and --keep-max do not apply"
+                      : "--verify exact needs the shingle sets, which the "
+                        "index does not store");
+        free(pos);
+        return EXIT_USAGE;
+    }
+    struct wn_index_options io;
+    wn_index_options_init(&io);
+    io.dedup = *o;
+    io.create = 1; /* the first run of a daily job makes the index */
+    io.check_params = rule_given(argc, argv);
+    io.no_sync = o->no_fsync;
+    struct wn_index *ix = NULL;
+    char msg[512];
+    int rc = wn_index_open(path, &io, &ix, msg, sizeof(msg));
+    if (rc) {
+        cli_error("dedup --index: %s", msg[0] ? msg : wn_strerror(rc));
+        free(pos);
+        return rc == WN_EMISMATCH || rc == WN_EINVAL ? EXIT_USAGE : EXIT_FAIL;
+    }
+    struct printer pr;
+    memset(&pr, 0, sizeof(pr));
+    struct wn_index_run_options ro;
+    wn_index_run_options_init(&ro);
+    ro.reader = o->reader;
+    ro.no_fsync = o->no_fsync;
+    ro.cancel = &cli_cancel;
+    ro.on_reject = on_reject;
+    ro.ud = &pr;
+    cli_install_signals();
+    struct wn_index_run_report rep;
+    rc = wn_index_run(ix, (const char *const *)pos, (size_t)npos, outdir, &ro,
+                      &rep);
+    wn_index_free(ix);
+    free(pos);
+    int failed = cli_run_failed("dedup", rc, rep.error_path);
+    if (failed >= 0)
+        return failed;
+    cli_rejects_finish(&pr.log);
+    cli_info(
+        "read %llu records in %.2f s: kept and indexed %llu, removed "
+        "%llu (%llu exact, %llu near, %llu contained, %llu id), "
+        "rejected %llu",
+        (unsigned long long)rep.read, rep.seconds, (unsigned long long)rep.kept,
+        (unsigned long long)rep.removed, (unsigned long long)rep.removed_exact,
+        (unsigned long long)rep.removed_near,
+        (unsigned long long)rep.removed_contained,
+        (unsigned long long)rep.removed_id, (unsigned long long)rep.rejected);
+    return rep.rejected ? EXIT_REJECTED : EXIT_OK;
+}
+
 int cmd_index(int argc, char **argv)
 {
     struct wn_index_options io;

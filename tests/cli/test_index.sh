@@ -64,6 +64,18 @@ tail -n +1501 "$TMP/g.jsonl" >"$TMP/g2.jsonl"
 cat "$TMP/h1/kept.jsonl" "$TMP/h2/kept.jsonl" | cmp -s - "$TMP/gd/kept.jsonl"
 ok $? "two runs over the halves keep what one dedup over the whole keeps"
 
+# dedup --index: the same, through the dedup command; a missing index is
+# made with the rule given.
+"$W" dedup -q -o "$TMP/x1" --index "$TMP/gi4" "$TMP/g1.jsonl" 2>/dev/null
+expect_status 0 "dedup --index judges a new batch against the index" -- \
+    "$W" dedup -o "$TMP/x2" --index "$TMP/gi4" "$TMP/g2.jsonl"
+cmp -s "$TMP/x2/kept.jsonl" "$TMP/h2/kept.jsonl" && accounting "$TMP/x2"
+ok $? "... and keeps what index add keeps"
+expect_status 2 "dedup --index with another threshold" -- \
+    "$W" dedup -o "$TMP/x3" --index "$TMP/gi4" -t 0.9 "$TMP/g2.jsonl"
+expect_status 2 "dedup --index --keep longest" -- \
+    "$W" dedup -o "$TMP/x3" --index "$TMP/gi4" --keep longest "$TMP/g2.jsonl"
+
 # check: one JSON object per record; everything is indexed now, so each
 # answer names a duplicate (its own id, reason "id").
 expect_status 0 "check the corpus again" -- "$W" index check "$TMP/gi" "$TMP/g.jsonl"
