@@ -4,20 +4,23 @@
  *
  *   meta     "magic" -> "WNIX", "version" -> 1 (u32 LE), "params" -> the
  *            rule as "name value" lines (judge.c), compared at open.
- *   records  u32 record number (MDB_INTEGERKEY) -> time i64, added i64,
- *            flags u8, id length u16, key count u16, the keys (u64 each),
- *            the id bytes, the verification blob. Numbers only grow
- *            (appended with MDB_APPEND), so this tree is packed full.
+ *   records  u32 record number (MDB_INTEGERKEY) -> time i64, flags u8,
+ *            id length u16, the id bytes, the verification blob. Numbers
+ *            only grow (appended with MDB_APPEND), so this tree is packed
+ *            full. The keys are not kept here: expire finds a record's key
+ *            entries by their record number (see wn_index_expire).
  *   ids      the id (or, over 480 bytes, its first 464 bytes and a 128-bit
  *            hash) -> u32 record number. An id is indexed once.
- *   keys     u32 prefix (the top 16 bits of a 64-bit key) -> u64 values
+ *   keys     u32 prefix (the top 12 bits of a 64-bit key) -> u64 values
  *            (next 32 bits of the key << 32 | record number), with
  *            MDB_DUPSORT | MDB_DUPFIXED: the values of one prefix sit in
- *            packed pages with no per-entry header, 8 bytes each. A record
- *            has its exact-hash key and, unless its text has no shingles,
- *            one key per LSH band. 48 of the 64 key bits are compared; a
- *            collision of the rest only adds a candidate, and every
- *            candidate is verified.
+ *            packed pages with no per-entry header, 8 bytes each, and the
+ *            4096 prefixes keep those sub-trees many pages deep (a prefix
+ *            per page would leave each page half empty). A record has its
+ *            exact-hash key and, unless its text has no shingles, one key
+ *            per LSH band. 44 of the 64 key bits are compared; a collision
+ *            of the rest only adds a candidate, and every candidate is
+ *            verified.
  *   times    time (u64, sign bit flipped so that order is numeric) ->
  *            u32 record numbers (DUPSORT | DUPFIXED): what expire walks.
  *
@@ -47,13 +50,15 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define INDEX_MAGIC     "WNIX"
-#define INDEX_VERSION   1u
-#define ID_KEY_MAX      480u /* ids longer than this are keyed by a hash */
-#define ID_MAX          4096u
-#define REC_HEAD        21u
-#define EXPIRE_PER_TXN  4096u
-#define DEFAULT_MAPSIZE (1ull << 30)
+#define INDEX_MAGIC      "WNIX"
+#define INDEX_VERSION    1u
+#define ID_KEY_MAX       480u /* ids longer than this are keyed by a hash */
+#define ID_MAX           4096u
+#define REC_HEAD         11u
+#define PREFIX_BITS      12u
+#define EXPIRE_SET       (1u << 20) /* records per scan of the keys */
+#define PREFIXES_PER_TXN 256u
+#define DEFAULT_MAPSIZE  (1ull << 30)
 
 struct wn_index {
     MDB_env *env;
@@ -536,8 +541,8 @@ void wn_index_item_free(struct wn_index_item *it)
 
 static void key_split(uint64_t key, unsigned *prefix, uint64_t *hi)
 {
-    *prefix = (unsigned)(key >> 48);
-    *hi = ((key >> 16) & 0xFFFFFFFFull) << 32;
+    *prefix = (unsigned)(key >> (64 - PREFIX_BITS));
+    *hi = ((key >> (32 - PREFIX_BITS)) & 0xFFFFFFFFull) << 32;
 }
 
 /* The id's key in the ids database, in buf (ID_KEY_MAX bytes at least). */
@@ -599,8 +604,7 @@ struct rec_view {
     int64_t time;
     const char *id;
     size_t id_len;
-    uint32_t nkeys;
-    const unsigned char *keys;
+    int has_time;
     const unsigned char *blob;
     size_t blob_len;
 };
@@ -611,12 +615,11 @@ static int parse_rec(const MDB_val *v, struct rec_view *r)
     if (v->mv_size < REC_HEAD)
         return WN_EFORMAT;
     r->time = (int64_t)wn__get_le64(p);
-    r->id_len = (size_t)p[17] | (size_t)p[18] << 8;
-    r->nkeys = (uint32_t)p[19] | (uint32_t)p[20] << 8;
-    size_t off = REC_HEAD + (size_t)r->nkeys * 8;
+    r->has_time = p[8] & 1;
+    r->id_len = (size_t)p[9] | (size_t)p[10] << 8;
+    size_t off = REC_HEAD;
     if (off + r->id_len > v->mv_size)
         return WN_EFORMAT;
-    r->keys = p + REC_HEAD;
     r->id = (const char *)p + off;
     r->blob = p + off + r->id_len;
     r->blob_len = v->mv_size - off - r->id_len;
@@ -772,7 +775,7 @@ static int insert(struct wn_index *ix, MDB_txn *txn,
         return rc;
     }
     uint32_t nkeys = it->sk.empty ? 0 : it->sk.nkeys;
-    size_t len = REC_HEAD + (size_t)nkeys * 8 + it->id_len + it->sk.blob_len;
+    size_t len = REC_HEAD + it->id_len + it->sk.blob_len;
     unsigned rk = rec;
     k = val(&rk, sizeof(rk));
     v = val(NULL, len);
@@ -783,16 +786,11 @@ static int insert(struct wn_index *ix, MDB_txn *txn,
     int64_t t = it->has_time ? it->time : now_seconds();
     unsigned char *p = v.mv_data;
     wn__put_le64(p, (uint64_t)t);
-    wn__put_le64(p + 8, (uint64_t)now_seconds());
-    p[16] = (unsigned char)(it->has_time ? 1 : 0);
-    p[17] = (unsigned char)it->id_len;
-    p[18] = (unsigned char)(it->id_len >> 8);
-    p[19] = (unsigned char)nkeys;
-    p[20] = (unsigned char)(nkeys >> 8);
-    for (uint32_t i = 0; i < nkeys; i++)
-        wn__put_le64(p + REC_HEAD + 8 * i, it->sk.keys[i]);
-    memcpy(p + REC_HEAD + 8 * nkeys, it->id, it->id_len);
-    memcpy(p + REC_HEAD + 8 * nkeys + it->id_len, it->sk.blob, it->sk.blob_len);
+    p[8] = (unsigned char)(it->has_time ? 1 : 0);
+    p[9] = (unsigned char)it->id_len;
+    p[10] = (unsigned char)(it->id_len >> 8);
+    memcpy(p + REC_HEAD, it->id, it->id_len);
+    memcpy(p + REC_HEAD + it->id_len, it->sk.blob, it->sk.blob_len);
     for (uint32_t i = 0; !rc && i <= nkeys; i++) {
         uint64_t key = i == nkeys ? it->sk.exact[0] : it->sk.keys[i];
         unsigned prefix;
@@ -888,90 +886,136 @@ int wn_index_query(struct wn_index *ix, const struct wn_index_doc *doc,
 /* Expire and stats                                                         */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * Expiry, in three steps, each in bounded transactions:
+ *  1. collect the numbers of up to EXPIRE_SET records older than `before`
+ *     (a read transaction over `times`), sorted;
+ *  2. scan the keys database, PREFIXES_PER_TXN prefixes per transaction,
+ *     deleting every value whose record number is in the set (records do
+ *     not keep their keys, so this scan is how they are found: O(keys));
+ *  3. delete the records, their ids and their time entries, 4096 per
+ *     transaction.
+ * A crash between the steps leaves records that are old and partly
+ * unfindable, still listed in `times`: the next expire finishes them.
+ */
 struct expire_arg {
     uint64_t before; /* time key */
-    uint64_t removed;
-    int more;
+    uint32_t *set;
+    size_t n, cap;
+    size_t next;     /* step 3: the next record of set */
+    unsigned prefix; /* step 2: the first prefix of the next transaction */
+    int more;        /* step 1: more records than the set holds */
 };
 
-static int del_rec(struct wn_index *ix, MDB_txn *txn, uint32_t rec)
-{
-    unsigned rk = rec;
-    MDB_val k = val(&rk, sizeof(rk)), v;
-    int rc = mdb_get(txn, ix->recs, &k, &v);
-    if (rc == MDB_NOTFOUND)
-        return 0;
-    struct rec_view rv;
-    if (!rc)
-        rc = parse_rec(&v, &rv);
-    if (rc)
-        return rc;
-    /* The record's bytes live in the map until the commit: read the keys
-     * and the id before anything moves. */
-    unsigned char buf[ID_KEY_MAX];
-    MDB_val ik = id_key(rv.id, rv.id_len, buf);
-    uint32_t idrec = UINT32_MAX;
-    MDB_val iv;
-    rc = mdb_get(txn, ix->ids, &ik, &iv);
-    if (rc == 0 && iv.mv_size == 4)
-        memcpy(&idrec, iv.mv_data, 4);
-    if (idrec == rec) /* only this record's own id entry */
-        rc = mdb_del(txn, ix->ids, &ik, NULL);
-    else if (rc == MDB_NOTFOUND || rc == 0)
-        rc = 0;
-    uint64_t keys[WN__JUDGE_MAX_KEYS + 1];
-    uint32_t nk = WN_MIN(rv.nkeys, WN__JUDGE_MAX_KEYS);
-    for (uint32_t i = 0; i < nk; i++)
-        keys[i] = wn__get_le64(rv.keys + 8 * i);
-    keys[nk] = rv.blob_len >= 8 ? wn__get_le64(rv.blob) : 0;
-    for (uint32_t i = 0; !rc && i <= nk; i++) {
-        unsigned prefix;
-        uint64_t x;
-        key_split(keys[i], &prefix, &x);
-        x |= rec;
-        MDB_val kk = val(&prefix, sizeof(prefix)), vv = val(&x, sizeof(x));
-        rc = mdb_del(txn, ix->keys, &kk, &vv);
-        if (rc == MDB_NOTFOUND)
-            rc = 0;
-    }
-    if (!rc)
-        rc = mdb_del(txn, ix->recs, &k, NULL);
-    return rc;
-}
-
-static int expire_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
+static int collect_expired(struct wn_index *ix, MDB_txn *txn, void *arg)
 {
     struct expire_arg *a = arg;
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, ix->times, &cur);
     if (rc)
         return rc;
-    uint64_t done = 0;
+    a->n = 0;
     a->more = 0;
     MDB_val k, v;
-    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         uint64_t t;
         memcpy(&t, k.mv_data, sizeof(t));
         if (t >= a->before)
             break;
-        if (done >= EXPIRE_PER_TXN) {
+        if (a->n == EXPIRE_SET) {
             a->more = 1;
+            break;
+        }
+        if (WN_GROW(a->set, a->cap, a->n + 1)) {
+            rc = WN_ENOMEM;
             break;
         }
         unsigned rec;
         memcpy(&rec, v.mv_data, sizeof(rec));
-        rc = del_rec(ix, txn, rec);
-        if (!rc)
-            rc = mdb_cursor_del(cur, 0);
-        if (rc)
-            break;
-        done++;
+        a->set[a->n++] = rec;
     }
     mdb_cursor_close(cur);
-    if (rc == MDB_NOTFOUND)
-        rc = 0;
-    if (!rc)
-        a->removed += done;
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static bool in_set(const struct expire_arg *a, uint32_t rec)
+{
+    size_t lo = 0, hi = a->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a->set[mid] < rec)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < a->n && a->set[lo] == rec;
+}
+
+static int expire_keys_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
+{
+    struct expire_arg *a = arg;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, ix->keys, &cur);
+    if (rc)
+        return rc;
+    unsigned first = a->prefix, end = first + PREFIXES_PER_TXN;
+    MDB_val k = val(&first, sizeof(first)), v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        unsigned prefix;
+        memcpy(&prefix, k.mv_data, sizeof(prefix));
+        if (prefix >= end)
+            break;
+        uint64_t x;
+        memcpy(&x, v.mv_data, sizeof(x));
+        if (in_set(a, (uint32_t)x)) {
+            rc = mdb_cursor_del(cur, 0);
+            if (rc)
+                break;
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int expire_recs_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
+{
+    struct expire_arg *a = arg;
+    size_t end = WN_MIN(a->n, a->next + 4096);
+    int rc = 0;
+    for (size_t i = a->next; !rc && i < end; i++) {
+        unsigned rk = a->set[i];
+        MDB_val k = val(&rk, sizeof(rk)), v;
+        rc = mdb_get(txn, ix->recs, &k, &v);
+        if (rc == MDB_NOTFOUND) {
+            rc = 0;
+            continue;
+        }
+        struct rec_view rv;
+        if (!rc)
+            rc = parse_rec(&v, &rv);
+        if (rc)
+            break;
+        /* Only this record's own id entry: the id may have been indexed
+         * again by another record since. */
+        unsigned char buf[ID_KEY_MAX];
+        MDB_val ik = id_key(rv.id, rv.id_len, buf), iv;
+        rc = mdb_get(txn, ix->ids, &ik, &iv);
+        if (rc == 0 && iv.mv_size == 4 && !memcmp(iv.mv_data, &rk, 4))
+            rc = mdb_del(txn, ix->ids, &ik, NULL);
+        else if (rc == MDB_NOTFOUND || rc == 0)
+            rc = 0;
+        uint64_t tk = time_key(rv.time);
+        MDB_val tkv = val(&tk, sizeof(tk)), tv = val(&rk, sizeof(rk));
+        if (!rc) {
+            rc = mdb_del(txn, ix->times, &tkv, &tv);
+            if (rc == MDB_NOTFOUND)
+                rc = 0;
+        }
+        if (!rc)
+            rc = mdb_del(txn, ix->recs, &k, NULL);
+    }
     return rc;
 }
 
@@ -980,16 +1024,27 @@ int wn_index_expire(struct wn_index *ix, int64_t before, uint64_t *removed)
     assert(ix);
     if (ix->read_only)
         return WN_EINVAL;
-    struct expire_arg a = {time_key(before), 0, 1};
-    int rc = WN_OK;
-    while (!rc && a.more) {
-        uint64_t was = a.removed;
-        rc = run_txn(ix, 0, expire_txn, &a);
-        if (rc)
-            a.removed = was;
-    }
+    struct expire_arg a;
+    memset(&a, 0, sizeof(a));
+    a.before = time_key(before);
+    uint64_t total = 0;
+    int rc;
+    do {
+        rc = run_txn(ix, 1, collect_expired, &a);
+        if (rc || a.n == 0)
+            break;
+        qsort(a.set, a.n, sizeof(*a.set), cmp_u32);
+        for (a.prefix = 0; !rc && a.prefix < (1u << PREFIX_BITS);
+             a.prefix += PREFIXES_PER_TXN)
+            rc = run_txn(ix, 0, expire_keys_txn, &a);
+        for (a.next = 0; !rc && a.next < a.n; a.next += 4096)
+            rc = run_txn(ix, 0, expire_recs_txn, &a);
+        if (!rc)
+            total += a.n;
+    } while (!rc && a.more);
+    wn__free(a.set);
     if (!rc && removed)
-        *removed = a.removed;
+        *removed = total;
     return rc;
 }
 
