@@ -1,5 +1,5 @@
 /*
- * run.c - wn_index_run: the records of inputs through the index, one pass,
+ * indexrun.c - wn_index_run: the records of inputs through the index, one pass,
  * in transactions of a batch of records. The calling thread reads and
  * sketches; each batch is applied in one transaction (one fsync for the
  * batch), then its records are written out in input order. Outputs follow
