@@ -152,7 +152,8 @@ static int print_stats(struct wn_index *ix, const char *path)
     }
     struct wn_dedup_options r;
     wn_index_rule(ix, &r);
-    printf("{\"records\":%llu,\"key_values\":%llu,\"next_record\":%llu,"
+    printf("{\"records\":%llu,\"key_values\":%llu,\"pending\":%llu,"
+           "\"next_record\":%llu,"
            "\"oldest\":%lld,\"newest\":%lld,\"map_size\":%llu,"
            "\"used_bytes\":%llu,\"file_bytes\":%llu,\"bytes_per_record\":%.1f,"
            "\"rule\":{\"method\":\"%s\",\"tokens\":\"%s\",\"ngram\":%u,"
@@ -160,9 +161,10 @@ static int print_stats(struct wn_index *ix, const char *path)
            "\"sketch\":\"%s\",\"containment\":%g,\"hamming\":%u,"
            "\"seed\":%llu}}\n",
            (unsigned long long)st.records, (unsigned long long)st.key_values,
-           (unsigned long long)st.next_record, (long long)st.oldest,
-           (long long)st.newest, (unsigned long long)st.map_size,
-           (unsigned long long)st.used_bytes, (unsigned long long)st.file_bytes,
+           (unsigned long long)st.pending, (unsigned long long)st.next_record,
+           (long long)st.oldest, (long long)st.newest,
+           (unsigned long long)st.map_size, (unsigned long long)st.used_bytes,
+           (unsigned long long)st.file_bytes,
            st.records ? (double)st.used_bytes / st.records : 0.0,
            method_names[r.method ? 1 : 0], token_names[r.token_mode ? 1 : 0],
            r.ngram, r.num_perm, r.threshold, st.bands, st.rows,

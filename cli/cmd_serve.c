@@ -64,7 +64,8 @@ struct server {
     pthread_cond_t queued, finished;
     struct job *head, *tail;
     bool stop;
-    pthread_t writer;
+    pthread_t writer, merger;
+    int merge_rc;
 
     /* Gathered by the writer: its own result array, swapped with the
      * jobs' ones after each transaction. */
@@ -153,6 +154,29 @@ static void *writer_main(void *arg)
             j = nx;
         }
         pthread_cond_broadcast(&s->finished);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* Merges the index's pending tier when it is full, in transactions of its
+ * own, between the writer's: checks are not held up for a whole merge. */
+static void *merger_main(void *arg)
+{
+    struct server *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&s->queued, &s->mu, &ts);
+        if (s->stop)
+            break;
+        pthread_mutex_unlock(&s->mu);
+        int rc = wn_index_merge(s->ix, 0);
+        pthread_mutex_lock(&s->mu);
+        if (rc)
+            s->merge_rc = rc;
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
@@ -437,7 +461,8 @@ static void handle_stats(struct server *s, struct reply *r)
         return;
     }
     fprintf(f,
-            "{\"records\":%llu,\"key_values\":%llu,\"oldest\":%lld,"
+            "{\"records\":%llu,\"key_values\":%llu,\"pending\":%llu,"
+            "\"oldest\":%lld,"
             "\"newest\":%lld,\"map_size\":%llu,\"used_bytes\":%llu,"
             "\"file_bytes\":%llu,\"bands\":%u,\"rows\":%u,\"service\":{"
             "\"requests\":%llu,\"checks\":%llu,\"added\":%llu,"
@@ -445,8 +470,9 @@ static void handle_stats(struct server *s, struct reply *r)
             "\"commits\":%llu,\"records_per_commit\":%.2f,"
             "\"in_flight\":%ld}}\n",
             (unsigned long long)st.records, (unsigned long long)st.key_values,
-            (long long)st.oldest, (long long)st.newest,
-            (unsigned long long)st.map_size, (unsigned long long)st.used_bytes,
+            (unsigned long long)st.pending, (long long)st.oldest,
+            (long long)st.newest, (unsigned long long)st.map_size,
+            (unsigned long long)st.used_bytes,
             (unsigned long long)st.file_bytes, st.bands, st.rows,
             (unsigned long long)atomic_load(&s->requests),
             (unsigned long long)atomic_load(&s->checks),
@@ -662,6 +688,7 @@ int cmd_serve(int argc, char **argv)
     wn_index_options_init(&io);
     io.create = create;
     io.no_sync = no_sync;
+    io.no_auto_merge = 1;
     struct server s;
     memset(&s, 0, sizeof(s));
     s.max_body = (size_t)max_body;
@@ -684,6 +711,16 @@ int cmd_serve(int argc, char **argv)
     pthread_cond_init(&s.finished, NULL);
     if (pthread_create(&s.writer, NULL, writer_main, &s)) {
         cli_error("serve: cannot start the writer thread");
+        wn_index_free(s.ix);
+        return EXIT_FAIL;
+    }
+    if (pthread_create(&s.merger, NULL, merger_main, &s)) {
+        cli_error("serve: cannot start the merge thread");
+        pthread_mutex_lock(&s.mu);
+        s.stop = true;
+        pthread_cond_broadcast(&s.queued);
+        pthread_mutex_unlock(&s.mu);
+        pthread_join(s.writer, NULL);
         wn_index_free(s.ix);
         return EXIT_FAIL;
     }
@@ -740,6 +777,10 @@ int cmd_serve(int argc, char **argv)
     pthread_cond_broadcast(&s.queued);
     pthread_mutex_unlock(&s.mu);
     pthread_join(s.writer, NULL);
+    pthread_join(s.merger, NULL);
+    if (s.merge_rc)
+        cli_error("serve: merging the pending keys failed: %s",
+                  wn_strerror(s.merge_rc));
     for (size_t i = 0; i < s.wcap; i++)
         wn_index_result_release(&s.wres[i]);
     free(s.wres);

@@ -787,6 +787,12 @@ struct wn_index_options {
     int no_sync;
     /* The initial map size in bytes; default 1 GiB; doubled when full. */
     uint64_t map_size;
+    /* New records' keys wait in a pending tier that is merged into the
+     * main key tree every 65536 records (docs/INDEX.md). By default a
+     * check that fills the tier merges it before returning; with
+     * no_auto_merge the caller runs wn_index_merge (winnow serve does, in
+     * a thread of its own, so that checks are not held up). */
+    int no_auto_merge;
 };
 
 WN_API void wn_index_options_init(struct wn_index_options *o);
@@ -905,9 +911,18 @@ WN_API int wn_index_query(struct wn_index *ix, const struct wn_index_doc *doc,
 WN_API int wn_index_expire(struct wn_index *ix, int64_t before,
                            uint64_t *removed);
 
+/*
+ * Merge the pending tier into the main key tree when it holds 65536
+ * records or more (force: whatever it holds), in transactions of a 16th
+ * of the key space each, so that checks in other threads go on between
+ * them. Thread-safe. WN_OK, WN_EINVAL (read-only), WN_EIO, WN_ENOSPC.
+ */
+WN_API int wn_index_merge(struct wn_index *ix, int force);
+
 struct wn_index_stats {
     uint64_t records;    /* records indexed */
-    uint64_t key_values; /* band-key entries */
+    uint64_t key_values; /* band-key entries of the main tree */
+    uint64_t pending;    /* records whose keys wait in the pending tier */
     uint64_t next_record;
     uint64_t map_size;  /* current map size */
     uint64_t used_bytes; /* pages in use times the page size */

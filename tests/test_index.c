@@ -310,6 +310,84 @@ static void test_map_grows(void **state)
     free(dir);
 }
 
+/* The pending tier and its merge: records are found before and after a
+ * merge, in either tier, from a reopened handle too, and expire empties
+ * both. */
+static void test_merge(void **state)
+{
+    (void)state;
+    rng_state = 19;
+    char *dir = tmpdir_make();
+    struct wn_index *ix = open_new(dir);
+    struct wn_index_result r;
+    wn_index_result_init(&r);
+    enum { N1 = 300, N2 = 100 };
+    char *texts[N1 + N2];
+    unsigned w[120];
+    for (int i = 0; i < N1 + N2; i++) {
+        gen_words(w, 120);
+        texts[i] = render(w, 120);
+    }
+    for (int i = 0; i < N1; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "m%d", i);
+        struct wn_index_doc d = doc_of(id, texts[i]);
+        assert_int_equal(wn_index_check(ix, &d, &r), WN_OK);
+        assert_true(r.added);
+    }
+    struct wn_index_stats st;
+    assert_int_equal(wn_index_stats(ix, &st), WN_OK);
+    assert_int_equal(st.pending, N1);
+    assert_int_equal(st.key_values, 0);
+    assert_int_equal(wn_index_merge(ix, 1), WN_OK);
+    assert_int_equal(wn_index_stats(ix, &st), WN_OK);
+    assert_int_equal(st.pending, 0);
+    assert_int_equal(st.key_values, 17 * N1); /* 16 bands and the exact key */
+    for (int i = N1; i < N1 + N2; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "m%d", i);
+        struct wn_index_doc d = doc_of(id, texts[i]);
+        assert_int_equal(wn_index_check(ix, &d, &r), WN_OK);
+        assert_true(r.added);
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) { /* a new handle loads the pending tier afresh */
+            wn_index_free(ix);
+            ix = NULL;
+            struct wn_index_options o;
+            wn_index_options_init(&o);
+            assert_int_equal(wn_index_open(dir, &o, &ix, NULL, 0), WN_OK);
+        }
+        for (int i = 0; i < N1 + N2; i++) {
+            char id[16];
+            snprintf(id, sizeof(id), "m%d", i);
+            /* A near copy: one word of 120 changed. */
+            char *t = strdup(texts[i]);
+            t[1] = t[1] == '1' ? '2' : '1';
+            struct wn_index_doc d = doc_of("q", t);
+            assert_int_equal(wn_index_query(ix, &d, 1, &r), WN_OK);
+            assert_false(r.is_new);
+            assert_string_equal(r.matches[0].id, id);
+            free(t);
+        }
+    }
+    assert_int_equal(wn_index_stats(ix, &st), WN_OK);
+    assert_int_equal(st.pending, N2);
+    uint64_t removed = 0;
+    assert_int_equal(wn_index_expire(ix, INT64_MAX, &removed), WN_OK);
+    assert_int_equal(removed, N1 + N2);
+    assert_int_equal(wn_index_stats(ix, &st), WN_OK);
+    assert_int_equal(st.records, 0);
+    assert_int_equal(st.key_values, 0);
+    assert_int_equal(st.pending, 0);
+    wn_index_free(ix);
+    wn_index_result_release(&r);
+    for (int i = 0; i < N1 + N2; i++)
+        free(texts[i]);
+    rm_rf(dir);
+    free(dir);
+}
+
 /* Threads check overlapping sets of texts: each distinct text is added
  * exactly once, whatever the interleaving. */
 #define NTHREADS 4
@@ -322,6 +400,17 @@ struct thr {
     int added;
     int rc;
 };
+
+static volatile int workers_done;
+
+/* Merges the pending tier over and over while the workers run. */
+static void *merger_main(void *arg)
+{
+    struct thr *a = arg;
+    while (!workers_done && !a->rc)
+        a->rc = wn_index_merge(a->ix, 1);
+    return NULL;
+}
 
 static void *thr_main(void *arg)
 {
@@ -361,8 +450,10 @@ static void test_threads(void **state)
     o.map_size = 256 << 10; /* so that the map grows under the threads */
     struct wn_index *ix = NULL;
     assert_int_equal(wn_index_open(dir, &o, &ix, NULL, 0), WN_OK);
-    pthread_t th[NTHREADS];
-    struct thr a[NTHREADS];
+    pthread_t th[NTHREADS], mth;
+    struct thr a[NTHREADS], m = {ix, -1, 0, 0};
+    workers_done = 0;
+    assert_int_equal(pthread_create(&mth, NULL, merger_main, &m), 0);
     for (int t = 0; t < NTHREADS; t++) {
         a[t] = (struct thr){ix, t, 0, 0};
         assert_int_equal(pthread_create(&th[t], NULL, thr_main, &a[t]), 0);
@@ -373,6 +464,9 @@ static void test_threads(void **state)
         assert_int_equal(a[t].rc, WN_OK);
         added += a[t].added;
     }
+    workers_done = 1;
+    pthread_join(mth, NULL);
+    assert_int_equal(m.rc, WN_OK);
     /* Every text is checked (k % 3 != 0) by some thread. */
     assert_int_equal(added, NTEXTS);
     struct wn_index_stats st;
@@ -458,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_expire),
         cmocka_unit_test(test_map_grows),
+        cmocka_unit_test(test_merge),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_pair_decision_equals_batch),
     };

@@ -60,9 +60,25 @@
 #define PREFIXES_PER_TXN 256u
 #define DEFAULT_MAPSIZE  (1ull << 30)
 
+/* The keys of the records still in `pending`, in memory: an open-addressing
+ * table of (key, record) pairs, repeats allowed, linear probing. */
+struct memtable {
+    struct mt_slot {
+        uint64_t key;
+        uint32_t rec;
+        uint32_t used;
+    } * slot;
+    size_t mask, n;
+    uint64_t gen;   /* the merge generation it was loaded for */
+    int64_t loaded; /* pending records up to this number are in it */
+};
+
 struct wn_index {
     MDB_env *env;
-    MDB_dbi meta, recs, ids, keys, times;
+    MDB_dbi meta, recs, ids, keys, times, pending;
+    pthread_mutex_t mt_mu;
+    struct memtable mt;
+    int auto_merge;
     struct wn__judge *judge;
     struct wn_dedup_options rule;
     pthread_rwlock_t grow;
@@ -178,6 +194,7 @@ static int grow_map(struct wn_index *ix, uint64_t seen)
 }
 
 typedef int (*txn_fn)(struct wn_index *ix, MDB_txn *txn, void *arg);
+static void mt_clear(struct memtable *m);
 
 /* Run fn in a transaction (write unless rdonly), committing when it
  * returns 0; retried after growing the map. */
@@ -205,6 +222,13 @@ static int run_txn(struct wn_index *ix, int rdonly, txn_fn fn, void *arg)
             rc = mdb_txn_commit(txn);
         else
             mdb_txn_abort(txn);
+        if (rc && !rdonly) {
+            /* The pending table may hold entries of this transaction,
+             * whose numbers the next one reuses: load it again. */
+            pthread_mutex_lock(&ix->mt_mu);
+            mt_clear(&ix->mt);
+            pthread_mutex_unlock(&ix->mt_mu);
+        }
         pthread_rwlock_unlock(&ix->grow);
         if (rc == MDB_MAP_FULL && !rdonly) {
             rc = grow_map(ix, info.me_mapsize);
@@ -280,6 +304,9 @@ static int open_dbs(struct wn_index *ix, MDB_txn *txn, unsigned create)
     if (!rc)
         rc = mdb_dbi_open(txn, "times", create | MDB_INTEGERKEY | dup,
                           &ix->times);
+    if (!rc)
+        rc =
+            mdb_dbi_open(txn, "pending", create | MDB_INTEGERKEY, &ix->pending);
     return rc;
 }
 
@@ -395,7 +422,10 @@ int wn_index_open(const char *path, const struct wn_index_options *o,
     if (!ix)
         return WN_ENOMEM;
     ix->read_only = o->read_only;
+    ix->auto_merge = !o->no_auto_merge;
+    ix->mt.loaded = -1;
     ix->path = wn__strdup(path);
+    pthread_mutex_init(&ix->mt_mu, NULL);
     if (!ix->path || pthread_rwlock_init(&ix->grow, NULL)) {
         wn__free(ix->path);
         wn__free(ix);
@@ -458,6 +488,8 @@ void wn_index_free(struct wn_index *ix)
         mdb_env_close(ix->env);
     wn__judge_free(ix->judge);
     pthread_rwlock_destroy(&ix->grow);
+    pthread_mutex_destroy(&ix->mt_mu);
+    wn__free(ix->mt.slot);
     wn__free(ix->path);
     wn__free(ix);
 }
@@ -670,6 +702,289 @@ static int get_rec(struct wn_index *ix, MDB_txn *txn, uint32_t rec,
     return parse_rec(&v, rv);
 }
 
+/* ------------------------------------------------------------------------ */
+/* The pending tier                                                         */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A new record's keys do not go into `keys` at once: inserting its 17 keys
+ * there dirties 17 random pages, and LMDB writes every dirty page at the
+ * commit, so each check would write about 70 KB. They go into `pending`
+ * instead (record number -> its keys, appended: a page per ~25 records),
+ * and an in-memory table of the pending keys (struct memtable) answers
+ * lookups. When pending holds MERGE_AT records they are merged into
+ * `keys`, 256 prefixes per transaction, each page of `keys` written once
+ * for all of them; the last transaction deletes them from pending and
+ * bumps the merge generation in meta ("gen"). Until then they are in both,
+ * which only repeats candidates.
+ *
+ * The table is loaded from pending in the snapshot of a transaction: it is
+ * rebuilt when the generation changed, extended with records numbered
+ * above what it holds otherwise. A reader whose snapshot is older than the
+ * table's generation (a merge finished after it began) scans its own
+ * pending database instead. Entries of records that a snapshot does not
+ * hold (added by a transaction that later aborted, or expired) give
+ * candidates that are not found, and are skipped.
+ */
+#define MERGE_AT (1u << 16)
+
+static uint64_t mt_hash(uint64_t key)
+{
+    key ^= key >> 33;
+    key *= 0xff51afd7ed558ccdULL;
+    key ^= key >> 33;
+    return key;
+}
+
+static int mt_put(struct memtable *m, uint64_t key, uint32_t rec)
+{
+    if ((m->n + 1) * 2 > m->mask + 1 || !m->slot) {
+        size_t cap = m->slot ? (m->mask + 1) * 2 : 1024;
+        struct mt_slot *ns = wn__calloc(cap, sizeof(*ns));
+        if (!ns)
+            return WN_ENOMEM;
+        for (size_t i = 0; m->slot && i <= m->mask; i++) {
+            if (!m->slot[i].used)
+                continue;
+            size_t h = mt_hash(m->slot[i].key) & (cap - 1);
+            while (ns[h].used)
+                h = (h + 1) & (cap - 1);
+            ns[h] = m->slot[i];
+        }
+        wn__free(m->slot);
+        m->slot = ns;
+        m->mask = cap - 1;
+    }
+    size_t h = mt_hash(key) & m->mask;
+    while (m->slot[h].used)
+        h = (h + 1) & m->mask;
+    m->slot[h].key = key;
+    m->slot[h].rec = rec;
+    m->slot[h].used = 1;
+    m->n++;
+    return WN_OK;
+}
+
+static void mt_clear(struct memtable *m)
+{
+    if (m->slot)
+        memset(m->slot, 0, (m->mask + 1) * sizeof(*m->slot));
+    m->n = 0;
+    m->loaded = -1;
+}
+
+/* The keys of a pending value: n u64s, the exact key last. */
+static int mt_add_value(struct memtable *m, uint32_t rec, const MDB_val *v)
+{
+    size_t n = v->mv_size / 8;
+    for (size_t i = 0; i < n; i++) {
+        int rc = mt_put(
+            m, wn__get_le64((const unsigned char *)v->mv_data + 8 * i), rec);
+        if (rc)
+            return rc;
+    }
+    return WN_OK;
+}
+
+static uint64_t gen_of(struct wn_index *ix, MDB_txn *txn)
+{
+    MDB_val k = val("gen", 3), v;
+    if (mdb_get(txn, ix->meta, &k, &v) || v.mv_size != 8)
+        return 0;
+    return wn__get_le64(v.mv_data);
+}
+
+/* Bring the table up to txn's snapshot; *stale when the snapshot is older
+ * than the table (the caller scans pending itself). mt_mu held. */
+static int mt_sync(struct wn_index *ix, MDB_txn *txn, bool *stale)
+{
+    struct memtable *m = &ix->mt;
+    uint64_t g = gen_of(ix, txn);
+    *stale = g < m->gen;
+    if (*stale)
+        return 0;
+    if (g > m->gen) {
+        mt_clear(m);
+        m->gen = g;
+    }
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, ix->pending, &cur);
+    if (rc)
+        return rc;
+    unsigned from = (unsigned)(m->loaded + 1);
+    MDB_val k = val(&from, sizeof(from)), v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        unsigned rec;
+        memcpy(&rec, k.mv_data, sizeof(rec));
+        rc = mt_add_value(m, rec, &v);
+        if (rc)
+            break;
+        m->loaded = rec;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int push_num(struct work *w, uint32_t rec)
+{
+    if (WN_GROW(w->nums, w->numcap, w->nnums + 1))
+        return WN_ENOMEM;
+    w->nums[w->nnums++] = rec;
+    return WN_OK;
+}
+
+/* Candidates from the pending tier for the item's keys. */
+static int pending_candidates(struct wn_index *ix, MDB_txn *txn,
+                              const struct wn_index_item *it, struct work *w)
+{
+    uint32_t nk = it->sk.empty ? 0 : it->sk.nkeys;
+    pthread_mutex_lock(&ix->mt_mu);
+    bool stale = false;
+    int rc = mt_sync(ix, txn, &stale);
+    if (!rc && !stale) {
+        struct memtable *m = &ix->mt;
+        for (uint32_t i = 0; !rc && m->slot && i <= nk; i++) {
+            uint64_t key = i == nk ? it->sk.exact[0] : it->sk.keys[i];
+            for (size_t h = mt_hash(key) & m->mask; m->slot[h].used;
+                 h = (h + 1) & m->mask)
+                if (m->slot[h].key == key)
+                    rc = push_num(w, m->slot[h].rec);
+        }
+    }
+    pthread_mutex_unlock(&ix->mt_mu);
+    if (rc || !stale)
+        return rc;
+    /* An old snapshot: scan its pending records. */
+    MDB_cursor *cur;
+    rc = mdb_cursor_open(txn, ix->pending, &cur);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        unsigned rec;
+        memcpy(&rec, k.mv_data, sizeof(rec));
+        size_t n = v.mv_size / 8;
+        for (size_t j = 0; !rc && j < n; j++) {
+            uint64_t key =
+                wn__get_le64((const unsigned char *)v.mv_data + 8 * j);
+            for (uint32_t i = 0; !rc && i <= nk; i++)
+                if (key == (i == nk ? it->sk.exact[0] : it->sk.keys[i]))
+                    rc = push_num(w, rec);
+        }
+        if (rc)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+struct merge_arg {
+    unsigned first, last; /* prefixes of this transaction */
+    unsigned upto;        /* pending records up to this number */
+    int final;
+};
+
+static int merge_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
+{
+    struct merge_arg *a = arg;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, ix->pending, &cur);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        unsigned rec;
+        memcpy(&rec, k.mv_data, sizeof(rec));
+        if (rec > a->upto)
+            break;
+        if (a->final) {
+            rc = mdb_cursor_del(cur, 0);
+            if (rc)
+                break;
+            continue;
+        }
+        size_t n = v.mv_size / 8;
+        for (size_t j = 0; !rc && j < n; j++) {
+            uint64_t key =
+                wn__get_le64((const unsigned char *)v.mv_data + 8 * j);
+            unsigned prefix;
+            uint64_t x;
+            key_split(key, &prefix, &x);
+            if (prefix < a->first || prefix > a->last)
+                continue;
+            x |= rec;
+            MDB_val kk = val(&prefix, sizeof(prefix)), vv = val(&x, sizeof(x));
+            rc = mdb_put(txn, ix->keys, &kk, &vv, 0);
+        }
+        if (rc)
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    if (!rc && a->final) {
+        unsigned char g[8];
+        wn__put_le64(g, gen_of(ix, txn) + 1);
+        MDB_val gk = val("gen", 3), gv = val(g, 8);
+        rc = mdb_put(txn, ix->meta, &gk, &gv, 0);
+    }
+    return rc;
+}
+
+static int pending_span(struct wn_index *ix, MDB_txn *txn, void *arg)
+{
+    uint64_t *span = arg; /* records, last number */
+    MDB_stat st;
+    int rc = mdb_stat(txn, ix->pending, &st);
+    if (rc)
+        return rc;
+    span[0] = st.ms_entries;
+    MDB_cursor *cur;
+    rc = mdb_cursor_open(txn, ix->pending, &cur);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0) {
+        unsigned last;
+        memcpy(&last, k.mv_data, sizeof(last));
+        span[1] = last;
+    }
+    mdb_cursor_close(cur);
+    return 0;
+}
+
+int wn_index_merge(struct wn_index *ix, int force)
+{
+    assert(ix);
+    if (ix->read_only)
+        return WN_EINVAL;
+    uint64_t span[2] = {0, 0};
+    int rc = run_txn(ix, 1, pending_span, span);
+    if (rc || span[0] == 0 || (!force && span[0] < MERGE_AT))
+        return rc;
+    struct merge_arg a = {0, 0, (unsigned)span[1], 0};
+    for (unsigned p = 0; !rc && p < (1u << PREFIX_BITS);
+         p += PREFIXES_PER_TXN) {
+        a.first = p;
+        a.last = p + PREFIXES_PER_TXN - 1;
+        rc = run_txn(ix, 0, merge_txn, &a);
+    }
+    a.final = 1;
+    if (!rc)
+        rc = run_txn(ix, 0, merge_txn, &a);
+    return rc;
+}
+
+static bool rec_exists(struct wn_index *ix, MDB_txn *txn, uint32_t rec)
+{
+    unsigned k32 = rec;
+    MDB_val k = val(&k32, sizeof(k32)), v;
+    return mdb_get(txn, ix->recs, &k, &v) == 0;
+}
+
 /* Look one item up in txn; fill res. */
 static int lookup(struct wn_index *ix, MDB_txn *txn, MDB_cursor *cur,
                   const struct wn_index_item *it, int by_id, size_t max,
@@ -704,6 +1019,8 @@ static int lookup(struct wn_index *ix, MDB_txn *txn, MDB_cursor *cur,
     rc = collect(ix, cur, it->sk.exact[0], w);
     for (uint32_t i = 0; !rc && !it->sk.empty && i < it->sk.nkeys; i++)
         rc = collect(ix, cur, it->sk.keys[i], w);
+    if (!rc)
+        rc = pending_candidates(ix, txn, it, w);
     if (rc)
         return rc;
     if (w->nnums > 1)
@@ -714,6 +1031,10 @@ static int lookup(struct wn_index *ix, MDB_txn *txn, MDB_cursor *cur,
             continue;
         struct rec_view rv;
         rc = get_rec(ix, txn, w->nums[i], &rv);
+        if (rc == WN_EFORMAT && !rec_exists(ix, txn, w->nums[i])) {
+            rc = 0; /* a pending entry this snapshot does not hold */
+            continue;
+        }
         struct wn__verdict v;
         if (!rc)
             rc = wn__judge_verify(ix->judge, it->sk.blob, it->sk.blob_len,
@@ -791,15 +1112,16 @@ static int insert(struct wn_index *ix, MDB_txn *txn,
     p[10] = (unsigned char)(it->id_len >> 8);
     memcpy(p + REC_HEAD, it->id, it->id_len);
     memcpy(p + REC_HEAD + it->id_len, it->sk.blob, it->sk.blob_len);
-    for (uint32_t i = 0; !rc && i <= nkeys; i++) {
-        uint64_t key = i == nkeys ? it->sk.exact[0] : it->sk.keys[i];
-        unsigned prefix;
-        uint64_t x;
-        key_split(key, &prefix, &x);
-        x |= rec;
-        MDB_val kk = val(&prefix, sizeof(prefix)), vv = val(&x, sizeof(x));
-        rc = mdb_put(txn, ix->keys, &kk, &vv, 0);
-    }
+    MDB_val pv = val(NULL, ((size_t)nkeys + 1) * 8);
+    rc = mdb_put(txn, ix->pending, &k, &pv, MDB_APPEND | MDB_RESERVE);
+    if (rc)
+        return rc;
+    unsigned char *q = pv.mv_data;
+    for (uint32_t i = 0; i < nkeys; i++)
+        wn__put_le64(q + 8 * i, it->sk.keys[i]);
+    wn__put_le64(q + 8 * nkeys, it->sk.exact[0]);
+    /* The records after it in this transaction see it through mt_sync,
+     * which reads this transaction's own pending entries. */
     unsigned char buf[ID_KEY_MAX];
     MDB_val ik = id_key(it->id, it->id_len, buf), iv = val(&rec, 4);
     if (!rc)
@@ -856,7 +1178,10 @@ int wn_index_apply(struct wn_index *ix, struct wn_index_item *const *it,
     if (n == 0)
         return WN_OK;
     struct apply_arg a = {it, n, add, max_matches, res};
-    return run_txn(ix, !add, apply_txn, &a);
+    int rc = run_txn(ix, !add, apply_txn, &a);
+    if (!rc && add && ix->auto_merge)
+        rc = wn_index_merge(ix, 0);
+    return rc;
 }
 
 static int one(struct wn_index *ix, const struct wn_index_doc *doc, int add,
@@ -979,6 +1304,20 @@ static int expire_keys_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+static int expire_pending_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
+{
+    struct expire_arg *a = arg;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < a->n; i++) {
+        unsigned rk = a->set[i];
+        MDB_val k = val(&rk, sizeof(rk));
+        rc = mdb_del(txn, ix->pending, &k, NULL);
+        if (rc == MDB_NOTFOUND)
+            rc = 0;
+    }
+    return rc;
+}
+
 static int expire_recs_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
 {
     struct expire_arg *a = arg;
@@ -1037,6 +1376,8 @@ int wn_index_expire(struct wn_index *ix, int64_t before, uint64_t *removed)
         for (a.prefix = 0; !rc && a.prefix < (1u << PREFIX_BITS);
              a.prefix += PREFIXES_PER_TXN)
             rc = run_txn(ix, 0, expire_keys_txn, &a);
+        if (!rc)
+            rc = run_txn(ix, 0, expire_pending_txn, &a);
         for (a.next = 0; !rc && a.next < a.n; a.next += 4096)
             rc = run_txn(ix, 0, expire_recs_txn, &a);
         if (!rc)
@@ -1060,6 +1401,10 @@ static int stats_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
     if (rc)
         return rc;
     st->key_values = s.ms_entries;
+    rc = mdb_stat(txn, ix->pending, &s);
+    if (rc)
+        return rc;
+    st->pending = s.ms_entries;
     MDB_cursor *cur;
     MDB_val k, v;
     rc = mdb_cursor_open(txn, ix->recs, &cur);

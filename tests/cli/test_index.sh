@@ -172,7 +172,7 @@ expect_status 0 "check the corpus after expire" -- "$W" index check "$TMP/ti" "$
 ok $? "expired records are new again; the others are found"
 expect_status 0 "expire by age" -- "$W" index expire "$TMP/ti" --before 0d
 expect_status 0 "expire everything" -- "$W" index expire "$TMP/ti" --before 4000000000
-"$W" index stats "$TMP/ti" | grep -q '"records":0,"key_values":0'
+"$W" index stats "$TMP/ti" | grep -q '"records":0,"key_values":0,"pending":0'
 ok $? "expire removes the records with all their keys"
 expect_status 2 "expire needs --before" -- "$W" index expire "$TMP/ti"
 expect_status 2 "an unreadable time" -- "$W" index expire "$TMP/ti" --before yesterday
