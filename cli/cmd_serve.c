@@ -62,6 +62,7 @@ struct server {
 
     pthread_mutex_t mu;
     pthread_cond_t queued, finished;
+    pthread_cond_t stopping; /* the merge thread's sleep */
     struct job *head, *tail;
     bool stop;
     pthread_t writer, merger;
@@ -169,7 +170,7 @@ static void *merger_main(void *arg)
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += 1;
-        pthread_cond_timedwait(&s->queued, &s->mu, &ts);
+        pthread_cond_timedwait(&s->stopping, &s->mu, &ts);
         if (s->stop)
             break;
         pthread_mutex_unlock(&s->mu);
@@ -709,6 +710,7 @@ int cmd_serve(int argc, char **argv)
     pthread_mutex_init(&s.mu, NULL);
     pthread_cond_init(&s.queued, NULL);
     pthread_cond_init(&s.finished, NULL);
+    pthread_cond_init(&s.stopping, NULL);
     if (pthread_create(&s.writer, NULL, writer_main, &s)) {
         cli_error("serve: cannot start the writer thread");
         wn_index_free(s.ix);
@@ -775,6 +777,7 @@ int cmd_serve(int argc, char **argv)
     pthread_mutex_lock(&s.mu);
     s.stop = true;
     pthread_cond_broadcast(&s.queued);
+    pthread_cond_broadcast(&s.stopping);
     pthread_mutex_unlock(&s.mu);
     pthread_join(s.writer, NULL);
     pthread_join(s.merger, NULL);
