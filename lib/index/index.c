@@ -106,6 +106,7 @@ struct work {
     size_t nnums, numcap;
     struct cand *c;
     size_t nc, ccap;
+    struct wn__jverify jv;
 };
 
 void wn_index_options_init(struct wn_index_options *o)
@@ -117,16 +118,12 @@ void wn_index_options_init(struct wn_index_options *o)
 const char *wn_index_reason_name(int reason)
 {
     switch (reason) {
-    case WN_REASON_EXACT:
-        return "exact";
-    case WN_REASON_NEAR:
-        return "near";
-    case WN_REASON_CONTAINED:
-        return "contained";
     case WN_REASON_ID:
         return "id";
-    default:
+    case WN_REASON_NONE:
         return NULL;
+    default:
+        return wn_reason_name(reason);
     }
 }
 
@@ -392,9 +389,18 @@ static int setup(struct wn_index *ix, MDB_txn *txn,
         return WN_EFORMAT;
     }
     rc = wn__judge_create(&stored, &ix->judge, jmsg, sizeof(jmsg));
-    if (rc)
+    if (rc) {
         say(msg, cap, "%s%s", jmsg, "");
-    return rc;
+        return rc;
+    }
+    if (!wn__judge_same_id(ix->judge, pv.mv_data, pv.mv_size)) {
+        say(msg, cap,
+            "'%s' was made by a winnow whose sketches differ from this "
+            "one's (another sketch format); make the index again",
+            ix->path);
+        return WN_EFORMAT;
+    }
+    return WN_OK;
 }
 
 int wn_index_open(const char *path, const struct wn_index_options *o,
@@ -548,12 +554,8 @@ int wn_index_item_create(struct wn_index *ix, const struct wn_index_doc *doc,
         wn_index_item_free(it);
         return rc;
     }
-    /* The tokenizer's scratch is large; an item keeps only its sketch. */
-    struct wn__jsketch keep = it->sk;
-    keep.scratch = NULL;
-    it->sk.blob = NULL;
-    wn__jsketch_release(&it->sk);
-    it->sk = keep;
+    /* The sketching scratch is large; an item keeps only its sketch. */
+    wn__jsketch_trim(&it->sk);
     *out = it;
     return WN_OK;
 }
@@ -1026,6 +1028,12 @@ static int lookup(struct wn_index *ix, MDB_txn *txn, MDB_cursor *cur,
     if (w->nnums > 1)
         qsort(w->nums, w->nnums, sizeof(*w->nums), cmp_u32);
     w->nc = 0;
+    if (w->nnums) {
+        rc = wn__judge_verify_prepare(ix->judge, &w->jv, it->sk.blob,
+                                      it->sk.blob_len);
+        if (rc)
+            return rc;
+    }
     for (size_t i = 0; i < w->nnums; i++) {
         if (i && w->nums[i] == w->nums[i - 1])
             continue;
@@ -1037,8 +1045,7 @@ static int lookup(struct wn_index *ix, MDB_txn *txn, MDB_cursor *cur,
         }
         struct wn__verdict v;
         if (!rc)
-            rc = wn__judge_verify(ix->judge, it->sk.blob, it->sk.blob_len,
-                                  rv.blob, rv.blob_len, &v);
+            rc = wn__judge_verify(ix->judge, &w->jv, rv.blob, rv.blob_len, &v);
         if (rc)
             return rc;
         if (v.reason == WN__VERDICT_NONE)
@@ -1165,6 +1172,7 @@ static int apply_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
         mdb_cursor_close(cur);
     wn__free(w.nums);
     wn__free(w.c);
+    wn__jverify_release(&w.jv);
     return rc;
 }
 
