@@ -69,8 +69,16 @@ for c in 1 4 16 64; do
     pid=$!
     until grep -q serving "$out/serve.err"; do sleep 0.1; done
     port=$(sed -n 's|.*:\([0-9]*\)/$|\1|p' "$out/serve.err")
-    "$build/bench/bench_serve" 127.0.0.1 "$port" /check "$probe" "$c"
+    /usr/bin/time -f "%U %S" -o "$out/ctime" \
+        "$build/bench/bench_serve" 127.0.0.1 "$port" /check "$probe" "$c"
+    # CPU seconds of the server (utime + stime of /proc/PID/stat) and of
+    # the client: on a shared machine, checks per CPU second say more than
+    # checks per wall second.
+    tick=$(getconf CLK_TCK)
+    scpu=$(awk -v t="$tick" '{printf "%.2f", ($14 + $15) / t}' "/proc/$pid/stat")
+    ccpu=$(awk '{printf "%.2f", $1 + $2}' "$out/ctime")
     curl -s "127.0.0.1:$port/stats" | python3 -c 'import json,sys; s=json.load(sys.stdin)["service"]; print("  records per commit %.1f" % s["records_per_commit"])'
+    echo "  server CPU $scpu s, client CPU $ccpu s for $probes checks"
     kill -TERM "$pid"
     wait "$pid" 2>/dev/null || true
 done

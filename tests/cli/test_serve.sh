@@ -161,6 +161,11 @@ ok $? "8 concurrent clients: each of 60 texts added once ($(cat "$TMP/cc"))"
 curl -s "$URL/stats" | grep -q '"commits":'
 ok $? "GET /stats reports the service's counts"
 
+# Another process reads the index while the server writes to it.
+"$W" index query "$TMP/ix" "$TMP/c.jsonl" >"$TMP/other" 2>"$TMP/err" &&
+    [ "$(grep -c '"reason":"exact"' "$TMP/other")" -eq 60 ]
+ok $? "winnow index query reads the index the server holds open"
+
 # SIGTERM while a request is in flight: the server waits for it, answers
 # it, and exits 0. The client sends its headers, waits until the server
 # counts the request, then the server is signalled, then the body follows.
