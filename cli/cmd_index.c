@@ -94,7 +94,7 @@ int cli_parse_time(const char *s, int64_t *out)
     const char *e = strptime(s, "%Y-%m-%d", &tm);
     if (e && (*e == 'T' || *e == ' '))
         e = strptime(e + 1, "%H:%M:%S", &tm);
-    if (!e || (*e && strcmp(e, "Z")))
+    if (!e || (*e && strcmp(e, "Z") != 0))
         return -1;
     *out = (int64_t)timegm(&tm);
     return 0;

@@ -91,7 +91,8 @@ static int writer_grow(struct server *s, size_t n)
     size_t cap = s->wcap ? s->wcap : 64;
     while (cap < n)
         cap *= 2;
-    struct wn_index_item **it = realloc(s->witems, cap * sizeof(*it));
+    struct wn_index_item **it =
+        realloc(s->witems, cap * sizeof(struct wn_index_item *));
     if (!it)
         return -1;
     s->witems = it;
@@ -323,11 +324,12 @@ static void handle_post(struct server *s, const char *url, const char *mode,
     bool batch = !strcmp(url, "/batch");
     bool add =
         batch ? !(mode && !strcmp(mode, "query")) : !strcmp(url, "/check");
-    if (!batch && strcmp(url, "/check") && strcmp(url, "/query")) {
+    if (!batch && strcmp(url, "/check") != 0 && strcmp(url, "/query") != 0) {
         reply_error(r, MHD_HTTP_NOT_FOUND, "no such endpoint: POST %s", url);
         return;
     }
-    if (batch && mode && strcmp(mode, "query") && strcmp(mode, "check")) {
+    if (batch && mode && strcmp(mode, "query") != 0 &&
+        strcmp(mode, "check") != 0) {
         reply_error(r, MHD_HTTP_BAD_REQUEST,
                     "mode must be check or query, not \"%s\"", mode);
         return;
@@ -337,9 +339,9 @@ static void handle_post(struct server *s, const char *url, const char *mode,
     size_t cap = 1;
     for (size_t i = 0; batch && i < q->len; i++)
         cap += q->body[i] == '\n';
-    json_t **objs = calloc(cap, sizeof(*objs));
+    json_t **objs = calloc(cap, sizeof(json_t *));
     struct doc *docs = calloc(cap, sizeof(*docs));
-    struct wn_index_item **items = calloc(cap, sizeof(*items));
+    struct wn_index_item **items = calloc(cap, sizeof(struct wn_index_item *));
     struct wn_index_result *res = calloc(cap, sizeof(*res));
     size_t n = 0;
     char why[300];
@@ -387,7 +389,7 @@ static void handle_post(struct server *s, const char *url, const char *mode,
         }
         n++;
     }
-    size_t matches = add ? 1 : 1;
+    size_t matches = 1;
     for (size_t i = 0; i < n; i++) {
         if (!add && docs[i].matches > matches)
             matches = docs[i].matches;
@@ -741,6 +743,7 @@ int cmd_serve(int argc, char **argv)
         const union MHD_DaemonInfo *info =
             MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
         struct sockaddr_in bound;
+        memset(&bound, 0, sizeof(bound));
         socklen_t bl = sizeof(bound);
         unsigned port = ntohs(sa.sin_port);
         if (info &&
@@ -762,7 +765,7 @@ int cmd_serve(int argc, char **argv)
             close(lfd);
         double until = mono() + drain;
         while (atomic_load(&s.inflight) > 0 && mono() < until) {
-            struct timespec ts = {0, 10 * 1000 * 1000};
+            struct timespec ts = {0, 10L * 1000 * 1000};
             nanosleep(&ts, NULL);
         }
         long left = atomic_load(&s.inflight);

@@ -270,7 +270,7 @@ static int same_params(const char *have, size_t hlen, const char *want,
             ie++;
         while (je < wlen && want[je] != '\n')
             je++;
-        if (ie - i != je - j || memcmp(have + i, want + j, ie - i)) {
+        if (ie - i != je - j || memcmp(have + i, want + j, ie - i) != 0) {
             char a[96] = "", b[96] = "";
             snprintf(a, sizeof(a), "%.*s", (int)(ie - i), have + i);
             snprintf(b, sizeof(b), "%.*s", (int)(je - j), want + j);
@@ -352,7 +352,7 @@ static int setup(struct wn_index *ix, MDB_txn *txn,
     if (rc)
         return rc;
     MDB_val vk = val("version", 7), vv, pk = val("params", 6), pv;
-    if (v.mv_size != 4 || memcmp(v.mv_data, INDEX_MAGIC, 4) ||
+    if (v.mv_size != 4 || memcmp(v.mv_data, INDEX_MAGIC, 4) != 0 ||
         mdb_get(txn, ix->meta, &vk, &vv) || vv.mv_size != 4 ||
         mdb_get(txn, ix->meta, &pk, &pv)) {
         say(msg, cap, "'%s' is not a winnow index%s", ix->path, "");
@@ -1038,11 +1038,10 @@ static int lookup(struct wn_index *ix, MDB_txn *txn, MDB_cursor *cur,
         if (i && w->nums[i] == w->nums[i - 1])
             continue;
         struct rec_view rv;
-        rc = get_rec(ix, txn, w->nums[i], &rv);
-        if (rc == WN_EFORMAT && !rec_exists(ix, txn, w->nums[i])) {
-            rc = 0; /* a pending entry this snapshot does not hold */
-            continue;
-        }
+        int got = get_rec(ix, txn, w->nums[i], &rv);
+        if (got == WN_EFORMAT && !rec_exists(ix, txn, w->nums[i]))
+            continue; /* a pending entry this snapshot does not hold */
+        rc = got;
         struct wn__verdict v;
         if (!rc)
             rc = wn__judge_verify(ix->judge, &w->jv, rv.blob, rv.blob_len, &v);
@@ -1125,8 +1124,8 @@ static int insert(struct wn_index *ix, MDB_txn *txn,
         return rc;
     unsigned char *q = pv.mv_data;
     for (uint32_t i = 0; i < nkeys; i++)
-        wn__put_le64(q + 8 * i, it->sk.keys[i]);
-    wn__put_le64(q + 8 * nkeys, it->sk.exact[0]);
+        wn__put_le64(q + (size_t)8 * i, it->sk.keys[i]);
+    wn__put_le64(q + (size_t)8 * nkeys, it->sk.exact[0]);
     /* The records after it in this transaction see it through mt_sync,
      * which reads this transaction's own pending entries. */
     unsigned char buf[ID_KEY_MAX];

@@ -241,7 +241,8 @@ static int take(struct run *r, const struct wn_record *rec)
 {
     size_t was = r->rcap;
     if (WN_GROW(r->p, r->cap, r->n + 1) ||
-        WN_GROW(r->items, r->icap, r->n + 1) ||
+        wn__grow((void **)&r->items, &r->icap, r->n + 1,
+                 sizeof(struct wn_index_item *)) ||
         WN_GROW(r->res, r->rcap, r->n + 1))
         return WN_ENOMEM;
     for (size_t i = was; i < r->rcap; i++)
