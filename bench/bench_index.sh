@@ -27,7 +27,7 @@ echo "- $(wc -l <"$base") records ($(du -m "$base" | cut -f1) MB) in the index; 
 t() { /usr/bin/time -f "%e %U %S %M" -o "$out/time" "$@"; }
 show() { # label: wall, CPU, peak RSS of the last t
     read -r e u s m <"$out/time"
-    echo "- $1: $e s wall, $(echo "$u + $s" | bc) s CPU, peak RSS $((m / 1024)) MB"
+    echo "- $1: $e s wall, $(awk -v u="$u" -v s="$s" 'BEGIN{printf "%.2f", u + s}') s CPU, peak RSS $((m / 1024)) MB"
 }
 
 rm -rf "$out/dd" "$out/ix" "$out/add"
