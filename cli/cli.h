@@ -113,5 +113,21 @@ int cmd_repeats(int argc, char **argv);
 int cmd_similarity(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_index(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+
+/* JSON output shared by `winnow index` and `winnow serve`: a string with
+ * its escapes, and the object answered for one record ({id, new,
+ * duplicate_of, similarity, reason}, and "matches" when matches > 1). */
+void cli_json_string(FILE *f, const char *s, size_t n);
+void cli_index_json(FILE *f, const char *id, size_t id_len,
+                    const struct wn_index_result *r, size_t matches);
+/* A time: seconds since 1970, ISO 8601 (UTC), or an age (30d, 12h, 5m,
+ * 10s) before now. 0, or -1 when it cannot be read. */
+int cli_parse_time(const char *s, int64_t *out);
+/* `winnow dedup --index PATH`: the inputs through the index (frees pos). */
+int cli_dedup_index(const char *path, const struct wn_dedup_options *o,
+                    int argc, char **argv, char **pos, int npos,
+                    const char *outdir);
 
 #endif /* WN_CLI_H */

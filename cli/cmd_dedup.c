@@ -67,7 +67,7 @@ int cmd_dedup(int argc, char **argv)
     unsigned threads = 0, ngram = o.ngram, num_perm = o.num_perm;
     unsigned bands = 0, rows = 0, hamming = o.hamming;
     uint64_t seed = o.seed, max_bytes = 64ull << 20, memory = 0;
-    const char *keep_max = NULL;
+    const char *keep_max = NULL, *index_path = NULL;
     double fn_weight = WN_LSH_WEIGHT_FN;
     int keep = 0;
     const struct opt opts[] = {
@@ -120,6 +120,9 @@ int cmd_dedup(int argc, char **argv)
          "LSH: weight of false negatives vs false positives (default 0.95)"},
         {"explain-params", 0, OPT_FLAG, &explain, NULL,
          "print the LSH bands, rows and S-curve"},
+        {"index", 0, OPT_STRING, &index_path, "PATH",
+         "judge against this index too, and add the records kept to it "
+         "(docs/INDEX.md)"},
         {NULL, 0, OPT_END, NULL, NULL, NULL},
     };
     const char *usage = "[options] --output DIR INPUT...";
@@ -184,6 +187,8 @@ int cmd_dedup(int argc, char **argv)
         free(pos);
         return EXIT_USAGE;
     }
+    if (index_path)
+        return cli_dedup_index(index_path, &o, argc, argv, pos, npos, outdir);
     struct cli_rejects log = {0};
     o.on_reject = cli_on_reject;
     o.on_progress = on_progress;

@@ -23,6 +23,8 @@ static const struct command commands[] = {
     {"similarity", cmd_similarity, "exact Jaccard/containment of pairs"},
     {"explain", cmd_explain, "why two documents are or are not copies"},
     {"report", cmd_report, "write report.html for a dedup output dir"},
+    {"index", cmd_index, "a persistent index of records seen"},
+    {"serve", cmd_serve, "serve an index over HTTP/JSON"},
 };
 
 static void usage(FILE *f)

@@ -63,7 +63,8 @@ WN_API const char *wn_version_string(void);
     X(WN_EBUSY, -15, "output directory in use by another winnow run")          \
     X(WN_ECHANGED, -16, "an input changed between the two passes")             \
     X(WN_EEXIST, -17, "in the way of an output, and not written by winnow")    \
-    X(WN_EINPUT, -18, "an output would overwrite, or go inside, an input")
+    X(WN_EINPUT, -18, "an output would overwrite, or go inside, an input")     \
+    X(WN_EMISMATCH, -19, "index parameters differ from those asked for")
 
 enum wn_status {
 #define WN__STATUS_ENUM(name, value, text) name = (value),
@@ -1244,6 +1245,240 @@ WN_API void wn_report_options_init(struct wn_report_options *o);
 WN_API int wn_report_write(const char *outdir,
                            const struct wn_report_options *opts,
                            char *error_path, size_t cap);
+
+/* ------------------------------------------------------------------------ */
+/* Persistent index                                                          */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A persistent index of records already seen (LMDB: an embedded store in
+ * a directory, nothing to start). It holds, per record, the id, the time,
+ * the LSH keys and the verification sketch of winnow dedup, so that a new
+ * text is checked against everything indexed without reading it again:
+ * lookups by band key give candidates, and each candidate is decided by
+ * the batch job's own verification. A record checked against the index
+ * gets the decision `winnow dedup --keep first` gives that pair.
+ *
+ * Many readers and one writer at a time, across threads and processes.
+ * Every write is one LMDB transaction, durable when the call returns
+ * (unless no_sync): a process killed at any moment leaves an index that
+ * opens and holds every write that returned. The map grows by itself.
+ * docs/INDEX.md describes the layout and the guarantees.
+ */
+struct wn_index;
+
+struct wn_index_options {
+    /* The rule: method, token_mode, ngram, num_perm, threshold, bands,
+     * rows, weights, sketch, containment, hamming and seed are used and
+     * stored; the other fields are ignored. */
+    struct wn_dedup_options dedup;
+    /* Create the index when the directory holds none (the directory is
+     * made if missing). Without it, opening a missing index is WN_EOPEN. */
+    int create;
+    /* Opening an existing index: when set, dedup's rule must equal the
+     * stored one (WN_EMISMATCH otherwise, the message naming the first
+     * parameter that differs); when 0, the stored rule is used. */
+    int check_params;
+    int read_only;
+    /* Do not sync at commit: much faster, but a crash of the machine (not
+     * of the process) may lose the last writes. Default 0. */
+    int no_sync;
+    /* The initial map size in bytes; default 1 GiB; doubled when full. */
+    uint64_t map_size;
+    /* New records' keys wait in a pending tier that is merged into the
+     * main key tree every 65536 records (docs/INDEX.md). By default a
+     * check that fills the tier merges it before returning; with
+     * no_auto_merge the caller runs wn_index_merge (winnow serve does, in
+     * a thread of its own, so that checks are not held up). */
+    int no_auto_merge;
+};
+
+WN_API void wn_index_options_init(struct wn_index_options *o);
+
+/*
+ * Open (or with o->create, create) the index in directory path. On error
+ * *out is untouched and msg (when not NULL) holds a sentence saying why.
+ * Returns WN_OK, WN_EOPEN (no index there, or it cannot be opened),
+ * WN_EFORMAT (not a winnow index or another format version), WN_EMISMATCH,
+ * WN_EINVAL (a rule the index cannot serve, such as --verify exact),
+ * WN_ENOMEM, WN_EIO. The handle is thread-safe: every function below may
+ * be called from many threads at once on one handle.
+ */
+WN_API int wn_index_open(const char *path, const struct wn_index_options *o,
+                         struct wn_index **out, char *msg, size_t msgcap);
+
+/* Close the index; no call may be running on it. NULL does nothing. */
+WN_API void wn_index_free(struct wn_index *ix);
+
+/* The rule the index uses (its stored parameters, bands and rows set). */
+WN_API void wn_index_rule(const struct wn_index *ix,
+                          struct wn_dedup_options *o);
+
+/*
+ * The reason of a match is an enum wn_reason (exact, near, contained), or
+ * this one of the index's own: the id is already indexed (a retry), answered
+ * with the record it names and not added again.
+ */
+#define WN_REASON_ID 4
+
+/* "exact", "near", "contained", "id", or NULL for NONE and others. */
+WN_API const char *wn_index_reason_name(int reason);
+
+/* One record to check or query. */
+struct wn_index_doc {
+    const char *id; /* required for check (an empty id is WN_EINVAL) */
+    size_t id_len;
+    const char *text;
+    size_t text_len;
+    int has_time;
+    int64_t time; /* seconds since 1970 (a timestamp field); without it the
+                     time of insertion is stored */
+};
+
+struct wn_index_match {
+    uint64_t record; /* the record's number in the index */
+    const char *id;  /* in the result's storage */
+    size_t id_len;
+    int64_t time;
+    int reason; /* enum wn_reason, or WN_REASON_ID */
+    double similarity;
+    double containment;
+};
+
+/*
+ * The answer for one record. Caller's storage: wn_index_result_init, pass
+ * it to any number of calls, wn_index_result_release. matches[0] is the
+ * decision (best similarity, ties to the earliest record); is_new is 1
+ * when there is none; added is 1 when a check stored the record, with
+ * record its number.
+ */
+struct wn_index_result {
+    int is_new;
+    int added;
+    uint64_t record;
+    size_t n;
+    struct wn_index_match *matches;
+    size_t cap;      /* private */
+    char *ids;       /* private */
+    size_t ids_len, ids_cap;
+};
+
+WN_API void wn_index_result_init(struct wn_index_result *r);
+WN_API void wn_index_result_release(struct wn_index_result *r);
+
+/*
+ * A record prepared for the index: its sketch, computed without touching
+ * the store (the CPU work, done in the caller's thread), so that many can
+ * then be applied in one transaction. wn_index_item_free(NULL) is a no-op.
+ * Returns WN_OK, WN_EINVAL (an empty id when for_check), WN_ETOOBIG (an id
+ * over 4 KiB), WN_ENOMEM. The doc's strings are copied.
+ */
+struct wn_index_item;
+WN_API int wn_index_item_create(struct wn_index *ix,
+                                const struct wn_index_doc *doc, int for_check,
+                                struct wn_index_item **out);
+WN_API void wn_index_item_free(struct wn_index_item *it);
+
+/*
+ * Apply n prepared items in order, in one write transaction when add is
+ * set (check: each item is looked up, seeing the ones before it, and
+ * added when new; its id already indexed gives WN_REASON_ID and no add),
+ * else in one read transaction (query). max_matches (>= 1) bounds the
+ * matches of each result. Returns WN_OK once the transaction has
+ * committed; on error nothing of the batch is stored and res may hold
+ * anything. WN_EIO (the store failed), WN_ENOSPC, WN_ENOMEM, WN_EINVAL
+ * (add on a read-only index).
+ */
+WN_API int wn_index_apply(struct wn_index *ix, struct wn_index_item *const *it,
+                          size_t n, int add, size_t max_matches,
+                          struct wn_index_result *res);
+
+/* Item, apply and free for one record: check (adds when new). */
+WN_API int wn_index_check(struct wn_index *ix, const struct wn_index_doc *doc,
+                          struct wn_index_result *res);
+/* The same without adding; max_matches >= 1. */
+WN_API int wn_index_query(struct wn_index *ix, const struct wn_index_doc *doc,
+                          size_t max_matches, struct wn_index_result *res);
+
+/*
+ * Remove every record whose time is before `before` (seconds since 1970),
+ * with its keys; *removed (may be NULL) counts them. Runs in transactions
+ * of bounded size, so a large expiry does not hold the writer long.
+ */
+WN_API int wn_index_expire(struct wn_index *ix, int64_t before,
+                           uint64_t *removed);
+
+/*
+ * Merge the pending tier into the main key tree when it holds 65536
+ * records or more (force: whatever it holds), in transactions of a 16th
+ * of the key space each, so that checks in other threads go on between
+ * them. Thread-safe. WN_OK, WN_EINVAL (read-only), WN_EIO, WN_ENOSPC.
+ */
+WN_API int wn_index_merge(struct wn_index *ix, int force);
+
+struct wn_index_stats {
+    uint64_t records;    /* records indexed */
+    uint64_t key_values; /* band-key entries of the main tree */
+    uint64_t pending;    /* records whose keys wait in the pending tier */
+    uint64_t next_record;
+    uint64_t map_size;  /* current map size */
+    uint64_t used_bytes; /* pages in use times the page size */
+    uint64_t file_bytes; /* size of the data file */
+    int64_t oldest, newest; /* record times; 0 when empty */
+    uint32_t bands, rows;
+};
+
+WN_API int wn_index_stats(struct wn_index *ix, struct wn_index_stats *st);
+
+
+/*
+ * Records of inputs through the index, in input order: each accepted record
+ * is checked (add: added when new) or queried, in transactions of
+ * opts->batch records (a record sees every record before it, in the same
+ * transaction or an earlier one). With outdir, writes kept.jsonl (the
+ * records added, as the bytes they were read as), removed.jsonl ({"id",
+ * "duplicate_of", "similarity", "containment", "reason"}), rejected.jsonl
+ * and stats.json as wn_dedup_run does (atomically, stats.json last, the
+ * same accounting: read = kept + removed + rejected). on_result, when not
+ * NULL, is called for every accepted record with its result, on the
+ * calling thread, after its transaction committed. A record whose id is
+ * longer than 4 KiB is rejected (WN_ETOOBIG).
+ */
+struct wn_index_run_options {
+    struct wn_reader_options reader;
+    /* Field holding the record's time for expire: seconds since 1970 (a
+     * number, or a string of digits) or an ISO 8601 date ("2024-05-01",
+     * "2024-05-01T12:00:00Z"). NULL, or the field missing or unreadable:
+     * the time of insertion. */
+    const char *time_field;
+    int add;            /* check and add; 0: query only */
+    size_t batch;       /* records per transaction; default 1024 */
+    size_t max_matches; /* per result; default 1 */
+    int no_fsync;
+    volatile int *cancel;
+    void (*on_reject)(void *ud, const struct wn_record *rec);
+    void (*on_result)(void *ud, const struct wn_record *rec,
+                      const struct wn_index_result *res);
+    void *ud;
+};
+
+WN_API void wn_index_run_options_init(struct wn_index_run_options *o);
+
+struct wn_index_run_report {
+    uint64_t read, kept, removed, rejected;
+    uint64_t removed_exact, removed_near, removed_contained, removed_id;
+    uint64_t time_missing; /* time_field given but not readable */
+    uint64_t blank_lines, bytes;
+    uint64_t transactions;
+    double seconds;
+    uint64_t peak_rss_bytes;
+    char error_path[512];
+};
+
+WN_API int wn_index_run(struct wn_index *ix, const char *const *inputs,
+                        size_t n, const char *outdir,
+                        const struct wn_index_run_options *opts,
+                        struct wn_index_run_report *rep);
 
 #ifdef __cplusplus
 }

@@ -10,12 +10,14 @@
 set -eu
 
 pkgs="gcc make pkg-config meson ninja-build libxxhash-dev libutf8proc-dev
-libzstd-dev zlib1g-dev libjansson-dev libdivsufsort-dev liblmdb-dev zstd gzip"
+libzstd-dev zlib1g-dev libjansson-dev libdivsufsort-dev liblmdb-dev
+libmicrohttpd-dev zstd gzip"
 if [ "${1:-build}" = demo ]; then
     pkgs="$pkgs python3"
 fi
 if [ "${1:-build}" = test ]; then
-    pkgs="$pkgs libcmocka-dev clang libclang-rt-14-dev python3 util-linux binutils time"
+    pkgs="$pkgs libcmocka-dev clang libclang-rt-14-dev python3 util-linux binutils time
+curl"
 fi
 if [ "${1:-build}" = lint ]; then
     pkgs="$pkgs clang clang-tidy cppcheck valgrind"

@@ -7,7 +7,7 @@ set -u
 tap_n=0
 tap_failed=0
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/winnow-cli.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+trap '[ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
 
 ok() { # ok CONDITION-EXIT-STATUS DESCRIPTION
     tap_n=$((tap_n + 1))

@@ -1,0 +1,86 @@
+#!/bin/sh
+# The persistent index and the service at scale (docs/INDEX.md): build time
+# against `winnow dedup` on the same records, bytes per record on disk, peak
+# RSS, checks per second through the library and over HTTP on loopback with
+# 1..64 clients, p50/p99 latency. Prints Markdown-ready lines.
+#
+#   bench/bench_index.sh [BUILD] [DOCS] [PROBES]   defaults: build 1000000 20000
+#
+# Corpora are generated (seeded) into bench/out/index/ and reused.
+set -eu
+build=${1:-build}
+docs=${2:-1000000}
+probes=${3:-20000}
+w="$build/winnow"
+out=bench/out/index
+mkdir -p "$out"
+base="$out/base-$docs.jsonl"
+probe="$out/probe-$probes.jsonl"
+[ -s "$base" ] || "$build/bench/gen" --seed 1 --docs "$docs" --out "$base" 2>/dev/null
+# Fresh records (another seed), with ids of their own.
+[ -s "$probe" ] || "$build/bench/gen" --seed 2 --docs "$probes" 2>/dev/null |
+    sed 's/"id":"gen-/"id":"new-/' >"$probe"
+
+echo "- $(uname -srm), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
+echo "- $(wc -l <"$base") records ($(du -m "$base" | cut -f1) MB) in the index; $probes fresh records to check"
+
+t() { /usr/bin/time -f "%e %U %S %M" -o "$out/time" "$@"; }
+show() { # label: wall, CPU, peak RSS of the last t
+    read -r e u s m <"$out/time"
+    echo "- $1: $e s wall, $(awk -v u="$u" -v s="$s" 'BEGIN{printf "%.2f", u + s}') s CPU, peak RSS $((m / 1024)) MB"
+}
+
+rm -rf "$out/dd" "$out/ix" "$out/add"
+t "$w" dedup -q -o "$out/dd" "$base" --no-fsync >/dev/null 2>&1 || true
+show "winnow dedup"
+"$w" index create "$out/ix" >/dev/null
+t "$w" index add "$out/ix" "$base" --batch 8192 --no-sync -o "$out/add" 2>/dev/null
+show "winnow index add (transactions of 8192 records, --no-sync)"
+cmp -s "$out/dd/kept.jsonl" "$out/add/kept.jsonl" &&
+    echo "- kept.jsonl of both: identical" || echo "- kept.jsonl of both: DIFFERENT"
+"$w" index stats "$out/ix" >"$out/stats.json"
+python3 - "$out/stats.json" "$out/ix" <<'PY'
+import json, subprocess, sys
+s = json.load(open(sys.argv[1]))
+n = s["records"]
+line = "- on disk: %d records, file %.1f MB = %.0f bytes per record" % (
+    n, s["file_bytes"] / 1e6, s["file_bytes"] / n)
+try:
+    f = subprocess.run(["mdb_stat", "-ef", sys.argv[2]], capture_output=True, text=True).stdout
+    used = int(f.split("Number of pages used:")[1].split()[0])
+    free = int(f.split("Free pages:")[1].split()[0])
+    line += "; live pages (less LMDB's free list) %.0f bytes per record" % ((used - free) * 4096 / n)
+except Exception:
+    pass
+print(line)
+PY
+
+# Library: one record per call and per transaction, with sync.
+cp -r "$out/ix" "$out/ix-lib"
+"$build/bench/bench_index" "$out/ix-lib" "$probe" 1 check
+"$build/bench/bench_index" "$out/ix-lib" "$probe" 2 query
+rm -rf "$out/ix-lib"
+
+# HTTP: a fresh copy of the index per run, every request a fresh record.
+for c in 1 4 16 64; do
+    rm -rf "$out/ix-http"
+    cp -r "$out/ix" "$out/ix-http"
+    "$w" serve --index "$out/ix-http" --listen 127.0.0.1:0 2>"$out/serve.err" &
+    pid=$!
+    until grep -q serving "$out/serve.err"; do sleep 0.1; done
+    port=$(sed -n 's|.*:\([0-9]*\)/$|\1|p' "$out/serve.err")
+    /usr/bin/time -f "%U %S" -o "$out/ctime" \
+        "$build/bench/bench_serve" 127.0.0.1 "$port" /check "$probe" "$c"
+    # CPU seconds of the server (utime + stime of /proc/PID/stat) and of
+    # the client: on a shared machine, checks per CPU second say more than
+    # checks per wall second.
+    tick=$(getconf CLK_TCK)
+    scpu=$(awk -v t="$tick" '{printf "%.2f", ($14 + $15) / t}' "/proc/$pid/stat")
+    ccpu=$(awk '{printf "%.2f", $1 + $2}' "$out/ctime")
+    curl -s "127.0.0.1:$port/stats" | python3 -c 'import json,sys; s=json.load(sys.stdin)["service"]; print("  records per commit %.1f" % s["records_per_commit"])'
+    echo "  server CPU $scpu s, client CPU $ccpu s for $probes checks"
+    kill -TERM "$pid"
+    wait "$pid" 2>/dev/null || true
+done
+rm -rf "$out/ix-http"
+echo "- load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"

@@ -1,0 +1,1468 @@
+/*
+ * index.c - the persistent index behind wn_index_*: LMDB (Chu 2011), one
+ * environment in a directory, five named databases.
+ *
+ *   meta     "magic" -> "WNIX", "version" -> 1 (u32 LE), "params" -> the
+ *            rule as "name value" lines (judge.c), compared at open.
+ *   records  u32 record number (MDB_INTEGERKEY) -> time i64, flags u8,
+ *            id length u16, the id bytes, the verification blob. Numbers
+ *            only grow (appended with MDB_APPEND), so this tree is packed
+ *            full. The keys are not kept here: expire finds a record's key
+ *            entries by their record number (see wn_index_expire).
+ *   ids      the id (or, over 480 bytes, its first 464 bytes and a 128-bit
+ *            hash) -> u32 record number. An id is indexed once.
+ *   keys     u32 prefix (the top 12 bits of a 64-bit key) -> u64 values
+ *            (next 32 bits of the key << 32 | record number), with
+ *            MDB_DUPSORT | MDB_DUPFIXED: the values of one prefix sit in
+ *            packed pages with no per-entry header, 8 bytes each, and the
+ *            4096 prefixes keep those sub-trees many pages deep (a prefix
+ *            per page would leave each page half empty). A record has its
+ *            exact-hash key and, unless its text has no shingles, one key
+ *            per LSH band. 44 of the 64 key bits are compared; a collision
+ *            of the rest only adds a candidate, and every candidate is
+ *            verified.
+ *   times    time (u64, sign bit flipped so that order is numeric) ->
+ *            u32 record numbers (DUPSORT | DUPFIXED): what expire walks.
+ *
+ * A check is one write transaction: look up, verify, add when new. Batches
+ * of checks share one (the group commit of winnow serve). Readers run
+ * read-only transactions, concurrently with the one writer (LMDB's MVCC),
+ * in this process (MDB_NOTLS: a read transaction is not tied to a thread)
+ * and in others. When a write fails with MDB_MAP_FULL the map is doubled
+ * and the transaction run again; a map grown by another process is adopted
+ * when a transaction begins with MDB_MAP_RESIZED. Changing the map size
+ * needs every transaction of this process finished, so each transaction
+ * holds a read lock of `grow` and the resize takes it exclusively.
+ *
+ * Cost of a check: (bands + 1) cursor lookups, one verification per
+ * candidate, and on an add bands + 4 puts: O((bands + candidates) log N).
+ */
+#include "index/judge.h"
+#include "sketch/hash128.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define INDEX_MAGIC      "WNIX"
+#define INDEX_VERSION    1u
+#define ID_KEY_MAX       480u /* ids longer than this are keyed by a hash */
+#define ID_MAX           4096u
+#define REC_HEAD         11u
+#define PREFIX_BITS      12u
+#define EXPIRE_SET       (1u << 20) /* records per scan of the keys */
+#define PREFIXES_PER_TXN 256u
+#define DEFAULT_MAPSIZE  (1ull << 30)
+
+/* The keys of the records still in `pending`, in memory: an open-addressing
+ * table of (key, record) pairs, repeats allowed, linear probing. */
+struct memtable {
+    struct mt_slot {
+        uint64_t key;
+        uint32_t rec;
+        uint32_t used;
+    } * slot;
+    size_t mask, n;
+    uint64_t gen;   /* the merge generation it was loaded for */
+    int64_t loaded; /* pending records up to this number are in it */
+};
+
+struct wn_index {
+    MDB_env *env;
+    MDB_dbi meta, recs, ids, keys, times, pending;
+    pthread_mutex_t mt_mu;
+    struct memtable mt;
+    int auto_merge;
+    struct wn__judge *judge;
+    struct wn_dedup_options rule;
+    pthread_rwlock_t grow;
+    int read_only;
+    char *path;
+};
+
+struct wn_index_item {
+    struct wn__jsketch sk;
+    char *id;
+    size_t id_len;
+    int has_time;
+    int64_t time;
+};
+
+/* A verified candidate while a result is built. */
+struct cand {
+    uint32_t rec;
+    struct wn__verdict v;
+};
+
+/* The scratch of one apply: candidate numbers and verdicts. */
+struct work {
+    uint32_t *nums;
+    size_t nnums, numcap;
+    struct cand *c;
+    size_t nc, ccap;
+    struct wn__jverify jv;
+};
+
+void wn_index_options_init(struct wn_index_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    wn_dedup_options_init(&o->dedup);
+}
+
+const char *wn_index_reason_name(int reason)
+{
+    switch (reason) {
+    case WN_REASON_ID:
+        return "id";
+    case WN_REASON_NONE:
+        return NULL;
+    default:
+        return wn_reason_name(reason);
+    }
+}
+
+/* LMDB's codes (errno values, or MDB_* below -30000) as statuses; ours
+ * (small negatives) pass through. */
+static int status_of(int rc)
+{
+    if (rc == 0)
+        return WN_OK;
+    if (rc < 0 && rc > -1000)
+        return rc;
+    if (rc == ENOMEM)
+        return WN_ENOMEM;
+    if (rc == ENOSPC)
+        return WN_ENOSPC;
+    if (rc == EFBIG)
+        return WN_EFBIG;
+    if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
+        return WN_EFORMAT;
+    return WN_EIO;
+}
+
+static void say(char *msg, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void say(char *msg, size_t cap, const char *fmt, ...)
+{
+    if (!msg || !cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, cap, fmt, ap);
+    va_end(ap);
+}
+
+static uint64_t time_key(int64_t t)
+{
+    return (uint64_t)t ^ (1ull << 63);
+}
+
+static int64_t now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Transactions and the growing map                                         */
+/* ------------------------------------------------------------------------ */
+
+/* Double the map (full) or adopt another process's size (!full). */
+static int grow_map(struct wn_index *ix, uint64_t seen)
+{
+    pthread_rwlock_wrlock(&ix->grow);
+    MDB_envinfo info;
+    mdb_env_info(ix->env, &info);
+    int rc = 0;
+    if (!seen)
+        rc = mdb_env_set_mapsize(ix->env, 0);
+    else if (info.me_mapsize == seen) /* nobody grew it meanwhile */
+        rc = mdb_env_set_mapsize(ix->env, seen * 2);
+    pthread_rwlock_unlock(&ix->grow);
+    return rc;
+}
+
+typedef int (*txn_fn)(struct wn_index *ix, MDB_txn *txn, void *arg);
+static void mt_clear(struct memtable *m);
+
+/* Run fn in a transaction (write unless rdonly), committing when it
+ * returns 0; retried after growing the map. */
+static int run_txn(struct wn_index *ix, int rdonly, txn_fn fn, void *arg)
+{
+    for (;;) {
+        pthread_rwlock_rdlock(&ix->grow);
+        MDB_envinfo info;
+        mdb_env_info(ix->env, &info);
+        MDB_txn *txn = NULL;
+        int rc = mdb_txn_begin(ix->env, NULL, rdonly ? MDB_RDONLY : 0, &txn);
+        if (rc == MDB_MAP_RESIZED) {
+            pthread_rwlock_unlock(&ix->grow);
+            rc = grow_map(ix, 0);
+            if (rc)
+                return status_of(rc);
+            continue;
+        }
+        if (rc) {
+            pthread_rwlock_unlock(&ix->grow);
+            return status_of(rc);
+        }
+        rc = fn(ix, txn, arg);
+        if (rc == 0 && !rdonly)
+            rc = mdb_txn_commit(txn);
+        else
+            mdb_txn_abort(txn);
+        if (rc && !rdonly) {
+            /* The pending table may hold entries of this transaction,
+             * whose numbers the next one reuses: load it again. */
+            pthread_mutex_lock(&ix->mt_mu);
+            mt_clear(&ix->mt);
+            pthread_mutex_unlock(&ix->mt_mu);
+        }
+        pthread_rwlock_unlock(&ix->grow);
+        if (rc == MDB_MAP_FULL && !rdonly) {
+            rc = grow_map(ix, info.me_mapsize);
+            if (rc)
+                return status_of(rc);
+            continue;
+        }
+        return status_of(rc);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Open and close                                                           */
+/* ------------------------------------------------------------------------ */
+
+static MDB_val val(const void *p, size_t n)
+{
+    MDB_val v = {n, (void *)p};
+    return v;
+}
+
+/* "threshold 0.80000000000000004" as "threshold 0.8", for messages. */
+static void pretty(char *line, size_t cap)
+{
+    char *sp = strchr(line, ' ');
+    if (!sp)
+        return;
+    char *end;
+    double d = strtod(sp + 1, &end);
+    if (end != sp + 1 && !*end)
+        snprintf(sp + 1, cap - (size_t)(sp + 1 - line), "%g", d);
+}
+
+/* Compare two params texts; name the first parameter that differs. */
+static int same_params(const char *have, size_t hlen, const char *want,
+                       size_t wlen, char *msg, size_t cap)
+{
+    size_t i = 0, j = 0;
+    while (i < hlen || j < wlen) {
+        size_t ie = i, je = j;
+        while (ie < hlen && have[ie] != '\n')
+            ie++;
+        while (je < wlen && want[je] != '\n')
+            je++;
+        if (ie - i != je - j || memcmp(have + i, want + j, ie - i) != 0) {
+            char a[96] = "", b[96] = "";
+            snprintf(a, sizeof(a), "%.*s", (int)(ie - i), have + i);
+            snprintf(b, sizeof(b), "%.*s", (int)(je - j), want + j);
+            pretty(a, sizeof(a));
+            pretty(b, sizeof(b));
+            say(msg, cap,
+                "the index was made with '%s' and this run asks for '%s'", a,
+                b);
+            return WN_EMISMATCH;
+        }
+        i = ie + 1;
+        j = je + 1;
+    }
+    return WN_OK;
+}
+
+static int open_dbs(struct wn_index *ix, MDB_txn *txn, unsigned create)
+{
+    static const unsigned dup = MDB_DUPSORT | MDB_DUPFIXED | MDB_INTEGERDUP;
+    int rc = mdb_dbi_open(txn, "meta", create, &ix->meta);
+    if (!rc)
+        rc = mdb_dbi_open(txn, "records", create | MDB_INTEGERKEY, &ix->recs);
+    if (!rc)
+        rc = mdb_dbi_open(txn, "ids", create, &ix->ids);
+    if (!rc)
+        rc =
+            mdb_dbi_open(txn, "keys", create | MDB_INTEGERKEY | dup, &ix->keys);
+    if (!rc)
+        rc = mdb_dbi_open(txn, "times", create | MDB_INTEGERKEY | dup,
+                          &ix->times);
+    if (!rc)
+        rc =
+            mdb_dbi_open(txn, "pending", create | MDB_INTEGERKEY, &ix->pending);
+    return rc;
+}
+
+/* Read or write the meta database and make the judge. */
+static int setup(struct wn_index *ix, MDB_txn *txn,
+                 const struct wn_index_options *o, char *msg, size_t cap)
+{
+    unsigned create = ix->read_only ? 0 : MDB_CREATE;
+    int rc = open_dbs(ix, txn, create);
+    if (rc == MDB_NOTFOUND) {
+        say(msg, cap, "'%s' is not a winnow index%s", ix->path, "");
+        return WN_EFORMAT;
+    }
+    if (rc)
+        return rc;
+    MDB_val k = val("magic", 5), v;
+    rc = mdb_get(txn, ix->meta, &k, &v);
+    struct wn_buf want = {0};
+    char jmsg[200] = "";
+    if (rc == MDB_NOTFOUND) {
+        if (!o->create || ix->read_only) {
+            say(msg, cap, "'%s' is not a winnow index%s", ix->path, "");
+            return WN_EFORMAT;
+        }
+        rc = wn__judge_create(&o->dedup, &ix->judge, jmsg, sizeof(jmsg));
+        if (rc) {
+            say(msg, cap, "%s%s", jmsg, "");
+            return rc;
+        }
+        unsigned char ver[4];
+        wn__put_le32(ver, INDEX_VERSION);
+        rc = wn__judge_params(ix->judge, &want);
+        if (rc)
+            return rc;
+        MDB_val mv = val(INDEX_MAGIC, 4), vk = val("version", 7),
+                vv = val(ver, 4), pk = val("params", 6),
+                pv = val(want.data, want.len);
+        rc = mdb_put(txn, ix->meta, &k, &mv, 0);
+        if (!rc)
+            rc = mdb_put(txn, ix->meta, &vk, &vv, 0);
+        if (!rc)
+            rc = mdb_put(txn, ix->meta, &pk, &pv, 0);
+        wn__buf_release(&want);
+        return rc;
+    }
+    if (rc)
+        return rc;
+    MDB_val vk = val("version", 7), vv, pk = val("params", 6), pv;
+    if (v.mv_size != 4 || memcmp(v.mv_data, INDEX_MAGIC, 4) != 0 ||
+        mdb_get(txn, ix->meta, &vk, &vv) || vv.mv_size != 4 ||
+        mdb_get(txn, ix->meta, &pk, &pv)) {
+        say(msg, cap, "'%s' is not a winnow index%s", ix->path, "");
+        return WN_EFORMAT;
+    }
+    uint32_t ver = wn__get_le32(vv.mv_data);
+    if (ver != INDEX_VERSION) {
+        char a[16];
+        snprintf(a, sizeof(a), "%u", ver);
+        say(msg, cap, "'%s' has index format version %s, this winnow reads 1",
+            ix->path, a);
+        return WN_EFORMAT;
+    }
+    if (o->check_params) {
+        struct wn__judge *asked = NULL;
+        rc = wn__judge_create(&o->dedup, &asked, jmsg, sizeof(jmsg));
+        if (rc) {
+            say(msg, cap, "%s%s", jmsg, "");
+            return rc;
+        }
+        rc = wn__judge_params(asked, &want);
+        wn__judge_free(asked);
+        if (!rc)
+            rc = same_params(pv.mv_data, pv.mv_size, want.data, want.len, msg,
+                             cap);
+        wn__buf_release(&want);
+        if (rc)
+            return rc;
+    }
+    struct wn_dedup_options stored;
+    if (wn__judge_parse_params(pv.mv_data, pv.mv_size, &stored)) {
+        say(msg, cap, "'%s': the stored parameters cannot be read%s", ix->path,
+            "");
+        return WN_EFORMAT;
+    }
+    rc = wn__judge_create(&stored, &ix->judge, jmsg, sizeof(jmsg));
+    if (rc) {
+        say(msg, cap, "%s%s", jmsg, "");
+        return rc;
+    }
+    if (!wn__judge_same_id(ix->judge, pv.mv_data, pv.mv_size)) {
+        say(msg, cap,
+            "'%s' was made by a winnow whose sketches differ from this "
+            "one's (another sketch format); make the index again",
+            ix->path);
+        return WN_EFORMAT;
+    }
+    return WN_OK;
+}
+
+int wn_index_open(const char *path, const struct wn_index_options *o,
+                  struct wn_index **out, char *msg, size_t msgcap)
+{
+    assert(path && o && out);
+    if (msg && msgcap)
+        msg[0] = '\0';
+    struct stat st;
+    if (o->create && !o->read_only && mkdir(path, 0777) && errno != EEXIST) {
+        say(msg, msgcap, "cannot create '%s': %s", path, strerror(errno));
+        return WN_EOPEN;
+    }
+    char *data = wn__malloc(strlen(path) + 10);
+    if (!data)
+        return WN_ENOMEM;
+    sprintf(data, "%s/data.mdb", path);
+    int exists = stat(data, &st) == 0;
+    wn__free(data);
+    if (!exists && (!o->create || o->read_only)) {
+        say(msg, msgcap, "no index at '%s'%s", path, "");
+        return WN_EOPEN;
+    }
+    struct wn_index *ix = wn__calloc(1, sizeof(*ix));
+    if (!ix)
+        return WN_ENOMEM;
+    ix->read_only = o->read_only;
+    ix->auto_merge = !o->no_auto_merge;
+    ix->mt.loaded = -1;
+    ix->path = wn__strdup(path);
+    pthread_mutex_init(&ix->mt_mu, NULL);
+    if (!ix->path || pthread_rwlock_init(&ix->grow, NULL)) {
+        wn__free(ix->path);
+        wn__free(ix);
+        return WN_ENOMEM;
+    }
+    int rc = mdb_env_create(&ix->env);
+    if (!rc)
+        rc = mdb_env_set_maxdbs(ix->env, 8);
+    if (!rc)
+        rc = mdb_env_set_maxreaders(ix->env, 1022);
+    if (!rc)
+        rc = mdb_env_set_mapsize(ix->env,
+                                 o->map_size ? o->map_size : DEFAULT_MAPSIZE);
+    unsigned flags = MDB_NOTLS | MDB_NORDAHEAD;
+    if (o->read_only)
+        flags |= MDB_RDONLY;
+    if (o->no_sync)
+        flags |= MDB_NOSYNC;
+    if (!rc) {
+        rc = mdb_env_open(ix->env, path, flags, 0666);
+        if (rc && rc != MDB_INVALID && rc != MDB_VERSION_MISMATCH)
+            say(msg, msgcap, "cannot open the index '%s': %s", path,
+                mdb_strerror(rc));
+        else if (rc)
+            say(msg, msgcap, "'%s' is not a winnow index%s", path, "");
+        if (rc) {
+            rc = rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH ? WN_EFORMAT
+                                                                 : WN_EOPEN;
+            wn_index_free(ix);
+            return rc;
+        }
+    }
+    MDB_txn *txn = NULL;
+    if (!rc)
+        rc = mdb_txn_begin(ix->env, NULL, o->read_only ? MDB_RDONLY : 0, &txn);
+    if (!rc) {
+        rc = setup(ix, txn, o, msg, msgcap);
+        if (rc)
+            mdb_txn_abort(txn);
+        else
+            rc = mdb_txn_commit(txn);
+    }
+    if (rc) {
+        if (msg && msgcap && !msg[0])
+            snprintf(msg, msgcap, "cannot open the index '%s': %s", path,
+                     rc < 0 && rc > -1000 ? wn_strerror(rc) : mdb_strerror(rc));
+        wn_index_free(ix);
+        return status_of(rc);
+    }
+    wn_index_rule(ix, &ix->rule);
+    *out = ix;
+    return WN_OK;
+}
+
+void wn_index_free(struct wn_index *ix)
+{
+    if (!ix)
+        return;
+    if (ix->env)
+        mdb_env_close(ix->env);
+    wn__judge_free(ix->judge);
+    pthread_rwlock_destroy(&ix->grow);
+    pthread_mutex_destroy(&ix->mt_mu);
+    wn__free(ix->mt.slot);
+    wn__free(ix->path);
+    wn__free(ix);
+}
+
+void wn_index_rule(const struct wn_index *ix, struct wn_dedup_options *o)
+{
+    struct wn_buf b = {0};
+    wn_dedup_options_init(o);
+    if (!wn__judge_params(ix->judge, &b))
+        wn__judge_parse_params(b.data, b.len, o);
+    wn__buf_release(&b);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Results and items                                                        */
+/* ------------------------------------------------------------------------ */
+
+void wn_index_result_init(struct wn_index_result *r)
+{
+    memset(r, 0, sizeof(*r));
+}
+
+void wn_index_result_release(struct wn_index_result *r)
+{
+    wn__free(r->matches);
+    wn__free(r->ids);
+    wn_index_result_init(r);
+}
+
+int wn_index_item_create(struct wn_index *ix, const struct wn_index_doc *doc,
+                         int for_check, struct wn_index_item **out)
+{
+    assert(ix && doc && out);
+    if ((!doc->text && doc->text_len) || (!doc->id && doc->id_len) ||
+        (for_check && doc->id_len == 0))
+        return WN_EINVAL;
+    if (doc->id_len > ID_MAX)
+        return WN_ETOOBIG;
+    struct wn_index_item *it = wn__calloc(1, sizeof(*it));
+    if (!it)
+        return WN_ENOMEM;
+    wn__jsketch_init(&it->sk);
+    it->id = wn__malloc(doc->id_len + 1);
+    int rc = it->id ? WN_OK : WN_ENOMEM;
+    if (!rc) {
+        if (doc->id_len)
+            memcpy(it->id, doc->id, doc->id_len);
+        it->id[doc->id_len] = '\0';
+        it->id_len = doc->id_len;
+        it->has_time = doc->has_time;
+        it->time = doc->time;
+        rc = wn__judge_sketch(ix->judge, doc->text ? doc->text : "",
+                              doc->text_len, &it->sk);
+    }
+    if (rc) {
+        wn_index_item_free(it);
+        return rc;
+    }
+    /* The sketching scratch is large; an item keeps only its sketch. */
+    wn__jsketch_trim(&it->sk);
+    *out = it;
+    return WN_OK;
+}
+
+void wn_index_item_free(struct wn_index_item *it)
+{
+    if (!it)
+        return;
+    wn__jsketch_release(&it->sk);
+    wn__free(it->id);
+    wn__free(it);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Lookups                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static void key_split(uint64_t key, unsigned *prefix, uint64_t *hi)
+{
+    *prefix = (unsigned)(key >> (64 - PREFIX_BITS));
+    *hi = ((key >> (32 - PREFIX_BITS)) & 0xFFFFFFFFull) << 32;
+}
+
+/* The id's key in the ids database, in buf (ID_KEY_MAX bytes at least). */
+static MDB_val id_key(const char *id, size_t len, unsigned char *buf)
+{
+    if (len <= ID_KEY_MAX)
+        return val(id, len);
+    uint64_t h[2];
+    wn__hash128(id, len, 0, h);
+    memcpy(buf, id, ID_KEY_MAX - 16);
+    wn__put_le64(buf + ID_KEY_MAX - 16, h[0]);
+    wn__put_le64(buf + ID_KEY_MAX - 8, h[1]);
+    return val(buf, ID_KEY_MAX);
+}
+
+/* Append the record numbers stored under key. */
+static int collect(struct wn_index *ix, MDB_cursor *cur, uint64_t key,
+                   struct work *w)
+{
+    unsigned prefix;
+    uint64_t hi;
+    key_split(key, &prefix, &hi);
+    MDB_val k = val(&prefix, sizeof(prefix)), v = val(&hi, sizeof(hi));
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE);
+    while (rc == 0) {
+        uint64_t x;
+        memcpy(&x, v.mv_data, sizeof(x));
+        if ((x & ~0xFFFFFFFFull) != hi)
+            break;
+        if (WN_GROW(w->nums, w->numcap, w->nnums + 1))
+            return WN_ENOMEM;
+        w->nums[w->nnums++] = (uint32_t)x;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
+    }
+    (void)ix;
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_cand(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+    /* exact first, then by similarity, then the earliest record */
+    int ex = x->v.reason == WN__VERDICT_EXACT,
+        ey = y->v.reason == WN__VERDICT_EXACT;
+    if (ex != ey)
+        return ey - ex;
+    if (x->v.similarity != y->v.similarity)
+        return x->v.similarity < y->v.similarity ? 1 : -1;
+    return (x->rec > y->rec) - (x->rec < y->rec);
+}
+
+struct rec_view {
+    int64_t time;
+    const char *id;
+    size_t id_len;
+    int has_time;
+    const unsigned char *blob;
+    size_t blob_len;
+};
+
+static int parse_rec(const MDB_val *v, struct rec_view *r)
+{
+    const unsigned char *p = v->mv_data;
+    if (v->mv_size < REC_HEAD)
+        return WN_EFORMAT;
+    r->time = (int64_t)wn__get_le64(p);
+    r->has_time = p[8] & 1;
+    r->id_len = (size_t)p[9] | (size_t)p[10] << 8;
+    size_t off = REC_HEAD;
+    if (off + r->id_len > v->mv_size)
+        return WN_EFORMAT;
+    r->id = (const char *)p + off;
+    r->blob = p + off + r->id_len;
+    r->blob_len = v->mv_size - off - r->id_len;
+    return WN_OK;
+}
+
+/* Fill res with one match (added to the ids buffer). */
+static int add_match(struct wn_index_result *res, uint32_t rec,
+                     const struct rec_view *rv, int reason, double sim,
+                     double cont)
+{
+    if (WN_GROW(res->matches, res->cap, res->n + 1))
+        return WN_ENOMEM;
+    struct wn_index_match *m = &res->matches[res->n++];
+    m->record = rec;
+    m->id = res->ids + res->ids_len; /* storage reserved by the caller */
+    memcpy(res->ids + res->ids_len, rv->id, rv->id_len);
+    res->ids_len += rv->id_len;
+    res->ids[res->ids_len++] = '\0';
+    m->id_len = rv->id_len;
+    m->time = rv->time;
+    m->reason = reason;
+    m->similarity = sim;
+    m->containment = cont;
+    return WN_OK;
+}
+
+static int reserve_ids(struct wn_index_result *res, size_t bytes)
+{
+    if (res->ids_cap >= bytes)
+        return WN_OK;
+    char *p = wn__realloc(res->ids, bytes);
+    if (!p)
+        return WN_ENOMEM;
+    res->ids = p;
+    res->ids_cap = bytes;
+    return WN_OK;
+}
+
+static int get_rec(struct wn_index *ix, MDB_txn *txn, uint32_t rec,
+                   struct rec_view *rv)
+{
+    unsigned k32 = rec;
+    MDB_val k = val(&k32, sizeof(k32)), v;
+    int rc = mdb_get(txn, ix->recs, &k, &v);
+    if (rc)
+        return rc == MDB_NOTFOUND ? WN_EFORMAT : rc;
+    return parse_rec(&v, rv);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The pending tier                                                         */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A new record's keys do not go into `keys` at once: inserting its 17 keys
+ * there dirties 17 random pages, and LMDB writes every dirty page at the
+ * commit, so each check would write about 70 KB. They go into `pending`
+ * instead (record number -> its keys, appended: a page per ~25 records),
+ * and an in-memory table of the pending keys (struct memtable) answers
+ * lookups. When pending holds MERGE_AT records they are merged into
+ * `keys`, 256 prefixes per transaction, each page of `keys` written once
+ * for all of them; the last transaction deletes them from pending and
+ * bumps the merge generation in meta ("gen"). Until then they are in both,
+ * which only repeats candidates.
+ *
+ * The table is loaded from pending in the snapshot of a transaction: it is
+ * rebuilt when the generation changed, extended with records numbered
+ * above what it holds otherwise. A reader whose snapshot is older than the
+ * table's generation (a merge finished after it began) scans its own
+ * pending database instead. Entries of records that a snapshot does not
+ * hold (added by a transaction that later aborted, or expired) give
+ * candidates that are not found, and are skipped.
+ */
+#define MERGE_AT (1u << 16)
+
+static uint64_t mt_hash(uint64_t key)
+{
+    key ^= key >> 33;
+    key *= 0xff51afd7ed558ccdULL;
+    key ^= key >> 33;
+    return key;
+}
+
+static int mt_put(struct memtable *m, uint64_t key, uint32_t rec)
+{
+    if ((m->n + 1) * 2 > m->mask + 1 || !m->slot) {
+        size_t cap = m->slot ? (m->mask + 1) * 2 : 1024;
+        struct mt_slot *ns = wn__calloc(cap, sizeof(*ns));
+        if (!ns)
+            return WN_ENOMEM;
+        for (size_t i = 0; m->slot && i <= m->mask; i++) {
+            if (!m->slot[i].used)
+                continue;
+            size_t h = mt_hash(m->slot[i].key) & (cap - 1);
+            while (ns[h].used)
+                h = (h + 1) & (cap - 1);
+            ns[h] = m->slot[i];
+        }
+        wn__free(m->slot);
+        m->slot = ns;
+        m->mask = cap - 1;
+    }
+    size_t h = mt_hash(key) & m->mask;
+    while (m->slot[h].used)
+        h = (h + 1) & m->mask;
+    m->slot[h].key = key;
+    m->slot[h].rec = rec;
+    m->slot[h].used = 1;
+    m->n++;
+    return WN_OK;
+}
+
+static void mt_clear(struct memtable *m)
+{
+    if (m->slot)
+        memset(m->slot, 0, (m->mask + 1) * sizeof(*m->slot));
+    m->n = 0;
+    m->loaded = -1;
+}
+
+/* The keys of a pending value: n u64s, the exact key last. */
+static int mt_add_value(struct memtable *m, uint32_t rec, const MDB_val *v)
+{
+    size_t n = v->mv_size / 8;
+    for (size_t i = 0; i < n; i++) {
+        int rc = mt_put(
+            m, wn__get_le64((const unsigned char *)v->mv_data + 8 * i), rec);
+        if (rc)
+            return rc;
+    }
+    return WN_OK;
+}
+
+static uint64_t gen_of(struct wn_index *ix, MDB_txn *txn)
+{
+    MDB_val k = val("gen", 3), v;
+    if (mdb_get(txn, ix->meta, &k, &v) || v.mv_size != 8)
+        return 0;
+    return wn__get_le64(v.mv_data);
+}
+
+/* Bring the table up to txn's snapshot; *stale when the snapshot is older
+ * than the table (the caller scans pending itself). mt_mu held. */
+static int mt_sync(struct wn_index *ix, MDB_txn *txn, bool *stale)
+{
+    struct memtable *m = &ix->mt;
+    uint64_t g = gen_of(ix, txn);
+    *stale = g < m->gen;
+    if (*stale)
+        return 0;
+    if (g > m->gen) {
+        mt_clear(m);
+        m->gen = g;
+    }
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, ix->pending, &cur);
+    if (rc)
+        return rc;
+    unsigned from = (unsigned)(m->loaded + 1);
+    MDB_val k = val(&from, sizeof(from)), v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        unsigned rec;
+        memcpy(&rec, k.mv_data, sizeof(rec));
+        rc = mt_add_value(m, rec, &v);
+        if (rc)
+            break;
+        m->loaded = rec;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int push_num(struct work *w, uint32_t rec)
+{
+    if (WN_GROW(w->nums, w->numcap, w->nnums + 1))
+        return WN_ENOMEM;
+    w->nums[w->nnums++] = rec;
+    return WN_OK;
+}
+
+/* Candidates from the pending tier for the item's keys. */
+static int pending_candidates(struct wn_index *ix, MDB_txn *txn,
+                              const struct wn_index_item *it, struct work *w)
+{
+    uint32_t nk = it->sk.empty ? 0 : it->sk.nkeys;
+    pthread_mutex_lock(&ix->mt_mu);
+    bool stale = false;
+    int rc = mt_sync(ix, txn, &stale);
+    if (!rc && !stale) {
+        struct memtable *m = &ix->mt;
+        for (uint32_t i = 0; !rc && m->slot && i <= nk; i++) {
+            uint64_t key = i == nk ? it->sk.exact[0] : it->sk.keys[i];
+            for (size_t h = mt_hash(key) & m->mask; m->slot[h].used;
+                 h = (h + 1) & m->mask)
+                if (m->slot[h].key == key)
+                    rc = push_num(w, m->slot[h].rec);
+        }
+    }
+    pthread_mutex_unlock(&ix->mt_mu);
+    if (rc || !stale)
+        return rc;
+    /* An old snapshot: scan its pending records. */
+    MDB_cursor *cur;
+    rc = mdb_cursor_open(txn, ix->pending, &cur);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        unsigned rec;
+        memcpy(&rec, k.mv_data, sizeof(rec));
+        size_t n = v.mv_size / 8;
+        for (size_t j = 0; !rc && j < n; j++) {
+            uint64_t key =
+                wn__get_le64((const unsigned char *)v.mv_data + 8 * j);
+            for (uint32_t i = 0; !rc && i <= nk; i++)
+                if (key == (i == nk ? it->sk.exact[0] : it->sk.keys[i]))
+                    rc = push_num(w, rec);
+        }
+        if (rc)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+struct merge_arg {
+    unsigned first, last; /* prefixes of this transaction */
+    unsigned upto;        /* pending records up to this number */
+    int final;
+};
+
+static int merge_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
+{
+    struct merge_arg *a = arg;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, ix->pending, &cur);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        unsigned rec;
+        memcpy(&rec, k.mv_data, sizeof(rec));
+        if (rec > a->upto)
+            break;
+        if (a->final) {
+            rc = mdb_cursor_del(cur, 0);
+            if (rc)
+                break;
+            continue;
+        }
+        size_t n = v.mv_size / 8;
+        for (size_t j = 0; !rc && j < n; j++) {
+            uint64_t key =
+                wn__get_le64((const unsigned char *)v.mv_data + 8 * j);
+            unsigned prefix;
+            uint64_t x;
+            key_split(key, &prefix, &x);
+            if (prefix < a->first || prefix > a->last)
+                continue;
+            x |= rec;
+            MDB_val kk = val(&prefix, sizeof(prefix)), vv = val(&x, sizeof(x));
+            rc = mdb_put(txn, ix->keys, &kk, &vv, 0);
+        }
+        if (rc)
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    if (!rc && a->final) {
+        unsigned char g[8];
+        wn__put_le64(g, gen_of(ix, txn) + 1);
+        MDB_val gk = val("gen", 3), gv = val(g, 8);
+        rc = mdb_put(txn, ix->meta, &gk, &gv, 0);
+    }
+    return rc;
+}
+
+static int pending_span(struct wn_index *ix, MDB_txn *txn, void *arg)
+{
+    uint64_t *span = arg; /* records, last number */
+    MDB_stat st;
+    int rc = mdb_stat(txn, ix->pending, &st);
+    if (rc)
+        return rc;
+    span[0] = st.ms_entries;
+    MDB_cursor *cur;
+    rc = mdb_cursor_open(txn, ix->pending, &cur);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0) {
+        unsigned last;
+        memcpy(&last, k.mv_data, sizeof(last));
+        span[1] = last;
+    }
+    mdb_cursor_close(cur);
+    return 0;
+}
+
+int wn_index_merge(struct wn_index *ix, int force)
+{
+    assert(ix);
+    if (ix->read_only)
+        return WN_EINVAL;
+    uint64_t span[2] = {0, 0};
+    int rc = run_txn(ix, 1, pending_span, span);
+    if (rc || span[0] == 0 || (!force && span[0] < MERGE_AT))
+        return rc;
+    struct merge_arg a = {0, 0, (unsigned)span[1], 0};
+    for (unsigned p = 0; !rc && p < (1u << PREFIX_BITS);
+         p += PREFIXES_PER_TXN) {
+        a.first = p;
+        a.last = p + PREFIXES_PER_TXN - 1;
+        rc = run_txn(ix, 0, merge_txn, &a);
+    }
+    a.final = 1;
+    if (!rc)
+        rc = run_txn(ix, 0, merge_txn, &a);
+    return rc;
+}
+
+static bool rec_exists(struct wn_index *ix, MDB_txn *txn, uint32_t rec)
+{
+    unsigned k32 = rec;
+    MDB_val k = val(&k32, sizeof(k32)), v;
+    return mdb_get(txn, ix->recs, &k, &v) == 0;
+}
+
+/* Look one item up in txn; fill res. */
+static int lookup(struct wn_index *ix, MDB_txn *txn, MDB_cursor *cur,
+                  const struct wn_index_item *it, int by_id, size_t max,
+                  struct work *w, struct wn_index_result *res)
+{
+    res->is_new = 1;
+    res->added = 0;
+    res->record = 0;
+    res->n = 0;
+    res->ids_len = 0;
+    int rc;
+    if (by_id) {
+        unsigned char buf[ID_KEY_MAX];
+        MDB_val k = id_key(it->id, it->id_len, buf), v;
+        rc = mdb_get(txn, ix->ids, &k, &v);
+        if (rc == 0 && v.mv_size == 4) {
+            uint32_t rec;
+            memcpy(&rec, v.mv_data, 4);
+            struct rec_view rv;
+            rc = get_rec(ix, txn, rec, &rv);
+            if (!rc)
+                rc = reserve_ids(res, rv.id_len + 1);
+            if (!rc)
+                rc = add_match(res, rec, &rv, WN_REASON_ID, 1.0, 1.0);
+            res->is_new = 0;
+            return rc;
+        }
+        if (rc != MDB_NOTFOUND)
+            return rc ? rc : WN_EFORMAT;
+    }
+    w->nnums = 0;
+    rc = collect(ix, cur, it->sk.exact[0], w);
+    for (uint32_t i = 0; !rc && !it->sk.empty && i < it->sk.nkeys; i++)
+        rc = collect(ix, cur, it->sk.keys[i], w);
+    if (!rc)
+        rc = pending_candidates(ix, txn, it, w);
+    if (rc)
+        return rc;
+    if (w->nnums > 1)
+        qsort(w->nums, w->nnums, sizeof(*w->nums), cmp_u32);
+    w->nc = 0;
+    if (w->nnums) {
+        rc = wn__judge_verify_prepare(ix->judge, &w->jv, it->sk.blob,
+                                      it->sk.blob_len);
+        if (rc)
+            return rc;
+    }
+    for (size_t i = 0; i < w->nnums; i++) {
+        if (i && w->nums[i] == w->nums[i - 1])
+            continue;
+        struct rec_view rv;
+        int got = get_rec(ix, txn, w->nums[i], &rv);
+        if (got == WN_EFORMAT && !rec_exists(ix, txn, w->nums[i]))
+            continue; /* a pending entry this snapshot does not hold */
+        rc = got;
+        struct wn__verdict v;
+        if (!rc)
+            rc = wn__judge_verify(ix->judge, &w->jv, rv.blob, rv.blob_len, &v);
+        if (rc)
+            return rc;
+        if (v.reason == WN__VERDICT_NONE)
+            continue;
+        if (WN_GROW(w->c, w->ccap, w->nc + 1))
+            return WN_ENOMEM;
+        w->c[w->nc].rec = w->nums[i];
+        w->c[w->nc++].v = v;
+    }
+    if (!w->nc)
+        return WN_OK;
+    qsort(w->c, w->nc, sizeof(*w->c), cmp_cand);
+    size_t n = WN_MIN(w->nc, max);
+    struct rec_view rv[64];
+    size_t total = 0;
+    n = WN_MIN(n, WN_ARRAY_LEN(rv));
+    for (size_t i = 0; i < n; i++) {
+        rc = get_rec(ix, txn, w->c[i].rec, &rv[i]);
+        if (rc)
+            return rc;
+        total += rv[i].id_len + 1;
+    }
+    rc = reserve_ids(res, total);
+    for (size_t i = 0; !rc && i < n; i++) {
+        static const int reason[] = {WN_REASON_NONE, WN_REASON_EXACT,
+                                     WN_REASON_NEAR, WN_REASON_CONTAINED};
+        rc = add_match(res, w->c[i].rec, &rv[i], reason[w->c[i].v.reason],
+                       w->c[i].v.similarity, w->c[i].v.containment);
+    }
+    res->is_new = 0;
+    return rc;
+}
+
+/* Store a new record. */
+static int insert(struct wn_index *ix, MDB_txn *txn,
+                  const struct wn_index_item *it, uint32_t *num)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, ix->recs, &cur);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    uint32_t rec = 0;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    if (rc == 0) {
+        unsigned last;
+        memcpy(&last, k.mv_data, sizeof(last));
+        if (last == UINT32_MAX) {
+            mdb_cursor_close(cur);
+            return WN_ELIMIT;
+        }
+        rec = last + 1;
+    } else if (rc != MDB_NOTFOUND) {
+        mdb_cursor_close(cur);
+        return rc;
+    }
+    uint32_t nkeys = it->sk.empty ? 0 : it->sk.nkeys;
+    size_t len = REC_HEAD + it->id_len + it->sk.blob_len;
+    unsigned rk = rec;
+    k = val(&rk, sizeof(rk));
+    v = val(NULL, len);
+    rc = mdb_cursor_put(cur, &k, &v, MDB_APPEND | MDB_RESERVE);
+    mdb_cursor_close(cur);
+    if (rc)
+        return rc;
+    int64_t t = it->has_time ? it->time : now_seconds();
+    unsigned char *p = v.mv_data;
+    wn__put_le64(p, (uint64_t)t);
+    p[8] = (unsigned char)(it->has_time ? 1 : 0);
+    p[9] = (unsigned char)it->id_len;
+    p[10] = (unsigned char)(it->id_len >> 8);
+    memcpy(p + REC_HEAD, it->id, it->id_len);
+    memcpy(p + REC_HEAD + it->id_len, it->sk.blob, it->sk.blob_len);
+    MDB_val pv = val(NULL, ((size_t)nkeys + 1) * 8);
+    rc = mdb_put(txn, ix->pending, &k, &pv, MDB_APPEND | MDB_RESERVE);
+    if (rc)
+        return rc;
+    unsigned char *q = pv.mv_data;
+    for (uint32_t i = 0; i < nkeys; i++)
+        wn__put_le64(q + (size_t)8 * i, it->sk.keys[i]);
+    wn__put_le64(q + (size_t)8 * nkeys, it->sk.exact[0]);
+    /* The records after it in this transaction see it through mt_sync,
+     * which reads this transaction's own pending entries. */
+    unsigned char buf[ID_KEY_MAX];
+    MDB_val ik = id_key(it->id, it->id_len, buf), iv = val(&rec, 4);
+    if (!rc)
+        rc = mdb_put(txn, ix->ids, &ik, &iv, 0);
+    uint64_t tk = time_key(t);
+    MDB_val tkv = val(&tk, sizeof(tk)), tv = val(&rk, sizeof(rk));
+    if (!rc)
+        rc = mdb_put(txn, ix->times, &tkv, &tv, 0);
+    if (!rc)
+        *num = rec;
+    return rc;
+}
+
+struct apply_arg {
+    struct wn_index_item *const *it;
+    size_t n;
+    int add;
+    size_t max;
+    struct wn_index_result *res;
+};
+
+static int apply_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
+{
+    struct apply_arg *a = arg;
+    struct work w = {0};
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(txn, ix->keys, &cur);
+    for (size_t i = 0; !rc && i < a->n; i++) {
+        struct wn_index_result *r = &a->res[i];
+        rc = lookup(ix, txn, cur, a->it[i], a->add, a->max, &w, r);
+        if (!rc && a->add && r->is_new) {
+            uint32_t num;
+            rc = insert(ix, txn, a->it[i], &num);
+            if (!rc) {
+                r->added = 1;
+                r->record = num;
+            }
+        }
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    wn__free(w.nums);
+    wn__free(w.c);
+    wn__jverify_release(&w.jv);
+    return rc;
+}
+
+int wn_index_apply(struct wn_index *ix, struct wn_index_item *const *it,
+                   size_t n, int add, size_t max_matches,
+                   struct wn_index_result *res)
+{
+    assert(ix && (it || !n) && (res || !n) && max_matches >= 1);
+    if (add && ix->read_only)
+        return WN_EINVAL;
+    if (n == 0)
+        return WN_OK;
+    struct apply_arg a = {it, n, add, max_matches, res};
+    int rc = run_txn(ix, !add, apply_txn, &a);
+    if (!rc && add && ix->auto_merge)
+        rc = wn_index_merge(ix, 0);
+    return rc;
+}
+
+static int one(struct wn_index *ix, const struct wn_index_doc *doc, int add,
+               size_t max, struct wn_index_result *res)
+{
+    struct wn_index_item *it = NULL;
+    int rc = wn_index_item_create(ix, doc, add, &it);
+    if (!rc)
+        rc = wn_index_apply(ix, &it, 1, add, max, res);
+    wn_index_item_free(it);
+    return rc;
+}
+
+int wn_index_check(struct wn_index *ix, const struct wn_index_doc *doc,
+                   struct wn_index_result *res)
+{
+    return one(ix, doc, 1, 1, res);
+}
+
+int wn_index_query(struct wn_index *ix, const struct wn_index_doc *doc,
+                   size_t max_matches, struct wn_index_result *res)
+{
+    return one(ix, doc, 0, max_matches ? max_matches : 1, res);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Expire and stats                                                         */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Expiry, in three steps, each in bounded transactions:
+ *  1. collect the numbers of up to EXPIRE_SET records older than `before`
+ *     (a read transaction over `times`), sorted;
+ *  2. scan the keys database, PREFIXES_PER_TXN prefixes per transaction,
+ *     deleting every value whose record number is in the set (records do
+ *     not keep their keys, so this scan is how they are found: O(keys));
+ *  3. delete the records, their ids and their time entries, 4096 per
+ *     transaction.
+ * A crash between the steps leaves records that are old and partly
+ * unfindable, still listed in `times`: the next expire finishes them.
+ */
+struct expire_arg {
+    uint64_t before; /* time key */
+    uint32_t *set;
+    size_t n, cap;
+    size_t next;     /* step 3: the next record of set */
+    unsigned prefix; /* step 2: the first prefix of the next transaction */
+    int more;        /* step 1: more records than the set holds */
+};
+
+static int collect_expired(struct wn_index *ix, MDB_txn *txn, void *arg)
+{
+    struct expire_arg *a = arg;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, ix->times, &cur);
+    if (rc)
+        return rc;
+    a->n = 0;
+    a->more = 0;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        uint64_t t;
+        memcpy(&t, k.mv_data, sizeof(t));
+        if (t >= a->before)
+            break;
+        if (a->n == EXPIRE_SET) {
+            a->more = 1;
+            break;
+        }
+        if (WN_GROW(a->set, a->cap, a->n + 1)) {
+            rc = WN_ENOMEM;
+            break;
+        }
+        unsigned rec;
+        memcpy(&rec, v.mv_data, sizeof(rec));
+        a->set[a->n++] = rec;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static bool in_set(const struct expire_arg *a, uint32_t rec)
+{
+    size_t lo = 0, hi = a->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a->set[mid] < rec)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < a->n && a->set[lo] == rec;
+}
+
+static int expire_keys_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
+{
+    struct expire_arg *a = arg;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, ix->keys, &cur);
+    if (rc)
+        return rc;
+    unsigned first = a->prefix, end = first + PREFIXES_PER_TXN;
+    MDB_val k = val(&first, sizeof(first)), v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        unsigned prefix;
+        memcpy(&prefix, k.mv_data, sizeof(prefix));
+        if (prefix >= end)
+            break;
+        uint64_t x;
+        memcpy(&x, v.mv_data, sizeof(x));
+        if (in_set(a, (uint32_t)x)) {
+            rc = mdb_cursor_del(cur, 0);
+            if (rc)
+                break;
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int expire_pending_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
+{
+    struct expire_arg *a = arg;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < a->n; i++) {
+        unsigned rk = a->set[i];
+        MDB_val k = val(&rk, sizeof(rk));
+        rc = mdb_del(txn, ix->pending, &k, NULL);
+        if (rc == MDB_NOTFOUND)
+            rc = 0;
+    }
+    return rc;
+}
+
+static int expire_recs_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
+{
+    struct expire_arg *a = arg;
+    size_t end = WN_MIN(a->n, a->next + 4096);
+    int rc = 0;
+    for (size_t i = a->next; !rc && i < end; i++) {
+        unsigned rk = a->set[i];
+        MDB_val k = val(&rk, sizeof(rk)), v;
+        rc = mdb_get(txn, ix->recs, &k, &v);
+        if (rc == MDB_NOTFOUND) {
+            rc = 0;
+            continue;
+        }
+        struct rec_view rv;
+        if (!rc)
+            rc = parse_rec(&v, &rv);
+        if (rc)
+            break;
+        /* Only this record's own id entry: the id may have been indexed
+         * again by another record since. */
+        unsigned char buf[ID_KEY_MAX];
+        MDB_val ik = id_key(rv.id, rv.id_len, buf), iv;
+        rc = mdb_get(txn, ix->ids, &ik, &iv);
+        if (rc == 0 && iv.mv_size == 4 && !memcmp(iv.mv_data, &rk, 4))
+            rc = mdb_del(txn, ix->ids, &ik, NULL);
+        else if (rc == MDB_NOTFOUND || rc == 0)
+            rc = 0;
+        uint64_t tk = time_key(rv.time);
+        MDB_val tkv = val(&tk, sizeof(tk)), tv = val(&rk, sizeof(rk));
+        if (!rc) {
+            rc = mdb_del(txn, ix->times, &tkv, &tv);
+            if (rc == MDB_NOTFOUND)
+                rc = 0;
+        }
+        if (!rc)
+            rc = mdb_del(txn, ix->recs, &k, NULL);
+    }
+    return rc;
+}
+
+int wn_index_expire(struct wn_index *ix, int64_t before, uint64_t *removed)
+{
+    assert(ix);
+    if (ix->read_only)
+        return WN_EINVAL;
+    struct expire_arg a;
+    memset(&a, 0, sizeof(a));
+    a.before = time_key(before);
+    uint64_t total = 0;
+    int rc;
+    do {
+        rc = run_txn(ix, 1, collect_expired, &a);
+        if (rc || a.n == 0)
+            break;
+        qsort(a.set, a.n, sizeof(*a.set), cmp_u32);
+        for (a.prefix = 0; !rc && a.prefix < (1u << PREFIX_BITS);
+             a.prefix += PREFIXES_PER_TXN)
+            rc = run_txn(ix, 0, expire_keys_txn, &a);
+        if (!rc)
+            rc = run_txn(ix, 0, expire_pending_txn, &a);
+        for (a.next = 0; !rc && a.next < a.n; a.next += 4096)
+            rc = run_txn(ix, 0, expire_recs_txn, &a);
+        if (!rc)
+            total += a.n;
+    } while (!rc && a.more);
+    wn__free(a.set);
+    if (!rc && removed)
+        *removed = total;
+    return rc;
+}
+
+static int stats_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
+{
+    struct wn_index_stats *st = arg;
+    MDB_stat s;
+    int rc = mdb_stat(txn, ix->recs, &s);
+    if (rc)
+        return rc;
+    st->records = s.ms_entries;
+    rc = mdb_stat(txn, ix->keys, &s);
+    if (rc)
+        return rc;
+    st->key_values = s.ms_entries;
+    rc = mdb_stat(txn, ix->pending, &s);
+    if (rc)
+        return rc;
+    st->pending = s.ms_entries;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    rc = mdb_cursor_open(txn, ix->recs, &cur);
+    if (rc)
+        return rc;
+    if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0) {
+        unsigned last;
+        memcpy(&last, k.mv_data, sizeof(last));
+        st->next_record = (uint64_t)last + 1;
+    }
+    mdb_cursor_close(cur);
+    rc = mdb_cursor_open(txn, ix->times, &cur);
+    if (rc)
+        return rc;
+    uint64_t t;
+    if (mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0) {
+        memcpy(&t, k.mv_data, sizeof(t));
+        st->oldest = (int64_t)(t ^ (1ull << 63));
+    }
+    if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0) {
+        memcpy(&t, k.mv_data, sizeof(t));
+        st->newest = (int64_t)(t ^ (1ull << 63));
+    }
+    mdb_cursor_close(cur);
+    MDB_envinfo info;
+    MDB_stat es;
+    mdb_env_info(ix->env, &info);
+    mdb_env_stat(ix->env, &es);
+    st->map_size = info.me_mapsize;
+    st->used_bytes = ((uint64_t)info.me_last_pgno + 1) * es.ms_psize;
+    return 0;
+}
+
+int wn_index_stats(struct wn_index *ix, struct wn_index_stats *st)
+{
+    assert(ix && st);
+    struct wn_index_stats s;
+    memset(&s, 0, sizeof(s));
+    int rc = run_txn(ix, 1, stats_txn, &s);
+    if (rc)
+        return rc;
+    char *data = wn__malloc(strlen(ix->path) + 10);
+    if (!data)
+        return WN_ENOMEM;
+    sprintf(data, "%s/data.mdb", ix->path);
+    struct stat fs;
+    if (stat(data, &fs) == 0)
+        s.file_bytes = (uint64_t)fs.st_size;
+    wn__free(data);
+    s.bands = ix->rule.bands;
+    s.rows = ix->rule.rows;
+    *st = s;
+    return WN_OK;
+}
