@@ -1,0 +1,256 @@
+"""winnow: find and remove duplicate and near-duplicate text.
+
+The Python face of libwinnow, the C library behind the ``winnow`` command:
+the same normalization, MinHash/LSH (or SimHash) and verification, the same
+options under the same names (``--num-perm`` is ``num_perm=``) and
+defaults, the same decisions.
+
+    >>> import winnow
+    >>> winnow.similarity("The cat sat on the mat today.",
+    ...                   "the cat sat on the mat, today").jaccard
+    1.0
+    >>> winnow.tokens("Monday.The U.S.")
+    ['monday', 'the', 'u', 's']
+    >>> p = winnow.params(0.8, 128)
+    >>> (p.bands, p.rows)
+    (16, 8)
+
+Functions:
+    dedup_files(paths, output, **options)  the file job of `winnow dedup`
+    similarity(a, b, tokens=, ngram=)      exact Jaccard and containment
+    tokens(text, tokens=, spans=)          the normalized tokens
+    params(threshold, num_perm, ...)       LSH bands x rows and the S-curve
+
+Errors are winnow.Error subclasses carrying the library's status code and
+message: OptionError (a ValueError: a bad option, worded as the CLI words
+it), FileError (an OSError), FormatError, LimitError; an out-of-memory is
+MemoryError. Ctrl-C stops a running job cleanly (its temporary files are
+removed, nothing is published) and raises KeyboardInterrupt.
+
+The library releases the GIL while it works: other Python threads run
+meanwhile, and separate calls may run in parallel threads.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterable, NamedTuple, Union
+
+from . import _options, _winnow
+from ._winnow import Error, FileError, FormatError, LimitError, OptionError
+
+__version__ = "0.1.0"
+library_version = _winnow.library_version
+
+UnknownOption = _options.UnknownOption
+
+__all__ = [
+    "Error", "FileError", "FormatError", "LimitError", "OptionError",
+    "UnknownOption", "Params", "Similarity", "Stats", "dedup_files",
+    "params", "similarity", "tokens",
+]
+
+PathLike = Union[str, bytes, os.PathLike]
+
+
+class Similarity(NamedTuple):
+    """Exact similarity of two texts as winnow dedup sees them."""
+
+    jaccard: float
+    """|A n B| / |A u B| of the shingle sets (1.0 for two empty texts)."""
+    containment: float
+    """|A n B| / min(|A|, |B|): how much the smaller is inside the larger."""
+    shingles_a: int
+    """Distinct shingles of a."""
+    shingles_b: int
+    """Distinct shingles of b."""
+    shared: int
+    """Distinct shingles in both."""
+
+
+def similarity(a: Union[str, bytes], b: Union[str, bytes], *,
+               tokens: str = "word", ngram: int = 5) -> Similarity:
+    """Exact Jaccard similarity and containment of two texts.
+
+    The texts are normalized (NFKC, case folded), cut into tokens (words, or
+    characters with tokens="char") and into shingles of ngram tokens, as
+    `winnow dedup` does; the shingle sets are compared exactly (this is what
+    the MinHash signatures estimate). str or UTF-8 bytes.
+
+    >>> winnow.similarity("a b c d e f", "a b c d e g", ngram=2)
+    Similarity(jaccard=0.6666666666666666, containment=0.8, ...)
+    """
+    mode = _options.choice("similarity", "tokens", tokens, _options.TOKENS)
+    n = _options.number("similarity", "ngram", ngram, "uint")
+    return Similarity(*_winnow.similarity(a, b, mode, n))
+
+
+def tokens(text: Union[str, bytes], *, tokens: str = "word",
+           spans: bool = False) -> list:
+    """The normalized tokens of a text, as `winnow tokens` prints them.
+
+    tokens="word" (default): words split at whitespace and punctuation
+    ("Monday.The" is "monday", "the"), a token per Han/Kana/Thai character;
+    tokens="char": a token per letter or digit. With spans=True every token
+    comes as (token, start, end) where text[start:end] is what it came from
+    (character offsets for a str, byte offsets for bytes).
+    """
+    mode = _options.choice("tokens", "tokens", tokens, _options.TOKENS)
+    return _winnow.tokens(text, mode, bool(spans))
+
+
+class Params(NamedTuple):
+    """LSH bands x rows for a threshold and the S-curve they give."""
+
+    threshold: float
+    num_perm: int
+    fn_weight: float
+    bands: int
+    rows: int
+    false_positive_area: float
+    """Area under the S-curve below the threshold (0 when bands and rows
+    were given)."""
+    false_negative_area: float
+    """Area above the S-curve from the threshold up (likewise)."""
+
+    def probability(self, s: float) -> float:
+        """Probability that a pair of Jaccard similarity s becomes a
+        candidate: 1 - (1 - s**rows)**bands."""
+        return _winnow.lsh_probability(float(s), self.bands, self.rows)
+
+    @property
+    def midpoint(self) -> float:
+        """The similarity where the curve crosses 1/2."""
+        lo, hi = 0.0, 1.0
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            if self.probability(mid) < 0.5:
+                lo = mid
+            else:
+                hi = mid
+        return lo
+
+    def curve(self, steps: int = 10) -> list:
+        """[(s, P(candidate))] for s = 1/steps .. 1."""
+        return [(i / steps, self.probability(i / steps))
+                for i in range(1, steps + 1)]
+
+
+def params(threshold: float = 0.8, num_perm: int = 128, *,
+           fn_weight: float = _options.FN_WEIGHT, bands: int = None,
+           rows: int = None) -> Params:
+    """The LSH bands and rows `winnow dedup` uses, as `winnow params`.
+
+    Chooses bands x rows <= num_perm minimizing
+    (1 - fn_weight) * FP + fn_weight * FN, the areas of false positives
+    below the threshold and false negatives above it under the S-curve
+    1 - (1 - s**rows)**bands. With bands and rows given, shows those.
+    At the defaults: 16 bands of 8 rows.
+    """
+    cmd = "params"
+    t = _options.number(cmd, "threshold", threshold, "float")
+    k = _options.number(cmd, "num_perm", num_perm, "uint")
+    w = _options.number(cmd, "fn_weight", fn_weight, "float")
+    if (bands is None) != (rows is None):
+        _options.fail(cmd, "--bands and --rows go together")
+    if bands is not None:
+        b = _options.number(cmd, "bands", bands, "uint")
+        r = _options.number(cmd, "rows", rows, "uint")
+        if b * r > k:
+            _options.fail(cmd, "bands * rows exceeds --num-perm")
+        return Params(t, k, w, b, r, 0.0, 0.0)
+    b, r, fp, fn = _winnow.lsh_params(t, k, 1.0 - w, w)
+    return Params(t, k, w, b, r, fp, fn)
+
+
+class Stats:
+    """What a run did: the fields of stats.json's counts.
+
+    read, kept, removed, rejected (read = kept + removed + rejected),
+    removed_exact, removed_near, removed_contained, clusters, bytes,
+    blank_lines, candidates, verified, edges, large_buckets, max_bucket,
+    invalid_utf8, empty_docs, duplicate_ids, keep_missing, bands, rows,
+    seconds, stage_seconds (a dict by stage), peak_rss_bytes.
+    """
+
+    __slots__ = ("_d",)
+
+    def __init__(self, d: dict):
+        self._d = dict(d)
+
+    def __getattr__(self, name):
+        try:
+            return self._d[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def as_dict(self) -> dict:
+        """The fields as a new dict."""
+        return dict(self._d)
+
+    def __repr__(self) -> str:
+        keys = ("read", "kept", "removed", "rejected", "clusters", "seconds")
+        inner = ", ".join(f"{k}={self._d[k]!r}" for k in keys if k in self._d)
+        return f"Stats({inner}, ...)"
+
+
+def _paths(paths) -> list:
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        return [paths]
+    out = list(paths)
+    if not out:
+        _options.fail("dedup", "no input given")
+    return out
+
+
+def dedup_files(paths: Union[PathLike, Iterable[PathLike]], output: PathLike,
+                **options) -> Stats:
+    """Run `winnow dedup` on files: the same job, the same outputs.
+
+    paths: JSONL files (plain, .gz or .zst, found by their bytes),
+    directories of .txt files, or "-" for standard input; one or a list.
+    output: the directory that receives kept.jsonl, removed.jsonl,
+    clusters.jsonl, rejected.jsonl and stats.json (created when missing;
+    published atomically at the end, the previous set kept on failure).
+
+    Options are those of `winnow dedup`, with '_' for '-', and its defaults:
+      exact_only=False       only exact duplicates (normalized text)
+      method="minhash"       or "simhash"
+      tokens="word"          or "char" (character n-grams)
+      ngram=5                shingle length in tokens, 1..64
+      num_perm=128           MinHash size K, 1..4096
+      threshold=0.8          Jaccard threshold in (0, 1)
+      bands=None, rows=None  LSH bands x rows (both or neither); default
+                             chosen from threshold and num_perm
+      fn_weight=0.95         weight of false negatives in that choice
+      verify="estimate"      or "exact" (exact Jaccard of shingle sets)
+      containment=None       a fraction in [0, 1] (True: 0.8): also remove a
+                             document mostly contained in another
+      sketch="oph"           or "kperm" (K-permutation MinHash)
+      hamming=3              simhash: max Hamming distance, 0..16
+      keep="first"           or "longest": the representative of a cluster
+      keep_max=None          a numeric JSON field: keep the largest
+      id_field="id", text_field="text"  JSON fields
+      max_record_bytes="64M" reject longer records (int or "512K", "4G")
+      threads=0              worker threads (0: all cores)
+      memory="1G"            memory budget of the join
+      tmp_dir=None           spill files here (default: inside output)
+      seed=1                 hash seed
+      no_fsync=False         skip fsync before publishing
+
+    Returns the run's Stats. Rejected records (malformed JSON, no text
+    field, too long) are not an error: see stats.rejected and
+    rejected.jsonl. Raises OptionError for a bad option (the CLI's
+    message), FileError when an input cannot be opened (before anything is
+    written) or on an I/O failure, KeyboardInterrupt on Ctrl-C (nothing is
+    published).
+    """
+    cmd = "dedup"
+    c = _options.dedup_options(options, cmd=cmd)
+    out = _options.string(cmd, "output", output)
+    if os.path.exists(out) and not os.path.isdir(out):
+        _options.fail(cmd, f"--output '{out}' exists and is not a directory")
+    inputs = _paths(paths)
+    if sum(1 for p in inputs if os.fsdecode(p) == "-") > 1:
+        _options.fail(cmd, "standard input '-' can be given only once")
+    return Stats(_winnow.dedup_files(inputs, out, c))
