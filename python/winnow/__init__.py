@@ -11,11 +11,16 @@ defaults, the same decisions.
     1.0
     >>> winnow.tokens("Monday.The U.S.")
     ['monday', 'the', 'u', 's']
+    >>> r = winnow.dedup(["a b c d e f g", "A b c, d e f g!", "other text"])
+    >>> r.kept, r.mask
+    ([0, 2], [True, False, True])
     >>> p = winnow.params(0.8, 128)
     >>> (p.bands, p.rows)
     (16, 8)
 
 Functions:
+    dedup(records, text=, id=, **options)  deduplicate any iterable of records
+    dedup_frame(df, text=, **options)      the same on a pandas DataFrame
     dedup_files(paths, output, **options)  the file job of `winnow dedup`
     similarity(a, b, tokens=, ngram=)      exact Jaccard and containment
     tokens(text, tokens=, spans=)          the normalized tokens
@@ -33,8 +38,9 @@ meanwhile, and separate calls may run in parallel threads.
 
 from __future__ import annotations
 
+import itertools
 import os
-from typing import Iterable, NamedTuple, Union
+from typing import Any, Iterable, NamedTuple, Optional, Union
 
 from . import _options, _winnow
 from ._winnow import Error, FileError, FormatError, LimitError, OptionError
@@ -46,7 +52,8 @@ UnknownOption = _options.UnknownOption
 
 __all__ = [
     "Error", "FileError", "FormatError", "LimitError", "OptionError",
-    "UnknownOption", "Params", "Similarity", "Stats", "dedup_files",
+    "UnknownOption", "Cluster", "DedupResult", "Params", "Rejected",
+    "Removed", "Similarity", "Stats", "dedup", "dedup_files", "dedup_frame",
     "params", "similarity", "tokens",
 ]
 
@@ -254,3 +261,220 @@ def dedup_files(paths: Union[PathLike, Iterable[PathLike]], output: PathLike,
     if sum(1 for p in inputs if os.fsdecode(p) == "-") > 1:
         _options.fail(cmd, "standard input '-' can be given only once")
     return Stats(_winnow.dedup_files(inputs, out, c))
+
+
+class Removed(NamedTuple):
+    """A removed record, as a line of removed.jsonl."""
+
+    id: Any
+    """The record's id (its input position when it has none)."""
+    duplicate_of: Any
+    """The id of the kept representative of its cluster."""
+    cluster: int
+    """The cluster number (clusters numbered by their first member)."""
+    similarity: float
+    """Verified Jaccard to the representative (1.0 for exact copies)."""
+    containment: float
+    """Containment of the smaller in the larger (1.0 for exact copies)."""
+    reason: str
+    """"exact", "near" or "contained"."""
+    index: int
+    """Its position in the input."""
+    duplicate_of_index: int
+    """The representative's position in the input."""
+
+
+class Cluster(NamedTuple):
+    """A cluster of two or more records, as a line of clusters.jsonl."""
+
+    cluster: int
+    representative: Any
+    """The id of the record kept."""
+    size: int
+    members: list
+    """Ids of all members (the representative too), in input order."""
+    indices: list
+    """Their input positions."""
+
+
+class Rejected(NamedTuple):
+    """A record that could not be read: a dict whose text field is missing
+    or not a str (the CLI rejects such a line the same way)."""
+
+    index: int
+    id: Any
+    reason: str
+
+
+_NO_TEXT = _winnow.strerror(_winnow.WN_ENOFIELD)
+
+
+class DedupResult:
+    """What winnow.dedup decided, record by record.
+
+    kept        ids of the records kept, in input order
+    mask        [bool] in input order: True for a kept record
+    removed     [Removed] in input order: id, duplicate_of, cluster,
+                similarity, containment, reason, index, duplicate_of_index
+    clusters    [Cluster] by cluster number: cluster, representative, size,
+                members, indices
+    rejected    [Rejected]: records without a str text (neither kept nor
+                removed; read = kept + removed + rejected)
+    stats       Stats of the run (read, kept, removed, rejected, clusters,
+                candidates, bands, rows, seconds, peak_rss_bytes, ...)
+
+    An id is the record's own id object (its "id" field, or the first item
+    of an (id, text) tuple); a record without one (a plain str, a dict
+    without the field or with None) is named by its input position.
+    len(result) is the number of records read; mask_array() gives the mask
+    as a NumPy array when NumPy is installed.
+    """
+
+    def __init__(self, raw):
+        mask, removed, rejected, report, ids = raw
+        self._mask = mask
+        self._ids = ids
+        n = len(mask)
+        name = ids.__getitem__ if ids is not None else (lambda i: i)
+        self.removed = [
+            Removed(name(p), name(d), c, s, k, why, p, d)
+            for p, d, c, s, k, why in removed]
+        self.rejected = [Rejected(p, name(p), _NO_TEXT) for p in rejected]
+        self.stats = Stats(report)
+        by_cluster = {}
+        for r in self.removed:
+            members = by_cluster.setdefault(
+                r.cluster, [r.duplicate_of_index])
+            members.append(r.index)
+        self.clusters = []
+        for c in sorted(by_cluster):
+            idx = sorted(by_cluster[c])
+            rep = by_cluster[c][0]
+            self.clusters.append(Cluster(c, name(rep), len(idx),
+                                         [name(i) for i in idx], idx))
+        self._n = n
+
+    @property
+    def mask(self) -> list:
+        return [b == 1 for b in self._mask]
+
+    def mask_array(self):
+        """The mask as a NumPy bool array (needs numpy)."""
+        import numpy
+        return numpy.frombuffer(self._mask, dtype=numpy.uint8).astype(bool)
+
+    @property
+    def kept(self) -> list:
+        if self._ids is None:
+            return [i for i, b in enumerate(self._mask) if b]
+        return list(itertools.compress(self._ids, self._mask))
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __repr__(self) -> str:
+        st = self.stats
+        return (f"DedupResult(read={st.read}, kept={st.kept}, "
+                f"removed={st.removed}, rejected={st.rejected}, "
+                f"clusters={st.clusters})")
+
+
+# Options of the file job that the in-memory job has no use for: the
+# fields are text= and id=, nothing is read from or written to files.
+_MEMORY_OPTIONS = {k for k in _options.DEDUP_DEFAULTS
+                   if k not in ("id_field", "text_field", "max_record_bytes",
+                                "no_fsync")}
+
+
+def dedup(records: Iterable, text: str = "text", id: str = "id",
+          **options) -> DedupResult:
+    """Deduplicate records held in memory; `winnow dedup` without files.
+
+    records: any iterable, read once, one record at a time, never held:
+      - dicts (or other mappings): the text in record[text], the id in
+        record[id] (optional); a Hugging Face datasets.Dataset is an
+        iterable of such dicts;
+      - (id, text) tuples;
+      - plain str (or UTF-8 bytes) texts: the id is the input position.
+    A record whose text is missing or not a str is rejected (see
+    result.rejected), as the CLI rejects such a line.
+
+    Returns a DedupResult: kept ids, a boolean mask in input order, removed
+    records (duplicate_of, cluster, similarity, containment, reason),
+    clusters and stats. The decisions are those of `winnow dedup` on the
+    same records written as JSONL (same options, same defaults).
+
+    Options (the CLI's, '_' for '-'; see help(winnow.dedup_files)):
+      exact_only=False, method="minhash" | "simhash", tokens="word" | "char",
+      ngram=5, num_perm=128, threshold=0.8, bands=None, rows=None,
+      fn_weight=0.95, verify="estimate" | "exact", containment=None (a
+      fraction, True for 0.8), sketch="oph" | "kperm", hamming=3,
+      keep="first" | "longest", keep_max=None (a numeric field of dict
+      records: keep the largest), threads=0 (all cores), memory="1G",
+      tmp_dir=None (spill files; default the system's temporary directory),
+      seed=1.
+
+    Memory: per record the id (kept for the result) and about a hundred
+    bytes (see docs/BENCHMARKS.md); texts are copied into the job, sketched
+    and dropped. The GIL is released while the records are sketched and
+    compared, so the iterable's own work in Python overlaps the sketching.
+
+    Raises OptionError (a ValueError, with the CLI's message) for a bad
+    option, TypeError for a record of another shape, whatever the iterable
+    raises (the job is freed first), and KeyboardInterrupt on Ctrl-C (the
+    job stops cleanly, its spill files are removed).
+
+    >>> r = winnow.dedup([{"id": "a", "text": "x y z w v"},
+    ...                   {"id": "b", "text": "X y z, w v."}])
+    >>> r.kept, r.removed[0].duplicate_of, r.removed[0].reason
+    (['a'], 'a', 'exact')
+    """
+    cmd = "dedup"
+    c = _options.dedup_options(options, allowed=_MEMORY_OPTIONS, cmd=cmd)
+    if not isinstance(text, str) or not text:
+        _options.fail(cmd, "text must name a field")
+    if not isinstance(id, str) or not id:
+        _options.fail(cmd, "id must name a field")
+    keep = c.pop("keep_field", None)
+    if isinstance(records, (str, bytes)):
+        raise TypeError("records must be an iterable of records, not a "
+                        "single str")
+    return DedupResult(_winnow.dedup(records, text, id, keep, c))
+
+
+def dedup_frame(df, text: str = "text", *, mask: bool = False, **options):
+    """Deduplicate the rows of a pandas DataFrame by its text column.
+
+    Returns the frame without the removed rows (index and columns as they
+    were), or with mask=True a boolean Series aligned with df.index, True
+    for a kept row. Rows are named by position; options are those of
+    winnow.dedup (keep_max names a numeric column). A row whose text is not
+    a str (None, NaN) is rejected: dropped from the frame, False in the
+    mask.
+    """
+    try:
+        import pandas
+    except ImportError as e:  # pragma: no cover - pandas is optional
+        raise ImportError("winnow.dedup_frame needs pandas") from e
+    if not isinstance(df, pandas.DataFrame):
+        raise TypeError("dedup_frame takes a pandas.DataFrame")
+    if text not in df.columns:
+        _options.fail("dedup", f"no column '{text}' in the frame")
+    keep_max = options.get("keep_max")
+    if keep_max is not None:
+        if keep_max not in df.columns:
+            _options.fail("dedup", f"--keep-max: no column '{keep_max}'")
+        values = df[keep_max].tolist()
+        records = ({"text": t, "v": v}
+                   for t, v in zip(df[text].tolist(), values))
+        options = dict(options, keep_max="v")
+        result = dedup(records, text="text", **options)
+    else:
+        # (None, text): named by position, and a text that is not a str
+        # is rejected rather than refused.
+        records = zip(itertools.repeat(None), df[text].tolist())
+        result = dedup(records, **options)
+    keep = pandas.Series(result.mask_array(), index=df.index, name=text)
+    if mask:
+        return keep
+    return df[keep.values]

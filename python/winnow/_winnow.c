@@ -22,7 +22,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -600,6 +602,435 @@ out:
 }
 
 /* ------------------------------------------------------------------------ */
+/* dedup: the in-memory job over a Python iterable                           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The records are read one at a time with the GIL held and handed to the
+ * job (which copies the text, sketches it in its pool and keeps no text);
+ * the GIL is released while the job works. Per record this file keeps one
+ * byte (kept or not) and, only when the records name their ids, a
+ * reference to the id object; per removed record one struct removal.
+ * Rejected records (a dict without a str text) do not reach the job: their
+ * input positions are listed so that the job's record numbers can be
+ * turned back into input positions.
+ */
+struct removal {
+    uint64_t pos, dup_pos;
+    int64_t cluster;
+    double similarity, containment;
+    int reason;
+};
+
+struct dedup_state {
+    /* Input positions of rejected records, ascending. */
+    uint64_t *rej;
+    size_t nrej, caprej;
+    /* mask[pos] = 1 when kept; one byte per input record. */
+    unsigned char *mask;
+    size_t nmask, capmask;
+    struct removal *rm;
+    size_t nrm, caprm;
+    size_t k; /* rejections before the fate being given (in order) */
+};
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 1024;
+    while (c < need)
+        c *= 2;
+    void *q = PyMem_RawRealloc(*p, c * elem);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+/* The input position of the job's record number idx: the smallest k with
+ * rej[k] > idx + k (rej[k] - k never decreases) gives idx + k. */
+static uint64_t input_pos(const struct dedup_state *st, uint64_t idx)
+{
+    size_t lo = 0, hi = st->nrej;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (st->rej[mid] - mid <= idx)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return idx + lo;
+}
+
+/* The fate callback: runs without the GIL, records numbers only. A Ctrl-C
+ * stops the job here too. */
+static int on_fate(void *ud, const struct wn_fate *f)
+{
+    struct dedup_state *st = ud;
+    if (interrupted)
+        return WN_EINTR;
+    while (st->k < st->nrej && st->rej[st->k] <= f->index + st->k)
+        st->k++;
+    uint64_t pos = f->index + st->k;
+    if (pos >= st->nmask)
+        return WN_EINVAL; /* more fates than records: cannot happen */
+    st->mask[pos] = !f->removed;
+    if (!f->removed)
+        return 0;
+    if (grow((void **)&st->rm, &st->caprm, st->nrm + 1, sizeof(*st->rm)))
+        return WN_ENOMEM;
+    struct removal *r = &st->rm[st->nrm++];
+    r->pos = pos;
+    r->dup_pos = f->duplicate_of_index >= 0
+                     ? input_pos(st, (uint64_t)f->duplicate_of_index)
+                     : pos;
+    r->cluster = f->cluster;
+    r->similarity = f->similarity;
+    r->containment = f->containment;
+    r->reason = f->reason;
+    return 0;
+}
+
+/* The keep_max value of a record, as the CLI reads it: a number, or a str
+ * holding one entirely (strtod, finite). Returns 1 with *v, 0 without. */
+static int keep_value(PyObject *rec, PyObject *key, double *v)
+{
+    if (!key || !PyDict_Check(rec))
+        return 0;
+    PyObject *f = PyDict_GetItemWithError(rec, key);
+    if (!f)
+        return PyErr_Occurred() ? -1 : 0;
+    if (PyBool_Check(f))
+        return 0;
+    if (PyLong_Check(f) || PyFloat_Check(f)) {
+        double x = PyFloat_AsDouble(f);
+        if (x == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return 0;
+        }
+        *v = x;
+        return 1;
+    }
+    if (PyUnicode_Check(f)) {
+        const char *s = PyUnicode_AsUTF8(f);
+        if (!s) {
+            PyErr_Clear();
+            return 0;
+        }
+        if (!*s)
+            return 0;
+        char *end = NULL;
+        errno = 0;
+        double x = strtod(s, &end);
+        if (end && *end == '\0' && errno == 0 && isfinite(x)) {
+            *v = x;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * What one record gives: its text (new reference, or NULL when the record
+ * is to be rejected, *why saying why) and its id (new reference, or NULL
+ * when it has none). Returns -1 with an exception for a record of no
+ * known shape.
+ */
+static int split_record(PyObject *rec, PyObject *text_key, PyObject *id_key,
+                        PyObject **text, PyObject **id, int *why)
+{
+    *text = NULL;
+    *id = NULL;
+    *why = WN_OK;
+    if (PyUnicode_Check(rec) || PyBytes_Check(rec)) {
+        *text = Py_NewRef(rec);
+        return 0;
+    }
+    if (PyTuple_Check(rec) || PyList_Check(rec)) {
+        if (PySequence_Fast_GET_SIZE(rec) != 2) {
+            PyErr_Format(PyExc_TypeError,
+                         "a record as a sequence is (id, text); got %zd "
+                         "items",
+                         PySequence_Fast_GET_SIZE(rec));
+            return -1;
+        }
+        PyObject *i = PySequence_Fast_GET_ITEM(rec, 0);
+        PyObject *t = PySequence_Fast_GET_ITEM(rec, 1);
+        if (i != Py_None)
+            *id = Py_NewRef(i);
+        if (PyUnicode_Check(t) || PyBytes_Check(t))
+            *text = Py_NewRef(t);
+        else
+            *why = WN_ENOFIELD;
+        return 0;
+    }
+    PyObject *t, *i;
+    if (PyDict_Check(rec)) {
+        t = PyDict_GetItemWithError(rec, text_key);
+        Py_XINCREF(t);
+        if (!t && PyErr_Occurred())
+            return -1;
+        i = PyDict_GetItemWithError(rec, id_key);
+        Py_XINCREF(i);
+        if (!i && PyErr_Occurred()) {
+            Py_XDECREF(t);
+            return -1;
+        }
+    } else if (PyMapping_Check(rec)) {
+        t = PyObject_GetItem(rec, text_key);
+        if (!t) {
+            if (!PyErr_ExceptionMatches(PyExc_KeyError))
+                return -1;
+            PyErr_Clear();
+        }
+        i = PyObject_GetItem(rec, id_key);
+        if (!i) {
+            if (!PyErr_ExceptionMatches(PyExc_KeyError)) {
+                Py_XDECREF(t);
+                return -1;
+            }
+            PyErr_Clear();
+        }
+    } else {
+        PyErr_Format(PyExc_TypeError,
+                     "a record is a dict (or mapping), an (id, text) tuple "
+                     "or a str; got %.100s",
+                     Py_TYPE(rec)->tp_name);
+        return -1;
+    }
+    if (i == Py_None)
+        Py_CLEAR(i);
+    *id = i;
+    if (t && (PyUnicode_Check(t) || PyBytes_Check(t))) {
+        *text = t;
+    } else {
+        Py_XDECREF(t);
+        *why = WN_ENOFIELD;
+    }
+    return 0;
+}
+
+/* The id as the job stores it: a str's UTF-8, a bytes object as is, or
+ * str(id) (an int as its digits, as JSON writes it); the position when
+ * there is no id. New bytes or str reference in *owner. */
+static int id_text(PyObject *id, uint64_t pos, const char **p, Py_ssize_t *n,
+                   PyObject **owner)
+{
+    if (!id) {
+        *owner = PyUnicode_FromFormat("%llu", (unsigned long long)pos);
+        if (!*owner)
+            return -1;
+        *p = PyUnicode_AsUTF8AndSize(*owner, n);
+        return *p ? 0 : -1;
+    }
+    if (PyUnicode_Check(id) || PyBytes_Check(id)) {
+        PyObject *o;
+        if (text_bytes(id, p, n, &o) < 0)
+            return -1;
+        *owner = o ? o : Py_NewRef(id);
+        return 0;
+    }
+    *owner = PyObject_Str(id);
+    if (!*owner)
+        return -1;
+    *p = PyUnicode_AsUTF8AndSize(*owner, n);
+    return *p ? 0 : -1;
+}
+
+static PyObject *build_result(struct dedup_state *st, PyObject *ids,
+                              const struct wn_dedup_report *rep)
+{
+    PyObject *mask = PyBytes_FromStringAndSize((const char *)st->mask,
+                                               (Py_ssize_t)st->nmask);
+    PyObject *removed = PyList_New((Py_ssize_t)st->nrm);
+    PyObject *rejected = PyList_New((Py_ssize_t)st->nrej);
+    PyObject *report = report_dict(rep);
+    if (!mask || !removed || !rejected || !report)
+        goto fail;
+    for (size_t i = 0; i < st->nrm; i++) {
+        const struct removal *r = &st->rm[i];
+        const char *reason = wn_reason_name(r->reason);
+        PyObject *t = Py_BuildValue("KKLdds", (unsigned long long)r->pos,
+                                    (unsigned long long)r->dup_pos,
+                                    (long long)r->cluster, r->similarity,
+                                    r->containment, reason ? reason : "near");
+        if (!t)
+            goto fail;
+        PyList_SET_ITEM(removed, (Py_ssize_t)i, t);
+    }
+    for (size_t i = 0; i < st->nrej; i++) {
+        PyObject *t = PyLong_FromUnsignedLongLong(st->rej[i]);
+        if (!t)
+            goto fail;
+        PyList_SET_ITEM(rejected, (Py_ssize_t)i, t);
+    }
+    return Py_BuildValue("NNNNO", mask, removed, rejected, report,
+                         ids ? ids : Py_None);
+fail:
+    Py_XDECREF(mask);
+    Py_XDECREF(removed);
+    Py_XDECREF(rejected);
+    Py_XDECREF(report);
+    return NULL;
+}
+
+/*
+ * dedup(records, text_key, id_key, keep_key or None, options) ->
+ *   (mask bytes, [(pos, dup_pos, cluster, similarity, containment,
+ *   reason)], [rejected pos], report dict, ids list or None)
+ */
+static PyObject *py_dedup(PyObject *self, PyObject *args)
+{
+    PyObject *records, *text_key, *id_key, *keep_key, *opts;
+    if (!PyArg_ParseTuple(args, "OUUOO!", &records, &text_key, &id_key,
+                          &keep_key, &PyDict_Type, &opts))
+        return NULL;
+    if (keep_key == Py_None)
+        keep_key = NULL;
+    struct wn_dedup_options o;
+    wn_dedup_options_init(&o);
+    if (fill_dedup_options(opts, &o) < 0)
+        return NULL;
+    PyObject *it = PyObject_GetIter(records);
+    if (!it)
+        return NULL;
+    o.cancel = &interrupted;
+    struct dedup_state st;
+    memset(&st, 0, sizeof(st));
+    struct wn_dedup_report rep;
+    memset(&rep, 0, sizeof(rep));
+    PyObject *ids = NULL, *result = NULL;
+    struct wn_dedup_job *job = NULL;
+    PyThreadState *ts;
+    int rc;
+    run_begin();
+    ts = PyEval_SaveThread();
+    rc = wn_dedup_job_create(&o, &job);
+    PyEval_RestoreThread(ts);
+    if (rc) {
+        raise_status(rc, NULL);
+        goto out;
+    }
+    uint64_t pos = 0;
+    PyObject *rec;
+    while ((rec = PyIter_Next(it))) {
+        PyObject *text, *id;
+        int why;
+        int bad = split_record(rec, text_key, id_key, &text, &id, &why);
+        double value = 0;
+        int has_value = bad ? 0 : keep_value(rec, keep_key, &value);
+        Py_DECREF(rec);
+        if (bad < 0 || has_value < 0) {
+            Py_XDECREF(text);
+            Py_XDECREF(id);
+            goto out;
+        }
+        /* The ids list starts with the first record that names one; the
+         * records before it are named by their position. */
+        if (id && !ids) {
+            ids = PyList_New(0);
+            for (uint64_t i = 0; ids && i < pos; i++) {
+                PyObject *n = PyLong_FromUnsignedLongLong(i);
+                if (!n || PyList_Append(ids, n) < 0) {
+                    Py_XDECREF(n);
+                    Py_CLEAR(ids);
+                    break;
+                }
+                Py_DECREF(n);
+            }
+            if (!ids) {
+                Py_XDECREF(text);
+                Py_XDECREF(id);
+                goto out;
+            }
+        }
+        if (ids) {
+            PyObject *name =
+                id ? Py_NewRef(id) : PyLong_FromUnsignedLongLong(pos);
+            int e = !name || PyList_Append(ids, name) < 0;
+            Py_XDECREF(name);
+            if (e) {
+                Py_XDECREF(text);
+                Py_XDECREF(id);
+                goto out;
+            }
+        }
+        if (grow((void **)&st.mask, &st.capmask, st.nmask + 1, 1)) {
+            PyErr_NoMemory();
+            Py_XDECREF(text);
+            Py_XDECREF(id);
+            goto out;
+        }
+        st.mask[st.nmask++] = 0;
+        if (!text) {
+            Py_XDECREF(id);
+            (void)why;
+            if (grow((void **)&st.rej, &st.caprej, st.nrej + 1,
+                     sizeof(*st.rej))) {
+                PyErr_NoMemory();
+                goto out;
+            }
+            st.rej[st.nrej++] = pos++;
+            continue;
+        }
+        const char *tp, *ip;
+        Py_ssize_t tn, in;
+        PyObject *town = NULL, *iown = NULL;
+        if (text_bytes(text, &tp, &tn, &town) < 0 ||
+            id_text(id, pos, &ip, &in, &iown) < 0) {
+            Py_XDECREF(town);
+            Py_DECREF(text);
+            Py_XDECREF(id);
+            goto out;
+        }
+        struct wn_dedup_record r = {ip,         (size_t)in, tp,
+                                    (size_t)tn, has_value,  value};
+        ts = PyEval_SaveThread();
+        rc = wn_dedup_job_add(job, &r);
+        PyEval_RestoreThread(ts);
+        Py_XDECREF(town);
+        Py_XDECREF(iown);
+        Py_DECREF(text);
+        Py_XDECREF(id);
+        if (rc) {
+            raise_status(rc, NULL);
+            goto out;
+        }
+        pos++;
+        /* A Ctrl-C between records: Python's handler raises here. */
+        if (PyErr_CheckSignals() < 0)
+            goto out;
+    }
+    if (PyErr_Occurred())
+        goto out; /* the iterable raised: that error reaches the caller */
+    ts = PyEval_SaveThread();
+    rc = wn_dedup_job_finish(job, on_fate, &st, &rep);
+    PyEval_RestoreThread(ts);
+    if (rc) {
+        raise_status(rc, NULL);
+        goto out;
+    }
+    rep.read += st.nrej;
+    rep.rejected = st.nrej;
+    result = build_result(&st, ids, &rep);
+out:
+    if (job) {
+        ts = PyEval_SaveThread();
+        wn_dedup_job_free(job);
+        PyEval_RestoreThread(ts);
+    }
+    run_end();
+    Py_DECREF(it);
+    Py_XDECREF(ids);
+    PyMem_RawFree(st.rej);
+    PyMem_RawFree(st.mask);
+    PyMem_RawFree(st.rm);
+    return result;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Module                                                                    */
 /* ------------------------------------------------------------------------ */
 
@@ -616,6 +1047,8 @@ static PyMethodDef methods[] = {
     {"option_range", py_option_range, METH_VARARGS,
      "option_range(cmd, name) -> (lo, hi, lo_open, hi_open, text) or None"},
     {"strerror", py_strerror, METH_VARARGS, "strerror(status) -> str"},
+    {"dedup", py_dedup, METH_VARARGS,
+     "dedup(records, text_key, id_key, keep_key, options) -> raw result"},
     {"dedup_files", py_dedup_files, METH_VARARGS,
      "dedup_files(paths, outdir, options) -> report dict"},
     {NULL, NULL, 0, NULL},
