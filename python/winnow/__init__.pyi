@@ -1,6 +1,6 @@
 # Type stubs of the winnow package (docstrings live in __init__.py).
 import os
-from typing import Iterable, NamedTuple, Union
+from typing import Any, Iterable, Mapping, NamedTuple, Union
 
 __version__: str
 library_version: str
@@ -81,3 +81,52 @@ def dedup_files(paths: PathLike | Iterable[PathLike], output: PathLike, *,
                 threads: int = ..., memory: int | str = ...,
                 tmp_dir: PathLike | None = ..., seed: int = ...,
                 no_fsync: bool = ..., fn_weight: float = ...) -> Stats: ...
+
+class Removed(NamedTuple):
+    id: Any
+    duplicate_of: Any
+    cluster: int
+    similarity: float
+    containment: float
+    reason: str
+    index: int
+    duplicate_of_index: int
+
+class Cluster(NamedTuple):
+    cluster: int
+    representative: Any
+    size: int
+    members: list[Any]
+    indices: list[int]
+
+class Rejected(NamedTuple):
+    index: int
+    id: Any
+    reason: str
+
+class DedupResult:
+    removed: list[Removed]
+    clusters: list[Cluster]
+    rejected: list[Rejected]
+    stats: Stats
+    @property
+    def kept(self) -> list[Any]: ...
+    @property
+    def mask(self) -> list[bool]: ...
+    def mask_array(self) -> Any: ...
+    def __len__(self) -> int: ...
+
+Record = Union[Mapping[str, Any], tuple[Any, Text], list[Any], Text]
+
+def dedup(records: Iterable[Record], text: str = ..., id: str = ..., *,
+          exact_only: bool = ..., method: str = ..., tokens: str = ...,
+          ngram: int = ..., num_perm: int = ..., threshold: float = ...,
+          bands: int | None = ..., rows: int | None = ...,
+          verify: str = ..., containment: float | bool | None = ...,
+          sketch: str = ..., hamming: int = ..., keep: str = ...,
+          keep_max: str | None = ..., threads: int = ...,
+          memory: int | str = ..., tmp_dir: PathLike | None = ...,
+          seed: int = ..., fn_weight: float = ...) -> DedupResult: ...
+
+def dedup_frame(df: Any, text: str = ..., *, mask: bool = ...,
+                **options: Any) -> Any: ...

@@ -734,16 +734,15 @@ static int keep_value(PyObject *rec, PyObject *key, double *v)
 
 /*
  * What one record gives: its text (new reference, or NULL when the record
- * is to be rejected, *why saying why) and its id (new reference, or NULL
+ * is to be rejected: no str text) and its id (new reference, or NULL
  * when it has none). Returns -1 with an exception for a record of no
  * known shape.
  */
 static int split_record(PyObject *rec, PyObject *text_key, PyObject *id_key,
-                        PyObject **text, PyObject **id, int *why)
+                        PyObject **text, PyObject **id)
 {
     *text = NULL;
     *id = NULL;
-    *why = WN_OK;
     if (PyUnicode_Check(rec) || PyBytes_Check(rec)) {
         *text = Py_NewRef(rec);
         return 0;
@@ -762,8 +761,6 @@ static int split_record(PyObject *rec, PyObject *text_key, PyObject *id_key,
             *id = Py_NewRef(i);
         if (PyUnicode_Check(t) || PyBytes_Check(t))
             *text = Py_NewRef(t);
-        else
-            *why = WN_ENOFIELD;
         return 0;
     }
     PyObject *t, *i;
@@ -807,7 +804,6 @@ static int split_record(PyObject *rec, PyObject *text_key, PyObject *id_key,
         *text = t;
     } else {
         Py_XDECREF(t);
-        *why = WN_ENOFIELD;
     }
     return 0;
 }
@@ -818,25 +814,23 @@ static int split_record(PyObject *rec, PyObject *text_key, PyObject *id_key,
 static int id_text(PyObject *id, uint64_t pos, const char **p, Py_ssize_t *n,
                    PyObject **owner)
 {
-    if (!id) {
-        *owner = PyUnicode_FromFormat("%llu", (unsigned long long)pos);
-        if (!*owner)
-            return -1;
-        *p = PyUnicode_AsUTF8AndSize(*owner, n);
-        return *p ? 0 : -1;
-    }
-    if (PyUnicode_Check(id) || PyBytes_Check(id)) {
+    if (id && (PyUnicode_Check(id) || PyBytes_Check(id))) {
         PyObject *o;
         if (text_bytes(id, p, n, &o) < 0)
             return -1;
         *owner = o ? o : Py_NewRef(id);
         return 0;
     }
-    *owner = PyObject_Str(id);
+    *owner = id ? PyObject_Str(id)
+                : PyUnicode_FromFormat("%llu", (unsigned long long)pos);
     if (!*owner)
         return -1;
     *p = PyUnicode_AsUTF8AndSize(*owner, n);
-    return *p ? 0 : -1;
+    if (!*p) {
+        Py_CLEAR(*owner);
+        return -1;
+    }
+    return 0;
 }
 
 static PyObject *build_result(struct dedup_state *st, PyObject *ids,
@@ -917,8 +911,7 @@ static PyObject *py_dedup(PyObject *self, PyObject *args)
     PyObject *rec;
     while ((rec = PyIter_Next(it))) {
         PyObject *text, *id;
-        int why;
-        int bad = split_record(rec, text_key, id_key, &text, &id, &why);
+        int bad = split_record(rec, text_key, id_key, &text, &id);
         double value = 0;
         int has_value = bad ? 0 : keep_value(rec, keep_key, &value);
         Py_DECREF(rec);
@@ -966,7 +959,6 @@ static PyObject *py_dedup(PyObject *self, PyObject *args)
         st.mask[st.nmask++] = 0;
         if (!text) {
             Py_XDECREF(id);
-            (void)why;
             if (grow((void **)&st.rej, &st.caprej, st.nrej + 1,
                      sizeof(*st.rej))) {
                 PyErr_NoMemory();
@@ -981,6 +973,7 @@ static PyObject *py_dedup(PyObject *self, PyObject *args)
         if (text_bytes(text, &tp, &tn, &town) < 0 ||
             id_text(id, pos, &ip, &in, &iown) < 0) {
             Py_XDECREF(town);
+            Py_XDECREF(iown);
             Py_DECREF(text);
             Py_XDECREF(id);
             goto out;
