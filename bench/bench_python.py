@@ -35,15 +35,21 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 
 HELD_SCRIPT = r"""
-import json, resource, sys, winnow
+import json, sys, winnow
 path, threads = sys.argv[1], int(sys.argv[2])
 def records():
     with open(path, encoding="utf-8") as f:
         for line in f:
             yield json.loads(line)
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+def hwm():
+    # VmHWM, not ru_maxrss: the latter keeps the peak of the process that
+    # forked this one (Linux carries it across exec).
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+base = hwm()
 r = winnow.dedup(records(), threads=threads)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+peak = hwm()
 print(json.dumps({"base": base, "peak": peak, "read": r.stats.read,
                   "kept": r.stats.kept}))
 """

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from typing import Any, Iterable, NamedTuple, Optional, Union
+from typing import Any, Iterable, NamedTuple, Union
 
 from . import _options, _winnow
 from ._winnow import Error, FileError, FormatError, LimitError, OptionError
