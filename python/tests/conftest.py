@@ -22,6 +22,17 @@ if not os.path.isabs(BUILD):
 WINNOW = os.environ.get("WINNOW") or os.path.join(BUILD, "winnow")
 GEN = os.path.join(BUILD, "bench", "gen")
 SHARED = os.environ.get("WN_SHARED") or os.path.join(TOP, "..", "shared")
+# Set by tests/cli/test_python.sh when the extension carries sanitizers.
+SANITIZED = bool(os.environ.get("WN_PY_SANITIZED"))
+
+
+def native_env():
+    """The environment for programs that are not python3: without the
+    sanitizer runtimes preloaded for the extension (the CLI of a sanitizer
+    build has its own)."""
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    return env
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +43,7 @@ def cli():
 
     def run(args, **kw):
         return subprocess.run([WINNOW, *args], capture_output=True,
-                              text=True, **kw)
+                              text=True, env=native_env(), **kw)
     return run
 
 
@@ -40,7 +51,8 @@ def generate(path, docs, seed=7, extra=()):
     if not os.access(GEN, os.X_OK):
         pytest.skip(f"no corpus generator at {GEN}")
     subprocess.run([GEN, "--seed", str(seed), "--docs", str(docs), "--out",
-                    str(path), *extra], check=True, capture_output=True)
+                    str(path), *extra], check=True, capture_output=True,
+                   env=native_env())
     return str(path)
 
 
