@@ -185,3 +185,10 @@ def test_help_answers():
                        capture_output=True, text=True,
                        env={**__import__("os").environ, "PAGER": "cat"})
     assert "records" in r.stdout
+
+
+def test_docstring_examples():
+    import doctest
+    r = doctest.testmod(winnow, optionflags=doctest.ELLIPSIS,
+                        extraglobs={"winnow": winnow})
+    assert r.attempted >= 8 and r.failed == 0
