@@ -191,7 +191,10 @@ int cmd_dedup(int argc, char **argv)
     o.ud = &log;
     o.cancel = &cli_cancel;
     cli_install_signals();
+    /* wn_dedup_run writes the report whatever the outcome; zeroed anyway,
+     * so that reading rep.error_path never depends on it. */
     struct wn_dedup_report rep;
+    memset(&rep, 0, sizeof(rep));
     int rc =
         wn_dedup_run((const char *const *)pos, (size_t)npos, outdir, &o, &rep);
     free(pos);
@@ -200,7 +203,7 @@ int cmd_dedup(int argc, char **argv)
     if (rc == WN_EINVAL && !o.exact_only && !o.bands &&
         o.method == WN_METHOD_MINHASH) {
         /* The one combination the parser cannot see: the LSH for this
-         * threshold and K needs more bands than the engine keeps. */
+         * threshold and K needs more bands than the dedup job keeps. */
         uint32_t b = 0, r = 0;
         double t = o.threshold;
         if (o.containment > 0 && o.containment / (3.0 - o.containment) < t)

@@ -307,13 +307,14 @@ struct opt_range {
 static const struct opt_range ranges[] = {
     /* lib/lsh/lsh.c threshold_ok: the S-curve has no band at 0 or 1. */
     {NULL, "threshold", 0, 1, true, true, "in (0, 1)"},
-    /* lib/dedup/engine.c validate. */
+    /* lib/dedup/sketcher.c wn__dedup_validate. */
     {NULL, "containment", 0, 1, false, false, "in [0, 1]"},
     /* WN_MINHASH_MAX_K. */
     {NULL, "num-perm", 1, 4096, false, false, "between 1 and 4096"},
     {"dedup", "ngram", 1, 64, false, false, "between 1 and 64"},
     {"similarity", "ngram", 1, U32_MAX_D, false, false, "at least 1"},
-    /* One key per band; the dedup engine has at most 256 (MAX_KEYS). */
+    /* One key per band; the dedup job has at most 256
+     * (WN_DEDUP_MAX_KEYS). */
     {"dedup", "bands", 1, 256, false, false, "between 1 and 256"},
     {NULL, "bands", 1, 4096, false, false, "between 1 and 4096"},
     {NULL, "rows", 1, 4096, false, false, "between 1 and 4096"},

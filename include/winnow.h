@@ -297,7 +297,7 @@ enum wn_verify {
     WN_VERIFY_EXACT = 1     /* exact Jaccard of the shingle sets */
 };
 
-enum wn_sketch {
+enum wn_sketch_kind {
     /* One-permutation hashing with optimal densification (Shrivastava
      * 2017): one hash per shingle. The default: the fastest, unbiased. */
     WN_SKETCH_ONE_PERMUTATION = 0,
@@ -327,7 +327,7 @@ struct wn_dedup_options {
                                     the weights below */
     double weight_fp, weight_fn; /* default WN_LSH_WEIGHT_FP/_FN */
     int verify;                  /* enum wn_verify */
-    int sketch;                  /* enum wn_sketch */
+    int sketch;                  /* enum wn_sketch_kind */
     double containment;          /* > 0: also accept pairs whose smaller
                                     member is this much contained in the larger */
     unsigned hamming;            /* SimHash: max Hamming distance; default 3 */
@@ -389,13 +389,287 @@ struct wn_dedup_report {
  * file that looks complete and keeps the previous outputs. Returns WN_OK
  * (rejected records are not an error: see rep->rejected), WN_EOPEN before
  * anything is written when an input cannot be read, WN_EINTR when cancelled,
- * or another status. rep may be NULL. Uses opts->threads threads
+ * or another status. rep may be NULL; unlike an out-parameter it is
+ * written whatever the outcome (on failure error_path names the file
+ * behind the error, when there is one). Uses opts->threads threads
  * internally; outputs are byte-identical for any thread count (stats.json
- * aside, which records timings and the thread count).
+ * aside, which records timings and the thread count). The decisions are
+ * those of a wn_dedup_job given the accepted records in input order.
  */
 WN_API int wn_dedup_run(const char *const *inputs, size_t n, const char *outdir,
                         const struct wn_dedup_options *opts,
                         struct wn_dedup_report *rep);
+
+/* ------------------------------------------------------------------------ */
+/* Stages: the sketcher, the verifier and the in-memory job                  */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * wn_dedup_run() is built from three stages that can be used on their own,
+ * for example to check texts against a persistent index:
+ *
+ *   a sketcher  (struct wn_sketcher), configured once from the dedup
+ *               options, turns one text in memory into a sketch;
+ *   a sketch    (struct wn_sketch) holds what the job needs of a text:
+ *               its exact hash, token and shingle counts, the MinHash or
+ *               SimHash signature, the LSH band keys and the verification
+ *               signature, and encodes to a byte blob for storage;
+ *   a verifier  (wn_sketcher_compare) decides a pair from two sketches with
+ *               the rule the batch job uses;
+ *   the job     (struct wn_dedup_job) takes records one at a time and gives
+ *               every record's fate (kept, or removed as a duplicate of an
+ *               earlier-decided representative) to a callback.
+ *
+ * Two sketches are comparable only when they come from sketchers with the
+ * same wn_sketcher_id().
+ */
+
+struct wn_sketcher;
+struct wn_sketch;
+
+/*
+ * A sketcher for the options' method, sketch, token_mode, ngram, num_perm,
+ * threshold, bands and rows (or the weights that choose them), containment,
+ * hamming, verify, exact_only and seed; the other fields are ignored. opts
+ * may be NULL for defaults; it is copied (keep_field and the callbacks are
+ * not used). Returns WN_OK with a new sketcher in *out, WN_EINVAL for
+ * options wn_dedup_run would refuse, or WN_ENOMEM. The sketcher is
+ * immutable: every function taking a const struct wn_sketcher * is safe to
+ * call from many threads at once on one sketcher.
+ */
+WN_API int wn_sketcher_create(const struct wn_dedup_options *opts,
+                              struct wn_sketcher **out);
+WN_API void wn_sketcher_free(struct wn_sketcher *sk);
+
+/* What a sketcher computes, for display and for storing beside sketches. */
+struct wn_sketcher_info {
+    int method;            /* enum wn_method */
+    int sketch;            /* enum wn_sketch_kind */
+    int verify;            /* enum wn_verify */
+    int token_mode;        /* enum wn_token_mode */
+    int exact_only;        /* sketches carry the exact hash and counts only */
+    unsigned ngram;        /* shingle length */
+    uint32_t num_perm;     /* MinHash values per signature (0 for SimHash) */
+    uint32_t bands, rows;  /* LSH banding; SimHash: tables, rows 0 */
+    uint32_t nkeys;        /* band keys per sketch */
+    uint32_t verify_bytes; /* bytes of the verification signature */
+    double threshold, containment;
+    unsigned hamming;
+    uint64_t seed;
+};
+
+/* Fill *info. Never fails. Thread-safe. */
+WN_API void wn_sketcher_get_info(const struct wn_sketcher *sk,
+                                 struct wn_sketcher_info *info);
+
+/*
+ * A 64-bit identity of everything that changes a sketch or a decision
+ * (every field of wn_sketcher_info and the sketch format version): two
+ * sketchers with the same id make interchangeable sketches and decide
+ * pairs alike. Store it with encoded sketches and compare it when they are
+ * read back. Thread-safe.
+ */
+WN_API uint64_t wn_sketcher_id(const struct wn_sketcher *sk);
+
+/*
+ * An empty sketch for sk's parameters, in *out. A sketch also holds the
+ * scratch space of sketching (token and shingle buffers), so reusing one
+ * sketch for many texts allocates nothing after the first few. sk must
+ * outlive the sketch. WN_OK or WN_ENOMEM. One sketch must not be used from
+ * two threads at once; distinct sketches may share one sketcher.
+ */
+WN_API int wn_sketch_create(const struct wn_sketcher *sk,
+                            struct wn_sketch **out);
+WN_API void wn_sketch_free(struct wn_sketch *s);
+
+/*
+ * Sketch text[0, len) into s (made by wn_sketch_create for the same sk),
+ * replacing what it held: normalized and tokenized as wn_tokenize does,
+ * shingled, hashed. The text is not kept. Returns WN_OK; WN_EINVAL for a
+ * NULL text with len > 0 or an s of another sketcher; WN_ETOOBIG for a
+ * text of 4 GiB or more; WN_ENOMEM. On error s holds no sketch:
+ * wn_sketcher_compare and wn_sketch_encode refuse it with WN_EINVAL until
+ * it is filled again (the accessors then give zeros and NULL).
+ */
+WN_API int wn_sketcher_sketch(const struct wn_sketcher *sk, const char *text,
+                              size_t len, struct wn_sketch *s);
+
+/* The 128-bit hash of the normalized token stream (seeded): equal texts
+ * after normalization, and only those in practice, have equal hashes. */
+WN_API void wn_sketch_exact_hash(const struct wn_sketch *s, uint64_t h[2]);
+/* Tokens of the text. */
+WN_API uint64_t wn_sketch_tokens(const struct wn_sketch *s);
+/* Shingles of the text: distinct ones when the sketcher verifies exactly
+ * or uses containment, else with repeats (0 when exact_only). */
+WN_API uint32_t wn_sketch_shingles(const struct wn_sketch *s);
+/* Ill-formed UTF-8 sequences replaced while normalizing. */
+WN_API uint64_t wn_sketch_invalid_utf8(const struct wn_sketch *s);
+/* 1 when the text has no shingle (no token with exact_only): such a text
+ * is a duplicate of other empty texts only. */
+WN_API int wn_sketch_is_empty(const struct wn_sketch *s);
+/*
+ * The LSH band keys (*n = wn_sketcher_info.nkeys; 0 with exact_only): two
+ * texts are candidates of the batch job when they share a key at the same
+ * index. The pointer stays valid until s changes. An empty sketch has all
+ * keys 0.
+ */
+WN_API const uint64_t *wn_sketch_band_keys(const struct wn_sketch *s,
+                                           size_t *n);
+/*
+ * The full MinHash signature (*n = num_perm values, WN_SIG_EMPTY = all
+ * ones for an empty text) or, for SimHash, the 64-bit fingerprint as two
+ * values, low half first. Present only in a sketch made by
+ * wn_sketcher_sketch: a decoded sketch gives NULL and *n = 0 (the blob keeps
+ * what candidates and verification need, not the signature).
+ */
+WN_API const uint32_t *wn_sketch_signature(const struct wn_sketch *s,
+                                           size_t *n);
+/* The verification signature, *n = wn_sketcher_info.verify_bytes bytes
+ * (b-bit MinHash values or the SimHash fingerprint). */
+WN_API const uint8_t *wn_sketch_verify_data(const struct wn_sketch *s,
+                                            size_t *n);
+
+/*
+ * Encoding. A blob starts with a magic number, a format version and the
+ * sketcher id, then sections (tag, length, bytes), little-endian: the
+ * exact hash and counts, the band keys, the verification signature and,
+ * when the sketcher verifies exactly, the sorted shingle set. Later
+ * versions add sections (a reader skips tags it does not know).
+ *
+ * wn_sketch_encoded_size() is the size of s's blob: the same for every
+ * sketch of a sketcher unless it verifies exactly (WN_VERIFY_EXACT), when it
+ * grows by 8 bytes per distinct shingle. wn_sketch_encode() writes it into
+ * buf[0, cap): WN_OK and *len set, or WN_EINVAL when cap is too small (buf
+ * and *len untouched). wn_sketch_decode() fills s (made for sk) from a
+ * blob: WN_OK, or WN_EFORMAT when the blob is not a sketch, is truncated or
+ * comes from a sketcher with another id (s untouched), or WN_ENOMEM.
+ * Thread-safe for distinct s.
+ */
+WN_API size_t wn_sketch_encoded_size(const struct wn_sketch *s);
+WN_API int wn_sketch_encode(const struct wn_sketch *s, void *buf, size_t cap,
+                            size_t *len);
+WN_API int wn_sketch_decode(const struct wn_sketcher *sk, const void *blob,
+                            size_t len, struct wn_sketch *s);
+
+/* Why a pair is a duplicate pair. */
+enum wn_reason {
+    WN_REASON_NONE = 0,     /* not a duplicate pair (or a kept record) */
+    WN_REASON_EXACT = 1,    /* equal after normalization */
+    WN_REASON_NEAR = 2,     /* similarity at or above the threshold (for a
+                               removed record: reached through its cluster) */
+    WN_REASON_CONTAINED = 3 /* passed by containment alone */
+};
+
+/* "none", "exact", "near" or "contained"; NULL for other values. */
+WN_API const char *wn_reason_name(int reason);
+
+struct wn_verdict {
+    int same;              /* 1: a duplicate pair by the batch job's rule */
+    int reason;            /* enum wn_reason; WN_REASON_NONE when !same */
+    int candidate;         /* 1: the sketches share a band key, so the batch job
+                              compares them (exact duplicates need not) */
+    double similarity;     /* Jaccard: estimated from the verification
+                              signatures, or exact with WN_VERIFY_EXACT; SimHash:
+                              1 - Hamming distance / 64; 1 for exact pairs */
+    double containment;    /* of the smaller in the larger, as the rule uses it:
+                              the larger of the two below */
+    double a_in_b, b_in_a; /* |A n B| / |A| and / |B| (estimated from the
+                              similarity and the shingle counts unless the
+                              verification is exact); SimHash: similarity */
+};
+
+/*
+ * Decide the pair (a, b), both made with sk, exactly as the batch job
+ * decides a candidate pair: exact hashes equal -> same (reason exact);
+ * otherwise an empty sketch is never the same as a non-empty one; otherwise
+ * SimHash: Hamming distance <= hamming; MinHash: similarity >= threshold,
+ * or (containment > 0) containment >= containment (reason contained when
+ * the similarity alone would not pass). The batch job removes the later of
+ * two records exactly when same && (reason == exact || candidate).
+ * With exact_only only exact pairs are the same. Returns WN_OK with *v
+ * filled, or WN_EINVAL for a sketch of another sketcher or one holding no
+ * sketch (*v untouched). Thread-safe; a and b are only read.
+ */
+WN_API int wn_sketcher_compare(const struct wn_sketcher *sk,
+                               const struct wn_sketch *a,
+                               const struct wn_sketch *b, struct wn_verdict *v);
+
+/* One record of the in-memory job. */
+struct wn_dedup_record {
+    const char *id; /* any bytes; copied */
+    size_t id_len;
+    const char *text; /* UTF-8 (invalid sequences are replaced); not kept */
+    size_t text_len;
+    /* WN_KEEP_MAX: the value ranked by the keep rule, used when has_value
+     * is non-zero (records without one rank below all others and are
+     * counted in keep_missing). Ignored by the other keep rules. */
+    int has_value;
+    double value;
+};
+
+/* The fate of one record, given in input order by wn_dedup_job_finish(). */
+struct wn_fate {
+    uint64_t index; /* 0-based position among the records added */
+    const char *id; /* valid during the callback only */
+    size_t id_len;
+    int removed;
+    /* Removed records only (else NULL, 0, -1): the kept representative of
+     * its cluster. */
+    const char *duplicate_of;
+    size_t duplicate_of_len;
+    int64_t duplicate_of_index;
+    int64_t cluster;    /* cluster number (clusters of 2 or more, numbered by
+                           their first member in input order), or -1 */
+    double similarity;  /* removed: to the representative (1 for exact
+                           copies); kept: 1 */
+    double containment; /* removed: as wn_verdict.containment; kept: 1 */
+    int reason;         /* enum wn_reason: exact, near or contained */
+};
+
+struct wn_dedup_job;
+
+/*
+ * A job deduplicating records given one at a time, as wn_dedup_run does
+ * with the records of its inputs: same options (opts may be NULL; it is
+ * copied, the strings it points to and opts->cancel must stay valid until
+ * the job is freed; reader, tmp_dir and no_fsync are ignored), same
+ * decisions. Uses opts->threads threads from a pool the job owns; the
+ * per-record data the job keeps are the id, a few counters and the spilled
+ * signatures (in opts->tmp_dir, default the system's temporary directory),
+ * never the text. WN_OK, WN_EINVAL, WN_EOPEN (no spill file) or WN_ENOMEM.
+ * One job must not be used from two threads at once.
+ */
+WN_API int wn_dedup_job_create(const struct wn_dedup_options *opts,
+                               struct wn_dedup_job **out);
+
+/*
+ * Add a record. The text is sketched in the pool (possibly after the call
+ * returns; it is copied first). WN_OK; WN_EINVAL after finish or for a NULL
+ * text with text_len > 0; WN_ETOOBIG for a text of 4 GiB or more; WN_ELIMIT
+ * beyond 2^32 - 2 records; WN_ENOMEM, WN_EIO, WN_ENOSPC writing spill
+ * files; WN_EINTR when opts->cancel is set. After an error the job is
+ * failed: every later call returns the same status.
+ */
+WN_API int wn_dedup_job_add(struct wn_dedup_job *job,
+                            const struct wn_dedup_record *rec);
+
+/*
+ * Decide every record and call on_fate (when not NULL) once per record,
+ * in input order, on the calling thread. A non-zero return from on_fate
+ * stops the job and is returned. Then fill *rep when not NULL (rejected 0,
+ * bytes the text bytes added, stage_seconds[5] the time spent in the
+ * callbacks); rep is written on error too (error_path empty). WN_OK or a
+ * status as for wn_dedup_job_add. Called once: later calls return the
+ * first call's failure, or WN_EINVAL after it succeeded; wn_dedup_job_add
+ * returns WN_EINVAL from the first call on.
+ */
+WN_API int wn_dedup_job_finish(struct wn_dedup_job *job,
+                               int (*on_fate)(void *ud,
+                                              const struct wn_fate *fate),
+                               void *ud, struct wn_dedup_report *rep);
+
+/* Free the job, its pool and spill files. NULL does nothing. */
+WN_API void wn_dedup_job_free(struct wn_dedup_job *job);
 
 /* ------------------------------------------------------------------------ */
 /* LSH parameters                                                            */

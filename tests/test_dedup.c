@@ -1,7 +1,7 @@
 /*
- * test_dedup.c - the whole pipeline in process (wn_dedup_run,
- * lib/dedup/engine.c), for the properties that must hold whatever the input
- * and whatever goes wrong:
+ * test_dedup.c - the whole pipeline in process (wn_dedup_run and the
+ * stages of lib/dedup), for the properties that must hold whatever the
+ * input and whatever goes wrong:
  *
  *  - allocation failures: every allocation of a small run is made to fail
  *    in turn (as curl's torture tests do), for several option sets; each
@@ -15,7 +15,11 @@
  *    for any input order (only which member comes first may change);
  *  - cancellation: from the reject callback, before the start and at
  *    random moments from another thread: WN_EINTR, nothing published, no
- *    temporary files, the previous outputs intact.
+ *    temporary files, the previous outputs intact;
+ *  - the stages: a sketch depends on the text only (and survives encoding
+ *    and decoding), the verifier decides every pair the batch job looks at
+ *    as a job of those two records does, and the in-memory job gives the
+ *    fates wn_dedup_run writes, for every option set.
  *
  * Corpora are generated here from a seeded splitmix64: stories of words
  * from a synthetic vocabulary, exact copies (case and spacing changed) and
@@ -1165,6 +1169,645 @@ static void test_reader_cancel_on_signal(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
+/* The stages: sketcher, verifier, in-memory job                             */
+/* ------------------------------------------------------------------------ */
+
+/* The accepted records of a JSONL file, in order (ids and texts copied). */
+struct recs {
+    size_t n;
+    char **id, **text, **raw; /* raw: the line as read */
+    size_t *id_len, *text_len, *raw_len;
+};
+
+static void recs_read(const char *path, const struct wn_reader_options *ro,
+                      struct recs *v)
+{
+    memset(v, 0, sizeof(*v));
+    struct wn_reader *r = NULL;
+    size_t bad = 0;
+    assert_int_equal(wn_reader_create(&path, 1, ro, &r, &bad), WN_OK);
+    struct wn_record rec;
+    size_t cap = 0;
+    int got;
+    while ((got = wn_reader_next(r, &rec)) == 1) {
+        if (rec.status)
+            continue;
+        if (v->n == cap) {
+            cap = cap ? 2 * cap : 64;
+            v->id = realloc(v->id, cap * sizeof(char *));
+            v->text = realloc(v->text, cap * sizeof(char *));
+            v->id_len = realloc(v->id_len, cap * sizeof(size_t));
+            v->text_len = realloc(v->text_len, cap * sizeof(size_t));
+            v->raw = realloc(v->raw, cap * sizeof(char *));
+            v->raw_len = realloc(v->raw_len, cap * sizeof(size_t));
+            assert_true(v->id && v->text && v->id_len && v->text_len &&
+                        v->raw && v->raw_len);
+        }
+        v->id[v->n] = wn__strndup(rec.id, rec.id_len);
+        v->text[v->n] = malloc(rec.text_len + 1);
+        assert_true(v->id[v->n] && v->text[v->n]);
+        memcpy(v->text[v->n], rec.text, rec.text_len);
+        v->id_len[v->n] = rec.id_len;
+        v->text_len[v->n] = rec.text_len;
+        v->raw[v->n] = malloc(rec.raw_len + 1);
+        assert_non_null(v->raw[v->n]);
+        memcpy(v->raw[v->n], rec.raw, rec.raw_len);
+        v->raw_len[v->n] = rec.raw_len;
+        v->n++;
+    }
+    assert_int_equal(got, 0);
+    wn_reader_free(r);
+}
+
+static void recs_free(struct recs *v)
+{
+    for (size_t i = 0; i < v->n; i++) {
+        wn__free(v->id[i]);
+        free(v->text[i]);
+        free(v->raw[i]);
+    }
+    free(v->raw);
+    free(v->raw_len);
+    free(v->id);
+    free(v->text);
+    free(v->id_len);
+    free(v->text_len);
+}
+
+/* Option sets the stage tests go through. */
+static int stage_options(int k, struct wn_dedup_options *o)
+{
+    wn_dedup_options_init(o);
+    o->threads = 1;
+    switch (k) {
+    case 0:
+        return 1; /* defaults: OPH, estimate */
+    case 1:
+        o->sketch = WN_SKETCH_K_PERMUTATIONS;
+        return 1;
+    case 2:
+        o->method = WN_METHOD_SIMHASH;
+        return 1;
+    case 3:
+        o->verify = WN_VERIFY_EXACT;
+        return 1;
+    case 4:
+        o->containment = 0.6;
+        o->threshold = 0.9;
+        return 1;
+    case 5:
+        o->exact_only = 1;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static void encode(const struct wn_sketch *s, unsigned char **blob, size_t *len)
+{
+    size_t n = wn_sketch_encoded_size(s);
+    *blob = malloc(n);
+    assert_non_null(*blob);
+    assert_int_equal(wn_sketch_encode(s, *blob, n, len), WN_OK);
+    assert_int_equal(*len, n);
+}
+
+static void test_sketcher_same_text_same_sketch(void **state)
+{
+    (void)state;
+    const char *a = "The harbour festival opens on Monday with a parade of "
+                    "boats, music on the quay and fireworks after dark.";
+    const char *a2 = "THE Harbour   festival opens on monday with a parade of "
+                     "boats,  music on the quay and fireworks after dark!";
+    const char *b = "A different story about the council budget, taxes, "
+                    "roads and the new library opening in spring.";
+    struct wn_dedup_options o;
+    for (int k = 0; stage_options(k, &o); k++) {
+        struct wn_sketcher *sk = NULL;
+        assert_int_equal(wn_sketcher_create(&o, &sk), WN_OK);
+        struct wn_sketcher_info in;
+        wn_sketcher_get_info(sk, &in);
+        struct wn_sketch *s1, *s2, *s3, *d;
+        assert_int_equal(wn_sketch_create(sk, &s1), WN_OK);
+        assert_int_equal(wn_sketch_create(sk, &s2), WN_OK);
+        assert_int_equal(wn_sketch_create(sk, &s3), WN_OK);
+        assert_int_equal(wn_sketch_create(sk, &d), WN_OK);
+        /* A sketch holding nothing is refused. */
+        struct wn_verdict v;
+        memset(&v, 0x5a, sizeof(v));
+        struct wn_verdict untouched = v;
+        assert_int_equal(wn_sketcher_compare(sk, s1, s2, &v), WN_EINVAL);
+        assert_memory_equal(&v, &untouched, sizeof(v));
+        size_t len;
+        assert_int_equal(wn_sketch_encode(s1, NULL, 0, &len), WN_EINVAL);
+
+        assert_int_equal(wn_sketcher_sketch(sk, a, strlen(a), s1), WN_OK);
+        /* s2 is reused: b first, then a. */
+        assert_int_equal(wn_sketcher_sketch(sk, b, strlen(b), s2), WN_OK);
+        assert_int_equal(wn_sketcher_sketch(sk, a, strlen(a), s2), WN_OK);
+        assert_int_equal(wn_sketcher_sketch(sk, a2, strlen(a2), s3), WN_OK);
+        unsigned char *e1, *e2, *e3;
+        size_t l1, l2, l3;
+        encode(s1, &e1, &l1);
+        encode(s2, &e2, &l2);
+        encode(s3, &e3, &l3);
+        assert_int_equal(l1, l2);
+        assert_memory_equal(e1, e2, l1);
+        /* Case, spacing and punctuation do not matter. */
+        assert_int_equal(l1, l3);
+        assert_memory_equal(e1, e3, l1);
+        size_t nk, nv, ns;
+        const uint64_t *keys = wn_sketch_band_keys(s1, &nk);
+        assert_int_equal(nk, in.nkeys);
+        assert_true(nk == 0 || keys != NULL);
+        const uint8_t *vdata = wn_sketch_verify_data(s1, &nv);
+        assert_true(nv == 0 || vdata != NULL);
+        assert_int_equal(nv, in.verify_bytes);
+        const uint32_t *sig = wn_sketch_signature(s1, &ns);
+        assert_int_equal(ns, o.exact_only                    ? 0
+                             : o.method == WN_METHOD_SIMHASH ? 2
+                                                             : o.num_perm);
+        assert_true(ns == 0 || sig != NULL);
+        assert_int_equal(wn_sketch_tokens(s1), 19);
+        assert_false(wn_sketch_is_empty(s1));
+        assert_int_equal(wn_sketch_shingles(s1), o.exact_only ? 0 : 15);
+
+        /* Round trip: decode, encode again, the same bytes and the same
+         * decisions; a decoded sketch has no full signature. */
+        assert_int_equal(wn_sketch_decode(sk, e1, l1, d), WN_OK);
+        unsigned char *ed;
+        size_t ld;
+        encode(d, &ed, &ld);
+        assert_int_equal(ld, l1);
+        assert_memory_equal(ed, e1, l1);
+        assert_null(wn_sketch_signature(d, &ns));
+        assert_int_equal(ns, 0);
+        uint64_t h1[2], hd[2];
+        wn_sketch_exact_hash(s1, h1);
+        wn_sketch_exact_hash(d, hd);
+        assert_memory_equal(h1, hd, sizeof(h1));
+        assert_int_equal(wn_sketcher_sketch(sk, b, strlen(b), s2), WN_OK);
+        struct wn_verdict v1, v2;
+        assert_int_equal(wn_sketcher_compare(sk, s1, s2, &v1), WN_OK);
+        assert_int_equal(wn_sketcher_compare(sk, d, s2, &v2), WN_OK);
+        assert_memory_equal(&v1, &v2, sizeof(v1));
+        assert_false(v1.same);
+        assert_int_equal(v1.reason, WN_REASON_NONE);
+        assert_int_equal(wn_sketcher_compare(sk, d, s3, &v2), WN_OK);
+        assert_true(v2.same);
+        assert_int_equal(v2.reason, WN_REASON_EXACT);
+        assert_true(v2.similarity == 1.0);
+
+        /* Bad blobs: WN_EFORMAT and the sketch as it was. */
+        unsigned char *bad = malloc(l1 + 8);
+        assert_non_null(bad);
+        unsigned char *eb, *eb2;
+        size_t lb, lb2;
+        encode(s2, &eb, &lb); /* s2 holds b */
+        size_t cut[] = {0, 10, 23, 30, l1 - 1};
+        for (size_t i = 0; i < WN_ARRAY_LEN(cut); i++)
+            assert_int_equal(wn_sketch_decode(sk, e1, cut[i], s2), WN_EFORMAT);
+        memcpy(bad, e1, l1);
+        bad[0] ^= 1; /* magic */
+        assert_int_equal(wn_sketch_decode(sk, bad, l1, s2), WN_EFORMAT);
+        memcpy(bad, e1, l1);
+        bad[28] ^= 0x40; /* a section length */
+        assert_int_equal(wn_sketch_decode(sk, bad, l1, s2), WN_EFORMAT);
+        encode(s2, &eb2, &lb2);
+        assert_int_equal(lb, lb2);
+        assert_memory_equal(eb, eb2, lb);
+        free(eb);
+        free(eb2);
+        /* A section of a later version is skipped. */
+        memcpy(bad, e1, l1);
+        wn__put_le32(bad + l1, 99);
+        wn__put_le32(bad + l1 + 4, 0);
+        wn__put_le32(bad + 16, (uint32_t)(l1 + 8));
+        assert_int_equal(wn_sketch_decode(sk, bad, l1 + 8, s2), WN_OK);
+        assert_int_equal(wn_sketcher_compare(sk, s1, s2, &v2), WN_OK);
+        assert_int_equal(v2.reason, WN_REASON_EXACT);
+
+        /* Another seed: another id, its blobs refused. */
+        struct wn_dedup_options o2 = o;
+        o2.seed = 2;
+        struct wn_sketcher *sk2 = NULL;
+        assert_int_equal(wn_sketcher_create(&o2, &sk2), WN_OK);
+        assert_true(wn_sketcher_id(sk2) != wn_sketcher_id(sk));
+        struct wn_sketch *x;
+        assert_int_equal(wn_sketch_create(sk2, &x), WN_OK);
+        assert_int_equal(wn_sketch_decode(sk2, e1, l1, x), WN_EFORMAT);
+        assert_int_equal(wn_sketcher_sketch(sk2, a, strlen(a), x), WN_OK);
+        assert_int_equal(wn_sketcher_compare(sk, s1, x, &v2), WN_EINVAL);
+        wn_sketch_free(x);
+        wn_sketcher_free(sk2);
+
+        /* An empty text is the same as another empty text only. */
+        assert_int_equal(wn_sketcher_sketch(sk, " ,. ", 4, s2), WN_OK);
+        assert_int_equal(wn_sketcher_sketch(sk, "", 0, s3), WN_OK);
+        assert_true(wn_sketch_is_empty(s2) && wn_sketch_is_empty(s3));
+        assert_int_equal(wn_sketcher_compare(sk, s2, s3, &v2), WN_OK);
+        assert_true(v2.same && v2.reason == WN_REASON_EXACT);
+        assert_int_equal(wn_sketcher_compare(sk, s1, s3, &v2), WN_OK);
+        assert_false(v2.same || v2.candidate);
+
+        free(bad);
+        free(e1);
+        free(e2);
+        free(e3);
+        free(ed);
+        wn_sketch_free(s1);
+        wn_sketch_free(s2);
+        wn_sketch_free(s3);
+        wn_sketch_free(d);
+        wn_sketcher_free(sk);
+    }
+    struct wn_sketcher *sk = (struct wn_sketcher *)&o;
+    o.ngram = 0;
+    assert_int_equal(wn_sketcher_create(&o, &sk), WN_EINVAL);
+    assert_ptr_equal(sk, (struct wn_sketcher *)&o);
+    assert_string_equal(wn_reason_name(WN_REASON_CONTAINED), "contained");
+    assert_null(wn_reason_name(17));
+}
+
+/* The fates of a job, copied. */
+struct fates {
+    size_t n, cap;
+    struct wn_fate *f;
+    int stop_at; /* return 1 from this fate (or -1) */
+};
+
+static int collect_fate(void *ud, const struct wn_fate *f)
+{
+    struct fates *v = ud;
+    if (v->n == v->cap) {
+        v->cap = v->cap ? 2 * v->cap : 64;
+        v->f = realloc(v->f, v->cap * sizeof(*v->f));
+        assert_non_null(v->f);
+    }
+    assert_int_equal(f->index, v->n);
+    /* Copies by libc, not the library: the sweep injects failures into
+     * the library's allocations only. */
+    struct wn_fate c = *f;
+    c.id = strndup(f->id, f->id_len);
+    c.duplicate_of =
+        f->duplicate_of ? strndup(f->duplicate_of, f->duplicate_of_len) : NULL;
+    assert_true(c.id && (c.duplicate_of || !f->duplicate_of));
+    v->f[v->n++] = c;
+    return v->stop_at >= 0 && (size_t)v->stop_at + 1 == v->n ? 1 : 0;
+}
+
+static void fates_free(struct fates *v)
+{
+    for (size_t i = 0; i < v->n; i++) {
+        free((char *)v->f[i].id);
+        free((char *)v->f[i].duplicate_of);
+    }
+    free(v->f);
+    memset(v, 0, sizeof(*v));
+    v->stop_at = -1;
+}
+
+static int run_job(const struct wn_dedup_options *o, const struct recs *v,
+                   const size_t *pick, size_t n, struct fates *out,
+                   struct wn_dedup_report *rep)
+{
+    struct wn_dedup_job *job = NULL;
+    int rc = wn_dedup_job_create(o, &job);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n && !rc; i++) {
+        size_t k = pick ? pick[i] : i;
+        struct wn_dedup_record r = {
+            v->id[k], v->id_len[k], v->text[k], v->text_len[k], 0, 0};
+        rc = wn_dedup_job_add(job, &r);
+    }
+    if (!rc)
+        rc = wn_dedup_job_finish(job, collect_fate, out, rep);
+    wn_dedup_job_free(job);
+    return rc;
+}
+
+static void test_verifier_agrees_with_job(void **state)
+{
+    (void)state;
+    struct corpus c;
+    corpus_make(&c, 21, 120, 0, 0);
+    char *p = path_of("verifier.jsonl");
+    write_path(p, c.data.data, c.data.len);
+    corpus_free(&c);
+    struct recs v;
+    recs_read(p, NULL, &v);
+    char *tmp = path_of("job-tmp");
+    assert_int_equal(mkdir(tmp, 0777), 0);
+    struct wn_dedup_options o;
+    for (int k = 0; stage_options(k, &o); k++) {
+        o.tmp_dir = tmp;
+        struct wn_sketcher *sk = NULL;
+        assert_int_equal(wn_sketcher_create(&o, &sk), WN_OK);
+        struct wn_sketch **s = calloc(v.n, sizeof(*s));
+        assert_non_null(s);
+        for (size_t i = 0; i < v.n; i++) {
+            assert_int_equal(wn_sketch_create(sk, &s[i]), WN_OK);
+            assert_int_equal(
+                wn_sketcher_sketch(sk, v.text[i], v.text_len[i], s[i]), WN_OK);
+        }
+        /* Every pair the batch job looks at (exact or candidate), and one
+         * in 40 of the others, run as a job of two records. */
+        size_t pairs = 0, removed = 0, contained = 0;
+        for (size_t a = 0; a < v.n; a++) {
+            for (size_t b = a + 1; b < v.n; b++) {
+                struct wn_verdict vd;
+                assert_int_equal(wn_sketcher_compare(sk, s[a], s[b], &vd),
+                                 WN_OK);
+                bool looked = vd.candidate || vd.reason == WN_REASON_EXACT;
+                if (!looked && (a * 7 + b) % 40 != 0)
+                    continue;
+                /* Symmetric. */
+                struct wn_verdict vr;
+                assert_int_equal(wn_sketcher_compare(sk, s[b], s[a], &vr),
+                                 WN_OK);
+                assert_int_equal(vr.same, vd.same);
+                assert_true(vr.similarity == vd.similarity);
+                assert_true(vr.a_in_b == vd.b_in_a);
+                size_t pick[2] = {a, b};
+                struct fates f = {0, 0, NULL, -1};
+                struct wn_dedup_report rep;
+                assert_int_equal(run_job(&o, &v, pick, 2, &f, &rep), WN_OK);
+                assert_int_equal(f.n, 2);
+                bool want =
+                    vd.same && (vd.reason == WN_REASON_EXACT || vd.candidate);
+                if (f.f[1].removed != want)
+                    fail_msg("options %d, pair %zu %zu: job removes %d, "
+                             "verifier says same %d reason %d candidate %d "
+                             "similarity %.4f",
+                             k, a, b, f.f[1].removed, vd.same, vd.reason,
+                             vd.candidate, vd.similarity);
+                assert_false(f.f[0].removed);
+                if (want) {
+                    assert_int_equal(f.f[1].reason, vd.reason);
+                    assert_int_equal(f.f[1].duplicate_of_index, 0);
+                    assert_true(f.f[1].similarity == vd.similarity);
+                    assert_true(f.f[1].containment == vd.containment);
+                }
+                pairs++;
+                removed += want;
+                contained += want && vd.reason == WN_REASON_CONTAINED;
+                fates_free(&f);
+            }
+        }
+        print_message("# options %d: %zu pairs run as jobs, %zu duplicates, "
+                      "%zu by containment\n",
+                      k, pairs, removed, contained);
+        assert_true(removed > 10 && pairs > removed);
+        if (k == 4)
+            assert_true(contained > 0);
+        for (size_t i = 0; i < v.n; i++)
+            wn_sketch_free(s[i]);
+        free(s);
+        wn_sketcher_free(sk);
+        assert_int_equal(stray_entries(tmp), 0); /* spill directories */
+    }
+    recs_free(&v);
+    free(p);
+    free(tmp);
+}
+
+static void test_job_fates_match_run(void **state)
+{
+    (void)state;
+    struct corpus c;
+    corpus_make(&c, 33, 700, 30, 4096);
+    char *p = path_of("job.jsonl");
+    write_path(p, c.data.data, c.data.len);
+    corpus_free(&c);
+    char *out = path_of("job-out");
+    char *tmp = path_of("job-tmp2");
+    assert_int_equal(mkdir(tmp, 0777), 0);
+    struct wn_dedup_options o;
+    for (int k = 0; stage_options(k, &o); k++) {
+        o.reader.max_record_bytes = 4096;
+        o.threads = 2;
+        remove_tree(out);
+        struct wn_dedup_report rr;
+        const char *in[1] = {p};
+        assert_int_equal(wn_dedup_run(in, 1, out, &o, &rr), WN_OK);
+        assert_true(rr.rejected > 0 && rr.removed > 0);
+        struct recs v;
+        recs_read(p, &o.reader, &v);
+        /* kept.jsonl holds raw bytes (NUL, invalid UTF-8): as lines. */
+        char *kp = NULL;
+        {
+            char kpath[512];
+            snprintf(kpath, sizeof(kpath), "%s/kept.jsonl", out);
+            kp = slurp(kpath, NULL);
+            assert_non_null(kp);
+        }
+        json_t *removed = load_lines(out, "removed.jsonl");
+        json_t *clusters = load_lines(out, "clusters.jsonl");
+        o.tmp_dir = tmp;
+        for (unsigned t = 1; t <= 3; t += 2) {
+            o.threads = t;
+            struct fates f = {0, 0, NULL, -1};
+            struct wn_dedup_report rj;
+            assert_int_equal(run_job(&o, &v, NULL, v.n, &f, &rj), WN_OK);
+            assert_int_equal(f.n, v.n);
+            assert_int_equal(rj.read, rr.read - rr.rejected);
+            assert_int_equal(rj.kept, rr.kept);
+            assert_int_equal(rj.removed, rr.removed);
+            assert_int_equal(rj.removed_exact, rr.removed_exact);
+            assert_int_equal(rj.removed_near, rr.removed_near);
+            assert_int_equal(rj.removed_contained, rr.removed_contained);
+            assert_int_equal(rj.clusters, rr.clusters);
+            assert_int_equal(rj.candidates, rr.candidates);
+            assert_int_equal(rj.verified, rr.verified);
+            assert_int_equal(rj.edges, rr.edges);
+            assert_int_equal(rj.empty_docs, rr.empty_docs);
+            assert_int_equal(rj.invalid_utf8, rr.invalid_utf8);
+            assert_int_equal(rj.duplicate_ids, rr.duplicate_ids);
+            assert_int_equal(rj.rejected, 0);
+            /* Kept and removed records in input order, field by field. */
+            size_t ki = 0, ri = 0;
+            for (size_t i = 0; i < f.n; i++) {
+                const struct wn_fate *x = &f.f[i];
+                assert_string_equal(x->id, v.id[i]);
+                if (!x->removed) {
+                    /* The next kept line is this record's bytes. */
+                    assert_memory_equal(kp + ki, v.raw[i], v.raw_len[i]);
+                    ki += v.raw_len[i];
+                    assert_int_equal(kp[ki++], '\n');
+                    assert_int_equal(x->reason, WN_REASON_NONE);
+                    continue;
+                }
+                json_t *line = json_array_get(removed, ri++);
+                assert_non_null(line);
+                assert_string_equal(
+                    json_string_value(json_object_get(line, "id")), x->id);
+                assert_string_equal(
+                    json_string_value(json_object_get(line, "duplicate_of")),
+                    x->duplicate_of);
+                assert_string_equal(f.f[x->duplicate_of_index].id,
+                                    x->duplicate_of);
+                assert_false(f.f[x->duplicate_of_index].removed);
+                assert_int_equal(
+                    json_integer_value(json_object_get(line, "cluster")),
+                    x->cluster);
+                assert_string_equal(
+                    json_string_value(json_object_get(line, "reason")),
+                    wn_reason_name(x->reason));
+                char want[32], got[32];
+                snprintf(want, sizeof(want), "%.4f",
+                         json_real_value(json_object_get(line, "similarity")));
+                snprintf(got, sizeof(got), "%.4f", x->similarity);
+                assert_string_equal(got, want);
+                json_t *cn = json_object_get(line, "containment");
+                if (cn) {
+                    snprintf(want, sizeof(want), "%.4f", json_real_value(cn));
+                    snprintf(got, sizeof(got), "%.4f", x->containment);
+                    assert_string_equal(got, want);
+                }
+            }
+            assert_int_equal(kp[ki], '\0'); /* all kept lines seen */
+            assert_int_equal(ri, json_array_size(removed));
+            /* Clusters: members in input order, the kept one named. */
+            for (size_t ci = 0; ci < json_array_size(clusters); ci++) {
+                json_t *cl = json_array_get(clusters, ci);
+                json_t *m = json_object_get(cl, "members");
+                size_t at = 0;
+                for (size_t i = 0; i < f.n; i++) {
+                    if (f.f[i].cluster != (int64_t)ci)
+                        continue;
+                    assert_string_equal(
+                        json_string_value(json_array_get(m, at++)), f.f[i].id);
+                    if (!f.f[i].removed)
+                        assert_string_equal(json_string_value(json_object_get(
+                                                cl, "representative")),
+                                            f.f[i].id);
+                }
+                assert_int_equal(at, json_array_size(m));
+            }
+            fates_free(&f);
+        }
+        free(kp);
+        json_decref(removed);
+        json_decref(clusters);
+
+        /* A callback that stops the job: its status comes back, and the
+         * job stays failed. */
+        struct wn_dedup_job *job = NULL;
+        assert_int_equal(wn_dedup_job_create(&o, &job), WN_OK);
+        for (size_t i = 0; i < v.n; i++) {
+            struct wn_dedup_record r = {v.id[i],       v.id_len[i], v.text[i],
+                                        v.text_len[i], 0,           0};
+            assert_int_equal(wn_dedup_job_add(job, &r), WN_OK);
+        }
+        struct fates f = {0, 0, NULL, 5};
+        struct wn_dedup_report rj;
+        memset(&rj, 0x7f, sizeof(rj));
+        assert_int_equal(wn_dedup_job_finish(job, collect_fate, &f, &rj), 1);
+        assert_int_equal(f.n, 6);
+        assert_int_equal(rj.read, v.n); /* the report is written anyway */
+        struct wn_dedup_record r = {"x", 1, "y", 1, 0, 0};
+        assert_int_equal(wn_dedup_job_add(job, &r), WN_EINVAL);
+        assert_int_equal(wn_dedup_job_finish(job, NULL, NULL, NULL), 1);
+        wn_dedup_job_free(job);
+        fates_free(&f);
+        recs_free(&v);
+        assert_int_equal(stray_entries(tmp), 0);
+    }
+    /* Misuse. */
+    struct wn_dedup_job *job = NULL;
+    assert_int_equal(wn_dedup_job_create(NULL, &job), WN_OK);
+    struct wn_dedup_record r = {"x", 1, NULL, 3, 0, 0};
+    assert_int_equal(wn_dedup_job_add(job, &r), WN_EINVAL);
+    assert_int_equal(wn_dedup_job_finish(job, NULL, NULL, NULL), WN_OK);
+    assert_int_equal(wn_dedup_job_finish(job, NULL, NULL, NULL), WN_EINVAL);
+    r.text = "abc";
+    assert_int_equal(wn_dedup_job_add(job, &r), WN_EINVAL);
+    wn_dedup_job_free(job);
+    wn_dedup_job_free(NULL);
+    free(p);
+    free(out);
+    free(tmp);
+}
+
+/* The in-memory job under allocation failures: each fails with WN_ENOMEM
+ * (or succeeds with the same fates), and leaves no spill directory. */
+static void test_job_alloc_sweep(void **state)
+{
+    (void)state;
+    struct corpus c;
+    corpus_make(&c, 11, 40, 0, 0);
+    char *p = path_of("job-sweep.jsonl");
+    write_path(p, c.data.data, c.data.len);
+    corpus_free(&c);
+    struct recs v;
+    recs_read(p, NULL, &v);
+    char *tmp = path_of("job-tmp3");
+    assert_int_equal(mkdir(tmp, 0777), 0);
+    struct wn_dedup_options o;
+    wn_dedup_options_init(&o);
+    o.threads = 2;
+    o.tmp_dir = tmp;
+    struct fates want = {0, 0, NULL, -1};
+    assert_int_equal(run_job(&o, &v, NULL, v.n, &want, NULL), WN_OK);
+    long step = sweep_step(), n;
+    for (n = 0;; n += step) {
+        if (n > 100000)
+            fail_msg("job: no successful run after %ld failures", n);
+        struct fates f = {0, 0, NULL, -1};
+        wn_alloc_fail_after(n);
+        int rc = run_job(&o, &v, NULL, v.n, &f, NULL);
+        bool pending = rc == WN_OK && injection_pending(n);
+        wn_alloc_fail_after(-1);
+        if (rc == WN_OK) {
+            assert_true(pending);
+            assert_int_equal(f.n, want.n);
+            for (size_t i = 0; i < f.n; i++)
+                assert_int_equal(f.f[i].removed, want.f[i].removed);
+            fates_free(&f);
+            break;
+        }
+        if (rc != WN_ENOMEM)
+            fail_msg("job: allocation %ld failed: got %s", n, wn_strerror(rc));
+        assert_int_equal(stray_entries(tmp), 0);
+        fates_free(&f);
+    }
+    print_message("# in-memory job: %ld allocations, each failed in turn\n", n);
+    fates_free(&want);
+    recs_free(&v);
+    free(p);
+    free(tmp);
+}
+
+/* The report of wn_dedup_run is written whatever the outcome, so a caller
+ * can read error_path after any failure (cmd_dedup.c does). */
+static void test_run_report_on_failure(void **state)
+{
+    (void)state;
+    struct wn_dedup_options o;
+    wn_dedup_options_init(&o);
+    struct wn_dedup_report rep;
+    char *out = path_of("report-out");
+    const char *missing = "/nonexistent/winnow-input.jsonl";
+    memset(&rep, 0x7f, sizeof(rep));
+    o.ngram = 0;
+    assert_int_equal(wn_dedup_run(&missing, 1, out, &o, &rep), WN_EINVAL);
+    assert_int_equal(rep.read, 0);
+    assert_string_equal(rep.error_path, "");
+    o.ngram = 5;
+    memset(&rep, 0x7f, sizeof(rep));
+    assert_int_equal(wn_dedup_run(&missing, 1, out, &o, &rep), WN_EOPEN);
+    assert_string_equal(rep.error_path, missing);
+    assert_int_equal(rep.kept, 0);
+    struct stat st;
+    assert_int_equal(stat(out, &st), -1); /* nothing written */
+    memset(&rep, 0x7f, sizeof(rep));
+    assert_int_equal(wn_dedup_run(&missing, 1, NULL, &o, &rep), WN_EINVAL);
+    assert_string_equal(rep.error_path, "");
+    free(out);
+}
+
+/* ------------------------------------------------------------------------ */
 
 static int setup(void **state)
 {
@@ -1195,6 +1838,11 @@ int main(void)
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_cancel_any_moment),
         cmocka_unit_test(test_reader_cancel_on_signal),
+        cmocka_unit_test(test_sketcher_same_text_same_sketch),
+        cmocka_unit_test(test_verifier_agrees_with_job),
+        cmocka_unit_test(test_job_fates_match_run),
+        cmocka_unit_test(test_job_alloc_sweep),
+        cmocka_unit_test(test_run_report_on_failure),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

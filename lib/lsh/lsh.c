@@ -183,3 +183,28 @@ void wn__lsh_band_keys(const uint32_t *sig, uint32_t bands, uint32_t rows,
         keys[j] = wn__hash_u32s(sig + (size_t)j * rows, rows, bseed);
     }
 }
+
+/* The public face of the banding choice (winnow.h). */
+int wn_lsh_params(double threshold, uint32_t num_perm, double w_fp, double w_fn,
+                  uint32_t *bands, uint32_t *rows, double *fp_area,
+                  double *fn_area)
+{
+    struct wn_lsh_params p;
+    if (w_fp < 0 || w_fn < 0 || w_fp + w_fn <= 0)
+        return WN_EINVAL;
+    int rc = wn__lsh_optimal(threshold, num_perm, w_fp, w_fn, &p);
+    if (rc)
+        return rc;
+    *bands = p.bands;
+    *rows = p.rows;
+    if (fp_area)
+        *fp_area = p.fp_area;
+    if (fn_area)
+        *fn_area = p.fn_area;
+    return WN_OK;
+}
+
+double wn_lsh_probability(double s, uint32_t bands, uint32_t rows)
+{
+    return wn__lsh_candidate_prob(s, bands, rows);
+}

@@ -48,27 +48,16 @@
  * under a second), and the join stays far below a large budget. */
 #define BUCKET_WINDOWS (UINT64_C(4) << 20)
 
-static FILE *spill(const char *dir, const char *name, size_t buffer)
-{
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "w+b");
-    if (f) {
-        unlink(path);
-        setvbuf(f, NULL, _IOFBF, buffer);
-    }
-    return f;
-}
-
-int wn__cross_init(struct wn_cross *c, const char *dir, uint64_t budget,
-                   uint64_t total_tokens, const uint64_t *part_tok,
-                   size_t nparts, volatile int *cancel)
+int wn__cross_init(struct wn_cross *c, const struct wn_frame *frame,
+                   uint64_t budget, uint64_t total_tokens,
+                   const uint64_t *part_tok, size_t nparts,
+                   volatile int *cancel)
 {
     memset(c, 0, sizeof(*c));
     c->budget = budget ? budget : 1;
     c->part_tok = part_tok;
     c->nparts = nparts;
-    c->dir = dir;
+    c->frame = frame;
     c->cancel = cancel;
     /* Two joining threads each hold a bucket and its sort's scratch. */
     uint64_t want = total_tokens * 32 * JOIN_THREADS / c->budget + 1;
@@ -86,11 +75,11 @@ int wn__cross_init(struct wn_cross *c, const char *dir, uint64_t budget,
     for (unsigned i = 0; i < nb * WN_CROSS_WRITERS; i++) {
         char name[48];
         snprintf(name, sizeof(name), "windows-bucket-%u-%u", i / nb, i % nb);
-        c->bucket[i] = spill(dir, name, BUCKET_BUFFER);
+        c->bucket[i] = wn__frame_spill(frame, name, BUCKET_BUFFER);
         if (!c->bucket[i])
             return WN_EOPEN;
     }
-    c->fix = spill(dir, "windows-cross", 1u << 16);
+    c->fix = wn__frame_spill(frame, "windows-cross", 1u << 16);
     return c->fix ? WN_OK : WN_EOPEN;
 }
 
@@ -245,8 +234,9 @@ static int join_bucket(struct joiner *j, unsigned b)
 }
 
 /* Take buckets until none is left or a thread failed. */
-static void *join_main(void *arg)
+static void join_main(void *arg, unsigned slot)
 {
+    (void)slot;
     struct joiner *j = arg;
     struct wn_cross *c = j->c;
     for (;;) {
@@ -271,7 +261,6 @@ static void *join_main(void *arg)
             *j->rc = rc;
         pthread_mutex_unlock(j->mu);
     }
-    return NULL;
 }
 
 static int pwrite_all(int fd, const void *p, size_t n, uint64_t off)
@@ -314,20 +303,20 @@ static int apply(int win_fd, const struct wn_pair64 *v, size_t n,
     return WN_OK;
 }
 
-int wn__cross_finish(struct wn_cross *c, int win_fd)
+int wn__cross_finish(struct wn_cross *c, struct wn_pool *pool, int win_fd)
 {
-    /* Two threads join buckets; each holds one bucket at a time. */
+    /* Two tasks join buckets; each holds one bucket at a time. */
     pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     unsigned next = 0;
     int rc = WN_OK;
     struct joiner j[JOIN_THREADS];
-    for (unsigned i = 0; i < JOIN_THREADS; i++)
+    struct wn_pool_task task[JOIN_THREADS];
+    memset(task, 0, sizeof(task));
+    for (unsigned i = 0; i < JOIN_THREADS; i++) {
         j[i] = (struct joiner){c, &mu, &next, &rc, {0}, 0, 0};
-    pthread_t th;
-    bool threaded = pthread_create(&th, NULL, join_main, &j[1]) == 0;
-    join_main(&j[0]); /* alone, if no thread could be started */
-    if (threaded)
-        pthread_join(th, NULL);
+        wn__pool_submit(pool, &task[i], join_main, &j[i]);
+    }
+    wn__pool_wait(pool);
     for (unsigned i = 0; i < JOIN_THREADS; i++) {
         c->cross_groups += j[i].groups;
         c->cross_windows += j[i].windows;

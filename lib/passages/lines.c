@@ -74,7 +74,7 @@ struct freq {
 
 struct run {
     const struct wn_lines_options *o;
-    struct wn_job job;
+    struct wn_frame job;
     struct wn_lines_report rep;
     FILE *units;
     FILE **runs;
@@ -123,11 +123,11 @@ static int spill_run(struct run *r)
     r->runs = runs;
     char name[32];
     snprintf(name, sizeof(name), "line-run-%zu", r->nruns);
-    FILE *f = wn__job_spill(&r->job, name);
+    FILE *f = wn__frame_spill(&r->job, name, 0);
     if (!f)
         return WN_EOPEN;
     r->runs[r->nruns++] = f;
-    if (wn__job_cancelled(&r->job))
+    if (wn__frame_cancelled(&r->job))
         rc = WN_EINTR;
     for (size_t i = 0; i < r->nbuf && !rc;) {
         size_t j = i + 1;
@@ -236,25 +236,25 @@ static int pass1(struct run *r, struct wn_reader *rd)
     while (!rc) {
         int got = wn_reader_next(rd, &rec);
         if (got < 0) {
-            wn__job_reader_error(&r->job, rd);
+            wn__frame_reader_error(&r->job, rd);
             rc = got;
             break;
         }
         if (got == 0)
             break;
         r->rep.read++;
-        rc = wn__job_spool(&r->job, &rec);
+        rc = wn__frame_spool(&r->job, &rec);
         if (rc)
             break;
         if (rec.status) {
             r->rep.rejected++;
             if (r->o->on_reject)
                 r->o->on_reject(r->o->ud, &rec);
-            rc = wn__job_reject(&r->job.out[OUT_REJECTED], &rec);
+            rc = wn__frame_reject(&r->job.out[OUT_REJECTED], &rec);
         } else {
             rc = add_doc(r, &s, &rec);
         }
-        if (!rc && wn__job_cancelled(&r->job))
+        if (!rc && wn__frame_cancelled(&r->job))
             rc = WN_EINTR;
     }
     r->rep.blank_lines = wn_reader_blank_lines(rd);
@@ -317,7 +317,7 @@ static int merge_runs(struct run *r)
     bool have = false;
     uint64_t cur = 0, sum = 0, steps = 0;
     while (nh > 0 && !rc) {
-        if ((++steps & 0xffff) == 0 && wn__job_cancelled(&r->job)) {
+        if ((++steps & 0xffff) == 0 && wn__frame_cancelled(&r->job)) {
             rc = WN_EINTR;
             break;
         }
@@ -521,7 +521,7 @@ static int pass2(struct run *r)
     if (fflush(r->units) != 0 || fseeko(r->units, 0, SEEK_SET) != 0)
         return WN_EIO;
     struct wn_reader *rd = NULL;
-    int rc = wn__job_reopen(&r->job, &rd);
+    int rc = wn__frame_reopen(&r->job, false, &rd);
     if (rc)
         return rc;
     struct writer w;
@@ -531,7 +531,7 @@ static int pass2(struct run *r)
     while (!rc) {
         int got = wn_reader_next(rd, &rec);
         if (got < 0) {
-            wn__job_reader_error(&r->job, rd);
+            wn__frame_reader_error(&r->job, rd);
             rc = got;
             break;
         }
@@ -544,7 +544,7 @@ static int pass2(struct run *r)
             break;
         }
         rc = write_doc(r, &w, &rec);
-        if (!rc && wn__job_cancelled(&r->job))
+        if (!rc && wn__frame_cancelled(&r->job))
             rc = WN_EINTR;
     }
     if (!rc && d != r->ndocs)
@@ -661,10 +661,10 @@ int wn_lines_run(const char *const *inputs, size_t n, const char *outdir,
         return WN_ENOMEM;
     r->o = &o;
     struct wn_reader *rd = NULL;
-    rc = wn__job_start(&r->job, inputs, n, &o.reader, outdir, o.tmp_dir,
-                       out_names, NOUT, true, o.cancel, &rd);
+    rc = wn__frame_start(&r->job, inputs, n, &o.reader, outdir, o.tmp_dir,
+                         out_names, NOUT, true, o.cancel, 1, &rd);
     if (!rc) {
-        r->units = wn__job_spill(&r->job, "units");
+        r->units = wn__frame_spill(&r->job, "units", 0);
         if (!r->units)
             rc = WN_EOPEN;
     }
@@ -692,7 +692,7 @@ int wn_lines_run(const char *const *inputs, size_t n, const char *outdir,
     if (!rc)
         rc = write_stats(r);
     if (!rc)
-        rc = wn__job_commit(&r->job);
+        rc = wn__frame_commit(&r->job, true);
     r->rep.invalid_utf8 = r->invalid_utf8;
     memcpy(r->rep.error_path, r->job.error_path, sizeof(r->rep.error_path));
     if (rep)
@@ -704,7 +704,7 @@ int wn_lines_run(const char *const *inputs, size_t n, const char *outdir,
     wn__free(r->runs);
     wn__free(r->buf);
     wn__free(r->freq);
-    wn__job_release(&r->job);
+    wn__frame_release(&r->job);
     wn__free(r);
     return rc;
 }

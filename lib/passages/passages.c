@@ -88,7 +88,7 @@ struct docs {
 
 struct run {
     const struct wn_passages_options *o;
-    struct wn_job job;
+    struct wn_frame job;
     struct wn_passages_report rep;
     struct docs d;
     FILE *codes, *spans, *wins;
@@ -223,25 +223,25 @@ static int pass1(struct run *r, struct wn_reader *rd)
     while (!rc) {
         int got = wn_reader_next(rd, &rec);
         if (got < 0) {
-            wn__job_reader_error(&r->job, rd);
+            wn__frame_reader_error(&r->job, rd);
             rc = got;
             break;
         }
         if (got == 0)
             break;
         r->rep.read++;
-        rc = wn__job_spool(&r->job, &rec);
+        rc = wn__frame_spool(&r->job, &rec);
         if (rc)
             break;
         if (rec.status) {
             r->rep.rejected++;
             if (r->o->on_reject)
                 r->o->on_reject(r->o->ud, &rec);
-            rc = wn__job_reject(&r->job.out[OUT_REJECTED], &rec);
+            rc = wn__frame_reject(&r->job.out[OUT_REJECTED], &rec);
         } else {
             rc = add_doc(r, &c, &rec);
         }
-        if (!rc && wn__job_cancelled(&r->job))
+        if (!rc && wn__frame_cancelled(&r->job))
             rc = WN_EINTR;
     }
     r->rep.blank_lines = wn_reader_blank_lines(rd);
@@ -377,12 +377,12 @@ static int do_part(struct run *r, struct wn_cross *cross, unsigned w, size_t p)
     size_t n = 0;
     struct wn_part_sa sa;
     memset(&sa, 0, sizeof(sa));
-    int rc = wn__job_cancelled(&r->job) ? WN_EINTR : WN_OK;
+    int rc = wn__frame_cancelled(&r->job) ? WN_EINTR : WN_OK;
     if (!rc)
         rc = load_part(r, p, &text, &n);
     if (!rc)
         rc = wn__part_sort(text, n, m, k, &sa);
-    if (!rc && wn__job_cancelled(&r->job))
+    if (!rc && wn__frame_cancelled(&r->job))
         rc = WN_EINTR; /* before hashing the part's windows */
     if (!rc && cross)
         rc = wn__cross_add(cross, w, text, n, k, r->part_tok[p]);
@@ -400,7 +400,7 @@ static int do_part(struct run *r, struct wn_cross *cross, unsigned w, size_t p)
     }
     wn__part_sa_release(&sa);
     wn__free(win);
-    if (!rc && wn__job_cancelled(&r->job))
+    if (!rc && wn__frame_cancelled(&r->job))
         rc = WN_EINTR;
     return rc;
 }
@@ -419,8 +419,9 @@ struct part_worker {
     unsigned writer;
 };
 
-static void *part_main(void *arg)
+static void part_main(void *arg, unsigned slot)
 {
+    (void)slot; /* the writer is the task's, not the thread's */
     struct part_worker *w = arg;
     struct parts *ps = w->ps;
     for (;;) {
@@ -440,7 +441,6 @@ static void *part_main(void *arg)
             pthread_mutex_unlock(&ps->mu);
         }
     }
-    return NULL;
 }
 
 static int stage_windows(struct run *r)
@@ -451,32 +451,39 @@ static int stage_windows(struct run *r)
     bool join = r->nparts > 1;
     double t0 = wn__now();
     if (!rc && join)
-        rc = wn__cross_init(&cross, r->job.spill_dir, r->part_budget,
-                            r->rep.tokens, r->part_tok, r->nparts,
-                            r->job.cancel);
+        rc = wn__cross_init(&cross, &r->job, r->part_budget, r->rep.tokens,
+                            r->part_tok, r->nparts, r->job.cancel);
     if (!rc) {
         struct parts ps = {r, join ? &cross : NULL, PTHREAD_MUTEX_INITIALIZER,
                            0, WN_OK};
+        /* One task per writer; the run's pool runs them (all on this
+         * thread when it has one). */
         struct part_worker w[PART_THREADS];
-        pthread_t th[PART_THREADS];
-        unsigned started = 0;
-        for (unsigned i = 1; i < r->part_threads; i++) {
+        struct wn_pool_task task[PART_THREADS];
+        memset(task, 0, sizeof(task));
+        struct wn_pool *pool = NULL;
+        if (r->part_threads > 1)
+            rc = wn__frame_pool(&r->job, &pool);
+        for (unsigned i = 0; !rc && i < r->part_threads; i++) {
             w[i] = (struct part_worker){&ps, i};
-            if (pthread_create(&th[i], NULL, part_main, &w[i]) != 0)
-                break;
-            started = i;
+            if (pool)
+                wn__pool_submit(pool, &task[i], part_main, &w[i]);
+            else
+                part_main(&w[i], 0);
         }
-        w[0] = (struct part_worker){&ps, 0};
-        part_main(&w[0]); /* alone, if no thread could be started */
-        for (unsigned i = 1; i <= started; i++)
-            pthread_join(th[i], NULL);
+        if (pool)
+            wn__pool_wait(pool);
         pthread_mutex_destroy(&ps.mu);
-        rc = ps.rc;
+        if (!rc)
+            rc = ps.rc;
     }
     double t1 = wn__now();
     r->rep.stage_seconds[1] = t1 - t0;
     if (!rc && join) {
-        rc = wn__cross_finish(&cross, fileno(r->wins));
+        struct wn_pool *pool = NULL;
+        rc = wn__frame_pool(&r->job, &pool);
+        if (!rc)
+            rc = wn__cross_finish(&cross, pool, fileno(r->wins));
         r->rep.cross_windows = cross.cross_windows;
     }
     wn__cross_release(&cross);
@@ -850,7 +857,7 @@ static int pass2(struct run *r)
         fseeko(r->wins, 0, SEEK_SET) != 0)
         return WN_EIO;
     struct wn_reader *rd = NULL;
-    int rc = wn__job_reopen(&r->job, &rd);
+    int rc = wn__frame_reopen(&r->job, false, &rd);
     if (rc)
         return rc;
     struct writer w;
@@ -861,7 +868,7 @@ static int pass2(struct run *r)
     while (!rc) {
         int got = wn_reader_next(rd, &rec);
         if (got < 0) {
-            wn__job_reader_error(&r->job, rd);
+            wn__frame_reader_error(&r->job, rd);
             rc = got;
             break;
         }
@@ -875,7 +882,7 @@ static int pass2(struct run *r)
         }
         rc = write_doc(r, &w, di, &rec);
         di++;
-        if (!rc && wn__job_cancelled(&r->job))
+        if (!rc && wn__frame_cancelled(&r->job))
             rc = WN_EINTR;
     }
     if (!rc && di != r->d.n)
@@ -995,12 +1002,13 @@ int wn_passages_run(const char *const *inputs, size_t n, const char *outdir,
         return WN_ENOMEM;
     r->o = &o;
     struct wn_reader *rd = NULL;
-    rc = wn__job_start(&r->job, inputs, n, &o.reader, outdir, o.tmp_dir,
-                       out_names, NOUT, true, o.cancel, &rd);
+    rc =
+        wn__frame_start(&r->job, inputs, n, &o.reader, outdir, o.tmp_dir,
+                        out_names, NOUT, true, o.cancel, WN_CROSS_WRITERS, &rd);
     if (!rc) {
-        r->codes = wn__job_spill(&r->job, "codes");
-        r->spans = wn__job_spill(&r->job, "token-spans");
-        r->wins = wn__job_spill(&r->job, "windows");
+        r->codes = wn__frame_spill(&r->job, "codes", 0);
+        r->spans = wn__frame_spill(&r->job, "token-spans", 0);
+        r->wins = wn__frame_spill(&r->job, "windows", 0);
         if (!r->codes || !r->spans || !r->wins)
             rc = WN_EOPEN;
     }
@@ -1026,7 +1034,7 @@ int wn_passages_run(const char *const *inputs, size_t n, const char *outdir,
     if (!rc)
         rc = write_stats(r);
     if (!rc)
-        rc = wn__job_commit(&r->job);
+        rc = wn__frame_commit(&r->job, true);
     r->rep.invalid_utf8 = r->invalid_utf8;
     memcpy(r->rep.error_path, r->job.error_path, sizeof(r->rep.error_path));
     if (rep)
@@ -1037,7 +1045,7 @@ int wn_passages_run(const char *const *inputs, size_t n, const char *outdir,
         fclose(r->spans);
     if (r->wins)
         fclose(r->wins);
-    wn__job_release(&r->job);
+    wn__frame_release(&r->job);
     docs_release(&r->d);
     wn__free(r->part_doc);
     wn__free(r->part_tok);

@@ -15,15 +15,16 @@
  *  - the cross-part join (crosspart.c): when the corpus is split to bound
  *    memory, windows hashed into disk buckets meet their occurrences in
  *    other parts;
- *  - runs (job.c): temporary directory, atomic outputs, standard input
- *    spooled for a second pass, rejected records, rewritten records;
+ *  - runs: the run frame (io/runframe.h: temporary directory, atomic
+ *    outputs, standard input spooled for a second pass, rejected records,
+ *    the thread pool) and job.c (rewritten records, cuts, line units);
  *  - the three commands' engines: passages.c, lines.c, repetition.c.
  */
 #ifndef WN_PASSAGES_H
 #define WN_PASSAGES_H
 
 #include "common/common.h"
-#include "io/outfile.h"
+#include "io/runframe.h"
 
 #include <stdio.h>
 
@@ -207,7 +208,7 @@ struct wn_cross {
     uint64_t budget;
     const uint64_t *part_tok; /* first global token of each part; nparts+1 */
     size_t nparts;
-    const char *dir;
+    const struct wn_frame *frame; /* where the bucket files go */
     volatile int *cancel;
     uint64_t *starts[WN_CROSS_WRITERS]; /* code offsets of a document */
     size_t starts_cap[WN_CROSS_WRITERS];
@@ -215,7 +216,7 @@ struct wn_cross {
 };
 
 /* total_tokens sizes the buckets. part_tok is kept until _release. */
-WN_INTERNAL int wn__cross_init(struct wn_cross *c, const char *dir,
+WN_INTERNAL int wn__cross_init(struct wn_cross *c, const struct wn_frame *frame,
                                uint64_t budget, uint64_t total_tokens,
                                const uint64_t *part_tok, size_t nparts,
                                volatile int *cancel);
@@ -224,8 +225,10 @@ WN_INTERNAL int wn__cross_init(struct wn_cross *c, const char *dir,
 WN_INTERNAL int wn__cross_add(struct wn_cross *c, unsigned writer,
                               const unsigned char *text, size_t n, uint32_t k,
                               uint64_t tok_base);
-/* Join and rewrite the windows file (descriptor win_fd). */
-WN_INTERNAL int wn__cross_finish(struct wn_cross *c, int win_fd);
+/* Join and rewrite the windows file (descriptor win_fd), two buckets at a
+ * time on the run's pool. */
+WN_INTERNAL int wn__cross_finish(struct wn_cross *c, struct wn_pool *pool,
+                                 int win_fd);
 WN_INTERNAL void wn__cross_release(struct wn_cross *c);
 
 /* ------------------------------------------------------------------------ */
@@ -245,67 +248,8 @@ struct wn_pair64 {
 WN_INTERNAL int wn__sort_pairs(struct wn_pair64 *v, size_t n);
 
 /* ------------------------------------------------------------------------ */
-/* Runs: outputs, spills, two passes over the inputs                         */
+/* Runs: the frame is io/runframe.h                                          */
 /* ------------------------------------------------------------------------ */
-
-#define WN_JOB_MAX_OUT 8
-
-/*
- * The frame of a command that reads its inputs twice and publishes a set of
- * outputs atomically (as wn_dedup_run does): outputs are written under a
- * private temporary directory and renamed into place by wn__job_commit(),
- * stats.json (the last of names) last. Inputs that cannot be read twice
- * (standard input, pipes, devices) are copied during pass 1 when spool is
- * set (wn__job_spool) and pass 2 reads the copies; rejected records are
- * copied as "-", which is rejected again, so both passes see the same
- * sequence of records.
- */
-struct wn_job {
-    char *tmpdir;
-    int lock_fd; /* flock on tmpdir/lock for the life of the job, or -1 */
-    const char *spill_dir; /* where spill files go */
-    struct wn_outfile out[WN_JOB_MAX_OUT];
-    size_t nout;
-    const char *const *inputs;
-    size_t ninputs;
-    struct wn_reader_options ro;
-    FILE **spool; /* by input: copies of those that cannot be read
-                     twice, or NULL */
-    char **spool_path;
-    volatile int *cancel;
-    char error_path[512];
-    double t0;
-};
-
-/*
- * Check the inputs (WN_EOPEN and error_path on failure, before anything is
- * written), create outdir and the temporary directory, open the outputs
- * names[0, nout), with spool the copies of inputs that cannot be read
- * twice, and return a pass-1 reader in *r. The strings are kept.
- */
-WN_INTERNAL int wn__job_start(struct wn_job *j, const char *const *inputs,
-                              size_t n, const struct wn_reader_options *ro,
-                              const char *outdir, const char *tmp_dir,
-                              const char *const *names, size_t nout, bool spool,
-                              volatile int *cancel, struct wn_reader **r);
-/* The reader of the second pass (standard input replaced by its copy). */
-WN_INTERNAL int wn__job_reopen(struct wn_job *j, struct wn_reader **r);
-/* Pass 1: copy a record of standard input for pass 2. */
-WN_INTERNAL int wn__job_spool(struct wn_job *j, const struct wn_record *rec);
-/* A spill file in the spill directory, unlinked at once, "w+b". */
-WN_INTERNAL FILE *wn__job_spill(struct wn_job *j, const char *name);
-/* Append the rejected.jsonl line of rec to o. */
-WN_INTERNAL int wn__job_reject(struct wn_outfile *o,
-                               const struct wn_record *rec);
-/* Note a failing reader's path in error_path. */
-WN_INTERNAL void wn__job_reader_error(struct wn_job *j,
-                                      const struct wn_reader *r);
-WN_INTERNAL bool wn__job_cancelled(const struct wn_job *j);
-/* Finish every output, then rename them, stats last. */
-WN_INTERNAL int wn__job_commit(struct wn_job *j);
-WN_INTERNAL void wn__job_release(struct wn_job *j);
-WN_INTERNAL double wn__now(void);
-WN_INTERNAL uint64_t wn__peak_rss(void);
 
 /*
  * Write rec to o as a kept record, followed by '\n'. With text NULL the
@@ -317,10 +261,6 @@ WN_INTERNAL int wn__write_record(struct wn_outfile *o,
                                  const struct wn_record *rec,
                                  const char *text_field, const char *text,
                                  size_t len, struct wn_buf *scratch);
-
-/* Append ',"id":' and the escaped id of rec... a JSON key and string. */
-WN_INTERNAL int wn__json_kv(struct wn_buf *b, const char *key, const char *s,
-                            size_t len);
 
 /* ------------------------------------------------------------------------ */
 /* Cutting text                                                              */

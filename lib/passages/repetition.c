@@ -344,7 +344,7 @@ static int removed_line(struct wn_buf *b, const struct wn_record *rec,
     return rc;
 }
 
-static int repeats_stats(struct wn_job *j, const struct wn_repeats_options *o,
+static int repeats_stats(struct wn_frame *j, const struct wn_repeats_options *o,
                          const struct wn_repeats_report *p,
                          uint64_t invalid_utf8)
 {
@@ -388,7 +388,7 @@ static int repeats_stats(struct wn_job *j, const struct wn_repeats_options *o,
     return rc;
 }
 
-static int repeats_pass(struct wn_job *j, struct wn_reader *rd,
+static int repeats_pass(struct wn_frame *j, struct wn_reader *rd,
                         const struct wn_repeats_options *o,
                         struct wn_repeats_report *rep, uint64_t *invalid_utf8)
 {
@@ -401,7 +401,7 @@ static int repeats_pass(struct wn_job *j, struct wn_reader *rd,
     while (!rc) {
         int got = wn_reader_next(rd, &rec);
         if (got < 0) {
-            wn__job_reader_error(j, rd);
+            wn__frame_reader_error(j, rd);
             rc = got;
             break;
         }
@@ -412,7 +412,7 @@ static int repeats_pass(struct wn_job *j, struct wn_reader *rd,
             rep->rejected++;
             if (o->on_reject)
                 o->on_reject(o->ud, &rec);
-            rc = wn__job_reject(&j->out[OUT_REJECTED], &rec);
+            rc = wn__frame_reject(&j->out[OUT_REJECTED], &rec);
             continue;
         }
         struct wn_repetition m;
@@ -441,7 +441,7 @@ static int repeats_pass(struct wn_job *j, struct wn_reader *rd,
             rc = wn__write_record(&j->out[OUT_KEPT], &rec, j->ro.text_field,
                                   NULL, 0, &recbuf);
         }
-        if (!rc && wn__job_cancelled(j))
+        if (!rc && wn__frame_cancelled(j))
             rc = WN_EINTR;
     }
     rep->blank_lines = wn_reader_blank_lines(rd);
@@ -469,12 +469,12 @@ int wn_repeats_run(const char *const *inputs, size_t n, const char *outdir,
             return WN_EINVAL;
     if (opts->reader.max_record_bytes >= (UINT64_C(4) << 30))
         return WN_EINVAL; /* offsets are 32-bit */
-    struct wn_job j;
+    struct wn_frame j;
     struct wn_repeats_report r;
     memset(&r, 0, sizeof(r));
     struct wn_reader *rd = NULL;
-    int rc = wn__job_start(&j, inputs, n, &opts->reader, outdir, NULL,
-                           out_names, NOUT, false, opts->cancel, &rd);
+    int rc = wn__frame_start(&j, inputs, n, &opts->reader, outdir, NULL,
+                             out_names, NOUT, false, opts->cancel, 1, &rd);
     uint64_t invalid_utf8 = 0;
     if (!rc)
         rc = repeats_pass(&j, rd, opts, &r, &invalid_utf8);
@@ -486,11 +486,11 @@ int wn_repeats_run(const char *const *inputs, size_t n, const char *outdir,
     if (!rc)
         rc = repeats_stats(&j, opts, &r, invalid_utf8);
     if (!rc)
-        rc = wn__job_commit(&j);
+        rc = wn__frame_commit(&j, true);
     r.invalid_utf8 = invalid_utf8;
     memcpy(r.error_path, j.error_path, sizeof(r.error_path));
     if (rep)
         *rep = r;
-    wn__job_release(&j);
+    wn__frame_release(&j);
     return rc;
 }

@@ -24,5 +24,9 @@ else
     ok $? "it runs wn_dedup_run and wn_text_similarity"
     grep -q "read 2 kept 1 removed 1 rejected 0" "$TMP/api.out" && grep -q "jaccard 0.60 containment 1.00" "$TMP/api.out"
     ok $? "with the expected results"
+    grep -q "verdict same 1 reason exact" "$TMP/api.out" &&
+        grep -q "fate 1 kept" "$TMP/api.out" &&
+        grep -q "fate 2 removed duplicate_of 1 reason exact" "$TMP/api.out"
+    ok $? "the stages (sketcher, verifier, in-memory job) from winnow.h alone"
 fi
 done_testing

@@ -1,0 +1,377 @@
+/*
+ * dedup.h - the internal header of lib/dedup: the stages of deduplication,
+ * each in its own file behind the narrow struct it needs.
+ *
+ *   sketcher.c   options, struct wn_sketcher (parameters chosen once) and
+ *                struct wn_sketch (one text's hash, counts, signature, band
+ *                keys, verification data), encoding of sketches
+ *   verify.c     the verification rule: similarity from two sketches'
+ *                verification data or shingle sets, accept, reason; the
+ *                public wn_sketcher_compare; the batch verification of
+ *                candidate pairs read back from the spill files
+ *   pass1.c      batches of records sketched on the run's pool and
+ *                committed in input order into the document table and the
+ *                spill files
+ *   exact.c      exact duplicates (equal 128-bit hashes) and duplicate ids
+ *   candidates.c the parallel band join that makes candidate pairs
+ *   clusters.c   union-find roots, representatives by the keep rule
+ *   dedupjob.c   the job (wn_dedup_job_*): runs the stages in order and
+ *                gives every record's fate; its opening comment is the map
+ *                of the whole pipeline
+ *   outputs.c    removed.jsonl lines, clusters.jsonl, stats.json
+ *   pass2.c      the file consumer of the fates: kept.jsonl (copied by
+ *                offsets or read again) and removed.jsonl
+ *   run.c        wn_dedup_run: the run frame, the readers feeding the job,
+ *                rejected records, publishing
+ */
+#ifndef WN_DEDUP_H
+#define WN_DEDUP_H
+
+#include "cluster/cluster.h"
+#include "common/pool.h"
+#include "io/runframe.h"
+#include "lsh/lsh.h"
+#include "sketch/sketch.h"
+
+#include <stdio.h>
+#include <sys/stat.h>
+
+#define WN_DEDUP_MAX_KEYS 256u
+/* m of Manku et al.: SimHash blocks that must match. */
+#define WN_SIMHASH_EXTRA_BLOCKS 2u
+
+/* ------------------------------------------------------------------------ */
+/* sketcher.c                                                                */
+/* ------------------------------------------------------------------------ */
+
+struct wn_sketcher {
+    struct wn_dedup_options o; /* a copy; pointers in it are not used */
+    /* The verification data of a document: vk values of vbits bits each
+     * (b-bit MinHash, Li and Koenig 2010), sig_bytes in all. OPH keeps a
+     * fine signature of 4K bins at 4 bits, 0xF marking an empty bin;
+     * K-permutation MinHash its K values at 16 bits; SimHash its 64 bits. */
+    uint32_t sig_bytes, vk, vbits;
+    uint32_t nkeys; /* band keys per document */
+    uint32_t bands, rows;
+    bool need_sets;   /* exact verification: sorted shingle sets */
+    bool need_unique; /* shingle counts are of distinct shingles */
+    uint64_t id;      /* wn_sketcher_id */
+};
+
+struct wn_sketch {
+    const struct wn_sketcher *sk;
+    bool valid, decoded, empty;
+    uint64_t h[2];
+    uint64_t tokens, invalid;
+    uint32_t nsh;   /* shingles, capped at UINT32_MAX */
+    uint64_t *keys; /* nkeys */
+    uint8_t *vdata; /* sig_bytes */
+    uint32_t *sig;  /* num_perm values (SimHash: 2) */
+    uint32_t *fine; /* OPH: vk + 1 fine bins */
+    uint64_t *sh;   /* shingle hashes; the sorted set when need_sets */
+    size_t nset;    /* entries of sh that are the shingles */
+    size_t shcap;
+    struct wn_tokens tok;
+};
+
+/* The options wn_dedup_run refuses (WN_EINVAL); keep_field is required
+ * for WN_KEEP_MAX only when need_keep_field. */
+WN_INTERNAL int wn__dedup_validate(const struct wn_dedup_options *o,
+                                   bool need_keep_field);
+/* Fill sk (caller's storage) from validated options. */
+WN_INTERNAL int wn__sketcher_init(struct wn_sketcher *sk,
+                                  const struct wn_dedup_options *o);
+/* wn_sketch_create into caller's storage; wn__sketch_release frees it. */
+WN_INTERNAL int wn__sketch_init(struct wn_sketch *s,
+                                const struct wn_sketcher *sk);
+WN_INTERNAL void wn__sketch_release(struct wn_sketch *s);
+
+/* ------------------------------------------------------------------------ */
+/* verify.c                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* The similarity of a pair as the verification sees it. */
+struct wn_pair_sim {
+    double jac;    /* Jaccard (SimHash: 1 - Hamming / 64) */
+    double cont;   /* containment of the smaller in the larger */
+    double a_in_b; /* |A n B| / |A| */
+    double b_in_a; /* |A n B| / |B| */
+};
+
+/* From two documents' verification data (sig_bytes each) and shingle
+ * counts. */
+WN_INTERNAL void wn__verify_data(const struct wn_sketcher *sk,
+                                 const uint8_t *sa, const uint8_t *sb,
+                                 uint32_t na, uint32_t nb,
+                                 struct wn_pair_sim *out);
+/* From two sorted shingle sets (exact verification). */
+WN_INTERNAL void wn__verify_sets(const uint64_t *a, size_t na,
+                                 const uint64_t *b, size_t nb,
+                                 struct wn_pair_sim *out);
+/* The rule: whether a pair of this similarity is an edge. */
+WN_INTERNAL bool wn__verify_accept(const struct wn_sketcher *sk,
+                                   const struct wn_pair_sim *s);
+/* enum wn_reason of a duplicate (exact: equal hashes). */
+WN_INTERNAL int wn__verify_reason(const struct wn_sketcher *sk, bool exact,
+                                  const struct wn_pair_sim *s);
+
+/* ------------------------------------------------------------------------ */
+/* The document table and the spill files (pass1.c)                          */
+/* ------------------------------------------------------------------------ */
+
+enum { WN_DOC_EMPTY = 1 };
+
+/* Per document, in input order among accepted records. */
+struct wn_docs {
+    size_t n;         /* committed */
+    size_t nfill;     /* numbered so far (committed or in a batch) */
+    size_t cap;       /* of every array below (id_off, set_off: cap + 1) */
+    uint64_t *h;      /* 2 per doc; freed after the exact stage */
+    uint32_t *egroup; /* first document of each one's exact group */
+    uint32_t *tlen;   /* text bytes */
+    uint32_t *nsh;    /* shingles */
+    uint8_t *flags;   /* WN_DOC_EMPTY */
+    double *keyval;   /* WN_KEEP_MAX only */
+    uint64_t *id_off; /* n + 1 */
+    struct wn_buf ids;
+    uint64_t *set_off; /* n + 1, exact verification */
+};
+
+/* Spilled per document: the verification data (sig_bytes each) to one
+ * file, band keys to one file per band, shingle sets to one file. */
+struct wn_spills {
+    FILE *sig_f;
+    FILE **key_f; /* nkeys */
+    uint32_t nkeys;
+    FILE *set_f;
+};
+
+WN_INTERNAL int wn__spills_open(struct wn_spills *sp,
+                                const struct wn_sketcher *sk,
+                                const struct wn_frame *frame);
+/* Flush for reading back with pread. */
+WN_INTERNAL int wn__spills_flush(struct wn_spills *sp);
+WN_INTERNAL void wn__spills_close(struct wn_spills *sp);
+WN_INTERNAL void wn__docs_release(struct wn_docs *d);
+
+/* The id of document i. */
+static inline const char *wn__doc_id(const struct wn_docs *d, size_t i,
+                                     size_t *len)
+{
+    *len = (size_t)(d->id_off[i + 1] - d->id_off[i]);
+    return d->ids.data ? d->ids.data + d->id_off[i] : "";
+}
+
+struct wn_batch;
+
+/* Pass 1: what it writes to and what it counts. */
+struct wn_pass1 {
+    const struct wn_sketcher *sk;
+    struct wn_pool *pool;
+    struct wn_docs *docs;
+    struct wn_spills *sp;
+    bool keep_max;
+    struct wn_sketch *scratch; /* one per pool slot */
+    unsigned nscratch;
+    struct wn_batch *batches;
+    size_t nbatches;
+    struct wn_batch *fill; /* being filled, or NULL */
+    size_t *ring;          /* batches in flight, oldest first */
+    size_t ring_head, ring_n;
+    uint64_t invalid_utf8, empty_docs, keep_missing;
+};
+
+WN_INTERNAL int wn__pass1_init(struct wn_pass1 *p, const struct wn_sketcher *sk,
+                               struct wn_pool *pool, struct wn_docs *docs,
+                               struct wn_spills *sp, bool keep_max);
+/*
+ * Number the next accepted record (its document number is docs->nfill)
+ * and queue its text for sketching. Returns WN_OK, 1 when it filled a
+ * batch that went to the pool, or an error status.
+ */
+WN_INTERNAL int wn__pass1_add(struct wn_pass1 *p,
+                              const struct wn_dedup_record *rec);
+/* Sketch and commit everything queued; docs->n == docs->nfill after. */
+WN_INTERNAL int wn__pass1_finish(struct wn_pass1 *p);
+/* Wait for batches in flight and free everything. */
+WN_INTERNAL void wn__pass1_release(struct wn_pass1 *p);
+
+/* ------------------------------------------------------------------------ */
+/* exact.c, candidates.c, verify.c, clusters.c                               */
+/* ------------------------------------------------------------------------ */
+
+static inline void wn__bit_set(uint8_t *bm, size_t d)
+{
+    bm[d >> 3] |= (uint8_t)(1u << (d & 7));
+}
+
+static inline bool wn__bit_get(const uint8_t *bm, size_t d)
+{
+    return bm[d >> 3] >> (d & 7) & 1;
+}
+
+/* Records whose id an earlier record has. */
+WN_INTERNAL int wn__count_duplicate_ids(const struct wn_docs *d,
+                                        uint64_t *count);
+/* Union documents with equal 128-bit hashes; all but the first of each
+ * group get their bit in skip. */
+WN_INTERNAL int wn__stage_exact(const struct wn_docs *d, struct wn_uf *uf,
+                                uint8_t *skip);
+
+/* What the band join reads and how it may run. */
+struct wn_join_in {
+    size_t n;            /* documents */
+    const uint8_t *skip; /* documents left out */
+    FILE *const *key_f;  /* nkeys band files, flushed */
+    uint32_t nkeys;
+    uint32_t bucket_all_pairs;
+    uint64_t memory; /* budget; 0: 1 GiB */
+    volatile int *cancel;
+};
+
+/* Distinct candidate pairs (a << 32 | b, a < b, sorted) in *pairs. */
+WN_INTERNAL int wn__stage_candidates(const struct wn_join_in *in,
+                                     struct wn_pool *pool, uint64_t **pairs,
+                                     size_t *npairs, struct wn_join_stats *st);
+
+/* Similarity of two documents read back from the spill files. */
+struct wn_pair_verifier {
+    const struct wn_sketcher *sk;
+    const struct wn_docs *docs;
+    int sig_fd, set_fd;
+    uint8_t *sa, *sb;
+    uint64_t *xa, *xb;
+    size_t xacap, xbcap;
+};
+
+WN_INTERNAL int wn__pair_verifier_init(struct wn_pair_verifier *v,
+                                       const struct wn_sketcher *sk,
+                                       const struct wn_docs *docs,
+                                       const struct wn_spills *sp);
+WN_INTERNAL int wn__pair_similarity(struct wn_pair_verifier *v, uint32_t a,
+                                    uint32_t b, struct wn_pair_sim *out);
+WN_INTERNAL void wn__pair_verifier_release(struct wn_pair_verifier *v);
+
+/* Verify the pairs whose documents are still apart; union the edges. */
+WN_INTERNAL int wn__stage_verify(struct wn_pair_verifier *v,
+                                 const uint64_t *pairs, size_t npairs,
+                                 struct wn_uf *uf, volatile int *cancel,
+                                 uint64_t *verified, uint64_t *edges);
+
+struct wn_clustering {
+    uint32_t *root; /* root of each document */
+    uint32_t *rep;  /* representative, indexed by root */
+    uint32_t *cid;  /* cluster number + 1, indexed by root; 0: singleton */
+    uint32_t *size; /* component size, indexed by root */
+    uint64_t nclusters;
+};
+
+WN_INTERNAL int wn__clustering_build(const struct wn_docs *d, int keep,
+                                     struct wn_uf *uf, struct wn_clustering *c);
+WN_INTERNAL void wn__clustering_release(struct wn_clustering *c);
+
+/* ------------------------------------------------------------------------ */
+/* dedupjob.c: the job                                                       */
+/* ------------------------------------------------------------------------ */
+
+struct wn_dedup_job {
+    struct wn_dedup_options o;
+    struct wn_sketcher sk;
+    struct wn_frame own; /* spill-only frame of an in-memory job */
+    struct wn_frame *frame;
+    struct wn_pool *pool;
+    struct wn_docs docs;
+    struct wn_spills sp;
+    struct wn_pass1 p1;
+    struct wn_uf uf;
+    struct wn_clustering c;
+    struct wn_pair_verifier ver;
+    bool have_ver;
+    int state; /* 0 adding, 1 decided, 2 done */
+    int failed;
+    uint64_t text_bytes;
+    double t0;
+    struct wn_dedup_report rep;
+};
+
+/* Copy the options (valid: wn__dedup_validate) and choose the parameters:
+ * WN_EINVAL for a banding the job cannot hold, before anything exists.
+ * wn__dedup_job_release() is due whatever this returns. */
+WN_INTERNAL int wn__dedup_job_configure(struct wn_dedup_job *j,
+                                        const struct wn_dedup_options *opts);
+/* Start a configured job on a run's frame (spill files, pool), or on its
+ * own (frame NULL: a spill-only frame in opts->tmp_dir). */
+WN_INTERNAL int wn__dedup_job_start(struct wn_dedup_job *j,
+                                    struct wn_frame *frame);
+/* Add one record: WN_OK, 1 when it filled a batch (a moment to report
+ * progress), or a status (the job is failed from then on). */
+WN_INTERNAL int wn__dedup_job_add(struct wn_dedup_job *j,
+                                  const struct wn_dedup_record *rec);
+/* Pass 1 done: the exact stage, join, verification, clustering. */
+WN_INTERNAL int wn__dedup_job_decide(struct wn_dedup_job *j);
+/* Every fate in input order (after decide). */
+WN_INTERNAL int wn__dedup_job_fates(struct wn_dedup_job *j,
+                                    int (*on_fate)(void *ud,
+                                                   const struct wn_fate *f),
+                                    void *ud);
+WN_INTERNAL void wn__dedup_job_release(struct wn_dedup_job *j);
+
+/* ------------------------------------------------------------------------ */
+/* outputs.c                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* The removed.jsonl line of a removed record's fate, appended to b. */
+WN_INTERNAL int wn__removed_line(const struct wn_sketcher *sk,
+                                 const struct wn_fate *f, struct wn_buf *b);
+/* clusters.jsonl: every cluster of 2 or more, members in input order. */
+WN_INTERNAL int wn__write_clusters(const struct wn_docs *d,
+                                   const struct wn_clustering *c,
+                                   struct wn_outfile *o);
+/* stats.json of a dedup run. */
+WN_INTERNAL int wn__write_dedup_stats(const struct wn_dedup_job *j,
+                                      const struct wn_frame *f,
+                                      unsigned threads, struct wn_outfile *o);
+
+/* ------------------------------------------------------------------------ */
+/* pass2.c: the file consumer of the fates                                   */
+/* ------------------------------------------------------------------------ */
+
+/* What pass 1 of wn_dedup_run notes for pass 2, besides the job. */
+struct wn_input_map {
+    size_t ninputs;
+    /* Per input: documents numbered from it, whether every one came from
+     * an uncompressed JSONL file, and its size and change time. */
+    uint64_t *in_docs;
+    bool *in_plain;
+    struct stat *in_stat;
+    /* Per document: where its record's bytes are in its input, for pass 2
+     * to copy kept records without reading them. */
+    uint64_t *rec_off;
+    uint32_t *rec_len;
+    size_t cap;
+    /* Ordinals among all records read of the rejected ones, ascending. */
+    uint64_t *rej;
+    size_t nrej, rejcap;
+};
+
+/* The outputs pass 2 writes. */
+struct wn_pass2_out {
+    struct wn_outfile *kept, *removed;
+};
+
+/*
+ * Give every fate of the job (decided) to the outputs: kept records as the
+ * bytes they were read as (a text file's as {"id", "text"}), removed ones
+ * as removed.jsonl lines. wn__pass2_copy copies kept records by the
+ * offsets pass 1 noted, every input being an uncompressed JSONL file;
+ * wn__pass2_read reads the inputs (or their copies) again. WN_ECHANGED
+ * when an input no longer gives the records of pass 1.
+ */
+WN_INTERNAL int wn__pass2_copy(struct wn_dedup_job *j, struct wn_frame *f,
+                               const struct wn_input_map *m,
+                               const struct wn_pass2_out *out);
+WN_INTERNAL int wn__pass2_read(struct wn_dedup_job *j, struct wn_frame *f,
+                               const struct wn_input_map *m,
+                               const struct wn_pass2_out *out);
+
+#endif /* WN_DEDUP_H */

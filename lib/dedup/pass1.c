@@ -1,0 +1,420 @@
+/*
+ * pass1.c - the first pass of the dedup job: records are numbered as they
+ * come and their texts copied into batches; a full batch is sketched as
+ * one task of the run's pool (one scratch sketch per pool slot) and
+ * batches are committed strictly in order, so every document gets the
+ * number of its position among accepted records and the spill files the
+ * same bytes whatever the thread count. At most 2t + 1 batches (t threads)
+ * are in flight; when none is free the owner commits the oldest, running
+ * queued batches itself while it waits.
+ *
+ * What grows with the corpus is kept small in memory (per document: a
+ * 128-bit exact hash, text length, shingle count, flags, the id) and the
+ * rest is spilled: verification data to one file, band keys to one file
+ * per band, shingle sets (exact verification) to one file.
+ */
+#include "dedup/dedup.h"
+
+#include <errno.h>
+#include <math.h>
+
+#define BATCH_TEXT_BYTES (2u << 20) /* text per batch */
+#define BATCH_MAX_DOCS   4096u
+
+/* What a task computes for one document. */
+struct doc_out {
+    uint64_t h[2];    /* 128-bit hash of the normalized token stream */
+    uint32_t nsh;     /* shingles (distinct when sets are needed) */
+    uint32_t flags;   /* WN_DOC_EMPTY */
+    uint64_t invalid; /* repaired UTF-8 sequences */
+};
+
+struct wn_batch {
+    struct wn_pass1 *p;
+    size_t n;
+    struct wn_buf text;
+    size_t *off; /* text offsets, n + 1 */
+    size_t cap;
+    struct doc_out *out;
+    uint8_t *sigs;  /* n * sig_bytes */
+    uint64_t *keys; /* band-major: key j of doc i at j * cap + i */
+    uint64_t *sets; /* exact verification: sorted shingle sets */
+    size_t nsets, setcap;
+    size_t *set_off; /* n + 1 */
+    int status;
+    bool busy; /* queued, running or waiting to be committed */
+    struct wn_pool_task task;
+};
+
+/* ------------------------------------------------------------------------ */
+/* Spill files and the document table                                        */
+/* ------------------------------------------------------------------------ */
+
+int wn__spills_open(struct wn_spills *sp, const struct wn_sketcher *sk,
+                    const struct wn_frame *frame)
+{
+    memset(sp, 0, sizeof(*sp));
+    if (!sk->o.exact_only) {
+        sp->sig_f = wn__frame_spill(frame, "signatures", 0);
+        if (!sp->sig_f)
+            return WN_EOPEN;
+        sp->key_f = wn__calloc(sk->nkeys ? sk->nkeys : 1, sizeof(FILE *));
+        if (!sp->key_f)
+            return WN_ENOMEM;
+        sp->nkeys = sk->nkeys;
+        for (uint32_t j = 0; j < sk->nkeys; j++) {
+            char name[32];
+            snprintf(name, sizeof(name), "band-%u", j);
+            sp->key_f[j] = wn__frame_spill(frame, name, 0);
+            if (!sp->key_f[j])
+                return WN_EOPEN;
+        }
+    }
+    if (sk->need_sets) {
+        sp->set_f = wn__frame_spill(frame, "shingle-sets", 0);
+        if (!sp->set_f)
+            return WN_EOPEN;
+    }
+    return WN_OK;
+}
+
+int wn__spills_flush(struct wn_spills *sp)
+{
+    if (sp->sig_f && fflush(sp->sig_f) != 0)
+        return wn__status_from_errno(errno);
+    if (sp->set_f && fflush(sp->set_f) != 0)
+        return wn__status_from_errno(errno);
+    for (uint32_t j = 0; sp->key_f && j < sp->nkeys; j++)
+        if (fflush(sp->key_f[j]) != 0)
+            return wn__status_from_errno(errno);
+    return WN_OK;
+}
+
+void wn__spills_close(struct wn_spills *sp)
+{
+    if (sp->sig_f)
+        fclose(sp->sig_f);
+    if (sp->key_f) {
+        for (uint32_t j = 0; j < sp->nkeys; j++)
+            if (sp->key_f[j])
+                fclose(sp->key_f[j]);
+        wn__free(sp->key_f);
+    }
+    if (sp->set_f)
+        fclose(sp->set_f);
+    memset(sp, 0, sizeof(*sp));
+}
+
+void wn__docs_release(struct wn_docs *d)
+{
+    wn__free(d->h);
+    wn__free(d->egroup);
+    wn__free(d->tlen);
+    wn__free(d->nsh);
+    wn__free(d->flags);
+    wn__free(d->keyval);
+    wn__free(d->id_off);
+    wn__free(d->set_off);
+    wn__buf_release(&d->ids);
+    memset(d, 0, sizeof(*d));
+}
+
+static int grow_docs(struct wn_pass1 *p, size_t need)
+{
+    struct wn_docs *e = p->docs;
+    if (need <= e->cap)
+        return WN_OK;
+    if (need > UINT32_MAX - 1)
+        return WN_ELIMIT;
+    size_t cap = e->cap ? e->cap * 2 : 4096;
+    while (cap < need)
+        cap *= 2;
+    if (cap > UINT32_MAX)
+        cap = UINT32_MAX;
+    void *q;
+#define GROW_ARRAY(field, per)                                                 \
+    q = wn__reallocarray(e->field, cap * (per), sizeof(*e->field));            \
+    if (!q)                                                                    \
+        return WN_ENOMEM;                                                      \
+    e->field = q;
+    GROW_ARRAY(h, 2)
+    GROW_ARRAY(tlen, 1)
+    GROW_ARRAY(nsh, 1)
+    GROW_ARRAY(flags, 1)
+    GROW_ARRAY(id_off, 1)
+    if (p->keep_max) {
+        GROW_ARRAY(keyval, 1)
+    }
+    if (p->sk->need_sets) {
+        GROW_ARRAY(set_off, 1)
+    }
+#undef GROW_ARRAY
+    e->cap = cap - 1; /* id_off and set_off hold n + 1 entries */
+    return WN_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Batches                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static int batch_alloc(struct wn_pass1 *p, struct wn_batch *b)
+{
+    const struct wn_sketcher *sk = p->sk;
+    memset(b, 0, sizeof(*b));
+    b->p = p;
+    size_t m = BATCH_MAX_DOCS;
+    b->cap = m;
+    b->off = wn__reallocarray(NULL, m + 1, sizeof(*b->off));
+    b->out = wn__reallocarray(NULL, m, sizeof(*b->out));
+    b->sigs = wn__reallocarray(NULL, m, sk->sig_bytes ? sk->sig_bytes : 1);
+    b->keys = wn__reallocarray(NULL, m * (sk->nkeys ? sk->nkeys : 1),
+                               sizeof(*b->keys));
+    b->set_off = wn__reallocarray(NULL, m + 1, sizeof(*b->set_off));
+    if (!b->off || !b->out || !b->sigs || !b->keys || !b->set_off)
+        return WN_ENOMEM;
+    return wn__buf_reserve(&b->text, BATCH_TEXT_BYTES);
+}
+
+static void batch_free(struct wn_batch *b)
+{
+    wn__free(b->off);
+    wn__free(b->out);
+    wn__free(b->sigs);
+    wn__free(b->keys);
+    wn__free(b->set_off);
+    wn__free(b->sets);
+    wn__buf_release(&b->text);
+}
+
+/* Sketch every document of b with the slot's scratch sketch (a task). */
+static void process_batch(void *arg, unsigned slot)
+{
+    struct wn_batch *b = arg;
+    const struct wn_pass1 *p = b->p;
+    const struct wn_sketcher *sk = p->sk;
+    struct wn_sketch *s = &p->scratch[slot];
+    b->nsets = 0;
+    b->status = WN_OK;
+    for (size_t i = 0; i < b->n; i++) {
+        if (sk->need_sets)
+            b->set_off[i] = b->nsets;
+        int rc = wn_sketcher_sketch(sk, b->text.data + b->off[i],
+                                    b->off[i + 1] - b->off[i], s);
+        if (rc) {
+            b->status = rc;
+            return;
+        }
+        struct doc_out *o = &b->out[i];
+        o->h[0] = s->h[0];
+        o->h[1] = s->h[1];
+        o->nsh = s->nsh;
+        o->flags = s->empty ? WN_DOC_EMPTY : 0;
+        o->invalid = s->invalid;
+        if (sk->o.exact_only)
+            continue;
+        memcpy(b->sigs + i * sk->sig_bytes, s->vdata, sk->sig_bytes);
+        /* Band-major, so that each band's keys go out in one write. */
+        for (uint32_t j = 0; j < sk->nkeys; j++)
+            b->keys[(size_t)j * b->cap + i] = s->keys[j];
+        if (sk->need_sets) {
+            if (WN_GROW(b->sets, b->setcap, b->nsets + s->nset)) {
+                b->status = WN_ENOMEM;
+                return;
+            }
+            memcpy(b->sets + b->nsets, s->sh, s->nset * sizeof(*s->sh));
+            b->nsets += s->nset;
+        }
+    }
+    if (sk->need_sets)
+        b->set_off[b->n] = b->nsets;
+}
+
+static int write_all(FILE *f, const void *q, size_t n)
+{
+    if (n && fwrite(q, 1, n, f) != n)
+        return wn__status_from_errno(errno);
+    return WN_OK;
+}
+
+/* Append a finished batch to the document table and the spill files. */
+static int commit_batch(struct wn_pass1 *p, struct wn_batch *b)
+{
+    if (b->status)
+        return b->status;
+    struct wn_docs *e = p->docs;
+    const struct wn_sketcher *sk = p->sk;
+    size_t base = e->n;
+    for (size_t i = 0; i < b->n; i++) {
+        size_t d = base + i;
+        e->h[2 * d] = b->out[i].h[0];
+        e->h[2 * d + 1] = b->out[i].h[1];
+        e->nsh[d] = b->out[i].nsh;
+        e->flags[d] = (uint8_t)(b->out[i].flags & WN_DOC_EMPTY);
+        p->invalid_utf8 += b->out[i].invalid;
+        p->empty_docs += (b->out[i].flags & WN_DOC_EMPTY) != 0;
+    }
+    int rc = WN_OK;
+    if (!sk->o.exact_only) {
+        rc = write_all(p->sp->sig_f, b->sigs, b->n * sk->sig_bytes);
+        /* One file per band. */
+        for (uint32_t j = 0; j < sk->nkeys && !rc; j++)
+            rc = write_all(p->sp->key_f[j], b->keys + (size_t)j * b->cap,
+                           b->n * sizeof(uint64_t));
+    }
+    if (!rc && sk->need_sets) {
+        uint64_t start = e->n ? e->set_off[e->n] : 0;
+        for (size_t i = 0; i < b->n; i++)
+            e->set_off[base + i] = start + b->set_off[i];
+        e->set_off[base + b->n] = start + b->set_off[b->n];
+        rc = write_all(p->sp->set_f, b->sets, b->nsets * sizeof(uint64_t));
+    }
+    e->n += b->n;
+    return rc;
+}
+
+/* Commit the oldest batch in flight, after waiting for it. */
+static int commit_oldest(struct wn_pass1 *p)
+{
+    struct wn_batch *b = &p->batches[p->ring[p->ring_head]];
+    wn__pool_wait_task(p->pool, &b->task);
+    p->ring_head = (p->ring_head + 1) % p->nbatches;
+    p->ring_n--;
+    int rc = commit_batch(p, b);
+    b->busy = false;
+    return rc;
+}
+
+static void submit(struct wn_pass1 *p, struct wn_batch *b)
+{
+    size_t idx = (size_t)(b - p->batches);
+    p->ring[(p->ring_head + p->ring_n) % p->nbatches] = idx;
+    p->ring_n++;
+    b->busy = true;
+    wn__pool_submit(p->pool, &b->task, process_batch, b);
+}
+
+int wn__pass1_init(struct wn_pass1 *p, const struct wn_sketcher *sk,
+                   struct wn_pool *pool, struct wn_docs *docs,
+                   struct wn_spills *sp, bool keep_max)
+{
+    memset(p, 0, sizeof(*p));
+    p->sk = sk;
+    p->pool = pool;
+    p->docs = docs;
+    p->sp = sp;
+    p->keep_max = keep_max;
+    unsigned t = wn__pool_threads(pool);
+    p->scratch = wn__calloc(t, sizeof(*p->scratch));
+    if (!p->scratch)
+        return WN_ENOMEM;
+    for (unsigned i = 0; i < t; i++) {
+        int rc = wn__sketch_init(&p->scratch[i], sk);
+        if (rc)
+            return rc;
+        p->nscratch = i + 1;
+    }
+    /* The owner also sketches while it waits, so with one thread one
+     * batch is enough; with t, 2t + 1 keep every thread busy. */
+    size_t nb = t > 1 ? 2 * (size_t)t + 1 : 1;
+    p->batches = wn__calloc(nb, sizeof(*p->batches));
+    p->ring = wn__calloc(nb, sizeof(*p->ring));
+    if (!p->batches || !p->ring)
+        return WN_ENOMEM;
+    for (size_t i = 0; i < nb; i++) {
+        p->nbatches = i + 1;
+        if (batch_alloc(p, &p->batches[i]))
+            return WN_ENOMEM;
+    }
+    return WN_OK;
+}
+
+static bool batch_full(const struct wn_batch *b)
+{
+    return b->n >= b->cap || b->text.len >= BATCH_TEXT_BYTES;
+}
+
+int wn__pass1_add(struct wn_pass1 *p, const struct wn_dedup_record *rec)
+{
+    struct wn_docs *e = p->docs;
+    int rc;
+    if (!p->fill) {
+        struct wn_batch *b = NULL;
+        for (size_t i = 0; i < p->nbatches && !b; i++)
+            if (!p->batches[i].busy)
+                b = &p->batches[i];
+        if (!b) {
+            /* Every batch is in flight: the oldest becomes free. */
+            size_t oldest = p->ring[p->ring_head];
+            rc = commit_oldest(p);
+            if (rc)
+                return rc;
+            b = &p->batches[oldest];
+        }
+        b->n = 0;
+        b->text.len = 0;
+        b->off[0] = 0;
+        p->fill = b;
+    }
+    struct wn_batch *b = p->fill;
+    size_t d = e->nfill; /* its document number once committed */
+    rc = grow_docs(p, d + 1);
+    if (rc)
+        return rc;
+    if (rec->text_len > UINT32_MAX)
+        return WN_ETOOBIG;
+    if (d == 0)
+        e->id_off[0] = 0;
+    rc = wn__buf_append(&e->ids, rec->id, rec->id_len);
+    if (rc)
+        return rc;
+    e->id_off[d + 1] = e->ids.len;
+    e->tlen[d] = (uint32_t)rec->text_len;
+    if (p->keep_max) {
+        /* Records without the value rank below all others, and are
+         * counted so that a misspelt field does not pass unnoticed. */
+        double v = rec->has_value ? rec->value : NAN;
+        if (isnan(v)) {
+            p->keep_missing++;
+            v = -INFINITY;
+        }
+        e->keyval[d] = v;
+    }
+    b->off[b->n] = b->text.len;
+    rc = wn__buf_append(&b->text, rec->text, rec->text_len);
+    if (rc)
+        return rc;
+    b->n++;
+    b->off[b->n] = b->text.len;
+    e->nfill++;
+    if (!batch_full(b))
+        return WN_OK;
+    submit(p, b);
+    p->fill = NULL;
+    return 1;
+}
+
+int wn__pass1_finish(struct wn_pass1 *p)
+{
+    int rc = WN_OK;
+    if (p->fill && p->fill->n)
+        submit(p, p->fill);
+    p->fill = NULL;
+    while (p->ring_n && !rc)
+        rc = commit_oldest(p);
+    return rc;
+}
+
+void wn__pass1_release(struct wn_pass1 *p)
+{
+    /* On error, let queued batches drain before their memory goes. */
+    if (p->pool)
+        wn__pool_wait(p->pool);
+    for (size_t i = 0; p->batches && i < p->nbatches; i++)
+        batch_free(&p->batches[i]);
+    wn__free(p->batches);
+    wn__free(p->ring);
+    for (unsigned i = 0; i < p->nscratch; i++)
+        wn__sketch_release(&p->scratch[i]);
+    wn__free(p->scratch);
+    memset(p, 0, sizeof(*p));
+}

@@ -1,0 +1,244 @@
+/*
+ * verify.c - the verification rule of deduplication, once for every user:
+ * the batch job checking candidate pairs read back from its spill files,
+ * and wn_sketcher_compare() deciding a pair from two sketches in memory.
+ *
+ * Similarity: exact Jaccard of the shingle sets (WN_VERIFY_EXACT); else
+ * estimated from the verification data: the fine OPH bins, not densified
+ * (Li, Owen and Zhang 2012), or the 16-bit K-permutation values, each
+ * corrected for chance agreement of b-bit values (Li and Koenig 2010); for
+ * SimHash 1 - Hamming distance / 64 (Charikar 2002). Containment of the
+ * smaller set in the larger comes from the sets, or from the estimate and
+ * the set sizes: |A n B| = J (|A| + |B|) / (1 + J).
+ *
+ * A pair is an edge when its Jaccard reaches the threshold, or (with
+ * containment > 0) its containment reaches that; SimHash: when the Hamming
+ * distance is at most hamming. O(verification bytes) or O(|A| + |B|) per
+ * pair.
+ */
+#include "dedup/dedup.h"
+#include "io/outfile.h"
+
+void wn__verify_sets(const uint64_t *a, size_t na, const uint64_t *b, size_t nb,
+                     struct wn_pair_sim *out)
+{
+    size_t inter = wn__intersect_sorted(a, na, b, nb);
+    size_t uni = na + nb - inter;
+    out->jac = uni ? (double)inter / (double)uni : 1.0;
+    size_t mn = WN_MIN(na, nb);
+    out->cont = mn ? (double)inter / (double)mn : 1.0;
+    out->a_in_b = na ? (double)inter / (double)na : 1.0;
+    out->b_in_a = nb ? (double)inter / (double)nb : 1.0;
+}
+
+void wn__verify_data(const struct wn_sketcher *sk, const uint8_t *sa,
+                     const uint8_t *sb, uint32_t nsa, uint32_t nsb,
+                     struct wn_pair_sim *out)
+{
+    if (sk->o.method == WN_METHOD_SIMHASH) {
+        uint64_t fa = 0, fb = 0;
+        for (unsigned i = 0; i < 8; i++) {
+            fa |= (uint64_t)sa[i] << (8 * i);
+            fb |= (uint64_t)sb[i] << (8 * i);
+        }
+        int dist = __builtin_popcountll(fa ^ fb);
+        out->jac = 1.0 - dist / 64.0;
+        out->cont = out->a_in_b = out->b_in_a = out->jac;
+        return;
+    }
+    double j;
+    if (sk->vbits == 4) {
+        /* Of the `used` bins not empty in both, a fraction J hold the
+         * same minimum; of the `both` bins filled in both, those whose
+         * minima differ still agree in 4 bits with probability p = 1/15:
+         * E[eq] = J used + p (both - J used), solved for J. */
+        uint32_t used = 0, both = 0, eq = 0;
+        for (uint32_t i = 0; i < sk->vk; i++) {
+            unsigned sh = (i & 1) * 4;
+            unsigned xa = (sa[i >> 1] >> sh) & 0xF;
+            unsigned xb = (sb[i >> 1] >> sh) & 0xF;
+            bool ea = xa == 0xF, eb = xb == 0xF;
+            used += !(ea && eb);
+            both += !ea && !eb;
+            eq += !ea && xa == xb;
+        }
+        const double p = 1.0 / 15.0;
+        j = used ? ((double)eq - p * both) / ((double)used * (1.0 - p)) : 1.0;
+    } else {
+        /* Unequal minima match in 16 bits with probability p = 2^-16:
+         * E[matches / K] = J + (1 - J) p, solved for J. */
+        uint32_t eq = 0;
+        for (size_t i = 0; i < sk->vk; i++)
+            eq += (sa[2 * i] == sb[2 * i]) & (sa[2 * i + 1] == sb[2 * i + 1]);
+        const double p = 1.0 / 65536.0;
+        j = ((double)eq / sk->vk - p) / (1.0 - p);
+    }
+    j = j < 0 ? 0 : j > 1 ? 1 : j;
+    out->jac = j;
+    double na = nsa, nb = nsb;
+    double inter = j * (na + nb) / (1.0 + j);
+    double mn = na < nb ? na : nb;
+    out->cont = mn > 0 ? WN_MIN(1.0, inter / mn) : 1.0;
+    out->a_in_b = na > 0 ? WN_MIN(1.0, inter / na) : 1.0;
+    out->b_in_a = nb > 0 ? WN_MIN(1.0, inter / nb) : 1.0;
+}
+
+bool wn__verify_accept(const struct wn_sketcher *sk,
+                       const struct wn_pair_sim *s)
+{
+    const struct wn_dedup_options *o = &sk->o;
+    if (o->method == WN_METHOD_SIMHASH)
+        return (1.0 - s->jac) * 64.0 <= o->hamming + 1e-9;
+    if (s->jac >= o->threshold)
+        return true;
+    return o->containment > 0 && s->cont >= o->containment;
+}
+
+int wn__verify_reason(const struct wn_sketcher *sk, bool exact,
+                      const struct wn_pair_sim *s)
+{
+    if (exact)
+        return WN_REASON_EXACT;
+    /* "contained": the pair passes by containment alone. */
+    const struct wn_dedup_options *o = &sk->o;
+    if (o->containment > 0 && s->jac < o->threshold &&
+        s->cont >= o->containment)
+        return WN_REASON_CONTAINED;
+    return WN_REASON_NEAR;
+}
+
+const char *wn_reason_name(int reason)
+{
+    switch (reason) {
+    case WN_REASON_NONE:
+        return "none";
+    case WN_REASON_EXACT:
+        return "exact";
+    case WN_REASON_NEAR:
+        return "near";
+    case WN_REASON_CONTAINED:
+        return "contained";
+    default:
+        return NULL;
+    }
+}
+
+int wn_sketcher_compare(const struct wn_sketcher *sk, const struct wn_sketch *a,
+                        const struct wn_sketch *b, struct wn_verdict *v)
+{
+    if (!sk || !a || !b || !v || !a->valid || !b->valid ||
+        a->sk->id != sk->id || b->sk->id != sk->id)
+        return WN_EINVAL;
+    struct wn_verdict r;
+    memset(&r, 0, sizeof(r));
+    /* The batch job joins only non-empty documents, by band index. */
+    if (!a->empty && !b->empty)
+        for (uint32_t j = 0; j < sk->nkeys && !r.candidate; j++)
+            r.candidate = a->keys[j] == b->keys[j];
+    struct wn_pair_sim s = {0, 0, 0, 0};
+    bool exact = a->h[0] == b->h[0] && a->h[1] == b->h[1];
+    if (exact) {
+        s.jac = s.cont = s.a_in_b = s.b_in_a = 1.0;
+        r.same = 1;
+    } else if (!sk->o.exact_only && !a->empty && !b->empty) {
+        if (sk->need_sets)
+            wn__verify_sets(a->sh, a->nset, b->sh, b->nset, &s);
+        else
+            wn__verify_data(sk, a->vdata, b->vdata, a->nsh, b->nsh, &s);
+        r.same = wn__verify_accept(sk, &s);
+    }
+    r.reason = r.same ? wn__verify_reason(sk, exact, &s) : WN_REASON_NONE;
+    r.similarity = s.jac;
+    r.containment = s.cont;
+    r.a_in_b = s.a_in_b;
+    r.b_in_a = s.b_in_a;
+    *v = r;
+    return WN_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The batch verification, from the spill files                              */
+/* ------------------------------------------------------------------------ */
+
+int wn__pair_verifier_init(struct wn_pair_verifier *v,
+                           const struct wn_sketcher *sk,
+                           const struct wn_docs *docs,
+                           const struct wn_spills *sp)
+{
+    memset(v, 0, sizeof(*v));
+    v->sk = sk;
+    v->docs = docs;
+    v->sig_fd = sp->sig_f ? fileno(sp->sig_f) : -1;
+    v->set_fd = sp->set_f ? fileno(sp->set_f) : -1;
+    v->sa = wn__malloc(sk->sig_bytes ? sk->sig_bytes : 1);
+    v->sb = wn__malloc(sk->sig_bytes ? sk->sig_bytes : 1);
+    return v->sa && v->sb ? WN_OK : WN_ENOMEM;
+}
+
+void wn__pair_verifier_release(struct wn_pair_verifier *v)
+{
+    wn__free(v->sa);
+    wn__free(v->sb);
+    wn__free(v->xa);
+    wn__free(v->xb);
+    memset(v, 0, sizeof(*v));
+}
+
+static int load_set(struct wn_pair_verifier *v, uint32_t d, uint64_t **buf,
+                    size_t *cap, size_t *n)
+{
+    uint64_t a = v->docs->set_off[d], b = v->docs->set_off[d + 1];
+    size_t k = (size_t)(b - a);
+    if (WN_GROW(*buf, *cap, k ? k : 1))
+        return WN_ENOMEM;
+    *n = k;
+    return wn__pread_full(v->set_fd, *buf, k * sizeof(uint64_t), a * 8);
+}
+
+int wn__pair_similarity(struct wn_pair_verifier *v, uint32_t a, uint32_t b,
+                        struct wn_pair_sim *out)
+{
+    int rc;
+    if (v->sk->need_sets) {
+        size_t na, nb;
+        rc = load_set(v, a, &v->xa, &v->xacap, &na);
+        if (!rc)
+            rc = load_set(v, b, &v->xb, &v->xbcap, &nb);
+        if (!rc)
+            wn__verify_sets(v->xa, na, v->xb, nb, out);
+        return rc;
+    }
+    size_t bytes = v->sk->sig_bytes;
+    rc = wn__pread_full(v->sig_fd, v->sa, bytes, (uint64_t)a * bytes);
+    if (!rc)
+        rc = wn__pread_full(v->sig_fd, v->sb, bytes, (uint64_t)b * bytes);
+    if (!rc)
+        wn__verify_data(v->sk, v->sa, v->sb, v->docs->nsh[a], v->docs->nsh[b],
+                        out);
+    return rc;
+}
+
+int wn__stage_verify(struct wn_pair_verifier *v, const uint64_t *pairs,
+                     size_t npairs, struct wn_uf *uf, volatile int *cancel,
+                     uint64_t *verified, uint64_t *edges)
+{
+    int rc = WN_OK;
+    for (size_t i = 0; i < npairs && !rc; i++) {
+        uint32_t a = (uint32_t)(pairs[i] >> 32), b = (uint32_t)pairs[i];
+        /* Already together: a further edge cannot change the partition. */
+        if (wn__uf_find(uf, a) == wn__uf_find(uf, b))
+            continue;
+        struct wn_pair_sim s;
+        rc = wn__pair_similarity(v, a, b, &s);
+        if (rc)
+            break;
+        (*verified)++;
+        if (wn__verify_accept(v->sk, &s)) {
+            (*edges)++;
+            wn__uf_union(uf, a, b);
+        }
+        if ((i & 0xffff) == 0 && cancel && *cancel)
+            rc = WN_EINTR;
+    }
+    return rc;
+}

@@ -1,0 +1,364 @@
+/*
+ * runframe.c - the frame below every command run over files (see
+ * runframe.h): inputs checked before any output exists, a private
+ * temporary directory, spill files, copies of standard input, rejected
+ * records, outputs published together, the run's thread pool.
+ */
+#include "io/runframe.h"
+#include "io/json.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define REJECT_RAW_MAX ((size_t)64 << 10)
+
+double wn__now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+uint64_t wn__peak_rss(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (uint64_t)ru.ru_maxrss * 1024;
+}
+
+bool wn__frame_cancelled(const struct wn_frame *f)
+{
+    return f->cancel && *f->cancel;
+}
+
+/* Standard input, pipes, sockets, devices: anything but a regular file or
+ * a directory may not give the same bytes twice. */
+static bool needs_spool(const char *path)
+{
+    if (strcmp(path, "-") == 0)
+        return true;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return false; /* the reader has checked it and reports errors */
+    return !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
+static int open_spools(struct wn_frame *f)
+{
+    size_t n = f->ninputs;
+    f->spool = wn__calloc(n ? n : 1, sizeof(FILE *));
+    f->spool_path = wn__calloc(n ? n : 1, sizeof(char *));
+    if (!f->spool || !f->spool_path)
+        return WN_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (!needs_spool(f->inputs[i]))
+            continue;
+        size_t len = strlen(f->tmpdir) + 32;
+        f->spool_path[i] = wn__malloc(len);
+        if (!f->spool_path[i])
+            return WN_ENOMEM;
+        snprintf(f->spool_path[i], len, "%s/input-%zu", f->tmpdir, i);
+        f->spool[i] = fopen(f->spool_path[i], "wb");
+        if (!f->spool[i])
+            return WN_EOPEN;
+        setvbuf(f->spool[i], NULL, _IOFBF, 1u << 20);
+    }
+    return WN_OK;
+}
+
+static void frame_init(struct wn_frame *f, volatile int *cancel,
+                       unsigned threads)
+{
+    memset(f, 0, sizeof(*f));
+    f->lock_fd = -1;
+    f->t0 = wn__now();
+    f->cancel = cancel;
+    f->threads = threads ? WN_MIN(threads, 256u) : wn__pool_default_threads();
+}
+
+int wn__frame_start(struct wn_frame *f, const char *const *inputs, size_t n,
+                    const struct wn_reader_options *ro, const char *outdir,
+                    const char *tmp_dir, const char *const *names, size_t nout,
+                    bool spool, volatile int *cancel, unsigned threads,
+                    struct wn_reader **r)
+{
+    frame_init(f, cancel, threads);
+    f->inputs = inputs;
+    f->ninputs = n;
+    if (ro)
+        f->ro = *ro;
+    f->ro.raw_only = 0;
+    if (!outdir || (n && !inputs) || nout > WN_FRAME_MAX_OUT)
+        return WN_EINVAL;
+    size_t stdin_inputs = 0;
+    for (size_t i = 0; i < n; i++)
+        stdin_inputs += strcmp(inputs[i], "-") == 0;
+    if (stdin_inputs > 1)
+        return WN_EINVAL; /* standard input can be read only once */
+    size_t bad = n;
+    int rc = wn_reader_create(inputs, n, &f->ro, r, &bad);
+    if (rc) {
+        if (bad < n)
+            snprintf(f->error_path, sizeof(f->error_path), "%s", inputs[bad]);
+        return rc;
+    }
+    if (cancel)
+        wn__reader_set_cancel(*r, cancel); /* a silent pipe must stop */
+    rc = wn__tmpdir_create(outdir, &f->tmpdir, &f->lock_fd);
+    if (rc) {
+        snprintf(f->error_path, sizeof(f->error_path), "%s", outdir);
+        return rc;
+    }
+    f->spill_dir = tmp_dir ? tmp_dir : f->tmpdir;
+    for (size_t i = 0; i < nout && !rc; i++) {
+        rc = wn__outfile_open(&f->out[i], f->tmpdir, outdir, names[i]);
+        if (!rc)
+            f->nout = i + 1;
+    }
+    if (!rc && spool)
+        rc = open_spools(f);
+    return rc;
+}
+
+int wn__frame_start_spill(struct wn_frame *f, const char *tmp_dir,
+                          volatile int *cancel, unsigned threads)
+{
+    frame_init(f, cancel, threads);
+    const char *base = tmp_dir;
+    if (!base)
+        base = getenv("TMPDIR");
+    if (!base || !*base)
+        base = "/tmp";
+    size_t len = strlen(base) + 32;
+    f->tmpdir = wn__malloc(len);
+    if (!f->tmpdir)
+        return WN_ENOMEM;
+    snprintf(f->tmpdir, len, "%s/.winnow-job-XXXXXX", base);
+    if (!mkdtemp(f->tmpdir)) {
+        int e = errno;
+        wn__free(f->tmpdir);
+        f->tmpdir = NULL;
+        snprintf(f->error_path, sizeof(f->error_path), "%s", base);
+        return e == ENOMEM ? WN_ENOMEM : WN_EOPEN;
+    }
+    f->spill_dir = f->tmpdir;
+    return WN_OK;
+}
+
+int wn__frame_pool(struct wn_frame *f, struct wn_pool **out)
+{
+    if (!f->pool) {
+        int rc = wn__pool_create(f->threads, &f->pool);
+        if (rc)
+            return rc;
+    }
+    *out = f->pool;
+    return WN_OK;
+}
+
+int wn__frame_spool(struct wn_frame *f, const struct wn_record *rec)
+{
+    FILE *s = f->spool && rec->input < f->ninputs ? f->spool[rec->input] : NULL;
+    if (!s)
+        return WN_OK;
+    /* Keep a non-blank line per record so that pass 2 sees the same
+     * sequence of records. */
+    bool ok = rec->status
+                  ? fwrite("-", 1, 1, s) == 1
+                  : fwrite(rec->raw, 1, rec->raw_len, s) == rec->raw_len;
+    if (!ok || fputc('\n', s) == EOF)
+        return wn__status_from_errno(errno);
+    return WN_OK;
+}
+
+int wn__frame_spool_close(struct wn_frame *f)
+{
+    int rc = WN_OK;
+    for (size_t i = 0; f->spool && i < f->ninputs; i++) {
+        if (f->spool[i] && fclose(f->spool[i]) != 0 && !rc)
+            rc = wn__status_from_errno(errno);
+        f->spool[i] = NULL;
+    }
+    return rc;
+}
+
+int wn__frame_reopen(struct wn_frame *f, bool raw_only, struct wn_reader **r)
+{
+    int rc = wn__frame_spool_close(f);
+    if (rc)
+        return rc;
+    const char **paths =
+        wn__reallocarray(NULL, f->ninputs ? f->ninputs : 1, sizeof(char *));
+    if (!paths)
+        return WN_ENOMEM;
+    for (size_t i = 0; i < f->ninputs; i++)
+        paths[i] =
+            f->spool_path && f->spool_path[i] ? f->spool_path[i] : f->inputs[i];
+    struct wn_reader_options ro = f->ro;
+    ro.raw_only = raw_only;
+    size_t bad = f->ninputs;
+    rc = wn_reader_create(paths, f->ninputs, &ro, r, &bad);
+    if (rc && bad < f->ninputs)
+        snprintf(f->error_path, sizeof(f->error_path), "%s", paths[bad]);
+    wn__free(paths);
+    return rc;
+}
+
+FILE *wn__frame_spill(const struct wn_frame *f, const char *name, size_t buffer)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", f->spill_dir, name);
+    FILE *s = fopen(path, "w+b");
+    if (s) {
+        /* Unlinked at once: the space is freed however the run ends. */
+        unlink(path);
+        setvbuf(s, NULL, _IOFBF, buffer ? buffer : 1u << 16);
+    }
+    return s;
+}
+
+void wn__frame_reader_error(struct wn_frame *f, const struct wn_reader *r)
+{
+    const char *p = wn_reader_error_path(r);
+    snprintf(f->error_path, sizeof(f->error_path), "%s", p ? p : "");
+}
+
+void wn__frame_error_path(struct wn_frame *f, const char *path)
+{
+    if (!f->error_path[0])
+        snprintf(f->error_path, sizeof(f->error_path), "%s", path ? path : "");
+}
+
+void wn__frame_output_error(struct wn_frame *f, int rc, const char *outdir,
+                            const char *tmp_dir)
+{
+    if ((rc != WN_ENOSPC && rc != WN_EIO && rc != WN_EFBIG && rc != WN_EBUSY) ||
+        f->error_path[0])
+        return;
+    /* Errors past the inputs are writes to the output or spill files:
+     * name the output file that failed, else the directory. */
+    const char *p = NULL;
+    for (size_t i = 0; i < f->nout && !p; i++)
+        if (f->out[i].err && f->out[i].final_path)
+            p = f->out[i].final_path;
+    if (!p)
+        p = tmp_dir && rc != WN_EIO ? tmp_dir : outdir;
+    snprintf(f->error_path, sizeof(f->error_path), "%s", p ? p : "");
+}
+
+static bool printable(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return false;
+    }
+    return true;
+}
+
+int wn__frame_reject(struct wn_outfile *o, const struct wn_record *rec)
+{
+    const char *src = rec->source ? rec->source : "-";
+    char reason[160];
+    if (rec->status == WN_EPARSE)
+        snprintf(reason, sizeof(reason), "%s at byte %zu",
+                 wn_strerror(rec->status), rec->error_offset);
+    else
+        snprintf(reason, sizeof(reason), "%s", wn_strerror(rec->status));
+    struct wn_buf b = {0};
+    int rc = WN_BUF_LIT(&b, "{\"source\":");
+    if (!rc)
+        rc = wn__json_escape(src, strlen(src), &b);
+    if (!rc)
+        rc =
+            wn__buf_printf(&b, ",\"line\":%llu", (unsigned long long)rec->line);
+    if (!rc)
+        rc = wn__json_kv(&b, "reason", reason, strlen(reason));
+    if (!rc)
+        rc = wn__buf_printf(&b, ",\"bytes\":%zu", rec->raw_len);
+    /* The raw bytes, when printable, up to REJECT_RAW_MAX: an over-long
+     * line is rejected at the cap, and copying megabytes of it into
+     * rejected.jsonl helps nobody. The cut falls on a character boundary. */
+    size_t show = rec->raw_len;
+    if (show > REJECT_RAW_MAX) {
+        show = REJECT_RAW_MAX;
+        while (show > 0 && ((unsigned char)rec->raw[show] & 0xC0) == 0x80)
+            show--;
+    }
+    if (!rc && printable(rec->raw, show)) {
+        rc = wn__json_kv(&b, "raw", rec->raw, show);
+        if (!rc && show < rec->raw_len)
+            rc = WN_BUF_LIT(&b, ",\"raw_truncated\":true");
+    }
+    if (!rc)
+        rc = WN_BUF_LIT(&b, "}\n");
+    if (!rc)
+        rc = wn__outfile_write(o, b.data, b.len);
+    wn__buf_release(&b);
+    return rc;
+}
+
+int wn__json_kv(struct wn_buf *b, const char *key, const char *s, size_t len)
+{
+    int rc = wn__buf_printf(b, ",\"%s\":", key);
+    if (!rc)
+        rc = wn__json_escape(s, len, b);
+    return rc;
+}
+
+int wn__frame_stats_inputs(const struct wn_frame *f, struct wn_buf *b)
+{
+    int rc = WN_BUF_LIT(b, "  \"inputs\": [");
+    for (size_t i = 0; i < f->ninputs && !rc; i++) {
+        if (i)
+            rc = WN_BUF_LIT(b, ", ");
+        if (!rc)
+            rc = wn__json_escape(f->inputs[i], strlen(f->inputs[i]), b);
+    }
+    if (!rc)
+        rc = wn__buf_putc(b, ']');
+    return rc;
+}
+
+int wn__frame_commit(struct wn_frame *f, bool sync)
+{
+    int rc = WN_OK;
+    for (size_t i = 0; i < f->nout && !rc; i++)
+        rc = wn__outfile_finish(&f->out[i], sync);
+    if (!rc && wn__frame_cancelled(f))
+        rc = WN_EINTR;
+    /* The last output (stats.json) last: its presence means the set is
+     * complete. */
+    struct wn_outfile *outs[WN_FRAME_MAX_OUT];
+    for (size_t i = 0; i < f->nout; i++)
+        outs[i] = &f->out[i];
+    if (!rc)
+        rc = wn__outfiles_publish(outs, f->nout);
+    return rc;
+}
+
+void wn__frame_release(struct wn_frame *f)
+{
+    wn__pool_free(f->pool);
+    for (size_t i = 0; i < f->nout; i++)
+        wn__outfile_release(&f->out[i]);
+    wn__frame_spool_close(f);
+    for (size_t i = 0; f->spool_path && i < f->ninputs; i++) {
+        if (f->spool_path[i])
+            unlink(f->spool_path[i]);
+        wn__free(f->spool_path[i]);
+    }
+    wn__free(f->spool);
+    wn__free(f->spool_path);
+    wn__tmpdir_remove(f->tmpdir);
+    wn__free(f->tmpdir);
+    if (f->lock_fd >= 0)
+        close(f->lock_fd);
+    memset(f, 0, sizeof(*f));
+    f->lock_fd = -1;
+}

@@ -1,0 +1,127 @@
+/*
+ * runframe.h - the frame of every command run over files (wn_dedup_run,
+ * wn_passages_run, wn_lines_run, wn_repeats_run): checked inputs, a
+ * private locked temporary directory inside the output directory, spill
+ * files, copies of the inputs that cannot be read twice, rejected.jsonl
+ * lines, outputs published all at once (io/outfile.h, stats.json last),
+ * timing and peak memory, and the run's one thread pool.
+ *
+ * Invariant of a two-pass run: pass 2 sees the same sequence of records as
+ * pass 1, with the same statuses. For files that holds because they are
+ * read twice the same way; standard input, pipes and devices are copied
+ * record by record (rejected ones as "-", which is rejected again).
+ *
+ * A frame can also be started for spill files only (wn__frame_start_spill,
+ * used by the in-memory dedup job): no inputs, no outputs, a private
+ * temporary directory under a given or the system's temporary directory.
+ */
+#ifndef WN_RUNFRAME_H
+#define WN_RUNFRAME_H
+
+#include "common/pool.h"
+#include "io/outfile.h"
+#include "io/reader.h"
+
+#define WN_FRAME_MAX_OUT 8
+
+struct wn_frame {
+    char *tmpdir;
+    int lock_fd;           /* flock on the output directory, or -1 */
+    const char *spill_dir; /* where spill files go */
+    struct wn_outfile out[WN_FRAME_MAX_OUT];
+    size_t nout;
+    const char *const *inputs;
+    size_t ninputs;
+    struct wn_reader_options ro;
+    FILE **spool; /* by input: copies of those that cannot be read
+                     twice, or NULL */
+    char **spool_path;
+    volatile int *cancel;
+    unsigned threads; /* of the pool, made on first use */
+    struct wn_pool *pool;
+    char error_path[512];
+    double t0;
+};
+
+/*
+ * Check the inputs (WN_EOPEN and error_path on failure, before anything is
+ * written), create outdir and the temporary directory, open the outputs
+ * names[0, nout) (the last one is the marker, stats.json), with spool the
+ * copies of inputs that cannot be read twice, and return a pass-1 reader
+ * in *r. Spill files go to tmp_dir when not NULL, else the temporary
+ * directory. threads is the size of the run's pool (0: all cores). The
+ * strings are kept. wn__frame_release() is due whatever this returns.
+ */
+WN_INTERNAL int wn__frame_start(struct wn_frame *f, const char *const *inputs,
+                                size_t n, const struct wn_reader_options *ro,
+                                const char *outdir, const char *tmp_dir,
+                                const char *const *names, size_t nout,
+                                bool spool, volatile int *cancel,
+                                unsigned threads, struct wn_reader **r);
+
+/* A frame for spill files only, in a new private directory under tmp_dir
+ * (NULL: $TMPDIR, else /tmp). wn__frame_release() is due in any case. */
+WN_INTERNAL int wn__frame_start_spill(struct wn_frame *f, const char *tmp_dir,
+                                      volatile int *cancel, unsigned threads);
+
+/* The run's pool, created on the first call. WN_OK or WN_ENOMEM. */
+WN_INTERNAL int wn__frame_pool(struct wn_frame *f, struct wn_pool **out);
+
+/* Pass 1: copy a record of an input that cannot be read twice. */
+WN_INTERNAL int wn__frame_spool(struct wn_frame *f,
+                                const struct wn_record *rec);
+/* Close the copies (end of pass 1). */
+WN_INTERNAL int wn__frame_spool_close(struct wn_frame *f);
+/* The reader of the second pass (copies in place of the inputs that have
+ * one), with the pass-1 reader options and raw_only as given. */
+WN_INTERNAL int wn__frame_reopen(struct wn_frame *f, bool raw_only,
+                                 struct wn_reader **r);
+
+/*
+ * The one place spill files are made: a new file in the spill directory,
+ * opened "w+b" with a buffer of buffer bytes (0: 64 KiB) and unlinked at
+ * once, so the space is freed however the run ends. NULL on failure
+ * (errno set). Safe to call from several threads at once for distinct
+ * names.
+ */
+WN_INTERNAL FILE *wn__frame_spill(const struct wn_frame *f, const char *name,
+                                  size_t buffer);
+
+/*
+ * Append the rejected.jsonl line of rec to o: source, line, reason (with
+ * the byte of a JSON error), bytes and, when printable, the raw bytes up to
+ * 64 KiB (cut on a character boundary, "raw_truncated" then).
+ */
+WN_INTERNAL int wn__frame_reject(struct wn_outfile *o,
+                                 const struct wn_record *rec);
+
+/* Note a failing reader's path in error_path. */
+WN_INTERNAL void wn__frame_reader_error(struct wn_frame *f,
+                                        const struct wn_reader *r);
+/* Note path in error_path unless one is noted already. */
+WN_INTERNAL void wn__frame_error_path(struct wn_frame *f, const char *path);
+/* For a failed write (rc WN_ENOSPC, WN_EIO, WN_EFBIG, WN_EBUSY) with no
+ * path noted: the output file that failed, else tmp_dir or outdir. */
+WN_INTERNAL void wn__frame_output_error(struct wn_frame *f, int rc,
+                                        const char *outdir,
+                                        const char *tmp_dir);
+WN_INTERNAL bool wn__frame_cancelled(const struct wn_frame *f);
+
+/* Finish every output (fsync unless sync is false), then rename them,
+ * the marker last; WN_EINTR instead when cancelled. */
+WN_INTERNAL int wn__frame_commit(struct wn_frame *f, bool sync);
+/* Close and remove everything the frame made that was not published, stop
+ * the pool. */
+WN_INTERNAL void wn__frame_release(struct wn_frame *f);
+
+/* stats.json helpers: ',"key":' and a JSON string; and the inputs member,
+ * '  "inputs": ["a", "b"]' (no comma or line feed after it). */
+WN_INTERNAL int wn__json_kv(struct wn_buf *b, const char *key, const char *s,
+                            size_t len);
+WN_INTERNAL int wn__frame_stats_inputs(const struct wn_frame *f,
+                                       struct wn_buf *b);
+
+WN_INTERNAL double wn__now(void);
+WN_INTERNAL uint64_t wn__peak_rss(void);
+
+#endif /* WN_RUNFRAME_H */
