@@ -12,6 +12,9 @@ all: build
 deps:
 	@scripts/install-deps.sh build
 
+deps-demo:
+	@scripts/install-deps.sh demo
+
 deps-test:
 	@scripts/install-deps.sh test
 
@@ -21,22 +24,31 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	@ninja -C $(BUILD) >/dev/null || ninja -C $(BUILD)
 
-demo: build
+demo: deps-demo build
 	@scripts/demo.sh $(BUILD)
 
 # The whole suite: the release build, then the same suite under
 # AddressSanitizer and UndefinedBehaviorSanitizer; one closing count.
-test: deps-test build $(SANBUILD)/build.ninja
+# `make demo` may have configured $(BUILD) without the test packages
+# (-Dtests=auto, no cmocka, no unit tests): tests-on turns the unit tests on
+# in it (a missing cmocka is then an error, not a skipped suite).
+test: deps-test build tests-on $(SANBUILD)/build.ninja
 	@ninja -C $(SANBUILD) >/dev/null || ninja -C $(SANBUILD)
 	@tests/run.sh $(BUILD) $(SANBUILD)
 
-test-unit: deps-test build
+test-unit: deps-test build tests-on
 	@tests/run.sh $(BUILD)
+
+.PHONY: tests-on deps-demo
+tests-on: $(BUILD)/build.ninja
+	@$(MESON) configure $(BUILD) | grep -Eq '^ *tests +enabled' || \
+	  $(MESON) configure $(BUILD) -Dtests=enabled
+	@ninja -C $(BUILD) >/dev/null || ninja -C $(BUILD)
 
 $(SANBUILD)/build.ninja:
 	CC=clang $(MESON) setup $(SANBUILD) --buildtype=debug \
 	  -Db_sanitize=address,undefined -Db_lundef=false \
-	  -Dc_args=-fno-sanitize-recover=all
+	  -Dc_args=-fno-sanitize-recover=all -Dtests=enabled
 
 test-sanitize: deps-test $(SANBUILD)/build.ninja
 	@ninja -C $(SANBUILD) >/dev/null || ninja -C $(SANBUILD)

@@ -77,6 +77,9 @@ struct cli_rejects {
 
 void cli_on_reject(void *ud, const struct wn_record *rec);
 void cli_rejects_finish(const struct cli_rejects *r);
+/* A run that read no record at all says so on stderr: an empty input or
+ * a directory without a file of a kind read is most likely a mistake. */
+void cli_warn_if_empty(uint64_t read);
 
 /*
  * The message and exit status for a run that returned rc, or -1 when rc is
@@ -106,5 +109,7 @@ int cmd_passages(int argc, char **argv);
 int cmd_lines(int argc, char **argv);
 int cmd_repeats(int argc, char **argv);
 int cmd_similarity(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif /* WN_CLI_H */

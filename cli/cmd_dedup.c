@@ -222,6 +222,7 @@ int cmd_dedup(int argc, char **argv)
     if (failed >= 0)
         return failed;
     cli_rejects_finish(&log);
+    cli_warn_if_empty(rep.read);
     double mb = rep.bytes / 1e6;
     cli_info(
         "read %llu records (%.1f MB) in %.2f s (%.0f MB/s): kept %llu, "

@@ -10,142 +10,17 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-/* A set of ids: sorted and without repeats once idset_seal has run. */
-struct idset {
-    char **ids;
-    size_t n, cap;
-};
-
-static int idset_add(struct idset *s, const char *id)
+/* The library's conflict callback: one warning line per conflict. */
+static void warn_conflict(void *ud, const char *file, uint64_t line,
+                          const char *msg)
 {
-    if (s->n == s->cap) {
-        size_t ncap = s->cap ? 2 * s->cap : 256;
-        char **p = realloc(s->ids, ncap * sizeof(*p));
-        if (!p)
-            return WN_ENOMEM;
-        s->ids = p;
-        s->cap = ncap;
-    }
-    s->ids[s->n] = strdup(id);
-    if (!s->ids[s->n])
-        return WN_ENOMEM;
-    s->n++;
-    return WN_OK;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void idset_seal(struct idset *s)
-{
-    if (!s->n)
-        return;
-    qsort(s->ids, s->n, sizeof(*s->ids), cmp_str);
-    size_t k = 1;
-    for (size_t i = 1; i < s->n; i++) {
-        if (strcmp(s->ids[i], s->ids[k - 1]) == 0)
-            free(s->ids[i]);
-        else
-            s->ids[k++] = s->ids[i];
-    }
-    s->n = k;
-}
-
-static bool idset_has(const struct idset *s, const char *id)
-{
-    return s->n && bsearch(&id, s->ids, s->n, sizeof(*s->ids), cmp_str) != NULL;
-}
-
-static void idset_free(struct idset *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        free(s->ids[i]);
-    free(s->ids);
-}
-
-/* An id as wn_eval_files reads it: a string, or a number as text. */
-static int add_value(struct idset *s, json_t *v)
-{
-    char buf[64];
-    if (json_is_string(v))
-        return idset_add(s, json_string_value(v));
-    if (json_is_integer(v)) {
-        snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
-        return idset_add(s, buf);
-    }
-    if (json_is_real(v)) {
-        snprintf(buf, sizeof(buf), "%.17g", json_real_value(v));
-        return idset_add(s, buf);
-    }
-    return WN_OK;
-}
-
-/*
- * The ids of a JSONL file: the values of id_a and id_b (labelled pairs), or
- * every element of "members" (clusters). The file has already been read
- * without error by wn_eval_files; a line that does not parse is skipped.
- */
-static int read_ids(const char *path, bool members, struct idset *s)
-{
-    struct wn_reader_options ro;
-    memset(&ro, 0, sizeof(ro));
-    ro.raw_only = 1;
-    struct wn_reader *r = NULL;
-    size_t bad = 0;
-    int rc = wn_reader_create(&path, 1, &ro, &r, &bad);
-    if (rc)
-        return rc;
-    struct wn_record rec;
-    int got = 0;
-    while (!rc && (got = wn_reader_next(r, &rec)) > 0) {
-        json_error_t err;
-        json_t *o =
-            rec.status ? NULL : json_loadb(rec.raw, rec.raw_len, 0, &err);
-        if (members) {
-            json_t *m = json_object_get(o, "members");
-            size_t i;
-            json_t *v;
-            json_array_foreach(m, i, v)
-            {
-                if ((rc = add_value(s, v)))
-                    break;
-            }
-        } else {
-            rc = add_value(s, json_object_get(o, "id_a"));
-            if (!rc)
-                rc = add_value(s, json_object_get(o, "id_b"));
-        }
-        json_decref(o);
-    }
-    if (!rc && got < 0)
-        rc = got;
-    wn_reader_free(r);
-    idset_seal(s);
-    return rc;
-}
-
-/* Truth ids named by no cluster of pred, or -1 on error. */
-static long long missing_ids(const char *pred, const char *truth)
-{
-    struct idset t = {0}, p = {0};
-    long long missing = -1;
-    if (read_ids(truth, false, &t) == WN_OK &&
-        read_ids(pred, true, &p) == WN_OK) {
-        missing = 0;
-        for (size_t i = 0; i < t.n; i++)
-            missing += !idset_has(&p, t.ids[i]);
-    }
-    idset_free(&t);
-    idset_free(&p);
-    return missing;
+    (void)ud;
+    cli_info("warning: %s:%llu: %s", file, (unsigned long long)line, msg);
 }
 
 /* The four ratios, or NAN where the denominator is zero. */
@@ -186,27 +61,97 @@ static void json_ratio(const char *key, double v)
         printf(", \"%s\": %.6f", key, v);
 }
 
+/* The ratios of one kind of labelled pairs. */
+static struct scores kind_scores(const struct wn_eval_kind *k)
+{
+    struct scores s;
+    double tp = (double)k->tp;
+    s.precision = k->tp + k->fp ? tp / (double)(k->tp + k->fp) : NAN;
+    s.recall = k->tp + k->fn ? tp / (double)(k->tp + k->fn) : NAN;
+    s.f1 = 2 * k->tp + k->fp + k->fn
+               ? 2 * tp / (double)(2 * k->tp + k->fp + k->fn)
+               : NAN;
+    s.ari = NAN;
+    return s;
+}
+
+static void print_cell(double v)
+{
+    if (isnan(v))
+        printf(" %9s", "n/a");
+    else
+        printf(" %9.4f", v);
+}
+
+static void print_kinds(const struct wn_eval_report *rep)
+{
+    printf("by kind:   %-12s %6s %6s %6s %6s %6s %6s %9s %9s %9s\n", "kind",
+           "pairs", "pos", "tp", "fp", "fn", "tn", "precision", "recall",
+           "f1");
+    for (size_t i = 0; i < rep->nkinds; i++) {
+        const struct wn_eval_kind *k = &rep->kinds[i];
+        struct scores s = kind_scores(k);
+        printf("           %-12s %6llu %6llu %6llu %6llu %6llu %6llu",
+               k->kind[0] ? k->kind : "(none)", (unsigned long long)k->pairs,
+               (unsigned long long)k->positives, (unsigned long long)k->tp,
+               (unsigned long long)k->fp, (unsigned long long)k->fn,
+               (unsigned long long)k->tn);
+        print_cell(s.precision);
+        print_cell(s.recall);
+        print_cell(s.f1);
+        printf("\n");
+    }
+}
+
+static void json_kinds(const struct wn_eval_report *rep)
+{
+    printf(", \"by_kind\": {");
+    for (size_t i = 0; i < rep->nkinds; i++) {
+        const struct wn_eval_kind *k = &rep->kinds[i];
+        struct scores s = kind_scores(k);
+        /* A kind is stored JSON-escaped already (see eval.c). */
+        printf("%s\"%s\": {\"pairs\": %llu, \"positives\": %llu, "
+               "\"tp\": %llu, \"fp\": %llu, \"fn\": %llu, \"tn\": %llu",
+               i ? ", " : "", k->kind, (unsigned long long)k->pairs,
+               (unsigned long long)k->positives, (unsigned long long)k->tp,
+               (unsigned long long)k->fp, (unsigned long long)k->fn,
+               (unsigned long long)k->tn);
+        json_ratio("precision", s.precision);
+        json_ratio("recall", s.recall);
+        json_ratio("f1", s.f1);
+        printf("}");
+    }
+    printf("}");
+}
+
 int cmd_eval(int argc, char **argv)
 {
-    const char *truth = NULL, *universe = NULL;
+    const char *truth = NULL, *pairs = NULL, *universe = NULL;
     bool as_json = false;
     const struct opt opts[] = {
         {"truth", 0, OPT_STRING, &truth, "FILE",
          "ground truth: {\"id\",\"cluster\"} or {\"id_a\",\"id_b\",\"label\"} "
          "lines"},
+        {"pairs", 0, OPT_STRING, &pairs, "FILE",
+         "labelled pairs {\"id_a\",\"id_b\",\"label\"[,\"kind\"]}: "
+         "scores and a breakdown by kind"},
         {"universe", 0, OPT_STRING, &universe, "FILE",
          "JSONL whose ids are all items (singletons count for the ARI)"},
         {"json", 0, OPT_FLAG, &as_json, NULL, "print one JSON object"},
         {NULL, 0, OPT_END, NULL, NULL, NULL},
     };
-    const char *usage = "--truth FILE CLUSTERS";
+    const char *usage = "(--truth FILE | --pairs FILE) CLUSTERS";
     const char *summary =
         "Score CLUSTERS (a clusters.jsonl, or a dedup output directory) "
         "against ground truth.\nWith cluster truth: pairwise precision, "
         "recall, F1 and the adjusted Rand index over\nthe items of the "
         "truth. With labelled pairs: precision, recall and F1 of "
-        "'same cluster'\n(no ARI; ids in no cluster count as singletons). "
-        "A ratio with a zero\ndenominator prints as n/a (null in JSON).";
+        "'same cluster'\n(no ARI; ids in no cluster count as singletons), "
+        "and the same by the pairs' \"kind\".\nIds are compared as dedup "
+        "writes them (a number as written). A repeated truth\nentry or an "
+        "id in two clusters is a conflict: warned with file:line, the "
+        "first\none used, counted. A ratio with a zero denominator prints "
+        "as n/a (null in JSON).";
     char *pos[64];
     int npos = 0;
     if (argc > 60) {
@@ -216,8 +161,13 @@ int cmd_eval(int argc, char **argv)
     int prc = cli_parse("eval", usage, summary, opts, argc, argv, pos, &npos);
     if (prc)
         return prc < 0 ? EXIT_OK : prc;
-    if (!truth || npos != 1) {
-        cli_error("eval: need --truth FILE and one CLUSTERS file");
+    if ((!truth == !pairs) || npos != 1) {
+        cli_error("eval: need one of --truth FILE and --pairs FILE, and one "
+                  "CLUSTERS file");
+        return EXIT_USAGE;
+    }
+    if (pairs && universe) {
+        cli_error("eval: --universe is for cluster truth, not --pairs");
         return EXIT_USAGE;
     }
     char path[4096];
@@ -227,25 +177,39 @@ int cmd_eval(int argc, char **argv)
         snprintf(path, sizeof(path), "%s/clusters.jsonl", pred);
         pred = path;
     }
-    struct wn_eval_result r;
+    struct wn_eval_options eo;
+    memset(&eo, 0, sizeof(eo));
+    eo.universe = universe;
+    eo.pairs_only = pairs != NULL;
+    eo.warn = warn_conflict;
+    struct wn_eval_report *rep = NULL;
     uint64_t line = 0;
     char file[4096] = "";
-    int rc =
-        wn_eval_files(pred, truth, universe, &r, &line, file, sizeof(file));
+    int rc = wn_eval_report_create(pred, pairs ? pairs : truth, &eo, &rep,
+                                   &line, file, sizeof(file));
     if (rc == WN_EOPEN) {
         cli_error("cannot open '%s': %s", file, cli_open_reason(file, errno));
         return EXIT_FAIL;
     }
     if (rc) {
         cli_error("%s:%llu: %s", file, (unsigned long long)line,
-                  wn_strerror(rc));
+                  rc == WN_EPARSE && pairs
+                      ? "not a labelled pair (id_a, id_b, label)"
+                      : wn_strerror(rc));
         return EXIT_FAIL;
     }
-    long long missing = r.pairs_mode ? missing_ids(pred, truth) : 0;
+    const struct wn_eval_result r = rep->total;
+    unsigned long long missing = r.pairs_mode ? rep->missing_ids : 0;
+    unsigned long long conflicts = rep->truth_conflicts + rep->pred_conflicts;
     if (missing > 0)
-        cli_info("warning: %lld truth ids not found in the clustering; "
+        cli_info("warning: %llu truth ids not found in the clustering; "
                  "counted as singletons",
                  missing);
+    if (conflicts > 0)
+        cli_info("warning: %llu conflicts (%llu in the truth, %llu in the "
+                 "clusters); the first entry of each was used",
+                 conflicts, (unsigned long long)rep->truth_conflicts,
+                 (unsigned long long)rep->pred_conflicts);
     struct scores s = scores_of(&r);
     if (as_json) {
         printf("{\"items\": %llu, \"tp\": %llu, \"fp\": %llu, \"fn\": %llu",
@@ -255,10 +219,16 @@ int cmd_eval(int argc, char **argv)
         json_ratio("recall", s.recall);
         json_ratio("f1", s.f1);
         if (r.pairs_mode)
-            printf(", \"missing_ids\": %lld", missing > 0 ? missing : 0);
+            printf(", \"missing_ids\": %llu", missing);
         else
             json_ratio("ari", s.ari);
+        printf(", \"truth_conflicts\": %llu, \"cluster_conflicts\": %llu",
+               (unsigned long long)rep->truth_conflicts,
+               (unsigned long long)rep->pred_conflicts);
+        if (rep->nkinds)
+            json_kinds(rep);
         printf("}\n");
+        wn_eval_report_free(rep);
         return EXIT_OK;
     }
     printf("items:     %llu\n", (unsigned long long)r.items);
@@ -271,5 +241,13 @@ int cmd_eval(int argc, char **argv)
         printf("ari:       n/a (truth given as pairs)\n");
     else
         print_ratio("ari:", s.ari);
+    if (conflicts)
+        printf("conflicts: %llu in the truth, %llu in the clusters (first "
+               "entry used)\n",
+               (unsigned long long)rep->truth_conflicts,
+               (unsigned long long)rep->pred_conflicts);
+    if (rep->nkinds)
+        print_kinds(rep);
+    wn_eval_report_free(rep);
     return EXIT_OK;
 }

@@ -103,6 +103,7 @@ int cmd_passages(int argc, char **argv)
     if (failed >= 0)
         return failed;
     cli_rejects_finish(&rejects);
+    cli_warn_if_empty(rep.read);
     double mb = rep.bytes / 1e6;
     cli_info("read %llu records (%.1f MB) in %.2f s (%.1f MB/s): kept %llu, "
              "removed %llu, rejected %llu; %llu spans (%llu tokens) in %llu "

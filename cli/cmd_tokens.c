@@ -73,8 +73,10 @@ int cmd_tokens(int argc, char **argv)
     int status = EXIT_OK;
     while ((rc = wn_reader_next(r, &rec)) > 0) {
         if (rec.status) {
+            char reason[160];
             fprintf(stderr, "winnow: %s:%llu: %s (skipped)\n", rec.source,
-                    (unsigned long long)rec.line, wn_strerror(rec.status));
+                    (unsigned long long)rec.line,
+                    wn_record_reason(&rec, reason, sizeof(reason)));
             status = EXIT_REJECTED;
             continue;
         }

@@ -21,6 +21,8 @@ static const struct command commands[] = {
     {"lines", cmd_lines, "find or cut lines repeated across records"},
     {"repeats", cmd_repeats, "measure repetition inside each record"},
     {"similarity", cmd_similarity, "exact Jaccard/containment of pairs"},
+    {"explain", cmd_explain, "why two documents are or are not copies"},
+    {"report", cmd_report, "write report.html for a dedup output dir"},
 };
 
 static void usage(FILE *f)

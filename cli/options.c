@@ -49,16 +49,13 @@ void cli_on_reject(void *ud, const struct wn_record *rec)
     if (r->last > 0)
         fputs("\r\033[K", stderr); /* the progress line is redrawn */
     const char *src = rec->source ? rec->source : "-";
-    if (rec->status == WN_EPARSE)
-        fprintf(stderr, "winnow: %s:%llu: %s at byte %zu (rejected)\n", src,
-                (unsigned long long)rec->line, wn_strerror(rec->status),
-                rec->error_offset);
-    else if (rec->line)
+    char reason[160];
+    wn_record_reason(rec, reason, sizeof(reason));
+    if (rec->line)
         fprintf(stderr, "winnow: %s:%llu: %s (rejected)\n", src,
-                (unsigned long long)rec->line, wn_strerror(rec->status));
+                (unsigned long long)rec->line, reason);
     else
-        fprintf(stderr, "winnow: %s: %s (rejected)\n", src,
-                wn_strerror(rec->status));
+        fprintf(stderr, "winnow: %s: %s (rejected)\n", src, reason);
 }
 
 void cli_rejects_finish(const struct cli_rejects *r)
@@ -66,6 +63,14 @@ void cli_rejects_finish(const struct cli_rejects *r)
     if (r->count > CLI_REJECT_MESSAGES && cli_verbosity >= 0)
         cli_error("... and %llu more rejected records",
                   r->count - CLI_REJECT_MESSAGES);
+}
+
+void cli_warn_if_empty(uint64_t read)
+{
+    if (read == 0)
+        cli_error("warning: the inputs hold no record (a directory is read "
+                  "for .txt files and .jsonl, .json or .ndjson files, also "
+                  "with .gz or .zst)");
 }
 
 int cli_run_failed(const char *cmd, int rc, const char *error_path)
@@ -504,6 +509,25 @@ static int check_parsed(const char *cmd, const struct opt *opts, char **pos,
         }
     }
 
+    /* The id and the text cannot be one field: the reader takes the id
+     * from a field that must be a string or a number and the text from one
+     * that must be a string, and it would reject every record with the
+     * wrong reason. (Text files of a directory get their path as id.) */
+    const struct opt *oi = find_opt(opts, "id-field");
+    const struct opt *ox = find_opt(opts, "text-field");
+    if (oi && ox && oi->type == OPT_STRING && ox->type == OPT_STRING) {
+        const char *idf = *(const char **)oi->dest;
+        const char *txf = *(const char **)ox->dest;
+        idf = idf ? idf : "id";
+        txf = txf ? txf : "text";
+        if (!strcmp(idf, txf)) {
+            cli_error("%s: --id-field and --text-field name the same field "
+                      "'%s'; the id must be another field",
+                      cmd, idf);
+            return EXIT_USAGE;
+        }
+    }
+
     /* The output directory is created when missing; anything else in its
      * place would fail once the input has been read. */
     const struct opt *oo = find_opt(opts, "output");
@@ -568,10 +592,19 @@ int cli_parse(const char *cmd, const char *usage, const char *summary,
                     o = p;
             if (eq)
                 val = eq + 1;
-        } else if (a[2] == '\0') {
+        } else {
             for (const struct opt *p = opts; p->type != OPT_END; p++)
                 if (p->short_name && p->short_name == a[1])
                     o = p;
+            /* A value may follow a short option in the same word, as
+             * getopt allows: -t0.7, -j1. A flag takes none, so -qx and
+             * the like stay unknown. */
+            if (o && a[2] != '\0') {
+                if (o->type == OPT_FLAG)
+                    o = NULL;
+                else
+                    val = a + 2;
+            }
         }
         if (!o) {
             cli_error("%s: unknown option '%s'", cmd, a);

@@ -131,7 +131,10 @@ struct wn_record {
     uint32_t input;      /* index of the input it came from */
     uint64_t line;       /* 1-based line (JSONL) or 0 (text files) */
     const char *source;  /* input path as given ("-" for standard input), or
-                            for text files the file path */
+                            for files of a directory the file path */
+    int sys_errno;       /* when a system call made the record rejected (a file
+                            or subdirectory that cannot be opened or read): its
+                            errno, else 0. wn_record_reason() says it. */
 };
 
 struct wn_reader_options {
@@ -159,9 +162,17 @@ struct wn_reader;
  * A file is JSONL, plain, gzip (concatenated members allowed) or zstd (any
  * number of frames), recognized by its first bytes, not its name. Lines end
  * at '\n'; blank and whitespace-only lines are skipped and counted
- * (wn_reader_blank_lines). A directory is read recursively: every regular
- * file whose name ends in ".txt", in bytewise order of the relative path, is
- * one record (links to files are followed, links to directories are not).
+ * (wn_reader_blank_lines). A directory is read recursively, in bytewise
+ * order of the relative path (links to files are followed, links to
+ * directories are not): a regular file whose name ends in ".txt" is one
+ * record, its id the relative path; a file whose name ends in ".jsonl",
+ * ".json" or ".ndjson", possibly followed by ".gz" or ".zst", is read as
+ * JSONL (compression still found by magic bytes; a missing id becomes
+ * FILE:LINE with FILE its path). Other names are ignored. An entry that
+ * cannot be examined or opened (a subdirectory that cannot be listed, a
+ * path longer than PATH_MAX, a dangling link) is one rejected record with
+ * sys_errno set; reading goes on. A damaged gzip member or zstd frame is one
+ * rejected record (WN_ETRUNC) and reading resumes at the next intact one.
  * A regular file named with ".txt" is one record too, its id the path as
  * given. Memory stays O(max_record_bytes), whatever the input size.
  */
@@ -182,6 +193,15 @@ WN_API int wn_reader_next(struct wn_reader *r, struct wn_record *rec);
 
 /* The path of the input where the last error happened, or NULL. */
 WN_API const char *wn_reader_error_path(const struct wn_reader *r);
+
+/*
+ * Why rec (rec->status < 0) is rejected, as one line of text in buf (size
+ * bytes, truncated to fit): wn_strerror(rec->status), with the byte offset
+ * for malformed JSON, or strerror(rec->sys_errno) when that is set. Returns
+ * buf.
+ */
+WN_API const char *wn_record_reason(const struct wn_record *rec, char *buf,
+                                    size_t size);
 
 /* Bytes read so far, after decompression (JSONL is read ahead by at most
  * one block of 1 MiB). */
@@ -374,6 +394,9 @@ struct wn_dedup_report {
     uint64_t keep_missing;      /* WN_KEEP_MAX: records without a numeric
                                    value in keep_field */
     uint32_t bands, rows;       /* LSH parameters used */
+    uint64_t join_partitions;   /* partitions of each band's join: the
+                                   memory budget, raised to a floor of 2 MiB
+                                   per thread, sets them */
     double seconds;
     double stage_seconds[6]; /* read+sketch, exact, join, verify,
                                 cluster, write */
@@ -745,6 +768,60 @@ WN_API int wn_eval_files(const char *predicted, const char *truth,
                          const char *universe, struct wn_eval_result *res,
                          uint64_t *bad_line, char *bad_file, size_t bad_cap);
 
+/*
+ * The fuller evaluation that `winnow eval` prints. Ids are compared by the
+ * bytes winnow dedup writes for them: a string id as its decoded text, a
+ * number as its JSON token exactly as written (0.1, 1.0 and 1e2 are three
+ * ids, and an integer of any length is an id), so that the truth matches
+ * the ids of removed.jsonl and clusters.jsonl. A number and a string with
+ * the same text ("7" and 7) are one id, as in dedup's outputs.
+ *
+ * A conflict is an entry that repeats an earlier one: an id given twice in
+ * cluster truth, an unordered pair given twice in pairs truth, an id listed
+ * twice in the predicted clusters. The first entry is used; each repeat is
+ * counted and, when warn is set, reported with its file and line.
+ */
+struct wn_eval_options {
+    const char *universe; /* as for wn_eval_files; NULL for none */
+    int pairs_only; /* 1: the truth must be labelled pairs (WN_EPARSE else) */
+    /* Called once per conflict, from the calling thread; msg names the id
+     * and the earlier line. NULL: conflicts are only counted. */
+    void (*warn)(void *ud, const char *file, uint64_t line, const char *msg);
+    void *warn_ud;
+};
+
+/* One value of a labelled pair's "kind" (pairs without one: kind ""). */
+struct wn_eval_kind {
+    char *kind;              /* owned by the report */
+    uint64_t pairs;          /* labelled pairs of this kind */
+    uint64_t positives;      /* of them, labelled the same item */
+    uint64_t tp, fp, fn, tn; /* predicted same cluster vs label */
+};
+
+struct wn_eval_report {
+    struct wn_eval_result total;
+    uint64_t truth_conflicts;   /* repeated truth entries (first one used) */
+    uint64_t pred_conflicts;    /* ids listed again in the clusters */
+    uint64_t missing_ids;       /* truth ids in no predicted cluster */
+    struct wn_eval_kind *kinds; /* pairs truth: by kind, in order of first
+                                   appearance; NULL otherwise */
+    size_t nkinds;
+};
+
+/*
+ * Score predicted (a clusters.jsonl) against truth as wn_eval_files does,
+ * with the options above. On success *out is a new report to release with
+ * wn_eval_report_free. On error *out is untouched and, for a parse error,
+ * *bad_line and bad_file say where. Thread-safe for distinct arguments.
+ */
+WN_API int wn_eval_report_create(const char *predicted, const char *truth,
+                                 const struct wn_eval_options *opts,
+                                 struct wn_eval_report **out,
+                                 uint64_t *bad_line, char *bad_file,
+                                 size_t bad_cap);
+/* Release a report; NULL is a no-op. */
+WN_API void wn_eval_report_free(struct wn_eval_report *r);
+
 /* ------------------------------------------------------------------------ */
 /* Passages: repeated spans, boilerplate lines, repetition in a document     */
 /* ------------------------------------------------------------------------ */
@@ -1019,6 +1096,142 @@ WN_API int wn_repeats_run(const char *const *inputs, size_t n,
                           const char *outdir,
                           const struct wn_repeats_options *opts,
                           struct wn_repeats_report *rep);
+
+/* ------------------------------------------------------------------------ */
+/* Explain and report (issue 15)                                             */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Why two texts are, or are not, copies of each other: the scores dedup
+ * would compute for the pair, its verdict with the dedup defaults, and the
+ * passages the texts share, aligned.
+ *
+ * The alignment locates matches with position-carrying fingerprints
+ * (winnowing, Schleimer, Wilkerson, Aiken 2003): hashes of every k tokens
+ * (normalized by wn_tokenize in token_mode), the minimum of each window of
+ * w consecutive hashes kept with its token position. Every shared run of at
+ * least w + k - 1 tokens shares a fingerprint; seeds are then extended to
+ * maximal runs of equal tokens on both sides. Runs are reported once each,
+ * longest first and non-overlapping on both sides (a passage that one text
+ * holds twice and the other once is shared once and left over once), then
+ * in the order of text A.
+ */
+struct wn_explain_options {
+    int token_mode;     /* enum wn_token_mode; default word */
+    unsigned ngram;     /* shingle length, as dedup; default 5 */
+    uint32_t num_perm;  /* MinHash size K, as dedup; default 128 */
+    double threshold;   /* as dedup; default 0.8 */
+    double containment; /* as dedup; default 0 (off) */
+    int verify;         /* enum wn_verify; default estimate */
+    uint64_t seed;      /* as dedup; default 1 */
+    unsigned kgram;     /* tokens per fingerprint; default 5 */
+    unsigned window;    /* winnowing window; default 4 */
+    unsigned min_run;   /* shortest run reported, in tokens; default kgram */
+};
+
+/* Defaults as documented field by field above (those of dedup). */
+WN_API void wn_explain_options_init(struct wn_explain_options *o);
+
+enum wn_explain_verdict {
+    WN_VERDICT_DISTINCT = 0,  /* dedup would keep both */
+    WN_VERDICT_EXACT = 1,     /* same normalized tokens */
+    WN_VERDICT_NEAR = 2,      /* Jaccard at or above the threshold */
+    WN_VERDICT_CONTAINED = 3, /* passed by containment alone */
+    WN_VERDICT_EMPTY = 4      /* a text has no tokens: dedup sets it aside */
+};
+
+struct wn_explain_scores {
+    uint64_t tokens_a, tokens_b;
+    uint64_t shingles_a, shingles_b, shared; /* distinct shingles */
+    double jaccard;          /* exact, of the shingle sets */
+    double jaccard_estimate; /* from the verification sketch, as dedup */
+    double containment_a;    /* |A n B| / |A|: A inside B (exact) */
+    double containment_b;    /* |A n B| / |B|: B inside A (exact) */
+    double containment_estimate; /* of the smaller in the larger, as dedup
+                                    derives it from the estimate */
+    uint32_t bands, rows;    /* LSH banding of the options */
+    uint32_t bands_shared;   /* bands on which the signatures agree */
+    double candidate_probability; /* of a pair at this exact Jaccard */
+    int exact;                    /* same normalized token stream */
+    int verdict;                  /* enum wn_explain_verdict */
+    char reason[160];             /* the verdict in one sentence */
+};
+
+/* A stretch of one text: bytes [start, end) of the original text, lines
+ * line..line_end (1-based, inclusive), tokens [tok, tok + tokens). */
+struct wn_explain_span {
+    uint64_t start, end;
+    uint64_t line, line_end;
+    uint64_t tok, tokens;
+};
+
+/* A maximal shared run: the same tokens at a in text A and b in text B. */
+struct wn_explain_run {
+    struct wn_explain_span a, b;
+};
+
+struct wn_explanation;
+
+/*
+ * Explain the pair a[0, alen), b[0, blen). opts may be NULL for defaults.
+ * *out is set to a new explanation for wn_explanation_free(). Returns
+ * WN_OK, WN_EINVAL (NULL text with a length, ngram, kgram, window or
+ * num_perm 0, num_perm above 4096, threshold outside (0, 1)), WN_ETOOBIG
+ * or WN_ENOMEM; *out untouched on error. The texts are not kept.
+ * Thread-safe. O((n + m) log(n + m)) in the tokens; a fingerprint that
+ * occurs more than 64 times in B seeds only its first 64 occurrences.
+ */
+WN_API int wn_explain(const char *a, size_t alen, const char *b, size_t blen,
+                      const struct wn_explain_options *opts,
+                      struct wn_explanation **out);
+
+/* The scores and verdict. Valid until the explanation is freed. */
+WN_API const struct wn_explain_scores *
+wn_explanation_scores(const struct wn_explanation *x);
+
+/* The shared runs in the order of text A; returns their number. */
+WN_API size_t wn_explanation_runs(const struct wn_explanation *x,
+                                  const struct wn_explain_run **runs);
+
+/* The stretches of text A (side 0) or B (side 1) outside every shared run
+ * that hold at least one token, in text order; returns their number. */
+WN_API size_t wn_explanation_only(const struct wn_explanation *x, int side,
+                                  const struct wn_explain_span **spans);
+
+WN_API void wn_explanation_free(struct wn_explanation *x);
+
+struct wn_report_options {
+    /* The records' inputs, for the texts; NULL: the "inputs" stats.json
+     * records. */
+    const char *const *inputs;
+    size_t ninputs;
+    struct wn_reader_options reader;
+    uint32_t sample_clusters; /* clusters shown side by side; default 8 */
+    uint32_t sample_members;  /* members shown per cluster; default 4 */
+    uint32_t top_clusters;    /* largest clusters listed; default 20 */
+    uint32_t top_lines;       /* boilerplate lines listed; default 30 */
+    uint32_t text_cap;        /* bytes of a text shown; default 16 KiB */
+};
+
+WN_API void wn_report_options_init(struct wn_report_options *o);
+
+/*
+ * Write outdir/report.html from the outputs of a finished dedup run in
+ * outdir (stats.json, removed.jsonl, clusters.jsonl) and the inputs, read
+ * once. The page is one self-contained HTML file (inline style and SVG, no
+ * script, no network): summary and accounting, parameters and the S-curve,
+ * histograms of verified similarities and cluster sizes, the largest
+ * clusters, the most frequent lines, and a bounded sample of clusters side
+ * by side with their shared passages marked. Memory and size are bounded by
+ * the options, not by the corpus. Written to a temporary file and renamed
+ * into place. Returns WN_OK, WN_EOPEN (an output or input missing),
+ * WN_EPARSE (a malformed output file), WN_EIO, WN_ENOSPC or WN_ENOMEM;
+ * error_path (cap bytes, may be NULL) names the file. Not thread-safe for
+ * the same outdir.
+ */
+WN_API int wn_report_write(const char *outdir,
+                           const struct wn_report_options *opts,
+                           char *error_path, size_t cap);
 
 /* ------------------------------------------------------------------------ */
 /* Option ranges                                                             */

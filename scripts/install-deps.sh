@@ -1,11 +1,19 @@
 #!/bin/sh
 # Install the Debian packages winnow needs to build and test, when missing.
-# Usage: scripts/install-deps.sh [build|test]
+# Usage: scripts/install-deps.sh [build|demo|test|lint]
+#   build: what `meson setup` and `ninja` need (no test package: the unit
+#          tests are skipped in a build configured without cmocka)
+#   demo:  build, and python3 that scripts/demo.sh prints the clusters with
+#   test:  build, and cmocka, clang (the sanitizer build), python3 and the
+#          tools the CLI test scripts use
 # Needs root (apt-get) only when something is actually missing.
 set -eu
 
 pkgs="gcc make pkg-config meson ninja-build libxxhash-dev libutf8proc-dev
 libzstd-dev zlib1g-dev libjansson-dev libdivsufsort-dev liblmdb-dev zstd gzip"
+if [ "${1:-build}" = demo ]; then
+    pkgs="$pkgs python3"
+fi
 if [ "${1:-build}" = test ]; then
     pkgs="$pkgs libcmocka-dev clang libclang-rt-14-dev python3 util-linux binutils time"
 fi

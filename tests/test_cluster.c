@@ -225,6 +225,119 @@ static void test_eval_clusters_and_pairs(void **state)
     rmdir(dir);
 }
 
+static void count_warning(void *ud, const char *file, uint64_t line,
+                          const char *msg)
+{
+    (void)file;
+    (void)msg;
+    uint64_t *lines = ud;
+    lines[0]++;
+    lines[1] = line;
+}
+
+/* Ids compare as dedup writes them: a number by its token (0.1, 1.0, 1e2
+ * and an integer beyond int64 are ids), a string by its text; conflicts are
+ * counted and reported; labelled pairs are scored by kind. */
+static void test_eval_ids_conflicts_kinds(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/wn-eval-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char truth[256], pred[256];
+    snprintf(truth, sizeof(truth), "%s/truth.jsonl", dir);
+    snprintf(pred, sizeof(pred), "%s/clusters.jsonl", dir);
+    write_file(truth,
+               "{\"id\":0.1,\"cluster\":1}\n{\"id\":1e2,\"cluster\":1}\n"
+               "{\"id\":123456789012345678901234,\"cluster\":1}\n"
+               "{\"id\":\"\\u00e9\",\"cluster\":1}\n"
+               "{\"id\":1.0,\"cluster\":2}\n{\"id\":0.1,\"cluster\":2}\n");
+    write_file(pred, "{\"members\":[\"0.1\",\"1e2\","
+                     "\"123456789012345678901234\",\"\xc3\xa9\"]}\n"
+                     "{\"members\":[\"1.0\", \"1e2\"]}\n");
+    uint64_t warned[2] = {0, 0}, line = 0;
+    struct wn_eval_options o;
+    memset(&o, 0, sizeof(o));
+    o.warn = count_warning;
+    o.warn_ud = warned;
+    struct wn_eval_report *rep = NULL;
+    assert_int_equal(
+        wn_eval_report_create(pred, truth, &o, &rep, &line, NULL, 0), WN_OK);
+    assert_int_equal(rep->total.items, 5);
+    assert_int_equal(rep->total.tp, 6); /* the four ids of cluster 1 */
+    assert_int_equal(rep->total.fp, 0);
+    assert_int_equal(rep->total.fn, 0);
+    assert_int_equal(rep->truth_conflicts, 1); /* 0.1 again, line 6 */
+    assert_int_equal(rep->pred_conflicts, 1);  /* 1e2 again, line 2 */
+    assert_int_equal(warned[0], 2);
+    assert_int_equal(warned[1], 2); /* the last one: clusters.jsonl:2 */
+    assert_null(rep->kinds);
+    wn_eval_report_free(rep);
+
+    write_file(truth, "{\"id_a\":1,\"id_b\":2,\"label\":1,\"kind\":\"k\"}\n"
+                      "{\"id_a\":3,\"id_b\":4,\"label\":0,\"kind\":\"t\"}\n"
+                      "{\"id_a\":2,\"id_b\":1,\"label\":0,\"kind\":\"t\"}\n"
+                      "{\"id_a\":5,\"id_b\":1,\"label\":true}\n");
+    write_file(pred, "{\"members\":[1,2]}\n{\"members\":[\"3\",\"4\"]}\n");
+    o.pairs_only = 1;
+    rep = NULL;
+    assert_int_equal(
+        wn_eval_report_create(pred, truth, &o, &rep, &line, NULL, 0), WN_OK);
+    assert_true(rep->total.pairs_mode);
+    assert_int_equal(rep->total.tp, 1);
+    assert_int_equal(rep->total.fp, 1);
+    assert_int_equal(rep->total.fn, 1);
+    assert_int_equal(rep->truth_conflicts, 1);
+    assert_int_equal(rep->missing_ids, 1); /* 5 */
+    assert_int_equal(rep->nkinds, 3);
+    assert_string_equal(rep->kinds[0].kind, "k");
+    assert_int_equal(rep->kinds[0].tp, 1);
+    assert_string_equal(rep->kinds[1].kind, "t");
+    assert_int_equal(rep->kinds[1].pairs, 1);
+    assert_int_equal(rep->kinds[1].fp, 1);
+    assert_string_equal(rep->kinds[2].kind, "");
+    assert_int_equal(rep->kinds[2].fn, 1);
+    wn_eval_report_free(rep);
+
+    /* --pairs with cluster truth: a parse error at line 1. */
+    write_file(truth, "{\"id\":\"a\",\"cluster\":1}\n");
+    rep = NULL;
+    assert_int_equal(
+        wn_eval_report_create(pred, truth, &o, &rep, &line, NULL, 0),
+        WN_EPARSE);
+    assert_null(rep);
+    assert_int_equal(line, 1);
+    unlink(truth);
+    unlink(pred);
+    rmdir(dir);
+}
+
+/* The join's partitions: a tiny --memory is raised to a floor, so that the
+ * tasks' re-reads of a band stay linear in n (issue 13 item 11: --memory 1
+ * gave n * 64 partitions and a quadratic join). */
+static void test_join_partitions_floor(void **state)
+{
+    (void)state;
+    /* 5,056 records, 2 threads: one partition per thread at any budget. */
+    assert_int_equal(wn__join_partitions(5056, 2, 1), 2);
+    assert_int_equal(wn__join_partitions(5056, 2, 1ull << 30), 2);
+    assert_int_equal(wn__join_partitions(0, 3, 1), 3);
+    /* 10M records: the default budget needs 1 partition per thread; a
+     * budget of 1 byte is the floor, n / WN_JOIN_BLOCK + 1. */
+    assert_int_equal(wn__join_partitions(10000000, 2, 1ull << 30), 2);
+    assert_int_equal(wn__join_partitions(10000000, 2, 1),
+                     10000000 / WN_JOIN_BLOCK + 1);
+    /* Above the floor the budget is what it was: 32 bytes per entry and
+     * thread. */
+    assert_int_equal(wn__join_partitions(10000000, 2, 64ull << 20),
+                     10000000ull * 64 / (64ull << 20) + 1);
+    /* Never more than one block's worth of documents per partition
+     * missing, whatever the budget and thread count. */
+    for (unsigned t = 1; t <= 64; t *= 2)
+        for (uint64_t n = 1; n < (1ull << 34); n = n * 7 + 3)
+            assert_true(wn__join_partitions(n, t, 1) <=
+                        n / WN_JOIN_BLOCK + t + 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +347,8 @@ int main(void)
         cmocka_unit_test(test_join_skip),
         cmocka_unit_test(test_uf_roots_are_first_members),
         cmocka_unit_test(test_eval_clusters_and_pairs),
+        cmocka_unit_test(test_join_partitions_floor),
+        cmocka_unit_test(test_eval_ids_conflicts_kinds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -601,7 +602,7 @@ static void test_directory(void **state)
     write_file("docs/B.txt", "upper", 5);
     write_file("docs/a/deep/z.txt", "zed\nline2\n", 10);
     write_file("docs/a/m.txt", "", 0);
-    write_file("docs/a/skip.json", "{}", 2);
+    write_file("docs/a/skip.dat", "{}", 2);
     write_file("docs/notes.md", "x", 1);
     write_file("docs/big.txt", "0123456789abcdef", 16);
     char *link = path_of("docs/link.txt"), *target = path_of("docs/b.txt");
@@ -827,6 +828,255 @@ static void test_alloc_failures(void **state)
     free(d);
 }
 
+/* Read paths to the end with fingerprints recorded in (or checked
+ * against) *p; returns the final status. */
+static int read_printed(const char *const *paths, size_t n, struct wn_prints *p,
+                        bool record, size_t *records, char *err_path,
+                        size_t err_len)
+{
+    struct wn_reader *r;
+    size_t bad;
+    assert_int_equal(wn_reader_create(paths, n, NULL, &r, &bad), WN_OK);
+    if (record)
+        assert_int_equal(wn__reader_record(r, p), WN_OK);
+    else
+        wn__reader_verify(r, p);
+    struct wn_record x;
+    int rc;
+    size_t k = 0;
+    while ((rc = wn_reader_next(r, &x)) == 1)
+        k++;
+    if (records)
+        *records = k;
+    const char *e = wn_reader_error_path(r);
+    snprintf(err_path, err_len, "%s", e ? e : "");
+    wn_reader_free(r);
+    return rc;
+}
+
+/* A change between two passes is caught for plain, gzip and directory
+ * inputs; an input read under another path (a spool copy) is not
+ * compared; unchanged inputs pass. */
+static void test_fingerprints(void **state)
+{
+    const char *one = "{\"id\":\"a\",\"text\":\"first\"}\n"
+                      "{\"id\":\"b\",\"text\":\"second\"}\n";
+    const char *same_size = "{\"id\":\"a\",\"text\":\"FIRST\"}\n"
+                            "{\"id\":\"b\",\"text\":\"second\"}\n";
+    write_file("fp.jsonl", one, strlen(one));
+    struct wn_buf gz = {0};
+    gzip_append(&gz, one, strlen(one));
+    write_file("fp.gz", gz.data, gz.len);
+    make_dir("fpdir");
+    write_file("fpdir/a.txt", "alpha", 5);
+    write_file("fpdir/b.txt", "beta", 4);
+    char *pp = path_of("fp.jsonl"), *pg = path_of("fp.gz"),
+         *pd = path_of("fpdir");
+    const char *paths[] = {pp, pg, pd};
+    char err[512];
+    size_t n = 0;
+
+    struct wn_prints p = {0};
+    assert_int_equal(read_printed(paths, 3, &p, true, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 6);
+    /* Unchanged: no alarm. */
+    assert_int_equal(read_printed(paths, 3, &p, false, &n, err, sizeof(err)),
+                     0);
+    assert_int_equal(n, 6);
+
+    /* Plain file, same size and line count, one text changed. */
+    write_file("fp.jsonl", same_size, strlen(same_size));
+    assert_int_equal(read_printed(paths, 3, &p, false, NULL, err, sizeof(err)),
+                     WN_ECHANGED);
+    assert_string_equal(err, pp);
+    /* Read under another path (as a spool copy is): not compared. */
+    char *copy = path_of("fp-copy.jsonl");
+    write_file("fp-copy.jsonl", same_size, strlen(same_size));
+    const char *spooled[] = {copy, pg, pd};
+    assert_int_equal(
+        read_printed(spooled, 3, &p, false, NULL, err, sizeof(err)), 0);
+    write_file("fp.jsonl", one, strlen(one));
+
+    /* gzip rewritten with the same records but one text changed. */
+    struct wn_buf gz2 = {0};
+    gzip_append(&gz2, same_size, strlen(same_size));
+    write_file("fp.gz", gz2.data, gz2.len);
+    assert_int_equal(read_printed(paths, 3, &p, false, NULL, err, sizeof(err)),
+                     WN_ECHANGED);
+    assert_string_equal(err, pg);
+    write_file("fp.gz", gz.data, gz.len);
+
+    /* Directory: a file renamed onto another (same count of records). */
+    char *pa = path_of("fpdir/b.txt"), *pc = path_of("fpdir/c.txt");
+    assert_int_equal(rename(pa, pc), 0);
+    assert_int_equal(read_printed(paths, 3, &p, false, NULL, err, sizeof(err)),
+                     WN_ECHANGED);
+    assert_string_equal(err, pd);
+    assert_int_equal(rename(pc, pa), 0);
+    /* Directory: one more file, caught before its record is delivered. */
+    write_file("fpdir/d.txt", "delta", 5);
+    assert_int_equal(read_printed(paths, 3, &p, false, &n, err, sizeof(err)),
+                     WN_ECHANGED);
+    assert_int_equal(n, 6);
+    char *pdd = path_of("fpdir/d.txt");
+    assert_int_equal(unlink(pdd), 0);
+    free(pdd);
+    assert_int_equal(read_printed(paths, 3, &p, false, NULL, err, sizeof(err)),
+                     0);
+
+    wn__prints_release(&p);
+    wn__buf_release(&gz);
+    wn__buf_release(&gz2);
+    free(pp);
+    free(pg);
+    free(pd);
+    free(pa);
+    free(pc);
+    free(copy);
+}
+
+/* A damaged gzip member or zstd frame between intact ones: one WN_ETRUNC
+ * record, and every record of the later members, at every block size. */
+static void test_resync(void **state)
+{
+    const char *a = "{\"id\":\"a\",\"text\":\"x\"}\n";
+    const char *b =
+        "{\"id\":\"b\",\"text\":\"y\"}\n{\"id\":\"c\",\"text\":\"z\"}\n";
+    struct wn_buf gz = {0}, zs = {0};
+    gzip_append(&gz, a, strlen(a));
+    /* A gzip header followed by bytes that are not deflate data. */
+    wn__buf_append(&gz, "\x1f\x8b\x08\0\0\0\0\0\0\x03not deflate data", 26);
+    gzip_append(&gz, b, strlen(b));
+    write_file("resync.gz", gz.data, gz.len);
+    zstd_append(&zs, a, strlen(a));
+    /* A frame whose only block has the reserved block type 3. */
+    wn__buf_append(&zs, "\x28\xb5\x2f\xfd\x00\x00\x07\x00\x00", 9);
+    zstd_append(&zs, b, strlen(b));
+    write_file("resync.zst", zs.data, zs.len);
+    static const char *names[] = {"resync.gz", "resync.zst"};
+    static const size_t blocks[] = {0, 1, 2, 3, 7};
+    for (size_t f = 0; f < 2; f++) {
+        for (size_t j = 0; j < WN_ARRAY_LEN(blocks); j++) {
+            struct run r = read_one(names[f], NULL, blocks[j]);
+            assert_int_equal(r.end, 0);
+            assert_int_equal(r.n, 4);
+            assert_string_equal(r.r[0].id, "a");
+            assert_int_equal(r.r[1].status, WN_ETRUNC);
+            assert_string_equal(r.r[2].id, "b");
+            assert_string_equal(r.r[3].id, "c");
+            assert_int_equal(r.r[3].status, WN_OK);
+            free_run(&r);
+        }
+    }
+    wn__buf_release(&gz);
+    wn__buf_release(&zs);
+}
+
+/* A zstd frame that declares a 2 GiB window (what zstd --long=31 writes)
+ * is valid and read. */
+static void test_long_window(void **state)
+{
+    const char *t = "{\"id\":\"w\",\"text\":\"wide window\"}\n";
+    size_t n = strlen(t);
+    unsigned char hdr[9] = {0x28,   0xb5, 0x2f,
+                            0xfd,   0x00,  /* no content size, no checksum */
+                            21 << 3};      /* window log 10 + 21 = 31 */
+    uint32_t bh = 1u | (uint32_t)(n << 3); /* last, raw, n bytes */
+    hdr[6] = (unsigned char)bh;
+    hdr[7] = (unsigned char)(bh >> 8);
+    hdr[8] = (unsigned char)(bh >> 16);
+    struct wn_buf z = {0};
+    wn__buf_append(&z, hdr, sizeof(hdr));
+    wn__buf_append(&z, t, n);
+    write_file("long.zst", z.data, z.len);
+    struct run r = read_one("long.zst", NULL, 0);
+    assert_int_equal(r.end, 0);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.r[0].status, WN_OK);
+    assert_string_equal(r.r[0].text, "wide window");
+    free_run(&r);
+    wn__buf_release(&z);
+}
+
+/* JSONL shards in a directory, next to .txt files, and entries that cannot
+ * be examined: rejected records with their errno, the rest read. */
+static void test_directory_shards_and_errors(void **state)
+{
+    make_dir("mixed");
+    make_dir("mixed/sub");
+    const char *shard = "{\"id\":\"j1\",\"text\":\"one\"}\n\n"
+                        "{\"text\":\"no id\"}\n";
+    write_file("mixed/00.jsonl", shard, strlen(shard));
+    struct wn_buf gz = {0};
+    gzip_append(&gz, "{\"id\":\"g1\",\"text\":\"gz\"}\n", 24);
+    write_file("mixed/01.json.gz", gz.data, gz.len);
+    write_file("mixed/sub/t.txt", "text file", 9);
+    write_file("mixed/skip.md", "x", 1);
+    char *dangling = path_of("mixed/dangling.txt");
+    assert_int_equal(symlink("/nonexistent/nowhere.txt", dangling), 0);
+    /* A subtree deeper than PATH_MAX: lstat fails there for anyone. */
+    char *deep = path_of("mixed/deep");
+    assert_int_equal(mkdir(deep, 0755), 0);
+    int top = open(".", O_RDONLY);
+    assert_int_equal(chdir(deep), 0);
+    char name[201];
+    memset(name, 'd', 200);
+    name[200] = '\0';
+    for (int i = 0; i < 22; i++) {
+        assert_int_equal(mkdir(name, 0755), 0);
+        assert_int_equal(chdir(name), 0);
+    }
+    assert_int_equal(fchdir(top), 0);
+    close(top);
+
+    static const size_t blocks[] = {0, 1, 5};
+    for (size_t j = 0; j < WN_ARRAY_LEN(blocks); j++) {
+        struct run r = read_one("mixed", NULL, blocks[j]);
+        assert_int_equal(r.end, 0);
+        /* 00.jsonl (2), 01.json.gz, dangling.txt, deep/..., sub/t.txt */
+        assert_int_equal(r.n, 6);
+        assert_string_equal(r.r[0].id, "j1");
+        assert_int_equal(r.r[0].kind, WN_RECORD_JSON);
+        assert_int_equal(r.r[0].line, 1);
+        char *src = path_of("mixed/00.jsonl");
+        assert_string_equal(r.r[0].source, src);
+        char want[600];
+        snprintf(want, sizeof(want), "%s:3", src);
+        assert_string_equal(r.r[1].id, want);
+        free(src);
+        assert_string_equal(r.r[2].id, "g1");
+        assert_string_equal(r.r[3].id, "dangling.txt");
+        assert_int_equal(r.r[3].status, WN_EOPEN);
+        assert_int_equal(r.r[4].status, WN_EOPEN);
+        assert_non_null(strstr(r.r[4].id, "deep/ddd"));
+        assert_string_equal(r.r[5].id, "sub/t.txt");
+        assert_string_equal(r.r[5].text, "text file");
+        free_run(&r);
+    }
+    /* The reasons are the real ones. */
+    const char *paths[] = {path_of("mixed")};
+    struct wn_reader *rd;
+    size_t bad;
+    assert_int_equal(wn_reader_create(paths, 1, NULL, &rd, &bad), WN_OK);
+    struct wn_record x;
+    int errs[2], k = 0;
+    while (wn_reader_next(rd, &x) == 1)
+        if (x.status == WN_EOPEN && k < 2)
+            errs[k++] = x.sys_errno;
+    assert_int_equal(k, 2);
+    assert_int_equal(errs[0], ENOENT);
+    assert_int_equal(errs[1], ENAMETOOLONG);
+    char buf[64];
+    x.sys_errno = ENAMETOOLONG;
+    assert_string_equal(wn_record_reason(&x, buf, sizeof(buf)),
+                        strerror(ENAMETOOLONG));
+    wn_reader_free(rd);
+    free((char *)paths[0]);
+    free(deep);
+    free(dangling);
+    wn__buf_release(&gz);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -844,6 +1094,10 @@ int main(void)
         cmocka_unit_test(test_read_error),
         cmocka_unit_test(test_stream),
         cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_fingerprints),
+        cmocka_unit_test(test_resync),
+        cmocka_unit_test(test_long_window),
+        cmocka_unit_test(test_directory_shards_and_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

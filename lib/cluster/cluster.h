@@ -27,6 +27,7 @@ struct wn_join_stats {
     uint64_t large_buckets; /* runs longer than the all-pairs limit */
     uint64_t max_bucket;    /* longest run */
     uint64_t pairs;         /* pairs emitted (before de-duplication) */
+    uint64_t partitions;    /* partitions of each band (wn__join_partitions) */
 };
 
 /*
@@ -41,6 +42,26 @@ WN_INTERNAL int wn__join_sorted(const struct wn_keydoc *v, size_t n,
                                 uint32_t all_pairs_max, const uint8_t *skip,
                                 uint64_t **pairs, size_t *npairs, size_t *cap,
                                 struct wn_join_stats *st);
+
+/*
+ * Entries a join task reads its band's keys in at a time, and so the
+ * smallest useful partition: each task re-reads all n keys of its band to
+ * pick its share, so a partition of fewer entries costs a whole read for
+ * less than a block of work.
+ */
+#define WN_JOIN_BLOCK 65536
+
+/*
+ * The number of partitions per band for a join of n documents on nthreads
+ * threads within budget bytes (32 bytes per entry and thread: the entries
+ * and their radix scratch). At least nthreads, so that the threads share a
+ * band; and the budget is raised to a floor of one block per thread
+ * (nthreads * 32 * WN_JOIN_BLOCK bytes), since below it the re-reads make
+ * the join quadratic in n (a budget of 1 byte gave n * 64 partitions).
+ * Reads are then at most n * (n / WN_JOIN_BLOCK + nthreads) per band.
+ */
+WN_INTERNAL uint64_t wn__join_partitions(uint64_t n, unsigned nthreads,
+                                         uint64_t budget);
 
 /* Sort and de-duplicate packed pairs; returns the new count. */
 WN_INTERNAL size_t wn__pairs_sort_unique(uint64_t *p, size_t n);

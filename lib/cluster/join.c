@@ -199,3 +199,13 @@ int wn__uf_union(struct wn_uf *uf, uint32_t a, uint32_t b)
         uf->parent[ra] = rb;
     return 1;
 }
+
+uint64_t wn__join_partitions(uint64_t n, unsigned nthreads, uint64_t budget)
+{
+    assert(nthreads > 0);
+    uint64_t floor = (uint64_t)nthreads * 32 * WN_JOIN_BLOCK;
+    if (budget < floor)
+        budget = floor;
+    uint64_t parts = n * 32 * nthreads / budget + 1;
+    return parts < nthreads ? nthreads : parts;
+}

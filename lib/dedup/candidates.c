@@ -103,13 +103,8 @@ int wn__stage_candidates(const struct wn_join_in *in, struct wn_pool *pool,
     uint64_t budget = in->memory ? in->memory : (1ull << 30);
     unsigned nthreads = wn__pool_threads(pool);
     /* Entries and radix scratch: 32 bytes per document, per partition and
-     * thread. */
-    uint64_t parts = (uint64_t)in->n * 32 * nthreads / budget + 1;
-    /* With t threads at once, t partitions per band keep the scratch at 32
-     * bytes per document in all: each task re-reads its band's keys
-     * (8 bytes per document, from the page cache) to pick its share. */
-    if (parts < nthreads)
-        parts = nthreads;
+     * thread, with the budget raised to a floor (lib/cluster/join.c). */
+    uint64_t parts = wn__join_partitions(in->n, nthreads, budget);
     struct join_shared sh;
     memset(&sh, 0, sizeof(sh));
     sh.in = in;
@@ -129,6 +124,7 @@ int wn__stage_candidates(const struct wn_join_in *in, struct wn_pool *pool,
     uint64_t *pairs = NULL;
     size_t npairs = 0, paircap = 0;
     struct wn_join_stats st = {0};
+    st.partitions = parts;
     for (unsigned i = 0; i < nthreads && w && !rc; i++) {
         rc = w[i].rc;
         if (!rc && w[i].npairs &&

@@ -183,6 +183,7 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
         rep->candidates = npairs;
         rep->large_buckets = st.large_buckets;
         rep->max_bucket = st.max_bucket;
+        rep->join_partitions = st.partitions;
         double t3 = wn__now();
         rep->stage_seconds[2] = t3 - t2;
         if (!rc)

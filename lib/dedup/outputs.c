@@ -115,7 +115,8 @@ int wn__write_dedup_stats(const struct wn_dedup_job *j,
         "  \"candidates\": %llu,\n  \"verified\": %llu,\n"
         "  \"edges\": %llu,\n  \"large_buckets\": %llu,\n"
         "  \"max_bucket\": %llu,\n  \"removed_contained\": %llu,\n"
-        "  \"duplicate_ids\": %llu,\n  \"keep_missing\": %llu,\n",
+        "  \"duplicate_ids\": %llu,\n  \"keep_missing\": %llu,\n"
+        "  \"join_partitions\": %llu,\n",
         (unsigned long long)p->read, (unsigned long long)p->kept,
         (unsigned long long)p->removed, (unsigned long long)p->rejected,
         (unsigned long long)p->removed_exact,
@@ -127,7 +128,8 @@ int wn__write_dedup_stats(const struct wn_dedup_job *j,
         (unsigned long long)p->max_bucket,
         (unsigned long long)p->removed_contained,
         (unsigned long long)p->duplicate_ids,
-        (unsigned long long)p->keep_missing);
+        (unsigned long long)p->keep_missing,
+        (unsigned long long)p->join_partitions);
     static const char *const method[] = {"minhash", "simhash"};
     static const char *const keep[] = {"first", "longest", "max"};
     if (!rc)

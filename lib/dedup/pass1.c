@@ -277,7 +277,7 @@ static int commit_oldest(struct wn_pass1 *p)
 {
     struct wn_batch *b = &p->batches[p->ring[p->ring_head]];
     wn__pool_wait_task(p->pool, &b->task);
-    p->ring_head = (p->ring_head + 1) % p->nbatches;
+    p->ring_head = p->ring_head + 1 < p->nbatches ? p->ring_head + 1 : 0;
     p->ring_n--;
     int rc = commit_batch(p, b);
     b->busy = false;
@@ -287,7 +287,8 @@ static int commit_oldest(struct wn_pass1 *p)
 static void submit(struct wn_pass1 *p, struct wn_batch *b)
 {
     size_t idx = (size_t)(b - p->batches);
-    p->ring[(p->ring_head + p->ring_n) % p->nbatches] = idx;
+    size_t at = p->ring_head + p->ring_n; /* < 2 nbatches */
+    p->ring[at < p->nbatches ? at : at - p->nbatches] = idx;
     p->ring_n++;
     b->busy = true;
     wn__pool_submit(p->pool, &b->task, process_batch, b);

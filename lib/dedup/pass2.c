@@ -293,6 +293,8 @@ int wn__pass2_read(struct wn_dedup_job *j, struct wn_frame *f,
             rc = WN_ECHANGED;
         }
     }
+    if (rc && !f->error_path[0] && wn_reader_error_path(x.r))
+        wn__frame_reader_error(f, x.r); /* e.g. an input changed */
     wn__buf_release(&x.b);
     wn_reader_free(x.r);
     return rc;

@@ -12,7 +12,17 @@
  *
  * Directories are listed completely when reached (names only, sorted
  * bytewise so that the record order does not depend on the file system),
- * then read one file per record.
+ * then read one .txt file per record, or a JSONL member (.jsonl, .json,
+ * .ndjson, maybe with .gz or .zst) line by line as above. An entry that
+ * cannot be examined (lstat, opendir or readdir fails) is listed with its
+ * errno and becomes one rejected record: one bad subdirectory must not cost
+ * the rest of the tree, and the reason must be the real one.
+ *
+ * A damaged compressed region (stream.c resynchronizes) is one WN_ETRUNC
+ * record holding the partial line before it; the next bytes start a line.
+ *
+ * Fingerprints (reader.h): a running hash of the delivered bytes per input,
+ * 8 bytes per step with one multiply, so it costs little next to the scan.
  *
  * Record pointers point into the window or into reader-owned buffers and
  * stay valid until the next call; strings without escapes are not copied.
@@ -26,11 +36,70 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define DEFAULT_MAX_RECORD ((size_t)64 << 20)
+
+/* A streaming 64-bit hash: one xxHash64-style round per 8-byte word. */
+struct fphash {
+    uint64_t h, tail;
+    unsigned ntail;
+};
+
+#define FP_P1 UINT64_C(0x9E3779B185EBCA87)
+#define FP_P2 UINT64_C(0xC2B2AE3D27D4EB4F)
+
+static uint64_t fp_round(uint64_t h, uint64_t w)
+{
+    h ^= w * FP_P2;
+    h = (h << 31) | (h >> 33);
+    return h * FP_P1;
+}
+
+static void fp_update(struct fphash *f, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    while (n && f->ntail) {
+        f->tail |= (uint64_t)*b++ << (8 * f->ntail);
+        n--;
+        if (++f->ntail == 8) {
+            f->h = fp_round(f->h, f->tail);
+            f->tail = 0;
+            f->ntail = 0;
+        }
+    }
+    for (; n >= 8; n -= 8, b += 8) {
+        uint64_t w;
+        memcpy(&w, b, 8); /* host order: both passes run on one host */
+        f->h = fp_round(f->h, w);
+    }
+    for (; n; n--)
+        f->tail |= (uint64_t)*b++ << (8 * f->ntail++);
+}
+
+static void fp_u64(struct fphash *f, uint64_t v)
+{
+    fp_update(f, &v, sizeof(v));
+}
+
+static uint64_t fp_final(const struct fphash *f)
+{
+    uint64_t h = fp_round(f->h, f->tail ^ f->ntail);
+    h ^= h >> 33;
+    h *= FP_P2;
+    h ^= h >> 29;
+    return h;
+}
+
+/* A directory entry: a file to read, or one that could not be examined. */
+struct dir_entry {
+    char *rel; /* relative path */
+    int err;   /* errno of the failed lstat/opendir/readdir, or 0 */
+};
 
 struct wn_reader {
     char **paths;
@@ -58,16 +127,26 @@ struct wn_reader {
     uint64_t line;
 
     /* Directory input. */
-    char **files; /* relative paths, sorted */
+    struct dir_entry *files; /* sorted by relative path */
     size_t nfiles, files_cap, next_file;
-    size_t root_len;    /* length of the root prefix in path, with '/' */
-    struct wn_buf path; /* a full path, NUL-terminated */
-    struct wn_buf file; /* contents of the current text file */
+    bool in_member;       /* a JSONL member of the directory is open */
+    struct wn_buf member; /* its full path, NUL-terminated */
+    const char *src;      /* source of JSONL records being read */
+    size_t root_len;      /* length of the root prefix in path, with '/' */
+    struct wn_buf path;   /* a full path, NUL-terminated */
+    struct wn_buf file;   /* contents of the current text file */
 
     struct wn_buf id;   /* unescaped or synthesized id */
     struct wn_buf text; /* unescaped text */
     uint64_t bytes, blank;
     uint64_t consumed; /* bytes of the current input before buf[0] */
+
+    /* Fingerprints (reader.h) of the current input. */
+    struct wn_prints *rec_to;
+    const struct wn_prints *want;
+    const struct wn_input_print *check; /* compared with, or NULL */
+    struct fphash fp;
+    uint64_t in_bytes, in_records;
 };
 
 void wn__reader_set_block_size(struct wn_reader *r, size_t n)
@@ -84,6 +163,64 @@ void wn__reader_set_cancel(struct wn_reader *r, volatile int *cancel)
 static bool cancelled(const struct wn_reader *r)
 {
     return r->cancel && *r->cancel;
+}
+
+int wn__reader_record(struct wn_reader *r, struct wn_prints *p)
+{
+    assert(p->n == 0 && !p->paths && !p->v);
+    p->v = wn__calloc(r->n ? r->n : 1, sizeof(*p->v));
+    p->paths = wn__calloc(r->n ? r->n : 1, sizeof(*p->paths));
+    bool ok = p->v && p->paths;
+    if (ok)
+        p->n = r->n;
+    for (size_t i = 0; ok && i < r->n; i++) {
+        p->paths[i] = wn__strdup(r->paths[i]);
+        ok = p->paths[i] != NULL;
+    }
+    if (!ok) {
+        wn__prints_release(p);
+        return WN_ENOMEM;
+    }
+    r->rec_to = p;
+    return WN_OK;
+}
+
+void wn__reader_verify(struct wn_reader *r, const struct wn_prints *p)
+{
+    r->want = p;
+}
+
+void wn__prints_release(struct wn_prints *p)
+{
+    for (size_t i = 0; p->paths && i < p->n; i++)
+        wn__free(p->paths[i]);
+    wn__free(p->paths);
+    wn__free(p->v);
+    memset(p, 0, sizeof(*p));
+}
+
+/* Account n delivered bytes of the current input. WN_ECHANGED when the
+ * input checked against pass 1 has already delivered more than it did. */
+static int fp_bytes(struct wn_reader *r, const void *p, size_t n)
+{
+    fp_update(&r->fp, p, n);
+    r->in_bytes += n;
+    if (r->check && r->in_bytes > r->check->bytes)
+        return WN_ECHANGED;
+    return WN_OK;
+}
+
+/* The current input has been read to its end. */
+static int fp_finish(struct wn_reader *r)
+{
+    struct wn_input_print pr = {fp_final(&r->fp), r->in_bytes, r->in_records,
+                                true};
+    if (r->rec_to && r->cur < r->rec_to->n)
+        r->rec_to->v[r->cur] = pr;
+    if (r->check && (r->check->hash != pr.hash || r->check->bytes != pr.bytes ||
+                     r->check->records != pr.records))
+        return WN_ECHANGED;
+    return WN_OK;
 }
 
 /* Whether path can be read; errno is kept from the failing call. */
@@ -164,43 +301,69 @@ int wn_reader_create(const char *const *paths, size_t n,
     return WN_OK;
 }
 
-static int add_file(struct wn_reader *r, const char *rel)
+static int add_entry(struct wn_reader *r, const char *rel, int err)
 {
     if (WN_GROW(r->files, r->files_cap, r->nfiles + 1))
         return WN_ENOMEM;
     char *c = wn__strdup(rel);
     if (!c)
         return WN_ENOMEM;
-    r->files[r->nfiles++] = c;
+    r->files[r->nfiles++] = (struct dir_entry){c, err};
     return WN_OK;
+}
+
+static bool has_suffix(const char *name, size_t n, const char *suf)
+{
+    size_t k = strlen(suf);
+    return n >= k && memcmp(name + n - k, suf, k) == 0;
 }
 
 static bool has_txt_suffix(const char *name)
 {
+    return has_suffix(name, strlen(name), ".txt");
+}
+
+/* A JSONL shard by its name: .jsonl, .json or .ndjson, then maybe .gz or
+ * .zst (the compression itself is still detected by magic bytes). */
+static bool has_jsonl_suffix(const char *name)
+{
     size_t n = strlen(name);
-    return n >= 4 && memcmp(name + n - 4, ".txt", 4) == 0;
+    if (has_suffix(name, n, ".gz"))
+        n -= 3;
+    else if (has_suffix(name, n, ".zst"))
+        n -= 4;
+    return has_suffix(name, n, ".jsonl") || has_suffix(name, n, ".json") ||
+           has_suffix(name, n, ".ndjson");
 }
 
 /*
- * Collect the .txt files under the directory named by r->path. Symbolic
- * links to regular files are followed; links to directories are not, which
- * rules out cycles. On failure r->path names what failed.
+ * Collect the .txt and JSONL files under the directory named by r->path.
+ * Symbolic links to regular files are followed; links to directories are
+ * not, which rules out cycles. What cannot be examined (lstat, opendir or
+ * readdir fails, e.g. a path over PATH_MAX or a directory that cannot be
+ * searched) is listed with its errno, to become a rejected record: only
+ * running out of memory fails the walk. The root was checked by
+ * wn_reader_create; if it cannot be opened now, that is an error.
  */
-static int walk(struct wn_reader *r)
+static int walk(struct wn_reader *r, bool root)
 {
     DIR *d = opendir(r->path.data);
-    if (!d)
-        return WN_EOPEN;
+    if (!d) {
+        if (root)
+            return WN_EOPEN;
+        return add_entry(r, r->path.data + r->root_len, errno);
+    }
     size_t base = r->path.len;
     int rc = WN_OK;
     for (;;) {
         errno = 0;
         struct dirent *e = readdir(d);
         if (!e) {
-            if (errno) {
-                r->path.data[base] = '\0';
-                rc = WN_EIO;
-            }
+            r->path.len = base;
+            r->path.data[base] = '\0';
+            if (errno)
+                rc = add_entry(r, root ? "." : r->path.data + r->root_len,
+                               errno);
             break;
         }
         const char *name = e->d_name;
@@ -210,39 +373,42 @@ static int walk(struct wn_reader *r)
         rc = wn__buf_printf(&r->path, "/%s", name);
         if (rc)
             break;
+        const char *rel = r->path.data + r->root_len;
         struct stat st;
-        if (lstat(r->path.data, &st)) {
-            rc = WN_EIO;
-            break;
-        }
-        if (S_ISDIR(st.st_mode)) {
-            rc = walk(r);
+        errno = 0;
+        if (r->path.len >= PATH_MAX || lstat(r->path.data, &st)) {
+            rc = add_entry(r, rel, errno ? errno : ENAMETOOLONG);
             if (rc)
                 break;
             continue;
         }
-        if (!has_txt_suffix(name))
+        if (S_ISDIR(st.st_mode)) {
+            rc = walk(r, false);
+            if (rc)
+                break;
+            continue;
+        }
+        if (!has_txt_suffix(name) && !has_jsonl_suffix(name))
             continue;
         /* A dangling link is listed: reading it fails, and the record is
          * rejected rather than silently missing. */
         bool dangling = S_ISLNK(st.st_mode) && stat(r->path.data, &st);
         if (dangling || S_ISREG(st.st_mode)) {
-            rc = add_file(r, r->path.data + r->root_len);
+            rc = add_entry(r, rel, 0);
             if (rc)
                 break;
         }
     }
     closedir(d);
-    if (rc == WN_OK) {
-        r->path.len = base;
-        r->path.data[base] = '\0';
-    }
+    r->path.len = base;
+    r->path.data[base] = '\0';
     return rc;
 }
 
-static int cmp_str(const void *a, const void *b)
+static int cmp_entry(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return strcmp(((const struct dir_entry *)a)->rel,
+                  ((const struct dir_entry *)b)->rel);
 }
 
 static int open_dir(struct wn_reader *r, const char *root)
@@ -258,12 +424,13 @@ static int open_dir(struct wn_reader *r, const char *root)
         return rc;
     r->path.len = n;
     r->root_len = n + 1;
-    rc = walk(r);
+    rc = walk(r, true);
     if (rc) {
         r->err_path = r->path.data;
         return rc;
     }
-    qsort(r->files, r->nfiles, sizeof(*r->files), cmp_str);
+    if (r->nfiles > 1)
+        qsort(r->files, r->nfiles, sizeof(*r->files), cmp_entry);
     return WN_OK;
 }
 
@@ -275,6 +442,13 @@ static int open_input(struct wn_reader *r)
     r->consumed = 0;
     r->eof = r->skipping = false;
     r->line = 0;
+    r->src = path;
+    memset(&r->fp, 0, sizeof(r->fp));
+    r->in_bytes = r->in_records = 0;
+    r->check = NULL;
+    if (r->want && r->cur < r->want->n && r->want->v[r->cur].done &&
+        strcmp(r->want->paths[r->cur], path) == 0)
+        r->check = &r->want->v[r->cur];
     bool named = strcmp(path, "-") != 0 && stat(path, &st) == 0;
     r->is_dir = named && S_ISDIR(st.st_mode);
     r->single_text = named && S_ISREG(st.st_mode) && has_txt_suffix(path);
@@ -287,7 +461,7 @@ static int open_input(struct wn_reader *r)
         r->root_len = 0;
         int rc = wn__buf_putc(&r->path, '\0');
         if (!rc)
-            rc = add_file(r, path);
+            rc = add_entry(r, path, 0);
         r->is_dir = rc == WN_OK;
         return rc;
     }
@@ -303,8 +477,9 @@ static void close_input(struct wn_reader *r)
 {
     wn__stream_close(r->st);
     r->st = NULL;
+    r->in_member = false;
     for (size_t i = 0; i < r->nfiles; i++)
-        wn__free(r->files[i]);
+        wn__free(r->files[i].rel);
     r->nfiles = r->next_file = 0;
     r->opened = false;
 }
@@ -405,7 +580,7 @@ static int json_record(struct wn_reader *r, struct wn_record *rec,
         .status = status,
         .input = (uint32_t)r->cur,
         .line = r->line,
-        .source = r->paths[r->cur],
+        .source = r->src,
     };
     if (r->raw_only) {
         *rec = x;
@@ -465,9 +640,10 @@ static int refill(struct wn_reader *r)
         return rc;
     if (got == 0)
         r->eof = true;
+    rc = fp_bytes(r, r->buf + r->end, got);
     r->end += got;
     r->bytes += got;
-    return WN_OK;
+    return rc;
 }
 
 /* The next JSONL record of the current input: 1, 0 at its end, or < 0. */
@@ -517,12 +693,14 @@ static int next_line(struct wn_reader *r, struct wn_record *rec)
         }
         int rc = refill(r);
         if (rc == WN_ETRUNC) {
-            /* Report the cut, with the partial line if there is one. */
+            /* Report the damage, with the partial line if there is one;
+             * the stream resumes at the next intact member or frame,
+             * whose bytes start a new line. */
             size_t ls = r->start, n = r->skipping ? 0 : r->end - r->start;
-            r->eof = true;
             r->skipping = false;
             r->start = r->scan = r->end;
             r->line++;
+            fp_u64(&r->fp, r->line); /* where the damage was */
             return json_record(r, rec, r->buf + ls, n, WN_ETRUNC);
         }
         if (rc)
@@ -530,23 +708,93 @@ static int next_line(struct wn_reader *r, struct wn_record *rec)
     }
 }
 
-/* The next text file of the current directory: 1, 0 at its end, or < 0. */
-static int next_textfile(struct wn_reader *r, struct wn_record *rec)
+/* A rejected record for a directory entry that could not be read. */
+static int entry_rejected(struct wn_reader *r, struct wn_record *rec,
+                          const char *rel, int status, int err)
 {
-    if (r->next_file == r->nfiles)
-        return 0;
-    const char *rel = r->files[r->next_file++];
-    r->path.len = r->single_text ? 0 : r->root_len - 1;
-    int rc = wn__buf_printf(&r->path, r->single_text ? "%s" : "/%s", rel);
+    fp_update(&r->fp, &status, sizeof(status));
+    fp_update(&r->fp, &err, sizeof(err));
+    *rec = (struct wn_record){
+        .raw = "",
+        .id = rel,
+        .id_len = strlen(rel),
+        .kind = WN_RECORD_TEXTFILE,
+        .status = status,
+        .input = (uint32_t)r->cur,
+        .source = r->path.data,
+        .sys_errno = err,
+    };
+    return 1;
+}
+
+/* Open the JSONL member named by r->path; 1 with a rejected record in
+ * *rec when it cannot be opened, 0 when it is open, or < 0. */
+static int open_member(struct wn_reader *r, struct wn_record *rec,
+                       const char *rel)
+{
+    r->member.len = 0;
+    int rc = wn__buf_append(&r->member, r->path.data, r->path.len + 1);
     if (rc)
         return rc;
-    int status = WN_OK;
+    rc = wn__stream_open(r->member.data, r->block, &r->st);
+    if (rc == WN_EOPEN) {
+        int e = errno;
+        if (e == EINTR && cancelled(r))
+            return WN_EINTR;
+        return entry_rejected(r, rec, rel, WN_EOPEN, e);
+    }
+    if (rc)
+        return rc;
+    wn__stream_set_cancel(r->st, r->cancel);
+    r->in_member = true;
+    r->src = r->member.data;
+    r->start = r->scan = r->end = 0;
+    r->consumed = 0;
+    r->eof = r->skipping = false;
+    r->line = 0;
+    return 0;
+}
+
+/* The next record of the current directory: 1, 0 at its end, or < 0. */
+static int next_textfile(struct wn_reader *r, struct wn_record *rec)
+{
+    for (;;) {
+        if (r->in_member) {
+            int rc = next_line(r, rec);
+            if (rc)
+                return rc;
+            wn__stream_close(r->st);
+            r->st = NULL;
+            r->in_member = false;
+        }
+        if (r->next_file == r->nfiles)
+            return 0;
+        const struct dir_entry *de = &r->files[r->next_file++];
+        const char *rel = de->rel;
+        r->path.len = r->single_text ? 0 : r->root_len - 1;
+        int rc = wn__buf_printf(&r->path, r->single_text ? "%s" : "/%s", rel);
+        if (rc)
+            return rc;
+        /* The member list is part of the fingerprint. */
+        fp_update(&r->fp, rel, strlen(rel) + 1);
+        if (de->err)
+            return entry_rejected(r, rec, rel, WN_EOPEN, de->err);
+        if (r->single_text || !has_jsonl_suffix(rel))
+            break;
+        rc = open_member(r, rec, rel);
+        if (rc)
+            return rc;
+    }
+    const char *rel = r->files[r->next_file - 1].rel;
+    int status = WN_OK, err = 0;
     r->file.len = 0;
     int fd = open(r->path.data, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         /* Unreadable or vanished: a rejected record, not a stop. */
-        status = WN_EOPEN;
-        goto record;
+        err = errno;
+        if (err == EINTR && cancelled(r))
+            return WN_EINTR;
+        return entry_rejected(r, rec, rel, WN_EOPEN, err);
     }
     for (;;) {
         size_t room = r->max_record + 1 - r->file.len;
@@ -568,17 +816,21 @@ static int next_textfile(struct wn_reader *r, struct wn_record *rec)
             close(fd);
             if (e == EINTR)
                 return WN_EINTR;
-            status = WN_EIO; /* e.g. EISDIR, EIO: a rejected record */
-            r->file.len = 0;
-            goto record;
+            /* e.g. EISDIR, EIO: a rejected record */
+            return entry_rejected(r, rec, rel, WN_EIO, e);
         }
         if (k == 0)
             break;
+        int frc = fp_bytes(r, r->file.data + r->file.len, (size_t)k);
         r->file.len += (size_t)k;
         r->bytes += (uint64_t)k;
+        if (frc) {
+            close(fd);
+            return frc;
+        }
     }
     close(fd);
-record:;
+    fp_update(&r->fp, &status, sizeof(status));
     size_t n = WN_MIN(r->file.len, r->max_record);
     *rec = (struct wn_record){
         .raw = r->file.data ? r->file.data : "",
@@ -604,10 +856,18 @@ int wn_reader_next(struct wn_reader *r, struct wn_record *rec)
         int rc = r->opened ? WN_OK : open_input(r);
         if (rc == WN_OK)
             rc = r->is_dir ? next_textfile(r, rec) : next_line(r, rec);
-        if (rc > 0)
+        if (rc > 0 && r->check && r->in_records == r->check->records)
+            rc = WN_ECHANGED; /* more records than in pass 1 */
+        if (rc > 0) {
+            r->in_records++;
             return 1;
+        }
+        if (rc == 0)
+            rc = fp_finish(r);
         if (rc < 0) {
             r->err = rc;
+            if (!r->err_path && r->in_member && rc != WN_ECHANGED)
+                r->err_path = r->member.data; /* name the shard */
             if (!r->err_path)
                 r->err_path = r->paths[r->cur];
             return rc;
@@ -616,6 +876,19 @@ int wn_reader_next(struct wn_reader *r, struct wn_record *rec)
         r->cur++;
     }
     return 0;
+}
+
+const char *wn_record_reason(const struct wn_record *rec, char *buf,
+                             size_t size)
+{
+    if (rec->sys_errno)
+        snprintf(buf, size, "%s", strerror(rec->sys_errno));
+    else if (rec->status == WN_EPARSE)
+        snprintf(buf, size, "%s at byte %zu", wn_strerror(rec->status),
+                 rec->error_offset);
+    else
+        snprintf(buf, size, "%s", wn_strerror(rec->status));
+    return buf;
 }
 
 bool wn__reader_plain(const struct wn_reader *r)
@@ -652,6 +925,7 @@ void wn_reader_free(struct wn_reader *r)
     wn__free(r->text_field);
     wn__free(r->buf);
     wn__buf_release(&r->path);
+    wn__buf_release(&r->member);
     wn__buf_release(&r->file);
     wn__buf_release(&r->id);
     wn__buf_release(&r->text);

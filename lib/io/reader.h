@@ -31,4 +31,47 @@ WN_INTERNAL void wn__reader_set_cancel(struct wn_reader *r,
  */
 WN_INTERNAL bool wn__reader_plain(const struct wn_reader *r);
 
+/*
+ * Fingerprints of inputs read twice. A two-pass run must see the same
+ * records in pass 2 as in pass 1; the reader makes that checkable for every
+ * kind of input at once. While an input is read, it keeps a running 64-bit
+ * hash of every byte it delivers (decompressed bytes of a JSONL stream;
+ * for a directory each member's relative path and what it held, and
+ * entries that could not be read), plus the byte and record counts.
+ *
+ * Pass 1 calls wn__reader_record(r1, &p) before its first wn_reader_next:
+ * each input read to its end leaves its fingerprint in p. Pass 2 calls
+ * wn__reader_verify(r2, &p): an input of r2 under the same path as in p is
+ * compared, and a difference makes wn_reader_next fail with WN_ECHANGED
+ * (wn_reader_error_path names the input) as soon as more bytes or records
+ * arrive than pass 1 saw, else at the end of that input. An input read
+ * under another path (the run's private copy of standard input or a pipe)
+ * is not compared. Since the check may come only at the end of an input,
+ * pass 2 must treat its outputs as tentative until wn_reader_next has
+ * returned 0. The hash is for detecting accidents (a file rewritten, a
+ * directory changed), not an adversary.
+ */
+struct wn_input_print {
+    uint64_t hash, bytes, records;
+    bool done; /* the input was read to its end */
+};
+
+struct wn_prints {
+    size_t n;
+    char **paths;
+    struct wn_input_print *v;
+};
+
+/* Fill *p (zeroed by the caller, kept by r until r is freed) as r reads.
+ * WN_OK or WN_ENOMEM. Call before the first wn_reader_next. */
+WN_INTERNAL int wn__reader_record(struct wn_reader *r, struct wn_prints *p);
+
+/* Compare the inputs of r with *p (kept until r is freed) as r reads.
+ * Call before the first wn_reader_next. */
+WN_INTERNAL void wn__reader_verify(struct wn_reader *r,
+                                   const struct wn_prints *p);
+
+/* Free what wn__reader_record allocated in *p; zeroes it. */
+WN_INTERNAL void wn__prints_release(struct wn_prints *p);
+
 #endif /* WN_IO_READER_H */

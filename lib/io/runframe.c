@@ -109,6 +109,9 @@ int wn__frame_start(struct wn_frame *f, const char *const *inputs, size_t n,
     }
     if (cancel)
         wn__reader_set_cancel(*r, cancel); /* a silent pipe must stop */
+    rc = wn__reader_record(*r, &f->prints);
+    if (rc)
+        return rc;
     rc = wn__tmpdir_create(outdir, &f->tmpdir, &f->lock_fd);
     if (rc) {
         snprintf(f->error_path, sizeof(f->error_path), "%s", outdir);
@@ -205,8 +208,19 @@ int wn__frame_reopen(struct wn_frame *f, bool raw_only, struct wn_reader **r)
     rc = wn_reader_create(paths, f->ninputs, &ro, r, &bad);
     if (rc && bad < f->ninputs)
         snprintf(f->error_path, sizeof(f->error_path), "%s", paths[bad]);
+    if (!rc)
+        wn__reader_verify(*r, &f->prints); /* pass 2 must see pass 1's bytes */
     wn__free(paths);
     return rc;
+}
+
+int wn__frame_changed(struct wn_frame *f, const struct wn_record *rec)
+{
+    const char *p = rec && rec->source ? rec->source : NULL;
+    if (!p && f->ninputs == 1)
+        p = f->inputs[0];
+    snprintf(f->error_path, sizeof(f->error_path), "%s", p ? p : "");
+    return WN_ECHANGED;
 }
 
 FILE *wn__frame_spill(const struct wn_frame *f, const char *name, size_t buffer)
@@ -265,11 +279,7 @@ int wn__frame_reject(struct wn_outfile *o, const struct wn_record *rec)
 {
     const char *src = rec->source ? rec->source : "-";
     char reason[160];
-    if (rec->status == WN_EPARSE)
-        snprintf(reason, sizeof(reason), "%s at byte %zu",
-                 wn_strerror(rec->status), rec->error_offset);
-    else
-        snprintf(reason, sizeof(reason), "%s", wn_strerror(rec->status));
+    wn_record_reason(rec, reason, sizeof(reason));
     struct wn_buf b = {0};
     int rc = WN_BUF_LIT(&b, "{\"source\":");
     if (!rc)
@@ -344,6 +354,7 @@ int wn__frame_commit(struct wn_frame *f, bool sync)
 
 void wn__frame_release(struct wn_frame *f)
 {
+    wn__prints_release(&f->prints);
     wn__pool_free(f->pool);
     for (size_t i = 0; i < f->nout; i++)
         wn__outfile_release(&f->out[i]);

@@ -39,6 +39,8 @@ struct wn_frame {
     volatile int *cancel;
     unsigned threads; /* of the pool, made on first use */
     struct wn_pool *pool;
+    struct wn_prints
+        prints; /* pass 1's view of the inputs, checked in pass 2 */
     char error_path[512];
     double t0;
 };
@@ -84,6 +86,10 @@ WN_INTERNAL int wn__frame_reopen(struct wn_frame *f, bool raw_only,
  * (errno set). Safe to call from several threads at once for distinct
  * names.
  */
+/* Pass 2 met a record unlike pass 1's (rec, or NULL at the end): name its
+ * file in error_path and return WN_ECHANGED. */
+WN_INTERNAL int wn__frame_changed(struct wn_frame *f,
+                                  const struct wn_record *rec);
 WN_INTERNAL FILE *wn__frame_spill(const struct wn_frame *f, const char *name,
                                   size_t buffer);
 

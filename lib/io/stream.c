@@ -11,10 +11,27 @@
  * Termination: each loop iteration either reads more input, consumes input,
  * produces output, or returns. A decoder that wants more input when the file
  * has ended means the stream was cut: WN_ETRUNC.
+ *
+ * Damage: a decoder error ends the damaged member (gzip) or frame (zstd)
+ * with one WN_ETRUNC, after the good bytes before it have been handed out.
+ * The next call resynchronizes: it scans the compressed bytes for the next
+ * gzip magic (1f 8b 08) or zstd frame magic, from where the decoder
+ * stopped (or just past the damaged unit's first byte if it stopped there). A
+ * candidate that fails before producing a byte was a chance match inside
+ * compressed data: scanning goes on silently, so one damaged region gives
+ * exactly one WN_ETRUNC. No magic before the end of the file is a clean end.
+ * Each scan step moves forward by at least one byte.
+ *
+ * zstd windows: frames may ask for a window up to 2^ZSTD_WINDOWLOG_MAX
+ * (2 GiB on 64-bit hosts, what `zstd --long=31` writes) instead of zstd's
+ * default cap of 128 MiB, so such valid files are read; the decoder then
+ * allocates up to that window, which is the stated memory cap for reading
+ * one zstd input (O(block) otherwise, as above).
  */
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_createDCtx_advanced, custom alloc */
 #include "io/stream.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -37,8 +54,12 @@ struct wn_stream {
     bool z_ready;
     bool member_open; /* inside a gzip member */
     ZSTD_DCtx *zd;
-    bool frame_open; /* inside a zstd frame, or its output not flushed */
-    int err;         /* a decoder error held back until its output is read */
+    bool frame_open;   /* inside a zstd frame, or its output not flushed */
+    int err;           /* a decoder error held back until its output is read */
+    bool resync;       /* after damage: looking for the next member or frame */
+    bool probing;      /* a unit found by resync has produced no byte yet */
+    uint64_t in_base;  /* file offset of in[0] */
+    uint64_t unit_abs; /* file offset of the current unit's first byte */
     volatile int *cancel; /* see wn__stream_set_cancel */
 };
 
@@ -151,7 +172,8 @@ static int detect(struct wn_stream *s)
     if (s->format == WN_STREAM_PLAIN)
         return WN_OK;
 
-    s->in = wn__malloc(WN_MAX(s->block, sizeof(s->magic)));
+    /* block bytes read after up to 3 bytes kept by a resync scan. */
+    s->in = wn__malloc(s->block + sizeof(s->magic));
     if (!s->in)
         return WN_ENOMEM;
     memcpy(s->in, s->magic, s->magic_len);
@@ -171,22 +193,101 @@ static int detect(struct wn_stream *s)
         s->zd = ZSTD_createDCtx_advanced(mem);
         if (!s->zd)
             return WN_ENOMEM;
+        /* See the opening comment: valid long-window frames are read. */
+        size_t zr =
+            ZSTD_DCtx_setParameter(s->zd, ZSTD_d_windowLogMax,
+                                   sizeof(size_t) == 8 ? ZSTD_WINDOWLOG_MAX_64
+                                                       : ZSTD_WINDOWLOG_MAX_32);
+        if (ZSTD_isError(zr))
+            return WN_EINVAL;
         s->frame_open = true;
     }
+    return WN_OK;
+}
+
+/*
+ * Refill the compressed input buffer, keeping its last keep (<= 3) unread
+ * bytes in front of the new ones (a magic number split by the refill).
+ */
+static int fill_keep(struct wn_stream *s, size_t keep)
+{
+    assert(keep <= s->in_len - s->in_pos && keep < sizeof(s->magic));
+    memmove(s->in, s->in + s->in_len - keep, keep);
+    ssize_t k = read_fd(s, s->in + keep, s->block);
+    if (k < 0)
+        return read_error();
+    if (k == 0)
+        s->eof = true;
+    s->in_base += s->in_len - keep;
+    s->in_pos = 0;
+    s->in_len = keep + (size_t)k;
     return WN_OK;
 }
 
 /* Refill the compressed input buffer once it is used up. */
 static int fill(struct wn_stream *s)
 {
-    ssize_t k = read_fd(s, s->in, s->block);
-    if (k < 0)
-        return read_error();
-    if (k == 0)
-        s->eof = true;
-    s->in_pos = 0;
-    s->in_len = (size_t)k;
-    return WN_OK;
+    return fill_keep(s, 0);
+}
+
+/* Whether p[0..3] (n bytes available) starts a unit of the format. */
+static bool unit_magic(int format, const unsigned char *p, size_t n)
+{
+    if (format == WN_STREAM_GZIP)
+        return n >= 3 && p[0] == 0x1f && p[1] == 0x8b && p[2] == 0x08;
+    return n >= 4 &&
+           ((p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd) ||
+            ((p[0] & 0xf0) == 0x50 && p[1] == 0x2a && p[2] == 0x4d &&
+             p[3] == 0x18));
+}
+
+/*
+ * Resynchronize after damage (see the opening comment): WN_OK with
+ * s->resync cleared and in_pos at the next unit's magic, WN_OK with
+ * s->resync still set at the end of the file, or a read error.
+ */
+static int resync(struct wn_stream *s)
+{
+    size_t mlen = s->format == WN_STREAM_GZIP ? 3 : 4;
+    /* From where the decoder stopped, but past the damaged unit's first
+     * byte, so that each scan moves on even when the decoder failed
+     * without consuming anything. File offsets, so that the place does
+     * not depend on the read size. */
+    uint64_t from = s->in_base + s->in_pos;
+    if (from <= s->unit_abs)
+        from = s->unit_abs + 1;
+    while (s->in_base + s->in_len < from) {
+        if (s->eof) {
+            s->in_pos = s->in_len;
+            return WN_OK;
+        }
+        s->in_pos = s->in_len;
+        int rc = fill(s);
+        if (rc)
+            return rc;
+    }
+    size_t p = (size_t)(from - s->in_base);
+    for (;;) {
+        for (; p + mlen <= s->in_len; p++) {
+            if (unit_magic(s->format, s->in + p, s->in_len - p)) {
+                s->in_pos = p;
+                s->unit_abs = s->in_base + p;
+                s->resync = false;
+                s->probing = true;
+                return WN_OK;
+            }
+        }
+        size_t keep = WN_MIN(mlen - 1, s->in_len - WN_MIN(p, s->in_len));
+        s->in_pos = s->in_len - keep;
+        if (s->eof) {
+            s->in_pos = s->in_len;
+            return WN_OK;
+        }
+        int rc = fill_keep(s, keep);
+        if (rc)
+            return rc;
+        p = 0;
+    }
 }
 
 /*
@@ -199,6 +300,8 @@ static int fill(struct wn_stream *s)
  */
 static int hold_error(struct wn_stream *s, int err, size_t n, size_t *got)
 {
+    if (err == WN_ETRUNC)
+        s->resync = true;
     if (n == 0)
         return err;
     s->err = err;
@@ -215,6 +318,16 @@ static int read_gzip(struct wn_stream *s, void *buf, size_t cap, size_t *got)
             if (rc)
                 return rc;
         }
+        if (s->resync) {
+            int rc = resync(s);
+            if (rc)
+                return rc;
+            if (s->resync) {
+                *got = 0; /* no intact member after the damage */
+                return WN_OK;
+            }
+            s->member_open = false;
+        }
         if (!s->member_open) {
             if (s->in_pos == s->in_len) {
                 *got = 0; /* clean end after the last member */
@@ -222,6 +335,7 @@ static int read_gzip(struct wn_stream *s, void *buf, size_t cap, size_t *got)
             }
             inflateReset(z); /* another member follows */
             s->member_open = true;
+            s->unit_abs = s->in_base + s->in_pos;
         }
         z->next_in = s->in + s->in_pos;
         z->avail_in = (uInt)(s->in_len - s->in_pos);
@@ -234,16 +348,25 @@ static int read_gzip(struct wn_stream *s, void *buf, size_t cap, size_t *got)
             err = WN_ENOMEM;
         else if (zr != Z_OK && zr != Z_BUF_ERROR && zr != Z_STREAM_END)
             err = WN_ETRUNC;
+        size_t n = cap - z->avail_out;
+        bool cut = !err && zr != Z_STREAM_END && s->in_pos == s->in_len &&
+                   s->eof && n == 0;
+        if ((err == WN_ETRUNC || cut) && s->probing && n == 0) {
+            s->resync = true; /* a chance match: keep scanning */
+            continue;
+        }
         if (err)
-            return hold_error(s, err, cap - z->avail_out, got);
+            return hold_error(s, err, n, got);
+        if (n > 0 || zr == Z_STREAM_END)
+            s->probing = false;
         if (zr == Z_STREAM_END)
             s->member_open = false;
-        if (z->avail_out < cap) {
-            *got = cap - z->avail_out;
+        if (n > 0) {
+            *got = n;
             return WN_OK;
         }
-        if (s->member_open && s->in_pos == s->in_len && s->eof)
-            return WN_ETRUNC;
+        if (cut)
+            return hold_error(s, WN_ETRUNC, 0, got);
     }
 }
 
@@ -255,36 +378,62 @@ static int read_zstd(struct wn_stream *s, void *buf, size_t cap, size_t *got)
             if (rc)
                 return rc;
         }
+        if (s->resync) {
+            int rc = resync(s);
+            if (rc)
+                return rc;
+            if (s->resync) {
+                *got = 0; /* no intact frame after the damage */
+                return WN_OK;
+            }
+            ZSTD_DCtx_reset(s->zd, ZSTD_reset_session_only);
+            s->frame_open = false;
+        }
         if (!s->frame_open && s->in_pos == s->in_len) {
             *got = 0;
             return WN_OK;
         }
+        if (!s->frame_open)
+            s->unit_abs = s->in_base + s->in_pos;
         ZSTD_inBuffer in = {s->in, s->in_len, s->in_pos};
         ZSTD_outBuffer out = {buf, cap, 0};
         size_t zr = ZSTD_decompressStream(s->zd, &out, &in);
         s->in_pos = in.pos;
+        int err = WN_OK;
         if (ZSTD_isError(zr))
-            return hold_error(s,
-                              ZSTD_getErrorCode(zr) ==
-                                      ZSTD_error_memory_allocation
-                                  ? WN_ENOMEM
-                                  : WN_ETRUNC,
-                              out.pos, got);
+            err = ZSTD_getErrorCode(zr) == ZSTD_error_memory_allocation
+                      ? WN_ENOMEM
+                      : WN_ETRUNC;
+        bool cut =
+            !err && zr != 0 && out.pos == 0 && s->in_pos == s->in_len && s->eof;
+        if ((err == WN_ETRUNC || cut) && s->probing && out.pos == 0) {
+            s->resync = true; /* a chance match: keep scanning */
+            continue;
+        }
+        if (err)
+            return hold_error(s, err, out.pos, got);
         /* 0 means a frame ended and all of its output was flushed. */
         s->frame_open = zr != 0;
+        if (out.pos > 0 || !s->frame_open)
+            s->probing = false;
         if (out.pos > 0) {
             *got = out.pos;
             return WN_OK;
         }
-        if (s->frame_open && s->in_pos == s->in_len && s->eof)
-            return WN_ETRUNC;
+        if (cut)
+            return hold_error(s, WN_ETRUNC, 0, got);
     }
 }
 
 int wn__stream_read(struct wn_stream *s, void *buf, size_t cap, size_t *got)
 {
-    if (s->err)
-        return s->err;
+    if (s->err) {
+        /* Damage is reported once, then reading resumes (resync). */
+        int err = s->err;
+        if (err == WN_ETRUNC)
+            s->err = WN_OK;
+        return err;
+    }
     if (!s->detected) {
         int rc = detect(s);
         if (rc)

@@ -4,9 +4,12 @@
  * The format is chosen by the first bytes, never by the file name: gzip
  * (1f 8b), zstd (28 b5 2f fd, or a skippable frame) or plain. Concatenated
  * gzip members and multiple zstd frames read as one stream. A stream that
- * ends inside a member or frame, or whose data is corrupt, fails with
- * WN_ETRUNC; every call makes progress or ends, so damaged input can neither
- * hang nor crash the reader. Memory is O(block) whatever the file size.
+ * ends inside a member or frame, or whose data is corrupt, reports WN_ETRUNC
+ * once per damaged region and then resumes at the next intact member or
+ * frame (stream.c says how it is found); every call makes progress or ends,
+ * so damaged input can neither hang nor crash the reader. Memory is
+ * O(block) whatever the file size, plus the window of a zstd frame (at most
+ * 2 GiB, see stream.c).
  */
 #ifndef WN_IO_STREAM_H
 #define WN_IO_STREAM_H
@@ -33,10 +36,11 @@ WN_INTERNAL int wn__stream_open(const char *path, size_t block,
 /*
  * Read up to cap decompressed bytes (at most block) into buf. WN_OK with
  * *got > 0, or *got == 0 at the clean end of the stream; WN_ETRUNC for a
- * truncated or corrupt compressed stream, WN_EIO for a failed read(2)
- * (errno says why), WN_EINTR when a signal interrupted a read(2) after the
- * cancel flag was set, WN_ENOMEM. After an error the stream must only be
- * closed.
+ * truncated or corrupt compressed region, after which reading may go on
+ * (the bytes that follow come from the next intact member or frame);
+ * WN_EIO for a failed read(2) (errno says why), WN_EINTR when a signal
+ * interrupted a read(2) after the cancel flag was set, WN_ENOMEM. After an
+ * error other than WN_ETRUNC the stream must only be closed.
  */
 WN_INTERNAL int wn__stream_read(struct wn_stream *s, void *buf, size_t cap,
                                 size_t *got);

@@ -420,7 +420,7 @@ static int write_doc(struct run *r, struct writer *w,
     if (fread(&hd, sizeof(hd), 1, r->units) != 1)
         return WN_EIO;
     if (hd.text_len != rec->text_len)
-        return WN_EIO; /* the input changed between the passes */
+        return wn__frame_changed(&r->job, rec);
     size_t n = (size_t)hd.units;
     if (WN_GROW(w->u, w->u_cap, n + 1) ||
         WN_GROW(w->docs, w->docs_cap, n + 1) ||
@@ -463,10 +463,17 @@ static int write_doc(struct run *r, struct writer *w,
         for (size_t i = 0, j = 0; i < n && !rc; i++) {
             if (!w->docs[i])
                 continue;
-            rc =
-                wn__buf_printf(b, "%s{\"start\":%zu,\"end\":%zu,\"docs\":%llu}",
-                               j ? "," : "", w->cuts[j].start, w->cuts[j].end,
-                               (unsigned long long)w->docs[i]);
+            rc = wn__buf_printf(b, "%s{\"start\":%zu,\"end\":%zu,\"docs\":%llu",
+                                j ? "," : "", w->cuts[j].start, w->cuts[j].end,
+                                (unsigned long long)w->docs[i]);
+            /* The unit itself (without what remove mode cuts after it). */
+            if (!rc)
+                rc = WN_BUF_LIT(b, ",\"text\":");
+            if (!rc)
+                rc = wn__json_escape(rec->text + w->u[i].start,
+                                     w->u[i].end - w->u[i].start, b);
+            if (!rc)
+                rc = wn__buf_putc(b, '}');
             j++;
         }
         if (!rc)
@@ -540,7 +547,7 @@ static int pass2(struct run *r)
         if (rec.status)
             continue;
         if (d++ >= r->ndocs) {
-            rc = WN_EIO;
+            rc = wn__frame_changed(&r->job, &rec);
             break;
         }
         rc = write_doc(r, &w, &rec);
@@ -548,7 +555,7 @@ static int pass2(struct run *r)
             rc = WN_EINTR;
     }
     if (!rc && d != r->ndocs)
-        rc = WN_EIO;
+        rc = wn__frame_changed(&r->job, NULL);
     wn_reader_free(rd);
     wn__free(w.u);
     wn__free(w.docs);

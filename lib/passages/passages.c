@@ -877,7 +877,7 @@ static int pass2(struct run *r)
         if (rec.status)
             continue; /* rejected in pass 1 */
         if (di >= r->d.n || r->d.len[di] != rec.text_len) {
-            rc = WN_EIO; /* the input changed between the passes */
+            rc = wn__frame_changed(&r->job, &rec);
             break;
         }
         rc = write_doc(r, &w, di, &rec);
@@ -886,7 +886,7 @@ static int pass2(struct run *r)
             rc = WN_EINTR;
     }
     if (!rc && di != r->d.n)
-        rc = WN_EIO;
+        rc = wn__frame_changed(&r->job, NULL);
     wn_reader_free(rd);
     wn__free(w.win);
     wn__free(w.span);

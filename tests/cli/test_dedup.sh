@@ -130,14 +130,24 @@ mkdir -p "$TMP/keep/.winnow-tmp-dead01"
 [ ! -e "$TMP/keep/.winnow-tmp-dead01" ]
 ok $? "stale temporary directories are removed"
 cp "$TMP/keep/stats.json" "$TMP/stats.before"
-flock "$TMP/keep" sleep 5 &
-sleep 0.3
+# The lock is held until released by a file, not for a time: on a busy
+# machine the two runs below may take longer than any fixed hold. The holder
+# gives up after 120 s only as a hang guard.
+rm -f "$TMP/release"
+flock "$TMP/keep" sh -c 'i=0; while [ ! -e "$1" ] && [ $i -lt 2400 ]; do
+    sleep 0.05; i=$((i + 1)); done' sh "$TMP/release" &
+i=0 # wait until the lock is taken (flock -n fails then)
+while [ $i -lt 2400 ] && flock -n "$TMP/keep" true; do
+    sleep 0.05
+    i=$((i + 1))
+done
 expect_status 1 "output directory in use: exit 1" -- "$WINNOW" dedup -o "$TMP/keep" "$TMP/small.jsonl"
 grep -q "in use by another winnow run" "$TMP/err" && cmp -s "$TMP/keep/stats.json" "$TMP/stats.before" \
     && [ -z "$(ls -A "$TMP/keep" | grep winnow-tmp)" ]
 ok $? "output directory in use: message, previous outputs untouched"
 expect_status 1 "output directory in use: passages too" -- "$WINNOW" passages -o "$TMP/keep" "$TMP/small.jsonl"
-kill %1 2>/dev/null; wait 2>/dev/null
+touch "$TMP/release"
+wait
 
 # Each run's set replaces the whole previous set, whatever command made it:
 # no lines.jsonl of an earlier `lines` run beside dedup's stats.json.
@@ -268,7 +278,7 @@ for m in "--method simhash" "--containment" "--sketch kperm" "--tokens char --ng
 done
 
 # The seeds, when present: 000+001 one cluster, 002-004 alone.
-SEEDS=../shared/seeds
+SEEDS=${WN_SHARED:-../shared}/seeds
 if [ -d "$SEEDS" ]; then
     expect_status 0 "dedup the seeds" -- "$WINNOW" dedup -q -o "$TMP/seeds" "$SEEDS"
     python3 - "$TMP/seeds" <<'PY'
@@ -279,17 +289,17 @@ sys.exit(0 if ok else 1)
 PY
     ok $? "seeds: 000 and 001 clustered, 002, 003, 004 kept apart"
 else
-    skip "seeds" "../shared/seeds is absent"
+    skip "seeds" "$SEEDS is absent"
 fi
 
 # BBC news, when present: every exact_dup_group is one cluster, nothing else.
-BBC=../shared/data/bbc_news/docs.jsonl.zst
+BBC=${WN_SHARED:-../shared}/data/bbc_news/docs.jsonl.zst
 if [ -f "$BBC" ]; then
     expect_status 0 "dedup bbc_news --exact-only" -- "$WINNOW" dedup -q --exact-only -o "$TMP/bbc" "$BBC"
-    python3 - "$TMP/bbc" <<'PY'
+    python3 - "$TMP/bbc" "$BBC" <<'PY'
 import json, sys, subprocess
 d = sys.argv[1]
-raw = subprocess.run(["zstdcat", "../shared/data/bbc_news/docs.jsonl.zst"],
+raw = subprocess.run(["zstdcat", sys.argv[2]],
                      capture_output=True).stdout.decode()
 groups = {}
 for l in raw.splitlines():
@@ -314,7 +324,7 @@ sys.exit(0 if ok else 1)
 PY
     ok $? "bbc_news: each exact_dup_group is one cluster; other clusters differ only in punctuation"
 else
-    skip "bbc_news" "../shared/data/bbc_news is absent"
+    skip "bbc_news" "$BBC is absent"
 fi
 
 # Pass 2 copies kept records by their offsets when every input is an

@@ -59,8 +59,8 @@ paused() {
     # shellcheck disable=SC2046
     "$WINNOW" "$1" -q $(opts "$1") -o "$TMP/out-$1" - <"$TMP/pipe" 2>"$TMP/err" &
     pid=$!
-    i=0
-    while [ $i -lt 200 ] && ! ls -A "$TMP/out-$1" | grep -q '^\.winnow-tmp-'; do
+    i=0 # 120 s: a hang guard, not a timing (the writer is paused)
+    while [ $i -lt 2400 ] && ! ls -A "$TMP/out-$1" | grep -q '^\.winnow-tmp-'; do
         sleep 0.05
         i=$((i + 1))
     done

@@ -69,6 +69,27 @@ done <<EOF
 0||dedup -q --bands 256 --rows 1 -k 256 -j 1 --fn-weight 0 -o $O $IN
 0||dedup -q --max-record-bytes 4294967295 --memory 1 -o $O $IN
 
+# A value attached to a short option, as getopt takes it (-t0.7, -j1,
+# -oDIR), in every command that has short options; a flag takes none.
+0||dedup -q -t0.7 -j1 -n4 -k64 -o$O $IN
+2|--threshold must be in (0, 1), got 1.5|dedup -t1.5 -o $O $IN
+2|unknown option '-qx'|dedup -qx -o $O $IN
+0||params -t0.7 -k64
+0||passages -q -n3 -o$O $IN
+0||lines -q -o$O $IN
+0||repeats -q -o$O $IN
+0||similarity -n3 --pairs $TMP/pairs.jsonl $IN
+# The id and the text cannot be one field (every record would be rejected
+# as having no text): a usage error, defaults included.
+2|dedup: --id-field and --text-field name the same field 'body'|dedup --id-field body --text-field body -o $O $IN
+2|dedup: --id-field and --text-field name the same field 'text'|dedup --id-field text -o $O $IN
+2|--id-field and --text-field name the same field 'id'|dedup --text-field id -o $O $IN
+2|passages: --id-field and --text-field name the same field 'text'|passages --id-field text -o $O $IN
+2|lines: --id-field and --text-field name the same field 'text'|lines --id-field text -o $O $IN
+2|repeats: --id-field and --text-field name the same field 'text'|repeats --id-field text -o $O $IN
+2|tokens: --id-field and --text-field name the same field 'x'|tokens --id-field x --text-field x $IN
+0||dedup -q --id-field text --text-field id -o $O $IN
+
 2|params: --threshold must be in (0, 1), got 1.5|params -t 1.5
 2|params: --num-perm must be between 1 and 4096, got 0|params -k 0
 2|params: --fn-weight must be in [0, 1], got -1|params --fn-weight -1
@@ -124,5 +145,13 @@ mkdir -p "$TMP/existing"
 ok $? "dedup: --output naming an existing directory is used"
 "$WINNOW" dedup -q -o "$TMP/new/sub" "$IN" && [ -f "$TMP/new/sub/stats.json" ]
 ok $? "dedup: a missing --output directory is created"
+
+# --memory below what a join partition needs is raised to a floor (2 MiB
+# per thread), not obeyed with one partition per few documents, which made
+# the join quadratic: 5,056 records took 452 s with --memory 1, 1.2 s with
+# the default. The partition count is what the test checks, not the time.
+"$WINNOW" dedup -q -j 1 --memory 1 -o "$TMP/mem" "$IN" &&
+    [ "$(json_get "$TMP/mem/stats.json" join_partitions)" -le 2 ]
+ok $? "dedup --memory 1: the join uses the floor's partitions (one per thread)"
 
 done_testing

@@ -1,0 +1,109 @@
+/*
+ * contain.c - anchors, probes and offers (see contain.h). Each function
+ * selects with a bounded insertion into the caller's output array, so a
+ * record costs O(n x cap) in the worst case and O(n) when few values
+ * qualify (anchors: one in 2^r; offers: rare words); cap is small (<= 64).
+ */
+#include "sketch/contain.h"
+
+#include <assert.h>
+#include <stdlib.h>
+
+#include "sketch/sketch.h"
+
+/*
+ * Insert v into the ascending distinct array a of *len values, keeping the
+ * cap smallest. key orders the values; equal keys are ordered by value.
+ */
+struct item {
+    uint64_t key;
+    uint64_t val;
+};
+
+static bool item_less(const struct item *x, const struct item *y)
+{
+    return x->key < y->key || (x->key == y->key && x->val < y->val);
+}
+
+static void keep_smallest(struct item *a, size_t *len, size_t cap,
+                          struct item v)
+{
+    size_t n = *len, i = n;
+    while (i > 0 && item_less(&v, &a[i - 1]))
+        i--;
+    if (i > 0 && a[i - 1].val == v.val && a[i - 1].key == v.key)
+        return;
+    if (i == cap)
+        return;
+    size_t last = n < cap ? n : cap - 1;
+    memmove(a + i + 1, a + i, (last - i) * sizeof(*a));
+    a[i] = v;
+    if (n < cap)
+        *len = n + 1;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* The selections work in a stack buffer of this many items at most. */
+#define SEL_MAX 256U
+
+size_t wn__contain_anchors(const uint64_t *sh, size_t n, unsigned log2_rate,
+                           size_t cap, uint64_t *out)
+{
+    assert((sh != NULL || n == 0) && log2_rate <= 16 && cap <= SEL_MAX);
+    assert(out != NULL || cap == 0);
+    struct item sel[SEL_MAX];
+    size_t len = 0;
+    uint64_t mask = ((uint64_t)1 << log2_rate) - 1;
+    for (size_t i = 0; i < n && cap > 0; i++) {
+        uint64_t x = wn__mix64(sh[i] ^ 0xA0761D6478BD642FULL);
+        if ((x & mask) != 0)
+            continue;
+        struct item v = {x, x};
+        keep_smallest(sel, &len, cap, v);
+    }
+    for (size_t i = 0; i < len; i++)
+        out[i] = sel[i].val;
+    return len;
+}
+
+size_t wn__contain_probes(const uint64_t *w, const uint32_t *counts, size_t n,
+                          size_t q, uint64_t *out)
+{
+    assert((w != NULL && counts != NULL) || n == 0);
+    assert(q <= SEL_MAX && (out != NULL || q == 0));
+    struct item sel[SEL_MAX];
+    size_t len = 0;
+    for (size_t i = 0; i < n && q > 0; i++) {
+        /* A word seen twice has the same count: the distinct check of
+         * keep_smallest finds it. */
+        struct item v = {counts[i], w[i]};
+        keep_smallest(sel, &len, q, v);
+    }
+    for (size_t i = 0; i < len; i++)
+        out[i] = sel[i].val;
+    return len;
+}
+
+size_t wn__contain_offers(const uint64_t *w, const uint32_t *counts, size_t n,
+                          uint32_t max_count, size_t cap, uint64_t *out)
+{
+    assert((w != NULL && counts != NULL) || n == 0);
+    assert(cap <= SEL_MAX && (out != NULL || cap == 0));
+    struct item sel[SEL_MAX];
+    size_t len = 0;
+    for (size_t i = 0; i < n && cap > 0; i++) {
+        if (counts[i] > max_count)
+            continue;
+        struct item v = {counts[i], w[i]};
+        keep_smallest(sel, &len, cap, v);
+    }
+    for (size_t i = 0; i < len; i++)
+        out[i] = sel[i].val;
+    qsort(out, len, sizeof(*out), cmp_u64);
+    return len;
+}

@@ -1,0 +1,522 @@
+/*
+ * test_quality.c - the pure pieces of the news-quality rule (issue 12):
+ * figures and their agreement (lib/text/figures), the pair rule
+ * (lib/cluster/decide), the count-min boilerplate table (lib/sketch/cms) and
+ * the containment keys (lib/sketch/contain). Each against a naive reference
+ * or a stated boundary.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cluster/decide.h"
+#include "sketch/cms.h"
+#include "sketch/contain.h"
+#include "sketch/sketch.h"
+#include "text/figures.h"
+
+static struct wn_figures figs(const char *s)
+{
+    struct wn_figures f;
+    memset(&f, 0xAB, sizeof(f));
+    wn__figures_extract(s, strlen(s), &f);
+    return f;
+}
+
+static enum wn_fig_agreement agree(const char *a, const char *b)
+{
+    struct wn_figures fa = figs(a), fb = figs(b);
+    return wn__figures_agree(&fa, &fb, 0.1);
+}
+
+/* ------------------------------------------------------------- figures */
+
+static void test_figures_count(void **state)
+{
+    (void)state;
+    struct wn_figures f = figs("no figure here, only words.");
+    assert_int_equal(f.n, 0);
+    assert_int_equal(f.count, 0);
+    f = figs("");
+    assert_int_equal(f.n, 0);
+    f = figs("5 5 5.0 5.00 05");
+    assert_int_equal(f.n, 1);
+    assert_int_equal(f.count, 1);
+    /* 5.63 | 12-1/2 | 25286 | 11:00 | d4.7 | 1987 | .4 */
+    f = figs("Shr 5.63 vs 12-1/2 cts, 25,286 cars at 11:00 on Apr 7, 1987, "
+             "up 0.4 pct");
+    assert_int_equal(f.n, 7);
+    assert_int_equal(f.count, 7);
+    for (unsigned i = 1; i < f.n; i++)
+        assert_true(f.h[i - 1] < f.h[i]);
+}
+
+/*
+ * Each text against the canonical spellings that figures.h defines: a text
+ * made of those spellings has the same figures. A naive table is the
+ * reference.
+ */
+static void test_figures_canonical(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"4.50 dlrs", "4.5"},
+        {"1,000 and 13,600,000", "1000 13600000"},
+        {"0.250 ct", "0.25"},
+        {"007", "7"},
+        {"6.0950/70 francs", "6.0950/70"},
+        {"12-1/2 cts", "12-1/2"},
+        {"10-8 vote", "10 8"},
+        {"April 7", "Apr 7"},
+        {"april seven", "APR 7"},
+        {"Sept 25", "September 25"},
+        {"December 31, 1987", "Dec 31 1987"},
+        {"March 40", "40"},
+        {"May", ""},
+        {"1.2.3", "1.2.3"},
+        {"1,23", "1,23"},
+        {"US$100m", "100"},
+        {"MAR8", "March 8"},
+        {"caf\xc3\xa9 12", "12"},
+        {"2017-07-31", "July 31, 2017"},
+        {"2017-7-31 17:09", "17:09 on July 31 2017"},
+        {"1987-13-02", "1987 13 2"},
+        {"1987-02-32", "1987 2 32"},
+        {"12017-07-31", "12017 7 31"},
+        {"2017-07-311", "2017 7 311"},
+    };
+    for (size_t i = 0; i < WN_ARRAY_LEN(cases); i++) {
+        struct wn_figures a = figs(cases[i][0]), b = figs(cases[i][1]);
+        struct wn_fig_cmp c;
+        wn__figures_compare(&a, &b, &c);
+        if (c.only_a != 0 || c.only_b != 0)
+            fail_msg("case %zu: '%s' vs '%s': %u/%u/%u", i, cases[i][0],
+                     cases[i][1], c.common, c.only_a, c.only_b);
+    }
+    /* And a few that must differ. */
+    assert_int_equal(agree("Apr 7", "Apr 17"), WN_FIG_CONFLICT);
+    assert_int_equal(agree("4.5", "4.05"), WN_FIG_CONFLICT);
+    assert_int_equal(agree("12:10", "12:20"), WN_FIG_CONFLICT);
+    assert_int_equal(agree("Pay Apr 10, 22 cts", "Pay Jul 10, 22 cts"),
+                     WN_FIG_CONFLICT);
+}
+
+static void test_figures_agreement_classes(void **state)
+{
+    (void)state;
+    assert_int_equal(agree("no figures", "none either"), WN_FIG_NONE);
+    assert_int_equal(agree("up 15.2 pct", "rose 15.2 pct"), WN_FIG_EQUAL);
+    /* A flash whose figures the story holds. */
+    assert_int_equal(agree("FORD MID-MARCH CAR SALES UP 15.2 PCT",
+                           "rose to 67,672, up 15.2 pct from 58,729"),
+                     WN_FIG_A_IN_B);
+    assert_int_equal(agree("67,672 up 15.2 pct from 58,729", "15.2 pct"),
+                     WN_FIG_B_IN_A);
+    /* One template filled twice. */
+    assert_int_equal(agree("report 150,000 tonnes corn for 1986/87",
+                           "report 350,000 tonnes corn for 1986/87"),
+                     WN_FIG_CONFLICT);
+}
+
+static void test_figures_agreement_boundaries(void **state)
+{
+    (void)state;
+    static const struct {
+        unsigned common, only_a, only_b;
+        enum wn_fig_agreement want;
+    } t[] = {
+        {0, 0, 0, WN_FIG_NONE},      {5, 0, 0, WN_FIG_EQUAL},
+        {3, 0, 2, WN_FIG_A_IN_B},    {0, 0, 2, WN_FIG_A_IN_B},
+        {3, 2, 0, WN_FIG_B_IN_A},    {9, 1, 1, WN_FIG_CLOSE},
+        {8, 1, 1, WN_FIG_CLOSE},     {7, 1, 1, WN_FIG_CONFLICT},
+        {16, 3, 3, WN_FIG_CONFLICT}, {14, 1, 5, WN_FIG_CLOSE},
+        {0, 1, 1, WN_FIG_CONFLICT},
+    };
+    for (size_t i = 0; i < WN_ARRAY_LEN(t); i++) {
+        struct wn_fig_cmp c = {t[i].common, t[i].only_a, t[i].only_b};
+        if (wn__fig_agreement_of(&c, 0.1) != t[i].want)
+            fail_msg("row %zu", i);
+    }
+    struct wn_fig_cmp c = {0, 1, 1};
+    assert_int_equal(wn__fig_agreement_of(&c, 1.0), WN_FIG_CLOSE);
+    assert_int_equal(wn__fig_agreement_of(&c, 0.0), WN_FIG_CONFLICT);
+    assert_string_equal(wn__fig_agreement_name(WN_FIG_CONFLICT), "conflict");
+    assert_string_equal(wn__fig_agreement_name(WN_FIG_A_IN_B), "contained");
+}
+
+/*
+ * Bottom-k comparison against exact set counts: the sample of the union is
+ * the 16 smallest hashes, and its shares estimate the true shares. With at
+ * most 16 figures each the counts are exact.
+ */
+static void test_figures_bottom_k(void **state)
+{
+    (void)state;
+    uint64_t rng = 20261206;
+    char a[8192], b[8192];
+    for (int trial = 0; trial < 200; trial++) {
+        unsigned na = 1 + (unsigned)(wn__splitmix64(&rng) % 60);
+        unsigned nb = 1 + (unsigned)(wn__splitmix64(&rng) % 60);
+        unsigned shift = (unsigned)(wn__splitmix64(&rng) % 40);
+        size_t la = 0, lb = 0;
+        for (unsigned i = 0; i < na; i++)
+            la += (size_t)snprintf(a + la, sizeof(a) - la, "%u ", 1000 + i);
+        for (unsigned i = 0; i < nb; i++)
+            lb += (size_t)snprintf(b + lb, sizeof(b) - lb, "%u ",
+                                   1000 + shift + i);
+        struct wn_figures fa, fb;
+        wn__figures_extract(a, la, &fa);
+        wn__figures_extract(b, lb, &fb);
+        unsigned common = 0;
+        for (unsigned i = 0; i < na; i++)
+            common += i >= shift && i - shift < nb;
+        struct wn_fig_cmp c;
+        wn__figures_compare(&fa, &fb, &c);
+        unsigned u = c.common + c.only_a + c.only_b;
+        unsigned tu = na + nb - common;
+        assert_int_equal(u, tu < WN_FIG_MAX ? tu : WN_FIG_MAX);
+        if (na <= WN_FIG_MAX && nb <= WN_FIG_MAX && tu <= WN_FIG_MAX) {
+            assert_int_equal(c.common, common);
+            assert_int_equal(c.only_a, na - common);
+            assert_int_equal(c.only_b, nb - common);
+        }
+        /* A sample member only one side holds really is only there. */
+        if (common == 0)
+            assert_int_equal(c.common, 0);
+        if (common == na && common == nb)
+            assert_int_equal(c.only_a + c.only_b, 0);
+        if (na < WN_FIG_MAX)
+            assert_int_equal(fa.count, na);
+        else
+            assert_true(fa.count >= WN_FIG_MAX && fa.count < 4 * na);
+    }
+}
+
+/* ------------------------------------------------------------- decide */
+
+static struct wn_pair_facts facts(double j, double ca, double cb, uint32_t ta,
+                                  uint32_t tb, unsigned common, unsigned oa,
+                                  unsigned ob)
+{
+    struct wn_pair_facts f;
+    memset(&f, 0, sizeof(f));
+    f.jaccard = j;
+    f.cont_a = ca;
+    f.cont_b = cb;
+    f.tokens_a = ta;
+    f.tokens_b = tb;
+    f.figs.common = common;
+    f.figs.only_a = oa;
+    f.figs.only_b = ob;
+    return f;
+}
+
+static struct wn__quality_verdict decide(const struct wn_pair_facts *f)
+{
+    struct wn_quality_params p;
+    wn__quality_params_default(&p);
+    struct wn__quality_verdict v;
+    memset(&v, 0xAB, sizeof(v));
+    wn__quality_decide(f, &p, &v);
+    return v;
+}
+
+static void test_decide_rule(void **state)
+{
+    (void)state;
+    /* A re-filing: high Jaccard, same figures. */
+    struct wn_pair_facts f = facts(0.85, 0.9, 0.92, 300, 290, 6, 0, 0);
+    struct wn__quality_verdict v = decide(&f);
+    assert_true(v.same);
+    assert_int_equal(v.reason, WN_Q_NEAR);
+    assert_false(v.smaller_is_a);
+    assert_int_equal(v.agreement, WN_FIG_EQUAL);
+    /* One template filled twice: same words, figures replaced. */
+    f = facts(0.7, 0.8, 0.8, 60, 60, 3, 2, 2);
+    v = decide(&f);
+    assert_false(v.same);
+    assert_int_equal(v.reason, WN_Q_FIGURES);
+    assert_int_equal(v.agreement, WN_FIG_CONFLICT);
+    /* One updated figure in a close copy ("up 5%" -> "closed up 4.75%"). */
+    f = facts(0.69, 0.8, 0.84, 300, 310, 7, 1, 1);
+    assert_true(decide(&f).same);
+    f.jaccard = 0.64;
+    assert_false(decide(&f).same);
+    f.jaccard = 0.9;
+    f.figs.only_b = 2;
+    f.figs.only_a = 2;
+    assert_false(decide(&f).same);
+    /* A corrected figure in a long table is close, not a conflict. */
+    f = facts(0.6, 0.7, 0.7, 90, 92, 18, 1, 1);
+    v = decide(&f);
+    assert_true(v.same);
+    assert_int_equal(v.agreement, WN_FIG_CLOSE);
+    /* A lead paragraph: low Jaccard, contained, its figures in the story. */
+    f = facts(0.3, 0.95, 0.31, 80, 260, 2, 0, 5);
+    v = decide(&f);
+    assert_true(v.same);
+    assert_int_equal(v.reason, WN_Q_CONTAINED);
+    assert_true(v.smaller_is_a);
+    /* ... but not when it has a figure the story lacks. */
+    f.figs.only_a = 1;
+    v = decide(&f);
+    assert_false(v.same);
+    assert_int_equal(v.reason, WN_Q_FIGURES);
+    /* The same at the boundary t_cont = 0.7 exactly. */
+    f = facts(0.3, 0.7, 0.3, 80, 260, 0, 0, 0);
+    assert_true(decide(&f).same);
+    f.cont_a = 0.69;
+    assert_false(decide(&f).same);
+    assert_int_equal(decide(&f).reason, WN_Q_DIFFERENT);
+    /* A flash: 12 tokens, its words found in the story, figures too. */
+    f = facts(0.02, 0.1, 0.01, 412, 12, 2, 14, 0);
+    f.words_b = 0.85;
+    f.weight_b = 45.0;
+    v = decide(&f);
+    assert_true(v.same);
+    assert_int_equal(v.reason, WN_Q_FLASH);
+    assert_false(v.smaller_is_a);
+    /* Without figures the word share must reach 0.9. */
+    f = facts(0.02, 0.1, 0.01, 412, 12, 0, 3, 0);
+    f.words_b = 0.85;
+    f.weight_b = 45.0;
+    assert_false(decide(&f).same);
+    f.words_b = 0.9;
+    assert_true(decide(&f).same);
+    /* Too light (stock words only) or too long for a flash. */
+    f.weight_b = 19.9;
+    assert_false(decide(&f).same);
+    f.weight_b = 45.0;
+    f.tokens_b = 41;
+    assert_false(decide(&f).same);
+    /* Equal sizes: the later record (b) is the smaller one. */
+    f = facts(0.9, 0.9, 0.9, 50, 50, 0, 0, 0);
+    assert_false(decide(&f).smaller_is_a);
+    assert_string_equal(wn__quality_reason_name(WN_Q_FLASH), "flash");
+    assert_string_equal(wn__quality_reason_name(WN_Q_FIGURES), "figures");
+}
+
+/* ---------------------------------------------------------------- cms */
+
+static void test_cms_upper_bound_and_order(void **state)
+{
+    (void)state;
+    struct wn_cms a, b, c;
+    assert_int_equal(wn__cms_init(&a, 10, 4), WN_OK);
+    assert_int_equal(wn__cms_init(&b, 10, 4), WN_OK);
+    assert_int_equal(wn__cms_init(&c, 10, 4), WN_OK);
+    enum { KEYS = 3000, ADDS = 20000 };
+    static uint32_t truth[KEYS];
+    static uint64_t seq[ADDS];
+    memset(truth, 0, sizeof(truth));
+    uint64_t rng = 7;
+    for (int i = 0; i < ADDS; i++) {
+        /* Skewed: key r*r/KEYS makes small keys frequent. */
+        uint64_t r = wn__splitmix64(&rng) % KEYS;
+        uint64_t k = r * r / KEYS;
+        seq[i] = k;
+        truth[k]++;
+    }
+    for (int i = 0; i < ADDS; i++)
+        wn__cms_add(&a, wn__mix64(seq[i]));
+    for (int i = ADDS - 1; i >= 0; i--)
+        (i % 2 ? wn__cms_add(&b, wn__mix64(seq[i]))
+               : wn__cms_add(&c, wn__mix64(seq[i])));
+    assert_int_equal(wn__cms_merge(&b, &c), WN_OK);
+    assert_memory_equal(a.c, b.c, (size_t)4 << 10 << 1);
+    assert_true(a.adds == ADDS && b.adds == ADDS);
+    /* Never below the truth; above it by at most e/w * adds for most. */
+    unsigned over = 0;
+    double bound = 2.718281828 / 1024.0 * ADDS;
+    for (int k = 0; k < KEYS; k++) {
+        uint32_t est = wn__cms_count(&a, wn__mix64((uint64_t)k));
+        assert_true(est >= truth[k]);
+        over += est - truth[k] > bound;
+    }
+    assert_true(over < KEYS / 20);
+    wn__cms_release(&a);
+    wn__cms_release(&b);
+    wn__cms_release(&c);
+}
+
+static void test_cms_saturation_and_shape(void **state)
+{
+    (void)state;
+    struct wn_cms s, t;
+    memset(&t, 0x5A, sizeof(t));
+    struct wn_cms keep = t;
+    assert_int_equal(wn__cms_init(&t, 0, 4), WN_EINVAL);
+    assert_int_equal(wn__cms_init(&t, 4, 0), WN_EINVAL);
+    assert_int_equal(wn__cms_init(&t, 4, WN_CMS_MAX_DEPTH + 1), WN_EINVAL);
+    assert_int_equal(wn__cms_init(&t, WN_CMS_MAX_LOG2_WIDTH + 1, 2), WN_EINVAL);
+    assert_memory_equal(&t, &keep, sizeof(t));
+    wn_alloc_fail_after(0);
+    assert_int_equal(wn__cms_init(&t, 4, 2), WN_ENOMEM);
+    wn_alloc_fail_after(-1);
+    assert_memory_equal(&t, &keep, sizeof(t));
+    assert_int_equal(wn__cms_init(&s, 2, 2), WN_OK);
+    for (int i = 0; i < 70000; i++)
+        wn__cms_add(&s, 42);
+    assert_int_equal(wn__cms_count(&s, 42), 65535);
+    assert_int_equal(wn__cms_init(&t, 3, 2), WN_OK);
+    assert_int_equal(wn__cms_merge(&s, &t), WN_EINVAL);
+    wn__cms_release(&t);
+    assert_int_equal(wn__cms_init(&t, 2, 2), WN_OK);
+    wn__cms_add(&t, 42);
+    assert_int_equal(wn__cms_merge(&t, &s), WN_OK);
+    assert_int_equal(wn__cms_count(&t, 42), 65535);
+    wn__cms_release(&s);
+    wn__cms_release(&t);
+    wn__cms_release(NULL);
+}
+
+static void test_cms_save_load(void **state)
+{
+    (void)state;
+    struct wn_cms s, t;
+    assert_int_equal(wn__cms_init(&s, 6, 3), WN_OK);
+    for (uint64_t i = 0; i < 500; i++)
+        wn__cms_add(&s, wn__mix64(i % 37));
+    size_t n = wn__cms_saved_size(&s);
+    assert_int_equal(n, 24 + 3 * 64 * 2);
+    unsigned char *buf = malloc(n);
+    assert_non_null(buf);
+    wn__cms_save(&s, buf);
+    assert_memory_equal(buf, "WNCMS\0\0\1", 8);
+    assert_int_equal(wn__cms_load(&t, buf, n), WN_OK);
+    assert_int_equal(t.log2_width, 6);
+    assert_int_equal(t.depth, 3);
+    assert_true(t.adds == 500);
+    assert_memory_equal(t.c, s.c, (size_t)3 * 64 * 2);
+    wn__cms_release(&t);
+    struct wn_cms keep;
+    memset(&keep, 0x11, sizeof(keep));
+    t = keep;
+    assert_int_equal(wn__cms_load(&t, buf, n - 1), WN_EFORMAT);
+    assert_int_equal(wn__cms_load(&t, buf, 10), WN_EFORMAT);
+    buf[7] = 2; /* a future format version */
+    assert_int_equal(wn__cms_load(&t, buf, n), WN_EFORMAT);
+    buf[7] = 1;
+    buf[9] = 0; /* depth 0 */
+    assert_int_equal(wn__cms_load(&t, buf, n), WN_EFORMAT);
+    buf[9] = 3;
+    buf[12] = 1; /* reserved byte */
+    assert_int_equal(wn__cms_load(&t, buf, n), WN_EFORMAT);
+    buf[12] = 0;
+    wn_alloc_fail_after(0);
+    assert_int_equal(wn__cms_load(&t, buf, n), WN_ENOMEM);
+    wn_alloc_fail_after(-1);
+    assert_memory_equal(&t, &keep, sizeof(t));
+    free(buf);
+    wn__cms_release(&s);
+}
+
+/* ------------------------------------------------------------ contain */
+
+static bool sorted_distinct(const uint64_t *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (v[i - 1] >= v[i])
+            return false;
+    return true;
+}
+
+static bool subset(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
+{
+    for (size_t i = 0; i < na; i++) {
+        bool found = false;
+        for (size_t k = 0; k < nb && !found; k++)
+            found = a[i] == b[k];
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+static void test_contain_anchors(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    static uint64_t sh[N];
+    static uint64_t big[256], small[256];
+    uint64_t rng = 99;
+    for (int i = 0; i < N; i++)
+        sh[i] = wn__splitmix64(&rng);
+    /* The rate: about N / 8 anchors at log2_rate 3 (no cap reached). */
+    size_t all = 0;
+    for (int i = 0; i < N; i += 1000) {
+        size_t k = wn__contain_anchors(sh + i, 1000, 3, 256, big);
+        assert_true(sorted_distinct(big, k));
+        all += k;
+    }
+    assert_true(all > N * 0.85 / 8 && all < N * 1.15 / 8);
+    /* A passage inside a record: its anchors are the record's (no cap). */
+    size_t nb = wn__contain_anchors(sh, 1500, 3, 256, big);
+    assert_true(nb > 0 && nb < 256);
+    assert_true(sorted_distinct(big, nb));
+    for (int off = 0; off < 1400; off += 97) {
+        size_t ns = wn__contain_anchors(sh + off, 100, 3, 256, small);
+        assert_true(subset(small, ns, big, nb));
+    }
+    /* Duplicates count once; the cap keeps the smallest. */
+    uint64_t dup[6] = {sh[0], sh[0], sh[1], sh[1], sh[2], sh[2]};
+    size_t nd = wn__contain_anchors(dup, 6, 0, 256, small);
+    assert_int_equal(nd, 3);
+    assert_true(sorted_distinct(small, nd));
+    size_t capped = wn__contain_anchors(sh, 1500, 3, 8, small);
+    assert_int_equal(capped, 8);
+    assert_memory_equal(small, big, 8 * sizeof(uint64_t));
+    assert_int_equal(wn__contain_anchors(sh, 0, 3, 8, small), 0);
+    assert_int_equal(wn__contain_anchors(sh, 100, 3, 0, NULL), 0);
+}
+
+static void test_contain_probes_offers(void **state)
+{
+    (void)state;
+    const uint64_t w[] = {50, 10, 30, 10, 20, 40, 60};
+    const uint32_t cnt[] = {7, 3, 1, 3, 900, 1, 2};
+    uint64_t out[8];
+    /* Rarest first, ties by hash: 30 (1), 40 (1), 60 (2), 10 (3). */
+    assert_int_equal(wn__contain_probes(w, cnt, 7, 4, out), 4);
+    const uint64_t want[] = {30, 40, 60, 10};
+    assert_memory_equal(out, want, sizeof(want));
+    assert_int_equal(wn__contain_probes(w, cnt, 7, 8, out), 6);
+    assert_int_equal(wn__contain_probes(w, cnt, 0, 4, out), 0);
+    /* Offers: count <= 5, the 3 rarest, sorted by hash. */
+    assert_int_equal(wn__contain_offers(w, cnt, 7, 5, 3, out), 3);
+    const uint64_t want2[] = {30, 40, 60};
+    assert_memory_equal(out, want2, sizeof(want2));
+    assert_int_equal(wn__contain_offers(w, cnt, 7, 5, 8, out), 4);
+    const uint64_t want3[] = {10, 30, 40, 60};
+    assert_memory_equal(out, want3, sizeof(want3));
+    assert_int_equal(wn__contain_offers(w, cnt, 7, 0, 8, out), 0);
+    /* A probe set meets the offers of a record holding its words. */
+    size_t np = wn__contain_probes(w, cnt, 7, 2, out);
+    uint64_t offers[8];
+    size_t no = wn__contain_offers(w, cnt, 7, 10, 8, offers);
+    assert_true(subset(out, np, offers, no));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_figures_count),
+        cmocka_unit_test(test_figures_canonical),
+        cmocka_unit_test(test_figures_agreement_classes),
+        cmocka_unit_test(test_figures_agreement_boundaries),
+        cmocka_unit_test(test_figures_bottom_k),
+        cmocka_unit_test(test_decide_rule),
+        cmocka_unit_test(test_cms_upper_bound_and_order),
+        cmocka_unit_test(test_cms_saturation_and_shape),
+        cmocka_unit_test(test_cms_save_load),
+        cmocka_unit_test(test_contain_anchors),
+        cmocka_unit_test(test_contain_probes_offers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
