@@ -22,6 +22,7 @@ Functions:
     dedup(records, text=, id=, **options)  deduplicate any iterable of records
     dedup_frame(df, text=, **options)      the same on a pandas DataFrame
     dedup_files(paths, output, **options)  the file job of `winnow dedup`
+    explain(a, b, **options)               why two texts are (not) copies
     similarity(a, b, tokens=, ngram=)      exact Jaccard and containment
     tokens(text, tokens=, spans=)          the normalized tokens
     params(threshold, num_perm, ...)       LSH bands x rows and the S-curve
@@ -52,7 +53,8 @@ UnknownOption = _options.UnknownOption
 
 __all__ = [
     "Error", "FileError", "FormatError", "LimitError", "OptionError",
-    "UnknownOption", "Cluster", "DedupResult", "Params", "Rejected",
+    "UnknownOption", "Cluster", "DedupResult", "Explanation", "Params",
+    "Rejected", "Span", "explain",
     "Removed", "Similarity", "Stats", "dedup", "dedup_files", "dedup_frame",
     "params", "similarity", "tokens",
 ]
@@ -478,3 +480,91 @@ def dedup_frame(df, text: str = "text", *, mask: bool = False, **options):
     if mask:
         return keep
     return df[keep.values]
+
+
+class Span(NamedTuple):
+    """A stretch of one text: text[start:end] (characters for a str, bytes
+    for bytes), lines line..line_end (1-based, inclusive) and tokens
+    tok..tok + tokens - 1."""
+
+    start: int
+    end: int
+    line: int
+    line_end: int
+    tok: int
+    tokens: int
+
+
+_VERDICTS = ("distinct", "exact", "near", "contained", "empty")
+
+
+class Explanation:
+    """What `winnow explain` says of a pair.
+
+    verdict        "distinct", "exact", "near", "contained" or "empty"
+    reason         the verdict in one sentence
+    scores         dict: tokens_a/_b, shingles_a/_b, shared, jaccard (exact),
+                   jaccard_estimate (as dedup verifies), containment_a/_b,
+                   containment_estimate, bands, rows, bands_shared,
+                   candidate_probability, exact
+    runs           [(Span in a, Span in b)]: the maximal shared passages,
+                   longest first, then in the order of a
+    only_a, only_b [Span]: the stretches outside every shared run
+    """
+
+    def __init__(self, raw):
+        scores, runs, only_a, only_b = raw
+        self.verdict = _VERDICTS[scores.pop("verdict")]
+        self.reason = scores.pop("reason")
+        self.scores = scores
+        self.runs = [(Span(*x), Span(*y)) for x, y in runs]
+        self.only_a = [Span(*x) for x in only_a]
+        self.only_b = [Span(*x) for x in only_b]
+
+    @property
+    def jaccard(self) -> float:
+        return self.scores["jaccard"]
+
+    def __repr__(self) -> str:
+        return (f"Explanation(verdict={self.verdict!r}, "
+                f"jaccard={self.jaccard:.4f}, runs={len(self.runs)})")
+
+
+def explain(a: Union[str, bytes], b: Union[str, bytes], *,
+            tokens: str = "word", ngram: int = 5, num_perm: int = 128,
+            threshold: float = 0.8, containment=None,
+            verify: str = "estimate", seed: int = 1, kgram: int = 5,
+            window: int = 4, min_run: int = None) -> Explanation:
+    """Why dedup would (or would not) call two texts copies, as
+    `winnow explain A B`: the verdict with its reason, the scores (exact
+    and estimated Jaccard, containment both ways, LSH bands shared) and
+    the shared passages (winnowing fingerprints extended to maximal runs
+    of equal tokens), with what each text has alone.
+
+    The dedup options (tokens, ngram, num_perm, threshold, containment,
+    verify, seed) give dedup's decision; kgram (tokens per fingerprint),
+    window (winnowing window) and min_run (shortest run reported; default
+    kgram) shape the passages.
+    """
+    cmd = "explain"
+    c = {
+        "token_mode": _options.choice(cmd, "tokens", tokens, _options.TOKENS),
+        "ngram": _options.number(cmd, "ngram", ngram, "uint"),
+        "num_perm": _options.number(cmd, "num_perm", num_perm, "uint"),
+        "threshold": _options.number(cmd, "threshold", threshold, "float"),
+        "verify": _options.choice(cmd, "verify", verify, _options.VERIFY),
+        "seed": _options.number(cmd, "seed", seed, "u64"),
+        "kgram": _options.number(cmd, "kgram", kgram, "uint"),
+        "window": _options.number(cmd, "window", window, "uint"),
+    }
+    if containment is True:
+        c["containment"] = 0.8
+    elif containment not in (None, False):
+        c["containment"] = _options.number(cmd, "containment", containment,
+                                           "float")
+    if min_run is not None:
+        c["min_run"] = _options.number(cmd, "min_run", min_run, "uint")
+    if 0 in (c["ngram"], c["kgram"], c["window"]):
+        _options.fail(cmd, "--threshold must be in (0, 1), --ngram, --kgram "
+                      "and --window above 0, --num-perm in 1..4096")
+    return Explanation(_winnow.explain(a, b, c))

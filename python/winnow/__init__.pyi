@@ -130,3 +130,27 @@ def dedup(records: Iterable[Record], text: str = ..., id: str = ..., *,
 
 def dedup_frame(df: Any, text: str = ..., *, mask: bool = ...,
                 **options: Any) -> Any: ...
+
+class Span(NamedTuple):
+    start: int
+    end: int
+    line: int
+    line_end: int
+    tok: int
+    tokens: int
+
+class Explanation:
+    verdict: str
+    reason: str
+    scores: dict[str, Any]
+    runs: list[tuple[Span, Span]]
+    only_a: list[Span]
+    only_b: list[Span]
+    @property
+    def jaccard(self) -> float: ...
+
+def explain(a: Text, b: Text, *, tokens: str = ..., ngram: int = ...,
+            num_perm: int = ..., threshold: float = ...,
+            containment: float | bool | None = ..., verify: str = ...,
+            seed: int = ..., kgram: int = ..., window: int = ...,
+            min_run: int | None = ...) -> Explanation: ...

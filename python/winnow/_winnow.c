@@ -602,6 +602,130 @@ out:
 }
 
 /* ------------------------------------------------------------------------ */
+/* explain                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* A span as a tuple (start, end, line, line_end, tok, tokens); start and
+ * end become character offsets when the text was a str (p holds its UTF-8,
+ * in_chars set). */
+static PyObject *span_tuple(const struct wn_explain_span *sp, const char *p,
+                            int in_chars)
+{
+    uint64_t start = sp->start, end = sp->end;
+    if (in_chars) {
+        start = (uint64_t)count_chars(p, sp->start);
+        end = start + (uint64_t)count_chars(p + sp->start, sp->end - sp->start);
+    }
+    return Py_BuildValue(
+        "KKKKKK", (unsigned long long)start, (unsigned long long)end,
+        (unsigned long long)sp->line, (unsigned long long)sp->line_end,
+        (unsigned long long)sp->tok, (unsigned long long)sp->tokens);
+}
+
+static PyObject *spans_list(const struct wn_explain_span *sp, size_t n,
+                            const char *p, int in_chars)
+{
+    PyObject *list = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; list && i < n; i++) {
+        PyObject *t = span_tuple(&sp[i], p, in_chars);
+        if (!t) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, t);
+    }
+    return list;
+}
+
+/* explain(a, b, options) -> (scores dict, [(span a, span b)], [span],
+ * [span]) */
+static PyObject *py_explain(PyObject *self, PyObject *args)
+{
+    PyObject *a, *b, *d;
+    if (!PyArg_ParseTuple(args, "OOO!", &a, &b, &PyDict_Type, &d))
+        return NULL;
+    struct wn_explain_options o;
+    wn_explain_options_init(&o);
+    if (get_int(d, "token_mode", &o.token_mode) < 0 ||
+        get_uint(d, "ngram", &o.ngram) < 0 ||
+        get_double(d, "threshold", &o.threshold) < 0 ||
+        get_double(d, "containment", &o.containment) < 0 ||
+        get_int(d, "verify", &o.verify) < 0 ||
+        get_u64(d, "seed", &o.seed) < 0 || get_uint(d, "kgram", &o.kgram) < 0 ||
+        get_uint(d, "window", &o.window) < 0 ||
+        get_uint(d, "min_run", &o.min_run) < 0)
+        return NULL;
+    unsigned k = o.num_perm;
+    if (get_uint(d, "num_perm", &k) < 0)
+        return NULL;
+    o.num_perm = k;
+    const char *pa, *pb;
+    Py_ssize_t na, nb;
+    PyObject *oa, *ob = NULL, *result = NULL;
+    if (text_bytes(a, &pa, &na, &oa) < 0)
+        return NULL;
+    if (text_bytes(b, &pb, &nb, &ob) < 0) {
+        Py_XDECREF(oa);
+        return NULL;
+    }
+    struct wn_explanation *x = NULL;
+    PyThreadState *ts = PyEval_SaveThread();
+    int rc = wn_explain(pa, (size_t)na, pb, (size_t)nb, &o, &x);
+    PyEval_RestoreThread(ts);
+    if (rc) {
+        raise_status(rc, NULL);
+        goto out;
+    }
+    const struct wn_explain_scores *sc = wn_explanation_scores(x);
+    PyObject *scores = Py_BuildValue(
+        "{s:K,s:K,s:K,s:K,s:K,s:d,s:d,s:d,s:d,s:d,s:I,s:I,s:I,s:d,s:N,s:i,"
+        "s:s}",
+        "tokens_a", (unsigned long long)sc->tokens_a, "tokens_b",
+        (unsigned long long)sc->tokens_b, "shingles_a",
+        (unsigned long long)sc->shingles_a, "shingles_b",
+        (unsigned long long)sc->shingles_b, "shared",
+        (unsigned long long)sc->shared, "jaccard", sc->jaccard,
+        "jaccard_estimate", sc->jaccard_estimate, "containment_a",
+        sc->containment_a, "containment_b", sc->containment_b,
+        "containment_estimate", sc->containment_estimate, "bands", sc->bands,
+        "rows", sc->rows, "bands_shared", sc->bands_shared,
+        "candidate_probability", sc->candidate_probability, "exact",
+        PyBool_FromLong(sc->exact), "verdict", sc->verdict, "reason",
+        sc->reason);
+    const struct wn_explain_run *runs;
+    size_t nruns = wn_explanation_runs(x, &runs);
+    const struct wn_explain_span *only_a, *only_b;
+    size_t n_a = wn_explanation_only(x, 0, &only_a);
+    size_t n_b = wn_explanation_only(x, 1, &only_b);
+    int ca = PyUnicode_Check(a), cb = PyUnicode_Check(b);
+    PyObject *rl = PyList_New((Py_ssize_t)nruns);
+    for (size_t i = 0; rl && i < nruns; i++) {
+        PyObject *t = Py_BuildValue("(NN)", span_tuple(&runs[i].a, pa, ca),
+                                    span_tuple(&runs[i].b, pb, cb));
+        if (!t) {
+            Py_CLEAR(rl);
+            break;
+        }
+        PyList_SET_ITEM(rl, (Py_ssize_t)i, t);
+    }
+    PyObject *la = spans_list(only_a, n_a, pa, ca);
+    PyObject *lb = spans_list(only_b, n_b, pb, cb);
+    if (scores && rl && la && lb) {
+        result = Py_BuildValue("NNNN", scores, rl, la, lb);
+    } else {
+        Py_XDECREF(scores);
+        Py_XDECREF(rl);
+        Py_XDECREF(la);
+        Py_XDECREF(lb);
+    }
+out:
+    wn_explanation_free(x);
+    Py_XDECREF(oa);
+    Py_XDECREF(ob);
+    return result;
+}
+
+/* ------------------------------------------------------------------------ */
 /* dedup: the in-memory job over a Python iterable                           */
 /* ------------------------------------------------------------------------ */
 
@@ -1040,6 +1164,8 @@ static PyMethodDef methods[] = {
     {"option_range", py_option_range, METH_VARARGS,
      "option_range(cmd, name) -> (lo, hi, lo_open, hi_open, text) or None"},
     {"strerror", py_strerror, METH_VARARGS, "strerror(status) -> str"},
+    {"explain", py_explain, METH_VARARGS,
+     "explain(a, b, options) -> (scores, runs, only_a, only_b)"},
     {"dedup", py_dedup, METH_VARARGS,
      "dedup(records, text_key, id_key, keep_key, options) -> raw result"},
     {"dedup_files", py_dedup_files, METH_VARARGS,
