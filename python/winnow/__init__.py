@@ -541,8 +541,9 @@ def explain(a: Union[str, bytes], b: Union[str, bytes], *,
     the shared passages (winnowing fingerprints extended to maximal runs
     of equal tokens), with what each text has alone.
 
-    The dedup options (tokens, ngram, num_perm, threshold, containment,
-    verify, seed) give dedup's decision; kgram (tokens per fingerprint),
+    The dedup options (tokens, ngram, num_perm, threshold, containment
+    (a fraction; True is 0.9, as `winnow explain --containment`), verify,
+    seed) give dedup's decision; kgram (tokens per fingerprint),
     window (winnowing window) and min_run (shortest run reported; default
     kgram) shape the passages.
     """
@@ -558,7 +559,7 @@ def explain(a: Union[str, bytes], b: Union[str, bytes], *,
         "window": _options.number(cmd, "window", window, "uint"),
     }
     if containment is True:
-        c["containment"] = 0.8
+        c["containment"] = 0.9  # `winnow explain --containment` alone
     elif containment not in (None, False):
         c["containment"] = _options.number(cmd, "containment", containment,
                                            "float")
