@@ -1480,6 +1480,33 @@ WN_API int wn_index_run(struct wn_index *ix, const char *const *inputs,
                         const struct wn_index_run_options *opts,
                         struct wn_index_run_report *rep);
 
+/* ------------------------------------------------------------------------ */
+/* Option ranges                                                             */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The values the library accepts for a numeric option, named as the
+ * command-line tool names it ("threshold", "num-perm", "max-record-bytes")
+ * for a command ("dedup", "passages", "lines", "repeats", "similarity",
+ * "params"), so that every front end refuses a bad value with the same
+ * words: "--threshold must be in (0, 1)". Static data; thread-safe.
+ */
+struct wn_option_range {
+    const char *cmd;  /* the command it applies to, or NULL: every command */
+    const char *name; /* the option; a '*' stands for any text */
+    double lo, hi;
+    int lo_open, hi_open; /* the bound itself is excluded */
+    const char *text;     /* the range as a message says it: "in (0, 1)" */
+};
+
+/* The range of option name of command cmd, or NULL when the option has
+ * none (any value of its type is accepted) or an argument is NULL. */
+WN_API const struct wn_option_range *wn_option_range(const char *cmd,
+                                                     const char *name);
+
+/* 1 when v is inside r (or r is NULL), else 0. */
+WN_API int wn_option_in_range(const struct wn_option_range *r, double v);
+
 #ifdef __cplusplus
 }
 #endif
