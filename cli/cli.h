@@ -83,9 +83,11 @@ void cli_warn_if_empty(uint64_t read);
 
 /*
  * The message and exit status for a run that returned rc, or -1 when rc is
- * WN_OK and the command goes on. error_path is the run's report field.
+ * WN_OK and the command goes on. error_path and error_errno are the run's
+ * report fields: the message names the file and the reason.
  */
-int cli_run_failed(const char *cmd, int rc, const char *error_path);
+int cli_run_failed(const char *cmd, int rc, const char *error_path,
+                   int error_errno);
 
 /*
  * Why path cannot be opened, as strerror text: looked up again on the path

@@ -223,7 +223,7 @@ int cmd_dedup(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    int failed = cli_run_failed("dedup", rc, rep.error_path);
+    int failed = cli_run_failed("dedup", rc, rep.error_path, rep.error_errno);
     if (failed >= 0)
         return failed;
     cli_rejects_finish(&log);

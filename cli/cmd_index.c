@@ -218,7 +218,7 @@ int cli_dedup_index(const char *path, const struct wn_dedup_options *o,
                       &rep);
     wn_index_free(ix);
     free(pos);
-    int failed = cli_run_failed("dedup", rc, rep.error_path);
+    int failed = cli_run_failed("dedup", rc, rep.error_path, 0);
     if (failed >= 0)
         return failed;
     cli_rejects_finish(&pr.log);
@@ -425,7 +425,7 @@ int cmd_index(int argc, char **argv)
             wn_index_run(ix, (const char *const *)(pos + 2), (size_t)(npos - 2),
                          sub == 1 ? outdir : NULL, &ro, &rep);
         fflush(stdout);
-        int failed = cli_run_failed(subs[sub], rc, rep.error_path);
+        int failed = cli_run_failed(subs[sub], rc, rep.error_path, 0);
         if (failed >= 0) {
             status = failed;
         } else {

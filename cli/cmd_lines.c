@@ -95,10 +95,11 @@ int cmd_lines(int argc, char **argv)
     o.cancel = &cli_cancel;
     cli_install_signals();
     struct wn_lines_report rep;
+    memset(&rep, 0, sizeof(rep)); /* untouched on an early error */
     int rc =
         wn_lines_run((const char *const *)pos, (size_t)npos, outdir, &o, &rep);
     free(pos);
-    int failed = cli_run_failed("lines", rc, rep.error_path);
+    int failed = cli_run_failed("lines", rc, rep.error_path, rep.error_errno);
     if (failed >= 0)
         return failed;
     cli_rejects_finish(&rejects);

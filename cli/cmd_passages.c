@@ -96,10 +96,12 @@ int cmd_passages(int argc, char **argv)
     o.cancel = &cli_cancel;
     cli_install_signals();
     struct wn_passages_report rep;
+    memset(&rep, 0, sizeof(rep)); /* untouched on an early error */
     int rc = wn_passages_run((const char *const *)pos, (size_t)npos, outdir, &o,
                              &rep);
     free(pos);
-    int failed = cli_run_failed("passages", rc, rep.error_path);
+    int failed =
+        cli_run_failed("passages", rc, rep.error_path, rep.error_errno);
     if (failed >= 0)
         return failed;
     cli_rejects_finish(&rejects);

@@ -110,10 +110,11 @@ int cmd_repeats(int argc, char **argv)
     o.cancel = &cli_cancel;
     cli_install_signals();
     struct wn_repeats_report rep;
+    memset(&rep, 0, sizeof(rep)); /* untouched on an early error */
     int rc = wn_repeats_run((const char *const *)pos, (size_t)npos, outdir, &o,
                             &rep);
     free(pos);
-    int failed = cli_run_failed("repeats", rc, rep.error_path);
+    int failed = cli_run_failed("repeats", rc, rep.error_path, rep.error_errno);
     if (failed >= 0)
         return failed;
     cli_rejects_finish(&rejects);

@@ -73,7 +73,8 @@ void cli_warn_if_empty(uint64_t read)
                   "with .gz or .zst)");
 }
 
-int cli_run_failed(const char *cmd, int rc, const char *error_path)
+int cli_run_failed(const char *cmd, int rc, const char *error_path,
+                   int error_errno)
 {
     if (rc == WN_OK)
         return -1;
@@ -85,13 +86,28 @@ int cli_run_failed(const char *cmd, int rc, const char *error_path)
         cli_error("%s: invalid combination of options", cmd);
         return EXIT_USAGE;
     }
-    if (rc == WN_EOPEN && error_path[0])
+    if (error_errno) {
+        /* The library says which file and why: the errno's text, unless
+         * the status already says it (no space, file too large). */
+        bool own = rc == WN_ENOSPC || rc == WN_EFBIG || rc == WN_ENOMEM;
+        const char *why = strerror(error_errno);
+        if (rc == WN_EOPEN)
+            cli_error("cannot open '%s': %s", error_path, why);
+        else if (rc == WN_EIO || own)
+            cli_error("%s: %s", error_path, own ? wn_strerror(rc) : why);
+        else
+            cli_error("%s: %s (%s)", error_path, wn_strerror(rc), why);
+    } else if (rc == WN_EOPEN && error_path[0]) {
         cli_error("cannot open '%s': %s", error_path,
                   cli_open_reason(error_path, 0));
-    else if (error_path[0])
+    } else if (error_path[0]) {
         cli_error("%s: %s", error_path, wn_strerror(rc));
-    else
+    } else {
         cli_error("%s failed: %s", cmd, wn_strerror(rc));
+    }
+    if (rc == WN_EEXIST)
+        cli_error("remove it, or choose another output directory (winnow "
+                  "replaces only what it published there; see README)");
     return EXIT_FAIL;
 }
 

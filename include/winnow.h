@@ -61,8 +61,10 @@ WN_API const char *wn_version_string(void);
     X(WN_EBADID, -13, "id field is neither a string nor a number")             \
     X(WN_EFBIG, -14, "file too large (a file size limit was reached)")         \
     X(WN_EBUSY, -15, "output directory in use by another winnow run")          \
-    X(WN_ECHANGED, -16, "an input changed between the two passes")           \
-    X(WN_EMISMATCH, -17, "index parameters differ from those asked for")
+    X(WN_ECHANGED, -16, "an input changed between the two passes")             \
+    X(WN_EEXIST, -17, "in the way of an output, and not written by winnow")    \
+    X(WN_EINPUT, -18, "an output would overwrite, or go inside, an input")     \
+    X(WN_EMISMATCH, -19, "index parameters differ from those asked for")
 
 enum wn_status {
 #define WN__STATUS_ENUM(name, value, text) name = (value),
@@ -403,6 +405,8 @@ struct wn_dedup_report {
                                 cluster, write */
     uint64_t peak_rss_bytes;
     char error_path[512]; /* the file behind an error, if any */
+    int error_errno;      /* the errno behind it (strerror() says why), or
+                             0 when the status says it all */
 };
 
 /*
@@ -410,15 +414,20 @@ struct wn_dedup_report {
  * clusters.jsonl, rejected.jsonl and stats.json into outdir (created if
  * missing). Every output is written to a temporary file and renamed into
  * place at the end, stats.json last, so an interrupted run never leaves a
- * file that looks complete and keeps the previous outputs. Returns WN_OK
- * (rejected records are not an error: see rep->rejected), WN_EOPEN before
- * anything is written when an input cannot be read, WN_EINTR when cancelled,
- * or another status. rep may be NULL; unlike an out-parameter it is
- * written whatever the outcome (on failure error_path names the file
- * behind the error, when there is one). Uses opts->threads threads
- * internally; outputs are byte-identical for any thread count (stats.json
- * aside, which records timings and the thread count). The decisions are
- * those of a wn_dedup_job given the accepted records in input order.
+ * file that looks complete and keeps the previous outputs. A file in outdir
+ * is replaced or removed only when the manifest outdir/.winnow-outputs,
+ * written by each publish, proves an earlier run made it, and never when it
+ * is an input. Returns WN_OK (rejected records are not an error: see
+ * rep->rejected), WN_EOPEN before anything is written when an input cannot
+ * be read, WN_EEXIST or WN_EINPUT before anything is written when a file
+ * winnow did not write, or an input, is at an output name (or outdir is in
+ * an input directory), WN_EINTR when cancelled, or another status. rep may
+ * be NULL; unlike an out-parameter it is written whatever the outcome (on
+ * failure rep->error_path and rep->error_errno say which file and why, when
+ * there is one). Uses opts->threads threads internally; outputs are
+ * byte-identical for any thread count (stats.json aside, which records
+ * timings and the thread count). The decisions are those of a wn_dedup_job
+ * given the accepted records in input order.
  */
 WN_API int wn_dedup_run(const char *const *inputs, size_t n, const char *outdir,
                         const struct wn_dedup_options *opts,
@@ -910,6 +919,7 @@ struct wn_passages_report {
                                 write */
     uint64_t peak_rss_bytes;
     char error_path[512];
+    int error_errno; /* as in wn_dedup_report */
 };
 
 /*
@@ -985,6 +995,7 @@ struct wn_lines_report {
     double stage_seconds[2]; /* count, write */
     uint64_t peak_rss_bytes;
     char error_path[512];
+    int error_errno; /* as in wn_dedup_report */
 };
 
 /*
@@ -1084,6 +1095,7 @@ struct wn_repeats_report {
     double seconds;
     uint64_t peak_rss_bytes;
     char error_path[512];
+    int error_errno; /* as in wn_dedup_report */
 };
 
 /*
@@ -1144,14 +1156,14 @@ enum wn_explain_verdict {
 struct wn_explain_scores {
     uint64_t tokens_a, tokens_b;
     uint64_t shingles_a, shingles_b, shared; /* distinct shingles */
-    double jaccard;          /* exact, of the shingle sets */
-    double jaccard_estimate; /* from the verification sketch, as dedup */
-    double containment_a;    /* |A n B| / |A|: A inside B (exact) */
-    double containment_b;    /* |A n B| / |B|: B inside A (exact) */
-    double containment_estimate; /* of the smaller in the larger, as dedup
-                                    derives it from the estimate */
-    uint32_t bands, rows;    /* LSH banding of the options */
-    uint32_t bands_shared;   /* bands on which the signatures agree */
+    double jaccard;                          /* exact, of the shingle sets */
+    double jaccard_estimate;      /* from the verification sketch, as dedup */
+    double containment_a;         /* |A n B| / |A|: A inside B (exact) */
+    double containment_b;         /* |A n B| / |B|: B inside A (exact) */
+    double containment_estimate;  /* of the smaller in the larger, as dedup
+                                     derives it from the estimate */
+    uint32_t bands, rows;         /* LSH banding of the options */
+    uint32_t bands_shared;        /* bands on which the signatures agree */
     double candidate_probability; /* of a pair at this exact Jaccard */
     int exact;                    /* same normalized token stream */
     int verdict;                  /* enum wn_explain_verdict */
@@ -1346,8 +1358,8 @@ struct wn_index_result {
     uint64_t record;
     size_t n;
     struct wn_index_match *matches;
-    size_t cap;      /* private */
-    char *ids;       /* private */
+    size_t cap; /* private */
+    char *ids;  /* private */
     size_t ids_len, ids_cap;
 };
 
@@ -1409,15 +1421,14 @@ struct wn_index_stats {
     uint64_t key_values; /* band-key entries of the main tree */
     uint64_t pending;    /* records whose keys wait in the pending tier */
     uint64_t next_record;
-    uint64_t map_size;  /* current map size */
-    uint64_t used_bytes; /* pages in use times the page size */
-    uint64_t file_bytes; /* size of the data file */
+    uint64_t map_size;      /* current map size */
+    uint64_t used_bytes;    /* pages in use times the page size */
+    uint64_t file_bytes;    /* size of the data file */
     int64_t oldest, newest; /* record times; 0 when empty */
     uint32_t bands, rows;
 };
 
 WN_API int wn_index_stats(struct wn_index *ix, struct wn_index_stats *st);
-
 
 /*
  * Records of inputs through the index, in input order: each accepted record

@@ -161,7 +161,8 @@ static int stray_entries(const char *dir)
     int n = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+            !strcmp(e->d_name, ".winnow-outputs")) /* the manifest */
             continue;
         bool known = false;
         for (int i = 0; i < 5; i++)

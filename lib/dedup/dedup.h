@@ -148,7 +148,7 @@ struct wn_spills {
 
 WN_INTERNAL int wn__spills_open(struct wn_spills *sp,
                                 const struct wn_sketcher *sk,
-                                const struct wn_frame *frame);
+                                struct wn_frame *frame);
 /* Flush for reading back with pread. */
 WN_INTERNAL int wn__spills_flush(struct wn_spills *sp);
 WN_INTERNAL void wn__spills_close(struct wn_spills *sp);

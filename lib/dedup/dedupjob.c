@@ -48,7 +48,6 @@ int wn__dedup_job_configure(struct wn_dedup_job *j,
 {
     memset(j, 0, sizeof(*j));
     j->o = *opts;
-    j->own.lock_fd = -1;
     return wn__sketcher_init(&j->sk, opts);
 }
 

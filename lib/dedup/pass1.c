@@ -51,7 +51,7 @@ struct wn_batch {
 /* ------------------------------------------------------------------------ */
 
 int wn__spills_open(struct wn_spills *sp, const struct wn_sketcher *sk,
-                    const struct wn_frame *frame)
+                    struct wn_frame *frame)
 {
     memset(sp, 0, sizeof(*sp));
     if (!sk->o.exact_only) {

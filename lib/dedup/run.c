@@ -198,15 +198,14 @@ int wn_dedup_run(const char *const *inputs, size_t ninputs, const char *outdir,
     if (!x)
         return WN_ENOMEM;
     x->o = opts;
-    x->f.lock_fd = -1;
     struct wn_reader *r = NULL;
     /* The parameters first: a banding the job cannot hold fails before
      * any output exists. */
     rc = wn__dedup_job_configure(&x->job, opts);
     if (!rc)
         rc = wn__frame_start(&x->f, inputs, ninputs, &opts->reader, outdir,
-                             opts->tmp_dir, out_names, NOUT, true, opts->cancel,
-                             opts->threads, &r);
+                             opts->tmp_dir, out_names, NOUT, true,
+                             !opts->no_fsync, opts->cancel, opts->threads, &r);
     if (!rc)
         rc = map_init(&x->m, &x->f);
     if (!rc)
@@ -247,8 +246,8 @@ int wn_dedup_run(const char *const *inputs, size_t ninputs, const char *outdir,
             &x->f.out[OUT_STATS]);
     if (!rc)
         rc = wn__frame_commit(&x->f, !opts->no_fsync);
-    wn__frame_output_error(&x->f, rc, outdir, opts->tmp_dir);
-    memcpy(p->error_path, x->f.error_path, sizeof(p->error_path));
+    wn__frame_error(&x->f, rc, p->error_path, sizeof(p->error_path),
+                    &p->error_errno);
     if (rep)
         *rep = *p;
     wn__dedup_job_release(&x->job);

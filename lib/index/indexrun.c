@@ -46,8 +46,7 @@ struct run {
     struct wn_index_run_report rep;
     bool files;
     bool containment; /* the rule has containment: removed.jsonl says it */
-    char *tmpdir;
-    int lock_fd;
+    struct wn_outdir dir;
     struct wn_outfile kept, removed, rejected, stats;
     struct pending *p;
     struct wn_index_item **items;
@@ -414,24 +413,21 @@ int wn_index_run(struct wn_index *ix, const char *const *inputs, size_t n,
     memset(&r, 0, sizeof(r));
     r.ix = ix;
     r.o = opts;
-    r.lock_fd = -1;
     r.files = outdir != NULL;
     struct wn_dedup_options rule;
     wn_index_rule(ix, &rule);
     r.containment = rule.containment > 0;
     int rc = WN_OK;
     if (r.files) {
-        rc = wn__tmpdir_create(outdir, &r.tmpdir, &r.lock_fd);
+        rc = wn__outdir_open(&r.dir, outdir, inputs, n, !opts->no_fsync);
         if (!rc)
-            rc = wn__outfile_open(&r.kept, r.tmpdir, outdir, "kept.jsonl");
+            rc = wn__outfile_open(&r.kept, &r.dir, "kept.jsonl");
         if (!rc)
-            rc =
-                wn__outfile_open(&r.removed, r.tmpdir, outdir, "removed.jsonl");
+            rc = wn__outfile_open(&r.removed, &r.dir, "removed.jsonl");
         if (!rc)
-            rc = wn__outfile_open(&r.rejected, r.tmpdir, outdir,
-                                  "rejected.jsonl");
+            rc = wn__outfile_open(&r.rejected, &r.dir, "rejected.jsonl");
         if (!rc)
-            rc = wn__outfile_open(&r.stats, r.tmpdir, outdir, "stats.json");
+            rc = wn__outfile_open(&r.stats, &r.dir, "stats.json");
         if (rc)
             snprintf(r.rep.error_path, sizeof(r.rep.error_path), "%s", outdir);
     }
@@ -454,7 +450,7 @@ int wn_index_run(struct wn_index *ix, const char *const *inputs, size_t n,
         struct wn_outfile *outs[] = {&r.kept, &r.removed, &r.rejected,
                                      &r.stats};
         if (!rc)
-            rc = wn__outfiles_publish(outs, 4);
+            rc = wn__outfiles_publish(&r.dir, outs, 4);
     }
     for (size_t i = 0; i < r.n; i++)
         pending_release(&r.p[i]);
@@ -468,11 +464,7 @@ int wn_index_run(struct wn_index *ix, const char *const *inputs, size_t n,
         wn__outfile_release(&r.removed);
         wn__outfile_release(&r.rejected);
         wn__outfile_release(&r.stats);
-        if (r.tmpdir)
-            wn__tmpdir_remove(r.tmpdir);
-        wn__free(r.tmpdir);
-        if (r.lock_fd >= 0)
-            close(r.lock_fd);
+        wn__outdir_close(&r.dir);
     }
     if (rep)
         *rep = r.rep;

@@ -6,8 +6,11 @@
  */
 #include "io/runframe.h"
 #include "io/json.h"
+#include "io/spill.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -58,14 +61,14 @@ static int open_spools(struct wn_frame *f)
     for (size_t i = 0; i < n; i++) {
         if (!needs_spool(f->inputs[i]))
             continue;
-        size_t len = strlen(f->tmpdir) + 32;
+        size_t len = strlen(f->od.tmpdir) + 32;
         f->spool_path[i] = wn__malloc(len);
         if (!f->spool_path[i])
             return WN_ENOMEM;
-        snprintf(f->spool_path[i], len, "%s/input-%zu", f->tmpdir, i);
+        snprintf(f->spool_path[i], len, "%s/input-%zu", f->od.tmpdir, i);
         f->spool[i] = fopen(f->spool_path[i], "wb");
         if (!f->spool[i])
-            return WN_EOPEN;
+            return wn__io_fail(&f->od.note, f->spool_path[i], errno, WN_EOPEN);
         setvbuf(f->spool[i], NULL, _IOFBF, 1u << 20);
     }
     return WN_OK;
@@ -75,7 +78,7 @@ static void frame_init(struct wn_frame *f, volatile int *cancel,
                        unsigned threads)
 {
     memset(f, 0, sizeof(*f));
-    f->lock_fd = -1;
+    f->od.fd = -1;
     f->t0 = wn__now();
     f->cancel = cancel;
     f->threads = threads ? WN_MIN(threads, 256u) : wn__pool_default_threads();
@@ -84,8 +87,8 @@ static void frame_init(struct wn_frame *f, volatile int *cancel,
 int wn__frame_start(struct wn_frame *f, const char *const *inputs, size_t n,
                     const struct wn_reader_options *ro, const char *outdir,
                     const char *tmp_dir, const char *const *names, size_t nout,
-                    bool spool, volatile int *cancel, unsigned threads,
-                    struct wn_reader **r)
+                    bool spool, bool sync, volatile int *cancel,
+                    unsigned threads, struct wn_reader **r)
 {
     frame_init(f, cancel, threads);
     f->inputs = inputs;
@@ -112,14 +115,12 @@ int wn__frame_start(struct wn_frame *f, const char *const *inputs, size_t n,
     rc = wn__reader_record(*r, &f->prints);
     if (rc)
         return rc;
-    rc = wn__tmpdir_create(outdir, &f->tmpdir, &f->lock_fd);
-    if (rc) {
-        snprintf(f->error_path, sizeof(f->error_path), "%s", outdir);
+    rc = wn__outdir_open(&f->od, outdir, inputs, n, sync);
+    if (rc)
         return rc;
-    }
-    f->spill_dir = tmp_dir ? tmp_dir : f->tmpdir;
+    f->spill_dir = tmp_dir ? tmp_dir : f->od.tmpdir;
     for (size_t i = 0; i < nout && !rc; i++) {
-        rc = wn__outfile_open(&f->out[i], f->tmpdir, outdir, names[i]);
+        rc = wn__outfile_open(&f->out[i], &f->od, names[i]);
         if (!rc)
             f->nout = i + 1;
     }
@@ -137,19 +138,9 @@ int wn__frame_start_spill(struct wn_frame *f, const char *tmp_dir,
         base = getenv("TMPDIR");
     if (!base || !*base)
         base = "/tmp";
-    size_t len = strlen(base) + 32;
-    f->tmpdir = wn__malloc(len);
-    if (!f->tmpdir)
-        return WN_ENOMEM;
-    snprintf(f->tmpdir, len, "%s/.winnow-job-XXXXXX", base);
-    if (!mkdtemp(f->tmpdir)) {
-        int e = errno;
-        wn__free(f->tmpdir);
-        f->tmpdir = NULL;
-        snprintf(f->error_path, sizeof(f->error_path), "%s", base);
-        return e == ENOMEM ? WN_ENOMEM : WN_EOPEN;
-    }
-    f->spill_dir = f->tmpdir;
+    /* Spill files have no names (wn__spill_create), so they can go to the
+     * shared directory itself. */
+    f->spill_dir = base;
     return WN_OK;
 }
 
@@ -223,15 +214,21 @@ int wn__frame_changed(struct wn_frame *f, const struct wn_record *rec)
     return WN_ECHANGED;
 }
 
-FILE *wn__frame_spill(const struct wn_frame *f, const char *name, size_t buffer)
+/* Spill files may be made by several threads at once; the note is the
+ * frame's, so its first failure is recorded under a lock. */
+static pthread_mutex_t note_mu = PTHREAD_MUTEX_INITIALIZER;
+
+FILE *wn__frame_spill(struct wn_frame *f, const char *name, size_t buffer)
 {
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", f->spill_dir, name);
-    FILE *s = fopen(path, "w+b");
-    if (s) {
-        /* Unlinked at once: the space is freed however the run ends. */
-        unlink(path);
-        setvbuf(s, NULL, _IOFBF, buffer ? buffer : 1u << 16);
+    struct wn_io_note note = {0};
+    FILE *s =
+        wn__spill_create(f->spill_dir, name, buffer ? buffer : 1u << 16, &note);
+    if (!s) {
+        int e = errno;
+        pthread_mutex_lock(&note_mu);
+        wn__io_fail(&f->od.note, note.path, note.err, WN_EOPEN);
+        pthread_mutex_unlock(&note_mu);
+        errno = e;
     }
     return s;
 }
@@ -248,21 +245,22 @@ void wn__frame_error_path(struct wn_frame *f, const char *path)
         snprintf(f->error_path, sizeof(f->error_path), "%s", path ? path : "");
 }
 
-void wn__frame_output_error(struct wn_frame *f, int rc, const char *outdir,
-                            const char *tmp_dir)
+void wn__frame_error(const struct wn_frame *f, int status, char *path,
+                     size_t size, int *err)
 {
-    if ((rc != WN_ENOSPC && rc != WN_EIO && rc != WN_EFBIG && rc != WN_EBUSY) ||
-        f->error_path[0])
+    assert(path && size > 0 && err);
+    if (f->error_path[0]) {
+        snprintf(path, size, "%s", f->error_path);
         return;
-    /* Errors past the inputs are writes to the output or spill files:
-     * name the output file that failed, else the directory. */
-    const char *p = NULL;
-    for (size_t i = 0; i < f->nout && !p; i++)
-        if (f->out[i].err && f->out[i].final_path)
-            p = f->out[i].final_path;
-    if (!p)
-        p = tmp_dir && rc != WN_EIO ? tmp_dir : outdir;
-    snprintf(f->error_path, sizeof(f->error_path), "%s", p ? p : "");
+    }
+    if (!status)
+        return;
+    /* Errors past the inputs: the file and the reason, as noted; a write
+     * to a spill file notes nothing, so name where spill files go. */
+    const char *dir = f->spill_dir && f->spill_dir != f->od.tmpdir
+                          ? f->spill_dir
+                          : f->od.path;
+    wn__io_report(&f->od.note, status, dir, path, size, err);
 }
 
 static bool printable(const char *s, size_t n)
@@ -348,7 +346,7 @@ int wn__frame_commit(struct wn_frame *f, bool sync)
     for (size_t i = 0; i < f->nout; i++)
         outs[i] = &f->out[i];
     if (!rc)
-        rc = wn__outfiles_publish(outs, f->nout);
+        rc = wn__outfiles_publish(&f->od, outs, f->nout);
     return rc;
 }
 
@@ -366,10 +364,7 @@ void wn__frame_release(struct wn_frame *f)
     }
     wn__free(f->spool);
     wn__free(f->spool_path);
-    wn__tmpdir_remove(f->tmpdir);
-    wn__free(f->tmpdir);
-    if (f->lock_fd >= 0)
-        close(f->lock_fd);
+    wn__outdir_close(&f->od);
     memset(f, 0, sizeof(*f));
-    f->lock_fd = -1;
+    f->od.fd = -1;
 }

@@ -12,8 +12,8 @@
  * record by record (rejected ones as "-", which is rejected again).
  *
  * A frame can also be started for spill files only (wn__frame_start_spill,
- * used by the in-memory dedup job): no inputs, no outputs, a private
- * temporary directory under a given or the system's temporary directory.
+ * used by the in-memory dedup job): no inputs, no outputs, spill files in
+ * a given or the system's temporary directory.
  */
 #ifndef WN_RUNFRAME_H
 #define WN_RUNFRAME_H
@@ -25,8 +25,8 @@
 #define WN_FRAME_MAX_OUT 8
 
 struct wn_frame {
-    char *tmpdir;
-    int lock_fd;           /* flock on the output directory, or -1 */
+    struct wn_outdir od;   /* the output directory: lock, temporary
+                              directory, what failed (od.note) */
     const char *spill_dir; /* where spill files go */
     struct wn_outfile out[WN_FRAME_MAX_OUT];
     size_t nout;
@@ -47,22 +47,27 @@ struct wn_frame {
 
 /*
  * Check the inputs (WN_EOPEN and error_path on failure, before anything is
- * written), create outdir and the temporary directory, open the outputs
- * names[0, nout) (the last one is the marker, stats.json), with spool the
- * copies of inputs that cannot be read twice, and return a pass-1 reader
- * in *r. Spill files go to tmp_dir when not NULL, else the temporary
- * directory. threads is the size of the run's pool (0: all cores). The
- * strings are kept. wn__frame_release() is due whatever this returns.
+ * written), open outdir (wn__outdir_open: created, locked, refused when it
+ * is inside an input directory, a private temporary directory made; with
+ * sync, directories are fsync'ed), open the outputs names[0, nout) (the
+ * last one is the marker, stats.json; a name held by a file no earlier
+ * publish made fails here), with spool the copies of inputs that cannot
+ * be read twice, and return a pass-1 reader in *r. Spill files go to
+ * tmp_dir when not NULL, else the temporary directory. threads is the size
+ * of the run's pool (0: all cores). The strings are kept. Failures past
+ * the inputs are noted in od.note. wn__frame_release() is due whatever
+ * this returns.
  */
 WN_INTERNAL int wn__frame_start(struct wn_frame *f, const char *const *inputs,
                                 size_t n, const struct wn_reader_options *ro,
                                 const char *outdir, const char *tmp_dir,
                                 const char *const *names, size_t nout,
-                                bool spool, volatile int *cancel,
+                                bool spool, bool sync, volatile int *cancel,
                                 unsigned threads, struct wn_reader **r);
 
-/* A frame for spill files only, in a new private directory under tmp_dir
- * (NULL: $TMPDIR, else /tmp). wn__frame_release() is due in any case. */
+/* A frame for spill files only, made in tmp_dir (NULL: $TMPDIR, else
+ * /tmp) by wn__spill_create, so nothing there is named or left behind.
+ * wn__frame_release() is due in any case. */
 WN_INTERNAL int wn__frame_start_spill(struct wn_frame *f, const char *tmp_dir,
                                       volatile int *cancel, unsigned threads);
 
@@ -79,18 +84,19 @@ WN_INTERNAL int wn__frame_spool_close(struct wn_frame *f);
 WN_INTERNAL int wn__frame_reopen(struct wn_frame *f, bool raw_only,
                                  struct wn_reader **r);
 
-/*
- * The one place spill files are made: a new file in the spill directory,
- * opened "w+b" with a buffer of buffer bytes (0: 64 KiB) and unlinked at
- * once, so the space is freed however the run ends. NULL on failure
- * (errno set). Safe to call from several threads at once for distinct
- * names.
- */
 /* Pass 2 met a record unlike pass 1's (rec, or NULL at the end): name its
  * file in error_path and return WN_ECHANGED. */
 WN_INTERNAL int wn__frame_changed(struct wn_frame *f,
                                   const struct wn_record *rec);
-WN_INTERNAL FILE *wn__frame_spill(const struct wn_frame *f, const char *name,
+
+/*
+ * The one place spill files are made: wn__spill_create (io/spill.h) in the
+ * spill directory, "w+b" with a buffer of buffer bytes (0: 64 KiB), with
+ * no name anyone can reach, so the space is freed however the run ends.
+ * NULL on failure (errno set, the path and errno noted in od.note). Safe
+ * to call from several threads at once.
+ */
+WN_INTERNAL FILE *wn__frame_spill(struct wn_frame *f, const char *name,
                                   size_t buffer);
 
 /*
@@ -106,11 +112,13 @@ WN_INTERNAL void wn__frame_reader_error(struct wn_frame *f,
                                         const struct wn_reader *r);
 /* Note path in error_path unless one is noted already. */
 WN_INTERNAL void wn__frame_error_path(struct wn_frame *f, const char *path);
-/* For a failed write (rc WN_ENOSPC, WN_EIO, WN_EFBIG, WN_EBUSY) with no
- * path noted: the output file that failed, else tmp_dir or outdir. */
-WN_INTERNAL void wn__frame_output_error(struct wn_frame *f, int rc,
-                                        const char *outdir,
-                                        const char *tmp_dir);
+/* A report's error_path and error_errno after a run that returned status:
+ * the path noted in error_path (an input), else what od.note holds (the
+ * file and errno of the first failing output-side operation), else for a
+ * write error the spill directory given (--tmp-dir) or the output
+ * directory. Nothing for status WN_OK. */
+WN_INTERNAL void wn__frame_error(const struct wn_frame *f, int status,
+                                 char *path, size_t size, int *err);
 WN_INTERNAL bool wn__frame_cancelled(const struct wn_frame *f);
 
 /* Finish every output (fsync unless sync is false), then rename them,

@@ -48,10 +48,9 @@
  * under a second), and the join stays far below a large budget. */
 #define BUCKET_WINDOWS (UINT64_C(4) << 20)
 
-int wn__cross_init(struct wn_cross *c, const struct wn_frame *frame,
-                   uint64_t budget, uint64_t total_tokens,
-                   const uint64_t *part_tok, size_t nparts,
-                   volatile int *cancel)
+int wn__cross_init(struct wn_cross *c, struct wn_frame *frame, uint64_t budget,
+                   uint64_t total_tokens, const uint64_t *part_tok,
+                   size_t nparts, volatile int *cancel)
 {
     memset(c, 0, sizeof(*c));
     c->budget = budget ? budget : 1;

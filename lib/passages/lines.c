@@ -669,7 +669,7 @@ int wn_lines_run(const char *const *inputs, size_t n, const char *outdir,
     r->o = &o;
     struct wn_reader *rd = NULL;
     rc = wn__frame_start(&r->job, inputs, n, &o.reader, outdir, o.tmp_dir,
-                         out_names, NOUT, true, o.cancel, 1, &rd);
+                         out_names, NOUT, true, true, o.cancel, 1, &rd);
     if (!rc) {
         r->units = wn__frame_spill(&r->job, "units", 0);
         if (!r->units)
@@ -701,7 +701,8 @@ int wn_lines_run(const char *const *inputs, size_t n, const char *outdir,
     if (!rc)
         rc = wn__frame_commit(&r->job, true);
     r->rep.invalid_utf8 = r->invalid_utf8;
-    memcpy(r->rep.error_path, r->job.error_path, sizeof(r->rep.error_path));
+    wn__frame_error(&r->job, rc, r->rep.error_path, sizeof(r->rep.error_path),
+                    &r->rep.error_errno);
     if (rep)
         *rep = r->rep;
     if (r->units)

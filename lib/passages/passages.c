@@ -1002,9 +1002,9 @@ int wn_passages_run(const char *const *inputs, size_t n, const char *outdir,
         return WN_ENOMEM;
     r->o = &o;
     struct wn_reader *rd = NULL;
-    rc =
-        wn__frame_start(&r->job, inputs, n, &o.reader, outdir, o.tmp_dir,
-                        out_names, NOUT, true, o.cancel, WN_CROSS_WRITERS, &rd);
+    rc = wn__frame_start(&r->job, inputs, n, &o.reader, outdir, o.tmp_dir,
+                         out_names, NOUT, true, true, o.cancel,
+                         WN_CROSS_WRITERS, &rd);
     if (!rc) {
         r->codes = wn__frame_spill(&r->job, "codes", 0);
         r->spans = wn__frame_spill(&r->job, "token-spans", 0);
@@ -1036,7 +1036,8 @@ int wn_passages_run(const char *const *inputs, size_t n, const char *outdir,
     if (!rc)
         rc = wn__frame_commit(&r->job, true);
     r->rep.invalid_utf8 = r->invalid_utf8;
-    memcpy(r->rep.error_path, r->job.error_path, sizeof(r->rep.error_path));
+    wn__frame_error(&r->job, rc, r->rep.error_path, sizeof(r->rep.error_path),
+                    &r->rep.error_errno);
     if (rep)
         *rep = r->rep;
     if (r->codes)

@@ -208,7 +208,7 @@ struct wn_cross {
     uint64_t budget;
     const uint64_t *part_tok; /* first global token of each part; nparts+1 */
     size_t nparts;
-    const struct wn_frame *frame; /* where the bucket files go */
+    struct wn_frame *frame; /* where the bucket files go */
     volatile int *cancel;
     uint64_t *starts[WN_CROSS_WRITERS]; /* code offsets of a document */
     size_t starts_cap[WN_CROSS_WRITERS];
@@ -216,7 +216,7 @@ struct wn_cross {
 };
 
 /* total_tokens sizes the buckets. part_tok is kept until _release. */
-WN_INTERNAL int wn__cross_init(struct wn_cross *c, const struct wn_frame *frame,
+WN_INTERNAL int wn__cross_init(struct wn_cross *c, struct wn_frame *frame,
                                uint64_t budget, uint64_t total_tokens,
                                const uint64_t *part_tok, size_t nparts,
                                volatile int *cancel);

@@ -473,8 +473,9 @@ int wn_repeats_run(const char *const *inputs, size_t n, const char *outdir,
     struct wn_repeats_report r;
     memset(&r, 0, sizeof(r));
     struct wn_reader *rd = NULL;
-    int rc = wn__frame_start(&j, inputs, n, &opts->reader, outdir, NULL,
-                             out_names, NOUT, false, opts->cancel, 1, &rd);
+    int rc =
+        wn__frame_start(&j, inputs, n, &opts->reader, outdir, NULL, out_names,
+                        NOUT, false, true, opts->cancel, 1, &rd);
     uint64_t invalid_utf8 = 0;
     if (!rc)
         rc = repeats_pass(&j, rd, opts, &r, &invalid_utf8);
@@ -488,7 +489,7 @@ int wn_repeats_run(const char *const *inputs, size_t n, const char *outdir,
     if (!rc)
         rc = wn__frame_commit(&j, true);
     r.invalid_utf8 = invalid_utf8;
-    memcpy(r.error_path, j.error_path, sizeof(r.error_path));
+    wn__frame_error(&j, rc, r.error_path, sizeof(r.error_path), &r.error_errno);
     if (rep)
         *rep = r;
     wn__frame_release(&j);

@@ -126,6 +126,8 @@ expect_status 1 "missing input, new dir: exit 1" -- "$WINNOW" dedup -o "$TMP/nev
 # same directory meanwhile fails before writing anything.
 mkdir -p "$TMP/keep/.winnow-tmp-dead01"
 : >"$TMP/keep/.winnow-tmp-dead01/kept.jsonl"
+# The marker every temporary directory of winnow holds: only those go.
+printf 'winnow temporary directory 1\n' >"$TMP/keep/.winnow-tmp-dead01/.winnow-run"
 "$WINNOW" dedup -q -o "$TMP/keep" "$TMP/small.jsonl"
 [ ! -e "$TMP/keep/.winnow-tmp-dead01" ]
 ok $? "stale temporary directories are removed"
@@ -157,14 +159,16 @@ ok $? "lines publishes lines.jsonl"
 [ ! -e "$TMP/mixed/lines.jsonl" ] && [ -f "$TMP/mixed/clusters.jsonl" ] && accounting "$TMP/mixed"
 ok $? "dedup after lines: lines.jsonl removed, dedup's set complete"
 
-# Publishing is several renames, stats.json last. When one fails (here
-# removed.jsonl is a non-empty directory), the old stats.json is gone too:
-# the directory never shows a complete-looking mix of two runs.
+# Publishing is several renames, stats.json last. A name that a rename
+# could not replace (here removed.jsonl is a non-empty directory) fails the
+# run before anything is touched: the previous set stays complete
+# (tests/cli/test_outputs.sh has more).
 "$WINNOW" dedup -q -o "$TMP/pub" "$TMP/small.jsonl"
 rm "$TMP/pub/removed.jsonl"; mkdir -p "$TMP/pub/removed.jsonl/x"
-expect_status 1 "a failed rename fails the run" -- "$WINNOW" dedup -q -o "$TMP/pub" "$TMP/small.jsonl"
-[ ! -e "$TMP/pub/stats.json" ] && ! ls -A "$TMP/pub" | grep -q winnow-tmp
-ok $? "after a failed rename no stats.json is left, nor temporary files"
+cp "$TMP/pub/stats.json" "$TMP/stats.before"
+expect_status 1 "a directory at an output name fails the run" -- "$WINNOW" dedup -q -o "$TMP/pub" "$TMP/small.jsonl"
+cmp -s "$TMP/pub/stats.json" "$TMP/stats.before" && ! ls -A "$TMP/pub" | grep -q winnow-tmp
+ok $? "a directory at an output name: the old stats.json stays, no temporary files"
 
 # Usage errors.
 expect_status 2 "no --output is a usage error" -- "$WINNOW" dedup "$TMP/small.jsonl"
