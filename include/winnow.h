@@ -1358,8 +1358,8 @@ struct wn_index_result {
     uint64_t record;
     size_t n;
     struct wn_index_match *matches;
-    size_t cap;      /* private */
-    char *ids;       /* private */
+    size_t cap; /* private */
+    char *ids;  /* private */
     size_t ids_len, ids_cap;
 };
 
@@ -1421,15 +1421,14 @@ struct wn_index_stats {
     uint64_t key_values; /* band-key entries of the main tree */
     uint64_t pending;    /* records whose keys wait in the pending tier */
     uint64_t next_record;
-    uint64_t map_size;  /* current map size */
-    uint64_t used_bytes; /* pages in use times the page size */
-    uint64_t file_bytes; /* size of the data file */
+    uint64_t map_size;      /* current map size */
+    uint64_t used_bytes;    /* pages in use times the page size */
+    uint64_t file_bytes;    /* size of the data file */
     int64_t oldest, newest; /* record times; 0 when empty */
     uint32_t bands, rows;
 };
 
 WN_API int wn_index_stats(struct wn_index *ix, struct wn_index_stats *st);
-
 
 /*
  * Records of inputs through the index, in input order: each accepted record

@@ -45,8 +45,8 @@ struct run {
     const struct wn_index_run_options *o;
     struct wn_index_run_report rep;
     bool files;
-    bool containment;    /* the rule has containment: removed.jsonl says it */
-    struct wn_outdir od; /* the locked output directory (io/outfile.h) */
+    bool containment; /* the rule has containment: removed.jsonl says it */
+    struct wn_outdir dir;
     struct wn_outfile kept, removed, rejected, stats;
     struct pending *p;
     struct wn_index_item **items;
@@ -419,15 +419,15 @@ int wn_index_run(struct wn_index *ix, const char *const *inputs, size_t n,
     r.containment = rule.containment > 0;
     int rc = WN_OK;
     if (r.files) {
-        rc = wn__outdir_open(&r.od, outdir, inputs, n, !opts->no_fsync);
+        rc = wn__outdir_open(&r.dir, outdir, inputs, n, !opts->no_fsync);
         if (!rc)
-            rc = wn__outfile_open(&r.kept, &r.od, "kept.jsonl");
+            rc = wn__outfile_open(&r.kept, &r.dir, "kept.jsonl");
         if (!rc)
-            rc = wn__outfile_open(&r.removed, &r.od, "removed.jsonl");
+            rc = wn__outfile_open(&r.removed, &r.dir, "removed.jsonl");
         if (!rc)
-            rc = wn__outfile_open(&r.rejected, &r.od, "rejected.jsonl");
+            rc = wn__outfile_open(&r.rejected, &r.dir, "rejected.jsonl");
         if (!rc)
-            rc = wn__outfile_open(&r.stats, &r.od, "stats.json");
+            rc = wn__outfile_open(&r.stats, &r.dir, "stats.json");
         if (rc)
             snprintf(r.rep.error_path, sizeof(r.rep.error_path), "%s", outdir);
     }
@@ -450,7 +450,7 @@ int wn_index_run(struct wn_index *ix, const char *const *inputs, size_t n,
         struct wn_outfile *outs[] = {&r.kept, &r.removed, &r.rejected,
                                      &r.stats};
         if (!rc)
-            rc = wn__outfiles_publish(&r.od, outs, 4);
+            rc = wn__outfiles_publish(&r.dir, outs, 4);
     }
     for (size_t i = 0; i < r.n; i++)
         pending_release(&r.p[i]);
@@ -464,7 +464,7 @@ int wn_index_run(struct wn_index *ix, const char *const *inputs, size_t n,
         wn__outfile_release(&r.removed);
         wn__outfile_release(&r.rejected);
         wn__outfile_release(&r.stats);
-        wn__outdir_close(&r.od);
+        wn__outdir_close(&r.dir);
     }
     if (rep)
         *rep = r.rep;
