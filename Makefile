@@ -143,3 +143,6 @@ test-valgrind: deps-test $(VGBUILD)/build.ninja
 	  head -40 "$$l"; fail=1; \
 	done; \
 	exit $$fail
+
+# The Python package (make python, make test-python).
+include python/python.mk

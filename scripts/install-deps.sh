@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install the Debian packages winnow needs to build and test, when missing.
-# Usage: scripts/install-deps.sh [build|demo|test|lint]
+# Usage: scripts/install-deps.sh [build|demo|test|python|lint]
 #   build: what `meson setup` and `ninja` need (no test package: the unit
 #          tests are skipped in a build configured without cmocka)
 #   demo:  build, and python3 that scripts/demo.sh prints the clusters with
@@ -16,8 +16,15 @@ if [ "${1:-build}" = demo ]; then
     pkgs="$pkgs python3"
 fi
 if [ "${1:-build}" = test ]; then
+    # curl: the service tests; libxml2-utils (xmllint) and chromium: the
+    # report tests; strace: the directory-fsync checks; python3-*: the
+    # Python binding and its pytest suite.
     pkgs="$pkgs libcmocka-dev clang libclang-rt-14-dev python3 util-linux binutils time
-curl"
+curl libxml2-utils chromium strace python3-dev python3-pytest python3-mesonpy
+python3-pandas python3-pip"
+fi
+if [ "${1:-build}" = python ]; then
+    pkgs="$pkgs python3-dev python3-mesonpy python3-pip python3-pandas"
 fi
 if [ "${1:-build}" = lint ]; then
     pkgs="$pkgs clang clang-tidy cppcheck valgrind"
