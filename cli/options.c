@@ -308,81 +308,6 @@ static int parse_u64(const char *s, uint64_t *v, bool size)
     return 0;
 }
 
-/*
- * The values the library accepts for each numeric option, so that a bad one
- * is refused while parsing with the option's name and range instead of
- * failing later as "invalid combination of options". Options are found by
- * name (the commands spell a setting the same way), optionally for one
- * command only; a '*' in name matches any text. The first match wins.
- */
-struct opt_range {
-    const char *cmd; /* or NULL: every command with the option */
-    const char *name;
-    double lo, hi;
-    bool lo_open, hi_open;
-    const char *text; /* the range as the message says it */
-};
-
-#define U32_MAX_D 4294967295.0
-
-static const struct opt_range ranges[] = {
-    /* lib/lsh/lsh.c threshold_ok: the S-curve has no band at 0 or 1. */
-    {NULL, "threshold", 0, 1, true, true, "in (0, 1)"},
-    /* lib/dedup/sketcher.c wn__dedup_validate. */
-    {NULL, "containment", 0, 1, false, false, "in [0, 1]"},
-    /* WN_MINHASH_MAX_K. */
-    {NULL, "num-perm", 1, 4096, false, false, "between 1 and 4096"},
-    {"dedup", "ngram", 1, 64, false, false, "between 1 and 64"},
-    {"similarity", "ngram", 1, U32_MAX_D, false, false, "at least 1"},
-    /* One key per band; the dedup job has at most 256
-     * (WN_DEDUP_MAX_KEYS). */
-    {"dedup", "bands", 1, 256, false, false, "between 1 and 256"},
-    {NULL, "bands", 1, 4096, false, false, "between 1 and 4096"},
-    {NULL, "rows", 1, 4096, false, false, "between 1 and 4096"},
-    /* validate: at most 16 bits apart, C(16 + 2, 2) = 153 keys. */
-    {NULL, "hamming", 0, 16, false, false, "between 0 and 16"},
-    {NULL, "fn-weight", 0, 1, false, false, "in [0, 1]"},
-    /* A part holds fewer than 2^30 tokens (lib/passages/passages.c). */
-    {"passages", "min-span", 1, 1073741823.0, false, false,
-     "between 1 and 1073741823"},
-    {NULL, "min-docs", 1, U32_MAX_D, false, false, "at least 1"},
-    /* Byte offsets into a record are 32-bit. */
-    {NULL, "max-record-bytes", 1, 4294967295.0, false, false,
-     "between 1 and 4G - 1"},
-    /* The repetition measures are fractions and 1 removes nothing; the
-     * library takes any value >= 0, but above 1 is a slip (30 for 30%). */
-    {"repeats", "max-*-frac", 0, 1, false, false, "in [0, 1]"},
-};
-
-/* name matches pattern, where a '*' stands for any text. */
-static bool name_matches(const char *pattern, const char *name)
-{
-    const char *star = strchr(pattern, '*');
-    if (!star)
-        return strcmp(pattern, name) == 0;
-    size_t pre = (size_t)(star - pattern), post = strlen(star + 1);
-    size_t n = strlen(name);
-    return n >= pre + post && strncmp(pattern, name, pre) == 0 &&
-           strcmp(star + 1, name + n - post) == 0;
-}
-
-static const struct opt_range *find_range(const char *cmd, const char *name)
-{
-    for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
-        const struct opt_range *r = &ranges[i];
-        if ((!r->cmd || strcmp(r->cmd, cmd) == 0) &&
-            name_matches(r->name, name))
-            return r;
-    }
-    return NULL;
-}
-
-static bool in_range(const struct opt_range *r, double v)
-{
-    return (r->lo_open ? v > r->lo : v >= r->lo) &&
-           (r->hi_open ? v < r->hi : v <= r->hi);
-}
-
 static const char *type_noun(enum opt_type t)
 {
     return t == OPT_SIZE                           ? "a size"
@@ -410,7 +335,7 @@ static const char *type_expects(enum opt_type t)
 
 static int set_value(const char *cmd, const struct opt *o, const char *val)
 {
-    const struct opt_range *range = find_range(cmd, o->name);
+    const struct wn_option_range *range = wn_option_range(cmd, o->name);
     uint64_t u;
     double d;
     char *end;
@@ -420,7 +345,7 @@ static int set_value(const char *cmd, const struct opt *o, const char *val)
         if (parse_u64(val, &u, false) || u > UINT32_MAX)
             goto bad;
         parsed = true;
-        if (range && !in_range(range, (double)u))
+        if (range && !wn_option_in_range(range, (double)u))
             goto bad;
         *(unsigned *)o->dest = (unsigned)u;
         return 0;
@@ -429,7 +354,7 @@ static int set_value(const char *cmd, const struct opt *o, const char *val)
         if (parse_u64(val, &u, o->type == OPT_SIZE))
             goto bad;
         parsed = true;
-        if (range && !in_range(range, (double)u))
+        if (range && !wn_option_in_range(range, (double)u))
             goto bad;
         *(uint64_t *)o->dest = u;
         return 0;
@@ -440,7 +365,7 @@ static int set_value(const char *cmd, const struct opt *o, const char *val)
         if (errno || end == val || *end || !isfinite(d))
             goto bad;
         parsed = true;
-        if (range && !in_range(range, d))
+        if (range && !wn_option_in_range(range, d))
             goto bad;
         *(double *)o->dest = d;
         return 0;
