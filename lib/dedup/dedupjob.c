@@ -236,17 +236,25 @@ int wn__dedup_job_fates(struct wn_dedup_job *j,
             rep->kept++;
         } else {
             bool exact = d->egroup[i] == d->egroup[r];
-            struct wn_pair_sim s = {1.0, 1.0, 1.0, 1.0};
+            struct wn_pair_decision pd;
+            memset(&pd, 0, sizeof(pd));
+            pd.s.jac = pd.s.cont = pd.s.a_in_b = pd.s.b_in_a = 1.0;
+            pd.reason = WN_REASON_EXACT;
             if (!exact && j->have_ver)
-                rc = wn__pair_similarity(&j->ver, r, (uint32_t)i, &s);
+                rc = wn__pair_decide(&j->ver, r, (uint32_t)i, &pd);
             if (rc)
                 break;
             f.removed = 1;
             f.duplicate_of = wn__doc_id(d, r, &f.duplicate_of_len);
             f.duplicate_of_index = r;
-            f.similarity = s.jac;
-            f.containment = s.cont;
-            f.reason = wn__verify_reason(&j->sk, exact, &s);
+            f.similarity = pd.s.jac;
+            f.containment = pd.s.cont;
+            f.figures = pd.figures;
+            /* Reached through the cluster without passing the rule against
+             * the representative (union-find, classic rule): "near". */
+            f.reason = pd.reason != WN_REASON_NONE ? pd.reason
+                       : exact                     ? WN_REASON_EXACT
+                                                   : WN_REASON_NEAR;
             rep->removed++;
             if (exact)
                 rep->removed_exact++;
