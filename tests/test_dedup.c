@@ -1493,6 +1493,93 @@ static int run_job(const struct wn_dedup_options *o, const struct recs *v,
     return rc;
 }
 
+/* Every removal of a run at the defaults (the news rule) passes the rule
+ * against its duplicate_of, decided again by wn_sketcher_compare on the
+ * two texts: star clusters do not chain. Returns the removals checked. */
+static size_t check_removals_pass(const char *path)
+{
+    struct recs v;
+    recs_read(path, NULL, &v);
+    struct wn_dedup_options o;
+    wn_dedup_options_init(&o);
+    o.threads = 2;
+    struct fates f = {0, 0, NULL, -1};
+    struct wn_dedup_report rep;
+    assert_int_equal(run_job(&o, &v, NULL, v.n, &f, &rep), WN_OK);
+    assert_int_equal(f.n, v.n);
+    struct wn_sketcher *sk = NULL;
+    assert_int_equal(wn_sketcher_create(&o, &sk), WN_OK);
+    struct wn_sketch *sa = NULL, *sb = NULL;
+    assert_int_equal(wn_sketch_create(sk, &sa), WN_OK);
+    assert_int_equal(wn_sketch_create(sk, &sb), WN_OK);
+    size_t removed = 0;
+    for (size_t i = 0; i < f.n; i++) {
+        if (!f.f[i].removed)
+            continue;
+        size_t r = (size_t)f.f[i].duplicate_of_index;
+        assert_true(r < i || r > i);
+        assert_int_equal(wn_sketcher_sketch(sk, v.text[r], v.text_len[r], sa),
+                         WN_OK);
+        assert_int_equal(wn_sketcher_sketch(sk, v.text[i], v.text_len[i], sb),
+                         WN_OK);
+        struct wn_verdict vd;
+        /* In input order, as the job decides. */
+        if (r < i)
+            assert_int_equal(wn_sketcher_compare(sk, sa, sb, &vd), WN_OK);
+        else
+            assert_int_equal(wn_sketcher_compare(sk, sb, sa, &vd), WN_OK);
+        if (!vd.same || vd.reason != f.f[i].reason ||
+            vd.similarity != f.f[i].similarity)
+            fail_msg("%s: record %zu removed as a copy of %zu (reason %d, "
+                     "similarity %.4f) but the rule says same %d reason %d "
+                     "similarity %.4f",
+                     path, i, r, f.f[i].reason, f.f[i].similarity, vd.same,
+                     vd.reason, vd.similarity);
+        removed++;
+    }
+    wn_sketch_free(sa);
+    wn_sketch_free(sb);
+    wn_sketcher_free(sk);
+    fates_free(&f);
+    recs_free(&v);
+    return removed;
+}
+
+static void test_removals_pass_rule(void **state)
+{
+    (void)state;
+    struct corpus c;
+    corpus_make(&c, 5, 3000, 0, 0);
+    char *p = path_of("rule-gen.jsonl");
+    write_path(p, c.data.data, c.data.len);
+    corpus_free(&c);
+    size_t n = check_removals_pass(p);
+    print_message("# generated corpus: %zu removals pass the rule\n", n);
+    assert_true(n > 100);
+    free(p);
+    const char *env = getenv("WN_SHARED");
+    const char *dirs[] = {env ? env : "", WN_SOURCE_ROOT "/../shared",
+                          "/work/shared"};
+    const char *sets[] = {"reuters21578", "bbc_news", "minhash_articles",
+                          "20newsgroups", "gutenberg_sample"};
+    for (size_t k = 0; k < sizeof(sets) / sizeof(sets[0]); k++) {
+        char path[4096];
+        bool found = false;
+        for (size_t d = 0; d < 3 && !found; d++) {
+            snprintf(path, sizeof(path), "%s/data/%s/docs.jsonl.zst", dirs[d],
+                     sets[k]);
+            found = dirs[d][0] && access(path, R_OK) == 0;
+        }
+        if (!found) {
+            print_message("# %s not found under ../shared/data: skipped\n",
+                          sets[k]);
+            continue;
+        }
+        n = check_removals_pass(path);
+        print_message("# %s: %zu removals pass the rule\n", sets[k], n);
+    }
+}
+
 static void test_verifier_agrees_with_job(void **state)
 {
     (void)state;
@@ -1846,6 +1933,7 @@ int main(void)
         cmocka_unit_test(test_reader_cancel_on_signal),
         cmocka_unit_test(test_sketcher_same_text_same_sketch),
         cmocka_unit_test(test_verifier_agrees_with_job),
+        cmocka_unit_test(test_removals_pass_rule),
         cmocka_unit_test(test_job_fates_match_run),
         cmocka_unit_test(test_job_alloc_sweep),
         cmocka_unit_test(test_run_report_on_failure),

@@ -290,6 +290,21 @@ WN_INTERNAL int wn__stage_verify(struct wn_pair_verifier *v,
                                  struct wn_uf *uf, volatile int *cancel,
                                  uint64_t *verified, uint64_t *edges);
 
+/* The verified edges of the pair rule, for the star clustering: pair
+ * (a << 32 | b, a < b, ascending) and which side is the contained one. */
+struct wn_edges {
+    uint64_t *pair;
+    uint8_t *flag; /* 1: a is contained in b, 2: b in a */
+    size_t n, cap;
+};
+
+/* Verify every pair (the rule's edges are not transitive) into e. */
+WN_INTERNAL int wn__stage_verify_edges(struct wn_pair_verifier *v,
+                                       const uint64_t *pairs, size_t npairs,
+                                       volatile int *cancel, uint64_t *verified,
+                                       struct wn_edges *e);
+WN_INTERNAL void wn__edges_release(struct wn_edges *e);
+
 struct wn_clustering {
     uint32_t *root; /* root of each document */
     uint32_t *rep;  /* representative, indexed by root */
@@ -300,6 +315,18 @@ struct wn_clustering {
 
 WN_INTERNAL int wn__clustering_build(const struct wn_docs *d, int keep,
                                      struct wn_uf *uf, struct wn_clustering *c);
+/*
+ * Star clustering (docs/QUALITY.md): a record contained in another on a
+ * verified edge is demoted; centers are taken non-demoted first, then in
+ * the order of the keep rule (first: input order; longest: longer first;
+ * max: larger value first; ties in input order); a center absorbs every
+ * unassigned neighbour on an edge except one that contains it. Exact
+ * copies follow the first of their group (docs->egroup).
+ * So every removed record is on a verified edge with its representative.
+ */
+WN_INTERNAL int wn__clustering_star(const struct wn_docs *d, int keep,
+                                    const struct wn_edges *e,
+                                    struct wn_clustering *c);
 WN_INTERNAL void wn__clustering_release(struct wn_clustering *c);
 
 /* ------------------------------------------------------------------------ */

@@ -355,3 +355,44 @@ int wn__stage_verify(struct wn_pair_verifier *v, const uint64_t *pairs,
     }
     return rc;
 }
+
+int wn__stage_verify_edges(struct wn_pair_verifier *v, const uint64_t *pairs,
+                           size_t npairs, volatile int *cancel,
+                           uint64_t *verified, struct wn_edges *e)
+{
+    int rc = WN_OK;
+    for (size_t i = 0; i < npairs && !rc; i++) {
+        uint32_t a = (uint32_t)(pairs[i] >> 32), b = (uint32_t)pairs[i];
+        struct wn_pair_decision dd;
+        rc = wn__pair_decide(v, a, b, &dd);
+        if (rc)
+            break;
+        (*verified)++;
+        if (dd.same) {
+            size_t cap = e->cap;
+            if (WN_GROW(e->pair, e->cap, e->n + 1))
+                return WN_ENOMEM;
+            if (cap != e->cap) {
+                uint8_t *f = wn__realloc(e->flag, e->cap);
+                if (!f)
+                    return WN_ENOMEM;
+                e->flag = f;
+            }
+            e->pair[e->n] = pairs[i];
+            e->flag[e->n] = (uint8_t)(dd.a_contained   ? 1
+                                      : dd.b_contained ? 2
+                                                       : 0);
+            e->n++;
+        }
+        if ((i & 0xffff) == 0 && cancel && *cancel)
+            rc = WN_EINTR;
+    }
+    return rc;
+}
+
+void wn__edges_release(struct wn_edges *e)
+{
+    wn__free(e->pair);
+    wn__free(e->flag);
+    memset(e, 0, sizeof(*e));
+}
