@@ -932,6 +932,11 @@ static void test_order_independent(void **state)
         const char *inputs[] = {in};
         struct wn_dedup_options o;
         wn_dedup_options_init(&o);
+        /* Union-find partitions do not depend on the order of the input;
+         * the star clusters of the news rule do (centers are taken in
+         * input order), so this property is the classic rule's. */
+        o.profile = WN_PROFILE_CLASSIC;
+        o.threshold = 0.8;
         o.threads = (unsigned)(1 + v);
         struct wn_dedup_report rep;
         assert_int_equal(wn_dedup_run(inputs, 1, out, &o, &rep), WN_OK);
@@ -1629,18 +1634,28 @@ static void test_verifier_agrees_with_job(void **state)
                 assert_int_equal(f.n, 2);
                 bool want =
                     vd.same && (vd.reason == WN_REASON_EXACT || vd.candidate);
-                if (f.f[1].removed != want)
+                /* The news rule keeps the container: of a contained pair
+                 * the smaller one (fewer shingles; on a tie b) goes. */
+                size_t gone = 1;
+                if (o.profile != WN_PROFILE_CLASSIC &&
+                    o.method == WN_METHOD_MINHASH &&
+                    (vd.reason == WN_REASON_CONTAINED ||
+                     vd.reason == WN_REASON_FLASH) &&
+                    vd.a_in_b > vd.b_in_a)
+                    gone = 0;
+                if (f.f[gone].removed != want)
                     fail_msg("options %d, pair %zu %zu: job removes %d, "
                              "verifier says same %d reason %d candidate %d "
                              "similarity %.4f",
-                             k, a, b, f.f[1].removed, vd.same, vd.reason,
+                             k, a, b, f.f[gone].removed, vd.same, vd.reason,
                              vd.candidate, vd.similarity);
-                assert_false(f.f[0].removed);
+                assert_false(f.f[1 - gone].removed);
                 if (want) {
-                    assert_int_equal(f.f[1].reason, vd.reason);
-                    assert_int_equal(f.f[1].duplicate_of_index, 0);
-                    assert_true(f.f[1].similarity == vd.similarity);
-                    assert_true(f.f[1].containment == vd.containment);
+                    assert_int_equal(f.f[gone].reason, vd.reason);
+                    assert_int_equal(f.f[gone].duplicate_of_index,
+                                     (int64_t)(1 - gone));
+                    assert_true(f.f[gone].similarity == vd.similarity);
+                    assert_true(f.f[gone].containment == vd.containment);
                 }
                 pairs++;
                 removed += want;

@@ -169,6 +169,14 @@ int wn__sketcher_init(struct wn_sketcher *sk, const struct wn_dedup_options *o)
         if (o->bands) {
             sk->bands = o->bands;
             sk->rows = o->rows;
+        } else if (o->profile != WN_PROFILE_CLASSIC) {
+            /* The pair rule's banding: rows of 4 over the whole signature
+             * (32 x 4 at K = 128, S-curve midpoint 0.42; a pair at J 0.5 is
+             * a candidate with probability 0.87). The S-curve optimum for
+             * 0.5 (26 x 3) finds a little more but makes 3.6x the
+             * candidates to verify (docs/QUALITY.md, phase 2). */
+            sk->rows = WN_MIN(4u, o->num_perm);
+            sk->bands = WN_MIN(o->num_perm / sk->rows, WN_DEDUP_MAX_KEYS);
         } else {
             /* With containment, candidates must also be found for a
              * smaller document A inside a larger B, whose Jaccard is
