@@ -44,10 +44,24 @@ static void print_params(const struct wn_dedup_options *o)
     }
     uint32_t b = o->bands, r = o->rows;
     double fp = 0, fn = 0;
-    if (!b && wn_lsh_params(o->threshold, o->num_perm, o->weight_fp,
-                            o->weight_fn, &b, &r, &fp, &fn)) {
+    if (!b && o->profile == WN_PROFILE_CLASSIC &&
+        wn_lsh_params(o->threshold, o->num_perm, o->weight_fp, o->weight_fn, &b,
+                      &r, &fp, &fn)) {
         cli_error("invalid threshold or --num-perm");
         return;
+    }
+    if (!b) {
+        /* The news and web rules band rows of 4: ask the sketcher. */
+        struct wn_sketcher *sk = NULL;
+        struct wn_sketcher_info in;
+        if (wn_sketcher_create(o, &sk) != WN_OK) {
+            cli_error("invalid threshold or --num-perm");
+            return;
+        }
+        wn_sketcher_get_info(sk, &in);
+        wn_sketcher_free(sk);
+        b = in.bands;
+        r = in.rows;
     }
     printf("threshold %.3f, num_perm %u: %u bands x %u rows", o->threshold,
            o->num_perm, b, r);

@@ -92,9 +92,19 @@ int wn__clustering_star(const struct wn_docs *d, int keep,
     uint64_t *adj = wn__reallocarray(NULL, 2 * e->n + 1, sizeof(uint64_t));
     uint8_t *demoted = wn__calloc(n, 1);
     struct star_key *order = wn__reallocarray(NULL, n, sizeof(*order));
+    uint32_t *best = wn__reallocarray(NULL, n, sizeof(uint32_t));
     if (!c->root || !c->rep || !c->cid || !c->size || !off || !adj ||
-        !demoted || !order)
+        !demoted || !order || !best)
         goto out;
+    /* The member of each exact group the keep rule prefers: the group
+     * stands for it among the centers, and it is the one kept. */
+    for (size_t i = 0; i < d->n; i++) {
+        uint32_t g = d->egroup[i];
+        if (g == i)
+            best[i] = (uint32_t)i;
+        else if (better_rep(d, keep, (uint32_t)i, best[g]))
+            best[g] = (uint32_t)i;
+    }
     for (size_t k = 0; k < e->n; k++) {
         off[(e->pair[k] >> 32) + 1]++;
         off[(uint32_t)e->pair[k] + 1]++;
@@ -121,8 +131,8 @@ int wn__clustering_star(const struct wn_docs *d, int keep,
             continue; /* an exact copy follows its group's first */
         order[m].demoted = demoted[i];
         order[m].doc = (uint32_t)i;
-        order[m].rank = keep == WN_KEEP_LONGEST ? (double)d->tlen[i]
-                        : keep == WN_KEEP_MAX   ? d->keyval[i]
+        order[m].rank = keep == WN_KEEP_LONGEST ? (double)d->tlen[best[i]]
+                        : keep == WN_KEEP_MAX   ? d->keyval[best[i]]
                                                 : 0.0;
         m++;
     }
@@ -142,7 +152,7 @@ int wn__clustering_star(const struct wn_docs *d, int keep,
     for (size_t i = 0; i < d->n; i++) {
         if (d->egroup[i] != i)
             c->root[i] = c->root[d->egroup[i]];
-        c->rep[i] = (uint32_t)i;
+        c->rep[i] = d->egroup[i] == i ? best[i] : (uint32_t)i;
         c->size[c->root[i]]++;
     }
     uint32_t next = 0;
@@ -158,5 +168,6 @@ out:
     wn__free(adj);
     wn__free(demoted);
     wn__free(order);
+    wn__free(best);
     return rc;
 }
