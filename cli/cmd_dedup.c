@@ -13,6 +13,8 @@ static const char *const token_names[] = {"word", "char", NULL};
 static const char *const verify_names[] = {"estimate", "exact", NULL};
 static const char *const keep_names[] = {"first", "longest", NULL};
 static const char *const sketch_names[] = {"oph", "kperm", NULL};
+/* In enum wn_profile order. */
+static const char *const profile_names[] = {"news", "classic", "web", NULL};
 
 static double mono_now(void)
 {
@@ -42,10 +44,24 @@ static void print_params(const struct wn_dedup_options *o)
     }
     uint32_t b = o->bands, r = o->rows;
     double fp = 0, fn = 0;
-    if (!b && wn_lsh_params(o->threshold, o->num_perm, o->weight_fp,
-                            o->weight_fn, &b, &r, &fp, &fn)) {
+    if (!b && o->profile == WN_PROFILE_CLASSIC &&
+        wn_lsh_params(o->threshold, o->num_perm, o->weight_fp, o->weight_fn, &b,
+                      &r, &fp, &fn)) {
         cli_error("invalid threshold or --num-perm");
         return;
+    }
+    if (!b) {
+        /* The news and web rules band rows of 4: ask the sketcher. */
+        struct wn_sketcher *sk = NULL;
+        struct wn_sketcher_info in;
+        if (wn_sketcher_create(o, &sk) != WN_OK) {
+            cli_error("invalid threshold or --num-perm");
+            return;
+        }
+        wn_sketcher_get_info(sk, &in);
+        wn_sketcher_free(sk);
+        b = in.bands;
+        r = in.rows;
     }
     printf("threshold %.3f, num_perm %u: %u bands x %u rows", o->threshold,
            o->num_perm, b, r);
@@ -69,7 +85,9 @@ int cmd_dedup(int argc, char **argv)
     uint64_t seed = o.seed, max_bytes = 64ull << 20, memory = 0;
     const char *keep_max = NULL, *index_path = NULL;
     double fn_weight = WN_LSH_WEIGHT_FN;
-    int keep = 0;
+    int keep = 0, keep_given = -1;
+    /* The profile sets the threshold and keep unless they are given. */
+    o.threshold = -1;
     const struct opt opts[] = {
         {"output", 'o', OPT_STRING, &outdir, "DIR",
          "write kept/removed/clusters/rejected/stats here (required)"},
@@ -82,8 +100,14 @@ int cmd_dedup(int argc, char **argv)
         {"ngram", 'n', OPT_UINT, &ngram, "N", "shingle length (default 5)"},
         {"num-perm", 'k', OPT_UINT, &num_perm, "K",
          "MinHash size (default 128)"},
+        {"profile", 0, OPT_CHOICE, &o.profile, NULL,
+         "pair rule: news (figures-aware, contained copies), classic "
+         "(Jaccard only, before issue 12) or web (news without the figure "
+         "test, -t 0.7, --keep longest); default news",
+         profile_names},
         {"threshold", 't', OPT_DOUBLE, &o.threshold, "T",
-         "Jaccard threshold for near duplicates (default 0.8)"},
+         "Jaccard threshold for near duplicates (default: news 0.5, "
+         "classic 0.8, web 0.7)"},
         {"bands", 0, OPT_UINT, &bands, "B", "LSH bands (with --rows)"},
         {"rows", 0, OPT_UINT, &rows, "R", "LSH rows per band (with --bands)"},
         {"verify", 0, OPT_CHOICE, &o.verify, NULL,
@@ -97,7 +121,7 @@ int cmd_dedup(int argc, char **argv)
          sketch_names},
         {"hamming", 0, OPT_UINT, &hamming, "K",
          "simhash: max Hamming distance (default 3)"},
-        {"keep", 0, OPT_CHOICE, &keep, NULL,
+        {"keep", 0, OPT_CHOICE, &keep_given, NULL,
          "representative of a cluster (default first)", keep_names},
         {"keep-max", 0, OPT_STRING, &keep_max, "FIELD",
          "keep the record with the largest numeric FIELD"},
@@ -156,6 +180,13 @@ int cmd_dedup(int argc, char **argv)
         return EXIT_USAGE;
     }
     o.reader.max_record_bytes = (size_t)max_bytes;
+    if (o.threshold < 0)
+        o.threshold = o.profile == WN_PROFILE_CLASSIC ? 0.8
+                      : o.profile == WN_PROFILE_WEB   ? 0.7
+                                                      : 0.5;
+    keep = keep_given >= 0               ? keep_given
+           : o.profile == WN_PROFILE_WEB ? WN_KEEP_LONGEST
+                                         : WN_KEEP_FIRST;
     o.keep = keep;
     if (!(fn_weight >= 0 && fn_weight <= 1)) {
         cli_error("dedup: --fn-weight must be in [0, 1]");

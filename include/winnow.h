@@ -330,6 +330,23 @@ enum wn_sketch_kind {
     WN_SKETCH_K_PERMUTATIONS = 1
 };
 
+/* Which pair rule decides near duplicates (docs/QUALITY.md, "News quality
+ * rule"). */
+enum wn_profile {
+    /* The default, for news: Jaccard >= threshold (0.5) unless the figures
+     * (numbers, amounts, dates, times) of the two records conflict, or the
+     * smaller is mostly contained in the larger (containment, default 0.7)
+     * with all its figures in it. MinHash only; SimHash keeps classic. */
+    WN_PROFILE_NEWS = 0,
+    /* The rule before issue 12: Jaccard >= threshold (set it to 0.8), or
+     * containment >= containment when that is > 0; figures ignored. */
+    WN_PROFILE_CLASSIC = 1,
+    /* Web pages for LM data: the news rule without the figure test (a
+     * template page filled with other numbers is still a copy); use with
+     * threshold 0.7 and keep longest. */
+    WN_PROFILE_WEB = 2
+};
+
 enum wn_keep {
     WN_KEEP_FIRST = 0,   /* the first record of a cluster in input order */
     WN_KEEP_LONGEST = 1, /* the longest text; ties go to the first */
@@ -343,16 +360,18 @@ struct wn_dedup_options {
     int token_mode;              /* enum wn_token_mode */
     unsigned ngram;              /* shingle length in tokens; default 5 */
     uint32_t num_perm;           /* MinHash size K; default 128 */
-    double threshold;            /* Jaccard threshold; default 0.8 (see
-                                    docs/QUALITY.md, "Choosing the
-                                    threshold") */
+    int profile;                 /* enum wn_profile; default news */
+    double threshold;            /* Jaccard threshold; default 0.5 (the news
+                                    rule's; classic: use 0.8, see
+                                    docs/QUALITY.md) */
     uint32_t bands, rows;        /* 0: chosen from threshold and num_perm with
                                     the weights below */
     double weight_fp, weight_fn; /* default WN_LSH_WEIGHT_FP/_FN */
     int verify;                  /* enum wn_verify */
     int sketch;                  /* enum wn_sketch_kind */
     double containment;          /* > 0: also accept pairs whose smaller
-                                    member is this much contained in the larger */
+                                    member is this much contained in the larger
+                                    (news/web: 0 means the rule's 0.7) */
     unsigned hamming;            /* SimHash: max Hamming distance; default 3 */
     int keep;                    /* enum wn_keep */
     const char *keep_field;      /* WN_KEEP_MAX: numeric JSON field */
@@ -486,6 +505,8 @@ struct wn_sketcher_info {
     uint32_t bands, rows;  /* LSH banding; SimHash: tables, rows 0 */
     uint32_t nkeys;        /* band keys per sketch */
     uint32_t verify_bytes; /* bytes of the verification signature */
+    uint32_t figure_bytes; /* bytes of the figures' fingerprint (news, web) */
+    int profile;           /* enum wn_profile */
     double threshold, containment;
     unsigned hamming;
     uint64_t seed;
@@ -586,15 +607,29 @@ WN_API int wn_sketch_decode(const struct wn_sketcher *sk, const void *blob,
 
 /* Why a pair is a duplicate pair. */
 enum wn_reason {
-    WN_REASON_NONE = 0,     /* not a duplicate pair (or a kept record) */
-    WN_REASON_EXACT = 1,    /* equal after normalization */
-    WN_REASON_NEAR = 2,     /* similarity at or above the threshold (for a
-                               removed record: reached through its cluster) */
-    WN_REASON_CONTAINED = 3 /* passed by containment alone */
+    WN_REASON_NONE = 0,      /* not a duplicate pair (or a kept record) */
+    WN_REASON_EXACT = 1,     /* equal after normalization */
+    WN_REASON_NEAR = 2,      /* similarity at or above the threshold (for a
+                                removed record: reached through its cluster) */
+    WN_REASON_CONTAINED = 3, /* passed by containment alone */
+    WN_REASON_FLASH = 4      /* a short record whose rare words lead the
+                                other (news rule) */
 };
 
-/* "none", "exact", "near" or "contained"; NULL for other values. */
+/* "none", "exact", "near", "contained" or "flash"; NULL for others. */
 WN_API const char *wn_reason_name(int reason);
+
+/* How the figures (numbers, dates, times) of two records agree. */
+enum wn_figures_agreement {
+    WN_FIGURES_NONE = 0,      /* neither has a figure (or not compared) */
+    WN_FIGURES_EQUAL = 1,     /* the same figures */
+    WN_FIGURES_CONTAINED = 2, /* one side's figures are all in the other's */
+    WN_FIGURES_CLOSE = 3,     /* a few replaced among many */
+    WN_FIGURES_CONFLICT = 4   /* figures replaced by others */
+};
+
+/* "none", "equal", "contained", "close", "conflict"; NULL for others. */
+WN_API const char *wn_figures_name(int agreement);
 
 struct wn_verdict {
     int same;              /* 1: a duplicate pair by the batch job's rule */
@@ -609,14 +644,19 @@ struct wn_verdict {
     double a_in_b, b_in_a; /* |A n B| / |A| and / |B| (estimated from the
                               similarity and the shingle counts unless the
                               verification is exact); SimHash: similarity */
+    int figures;           /* enum wn_figures_agreement (news and web rules) */
 };
 
 /*
  * Decide the pair (a, b), both made with sk, exactly as the batch job
  * decides a candidate pair: exact hashes equal -> same (reason exact);
  * otherwise an empty sketch is never the same as a non-empty one; otherwise
- * SimHash: Hamming distance <= hamming; MinHash: similarity >= threshold,
- * or (containment > 0) containment >= containment (reason contained when
+ * SimHash: Hamming distance <= hamming; MinHash with the news or web
+ * profile: the pair rule of docs/QUALITY.md (near: similarity >= threshold
+ * and the figures do not conflict; contained: the smaller's containment
+ * >= containment (0: 0.7) and all its figures in the larger), with the
+ * figures' agreement in figures; classic: similarity >= threshold, or
+ * (containment > 0) containment >= containment (reason contained when
  * the similarity alone would not pass). The batch job removes the later of
  * two records exactly when same && (reason == exact || candidate).
  * With exact_only only exact pairs are the same. Returns WN_OK with *v
@@ -657,6 +697,7 @@ struct wn_fate {
                            copies); kept: 1 */
     double containment; /* removed: as wn_verdict.containment; kept: 1 */
     int reason;         /* enum wn_reason: exact, near or contained */
+    int figures;        /* removed: as wn_verdict.figures; kept: 0 */
 };
 
 struct wn_dedup_job;

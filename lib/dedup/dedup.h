@@ -28,6 +28,7 @@
 #define WN_DEDUP_H
 
 #include "cluster/cluster.h"
+#include "cluster/decide.h"
 #include "common/pool.h"
 #include "io/runframe.h"
 #include "lsh/lsh.h"
@@ -52,6 +53,12 @@ struct wn_sketcher {
      * K-permutation MinHash its K values at 16 bits; SimHash its 64 bits. */
     uint32_t sig_bytes, vk, vbits;
     uint32_t nkeys; /* band keys per document */
+    /* The news/web pair rule (cluster/decide.h) decides MinHash pairs:
+     * each document's figures fingerprint (fig_bytes) follows its
+     * verification data, rec_bytes = sig_bytes + fig_bytes in all. */
+    bool rule;
+    uint32_t fig_bytes, rec_bytes;
+    struct wn_quality_params qp;
     uint32_t bands, rows;
     bool need_sets;   /* exact verification: sorted shingle sets */
     bool need_unique; /* shingle counts are of distinct shingles */
@@ -65,7 +72,7 @@ struct wn_sketch {
     uint64_t tokens, invalid;
     uint32_t nsh;   /* shingles, capped at UINT32_MAX */
     uint64_t *keys; /* nkeys */
-    uint8_t *vdata; /* sig_bytes */
+    uint8_t *vdata; /* rec_bytes: signature, then the figures */
     uint32_t *sig;  /* num_perm values (SimHash: 2) */
     uint32_t *fine; /* OPH: vk + 1 fine bins */
     uint64_t *sh;   /* shingle hashes; the sorted set when need_sets */
@@ -108,6 +115,16 @@ WN_INTERNAL void wn__verify_data(const struct wn_sketcher *sk,
 WN_INTERNAL void wn__verify_sets(const uint64_t *a, size_t na,
                                  const uint64_t *b, size_t nb,
                                  struct wn_pair_sim *out);
+/* The news/web rule on a pair of this similarity (from the verification
+ * data or the sets): wn__quality_decide with the figures fingerprints fa,
+ * fb (fig_bytes each) and the shingle counts as the sizes. */
+WN_INTERNAL void wn__verify_rule(const struct wn_sketcher *sk,
+                                 const uint8_t *fa, const uint8_t *fb,
+                                 uint32_t na, uint32_t nb,
+                                 const struct wn_pair_sim *sim,
+                                 struct wn__quality_verdict *v);
+/* enum wn_figures_agreement of the rule's agreement. */
+WN_INTERNAL int wn__figures_public(enum wn_fig_agreement g);
 /* The rule: whether a pair of this similarity is an edge. */
 WN_INTERNAL bool wn__verify_accept(const struct wn_sketcher *sk,
                                    const struct wn_pair_sim *s);
@@ -250,6 +267,21 @@ WN_INTERNAL int wn__pair_verifier_init(struct wn_pair_verifier *v,
                                        const struct wn_spills *sp);
 WN_INTERNAL int wn__pair_similarity(struct wn_pair_verifier *v, uint32_t a,
                                     uint32_t b, struct wn_pair_sim *out);
+
+/* A pair decided by the sketcher's rule. */
+struct wn_pair_decision {
+    struct wn_pair_sim s;
+    bool same;
+    int reason;  /* enum wn_reason (WN_REASON_NONE when !same) */
+    int figures; /* enum wn_figures_agreement */
+    /* the smaller record (by shingles) is mostly inside the other: the
+     * star clustering keeps the larger */
+    bool a_contained, b_contained;
+};
+
+/* The similarity and the verdict of documents a, b (not exact copies). */
+WN_INTERNAL int wn__pair_decide(struct wn_pair_verifier *v, uint32_t a,
+                                uint32_t b, struct wn_pair_decision *out);
 WN_INTERNAL void wn__pair_verifier_release(struct wn_pair_verifier *v);
 
 /* Verify the pairs whose documents are still apart; union the edges. */
@@ -257,6 +289,21 @@ WN_INTERNAL int wn__stage_verify(struct wn_pair_verifier *v,
                                  const uint64_t *pairs, size_t npairs,
                                  struct wn_uf *uf, volatile int *cancel,
                                  uint64_t *verified, uint64_t *edges);
+
+/* The verified edges of the pair rule, for the star clustering: pair
+ * (a << 32 | b, a < b, ascending) and which side is the contained one. */
+struct wn_edges {
+    uint64_t *pair;
+    uint8_t *flag; /* 1: a is contained in b, 2: b in a */
+    size_t n, cap;
+};
+
+/* Verify every pair (the rule's edges are not transitive) into e. */
+WN_INTERNAL int wn__stage_verify_edges(struct wn_pair_verifier *v,
+                                       const uint64_t *pairs, size_t npairs,
+                                       volatile int *cancel, uint64_t *verified,
+                                       struct wn_edges *e);
+WN_INTERNAL void wn__edges_release(struct wn_edges *e);
 
 struct wn_clustering {
     uint32_t *root; /* root of each document */
@@ -268,6 +315,18 @@ struct wn_clustering {
 
 WN_INTERNAL int wn__clustering_build(const struct wn_docs *d, int keep,
                                      struct wn_uf *uf, struct wn_clustering *c);
+/*
+ * Star clustering (docs/QUALITY.md): a record contained in another on a
+ * verified edge is demoted; centers are taken non-demoted first, then in
+ * the order of the keep rule (first: input order; longest: longer first;
+ * max: larger value first; ties in input order); a center absorbs every
+ * unassigned neighbour on an edge except one that contains it. Exact
+ * copies follow the first of their group (docs->egroup).
+ * So every removed record is on a verified edge with its representative.
+ */
+WN_INTERNAL int wn__clustering_star(const struct wn_docs *d, int keep,
+                                    const struct wn_edges *e,
+                                    struct wn_clustering *c);
 WN_INTERNAL void wn__clustering_release(struct wn_clustering *c);
 
 /* ------------------------------------------------------------------------ */

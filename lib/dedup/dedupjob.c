@@ -126,6 +126,7 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
     rep->stage_seconds[0] = t1 - j->t0;
 
     uint8_t *skip = NULL;
+    struct wn_edges edges = {0};
     if (!rc)
         rc = wn__uf_init(&j->uf, d->n);
     if (!rc) {
@@ -188,16 +189,24 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
         if (!rc)
             rc = wn__pair_verifier_init(&j->ver, &j->sk, d, &j->sp);
         j->have_ver = true;
-        if (!rc)
+        if (!rc && j->sk.rule)
+            rc = wn__stage_verify_edges(&j->ver, pairs, npairs, j->o.cancel,
+                                        &rep->verified, &edges);
+        else if (!rc)
             rc = wn__stage_verify(&j->ver, pairs, npairs, &j->uf, j->o.cancel,
                                   &rep->verified, &rep->edges);
+        if (j->sk.rule)
+            rep->edges = edges.n;
         wn__free(pairs);
         rep->stage_seconds[3] = wn__now() - t3;
     }
     wn__free(skip);
     double t4 = wn__now();
-    if (!rc)
+    if (!rc && j->sk.rule)
+        rc = wn__clustering_star(d, j->o.keep, &edges, &j->c);
+    else if (!rc)
         rc = wn__clustering_build(d, j->o.keep, &j->uf, &j->c);
+    wn__edges_release(&edges);
     rep->clusters = j->c.nclusters;
     rep->stage_seconds[4] = wn__now() - t4;
     rep->bands = j->sk.bands;
@@ -236,17 +245,27 @@ int wn__dedup_job_fates(struct wn_dedup_job *j,
             rep->kept++;
         } else {
             bool exact = d->egroup[i] == d->egroup[r];
-            struct wn_pair_sim s = {1.0, 1.0, 1.0, 1.0};
+            struct wn_pair_decision pd;
+            memset(&pd, 0, sizeof(pd));
+            pd.s.jac = pd.s.cont = pd.s.a_in_b = pd.s.b_in_a = 1.0;
+            pd.reason = WN_REASON_EXACT;
+            /* In input order, as the edge was decided. */
             if (!exact && j->have_ver)
-                rc = wn__pair_similarity(&j->ver, r, (uint32_t)i, &s);
+                rc = wn__pair_decide(&j->ver, WN_MIN(r, (uint32_t)i),
+                                     WN_MAX(r, (uint32_t)i), &pd);
             if (rc)
                 break;
             f.removed = 1;
             f.duplicate_of = wn__doc_id(d, r, &f.duplicate_of_len);
             f.duplicate_of_index = r;
-            f.similarity = s.jac;
-            f.containment = s.cont;
-            f.reason = wn__verify_reason(&j->sk, exact, &s);
+            f.similarity = pd.s.jac;
+            f.containment = pd.s.cont;
+            f.figures = pd.figures;
+            /* Reached through the cluster without passing the rule against
+             * the representative (union-find, classic rule): "near". */
+            f.reason = pd.reason != WN_REASON_NONE ? pd.reason
+                       : exact                     ? WN_REASON_EXACT
+                                                   : WN_REASON_NEAR;
             rep->removed++;
             if (exact)
                 rep->removed_exact++;

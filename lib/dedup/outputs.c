@@ -25,8 +25,12 @@ int wn__removed_line(const struct wn_sketcher *sk, const struct wn_fate *f,
     if (!rc && sk->o.containment > 0)
         rc = wn__buf_printf(b, ",\"containment\":%.4f", f->containment);
     if (!rc)
-        rc = wn__buf_printf(b, ",\"reason\":\"%s\"}\n",
-                            wn_reason_name(f->reason));
+        rc = wn__buf_printf(b, ",\"reason\":\"%s\"", wn_reason_name(f->reason));
+    if (!rc && sk->rule)
+        rc = wn__buf_printf(b, ",\"figures\":\"%s\"",
+                            wn_figures_name(f->figures));
+    if (!rc)
+        rc = WN_BUF_LIT(b, "}\n");
     return rc;
 }
 
@@ -140,14 +144,17 @@ int wn__write_dedup_stats(const struct wn_dedup_job *j,
             "\"threshold\": %g, \"bands\": %u, \"rows\": %u, "
             "\"verify\": \"%s\", \"containment\": %g, \"hamming\": %u, "
             "\"keep\": \"%s\", \"seed\": %llu, \"sketch\": \"%s\", "
-            "\"fn_weight\": %g, \"threads\": %u},\n",
+            "\"fn_weight\": %g, \"threads\": %u, \"profile\": \"%s\"},\n",
             method[o->method], o->exact_only ? "true" : "false",
             o->token_mode == WN_TOKENS_CHAR ? "char" : "word", o->ngram,
             o->num_perm, o->threshold, j->sk.bands, j->sk.rows,
             o->verify == WN_VERIFY_EXACT ? "exact" : "estimate", o->containment,
             o->hamming, keep[o->keep], (unsigned long long)o->seed,
             o->sketch == WN_SKETCH_K_PERMUTATIONS ? "kperm" : "oph",
-            o->weight_fn, threads);
+            o->weight_fn, threads,
+            o->profile == WN_PROFILE_CLASSIC ? "classic"
+            : o->profile == WN_PROFILE_WEB   ? "web"
+                                             : "news");
     if (!rc)
         rc = wn__frame_stats_inputs(f, &b);
     if (!rc)

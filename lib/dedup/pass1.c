@@ -166,7 +166,7 @@ static int batch_alloc(struct wn_pass1 *p, struct wn_batch *b)
     b->cap = m;
     b->off = wn__reallocarray(NULL, m + 1, sizeof(*b->off));
     b->out = wn__reallocarray(NULL, m, sizeof(*b->out));
-    b->sigs = wn__reallocarray(NULL, m, sk->sig_bytes ? sk->sig_bytes : 1);
+    b->sigs = wn__reallocarray(NULL, m, sk->rec_bytes ? sk->rec_bytes : 1);
     b->keys = wn__reallocarray(NULL, m * (sk->nkeys ? sk->nkeys : 1),
                                sizeof(*b->keys));
     b->set_off = wn__reallocarray(NULL, m + 1, sizeof(*b->set_off));
@@ -212,7 +212,7 @@ static void process_batch(void *arg, unsigned slot)
         o->invalid = s->invalid;
         if (sk->o.exact_only)
             continue;
-        memcpy(b->sigs + i * sk->sig_bytes, s->vdata, sk->sig_bytes);
+        memcpy(b->sigs + i * sk->rec_bytes, s->vdata, sk->rec_bytes);
         /* Band-major, so that each band's keys go out in one write. */
         for (uint32_t j = 0; j < sk->nkeys; j++)
             b->keys[(size_t)j * b->cap + i] = s->keys[j];
@@ -255,7 +255,7 @@ static int commit_batch(struct wn_pass1 *p, struct wn_batch *b)
     }
     int rc = WN_OK;
     if (!sk->o.exact_only) {
-        rc = write_all(p->sp->sig_f, b->sigs, b->n * sk->sig_bytes);
+        rc = write_all(p->sp->sig_f, b->sigs, b->n * sk->rec_bytes);
         /* One file per band. */
         for (uint32_t j = 0; j < sk->nkeys && !rc; j++)
             rc = write_all(p->sp->key_f[j], b->keys + (size_t)j * b->cap,

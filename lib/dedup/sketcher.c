@@ -14,12 +14,13 @@
  */
 #include "dedup/dedup.h"
 #include "sketch/hash128.h"
+#include "text/figures.h"
 
 #include <assert.h>
 #include <math.h>
 
 /* Version of the sketch blob; part of every sketcher id. */
-#define SKETCH_FORMAT  1u
+#define SKETCH_FORMAT  2u
 #define SKETCH_MAGIC   0x4B534E57u /* "WNSK" little-endian */
 #define SKETCH_HEADER  24u         /* magic, version, id, length, flags */
 #define SECTION_HEADER 8u          /* tag, length */
@@ -27,6 +28,8 @@
 #define SECTION_KEYS   2u
 #define SECTION_VERIFY 3u
 #define SECTION_SET    4u
+#define SECTION_FIGS   5u /* the figures' fingerprint (news, web rules) */
+#define FIG_BYTES      (4u + 4u * WN_FIG_MAX)
 #define CORE_BYTES     36u
 #define FLAG_EMPTY     1u
 
@@ -37,7 +40,8 @@ void wn_dedup_options_init(struct wn_dedup_options *o)
     o->token_mode = WN_TOKENS_WORD;
     o->ngram = 5;
     o->num_perm = 128;
-    o->threshold = 0.8;
+    o->profile = WN_PROFILE_NEWS;
+    o->threshold = 0.5;
     o->verify = WN_VERIFY_ESTIMATE;
     o->hamming = 3;
     o->keep = WN_KEEP_FIRST;
@@ -79,6 +83,9 @@ int wn__dedup_validate(const struct wn_dedup_options *o, bool need_keep_field)
         return WN_EINVAL;
     if (o->token_mode != WN_TOKENS_WORD && o->token_mode != WN_TOKENS_CHAR)
         return WN_EINVAL;
+    if (o->profile != WN_PROFILE_NEWS && o->profile != WN_PROFILE_CLASSIC &&
+        o->profile != WN_PROFILE_WEB)
+        return WN_EINVAL;
     return WN_OK;
 }
 
@@ -115,6 +122,8 @@ static uint64_t sketcher_hash(const struct wn_sketcher *sk)
     PUT32(in.verify_bytes);
     PUT32(in.hamming);
     PUT32(sk->need_unique);
+    PUT32(in.profile);
+    PUT32(in.figure_bytes);
     PUT64(t);
     PUT64(c);
     PUT64(in.seed);
@@ -160,6 +169,14 @@ int wn__sketcher_init(struct wn_sketcher *sk, const struct wn_dedup_options *o)
         if (o->bands) {
             sk->bands = o->bands;
             sk->rows = o->rows;
+        } else if (o->profile != WN_PROFILE_CLASSIC) {
+            /* The pair rule's banding: rows of 4 over the whole signature
+             * (32 x 4 at K = 128, S-curve midpoint 0.42; a pair at J 0.5 is
+             * a candidate with probability 0.87). The S-curve optimum for
+             * 0.5 (26 x 3) finds a little more but makes 3.6x the
+             * candidates to verify (docs/QUALITY.md, phase 2). */
+            sk->rows = WN_MIN(4u, o->num_perm);
+            sk->bands = WN_MIN(o->num_perm / sk->rows, WN_DEDUP_MAX_KEYS);
         } else {
             /* With containment, candidates must also be found for a
              * smaller document A inside a larger B, whose Jaccard is
@@ -177,7 +194,16 @@ int wn__sketcher_init(struct wn_sketcher *sk, const struct wn_dedup_options *o)
             }
         }
         sk->nkeys = sk->bands;
+        sk->rule = o->profile != WN_PROFILE_CLASSIC;
     }
+    if (sk->rule) {
+        sk->fig_bytes = FIG_BYTES;
+        wn__quality_params_default(&sk->qp);
+        sk->qp.t_near = o->threshold;
+        if (o->containment > 0)
+            sk->qp.t_cont = o->containment;
+    }
+    sk->rec_bytes = sk->sig_bytes + sk->fig_bytes;
     if (!rc && sk->nkeys > WN_DEDUP_MAX_KEYS)
         rc = WN_EINVAL;
     sk->id = sketcher_hash(sk);
@@ -230,6 +256,8 @@ void wn_sketcher_get_info(const struct wn_sketcher *sk,
     info->rows = sk->rows;
     info->nkeys = sk->nkeys;
     info->verify_bytes = sk->sig_bytes;
+    info->figure_bytes = sk->fig_bytes;
+    info->profile = o->profile;
     info->threshold = o->threshold;
     info->containment = o->containment;
     info->hamming = o->method == WN_METHOD_SIMHASH ? o->hamming : 0;
@@ -258,7 +286,7 @@ int wn__sketch_init(struct wn_sketch *s, const struct wn_sketcher *sk)
     s->sk = sk;
     wn_tokens_init(&s->tok);
     s->keys = wn__calloc(sk->nkeys ? sk->nkeys : 1, sizeof(*s->keys));
-    s->vdata = wn__calloc(sk->sig_bytes ? sk->sig_bytes : 1, 1);
+    s->vdata = wn__calloc(sk->rec_bytes ? sk->rec_bytes : 1, 1);
     s->sig = wn__calloc(sig_len(sk) ? sig_len(sk) : 1, sizeof(*s->sig));
     /* An odd vk is padded with one empty bin when packed. */
     s->fine = wn__calloc(sk->vk + 1, sizeof(*s->fine));
@@ -388,6 +416,14 @@ int wn_sketcher_sketch(const struct wn_sketcher *sk, const char *text,
         }
         wn__lsh_band_keys(sig, sk->bands, sk->rows, o->seed, s->keys);
     }
+    if (sk->fig_bytes) {
+        struct wn_figures f;
+        wn__figures_extract(text ? text : "", len, &f);
+        uint8_t *p = s->vdata + sk->sig_bytes;
+        wn__put_le32(p, (uint32_t)f.n | (uint32_t)f.count << 16);
+        for (unsigned i = 0; i < WN_FIG_MAX; i++)
+            wn__put_le32(p + 4 + 4 * i, i < f.n ? f.h[i] : 0);
+    }
     if (!sk->need_sets)
         s->nset = 0;
     s->valid = true;
@@ -452,6 +488,8 @@ size_t wn_sketch_encoded_size(const struct wn_sketch *s)
         n += SECTION_HEADER + (size_t)sk->nkeys * 8;
     if (sk->sig_bytes)
         n += SECTION_HEADER + sk->sig_bytes;
+    if (sk->fig_bytes)
+        n += SECTION_HEADER + sk->fig_bytes;
     if (sk->need_sets)
         n += SECTION_HEADER + (s->valid ? s->nset : 0) * 8;
     return n;
@@ -496,6 +534,11 @@ int wn_sketch_encode(const struct wn_sketch *s, void *buf, size_t cap,
         memcpy(p, s->vdata, sk->sig_bytes);
         p += sk->sig_bytes;
     }
+    if (sk->fig_bytes) {
+        p = put_section(p, SECTION_FIGS, sk->fig_bytes);
+        memcpy(p, s->vdata + sk->sig_bytes, sk->fig_bytes);
+        p += sk->fig_bytes;
+    }
     if (sk->need_sets) {
         p = put_section(p, SECTION_SET, s->nset * 8);
         for (size_t i = 0; i < s->nset; i++, p += 8)
@@ -518,6 +561,7 @@ int wn_sketch_decode(const struct wn_sketcher *sk, const void *blob, size_t len,
         return WN_EFORMAT;
     /* First pass: find the sections and check their sizes. */
     const unsigned char *core = NULL, *keys = NULL, *vdata = NULL, *set = NULL;
+    const unsigned char *figs = NULL;
     size_t nset = 0;
     size_t at = SKETCH_HEADER;
     while (at < len) {
@@ -544,6 +588,11 @@ int wn_sketch_decode(const struct wn_sketcher *sk, const void *blob, size_t len,
                 return WN_EFORMAT;
             vdata = p;
             break;
+        case SECTION_FIGS:
+            if (n != sk->fig_bytes)
+                return WN_EFORMAT;
+            figs = p;
+            break;
         case SECTION_SET:
             if (n % 8)
                 return WN_EFORMAT;
@@ -556,7 +605,7 @@ int wn_sketch_decode(const struct wn_sketcher *sk, const void *blob, size_t len,
         at += n;
     }
     if (!core || (sk->nkeys && !keys) || (sk->sig_bytes && !vdata) ||
-        (sk->need_sets && !set))
+        (sk->fig_bytes && !figs) || (sk->need_sets && !set))
         return WN_EFORMAT;
     if (sk->need_sets && WN_GROW(s->sh, s->shcap, nset ? nset : 1))
         return WN_ENOMEM;
@@ -570,6 +619,8 @@ int wn_sketch_decode(const struct wn_sketcher *sk, const void *blob, size_t len,
         s->keys[j] = wn__get_le64(keys + 8 * (size_t)j);
     if (sk->sig_bytes)
         memcpy(s->vdata, vdata, sk->sig_bytes);
+    if (sk->fig_bytes)
+        memcpy(s->vdata + sk->sig_bytes, figs, sk->fig_bytes);
     s->nset = sk->need_sets ? nset : 0;
     for (size_t i = 0; i < s->nset; i++)
         s->sh[i] = wn__get_le64(set + 8 * i);

@@ -18,6 +18,7 @@
  */
 #include "dedup/dedup.h"
 #include "io/outfile.h"
+#include "text/figures.h"
 
 void wn__verify_sets(const uint64_t *a, size_t na, const uint64_t *b, size_t nb,
                      struct wn_pair_sim *out)
@@ -83,6 +84,77 @@ void wn__verify_data(const struct wn_sketcher *sk, const uint8_t *sa,
     out->b_in_a = nb > 0 ? WN_MIN(1.0, inter / nb) : 1.0;
 }
 
+static void unpack_figures(const uint8_t *p, struct wn_figures *f)
+{
+    uint32_t w = wn__get_le32(p);
+    f->n = (uint16_t)WN_MIN(w & 0xFFFFu, WN_FIG_MAX);
+    f->count = (uint16_t)(w >> 16);
+    for (unsigned i = 0; i < WN_FIG_MAX; i++)
+        f->h[i] = wn__get_le32(p + 4 + 4 * i);
+}
+
+void wn__verify_rule(const struct wn_sketcher *sk, const uint8_t *fa,
+                     const uint8_t *fb, uint32_t na, uint32_t nb,
+                     const struct wn_pair_sim *sim,
+                     struct wn__quality_verdict *v)
+{
+    struct wn_figures xa, xb;
+    unpack_figures(fa, &xa);
+    unpack_figures(fb, &xb);
+    struct wn_pair_facts f;
+    memset(&f, 0, sizeof(f));
+    f.jaccard = sim->jac;
+    f.cont_a = sim->a_in_b;
+    f.cont_b = sim->b_in_a;
+    /* The sizes: shingle counts (tokens - ngram + 1 for word shingles). */
+    f.tokens_a = na;
+    f.tokens_b = nb;
+    /* The web profile: figures do not tell template pages apart. */
+    if (sk->o.profile != WN_PROFILE_WEB)
+        wn__figures_compare(&xa, &xb, &f.figs);
+    wn__quality_decide(&f, &sk->qp, v);
+}
+
+int wn__figures_public(enum wn_fig_agreement g)
+{
+    switch (g) {
+    case WN_FIG_EQUAL:
+        return WN_FIGURES_EQUAL;
+    case WN_FIG_A_IN_B:
+    case WN_FIG_B_IN_A:
+        return WN_FIGURES_CONTAINED;
+    case WN_FIG_CLOSE:
+        return WN_FIGURES_CLOSE;
+    case WN_FIG_CONFLICT:
+        return WN_FIGURES_CONFLICT;
+    default:
+        return WN_FIGURES_NONE;
+    }
+}
+
+const char *wn_figures_name(int agreement)
+{
+    static const char *const names[] = {"none", "equal", "contained", "close",
+                                        "conflict"};
+    if (agreement < 0 || agreement > WN_FIGURES_CONFLICT)
+        return NULL;
+    return names[agreement];
+}
+
+static int rule_reason(const struct wn__quality_verdict *v)
+{
+    switch (v->reason) {
+    case WN_Q_NEAR:
+        return WN_REASON_NEAR;
+    case WN_Q_CONTAINED:
+        return WN_REASON_CONTAINED;
+    case WN_Q_FLASH:
+        return WN_REASON_FLASH;
+    default:
+        return WN_REASON_NONE;
+    }
+}
+
 bool wn__verify_accept(const struct wn_sketcher *sk,
                        const struct wn_pair_sim *s)
 {
@@ -118,6 +190,8 @@ const char *wn_reason_name(int reason)
         return "near";
     case WN_REASON_CONTAINED:
         return "contained";
+    case WN_REASON_FLASH:
+        return "flash";
     default:
         return NULL;
     }
@@ -145,9 +219,19 @@ int wn_sketcher_compare(const struct wn_sketcher *sk, const struct wn_sketch *a,
             wn__verify_sets(a->sh, a->nset, b->sh, b->nset, &s);
         else
             wn__verify_data(sk, a->vdata, b->vdata, a->nsh, b->nsh, &s);
-        r.same = wn__verify_accept(sk, &s);
+        if (sk->rule) {
+            struct wn__quality_verdict q;
+            wn__verify_rule(sk, a->vdata + sk->sig_bytes,
+                            b->vdata + sk->sig_bytes, a->nsh, b->nsh, &s, &q);
+            r.same = q.same;
+            r.reason = rule_reason(&q);
+            r.figures = wn__figures_public(q.agreement);
+        } else {
+            r.same = wn__verify_accept(sk, &s);
+        }
     }
-    r.reason = r.same ? wn__verify_reason(sk, exact, &s) : WN_REASON_NONE;
+    if (!sk->rule || exact || !r.same)
+        r.reason = r.same ? wn__verify_reason(sk, exact, &s) : WN_REASON_NONE;
     r.similarity = s.jac;
     r.containment = s.cont;
     r.a_in_b = s.a_in_b;
@@ -170,8 +254,8 @@ int wn__pair_verifier_init(struct wn_pair_verifier *v,
     v->docs = docs;
     v->sig_fd = sp->sig_f ? fileno(sp->sig_f) : -1;
     v->set_fd = sp->set_f ? fileno(sp->set_f) : -1;
-    v->sa = wn__malloc(sk->sig_bytes ? sk->sig_bytes : 1);
-    v->sb = wn__malloc(sk->sig_bytes ? sk->sig_bytes : 1);
+    v->sa = wn__malloc(sk->rec_bytes ? sk->rec_bytes : 1);
+    v->sb = wn__malloc(sk->rec_bytes ? sk->rec_bytes : 1);
     return v->sa && v->sb ? WN_OK : WN_ENOMEM;
 }
 
@@ -198,7 +282,15 @@ static int load_set(struct wn_pair_verifier *v, uint32_t d, uint64_t **buf,
 int wn__pair_similarity(struct wn_pair_verifier *v, uint32_t a, uint32_t b,
                         struct wn_pair_sim *out)
 {
-    int rc;
+    int rc = WN_OK;
+    size_t bytes = v->sk->rec_bytes;
+    if (bytes) {
+        rc = wn__pread_full(v->sig_fd, v->sa, bytes, (uint64_t)a * bytes);
+        if (!rc)
+            rc = wn__pread_full(v->sig_fd, v->sb, bytes, (uint64_t)b * bytes);
+    }
+    if (rc)
+        return rc;
     if (v->sk->need_sets) {
         size_t na, nb;
         rc = load_set(v, a, &v->xa, &v->xacap, &na);
@@ -208,14 +300,35 @@ int wn__pair_similarity(struct wn_pair_verifier *v, uint32_t a, uint32_t b,
             wn__verify_sets(v->xa, na, v->xb, nb, out);
         return rc;
     }
-    size_t bytes = v->sk->sig_bytes;
-    rc = wn__pread_full(v->sig_fd, v->sa, bytes, (uint64_t)a * bytes);
-    if (!rc)
-        rc = wn__pread_full(v->sig_fd, v->sb, bytes, (uint64_t)b * bytes);
-    if (!rc)
-        wn__verify_data(v->sk, v->sa, v->sb, v->docs->nsh[a], v->docs->nsh[b],
-                        out);
+    wn__verify_data(v->sk, v->sa, v->sb, v->docs->nsh[a], v->docs->nsh[b], out);
     return rc;
+}
+
+int wn__pair_decide(struct wn_pair_verifier *v, uint32_t a, uint32_t b,
+                    struct wn_pair_decision *out)
+{
+    struct wn_pair_decision d;
+    memset(&d, 0, sizeof(d));
+    int rc = wn__pair_similarity(v, a, b, &d.s);
+    if (rc)
+        return rc;
+    const struct wn_sketcher *sk = v->sk;
+    if (sk->rule) {
+        struct wn__quality_verdict q;
+        wn__verify_rule(sk, v->sa + sk->sig_bytes, v->sb + sk->sig_bytes,
+                        v->docs->nsh[a], v->docs->nsh[b], &d.s, &q);
+        d.same = q.same;
+        d.reason = d.same ? rule_reason(&q) : WN_REASON_NONE;
+        d.figures = wn__figures_public(q.agreement);
+        bool cont = q.same && q.reason != WN_Q_NEAR;
+        d.a_contained = cont && q.smaller_is_a;
+        d.b_contained = cont && !q.smaller_is_a;
+    } else {
+        d.same = wn__verify_accept(sk, &d.s);
+        d.reason = d.same ? wn__verify_reason(sk, false, &d.s) : WN_REASON_NONE;
+    }
+    *out = d;
+    return WN_OK;
 }
 
 int wn__stage_verify(struct wn_pair_verifier *v, const uint64_t *pairs,
@@ -228,12 +341,12 @@ int wn__stage_verify(struct wn_pair_verifier *v, const uint64_t *pairs,
         /* Already together: a further edge cannot change the partition. */
         if (wn__uf_find(uf, a) == wn__uf_find(uf, b))
             continue;
-        struct wn_pair_sim s;
-        rc = wn__pair_similarity(v, a, b, &s);
+        struct wn_pair_decision dd;
+        rc = wn__pair_decide(v, a, b, &dd);
         if (rc)
             break;
         (*verified)++;
-        if (wn__verify_accept(v->sk, &s)) {
+        if (dd.same) {
             (*edges)++;
             wn__uf_union(uf, a, b);
         }
@@ -241,4 +354,45 @@ int wn__stage_verify(struct wn_pair_verifier *v, const uint64_t *pairs,
             rc = WN_EINTR;
     }
     return rc;
+}
+
+int wn__stage_verify_edges(struct wn_pair_verifier *v, const uint64_t *pairs,
+                           size_t npairs, volatile int *cancel,
+                           uint64_t *verified, struct wn_edges *e)
+{
+    int rc = WN_OK;
+    for (size_t i = 0; i < npairs && !rc; i++) {
+        uint32_t a = (uint32_t)(pairs[i] >> 32), b = (uint32_t)pairs[i];
+        struct wn_pair_decision dd;
+        rc = wn__pair_decide(v, a, b, &dd);
+        if (rc)
+            break;
+        (*verified)++;
+        if (dd.same) {
+            size_t cap = e->cap;
+            if (WN_GROW(e->pair, e->cap, e->n + 1))
+                return WN_ENOMEM;
+            if (cap != e->cap) {
+                uint8_t *f = wn__realloc(e->flag, e->cap);
+                if (!f)
+                    return WN_ENOMEM;
+                e->flag = f;
+            }
+            e->pair[e->n] = pairs[i];
+            e->flag[e->n] = (uint8_t)(dd.a_contained   ? 1
+                                      : dd.b_contained ? 2
+                                                       : 0);
+            e->n++;
+        }
+        if ((i & 0xffff) == 0 && cancel && *cancel)
+            rc = WN_EINTR;
+    }
+    return rc;
+}
+
+void wn__edges_release(struct wn_edges *e)
+{
+    wn__free(e->pair);
+    wn__free(e->flag);
+    memset(e, 0, sizeof(*e));
 }

@@ -38,7 +38,7 @@ done <<EOF
 2|--threshold must be in (0, 1), got 1|dedup --threshold=1 -o $O $IN
 2|--threshold must be a number in (0, 1), got 'abc'|dedup -t abc -o $O $IN
 2|--containment must be in [0, 1], got 2|dedup --containment=2 -o $O $IN
-2|needs 341 LSH bands, more than the 256 supported|dedup -k 1024 -t 0.2 -o $O $IN
+2|needs 341 LSH bands, more than the 256 supported|dedup --profile classic -k 1024 -t 0.2 -o $O $IN
 1|cannot open '$TMP/nope.jsonl': No such file or directory|similarity --pairs $TMP/nope.jsonl $IN
 1|cannot open '$TMP/nope.jsonl': No such file or directory|similarity --pairs $TMP/pairs.jsonl $TMP/nope.jsonl
 2|--containment must be in [0, 1], got -0.1|dedup --containment=-0.1 -o $O $IN
