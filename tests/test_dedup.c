@@ -1499,7 +1499,7 @@ static int run_job(const struct wn_dedup_options *o, const struct recs *v,
     return rc;
 }
 
-/* Every removal of a run at the defaults (the news rule) passes the rule
+/* Every removal of a run under the news rule (--profile news) passes the rule
  * against its duplicate_of, decided again by wn_sketcher_compare on the
  * two texts: star clusters do not chain. Returns the removals checked. */
 static size_t check_removals_pass(const char *path)
@@ -1508,6 +1508,8 @@ static size_t check_removals_pass(const char *path)
     recs_read(path, NULL, &v);
     struct wn_dedup_options o;
     wn_dedup_options_init(&o);
+    o.profile = WN_PROFILE_NEWS;
+    o.threshold = 0.5; /* the news profile's threshold, as the CLI sets it */
     o.threads = 2;
     struct fates f = {0, 0, NULL, -1};
     struct wn_dedup_report rep;

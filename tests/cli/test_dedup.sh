@@ -379,11 +379,11 @@ sys.exit(0 if len(r) == 1 and r[0]["reason"] == "contained" and r[0]["containmen
 PY
 ok $? "containment: reason contained, containment and similarity reported"
 
-# The news rule (default) on the same pair: J 0.5-0.7 and no figures, so
+# The news rule (--profile news) on the same pair: J 0.5-0.7 and no figures, so
 # it is a near copy; with a figure changed in the cut it is not removed
 # by near (the figures conflict) and not by contained (a figure of the
 # smaller is missing from the larger).
-"$WINNOW" dedup -q -o "$TMP/contain-news" "$TMP/contain.jsonl"
+"$WINNOW" dedup -q --profile news -o "$TMP/contain-news" "$TMP/contain.jsonl"
 python3 - "$TMP/contain" "$TMP/contain-news" <<'PY'
 import json, sys
 r = [json.loads(l) for l in open(sys.argv[2] + "/removed.jsonl")]
@@ -397,7 +397,7 @@ base = ("the city council voted on tuesday to approve a new budget of 4.5 millio
         "public library system which will extend opening hours and hire 30 more staff")
 print(json.dumps({"id": "full", "text": base + " officials said"}))
 print(json.dumps({"id": "cut", "text": base.replace("4.5", "7.25")}))' >"$TMP/contain-fig.jsonl"
-"$WINNOW" dedup -q -o "$TMP/contain-fig" "$TMP/contain-fig.jsonl" &&
+"$WINNOW" dedup -q --profile news -o "$TMP/contain-fig" "$TMP/contain-fig.jsonl" &&
     [ ! -s "$TMP/contain-fig/removed.jsonl" ] && accounting "$TMP/contain-fig" &&
     "$WINNOW" dedup -q --profile web -o "$TMP/contain-fig-web" "$TMP/contain-fig.jsonl" &&
     grep -q '"id":"cut"' "$TMP/contain-fig-web/removed.jsonl"
