@@ -205,8 +205,9 @@ int cmd_dedup(int argc, char **argv)
     if (mpi_size) {
 #ifdef WN_HAVE_MPI
         int rank = 0, size = 1;
+        uint64_t sent = 0;
         rc = wn_dist_dedup((const char *const *)pos, (size_t)npos, outdir, &o,
-                           &rep, &rank, &size);
+                           &rep, &rank, &size, &sent);
         free(pos);
         if (rc == WN_EINVAL && strcmp(rep.error_path, "-") == 0) {
             cli_error("dedup: standard input cannot be read by MPI ranks; "
@@ -219,6 +220,12 @@ int cmd_dedup(int argc, char **argv)
             int code = cli_run_failed("dedup", rc, rep.error_path);
             wn_dist_abort(code > 0 ? code : EXIT_FAIL);
         }
+        if (rank != 0 && cli_verbosity > 0)
+            cli_info("MPI rank %d of %d: read %llu records (%.1f MB), sent "
+                     "%llu bytes to rank 0 (%.0f per record)",
+                     rank, size, (unsigned long long)rep.read, rep.bytes / 1e6,
+                     (unsigned long long)sent,
+                     rep.read ? (double)sent / (double)rep.read : 0.0);
         wn_dist_finalize();
         if (rank != 0)
             return EXIT_OK; /* rank 0 reports the run */

@@ -70,13 +70,14 @@ static int mpi_up(int *rank, int *size)
 /* Ranks other than 0: read, sketch, send                                    */
 /* ------------------------------------------------------------------------ */
 
-static int send_buf(struct wn_buf *b)
+static int send_buf(struct wn_buf *b, uint64_t *sent)
 {
     if (b->len > INT_MAX)
         return WN_ETOOBIG; /* one MPI message per record at most */
     if (MPI_Send(b->data, (int)b->len, MPI_BYTE, 0, TAG_RECORDS,
                  MPI_COMM_WORLD) != MPI_SUCCESS)
         return WN_EIO;
+    *sent += b->len;
     b->len = 0;
     return WN_OK;
 }
@@ -126,7 +127,7 @@ static int put_end(struct wn_buf *b, const struct wn_reader *r)
 
 static int send_inputs(const char *const *inputs, size_t n,
                        const struct wn_dedup_options *o, int rank, int size,
-                       struct wn_dedup_report *rep)
+                       struct wn_dedup_report *rep, uint64_t *sent)
 {
     struct wn_sketcher *sk = NULL;
     struct wn_sketch *s = NULL;
@@ -162,7 +163,7 @@ static int send_inputs(const char *const *inputs, size_t n,
             if (!rc)
                 rc = put_record(&msg, &rec, blob.data, blen);
             if (!rc && msg.len >= MESSAGE_BYTES) {
-                rc = send_buf(&msg);
+                rc = send_buf(&msg, sent);
                 if (!died) {
                     died = true;
                     maybe_die(rank);
@@ -182,7 +183,7 @@ static int send_inputs(const char *const *inputs, size_t n,
             rc = put_end(&msg, r);
         }
         if (!rc)
-            rc = send_buf(&msg);
+            rc = send_buf(&msg, sent);
         if (!rc && !died) {
             died = true;
             maybe_die(rank);
@@ -425,9 +426,11 @@ static int gather_next(void *ud, struct wn_record *rec,
 
 int wn_dist_dedup(const char *const *inputs, size_t ninputs, const char *outdir,
                   const struct wn_dedup_options *opts,
-                  struct wn_dedup_report *rep, int *rank, int *size)
+                  struct wn_dedup_report *rep, int *rank, int *size,
+                  uint64_t *sent)
 {
-    assert(rep && rank && size && opts);
+    assert(rep && rank && size && opts && sent);
+    *sent = 0;
     memset(rep, 0, sizeof(*rep));
     *rank = 0;
     *size = 1;
@@ -444,7 +447,7 @@ int wn_dist_dedup(const char *const *inputs, size_t ninputs, const char *outdir,
         struct wn_dedup_options o = *opts;
         o.on_reject = NULL; /* rank 0 reports every record */
         o.on_progress = NULL;
-        return send_inputs(inputs, ninputs, &o, *rank, *size, rep);
+        return send_inputs(inputs, ninputs, &o, *rank, *size, rep, sent);
     }
     struct gather g;
     memset(&g, 0, sizeof(g));

@@ -22,7 +22,8 @@
  * rank 0 runs the job and writes outdir as wn_dedup_run does (rep filled
  * as by wn_dedup_run); another rank sends its inputs' records (rep gets
  * read, rejected, bytes of its own inputs and error_path on failure).
- * *rank and *size are set once MPI is up (0 and 1 before). Standard
+ * *rank and *size are set once MPI is up (0 and 1 before); *sent gets the
+ * bytes this rank sent to rank 0 (0 on rank 0). Standard
  * input is refused (WN_EINVAL): ranks cannot share it.
  *
  * Nothing here ends the process; after a failure on any rank the caller
@@ -31,7 +32,8 @@
  */
 int wn_dist_dedup(const char *const *inputs, size_t ninputs, const char *outdir,
                   const struct wn_dedup_options *opts,
-                  struct wn_dedup_report *rep, int *rank, int *size);
+                  struct wn_dedup_report *rep, int *rank, int *size,
+                  uint64_t *sent);
 /* MPI_Abort(MPI_COMM_WORLD, code): every rank of the run ends. */
 void wn_dist_abort(int code);
 /* MPI_Finalize. */
