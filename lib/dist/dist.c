@@ -146,7 +146,7 @@ static int send_inputs(const char *const *inputs, size_t n,
         }
         wn__reader_set_cancel(r, o->cancel);
         struct wn_record rec;
-        int got;
+        int got = 0;
         while (!rc && (got = wn_reader_next(r, &rec)) > 0) {
             rep->read++;
             size_t blen = 0;
@@ -318,7 +318,7 @@ static int take_entry(struct gather *g, struct wn_record *rec,
     if (w.source_len > left || w.id_len > left || w.raw_sent > left ||
         w.blob_len > left || need > left - body)
         return WN_EFORMAT;
-    if (!w.status && w.raw_sent != w.raw_len)
+    if (w.raw_sent > w.raw_len || (!w.status && w.raw_sent != w.raw_len))
         return WN_EFORMAT;
     const char *q = p + body;
     g->pos += body + (size_t)need;

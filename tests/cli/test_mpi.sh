@@ -3,16 +3,23 @@
 # ranks the outputs are byte for byte those of one process, on a generated
 # corpus split into files and on inputs with rejected records, compressed
 # files and a directory of text files; a rank that dies fails the run and
-# publishes nothing. Skips when mpirun is missing or winnow was built
-# without MPI.
+# publishes nothing. Built without MPI, it checks that winnow refuses to
+# run under mpirun, and skips the rest; likewise when mpirun is missing.
 . "$(dirname "$0")/lib.sh"
 
-if ! command -v mpirun >/dev/null 2>&1; then
-    skip "mpirun runs" "mpirun not found (apt-get install openmpi-bin libopenmpi-dev)"
+if ! grep -q "MPI for c found: YES" "$BUILD/meson-logs/meson-log.txt" 2>/dev/null; then
+    # Built without MPI: under mpirun every rank would write the same
+    # outputs, so winnow refuses.
+    printf '{"id": 1, "text": "one record"}\n' >"$TMP/one.jsonl"
+    expect_status 2 "without MPI, a run under mpirun is refused" -- \
+        env OMPI_COMM_WORLD_SIZE=2 "$WINNOW" dedup -o "$TMP/refused" "$TMP/one.jsonl"
+    grep -q "built without MPI" "$TMP/err" && [ ! -e "$TMP/refused" ]
+    ok $? "the refusal says so and writes nothing"
+    skip "mpirun runs" "$BUILD was configured without MPI"
     echo "1..$tap_n"; exit 0
 fi
-if ! grep -q "MPI for c found: YES" "$BUILD/meson-logs/meson-log.txt" 2>/dev/null; then
-    skip "mpirun runs" "$BUILD was configured without MPI"
+if ! command -v mpirun >/dev/null 2>&1; then
+    skip "mpirun runs" "mpirun not found (apt-get install openmpi-bin libopenmpi-dev)"
     echo "1..$tap_n"; exit 0
 fi
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
