@@ -51,7 +51,9 @@ struct wire_end {
 static void maybe_die(int rank)
 {
     const char *e = getenv("WINNOW_MPI_TEST_DIE_RANK");
-    if (e && *e && atoi(e) == rank)
+    char *end = NULL;
+    long k = e && *e ? strtol(e, &end, 10) : -1;
+    if (end && *end == '\0' && k == rank)
         raise(SIGKILL);
 }
 
