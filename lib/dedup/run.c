@@ -173,7 +173,8 @@ static int pass1(struct run *x, struct wn_reader *r,
         if (rc < 0)
             break;
         if (rc == 1 && o->on_progress)
-            o->on_progress(o->ud, wn_reader_bytes(r), rep->read);
+            o->on_progress(o->ud, src ? src->bytes : wn_reader_bytes(r),
+                           rep->read);
         rc = WN_OK;
     }
     uint64_t bytes = src ? src->bytes : wn_reader_bytes(r);
