@@ -2,6 +2,9 @@
  * cmd_dedup.c - `winnow dedup`: exact and near-duplicate removal.
  */
 #include "cli.h"
+#ifdef WN_HAVE_MPI
+#include "dist/dist.h"
+#endif
 
 #include <stdlib.h>
 #include <string.h>
@@ -231,9 +234,50 @@ int cmd_dedup(int argc, char **argv)
      * so that reading rep.error_path never depends on it. */
     struct wn_dedup_report rep;
     memset(&rep, 0, sizeof(rep));
-    int rc =
-        wn_dedup_run((const char *const *)pos, (size_t)npos, outdir, &o, &rep);
-    free(pos);
+    /* Under mpirun (Open MPI sets OMPI_COMM_WORLD_SIZE) the ranks share
+     * the run: lib/dist, docs/SCALING.md. */
+    const char *mpi_size = getenv("OMPI_COMM_WORLD_SIZE");
+    int rc;
+    if (mpi_size) {
+#ifdef WN_HAVE_MPI
+        int rank = 0, size = 1;
+        uint64_t sent = 0;
+        rc = wn_dist_dedup((const char *const *)pos, (size_t)npos, outdir, &o,
+                           &rep, &rank, &size, &sent);
+        free(pos);
+        if (rc == WN_EINVAL && strcmp(rep.error_path, "-") == 0) {
+            cli_error("dedup: standard input cannot be read by MPI ranks; "
+                      "give files");
+            wn_dist_abort(EXIT_USAGE);
+        }
+        if (rc) {
+            if (rank != 0)
+                cli_error("dedup: MPI rank %d of %d failed", rank, size);
+            int code =
+                cli_run_failed("dedup", rc, rep.error_path, rep.error_errno);
+            wn_dist_abort(code > 0 ? code : EXIT_FAIL);
+        }
+        if (rank != 0 && cli_verbosity > 0)
+            cli_info("MPI rank %d of %d: read %llu records (%.1f MB), sent "
+                     "%llu bytes to rank 0 (%.0f per record)",
+                     rank, size, (unsigned long long)rep.read, rep.bytes / 1e6,
+                     (unsigned long long)sent,
+                     rep.read ? (double)sent / (double)rep.read : 0.0);
+        wn_dist_finalize();
+        if (rank != 0)
+            return EXIT_OK; /* rank 0 reports the run */
+#else
+        free(pos);
+        cli_error("dedup: running under mpirun (OMPI_COMM_WORLD_SIZE=%s), but "
+                  "this winnow was built without MPI (see docs/SCALING.md)",
+                  mpi_size);
+        return EXIT_USAGE;
+#endif
+    } else {
+        rc = wn_dedup_run((const char *const *)pos, (size_t)npos, outdir, &o,
+                          &rep);
+        free(pos);
+    }
     if (log.last > 0)
         fputs("\r\033[K", stderr); /* clear the progress line */
     if (rc == WN_EINVAL && !o.exact_only && !o.bands &&

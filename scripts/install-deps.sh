@@ -18,10 +18,10 @@ fi
 if [ "${1:-build}" = test ]; then
     # curl: the service tests; libxml2-utils (xmllint) and chromium: the
     # report tests; strace: the directory-fsync checks; python3-*: the
-    # Python binding and its pytest suite.
+    # Python binding and its pytest suite; Open MPI: mpirun winnow dedup.
     pkgs="$pkgs libcmocka-dev clang libclang-rt-14-dev python3 util-linux binutils time
 curl libxml2-utils chromium strace python3-dev python3-pytest python3-mesonpy
-python3-pandas python3-pip"
+python3-pandas python3-pip libopenmpi-dev openmpi-bin"
 fi
 if [ "${1:-build}" = python ]; then
     pkgs="$pkgs python3-dev python3-mesonpy python3-pip python3-pandas"

@@ -45,6 +45,7 @@
 #include <zlib.h>
 
 #include "common/common.h"
+#include "dedup/dedup.h"
 #include "io/reader.h"
 
 #include <signal.h>
@@ -1683,6 +1684,88 @@ static void test_verifier_agrees_with_job(void **state)
     free(tmp);
 }
 
+/* lib/dist's path: records sketched elsewhere, encoded, decoded and added
+ * with wn__dedup_job_add_sketch, mixed with records the job sketches
+ * itself (on 2 threads, so that queued batches must be committed first),
+ * give the same fates as a job that sketches every record. */
+static void test_job_add_sketch_same_fates(void **state)
+{
+    (void)state;
+    struct corpus c;
+    corpus_make(&c, 47, 400, 0, 0);
+    char *p = path_of("presketched.jsonl");
+    write_path(p, c.data.data, c.data.len);
+    corpus_free(&c);
+    struct recs v;
+    recs_read(p, NULL, &v);
+    char *tmp = path_of("presketched-tmp");
+    assert_int_equal(mkdir(tmp, 0777), 0);
+    struct wn_dedup_options o;
+    for (int k = 0; stage_options(k, &o); k++) {
+        o.tmp_dir = tmp;
+        o.threads = 2;
+        struct fates a = {.stop_at = -1}, b = {.stop_at = -1};
+        struct wn_dedup_report ra, rb;
+        assert_int_equal(run_job(&o, &v, NULL, v.n, &a, &ra), WN_OK);
+        struct wn_sketcher *sk = NULL;
+        struct wn_sketch *s = NULL, *d = NULL;
+        assert_int_equal(wn_sketcher_create(&o, &sk), WN_OK);
+        assert_int_equal(wn_sketch_create(sk, &s), WN_OK);
+        assert_int_equal(wn_sketch_create(sk, &d), WN_OK);
+        struct wn_dedup_job *job = NULL;
+        assert_int_equal(wn_dedup_job_create(&o, &job), WN_OK);
+        size_t added = 0;
+        for (size_t i = 0; i < v.n; i++) {
+            struct wn_dedup_record r = {v.id[i],       v.id_len[i], v.text[i],
+                                        v.text_len[i], 0,           0};
+            if (i % 5 < 2) {
+                assert_int_equal(wn_dedup_job_add(job, &r), WN_OK);
+                continue;
+            }
+            assert_int_equal(
+                wn_sketcher_sketch(sk, v.text[i], v.text_len[i], s), WN_OK);
+            unsigned char *blob = NULL;
+            size_t len = 0;
+            encode(s, &blob, &len);
+            assert_int_equal(wn_sketch_decode(sk, blob, len, d), WN_OK);
+            free(blob);
+            r.text = NULL;
+            assert_int_equal(wn__dedup_job_add_sketch(job, &r, d), WN_OK);
+            added++;
+        }
+        assert_true(added > v.n / 2);
+        assert_int_equal(wn_dedup_job_finish(job, collect_fate, &b, &rb),
+                         WN_OK);
+        wn_dedup_job_free(job);
+        assert_int_equal(a.n, v.n);
+        assert_int_equal(b.n, a.n);
+        assert_true(ra.removed > 0);
+        assert_int_equal(rb.removed, ra.removed);
+        assert_int_equal(rb.clusters, ra.clusters);
+        assert_int_equal(rb.invalid_utf8, ra.invalid_utf8);
+        assert_int_equal(rb.empty_docs, ra.empty_docs);
+        for (size_t i = 0; i < a.n; i++) {
+            assert_int_equal(b.f[i].removed, a.f[i].removed);
+            assert_int_equal(b.f[i].cluster, a.f[i].cluster);
+            assert_int_equal(b.f[i].duplicate_of_index,
+                             a.f[i].duplicate_of_index);
+            assert_int_equal(b.f[i].reason, a.f[i].reason);
+            assert_true(b.f[i].similarity == a.f[i].similarity);
+            assert_true(b.f[i].containment == a.f[i].containment);
+            assert_string_equal(b.f[i].id, a.f[i].id);
+        }
+        fates_free(&a);
+        fates_free(&b);
+        wn_sketch_free(s);
+        wn_sketch_free(d);
+        wn_sketcher_free(sk);
+    }
+    recs_free(&v);
+    rmdir(tmp);
+    free(tmp);
+    free(p);
+}
+
 static void test_job_fates_match_run(void **state)
 {
     (void)state;
@@ -1953,6 +2036,7 @@ int main(void)
         cmocka_unit_test(test_verifier_agrees_with_job),
         cmocka_unit_test(test_removals_pass_rule),
         cmocka_unit_test(test_job_fates_match_run),
+        cmocka_unit_test(test_job_add_sketch_same_fates),
         cmocka_unit_test(test_job_alloc_sweep),
         cmocka_unit_test(test_run_report_on_failure),
     };

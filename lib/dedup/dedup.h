@@ -208,6 +208,12 @@ WN_INTERNAL int wn__pass1_init(struct wn_pass1 *p, const struct wn_sketcher *sk,
  */
 WN_INTERNAL int wn__pass1_add(struct wn_pass1 *p,
                               const struct wn_dedup_record *rec);
+/* Number the next accepted record with its sketch s (valid, of p->sk),
+ * computed elsewhere (another MPI rank, lib/dist): committed at once,
+ * after everything queued before it. WN_OK or an error status. */
+WN_INTERNAL int wn__pass1_add_sketch(struct wn_pass1 *p,
+                                     const struct wn_dedup_record *rec,
+                                     const struct wn_sketch *s);
 /* Sketch and commit everything queued; docs->n == docs->nfill after. */
 WN_INTERNAL int wn__pass1_finish(struct wn_pass1 *p);
 /* Wait for batches in flight and free everything. */
@@ -366,6 +372,11 @@ WN_INTERNAL int wn__dedup_job_start(struct wn_dedup_job *j,
  * progress), or a status (the job is failed from then on). */
 WN_INTERNAL int wn__dedup_job_add(struct wn_dedup_job *j,
                                   const struct wn_dedup_record *rec);
+/* wn__dedup_job_add for a record already sketched (s, of the job's
+ * sketcher): WN_OK or a status (the job is failed from then on). */
+WN_INTERNAL int wn__dedup_job_add_sketch(struct wn_dedup_job *j,
+                                         const struct wn_dedup_record *rec,
+                                         const struct wn_sketch *s);
 /* Pass 1 done: the exact stage, join, verification, clustering. */
 WN_INTERNAL int wn__dedup_job_decide(struct wn_dedup_job *j);
 /* Every fate in input order (after decide). */
@@ -432,5 +443,32 @@ WN_INTERNAL int wn__pass2_copy(struct wn_dedup_job *j, struct wn_frame *f,
 WN_INTERNAL int wn__pass2_read(struct wn_dedup_job *j, struct wn_frame *f,
                                const struct wn_input_map *m,
                                const struct wn_pass2_out *out);
+
+/* ------------------------------------------------------------------------ */
+/* run.c: wn_dedup_run with records from elsewhere                           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Where pass 1 of a run gets its records when not from a reader over the
+ * inputs (lib/dist: records of other MPI ranks). start is called once the
+ * frame exists (outputs open, temporary directory made); the source then
+ * owns the copies (f->spool) of every input: pass 2 reads those, so it must
+ * give every input one. next has wn_reader_next's contract, and sets *s to
+ * the record's sketch when it is already computed (else NULL: the job
+ * sketches the text). bytes and blank_lines are read after the last next.
+ */
+struct wn_dedup_source {
+    int (*start)(void *ud, struct wn_frame *f);
+    int (*next)(void *ud, struct wn_record *rec, const struct wn_sketch **s);
+    void *ud;
+    uint64_t bytes, blank_lines;
+};
+
+/* wn_dedup_run with pass 1 fed by src (NULL: read the inputs). */
+WN_INTERNAL int wn__dedup_run_source(const char *const *inputs, size_t ninputs,
+                                     const char *outdir,
+                                     const struct wn_dedup_options *opts,
+                                     struct wn_dedup_source *src,
+                                     struct wn_dedup_report *rep);
 
 #endif /* WN_DEDUP_H */

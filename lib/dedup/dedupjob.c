@@ -102,6 +102,22 @@ int wn__dedup_job_add(struct wn_dedup_job *j, const struct wn_dedup_record *rec)
     return rc;
 }
 
+int wn__dedup_job_add_sketch(struct wn_dedup_job *j,
+                             const struct wn_dedup_record *rec,
+                             const struct wn_sketch *s)
+{
+    if (j->state != JOB_ADDING)
+        return WN_EINVAL;
+    if (j->failed)
+        return j->failed;
+    int rc = cancelled(j) ? WN_EINTR : wn__pass1_add_sketch(&j->p1, rec, s);
+    if (rc < 0)
+        j->failed = rc;
+    else
+        j->text_bytes += rec->text_len;
+    return rc;
+}
+
 int wn__dedup_job_decide(struct wn_dedup_job *j)
 {
     if (j->failed)

@@ -15,6 +15,7 @@
  */
 #include "dedup/dedup.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 
@@ -418,4 +419,60 @@ void wn__pass1_release(struct wn_pass1 *p)
         wn__sketch_release(&p->scratch[i]);
     wn__free(p->scratch);
     memset(p, 0, sizeof(*p));
+}
+
+int wn__pass1_add_sketch(struct wn_pass1 *p, const struct wn_dedup_record *rec,
+                         const struct wn_sketch *s)
+{
+    const struct wn_sketcher *sk = p->sk;
+    struct wn_docs *e = p->docs;
+    assert(s->valid && s->sk->id == sk->id);
+    /* Records queued before this one are committed first: numbers and
+     * spill files stay in input order. */
+    int rc = wn__pass1_finish(p);
+    if (rc)
+        return rc;
+    size_t d = e->nfill;
+    rc = grow_docs(p, d + 1);
+    if (rc)
+        return rc;
+    if (rec->text_len > UINT32_MAX)
+        return WN_ETOOBIG;
+    if (d == 0)
+        e->id_off[0] = 0;
+    rc = wn__buf_append(&e->ids, rec->id, rec->id_len);
+    if (rc)
+        return rc;
+    e->id_off[d + 1] = e->ids.len;
+    e->tlen[d] = (uint32_t)rec->text_len;
+    if (p->keep_max) {
+        double v = rec->has_value ? rec->value : NAN;
+        if (isnan(v)) {
+            p->keep_missing++;
+            v = -INFINITY;
+        }
+        e->keyval[d] = v;
+    }
+    e->h[2 * d] = s->h[0];
+    e->h[2 * d + 1] = s->h[1];
+    e->nsh[d] = s->nsh;
+    e->flags[d] = s->empty ? WN_DOC_EMPTY : 0;
+    p->invalid_utf8 += s->invalid;
+    p->empty_docs += s->empty;
+    if (!sk->o.exact_only) {
+        rc = write_all(p->sp->sig_f, s->vdata, sk->sig_bytes);
+        for (uint32_t j = 0; j < sk->nkeys && !rc; j++)
+            rc = write_all(p->sp->key_f[j], &s->keys[j], sizeof(uint64_t));
+    }
+    if (!rc && sk->need_sets) {
+        uint64_t start = e->n ? e->set_off[e->n] : 0;
+        e->set_off[d] = start;
+        e->set_off[d + 1] = start + s->nset;
+        rc = write_all(p->sp->set_f, s->sh, s->nset * sizeof(uint64_t));
+    }
+    if (rc)
+        return rc;
+    e->nfill++;
+    e->n++;
+    return WN_OK;
 }

@@ -111,7 +111,8 @@ static int map_record(struct wn_input_map *m, size_t d,
     return WN_OK;
 }
 
-static int pass1(struct run *x, struct wn_reader *r)
+static int pass1(struct run *x, struct wn_reader *r,
+                 struct wn_dedup_source *src)
 {
     const struct wn_dedup_options *o = x->o;
     struct wn_dedup_report *rep = &x->job.rep;
@@ -123,9 +124,12 @@ static int pass1(struct run *x, struct wn_reader *r)
             rc = WN_EINTR;
             break;
         }
-        int got = wn_reader_next(r, &rec);
+        const struct wn_sketch *sketch = NULL;
+        int got =
+            src ? src->next(src->ud, &rec, &sketch) : wn_reader_next(r, &rec);
         if (got < 0) {
-            wn__frame_reader_error(&x->f, r);
+            if (!src)
+                wn__frame_reader_error(&x->f, r);
             rc = got;
             break;
         }
@@ -133,7 +137,7 @@ static int pass1(struct run *x, struct wn_reader *r)
             break;
         rep->read++;
         uint64_t unit = units++;
-        rc = wn__frame_spool(&x->f, &rec);
+        rc = src ? WN_OK : wn__frame_spool(&x->f, &rec);
         if (rc)
             break;
         if (rec.status) {
@@ -150,7 +154,8 @@ static int pass1(struct run *x, struct wn_reader *r)
                 break;
             continue;
         }
-        rc = map_record(&x->m, x->job.docs.nfill, &rec, wn__reader_plain(r));
+        rc = map_record(&x->m, x->job.docs.nfill, &rec,
+                        !src && wn__reader_plain(r));
         if (rc)
             break;
         struct wn_dedup_record dr = {
@@ -163,23 +168,35 @@ static int pass1(struct run *x, struct wn_reader *r)
             dr.value = keep_value(rec.raw, rec.raw_len, o->keep_field);
             dr.has_value = !isnan(dr.value);
         }
-        rc = wn__dedup_job_add(&x->job, &dr);
+        rc = sketch ? wn__dedup_job_add_sketch(&x->job, &dr, sketch)
+                    : wn__dedup_job_add(&x->job, &dr);
         if (rc < 0)
             break;
         if (rc == 1 && o->on_progress)
-            o->on_progress(o->ud, wn_reader_bytes(r), rep->read);
+            o->on_progress(o->ud, src ? src->bytes : wn_reader_bytes(r),
+                           rep->read);
         rc = WN_OK;
     }
+    uint64_t bytes = src ? src->bytes : wn_reader_bytes(r);
     if (!rc && o->on_progress)
-        o->on_progress(o->ud, wn_reader_bytes(r), rep->read);
-    rep->blank_lines = wn_reader_blank_lines(r);
-    rep->bytes = wn_reader_bytes(r);
+        o->on_progress(o->ud, bytes, rep->read);
+    rep->blank_lines = src ? src->blank_lines : wn_reader_blank_lines(r);
+    rep->bytes = bytes;
     return rc;
 }
 
 int wn_dedup_run(const char *const *inputs, size_t ninputs, const char *outdir,
                  const struct wn_dedup_options *opts,
                  struct wn_dedup_report *rep)
+{
+    return wn__dedup_run_source(inputs, ninputs, outdir, opts, NULL, rep);
+}
+
+int wn__dedup_run_source(const char *const *inputs, size_t ninputs,
+                         const char *outdir,
+                         const struct wn_dedup_options *opts,
+                         struct wn_dedup_source *src,
+                         struct wn_dedup_report *rep)
 {
     /* A report, not an out-parameter: written whatever the outcome. */
     if (rep)
@@ -206,12 +223,14 @@ int wn_dedup_run(const char *const *inputs, size_t ninputs, const char *outdir,
         rc = wn__frame_start(&x->f, inputs, ninputs, &opts->reader, outdir,
                              opts->tmp_dir, out_names, NOUT, true,
                              !opts->no_fsync, opts->cancel, opts->threads, &r);
+    if (!rc && src && src->start)
+        rc = src->start(src->ud, &x->f);
     if (!rc)
         rc = map_init(&x->m, &x->f);
     if (!rc)
         rc = wn__dedup_job_start(&x->job, &x->f);
     if (!rc)
-        rc = pass1(x, r);
+        rc = pass1(x, r, src);
     wn_reader_free(r);
     if (!rc)
         rc = wn__frame_spool_close(&x->f);

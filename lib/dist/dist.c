@@ -1,0 +1,493 @@
+/*
+ * dist.c - winnow dedup across MPI ranks (see dist.h). The wire format of
+ * what a rank sends rank 0: messages of tag TAG_RECORDS, each a sequence
+ * of entries in input order (native byte order: every rank runs the same
+ * binary on the same architecture):
+ *
+ *   ENTRY_RECORD  struct wire_record, then source, id, raw bytes (all of
+ *                 them for an accepted record, at most RAW_REJECTED of a
+ *                 rejected one) and the encoded sketch of an accepted one
+ *   ENTRY_END     struct wire_end: the input is done (its bytes, blank
+ *                 lines)
+ *
+ * A message ends after an ENTRY_END or when it holds MESSAGE_BYTES or
+ * more. Rank 0 takes input i's entries from rank i % P; MPI keeps the
+ * order of messages between two ranks, so one stream per rank suffices.
+ */
+#include "dist/dist.h"
+
+#include "dedup/dedup.h"
+#include "io/json.h"
+#include "io/reader.h"
+
+#include <assert.h>
+#include <limits.h>
+#include <mpi.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+enum { TAG_RECORDS = 17 };
+enum { ENTRY_RECORD = 1, ENTRY_END = 2 };
+
+#define MESSAGE_BYTES ((size_t)4 << 20)
+/* More than the 64 KiB that rejected.jsonl shows of a rejected record. */
+#define RAW_REJECTED ((size_t)80 << 10)
+
+struct wire_record {
+    int32_t kind, status, sys_errno;
+    uint32_t pad;
+    uint64_t error_offset, offset, line, raw_len;
+    uint64_t raw_sent, id_len, text_len, source_len, blob_len;
+};
+
+struct wire_end {
+    uint64_t bytes, blank_lines;
+};
+
+/* Test hook (tests/cli/test_mpi.sh): WINNOW_MPI_TEST_DIE_RANK=k makes
+ * rank k kill itself with SIGKILL once it has sent (or, rank 0, taken)
+ * its first message, as a crashed node would. */
+static void maybe_die(int rank)
+{
+    const char *e = getenv("WINNOW_MPI_TEST_DIE_RANK");
+    char *end = NULL;
+    long k = e && *e ? strtol(e, &end, 10) : -1;
+    if (end && *end == '\0' && k == rank)
+        raise(SIGKILL);
+}
+
+static int mpi_up(int *rank, int *size)
+{
+    int inited = 0;
+    MPI_Initialized(&inited);
+    if (!inited && MPI_Init(NULL, NULL) != MPI_SUCCESS)
+        return WN_EIO;
+    MPI_Comm_rank(MPI_COMM_WORLD, rank);
+    MPI_Comm_size(MPI_COMM_WORLD, size);
+    return WN_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Ranks other than 0: read, sketch, send                                    */
+/* ------------------------------------------------------------------------ */
+
+static int send_buf(struct wn_buf *b, uint64_t *sent)
+{
+    if (b->len > INT_MAX)
+        return WN_ETOOBIG; /* one MPI message per record at most */
+    if (MPI_Send(b->data, (int)b->len, MPI_BYTE, 0, TAG_RECORDS,
+                 MPI_COMM_WORLD) != MPI_SUCCESS)
+        return WN_EIO;
+    *sent += b->len;
+    b->len = 0;
+    return WN_OK;
+}
+
+static int put_record(struct wn_buf *b, const struct wn_record *rec,
+                      const void *blob, size_t blob_len)
+{
+    const char *src = rec->source ? rec->source : "";
+    struct wire_record w = {
+        .kind = rec->kind,
+        .status = rec->status,
+        .sys_errno = rec->sys_errno,
+        .error_offset = rec->error_offset,
+        .offset = rec->offset,
+        .line = rec->line,
+        .raw_len = rec->raw_len,
+        .raw_sent = rec->raw ? rec->raw_len : 0,
+        .id_len = rec->status ? 0 : rec->id_len,
+        .text_len = rec->status ? 0 : rec->text_len,
+        .source_len = strlen(src),
+        .blob_len = blob_len,
+    };
+    if (rec->status && w.raw_sent > RAW_REJECTED)
+        w.raw_sent = RAW_REJECTED;
+    uint8_t type = ENTRY_RECORD;
+    int rc = wn__buf_append(b, &type, 1);
+    if (!rc)
+        rc = wn__buf_append(b, &w, sizeof(w));
+    if (!rc)
+        rc = wn__buf_append(b, src, w.source_len);
+    if (!rc && w.id_len)
+        rc = wn__buf_append(b, rec->id, w.id_len);
+    if (!rc && w.raw_sent)
+        rc = wn__buf_append(b, rec->raw, w.raw_sent);
+    if (!rc && blob_len)
+        rc = wn__buf_append(b, blob, blob_len);
+    return rc;
+}
+
+static int put_end(struct wn_buf *b, const struct wn_reader *r)
+{
+    struct wire_end w = {wn_reader_bytes(r), wn_reader_blank_lines(r)};
+    uint8_t type = ENTRY_END;
+    int rc = wn__buf_append(b, &type, 1);
+    return rc ? rc : wn__buf_append(b, &w, sizeof(w));
+}
+
+static int send_inputs(const char *const *inputs, size_t n,
+                       const struct wn_dedup_options *o, int rank, int size,
+                       struct wn_dedup_report *rep, uint64_t *sent)
+{
+    struct wn_sketcher *sk = NULL;
+    struct wn_sketch *s = NULL;
+    struct wn_buf msg = {0}, blob = {0};
+    struct wn_reader *r = NULL;
+    int rc = wn_sketcher_create(o, &sk);
+    if (!rc)
+        rc = wn_sketch_create(sk, &s);
+    bool died = false;
+    for (size_t i = (size_t)rank; !rc && i < n; i += (size_t)size) {
+        size_t bad = 0;
+        rc = wn_reader_create(&inputs[i], 1, &o->reader, &r, &bad);
+        if (rc) {
+            snprintf(rep->error_path, sizeof(rep->error_path), "%s", inputs[i]);
+            break;
+        }
+        wn__reader_set_cancel(r, o->cancel);
+        struct wn_record rec;
+        int got = 0;
+        while (!rc && (got = wn_reader_next(r, &rec)) > 0) {
+            rep->read++;
+            size_t blen = 0;
+            if (rec.status) {
+                rep->rejected++;
+            } else {
+                rc = wn_sketcher_sketch(sk, rec.text, rec.text_len, s);
+                size_t need = rc ? 0 : wn_sketch_encoded_size(s);
+                if (!rc)
+                    rc = wn__buf_reserve(&blob, need);
+                if (!rc)
+                    rc = wn_sketch_encode(s, blob.data, need, &blen);
+            }
+            if (!rc)
+                rc = put_record(&msg, &rec, blob.data, blen);
+            if (!rc && msg.len >= MESSAGE_BYTES) {
+                rc = send_buf(&msg, sent);
+                if (!died) {
+                    died = true;
+                    maybe_die(rank);
+                }
+            }
+            if (!rc && o->cancel && *o->cancel)
+                rc = WN_EINTR;
+        }
+        if (!rc && got < 0) {
+            rc = got;
+            const char *p = wn_reader_error_path(r);
+            snprintf(rep->error_path, sizeof(rep->error_path), "%s",
+                     p ? p : inputs[i]);
+        }
+        if (!rc) {
+            rep->bytes += wn_reader_bytes(r);
+            rc = put_end(&msg, r);
+        }
+        if (!rc)
+            rc = send_buf(&msg, sent);
+        if (!rc && !died) {
+            died = true;
+            maybe_die(rank);
+        }
+        wn_reader_free(r);
+        r = NULL;
+    }
+    wn__buf_release(&msg);
+    wn__buf_release(&blob);
+    wn_sketch_free(s);
+    wn_sketcher_free(sk);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Rank 0: the source of the run's pass 1                                    */
+/* ------------------------------------------------------------------------ */
+
+struct gather {
+    struct wn_dedup_source src; /* src.ud is the gather */
+    const char *const *inputs;
+    size_t n;
+    int size;
+    const struct wn_dedup_options *o;
+    struct wn_frame *f;
+    size_t cur;             /* input being taken */
+    struct wn_reader *r;    /* of cur when it is rank 0's */
+    bool remote;            /* cur is another rank's, being received */
+    struct wn_buf in;       /* the last message of that rank */
+    size_t pos;             /* next entry in it */
+    struct wn_sketcher *sk; /* to decode sketches */
+    struct wn_sketch *s;
+    struct wn_buf line;   /* a text file's record as its kept line */
+    struct wn_buf source; /* the NUL-terminated source of a record */
+    bool died;
+};
+
+/* Every input gets a copy in the temporary directory: pass 2 reads it. */
+static int gather_start(void *ud, struct wn_frame *f)
+{
+    struct gather *g = ud;
+    g->f = f;
+    if (!f->spool || !f->spool_path)
+        return WN_EINVAL;
+    for (size_t i = 0; i < f->ninputs; i++) {
+        if (f->spool[i])
+            continue;
+        size_t len = strlen(f->od.tmpdir) + 32;
+        f->spool_path[i] = wn__malloc(len);
+        if (!f->spool_path[i])
+            return WN_ENOMEM;
+        snprintf(f->spool_path[i], len, "%s/input-%zu", f->od.tmpdir, i);
+        f->spool[i] = fopen(f->spool_path[i], "wb");
+        if (!f->spool[i])
+            return WN_EOPEN;
+        setvbuf(f->spool[i], NULL, _IOFBF, 1u << 20);
+    }
+    return WN_OK;
+}
+
+/* The copy of a record: its line, a text file's as the line kept.jsonl
+ * would have ({"id", "text"}), a rejected record as "-". */
+static int gather_spool(struct gather *g, const struct wn_record *rec)
+{
+    if (rec->status || rec->kind == WN_RECORD_JSON)
+        return wn__frame_spool(g->f, rec);
+    struct wn_buf *b = &g->line;
+    b->len = 0;
+    int rc = WN_BUF_LIT(b, "{\"id\":");
+    if (!rc)
+        rc = wn__json_escape(rec->id, rec->id_len, b);
+    if (!rc)
+        rc = WN_BUF_LIT(b, ",\"text\":");
+    if (!rc)
+        rc = wn__json_escape(rec->raw, rec->raw_len, b);
+    if (!rc)
+        rc = WN_BUF_LIT(b, "}");
+    if (!rc) {
+        struct wn_record copy = *rec;
+        copy.raw = b->data;
+        copy.raw_len = b->len;
+        rc = wn__frame_spool(g->f, &copy);
+    }
+    return rc;
+}
+
+static int receive(struct gather *g, int from)
+{
+    MPI_Status st;
+    int count = 0;
+    if (MPI_Probe(from, TAG_RECORDS, MPI_COMM_WORLD, &st) != MPI_SUCCESS ||
+        MPI_Get_count(&st, MPI_BYTE, &count) != MPI_SUCCESS || count < 0)
+        return WN_EIO;
+    g->in.len = 0;
+    int rc = wn__buf_reserve(&g->in, count ? (size_t)count : 1);
+    if (rc)
+        return rc;
+    if (MPI_Recv(g->in.data, count, MPI_BYTE, from, TAG_RECORDS, MPI_COMM_WORLD,
+                 MPI_STATUS_IGNORE) != MPI_SUCCESS)
+        return WN_EIO;
+    g->in.len = (size_t)count;
+    g->pos = 0;
+    return WN_OK;
+}
+
+/* The next entry of a rank's message: a record in *rec (1), the end of the
+ * input (0), or WN_EFORMAT for bytes that are no entry. */
+static int take_entry(struct gather *g, struct wn_record *rec,
+                      const struct wn_sketch **s)
+{
+    const char *p = g->in.data + g->pos;
+    size_t left = g->in.len - g->pos;
+    if (left < 1)
+        return WN_EFORMAT;
+    uint8_t type = (uint8_t)p[0];
+    if (type == ENTRY_END) {
+        struct wire_end w;
+        if (left < 1 + sizeof(w))
+            return WN_EFORMAT;
+        memcpy(&w, p + 1, sizeof(w));
+        g->pos += 1 + sizeof(w);
+        g->src.bytes += w.bytes;
+        g->src.blank_lines += w.blank_lines;
+        return 0;
+    }
+    struct wire_record w;
+    if (type != ENTRY_RECORD || left < 1 + sizeof(w))
+        return WN_EFORMAT;
+    memcpy(&w, p + 1, sizeof(w));
+    size_t body = 1 + sizeof(w);
+    uint64_t need = w.source_len + w.id_len + w.raw_sent + w.blob_len;
+    if (w.source_len > left || w.id_len > left || w.raw_sent > left ||
+        w.blob_len > left || need > left - body)
+        return WN_EFORMAT;
+    if (w.raw_sent > w.raw_len || (!w.status && w.raw_sent != w.raw_len))
+        return WN_EFORMAT;
+    const char *q = p + body;
+    g->pos += body + (size_t)need;
+    g->source.len = 0;
+    int rc = wn__buf_append(&g->source, q, w.source_len);
+    if (!rc)
+        rc = wn__buf_append(&g->source, "", 1);
+    if (rc)
+        return rc;
+    q += w.source_len;
+    memset(rec, 0, sizeof(*rec));
+    rec->kind = w.kind;
+    rec->status = w.status;
+    rec->sys_errno = w.sys_errno;
+    rec->error_offset = w.error_offset;
+    rec->offset = w.offset;
+    rec->line = w.line;
+    rec->raw_len = w.raw_len;
+    rec->input = (uint32_t)g->cur;
+    rec->source = g->source.data;
+    rec->id = q;
+    rec->id_len = w.id_len;
+    q += w.id_len;
+    rec->raw = w.raw_sent ? q : NULL;
+    q += w.raw_sent;
+    rec->text = NULL; /* sketched by its rank */
+    rec->text_len = w.text_len;
+    *s = NULL;
+    if (!rec->status) {
+        rc = wn_sketch_decode(g->sk, q, w.blob_len, g->s);
+        if (rc)
+            return rc;
+        *s = g->s;
+    }
+    return 1;
+}
+
+/* Records of the inputs in order: rank 0's own read here (the job
+ * sketches them on the pool), the others' from their messages. */
+static int gather_next(void *ud, struct wn_record *rec,
+                       const struct wn_sketch **s)
+{
+    struct gather *g = ud;
+    *s = NULL;
+    while (g->cur < g->n) {
+        int owner = (int)(g->cur % (size_t)g->size);
+        int got;
+        if (owner == 0) {
+            if (!g->r) {
+                size_t bad = 0;
+                int rc = wn_reader_create(&g->inputs[g->cur], 1, &g->f->ro,
+                                          &g->r, &bad);
+                if (rc) {
+                    wn__frame_error_path(g->f, g->inputs[g->cur]);
+                    return rc;
+                }
+                wn__reader_set_cancel(g->r, g->o->cancel);
+            }
+            got = wn_reader_next(g->r, rec);
+            if (got < 0) {
+                wn__frame_reader_error(g->f, g->r);
+                return got;
+            }
+            if (got == 0) {
+                g->src.bytes += wn_reader_bytes(g->r);
+                g->src.blank_lines += wn_reader_blank_lines(g->r);
+                wn_reader_free(g->r);
+                g->r = NULL;
+            }
+        } else {
+            if (!g->remote || g->pos >= g->in.len) {
+                int rc = receive(g, owner);
+                if (rc) {
+                    wn__frame_error_path(g->f, g->inputs[g->cur]);
+                    return rc;
+                }
+                g->remote = true;
+                if (!g->died) {
+                    g->died = true;
+                    maybe_die(0);
+                }
+            }
+            got = take_entry(g, rec, s);
+            if (got < 0) {
+                wn__frame_error_path(g->f, g->inputs[g->cur]);
+                return got;
+            }
+            if (got == 0)
+                g->remote = false;
+        }
+        if (got == 0) {
+            g->cur++;
+            continue;
+        }
+        rec->input = (uint32_t)g->cur;
+        int rc = gather_spool(g, rec);
+        return rc ? rc : 1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The entry points                                                          */
+/* ------------------------------------------------------------------------ */
+
+int wn_dist_dedup(const char *const *inputs, size_t ninputs, const char *outdir,
+                  const struct wn_dedup_options *opts,
+                  struct wn_dedup_report *rep, int *rank, int *size,
+                  uint64_t *sent)
+{
+    assert(rep && rank && size && opts && sent);
+    *sent = 0;
+    memset(rep, 0, sizeof(*rep));
+    *rank = 0;
+    *size = 1;
+    int rc = mpi_up(rank, size);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < ninputs; i++) {
+        if (strcmp(inputs[i], "-") == 0) {
+            snprintf(rep->error_path, sizeof(rep->error_path), "-");
+            return WN_EINVAL;
+        }
+    }
+    if (*rank != 0) {
+        struct wn_dedup_options o = *opts;
+        o.on_reject = NULL; /* rank 0 reports every record */
+        o.on_progress = NULL;
+        return send_inputs(inputs, ninputs, &o, *rank, *size, rep, sent);
+    }
+    struct gather g;
+    memset(&g, 0, sizeof(g));
+    g.src.start = gather_start;
+    g.src.next = gather_next;
+    g.src.ud = &g;
+    g.inputs = inputs;
+    g.n = ninputs;
+    g.size = *size;
+    g.o = opts;
+    rc = wn_sketcher_create(opts, &g.sk);
+    if (!rc)
+        rc = wn_sketch_create(g.sk, &g.s);
+    if (!rc)
+        rc = wn__dedup_run_source(inputs, ninputs, outdir, opts, &g.src, rep);
+    wn_reader_free(g.r);
+    wn__buf_release(&g.in);
+    wn__buf_release(&g.line);
+    wn__buf_release(&g.source);
+    wn_sketch_free(g.s);
+    wn_sketcher_free(g.sk);
+    return rc;
+}
+
+void wn_dist_abort(int code)
+{
+    int inited = 0;
+    MPI_Initialized(&inited);
+    if (inited)
+        MPI_Abort(MPI_COMM_WORLD, code);
+    exit(code);
+}
+
+void wn_dist_finalize(void)
+{
+    int inited = 0, done = 0;
+    MPI_Initialized(&inited);
+    MPI_Finalized(&done);
+    if (inited && !done)
+        MPI_Finalize();
+}

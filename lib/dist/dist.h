@@ -1,0 +1,42 @@
+/*
+ * dist.h - winnow dedup across MPI ranks (lib/dist, built only when meson
+ * finds MPI; WN_HAVE_MPI is then defined for the CLI). docs/SCALING.md
+ * describes what is distributed and what is not yet.
+ *
+ * Input i belongs to rank i % P. Every rank reads and sketches its own
+ * inputs (rank 0 too, on its thread pool) and sends rank 0, in input order,
+ * one entry per record: the record's place, status, id, raw bytes and
+ * encoded sketch (wn_sketch_encode). Rank 0 runs the dedup job on them
+ * exactly as wn_dedup_run does on what it reads (the same stages, the same
+ * document numbers), keeps a copy of every record for pass 2 in its
+ * temporary directory, and publishes the outputs. The other ranks finish
+ * as soon as their inputs are sent.
+ */
+#ifndef WN_DIST_H
+#define WN_DIST_H
+
+#include "winnow.h"
+
+/*
+ * MPI_Init (once), then this rank's part of `winnow dedup` over inputs:
+ * rank 0 runs the job and writes outdir as wn_dedup_run does (rep filled
+ * as by wn_dedup_run); another rank sends its inputs' records (rep gets
+ * read, rejected, bytes of its own inputs and error_path on failure).
+ * *rank and *size are set once MPI is up (0 and 1 before); *sent gets the
+ * bytes this rank sent to rank 0 (0 on rank 0). Standard
+ * input is refused (WN_EINVAL): ranks cannot share it.
+ *
+ * Nothing here ends the process; after a failure on any rank the caller
+ * must call wn_dist_abort (the other ranks may wait for it forever), after
+ * success wn_dist_finalize.
+ */
+int wn_dist_dedup(const char *const *inputs, size_t ninputs, const char *outdir,
+                  const struct wn_dedup_options *opts,
+                  struct wn_dedup_report *rep, int *rank, int *size,
+                  uint64_t *sent);
+/* MPI_Abort(MPI_COMM_WORLD, code): every rank of the run ends. */
+void wn_dist_abort(int code);
+/* MPI_Finalize. */
+void wn_dist_finalize(void);
+
+#endif /* WN_DIST_H */

@@ -1,0 +1,148 @@
+#!/bin/sh
+# `mpirun -n P winnow dedup` (lib/dist, docs/SCALING.md): for 1, 2 and 4
+# ranks the outputs are byte for byte those of one process, on a generated
+# corpus split into files and on inputs with rejected records, compressed
+# files and a directory of text files; a rank that dies fails the run and
+# publishes nothing. Built without MPI, it checks that winnow refuses to
+# run under mpirun, and skips the rest; likewise when mpirun is missing.
+. "$(dirname "$0")/lib.sh"
+
+# A winnow built with MPI links libmpi.
+if ! ldd "$WINNOW" 2>/dev/null | grep -q 'libmpi\.'; then
+    # Built without MPI: under mpirun every rank would write the same
+    # outputs, so winnow refuses.
+    printf '{"id": 1, "text": "one record"}\n' >"$TMP/one.jsonl"
+    expect_status 2 "without MPI, a run under mpirun is refused" -- \
+        env OMPI_COMM_WORLD_SIZE=2 "$WINNOW" dedup -o "$TMP/refused" "$TMP/one.jsonl"
+    grep -q "built without MPI" "$TMP/err" && [ ! -e "$TMP/refused" ]
+    ok $? "the refusal says so and writes nothing"
+    skip "mpirun runs" "$WINNOW was built without MPI"
+    echo "1..$tap_n"; exit 0
+fi
+if ! command -v mpirun >/dev/null 2>&1; then
+    skip "mpirun runs" "mpirun not found (apt-get install openmpi-bin libopenmpi-dev)"
+    echo "1..$tap_n"; exit 0
+fi
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# Quiet Open MPI's help pages; keep the tests on this machine.
+export OMPI_MCA_btl=self,vader OMPI_MCA_btl_base_warn_component_unused=0
+# Under ASan, Open MPI's own components leak at exit (their frames have no
+# symbols once unloaded): leak reports are off for the runs below, and one
+# run with them on checks that none names winnow's code.
+if nm "$WINNOW" 2>/dev/null | grep -q __asan_init; then
+    asan=1
+    export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+else
+    asan=0
+fi
+mpi() { # mpi P ARGS...: winnow under mpirun with P ranks
+    p=$1; shift
+    mpirun --oversubscribe -n "$p" "$WINNOW" "$@"
+}
+
+# A generated corpus (exact and near copies, across files) in 5 parts,
+# two of them compressed.
+"$BUILD/bench/gen" --seed 7 --bytes 2000000 --out "$TMP/all.jsonl" \
+    --truth "$TMP/truth.jsonl" 2>/dev/null
+ok $? "generated a corpus"
+mkdir -p "$TMP/in"
+split -n l/5 -d --additional-suffix=.jsonl "$TMP/all.jsonl" "$TMP/in/part"
+gzip "$TMP/in/part01.jsonl"
+zstd -q --rm "$TMP/in/part03.jsonl" 2>/dev/null || gzip "$TMP/in/part03.jsonl"
+set -- "$TMP"/in/part*
+gen_inputs="$*"
+
+# shellcheck disable=SC2086
+"$WINNOW" dedup -q -o "$TMP/one" $gen_inputs
+ok $? "one process deduplicates the generated corpus"
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); sys.exit(0 if s["removed_near"] > 0 and s["removed_exact"] > 0 else 1)' "$TMP/one/stats.json"
+ok $? "the corpus has exact and near duplicates"
+for p in 1 2 4; do
+    # shellcheck disable=SC2086
+    expect_status 0 "mpirun -n $p exits 0" -- mpi "$p" dedup -q -o "$TMP/mpi$p" $gen_inputs
+    same_outputs "$TMP/one" "$TMP/mpi$p"
+    ok $? "$p ranks: outputs byte-identical to one process"
+    accounting "$TMP/mpi$p"; ok $? "$p ranks: accounting holds"
+    python3 - "$TMP/one/stats.json" "$TMP/mpi$p/stats.json" <<'PY'
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:])
+skip = {"seconds", "stage_seconds", "peak_rss_bytes", "threads"}
+diff = [k for k in a if k not in skip and a[k] != b.get(k)]
+if diff:
+    print("# stats differ:", diff)
+sys.exit(1 if diff else 0)
+PY
+    ok $? "$p ranks: stats.json the same but for timings"
+done
+if [ "$asan" -eq 1 ]; then
+    # shellcheck disable=SC2086
+    ASAN_OPTIONS=detect_leaks=1 mpi 2 dedup -q -o "$TMP/leak" $gen_inputs >/dev/null 2>"$TMP/leaks"
+    grep -q "LeakSanitizer" "$TMP/leaks" || echo "# no leak report at all" >&2
+    ! grep -E "in wn_|in cmd_|in cli_|in main |/(lib|cli)/[a-z_]+\.c" "$TMP/leaks" >&2
+    ok $? "ASan: no leak report under mpirun names winnow's code"
+    same_outputs "$TMP/one" "$TMP/leak"
+    ok $? "ASan: that run's outputs are the same too"
+fi
+ls -a "$TMP/mpi4" | grep -q '^\.winnow-tmp' && tmpleft=1 || tmpleft=0
+ok $tmpleft "no temporary directory left after a successful MPI run"
+
+# Rejected records, a directory of text files, an exact copy across files,
+# records without an id, a keep field.
+mkdir -p "$TMP/mix/docs/sub"
+cat >"$TMP/mix/a.jsonl" <<'J'
+{"id": "a1", "n": 3, "text": "The harbour authority said on Monday that the new ferry terminal would open in March, two months later than planned, because of delays in the delivery of the boarding bridges."}
+{"id": "a2", "n": 1, "text": "not closed
+{"id": "a3", "n": 9, "text": "Farmers in the northern valley expect a smaller apple harvest this year after a late frost damaged blossoms in several orchards along the river."}
+{"id": "a4"}
+J
+printf '{"id": "b1", "n": 5, "text": "the harbour authority said on monday that the new ferry terminal would open in march, two months later than planned, because of delays in the delivery of the boarding bridges."}\n\n{"n": 7, "text": "Farmers in the northern valley expect a smaller apple harvest this year after a late frost damaged blossoms in several orchards along the river, officials said."}\nnot json at all\n' >"$TMP/mix/b.jsonl"
+printf 'Farmers in the northern valley expect a smaller apple harvest this year after a late frost damaged blossoms in several orchards along the river.' >"$TMP/mix/docs/apples.txt"
+printf 'A short note about \"quotes\" and a tab\there.\n' >"$TMP/mix/docs/sub/note.txt"
+printf '\377\376 binary junk\n' >"$TMP/mix/docs/ignored.bin"
+printf '{"id": "c1", "text": "The harbour authority said on Monday that the new ferry terminal would open in March."}\n' | gzip >"$TMP/mix/c.jsonl.gz"
+mix="$TMP/mix/a.jsonl $TMP/mix/docs $TMP/mix/b.jsonl $TMP/mix/c.jsonl.gz $TMP/mix/docs/sub/note.txt"
+for opts in "" "--verify exact --containment" "--exact-only" "--keep-max n" "--keep longest --threshold 0.5" "--method simhash"; do
+    # shellcheck disable=SC2086
+    "$WINNOW" dedup -q $opts -o "$TMP/mix1" $mix 2>/dev/null
+    want=$?
+    for p in 2 4; do
+        rm -rf "$TMP/mixp"
+        # shellcheck disable=SC2086
+        mpi "$p" dedup -q $opts -o "$TMP/mixp" $mix >/dev/null 2>&1
+        got=$?
+        [ "$want" -eq 3 ] && [ "$got" -eq "$want" ] && same_outputs "$TMP/mix1" "$TMP/mixp"
+        ok $? "rejected records, text files, gzip, options '$opts', $p ranks: same exit status (3) and outputs"
+    done
+done
+[ "$(wc -l <"$TMP/mix1/rejected.jsonl")" -eq 3 ]
+ok $? "the mixed inputs have 3 rejected records"
+# shellcheck disable=SC2086
+mpi 3 dedup -o "$TMP/mixp" $mix 2>"$TMP/err" >/dev/null
+grep -c '^winnow: .*a.jsonl:2' "$TMP/err" >/dev/null
+ok $? "a rejected record of another rank is reported on stderr by rank 0"
+
+# Standard input cannot be shared by ranks.
+expect_status 2 "standard input under mpirun is refused" -- mpi 2 dedup -o "$TMP/stdin" "$TMP/mix/a.jsonl" -
+grep -q "standard input" "$TMP/err"
+ok $? "the refusal names standard input"
+
+# A rank that dies: the run fails, nothing is published, and a previous
+# output set is left as it was.
+# shellcheck disable=SC2086
+for die in 1 0; do
+    rm -rf "$TMP/dead"
+    WINNOW_MPI_TEST_DIE_RANK=$die mpi 2 dedup -q -o "$TMP/dead" $gen_inputs >/dev/null 2>"$TMP/err"
+    st=$?
+    [ "$st" -ne 0 ]
+    ok $? "rank $die killed: mpirun exits non-zero ($st)"
+    [ ! -e "$TMP/dead/kept.jsonl" ] && [ ! -e "$TMP/dead/stats.json" ]
+    ok $? "rank $die killed: nothing published"
+done
+cp -r "$TMP/one" "$TMP/prev"
+# shellcheck disable=SC2086
+WINNOW_MPI_TEST_DIE_RANK=1 mpi 2 dedup -q -o "$TMP/prev" $gen_inputs >/dev/null 2>&1
+[ $? -ne 0 ] && same_outputs "$TMP/one" "$TMP/prev" && cmp -s "$TMP/one/stats.json" "$TMP/prev/stats.json"
+ok $? "rank killed: the previous outputs are left as they were"
+
+echo "1..$tap_n"
+[ "$tap_failed" -eq 0 ]
