@@ -86,8 +86,7 @@ static void print_cell(double v)
 static void print_kinds(const struct wn_eval_report *rep)
 {
     printf("by kind:   %-12s %6s %6s %6s %6s %6s %6s %9s %9s %9s\n", "kind",
-           "pairs", "pos", "tp", "fp", "fn", "tn", "precision", "recall",
-           "f1");
+           "pairs", "pos", "tp", "fp", "fn", "tn", "precision", "recall", "f1");
     for (size_t i = 0; i < rep->nkinds; i++) {
         const struct wn_eval_kind *k = &rep->kinds[i];
         struct scores s = kind_scores(k);
