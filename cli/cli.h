@@ -130,4 +130,9 @@ int cli_dedup_index(const char *path, const struct wn_dedup_options *o,
                     int argc, char **argv, char **pos, int npos,
                     const char *outdir);
 
+/* Take every "--input FILE" / "--input=FILE" out of argv (repeatable, where
+ * the option parser keeps one value); inputs has room for argc entries.
+ * Returns the new argc. */
+int cli_take_inputs(int argc, char **argv, const char **inputs, int *ninputs);
+
 #endif /* WN_CLI_H */

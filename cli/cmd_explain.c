@@ -307,31 +307,6 @@ static int print_text(const struct wn_explanation *x, const struct doc *d,
     return ferror(stdout) ? EXIT_FAIL : EXIT_OK;
 }
 
-/* Take every "--input FILE" / "--input=FILE" out of argv (the parser keeps
- * one value per option). Returns the new argc. */
-static int take_inputs(int argc, char **argv, const char **inputs, int *ninputs)
-{
-    int k = 0;
-    *ninputs = 0;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--")) {
-            while (i < argc)
-                argv[k++] = argv[i++];
-            break;
-        }
-        if (!strcmp(argv[i], "--input") && i + 1 < argc) {
-            inputs[(*ninputs)++] = argv[++i];
-            continue;
-        }
-        if (!strncmp(argv[i], "--input=", 8)) {
-            inputs[(*ninputs)++] = argv[i] + 8;
-            continue;
-        }
-        argv[k++] = argv[i];
-    }
-    return k;
-}
-
 int cmd_explain(int argc, char **argv)
 {
     struct wn_explain_options eo;
@@ -339,7 +314,8 @@ int cmd_explain(int argc, char **argv)
     struct wn_reader_options ro;
     memset(&ro, 0, sizeof(ro));
     bool json = false, no_color = false;
-    const char *input_help = NULL; /* documented here, taken by take_inputs */
+    const char *input_help =
+        NULL; /* documented here, taken by cli_take_inputs */
     const struct opt opts[] = {
         {"input", 0, OPT_STRING, &input_help, "FILE",
          "read records from FILE (repeatable); A and B are then ids"},
@@ -387,7 +363,7 @@ int cmd_explain(int argc, char **argv)
         free(pos);
         return EXIT_FAIL;
     }
-    argc = take_inputs(argc, argv, inputs, &ninputs);
+    argc = cli_take_inputs(argc, argv, inputs, &ninputs);
     int prc =
         cli_parse("explain", usage, summary, opts, argc, argv, pos, &npos);
     if (!prc && npos != 2) {

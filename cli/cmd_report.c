@@ -8,36 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Take every "--input FILE" / "--input=FILE" out of argv (the parser keeps
- * one value per option). Returns the new argc. */
-static int take_inputs(int argc, char **argv, const char **inputs, int *ninputs)
-{
-    int k = 0;
-    *ninputs = 0;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--")) {
-            while (i < argc)
-                argv[k++] = argv[i++];
-            break;
-        }
-        if (!strcmp(argv[i], "--input") && i + 1 < argc) {
-            inputs[(*ninputs)++] = argv[++i];
-            continue;
-        }
-        if (!strncmp(argv[i], "--input=", 8)) {
-            inputs[(*ninputs)++] = argv[i] + 8;
-            continue;
-        }
-        argv[k++] = argv[i];
-    }
-    return k;
-}
-
 int cmd_report(int argc, char **argv)
 {
     struct wn_report_options o;
     wn_report_options_init(&o);
-    const char *input_help = NULL; /* documented here, taken by take_inputs */
+    const char *input_help =
+        NULL; /* documented here, taken by cli_take_inputs */
     unsigned samples = o.sample_clusters, members = o.sample_members;
     unsigned top = o.top_clusters, lines = o.top_lines, text_cap = o.text_cap;
     const struct opt opts[] = {
@@ -75,7 +51,7 @@ int cmd_report(int argc, char **argv)
         free(pos);
         return EXIT_FAIL;
     }
-    argc = take_inputs(argc, argv, inputs, &ninputs);
+    argc = cli_take_inputs(argc, argv, inputs, &ninputs);
     int prc = cli_parse("report", usage, summary, opts, argc, argv, pos, &npos);
     if (!prc && npos != 1) {
         cli_error("report: need one output directory DIR (see --help)");

@@ -576,3 +576,28 @@ int cli_parse(const char *cmd, const char *usage, const char *summary,
     }
     return check_parsed(cmd, opts, pos, *npos);
 }
+
+/* Take every "--input FILE" / "--input=FILE" out of argv (the parser keeps
+ * one value per option). Returns the new argc. */
+int cli_take_inputs(int argc, char **argv, const char **inputs, int *ninputs)
+{
+    int k = 0;
+    *ninputs = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--")) {
+            while (i < argc)
+                argv[k++] = argv[i++];
+            break;
+        }
+        if (!strcmp(argv[i], "--input") && i + 1 < argc) {
+            inputs[(*ninputs)++] = argv[++i];
+            continue;
+        }
+        if (!strncmp(argv[i], "--input=", 8)) {
+            inputs[(*ninputs)++] = argv[i] + 8;
+            continue;
+        }
+        argv[k++] = argv[i];
+    }
+    return k;
+}
