@@ -33,6 +33,9 @@ demo: deps-demo build
 # (-Dtests=auto, no cmocka, no unit tests): tests-on turns the unit tests on
 # in it (a missing cmocka is then an error, not a skipped suite).
 test: deps-test build tests-on $(SANBUILD)/build.ninja
+	@ninja -C $(SANBUILD) build.ninja >/dev/null
+	@$(MESON) configure $(SANBUILD) | grep -Eq '^ *test_hooks +true' || \
+	  $(MESON) configure $(SANBUILD) -Dtest_hooks=true
 	@ninja -C $(SANBUILD) >/dev/null || ninja -C $(SANBUILD)
 	@tests/run.sh $(BUILD) $(SANBUILD)
 
@@ -41,14 +44,17 @@ test-unit: deps-test build tests-on
 
 .PHONY: tests-on deps-demo
 tests-on: $(BUILD)/build.ninja
+	@ninja -C $(BUILD) build.ninja >/dev/null # take in new options first
 	@$(MESON) configure $(BUILD) | grep -Eq '^ *tests +enabled' || \
 	  $(MESON) configure $(BUILD) -Dtests=enabled
+	@$(MESON) configure $(BUILD) | grep -Eq '^ *test_hooks +true' || \
+	  $(MESON) configure $(BUILD) -Dtest_hooks=true
 	@ninja -C $(BUILD) >/dev/null || ninja -C $(BUILD)
 
 $(SANBUILD)/build.ninja:
 	CC=clang $(MESON) setup $(SANBUILD) --buildtype=debug \
 	  -Db_sanitize=address,undefined -Db_lundef=false \
-	  -Dc_args=-fno-sanitize-recover=all -Dtests=enabled
+	  -Dc_args=-fno-sanitize-recover=all -Dtests=enabled -Dtest_hooks=true
 
 test-sanitize: deps-test $(SANBUILD)/build.ninja
 	@ninja -C $(SANBUILD) >/dev/null || ninja -C $(SANBUILD)

@@ -53,6 +53,9 @@ int main(int argc, char **argv)
     }
     if (!strcmp(name, "--version") || !strcmp(name, "version")) {
         printf("winnow %s\n", wn_version_string());
+#ifdef WN_TEST_HOOKS
+        printf("built with test hooks (-Dtest_hooks=true)\n");
+#endif
         return EXIT_OK;
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

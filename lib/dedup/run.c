@@ -244,9 +244,13 @@ int wn__dedup_run_source(const char *const *inputs, size_t ninputs,
                                 &x->f.out[OUT_CLUSTERS]);
     double t4 = wn__now();
     p->stage_seconds[4] += t4 - t3;
-    /* Copy by offsets when every input is an uncompressed JSONL file
-     * (WINNOW_NO_COPY_RANGE=1 forces the reading pass, for comparison). */
-    bool plain = ninputs > 0 && !getenv("WINNOW_NO_COPY_RANGE");
+    /* Copy by offsets when every input is an uncompressed JSONL file. A
+     * -Dtest_hooks=true build forces the reading pass with
+     * WINNOW_TEST_NO_COPY_RANGE=1, so that a test compares the two. */
+    bool plain = ninputs > 0;
+#ifdef WN_TEST_HOOKS
+    plain = plain && !getenv("WINNOW_TEST_NO_COPY_RANGE");
+#endif
     for (size_t i = 0; i < ninputs && x->m.in_plain; i++)
         plain = plain && x->m.in_plain[i];
     struct wn_pass2_out out = {&x->f.out[OUT_KEPT], &x->f.out[OUT_REMOVED]};
