@@ -422,7 +422,7 @@ int wn_sketcher_sketch(const struct wn_sketcher *sk, const char *text,
         uint8_t *p = s->vdata + sk->sig_bytes;
         wn__put_le32(p, (uint32_t)f.n | (uint32_t)f.count << 16);
         for (unsigned i = 0; i < WN_FIG_MAX; i++)
-            wn__put_le32(p + 4 + 4 * i, i < f.n ? f.h[i] : 0);
+            wn__put_le32(p + 4 + (size_t)4 * i, i < f.n ? f.h[i] : 0);
     }
     if (!sk->need_sets)
         s->nset = 0;
