@@ -26,6 +26,8 @@ Functions:
     similarity(a, b, tokens=, ngram=)      exact Jaccard and containment
     tokens(text, tokens=, spans=)          the normalized tokens
     params(threshold, num_perm, ...)       LSH bands x rows and the S-curve
+    Index(path, create=, **rule)           a persistent index: check, query,
+                                           check_many, expire, stats
 
 Errors are winnow.Error subclasses carrying the library's status code and
 message: OptionError (a ValueError: a bad option, worded as the CLI words
@@ -54,7 +56,7 @@ UnknownOption = _options.UnknownOption
 __all__ = [
     "Error", "FileError", "FormatError", "LimitError", "OptionError",
     "UnknownOption", "Cluster", "DedupResult", "Explanation", "Params",
-    "Rejected", "Span", "explain",
+    "Rejected", "Span", "explain", "Index", "Answer", "Match",
     "Removed", "Similarity", "Stats", "dedup", "dedup_files", "dedup_frame",
     "params", "similarity", "tokens",
 ]
@@ -569,3 +571,214 @@ def explain(a: Union[str, bytes], b: Union[str, bytes], *,
         _options.fail(cmd, "--threshold must be in (0, 1), --ngram, --kgram "
                       "and --window above 0, --num-perm in 1..4096")
     return Explanation(_winnow.explain(a, b, c))
+
+
+# ---------------------------------------------------------------------------
+# The persistent index
+# ---------------------------------------------------------------------------
+
+class Match(NamedTuple):
+    """A record of the index that a text copies."""
+
+    id: str
+    """The id the record was added with."""
+    record: int
+    """Its number in the index."""
+    time: int
+    """Its time (seconds since 1970: its time field, or when it was added)."""
+    reason: str
+    """'exact', 'near', 'contained', or 'id' (the id is already indexed)."""
+    similarity: float
+    containment: float
+
+
+class Answer(NamedTuple):
+    """The index's answer for one text: what `winnow serve` answers."""
+
+    new: bool
+    """No indexed record is a copy of it."""
+    duplicate_of: Union[str, None]
+    """The id of the record it copies (matches[0]), or None when new."""
+    similarity: Union[float, None]
+    containment: Union[float, None]
+    reason: Union[str, None]
+    added: bool
+    """A check stored it (it was new)."""
+    record: Union[int, None]
+    """Its number in the index when added."""
+    matches: list
+    """Match records, the decision first (query: up to `matches`)."""
+
+
+def _answer(raw) -> Answer:
+    is_new, added, record, ms = raw
+    ms = [Match(i, r, t, reason, sim, cont)
+          for (r, i, t, reason, sim, cont) in ms]
+    best = ms[0] if ms and not is_new else None
+    return Answer(is_new, best.id if best else None,
+                  best.similarity if best else None,
+                  best.containment if best else None,
+                  best.reason if best else None, added, record, ms)
+
+
+_RULE_OPTIONS = ("method", "tokens", "ngram", "num_perm", "profile",
+                 "threshold", "bands", "rows", "sketch", "containment",
+                 "hamming", "seed", "fn_weight")
+
+
+def _seconds(cmd: str, name: str, value) -> int:
+    """A time as seconds since 1970: a number or a datetime (naive is UTC)."""
+    import datetime
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.timezone.utc)
+        return int(value.timestamp())
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        _options.fail(cmd, f"{name} must be seconds since 1970 or a "
+                      f"datetime, not {type(value).__name__}")
+    return int(value)
+
+
+class Index:
+    """A persistent index of records seen: `winnow index` from Python.
+
+    An LMDB store in the directory path holding, per record, its id, time,
+    LSH keys and verification sketch (not its text). A text checked against
+    it gets the decision `winnow dedup --keep first` gives that pair
+    (docs/INDEX.md). Many readers and one writer across threads and
+    processes; a check returns once its add is durable.
+
+        with winnow.Index("news.idx", create=True) as ix:
+            ix.check(text_a, id="a")     # Answer(new=True, added=True, ...)
+            ix.check(copy_of_a, id="b")  # new=False, duplicate_of="a"
+            ix.query(text_a)             # the same answer, nothing added
+
+    create=True makes the index when path holds none, with the rule given
+    by the keyword options (the dedup options that decide a pair: method,
+    tokens, ngram, num_perm, profile, threshold, bands, rows, sketch,
+    containment, hamming, seed, fn_weight; the defaults of `winnow dedup`
+    otherwise). Opening an existing index with rule options checks them
+    against the stored rule (OptionError naming the first that differs);
+    without them the stored rule is used. read_only=True opens for queries
+    only; sync=False does not sync at each commit (a machine crash may
+    lose the last adds; a process crash never does).
+
+    The GIL is released while the store works: several threads may check
+    and query one Index at once. close() (or leaving a with block) frees
+    the handle; it must not race a call in another thread.
+    """
+
+    def __init__(self, path: PathLike, *, create: bool = False,
+                 read_only: bool = False, sync: bool = True, **rule):
+        cmd = "index"
+        for k in rule:
+            if k not in _RULE_OPTIONS:
+                raise UnknownOption(f"{cmd}: unknown option "
+                                    f"'--{k.replace('_', '-')}'")
+        opts = (_options.dedup_options(rule, cmd=cmd)
+                if rule or create else None)
+        self._ix = _winnow.Index(os.fsdecode(path), opts,
+                                 _options.flag(cmd, "create", create),
+                                 _options.flag(cmd, "read_only", read_only),
+                                 not _options.flag(cmd, "sync", sync))
+
+    def check(self, text: Union[str, bytes], id: Union[str, bytes], *,
+              time=None) -> Answer:
+        """Check a text and add it when no indexed record is a copy of it.
+        id is required (a record whose id is already indexed is answered
+        reason 'id' and not added again, so a retry is safe); time (seconds
+        since 1970 or a datetime) is what expire() compares, default now."""
+        if id is None or (isinstance(id, (str, bytes)) and not id):
+            _options.fail("index", "check needs a non-empty id")
+        t = None if time is None else _seconds("index", "time", time)
+        return _answer(self._ix.check(id, text, t))
+
+    def query(self, text: Union[str, bytes], *, matches: int = 1) -> Answer:
+        """The answer check() would give, adding nothing; up to `matches`
+        indexed records that the text copies, best first."""
+        m = _options.number("index", "matches", matches, "uint")
+        return _answer(self._ix.query(text, max(1, m)))
+
+    def _batch(self, records, text, id, time):
+        out = []
+        for pos, rec in enumerate(records):
+            if isinstance(rec, (str, bytes)):
+                out.append((str(pos), rec, None))
+            elif isinstance(rec, tuple) and len(rec) == 2:
+                out.append((rec[0], rec[1], None))
+            else:
+                try:
+                    t = rec[text]
+                except (KeyError, TypeError):
+                    raise TypeError(f"record {pos}: no text field "
+                                    f"'{text}'") from None
+                i = rec.get(id) if hasattr(rec, "get") else None
+                tm = rec.get(time) if time and hasattr(rec, "get") else None
+                out.append((str(pos) if i is None else i, t,
+                            None if tm is None else
+                            _seconds("index", time, tm)))
+        return out
+
+    def check_many(self, records: Iterable, *, text: str = "text",
+                   id: str = "id", time: str = None) -> list:
+        """check() for many records in one transaction (one sync): each
+        sees the ones before it. records: dicts (text, id and the optional
+        time field by name), (id, text) tuples or plain texts (the id is
+        the position). Returns one Answer per record, in order."""
+        return [_answer(r) for r in
+                self._ix.apply(self._batch(records, text, id, time), True, 1)]
+
+    def query_many(self, texts: Iterable, *, matches: int = 1) -> list:
+        """query() for many texts in one read transaction."""
+        m = max(1, _options.number("index", "matches", matches, "uint"))
+        batch = [(None, t, None) for t in texts]
+        return [_answer(r) for r in self._ix.apply(batch, False, m)]
+
+    def expire(self, before) -> int:
+        """Remove the records whose time is before `before` (seconds since
+        1970, a datetime, or a timedelta meaning that long ago); returns
+        how many were removed."""
+        import datetime
+        import time as _time
+        if isinstance(before, datetime.timedelta):
+            before = _time.time() - before.total_seconds()
+        return self._ix.expire(_seconds("index", "before", before))
+
+    def merge(self) -> None:
+        """Merge the pending key tier now (it is merged by itself every
+        65,536 records; docs/INDEX.md)."""
+        self._ix.merge(True)
+
+    def stats(self) -> dict:
+        """Records, key entries, pending records, bytes used and on disk,
+        oldest and newest times, bands and rows."""
+        return self._ix.stats()
+
+    @property
+    def rule(self) -> dict:
+        """The stored rule, with the option names of `winnow dedup`."""
+        r = self._ix.rule()
+        return {
+            "method": _options.METHODS[r["method"]],
+            "profile": _options.PROFILES[r["profile"]],
+            "tokens": _options.TOKENS[r["token_mode"]],
+            "ngram": r["ngram"], "num_perm": r["num_perm"],
+            "threshold": r["threshold"], "bands": r["bands"],
+            "rows": r["rows"], "sketch": _options.SKETCH[r["sketch"]],
+            "containment": r["containment"], "hamming": r["hamming"],
+            "seed": r["seed"],
+        }
+
+    @property
+    def closed(self) -> bool:
+        return self._ix.closed
+
+    def close(self) -> None:
+        """Close the index (idempotent)."""
+        self._ix.close()
+
+    def __enter__(self) -> "Index":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -72,7 +72,7 @@ class Stats:
 
 def dedup_files(paths: PathLike | Iterable[PathLike], output: PathLike, *,
                 exact_only: bool = ..., method: str = ..., tokens: str = ...,
-                ngram: int = ..., num_perm: int = ..., threshold: float = ...,
+                ngram: int = ..., num_perm: int = ..., profile: str | None = ..., threshold: float | None = ...,
                 bands: int | None = ..., rows: int | None = ...,
                 verify: str = ..., containment: float | bool | None = ...,
                 sketch: str = ..., hamming: int = ..., keep: str = ...,
@@ -120,7 +120,7 @@ Record = Union[Mapping[str, Any], tuple[Any, Text], list[Any], Text]
 
 def dedup(records: Iterable[Record], text: str = ..., id: str = ..., *,
           exact_only: bool = ..., method: str = ..., tokens: str = ...,
-          ngram: int = ..., num_perm: int = ..., threshold: float = ...,
+          ngram: int = ..., num_perm: int = ..., profile: str | None = ..., threshold: float | None = ...,
           bands: int | None = ..., rows: int | None = ...,
           verify: str = ..., containment: float | bool | None = ...,
           sketch: str = ..., hamming: int = ..., keep: str = ...,
@@ -154,3 +154,47 @@ def explain(a: Text, b: Text, *, tokens: str = ..., ngram: int = ...,
             containment: float | bool | None = ..., verify: str = ...,
             seed: int = ..., kgram: int = ..., window: int = ...,
             min_run: int | None = ...) -> Explanation: ...
+
+class Match(NamedTuple):
+    id: str
+    record: int
+    time: int
+    reason: str
+    similarity: float
+    containment: float
+
+class Answer(NamedTuple):
+    new: bool
+    duplicate_of: str | None
+    similarity: float | None
+    containment: float | None
+    reason: str | None
+    added: bool
+    record: int | None
+    matches: list[Match]
+
+class Index:
+    def __init__(self, path: PathLike, *, create: bool = ...,
+                 read_only: bool = ..., sync: bool = ...,
+                 method: str = ..., tokens: str = ..., ngram: int = ...,
+                 num_perm: int = ..., profile: str | None = ...,
+                 threshold: float | None = ..., bands: int | None = ...,
+                 rows: int | None = ..., sketch: str = ...,
+                 containment: float | bool | None = ..., hamming: int = ...,
+                 seed: int = ..., fn_weight: float = ...) -> None: ...
+    def check(self, text: Text, id: Text, *, time: Any = ...) -> Answer: ...
+    def query(self, text: Text, *, matches: int = ...) -> Answer: ...
+    def check_many(self, records: Iterable[Any], *, text: str = ...,
+                   id: str = ..., time: str | None = ...) -> list[Answer]: ...
+    def query_many(self, texts: Iterable[Text], *,
+                   matches: int = ...) -> list[Answer]: ...
+    def expire(self, before: Any) -> int: ...
+    def merge(self) -> None: ...
+    def stats(self) -> dict[str, int]: ...
+    @property
+    def rule(self) -> dict[str, Any]: ...
+    @property
+    def closed(self) -> bool: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Index: ...
+    def __exit__(self, *exc: Any) -> None: ...

@@ -23,6 +23,7 @@ TOKENS = ("word", "char")
 VERIFY = ("estimate", "exact")
 KEEP = ("first", "longest")
 SKETCH = ("oph", "kperm")
+PROFILES = ("news", "classic", "web")  # enum wn_profile
 
 U32_MAX = 4294967295
 U64_MAX = 18446744073709551615
@@ -140,14 +141,15 @@ DEDUP_DEFAULTS = {
     "tokens": "word",
     "ngram": 5,
     "num_perm": 128,
-    "threshold": 0.8,
+    "profile": None,
+    "threshold": None,
     "bands": None,
     "rows": None,
     "verify": "estimate",
     "containment": None,
     "sketch": "oph",
     "hamming": 3,
-    "keep": "first",
+    "keep": None,
     "keep_max": None,
     "id_field": "id",
     "text_field": "text",
@@ -177,6 +179,17 @@ def dedup_options(options: dict, allowed=None, cmd: str = "dedup") -> dict:
     c["token_mode"] = choice(cmd, "tokens", o["tokens"], TOKENS)
     c["ngram"] = number(cmd, "ngram", o["ngram"], "uint")
     c["num_perm"] = number(cmd, "num_perm", o["num_perm"], "uint")
+    # As the CLI: the profile (the library's default when not given) sets
+    # the threshold and keep unless they are given.
+    if o["profile"] is None:
+        c["profile"] = _winnow.default_profile
+    else:
+        c["profile"] = choice(cmd, "profile", o["profile"], PROFILES)
+    profile = PROFILES[c["profile"]]
+    if o["threshold"] is None:
+        o["threshold"] = {"classic": 0.8, "web": 0.7}.get(profile, 0.5)
+    if o["keep"] is None:
+        o["keep"] = "longest" if profile == "web" else "first"
     c["threshold"] = number(cmd, "threshold", o["threshold"], "float")
     bands = o["bands"]
     rows = o["rows"]
@@ -220,7 +233,8 @@ def dedup_options(options: dict, allowed=None, cmd: str = "dedup") -> dict:
         fail(cmd, f"--bands {c['bands']} x --rows {c['rows']} = "
              f"{c['bands'] * c['rows']} is more than --num-perm "
              f"{c['num_perm']}")
-    if not c["exact_only"] and not c["bands"] and c["method"] == 0:
+    if (not c["exact_only"] and not c["bands"] and c["method"] == 0
+            and profile == "classic"):
         # What the CLI says when the job refuses the LSH it would need.
         t = c["threshold"]
         k = c["containment"]

@@ -19,6 +19,7 @@
 #include <Python.h>
 
 #include "winnow.h"
+#include "_winnow.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -54,7 +55,12 @@ static int open_errno(const char *path)
 
 /* Raise the exception of a library status: message "PATH: text" when a
  * path is known, else the library's text; .status and .path are set. */
-static PyObject *raise_status(int rc, const char *path)
+PyObject *wnpy_raise_status(int rc, const char *path)
+{
+    return wnpy_raise_status_text(rc, path, NULL);
+}
+
+PyObject *wnpy_raise_status_text(int rc, const char *path, const char *text)
 {
     PyObject *cls = Error;
     switch (rc) {
@@ -68,7 +74,11 @@ static PyObject *raise_status(int rc, const char *path)
         PyErr_SetNone(PyExc_KeyboardInterrupt);
         return NULL;
     case WN_EINVAL:
+    case WN_EMISMATCH:
         cls = OptionError;
+        break;
+    case WN_EEXIST:
+        cls = FileError;
         break;
     case WN_EIO:
     case WN_EOPEN:
@@ -94,7 +104,9 @@ static PyObject *raise_status(int rc, const char *path)
     }
     PyObject *msg;
     int err = 0;
-    if (rc == WN_EOPEN && path && path[0]) {
+    if (text && text[0]) {
+        msg = PyUnicode_FromString(text);
+    } else if (rc == WN_EOPEN && path && path[0]) {
         /* As the CLI says it: the reason is found again from the path,
          * since the library's errno may be gone by now. */
         err = open_errno(path);
@@ -210,8 +222,8 @@ static void run_end(void)
  * bytes as ill-formed, as it would in a file. Returns 0, or -1 with an
  * exception (TypeError for other types).
  */
-static int text_bytes(PyObject *obj, const char **p, Py_ssize_t *n,
-                      PyObject **owner)
+int wnpy_text_bytes(PyObject *obj, const char **p, Py_ssize_t *n,
+                    PyObject **owner)
 {
     *owner = NULL;
     if (PyUnicode_Check(obj)) {
@@ -262,9 +274,9 @@ static PyObject *py_similarity(PyObject *self, PyObject *args)
     const char *pa, *pb;
     Py_ssize_t na, nb;
     PyObject *oa, *ob = NULL;
-    if (text_bytes(a, &pa, &na, &oa) < 0)
+    if (wnpy_text_bytes(a, &pa, &na, &oa) < 0)
         return NULL;
-    if (text_bytes(b, &pb, &nb, &ob) < 0) {
+    if (wnpy_text_bytes(b, &pb, &nb, &ob) < 0) {
         Py_XDECREF(oa);
         return NULL;
     }
@@ -276,7 +288,7 @@ static PyObject *py_similarity(PyObject *self, PyObject *args)
     Py_XDECREF(oa);
     Py_XDECREF(ob);
     if (rc)
-        return raise_status(rc, NULL);
+        return wnpy_raise_status(rc, NULL);
     return Py_BuildValue(
         "ddKKK", s.jaccard, s.containment, (unsigned long long)s.shingles_a,
         (unsigned long long)s.shingles_b, (unsigned long long)s.shared);
@@ -301,7 +313,7 @@ static PyObject *py_tokens(PyObject *self, PyObject *args)
     const char *p;
     Py_ssize_t n;
     PyObject *owner;
-    if (text_bytes(text, &p, &n, &owner) < 0)
+    if (wnpy_text_bytes(text, &p, &n, &owner) < 0)
         return NULL;
     /* Spans are in characters for a str, in bytes for bytes. */
     int in_chars = PyUnicode_Check(text);
@@ -313,7 +325,7 @@ static PyObject *py_tokens(PyObject *self, PyObject *args)
     PyEval_RestoreThread(ts);
     PyObject *list = NULL;
     if (rc) {
-        raise_status(rc, NULL);
+        wnpy_raise_status(rc, NULL);
         goto done;
     }
     list = PyList_New((Py_ssize_t)t.n);
@@ -365,7 +377,7 @@ static PyObject *py_lsh_params(PyObject *self, PyObject *args)
     double fp = 0, fn = 0;
     int rc = wn_lsh_params(threshold, num_perm, w_fp, w_fn, &b, &r, &fp, &fn);
     if (rc)
-        return raise_status(rc, NULL);
+        return wnpy_raise_status(rc, NULL);
     return Py_BuildValue("IIdd", b, r, fp, fn);
 }
 
@@ -468,7 +480,7 @@ static int get_str(PyObject *d, const char *key, const char **out)
     return 0;
 }
 
-static int fill_dedup_options(PyObject *d, struct wn_dedup_options *o)
+int wnpy_fill_dedup_options(PyObject *d, struct wn_dedup_options *o)
 {
     if (!PyDict_Check(d)) {
         PyErr_SetString(PyExc_TypeError, "options must be a dict");
@@ -478,6 +490,7 @@ static int fill_dedup_options(PyObject *d, struct wn_dedup_options *o)
     unsigned u32 = 0;
     if (get_int(d, "exact_only", &o->exact_only) < 0 ||
         get_int(d, "method", &o->method) < 0 ||
+        get_int(d, "profile", &o->profile) < 0 ||
         get_int(d, "token_mode", &o->token_mode) < 0 ||
         get_uint(d, "ngram", &o->ngram) < 0)
         return -1;
@@ -577,7 +590,7 @@ static PyObject *py_dedup_files(PyObject *self, PyObject *args)
     }
     struct wn_dedup_options o;
     wn_dedup_options_init(&o);
-    if (fill_dedup_options(opts, &o) < 0)
+    if (wnpy_fill_dedup_options(opts, &o) < 0)
         goto out;
     o.cancel = &interrupted;
     struct wn_dedup_report rep;
@@ -590,7 +603,7 @@ static PyObject *py_dedup_files(PyObject *self, PyObject *args)
     PyEval_RestoreThread(ts);
     run_end();
     if (rc) {
-        raise_status(rc, rep.error_path);
+        wnpy_raise_status(rc, rep.error_path);
         goto out;
     }
     result = report_dict(&rep);
@@ -662,9 +675,9 @@ static PyObject *py_explain(PyObject *self, PyObject *args)
     const char *pa, *pb;
     Py_ssize_t na, nb;
     PyObject *oa, *ob = NULL, *result = NULL;
-    if (text_bytes(a, &pa, &na, &oa) < 0)
+    if (wnpy_text_bytes(a, &pa, &na, &oa) < 0)
         return NULL;
-    if (text_bytes(b, &pb, &nb, &ob) < 0) {
+    if (wnpy_text_bytes(b, &pb, &nb, &ob) < 0) {
         Py_XDECREF(oa);
         return NULL;
     }
@@ -673,7 +686,7 @@ static PyObject *py_explain(PyObject *self, PyObject *args)
     int rc = wn_explain(pa, (size_t)na, pb, (size_t)nb, &o, &x);
     PyEval_RestoreThread(ts);
     if (rc) {
-        raise_status(rc, NULL);
+        wnpy_raise_status(rc, NULL);
         goto out;
     }
     const struct wn_explain_scores *sc = wn_explanation_scores(x);
@@ -940,7 +953,7 @@ static int id_text(PyObject *id, uint64_t pos, const char **p, Py_ssize_t *n,
 {
     if (id && (PyUnicode_Check(id) || PyBytes_Check(id))) {
         PyObject *o;
-        if (text_bytes(id, p, n, &o) < 0)
+        if (wnpy_text_bytes(id, p, n, &o) < 0)
             return -1;
         *owner = o ? o : Py_NewRef(id);
         return 0;
@@ -1009,7 +1022,7 @@ static PyObject *py_dedup(PyObject *self, PyObject *args)
         keep_key = NULL;
     struct wn_dedup_options o;
     wn_dedup_options_init(&o);
-    if (fill_dedup_options(opts, &o) < 0)
+    if (wnpy_fill_dedup_options(opts, &o) < 0)
         return NULL;
     PyObject *it = PyObject_GetIter(records);
     if (!it)
@@ -1028,7 +1041,7 @@ static PyObject *py_dedup(PyObject *self, PyObject *args)
     rc = wn_dedup_job_create(&o, &job);
     PyEval_RestoreThread(ts);
     if (rc) {
-        raise_status(rc, NULL);
+        wnpy_raise_status(rc, NULL);
         goto out;
     }
     uint64_t pos = 0;
@@ -1094,7 +1107,7 @@ static PyObject *py_dedup(PyObject *self, PyObject *args)
         const char *tp, *ip;
         Py_ssize_t tn, in;
         PyObject *town = NULL, *iown = NULL;
-        if (text_bytes(text, &tp, &tn, &town) < 0 ||
+        if (wnpy_text_bytes(text, &tp, &tn, &town) < 0 ||
             id_text(id, pos, &ip, &in, &iown) < 0) {
             Py_XDECREF(town);
             Py_XDECREF(iown);
@@ -1112,7 +1125,7 @@ static PyObject *py_dedup(PyObject *self, PyObject *args)
         Py_DECREF(text);
         Py_XDECREF(id);
         if (rc) {
-            raise_status(rc, NULL);
+            wnpy_raise_status(rc, NULL);
             goto out;
         }
         pos++;
@@ -1126,7 +1139,7 @@ static PyObject *py_dedup(PyObject *self, PyObject *args)
     rc = wn_dedup_job_finish(job, on_fate, &st, &rep);
     PyEval_RestoreThread(ts);
     if (rc) {
-        raise_status(rc, NULL);
+        wnpy_raise_status(rc, NULL);
         goto out;
     }
     rep.read += st.nrej;
@@ -1236,6 +1249,12 @@ PyMODINIT_FUNC PyInit__winnow(void)
         goto fail;
     if (PyModule_AddStringConstant(m, "library_version", wn_version_string()) <
         0)
+        goto fail;
+    if (wnpy_index_add_type(m) < 0)
+        goto fail;
+    struct wn_dedup_options dflt;
+    wn_dedup_options_init(&dflt);
+    if (PyModule_AddIntConstant(m, "default_profile", dflt.profile) < 0)
         goto fail;
 #define ADD_STATUS(name, value, text)                                          \
     if (PyModule_AddIntConstant(m, #name, value) < 0)                          \
