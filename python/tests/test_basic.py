@@ -176,7 +176,7 @@ def test_option_range_from_library():
 
 def test_help_answers():
     doc = winnow.dedup.__doc__
-    for word in ("iterable", "(id, text)", "threshold=0.8", "mask",
+    for word in ("iterable", "(id, text)", "profile=None", "mask",
                  "duplicate_of", "KeyboardInterrupt", "OptionError"):
         assert word in doc
     assert "num_perm=128" in winnow.dedup_files.__doc__

@@ -230,7 +230,10 @@ def dedup_files(paths: Union[PathLike, Iterable[PathLike]], output: PathLike,
       tokens="word"          or "char" (character n-grams)
       ngram=5                shingle length in tokens, 1..64
       num_perm=128           MinHash size K, 1..4096
-      threshold=0.8          Jaccard threshold in (0, 1)
+      profile=None           "news", "classic" or "web": the pair rule
+                             (docs/QUALITY.md); None: the library's default
+      threshold=None         Jaccard threshold in (0, 1); None: the
+                             profile's (news 0.5, classic 0.8, web 0.7)
       bands=None, rows=None  LSH bands x rows (both or neither); default
                              chosen from threshold and num_perm
       fn_weight=0.95         weight of false negatives in that choice
@@ -239,7 +242,8 @@ def dedup_files(paths: Union[PathLike, Iterable[PathLike]], output: PathLike,
                              document mostly contained in another
       sketch="oph"           or "kperm" (K-permutation MinHash)
       hamming=3              simhash: max Hamming distance, 0..16
-      keep="first"           or "longest": the representative of a cluster
+      keep=None              "first" or "longest": the representative of
+                             a cluster (None: longest for web, else first)
       keep_max=None          a numeric JSON field: keep the largest
       id_field="id", text_field="text"  JSON fields
       max_record_bytes="64M" reject longer records (int or "512K", "4G")
@@ -410,10 +414,11 @@ def dedup(records: Iterable, text: str = "text", id: str = "id",
 
     Options (the CLI's, '_' for '-'; see help(winnow.dedup_files)):
       exact_only=False, method="minhash" | "simhash", tokens="word" | "char",
-      ngram=5, num_perm=128, threshold=0.8, bands=None, rows=None,
+      ngram=5, num_perm=128, profile=None ("news" | "classic" | "web"),
+      threshold=None (the profile's), bands=None, rows=None,
       fn_weight=0.95, verify="estimate" | "exact", containment=None (a
       fraction, True for 0.8), sketch="oph" | "kperm", hamming=3,
-      keep="first" | "longest", keep_max=None (a numeric field of dict
+      keep=None ("first" | "longest"), keep_max=None (a numeric field of dict
       records: keep the largest), threads=0 (all cores), memory="1G",
       tmp_dir=None (spill files; default the system's temporary directory),
       seed=1.
