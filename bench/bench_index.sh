@@ -4,13 +4,17 @@
 # RSS, checks per second through the library and over HTTP on loopback with
 # 1..64 clients, p50/p99 latency. Prints Markdown-ready lines.
 #
-#   bench/bench_index.sh [BUILD] [DOCS] [PROBES]   defaults: build 1000000 20000
+#   bench/bench_index.sh [BUILD] [DOCS] [PROBES] [PHASE]
+#   defaults: build 1000000 20000 all
+#   PHASE: all, make (dedup, index add, bytes on disk), or use (the library
+#   and HTTP rows, against the index a `make` run left in bench/out/index/ix)
 #
 # Corpora are generated (seeded) into bench/out/index/ and reused.
 set -eu
 build=${1:-build}
 docs=${2:-1000000}
 probes=${3:-20000}
+phase=${4:-all}
 w="$build/winnow"
 out=bench/out/index
 mkdir -p "$out"
@@ -30,6 +34,7 @@ show() { # label: wall, CPU, peak RSS of the last t
     echo "- $1: $e s wall, $(awk -v u="$u" -v s="$s" 'BEGIN{printf "%.2f", u + s}') s CPU, peak RSS $((m / 1024)) MB"
 }
 
+if [ "$phase" != use ]; then
 rm -rf "$out/dd" "$out/ix" "$out/add"
 t "$w" dedup -q -o "$out/dd" "$base" --no-fsync >/dev/null 2>&1 || true
 show "winnow dedup"
@@ -54,6 +59,8 @@ except Exception:
     pass
 print(line)
 PY
+fi
+[ "$phase" != make ] || exit 0
 
 # Library: one record per call and per transaction, with sync.
 cp -r "$out/ix" "$out/ix-lib"
