@@ -452,6 +452,8 @@ int wn_index_open(const char *path, const struct wn_index_options *o,
         flags |= MDB_RDONLY;
     if (o->no_sync)
         flags |= MDB_NOSYNC;
+    else if (o->sync_later)
+        flags |= MDB_NOMETASYNC;
     if (!rc) {
         rc = mdb_env_open(ix->env, path, flags, 0666);
         if (rc && rc != MDB_INVALID && rc != MDB_VERSION_MISMATCH)
@@ -486,6 +488,14 @@ int wn_index_open(const char *path, const struct wn_index_options *o,
     wn_index_rule(ix, &ix->rule);
     *out = ix;
     return WN_OK;
+}
+
+int wn_index_sync(struct wn_index *ix)
+{
+    assert(ix);
+    if (ix->read_only)
+        return WN_OK;
+    return mdb_env_sync(ix->env, 1) ? WN_EIO : WN_OK;
 }
 
 void wn_index_free(struct wn_index *ix)
