@@ -225,6 +225,65 @@ ok $? "restarted: earlier records are found"
 stop_server
 ok $? "a second SIGTERM stop exits 0"
 
+# 64 clients over one request thread (--threads 1): a check suspends its
+# connection until its group is durable, so the thread goes on reading the
+# others. Each round, two clients send the same text under their own ids at
+# once (a barrier): one is new, the other names it, whether the two landed
+# in one group commit or in two.
+"$GEN" --seed 13 --docs 320 --out "$TMP/p.jsonl" --exact-rate 0 --norm-rate 0 \
+    --near-rate 0 --hard-rate 0 2>/dev/null
+cat >"$TMP/pairs.py" <<'PY'
+import http.client, json, sys, threading
+url, corpus, nthreads = sys.argv[1], sys.argv[2], int(sys.argv[3])
+host, port = url[len("http://"):].split(":")
+docs = [json.loads(l) for l in open(corpus)]
+rounds = len(docs) // (nthreads // 2)
+barrier = threading.Barrier(nthreads)
+answers = {}
+errors = []
+lock = threading.Lock()
+def client(t):
+    try:
+        conn = http.client.HTTPConnection(host, int(port), timeout=120)
+        for r in range(rounds):
+            d = docs[r * (nthreads // 2) + t // 2]
+            barrier.wait()
+            ident = "p%d-%d" % (t, r)
+            conn.request("POST", "/check", json.dumps({"id": ident, "text": d["text"]}))
+            resp = conn.getresponse()
+            a = json.loads(resp.read())
+            with lock:
+                if resp.status != 200:
+                    errors.append(resp.status)
+                answers.setdefault(d["id"], []).append((ident, a))
+    except Exception as e:
+        errors.append(str(e))
+        barrier.abort()
+ts = [threading.Thread(target=client, args=(t,)) for t in range(nthreads)]
+for t in ts: t.start()
+for t in ts: t.join()
+bad = 0
+for text, pair in answers.items():
+    new = [i for i, a in pair if a["new"]]
+    old = [a for i, a in pair if not a["new"]]
+    if len(pair) != 2 or len(new) != 1 or old[0]["duplicate_of"] != new[0] \
+            or old[0]["reason"] != "exact":
+        bad += 1
+print(len(answers), bad, len(errors))
+PY
+start_server "$TMP/pix" --create --threads 1 || true
+python3 "$TMP/pairs.py" "$URL" "$TMP/p.jsonl" 64 >"$TMP/pp" 2>"$TMP/err"
+[ "$(cat "$TMP/pp")" = "320 0 0" ] && [ "$(records)" = 320 ]
+ok $? "64 clients, 1 request thread, copies sent at once: one new, one naming it ($(cat "$TMP/pp"))"
+curl -s "$URL/stats" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["service"]
+sys.exit(0 if s["checks"] == 640 and s["commits"] >= 1 and s["syncs"] >= 1
+         and s["commits"] <= 640 else 1)'
+ok $? "GET /stats counts the checks, commits and syncs"
+stop_server
+ok $? "stopped"
+
 # kill -9 while 4 clients add: every add that was answered is in the index
 # after a restart, and the index opens. Three rounds, killed wherever they
 # happen to be.
