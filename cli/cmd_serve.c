@@ -68,9 +68,9 @@ struct server {
 
     pthread_mutex_t mu;
     pthread_cond_t queued, committed;
-    pthread_cond_t stopping; /* the merge thread's sleep */
-    struct job *head, *tail;       /* waiting for the writer */
-    struct job *uhead, *utail;     /* committed, waiting for the syncer */
+    pthread_cond_t stopping;   /* the merge thread's sleep */
+    struct job *head, *tail;   /* waiting for the writer */
+    struct job *uhead, *utail; /* committed, waiting for the syncer */
     bool stop, writer_done;
     pthread_t writer, syncer, merger;
     int merge_rc;
@@ -322,7 +322,7 @@ struct request {
     char *body;
     size_t len, cap;
     bool too_big;
-    bool late; /* arrived while draining: refused */
+    bool late;    /* arrived while draining: refused */
     bool waiting; /* its job is with the writer; the connection suspended */
     bool add, batch;
     /* The records of a POST: n of them, arrays of room. */
@@ -439,33 +439,367 @@ static void reply_error(struct reply *r, unsigned status, const char *fmt, ...)
     r->type = "application/json";
 }
 
-/* Read one request object; 0, or -1 with the reason in why. */
-static int parse_doc(struct server *s, json_t *o, bool need_id, struct doc *out,
+/*
+ * A request's fields, whichever parser read them: absent, a string (NUL
+ * terminated, len bytes), an integer, null, or something else.
+ */
+enum { JV_ABSENT, JV_STRING, JV_INT, JV_NULL, JV_OTHER };
+
+struct jv {
+    int type;
+    const char *s;
+    size_t len;
+    long long i;
+};
+
+struct fields {
+    bool object;
+    struct jv text, id, time, matches;
+};
+
+static struct jv jv_of(json_t *v)
+{
+    struct jv r = {JV_ABSENT, NULL, 0, 0};
+    if (!v)
+        return r;
+    if (json_is_string(v)) {
+        r.type = JV_STRING;
+        r.s = json_string_value(v);
+        r.len = json_string_length(v);
+    } else if (json_is_integer(v)) {
+        r.type = JV_INT;
+        r.i = (long long)json_integer_value(v);
+    } else {
+        r.type = json_is_null(v) ? JV_NULL : JV_OTHER;
+    }
+    return r;
+}
+
+static void fields_of_json(struct server *s, json_t *o, struct fields *f)
+{
+    f->object = json_is_object(o);
+    f->text = jv_of(json_object_get(o, "text"));
+    f->id = jv_of(json_object_get(o, "id"));
+    f->time = jv_of(json_object_get(o, s->time_field ? s->time_field : "time"));
+    f->matches = jv_of(json_object_get(o, "matches"));
+}
+
+/* ------------------------------------------------------------------------ */
+/* The fast path: a flat object read in place                               */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A check's body is a flat object of strings and integers, most of it the
+ * text. The fast path reads such an object in the request's own buffer:
+ * a first pass checks the whole line as JSON (strings, escapes, UTF-8,
+ * integers, literals) and notes where the wanted values are; a second one
+ * decodes those strings in place (a decoded string is never longer). It
+ * gives up, touching nothing, on anything else (nested values, numbers
+ * with a fraction or an exponent, long integers, escaped keys, \u0000,
+ * anything malformed), and then jansson reads the line as before, so the
+ * answers and the error messages are jansson's in every case but speed.
+ */
+static size_t skip_ws(const char *p, size_t i, size_t n)
+{
+    while (i < n &&
+           (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+        i++;
+    return i;
+}
+
+static int hex4(const char *p, unsigned *v)
+{
+    unsigned x = 0;
+    for (int k = 0; k < 4; k++) {
+        char c = p[k];
+        x <<= 4;
+        if (c >= '0' && c <= '9')
+            x |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            x |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            x |= (unsigned)(c - 'A' + 10);
+        else
+            return -1;
+    }
+    *v = x;
+    return 0;
+}
+
+/* A well-formed UTF-8 sequence at p[0, n): its length, or 0. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0];
+    size_t len;
+    unsigned min;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    unsigned v = c & (0x7Fu >> len);
+    for (size_t k = 1; k < len; k++) {
+        if ((p[k] & 0xC0) != 0x80)
+            return 0;
+        v = v << 6 | (p[k] & 0x3Fu);
+    }
+    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+/* Check the string whose opening quote is at p[i]; the index past its
+ * closing quote, or 0. *esc: it holds escapes. */
+static size_t scan_string(const char *p, size_t i, size_t n, bool *esc)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    *esc = false;
+    i++;
+    while (i < n) {
+        unsigned char c = u[i];
+        if (c == '"')
+            return i + 1;
+        if (c < 0x20)
+            return 0;
+        if (c == '\\') {
+            *esc = true;
+            if (i + 1 >= n)
+                return 0;
+            char e = p[i + 1];
+            if (e == 'u') {
+                unsigned v, w;
+                if (i + 6 > n || hex4(p + i + 2, &v) || v == 0 ||
+                    (v >= 0xDC00 && v <= 0xDFFF))
+                    return 0;
+                i += 6;
+                if (v >= 0xD800 && v <= 0xDBFF) {
+                    if (i + 6 > n || p[i] != '\\' || p[i + 1] != 'u' ||
+                        hex4(p + i + 2, &w) || w < 0xDC00 || w > 0xDFFF)
+                        return 0;
+                    i += 6;
+                }
+                continue;
+            }
+            if (!strchr("\"\\/bfnrt", e) || e == '\0')
+                return 0;
+            i += 2;
+            continue;
+        }
+        size_t l = c < 0x80 ? 1 : utf8_len(u + i, n - i);
+        if (!l)
+            return 0;
+        i += l;
+    }
+    return 0;
+}
+
+static size_t put_utf8(char *o, unsigned v)
+{
+    if (v < 0x80) {
+        o[0] = (char)v;
+        return 1;
+    }
+    if (v < 0x800) {
+        o[0] = (char)(0xC0 | v >> 6);
+        o[1] = (char)(0x80 | (v & 0x3F));
+        return 2;
+    }
+    if (v < 0x10000) {
+        o[0] = (char)(0xE0 | v >> 12);
+        o[1] = (char)(0x80 | (v >> 6 & 0x3F));
+        o[2] = (char)(0x80 | (v & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | v >> 18);
+    o[1] = (char)(0x80 | (v >> 12 & 0x3F));
+    o[2] = (char)(0x80 | (v >> 6 & 0x3F));
+    o[3] = (char)(0x80 | (v & 0x3F));
+    return 4;
+}
+
+/* Decode the checked string p[from, to) (quotes excluded) in place; NUL
+ * terminate it; its length. */
+static size_t decode_string(char *p, size_t from, size_t to)
+{
+    size_t o = from;
+    for (size_t i = from; i < to;) {
+        if (p[i] != '\\') {
+            p[o++] = p[i++];
+            continue;
+        }
+        char e = p[i + 1];
+        if (e == 'u') {
+            unsigned v = 0, w = 0xDC00;
+            hex4(p + i + 2, &v);
+            i += 6;
+            if (v >= 0xD800 && v <= 0xDBFF) {
+                hex4(p + i + 2, &w);
+                i += 6;
+                v = 0x10000 + ((v - 0xD800) << 10) + (w - 0xDC00);
+            }
+            o += put_utf8(p + o, v);
+            continue;
+        }
+        static const char from_c[] = "\"\\/bfnrt", to_c[] = "\"\\/\b\f\n\r\t";
+        p[o++] = to_c[strchr(from_c, e) - from_c];
+        i += 2;
+    }
+    p[o] = '\0';
+    return o - from;
+}
+
+/* Read the flat object in p[0, n) into f, decoding its wanted strings in
+ * place: 0, or -1 (nothing changed) when jansson must read it. */
+static int fast_fields(struct server *s, char *p, size_t n, struct fields *f)
+{
+    const char *tname = s->time_field ? s->time_field : "time";
+    size_t tlen = strlen(tname);
+    struct {
+        struct jv *v;
+        size_t from, to; /* a string's bytes, quotes excluded */
+        bool esc;
+    } want[4];
+    size_t nwant = 0;
+    memset(f, 0, sizeof(*f));
+    f->object = true;
+    size_t i = skip_ws(p, 0, n);
+    if (i == n || p[i] != '{')
+        return -1;
+    i = skip_ws(p, i + 1, n);
+    bool first = true;
+    while (i < n && p[i] != '}') {
+        if (!first) {
+            if (p[i] != ',')
+                return -1;
+            i = skip_ws(p, i + 1, n);
+        }
+        first = false;
+        bool esc;
+        if (i == n || p[i] != '"')
+            return -1;
+        size_t kend = scan_string(p, i, n, &esc);
+        if (!kend || esc)
+            return -1;
+        const char *key = p + i + 1;
+        size_t klen = kend - i - 2;
+        i = skip_ws(p, kend, n);
+        if (i == n || p[i] != ':')
+            return -1;
+        i = skip_ws(p, i + 1, n);
+        if (i == n)
+            return -1;
+        struct jv *slot = NULL;
+        if (klen == 4 && !memcmp(key, "text", 4))
+            slot = &f->text;
+        else if (klen == 2 && !memcmp(key, "id", 2))
+            slot = &f->id;
+        else if (klen == tlen && !memcmp(key, tname, tlen))
+            slot = &f->time;
+        else if (klen == 7 && !memcmp(key, "matches", 7))
+            slot = &f->matches;
+        struct jv v = {JV_OTHER, NULL, 0, 0};
+        char c = p[i];
+        if (c == '"') {
+            size_t end = scan_string(p, i, n, &esc);
+            if (!end)
+                return -1;
+            v.type = JV_STRING;
+            if (slot) {
+                /* The last of repeated keys counts, as with jansson. */
+                size_t k = 0;
+                while (k < nwant && want[k].v != slot)
+                    k++;
+                want[k].v = slot;
+                want[k].from = i + 1;
+                want[k].to = end - 1;
+                want[k].esc = esc;
+                if (k == nwant)
+                    nwant++;
+            }
+            i = end;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            size_t j = i + (c == '-');
+            size_t d0 = j;
+            while (j < n && p[j] >= '0' && p[j] <= '9')
+                j++;
+            size_t nd = j - d0;
+            if (nd == 0 || nd > 18 || (nd > 1 && p[d0] == '0') ||
+                (j < n && (p[j] == '.' || p[j] == 'e' || p[j] == 'E')))
+                return -1;
+            long long x = 0;
+            for (size_t k = d0; k < j; k++)
+                x = x * 10 + (p[k] - '0');
+            v.type = JV_INT;
+            v.i = c == '-' ? -x : x;
+            i = j;
+        } else if (n - i >= 4 && !memcmp(p + i, "null", 4)) {
+            v.type = JV_NULL;
+            i += 4;
+        } else if (n - i >= 4 && !memcmp(p + i, "true", 4)) {
+            i += 4;
+        } else if (n - i >= 5 && !memcmp(p + i, "false", 5)) {
+            i += 5;
+        } else {
+            return -1; /* nested, or malformed */
+        }
+        if (slot) {
+            /* A later non-string value replaces an earlier string one. */
+            for (size_t k = 0; v.type != JV_STRING && k < nwant; k++)
+                if (want[k].v == slot)
+                    want[k] = want[--nwant];
+            *slot = v;
+        }
+        i = skip_ws(p, i, n);
+    }
+    if (i == n || skip_ws(p, i + 1, n) != n)
+        return -1;
+    /* Valid: decode the wanted strings in place. */
+    for (size_t k = 0; k < nwant; k++) {
+        struct jv *v = want[k].v;
+        v->type = JV_STRING;
+        v->s = p + want[k].from;
+        v->len = want[k].esc ? decode_string(p, want[k].from, want[k].to)
+                             : want[k].to - want[k].from;
+        p[want[k].from + v->len] = '\0';
+    }
+    return 0;
+}
+
+/* Check one request's fields; 0, or -1 with the reason in why. */
+static int parse_doc(const struct fields *f, bool need_id, struct doc *out,
                      char *why, size_t cap)
 {
     memset(out, 0, sizeof(*out));
     out->matches = 1;
-    if (!json_is_object(o)) {
+    if (!f->object) {
         snprintf(why, cap, "a JSON object is expected");
         return -1;
     }
-    json_t *t = json_object_get(o, "text");
-    if (!json_is_string(t)) {
+    if (f->text.type != JV_STRING) {
         snprintf(why, cap, "\"text\" is missing or not a string");
         return -1;
     }
-    out->d.text = json_string_value(t);
-    out->d.text_len = json_string_length(t);
-    json_t *id = json_object_get(o, "id");
-    if (json_is_string(id)) {
-        out->d.id = json_string_value(id);
-        out->d.id_len = json_string_length(id);
-    } else if (json_is_integer(id)) {
-        snprintf(out->idbuf, sizeof(out->idbuf), "%lld",
-                 (long long)json_integer_value(id));
+    out->d.text = f->text.s;
+    out->d.text_len = f->text.len;
+    if (f->id.type == JV_STRING) {
+        out->d.id = f->id.s;
+        out->d.id_len = f->id.len;
+    } else if (f->id.type == JV_INT) {
+        snprintf(out->idbuf, sizeof(out->idbuf), "%lld", f->id.i);
         out->d.id = out->idbuf;
         out->d.id_len = strlen(out->idbuf);
-    } else if (id && !json_is_null(id)) {
+    } else if (f->id.type == JV_OTHER) {
         snprintf(why, cap, "\"id\" must be a string or an integer");
         return -1;
     }
@@ -477,26 +811,22 @@ static int parse_doc(struct server *s, json_t *o, bool need_id, struct doc *out,
         snprintf(why, cap, "\"id\" is longer than 4 KiB");
         return -1;
     }
-    json_t *tm = json_object_get(o, s->time_field ? s->time_field : "time");
-    if (json_is_integer(tm)) {
+    if (f->time.type == JV_INT) {
         out->d.has_time = 1;
-        out->d.time = (int64_t)json_integer_value(tm);
-    } else if (json_is_string(tm)) {
-        if (cli_parse_time(json_string_value(tm), &out->d.time)) {
-            snprintf(why, cap, "cannot read the time \"%s\"",
-                     json_string_value(tm));
+        out->d.time = (int64_t)f->time.i;
+    } else if (f->time.type == JV_STRING) {
+        if (cli_parse_time(f->time.s, &out->d.time)) {
+            snprintf(why, cap, "cannot read the time \"%s\"", f->time.s);
             return -1;
         }
         out->d.has_time = 1;
-    } else if (tm && !json_is_null(tm)) {
+    } else if (f->time.type == JV_OTHER) {
         snprintf(why, cap, "the time must be a number or a string");
         return -1;
     }
-    json_t *m = json_object_get(o, "matches");
-    if (json_is_integer(m) && json_integer_value(m) >= 1 &&
-        json_integer_value(m) <= 64)
-        out->matches = (size_t)json_integer_value(m);
-    else if (m) {
+    if (f->matches.type == JV_INT && f->matches.i >= 1 && f->matches.i <= 64)
+        out->matches = (size_t)f->matches.i;
+    else if (f->matches.type != JV_ABSENT) {
         snprintf(why, cap, "\"matches\" must be an integer from 1 to 64");
         return -1;
     }
@@ -590,20 +920,24 @@ static bool handle_post(struct server *s, struct MHD_Connection *c,
             if (k == len)
                 continue; /* a blank line */
         }
-        json_error_t err;
-        json_t *o = json_loadb(p, len, 0, &err);
-        if (!o) {
-            atomic_fetch_add(&s->bad, 1);
-            if (q->batch)
-                reply_error(r, MHD_HTTP_BAD_REQUEST,
-                            "line %zu: malformed JSON: %s", line, err.text);
-            else
-                reply_error(r, MHD_HTTP_BAD_REQUEST, "malformed JSON: %s",
-                            err.text);
-            return false;
+        struct fields f;
+        if (!q->body || fast_fields(s, q->body + (p - q->body), len, &f)) {
+            json_error_t err;
+            json_t *o = json_loadb(p, len, 0, &err);
+            if (!o) {
+                atomic_fetch_add(&s->bad, 1);
+                if (q->batch)
+                    reply_error(r, MHD_HTTP_BAD_REQUEST,
+                                "line %zu: malformed JSON: %s", line, err.text);
+                else
+                    reply_error(r, MHD_HTTP_BAD_REQUEST, "malformed JSON: %s",
+                                err.text);
+                return false;
+            }
+            q->objs[n] = o;
+            fields_of_json(s, o, &f);
         }
-        q->objs[n] = o;
-        if (parse_doc(s, o, q->add, &q->docs[n], why, sizeof(why))) {
+        if (parse_doc(&f, q->add, &q->docs[n], why, sizeof(why))) {
             atomic_fetch_add(&s->bad, 1);
             if (q->batch)
                 reply_error(r, MHD_HTTP_BAD_REQUEST, "line %zu: %s", line, why);
@@ -984,17 +1318,17 @@ int cmd_serve(int argc, char **argv)
      * a check suspends its connection until its group is durable, so a
      * few threads serve many clients. */
     struct MHD_Daemon *d =
-        started < 3 ? NULL
-                    : MHD_start_daemon(
-                          MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                              MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
-                          0, NULL, NULL, on_request, &s, MHD_OPTION_SOCK_ADDR,
-                          &sa, MHD_OPTION_THREAD_POOL_SIZE, threads,
-                          MHD_OPTION_CONNECTION_LIMIT, max_conn,
-                          MHD_OPTION_CONNECTION_TIMEOUT, timeout,
-                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, &s,
-                          MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-                          MHD_OPTION_END);
+        started < 3
+            ? NULL
+            : MHD_start_daemon(
+                  MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+                  0, NULL, NULL, on_request, &s, MHD_OPTION_SOCK_ADDR, &sa,
+                  MHD_OPTION_THREAD_POOL_SIZE, threads,
+                  MHD_OPTION_CONNECTION_LIMIT, max_conn,
+                  MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, &s,
+                  MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
     int status = EXIT_OK;
     if (started < 3) {
         cli_error("serve: cannot start a thread");

@@ -59,6 +59,7 @@
 #define EXPIRE_SET       (1u << 20) /* records per scan of the keys */
 #define PREFIXES_PER_TXN 256u
 #define DEFAULT_MAPSIZE  (1ull << 30)
+#define SCRATCH_MAX      16u
 
 /* The keys of the records still in `pending`, in memory: an open-addressing
  * table of (key, record) pairs, repeats allowed, linear probing. */
@@ -84,6 +85,11 @@ struct wn_index {
     pthread_rwlock_t grow;
     int read_only;
     char *path;
+    /* Sketching scratch (struct wn_sketch) of finished item creations, for
+     * the next ones: a stack of up to SCRATCH_MAX. */
+    pthread_mutex_t scratch_mu;
+    void *scratch[SCRATCH_MAX];
+    size_t nscratch;
 };
 
 struct wn_index_item {
@@ -434,6 +440,7 @@ int wn_index_open(const char *path, const struct wn_index_options *o,
     ix->mt.loaded = -1;
     ix->path = wn__strdup(path);
     pthread_mutex_init(&ix->mt_mu, NULL);
+    pthread_mutex_init(&ix->scratch_mu, NULL);
     if (!ix->path || pthread_rwlock_init(&ix->grow, NULL)) {
         wn__free(ix->path);
         wn__free(ix);
@@ -507,6 +514,9 @@ void wn_index_free(struct wn_index *ix)
     wn__judge_free(ix->judge);
     pthread_rwlock_destroy(&ix->grow);
     pthread_mutex_destroy(&ix->mt_mu);
+    for (size_t i = 0; i < ix->nscratch; i++)
+        wn_sketch_free(ix->scratch[i]);
+    pthread_mutex_destroy(&ix->scratch_mu);
     wn__free(ix->mt.slot);
     wn__free(ix->path);
     wn__free(ix);
@@ -559,15 +569,26 @@ int wn_index_item_create(struct wn_index *ix, const struct wn_index_doc *doc,
         it->id_len = doc->id_len;
         it->has_time = doc->has_time;
         it->time = doc->time;
+        pthread_mutex_lock(&ix->scratch_mu);
+        if (ix->nscratch)
+            it->sk.scratch = ix->scratch[--ix->nscratch];
+        pthread_mutex_unlock(&ix->scratch_mu);
         rc = wn__judge_sketch(ix->judge, doc->text ? doc->text : "",
                               doc->text_len, &it->sk);
     }
+    /* The sketching scratch is large; an item keeps only its sketch, and
+     * the scratch serves the next item. */
+    pthread_mutex_lock(&ix->scratch_mu);
+    if (it->sk.scratch && ix->nscratch < SCRATCH_MAX) {
+        ix->scratch[ix->nscratch++] = it->sk.scratch;
+        it->sk.scratch = NULL;
+    }
+    pthread_mutex_unlock(&ix->scratch_mu);
+    wn__jsketch_trim(&it->sk);
     if (rc) {
         wn_index_item_free(it);
         return rc;
     }
-    /* The sketching scratch is large; an item keeps only its sketch. */
-    wn__jsketch_trim(&it->sk);
     *out = it;
     return WN_OK;
 }
