@@ -62,30 +62,48 @@ PY
 fi
 [ "$phase" != make ] || exit 0
 
-# Library: one record per call and per transaction, with sync.
+# Library: one record per call and per transaction, with sync (the first
+# 2000 fresh records: each is a commit), then without sync; queries.
 cp -r "$out/ix" "$out/ix-lib"
-"$build/bench/bench_index" "$out/ix-lib" "$probe" 1 check
+head -n 2000 "$probe" >"$out/probe-2000.jsonl"
+"$build/bench/bench_index" "$out/ix-lib" "$out/probe-2000.jsonl" 1 check
+rm -rf "$out/ix-lib"
+cp -r "$out/ix" "$out/ix-lib"
+"$build/bench/bench_index" "$out/ix-lib" "$probe" 1 check --no-sync
 "$build/bench/bench_index" "$out/ix-lib" "$probe" 2 query
 rm -rf "$out/ix-lib"
 
-# HTTP: a fresh copy of the index per run, every request a fresh record.
-for c in 1 4 16 64; do
+# HTTP: a fresh copy of the index per run, every request a fresh record;
+# then queries.
+tick=$(getconf CLK_TCK)
+cpu_of() { awk -v t="$tick" '{printf "%.2f", ($14 + $15) / t}' "/proc/$1/stat"; }
+for run in 1 4 16 64 q16; do
+    c=${run#q}
+    path=/check
+    [ "$run" = "$c" ] || path=/query
     rm -rf "$out/ix-http"
     cp -r "$out/ix" "$out/ix-http"
     "$w" serve --index "$out/ix-http" --listen 127.0.0.1:0 2>"$out/serve.err" &
     pid=$!
     until grep -q serving "$out/serve.err"; do sleep 0.1; done
     port=$(sed -n 's|.*:\([0-9]*\)/$|\1|p' "$out/serve.err")
-    /usr/bin/time -f "%U %S" -o "$out/ctime" \
-        "$build/bench/bench_serve" 127.0.0.1 "$port" /check "$probe" "$c"
-    # CPU seconds of the server (utime + stime of /proc/PID/stat) and of
-    # the client: on a shared machine, checks per CPU second say more than
+    # CPU seconds of the server during the run (utime + stime of
+    # /proc/PID/stat, less what opening and loading took) and of the
+    # client: on a shared machine, checks per CPU second say more than
     # checks per wall second.
-    tick=$(getconf CLK_TCK)
-    scpu=$(awk -v t="$tick" '{printf "%.2f", ($14 + $15) / t}' "/proc/$pid/stat")
+    s0=$(cpu_of "$pid")
+    /usr/bin/time -f "%U %S" -o "$out/ctime" \
+        "$build/bench/bench_serve" 127.0.0.1 "$port" "$path" "$probe" "$c"
+    scpu=$(awk -v a="$s0" -v b="$(cpu_of "$pid")" 'BEGIN{printf "%.2f", b - a}')
     ccpu=$(awk '{printf "%.2f", $1 + $2}' "$out/ctime")
-    curl -s "127.0.0.1:$port/stats" | python3 -c 'import json,sys; s=json.load(sys.stdin)["service"]; print("  records per commit %.1f" % s["records_per_commit"])'
-    echo "  server CPU $scpu s, client CPU $ccpu s for $probes checks"
+    curl -s "127.0.0.1:$port/stats" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["service"]
+c = max(s["commits"], 1)
+print("  records per commit %.1f, per commit: %.2f ms in the writer (look up, add, commit), %.2f ms to sync; parse and sketch %.3f ms per record" % (
+    s["records_per_commit"], s["commit_ms"] / c, s["sync_ms"] / max(s["syncs"], 1),
+    s["prepare_ms"] / max(s["checks"] + s["queries"], 1)))'
+    echo "  server CPU $scpu s, client CPU $ccpu s for $probes requests"
     kill -TERM "$pid"
     wait "$pid" 2>/dev/null || true
 done

@@ -1,21 +1,27 @@
 /*
  * cmd_serve.c - `winnow serve --index PATH --listen ADDR:PORT`: the index
- * behind HTTP/JSON (libmicrohttpd, one thread per connection).
+ * behind HTTP/JSON (libmicrohttpd).
  *
  *   POST /check   {"id", "text", "time"?}  -> {id, new, duplicate_of,
  *                 similarity, reason}; a new record is added, and the answer
- *                 is sent only after the transaction that added it committed
+ *                 is sent only after the transaction that added it is durable
  *   POST /query   the same, adding nothing; "matches": N lists N matches
  *   POST /batch   NDJSON, one object a line -> NDJSON answers in order;
  *                 ?mode=query to add nothing
  *   GET  /stats   counts of the index and of the service
  *   GET  /health  {"ok": true}, or 503 while draining
  *
- * Group commit: request threads parse and sketch (the CPU work) in
- * parallel, then queue their prepared records for the one writer thread,
- * which takes everything queued, checks it in one write transaction,
- * commits (one fsync) and wakes the requests of that batch. Queries run
- * read-only transactions on the request threads, beside the writer.
+ * Request threads (--threads, the cores by default; libmicrohttpd's epoll
+ * loops) read bodies, parse them (flat objects in place, anything else
+ * with jansson) and sketch; a check then queues its prepared records for
+ * the one writer thread and suspends its connection, so that the thread
+ * goes on with other connections. Group commit, pipelined: the writer
+ * takes everything queued, checks it in one write transaction and commits,
+ * syncing the pages it wrote (MDB_NOMETASYNC); the syncer then syncs the
+ * rest (wn_index_sync) while the writer checks the next group, and only
+ * then resumes the group's connections, which answer. A group sees every
+ * group committed before it, and its records see each other in order.
+ * Queries run read-only transactions on the request threads.
  *
  * Bad requests (malformed JSON, no text, no id for a check, a body over
  * --max-body) get a 4xx with {"error": "..."} and change nothing; in a

@@ -4,11 +4,14 @@
  *
  *   meta     "magic" -> "WNIX", "version" -> 1 (u32 LE), "params" -> the
  *            rule as "name value" lines (judge.c), compared at open.
- *   records  u32 record number (MDB_INTEGERKEY) -> time i64, flags u8,
- *            id length u16, the id bytes, the verification blob. Numbers
- *            only grow (appended with MDB_APPEND), so this tree is packed
- *            full. The keys are not kept here: expire finds a record's key
- *            entries by their record number (see wn_index_expire).
+ *   records  u32 record number (MDB_INTEGERKEY) -> varint (id length << 1
+ *            | has a time field), varint zigzag time, the id bytes, the
+ *            stored sketch (judge.c: the encoded sketch less its header,
+ *            section headers and band keys). Numbers only grow (appended
+ *            with MDB_APPEND), so this tree is packed full. The keys are
+ *            not kept here: a lookup knows which of its keys found a
+ *            record, which is what verification needs of them, and expire
+ *            finds a record's key entries by its number.
  *   ids      the id (or, over 480 bytes, its first 464 bytes and a 128-bit
  *            hash) -> u32 record number. An id is indexed once.
  *   keys     u32 prefix (the top 12 bits of a 64-bit key) -> u64 values
@@ -25,7 +28,8 @@
  *            u32 record numbers (DUPSORT | DUPFIXED): what expire walks.
  *
  * A check is one write transaction: look up, verify, add when new. Batches
- * of checks share one (the group commit of winnow serve). Readers run
+ * of checks share one (the group commit of winnow serve; with sync_later
+ * the commit syncs its pages and wn_index_sync the rest, MDB_NOMETASYNC). Readers run
  * read-only transactions, concurrently with the one writer (LMDB's MVCC),
  * in this process (MDB_NOTLS: a read transaction is not tied to a thread)
  * and in others. When a write fails with MDB_MAP_FULL the map is doubled
