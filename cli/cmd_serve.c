@@ -1289,13 +1289,9 @@ int cmd_serve(int argc, char **argv)
         cli_error("serve: %s", msg[0] ? msg : wn_strerror(rc));
         return EXIT_FAIL;
     }
-    /* Load the index's table of pending keys now, not in the first
-     * request (a query of an empty text looks only that table up). */
-    struct wn_index_doc warm = {NULL, 0, "", 0, 0, 0};
-    struct wn_index_result wres;
-    wn_index_result_init(&wres);
-    rc = wn_index_query(s.ix, &warm, 1, &wres);
-    wn_index_result_release(&wres);
+    /* Map the index and load its pending keys now, not in the first
+     * requests. */
+    rc = wn_index_warm(s.ix);
     if (rc) {
         cli_error("serve: cannot read the index: %s", wn_strerror(rc));
         wn_index_free(s.ix);

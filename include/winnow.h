@@ -1347,6 +1347,12 @@ WN_API void wn_index_options_init(struct wn_index_options *o);
  * index file): WN_OK, or WN_EIO. Thread-safe; runs beside a write. */
 WN_API int wn_index_sync(struct wn_index *ix);
 
+/* Bring the index into memory: read and map every page of its file, and
+ * load the in-memory table of its pending keys, so that the first checks
+ * of a server run as fast as later ones. Costs the file's size in page
+ * cache (shared, counted in RSS). WN_OK, WN_ENOMEM, WN_EIO. */
+WN_API int wn_index_warm(struct wn_index *ix);
+
 /*
  * Open (or with o->create, create) the index in directory path. On error
  * *out is untouched and msg (when not NULL) holds a sentence saying why.

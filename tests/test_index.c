@@ -261,6 +261,13 @@ static void test_format(void **state)
     assert_false(r.is_new);
     assert_int_equal(r.matches[0].reason, WN_REASON_NEAR);
     assert_string_equal(r.matches[0].id, "rec-1");
+    /* Warming (every page read, the pending table loaded) changes nothing
+     * of the answers. */
+    assert_int_equal(wn_index_warm(ix), WN_OK);
+    d = doc_of("rec-4", text);
+    assert_int_equal(wn_index_query(ix, &d, 3, &r), WN_OK);
+    assert_int_equal(r.n, 1); /* rec-2 and rec-3 were not added */
+    assert_string_equal(r.matches[0].id, "rec-1");
     wn_index_result_release(&r);
     wn_index_free(ix);
 

@@ -29,12 +29,12 @@
  *
  * A check is one write transaction: look up, verify, add when new. Batches
  * of checks share one (the group commit of winnow serve; with sync_later
- * the commit syncs its pages and wn_index_sync the rest, MDB_NOMETASYNC). Readers run
- * read-only transactions, concurrently with the one writer (LMDB's MVCC),
- * in this process (MDB_NOTLS: a read transaction is not tied to a thread)
- * and in others. When a write fails with MDB_MAP_FULL the map is doubled
- * and the transaction run again; a map grown by another process is adopted
- * when a transaction begins with MDB_MAP_RESIZED. Changing the map size
+ * the commit syncs its pages and wn_index_sync the rest, MDB_NOMETASYNC).
+ * Readers run read-only transactions, concurrently with the one writer (LMDB's
+ * MVCC), in this process (MDB_NOTLS: a read transaction is not tied to a
+ * thread) and in others. When a write fails with MDB_MAP_FULL the map is
+ * doubled and the transaction run again; a map grown by another process is
+ * adopted when a transaction begins with MDB_MAP_RESIZED. Changing the map size
  * needs every transaction of this process finished, so each transaction
  * holds a read lock of `grow` and the resize takes it exclusively.
  *
@@ -1059,6 +1059,58 @@ int wn_index_merge(struct wn_index *ix, int force)
     if (!rc)
         rc = run_txn(ix, 0, merge_txn, &a);
     return rc;
+}
+
+/* Load the pending table and map the file's pages (in the snapshot's
+ * size), holding the map's size steady. */
+static int warm_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&ix->mt_mu);
+    bool stale = false;
+    int rc = mt_sync(ix, txn, &stale);
+    pthread_mutex_unlock(&ix->mt_mu);
+    if (rc)
+        return rc;
+    /* Read every page through cursors (LMDB does not say where its map
+     * is): a page of packed key values at a time in the DUPFIXED trees. */
+    const MDB_dbi plain[] = {ix->recs, ix->ids, ix->pending};
+    const MDB_dbi packed[] = {ix->keys, ix->times};
+    unsigned char sum = 0;
+    for (size_t d = 0; !rc && d < 5; d++) {
+        bool multi = d >= 3;
+        MDB_cursor *cur;
+        rc = mdb_cursor_open(txn, multi ? packed[d - 3] : plain[d], &cur);
+        if (rc)
+            break;
+        MDB_val k, v;
+        int got = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        while (got == 0) {
+            sum ^= ((const unsigned char *)v.mv_data)[0];
+            if (multi) {
+                got = mdb_cursor_get(cur, &k, &v, MDB_GET_MULTIPLE);
+                while (got == 0) {
+                    sum ^= ((const unsigned char *)v.mv_data)[0];
+                    got = mdb_cursor_get(cur, &k, &v, MDB_NEXT_MULTIPLE);
+                }
+                got = mdb_cursor_get(cur, &k, &v, MDB_NEXT_NODUP);
+            } else {
+                got = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+            }
+        }
+        mdb_cursor_close(cur);
+        if (got != MDB_NOTFOUND)
+            rc = got;
+    }
+    volatile unsigned char sink = sum;
+    (void)sink;
+    return rc;
+}
+
+int wn_index_warm(struct wn_index *ix)
+{
+    assert(ix);
+    return run_txn(ix, 1, warm_txn, NULL);
 }
 
 static bool rec_exists(struct wn_index *ix, MDB_txn *txn, uint32_t rec)
