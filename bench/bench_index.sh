@@ -65,10 +65,12 @@ fi
 # Library: one record per call and per transaction, with sync (the first
 # 2000 fresh records: each is a commit), then without sync; queries.
 cp -r "$out/ix" "$out/ix-lib"
+sync -f "$out/ix-lib/data.mdb"
 head -n 2000 "$probe" >"$out/probe-2000.jsonl"
 "$build/bench/bench_index" "$out/ix-lib" "$out/probe-2000.jsonl" 1 check
 rm -rf "$out/ix-lib"
 cp -r "$out/ix" "$out/ix-lib"
+sync -f "$out/ix-lib/data.mdb"
 "$build/bench/bench_index" "$out/ix-lib" "$probe" 1 check --no-sync
 "$build/bench/bench_index" "$out/ix-lib" "$probe" 2 query
 rm -rf "$out/ix-lib"
@@ -81,8 +83,11 @@ for run in 1 4 16 64 q16; do
     c=${run#q}
     path=/check
     [ "$run" = "$c" ] || path=/query
-    rm -rf "$out/ix-http"
+    rm -rf "$out/ix-http" "$out/serve.err"
     cp -r "$out/ix" "$out/ix-http"
+    # The copy's dirty pages on disk first: else the first commit's sync
+    # writes the whole file.
+    sync -f "$out/ix-http/data.mdb"
     "$w" serve --index "$out/ix-http" --listen 127.0.0.1:0 2>"$out/serve.err" &
     pid=$!
     until grep -q serving "$out/serve.err"; do sleep 0.1; done
