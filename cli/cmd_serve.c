@@ -344,13 +344,14 @@ static int request_room(struct request *q, size_t n)
 {
     if (n <= q->room)
         return 0;
-    json_t **o = realloc(q->objs, n * sizeof(*o));
+    json_t **o = realloc(q->objs, n * sizeof(json_t *));
     if (o)
         q->objs = o;
     struct doc *d = o ? realloc(q->docs, n * sizeof(*d)) : NULL;
     if (d)
         q->docs = d;
-    struct wn_index_item **it = d ? realloc(q->items, n * sizeof(*it)) : NULL;
+    struct wn_index_item **it =
+        d ? realloc(q->items, n * sizeof(struct wn_index_item *)) : NULL;
     if (it)
         q->items = it;
     struct wn_index_result *r = it ? realloc(q->res, n * sizeof(*r)) : NULL;
