@@ -261,6 +261,21 @@ static void test_format(void **state)
     assert_false(r.is_new);
     assert_int_equal(r.matches[0].reason, WN_REASON_NEAR);
     assert_string_equal(r.matches[0].id, "rec-1");
+    /* Times are stored as zigzag varints: one before 1970 and a large
+     * one come back as they were. */
+    const int64_t times[2] = {-31536000 - 7, (int64_t)1 << 40};
+    for (int k = 0; k < 2; k++) {
+        char other[64];
+        snprintf(other, sizeof(other), "a record of its own, number %d", k);
+        struct wn_index_doc td = doc_of(k ? "t1" : "t0", other);
+        td.has_time = 1;
+        td.time = times[k];
+        assert_int_equal(wn_index_check(ix, &td, &r), WN_OK);
+        assert_true(r.added);
+        assert_int_equal(wn_index_query(ix, &td, 1, &r), WN_OK);
+        assert_false(r.is_new);
+        assert_int_equal(r.matches[0].time, times[k]);
+    }
     /* Warming (every page read, the pending table loaded) changes nothing
      * of the answers. */
     assert_int_equal(wn_index_warm(ix), WN_OK);

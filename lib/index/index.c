@@ -721,7 +721,7 @@ static size_t get_varint(const unsigned char *p, size_t len, uint64_t *x)
 
 static uint64_t zigzag(int64_t t)
 {
-    return ((uint64_t)t << 1) ^ (uint64_t)(t >> 63);
+    return ((uint64_t)t << 1) ^ (t < 0 ? UINT64_MAX : 0);
 }
 
 static int64_t unzigzag(uint64_t z)
