@@ -320,6 +320,92 @@ static void test_format(void **state)
     free(dir);
 }
 
+/* Other rules: SimHash, the news profile (figures in the sketch), k
+ * permutations. Each index reopens with its stored rule (no options) and
+ * finds a copy and a near copy of what it holds. */
+static void test_other_rules(void **state)
+{
+    (void)state;
+    unsigned w[300];
+    gen_words(w, 300);
+    char *text = render(w, 300);
+    for (int rule = 0; rule < 3; rule++) {
+        char *dir = tmpdir_make();
+        struct wn_index_options o;
+        wn_index_options_init(&o);
+        o.create = 1;
+        o.no_sync = 1;
+        if (rule == 0)
+            o.dedup.method = WN_METHOD_SIMHASH;
+        else if (rule == 1)
+            o.dedup.profile = WN_PROFILE_NEWS;
+        else
+            o.dedup.sketch = WN_SKETCH_K_PERMUTATIONS;
+        struct wn_index *ix = NULL;
+        char msg[256];
+        assert_int_equal(wn_index_open(dir, &o, &ix, msg, sizeof(msg)), WN_OK);
+        struct wn_index_result r;
+        wn_index_result_init(&r);
+        struct wn_index_doc d = doc_of("orig", text);
+        assert_int_equal(wn_index_check(ix, &d, &r), WN_OK);
+        assert_true(r.added);
+        wn_index_free(ix);
+        wn_index_options_init(&o);
+        ix = NULL;
+        assert_int_equal(wn_index_open(dir, &o, &ix, msg, sizeof(msg)), WN_OK);
+        struct wn_dedup_options rule_back;
+        wn_index_rule(ix, &rule_back);
+        assert_int_equal(rule_back.method,
+                         rule == 0 ? WN_METHOD_SIMHASH : WN_METHOD_MINHASH);
+        assert_int_equal(rule_back.profile,
+                         rule == 1 ? WN_PROFILE_NEWS : WN_PROFILE_CLASSIC);
+        d = doc_of("copy", text);
+        assert_int_equal(wn_index_check(ix, &d, &r), WN_OK);
+        assert_false(r.is_new);
+        assert_string_equal(r.matches[0].id, "orig");
+        assert_int_equal(r.matches[0].reason, WN_REASON_EXACT);
+        /* Near copies (one word changed, at 20 places): what the pair
+         * rule says of the two sketches (a duplicate when the same and
+         * sharing a band key), the index says; some are duplicates. */
+        struct wn_sketcher *sk = NULL;
+        struct wn_sketch *sa = NULL, *sb = NULL;
+        assert_int_equal(wn_sketcher_create(&rule_back, &sk), WN_OK);
+        assert_int_equal(wn_sketch_create(sk, &sa), WN_OK);
+        assert_int_equal(wn_sketch_create(sk, &sb), WN_OK);
+        assert_int_equal(wn_sketcher_sketch(sk, text, strlen(text), sa), WN_OK);
+        int dups = 0;
+        for (int at = 0; at < 20; at++) {
+            unsigned keep = w[at * 13];
+            w[at * 13] = 5000 + (unsigned)at;
+            char *near = render(w, 300);
+            w[at * 13] = keep;
+            assert_int_equal(wn_sketcher_sketch(sk, near, strlen(near), sb),
+                             WN_OK);
+            struct wn_verdict v;
+            assert_int_equal(wn_sketcher_compare(sk, sb, sa, &v), WN_OK);
+            int is_dup = v.same && v.candidate;
+            dups += is_dup;
+            d = doc_of("near", near);
+            assert_int_equal(wn_index_query(ix, &d, 1, &r), WN_OK);
+            assert_int_equal(!r.is_new, is_dup);
+            if (is_dup) {
+                assert_string_equal(r.matches[0].id, "orig");
+                assert_int_not_equal(r.matches[0].reason, WN_REASON_EXACT);
+            }
+            free(near);
+        }
+        assert_true(dups > 0);
+        wn_sketch_free(sa);
+        wn_sketch_free(sb);
+        wn_sketcher_free(sk);
+        wn_index_result_release(&r);
+        wn_index_free(ix);
+        rm_rf(dir);
+        free(dir);
+    }
+    free(text);
+}
+
 static void test_expire(void **state)
 {
     (void)state;
@@ -653,6 +739,7 @@ int main(void)
         cmocka_unit_test(test_check_query_reopen),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_format),
+        cmocka_unit_test(test_other_rules),
         cmocka_unit_test(test_expire),
         cmocka_unit_test(test_map_grows),
         cmocka_unit_test(test_merge),
