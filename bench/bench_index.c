@@ -2,7 +2,8 @@
  * bench_index.c - checks per second through the library, on an index that
  * already holds records: the lines of a JSONL corpus checked (or queried)
  * one record per call by T threads, each call its own transaction (a
- * check: sketch, look up, verify, add when new, commit). Prints one line
+ * check: sketch, look up, verify, add when new, commit), after
+ * wn_index_warm. Prints one line
  * of JSON: threads, records, seconds, per_second, p50/p99 latency (ms).
  *
  * Usage: bench_index INDEX CORPUS THREADS check|query [--no-sync]
@@ -103,6 +104,11 @@ int main(int argc, char **argv)
     char msg[256];
     if (wn_index_open(argv[1], &o, &ix, msg, sizeof(msg))) {
         fprintf(stderr, "bench_index: %s\n", msg);
+        return 1;
+    }
+    /* Steady state, as a server is: every page mapped, pending loaded. */
+    if (wn_index_warm(ix)) {
+        fprintf(stderr, "bench_index: cannot read the index\n");
         return 1;
     }
     int threads = atoi(argv[3]);

@@ -4,13 +4,17 @@
 # RSS, checks per second through the library and over HTTP on loopback with
 # 1..64 clients, p50/p99 latency. Prints Markdown-ready lines.
 #
-#   bench/bench_index.sh [BUILD] [DOCS] [PROBES]   defaults: build 1000000 20000
+#   bench/bench_index.sh [BUILD] [DOCS] [PROBES] [PHASE]
+#   defaults: build 1000000 20000 all
+#   PHASE: all, make (dedup, index add, bytes on disk), or use (the library
+#   and HTTP rows, against the index a `make` run left in bench/out/index/ix)
 #
 # Corpora are generated (seeded) into bench/out/index/ and reused.
 set -eu
 build=${1:-build}
 docs=${2:-1000000}
 probes=${3:-20000}
+phase=${4:-all}
 w="$build/winnow"
 out=bench/out/index
 mkdir -p "$out"
@@ -30,6 +34,7 @@ show() { # label: wall, CPU, peak RSS of the last t
     echo "- $1: $e s wall, $(awk -v u="$u" -v s="$s" 'BEGIN{printf "%.2f", u + s}') s CPU, peak RSS $((m / 1024)) MB"
 }
 
+if [ "$phase" != use ]; then
 rm -rf "$out/dd" "$out/ix" "$out/add"
 t "$w" dedup -q -o "$out/dd" "$base" --no-fsync >/dev/null 2>&1 || true
 show "winnow dedup"
@@ -54,31 +59,56 @@ except Exception:
     pass
 print(line)
 PY
+fi
+[ "$phase" != make ] || exit 0
 
-# Library: one record per call and per transaction, with sync.
+# Library: one record per call and per transaction, with sync (the first
+# 2000 fresh records: each is a commit), then without sync; queries.
 cp -r "$out/ix" "$out/ix-lib"
-"$build/bench/bench_index" "$out/ix-lib" "$probe" 1 check
+sync -f "$out/ix-lib/data.mdb"
+head -n 2000 "$probe" >"$out/probe-2000.jsonl"
+"$build/bench/bench_index" "$out/ix-lib" "$out/probe-2000.jsonl" 1 check
+rm -rf "$out/ix-lib"
+cp -r "$out/ix" "$out/ix-lib"
+sync -f "$out/ix-lib/data.mdb"
+"$build/bench/bench_index" "$out/ix-lib" "$probe" 1 check --no-sync
 "$build/bench/bench_index" "$out/ix-lib" "$probe" 2 query
 rm -rf "$out/ix-lib"
 
-# HTTP: a fresh copy of the index per run, every request a fresh record.
-for c in 1 4 16 64; do
-    rm -rf "$out/ix-http"
+# HTTP: a fresh copy of the index per run, every request a fresh record;
+# then queries.
+tick=$(getconf CLK_TCK)
+cpu_of() { awk -v t="$tick" '{printf "%.2f", ($14 + $15) / t}' "/proc/$1/stat"; }
+for run in 1 4 16 64 q16; do
+    c=${run#q}
+    path=/check
+    [ "$run" = "$c" ] || path=/query
+    rm -rf "$out/ix-http" "$out/serve.err"
     cp -r "$out/ix" "$out/ix-http"
+    # The copy's dirty pages on disk first: else the first commit's sync
+    # writes the whole file.
+    sync -f "$out/ix-http/data.mdb"
     "$w" serve --index "$out/ix-http" --listen 127.0.0.1:0 2>"$out/serve.err" &
     pid=$!
     until grep -q serving "$out/serve.err"; do sleep 0.1; done
     port=$(sed -n 's|.*:\([0-9]*\)/$|\1|p' "$out/serve.err")
-    /usr/bin/time -f "%U %S" -o "$out/ctime" \
-        "$build/bench/bench_serve" 127.0.0.1 "$port" /check "$probe" "$c"
-    # CPU seconds of the server (utime + stime of /proc/PID/stat) and of
-    # the client: on a shared machine, checks per CPU second say more than
+    # CPU seconds of the server during the run (utime + stime of
+    # /proc/PID/stat, less what opening and loading took) and of the
+    # client: on a shared machine, checks per CPU second say more than
     # checks per wall second.
-    tick=$(getconf CLK_TCK)
-    scpu=$(awk -v t="$tick" '{printf "%.2f", ($14 + $15) / t}' "/proc/$pid/stat")
+    s0=$(cpu_of "$pid")
+    /usr/bin/time -f "%U %S" -o "$out/ctime" \
+        "$build/bench/bench_serve" 127.0.0.1 "$port" "$path" "$probe" "$c"
+    scpu=$(awk -v a="$s0" -v b="$(cpu_of "$pid")" 'BEGIN{printf "%.2f", b - a}')
     ccpu=$(awk '{printf "%.2f", $1 + $2}' "$out/ctime")
-    curl -s "127.0.0.1:$port/stats" | python3 -c 'import json,sys; s=json.load(sys.stdin)["service"]; print("  records per commit %.1f" % s["records_per_commit"])'
-    echo "  server CPU $scpu s, client CPU $ccpu s for $probes checks"
+    curl -s "127.0.0.1:$port/stats" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["service"]
+c = max(s["commits"], 1)
+print("  records per commit %.1f, per commit: %.2f ms in the writer (look up, add, commit), %.2f ms to sync; parse and sketch %.3f ms per record" % (
+    s["records_per_commit"], s["commit_ms"] / c, s["sync_ms"] / max(s["syncs"], 1),
+    s["prepare_ms"] / max(s["checks"] + s["queries"], 1)))'
+    echo "  server CPU $scpu s, client CPU $ccpu s for $probes requests"
     kill -TERM "$pid"
     wait "$pid" 2>/dev/null || true
 done

@@ -1332,9 +1332,26 @@ struct wn_index_options {
      * no_auto_merge the caller runs wn_index_merge (winnow serve does, in
      * a thread of its own, so that checks are not held up). */
     int no_auto_merge;
+    /* A commit syncs the pages it wrote but not the page that makes it the
+     * last commit (LMDB's MDB_NOMETASYNC); wn_index_sync, or the next
+     * commit, syncs that. A process crash loses nothing committed; a
+     * machine crash may lose the commits since the last sync, never the
+     * index's consistency. For a group commit that syncs one group while
+     * it checks the next (winnow serve). Ignored with no_sync. Default 0. */
+    int sync_later;
 };
 
 WN_API void wn_index_options_init(struct wn_index_options *o);
+
+/* Make every transaction committed so far durable (an fdatasync of the
+ * index file): WN_OK, or WN_EIO. Thread-safe; runs beside a write. */
+WN_API int wn_index_sync(struct wn_index *ix);
+
+/* Bring the index into memory: read and map every page of its file, and
+ * load the in-memory table of its pending keys, so that the first checks
+ * of a server run as fast as later ones. Costs the file's size in page
+ * cache (shared, counted in RSS). WN_OK, WN_ENOMEM, WN_EIO. */
+WN_API int wn_index_warm(struct wn_index *ix);
 
 /*
  * Open (or with o->create, create) the index in directory path. On error

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
+#include <lmdb.h>
 
 #include "winnow.h"
 
@@ -216,6 +217,193 @@ static void test_open_errors(void **state)
     rm_rf(dir2);
     free(dir);
     free(dir2);
+}
+
+/* Open the index's LMDB environment directly (what an older or newer
+ * winnow would have written). */
+static MDB_env *raw_env(const char *dir)
+{
+    MDB_env *env = NULL;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0666), 0);
+    return env;
+}
+
+/* The stored layout: records hold the compact form of the sketch (no band
+ * keys, no blob header), and an index of another format version is
+ * refused with a message. */
+static void test_format(void **state)
+{
+    (void)state;
+    char *dir = tmpdir_make();
+    struct wn_index *ix = open_new(dir);
+    unsigned w[400];
+    char text[8000];
+    gen_words(w, 400);
+    size_t at = 0;
+    for (size_t i = 0; i < 400; i++)
+        at += (size_t)snprintf(text + at, sizeof(text) - at, "w%u ", w[i]);
+    struct wn_index_doc d = doc_of("rec-1", text);
+    struct wn_index_result r;
+    wn_index_result_init(&r);
+    assert_int_equal(wn_index_check(ix, &d, &r), WN_OK);
+    assert_true(r.added);
+    /* The same text again, found under its keys and decided exact, and a
+     * near copy (a few words changed) decided near. */
+    d = doc_of("rec-2", text);
+    assert_int_equal(wn_index_check(ix, &d, &r), WN_OK);
+    assert_false(r.is_new);
+    assert_int_equal(r.matches[0].reason, WN_REASON_EXACT);
+    text[1] = text[1] == '1' ? '2' : '1';
+    d = doc_of("rec-3", text);
+    assert_int_equal(wn_index_check(ix, &d, &r), WN_OK);
+    assert_false(r.is_new);
+    assert_int_equal(r.matches[0].reason, WN_REASON_NEAR);
+    assert_string_equal(r.matches[0].id, "rec-1");
+    /* Times are stored as zigzag varints: one before 1970 and a large
+     * one come back as they were. */
+    const int64_t times[2] = {-31536000 - 7, (int64_t)1 << 40};
+    for (int k = 0; k < 2; k++) {
+        char other[64];
+        snprintf(other, sizeof(other), "a record of its own, number %d", k);
+        struct wn_index_doc td = doc_of(k ? "t1" : "t0", other);
+        td.has_time = 1;
+        td.time = times[k];
+        assert_int_equal(wn_index_check(ix, &td, &r), WN_OK);
+        assert_true(r.added);
+        assert_int_equal(wn_index_query(ix, &td, 1, &r), WN_OK);
+        assert_false(r.is_new);
+        assert_int_equal(r.matches[0].time, times[k]);
+    }
+    /* Warming (every page read, the pending table loaded) changes nothing
+     * of the answers. */
+    assert_int_equal(wn_index_warm(ix), WN_OK);
+    d = doc_of("rec-4", text);
+    assert_int_equal(wn_index_query(ix, &d, 3, &r), WN_OK);
+    assert_int_equal(r.n, 1); /* rec-2 and rec-3 were not added */
+    assert_string_equal(r.matches[0].id, "rec-1");
+    wn_index_result_release(&r);
+    wn_index_free(ix);
+
+    /* The default rule's sketch encodes to 468 bytes (16 band keys of 8,
+     * a 256-byte signature, the header and hashes); its stored form is the
+     * signature and under 40 bytes more. */
+    MDB_env *env = raw_env(dir);
+    MDB_txn *txn;
+    MDB_dbi recs, meta;
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "records", MDB_INTEGERKEY, &recs), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    MDB_cursor *cur;
+    assert_int_equal(mdb_cursor_open(txn, recs, &cur), 0);
+    MDB_val k, v;
+    assert_int_equal(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
+    mdb_cursor_close(cur);
+    assert_true(v.mv_size >= 256 + 5);
+    assert_true(v.mv_size <= 256 + 40);
+    /* Another format version: refused, with a message. */
+    unsigned char one[4] = {1, 0, 0, 0};
+    MDB_val vk = {7, (void *)"version"}, vv = {4, one};
+    assert_int_equal(mdb_put(txn, meta, &vk, &vv, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    struct wn_index_options o;
+    wn_index_options_init(&o);
+    char msg[256];
+    ix = NULL;
+    assert_int_equal(wn_index_open(dir, &o, &ix, msg, sizeof(msg)), WN_EFORMAT);
+    assert_null(ix);
+    assert_non_null(strstr(msg, "format version 1"));
+    assert_non_null(strstr(msg, "make the index again"));
+    rm_rf(dir);
+    free(dir);
+}
+
+/* Other rules: SimHash, the news profile (figures in the sketch), k
+ * permutations. Each index reopens with its stored rule (no options) and
+ * finds a copy and a near copy of what it holds. */
+static void test_other_rules(void **state)
+{
+    (void)state;
+    unsigned w[300];
+    gen_words(w, 300);
+    char *text = render(w, 300);
+    for (int rule = 0; rule < 3; rule++) {
+        char *dir = tmpdir_make();
+        struct wn_index_options o;
+        wn_index_options_init(&o);
+        o.create = 1;
+        o.no_sync = 1;
+        if (rule == 0)
+            o.dedup.method = WN_METHOD_SIMHASH;
+        else if (rule == 1)
+            o.dedup.profile = WN_PROFILE_NEWS;
+        else
+            o.dedup.sketch = WN_SKETCH_K_PERMUTATIONS;
+        struct wn_index *ix = NULL;
+        char msg[256];
+        assert_int_equal(wn_index_open(dir, &o, &ix, msg, sizeof(msg)), WN_OK);
+        struct wn_index_result r;
+        wn_index_result_init(&r);
+        struct wn_index_doc d = doc_of("orig", text);
+        assert_int_equal(wn_index_check(ix, &d, &r), WN_OK);
+        assert_true(r.added);
+        wn_index_free(ix);
+        wn_index_options_init(&o);
+        ix = NULL;
+        assert_int_equal(wn_index_open(dir, &o, &ix, msg, sizeof(msg)), WN_OK);
+        struct wn_dedup_options rule_back;
+        wn_index_rule(ix, &rule_back);
+        assert_int_equal(rule_back.method,
+                         rule == 0 ? WN_METHOD_SIMHASH : WN_METHOD_MINHASH);
+        assert_int_equal(rule_back.profile,
+                         rule == 1 ? WN_PROFILE_NEWS : WN_PROFILE_CLASSIC);
+        d = doc_of("copy", text);
+        assert_int_equal(wn_index_check(ix, &d, &r), WN_OK);
+        assert_false(r.is_new);
+        assert_string_equal(r.matches[0].id, "orig");
+        assert_int_equal(r.matches[0].reason, WN_REASON_EXACT);
+        /* Near copies (one word changed, at 20 places): what the pair
+         * rule says of the two sketches (a duplicate when the same and
+         * sharing a band key), the index says; some are duplicates. */
+        struct wn_sketcher *sk = NULL;
+        struct wn_sketch *sa = NULL, *sb = NULL;
+        assert_int_equal(wn_sketcher_create(&rule_back, &sk), WN_OK);
+        assert_int_equal(wn_sketch_create(sk, &sa), WN_OK);
+        assert_int_equal(wn_sketch_create(sk, &sb), WN_OK);
+        assert_int_equal(wn_sketcher_sketch(sk, text, strlen(text), sa), WN_OK);
+        int dups = 0;
+        for (int at = 0; at < 20; at++) {
+            unsigned keep = w[at * 13];
+            w[at * 13] = 5000 + (unsigned)at;
+            char *near = render(w, 300);
+            w[at * 13] = keep;
+            assert_int_equal(wn_sketcher_sketch(sk, near, strlen(near), sb),
+                             WN_OK);
+            struct wn_verdict v;
+            assert_int_equal(wn_sketcher_compare(sk, sb, sa, &v), WN_OK);
+            int is_dup = v.same && v.candidate;
+            dups += is_dup;
+            d = doc_of("near", near);
+            assert_int_equal(wn_index_query(ix, &d, 1, &r), WN_OK);
+            assert_int_equal(!r.is_new, is_dup);
+            if (is_dup) {
+                assert_string_equal(r.matches[0].id, "orig");
+                assert_int_not_equal(r.matches[0].reason, WN_REASON_EXACT);
+            }
+            free(near);
+        }
+        assert_true(dups > 0);
+        wn_sketch_free(sa);
+        wn_sketch_free(sb);
+        wn_sketcher_free(sk);
+        wn_index_result_release(&r);
+        wn_index_free(ix);
+        rm_rf(dir);
+        free(dir);
+    }
+    free(text);
 }
 
 static void test_expire(void **state)
@@ -550,6 +738,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_check_query_reopen),
         cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_format),
+        cmocka_unit_test(test_other_rules),
         cmocka_unit_test(test_expire),
         cmocka_unit_test(test_map_grows),
         cmocka_unit_test(test_merge),

@@ -4,11 +4,14 @@
  *
  *   meta     "magic" -> "WNIX", "version" -> 1 (u32 LE), "params" -> the
  *            rule as "name value" lines (judge.c), compared at open.
- *   records  u32 record number (MDB_INTEGERKEY) -> time i64, flags u8,
- *            id length u16, the id bytes, the verification blob. Numbers
- *            only grow (appended with MDB_APPEND), so this tree is packed
- *            full. The keys are not kept here: expire finds a record's key
- *            entries by their record number (see wn_index_expire).
+ *   records  u32 record number (MDB_INTEGERKEY) -> varint (id length << 1
+ *            | has a time field), varint zigzag time, the id bytes, the
+ *            stored sketch (judge.c: the encoded sketch less its header,
+ *            section headers and band keys). Numbers only grow (appended
+ *            with MDB_APPEND), so this tree is packed full. The keys are
+ *            not kept here: a lookup knows which of its keys found a
+ *            record, which is what verification needs of them, and expire
+ *            finds a record's key entries by its number.
  *   ids      the id (or, over 480 bytes, its first 464 bytes and a 128-bit
  *            hash) -> u32 record number. An id is indexed once.
  *   keys     u32 prefix (the top 12 bits of a 64-bit key) -> u64 values
@@ -25,12 +28,13 @@
  *            u32 record numbers (DUPSORT | DUPFIXED): what expire walks.
  *
  * A check is one write transaction: look up, verify, add when new. Batches
- * of checks share one (the group commit of winnow serve). Readers run
- * read-only transactions, concurrently with the one writer (LMDB's MVCC),
- * in this process (MDB_NOTLS: a read transaction is not tied to a thread)
- * and in others. When a write fails with MDB_MAP_FULL the map is doubled
- * and the transaction run again; a map grown by another process is adopted
- * when a transaction begins with MDB_MAP_RESIZED. Changing the map size
+ * of checks share one (the group commit of winnow serve; with sync_later
+ * the commit syncs its pages and wn_index_sync the rest, MDB_NOMETASYNC).
+ * Readers run read-only transactions, concurrently with the one writer (LMDB's
+ * MVCC), in this process (MDB_NOTLS: a read transaction is not tied to a
+ * thread) and in others. When a write fails with MDB_MAP_FULL the map is
+ * doubled and the transaction run again; a map grown by another process is
+ * adopted when a transaction begins with MDB_MAP_RESIZED. Changing the map size
  * needs every transaction of this process finished, so each transaction
  * holds a read lock of `grow` and the resize takes it exclusively.
  *
@@ -51,14 +55,15 @@
 #include <time.h>
 
 #define INDEX_MAGIC      "WNIX"
-#define INDEX_VERSION    1u
+#define INDEX_VERSION    2u
 #define ID_KEY_MAX       480u /* ids longer than this are keyed by a hash */
 #define ID_MAX           4096u
-#define REC_HEAD         11u
+#define REC_HEAD         20u /* the two varints of a record, at most */
 #define PREFIX_BITS      12u
 #define EXPIRE_SET       (1u << 20) /* records per scan of the keys */
 #define PREFIXES_PER_TXN 256u
 #define DEFAULT_MAPSIZE  (1ull << 30)
+#define SCRATCH_MAX      16u
 
 /* The keys of the records still in `pending`, in memory: an open-addressing
  * table of (key, record) pairs, repeats allowed, linear probing. */
@@ -84,6 +89,11 @@ struct wn_index {
     pthread_rwlock_t grow;
     int read_only;
     char *path;
+    /* Sketching scratch (struct wn_sketch) of finished item creations, for
+     * the next ones: a stack of up to SCRATCH_MAX. */
+    pthread_mutex_t scratch_mu;
+    void *scratch[SCRATCH_MAX];
+    size_t nscratch;
 };
 
 struct wn_index_item {
@@ -102,7 +112,7 @@ struct cand {
 
 /* The scratch of one apply: candidate numbers and verdicts. */
 struct work {
-    uint32_t *nums;
+    uint64_t *nums; /* record number << 16 | the index of the key found */
     size_t nnums, numcap;
     struct cand *c;
     size_t nc, ccap;
@@ -362,8 +372,10 @@ static int setup(struct wn_index *ix, MDB_txn *txn,
     if (ver != INDEX_VERSION) {
         char a[16];
         snprintf(a, sizeof(a), "%u", ver);
-        say(msg, cap, "'%s' has index format version %s, this winnow reads 1",
-            ix->path, a);
+        say(msg, cap,
+            "'%s' has index format version %s, this winnow reads %u: make "
+            "the index again (winnow index create, then add its inputs)",
+            ix->path, a, INDEX_VERSION);
         return WN_EFORMAT;
     }
     if (o->check_params) {
@@ -432,6 +444,7 @@ int wn_index_open(const char *path, const struct wn_index_options *o,
     ix->mt.loaded = -1;
     ix->path = wn__strdup(path);
     pthread_mutex_init(&ix->mt_mu, NULL);
+    pthread_mutex_init(&ix->scratch_mu, NULL);
     if (!ix->path || pthread_rwlock_init(&ix->grow, NULL)) {
         wn__free(ix->path);
         wn__free(ix);
@@ -450,6 +463,8 @@ int wn_index_open(const char *path, const struct wn_index_options *o,
         flags |= MDB_RDONLY;
     if (o->no_sync)
         flags |= MDB_NOSYNC;
+    else if (o->sync_later)
+        flags |= MDB_NOMETASYNC;
     if (!rc) {
         rc = mdb_env_open(ix->env, path, flags, 0666);
         if (rc && rc != MDB_INVALID && rc != MDB_VERSION_MISMATCH)
@@ -486,6 +501,14 @@ int wn_index_open(const char *path, const struct wn_index_options *o,
     return WN_OK;
 }
 
+int wn_index_sync(struct wn_index *ix)
+{
+    assert(ix);
+    if (ix->read_only)
+        return WN_OK;
+    return mdb_env_sync(ix->env, 1) ? WN_EIO : WN_OK;
+}
+
 void wn_index_free(struct wn_index *ix)
 {
     if (!ix)
@@ -495,6 +518,9 @@ void wn_index_free(struct wn_index *ix)
     wn__judge_free(ix->judge);
     pthread_rwlock_destroy(&ix->grow);
     pthread_mutex_destroy(&ix->mt_mu);
+    for (size_t i = 0; i < ix->nscratch; i++)
+        wn_sketch_free(ix->scratch[i]);
+    pthread_mutex_destroy(&ix->scratch_mu);
     wn__free(ix->mt.slot);
     wn__free(ix->path);
     wn__free(ix);
@@ -547,15 +573,26 @@ int wn_index_item_create(struct wn_index *ix, const struct wn_index_doc *doc,
         it->id_len = doc->id_len;
         it->has_time = doc->has_time;
         it->time = doc->time;
+        pthread_mutex_lock(&ix->scratch_mu);
+        if (ix->nscratch)
+            it->sk.scratch = ix->scratch[--ix->nscratch];
+        pthread_mutex_unlock(&ix->scratch_mu);
         rc = wn__judge_sketch(ix->judge, doc->text ? doc->text : "",
                               doc->text_len, &it->sk);
     }
+    /* The sketching scratch is large; an item keeps only its sketch, and
+     * the scratch serves the next item. */
+    pthread_mutex_lock(&ix->scratch_mu);
+    if (it->sk.scratch && ix->nscratch < SCRATCH_MAX) {
+        ix->scratch[ix->nscratch++] = it->sk.scratch;
+        it->sk.scratch = NULL;
+    }
+    pthread_mutex_unlock(&ix->scratch_mu);
+    wn__jsketch_trim(&it->sk);
     if (rc) {
         wn_index_item_free(it);
         return rc;
     }
-    /* The sketching scratch is large; an item keeps only its sketch. */
-    wn__jsketch_trim(&it->sk);
     *out = it;
     return WN_OK;
 }
@@ -592,9 +629,17 @@ static MDB_val id_key(const char *id, size_t len, unsigned char *buf)
     return val(buf, ID_KEY_MAX);
 }
 
-/* Append the record numbers stored under key. */
+static int push_num(struct work *w, uint32_t rec, uint32_t key_index)
+{
+    if (WN_GROW(w->nums, w->numcap, w->nnums + 1))
+        return WN_ENOMEM;
+    w->nums[w->nnums++] = (uint64_t)rec << 16 | key_index;
+    return WN_OK;
+}
+
+/* Append the record numbers stored under key, the item's key_index-th. */
 static int collect(struct wn_index *ix, MDB_cursor *cur, uint64_t key,
-                   struct work *w)
+                   uint32_t key_index, struct work *w)
 {
     unsigned prefix;
     uint64_t hi;
@@ -606,9 +651,8 @@ static int collect(struct wn_index *ix, MDB_cursor *cur, uint64_t key,
         memcpy(&x, v.mv_data, sizeof(x));
         if ((x & ~0xFFFFFFFFull) != hi)
             break;
-        if (WN_GROW(w->nums, w->numcap, w->nnums + 1))
+        if (push_num(w, (uint32_t)x, key_index))
             return WN_ENOMEM;
-        w->nums[w->nnums++] = (uint32_t)x;
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
     }
     (void)ix;
@@ -618,6 +662,12 @@ static int collect(struct wn_index *ix, MDB_cursor *cur, uint64_t key,
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return (x > y) - (x < y);
 }
 
@@ -643,15 +693,54 @@ struct rec_view {
     size_t blob_len;
 };
 
+/* A record's value: varint (id length << 1 | has time), varint zigzag
+ * time, the id, the stored sketch (judge.c). */
+static size_t put_varint(unsigned char *p, uint64_t x)
+{
+    size_t n = 0;
+    while (x >= 0x80) {
+        p[n++] = (unsigned char)(x | 0x80);
+        x >>= 7;
+    }
+    p[n++] = (unsigned char)x;
+    return n;
+}
+
+static size_t get_varint(const unsigned char *p, size_t len, uint64_t *x)
+{
+    uint64_t v = 0;
+    for (size_t n = 0; n < len && n < 10; n++) {
+        v |= (uint64_t)(p[n] & 0x7F) << (7 * n);
+        if (!(p[n] & 0x80)) {
+            *x = v;
+            return n + 1;
+        }
+    }
+    return 0;
+}
+
+static uint64_t zigzag(int64_t t)
+{
+    return ((uint64_t)t << 1) ^ (t < 0 ? UINT64_MAX : 0);
+}
+
+static int64_t unzigzag(uint64_t z)
+{
+    return (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+}
+
 static int parse_rec(const MDB_val *v, struct rec_view *r)
 {
     const unsigned char *p = v->mv_data;
-    if (v->mv_size < REC_HEAD)
+    uint64_t head, t;
+    size_t a = get_varint(p, v->mv_size, &head);
+    size_t b = a ? get_varint(p + a, v->mv_size - a, &t) : 0;
+    if (!b || (head >> 1) > ID_MAX)
         return WN_EFORMAT;
-    r->time = (int64_t)wn__get_le64(p);
-    r->has_time = p[8] & 1;
-    r->id_len = (size_t)p[9] | (size_t)p[10] << 8;
-    size_t off = REC_HEAD;
+    r->time = unzigzag(t);
+    r->has_time = (int)(head & 1);
+    r->id_len = (size_t)(head >> 1);
+    size_t off = a + b;
     if (off + r->id_len > v->mv_size)
         return WN_EFORMAT;
     r->id = (const char *)p + off;
@@ -828,14 +917,6 @@ static int mt_sync(struct wn_index *ix, MDB_txn *txn, bool *stale)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-static int push_num(struct work *w, uint32_t rec)
-{
-    if (WN_GROW(w->nums, w->numcap, w->nnums + 1))
-        return WN_ENOMEM;
-    w->nums[w->nnums++] = rec;
-    return WN_OK;
-}
-
 /* Candidates from the pending tier for the item's keys. */
 static int pending_candidates(struct wn_index *ix, MDB_txn *txn,
                               const struct wn_index_item *it, struct work *w)
@@ -851,7 +932,7 @@ static int pending_candidates(struct wn_index *ix, MDB_txn *txn,
             for (size_t h = mt_hash(key) & m->mask; m->slot[h].used;
                  h = (h + 1) & m->mask)
                 if (m->slot[h].key == key)
-                    rc = push_num(w, m->slot[h].rec);
+                    rc = push_num(w, m->slot[h].rec, i);
         }
     }
     pthread_mutex_unlock(&ix->mt_mu);
@@ -873,7 +954,7 @@ static int pending_candidates(struct wn_index *ix, MDB_txn *txn,
                 wn__get_le64((const unsigned char *)v.mv_data + 8 * j);
             for (uint32_t i = 0; !rc && i <= nk; i++)
                 if (key == (i == nk ? it->sk.exact[0] : it->sk.keys[i]))
-                    rc = push_num(w, rec);
+                    rc = push_num(w, rec, i);
         }
         if (rc)
             break;
@@ -980,6 +1061,58 @@ int wn_index_merge(struct wn_index *ix, int force)
     return rc;
 }
 
+/* Load the pending table and map the file's pages (in the snapshot's
+ * size), holding the map's size steady. */
+static int warm_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&ix->mt_mu);
+    bool stale = false;
+    int rc = mt_sync(ix, txn, &stale);
+    pthread_mutex_unlock(&ix->mt_mu);
+    if (rc)
+        return rc;
+    /* Read every page through cursors (LMDB does not say where its map
+     * is): a page of packed key values at a time in the DUPFIXED trees. */
+    const MDB_dbi plain[] = {ix->recs, ix->ids, ix->pending};
+    const MDB_dbi packed[] = {ix->keys, ix->times};
+    unsigned char sum = 0;
+    for (size_t d = 0; !rc && d < 5; d++) {
+        bool multi = d >= 3;
+        MDB_cursor *cur;
+        rc = mdb_cursor_open(txn, multi ? packed[d - 3] : plain[d], &cur);
+        if (rc)
+            break;
+        MDB_val k, v;
+        int got = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        while (got == 0) {
+            sum ^= ((const unsigned char *)v.mv_data)[0];
+            if (multi) {
+                got = mdb_cursor_get(cur, &k, &v, MDB_GET_MULTIPLE);
+                while (got == 0) {
+                    sum ^= ((const unsigned char *)v.mv_data)[0];
+                    got = mdb_cursor_get(cur, &k, &v, MDB_NEXT_MULTIPLE);
+                }
+                got = mdb_cursor_get(cur, &k, &v, MDB_NEXT_NODUP);
+            } else {
+                got = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+            }
+        }
+        mdb_cursor_close(cur);
+        if (got != MDB_NOTFOUND)
+            rc = got;
+    }
+    volatile unsigned char sink = sum;
+    (void)sink;
+    return rc;
+}
+
+int wn_index_warm(struct wn_index *ix)
+{
+    assert(ix);
+    return run_txn(ix, 1, warm_txn, NULL);
+}
+
 static bool rec_exists(struct wn_index *ix, MDB_txn *txn, uint32_t rec)
 {
     unsigned k32 = rec;
@@ -1017,16 +1150,18 @@ static int lookup(struct wn_index *ix, MDB_txn *txn, MDB_cursor *cur,
         if (rc != MDB_NOTFOUND)
             return rc ? rc : WN_EFORMAT;
     }
+    /* The exact key is the item's nkeys-th (past the band keys). */
+    uint32_t nk = it->sk.empty ? 0 : it->sk.nkeys;
     w->nnums = 0;
-    rc = collect(ix, cur, it->sk.exact[0], w);
-    for (uint32_t i = 0; !rc && !it->sk.empty && i < it->sk.nkeys; i++)
-        rc = collect(ix, cur, it->sk.keys[i], w);
+    rc = collect(ix, cur, it->sk.exact[0], it->sk.nkeys, w);
+    for (uint32_t i = 0; !rc && i < nk; i++)
+        rc = collect(ix, cur, it->sk.keys[i], i, w);
     if (!rc)
         rc = pending_candidates(ix, txn, it, w);
     if (rc)
         return rc;
     if (w->nnums > 1)
-        qsort(w->nums, w->nnums, sizeof(*w->nums), cmp_u32);
+        qsort(w->nums, w->nnums, sizeof(*w->nums), cmp_u64);
     w->nc = 0;
     if (w->nnums) {
         rc = wn__judge_verify_prepare(ix->judge, &w->jv, it->sk.blob,
@@ -1034,24 +1169,31 @@ static int lookup(struct wn_index *ix, MDB_txn *txn, MDB_cursor *cur,
         if (rc)
             return rc;
     }
-    for (size_t i = 0; i < w->nnums; i++) {
-        if (i && w->nums[i] == w->nums[i - 1])
-            continue;
+    for (size_t i = 0; i < w->nnums;) {
+        /* The keys this candidate was found under. */
+        uint32_t rec = (uint32_t)(w->nums[i] >> 16);
+        uint64_t shared[WN__JUDGE_MASK_WORDS] = {0};
+        for (; i < w->nnums && (uint32_t)(w->nums[i] >> 16) == rec; i++) {
+            uint32_t k = (uint32_t)(w->nums[i] & 0xFFFF);
+            if (k < nk)
+                shared[k / 64] |= 1ull << (k % 64);
+        }
         struct rec_view rv;
-        int got = get_rec(ix, txn, w->nums[i], &rv);
-        if (got == WN_EFORMAT && !rec_exists(ix, txn, w->nums[i]))
+        int got = get_rec(ix, txn, rec, &rv);
+        if (got == WN_EFORMAT && !rec_exists(ix, txn, rec))
             continue; /* a pending entry this snapshot does not hold */
         rc = got;
         struct wn__verdict v;
         if (!rc)
-            rc = wn__judge_verify(ix->judge, &w->jv, rv.blob, rv.blob_len, &v);
+            rc = wn__judge_verify(ix->judge, &w->jv, rv.blob, rv.blob_len,
+                                  shared, &v);
         if (rc)
             return rc;
         if (v.reason == WN__VERDICT_NONE)
             continue;
         if (WN_GROW(w->c, w->ccap, w->nc + 1))
             return WN_ENOMEM;
-        w->c[w->nc].rec = w->nums[i];
+        w->c[w->nc].rec = rec;
         w->c[w->nc++].v = v;
     }
     if (!w->nc)
@@ -1102,7 +1244,12 @@ static int insert(struct wn_index *ix, MDB_txn *txn,
         return rc;
     }
     uint32_t nkeys = it->sk.empty ? 0 : it->sk.nkeys;
-    size_t len = REC_HEAD + it->id_len + it->sk.blob_len;
+    int64_t t = it->has_time ? it->time : now_seconds();
+    unsigned char head[REC_HEAD];
+    size_t hl =
+        put_varint(head, (uint64_t)it->id_len << 1 | (it->has_time ? 1u : 0u));
+    hl += put_varint(head + hl, zigzag(t));
+    size_t len = hl + it->id_len + it->sk.stored_len;
     unsigned rk = rec;
     k = val(&rk, sizeof(rk));
     v = val(NULL, len);
@@ -1110,14 +1257,10 @@ static int insert(struct wn_index *ix, MDB_txn *txn,
     mdb_cursor_close(cur);
     if (rc)
         return rc;
-    int64_t t = it->has_time ? it->time : now_seconds();
     unsigned char *p = v.mv_data;
-    wn__put_le64(p, (uint64_t)t);
-    p[8] = (unsigned char)(it->has_time ? 1 : 0);
-    p[9] = (unsigned char)it->id_len;
-    p[10] = (unsigned char)(it->id_len >> 8);
-    memcpy(p + REC_HEAD, it->id, it->id_len);
-    memcpy(p + REC_HEAD + it->id_len, it->sk.blob, it->sk.blob_len);
+    memcpy(p, head, hl);
+    memcpy(p + hl, it->id, it->id_len);
+    memcpy(p + hl + it->id_len, it->sk.stored, it->sk.stored_len);
     MDB_val pv = val(NULL, ((size_t)nkeys + 1) * 8);
     rc = mdb_put(txn, ix->pending, &k, &pv, MDB_APPEND | MDB_RESERVE);
     if (rc)

@@ -26,9 +26,14 @@ enum {
 
 struct wn__judge;
 
+/* Words of a bit set over a record's keys (WN__JUDGE_MAX_KEYS bits). */
+#define WN__JUDGE_MASK_WORDS (WN__JUDGE_MAX_KEYS / 64u)
+
 /* The sketch of one text as the index keeps it: the exact-duplicate key,
- * the LSH keys and the encoded sketch. Caller's storage; reused across
- * calls; wn__jsketch_release frees it. */
+ * the LSH keys, the encoded sketch (wn_sketch_encode) and its stored form:
+ * the encoded sketch without what the index can give back (the blob's
+ * header, its section headers and the band keys; see wn__judge_verify).
+ * Caller's storage; reused across calls; wn__jsketch_release frees it. */
 struct wn__jsketch {
     uint64_t exact[2];
     int empty; /* no shingles: left out of the near-duplicate lookup */
@@ -36,12 +41,19 @@ struct wn__jsketch {
     uint64_t keys[WN__JUDGE_MAX_KEYS];
     unsigned char *blob;
     size_t blob_len, blob_cap;
+    unsigned char *stored;
+    size_t stored_len, stored_cap;
     void *scratch; /* private: a struct wn_sketch */
 };
 
-/* Scratch of the verification: the two sketches decoded. */
+/* Scratch of the verification: the two sketches decoded, the prepared
+ * record's keys and the blob rebuilt from a stored form. */
 struct wn__jverify {
     void *a, *b; /* private: struct wn_sketch */
+    uint64_t akeys[WN__JUDGE_MAX_KEYS];
+    uint32_t nakeys;
+    unsigned char *buf;
+    size_t cap;
 };
 
 struct wn__verdict {
@@ -85,12 +97,24 @@ WN_INTERNAL void wn__jverify_release(struct wn__jverify *w);
 WN_INTERNAL int wn__judge_verify_prepare(const struct wn__judge *j,
                                          struct wn__jverify *w,
                                          const unsigned char *a, size_t alen);
-/* Decide the pair (the prepared record, an indexed one's blob b) as the
- * batch job does: a duplicate when the verifier says so and the batch job
- * would compare the two (exact, or sharing a band key). WN_EFORMAT when b
- * is not a sketch of this judge. */
+/*
+ * Decide the pair (the prepared record, an indexed one's stored form b) as
+ * the batch job does: a duplicate when the verifier says so and the batch
+ * job would compare the two (exact, or sharing a band key). The stored form
+ * has no band keys: shared[] says which of the prepared record's keys the
+ * indexed record was found under (bit i: key i), and the indexed record's
+ * keys are rebuilt as those, and different ones elsewhere, which is all
+ * wn_sketcher_compare reads of them. WN_EFORMAT when b is not a stored
+ * sketch of this judge.
+ */
 WN_INTERNAL int wn__judge_verify(const struct wn__judge *j,
                                  struct wn__jverify *w, const unsigned char *b,
-                                 size_t blen, struct wn__verdict *v);
+                                 size_t blen, const uint64_t *shared,
+                                 struct wn__verdict *v);
+
+/* 1 when the judge stores sketches in the compact form (the blob without
+ * header, section headers and band keys), 0 when it stores them as
+ * encoded (a sketcher whose blobs vary in layout). */
+WN_INTERNAL int wn__judge_compact(const struct wn__judge *j);
 
 #endif /* WN_JUDGE_H */
