@@ -83,6 +83,7 @@ int cmd_dedup(int argc, char **argv)
     wn_dedup_options_init(&o);
     const char *outdir = NULL;
     bool exact_only = false, explain = false, no_fsync = false;
+    bool report = false;
     unsigned threads = 0, ngram = o.ngram, num_perm = o.num_perm;
     unsigned bands = 0, rows = 0, hamming = o.hamming;
     uint64_t seed = o.seed, max_bytes = 64ull << 20, memory = 0;
@@ -147,6 +148,9 @@ int cmd_dedup(int argc, char **argv)
          "LSH: weight of false negatives vs false positives (default 0.95)"},
         {"explain-params", 0, OPT_FLAG, &explain, NULL,
          "print the LSH bands, rows and S-curve"},
+        {"report", 0, OPT_FLAG, &report, NULL,
+         "also write DIR/report.html (as winnow report DIR, gathered "
+         "during the run)"},
         {"index", 0, OPT_STRING, &index_path, "PATH",
          "judge against this index too, and add the records kept to it "
          "(docs/INDEX.md)"},
@@ -221,6 +225,12 @@ int cmd_dedup(int argc, char **argv)
         free(pos);
         return EXIT_USAGE;
     }
+    if (report && (index_path || getenv("OMPI_COMM_WORLD_SIZE"))) {
+        cli_error("dedup: --report is not available with --index or under "
+                  "mpirun; run 'winnow report DIR' after the run");
+        free(pos);
+        return EXIT_USAGE;
+    }
     if (index_path)
         return cli_dedup_index(index_path, &o, argc, argv, pos, npos, outdir);
     struct cli_rejects log = {0};
@@ -274,8 +284,10 @@ int cmd_dedup(int argc, char **argv)
         return EXIT_USAGE;
 #endif
     } else {
-        rc = wn_dedup_run((const char *const *)pos, (size_t)npos, outdir, &o,
-                          &rep);
+        rc = report ? wn_dedup_run_report((const char *const *)pos,
+                                          (size_t)npos, outdir, &o, NULL, &rep)
+                    : wn_dedup_run((const char *const *)pos, (size_t)npos,
+                                   outdir, &o, &rep);
         free(pos);
     }
     if (log.last > 0)

@@ -1287,6 +1287,25 @@ WN_API int wn_report_write(const char *outdir,
                            const struct wn_report_options *opts,
                            char *error_path, size_t cap);
 
+/*
+ * wn_dedup_run(), and also outdir/report.html, published with the other
+ * outputs (in the manifest, renamed into place with them, nothing written
+ * when the run fails). The page is wn_report_write()'s, gathered during the
+ * run instead of by reading the inputs again: the cluster sizes and the
+ * largest clusters from the clustering, the similarities and the sampled
+ * pairs from the fates, the sampled texts as pass 2 reads them or by their
+ * offsets, and the frequent lines from a deterministic sample of the
+ * accepted records of pass 1 (every k-th record, about 32 MiB of text; all
+ * of a smaller corpus), which the page states. ropts may be NULL for
+ * defaults; its inputs and reader are not used (opts->reader is). Returns
+ * as wn_dedup_run() does.
+ */
+WN_API int wn_dedup_run_report(const char *const *inputs, size_t n,
+                               const char *outdir,
+                               const struct wn_dedup_options *opts,
+                               const struct wn_report_options *ropts,
+                               struct wn_dedup_report *rep);
+
 /* ------------------------------------------------------------------------ */
 /* Persistent index                                                          */
 /* ------------------------------------------------------------------------ */

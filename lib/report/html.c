@@ -24,6 +24,7 @@
  * instead (gather.c) and writes the page with the other outputs; the
  * gathering functions below are shared, so the two pages agree.
  */
+#include "io/outfile.h"
 #include "report/report.h"
 
 #include <errno.h>
@@ -84,15 +85,20 @@ static const char *jstr(json_t *o, const char *key)
 /* What the page shows, gathered from either source                          */
 /* ------------------------------------------------------------------------ */
 
+void wn__report_set_clusters(struct wn__report *r, uint64_t nclusters)
+{
+    uint64_t s = r->o->sample_clusters ? r->o->sample_clusters : 1;
+    r->nclusters = nclusters;
+    r->every = nclusters > s ? nclusters / s : 1;
+}
+
 int wn__report_init(struct wn__report *r, const struct wn_report_options *opts,
                     uint64_t nclusters)
 {
     memset(r, 0, sizeof(*r));
     r->o = opts;
-    r->nclusters = nclusters;
     r->lines_stride = 1;
-    uint64_t s = opts->sample_clusters ? opts->sample_clusters : 1;
-    r->every = nclusters > s ? nclusters / s : 1;
+    wn__report_set_clusters(r, nclusters);
     int rc = wn__topline_init(&r->lines, TOPLINES);
     r->big = wn__calloc(opts->top_clusters + 1, sizeof(*r->big));
     r->smp = wn__calloc(opts->sample_clusters + 1, sizeof(*r->smp));
@@ -255,6 +261,7 @@ struct wn__report_text *wn__report_want_text(struct wn__report *r,
     if (!t->id)
         return NULL;
     t->id_len = strlen(id);
+    t->doc = UINT64_MAX;
     r->ntexts++;
     return t;
 }
@@ -979,40 +986,26 @@ int wn__report_page(struct wn__report *r, FILE *f)
     return rc;
 }
 
-static int publish(struct files *x)
+/* report.html through the output directory's rules: written to the run's
+ * temporary directory, fsync'ed, renamed into place and added to the
+ * manifest beside the run's outputs (a later dedup run replaces or
+ * removes it like them). */
+static int publish(struct files *x, struct wn_outdir *d)
 {
-    char *final = path_in(x->outdir, "report.html");
-    char *tmp = path_in(x->outdir, ".report.html.XXXXXX");
-    if (!final || !tmp) {
-        wn__free(final);
-        wn__free(tmp);
-        return WN_ENOMEM;
-    }
-    int rc = WN_OK;
-    int fd = mkstemp(tmp);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        rc = fail(x, WN_EOPEN, final);
-        if (fd >= 0)
-            close(fd);
-    } else {
-        rc = wn__report_page(&x->r, f);
-        if (fflush(f) != 0 || ferror(f))
-            rc = rc ? rc : fail(x, errno == ENOSPC ? WN_ENOSPC : WN_EIO, tmp);
-        if (!rc && fsync(fileno(f)) != 0)
-            rc = fail(x, WN_EIO, tmp);
-        if (fclose(f) != 0 && !rc)
-            rc = fail(x, WN_EIO, tmp);
-        /* mkstemp made it 0600; the other outputs are 0644 too. */
-        if (!rc)
-            (void)chmod(tmp, 0644);
-        if (!rc && rename(tmp, final) != 0)
-            rc = fail(x, WN_EIO, final);
-        if (rc)
-            unlink(tmp);
-    }
-    wn__free(final);
-    wn__free(tmp);
+    struct wn_outfile o;
+    int rc = wn__outfile_open(&o, d, "report.html");
+    if (rc)
+        return fail(x, rc, d->note.set ? d->note.path : "report.html");
+    rc = wn__report_page(&x->r, o.f);
+    if (!rc && ferror(o.f))
+        rc = WN_EIO;
+    int frc = wn__outfile_finish(&o, true);
+    rc = rc ? rc : frc;
+    if (!rc)
+        rc = wn__outfile_publish_one(d, &o);
+    if (rc)
+        fail(x, rc, d->note.set ? d->note.path : o.final_path);
+    wn__outfile_release(&o);
     return rc;
 }
 
@@ -1041,6 +1034,15 @@ int wn_report_write(const char *outdir, const struct wn_report_options *opts,
             rc = fail(&x, access(sp, R_OK) ? WN_EOPEN : WN_EPARSE, sp);
     }
     wn__free(sp);
+    /* The directory locked as a run locks it: no dedup rewrites the
+     * outputs while they are read. */
+    struct wn_outdir d;
+    memset(&d, 0, sizeof(d));
+    if (!rc) {
+        rc = wn__outdir_open(&d, outdir, NULL, 0, true);
+        if (rc)
+            fail(&x, rc, d.note.set ? d.note.path : outdir);
+    }
     int irc = wn__report_init(&x.r, opts, rc ? 0 : jnum(stats, "clusters"));
     x.r.stats = stats;
     rc = rc ? rc : irc;
@@ -1058,7 +1060,8 @@ int wn_report_write(const char *outdir, const struct wn_report_options *opts,
     if (!rc)
         rc = wn__report_align(&x.r);
     if (!rc)
-        rc = publish(&x);
+        rc = publish(&x, &d);
+    wn__outdir_close(&d);
     wn__report_release(&x.r);
     return rc;
 }

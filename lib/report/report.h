@@ -98,7 +98,7 @@ struct wn__report_sampled {
 struct wn__report_text {
     char *id;
     size_t id_len;
-    uint64_t doc; /* during a run: the record's number */
+    uint64_t doc; /* during a run: the record's number, or UINT64_MAX */
     char *s;
     size_t len, full_len;
 };
@@ -133,6 +133,10 @@ WN_INTERNAL int wn__report_init(struct wn__report *r,
                                 const struct wn_report_options *opts,
                                 uint64_t nclusters);
 WN_INTERNAL void wn__report_release(struct wn__report *r);
+/* The number of clusters, which sets the sample stride (before the first
+ * wn__report_cluster). */
+WN_INTERNAL void wn__report_set_clusters(struct wn__report *r,
+                                         uint64_t nclusters);
 
 /* Cluster c of size members, in cluster order: the size histogram, the
  * largest clusters (members: a preview, or NULL to be filled later with
