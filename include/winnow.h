@@ -1265,6 +1265,10 @@ struct wn_report_options {
     uint32_t top_clusters;    /* largest clusters listed; default 20 */
     uint32_t top_lines;       /* boilerplate lines listed; default 30 */
     uint32_t text_cap;        /* bytes of a text shown; default 16 KiB */
+    /* wn_dedup_run_report: text bytes of the deterministic sample of
+     * records whose lines are counted (every k-th record, k from the
+     * inputs' sizes); default 32 MiB. 0: every record. */
+    uint64_t line_sample_bytes;
 };
 
 WN_API void wn_report_options_init(struct wn_report_options *o);
@@ -1295,8 +1299,9 @@ WN_API int wn_report_write(const char *outdir,
  * largest clusters from the clustering, the similarities and the sampled
  * pairs from the fates, the sampled texts as pass 2 reads them or by their
  * offsets, and the frequent lines from a deterministic sample of the
- * accepted records of pass 1 (every k-th record, about 32 MiB of text; all
- * of a smaller corpus), which the page states. ropts may be NULL for
+ * accepted records of pass 1 (every k-th record, about
+ * ropts->line_sample_bytes of text; all of a smaller corpus), which the
+ * page states. ropts may be NULL for
  * defaults; its inputs and reader are not used (opts->reader is). Returns
  * as wn_dedup_run() does.
  */

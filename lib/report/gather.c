@@ -9,10 +9,11 @@
  *   pass 1    frequent lines (topline.c) from a deterministic sample of the
  *             accepted records, from the text already in hand: every
  *             stride-th record, the stride chosen from the inputs' sizes so
- *             that about LINE_BUDGET bytes are counted (every record of a
- *             smaller corpus). When a size is unknown (standard input,
- *             pipes) every record is counted at first and the stride
- *             doubles each time LINE_BUDGET more bytes were counted;
+ *             that about line_sample_bytes (default 32 MiB) are counted
+ *             (every record of a smaller corpus). When a size is unknown
+ *             (standard input, pipes) every record is counted at first and
+ *             the stride doubles each time that many more bytes were
+ *             counted;
  *   decided   cluster sizes, the largest clusters and their members, the
  *             sampled clusters and their representatives, from the
  *             clustering (two scans of the documents);
@@ -23,7 +24,7 @@
  *             offsets pass 1 noted (a few records), stats.json as written,
  *             the alignment of the sampled pairs (wn_explain), the page.
  * Costs beyond the dedup run: the line count over the sample (about
- * LINE_BUDGET bytes scanned), O(documents) for the cluster scans, and
+ * line_sample_bytes scanned), O(documents) for the cluster scans, and
  * O(sample) reads and alignments; memory O(clusters) for the scans, and the
  * page's bounds otherwise.
  */
@@ -38,15 +39,11 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Text bytes of the line sample: a topline scan of this much costs a small
- * part of a dedup run over a corpus many times larger
- * (docs/BENCHMARKS.md). */
-#define LINE_BUDGET ((uint64_t)32 << 20)
-
 struct gather {
     struct wn__report r;
     const struct wn_dedup_options *dopts;
     const char *text_field;
+    uint64_t budget;    /* text bytes of the line sample; 0: no limit */
     uint64_t stride;    /* lines: every stride-th record */
     bool size_known;    /* of every input */
     uint64_t counted;   /* text bytes given to the line count */
@@ -73,10 +70,10 @@ static int on_start(void *ud, const struct wn_frame *f,
             total += (uint64_t)m->in_stat[i].st_size;
     }
     g->stride = 1;
-    if (g->size_known && total > LINE_BUDGET)
-        g->stride = (total + LINE_BUDGET - 1) / LINE_BUDGET;
+    if (g->budget && g->size_known && total > g->budget)
+        g->stride = (total + g->budget - 1) / g->budget;
     g->r.lines_stride = g->stride;
-    g->next_thin = LINE_BUDGET;
+    g->next_thin = g->budget;
     return WN_OK;
 }
 
@@ -87,9 +84,9 @@ static int on_record(void *ud, uint64_t doc, const struct wn_record *rec)
     if (doc % g->stride)
         return WN_OK;
     g->counted += rec->text_len;
-    if (!g->size_known && g->counted >= g->next_thin) {
+    if (g->budget && !g->size_known && g->counted >= g->next_thin) {
         g->stride *= 2;
-        g->next_thin += LINE_BUDGET;
+        g->next_thin += g->budget;
         g->r.lines_stride = g->stride;
         g->r.lines_thinned = true;
     }
@@ -362,6 +359,7 @@ int wn_dedup_run_report(const char *const *inputs, size_t n, const char *outdir,
         return WN_ENOMEM;
     }
     g->dopts = opts;
+    g->budget = ropts->line_sample_bytes;
     g->text_field = opts->reader.text_field ? opts->reader.text_field : "text";
     int rc = wn__report_init(&g->r, ropts, 0);
     if (rc) {
