@@ -1181,6 +1181,9 @@ struct wn_explain_options {
     unsigned kgram;     /* tokens per fingerprint; default 5 */
     unsigned window;    /* winnowing window; default 4 */
     unsigned min_run;   /* shortest run reported, in tokens; default kgram */
+    int profile;        /* enum wn_profile, the pair rule, as dedup; default
+                           classic (set threshold to the profile's: news
+                           0.5, web 0.7) */
 };
 
 /* Defaults as documented field by field above (those of dedup). */
@@ -1191,24 +1194,30 @@ enum wn_explain_verdict {
     WN_VERDICT_EXACT = 1,     /* same normalized tokens */
     WN_VERDICT_NEAR = 2,      /* Jaccard at or above the threshold */
     WN_VERDICT_CONTAINED = 3, /* passed by containment alone */
-    WN_VERDICT_EMPTY = 4      /* a text has no tokens: dedup sets it aside */
+    WN_VERDICT_EMPTY = 4,     /* a text has no shingle: dedup sets it aside */
+    WN_VERDICT_FLASH = 5      /* a short text whose rare words lead the other
+                                 (news rule) */
 };
 
 struct wn_explain_scores {
     uint64_t tokens_a, tokens_b;
     uint64_t shingles_a, shingles_b, shared; /* distinct shingles */
     double jaccard;                          /* exact, of the shingle sets */
-    double jaccard_estimate;      /* from the verification sketch, as dedup */
+    double jaccard_estimate;      /* the rule's similarity (wn_verdict): from
+                                     the verification sketch, or exact with
+                                     WN_VERIFY_EXACT */
     double containment_a;         /* |A n B| / |A|: A inside B (exact) */
     double containment_b;         /* |A n B| / |B|: B inside A (exact) */
-    double containment_estimate;  /* of the smaller in the larger, as dedup
-                                     derives it from the estimate */
+    double containment_estimate;  /* of the smaller in the larger, as the
+                                     rule uses it (wn_verdict.containment) */
     uint32_t bands, rows;         /* LSH banding of the options */
     uint32_t bands_shared;        /* bands on which the signatures agree */
     double candidate_probability; /* of a pair at this exact Jaccard */
     int exact;                    /* same normalized token stream */
     int verdict;                  /* enum wn_explain_verdict */
     char reason[160];             /* the verdict in one sentence */
+    int profile;                  /* enum wn_profile of the rule */
+    int figures; /* enum wn_figures_agreement (news and web rules) */
 };
 
 /* A stretch of one text: bytes [start, end) of the original text, lines
@@ -1267,7 +1276,7 @@ struct wn_report_options {
     uint32_t text_cap;        /* bytes of a text shown; default 16 KiB */
     /* wn_dedup_run_report: text bytes of the deterministic sample of
      * records whose lines are counted (every k-th record, k from the
-     * inputs' sizes); default 32 MiB. 0: every record. */
+     * inputs' sizes); default 16 MiB. 0: every record. */
     uint64_t line_sample_bytes;
 };
 

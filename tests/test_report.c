@@ -170,7 +170,7 @@ static void test_line_sample(void **state)
     char want[200];
     snprintf(want, sizeof(want),
              "a deterministic sample of %llu of the 200 records of the "
-             "inputs (kept and removed): every %llu-th record",
+             "inputs (kept and removed): one record in every %llu",
              (200 + k - 1) / k, k);
     assert_non_null(strstr(a, want));
     /* Every record holds "Link copied": the sample counts it in each. */

@@ -30,6 +30,7 @@ void wn_explain_options_init(struct wn_explain_options *o)
     o->kgram = 5;
     o->window = 4;
     o->min_run = 0; /* kgram */
+    o->profile = WN_PROFILE_CLASSIC;
 }
 
 /* Byte offsets where lines start (the first is 0). */
@@ -143,7 +144,7 @@ int wn_explain(const char *a, size_t alen, const char *b, size_t blen,
     if (!rc)
         rc = wn_tokenize(b, blen, o.token_mode, &tb);
     if (!rc)
-        rc = wn__explain_verdict(&ta, &tb, &o, &x->scores);
+        rc = wn__explain_verdict(a, alen, b, blen, &ta, &tb, &o, &x->scores);
     if (!rc)
         rc = wn__explain_align(&ta, &tb, o.kgram, o.window, o.min_run, o.seed,
                                &runs, &nruns);

@@ -57,7 +57,7 @@ void wn_report_options_init(struct wn_report_options *o)
     o->top_clusters = 20;
     o->top_lines = 30;
     o->text_cap = 16u << 10;
-    o->line_sample_bytes = (uint64_t)32 << 20;
+    o->line_sample_bytes = (uint64_t)16 << 20;
 }
 
 static uint64_t jnum(json_t *o, const char *key)
@@ -303,6 +303,10 @@ int wn__report_align(struct wn__report *r)
                                                            : WN_TOKENS_WORD;
         if (jnum(o, "seed"))
             eo.seed = jnum(o, "seed");
+        const char *pf = jstr(o, "profile");
+        eo.profile = !strcmp(pf, "news")  ? WN_PROFILE_NEWS
+                     : !strcmp(pf, "web") ? WN_PROFILE_WEB
+                                          : WN_PROFILE_CLASSIC;
     }
     int rc = WN_OK;
     for (size_t i = 0; !rc && i < r->npairs; i++) {
@@ -805,8 +809,8 @@ static void write_lines(struct wn__report *r, FILE *f)
     if (r->lines_stride > 1 || r->lines_thinned)
         fprintf(f,
                 "a deterministic sample of %llu of the %llu records of the "
-                "inputs (kept and removed): every %llu-th record%s, so that "
-                "the report costs little. Counts are of the sampled "
+                "inputs (kept and removed): one record in every %llu%s, so "
+                "that the report costs little. Counts are of the sampled "
                 "records",
                 (unsigned long long)r->lines.records,
                 (unsigned long long)r->records_used,
