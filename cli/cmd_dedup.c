@@ -19,24 +19,6 @@ static const char *const sketch_names[] = {"oph", "kperm", NULL};
 /* In enum wn_profile order. */
 static const char *const profile_names[] = {"news", "classic", "web", NULL};
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void on_progress(void *ud, uint64_t bytes, uint64_t records)
-{
-    struct cli_rejects *log = ud;
-    double t = mono_now();
-    if (!log->progress || t - log->last < 0.25)
-        return;
-    log->last = t;
-    fprintf(stderr, "\rwinnow: read %.1f MB, %llu records ", bytes / 1e6,
-            (unsigned long long)records);
-}
-
 static void print_params(const struct wn_dedup_options *o)
 {
     if (o->method == WN_METHOD_SIMHASH) {
@@ -235,8 +217,8 @@ int cmd_dedup(int argc, char **argv)
         return cli_dedup_index(index_path, &o, argc, argv, pos, npos, outdir);
     struct cli_rejects log = {0};
     o.on_reject = cli_on_reject;
-    o.on_progress = on_progress;
-    log.progress = cli_verbosity >= 0 && isatty(STDERR_FILENO);
+    struct cli_progress prog;
+    cli_progress_start(&prog, "dedup", &o.progress);
     o.ud = &log;
     o.cancel = &cli_cancel;
     cli_install_signals();
@@ -290,8 +272,7 @@ int cmd_dedup(int argc, char **argv)
                                    outdir, &o, &rep);
         free(pos);
     }
-    if (log.last > 0)
-        fputs("\r\033[K", stderr); /* clear the progress line */
+    cli_progress_end(&prog);
     if (rc == WN_EINVAL && !o.exact_only && !o.bands &&
         o.method == WN_METHOD_MINHASH) {
         /* The one combination the parser cannot see: the LSH for this

@@ -353,6 +353,32 @@ enum wn_keep {
     WN_KEEP_MAX = 2      /* the largest numeric keep_field; ties: first */
 };
 
+/*
+ * Progress of a long run, for a caller that shows it (the library never
+ * prints). A sink's fn is called on the run's thread, from time to time
+ * (about every MiB read, every few thousand records of a later stage, and
+ * when a stage starts), with what the stage has done so far; it must
+ * return quickly and not call back into the run. fn NULL: no progress.
+ */
+struct wn_progress {
+    const char *stage;      /* "read" (pass 1), "write" (pass 2), or a
+                               middle stage: "exact", "join", "verify",
+                               "cluster", "windows", "sort", "count" */
+    uint64_t records;       /* records done in the stage so far */
+    uint64_t bytes;         /* input bytes read in the stage so far (read
+                               and write stages that read the inputs) */
+    uint64_t total_bytes;   /* what bytes goes to, when known (regular,
+                               uncompressed inputs), else 0 */
+    uint64_t total_records; /* what records goes to, when known, else 0 */
+    const char *unit;       /* what records counts: "records", or "pairs"
+                               (verify) */
+};
+
+struct wn_progress_sink {
+    void (*fn)(void *ud, const struct wn_progress *p);
+    void *ud;
+};
+
 struct wn_dedup_options {
     struct wn_reader_options reader;
     int exact_only;              /* stop after exact duplicates */
@@ -393,6 +419,7 @@ struct wn_dedup_options {
     /* Called for every rejected record (on the calling thread). */
     void (*on_reject)(void *ud, const struct wn_record *rec);
     void *ud;
+    struct wn_progress_sink progress; /* stages and records; fn NULL: none */
 };
 
 /* Defaults as documented field by field above. */
@@ -930,6 +957,7 @@ struct wn_passages_options {
     volatile int *cancel; /* as in wn_dedup_options */
     void (*on_reject)(void *ud, const struct wn_record *rec);
     void *ud;
+    struct wn_progress_sink progress; /* stages and records; fn NULL: none */
 };
 
 WN_API void wn_passages_options_init(struct wn_passages_options *o);
@@ -1015,6 +1043,7 @@ struct wn_lines_options {
     volatile int *cancel;
     void (*on_reject)(void *ud, const struct wn_record *rec);
     void *ud;
+    struct wn_progress_sink progress; /* stages and records; fn NULL: none */
 };
 
 WN_API void wn_lines_options_init(struct wn_lines_options *o);
@@ -1124,6 +1153,7 @@ struct wn_repeats_options {
     volatile int *cancel;
     void (*on_reject)(void *ud, const struct wn_record *rec);
     void *ud;
+    struct wn_progress_sink progress; /* stages and records; fn NULL: none */
 };
 
 WN_API void wn_repeats_options_init(struct wn_repeats_options *o);
@@ -1276,7 +1306,7 @@ struct wn_report_options {
     uint32_t text_cap;        /* bytes of a text shown; default 16 KiB */
     /* wn_dedup_run_report: text bytes of the deterministic sample of
      * records whose lines are counted (every k-th record, k from the
-     * inputs' sizes); default 16 MiB. 0: every record. */
+     * inputs' sizes); default 8 MiB. 0: every record. */
     uint64_t line_sample_bytes;
 };
 
@@ -1533,6 +1563,7 @@ struct wn_index_run_options {
     void (*on_result)(void *ud, const struct wn_record *rec,
                       const struct wn_index_result *res);
     void *ud;
+    struct wn_progress_sink progress; /* stages and records; fn NULL: none */
 };
 
 WN_API void wn_index_run_options_init(struct wn_index_run_options *o);

@@ -157,6 +157,9 @@ static int advance(struct copier *c, uint64_t d)
 static int copy_fate(void *ud, const struct wn_fate *f)
 {
     struct copier *c = ud;
+    /* Pass 2 copies without reading: progress by records. */
+    if ((f->index & 4095) == 0)
+        wn__frame_stage(c->f, "write", "records", f->index, c->j->docs.n);
     int rc = advance(c, f->index);
     if (!rc && c->out->obs && c->out->obs->fate)
         rc = c->out->obs->fate(c->out->obs->ud, f, NULL);

@@ -263,6 +263,8 @@ static int run_impl(const char *const *inputs, size_t ninputs,
         rc = wn__frame_start(&x->f, inputs, ninputs, &opts->reader, outdir,
                              opts->tmp_dir, names, nout, true, !opts->no_fsync,
                              opts->cancel, opts->threads, &r);
+    if (!rc)
+        wn__frame_set_progress(&x->f, &opts->progress, r);
     if (!rc && src && src->start)
         rc = src->start(src->ud, &x->f);
     if (!rc)

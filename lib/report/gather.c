@@ -9,7 +9,7 @@
  *   pass 1    frequent lines (topline.c) from a deterministic sample of the
  *             accepted records, from the text already in hand: every
  *             stride-th record, the stride chosen from the inputs' sizes so
- *             that about line_sample_bytes (default 16 MiB) are counted
+ *             that about line_sample_bytes (default 8 MiB) are counted
  *             (every record of a smaller corpus). When a size is unknown
  *             (standard input, pipes) every record is counted at first and
  *             the stride doubles each time that many more bytes were

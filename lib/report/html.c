@@ -57,7 +57,7 @@ void wn_report_options_init(struct wn_report_options *o)
     o->top_clusters = 20;
     o->top_lines = 30;
     o->text_cap = 16u << 10;
-    o->line_sample_bytes = (uint64_t)16 << 20;
+    o->line_sample_bytes = (uint64_t)8 << 20;
 }
 
 static uint64_t jnum(json_t *o, const char *key)
