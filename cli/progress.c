@@ -58,7 +58,9 @@ static void draw(struct cli_progress *p, const struct wn_progress *w,
             k = k + (size_t)n_ < sizeof(line) ? k + (size_t)n_                 \
                                               : sizeof(line) - 1;              \
     } while (0)
-    double dt = now - p->stage_t0;
+    /* At least a millisecond: the first report of a stage has a rate and
+     * a time left too. */
+    double dt = now - p->stage_t0 > 1e-3 ? now - p->stage_t0 : 1e-3;
     ADD("winnow %s: %s", p->cmd, w->stage);
     const char *unit = w->unit ? w->unit : "records";
     if (w->records) {
@@ -76,21 +78,19 @@ static void draw(struct cli_progress *p, const struct wn_progress *w,
         if (w->total_bytes)
             ADD(" of %.1f", w->total_bytes / 1e6);
         ADD(" MB");
-        rate = dt > 0 ? w->bytes / 1e6 / dt : 0;
+        rate = w->bytes / 1e6 / dt;
         if (w->total_bytes)
             frac = (double)w->bytes / (double)w->total_bytes;
-        if (dt > 0)
-            ADD(", %.1f MB/s", rate);
+        ADD(", %.1f MB/s", rate);
     } else if (w->records && w->total_records) {
         frac = (double)w->records / (double)w->total_records;
-        rate = dt > 0 ? w->records / dt : 0;
-        if (dt > 0)
-            ADD(", %.0f %s/s", rate, unit);
+        rate = w->records / dt;
+        ADD(", %.0f %s/s", rate, unit);
     }
     if (frac >= 0) {
         frac = frac > 0.999 ? 0.999 : frac;
         ADD(", %d%%", (int)(frac * 100));
-        if (frac > 0 && dt > 0.5) {
+        if (frac > 0) {
             double left = dt * (1 - frac) / frac;
             ADD(", %d:%02d left", (int)left / 60, (int)left % 60);
         }
