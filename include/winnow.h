@@ -1320,11 +1320,13 @@ WN_API void wn_report_options_init(struct wn_report_options *o);
  * histograms of verified similarities and cluster sizes, the largest
  * clusters, the most frequent lines, and a bounded sample of clusters side
  * by side with their shared passages marked. Memory and size are bounded by
- * the options, not by the corpus. Written to a temporary file and renamed
- * into place. Returns WN_OK, WN_EOPEN (an output or input missing),
- * WN_EPARSE (a malformed output file), WN_EIO, WN_ENOSPC or WN_ENOMEM;
- * error_path (cap bytes, may be NULL) names the file. Not thread-safe for
- * the same outdir.
+ * the options, not by the corpus. Written to a temporary file, renamed into
+ * place and added to outdir's manifest of published files, under outdir's
+ * lock (WN_EBUSY while a run holds it), so a later run replaces or removes
+ * it like its own outputs. Returns WN_OK, WN_EOPEN (an output or input
+ * missing), WN_EPARSE (a malformed output file), WN_EEXIST (a report.html
+ * there that winnow did not publish), WN_EBUSY, WN_EIO, WN_ENOSPC or
+ * WN_ENOMEM; error_path (cap bytes, may be NULL) names the file.
  */
 WN_API int wn_report_write(const char *outdir,
                            const struct wn_report_options *opts,
