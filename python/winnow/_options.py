@@ -23,6 +23,7 @@ TOKENS = ("word", "char")
 VERIFY = ("estimate", "exact")
 KEEP = ("first", "longest")
 SKETCH = ("oph", "kperm")
+PROFILES = ("news", "classic", "web")
 
 U32_MAX = 4294967295
 U64_MAX = 18446744073709551615
