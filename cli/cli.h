@@ -46,6 +46,30 @@ struct opt {
 extern int cli_verbosity;
 
 /*
+ * Progress on stderr (progress.c): redrawn in place when stderr is a
+ * terminal, nothing otherwise, unless --progress[=SECONDS] (global, parsed
+ * by cli_parse) forces plain lines every SECONDS (cli_progress_interval,
+ * default 5; 0: at every report of the library, for tests). Nothing with
+ * --quiet. cli_progress_start fills a run's sink (fn NULL when silent);
+ * cli_progress_end clears the line after the run.
+ */
+extern int cli_progress_forced;
+extern double cli_progress_interval;
+
+struct cli_progress {
+    const char *cmd;
+    bool tty, drawn;
+    double t0, stage_t0, last;
+    const char *stage;
+};
+
+void cli_progress_start(struct cli_progress *p, const char *cmd,
+                        struct wn_progress_sink *sink);
+void cli_progress_end(struct cli_progress *p);
+/* Clear a progress line drawn on the terminal before another message. */
+void cli_progress_interrupt(void);
+
+/*
  * Parse argv (argv[0] is the command name) against the table. Positional
  * arguments are collected into pos (*npos of them; pos has argc slots).
  * Returns EXIT_OK, EXIT_USAGE after printing a message, or -1 when --help
@@ -71,8 +95,6 @@ void cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 struct cli_rejects {
     unsigned long long count;
-    bool progress; /* dedup: stderr is a terminal and not --quiet */
-    double last;   /* dedup: when the progress line was last drawn */
 };
 
 void cli_on_reject(void *ud, const struct wn_record *rec);

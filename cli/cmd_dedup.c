@@ -19,24 +19,6 @@ static const char *const sketch_names[] = {"oph", "kperm", NULL};
 /* In enum wn_profile order. */
 static const char *const profile_names[] = {"news", "classic", "web", NULL};
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void on_progress(void *ud, uint64_t bytes, uint64_t records)
-{
-    struct cli_rejects *log = ud;
-    double t = mono_now();
-    if (!log->progress || t - log->last < 0.25)
-        return;
-    log->last = t;
-    fprintf(stderr, "\rwinnow: read %.1f MB, %llu records ", bytes / 1e6,
-            (unsigned long long)records);
-}
-
 static void print_params(const struct wn_dedup_options *o)
 {
     if (o->method == WN_METHOD_SIMHASH) {
@@ -83,6 +65,7 @@ int cmd_dedup(int argc, char **argv)
     wn_dedup_options_init(&o);
     const char *outdir = NULL;
     bool exact_only = false, explain = false, no_fsync = false;
+    bool report = false;
     unsigned threads = 0, ngram = o.ngram, num_perm = o.num_perm;
     unsigned bands = 0, rows = 0, hamming = o.hamming;
     uint64_t seed = o.seed, max_bytes = 64ull << 20, memory = 0;
@@ -147,6 +130,9 @@ int cmd_dedup(int argc, char **argv)
          "LSH: weight of false negatives vs false positives (default 0.95)"},
         {"explain-params", 0, OPT_FLAG, &explain, NULL,
          "print the LSH bands, rows and S-curve"},
+        {"report", 0, OPT_FLAG, &report, NULL,
+         "also write DIR/report.html (as winnow report DIR, gathered "
+         "during the run)"},
         {"index", 0, OPT_STRING, &index_path, "PATH",
          "judge against this index too, and add the records kept to it "
          "(docs/INDEX.md)"},
@@ -221,12 +207,18 @@ int cmd_dedup(int argc, char **argv)
         free(pos);
         return EXIT_USAGE;
     }
+    if (report && (index_path || getenv("OMPI_COMM_WORLD_SIZE"))) {
+        cli_error("dedup: --report is not available with --index or under "
+                  "mpirun; run 'winnow report DIR' after the run");
+        free(pos);
+        return EXIT_USAGE;
+    }
     if (index_path)
         return cli_dedup_index(index_path, &o, argc, argv, pos, npos, outdir);
     struct cli_rejects log = {0};
     o.on_reject = cli_on_reject;
-    o.on_progress = on_progress;
-    log.progress = cli_verbosity >= 0 && isatty(STDERR_FILENO);
+    struct cli_progress prog;
+    cli_progress_start(&prog, "dedup", &o.progress);
     o.ud = &log;
     o.cancel = &cli_cancel;
     cli_install_signals();
@@ -274,12 +266,13 @@ int cmd_dedup(int argc, char **argv)
         return EXIT_USAGE;
 #endif
     } else {
-        rc = wn_dedup_run((const char *const *)pos, (size_t)npos, outdir, &o,
-                          &rep);
+        rc = report ? wn_dedup_run_report((const char *const *)pos,
+                                          (size_t)npos, outdir, &o, NULL, &rep)
+                    : wn_dedup_run((const char *const *)pos, (size_t)npos,
+                                   outdir, &o, &rep);
         free(pos);
     }
-    if (log.last > 0)
-        fputs("\r\033[K", stderr); /* clear the progress line */
+    cli_progress_end(&prog);
     if (rc == WN_EINVAL && !o.exact_only && !o.bands &&
         o.method == WN_METHOD_MINHASH) {
         /* The one combination the parser cannot see: the LSH for this

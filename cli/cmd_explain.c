@@ -14,8 +14,10 @@
 
 static const char *const token_names[] = {"word", "char", NULL};
 static const char *const verify_names[] = {"estimate", "exact", NULL};
-static const char *const verdict_names[] = {"distinct", "exact", "near",
-                                            "contained", "empty"};
+static const char *const verdict_names[] = {"distinct",  "exact", "near",
+                                            "contained", "empty", "flash"};
+/* In enum wn_profile order. */
+static const char *const profile_names[] = {"news", "classic", "web", NULL};
 
 struct doc {
     char *name; /* the file, or the id */
@@ -163,6 +165,8 @@ static int print_json(const struct wn_explanation *x, const struct doc *d,
     json_object_set_new(root, "verdict",
                         json_string(verdict_names[s->verdict]));
     json_object_set_new(root, "reason", json_string(s->reason));
+    json_object_set_new(root, "profile",
+                        json_string(profile_names[s->profile]));
     json_t *sc = json_object();
     json_object_set_new(sc, "exact", json_boolean(s->exact));
     json_object_set_new(sc, "jaccard", json_real(s->jaccard));
@@ -176,6 +180,8 @@ static int print_json(const struct wn_explanation *x, const struct doc *d,
     json_object_set_new(sc, "shingles_b",
                         json_integer((json_int_t)s->shingles_b));
     json_object_set_new(sc, "shared", json_integer((json_int_t)s->shared));
+    json_object_set_new(sc, "figures",
+                        json_string(wn_figures_name(s->figures)));
     json_object_set_new(sc, "bands", json_integer(s->bands));
     json_object_set_new(sc, "rows", json_integer(s->rows));
     json_object_set_new(sc, "bands_shared", json_integer(s->bands_shared));
@@ -184,10 +190,11 @@ static int print_json(const struct wn_explanation *x, const struct doc *d,
     json_object_set_new(root, "scores", sc);
     json_object_set_new(
         root, "options",
-        json_pack("{sssIsIsfsfsssIsIsI}", "tokens", token_names[eo->token_mode],
-                  "ngram", (json_int_t)eo->ngram, "num_perm",
-                  (json_int_t)eo->num_perm, "threshold", eo->threshold,
-                  "containment", eo->containment, "verify",
+        json_pack("{sssssIsIsfsfsssIsIsI}", "profile",
+                  profile_names[eo->profile], "tokens",
+                  token_names[eo->token_mode], "ngram", (json_int_t)eo->ngram,
+                  "num_perm", (json_int_t)eo->num_perm, "threshold",
+                  eo->threshold, "containment", eo->containment, "verify",
                   verify_names[eo->verify], "kgram", (json_int_t)eo->kgram,
                   "window", (json_int_t)eo->window, "min_run",
                   (json_int_t)(eo->min_run ? eo->min_run : eo->kgram)));
@@ -262,14 +269,23 @@ static int print_text(const struct wn_explanation *x, const struct doc *d,
     printf("B: %s (%zu bytes, %llu tokens)\n", d[1].name, d[1].len,
            (unsigned long long)s->tokens_b);
     printf("%sverdict: %s%s\n", st.head, s->reason, st.off);
+    printf("  rule                  %s profile, threshold %.2f (as winnow "
+           "dedup --profile %s)\n",
+           profile_names[s->profile], eo->threshold, profile_names[s->profile]);
     printf("  jaccard, exact        %.4f  (shingles of %u tokens: A %llu, "
            "B %llu, shared %llu)\n",
            s->jaccard, eo->ngram, (unsigned long long)s->shingles_a,
            (unsigned long long)s->shingles_b, (unsigned long long)s->shared);
-    printf("  jaccard, estimated    %.4f  (the verification sketch of dedup)\n",
-           s->jaccard_estimate);
+    printf("  jaccard, as the rule  %.4f  (%s)\n", s->jaccard_estimate,
+           eo->verify == WN_VERIFY_EXACT
+               ? "exact, as dedup --verify exact"
+               : "estimated from the verification sketch of dedup");
     printf("  containment A in B    %.4f\n", s->containment_a);
     printf("  containment B in A    %.4f\n", s->containment_b);
+    if (s->profile == WN_PROFILE_NEWS)
+        printf("  figures               %s  (numbers, dates and times of the "
+               "two texts)\n",
+               wn_figures_name(s->figures));
     printf("  LSH                   %u bands x %u rows, %u agree%s "
            "(candidate probability at this Jaccard %.3f)\n",
            s->bands, s->rows, s->bands_shared, s->bands_shared == 1 ? "s" : "",
@@ -311,6 +327,8 @@ int cmd_explain(int argc, char **argv)
 {
     struct wn_explain_options eo;
     wn_explain_options_init(&eo);
+    /* The profile sets the threshold unless it is given, as in dedup. */
+    eo.threshold = -1;
     struct wn_reader_options ro;
     memset(&ro, 0, sizeof(ro));
     bool json = false, no_color = false;
@@ -322,8 +340,12 @@ int cmd_explain(int argc, char **argv)
         {"json", 0, OPT_FLAG, &json, NULL, "print JSON (schema in README)"},
         {"no-color", 0, OPT_FLAG, &no_color, NULL,
          "no colour even on a terminal"},
+        {"profile", 0, OPT_CHOICE, &eo.profile, NULL,
+         "pair rule, as dedup: news, classic or web (default classic)",
+         profile_names},
         {"threshold", 't', OPT_DOUBLE, &eo.threshold, "T",
-         "Jaccard threshold, as dedup (default 0.8)"},
+         "Jaccard threshold, as dedup (default: news 0.5, classic 0.8, "
+         "web 0.7)"},
         {"containment", 0, OPT_OPTDOUBLE, &eo.containment, "C",
          "also accept containment >= C, as dedup (default off; 0.9 if "
          "given alone)",
@@ -366,6 +388,10 @@ int cmd_explain(int argc, char **argv)
     argc = cli_take_inputs(argc, argv, inputs, &ninputs);
     int prc =
         cli_parse("explain", usage, summary, opts, argc, argv, pos, &npos);
+    if (!prc && eo.threshold == -1)
+        eo.threshold = eo.profile == WN_PROFILE_CLASSIC ? 0.8
+                       : eo.profile == WN_PROFILE_WEB   ? 0.7
+                                                        : 0.5;
     if (!prc && npos != 2) {
         cli_error("explain: need two documents, A and B (see --help)");
         prc = EXIT_USAGE;

@@ -212,10 +212,13 @@ int cli_dedup_index(const char *path, const struct wn_dedup_options *o,
     ro.cancel = &cli_cancel;
     ro.on_reject = on_reject;
     ro.ud = &pr;
+    struct cli_progress prog;
+    cli_progress_start(&prog, "dedup", &ro.progress);
     cli_install_signals();
     struct wn_index_run_report rep;
     rc = wn_index_run(ix, (const char *const *)pos, (size_t)npos, outdir, &ro,
                       &rep);
+    cli_progress_end(&prog);
     wn_index_free(ix);
     free(pos);
     int failed = cli_run_failed("dedup", rc, rep.error_path, 0);
@@ -419,11 +422,16 @@ int cmd_index(int argc, char **argv)
         ro.on_reject = on_reject;
         ro.on_result = sub == 1 ? NULL : on_result;
         ro.ud = &pr;
+        char name[32];
+        snprintf(name, sizeof(name), "index %s", subs[sub]);
+        struct cli_progress prog;
+        cli_progress_start(&prog, name, &ro.progress);
         cli_install_signals();
         struct wn_index_run_report rep;
         rc =
             wn_index_run(ix, (const char *const *)(pos + 2), (size_t)(npos - 2),
                          sub == 1 ? outdir : NULL, &ro, &rep);
+        cli_progress_end(&prog);
         fflush(stdout);
         int failed = cli_run_failed(subs[sub], rc, rep.error_path, 0);
         if (failed >= 0) {

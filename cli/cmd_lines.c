@@ -92,12 +92,15 @@ int cmd_lines(int argc, char **argv)
     struct cli_rejects rejects = {0};
     o.on_reject = cli_on_reject;
     o.ud = &rejects;
+    struct cli_progress prog;
+    cli_progress_start(&prog, "lines", &o.progress);
     o.cancel = &cli_cancel;
     cli_install_signals();
     struct wn_lines_report rep;
     memset(&rep, 0, sizeof(rep)); /* untouched on an early error */
     int rc =
         wn_lines_run((const char *const *)pos, (size_t)npos, outdir, &o, &rep);
+    cli_progress_end(&prog);
     free(pos);
     int failed = cli_run_failed("lines", rc, rep.error_path, rep.error_errno);
     if (failed >= 0)

@@ -46,8 +46,7 @@ void cli_on_reject(void *ud, const struct wn_record *rec)
     struct cli_rejects *r = ud;
     if (r->count++ >= CLI_REJECT_MESSAGES || cli_verbosity < 0)
         return;
-    if (r->last > 0)
-        fputs("\r\033[K", stderr); /* the progress line is redrawn */
+    cli_progress_interrupt();
     const char *src = rec->source ? rec->source : "-";
     char reason[160];
     wn_record_reason(rec, reason, sizeof(reason));
@@ -259,6 +258,9 @@ void cli_help(FILE *f, const char *cmd, const char *usage, const char *summary,
     }
     help_line(f, "-q, --quiet", "only errors on stderr");
     help_line(f, "-v, --verbose", "more detail on stderr");
+    help_line(f, "--progress[=S]",
+              "progress lines on stderr every S seconds (default 5), even "
+              "when it is not a terminal");
     help_line(f, "-h, --help", "show this help");
 }
 
@@ -520,6 +522,18 @@ int cli_parse(const char *cmd, const char *usage, const char *summary,
         }
         if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
             cli_verbosity = 1;
+            continue;
+        }
+        if (!strcmp(a, "--progress") || !strncmp(a, "--progress=", 11)) {
+            char *end = NULL;
+            double s = a[10] ? strtod(a + 11, &end) : 5.0;
+            if (a[10] && (end == a + 11 || *end || !(s >= 0 && s <= 86400))) {
+                cli_error("%s: --progress=SECONDS takes 0 to 86400 seconds",
+                          cmd);
+                return EXIT_USAGE;
+            }
+            cli_progress_forced = 1;
+            cli_progress_interval = s;
             continue;
         }
         const struct opt *o = NULL;

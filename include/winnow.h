@@ -353,6 +353,32 @@ enum wn_keep {
     WN_KEEP_MAX = 2      /* the largest numeric keep_field; ties: first */
 };
 
+/*
+ * Progress of a long run, for a caller that shows it (the library never
+ * prints). A sink's fn is called on the run's thread, from time to time
+ * (about every MiB read, every few thousand records of a later stage, and
+ * when a stage starts), with what the stage has done so far; it must
+ * return quickly and not call back into the run. fn NULL: no progress.
+ */
+struct wn_progress {
+    const char *stage;      /* "read" (pass 1), "write" (pass 2), or a
+                               middle stage: "exact", "join", "verify",
+                               "cluster", "windows", "sort", "count" */
+    uint64_t records;       /* records done in the stage so far */
+    uint64_t bytes;         /* input bytes read in the stage so far (read
+                               and write stages that read the inputs) */
+    uint64_t total_bytes;   /* what bytes goes to, when known (regular,
+                               uncompressed inputs), else 0 */
+    uint64_t total_records; /* what records goes to, when known, else 0 */
+    const char *unit;       /* what records counts: "records", or "pairs"
+                               (verify) */
+};
+
+struct wn_progress_sink {
+    void (*fn)(void *ud, const struct wn_progress *p);
+    void *ud;
+};
+
 struct wn_dedup_options {
     struct wn_reader_options reader;
     int exact_only;              /* stop after exact duplicates */
@@ -393,6 +419,7 @@ struct wn_dedup_options {
     /* Called for every rejected record (on the calling thread). */
     void (*on_reject)(void *ud, const struct wn_record *rec);
     void *ud;
+    struct wn_progress_sink progress; /* stages and records; fn NULL: none */
 };
 
 /* Defaults as documented field by field above. */
@@ -930,6 +957,7 @@ struct wn_passages_options {
     volatile int *cancel; /* as in wn_dedup_options */
     void (*on_reject)(void *ud, const struct wn_record *rec);
     void *ud;
+    struct wn_progress_sink progress; /* stages and records; fn NULL: none */
 };
 
 WN_API void wn_passages_options_init(struct wn_passages_options *o);
@@ -1015,6 +1043,7 @@ struct wn_lines_options {
     volatile int *cancel;
     void (*on_reject)(void *ud, const struct wn_record *rec);
     void *ud;
+    struct wn_progress_sink progress; /* stages and records; fn NULL: none */
 };
 
 WN_API void wn_lines_options_init(struct wn_lines_options *o);
@@ -1124,6 +1153,7 @@ struct wn_repeats_options {
     volatile int *cancel;
     void (*on_reject)(void *ud, const struct wn_record *rec);
     void *ud;
+    struct wn_progress_sink progress; /* stages and records; fn NULL: none */
 };
 
 WN_API void wn_repeats_options_init(struct wn_repeats_options *o);
@@ -1181,6 +1211,9 @@ struct wn_explain_options {
     unsigned kgram;     /* tokens per fingerprint; default 5 */
     unsigned window;    /* winnowing window; default 4 */
     unsigned min_run;   /* shortest run reported, in tokens; default kgram */
+    int profile;        /* enum wn_profile, the pair rule, as dedup; default
+                           classic (set threshold to the profile's: news
+                           0.5, web 0.7) */
 };
 
 /* Defaults as documented field by field above (those of dedup). */
@@ -1191,24 +1224,30 @@ enum wn_explain_verdict {
     WN_VERDICT_EXACT = 1,     /* same normalized tokens */
     WN_VERDICT_NEAR = 2,      /* Jaccard at or above the threshold */
     WN_VERDICT_CONTAINED = 3, /* passed by containment alone */
-    WN_VERDICT_EMPTY = 4      /* a text has no tokens: dedup sets it aside */
+    WN_VERDICT_EMPTY = 4,     /* a text has no shingle: dedup sets it aside */
+    WN_VERDICT_FLASH = 5      /* a short text whose rare words lead the other
+                                 (news rule) */
 };
 
 struct wn_explain_scores {
     uint64_t tokens_a, tokens_b;
     uint64_t shingles_a, shingles_b, shared; /* distinct shingles */
     double jaccard;                          /* exact, of the shingle sets */
-    double jaccard_estimate;      /* from the verification sketch, as dedup */
+    double jaccard_estimate;      /* the rule's similarity (wn_verdict): from
+                                     the verification sketch, or exact with
+                                     WN_VERIFY_EXACT */
     double containment_a;         /* |A n B| / |A|: A inside B (exact) */
     double containment_b;         /* |A n B| / |B|: B inside A (exact) */
-    double containment_estimate;  /* of the smaller in the larger, as dedup
-                                     derives it from the estimate */
+    double containment_estimate;  /* of the smaller in the larger, as the
+                                     rule uses it (wn_verdict.containment) */
     uint32_t bands, rows;         /* LSH banding of the options */
     uint32_t bands_shared;        /* bands on which the signatures agree */
     double candidate_probability; /* of a pair at this exact Jaccard */
     int exact;                    /* same normalized token stream */
     int verdict;                  /* enum wn_explain_verdict */
     char reason[160];             /* the verdict in one sentence */
+    int profile;                  /* enum wn_profile of the rule */
+    int figures; /* enum wn_figures_agreement (news and web rules) */
 };
 
 /* A stretch of one text: bytes [start, end) of the original text, lines
@@ -1265,6 +1304,10 @@ struct wn_report_options {
     uint32_t top_clusters;    /* largest clusters listed; default 20 */
     uint32_t top_lines;       /* boilerplate lines listed; default 30 */
     uint32_t text_cap;        /* bytes of a text shown; default 16 KiB */
+    /* wn_dedup_run_report: text bytes of the deterministic sample of
+     * records whose lines are counted (every k-th record, k from the
+     * inputs' sizes); default 8 MiB. 0: every record. */
+    uint64_t line_sample_bytes;
 };
 
 WN_API void wn_report_options_init(struct wn_report_options *o);
@@ -1277,15 +1320,37 @@ WN_API void wn_report_options_init(struct wn_report_options *o);
  * histograms of verified similarities and cluster sizes, the largest
  * clusters, the most frequent lines, and a bounded sample of clusters side
  * by side with their shared passages marked. Memory and size are bounded by
- * the options, not by the corpus. Written to a temporary file and renamed
- * into place. Returns WN_OK, WN_EOPEN (an output or input missing),
- * WN_EPARSE (a malformed output file), WN_EIO, WN_ENOSPC or WN_ENOMEM;
- * error_path (cap bytes, may be NULL) names the file. Not thread-safe for
- * the same outdir.
+ * the options, not by the corpus. Written to a temporary file, renamed into
+ * place and added to outdir's manifest of published files, under outdir's
+ * lock (WN_EBUSY while a run holds it), so a later run replaces or removes
+ * it like its own outputs. Returns WN_OK, WN_EOPEN (an output or input
+ * missing), WN_EPARSE (a malformed output file), WN_EEXIST (a report.html
+ * there that winnow did not publish), WN_EBUSY, WN_EIO, WN_ENOSPC or
+ * WN_ENOMEM; error_path (cap bytes, may be NULL) names the file.
  */
 WN_API int wn_report_write(const char *outdir,
                            const struct wn_report_options *opts,
                            char *error_path, size_t cap);
+
+/*
+ * wn_dedup_run(), and also outdir/report.html, published with the other
+ * outputs (in the manifest, renamed into place with them, nothing written
+ * when the run fails). The page is wn_report_write()'s, gathered during the
+ * run instead of by reading the inputs again: the cluster sizes and the
+ * largest clusters from the clustering, the similarities and the sampled
+ * pairs from the fates, the sampled texts as pass 2 reads them or by their
+ * offsets, and the frequent lines from a deterministic sample of the
+ * accepted records of pass 1 (every k-th record, about
+ * ropts->line_sample_bytes of text; all of a smaller corpus), which the
+ * page states. ropts may be NULL for
+ * defaults; its inputs and reader are not used (opts->reader is). Returns
+ * as wn_dedup_run() does.
+ */
+WN_API int wn_dedup_run_report(const char *const *inputs, size_t n,
+                               const char *outdir,
+                               const struct wn_dedup_options *opts,
+                               const struct wn_report_options *ropts,
+                               struct wn_dedup_report *rep);
 
 /* ------------------------------------------------------------------------ */
 /* Persistent index                                                          */
@@ -1517,6 +1582,7 @@ struct wn_index_run_options {
     void (*on_result)(void *ud, const struct wn_record *rec,
                       const struct wn_index_result *res);
     void *ud;
+    struct wn_progress_sink progress; /* stages and records; fn NULL: none */
 };
 
 WN_API void wn_index_run_options_init(struct wn_index_run_options *o);

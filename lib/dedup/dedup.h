@@ -425,8 +425,32 @@ struct wn_input_map {
 };
 
 /* The outputs pass 2 writes. */
+/*
+ * An observer of wn_dedup_run (the report of lib/report, gather.c), called
+ * on the run's thread; any member may be NULL. output is one more output
+ * name, published with the others (before stats.json). start: after the
+ * frame and the input map exist; record: each accepted record of pass 1
+ * with its document number; decided: the job decided (clusters made);
+ * fate: each fate of pass 2, with the record as read again (raw only) or
+ * NULL when pass 2 copies by offsets; finish: stats.json is written (not
+ * flushed), out is the observer's output. A non-zero return stops the run.
+ */
+struct wn_dedup_observer {
+    const char *output;
+    void *ud;
+    int (*start)(void *ud, const struct wn_frame *f,
+                 const struct wn_input_map *m);
+    int (*record)(void *ud, uint64_t doc, const struct wn_record *rec);
+    int (*decided)(void *ud, const struct wn_dedup_job *j);
+    int (*fate)(void *ud, const struct wn_fate *f, const struct wn_record *rec);
+    int (*finish)(void *ud, const struct wn_frame *f,
+                  const struct wn_input_map *m, struct wn_outfile *stats,
+                  struct wn_outfile *out);
+};
+
 struct wn_pass2_out {
     struct wn_outfile *kept, *removed;
+    const struct wn_dedup_observer *obs; /* or NULL */
 };
 
 /*
@@ -470,5 +494,11 @@ WN_INTERNAL int wn__dedup_run_source(const char *const *inputs, size_t ninputs,
                                      const struct wn_dedup_options *opts,
                                      struct wn_dedup_source *src,
                                      struct wn_dedup_report *rep);
+/* wn_dedup_run with an observer (obs may be NULL). */
+WN_INTERNAL int wn__dedup_run_observed(const char *const *inputs,
+                                       size_t ninputs, const char *outdir,
+                                       const struct wn_dedup_options *opts,
+                                       const struct wn_dedup_observer *obs,
+                                       struct wn_dedup_report *rep);
 
 #endif /* WN_DEDUP_H */

@@ -155,6 +155,8 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
             wn__bit_set(skip, i);
     /* Empty texts are exact duplicates of each other and nothing else:
      * the exact stage clusters them, the join never sees them. */
+    if (!rc)
+        wn__frame_stage(j->frame, "exact", "records", 0, d->n);
     if (!rc) {
         uint8_t *exact_skip = wn__calloc(d->n / 8 + 1, 1);
         if (!exact_skip) {
@@ -195,6 +197,7 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
         uint64_t *pairs = NULL;
         size_t npairs = 0;
         struct wn_join_stats st = {0};
+        wn__frame_stage(j->frame, "join", "records", 0, d->n);
         rc = wn__stage_candidates(&in, j->pool, &pairs, &npairs, &st);
         rep->candidates = npairs;
         rep->large_buckets = st.large_buckets;
@@ -205,6 +208,8 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
         if (!rc)
             rc = wn__pair_verifier_init(&j->ver, &j->sk, d, &j->sp);
         j->have_ver = true;
+        if (!rc)
+            wn__frame_stage(j->frame, "verify", "pairs", 0, npairs);
         if (!rc && j->sk.rule)
             rc = wn__stage_verify_edges(&j->ver, pairs, npairs, j->o.cancel,
                                         &rep->verified, &edges);
@@ -218,6 +223,8 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
     }
     wn__free(skip);
     double t4 = wn__now();
+    if (!rc)
+        wn__frame_stage(j->frame, "cluster", "records", 0, d->n);
     if (!rc && j->sk.rule)
         rc = wn__clustering_star(d, j->o.keep, &edges, &j->c);
     else if (!rc)

@@ -157,7 +157,12 @@ static int advance(struct copier *c, uint64_t d)
 static int copy_fate(void *ud, const struct wn_fate *f)
 {
     struct copier *c = ud;
+    /* Pass 2 copies without reading: progress by records. */
+    if ((f->index & 4095) == 0)
+        wn__frame_stage(c->f, "write", "records", f->index, c->j->docs.n);
     int rc = advance(c, f->index);
+    if (!rc && c->out->obs && c->out->obs->fate)
+        rc = c->out->obs->fate(c->out->obs->ud, f, NULL);
     if (rc)
         return rc;
     if (f->removed)
@@ -241,6 +246,11 @@ static int reread_fate(void *ud, const struct wn_fate *f)
     int got = next_accepted(x, &rec);
     if (got <= 0)
         return got < 0 ? got : WN_ECHANGED;
+    if (x->out->obs && x->out->obs->fate) {
+        int orc = x->out->obs->fate(x->out->obs->ud, f, &rec);
+        if (orc)
+            return orc;
+    }
     if (f->removed)
         return write_removed(x->j, x->out, f, &x->b);
     struct wn_buf *b = &x->b;

@@ -29,6 +29,7 @@ struct run {
     struct wn_dedup_job job;
     struct wn_input_map m;
     const struct wn_dedup_options *o;
+    const struct wn_dedup_observer *obs; /* or NULL */
 };
 
 /* The keep field of a JSON record: a number, or a string holding one
@@ -168,6 +169,11 @@ static int pass1(struct run *x, struct wn_reader *r,
             dr.value = keep_value(rec.raw, rec.raw_len, o->keep_field);
             dr.has_value = !isnan(dr.value);
         }
+        if (x->obs && x->obs->record) {
+            rc = x->obs->record(x->obs->ud, x->job.docs.nfill, &rec);
+            if (rc)
+                break;
+        }
         rc = sketch ? wn__dedup_job_add_sketch(&x->job, &dr, sketch)
                     : wn__dedup_job_add(&x->job, &dr);
         if (rc < 0)
@@ -192,11 +198,35 @@ int wn_dedup_run(const char *const *inputs, size_t ninputs, const char *outdir,
     return wn__dedup_run_source(inputs, ninputs, outdir, opts, NULL, rep);
 }
 
+static int run_impl(const char *const *inputs, size_t ninputs,
+                    const char *outdir, const struct wn_dedup_options *opts,
+                    struct wn_dedup_source *src,
+                    const struct wn_dedup_observer *obs,
+                    struct wn_dedup_report *rep);
+
 int wn__dedup_run_source(const char *const *inputs, size_t ninputs,
                          const char *outdir,
                          const struct wn_dedup_options *opts,
                          struct wn_dedup_source *src,
                          struct wn_dedup_report *rep)
+{
+    return run_impl(inputs, ninputs, outdir, opts, src, NULL, rep);
+}
+
+int wn__dedup_run_observed(const char *const *inputs, size_t ninputs,
+                           const char *outdir,
+                           const struct wn_dedup_options *opts,
+                           const struct wn_dedup_observer *obs,
+                           struct wn_dedup_report *rep)
+{
+    return run_impl(inputs, ninputs, outdir, opts, NULL, obs, rep);
+}
+
+static int run_impl(const char *const *inputs, size_t ninputs,
+                    const char *outdir, const struct wn_dedup_options *opts,
+                    struct wn_dedup_source *src,
+                    const struct wn_dedup_observer *obs,
+                    struct wn_dedup_report *rep)
 {
     /* A report, not an out-parameter: written whatever the outcome. */
     if (rep)
@@ -215,18 +245,32 @@ int wn__dedup_run_source(const char *const *inputs, size_t ninputs,
     if (!x)
         return WN_ENOMEM;
     x->o = opts;
+    x->obs = obs;
+    /* An observer's output goes before stats.json, the marker. */
+    const char *names[NOUT + 1];
+    size_t nout = NOUT;
+    memcpy(names, out_names, sizeof(out_names));
+    if (obs && obs->output) {
+        names[NOUT - 1] = obs->output;
+        names[NOUT] = out_names[OUT_STATS];
+        nout++;
+    }
     struct wn_reader *r = NULL;
     /* The parameters first: a banding the job cannot hold fails before
      * any output exists. */
     rc = wn__dedup_job_configure(&x->job, opts);
     if (!rc)
         rc = wn__frame_start(&x->f, inputs, ninputs, &opts->reader, outdir,
-                             opts->tmp_dir, out_names, NOUT, true,
-                             !opts->no_fsync, opts->cancel, opts->threads, &r);
+                             opts->tmp_dir, names, nout, true, !opts->no_fsync,
+                             opts->cancel, opts->threads, &r);
+    if (!rc)
+        wn__frame_set_progress(&x->f, &opts->progress, r);
     if (!rc && src && src->start)
         rc = src->start(src->ud, &x->f);
     if (!rc)
         rc = map_init(&x->m, &x->f);
+    if (!rc && obs && obs->start)
+        rc = obs->start(obs->ud, &x->f, &x->m);
     if (!rc)
         rc = wn__dedup_job_start(&x->job, &x->f);
     if (!rc)
@@ -242,6 +286,8 @@ int wn__dedup_run_source(const char *const *inputs, size_t ninputs,
     if (!rc)
         rc = wn__write_clusters(&x->job.docs, &x->job.c,
                                 &x->f.out[OUT_CLUSTERS]);
+    if (!rc && obs && obs->decided)
+        rc = obs->decided(obs->ud, &x->job);
     double t4 = wn__now();
     p->stage_seconds[4] += t4 - t3;
     /* Copy by offsets when every input is an uncompressed JSONL file. A
@@ -253,7 +299,9 @@ int wn__dedup_run_source(const char *const *inputs, size_t ninputs,
 #endif
     for (size_t i = 0; i < ninputs && x->m.in_plain; i++)
         plain = plain && x->m.in_plain[i];
-    struct wn_pass2_out out = {&x->f.out[OUT_KEPT], &x->f.out[OUT_REMOVED]};
+    struct wn_pass2_out out = {&x->f.out[OUT_KEPT], &x->f.out[OUT_REMOVED],
+                               obs};
+    struct wn_outfile *stats = &x->f.out[nout - 1];
     if (!rc)
         rc = plain ? wn__pass2_copy(&x->job, &x->f, &x->m, &out)
                    : wn__pass2_read(&x->job, &x->f, &x->m, &out);
@@ -266,7 +314,9 @@ int wn__dedup_run_source(const char *const *inputs, size_t ninputs,
     if (!rc)
         rc = wn__write_dedup_stats(
             &x->job, &x->f, x->job.pool ? wn__pool_threads(x->job.pool) : 1,
-            &x->f.out[OUT_STATS]);
+            stats);
+    if (!rc && obs && obs->finish)
+        rc = obs->finish(obs->ud, &x->f, &x->m, stats, &x->f.out[NOUT - 1]);
     if (!rc)
         rc = wn__frame_commit(&x->f, !opts->no_fsync);
     wn__frame_error(&x->f, rc, p->error_path, sizeof(p->error_path),

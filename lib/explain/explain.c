@@ -20,13 +20,18 @@ struct wn_explanation {
 void wn_explain_options_init(struct wn_explain_options *o)
 {
     memset(o, 0, sizeof(*o));
-    o->token_mode = WN_TOKENS_WORD;
-    o->ngram = 5;
-    o->num_perm = 128;
-    o->threshold = 0.8;
-    o->containment = 0;
-    o->verify = WN_VERIFY_ESTIMATE;
-    o->seed = 1;
+    /* The rule's fields are dedup's defaults: the verdict is the one
+     * `winnow dedup` gives with no options. */
+    struct wn_dedup_options d;
+    wn_dedup_options_init(&d);
+    o->token_mode = d.token_mode;
+    o->ngram = d.ngram;
+    o->num_perm = d.num_perm;
+    o->threshold = d.threshold;
+    o->containment = d.containment;
+    o->verify = d.verify;
+    o->seed = d.seed;
+    o->profile = d.profile;
     o->kgram = 5;
     o->window = 4;
     o->min_run = 0; /* kgram */
@@ -143,7 +148,7 @@ int wn_explain(const char *a, size_t alen, const char *b, size_t blen,
     if (!rc)
         rc = wn_tokenize(b, blen, o.token_mode, &tb);
     if (!rc)
-        rc = wn__explain_verdict(&ta, &tb, &o, &x->scores);
+        rc = wn__explain_verdict(a, alen, b, blen, &ta, &tb, &o, &x->scores);
     if (!rc)
         rc = wn__explain_align(&ta, &tb, o.kgram, o.window, o.min_run, o.seed,
                                &runs, &nruns);

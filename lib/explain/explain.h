@@ -31,12 +31,13 @@ WN_INTERNAL int wn__explain_align(const struct wn_tokens *ta,
 
 /*
  * The scores and verdict that `winnow dedup` with the options would give
- * the pair (ta, tb), pairwise (no clustering through third records). The
- * single place that knows the dedup rule: re-point it at the public
- * verifier once lib/dedup exposes one. Returns WN_OK, WN_EINVAL or
+ * the pair of texts a and b (tokenized as ta, tb), pairwise (no clustering
+ * through third records): the verdict is wn_sketcher_compare's, the rule
+ * of the batch job, for the options' profile. Returns WN_OK, WN_EINVAL or
  * WN_ENOMEM (*s untouched on error).
  */
-WN_INTERNAL int wn__explain_verdict(const struct wn_tokens *ta,
+WN_INTERNAL int wn__explain_verdict(const char *a, size_t alen, const char *b,
+                                    size_t blen, const struct wn_tokens *ta,
                                     const struct wn_tokens *tb,
                                     const struct wn_explain_options *o,
                                     struct wn_explain_scores *s);

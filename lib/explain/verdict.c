@@ -1,180 +1,175 @@
 /*
  * verdict.c - the scores and the verdict `winnow dedup` would give a pair of
- * texts, computed from the same pieces as lib/dedup/engine.c: the 128-bit
- * hash of the normalized tokens (exact stage), word n-gram shingles, the
- * one-permutation MinHash with its fine verification bins kept at 4 bits
- * (b-bit MinHash, Li and Koenig 2010; estimator of Li, Owen and Zhang
- * 2012), the LSH banding chosen from the threshold, and the acceptance rule
- * (Jaccard at or above the threshold, or containment when it is on).
+ * texts. The verdict is the dedup rule itself: both texts are sketched by a
+ * wn_sketcher made from the options (profile news, classic or web) and the
+ * pair is decided by wn_sketcher_compare, the verifier the batch job and
+ * the index use, so explain cannot drift from dedup. Beside it, the exact
+ * scores of the shingle sets (Jaccard, containment both ways), which the
+ * rule estimates from its sketches.
  *
- * wn__explain_verdict() is the one place that knows that rule. It copies
- * engine.c's similarity() and accept() as of this writing; when lib/dedup
- * exposes its verifier (wn_sketcher/compare in include/winnow.h), this
- * function should call it instead and keep only the exact scores.
+ * The batch job removes the later record of a pair when the rule says
+ * "same" and the pair is exact or a candidate (the sketches share a band
+ * key); the verdict says which of those held.
  */
 #include "explain/explain.h"
-#include "lsh/lsh.h"
-#include "sketch/hash128.h"
 #include "sketch/sketch.h"
 
 #include <stdio.h>
 #include <string.h>
 
-/* The fine bins per coarse one (engine.c: configure()). */
-#define FINE_PER_BIN 4u
-
-struct side {
-    uint64_t *sh;
-    size_t n, cap;
-    uint32_t sig[WN_MINHASH_MAX_K];
-    uint32_t fine[WN_MINHASH_MAX_K];
-    uint64_t keys[WN_MINHASH_MAX_K];
-};
-
-static int sketch_side(const struct wn_tokens *t,
-                       const struct wn_explain_options *o, uint32_t vk,
-                       uint32_t bands, uint32_t rows, struct side *s)
+static const char *profile_name(int p)
 {
-    int rc = wn__shingles(t, o->ngram, o->seed, &s->sh, &s->n, &s->cap);
-    if (rc)
-        return rc;
-    s->n = wn__u64_sort_unique(s->sh, s->n);
-    rc = wn__minhash_oph_fine(s->sh, s->n, o->num_perm, vk / o->num_perm,
-                              o->seed, s->sig, s->fine);
-    if (rc < 0)
-        return rc;
-    wn__lsh_band_keys(s->sig, bands, rows, o->seed, s->keys);
-    return WN_OK;
+    return p == WN_PROFILE_NEWS  ? "news"
+           : p == WN_PROFILE_WEB ? "web"
+                                 : "classic";
 }
 
-/* A fine bin as engine.c spills it: 4 bits, 0xF for an empty bin. */
-static unsigned nibble(uint32_t v)
+/* The exact scores of the shingle sets. */
+static int exact_scores(const struct wn_tokens *ta, const struct wn_tokens *tb,
+                        const struct wn_explain_options *o,
+                        struct wn_explain_scores *s)
 {
-    if (v == WN_SIG_EMPTY)
-        return 0xF;
-    unsigned x = v & 0xF;
-    return x == 0xF ? 0xE : x;
-}
-
-/* engine.c similarity(), the OPH branch: the estimate from 4-bit bins. */
-static double estimate(const uint32_t *fa, const uint32_t *fb, uint32_t vk)
-{
-    uint32_t used = 0, both = 0, eq = 0;
-    for (uint32_t i = 0; i < vk; i++) {
-        unsigned xa = nibble(fa[i]), xb = nibble(fb[i]);
-        bool ea = xa == 0xF, eb = xb == 0xF;
-        used += !(ea && eb);
-        both += !ea && !eb;
-        eq += !ea && xa == xb;
+    uint64_t *sa = NULL, *sb = NULL;
+    size_t na = 0, nb = 0, ca = 0, cb = 0;
+    int rc = wn__shingles(ta, o->ngram, o->seed, &sa, &na, &ca);
+    if (!rc)
+        rc = wn__shingles(tb, o->ngram, o->seed, &sb, &nb, &cb);
+    if (!rc) {
+        na = wn__u64_sort_unique(sa, na);
+        nb = wn__u64_sort_unique(sb, nb);
+        s->tokens_a = ta->n;
+        s->tokens_b = tb->n;
+        s->shingles_a = na;
+        s->shingles_b = nb;
+        s->shared = wn__intersect_sorted(sa, na, sb, nb);
+        uint64_t uni = na + nb - s->shared;
+        s->jaccard = uni ? (double)s->shared / (double)uni : 1.0;
+        s->containment_a = na ? (double)s->shared / (double)na : 1.0;
+        s->containment_b = nb ? (double)s->shared / (double)nb : 1.0;
     }
-    const double p = 1.0 / 15.0;
-    double j =
-        used ? ((double)eq - p * both) / ((double)used * (1.0 - p)) : 1.0;
-    return j < 0 ? 0 : j > 1 ? 1 : j;
+    wn__free(sa);
+    wn__free(sb);
+    return rc;
 }
 
-int wn__explain_verdict(const struct wn_tokens *ta, const struct wn_tokens *tb,
+/* The verdict and its sentence from the rule's answer. */
+static void decide(struct wn_explain_scores *s, const struct wn_verdict *v,
+                   const struct wn_sketcher_info *in, bool empty_a,
+                   bool empty_b)
+{
+    const char *rule = profile_name(in->profile);
+    const char *how = in->verify == WN_VERIFY_EXACT ? "exact" : "estimated";
+    /* The web rule is the news rule without the figure test. */
+    bool figs = in->profile == WN_PROFILE_NEWS;
+    char fig[40] = "";
+    if (figs)
+        snprintf(fig, sizeof(fig), ", figures %s", wn_figures_name(v->figures));
+    if (v->same && v->reason == WN_REASON_EXACT) {
+        s->verdict = WN_VERDICT_EXACT;
+        snprintf(s->reason, sizeof(s->reason),
+                 "exact duplicate: the normalized texts are the same");
+    } else if (!v->same && (empty_a || empty_b)) {
+        s->verdict = WN_VERDICT_EMPTY;
+        snprintf(s->reason, sizeof(s->reason),
+                 "kept apart: text %s has no shingle, and dedup compares "
+                 "empty texts only with each other",
+                 empty_a ? "A" : "B");
+    } else if (!v->candidate) {
+        s->verdict = WN_VERDICT_DISTINCT;
+        snprintf(s->reason, sizeof(s->reason),
+                 "not a candidate: no LSH band of %u rows agrees "
+                 "(probability %.3f at Jaccard %.3f)%s",
+                 s->rows, s->candidate_probability, s->jaccard,
+                 v->same ? ", though the rule alone would pass it" : "");
+    } else if (v->same && v->reason == WN_REASON_NEAR) {
+        s->verdict = WN_VERDICT_NEAR;
+        snprintf(s->reason, sizeof(s->reason),
+                 "near duplicate (%s rule): %s Jaccard %.4f >= threshold "
+                 "%.2f%s",
+                 rule, how, v->similarity, in->threshold, fig);
+    } else if (v->same && v->reason == WN_REASON_CONTAINED) {
+        s->verdict = WN_VERDICT_CONTAINED;
+        /* The news and web rules take 0 for their default, 0.7. */
+        double c = in->containment > 0 ? in->containment : 0.7;
+        snprintf(s->reason, sizeof(s->reason),
+                 "contained (%s rule): %s Jaccard %.4f < %.2f but "
+                 "containment %.4f >= %.2f%s",
+                 rule, how, v->similarity, in->threshold, v->containment, c,
+                 fig);
+    } else if (v->same) {
+        s->verdict = WN_VERDICT_FLASH;
+        snprintf(s->reason, sizeof(s->reason),
+                 "flash (%s rule): the shorter text's rare words lead the "
+                 "other (%s Jaccard %.4f)%s",
+                 rule, how, v->similarity, fig);
+    } else {
+        s->verdict = WN_VERDICT_DISTINCT;
+        bool conflict = figs && v->figures == WN_FIGURES_CONFLICT &&
+                        v->similarity >= in->threshold;
+        snprintf(s->reason, sizeof(s->reason),
+                 "distinct (%s rule): %s Jaccard %.4f %s threshold %.2f, "
+                 "containment %.4f%s",
+                 rule, how, v->similarity, conflict ? ">=" : "<", in->threshold,
+                 v->containment, conflict ? ", but the figures conflict" : "");
+    }
+}
+
+int wn__explain_verdict(const char *a, size_t alen, const char *b, size_t blen,
+                        const struct wn_tokens *ta, const struct wn_tokens *tb,
                         const struct wn_explain_options *o,
                         struct wn_explain_scores *out)
 {
-    if (o->ngram == 0 || o->num_perm == 0 || o->num_perm > WN_MINHASH_MAX_K ||
-        !(o->threshold > 0 && o->threshold < 1))
-        return WN_EINVAL;
+    struct wn_dedup_options d;
+    wn_dedup_options_init(&d);
+    d.token_mode = o->token_mode;
+    d.ngram = o->ngram;
+    d.num_perm = o->num_perm;
+    d.threshold = o->threshold;
+    d.containment = o->containment;
+    d.verify = o->verify;
+    d.seed = o->seed;
+    d.profile = o->profile;
+    d.threads = 1;
     struct wn_explain_scores s;
     memset(&s, 0, sizeof(s));
-    /* The banding dedup would choose (engine.c: configure()). */
-    double t = o->threshold;
-    if (o->containment > 0)
-        t = WN_MIN(t, o->containment / (3.0 - o->containment));
-    struct wn_lsh_params lp;
-    int rc = wn__lsh_optimal(t, o->num_perm, WN_LSH_WEIGHT_FP, WN_LSH_WEIGHT_FN,
-                             &lp);
-    if (rc)
-        return rc;
-    s.bands = lp.bands;
-    s.rows = lp.rows;
-    uint32_t m = WN_MIN(FINE_PER_BIN, WN_MINHASH_MAX_K / o->num_perm);
-    uint32_t vk = o->num_perm * (m ? m : 1);
-
-    struct side *a = wn__calloc(1, sizeof(*a)), *b = wn__calloc(1, sizeof(*b));
-    rc = a && b ? WN_OK : WN_ENOMEM;
+    struct wn_sketcher *sk = NULL;
+    struct wn_sketch *ka = NULL, *kb = NULL;
+    int rc = wn_sketcher_create(&d, &sk);
     if (!rc)
-        rc = sketch_side(ta, o, vk, s.bands, s.rows, a);
+        rc = wn_sketch_create(sk, &ka);
     if (!rc)
-        rc = sketch_side(tb, o, vk, s.bands, s.rows, b);
+        rc = wn_sketch_create(sk, &kb);
+    if (!rc)
+        rc = wn_sketcher_sketch(sk, a, alen, ka);
+    if (!rc)
+        rc = wn_sketcher_sketch(sk, b, blen, kb);
+    struct wn_verdict v;
+    if (!rc)
+        rc = wn_sketcher_compare(sk, ka, kb, &v);
+    if (!rc)
+        rc = exact_scores(ta, tb, o, &s);
     if (!rc) {
-        uint64_t ha[2], hb[2];
-        wn__hash128(ta->norm, ta->norm_len, o->seed, ha);
-        wn__hash128(tb->norm, tb->norm_len, o->seed, hb);
-        s.exact = ha[0] == hb[0] && ha[1] == hb[1];
-        s.tokens_a = ta->n;
-        s.tokens_b = tb->n;
-        s.shingles_a = a->n;
-        s.shingles_b = b->n;
-        s.shared = wn__intersect_sorted(a->sh, a->n, b->sh, b->n);
-        uint64_t uni = a->n + b->n - s.shared;
-        s.jaccard = uni ? (double)s.shared / (double)uni : 1.0;
-        s.containment_a = a->n ? (double)s.shared / (double)a->n : 1.0;
-        s.containment_b = b->n ? (double)s.shared / (double)b->n : 1.0;
-        s.jaccard_estimate = estimate(a->fine, b->fine, vk);
-        double inter = s.jaccard_estimate * (double)(a->n + b->n) /
-                       (1.0 + s.jaccard_estimate);
-        double mn = (double)WN_MIN(a->n, b->n);
-        s.containment_estimate = mn > 0 ? WN_MIN(1.0, inter / mn) : 1.0;
-        for (uint32_t i = 0; i < s.bands; i++)
-            s.bands_shared += a->keys[i] == b->keys[i];
+        struct wn_sketcher_info in;
+        wn_sketcher_get_info(sk, &in);
+        s.profile = in.profile;
+        s.figures = v.figures;
+        s.bands = in.bands;
+        s.rows = in.rows;
+        size_t nka = 0, nkb = 0;
+        const uint64_t *keys_a = wn_sketch_band_keys(ka, &nka);
+        const uint64_t *keys_b = wn_sketch_band_keys(kb, &nkb);
+        for (size_t i = 0; i < nka && i < nkb; i++)
+            s.bands_shared += keys_a[i] == keys_b[i];
         s.candidate_probability =
-            wn__lsh_candidate_prob(s.jaccard, s.bands, s.rows);
-
-        /* The rule: engine.c's exact stage, then the join, similarity()
-         * and accept(). */
-        bool exact_verify = o->verify == WN_VERIFY_EXACT;
-        double jac = exact_verify ? s.jaccard : s.jaccard_estimate;
-        double cont = exact_verify ? WN_MAX(s.containment_a, s.containment_b)
-                                   : s.containment_estimate;
-        const char *how = exact_verify ? "exact" : "estimated";
-        if (s.exact) {
-            s.verdict = WN_VERDICT_EXACT;
-            snprintf(s.reason, sizeof(s.reason),
-                     "exact duplicate: the normalized texts are the same");
-        } else if (ta->n == 0 || tb->n == 0) {
-            s.verdict = WN_VERDICT_EMPTY;
-            snprintf(s.reason, sizeof(s.reason),
-                     "kept apart: text %s has no tokens, and dedup compares "
-                     "empty texts only with each other",
-                     ta->n == 0 ? "A" : "B");
-        } else if (s.bands_shared == 0) {
-            s.verdict = WN_VERDICT_DISTINCT;
-            snprintf(s.reason, sizeof(s.reason),
-                     "not a candidate: no LSH band of %u rows agrees "
-                     "(probability %.3f at Jaccard %.3f)",
-                     s.rows, s.candidate_probability, s.jaccard);
-        } else if (jac >= o->threshold) {
-            s.verdict = WN_VERDICT_NEAR;
-            snprintf(s.reason, sizeof(s.reason),
-                     "near duplicate: %s Jaccard %.4f >= threshold %.2f", how,
-                     jac, o->threshold);
-        } else if (o->containment > 0 && cont >= o->containment) {
-            s.verdict = WN_VERDICT_CONTAINED;
-            snprintf(s.reason, sizeof(s.reason),
-                     "contained: %s Jaccard %.4f < %.2f but containment "
-                     "%.4f >= %.2f",
-                     how, jac, o->threshold, cont, o->containment);
-        } else {
-            s.verdict = WN_VERDICT_DISTINCT;
-            snprintf(s.reason, sizeof(s.reason),
-                     "distinct: %s Jaccard %.4f < threshold %.2f%s", how, jac,
-                     o->threshold,
-                     o->containment > 0 ? " and containment below its bound"
-                                        : "");
-        }
+            wn_lsh_probability(s.jaccard, s.bands, s.rows);
+        s.exact = v.same && v.reason == WN_REASON_EXACT;
+        s.jaccard_estimate = v.similarity;
+        s.containment_estimate = v.containment;
+        decide(&s, &v, &in, wn_sketch_is_empty(ka), wn_sketch_is_empty(kb));
         *out = s;
     }
-    if (a)
-        wn__free(a->sh);
-    if (b)
-        wn__free(b->sh);
-    wn__free(a);
-    wn__free(b);
+    wn_sketch_free(ka);
+    wn_sketch_free(kb);
+    wn_sketcher_free(sk);
     return rc;
 }

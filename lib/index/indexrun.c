@@ -12,6 +12,7 @@
 #include "index/judge.h"
 #include "io/json.h"
 #include "io/outfile.h"
+#include "io/reader.h"
 
 #include <assert.h>
 #include <jansson.h>
@@ -363,6 +364,8 @@ static int run_pass(struct run *r, const char *const *inputs, size_t n)
                  bad < n ? inputs[bad] : "");
         return rc;
     }
+    wn__reader_set_progress(rd, &r->o->progress, "read",
+                            wn__inputs_bytes(inputs, n));
     size_t batch = r->o->batch ? r->o->batch : 1024;
     struct wn_record rec;
     for (;;) {

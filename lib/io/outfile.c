@@ -816,6 +816,54 @@ int wn__outfiles_publish(struct wn_outdir *d, struct wn_outfile *const *outs,
     return rc;
 }
 
+int wn__outfile_publish_one(struct wn_outdir *d, struct wn_outfile *o)
+{
+    assert(d && d->open && d->tmpdir && o);
+    if (o->err || o->f)
+        return o->err ? o->err : WN_EIO;
+    struct manifest *m = wn__malloc(sizeof(*m));
+    struct entry *during = wn__malloc(sizeof(struct entry) * MANIFEST_MAX);
+    char *mtmp = join_path(d->tmpdir, WN_MANIFEST_NAME);
+    char *mfin = join_path(d->path, WN_MANIFEST_NAME);
+    int rc = m && during && mtmp && mfin ? WN_OK : WN_ENOMEM;
+    struct stat st;
+    int state;
+    if (!rc) {
+        manifest_load(d->fd, m);
+        rc = check_name(d, m, o->name, o->final_path, &state, &st);
+    }
+    if (!rc && stat(o->tmp_path, &st) != 0)
+        rc = wn__io_fail(&d->note, o->final_path, errno, WN_EIO);
+    /* During the rename the manifest proves the old file and the new one;
+     * after it, the entries of other names and the new file. */
+    size_t nd = 0, na = 0;
+    if (!rc) {
+        for (size_t i = 0; i < m->n && nd + 1 < MANIFEST_MAX; i++)
+            during[nd++] = m->e[i];
+        entry_set(&during[nd++], o->name, &st);
+        for (size_t i = 0; i < m->n && na + 1 < MANIFEST_MAX; i++)
+            if (strcmp(m->e[i].name, o->name) != 0)
+                m->e[na++] = m->e[i];
+        entry_set(&m->e[na++], o->name, &st);
+        rc = manifest_write(d, mtmp, mfin, during, nd);
+    }
+    int e;
+    if (!rc && d->sync && (e = fsync_dir_fd(d->fd)) != 0)
+        rc = wn__io_fail(&d->note, d->path, e, wn__status_from_errno(e));
+    if (!rc && rename(o->tmp_path, o->final_path) != 0)
+        rc = wn__io_fail(&d->note, o->final_path, errno,
+                         wn__status_from_errno(errno));
+    if (!rc)
+        rc = manifest_write(d, mtmp, mfin, m->e, na);
+    if (!rc && d->sync && (e = fsync_dir_fd(d->fd)) != 0)
+        rc = wn__io_fail(&d->note, d->path, e, wn__status_from_errno(e));
+    wn__free(m);
+    wn__free(during);
+    wn__free(mtmp);
+    wn__free(mfin);
+    return rc;
+}
+
 void wn__outfile_release(struct wn_outfile *o)
 {
     if (o->f)

@@ -121,6 +121,16 @@ WN_INTERNAL int wn__outfile_finish(struct wn_outfile *o, bool sync);
 WN_INTERNAL int wn__outfiles_publish(struct wn_outdir *d,
                                      struct wn_outfile *const *outs, size_t n);
 
+/*
+ * Publish one finished outfile beside the set already published in d (as
+ * `winnow report DIR` adds report.html to a dedup run's outputs): its name
+ * checked as wn__outfile_open() does, the manifest made to prove the old
+ * file and the new one, the rename, then the manifest with the new file in
+ * place of the old; no other file is touched.
+ */
+WN_INTERNAL int wn__outfile_publish_one(struct wn_outdir *d,
+                                        struct wn_outfile *o);
+
 /* Close if open, unlink the temporary file, free the names. */
 WN_INTERNAL void wn__outfile_release(struct wn_outfile *o);
 

@@ -147,12 +147,59 @@ struct wn_reader {
     const struct wn_input_print *check; /* compared with, or NULL */
     struct fphash fp;
     uint64_t in_bytes, in_records;
+
+    /* Progress (wn__reader_set_progress). */
+    struct wn_progress_sink prog;
+    struct wn_progress pr;
+    uint64_t prog_next; /* bytes or records at the next report */
 };
 
 void wn__reader_set_block_size(struct wn_reader *r, size_t n)
 {
     if (n)
         r->block = n;
+}
+
+void wn__reader_set_progress(struct wn_reader *r,
+                             const struct wn_progress_sink *sink,
+                             const char *stage, uint64_t total_bytes)
+{
+    r->prog = sink ? *sink : (struct wn_progress_sink){0};
+    memset(&r->pr, 0, sizeof(r->pr));
+    r->pr.stage = stage;
+    r->pr.unit = "records";
+    r->pr.total_bytes = total_bytes;
+    r->prog_next = 0;
+}
+
+uint64_t wn__inputs_bytes(const char *const *paths, size_t n)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        if (stat(paths[i], &st) != 0 || !S_ISREG(st.st_mode))
+            return 0;
+        total += (uint64_t)st.st_size;
+    }
+    return total;
+}
+
+/* Report progress every PROGRESS_STEP bytes or records. */
+#define PROGRESS_STEP ((uint64_t)1 << 20)
+
+static void progress(struct wn_reader *r)
+{
+    r->pr.records++;
+    /* The bytes of the records delivered, not of the window read ahead. */
+    r->pr.bytes = r->bytes - (r->is_dir ? 0 : r->end - r->start);
+    if (r->pr.bytes + r->pr.records * 256 < r->prog_next)
+        return;
+    r->prog_next = r->pr.bytes + r->pr.records * 256 + PROGRESS_STEP;
+    /* A compressed input's decompressed bytes say nothing of its size. */
+    if (r->opened && !r->is_dir && r->st &&
+        wn__stream_format(r->st) != WN_STREAM_PLAIN)
+        r->pr.total_bytes = 0;
+    r->prog.fn(r->prog.ud, &r->pr);
 }
 
 void wn__reader_set_cancel(struct wn_reader *r, volatile int *cancel)
@@ -860,6 +907,8 @@ int wn_reader_next(struct wn_reader *r, struct wn_record *rec)
             rc = WN_ECHANGED; /* more records than in pass 1 */
         if (rc > 0) {
             r->in_records++;
+            if (r->prog.fn)
+                progress(r);
             return 1;
         }
         if (rc == 0)

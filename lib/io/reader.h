@@ -26,6 +26,18 @@ WN_INTERNAL void wn__reader_set_cancel(struct wn_reader *r,
                                        volatile int *cancel);
 
 /*
+ * Report progress to sink (copied; NULL or fn NULL: none) as records are
+ * read: stage, records and bytes read, total_bytes (0: unknown, and 0 once
+ * a compressed input is met), about every MiB of input or 4096 records.
+ */
+/* The inputs' total size when every one is a regular file, else 0. */
+WN_INTERNAL uint64_t wn__inputs_bytes(const char *const *paths, size_t n);
+WN_INTERNAL void wn__reader_set_progress(struct wn_reader *r,
+                                         const struct wn_progress_sink *sink,
+                                         const char *stage,
+                                         uint64_t total_bytes);
+
+/*
  * Whether the input the last record came from is a JSONL stream stored
  * uncompressed, so that record offsets are file offsets.
  */

@@ -201,8 +201,31 @@ int wn__frame_reopen(struct wn_frame *f, bool raw_only, struct wn_reader **r)
         snprintf(f->error_path, sizeof(f->error_path), "%s", paths[bad]);
     if (!rc)
         wn__reader_verify(*r, &f->prints); /* pass 2 must see pass 1's bytes */
+    if (!rc && f->progress.fn)
+        wn__reader_set_progress(*r, &f->progress, "write", f->total_bytes);
     wn__free(paths);
     return rc;
+}
+
+void wn__frame_set_progress(struct wn_frame *f,
+                            const struct wn_progress_sink *sink,
+                            struct wn_reader *r)
+{
+    if (!sink || !sink->fn)
+        return;
+    f->progress = *sink;
+    f->total_bytes = wn__inputs_bytes(f->inputs, f->ninputs);
+    if (r)
+        wn__reader_set_progress(r, sink, "read", f->total_bytes);
+}
+
+void wn__frame_stage(const struct wn_frame *f, const char *stage,
+                     const char *unit, uint64_t records, uint64_t total_records)
+{
+    if (!f || !f->progress.fn)
+        return;
+    struct wn_progress p = {stage, records, 0, 0, total_records, unit};
+    f->progress.fn(f->progress.ud, &p);
 }
 
 int wn__frame_changed(struct wn_frame *f, const struct wn_record *rec)

@@ -43,6 +43,8 @@ struct wn_frame {
         prints; /* pass 1's view of the inputs, checked in pass 2 */
     char error_path[512];
     double t0;
+    struct wn_progress_sink progress; /* wn__frame_set_progress */
+    uint64_t total_bytes;             /* of the inputs, 0: unknown */
 };
 
 /*
@@ -83,6 +85,20 @@ WN_INTERNAL int wn__frame_spool_close(struct wn_frame *f);
  * one), with the pass-1 reader options and raw_only as given. */
 WN_INTERNAL int wn__frame_reopen(struct wn_frame *f, bool raw_only,
                                  struct wn_reader **r);
+
+/*
+ * Report progress to sink (copied; NULL or fn NULL: none): the pass-1
+ * reader r (may be NULL) as stage "read", the readers of wn__frame_reopen
+ * as "write", with the inputs' size when every one is a regular file.
+ */
+WN_INTERNAL void wn__frame_set_progress(struct wn_frame *f,
+                                        const struct wn_progress_sink *sink,
+                                        struct wn_reader *r);
+/* A stage's progress: records of total_records (0: unknown) done, counted
+ * in unit ("records", "pairs"). */
+WN_INTERNAL void wn__frame_stage(const struct wn_frame *f, const char *stage,
+                                 const char *unit, uint64_t records,
+                                 uint64_t total_records);
 
 /* Pass 2 met a record unlike pass 1's (rec, or NULL at the end): name its
  * file in error_path and return WN_ECHANGED. */

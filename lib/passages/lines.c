@@ -670,6 +670,8 @@ int wn_lines_run(const char *const *inputs, size_t n, const char *outdir,
     struct wn_reader *rd = NULL;
     rc = wn__frame_start(&r->job, inputs, n, &o.reader, outdir, o.tmp_dir,
                          out_names, NOUT, true, true, o.cancel, 1, &rd);
+    if (!rc)
+        wn__frame_set_progress(&r->job, &o.progress, rd);
     if (!rc) {
         r->units = wn__frame_spill(&r->job, "units", 0);
         if (!r->units)
@@ -685,6 +687,8 @@ int wn_lines_run(const char *const *inputs, size_t n, const char *outdir,
     if (!rc)
         rc = pass1(r, rd);
     wn_reader_free(rd);
+    if (!rc)
+        wn__frame_stage(&r->job, "count", "records", 0, 0);
     if (!rc)
         rc = build_freq(r);
     double t1 = wn__now();

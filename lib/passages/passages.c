@@ -1005,6 +1005,8 @@ int wn_passages_run(const char *const *inputs, size_t n, const char *outdir,
     rc = wn__frame_start(&r->job, inputs, n, &o.reader, outdir, o.tmp_dir,
                          out_names, NOUT, true, true, o.cancel,
                          WN_CROSS_WRITERS, &rd);
+    if (!rc)
+        wn__frame_set_progress(&r->job, &o.progress, rd);
     if (!rc) {
         r->codes = wn__frame_spill(&r->job, "codes", 0);
         r->spans = wn__frame_spill(&r->job, "token-spans", 0);
@@ -1021,6 +1023,8 @@ int wn_passages_run(const char *const *inputs, size_t n, const char *outdir,
     r->rep.stage_seconds[0] = t1 - r->job.t0;
     if (!rc)
         rc = plan_parts(r);
+    if (!rc)
+        wn__frame_stage(&r->job, "windows", "records", 0, 0);
     if (!rc)
         rc = stage_windows(r);
     double t3 = wn__now();

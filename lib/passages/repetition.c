@@ -476,6 +476,8 @@ int wn_repeats_run(const char *const *inputs, size_t n, const char *outdir,
     int rc =
         wn__frame_start(&j, inputs, n, &opts->reader, outdir, NULL, out_names,
                         NOUT, false, true, opts->cancel, 1, &rd);
+    if (!rc)
+        wn__frame_set_progress(&j, &opts->progress, rd);
     uint64_t invalid_utf8 = 0;
     if (!rc)
         rc = repeats_pass(&j, rd, opts, &r, &invalid_utf8);

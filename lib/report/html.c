@@ -19,7 +19,12 @@
  *
  * The page is written to a temporary file in outdir, fsync'ed and renamed
  * to report.html, so a reader sees the old page or the new one.
+ *
+ * `winnow dedup --report` fills the same struct wn__report during the run
+ * instead (gather.c) and writes the page with the other outputs; the
+ * gathering functions below are shared, so the two pages agree.
  */
+#include "io/outfile.h"
 #include "report/report.h"
 
 #include <errno.h>
@@ -31,12 +36,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SIM_BINS   50
-#define SIZE_BINS  33 /* 2, 3-4, 5-8, ..., by powers of two */
+#define SIM_BINS   WN__REPORT_SIM_BINS
+#define SIZE_BINS  WN__REPORT_SIZE_BINS
+#define REASONS    WN__REPORT_REASONS
 #define TOPLINES   8192
-#define TEXT_MAX   ((size_t)4 << 20) /* of a sampled text kept for aligning */
-#define PREVIEW    300               /* bytes of members listed per cluster */
-#define REASONS    3                 /* exact, near, contained */
+#define PREVIEW    300 /* bytes of members listed per cluster */
 #define SVG_W      560
 #define SVG_H      220
 #define SVG_MARGIN 40
@@ -53,72 +57,7 @@ void wn_report_options_init(struct wn_report_options *o)
     o->top_clusters = 20;
     o->top_lines = 30;
     o->text_cap = 16u << 10;
-}
-
-struct big_cluster {
-    uint64_t cluster, size;
-    char *rep;
-    char *members; /* a preview, comma-separated */
-};
-
-struct pair {
-    uint64_t cluster;
-    char *id, *rep;
-    double similarity;
-    char reason[16];
-    struct wn_explanation *x;
-};
-
-struct sampled {
-    uint64_t cluster, size;
-    char *rep;
-    size_t npairs;
-};
-
-struct text {
-    char *id;
-    size_t id_len;
-    char *s;
-    size_t len, full_len;
-};
-
-struct report {
-    const struct wn_report_options *o;
-    const char *outdir;
-    char *error_path;
-    size_t cap;
-    json_t *stats;
-    uint64_t nclusters; /* from stats.json */
-    uint64_t every;     /* sample stride */
-    uint64_t size_bins[SIZE_BINS];
-    uint64_t sim_bins[REASONS][SIM_BINS];
-    uint64_t removed_lines;
-    struct big_cluster *big;
-    size_t nbig;
-    struct sampled *smp;
-    size_t nsmp;
-    struct pair *pairs;
-    size_t npairs, paircap;
-    struct text *texts;
-    size_t ntexts, textcap;
-    struct wn__topline lines;
-    uint64_t records_read, records_used;
-};
-
-static int fail(struct report *r, int rc, const char *path)
-{
-    if (r->error_path && r->cap)
-        snprintf(r->error_path, r->cap, "%s", path);
-    return rc;
-}
-
-static char *path_in(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = wn__malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s", dir, name);
-    return p;
+    o->line_sample_bytes = (uint64_t)8 << 20;
 }
 
 static uint64_t jnum(json_t *o, const char *key)
@@ -143,85 +82,91 @@ static const char *jstr(json_t *o, const char *key)
     return s ? s : "";
 }
 
-/* Call fn on every line of outdir/name, parsed. */
-static int each_line(struct report *r, const char *name,
-                     int (*fn)(struct report *, json_t *))
+/* ------------------------------------------------------------------------ */
+/* What the page shows, gathered from either source                          */
+/* ------------------------------------------------------------------------ */
+
+void wn__report_set_clusters(struct wn__report *r, uint64_t nclusters)
 {
-    char *p = path_in(r->outdir, name);
-    if (!p)
-        return WN_ENOMEM;
-    FILE *f = fopen(p, "r");
-    if (!f) {
-        int rc = fail(r, WN_EOPEN, p);
-        wn__free(p);
-        return rc;
-    }
-    char *line = NULL;
-    size_t lcap = 0;
-    ssize_t n;
-    int rc = WN_OK;
-    while (!rc && (n = getline(&line, &lcap, f)) > 0) {
-        json_error_t err;
-        json_t *o = json_loadb(line, (size_t)n, 0, &err);
-        if (!json_is_object(o)) {
-            json_decref(o);
-            rc = fail(r, WN_EPARSE, p);
-            break;
-        }
-        rc = fn(r, o);
-        json_decref(o);
-    }
-    if (!rc && ferror(f))
-        rc = fail(r, WN_EIO, p);
-    free(line);
-    fclose(f);
-    wn__free(p);
-    return rc;
+    uint64_t s = r->o->sample_clusters ? r->o->sample_clusters : 1;
+    r->nclusters = nclusters;
+    r->every = nclusters > s ? nclusters / s : 1;
 }
 
-static int big_before(const struct big_cluster *a, const struct big_cluster *b)
+int wn__report_init(struct wn__report *r, const struct wn_report_options *opts,
+                    uint64_t nclusters)
+{
+    memset(r, 0, sizeof(*r));
+    r->o = opts;
+    r->lines_stride = 1;
+    wn__report_set_clusters(r, nclusters);
+    int rc = wn__topline_init(&r->lines, TOPLINES);
+    r->big = wn__calloc(opts->top_clusters + 1, sizeof(*r->big));
+    r->smp = wn__calloc(opts->sample_clusters + 1, sizeof(*r->smp));
+    return rc ? rc : r->big && r->smp ? WN_OK : WN_ENOMEM;
+}
+
+void wn__report_release(struct wn__report *r)
+{
+    json_decref(r->stats);
+    for (size_t i = 0; i < r->nbig; i++) {
+        wn__free(r->big[i].rep);
+        wn__free(r->big[i].members);
+    }
+    wn__free(r->big);
+    for (size_t i = 0; i < r->nsmp; i++)
+        wn__free(r->smp[i].rep);
+    wn__free(r->smp);
+    for (size_t i = 0; i < r->npairs; i++) {
+        wn__free(r->pairs[i].id);
+        wn__free(r->pairs[i].rep);
+        wn_explanation_free(r->pairs[i].x);
+    }
+    wn__free(r->pairs);
+    for (size_t i = 0; i < r->ntexts; i++) {
+        wn__free(r->texts[i].id);
+        wn__free(r->texts[i].s);
+    }
+    wn__free(r->texts);
+    wn__topline_release(&r->lines);
+    memset(r, 0, sizeof(*r));
+}
+
+static int big_before(const struct wn__report_big *a,
+                      const struct wn__report_big *b)
 {
     return a->size != b->size ? a->size > b->size : a->cluster < b->cluster;
 }
 
-static char *members_preview(json_t *members)
+int wn__report_preview_add(struct wn_buf *b, const char *id, bool *full)
 {
-    struct wn_buf b = {0};
-    size_t i;
-    json_t *v;
-    json_array_foreach(members, i, v)
-    {
-        const char *s = json_string_value(v);
-        if (!s)
-            continue;
-        if (b.len + strlen(s) + 2 > PREVIEW) {
-            (void)WN_BUF_LIT(&b, ", ..."); /* a shorter preview otherwise */
-            break;
-        }
-        if ((b.len && WN_BUF_LIT(&b, ", ")) || wn__buf_append(&b, s, strlen(s)))
-            break;
+    size_t n = strlen(id);
+    if (b->len + n + 2 > PREVIEW) {
+        *full = true;
+        return WN_BUF_LIT(b, ", ..."); /* a shorter preview otherwise */
     }
-    if (wn__buf_putc(&b, '\0')) {
-        wn__buf_release(&b);
-        return NULL;
-    }
-    return b.data;
+    if (b->len && WN_BUF_LIT(b, ", "))
+        return WN_ENOMEM;
+    return wn__buf_append(b, id, n);
 }
 
-static int on_cluster(struct report *r, json_t *o)
+int wn__report_cluster(struct wn__report *r, uint64_t c, uint64_t size,
+                       const char *rep, const char *members,
+                       struct wn__report_sampled **sampled)
 {
-    uint64_t c = jnum(o, "cluster"), size = jnum(o, "size");
+    if (sampled)
+        *sampled = NULL;
     unsigned bin = 0;
     while (bin + 1 < SIZE_BINS && (2ull << bin) < size)
         bin++;
     r->size_bins[bin]++;
     /* The largest clusters: a sorted array, the smallest last. */
     size_t k = r->o->top_clusters;
-    struct big_cluster cand = {c, size, NULL, NULL};
+    struct wn__report_big cand = {c, size, NULL, NULL};
     if (k && (r->nbig < k || big_before(&cand, &r->big[r->nbig - 1]))) {
-        cand.rep = wn__strdup(jstr(o, "representative"));
-        cand.members = members_preview(json_object_get(o, "members"));
-        if (!cand.rep || !cand.members) {
+        cand.rep = wn__strdup(rep);
+        cand.members = members ? wn__strdup(members) : NULL;
+        if (!cand.rep || (members && !cand.members)) {
             wn__free(cand.rep);
             wn__free(cand.members);
             return WN_ENOMEM;
@@ -239,19 +184,21 @@ static int on_cluster(struct report *r, json_t *o)
         r->big[i] = cand;
     }
     if (r->nsmp < r->o->sample_clusters && c % r->every == 0) {
-        struct sampled *s = &r->smp[r->nsmp];
-        s->rep = wn__strdup(jstr(o, "representative"));
+        struct wn__report_sampled *s = &r->smp[r->nsmp];
+        memset(s, 0, sizeof(*s));
+        s->rep = wn__strdup(rep);
         if (!s->rep)
             return WN_ENOMEM;
         s->cluster = c;
         s->size = size;
-        s->npairs = 0;
         r->nsmp++;
+        if (sampled)
+            *sampled = s;
     }
     return WN_OK;
 }
 
-static struct sampled *find_sampled(struct report *r, uint64_t c)
+static struct wn__report_sampled *find_sampled(struct wn__report *r, uint64_t c)
 {
     for (size_t i = 0; i < r->nsmp; i++)
         if (r->smp[i].cluster == c)
@@ -259,10 +206,12 @@ static struct sampled *find_sampled(struct report *r, uint64_t c)
     return NULL;
 }
 
-static int on_removed(struct report *r, json_t *o)
+int wn__report_removed(struct wn__report *r, uint64_t cluster, const char *id,
+                       const char *rep, double s, const char *reason,
+                       struct wn__report_pair **pair)
 {
-    double s = jreal(o, "similarity");
-    const char *reason = jstr(o, "reason");
+    if (pair)
+        *pair = NULL;
     unsigned k = 1;
     for (unsigned i = 0; i < REASONS; i++)
         if (!strcmp(reason, reason_names[i]))
@@ -271,24 +220,27 @@ static int on_removed(struct report *r, json_t *o)
     bin = bin < 0 ? 0 : bin >= SIM_BINS ? SIM_BINS - 1 : bin;
     r->sim_bins[k][bin]++;
     r->removed_lines++;
-    struct sampled *sm = find_sampled(r, jnum(o, "cluster"));
+    struct wn__report_sampled *sm = find_sampled(r, cluster);
     if (!sm || sm->npairs >= r->o->sample_members)
         return WN_OK;
     if (WN_GROW(r->pairs, r->paircap, r->npairs + 1))
         return WN_ENOMEM;
-    struct pair *p = &r->pairs[r->npairs];
+    struct wn__report_pair *p = &r->pairs[r->npairs];
     memset(p, 0, sizeof(*p));
     p->cluster = sm->cluster;
-    p->id = wn__strdup(jstr(o, "id"));
-    p->rep = wn__strdup(jstr(o, "duplicate_of"));
+    p->id = wn__strdup(id);
+    p->rep = wn__strdup(rep);
     p->similarity = s;
     snprintf(p->reason, sizeof(p->reason), "%s", reason);
     r->npairs++;
     sm->npairs++;
+    if (pair)
+        *pair = p;
     return p->id && p->rep ? WN_OK : WN_ENOMEM;
 }
 
-static struct text *find_text(struct report *r, const char *id, size_t len)
+struct wn__report_text *wn__report_find_text(struct wn__report *r,
+                                             const char *id, size_t len)
 {
     for (size_t i = 0; i < r->ntexts; i++)
         if (r->texts[i].id_len == len && !memcmp(r->texts[i].id, id, len))
@@ -296,25 +248,175 @@ static struct text *find_text(struct report *r, const char *id, size_t len)
     return NULL;
 }
 
-static int want_text(struct report *r, const char *id)
+struct wn__report_text *wn__report_want_text(struct wn__report *r,
+                                             const char *id)
 {
-    if (find_text(r, id, strlen(id)))
-        return WN_OK;
+    struct wn__report_text *t = wn__report_find_text(r, id, strlen(id));
+    if (t)
+        return t;
     if (WN_GROW(r->texts, r->textcap, r->ntexts + 1))
-        return WN_ENOMEM;
-    struct text *t = &r->texts[r->ntexts];
+        return NULL;
+    t = &r->texts[r->ntexts];
     memset(t, 0, sizeof(*t));
     t->id = wn__strdup(id);
     if (!t->id)
-        return WN_ENOMEM;
+        return NULL;
     t->id_len = strlen(id);
+    t->doc = UINT64_MAX;
     r->ntexts++;
+    return t;
+}
+
+int wn__report_set_text(struct wn__report_text *t, const char *text, size_t len)
+{
+    size_t keep = WN_MIN(len, WN__REPORT_TEXT_MAX);
+    char *s = wn__malloc(keep + 1);
+    if (!s)
+        return WN_ENOMEM;
+    memcpy(s, text, keep);
+    s[keep] = '\0';
+    wn__free(t->s);
+    t->s = s;
+    t->len = keep;
+    t->full_len = len;
     return WN_OK;
 }
 
-/* Read the inputs once: frequent lines, and the sampled texts. */
-static int read_inputs(struct report *r)
+int wn__report_align(struct wn__report *r)
 {
+    /* Align each sampled pair as the dedup options compare them. */
+    struct wn_explain_options eo;
+    wn_explain_options_init(&eo);
+    json_t *o = json_object_get(r->stats, "options");
+    if (json_is_object(o)) {
+        if (jnum(o, "ngram"))
+            eo.ngram = (unsigned)jnum(o, "ngram");
+        if (jnum(o, "num_perm") && jnum(o, "num_perm") <= 4096)
+            eo.num_perm = (uint32_t)jnum(o, "num_perm");
+        double t = jreal(o, "threshold");
+        if (t > 0 && t < 1)
+            eo.threshold = t;
+        eo.containment = jreal(o, "containment");
+        eo.verify = !strcmp(jstr(o, "verify"), "exact") ? WN_VERIFY_EXACT
+                                                        : WN_VERIFY_ESTIMATE;
+        eo.token_mode = !strcmp(jstr(o, "tokens"), "char") ? WN_TOKENS_CHAR
+                                                           : WN_TOKENS_WORD;
+        if (jnum(o, "seed"))
+            eo.seed = jnum(o, "seed");
+        const char *pf = jstr(o, "profile");
+        eo.profile = !strcmp(pf, "news")  ? WN_PROFILE_NEWS
+                     : !strcmp(pf, "web") ? WN_PROFILE_WEB
+                                          : WN_PROFILE_CLASSIC;
+    }
+    int rc = WN_OK;
+    for (size_t i = 0; !rc && i < r->npairs; i++) {
+        struct wn__report_pair *p = &r->pairs[i];
+        const struct wn__report_text *ta =
+            wn__report_find_text(r, p->rep, strlen(p->rep));
+        const struct wn__report_text *tb =
+            wn__report_find_text(r, p->id, strlen(p->id));
+        if (ta && tb && ta->s && tb->s)
+            rc = wn_explain(ta->s, ta->len, tb->s, tb->len, &eo, &p->x);
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* From a finished run's files (winnow report DIR)                           */
+/* ------------------------------------------------------------------------ */
+
+struct files {
+    struct wn__report r;
+    const char *outdir;
+    char *error_path;
+    size_t cap;
+};
+
+static int fail(struct files *x, int rc, const char *path)
+{
+    if (x->error_path && x->cap)
+        snprintf(x->error_path, x->cap, "%s", path);
+    return rc;
+}
+
+static char *path_in(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = wn__malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+/* Call fn on every line of outdir/name, parsed. */
+static int each_line(struct files *x, const char *name,
+                     int (*fn)(struct wn__report *, json_t *))
+{
+    char *p = path_in(x->outdir, name);
+    if (!p)
+        return WN_ENOMEM;
+    FILE *f = fopen(p, "r");
+    if (!f) {
+        int rc = fail(x, WN_EOPEN, p);
+        wn__free(p);
+        return rc;
+    }
+    char *line = NULL;
+    size_t lcap = 0;
+    ssize_t n;
+    int rc = WN_OK;
+    while (!rc && (n = getline(&line, &lcap, f)) > 0) {
+        json_error_t err;
+        json_t *o = json_loadb(line, (size_t)n, 0, &err);
+        if (!json_is_object(o)) {
+            json_decref(o);
+            rc = fail(x, WN_EPARSE, p);
+            break;
+        }
+        rc = fn(&x->r, o);
+        json_decref(o);
+    }
+    if (!rc && ferror(f))
+        rc = fail(x, WN_EIO, p);
+    free(line);
+    fclose(f);
+    wn__free(p);
+    return rc;
+}
+
+static int on_cluster(struct wn__report *r, json_t *o)
+{
+    struct wn_buf b = {0};
+    bool full = false;
+    size_t i;
+    json_t *v;
+    int rc = WN_OK;
+    json_array_foreach(json_object_get(o, "members"), i, v)
+    {
+        const char *s = json_string_value(v);
+        if (s && !full)
+            rc = rc ? rc : wn__report_preview_add(&b, s, &full);
+    }
+    if (!rc)
+        rc = wn__buf_putc(&b, '\0');
+    if (!rc)
+        rc = wn__report_cluster(r, jnum(o, "cluster"), jnum(o, "size"),
+                                jstr(o, "representative"), b.data, NULL);
+    wn__buf_release(&b);
+    return rc;
+}
+
+static int on_removed(struct wn__report *r, json_t *o)
+{
+    return wn__report_removed(r, jnum(o, "cluster"), jstr(o, "id"),
+                              jstr(o, "duplicate_of"), jreal(o, "similarity"),
+                              jstr(o, "reason"), NULL);
+}
+
+/* Read the inputs once: frequent lines, and the sampled texts. */
+static int read_inputs(struct files *x)
+{
+    struct wn__report *r = &x->r;
     const char **paths = NULL;
     size_t n = r->o->ninputs;
     if (n) {
@@ -323,7 +425,7 @@ static int read_inputs(struct report *r)
         json_t *in = json_object_get(r->stats, "inputs");
         n = json_array_size(in);
         if (n == 0)
-            return fail(r, WN_EOPEN, "stats.json: no inputs recorded");
+            return fail(x, WN_EOPEN, "stats.json: no inputs recorded");
         paths = wn__calloc(n, sizeof(*paths));
         if (!paths)
             return WN_ENOMEM;
@@ -332,39 +434,28 @@ static int read_inputs(struct report *r)
         for (size_t i = 0; i < n; i++)
             if (!paths[i]) {
                 wn__free(paths);
-                return fail(r, WN_EPARSE, "stats.json");
+                return fail(x, WN_EPARSE, "stats.json");
             }
     }
     struct wn_reader *rd = NULL;
     size_t bad = 0;
     int rc = wn_reader_create(paths, n, &r->o->reader, &rd, &bad);
     if (rc)
-        fail(r, rc, paths[bad < n ? bad : 0]);
+        fail(x, rc, paths[bad < n ? bad : 0]);
     struct wn_record rec;
     int got = 0;
     while (!rc && (got = wn_reader_next(rd, &rec)) > 0) {
-        r->records_read++;
         if (rec.status)
             continue;
         r->records_used++;
         rc = wn__topline_add(&r->lines, rec.text, rec.text_len);
-        struct text *t = find_text(r, rec.id, rec.id_len);
-        if (!rc && t && !t->s) {
-            size_t keep = WN_MIN(rec.text_len, TEXT_MAX);
-            t->s = wn__malloc(keep + 1);
-            if (!t->s) {
-                rc = WN_ENOMEM;
-                break;
-            }
-            memcpy(t->s, rec.text, keep);
-            t->s[keep] = '\0';
-            t->len = keep;
-            t->full_len = rec.text_len;
-        }
+        struct wn__report_text *t = wn__report_find_text(r, rec.id, rec.id_len);
+        if (!rc && t && !t->s)
+            rc = wn__report_set_text(t, rec.text, rec.text_len);
     }
     if (!rc && got < 0) {
         const char *p = wn_reader_error_path(rd);
-        rc = fail(r, got, p ? p : "input");
+        rc = fail(x, got, p ? p : "input");
     }
     wn_reader_free(rd);
     if (!r->o->ninputs)
@@ -571,7 +662,7 @@ static void row_num(FILE *f, const char *name, uint64_t v)
     fprintf(f, "</th><td class=\"n\">%llu</td></tr>\n", (unsigned long long)v);
 }
 
-static void write_summary(struct report *r, FILE *f)
+static void write_summary(struct wn__report *r, FILE *f)
 {
     json_t *s = r->stats;
     uint64_t read = jnum(s, "read"), kept = jnum(s, "kept"),
@@ -609,7 +700,7 @@ static void write_summary(struct report *r, FILE *f)
                 (unsigned long long)removed);
 }
 
-static void write_params(struct report *r, FILE *f)
+static void write_params(struct wn__report *r, FILE *f)
 {
     json_t *o = json_object_get(r->stats, "options");
     uint32_t bands = (uint32_t)jnum(o, "bands"),
@@ -649,7 +740,7 @@ static void write_params(struct report *r, FILE *f)
     }
 }
 
-static void write_histograms(struct report *r, FILE *f)
+static void write_histograms(struct wn__report *r, FILE *f)
 {
     fputs("<h2 id=\"similarities\">Verified similarities of removed "
           "records</h2>\n",
@@ -688,7 +779,7 @@ static void write_histograms(struct report *r, FILE *f)
     fputs("</table>\n", f);
 }
 
-static void write_big(struct report *r, FILE *f)
+static void write_big(struct wn__report *r, FILE *f)
 {
     fprintf(f,
             "<h2 id=\"largest\">Largest clusters</h2>\n<p class=\"note\">The "
@@ -707,17 +798,33 @@ static void write_big(struct report *r, FILE *f)
     fputs("</table>\n", f);
 }
 
-static void write_lines(struct report *r, FILE *f)
+static void write_lines(struct wn__report *r, FILE *f)
 {
     size_t k = r->o->top_lines;
     struct wn__topline_entry *top = k ? wn__malloc(k * sizeof(*top)) : NULL;
     size_t n = top ? wn__topline_top(&r->lines, top, k) : 0;
-    fprintf(f,
-            "<h2 id=\"lines\">Most frequent lines</h2>\n<p class=\"note\">"
-            "Lines held by two records or more, over the %llu records of the "
-            "inputs (kept and removed), compared with case, punctuation and "
-            "spacing ignored; the text is the first occurrence.",
-            (unsigned long long)r->records_used);
+    fputs("<h2 id=\"lines\">Most frequent lines</h2>\n<p class=\"note\">"
+          "Lines held by two records or more, over ",
+          f);
+    if (r->lines_stride > 1 || r->lines_thinned)
+        fprintf(f,
+                "a deterministic sample of %llu of the %llu records of the "
+                "inputs (kept and removed): one record in every %llu%s, so "
+                "that the report costs little. Counts are of the sampled "
+                "records",
+                (unsigned long long)r->lines.records,
+                (unsigned long long)r->records_used,
+                (unsigned long long)r->lines_stride,
+                r->lines_thinned ? " at the end, more of them at the start "
+                                   "(the sample was thinned as the input "
+                                   "grew)"
+                                 : "");
+    else
+        fprintf(f, "the %llu records of the inputs (kept and removed)",
+                (unsigned long long)r->records_used);
+    fputs(", compared with case, punctuation and spacing ignored; the text "
+          "is the first occurrence.",
+          f);
     if (r->lines.rounds)
         fprintf(f,
                 " Counted in bounded memory: each count may be short by up "
@@ -748,8 +855,9 @@ static int cmp_mark(const void *x, const void *y)
 }
 
 /* A text with its shared passages marked, up to text_cap bytes. */
-static void write_marked(struct report *r, FILE *f, const struct text *t,
-                         struct mark *m, size_t nm)
+static void write_marked(struct wn__report *r, FILE *f,
+                         const struct wn__report_text *t, struct mark *m,
+                         size_t nm)
 {
     size_t cap = WN_MIN(t->len, (size_t)r->o->text_cap);
     while (cap < t->len && cap > 0 && ((unsigned char)t->s[cap] & 0xC0) == 0x80)
@@ -775,7 +883,7 @@ static void write_marked(struct report *r, FILE *f, const struct text *t,
         fputs("</div>\n", f);
 }
 
-static int write_sample(struct report *r, FILE *f)
+static int write_sample(struct wn__report *r, FILE *f)
 {
     fprintf(f,
             "<h2 id=\"sample\">Sample of clusters</h2>\n<p class=\"note\">%zu "
@@ -788,7 +896,7 @@ static int write_sample(struct report *r, FILE *f)
             r->nsmp, (unsigned long long)r->nclusters,
             (unsigned long long)r->every, r->o->sample_members, r->o->text_cap);
     for (size_t i = 0; i < r->nsmp; i++) {
-        const struct sampled *s = &r->smp[i];
+        const struct wn__report_sampled *s = &r->smp[i];
         fprintf(f,
                 "<section id=\"cluster-%llu\"><h3>Cluster %llu (%llu "
                 "members), representative ",
@@ -797,11 +905,13 @@ static int write_sample(struct report *r, FILE *f)
         escs(f, s->rep);
         fputs("</h3>\n", f);
         for (size_t j = 0; j < r->npairs; j++) {
-            const struct pair *p = &r->pairs[j];
+            const struct wn__report_pair *p = &r->pairs[j];
             if (p->cluster != s->cluster)
                 continue;
-            const struct text *ta = find_text(r, p->rep, strlen(p->rep));
-            const struct text *tb = find_text(r, p->id, strlen(p->id));
+            const struct wn__report_text *ta =
+                wn__report_find_text(r, p->rep, strlen(p->rep));
+            const struct wn__report_text *tb =
+                wn__report_find_text(r, p->id, strlen(p->id));
             fputs("<p><b>", f);
             escs(f, p->id);
             fprintf(f, "</b> removed (%s, similarity %.4f) for <b>", p->reason,
@@ -844,7 +954,7 @@ static int write_sample(struct report *r, FILE *f)
     return WN_OK;
 }
 
-static int write_page(struct report *r, FILE *f)
+int wn__report_page(struct wn__report *r, FILE *f)
 {
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>"
           "<meta name=\"viewport\" content=\"width=device-width\"/>"
@@ -881,70 +991,31 @@ static int write_page(struct report *r, FILE *f)
     return rc;
 }
 
-static int publish(struct report *r)
+/* report.html through the output directory's rules: written to the run's
+ * temporary directory, fsync'ed, renamed into place and added to the
+ * manifest beside the run's outputs (a later dedup run replaces or
+ * removes it like them). */
+static int publish(struct files *x, struct wn_outdir *d)
 {
-    char *final = path_in(r->outdir, "report.html");
-    char *tmp = path_in(r->outdir, ".report.html.XXXXXX");
-    if (!final || !tmp) {
-        wn__free(final);
-        wn__free(tmp);
-        return WN_ENOMEM;
-    }
-    int rc = WN_OK;
-    int fd = mkstemp(tmp);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        rc = fail(r, WN_EOPEN, final);
-        if (fd >= 0)
-            close(fd);
-    } else {
-        rc = write_page(r, f);
-        if (fflush(f) != 0 || ferror(f))
-            rc = rc ? rc : fail(r, errno == ENOSPC ? WN_ENOSPC : WN_EIO, tmp);
-        if (!rc && fsync(fileno(f)) != 0)
-            rc = fail(r, WN_EIO, tmp);
-        if (fclose(f) != 0 && !rc)
-            rc = fail(r, WN_EIO, tmp);
-        /* mkstemp made it 0600; the other outputs are 0644 too. */
-        if (!rc)
-            (void)chmod(tmp, 0644);
-        if (!rc && rename(tmp, final) != 0)
-            rc = fail(r, WN_EIO, final);
-        if (rc)
-            unlink(tmp);
-    }
-    wn__free(final);
-    wn__free(tmp);
+    struct wn_outfile o;
+    int rc = wn__outfile_open(&o, d, "report.html");
+    if (rc)
+        return fail(x, rc, d->note.set ? d->note.path : "report.html");
+    rc = wn__report_page(&x->r, o.f);
+    if (!rc && ferror(o.f))
+        rc = WN_EIO;
+    int frc = wn__outfile_finish(&o, true);
+    rc = rc ? rc : frc;
+    if (!rc)
+        rc = wn__outfile_publish_one(d, &o);
+    if (rc)
+        fail(x, rc, d->note.set ? d->note.path : o.final_path);
+    wn__outfile_release(&o);
     return rc;
 }
 
-static void report_release(struct report *r)
-{
-    json_decref(r->stats);
-    for (size_t i = 0; i < r->nbig; i++) {
-        wn__free(r->big[i].rep);
-        wn__free(r->big[i].members);
-    }
-    wn__free(r->big);
-    for (size_t i = 0; i < r->nsmp; i++)
-        wn__free(r->smp[i].rep);
-    wn__free(r->smp);
-    for (size_t i = 0; i < r->npairs; i++) {
-        wn__free(r->pairs[i].id);
-        wn__free(r->pairs[i].rep);
-        wn_explanation_free(r->pairs[i].x);
-    }
-    wn__free(r->pairs);
-    for (size_t i = 0; i < r->ntexts; i++) {
-        wn__free(r->texts[i].id);
-        wn__free(r->texts[i].s);
-    }
-    wn__free(r->texts);
-    wn__topline_release(&r->lines);
-}
-
-int wn__report_write(const char *outdir, const struct wn_report_options *opts,
-                     char *error_path, size_t cap)
+int wn_report_write(const char *outdir, const struct wn_report_options *opts,
+                    char *error_path, size_t cap)
 {
     struct wn_report_options def;
     if (!opts) {
@@ -953,78 +1024,49 @@ int wn__report_write(const char *outdir, const struct wn_report_options *opts,
     }
     if (!outdir || (opts->ninputs && !opts->inputs))
         return WN_EINVAL;
-    struct report r;
-    memset(&r, 0, sizeof(r));
-    r.o = opts;
-    r.outdir = outdir;
-    r.error_path = error_path;
-    r.cap = cap;
-    int rc = wn__topline_init(&r.lines, TOPLINES);
-    char *sp = rc ? NULL : path_in(outdir, "stats.json");
-    if (!rc && !sp)
-        rc = WN_ENOMEM;
+    struct files x;
+    memset(&x, 0, sizeof(x));
+    x.outdir = outdir;
+    x.error_path = error_path;
+    x.cap = cap;
+    json_t *stats = NULL;
+    char *sp = path_in(outdir, "stats.json");
+    int rc = sp ? WN_OK : WN_ENOMEM;
     if (!rc) {
         json_error_t err;
-        r.stats = json_load_file(sp, 0, &err);
-        if (!json_is_object(r.stats))
-            rc = fail(&r, access(sp, R_OK) ? WN_EOPEN : WN_EPARSE, sp);
+        stats = json_load_file(sp, 0, &err);
+        if (!json_is_object(stats))
+            rc = fail(&x, access(sp, R_OK) ? WN_EOPEN : WN_EPARSE, sp);
     }
     wn__free(sp);
+    /* The directory locked as a run locks it: no dedup rewrites the
+     * outputs while they are read. */
+    struct wn_outdir d;
+    memset(&d, 0, sizeof(d));
     if (!rc) {
-        r.nclusters = jnum(r.stats, "clusters");
-        uint64_t s = opts->sample_clusters ? opts->sample_clusters : 1;
-        r.every = r.nclusters > s ? r.nclusters / s : 1;
-        r.big = wn__calloc(opts->top_clusters + 1, sizeof(*r.big));
-        r.smp = wn__calloc(opts->sample_clusters + 1, sizeof(*r.smp));
-        if (!r.big || !r.smp)
+        rc = wn__outdir_open(&d, outdir, NULL, 0, true);
+        if (rc)
+            fail(&x, rc, d.note.set ? d.note.path : outdir);
+    }
+    int irc = wn__report_init(&x.r, opts, rc ? 0 : jnum(stats, "clusters"));
+    x.r.stats = stats;
+    rc = rc ? rc : irc;
+    if (!rc)
+        rc = each_line(&x, "clusters.jsonl", on_cluster);
+    if (!rc)
+        rc = each_line(&x, "removed.jsonl", on_removed);
+    for (size_t i = 0; !rc && i < x.r.npairs; i++) {
+        if (!wn__report_want_text(&x.r, x.r.pairs[i].rep) ||
+            !wn__report_want_text(&x.r, x.r.pairs[i].id))
             rc = WN_ENOMEM;
     }
     if (!rc)
-        rc = each_line(&r, "clusters.jsonl", on_cluster);
+        rc = read_inputs(&x);
     if (!rc)
-        rc = each_line(&r, "removed.jsonl", on_removed);
-    for (size_t i = 0; !rc && i < r.npairs; i++) {
-        rc = want_text(&r, r.pairs[i].rep);
-        if (!rc)
-            rc = want_text(&r, r.pairs[i].id);
-    }
+        rc = wn__report_align(&x.r);
     if (!rc)
-        rc = read_inputs(&r);
-    /* Align each sampled pair as the dedup options compare them. */
-    struct wn_explain_options eo;
-    wn_explain_options_init(&eo);
-    json_t *o = json_object_get(r.stats, "options");
-    if (json_is_object(o)) {
-        if (jnum(o, "ngram"))
-            eo.ngram = (unsigned)jnum(o, "ngram");
-        if (jnum(o, "num_perm") && jnum(o, "num_perm") <= 4096)
-            eo.num_perm = (uint32_t)jnum(o, "num_perm");
-        double t = jreal(o, "threshold");
-        if (t > 0 && t < 1)
-            eo.threshold = t;
-        eo.containment = jreal(o, "containment");
-        eo.verify = !strcmp(jstr(o, "verify"), "exact") ? WN_VERIFY_EXACT
-                                                        : WN_VERIFY_ESTIMATE;
-        eo.token_mode = !strcmp(jstr(o, "tokens"), "char") ? WN_TOKENS_CHAR
-                                                           : WN_TOKENS_WORD;
-        if (jnum(o, "seed"))
-            eo.seed = jnum(o, "seed");
-    }
-    for (size_t i = 0; !rc && i < r.npairs; i++) {
-        struct pair *p = &r.pairs[i];
-        const struct text *ta = find_text(&r, p->rep, strlen(p->rep));
-        const struct text *tb = find_text(&r, p->id, strlen(p->id));
-        if (ta && tb && ta->s && tb->s)
-            rc = wn_explain(ta->s, ta->len, tb->s, tb->len, &eo, &p->x);
-    }
-    if (!rc)
-        rc = publish(&r);
-    report_release(&r);
+        rc = publish(&x, &d);
+    wn__outdir_close(&d);
+    wn__report_release(&x.r);
     return rc;
-}
-
-int wn_report_write(const char *outdir, const struct wn_report_options *opts,
-                    char *error_path, size_t cap)
-{
-    return wn__report_write(outdir, opts, error_path, cap);
 }

@@ -51,3 +51,22 @@ def test_bad_options():
         winnow.explain(A, B, threshold=1)
     with pytest.raises(winnow.OptionError, match="--window above 0"):
         winnow.explain(A, B, window=0)
+
+
+def test_profile_same_as_cli(cli):
+    """The news rule's verdict (figures conflict) as the CLI gives it."""
+    import pathlib
+    fix = pathlib.Path(__file__).resolve().parents[2] / "tests/cli/explain"
+    a = (fix / "figures_a.txt").read_text()
+    b = (fix / "figures_b.txt").read_text()
+    for profile in ("news", "classic", "web"):
+        r = cli(["explain", "--json", "--profile", profile,
+                 str(fix / "figures_a.txt"), str(fix / "figures_b.txt")])
+        assert r.returncode == 0, r.stderr
+        want = json.loads(r.stdout)
+        x = winnow.explain(a, b, profile=profile)
+        assert (x.verdict, x.reason) == (want["verdict"], want["reason"])
+        assert x.scores["figures"] == want["scores"]["figures"]
+    assert winnow.explain(a, b, profile="news").verdict == "distinct"
+    assert winnow.explain(a, b, profile="news").scores["figures"] == \
+        "conflict"

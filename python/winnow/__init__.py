@@ -502,13 +502,14 @@ class Span(NamedTuple):
     tokens: int
 
 
-_VERDICTS = ("distinct", "exact", "near", "contained", "empty")
+_VERDICTS = ("distinct", "exact", "near", "contained", "empty", "flash")
 
 
 class Explanation:
     """What `winnow explain` says of a pair.
 
-    verdict        "distinct", "exact", "near", "contained" or "empty"
+    verdict        "distinct", "exact", "near", "contained", "empty" or
+                   "flash"
     reason         the verdict in one sentence
     scores         dict: tokens_a/_b, shingles_a/_b, shared, jaccard (exact),
                    jaccard_estimate (as dedup verifies), containment_a/_b,
@@ -539,9 +540,10 @@ class Explanation:
 
 def explain(a: Union[str, bytes], b: Union[str, bytes], *,
             tokens: str = "word", ngram: int = 5, num_perm: int = 128,
-            threshold: float = 0.8, containment=None,
+            threshold: float = None, containment=None,
             verify: str = "estimate", seed: int = 1, kgram: int = 5,
-            window: int = 4, min_run: int = None) -> Explanation:
+            window: int = 4, min_run: int = None,
+            profile: str = None) -> Explanation:
     """Why dedup would (or would not) call two texts copies, as
     `winnow explain A B`: the verdict with its reason, the scores (exact
     and estimated Jaccard, containment both ways, LSH bands shared) and
@@ -550,12 +552,20 @@ def explain(a: Union[str, bytes], b: Union[str, bytes], *,
 
     The dedup options (tokens, ngram, num_perm, threshold, containment
     (a fraction; True is 0.9, as `winnow explain --containment`), verify,
-    seed) give dedup's decision; kgram (tokens per fingerprint),
+    seed) and profile (the pair rule, "news", "classic" or "web"; None:
+    the library's default, as `winnow explain`; the threshold defaults
+    to the profile's, 0.5, 0.8 or 0.7) give dedup's
+    decision, made by dedup's own rule; kgram (tokens per fingerprint),
     window (winnowing window) and min_run (shortest run reported; default
     kgram) shape the passages.
     """
     cmd = "explain"
+    p = (_winnow.default_profile if profile is None else
+         _options.choice(cmd, "profile", profile, _options.PROFILES))
+    if threshold is None:
+        threshold = (0.5, 0.8, 0.7)[p]
     c = {
+        "profile": p,
         "token_mode": _options.choice(cmd, "tokens", tokens, _options.TOKENS),
         "ngram": _options.number(cmd, "ngram", ngram, "uint"),
         "num_perm": _options.number(cmd, "num_perm", num_perm, "uint"),

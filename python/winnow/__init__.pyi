@@ -150,10 +150,11 @@ class Explanation:
     def jaccard(self) -> float: ...
 
 def explain(a: Text, b: Text, *, tokens: str = ..., ngram: int = ...,
-            num_perm: int = ..., threshold: float = ...,
+            num_perm: int = ..., threshold: float | None = ...,
             containment: float | bool | None = ..., verify: str = ...,
             seed: int = ..., kgram: int = ..., window: int = ...,
-            min_run: int | None = ...) -> Explanation: ...
+            min_run: int | None = ...,
+            profile: str | None = ...) -> Explanation: ...
 
 class Match(NamedTuple):
     id: str

@@ -666,7 +666,8 @@ static PyObject *py_explain(PyObject *self, PyObject *args)
         get_int(d, "verify", &o.verify) < 0 ||
         get_u64(d, "seed", &o.seed) < 0 || get_uint(d, "kgram", &o.kgram) < 0 ||
         get_uint(d, "window", &o.window) < 0 ||
-        get_uint(d, "min_run", &o.min_run) < 0)
+        get_uint(d, "min_run", &o.min_run) < 0 ||
+        get_int(d, "profile", &o.profile) < 0)
         return NULL;
     unsigned k = o.num_perm;
     if (get_uint(d, "num_perm", &k) < 0)
@@ -692,7 +693,7 @@ static PyObject *py_explain(PyObject *self, PyObject *args)
     const struct wn_explain_scores *sc = wn_explanation_scores(x);
     PyObject *scores = Py_BuildValue(
         "{s:K,s:K,s:K,s:K,s:K,s:d,s:d,s:d,s:d,s:d,s:I,s:I,s:I,s:d,s:N,s:i,"
-        "s:s}",
+        "s:s,s:s}",
         "tokens_a", (unsigned long long)sc->tokens_a, "tokens_b",
         (unsigned long long)sc->tokens_b, "shingles_a",
         (unsigned long long)sc->shingles_a, "shingles_b",
@@ -704,7 +705,7 @@ static PyObject *py_explain(PyObject *self, PyObject *args)
         "rows", sc->rows, "bands_shared", sc->bands_shared,
         "candidate_probability", sc->candidate_probability, "exact",
         PyBool_FromLong(sc->exact), "verdict", sc->verdict, "reason",
-        sc->reason);
+        sc->reason, "figures", wn_figures_name(sc->figures));
     const struct wn_explain_run *runs;
     size_t nruns = wn_explanation_runs(x, &runs);
     const struct wn_explain_span *only_a, *only_b;

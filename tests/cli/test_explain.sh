@@ -2,27 +2,70 @@
 # winnow explain: golden outputs on small pairs written for these tests
 # (tests/cli/explain/: an exact copy, a copy under a new header, a truncated
 # copy, a pair sharing only a stock phrase, a template pair with other
-# figures, multi-byte text, Korean), the JSON checked against the texts
-# themselves, ids with --input, colour only on a terminal, and the errors.
+# figures, multi-byte text, Korean, a near copy whose figures all changed),
+# each golden naming its profile (the verdict is wn_sketcher_compare's, the
+# rule of dedup), the verdict against what winnow dedup does with the pair
+# under every profile, the JSON checked against the texts themselves, ids
+# with --input, colour only on a terminal, and the errors.
 . "$(dirname "$0")/lib.sh"
 case $WINNOW in /*) ;; *) WINNOW=$PWD/$WINNOW ;; esac
 FIX=$PWD/tests/cli/explain
 
-# Golden text outputs, run from the fixture directory so names are short.
-for pair in base:copy base:header base:truncated phrase_a:phrase_b \
-    template_a:template_b multibyte_a:multibyte_b korean_a:korean_b; do
-    a=${pair%%:*}
-    b=${pair#*:}
-    (cd "$FIX" && "$WINNOW" explain --no-color "$a.txt" "$b.txt") \
-        >"$TMP/$a--$b.txt" 2>"$TMP/err"
+# Golden text outputs, run from the fixture directory so names are short:
+# expected/A--B.txt with --profile classic, expected/PROFILE--A--B.txt with
+# the news and web rules.
+PAIRS="base:copy base:header base:truncated phrase_a:phrase_b
+    template_a:template_b multibyte_a:multibyte_b korean_a:korean_b
+    figures_a:figures_b"
+golden() { # profile a b file
+    (cd "$FIX" && "$WINNOW" explain --no-color --profile "$1" "$2.txt" \
+        "$3.txt") >"$TMP/$4" 2>"$TMP/err"
     st=$?
-    diff -u "$FIX/expected/$a--$b.txt" "$TMP/$a--$b.txt" >"$TMP/diff" 2>&1
+    diff -u "$FIX/expected/$4" "$TMP/$4" >"$TMP/diff" 2>&1
     d=$?
     [ $st -eq 0 ] && [ $d -eq 0 ]
     r=$?
     [ $r -eq 0 ] || sed 's/^/# /' "$TMP/diff" "$TMP/err" | head -30
-    ok $r "explain $a $b: the golden output"
+    ok $r "explain --profile $1 $2 $3: the golden output"
+}
+for pair in $PAIRS; do
+    golden classic "${pair%%:*}" "${pair#*:}" "${pair%%:*}--${pair#*:}.txt"
 done
+golden news figures_a figures_b news--figures_a--figures_b.txt
+golden news base truncated news--base--truncated.txt
+golden web base truncated web--base--truncated.txt
+grep -q "^verdict: distinct (news rule): .*, but the figures conflict" \
+    "$FIX/expected/news--figures_a--figures_b.txt" &&
+    grep -q "^  figures               conflict" \
+        "$FIX/expected/news--figures_a--figures_b.txt"
+ok $? "explain --profile news: a near copy whose figures changed is distinct"
+
+# The verdict is what winnow dedup does with the pair: one of the two
+# removed exactly when explain says exact, near, contained or flash, under
+# every profile (the default threshold of each).
+agree=0
+for profile in classic news web; do
+    for pair in $PAIRS; do
+        a=${pair%%:*}
+        b=${pair#*:}
+        rm -rf "$TMP/pair" "$TMP/pair-out"
+        mkdir -p "$TMP/pair"
+        cp "$FIX/$a.txt" "$TMP/pair/1-$a.txt"
+        cp "$FIX/$b.txt" "$TMP/pair/2-$b.txt"
+        "$WINNOW" dedup -q --profile "$profile" -o "$TMP/pair-out" "$TMP/pair"
+        removed=$(python3 -c 'import json,sys
+print(json.load(open(sys.argv[1]))["removed"])' "$TMP/pair-out/stats.json")
+        v=$("$WINNOW" explain --json --profile "$profile" "$FIX/$a.txt" \
+            "$FIX/$b.txt" | python3 -c 'import json,sys
+print(json.load(sys.stdin)["verdict"])')
+        case $v in exact | near | contained | flash) want=1 ;; *) want=0 ;; esac
+        if [ "$removed" != "$want" ]; then
+            echo "# --profile $profile $a $b: explain says $v, dedup removed $removed"
+            agree=1
+        fi
+    done
+done
+ok $agree "explain: the verdict is dedup's for every pair under every profile"
 
 (cd "$FIX" && "$WINNOW" explain --no-color --containment=0.9 base.txt \
     truncated.txt) >"$TMP/cont.txt" 2>&1
@@ -47,17 +90,25 @@ want = {("base", "copy"): "exact", ("base", "header"): "near",
         ("base", "truncated"): "distinct", ("phrase_a", "phrase_b"): "distinct",
         ("template_a", "template_b"): "distinct",
         ("multibyte_a", "multibyte_b"): "near", ("korean_a", "korean_b"): "near"}
+news = {("figures_a", "figures_b"): "distinct", ("base", "truncated"): "near",
+        ("base", "header"): "near", ("template_a", "template_b"): "distinct"}
+web = {("base", "truncated"): "contained"}
 def words(s):
     return re.findall(r"\w+", unicodedata.normalize("NFKC", s).casefold())
 bad = []
-for (a, b), verdict in want.items():
-    out = subprocess.run([winnow, "explain", "--json", f"{a}.txt", f"{b}.txt"],
+cases = [("classic", p, v) for p, v in want.items()] + \
+    [("news", p, v) for p, v in news.items()] + \
+    [("web", p, v) for p, v in web.items()]
+for profile, (a, b), verdict in cases:
+    out = subprocess.run([winnow, "explain", "--json", "--profile", profile,
+                          f"{a}.txt", f"{b}.txt"],
                          cwd=fix, capture_output=True, check=True).stdout
     j = json.loads(out)
     ta = open(f"{fix}/{a}.txt", "rb").read()
     tb = open(f"{fix}/{b}.txt", "rb").read()
-    if j["verdict"] != verdict:
-        bad.append(f"{a} {b}: verdict {j['verdict']}, wanted {verdict}")
+    if j["verdict"] != verdict or j["profile"] != profile or \
+            j["options"]["profile"] != profile:
+        bad.append(f"{profile} {a} {b}: verdict {j['verdict']}, wanted {verdict}")
     def check_span(t, s, what):
         piece = t[s["start"]:s["end"]].decode("utf-8")  # whole characters
         if t[:s["start"]].count(b"\n") + 1 != s["line"]:
@@ -117,6 +168,7 @@ ok $? "explain: a paragraph printed twice is shared once, left over once"
 (cd "$FIX" && "$WINNOW" explain --no-color --input records.jsonl n1 s2) \
     >"$TMP/ids.txt" 2>&1
 tail -n +3 "$TMP/ids.txt" >"$TMP/ids.body"
+# (the default profile is classic, the golden's)
 tail -n +3 "$FIX/expected/template_a--template_b.txt" >"$TMP/files.body"
 head -2 "$TMP/ids.txt" | grep -q '^A: n1 (432 bytes' &&
     cmp -s "$TMP/ids.body" "$TMP/files.body"

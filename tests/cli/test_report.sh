@@ -125,6 +125,21 @@ sys.exit(1 if bad else 0)
 PY
 ok $? "report: holds the counts, every cluster, the sampled pairs marked, Link copied"
 
+# dedup --report: the same page, made during the run, in the manifest with
+# the other outputs; winnow report DIR keeps it there.
+"$WINNOW" dedup -q --report -o "$TMP/run2" "$TMP/texts" "$TMP/markup.jsonl"
+ok $? "dedup --report of the report corpus"
+cp "$TMP/run2/report.html" "$TMP/during.html"
+grep -q '^report.html ' "$TMP/run2/.winnow-outputs" &&
+    "$WINNOW" report -q "$TMP/run2" &&
+    cmp -s "$TMP/during.html" "$TMP/run2/report.html" &&
+    grep -q '^report.html ' "$TMP/run2/.winnow-outputs" &&
+    "$WINNOW" dedup -q --report -o "$TMP/run2" "$TMP/texts" "$TMP/markup.jsonl"
+ok $? "dedup --report: the page of report DIR, in the manifest, replaceable"
+"$WINNOW" dedup -q -o "$TMP/run2" "$TMP/texts" "$TMP/markup.jsonl" &&
+    [ ! -e "$TMP/run2/report.html" ]
+ok $? "dedup without --report removes the page of an earlier run"
+
 # Bounded by its options.
 cp "$R" "$TMP/full.html"
 expect_status 0 "report --samples 1 --members 1 --text-cap 100" -- \
