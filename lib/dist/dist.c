@@ -74,6 +74,141 @@ static int mpi_up(int *rank, int *size)
 }
 
 /* ------------------------------------------------------------------------ */
+/* The plan: which rank reads what                                           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The units of the run in input order: an uncompressed JSONL file is cut
+ * into P byte ranges at line boundaries (reader.h), range k read by rank k;
+ * any other input (compressed, a directory, a .txt file) is one unit, read
+ * whole by rank i % P. Rank 0 decides which inputs are cut and tells the
+ * others, so that every rank has the same plan.
+ */
+struct plan {
+    size_t n;         /* units */
+    uint32_t *input;  /* of each unit */
+    int *owner;       /* rank reading it */
+    bool *ranged;     /* a byte range */
+    uint64_t *begin;  /* the range */
+    uint64_t *end;    /* the range */
+    uint64_t *lines0; /* lines before the range (this rank's units) */
+};
+
+static void plan_release(struct plan *p)
+{
+    wn__free(p->input);
+    wn__free(p->owner);
+    wn__free(p->ranged);
+    wn__free(p->begin);
+    wn__free(p->end);
+    wn__free(p->lines0);
+    memset(p, 0, sizeof(*p));
+}
+
+/* The plan, and the line numbers where this rank's ranges start (an
+ * exclusive scan of the lines each rank counts in its ranges). error_path
+ * names an input whose lines cannot be counted. */
+static int plan_make(struct plan *p, const char *const *inputs, size_t n,
+                     int rank, int size, char *error_path, size_t error_len)
+{
+    memset(p, 0, sizeof(*p));
+    uint64_t *sizes = wn__calloc(n ? n : 1, sizeof(*sizes));
+    if (!sizes)
+        return WN_ENOMEM;
+    for (size_t i = 0; rank == 0 && i < n; i++)
+        if (!wn__reader_splittable(inputs[i], &sizes[i]))
+            sizes[i] = UINT64_MAX;
+    /* A rank failing before this point aborts the run: no rank waits. */
+    if (n && MPI_Bcast(sizes, (int)n, MPI_UINT64_T, 0, MPI_COMM_WORLD) !=
+                 MPI_SUCCESS) {
+        wn__free(sizes);
+        return WN_EIO;
+    }
+    size_t units = 0, nsplit = 0;
+    for (size_t i = 0; i < n; i++) {
+        units += sizes[i] == UINT64_MAX ? 1 : (size_t)size;
+        nsplit += sizes[i] != UINT64_MAX;
+    }
+    p->input = wn__calloc(units ? units : 1, sizeof(*p->input));
+    p->owner = wn__calloc(units ? units : 1, sizeof(*p->owner));
+    p->ranged = wn__calloc(units ? units : 1, sizeof(*p->ranged));
+    p->begin = wn__calloc(units ? units : 1, sizeof(*p->begin));
+    p->end = wn__calloc(units ? units : 1, sizeof(*p->end));
+    p->lines0 = wn__calloc(units ? units : 1, sizeof(*p->lines0));
+    uint64_t *mine = wn__calloc(nsplit ? nsplit : 1, sizeof(*mine));
+    uint64_t *before = wn__calloc(nsplit ? nsplit : 1, sizeof(*before));
+    int rc = p->input && p->owner && p->ranged && p->begin && p->end &&
+                     p->lines0 && mine && before
+                 ? WN_OK
+                 : WN_ENOMEM;
+    size_t u = 0, sp = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (sizes[i] == UINT64_MAX) {
+            p->input[u] = (uint32_t)i;
+            p->owner[u] = (int)(i % (size_t)size);
+            u++;
+            continue;
+        }
+        for (int k = 0; k < size; k++, u++) {
+            p->input[u] = (uint32_t)i;
+            p->owner[u] = k;
+            p->ranged[u] = true;
+            /* sizes[i] * k / size without overflow */
+            p->begin[u] =
+                sizes[i] / (uint64_t)size * (uint64_t)k +
+                sizes[i] % (uint64_t)size * (uint64_t)k / (uint64_t)size;
+            p->end[u] =
+                sizes[i] / (uint64_t)size * (uint64_t)(k + 1) +
+                sizes[i] % (uint64_t)size * (uint64_t)(k + 1) / (uint64_t)size;
+            if (k == rank) {
+                rc = wn__reader_count_lines(inputs[i], p->begin[u], p->end[u],
+                                            &mine[sp]);
+                if (rc) {
+                    snprintf(error_path, error_len, "%s", inputs[i]);
+                    break;
+                }
+            }
+        }
+        sp++;
+    }
+    p->n = units;
+    /* A rank that failed aborts the run (the caller); the others wait in
+     * the scan until it does. */
+    if (!rc && nsplit &&
+        MPI_Exscan(mine, before, (int)nsplit, MPI_UINT64_T, MPI_SUM,
+                   MPI_COMM_WORLD) != MPI_SUCCESS)
+        rc = WN_EIO;
+    sp = 0;
+    for (u = 0; !rc && u < p->n; u++) {
+        if (!p->ranged[u])
+            continue;
+        if (p->owner[u] == rank)
+            p->lines0[u] = rank == 0 ? 0 : before[sp];
+        if (p->owner[u] == size - 1)
+            sp++;
+    }
+    wn__free(mine);
+    wn__free(before);
+    wn__free(sizes);
+    return rc;
+}
+
+/* A reader of unit u. */
+static int open_unit(const struct plan *p, size_t u, const char *const *inputs,
+                     const struct wn_reader_options *ro, volatile int *cancel,
+                     struct wn_reader **r)
+{
+    size_t bad = 0;
+    int rc = wn_reader_create(&inputs[p->input[u]], 1, ro, r, &bad);
+    if (rc)
+        return rc;
+    wn__reader_set_cancel(*r, cancel);
+    if (p->ranged[u])
+        wn__reader_set_range(*r, p->begin[u], p->end[u], p->lines0[u]);
+    return WN_OK;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Ranks other than 0: read, sketch, send                                    */
 /* ------------------------------------------------------------------------ */
 
@@ -132,8 +267,8 @@ static int put_end(struct wn_buf *b, const struct wn_reader *r)
     return rc ? rc : wn__buf_append(b, &w, sizeof(w));
 }
 
-static int send_inputs(const char *const *inputs, size_t n,
-                       const struct wn_dedup_options *o, int rank, int size,
+static int send_inputs(const char *const *inputs, const struct plan *pl,
+                       const struct wn_dedup_options *o, int rank,
                        struct wn_dedup_report *rep, uint64_t *sent)
 {
     struct wn_sketcher *sk = NULL;
@@ -144,14 +279,15 @@ static int send_inputs(const char *const *inputs, size_t n,
     if (!rc)
         rc = wn_sketch_create(sk, &s);
     bool died = false;
-    for (size_t i = (size_t)rank; !rc && i < n; i += (size_t)size) {
-        size_t bad = 0;
-        rc = wn_reader_create(&inputs[i], 1, &o->reader, &r, &bad);
+    for (size_t u = 0; !rc && u < pl->n; u++) {
+        if (pl->owner[u] != rank)
+            continue;
+        const char *in = inputs[pl->input[u]];
+        rc = open_unit(pl, u, inputs, &o->reader, o->cancel, &r);
         if (rc) {
-            snprintf(rep->error_path, sizeof(rep->error_path), "%s", inputs[i]);
+            snprintf(rep->error_path, sizeof(rep->error_path), "%s", in);
             break;
         }
-        wn__reader_set_cancel(r, o->cancel);
         struct wn_record rec;
         int got = 0;
         while (!rc && (got = wn_reader_next(r, &rec)) > 0) {
@@ -183,7 +319,7 @@ static int send_inputs(const char *const *inputs, size_t n,
             rc = got;
             const char *p = wn_reader_error_path(r);
             snprintf(rep->error_path, sizeof(rep->error_path), "%s",
-                     p ? p : inputs[i]);
+                     p ? p : in);
         }
         if (!rc) {
             rep->bytes += wn_reader_bytes(r);
@@ -212,11 +348,10 @@ static int send_inputs(const char *const *inputs, size_t n,
 struct gather {
     struct wn_dedup_source src; /* src.ud is the gather */
     const char *const *inputs;
-    size_t n;
-    int size;
+    const struct plan *pl;
     const struct wn_dedup_options *o;
     struct wn_frame *f;
-    size_t cur;             /* input being taken */
+    size_t cur;             /* unit being taken */
     struct wn_reader *r;    /* of cur when it is rank 0's */
     bool remote;            /* cur is another rank's, being received */
     struct wn_buf in;       /* the last message of that rank */
@@ -344,7 +479,7 @@ static int take_entry(struct gather *g, struct wn_record *rec,
     rec->offset = w.offset;
     rec->line = w.line;
     rec->raw_len = w.raw_len;
-    rec->input = (uint32_t)g->cur;
+    rec->input = g->pl->input[g->cur];
     rec->source = g->source.data;
     rec->id = q;
     rec->id_len = w.id_len;
@@ -370,19 +505,18 @@ static int gather_next(void *ud, struct wn_record *rec,
 {
     struct gather *g = ud;
     *s = NULL;
-    while (g->cur < g->n) {
-        int owner = (int)(g->cur % (size_t)g->size);
+    while (g->cur < g->pl->n) {
+        int owner = g->pl->owner[g->cur];
+        const char *in = g->inputs[g->pl->input[g->cur]];
         int got;
         if (owner == 0) {
             if (!g->r) {
-                size_t bad = 0;
-                int rc = wn_reader_create(&g->inputs[g->cur], 1, &g->f->ro,
-                                          &g->r, &bad);
+                int rc = open_unit(g->pl, g->cur, g->inputs, &g->f->ro,
+                                   g->o->cancel, &g->r);
                 if (rc) {
-                    wn__frame_error_path(g->f, g->inputs[g->cur]);
+                    wn__frame_error_path(g->f, in);
                     return rc;
                 }
-                wn__reader_set_cancel(g->r, g->o->cancel);
             }
             got = wn_reader_next(g->r, rec);
             if (got < 0) {
@@ -399,7 +533,7 @@ static int gather_next(void *ud, struct wn_record *rec,
             if (!g->remote || g->pos >= g->in.len) {
                 int rc = receive(g, owner);
                 if (rc) {
-                    wn__frame_error_path(g->f, g->inputs[g->cur]);
+                    wn__frame_error_path(g->f, in);
                     return rc;
                 }
                 g->remote = true;
@@ -410,7 +544,7 @@ static int gather_next(void *ud, struct wn_record *rec,
             }
             got = take_entry(g, rec, s);
             if (got < 0) {
-                wn__frame_error_path(g->f, g->inputs[g->cur]);
+                wn__frame_error_path(g->f, in);
                 return got;
             }
             if (got == 0)
@@ -420,7 +554,7 @@ static int gather_next(void *ud, struct wn_record *rec,
             g->cur++;
             continue;
         }
-        rec->input = (uint32_t)g->cur;
+        rec->input = g->pl->input[g->cur];
         int rc = gather_spool(g, rec);
         return rc ? rc : 1;
     }
@@ -450,11 +584,20 @@ int wn_dist_dedup(const char *const *inputs, size_t ninputs, const char *outdir,
             return WN_EINVAL;
         }
     }
+    struct plan pl;
+    rc = plan_make(&pl, inputs, ninputs, *rank, *size, rep->error_path,
+                   sizeof(rep->error_path));
+    if (rc) {
+        plan_release(&pl);
+        return rc;
+    }
     if (*rank != 0) {
         struct wn_dedup_options o = *opts;
         o.on_reject = NULL; /* rank 0 reports every record */
         o.on_progress = NULL;
-        return send_inputs(inputs, ninputs, &o, *rank, *size, rep, sent);
+        rc = send_inputs(inputs, &pl, &o, *rank, rep, sent);
+        plan_release(&pl);
+        return rc;
     }
     struct gather g;
     memset(&g, 0, sizeof(g));
@@ -462,8 +605,7 @@ int wn_dist_dedup(const char *const *inputs, size_t ninputs, const char *outdir,
     g.src.next = gather_next;
     g.src.ud = &g;
     g.inputs = inputs;
-    g.n = ninputs;
-    g.size = *size;
+    g.pl = &pl;
     g.o = opts;
     rc = wn_sketcher_create(opts, &g.sk);
     if (!rc)
@@ -476,6 +618,7 @@ int wn_dist_dedup(const char *const *inputs, size_t ninputs, const char *outdir,
     wn__buf_release(&g.source);
     wn_sketch_free(g.s);
     wn_sketcher_free(g.sk);
+    plan_release(&pl);
     return rc;
 }
 

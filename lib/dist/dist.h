@@ -3,8 +3,10 @@
  * finds MPI; WN_HAVE_MPI is then defined for the CLI). docs/SCALING.md
  * describes what is distributed and what is not yet.
  *
- * Input i belongs to rank i % P. Every rank reads and sketches its own
- * inputs (rank 0 too, on its thread pool) and sends rank 0, in input order,
+ * An uncompressed JSONL file is cut into P byte ranges at line boundaries,
+ * range k read by rank k (lib/io/reader.h); any other input i is read
+ * whole by rank i % P. Every rank reads and sketches its own share (rank 0
+ * too, on its thread pool) and sends rank 0, in input order,
  * one entry per record: the record's place, status, id, raw bytes and
  * encoded sketch (wn_sketch_encode). Rank 0 runs the dedup job on them
  * exactly as wn_dedup_run does on what it reads (the same stages, the same

@@ -86,6 +86,48 @@ fi
 ls -a "$TMP/mpi4" | grep -q '^\.winnow-tmp' && tmpleft=1 || tmpleft=0
 ok $tmpleft "no temporary directory left after a successful MPI run"
 
+# One large uncompressed file is cut into byte ranges at line boundaries,
+# one per rank: every rank reads a part of it and none reads all of it.
+# The file has blank lines, broken lines and records without an id (their
+# id is FILE:LINE) spread through it, so that line numbers, ids and the
+# rejected-record messages show that every rank numbers lines as one
+# process does.
+awk '{ print } NR % 97 == 0 { print "" } NR % 89 == 0 { print "{\"id\": \"broken-" NR "\", \"text\": \"unterminated" }
+    NR % 61 == 0 { sub(/"id": *"[^"]*", */, ""); print }' "$TMP/all.jsonl" >"$TMP/big.jsonl"
+grep -v '"id"' "$TMP/big.jsonl" | grep -q '"text"'
+ok $? "the large file has records without an id"
+"$WINNOW" dedup -o "$TMP/big1" "$TMP/big.jsonl" >/dev/null 2>"$TMP/big1.err"
+[ $? -eq 3 ]
+ok $? "one process: the large file has rejected records (exit 3)"
+grep "big.jsonl:[0-9]*:" "$TMP/big1.err" >"$TMP/big1.rej"
+total=$(json_get "$TMP/big1/stats.json" read)
+for p in 2 3 4; do
+    rm -rf "$TMP/bigp"
+    mpi "$p" dedup -o "$TMP/bigp" "$TMP/big.jsonl" >/dev/null 2>"$TMP/bigp.err"
+    got=$?
+    [ "$got" -eq 3 ] && same_outputs "$TMP/big1" "$TMP/bigp" &&
+        python3 - "$TMP/big1/stats.json" "$TMP/bigp/stats.json" <<'PY'
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:])
+skip = {"seconds", "stage_seconds", "peak_rss_bytes", "threads"}
+diff = [k for k in a if k not in skip and a[k] != b.get(k)]
+if diff:
+    print("# stats differ:", diff)
+sys.exit(1 if diff else 0)
+PY
+    ok $? "one file cut into $p byte ranges: outputs and stats the same as one process"
+    grep "big.jsonl:[0-9]*:" "$TMP/bigp.err" | cmp -s - "$TMP/big1.rej"
+    ok $? "one file cut into $p byte ranges: the same rejected-record messages (file:line)"
+    # Ranks 1..p-1 say how many records they read (-v): each a part.
+    # (Their lines may cut into rank 0's on stderr: a run of its own.)
+    mpi "$p" dedup -v -o "$TMP/bigv" "$TMP/big.jsonl" >/dev/null 2>"$TMP/bigp.err"
+    awk -v p="$p" -v total="$total" '/MPI rank [0-9]+ of/ {
+            for (i = 1; i < NF; i++) if ($i == "read") r = $(i + 1)
+            n++; if (r <= 0 || r >= total) bad = 1 }
+        END { exit (n == p - 1 && !bad) ? 0 : 1 }' "$TMP/bigp.err"
+    ok $? "one file cut into $p byte ranges: every other rank read a part, none all"
+done
+
 # Rejected records, a directory of text files, an exact copy across files,
 # records without an id, a keep field.
 mkdir -p "$TMP/mix/docs/sub"
