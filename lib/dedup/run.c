@@ -229,6 +229,10 @@ int wn__dedup_run_source(const char *const *inputs, size_t ninputs,
         rc = map_init(&x->m, &x->f);
     if (!rc)
         rc = wn__dedup_job_start(&x->job, &x->f);
+    if (src) {
+        x->job.join = src->join;
+        x->job.join_ud = src->ud;
+    }
     if (!rc)
         rc = pass1(x, r, src);
     wn_reader_free(r);

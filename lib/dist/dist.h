@@ -19,13 +19,23 @@
 
 #include "winnow.h"
 
+/* Bytes a rank sent, by kind (docs/SCALING.md, bench/bench_mpi.sh). */
+struct wn_dist_traffic {
+    uint64_t raw;      /* raw records, to rank 0 */
+    uint64_t sketches; /* encoded sketches, to rank 0 */
+    uint64_t other;    /* entry headers, sources, ids, input ends */
+    uint64_t keys;     /* (key, document) entries, to other ranks */
+    uint64_t pairs;    /* candidate pairs, to rank 0 */
+    uint64_t records;  /* records this rank read */
+};
+
 /*
  * MPI_Init (once), then this rank's part of `winnow dedup` over inputs:
  * rank 0 runs the job and writes outdir as wn_dedup_run does (rep filled
  * as by wn_dedup_run); another rank sends its inputs' records (rep gets
  * read, rejected, bytes of its own inputs and error_path on failure).
- * *rank and *size are set once MPI is up (0 and 1 before); *sent gets the
- * bytes this rank sent to rank 0 (0 on rank 0). Standard
+ * *rank and *size are set once MPI is up (0 and 1 before); *t gets the
+ * bytes this rank sent, by kind, and the records it read. Standard
  * input is refused (WN_EINVAL): ranks cannot share it.
  *
  * Nothing here ends the process; after a failure on any rank the caller
@@ -35,7 +45,7 @@
 int wn_dist_dedup(const char *const *inputs, size_t ninputs, const char *outdir,
                   const struct wn_dedup_options *opts,
                   struct wn_dedup_report *rep, int *rank, int *size,
-                  uint64_t *sent);
+                  struct wn_dist_traffic *t);
 /* MPI_Abort(MPI_COMM_WORLD, code): every rank of the run ends. */
 void wn_dist_abort(int code);
 /* MPI_Finalize. */
