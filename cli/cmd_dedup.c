@@ -261,11 +261,13 @@ int cmd_dedup(int argc, char **argv)
         if (cli_verbosity > 0)
             cli_info(
                 "MPI rank %d of %d: read %llu records; sent raw=%llu "
-                "sketches=%llu other=%llu keys=%llu pairs=%llu",
+                "sketches=%llu other=%llu keys=%llu pairs=%llu; "
+                "peak_rss=%llu",
                 rank, size, (unsigned long long)sent.records,
                 (unsigned long long)sent.raw, (unsigned long long)sent.sketches,
                 (unsigned long long)sent.other, (unsigned long long)sent.keys,
-                (unsigned long long)sent.pairs);
+                (unsigned long long)sent.pairs,
+                (unsigned long long)rep.peak_rss_bytes);
         wn_dist_finalize();
         if (rank != 0)
             return EXIT_OK; /* rank 0 reports the run */

@@ -541,6 +541,7 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
             wn__free(pairs);
         }
     }
+    rep->peak_rss_bytes = wn__peak_rss();
     runs_release(&x);
     wn__free(all);
     wn__free(skip);

@@ -135,6 +135,23 @@ PY
     ok $? "one file cut into $p byte ranges: every rank read a part, together all"
 done
 
+# Large buckets (more than 16 documents with one key: each member is paired
+# with the first and its predecessor only, in document order) are joined
+# on the key's owner as one process joins them.
+awk 'BEGIN { for (i = 1; i <= 300; i++) printf "{\"id\": \"t%d\", \"text\": \"The city council met on Tuesday evening to discuss the budget for the coming year, and member %d asked about the cost of repairing the old bridge over the river near the market square.\"}\n", i, i % 150 }' >"$TMP/tmpl.jsonl"
+"$WINNOW" dedup -q -o "$TMP/tmpl1" "$TMP/tmpl.jsonl"
+[ "$(json_get "$TMP/tmpl1/stats.json" large_buckets)" -gt 0 ]
+ok $? "the template corpus has large buckets"
+for p in 2 3; do
+    rm -rf "$TMP/tmplp"
+    mpi "$p" dedup -q -o "$TMP/tmplp" "$TMP/tmpl.jsonl" &&
+        same_outputs "$TMP/tmpl1" "$TMP/tmplp" &&
+        (for k in candidates verified edges large_buckets max_bucket; do
+            [ "$(json_get "$TMP/tmpl1/stats.json" $k)" = "$(json_get "$TMP/tmplp/stats.json" $k)" ] || exit 1
+        done)
+    ok $? "large buckets, $p ranks: the same outputs, candidates and bucket figures"
+done
+
 # Rejected records, a directory of text files, an exact copy across files,
 # records without an id, a keep field.
 mkdir -p "$TMP/mix/docs/sub"
