@@ -94,7 +94,7 @@ for layout in files one; do
         set -- "$c"
     fi
     base=
-    rm -rf "$out/run"
+    rm -rf "$out/run" "$out/one-$layout"
     timed "1 process, -j 1" "$w" dedup -v -j 1 -o "$out/run" "$@"
     rm -rf "$out/one-$layout"
     mv "$out/run" "$out/one-$layout"
