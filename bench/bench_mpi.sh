@@ -85,6 +85,19 @@ header() {
     echo "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---|"
 }
 
+# The fixed cost of starting the ranks: a one-record input.
+header "startup: a one-record input"
+layout=tiny
+head -n 1 "$c" >"$out/tiny.jsonl"
+base=
+rm -rf "$out/run" "$out/one-tiny"
+timed "1 process, -j 1" "$w" dedup -v -j 1 -o "$out/run" "$out/tiny.jsonl"
+mv "$out/run" "$out/one-tiny"
+for p in 1 2 4; do
+    timed "mpirun -n $p, -j 1" mpirun --oversubscribe -n "$p" "$w" dedup -v -j 1 \
+        -o "$out/run" "$out/tiny.jsonl"
+done
+
 for layout in files one; do
     if [ "$layout" = files ]; then
         header "8 files (input i read whole by rank i % P)"
