@@ -43,12 +43,18 @@ timed() {
     label=$1; shift
     python3 - "$out/err" "$@" <<'PY' >"$out/time"
 import resource, subprocess, sys, time
+# The children's CPU time before the run is not zero when python3 was
+# started through a wrapper (a pyenv shim: its own children count, about
+# 0.4 s here): only the difference is the command's.
+def cpu():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+c0 = cpu()
 t = time.monotonic()
 with open(sys.argv[1], "w") as err:
     rc = subprocess.call(sys.argv[2:], stderr=err)
 wall = time.monotonic() - t
-ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(f"{wall:.2f} {ru.ru_utime + ru.ru_stime:.2f} {rc}")
+print(f"{wall:.2f} {cpu() - c0:.2f} {rc}")
 PY
     read -r wall cpu rc <"$out/time"
     [ "$rc" -eq 0 ] || { echo "$label failed ($rc):" >&2; cat "$out/err" >&2; exit 1; }
