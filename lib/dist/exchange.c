@@ -26,6 +26,8 @@
 
 #include <limits.h>
 #include <mpi.h>
+#include <signal.h>
+#include <stdlib.h>
 
 enum { TAG_PAIRS = 18 };
 
@@ -169,10 +171,12 @@ int wn__dist_join(const struct wn_dist_keys *k, size_t ndocs,
                   int size, uint64_t **pairs_out, size_t *npairs_out,
                   struct wn_join_stats *st_out, struct wn_dist_traffic *t)
 {
-    (void)ndocs;
     uint64_t mine = 0, most = 0;
-    for (size_t r = 0; r < k->nruns; r++)
+    for (size_t r = 0; r < k->nruns; r++) {
+        if (k->first[r] > ndocs || k->count[r] > ndocs - k->first[r])
+            return WN_EINVAL; /* not a document of the run */
         mine += k->count[r];
+    }
     if (MPI_Allreduce(&mine, &most, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD) !=
         MPI_SUCCESS)
         return WN_EIO;
@@ -194,6 +198,16 @@ int wn__dist_join(const struct wn_dist_keys *k, size_t ndocs,
     size_t npairs = 0, paircap = 0;
     struct wn_join_stats st = {0};
     int rc = kb && ent && sendbuf && cnt ? WN_OK : WN_ENOMEM;
+#ifdef WN_TEST_HOOKS
+    /* WINNOW_TEST_MPI_DIE_JOIN=k (tests/cli/test_mpi.sh): rank k kills
+     * itself with SIGKILL as the key exchange starts, the others being in
+     * or on their way to its first collective. */
+    const char *e = getenv("WINNOW_TEST_MPI_DIE_JOIN");
+    char *end = NULL;
+    long die = e && *e ? strtol(e, &end, 10) : -1;
+    if (end && *end == '\0' && die == rank)
+        raise(SIGKILL);
+#endif
     /* A rank that fails returns at once: its caller aborts the whole run
      * (MPI_Abort), so no rank is left waiting in a collective. */
     for (uint32_t j = 0; !rc && j < k->nkeys; j++) {

@@ -205,6 +205,15 @@ if "$WINNOW" --version | grep -q 'test hooks'; then
         [ ! -e "$TMP/dead/kept.jsonl" ] && [ ! -e "$TMP/dead/stats.json" ]
         ok $? "rank $die killed: nothing published"
     done
+    # A rank that dies in the key exchange, the others waiting in it.
+    for die in 1 0; do
+        rm -rf "$TMP/dead"
+        # shellcheck disable=SC2086
+        WINNOW_TEST_MPI_DIE_JOIN=$die mpi 3 dedup -q -o "$TMP/dead" $gen_inputs >/dev/null 2>"$TMP/err"
+        st=$?
+        [ "$st" -ne 0 ] && [ ! -e "$TMP/dead/kept.jsonl" ] && [ ! -e "$TMP/dead/stats.json" ]
+        ok $? "rank $die killed in the key exchange: mpirun exits non-zero ($st), nothing published"
+    done
     cp -r "$TMP/one" "$TMP/prev"
     # shellcheck disable=SC2086
     WINNOW_TEST_MPI_DIE_RANK=1 mpi 2 dedup -q -o "$TMP/prev" $gen_inputs >/dev/null 2>&1
