@@ -319,7 +319,7 @@ static int local_keys_open(struct local_keys *lk, const struct wn_sketcher *sk,
     const char *dir = o->tmp_dir ? o->tmp_dir : getenv("TMPDIR");
     if (!dir || !*dir)
         dir = "/tmp";
-    lk->f = wn__calloc(sk->nkeys ? sk->nkeys : 1, sizeof(*lk->f));
+    lk->f = wn__calloc(sk->nkeys ? sk->nkeys : 1, sizeof(FILE *));
     if (!lk->f)
         return WN_ENOMEM;
     lk->nkeys = sk->nkeys;

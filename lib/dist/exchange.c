@@ -191,7 +191,8 @@ int wn__dist_join(const struct wn_dist_keys *k, size_t ndocs,
     struct wn_keydoc *ent = wn__reallocarray(NULL, ROUND_DOCS, sizeof(*ent));
     struct wn_keydoc *sendbuf =
         wn__reallocarray(NULL, ROUND_DOCS, sizeof(*sendbuf));
-    int *cnt = wn__calloc((size_t)size * 4, sizeof(int));
+    size_t n1 = (size_t)size; /* the four count arrays of a round */
+    int *cnt = wn__calloc(n1 * 4, sizeof(int));
     struct wn_keydoc *v = NULL;
     size_t nv = 0, vcap = 0;
     uint64_t *pairs = NULL;
@@ -217,8 +218,8 @@ int wn__dist_join(const struct wn_dist_keys *k, size_t ndocs,
             size_t n = 0;
             rc = read_round(k, j, &c, skip, kb, ent, &n);
             if (!rc)
-                rc = exchange_round(ent, n, kd, rank, size, cnt, cnt + size,
-                                    cnt + 2 * size, cnt + 3 * size, sendbuf, &v,
+                rc = exchange_round(ent, n, kd, rank, size, cnt, cnt + n1,
+                                    cnt + 2 * n1, cnt + 3 * n1, sendbuf, &v,
                                     &nv, &vcap, &t->keys);
         }
         if (!rc)
