@@ -7,12 +7,16 @@
  *   ENTRY_RECORD  struct wire_record, then source, id, raw bytes (all of
  *                 them for an accepted record, at most RAW_REJECTED of a
  *                 rejected one) and the encoded sketch of an accepted one
- *   ENTRY_END     struct wire_end: the input is done (its bytes, blank
+ *   ENTRY_END     struct wire_end: the unit is done (its bytes, blank
  *                 lines)
  *
  * A message ends after an ENTRY_END or when it holds MESSAGE_BYTES or
- * more. Rank 0 takes input i's entries from rank i % P; MPI keeps the
- * order of messages between two ranks, so one stream per rank suffices.
+ * more. The run's units (struct plan: a whole input, or one byte range of
+ * an uncompressed JSONL file) are taken by rank 0 in order, each from the
+ * rank that reads it; MPI keeps the order of messages between two ranks,
+ * so one stream per rank suffices. Then every rank takes part in the band
+ * join (exchange.c), through the job's join hook on rank 0 (gather_join)
+ * and remote_rank on the others.
  */
 #include "dist/dist.h"
 #include "dist/exchange.h"

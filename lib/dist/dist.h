@@ -6,13 +6,16 @@
  * An uncompressed JSONL file is cut into P byte ranges at line boundaries,
  * range k read by rank k (lib/io/reader.h); any other input i is read
  * whole by rank i % P. Every rank reads and sketches its own share (rank 0
- * too, on its thread pool) and sends rank 0, in input order,
- * one entry per record: the record's place, status, id, raw bytes and
- * encoded sketch (wn_sketch_encode). Rank 0 runs the dedup job on them
- * exactly as wn_dedup_run does on what it reads (the same stages, the same
- * document numbers), keeps a copy of every record for pass 2 in its
- * temporary directory, and publishes the outputs. The other ranks finish
- * as soon as their inputs are sent.
+ * too, on its thread pool) and sends rank 0, in input order, one entry
+ * per record: the record's place, status, id, raw bytes and encoded sketch
+ * (wn_sketch_encode) with its band keys zeroed: a rank keeps its keys in
+ * spill files. Rank 0 runs the dedup job on the entries exactly as
+ * wn_dedup_run does on what it reads (the same stages, the same document
+ * numbers), but for the band join, which every rank runs together
+ * (exchange.h: keys to the owner of their key range, a local join there,
+ * the pairs to rank 0). Rank 0 keeps a copy of every record for pass 2 in
+ * its temporary directory, verifies, clusters and publishes the outputs.
+ * The other ranks finish once the join is done.
  */
 #ifndef WN_DIST_H
 #define WN_DIST_H
