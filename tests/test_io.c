@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -37,7 +38,7 @@ struct rec {
     int kind, status;
     size_t error_offset;
     uint32_t input;
-    uint64_t line;
+    uint64_t line, offset;
 };
 
 struct run {
@@ -74,9 +75,12 @@ static void write_file(const char *name, const void *data, size_t n)
     free(p);
 }
 
-/* Read everything from paths with the given options and block size. */
-static struct run read_all(const char *const *paths, size_t n,
-                           const struct wn_reader_options *opts, size_t block)
+/* Read everything from paths with the given options and block size; only
+ * byte range {begin, end, lines that start before begin} of the one input when
+ * range is not NULL. */
+static struct run read_range(const char *const *paths, size_t n,
+                             const struct wn_reader_options *opts, size_t block,
+                             const uint64_t *range)
 {
     struct wn_reader *r;
     size_t bad = 99;
@@ -85,6 +89,8 @@ static struct run read_all(const char *const *paths, size_t n,
         fail_msg("create: %s (input %zu)", wn_strerror(rc), bad);
     if (block)
         wn__reader_set_block_size(r, block);
+    if (range)
+        wn__reader_set_range(r, range[0], range[1], range[2]);
     struct run run = {0};
     size_t cap = 0;
     struct wn_record x;
@@ -106,6 +112,7 @@ static struct run read_all(const char *const *paths, size_t n,
             .error_offset = x.error_offset,
             .input = x.input,
             .line = x.line,
+            .offset = x.offset,
         };
         assert_true(x.status != WN_OK || x.raw_len == 0 || x.text ||
                     (opts && opts->raw_only));
@@ -115,6 +122,12 @@ static struct run read_all(const char *const *paths, size_t n,
     run.bytes = wn_reader_bytes(r);
     wn_reader_free(r);
     return run;
+}
+
+static struct run read_all(const char *const *paths, size_t n,
+                           const struct wn_reader_options *opts, size_t block)
+{
+    return read_range(paths, n, opts, block, NULL);
 }
 
 static struct run read_one(const char *name,
@@ -1077,6 +1090,134 @@ static void test_directory_shards_and_errors(void **state)
     wn__buf_release(&gz);
 }
 
+/* The records of ranges [cuts[k], cuts[k+1]) of path, k < ncuts - 1, one
+ * after the other, must be those of the whole file, with the same lines,
+ * ids, offsets; their bytes must add up to the file's. */
+static void check_cuts(const char *path, const uint64_t *cuts, size_t ncuts,
+                       const struct wn_reader_options *o, size_t block,
+                       const struct run *whole)
+{
+    const char *paths[] = {path};
+    struct run all = {0};
+    size_t cap = 0;
+    uint64_t bytes = 0, before = 0;
+    for (size_t k = 0; k + 1 < ncuts; k++) {
+        uint64_t nl = 0;
+        assert_int_equal(
+            wn__reader_count_lines(path, cuts[k], cuts[k + 1], &nl), WN_OK);
+        uint64_t range[3] = {cuts[k], cuts[k + 1], before};
+        before += nl;
+        struct run part = read_range(paths, 1, o, block, range);
+        assert_int_equal(part.end, 0);
+        if (all.n + part.n > cap) {
+            cap = all.n + part.n + 16;
+            all.r = realloc(all.r, cap * sizeof(*all.r));
+        }
+        if (part.n)
+            memcpy(all.r + all.n, part.r, part.n * sizeof(*part.r));
+        all.n += part.n;
+        all.blank += part.blank;
+        bytes += part.bytes;
+        free(part.r); /* the records' strings moved to all */
+    }
+    if (all.n != whole->n || bytes != whole->bytes)
+        fail_msg("cuts at %" PRIu64 " (of %zu): %zu records, %" PRIu64
+                 " bytes; want %zu, %" PRIu64,
+                 ncuts > 2 ? cuts[1] : 0, ncuts - 1, all.n, bytes, whole->n,
+                 whole->bytes);
+    assert_same_records(whole, &all, true);
+    for (size_t i = 0; i < all.n; i++)
+        assert_int_equal(all.r[i].offset, whole->r[i].offset);
+    free_run(&all);
+}
+
+/* Byte ranges (reader.h): any cuts give the whole file's records. */
+static void test_ranges(void **state)
+{
+    (void)state;
+    /* A byte-order mark, blank lines (first, inner, spaces), a record
+     * without an id (its id is SOURCE:LINE), a broken line, a too-long
+     * line, CR LF, a last line without a line feed. */
+    static const char text[] =
+        "\xEF\xBB\xBF{\"id\":1,\"text\":\"first\"}\n"
+        "\n"
+        "{\"text\":\"no id here\"}\n"
+        "   \n"
+        "{\"id\":\"x\",\"text\":\"broken\n"
+        "{\"id\":4,\"text\":\"a line too long for the cap of sixty bytes "
+        "that the test sets\"}\n"
+        "{\"id\":5,\"text\":\"crlf\"}\r\n"
+        "\n\n"
+        "{\"id\":6,\"text\":\"last\"}";
+    size_t len = sizeof(text) - 1;
+    write_file("ranges.jsonl", text, len);
+    static const char nl_text[] = "{\"id\":7,\"text\":\"a\"}\n";
+    const uint64_t nl_len = sizeof(nl_text) - 1;
+    write_file("ranges-nl.jsonl", nl_text, nl_len);
+    struct wn_buf gz = {0};
+    gzip_append(&gz, text, len);
+    write_file("ranges.gz", gz.data, gz.len);
+    write_file("ranges.txt", text, len);
+    char *path = path_of("ranges.jsonl");
+    char *path_nl = path_of("ranges-nl.jsonl");
+    char *path_gz = path_of("ranges.gz");
+    char *path_txt = path_of("ranges.txt");
+
+    uint64_t size = 0;
+    assert_true(wn__reader_splittable(path, &size));
+    assert_int_equal(size, len);
+    assert_false(wn__reader_splittable(path_gz, &size));
+    assert_false(wn__reader_splittable(path_txt, &size));
+    assert_false(wn__reader_splittable(tmpdir, &size));
+    assert_false(wn__reader_splittable("-", &size));
+    char *gone = path_of("no-such-file.jsonl");
+    assert_false(wn__reader_splittable(gone, &size));
+    uint64_t nl = 0;
+    assert_int_equal(wn__reader_count_lines(gone, 0, 1, &nl), WN_EOPEN);
+    assert_int_equal(wn__reader_count_lines(path, 0, len, &nl), WN_OK);
+    assert_int_equal(nl, 10);
+    assert_int_equal(wn__reader_count_lines(path, 0, len + 5, &nl), WN_EIO);
+
+    struct wn_reader_options o = {.max_record_bytes = 60};
+    static const size_t blocks[] = {0, 1, 3};
+    for (size_t j = 0; j < WN_ARRAY_LEN(blocks); j++) {
+        const char *paths[] = {path};
+        struct run whole = read_all(paths, 1, &o, blocks[j]);
+        assert_int_equal(whole.n, 6);
+        assert_int_equal(whole.bytes, len);
+        assert_int_equal(whole.r[1].line, 3);
+        assert_string_equal(whole.r[4].id, "5");
+        /* Two ranges cut at every offset, and P even ranges. */
+        for (uint64_t b = 0; b <= len; b++) {
+            uint64_t cuts[] = {0, b, len};
+            check_cuts(path, cuts, 3, &o, blocks[j], &whole);
+        }
+        for (uint64_t p = 1; p <= 9; p++) {
+            uint64_t cuts[10];
+            for (uint64_t k = 0; k <= p; k++)
+                cuts[k] = len * k / p;
+            check_cuts(path, cuts, p + 1, &o, blocks[j], &whole);
+        }
+        free_run(&whole);
+        /* A file that ends with its line feed. */
+        paths[0] = path_nl;
+        whole = read_all(paths, 1, &o, blocks[j]);
+        assert_int_equal(whole.n, 1);
+        assert_int_equal(whole.bytes, nl_len);
+        for (uint64_t b = 0; b <= nl_len; b++) {
+            uint64_t cuts[] = {0, b, b, nl_len};
+            check_cuts(path_nl, cuts, 4, &o, blocks[j], &whole);
+        }
+        free_run(&whole);
+    }
+    free(path);
+    free(path_nl);
+    free(path_gz);
+    free(path_txt);
+    free(gone);
+    wn__buf_release(&gz);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1098,6 +1239,7 @@ int main(void)
         cmocka_unit_test(test_resync),
         cmocka_unit_test(test_long_window),
         cmocka_unit_test(test_directory_shards_and_errors),
+        cmocka_unit_test(test_ranges),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -352,6 +352,11 @@ struct wn_dedup_job {
     struct wn_clustering c;
     struct wn_pair_verifier ver;
     bool have_ver;
+    /* The band join, when not wn__stage_candidates (lib/dist: the join
+     * across MPI ranks, wn_dedup_source.join), with join_ud. */
+    int (*join)(void *ud, const struct wn_join_in *in, uint64_t **pairs,
+                size_t *npairs, struct wn_join_stats *st);
+    void *join_ud;
     int state; /* 0 adding, 1 decided, 2 done */
     int failed;
     uint64_t text_bytes;
@@ -484,6 +489,10 @@ WN_INTERNAL int wn__pass2_read(struct wn_dedup_job *j, struct wn_frame *f,
 struct wn_dedup_source {
     int (*start)(void *ud, struct wn_frame *f);
     int (*next)(void *ud, struct wn_record *rec, const struct wn_sketch **s);
+    /* NULL, or the band join to run instead of wn__stage_candidates (the
+     * same contract: every candidate pair, sorted and distinct). */
+    int (*join)(void *ud, const struct wn_join_in *in, uint64_t **pairs,
+                size_t *npairs, struct wn_join_stats *st);
     void *ud;
     uint64_t bytes, blank_lines;
 };

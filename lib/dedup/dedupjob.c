@@ -198,7 +198,8 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
         size_t npairs = 0;
         struct wn_join_stats st = {0};
         wn__frame_stage(j->frame, "join", "records", 0, d->n);
-        rc = wn__stage_candidates(&in, j->pool, &pairs, &npairs, &st);
+        rc = j->join ? j->join(j->join_ud, &in, &pairs, &npairs, &st)
+                     : wn__stage_candidates(&in, j->pool, &pairs, &npairs, &st);
         rep->candidates = npairs;
         rep->large_buckets = st.large_buckets;
         rep->max_bucket = st.max_bucket;

@@ -273,6 +273,10 @@ static int run_impl(const char *const *inputs, size_t ninputs,
         rc = obs->start(obs->ud, &x->f, &x->m);
     if (!rc)
         rc = wn__dedup_job_start(&x->job, &x->f);
+    if (src) {
+        x->job.join = src->join;
+        x->job.join_ud = src->ud;
+    }
     if (!rc)
         rc = pass1(x, r, src);
     wn_reader_free(r);

@@ -7,20 +7,27 @@
  *   ENTRY_RECORD  struct wire_record, then source, id, raw bytes (all of
  *                 them for an accepted record, at most RAW_REJECTED of a
  *                 rejected one) and the encoded sketch of an accepted one
- *   ENTRY_END     struct wire_end: the input is done (its bytes, blank
+ *   ENTRY_END     struct wire_end: the unit is done (its bytes, blank
  *                 lines)
  *
  * A message ends after an ENTRY_END or when it holds MESSAGE_BYTES or
- * more. Rank 0 takes input i's entries from rank i % P; MPI keeps the
- * order of messages between two ranks, so one stream per rank suffices.
+ * more. The run's units (struct plan: a whole input, or one byte range of
+ * an uncompressed JSONL file) are taken by rank 0 in order, each from the
+ * rank that reads it; MPI keeps the order of messages between two ranks,
+ * so one stream per rank suffices. Then every rank takes part in the band
+ * join (exchange.c), through the job's join hook on rank 0 (gather_join)
+ * and remote_rank on the others.
  */
 #include "dist/dist.h"
+#include "dist/exchange.h"
 
 #include "dedup/dedup.h"
 #include "io/json.h"
 #include "io/reader.h"
+#include "io/spill.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <limits.h>
 #include <mpi.h>
 #include <signal.h>
@@ -74,23 +81,158 @@ static int mpi_up(int *rank, int *size)
 }
 
 /* ------------------------------------------------------------------------ */
+/* The plan: which rank reads what                                           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The units of the run in input order: an uncompressed JSONL file is cut
+ * into P byte ranges at line boundaries (reader.h), range k read by rank k;
+ * any other input (compressed, a directory, a .txt file) is one unit, read
+ * whole by rank i % P. Rank 0 decides which inputs are cut and tells the
+ * others, so that every rank has the same plan.
+ */
+struct plan {
+    size_t n;         /* units */
+    uint32_t *input;  /* of each unit */
+    int *owner;       /* rank reading it */
+    bool *ranged;     /* a byte range */
+    uint64_t *begin;  /* the range */
+    uint64_t *end;    /* the range */
+    uint64_t *lines0; /* lines before the range (this rank's units) */
+};
+
+static void plan_release(struct plan *p)
+{
+    wn__free(p->input);
+    wn__free(p->owner);
+    wn__free(p->ranged);
+    wn__free(p->begin);
+    wn__free(p->end);
+    wn__free(p->lines0);
+    memset(p, 0, sizeof(*p));
+}
+
+/* The plan, and the line numbers where this rank's ranges start (an
+ * exclusive scan of the lines each rank counts in its ranges). error_path
+ * names an input whose lines cannot be counted. */
+static int plan_make(struct plan *p, const char *const *inputs, size_t n,
+                     int rank, int size, char *error_path, size_t error_len)
+{
+    memset(p, 0, sizeof(*p));
+    uint64_t *sizes = wn__calloc(n ? n : 1, sizeof(*sizes));
+    if (!sizes)
+        return WN_ENOMEM;
+    for (size_t i = 0; rank == 0 && i < n; i++)
+        if (!wn__reader_splittable(inputs[i], &sizes[i]))
+            sizes[i] = UINT64_MAX;
+    /* A rank failing before this point aborts the run: no rank waits. */
+    if (n && MPI_Bcast(sizes, (int)n, MPI_UINT64_T, 0, MPI_COMM_WORLD) !=
+                 MPI_SUCCESS) {
+        wn__free(sizes);
+        return WN_EIO;
+    }
+    size_t units = 0, nsplit = 0;
+    for (size_t i = 0; i < n; i++) {
+        units += sizes[i] == UINT64_MAX ? 1 : (size_t)size;
+        nsplit += sizes[i] != UINT64_MAX;
+    }
+    p->input = wn__calloc(units ? units : 1, sizeof(*p->input));
+    p->owner = wn__calloc(units ? units : 1, sizeof(*p->owner));
+    p->ranged = wn__calloc(units ? units : 1, sizeof(*p->ranged));
+    p->begin = wn__calloc(units ? units : 1, sizeof(*p->begin));
+    p->end = wn__calloc(units ? units : 1, sizeof(*p->end));
+    p->lines0 = wn__calloc(units ? units : 1, sizeof(*p->lines0));
+    uint64_t *mine = wn__calloc(nsplit ? nsplit : 1, sizeof(*mine));
+    uint64_t *before = wn__calloc(nsplit ? nsplit : 1, sizeof(*before));
+    int rc = p->input && p->owner && p->ranged && p->begin && p->end &&
+                     p->lines0 && mine && before
+                 ? WN_OK
+                 : WN_ENOMEM;
+    size_t u = 0, sp = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (sizes[i] == UINT64_MAX) {
+            p->input[u] = (uint32_t)i;
+            p->owner[u] = (int)(i % (size_t)size);
+            u++;
+            continue;
+        }
+        for (int k = 0; k < size; k++, u++) {
+            p->input[u] = (uint32_t)i;
+            p->owner[u] = k;
+            p->ranged[u] = true;
+            /* sizes[i] * k / size without overflow */
+            p->begin[u] =
+                sizes[i] / (uint64_t)size * (uint64_t)k +
+                sizes[i] % (uint64_t)size * (uint64_t)k / (uint64_t)size;
+            p->end[u] =
+                sizes[i] / (uint64_t)size * (uint64_t)(k + 1) +
+                sizes[i] % (uint64_t)size * (uint64_t)(k + 1) / (uint64_t)size;
+            if (k == rank) {
+                rc = wn__reader_count_lines(inputs[i], p->begin[u], p->end[u],
+                                            &mine[sp]);
+                if (rc) {
+                    snprintf(error_path, error_len, "%s", inputs[i]);
+                    break;
+                }
+            }
+        }
+        sp++;
+    }
+    p->n = units;
+    /* A rank that failed aborts the run (the caller); the others wait in
+     * the scan until it does. */
+    if (!rc && nsplit &&
+        MPI_Exscan(mine, before, (int)nsplit, MPI_UINT64_T, MPI_SUM,
+                   MPI_COMM_WORLD) != MPI_SUCCESS)
+        rc = WN_EIO;
+    sp = 0;
+    for (u = 0; !rc && u < p->n; u++) {
+        if (!p->ranged[u])
+            continue;
+        if (p->owner[u] == rank)
+            p->lines0[u] = rank == 0 ? 0 : before[sp];
+        if (p->owner[u] == size - 1)
+            sp++;
+    }
+    wn__free(mine);
+    wn__free(before);
+    wn__free(sizes);
+    return rc;
+}
+
+/* A reader of unit u. */
+static int open_unit(const struct plan *p, size_t u, const char *const *inputs,
+                     const struct wn_reader_options *ro, volatile int *cancel,
+                     struct wn_reader **r)
+{
+    size_t bad = 0;
+    int rc = wn_reader_create(&inputs[p->input[u]], 1, ro, r, &bad);
+    if (rc)
+        return rc;
+    wn__reader_set_cancel(*r, cancel);
+    if (p->ranged[u])
+        wn__reader_set_range(*r, p->begin[u], p->end[u], p->lines0[u]);
+    return WN_OK;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Ranks other than 0: read, sketch, send                                    */
 /* ------------------------------------------------------------------------ */
 
-static int send_buf(struct wn_buf *b, uint64_t *sent)
+static int send_buf(struct wn_buf *b)
 {
     if (b->len > INT_MAX)
         return WN_ETOOBIG; /* one MPI message per record at most */
     if (MPI_Send(b->data, (int)b->len, MPI_BYTE, 0, TAG_RECORDS,
                  MPI_COMM_WORLD) != MPI_SUCCESS)
         return WN_EIO;
-    *sent += b->len;
     b->len = 0;
     return WN_OK;
 }
 
 static int put_record(struct wn_buf *b, const struct wn_record *rec,
-                      const void *blob, size_t blob_len)
+                      const void *blob, size_t blob_len,
+                      struct wn_dist_traffic *t)
 {
     const char *src = rec->source ? rec->source : "";
     struct wire_record w = {
@@ -121,37 +263,113 @@ static int put_record(struct wn_buf *b, const struct wn_record *rec,
         rc = wn__buf_append(b, rec->raw, w.raw_sent);
     if (!rc && blob_len)
         rc = wn__buf_append(b, blob, blob_len);
+    t->raw += w.raw_sent;
+    t->sketches += blob_len;
+    t->other += 1 + sizeof(w) + w.source_len + w.id_len;
     return rc;
 }
 
-static int put_end(struct wn_buf *b, const struct wn_reader *r)
+static int put_end(struct wn_buf *b, const struct wn_reader *r,
+                   struct wn_dist_traffic *t)
 {
     struct wire_end w = {wn_reader_bytes(r), wn_reader_blank_lines(r)};
     uint8_t type = ENTRY_END;
+    t->other += 1 + sizeof(w);
     int rc = wn__buf_append(b, &type, 1);
     return rc ? rc : wn__buf_append(b, &w, sizeof(w));
 }
 
-static int send_inputs(const char *const *inputs, size_t n,
-                       const struct wn_dedup_options *o, int rank, int size,
-                       struct wn_dedup_report *rep, uint64_t *sent)
+/*
+ * The keys of every family of a sketch, in the order of the job's key
+ * files (wn_spills.key_f): the sketch's key array of sk->nkeys values. A
+ * sketcher with more key families spills them through the same array, so
+ * this is the one place that knows where a sketch keeps its keys.
+ */
+static uint64_t *sketch_keys(struct wn_sketch *s, const struct wn_sketcher *sk,
+                             uint32_t *n)
 {
-    struct wn_sketcher *sk = NULL;
+    *n = sk->nkeys;
+    return s->keys;
+}
+
+/* What a rank other than 0 keeps for the join: its documents' keys, one
+ * unnamed spill file per key family in its reading order, and how many
+ * documents each unit of the plan gave it. */
+struct local_keys {
+    FILE **f;
+    uint32_t nkeys;
+    uint64_t *unit_docs;
+};
+
+static void local_keys_release(struct local_keys *lk)
+{
+    for (uint32_t j = 0; lk->f && j < lk->nkeys; j++)
+        if (lk->f[j])
+            fclose(lk->f[j]);
+    wn__free(lk->f);
+    wn__free(lk->unit_docs);
+    memset(lk, 0, sizeof(*lk));
+}
+
+static int local_keys_open(struct local_keys *lk, const struct wn_sketcher *sk,
+                           const struct wn_dedup_options *o, size_t units)
+{
+    memset(lk, 0, sizeof(*lk));
+    lk->unit_docs = wn__calloc(units ? units : 1, sizeof(*lk->unit_docs));
+    if (!lk->unit_docs)
+        return WN_ENOMEM;
+    if (o->exact_only)
+        return WN_OK; /* no join */
+    const char *dir = o->tmp_dir ? o->tmp_dir : getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    lk->f = wn__calloc(sk->nkeys ? sk->nkeys : 1, sizeof(FILE *));
+    if (!lk->f)
+        return WN_ENOMEM;
+    lk->nkeys = sk->nkeys;
+    for (uint32_t j = 0; j < sk->nkeys; j++) {
+        lk->f[j] = wn__spill_create(dir, "keys", (size_t)1 << 16, NULL);
+        if (!lk->f[j])
+            return WN_EOPEN;
+    }
+    return WN_OK;
+}
+
+/* Keep s's keys here, and zero them in s: rank 0 gets them only through
+ * the join, so a join that used the copy it receives would find nothing. */
+static int local_keys_add(struct local_keys *lk, struct wn_sketch *s,
+                          const struct wn_sketcher *sk, size_t unit)
+{
+    lk->unit_docs[unit]++;
+    uint32_t n = 0;
+    uint64_t *k = sketch_keys(s, sk, &n);
+    for (uint32_t j = 0; j < lk->nkeys && j < n; j++)
+        if (fwrite(&k[j], sizeof(k[j]), 1, lk->f[j]) != 1)
+            return wn__status_from_errno(errno);
+    memset(k, 0, (size_t)n * sizeof(*k));
+    return WN_OK;
+}
+
+static int send_inputs(const char *const *inputs, const struct plan *pl,
+                       const struct wn_dedup_options *o,
+                       const struct wn_sketcher *sk, struct local_keys *lk,
+                       int rank, struct wn_dedup_report *rep,
+                       struct wn_dist_traffic *t)
+{
     struct wn_sketch *s = NULL;
     struct wn_buf msg = {0}, blob = {0};
     struct wn_reader *r = NULL;
-    int rc = wn_sketcher_create(o, &sk);
-    if (!rc)
-        rc = wn_sketch_create(sk, &s);
+    int rc = wn_sketch_create(sk, &s);
     bool died = false;
-    for (size_t i = (size_t)rank; !rc && i < n; i += (size_t)size) {
-        size_t bad = 0;
-        rc = wn_reader_create(&inputs[i], 1, &o->reader, &r, &bad);
+    for (size_t u = 0; !rc && u < pl->n; u++) {
+        if (pl->owner[u] != rank)
+            continue;
+        const char *in = inputs[pl->input[u]];
+        rc = open_unit(pl, u, inputs, &o->reader, o->cancel, &r);
         if (rc) {
-            snprintf(rep->error_path, sizeof(rep->error_path), "%s", inputs[i]);
+            snprintf(rep->error_path, sizeof(rep->error_path), "%s", in);
             break;
         }
-        wn__reader_set_cancel(r, o->cancel);
         struct wn_record rec;
         int got = 0;
         while (!rc && (got = wn_reader_next(r, &rec)) > 0) {
@@ -161,6 +379,8 @@ static int send_inputs(const char *const *inputs, size_t n,
                 rep->rejected++;
             } else {
                 rc = wn_sketcher_sketch(sk, rec.text, rec.text_len, s);
+                if (!rc)
+                    rc = local_keys_add(lk, s, sk, u);
                 size_t need = rc ? 0 : wn_sketch_encoded_size(s);
                 if (!rc)
                     rc = wn__buf_reserve(&blob, need);
@@ -168,9 +388,9 @@ static int send_inputs(const char *const *inputs, size_t n,
                     rc = wn_sketch_encode(s, blob.data, need, &blen);
             }
             if (!rc)
-                rc = put_record(&msg, &rec, blob.data, blen);
+                rc = put_record(&msg, &rec, blob.data, blen, t);
             if (!rc && msg.len >= MESSAGE_BYTES) {
-                rc = send_buf(&msg, sent);
+                rc = send_buf(&msg);
                 if (!died) {
                     died = true;
                     maybe_die(rank);
@@ -183,14 +403,14 @@ static int send_inputs(const char *const *inputs, size_t n,
             rc = got;
             const char *p = wn_reader_error_path(r);
             snprintf(rep->error_path, sizeof(rep->error_path), "%s",
-                     p ? p : inputs[i]);
+                     p ? p : in);
         }
         if (!rc) {
             rep->bytes += wn_reader_bytes(r);
-            rc = put_end(&msg, r);
+            rc = put_end(&msg, r, t);
         }
         if (!rc)
-            rc = send_buf(&msg, sent);
+            rc = send_buf(&msg);
         if (!rc && !died) {
             died = true;
             maybe_die(rank);
@@ -201,6 +421,135 @@ static int send_inputs(const char *const *inputs, size_t n,
     wn__buf_release(&msg);
     wn__buf_release(&blob);
     wn_sketch_free(s);
+    return rc;
+}
+
+/* Rank 0 gives every rank the documents of each unit and the documents
+ * the join leaves out (exact copies after the first, empty texts). */
+static int share_docs(uint64_t *unit_docs, size_t units, uint8_t **skip,
+                      size_t *ndocs, int rank)
+{
+    if (units && MPI_Bcast(unit_docs, (int)units, MPI_UINT64_T, 0,
+                           MPI_COMM_WORLD) != MPI_SUCCESS)
+        return WN_EIO;
+    uint64_t n = 0;
+    for (size_t u = 0; u < units; u++)
+        n += unit_docs[u];
+    if (n > UINT32_MAX)
+        return WN_ELIMIT;
+    size_t bytes = (size_t)n / 8 + 1;
+    if (rank != 0) {
+        *skip = wn__calloc(bytes, 1);
+        if (!*skip)
+            return WN_ENOMEM;
+    }
+    if (MPI_Bcast(*skip, (int)bytes, MPI_BYTE, 0, MPI_COMM_WORLD) !=
+        MPI_SUCCESS)
+        return WN_EIO;
+    *ndocs = (size_t)n;
+    return WN_OK;
+}
+
+/* This rank's runs of documents for wn__dist_join: its units' documents
+ * are numbered from the documents of the units before them; their keys
+ * are at pos in the key files (global: indexed by document number). */
+struct runs {
+    uint64_t *first, *count, *pos;
+    size_t n;
+};
+
+static void runs_release(struct runs *x)
+{
+    wn__free(x->first);
+    wn__free(x->count);
+    wn__free(x->pos);
+    memset(x, 0, sizeof(*x));
+}
+
+static int runs_make(struct runs *x, const struct plan *pl,
+                     const uint64_t *unit_docs, int rank, bool global)
+{
+    memset(x, 0, sizeof(*x));
+    size_t cap = pl->n ? pl->n : 1;
+    x->first = wn__calloc(cap, sizeof(*x->first));
+    x->count = wn__calloc(cap, sizeof(*x->count));
+    x->pos = wn__calloc(cap, sizeof(*x->pos));
+    if (!x->first || !x->count || !x->pos)
+        return WN_ENOMEM;
+    uint64_t base = 0, local = 0;
+    for (size_t u = 0; u < pl->n; u++) {
+        if (pl->owner[u] == rank && unit_docs[u]) {
+            x->first[x->n] = base;
+            x->count[x->n] = unit_docs[u];
+            x->pos[x->n] = global ? base : local;
+            x->n++;
+            local += unit_docs[u];
+        }
+        base += unit_docs[u];
+    }
+    return WN_OK;
+}
+
+/* A rank other than 0: read, sketch and send its units, then take part in
+ * the join. */
+static int remote_rank(const char *const *inputs, const struct plan *pl,
+                       const struct wn_dedup_options *o, int rank, int size,
+                       struct wn_dedup_report *rep, struct wn_dist_traffic *t)
+{
+    struct wn_sketcher *sk = NULL;
+    struct local_keys lk = {0};
+    struct runs x = {0};
+    uint64_t *all = NULL;
+    uint8_t *skip = NULL;
+    int rc = wn_sketcher_create(o, &sk);
+    if (!rc)
+        rc = local_keys_open(&lk, sk, o, pl->n);
+    if (!rc)
+        rc = send_inputs(inputs, pl, o, sk, &lk, rank, rep, t);
+    t->records = rep->read;
+    if (!rc && !o->exact_only) {
+        all = wn__calloc(pl->n ? pl->n : 1, sizeof(*all));
+        rc = all ? WN_OK : WN_ENOMEM;
+        size_t ndocs = 0;
+        uint64_t params[2] = {0, 0};
+        if (!rc && MPI_Bcast(params, 2, MPI_UINT64_T, 0, MPI_COMM_WORLD) !=
+                       MPI_SUCCESS)
+            rc = WN_EIO;
+        if (!rc && params[0] != lk.nkeys)
+            rc = WN_EIO; /* another sketcher than rank 0's */
+        if (!rc)
+            rc = share_docs(all, pl->n, &skip, &ndocs, rank);
+        /* Rank 0 numbered the documents this rank sent: the same count. */
+        for (size_t u = 0; !rc && u < pl->n; u++)
+            if (pl->owner[u] == rank && all[u] != lk.unit_docs[u])
+                rc = WN_EIO;
+        for (uint32_t j = 0; !rc && j < lk.nkeys; j++)
+            if (fflush(lk.f[j]) != 0)
+                rc = wn__status_from_errno(errno);
+        if (!rc)
+            rc = runs_make(&x, pl, all, rank, false);
+        if (!rc) {
+            struct wn_dist_keys k = {
+                .nkeys = lk.nkeys,
+                .key_f = lk.f,
+                .first = x.first,
+                .count = x.count,
+                .pos = x.pos,
+                .nruns = x.n,
+            };
+            uint64_t *pairs = NULL;
+            size_t npairs = 0;
+            struct wn_join_stats st;
+            rc = wn__dist_join(&k, ndocs, skip, (uint32_t)params[1], rank, size,
+                               &pairs, &npairs, &st, t);
+            wn__free(pairs);
+        }
+    }
+    rep->peak_rss_bytes = wn__peak_rss();
+    runs_release(&x);
+    wn__free(all);
+    wn__free(skip);
+    local_keys_release(&lk);
     wn_sketcher_free(sk);
     return rc;
 }
@@ -212,11 +561,10 @@ static int send_inputs(const char *const *inputs, size_t n,
 struct gather {
     struct wn_dedup_source src; /* src.ud is the gather */
     const char *const *inputs;
-    size_t n;
-    int size;
+    const struct plan *pl;
     const struct wn_dedup_options *o;
     struct wn_frame *f;
-    size_t cur;             /* input being taken */
+    size_t cur;             /* unit being taken */
     struct wn_reader *r;    /* of cur when it is rank 0's */
     bool remote;            /* cur is another rank's, being received */
     struct wn_buf in;       /* the last message of that rank */
@@ -226,6 +574,9 @@ struct gather {
     struct wn_buf line;   /* a text file's record as its kept line */
     struct wn_buf source; /* the NUL-terminated source of a record */
     bool died;
+    uint64_t *unit_docs; /* documents numbered from each unit */
+    struct wn_dist_traffic *t;
+    int size;
 };
 
 /* Every input gets a copy in the temporary directory: pass 2 reads it. */
@@ -344,7 +695,7 @@ static int take_entry(struct gather *g, struct wn_record *rec,
     rec->offset = w.offset;
     rec->line = w.line;
     rec->raw_len = w.raw_len;
-    rec->input = (uint32_t)g->cur;
+    rec->input = g->pl->input[g->cur];
     rec->source = g->source.data;
     rec->id = q;
     rec->id_len = w.id_len;
@@ -370,19 +721,18 @@ static int gather_next(void *ud, struct wn_record *rec,
 {
     struct gather *g = ud;
     *s = NULL;
-    while (g->cur < g->n) {
-        int owner = (int)(g->cur % (size_t)g->size);
+    while (g->cur < g->pl->n) {
+        int owner = g->pl->owner[g->cur];
+        const char *in = g->inputs[g->pl->input[g->cur]];
         int got;
         if (owner == 0) {
             if (!g->r) {
-                size_t bad = 0;
-                int rc = wn_reader_create(&g->inputs[g->cur], 1, &g->f->ro,
-                                          &g->r, &bad);
+                int rc = open_unit(g->pl, g->cur, g->inputs, &g->f->ro,
+                                   g->o->cancel, &g->r);
                 if (rc) {
-                    wn__frame_error_path(g->f, g->inputs[g->cur]);
+                    wn__frame_error_path(g->f, in);
                     return rc;
                 }
-                wn__reader_set_cancel(g->r, g->o->cancel);
             }
             got = wn_reader_next(g->r, rec);
             if (got < 0) {
@@ -399,7 +749,7 @@ static int gather_next(void *ud, struct wn_record *rec,
             if (!g->remote || g->pos >= g->in.len) {
                 int rc = receive(g, owner);
                 if (rc) {
-                    wn__frame_error_path(g->f, g->inputs[g->cur]);
+                    wn__frame_error_path(g->f, in);
                     return rc;
                 }
                 g->remote = true;
@@ -410,7 +760,7 @@ static int gather_next(void *ud, struct wn_record *rec,
             }
             got = take_entry(g, rec, s);
             if (got < 0) {
-                wn__frame_error_path(g->f, g->inputs[g->cur]);
+                wn__frame_error_path(g->f, in);
                 return got;
             }
             if (got == 0)
@@ -420,11 +770,52 @@ static int gather_next(void *ud, struct wn_record *rec,
             g->cur++;
             continue;
         }
-        rec->input = (uint32_t)g->cur;
+        rec->input = g->pl->input[g->cur];
+        if (!rec->status)
+            g->unit_docs[g->cur]++;
+        if (owner == 0)
+            g->t->records++;
         int rc = gather_spool(g, rec);
         return rc ? rc : 1;
     }
     return 0;
+}
+
+/* The job's band join (wn_dedup_source.join): across every rank. Rank 0's
+ * own documents' keys are in the job's band files (the other ranks' were
+ * zeroed before they were sent). */
+static int gather_join(void *ud, const struct wn_join_in *in, uint64_t **pairs,
+                       size_t *npairs, struct wn_join_stats *st)
+{
+    struct gather *g = ud;
+    uint8_t *skip = (uint8_t *)in->skip;
+    size_t ndocs = 0;
+    uint64_t params[2] = {in->nkeys, in->bucket_all_pairs};
+    int rc =
+        MPI_Bcast(params, 2, MPI_UINT64_T, 0, MPI_COMM_WORLD) == MPI_SUCCESS
+            ? WN_OK
+            : WN_EIO;
+    if (!rc)
+        rc = share_docs(g->unit_docs, g->pl->n, &skip, &ndocs, 0);
+    if (!rc && ndocs != in->n)
+        rc = WN_EIO;
+    struct runs x = {0};
+    if (!rc)
+        rc = runs_make(&x, g->pl, g->unit_docs, 0, true);
+    if (!rc) {
+        struct wn_dist_keys k = {
+            .nkeys = in->nkeys,
+            .key_f = in->key_f,
+            .first = x.first,
+            .count = x.count,
+            .pos = x.pos,
+            .nruns = x.n,
+        };
+        rc = wn__dist_join(&k, in->n, in->skip, in->bucket_all_pairs, 0,
+                           g->size, pairs, npairs, st, g->t);
+    }
+    runs_release(&x);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -434,10 +825,10 @@ static int gather_next(void *ud, struct wn_record *rec,
 int wn_dist_dedup(const char *const *inputs, size_t ninputs, const char *outdir,
                   const struct wn_dedup_options *opts,
                   struct wn_dedup_report *rep, int *rank, int *size,
-                  uint64_t *sent)
+                  struct wn_dist_traffic *t)
 {
-    assert(rep && rank && size && opts && sent);
-    *sent = 0;
+    assert(rep && rank && size && opts && t);
+    memset(t, 0, sizeof(*t));
     memset(rep, 0, sizeof(*rep));
     *rank = 0;
     *size = 1;
@@ -450,11 +841,20 @@ int wn_dist_dedup(const char *const *inputs, size_t ninputs, const char *outdir,
             return WN_EINVAL;
         }
     }
+    struct plan pl;
+    rc = plan_make(&pl, inputs, ninputs, *rank, *size, rep->error_path,
+                   sizeof(rep->error_path));
+    if (rc) {
+        plan_release(&pl);
+        return rc;
+    }
     if (*rank != 0) {
         struct wn_dedup_options o = *opts;
         o.on_reject = NULL; /* rank 0 reports every record */
         o.on_progress = NULL;
-        return send_inputs(inputs, ninputs, &o, *rank, *size, rep, sent);
+        rc = remote_rank(inputs, &pl, &o, *rank, *size, rep, t);
+        plan_release(&pl);
+        return rc;
     }
     struct gather g;
     memset(&g, 0, sizeof(g));
@@ -462,10 +862,15 @@ int wn_dist_dedup(const char *const *inputs, size_t ninputs, const char *outdir,
     g.src.next = gather_next;
     g.src.ud = &g;
     g.inputs = inputs;
-    g.n = ninputs;
-    g.size = *size;
+    g.pl = &pl;
     g.o = opts;
-    rc = wn_sketcher_create(opts, &g.sk);
+    g.t = t;
+    g.size = *size;
+    g.src.join = gather_join;
+    g.unit_docs = wn__calloc(pl.n ? pl.n : 1, sizeof(*g.unit_docs));
+    rc = g.unit_docs ? WN_OK : WN_ENOMEM;
+    if (!rc)
+        rc = wn_sketcher_create(opts, &g.sk);
     if (!rc)
         rc = wn_sketch_create(g.sk, &g.s);
     if (!rc)
@@ -476,6 +881,8 @@ int wn_dist_dedup(const char *const *inputs, size_t ninputs, const char *outdir,
     wn__buf_release(&g.source);
     wn_sketch_free(g.s);
     wn_sketcher_free(g.sk);
+    wn__free(g.unit_docs);
+    plan_release(&pl);
     return rc;
 }
 

@@ -3,27 +3,42 @@
  * finds MPI; WN_HAVE_MPI is then defined for the CLI). docs/SCALING.md
  * describes what is distributed and what is not yet.
  *
- * Input i belongs to rank i % P. Every rank reads and sketches its own
- * inputs (rank 0 too, on its thread pool) and sends rank 0, in input order,
- * one entry per record: the record's place, status, id, raw bytes and
- * encoded sketch (wn_sketch_encode). Rank 0 runs the dedup job on them
- * exactly as wn_dedup_run does on what it reads (the same stages, the same
- * document numbers), keeps a copy of every record for pass 2 in its
- * temporary directory, and publishes the outputs. The other ranks finish
- * as soon as their inputs are sent.
+ * An uncompressed JSONL file is cut into P byte ranges at line boundaries,
+ * range k read by rank k (lib/io/reader.h); any other input i is read
+ * whole by rank i % P. Every rank reads and sketches its own share (rank 0
+ * too, on its thread pool) and sends rank 0, in input order, one entry
+ * per record: the record's place, status, id, raw bytes and encoded sketch
+ * (wn_sketch_encode) with its band keys zeroed: a rank keeps its keys in
+ * spill files. Rank 0 runs the dedup job on the entries exactly as
+ * wn_dedup_run does on what it reads (the same stages, the same document
+ * numbers), but for the band join, which every rank runs together
+ * (exchange.h: keys to the owner of their key range, a local join there,
+ * the pairs to rank 0). Rank 0 keeps a copy of every record for pass 2 in
+ * its temporary directory, verifies, clusters and publishes the outputs.
+ * The other ranks finish once the join is done.
  */
 #ifndef WN_DIST_H
 #define WN_DIST_H
 
 #include "winnow.h"
 
+/* Bytes a rank sent, by kind (docs/SCALING.md, bench/bench_mpi.sh). */
+struct wn_dist_traffic {
+    uint64_t raw;      /* raw records, to rank 0 */
+    uint64_t sketches; /* encoded sketches, to rank 0 */
+    uint64_t other;    /* entry headers, sources, ids, input ends */
+    uint64_t keys;     /* (key, document) entries, to other ranks */
+    uint64_t pairs;    /* candidate pairs, to rank 0 */
+    uint64_t records;  /* records this rank read */
+};
+
 /*
  * MPI_Init (once), then this rank's part of `winnow dedup` over inputs:
  * rank 0 runs the job and writes outdir as wn_dedup_run does (rep filled
  * as by wn_dedup_run); another rank sends its inputs' records (rep gets
  * read, rejected, bytes of its own inputs and error_path on failure).
- * *rank and *size are set once MPI is up (0 and 1 before); *sent gets the
- * bytes this rank sent to rank 0 (0 on rank 0). Standard
+ * *rank and *size are set once MPI is up (0 and 1 before); *t gets the
+ * bytes this rank sent, by kind, and the records it read. Standard
  * input is refused (WN_EINVAL): ranks cannot share it.
  *
  * Nothing here ends the process; after a failure on any rank the caller
@@ -33,7 +48,7 @@
 int wn_dist_dedup(const char *const *inputs, size_t ninputs, const char *outdir,
                   const struct wn_dedup_options *opts,
                   struct wn_dedup_report *rep, int *rank, int *size,
-                  uint64_t *sent);
+                  struct wn_dist_traffic *t);
 /* MPI_Abort(MPI_COMM_WORLD, code): every rank of the run ends. */
 void wn_dist_abort(int code);
 /* MPI_Finalize. */

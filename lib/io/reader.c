@@ -136,6 +136,13 @@ struct wn_reader {
     struct wn_buf path;   /* a full path, NUL-terminated */
     struct wn_buf file;   /* contents of the current text file */
 
+    /* A byte range of the single input (reader.h): lines start after the
+     * first line feed at or past range_begin (when > 0) and a line that
+     * starts past range_end ends the input. first: where the first line
+     * of the range starts. */
+    bool ranged, range_has_first;
+    uint64_t range_begin, range_end, range_line0, range_first;
+
     struct wn_buf id;   /* unescaped or synthesized id */
     struct wn_buf text; /* unescaped text */
     uint64_t bytes, blank;
@@ -493,6 +500,7 @@ static int open_input(struct wn_reader *r)
     memset(&r->fp, 0, sizeof(r->fp));
     r->in_bytes = r->in_records = 0;
     r->check = NULL;
+    r->range_has_first = false;
     if (r->want && r->cur < r->want->n && r->want->v[r->cur].done &&
         strcmp(r->want->paths[r->cur], path) == 0)
         r->check = &r->want->v[r->cur];
@@ -517,6 +525,15 @@ static int open_input(struct wn_reader *r)
         return WN_EINTR; /* a signal, while a FIFO waited for its writer */
     if (rc == WN_OK)
         wn__stream_set_cancel(r->st, r->cancel);
+    if (rc == WN_OK && r->ranged) {
+        /* From the byte before the range: a line that crosses begin
+         * belongs to the range before, one that starts at begin here. */
+        uint64_t from = r->range_begin > 0 ? r->range_begin - 1 : 0;
+        rc = wn__stream_seek_plain(r->st, from);
+        r->consumed = from;
+        r->line = r->range_line0;
+        r->skipping = r->range_begin > 0;
+    }
     return rc;
 }
 
@@ -689,14 +706,34 @@ static int refill(struct wn_reader *r)
         r->eof = true;
     rc = fp_bytes(r, r->buf + r->end, got);
     r->end += got;
-    r->bytes += got;
+    if (!r->ranged)
+        r->bytes += got; /* a range counts its lines' bytes (range_over) */
     return rc;
+}
+
+/* Whether a byte range ends before the line at buf[start] (reader.h);
+ * its bytes are counted when it does. */
+static bool range_over(struct wn_reader *r)
+{
+    if (!r->ranged || r->skipping)
+        return false;
+    uint64_t at = r->consumed + r->start;
+    if (!r->range_has_first) {
+        r->range_has_first = true;
+        r->range_first = at;
+    }
+    if (at < r->range_end && !(r->eof && r->start == r->end))
+        return false;
+    r->bytes = at - r->range_first;
+    return true;
 }
 
 /* The next JSONL record of the current input: 1, 0 at its end, or < 0. */
 static int next_line(struct wn_reader *r, struct wn_record *rec)
 {
     for (;;) {
+        if (range_over(r))
+            return 0;
         char *nl = r->scan < r->end
                        ? memchr(r->buf + r->scan, '\n', r->end - r->scan)
                        : NULL;
@@ -938,6 +975,80 @@ const char *wn_record_reason(const struct wn_record *rec, char *buf,
     else
         snprintf(buf, size, "%s", wn_strerror(rec->status));
     return buf;
+}
+
+bool wn__reader_splittable(const char *path, uint64_t *size)
+{
+    struct stat st;
+    if (strcmp(path, "-") == 0 || stat(path, &st) != 0 ||
+        !S_ISREG(st.st_mode) || has_txt_suffix(path))
+        return false;
+    struct wn_stream *s = NULL;
+    if (wn__stream_open(path, 16, &s))
+        return false;
+    char b[16];
+    size_t got = 0;
+    bool plain = wn__stream_read(s, b, sizeof(b), &got) == WN_OK &&
+                 wn__stream_format(s) == WN_STREAM_PLAIN;
+    wn__stream_close(s);
+    *size = (uint64_t)st.st_size;
+    return plain;
+}
+
+int wn__reader_count_lines(const char *path, uint64_t begin, uint64_t end,
+                           uint64_t *count)
+{
+    /* A line starts at 0 and after every line feed: at s in [begin, end)
+     * when s == 0 or byte s - 1 is a line feed. */
+    uint64_t n = begin == 0 && end > 0;
+    if (begin > 0)
+        begin--;
+    if (end > 0)
+        end--;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return WN_EOPEN;
+    size_t cap = (size_t)1 << 20;
+    char *buf = wn__malloc(cap);
+    if (!buf) {
+        close(fd);
+        return WN_ENOMEM;
+    }
+    uint64_t at = begin;
+    int rc = WN_OK;
+    while (at < end) {
+        size_t want = (size_t)WN_MIN((uint64_t)cap, end - at);
+        ssize_t k = pread(fd, buf, want, (off_t)at);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            rc = WN_EIO; /* shorter than its size said: it changed */
+            if (k == 0)
+                errno = EIO;
+            break;
+        }
+        for (const char *p = buf, *e = buf + k;
+             (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++)
+            n++;
+        at += (uint64_t)k;
+    }
+    int e = errno;
+    wn__free(buf);
+    close(fd);
+    errno = e;
+    if (!rc)
+        *count = n;
+    return rc;
+}
+
+void wn__reader_set_range(struct wn_reader *r, uint64_t begin, uint64_t end,
+                          uint64_t lines_before)
+{
+    assert(r->n == 1 && !r->opened && begin <= end);
+    r->ranged = true;
+    r->range_begin = begin;
+    r->range_end = end;
+    r->range_line0 = lines_before;
 }
 
 bool wn__reader_plain(const struct wn_reader *r)

@@ -44,6 +44,41 @@ WN_INTERNAL void wn__reader_set_progress(struct wn_reader *r,
 WN_INTERNAL bool wn__reader_plain(const struct wn_reader *r);
 
 /*
+ * Byte ranges of one uncompressed JSONL file (lib/dist: several MPI ranks
+ * read one large file). The file of size S is cut at offsets b_0 = 0 <=
+ * b_1 <= ... <= b_P = S; range k holds the lines that start at a position
+ * in [b_k, b_k+1). So a reader of range k with b_k > 0 starts after the
+ * first line feed at or past b_k - 1, and ends with the line that crosses
+ * b_k+1; every line of the file is in exactly one range.
+ *
+ * wn__reader_splittable: whether path can be read by ranges (a regular
+ * file, not a .txt file, not compressed) and its size. False for anything
+ * else, also for a path that cannot be opened (read it whole instead: that
+ * reports the error).
+ */
+WN_INTERNAL bool wn__reader_splittable(const char *path, uint64_t *size);
+
+/*
+ * The lines that start in [begin, end) of a file (pread, no parsing: line
+ * feeds), so that a range's line numbers follow from those of the ranges
+ * before it. WN_OK, WN_EOPEN or WN_EIO (errno says why).
+ */
+WN_INTERNAL int wn__reader_count_lines(const char *path, uint64_t begin,
+                                       uint64_t end, uint64_t *count);
+
+/*
+ * Read only range [begin, end) of the reader's single input, a file that
+ * wn__reader_splittable accepts. lines_before: the lines that start before
+ * begin (wn__reader_count_lines), so that line numbers, and ids made from
+ * them, are those of a reader of the whole file; record offsets are file
+ * offsets. wn_reader_bytes then gives the bytes of the range's lines (from
+ * its first line's start to the next range's), which add up to the file
+ * size over all ranges. Call before the first wn_reader_next.
+ */
+WN_INTERNAL void wn__reader_set_range(struct wn_reader *r, uint64_t begin,
+                                      uint64_t end, uint64_t lines_before);
+
+/*
  * Fingerprints of inputs read twice. A two-pass run must see the same
  * records in pass 2 as in pass 1; the reader makes that checkable for every
  * kind of input at once. While an input is read, it keeps a running 64-bit

@@ -471,6 +471,16 @@ int wn__stream_read(struct wn_stream *s, void *buf, size_t cap, size_t *got)
     return WN_OK;
 }
 
+int wn__stream_seek_plain(struct wn_stream *s, uint64_t off)
+{
+    assert(!s->detected && s->magic_len == 0);
+    if (off > (uint64_t)INT64_MAX || lseek(s->fd, (off_t)off, SEEK_SET) < 0)
+        return WN_EIO;
+    s->format = WN_STREAM_PLAIN;
+    s->detected = true;
+    return WN_OK;
+}
+
 int wn__stream_format(const struct wn_stream *s)
 {
     return s->format;

@@ -53,6 +53,14 @@ WN_INTERNAL int wn__stream_read(struct wn_stream *s, void *buf, size_t cap,
 WN_INTERNAL void wn__stream_set_cancel(struct wn_stream *s,
                                        volatile int *cancel);
 
+/*
+ * Read s as plain bytes from file offset off on (lib/io/reader.c: a byte
+ * range of an uncompressed JSONL file). Before the first read only; the
+ * caller knows the file is not compressed. WN_OK, or WN_EIO (errno says
+ * why) when the file cannot seek (standard input, a pipe).
+ */
+WN_INTERNAL int wn__stream_seek_plain(struct wn_stream *s, uint64_t off);
+
 /* enum wn_stream_format; WN_STREAM_PLAIN until the first read. */
 WN_INTERNAL int wn__stream_format(const struct wn_stream *s);
 

@@ -63,16 +63,21 @@ for p in 1 2 4; do
     same_outputs "$TMP/one" "$TMP/mpi$p"
     ok $? "$p ranks: outputs byte-identical to one process"
     accounting "$TMP/mpi$p"; ok $? "$p ranks: accounting holds"
-    python3 - "$TMP/one/stats.json" "$TMP/mpi$p/stats.json" <<'PY'
+    python3 - "$TMP/one/stats.json" "$TMP/mpi$p/stats.json" "$p" <<'PY'
 import json, sys
-a, b = (json.load(open(f)) for f in sys.argv[1:])
-skip = {"seconds", "stage_seconds", "peak_rss_bytes", "threads"}
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+# join_partitions: under MPI each band is cut into P key ranges, one per
+# rank (docs/SCALING.md).
+skip = {"seconds", "stage_seconds", "peak_rss_bytes", "threads",
+        "join_partitions"}
 diff = [k for k in a if k not in skip and a[k] != b.get(k)]
+if b["join_partitions"] != int(sys.argv[3]):
+    diff.append("join_partitions")
 if diff:
     print("# stats differ:", diff)
 sys.exit(1 if diff else 0)
 PY
-    ok $? "$p ranks: stats.json the same but for timings"
+    ok $? "$p ranks: stats.json the same but for timings and join_partitions ($p key ranges)"
 done
 if [ "$asan" -eq 1 ]; then
     # shellcheck disable=SC2086
@@ -85,6 +90,67 @@ if [ "$asan" -eq 1 ]; then
 fi
 ls -a "$TMP/mpi4" | grep -q '^\.winnow-tmp' && tmpleft=1 || tmpleft=0
 ok $tmpleft "no temporary directory left after a successful MPI run"
+
+# One large uncompressed file is cut into byte ranges at line boundaries,
+# one per rank: every rank reads a part of it and none reads all of it.
+# The file has blank lines, broken lines and records without an id (their
+# id is FILE:LINE) spread through it, so that line numbers, ids and the
+# rejected-record messages show that every rank numbers lines as one
+# process does.
+awk '{ print } NR % 97 == 0 { print "" } NR % 89 == 0 { print "{\"id\": \"broken-" NR "\", \"text\": \"unterminated" }
+    NR % 61 == 0 { sub(/"id": *"[^"]*", */, ""); print }' "$TMP/all.jsonl" >"$TMP/big.jsonl"
+grep -v '"id"' "$TMP/big.jsonl" | grep -q '"text"'
+ok $? "the large file has records without an id"
+"$WINNOW" dedup -o "$TMP/big1" "$TMP/big.jsonl" >/dev/null 2>"$TMP/big1.err"
+[ $? -eq 3 ]
+ok $? "one process: the large file has rejected records (exit 3)"
+grep "big.jsonl:[0-9]*:" "$TMP/big1.err" >"$TMP/big1.rej"
+total=$(json_get "$TMP/big1/stats.json" read)
+for p in 2 3 4; do
+    rm -rf "$TMP/bigp"
+    mpi "$p" dedup -o "$TMP/bigp" "$TMP/big.jsonl" >/dev/null 2>"$TMP/bigp.err"
+    got=$?
+    [ "$got" -eq 3 ] && same_outputs "$TMP/big1" "$TMP/bigp" &&
+        python3 - "$TMP/big1/stats.json" "$TMP/bigp/stats.json" <<'PY'
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:])
+skip = {"seconds", "stage_seconds", "peak_rss_bytes", "threads",
+        "join_partitions"}
+diff = [k for k in a if k not in skip and a[k] != b.get(k)]
+if diff:
+    print("# stats differ:", diff)
+sys.exit(1 if diff else 0)
+PY
+    ok $? "one file cut into $p byte ranges: outputs and stats the same as one process"
+    grep "big.jsonl:[0-9]*:" "$TMP/bigp.err" | cmp -s - "$TMP/big1.rej"
+    ok $? "one file cut into $p byte ranges: the same rejected-record messages (file:line)"
+    # Every rank says how many records it read (-v): each a part, and
+    # together all. (Their lines may cut into each other's on stderr, so
+    # a run of its own, and the message itself is looked for.)
+    mpi "$p" dedup -v -o "$TMP/bigv" "$TMP/big.jsonl" >/dev/null 2>"$TMP/bigp.err"
+    grep -o 'MPI rank [0-9]* of [0-9]*: read [0-9]* records' "$TMP/bigp.err" |
+        awk -v p="$p" -v total="$total" '{
+            r = $7; n++; sum += r; if (r <= 0 || r >= total) bad = 1 }
+        END { exit (n == p && sum == total && !bad) ? 0 : 1 }'
+    ok $? "one file cut into $p byte ranges: every rank read a part, together all"
+done
+
+# Large buckets (more than 16 documents with one key: each member is paired
+# with the first and its predecessor only, in document order) are joined
+# on the key's owner as one process joins them.
+awk 'BEGIN { for (i = 1; i <= 300; i++) printf "{\"id\": \"t%d\", \"text\": \"The city council met on Tuesday evening to discuss the budget for the coming year, and member %d asked about the cost of repairing the old bridge over the river near the market square.\"}\n", i, i % 150 }' >"$TMP/tmpl.jsonl"
+"$WINNOW" dedup -q -o "$TMP/tmpl1" "$TMP/tmpl.jsonl"
+[ "$(json_get "$TMP/tmpl1/stats.json" large_buckets)" -gt 0 ]
+ok $? "the template corpus has large buckets"
+for p in 2 3; do
+    rm -rf "$TMP/tmplp"
+    mpi "$p" dedup -q -o "$TMP/tmplp" "$TMP/tmpl.jsonl" &&
+        same_outputs "$TMP/tmpl1" "$TMP/tmplp" &&
+        (for k in candidates verified edges large_buckets max_bucket; do
+            [ "$(json_get "$TMP/tmpl1/stats.json" $k)" = "$(json_get "$TMP/tmplp/stats.json" $k)" ] || exit 1
+        done)
+    ok $? "large buckets, $p ranks: the same outputs, candidates and bucket figures"
+done
 
 # Rejected records, a directory of text files, an exact copy across files,
 # records without an id, a keep field.
@@ -138,6 +204,15 @@ if "$WINNOW" --version | grep -q 'test hooks'; then
         ok $? "rank $die killed: mpirun exits non-zero ($st)"
         [ ! -e "$TMP/dead/kept.jsonl" ] && [ ! -e "$TMP/dead/stats.json" ]
         ok $? "rank $die killed: nothing published"
+    done
+    # A rank that dies in the key exchange, the others waiting in it.
+    for die in 1 0; do
+        rm -rf "$TMP/dead"
+        # shellcheck disable=SC2086
+        WINNOW_TEST_MPI_DIE_JOIN=$die mpi 3 dedup -q -o "$TMP/dead" $gen_inputs >/dev/null 2>"$TMP/err"
+        st=$?
+        [ "$st" -ne 0 ] && [ ! -e "$TMP/dead/kept.jsonl" ] && [ ! -e "$TMP/dead/stats.json" ]
+        ok $? "rank $die killed in the key exchange: mpirun exits non-zero ($st), nothing published"
     done
     cp -r "$TMP/one" "$TMP/prev"
     # shellcheck disable=SC2086

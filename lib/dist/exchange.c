@@ -1,0 +1,269 @@
+/*
+ * exchange.c - the band join across MPI ranks (see exchange.h).
+ *
+ * Key family j (band j, or any other key the sketcher spills per
+ * document: the job's band files key_f[j], j < nkeys) is joined on its own:
+ * only equal keys of one family make a bucket. For family j every rank
+ * reads its documents' keys in rounds of ROUND_DOCS documents (every rank
+ * takes part in as many rounds as the rank with the most documents needs),
+ * sends each (key, document) entry to the owner of the key's range with
+ * MPI_Alltoallv, and appends what it receives to the entries of its range.
+ * Once the family is exchanged, the rank sorts its entries and emits pairs
+ * from runs of equal keys (wn__keydoc_sort, wn__join_sorted: the rule of
+ * lib/dedup/candidates.c). A bucket's documents are all on the key's
+ * owner, so the union of every rank's pairs over every family is the pair
+ * set of one process's join. The pairs go to rank 0 in messages of at most
+ * PAIR_CHUNK pairs and are sorted and made distinct there.
+ *
+ * Memory per rank: the entries of its range of one family (16 bytes per
+ * document of the corpus / P, about) plus a round's send and receive
+ * buffers (16 * ROUND_DOCS bytes each, receive more when keys are skewed),
+ * plus its pairs.
+ */
+#include "dist/exchange.h"
+
+#include "io/outfile.h"
+
+#include <limits.h>
+#include <mpi.h>
+#include <signal.h>
+#include <stdlib.h>
+
+enum { TAG_PAIRS = 18 };
+
+#define ROUND_DOCS ((size_t)1 << 18) /* 4 MiB of entries sent per round */
+#define PAIR_CHUNK ((size_t)1 << 22) /* 32 MiB per message */
+
+static inline bool skipped(const uint8_t *skip, uint64_t d)
+{
+    return skip[d >> 3] >> (d & 7) & 1;
+}
+
+/* Where a round's reading is: run r, document i of it. */
+struct cursor {
+    size_t r;
+    uint64_t i;
+};
+
+/* The next round's entries of family j, at most ROUND_DOCS documents read,
+ * into out (grouped by owner after pack); the documents skipped are read
+ * and dropped. */
+static int read_round(const struct wn_dist_keys *k, uint32_t j,
+                      struct cursor *c, const uint8_t *skip, uint64_t *kb,
+                      struct wn_keydoc *out, size_t *nout)
+{
+    size_t n = 0, budget = ROUND_DOCS;
+    int fd = fileno(k->key_f[j]);
+    while (budget > 0 && c->r < k->nruns) {
+        uint64_t left = k->count[c->r] - c->i;
+        if (left == 0) {
+            c->r++;
+            c->i = 0;
+            continue;
+        }
+        size_t want = (size_t)WN_MIN((uint64_t)budget, left);
+        int rc = wn__pread_full(fd, kb, want * sizeof(*kb),
+                                (k->pos[c->r] + c->i) * sizeof(*kb));
+        if (rc)
+            return rc;
+        uint64_t d0 = k->first[c->r] + c->i;
+        for (size_t x = 0; x < want; x++) {
+            if (skipped(skip, d0 + x))
+                continue;
+            out[n].key = kb[x];
+            out[n].doc = (uint32_t)(d0 + x);
+            out[n].pad = 0;
+            n++;
+        }
+        c->i += want;
+        budget -= want;
+    }
+    *nout = n;
+    return WN_OK;
+}
+
+/* One round of the exchange: ent[0, n) to their owners, what this rank
+ * owns appended to *v. */
+static int exchange_round(const struct wn_keydoc *ent, size_t n,
+                          MPI_Datatype kd, int rank, int size, int *scount,
+                          int *sdispl, int *rcount, int *rdispl,
+                          struct wn_keydoc *sendbuf, struct wn_keydoc **v,
+                          size_t *nv, size_t *vcap, uint64_t *sent)
+{
+    memset(scount, 0, (size_t)size * sizeof(*scount));
+    for (size_t x = 0; x < n; x++)
+        scount[wn__dist_key_owner(ent[x].key, size)]++;
+    int at = 0;
+    for (int p = 0; p < size; p++) {
+        sdispl[p] = at;
+        at += scount[p];
+    }
+    for (size_t x = 0; x < n; x++) {
+        int p = wn__dist_key_owner(ent[x].key, size);
+        sendbuf[sdispl[p]++] = ent[x];
+    }
+    for (int p = 0; p < size; p++)
+        sdispl[p] -= scount[p];
+    if (MPI_Alltoall(scount, 1, MPI_INT, rcount, 1, MPI_INT, MPI_COMM_WORLD) !=
+        MPI_SUCCESS)
+        return WN_EIO;
+    uint64_t total = 0;
+    for (int p = 0; p < size; p++) {
+        if (total > INT_MAX)
+            return WN_ELIMIT;
+        rdispl[p] = (int)total;
+        total += (uint64_t)rcount[p];
+    }
+    if (total > INT_MAX)
+        return WN_ELIMIT;
+    if (WN_GROW(*v, *vcap, *nv + (size_t)total + 1))
+        return WN_ENOMEM;
+    if (MPI_Alltoallv(sendbuf, scount, sdispl, kd, *v + *nv, rcount, rdispl, kd,
+                      MPI_COMM_WORLD) != MPI_SUCCESS)
+        return WN_EIO;
+    *nv += (size_t)total;
+    for (int p = 0; p < size; p++)
+        if (p != rank)
+            *sent += (uint64_t)scount[p] * sizeof(struct wn_keydoc);
+    return WN_OK;
+}
+
+/* Every rank's pairs to rank 0 (sorted, distinct there). */
+static int gather_pairs(uint64_t **pairs, size_t *npairs, size_t *cap, int rank,
+                        int size, uint64_t *sent)
+{
+    if (rank != 0) {
+        uint64_t n = *npairs;
+        if (MPI_Send(&n, 1, MPI_UINT64_T, 0, TAG_PAIRS, MPI_COMM_WORLD) !=
+            MPI_SUCCESS)
+            return WN_EIO;
+        for (size_t at = 0; at < *npairs; at += PAIR_CHUNK) {
+            size_t m = WN_MIN(PAIR_CHUNK, *npairs - at);
+            if (MPI_Send(*pairs + at, (int)m, MPI_UINT64_T, 0, TAG_PAIRS,
+                         MPI_COMM_WORLD) != MPI_SUCCESS)
+                return WN_EIO;
+            *sent += m * sizeof(uint64_t);
+        }
+        return WN_OK;
+    }
+    for (int p = 1; p < size; p++) {
+        uint64_t n = 0;
+        if (MPI_Recv(&n, 1, MPI_UINT64_T, p, TAG_PAIRS, MPI_COMM_WORLD,
+                     MPI_STATUS_IGNORE) != MPI_SUCCESS)
+            return WN_EIO;
+        if (n > SIZE_MAX - *npairs - 1 ||
+            WN_GROW(*pairs, *cap, *npairs + n + 1))
+            return WN_ENOMEM;
+        for (uint64_t at = 0; at < n; at += PAIR_CHUNK) {
+            size_t m = (size_t)WN_MIN((uint64_t)PAIR_CHUNK, n - at);
+            if (MPI_Recv(*pairs + *npairs, (int)m, MPI_UINT64_T, p, TAG_PAIRS,
+                         MPI_COMM_WORLD, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+                return WN_EIO;
+            *npairs += m;
+        }
+    }
+    *npairs = wn__pairs_sort_unique(*pairs, *npairs);
+    return WN_OK;
+}
+
+int wn__dist_join(const struct wn_dist_keys *k, size_t ndocs,
+                  const uint8_t *skip, uint32_t all_pairs_max, int rank,
+                  int size, uint64_t **pairs_out, size_t *npairs_out,
+                  struct wn_join_stats *st_out, struct wn_dist_traffic *t)
+{
+    uint64_t mine = 0, most = 0;
+    for (size_t r = 0; r < k->nruns; r++) {
+        if (k->first[r] > ndocs || k->count[r] > ndocs - k->first[r])
+            return WN_EINVAL; /* not a document of the run */
+        mine += k->count[r];
+    }
+    if (MPI_Allreduce(&mine, &most, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD) !=
+        MPI_SUCCESS)
+        return WN_EIO;
+    uint64_t rounds = (most + ROUND_DOCS - 1) / ROUND_DOCS;
+
+    MPI_Datatype kd;
+    if (MPI_Type_contiguous((int)sizeof(struct wn_keydoc), MPI_BYTE, &kd) !=
+            MPI_SUCCESS ||
+        MPI_Type_commit(&kd) != MPI_SUCCESS)
+        return WN_EIO;
+    uint64_t *kb = wn__reallocarray(NULL, ROUND_DOCS, sizeof(*kb));
+    struct wn_keydoc *ent = wn__reallocarray(NULL, ROUND_DOCS, sizeof(*ent));
+    struct wn_keydoc *sendbuf =
+        wn__reallocarray(NULL, ROUND_DOCS, sizeof(*sendbuf));
+    size_t n1 = (size_t)size; /* the four count arrays of a round */
+    int *cnt = wn__calloc(n1 * 4, sizeof(int));
+    struct wn_keydoc *v = NULL;
+    size_t nv = 0, vcap = 0;
+    uint64_t *pairs = NULL;
+    size_t npairs = 0, paircap = 0;
+    struct wn_join_stats st = {0};
+    int rc = kb && ent && sendbuf && cnt ? WN_OK : WN_ENOMEM;
+#ifdef WN_TEST_HOOKS
+    /* WINNOW_TEST_MPI_DIE_JOIN=k (tests/cli/test_mpi.sh): rank k kills
+     * itself with SIGKILL as the key exchange starts, the others being in
+     * or on their way to its first collective. */
+    const char *e = getenv("WINNOW_TEST_MPI_DIE_JOIN");
+    char *end = NULL;
+    long die = e && *e ? strtol(e, &end, 10) : -1;
+    if (end && *end == '\0' && die == rank)
+        raise(SIGKILL);
+#endif
+    /* A rank that fails returns at once: its caller aborts the whole run
+     * (MPI_Abort), so no rank is left waiting in a collective. */
+    for (uint32_t j = 0; !rc && j < k->nkeys; j++) {
+        struct cursor c = {0, 0};
+        nv = 0;
+        for (uint64_t q = 0; !rc && q < rounds; q++) {
+            size_t n = 0;
+            rc = read_round(k, j, &c, skip, kb, ent, &n);
+            if (!rc)
+                rc = exchange_round(ent, n, kd, rank, size, cnt, cnt + n1,
+                                    cnt + 2 * n1, cnt + 3 * n1, sendbuf, &v,
+                                    &nv, &vcap, &t->keys);
+        }
+        if (!rc)
+            rc = wn__keydoc_sort(v, nv);
+        if (!rc)
+            rc = wn__join_sorted(v, nv, all_pairs_max, NULL, &pairs, &npairs,
+                                 &paircap, &st);
+        if (!rc && npairs > ((size_t)1 << 22))
+            npairs = wn__pairs_sort_unique(pairs, npairs);
+    }
+    if (rc)
+        goto out;
+    npairs = wn__pairs_sort_unique(pairs, npairs);
+    uint64_t mine_st[3] = {st.buckets, st.large_buckets, st.pairs}, sum[3];
+    uint64_t maxb = st.max_bucket, allmax = 0;
+    if (MPI_Reduce(mine_st, sum, 3, MPI_UINT64_T, MPI_SUM, 0, MPI_COMM_WORLD) !=
+            MPI_SUCCESS ||
+        MPI_Reduce(&maxb, &allmax, 1, MPI_UINT64_T, MPI_MAX, 0,
+                   MPI_COMM_WORLD) != MPI_SUCCESS) {
+        rc = WN_EIO;
+        goto out;
+    }
+    rc = gather_pairs(&pairs, &npairs, &paircap, rank, size, &t->pairs);
+    if (!rc && rank == 0) {
+        memset(st_out, 0, sizeof(*st_out));
+        st_out->buckets = sum[0];
+        st_out->large_buckets = sum[1];
+        st_out->pairs = sum[2];
+        st_out->max_bucket = allmax;
+        st_out->partitions = (uint64_t)size; /* key ranges of each band */
+        *pairs_out = pairs;
+        *npairs_out = npairs;
+        pairs = NULL;
+    } else if (!rc) {
+        *pairs_out = NULL;
+        *npairs_out = 0;
+    }
+out:
+    MPI_Type_free(&kd);
+    wn__free(kb);
+    wn__free(ent);
+    wn__free(sendbuf);
+    wn__free(cnt);
+    wn__free(v);
+    wn__free(pairs);
+    return rc;
+}

@@ -1,0 +1,50 @@
+/*
+ * exchange.h - the band join across MPI ranks (lib/dist): every rank sends
+ * each band key of its documents to the rank that owns the key's range
+ * (MPI_Alltoallv, in rounds of bounded size), each rank joins the keys of
+ * its range band by band (lib/cluster: the same sort and bucket rule as
+ * lib/dedup/candidates.c), and the candidate pairs go to rank 0. Called by
+ * every rank at once (collective); docs/SCALING.md gives the traffic.
+ */
+#ifndef WN_DIST_EXCHANGE_H
+#define WN_DIST_EXCHANGE_H
+
+#include "cluster/cluster.h"
+#include "common/common.h"
+#include "dist/dist.h"
+
+#include <stdio.h>
+
+/*
+ * This rank's documents and where their keys are: runs of consecutive
+ * document numbers (first[r], count[r]); run r's keys of family j are
+ * count[r] native uint64 values at element pos[r] of key_f[j].
+ */
+struct wn_dist_keys {
+    uint32_t nkeys;
+    FILE *const *key_f; /* nkeys, flushed; read with pread */
+    const uint64_t *first, *count, *pos;
+    size_t nruns;
+};
+
+/* The owner of a key: key ranges of equal width over the top 32 bits. */
+static inline int wn__dist_key_owner(uint64_t key, int size)
+{
+    return (int)(((key >> 32) * (uint64_t)size) >> 32);
+}
+
+/*
+ * The band join of ndocs documents over every rank (collective: every rank
+ * calls it with the same ndocs, skip, nkeys and all_pairs_max). Documents
+ * whose bit is set in skip (ndocs / 8 + 1 bytes) are left out. On rank 0,
+ * *pairs and *npairs get every candidate pair (a << 32 | b, a < b, sorted,
+ * distinct) and *st the join's figures summed over ranks; on the other
+ * ranks *pairs is NULL. t->keys and t->pairs count what this rank sent.
+ */
+WN_INTERNAL int wn__dist_join(const struct wn_dist_keys *k, size_t ndocs,
+                              const uint8_t *skip, uint32_t all_pairs_max,
+                              int rank, int size, uint64_t **pairs,
+                              size_t *npairs, struct wn_join_stats *st,
+                              struct wn_dist_traffic *t);
+
+#endif /* WN_DIST_EXCHANGE_H */
