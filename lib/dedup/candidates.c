@@ -156,6 +156,12 @@ int wn__stage_candidates(const struct wn_join_in *in, struct wn_pool *pool,
 /* The rule's candidates: anchors and flashes                                */
 /* ------------------------------------------------------------------------ */
 
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return (a > b) - (a < b);
+}
+
 static int push_pair(uint64_t **pairs, size_t *n, size_t *cap, uint32_t a,
                      uint32_t b)
 {
@@ -173,68 +179,124 @@ static int push_pair(uint64_t **pairs, size_t *n, size_t *cap, uint32_t a,
  * skipped, which is the boilerplate rule of the candidates. The entries are
  * read in partitions by key so that at most the budget is held.
  */
+static int keydoc_push(struct wn_keydoc **v, size_t *n, size_t *cap,
+                       uint64_t key, uint32_t doc)
+{
+    if (*n == *cap && WN_GROW(*v, *cap, *n + 1))
+        return WN_ENOMEM;
+    (*v)[*n].key = key;
+    (*v)[*n].doc = doc;
+    (*v)[*n].pad = 0;
+    (*n)++;
+    return WN_OK;
+}
+
+/* Scratch of the anchor join. */
+struct anchor_scratch {
+    unsigned char *buf; /* ANCHOR_CHUNK entries as read */
+    uint8_t *na;        /* anchors per document, saturating */
+    struct wn_keydoc *v;
+    size_t vcap;
+    uint64_t *raw; /* pairs, once per shared anchor */
+    size_t nraw, rawcap;
+};
+
+#define ANCHOR_CHUNK 8192u
+
+/* One partition of one anchor spill: its buckets' pairs into x->raw. */
+static int anchor_part(const struct wn_rule_join_in *in, uint32_t f,
+                       uint64_t part, uint64_t parts, struct anchor_scratch *x,
+                       struct wn_rule_join_stats *st)
+{
+    uint64_t cnt = in->nanch[f];
+    int fd = fileno(in->anch_f[f]);
+    size_t m = 0;
+    int rc = WN_OK;
+    for (uint64_t at = 0; at < cnt && !rc;) {
+        size_t want = (size_t)WN_MIN((uint64_t)ANCHOR_CHUNK, cnt - at);
+        rc = wn__pread_full(fd, x->buf, want * 12, at * 12);
+        for (size_t i = 0; i < want && !rc; i++) {
+            uint64_t key = wn__get_le64(x->buf + 12 * i);
+            uint32_t doc = wn__get_le32(x->buf + 12 * i + 8);
+            if (part == 0 && x->na[doc] < UINT8_MAX)
+                x->na[doc]++;
+            if (wn__bit_get(in->skip, doc) ||
+                (parts > 1 && (key >> 32) % parts != part))
+                continue;
+            rc = keydoc_push(&x->v, &m, &x->vcap, key, doc);
+        }
+        at += want;
+    }
+    if (!rc)
+        rc = wn__keydoc_sort(x->v, m);
+    for (size_t i = 0; i < m && !rc;) {
+        size_t e = i + 1;
+        while (e < m && x->v[e].key == x->v[i].key)
+            e++;
+        if (e - i > in->anchor_bucket_max) {
+            st->anchor_skipped++;
+        } else {
+            for (size_t a = i; a < e && !rc; a++)
+                for (size_t b = a + 1; b < e && !rc; b++)
+                    if (x->v[a].doc != x->v[b].doc)
+                        rc = push_pair(&x->raw, &x->nraw, &x->rawcap,
+                                       x->v[a].doc, x->v[b].doc);
+        }
+        i = e;
+    }
+    return rc;
+}
+
+/*
+ * The anchor join: documents in a bucket of at most anchor_bucket_max equal
+ * anchors meet. A bigger bucket is a passage that very many records hold (a
+ * sign-off, a site header, a stock phrase): it is skipped, which is the
+ * boilerplate rule of the candidates. A pair is a candidate when it met in
+ * min(anchor_hits, anchors of either) anchors: one shared passage is seldom
+ * one anchor long, a common phrase often is. The spill files are joined one
+ * at a time, each in partitions by key when it exceeds the budget (16 bytes
+ * an entry and as much radix scratch).
+ */
 static int anchor_join(const struct wn_rule_join_in *in, uint64_t **pairs,
                        size_t *npairs, size_t *cap,
                        struct wn_rule_join_stats *st)
 {
-    if (!in->anch_f || in->nanch == 0)
+    if (!in->anch_f || !in->nanch)
         return WN_OK;
     uint64_t budget = in->memory ? in->memory : (1ull << 30);
-    /* 16 bytes an entry and as much radix scratch. */
-    uint64_t parts = (in->nanch * 32 + budget - 1) / budget;
-    parts = parts ? parts : 1;
-    int fd = fileno(in->anch_f);
-    enum { CHUNK = 8192 };
-    unsigned char *buf = wn__malloc(CHUNK * 12);
-    struct wn_keydoc *v = NULL;
-    size_t vcap = 0;
-    int rc = buf ? WN_OK : WN_ENOMEM;
-    for (uint64_t part = 0; part < parts && !rc; part++) {
-        size_t m = 0;
-        for (uint64_t at = 0; at < in->nanch && !rc;) {
-            size_t want = (size_t)WN_MIN((uint64_t)CHUNK, in->nanch - at);
-            rc = wn__pread_full(fd, buf, want * 12, at * 12);
-            for (size_t i = 0; i < want && !rc; i++) {
-                uint64_t key = wn__get_le64(buf + 12 * i);
-                uint32_t doc = wn__get_le32(buf + 12 * i + 8);
-                if (wn__bit_get(in->skip, doc) ||
-                    (parts > 1 && (key >> 32) % parts != part))
-                    continue;
-                if (m == vcap && WN_GROW(v, vcap, m + 1)) {
-                    rc = WN_ENOMEM;
-                    break;
-                }
-                v[m].key = key;
-                v[m].doc = doc;
-                v[m].pad = 0;
-                m++;
-            }
-            at += want;
-        }
-        if (!rc)
-            rc = wn__keydoc_sort(v, m);
-        for (size_t i = 0; i < m && !rc;) {
-            size_t e = i + 1;
-            while (e < m && v[e].key == v[i].key)
-                e++;
-            if (e - i > in->anchor_bucket_max) {
-                st->anchor_skipped++;
-            } else {
-                for (size_t x = i; x < e && !rc; x++)
-                    for (size_t y = x + 1; y < e && !rc; y++)
-                        if (v[x].doc != v[y].doc) {
-                            rc = push_pair(pairs, npairs, cap, v[x].doc,
-                                           v[y].doc);
-                            st->anchor_pairs++;
-                        }
-            }
-            i = e;
-        }
+    size_t n = in->docs->n;
+    struct anchor_scratch x;
+    memset(&x, 0, sizeof(x));
+    x.buf = wn__malloc(ANCHOR_CHUNK * 12);
+    x.na = wn__calloc(n ? n : 1, 1);
+    int rc = x.buf && x.na ? WN_OK : WN_ENOMEM;
+    for (uint32_t f = 0; f < WN_ANCHOR_FILES && !rc; f++) {
+        uint64_t parts = (in->nanch[f] * 32 + budget - 1) / budget;
+        parts = parts ? parts : 1;
+        for (uint64_t part = 0; part < parts && !rc; part++)
+            rc = anchor_part(in, f, part, parts, &x, st);
         if (!rc && in->cancel && *in->cancel)
             rc = WN_EINTR;
     }
-    wn__free(buf);
-    wn__free(v);
+    if (!rc)
+        qsort(x.raw, x.nraw, sizeof(*x.raw), cmp_u64);
+    uint32_t need = in->anchor_hits ? in->anchor_hits : 1;
+    for (size_t i = 0; i < x.nraw && !rc;) {
+        size_t e = i + 1;
+        while (e < x.nraw && x.raw[e] == x.raw[i])
+            e++;
+        uint32_t a = (uint32_t)(x.raw[i] >> 32), b = (uint32_t)x.raw[i];
+        uint32_t want = WN_MIN(need, (uint32_t)WN_MIN(x.na[a], x.na[b]));
+        if (e - i >= want) {
+            rc = push_pair(pairs, npairs, cap, a, b);
+            st->anchor_pairs++;
+        }
+        i = e;
+    }
+    wn__free(x.raw);
+    wn__free(x.na);
+    wn__free(x.buf);
+    wn__free(x.v);
     return rc;
 }
 
@@ -256,18 +318,6 @@ static bool short_doc(const struct wn_rule_join_in *in, size_t d)
 {
     return !wn__bit_get(in->skip, d) && !(in->docs->flags[d] & WN_DOC_EMPTY) &&
            in->docs->nsh[d] <= in->sk->qp.short_tokens;
-}
-
-static int keydoc_push(struct wn_keydoc **v, size_t *n, size_t *cap,
-                       uint64_t key, uint32_t doc)
-{
-    if (*n == *cap && WN_GROW(*v, *cap, *n + 1))
-        return WN_ENOMEM;
-    (*v)[*n].key = key;
-    (*v)[*n].doc = doc;
-    (*v)[*n].pad = 0;
-    (*n)++;
-    return WN_OK;
 }
 
 /* Read block b's lead words and make its offers and probes. */
@@ -313,12 +363,6 @@ static int flash_load(const struct wn_rule_join_in *in, int64_t b, uint8_t *rec,
     if (!rc)
         rc = wn__keydoc_sort(fb->probe, fb->nprobe);
     return rc;
-}
-
-static int cmp_u64(const void *x, const void *y)
-{
-    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-    return (a > b) - (a < b);
 }
 
 /*

@@ -44,6 +44,7 @@
  * the WN_ANCHOR_CAP smallest. */
 #define WN_ANCHOR_CAP       64u
 #define WN_ANCHOR_LOG2_RATE 3u
+#define WN_ANCHOR_FILES     16u /* anchor spill files, by the top 4 bits */
 /* The word document-frequency sketch of the flash test (cms.h). */
 #define WN_WORDS_LOG2_WIDTH 19u
 #define WN_WORDS_DEPTH      2u
@@ -174,7 +175,9 @@ struct wn_docs {
  * file, band keys to one file per band, shingle sets to one file. */
 struct wn_spills {
     FILE *sig_f;
-    FILE *anch_f; /* the rule's anchors: (key, document) entries */
+    /* The rule's anchors: (key, document) entries, by the key's top bits
+     * into WN_ANCHOR_FILES files, so that the join holds one at a time. */
+    FILE *anch_f[WN_ANCHOR_FILES];
     FILE **key_f; /* nkeys */
     uint32_t nkeys;
     FILE *set_f;
@@ -214,7 +217,7 @@ struct wn_pass1 {
     size_t ring_head, ring_n;
     uint64_t invalid_utf8, empty_docs, keep_missing;
     struct wn_cms *words; /* the rule's word counts (lead words), or NULL */
-    uint64_t anchors;     /* entries written to the anchor spill */
+    uint64_t anchors[WN_ANCHOR_FILES]; /* entries in each anchor spill */
 };
 
 WN_INTERNAL int wn__pass1_init(struct wn_pass1 *p, const struct wn_sketcher *sk,
@@ -285,18 +288,21 @@ WN_INTERNAL int wn__stage_candidates(const struct wn_join_in *in,
  */
 #define WN_FLASH_BLOCK 2048u
 /* An anchor held by more records than this is boilerplate: its bucket makes
- * no candidates (docs/QUALITY.md, phase 3). */
-#define WN_ANCHOR_BUCKET_MAX 32u
+ * no candidates; a pair must share WN_ANCHOR_HITS anchors (or as many as the
+ * one with fewer has) to be a candidate (docs/QUALITY.md, phase 3). */
+#define WN_ANCHOR_BUCKET_MAX 16u
+#define WN_ANCHOR_HITS       2u
 struct wn_rule_join_in {
     const struct wn_sketcher *sk;
     const struct wn_docs *docs;
-    const uint8_t *skip; /* documents left out */
-    FILE *anch_f;        /* the anchor spill, flushed */
-    uint64_t nanch;      /* entries in it */
-    int sig_fd;          /* the verification records (lead words) */
+    const uint8_t *skip;   /* documents left out */
+    FILE *const *anch_f;   /* the anchor spills, flushed */
+    const uint64_t *nanch; /* entries in each */
+    int sig_fd;            /* the verification records (lead words) */
     const struct wn_words *wt;
     uint32_t anchor_bucket_max;
-    uint64_t memory; /* budget; 0: 1 GiB */
+    uint32_t anchor_hits; /* anchors a pair must share (at most either's) */
+    uint64_t memory;      /* budget; 0: 1 GiB */
     volatile int *cancel;
 };
 struct wn_rule_join_stats {

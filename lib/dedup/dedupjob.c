@@ -136,7 +136,8 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
     struct wn_dedup_report *rep = &j->rep;
     const struct wn_docs *d = &j->docs;
     int rc = wn__pass1_finish(&j->p1);
-    uint64_t nanch = j->p1.anchors;
+    uint64_t nanch[WN_ANCHOR_FILES];
+    memcpy(nanch, j->p1.anchors, sizeof(nanch));
     rep->invalid_utf8 = j->p1.invalid_utf8;
     rep->empty_docs = j->p1.empty_docs;
     rep->keep_missing = j->p1.keep_missing;
@@ -219,6 +220,7 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
                 .sig_fd = j->sp.sig_f ? fileno(j->sp.sig_f) : -1,
                 .wt = &j->wt,
                 .anchor_bucket_max = WN_ANCHOR_BUCKET_MAX,
+                .anchor_hits = WN_ANCHOR_HITS,
                 .memory = j->o.memory,
                 .cancel = j->o.cancel,
             };

@@ -65,9 +65,11 @@ int wn__spills_open(struct wn_spills *sp, const struct wn_sketcher *sk,
         if (!sp->key_f)
             return WN_ENOMEM;
         sp->nkeys = sk->nkeys;
-        if (sk->anchor_cap) {
-            sp->anch_f = wn__frame_spill(frame, "anchors", 0);
-            if (!sp->anch_f)
+        for (uint32_t f = 0; sk->anchor_cap && f < WN_ANCHOR_FILES; f++) {
+            char name[32];
+            snprintf(name, sizeof(name), "anchors-%u", f);
+            sp->anch_f[f] = wn__frame_spill(frame, name, 0);
+            if (!sp->anch_f[f])
                 return WN_EOPEN;
         }
         for (uint32_t j = 0; j < sk->nkeys; j++) {
@@ -92,8 +94,9 @@ int wn__spills_flush(struct wn_spills *sp)
         return wn__status_from_errno(errno);
     if (sp->set_f && fflush(sp->set_f) != 0)
         return wn__status_from_errno(errno);
-    if (sp->anch_f && fflush(sp->anch_f) != 0)
-        return wn__status_from_errno(errno);
+    for (uint32_t f = 0; f < WN_ANCHOR_FILES; f++)
+        if (sp->anch_f[f] && fflush(sp->anch_f[f]) != 0)
+            return wn__status_from_errno(errno);
     for (uint32_t j = 0; sp->key_f && j < sp->nkeys; j++)
         if (fflush(sp->key_f[j]) != 0)
             return wn__status_from_errno(errno);
@@ -112,8 +115,9 @@ void wn__spills_close(struct wn_spills *sp)
     }
     if (sp->set_f)
         fclose(sp->set_f);
-    if (sp->anch_f)
-        fclose(sp->anch_f);
+    for (uint32_t f = 0; f < WN_ANCHOR_FILES; f++)
+        if (sp->anch_f[f])
+            fclose(sp->anch_f[f]);
     memset(sp, 0, sizeof(*sp));
 }
 
@@ -270,13 +274,15 @@ static int commit_rule_keys(struct wn_pass1 *p, uint32_t doc,
     const struct wn_sketcher *sk = p->sk;
     if (!sk->anchor_cap)
         return WN_OK;
-    unsigned char buf[12 * WN_ANCHOR_CAP];
-    for (uint32_t k = 0; k < nanch; k++) {
-        wn__put_le64(buf + 12 * k, anch[k]);
-        wn__put_le32(buf + 12 * k + 8, doc);
+    int rc = WN_OK;
+    for (uint32_t k = 0; k < nanch && !rc; k++) {
+        unsigned char e[12];
+        uint32_t f = (uint32_t)(anch[k] >> 60) % WN_ANCHOR_FILES;
+        wn__put_le64(e, anch[k]);
+        wn__put_le32(e + 8, doc);
+        rc = write_all(p->sp->anch_f[f], e, sizeof(e));
+        p->anchors[f]++;
     }
-    int rc = write_all(p->sp->anch_f, buf, (size_t)nanch * 12);
-    p->anchors += nanch;
     if (p->words) {
         uint32_t w[WN_LEAD_TOKENS];
         size_t nw = wn__lead_unpack(vrec + sk->sig_bytes + sk->fig_bytes, w);
