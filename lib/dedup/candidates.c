@@ -342,10 +342,17 @@ static int flash_load(const struct wn_rule_join_in *in, int64_t b, uint8_t *rec,
         uint64_t w64[WN_LEAD_TOKENS], sel[FLASH_OFFERS];
         const uint8_t *r = rec + (d - lo) * sk->rec_bytes;
         size_t nw = wn__lead_unpack(r + sk->sig_bytes + sk->fig_bytes, w);
+        /* A word no other record holds meets nothing: keys are chosen
+         * among the words counted at least twice. */
+        size_t kept = 0;
         for (size_t k = 0; k < nw; k++) {
-            w64[k] = w[k];
-            c[k] = wn__cms_count(in->wt->cms, wn__lead_key(w[k]));
+            uint32_t cnt = wn__cms_count(in->wt->cms, wn__lead_key(w[k]));
+            if (cnt < 2)
+                continue;
+            w64[kept] = w[k];
+            c[kept++] = cnt;
         }
+        nw = kept;
         size_t no = wn__contain_offers(w64, c, nw, maxc, FLASH_OFFERS, sel);
         for (size_t k = 0; k < no && !rc; k++)
             rc = keydoc_push(&fb->off, &fb->noff, &fb->offcap, sel[k],
