@@ -229,6 +229,30 @@ static struct wn__quality_verdict decide(const struct wn_pair_facts *f)
     return v;
 }
 
+/* The contained verdict's size floor (min_cont_ratio): a record smaller
+ * than that share of the other is not judged contained from an estimate. */
+static void test_decide_cont_floor(void **state)
+{
+    (void)state;
+    struct wn_pair_facts f = facts(0.01, 1.0, 0.01, 10, 1000, 0, 0, 0);
+    struct wn_quality_params p;
+    wn__quality_params_default(&p);
+    struct wn__quality_verdict v;
+    wn__quality_decide(&f, &p, &v);
+    assert_true(v.same);
+    assert_int_equal(v.reason, WN_Q_CONTAINED);
+    p.min_cont_ratio = 4.0 / 512; /* 10 >= 7.8 */
+    wn__quality_decide(&f, &p, &v);
+    assert_true(v.same);
+    f.tokens_b = 1281; /* 10 < 10.008 */
+    wn__quality_decide(&f, &p, &v);
+    assert_false(v.same);
+    assert_int_equal(v.reason, WN_Q_DIFFERENT);
+    f.tokens_b = 1280; /* 10 >= 10 */
+    wn__quality_decide(&f, &p, &v);
+    assert_true(v.same);
+}
+
 static void test_decide_rule(void **state)
 {
     (void)state;
@@ -701,6 +725,7 @@ int main(void)
         cmocka_unit_test(test_figures_agreement_boundaries),
         cmocka_unit_test(test_figures_bottom_k),
         cmocka_unit_test(test_decide_rule),
+        cmocka_unit_test(test_decide_cont_floor),
         cmocka_unit_test(test_cms_upper_bound_and_order),
         cmocka_unit_test(test_cms_saturation_and_shape),
         cmocka_unit_test(test_cms_save_load),

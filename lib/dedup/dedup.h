@@ -290,7 +290,7 @@ WN_INTERNAL int wn__stage_candidates(const struct wn_join_in *in,
 /* An anchor held by more records than this is boilerplate: its bucket makes
  * no candidates; a pair must share WN_ANCHOR_HITS anchors (or as many as the
  * one with fewer has) to be a candidate (docs/QUALITY.md, phase 3). */
-#define WN_ANCHOR_BUCKET_MAX 16u
+#define WN_ANCHOR_BUCKET_MAX 8u
 #define WN_ANCHOR_HITS       2u
 struct wn_rule_join_in {
     const struct wn_sketcher *sk;

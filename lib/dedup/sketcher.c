@@ -211,6 +211,11 @@ int wn__sketcher_init(struct wn_sketcher *sk, const struct wn_dedup_options *o)
         sk->qp.t_near = o->threshold;
         if (o->containment > 0)
             sk->qp.t_cont = o->containment;
+        /* An estimated containment needs a few bins where the records
+         * agree: about 4 expected for a copy s inside l at |s| >= 4/vk |l|
+         * (docs/QUALITY.md, phase 3). Exact sets need no floor. */
+        if (!sk->need_sets && sk->vk)
+            sk->qp.min_cont_ratio = 4.0 / sk->vk;
         sk->lead_bytes = WN_LEAD_BYTES;
         sk->anchor_cap = WN_ANCHOR_CAP;
     }
