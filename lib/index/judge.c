@@ -72,10 +72,11 @@ int wn__judge_params(const struct wn__judge *j, struct wn_buf *b)
         b,
         "method %d\ntokens %d\nngram %u\nnum_perm %u\nthreshold %.17g\n"
         "bands %u\nrows %u\nsketch %d\ncontainment %.17g\nhamming %u\n"
-        "seed %llu\nverify %d\nsketcher_id %016llx\n",
+        "seed %llu\nverify %d\nprofile %d\nsketcher_id %016llx\n",
         i->method, i->token_mode, i->ngram, i->num_perm, i->threshold, i->bands,
         i->rows, i->sketch, i->containment, i->hamming,
-        (unsigned long long)i->seed, i->verify, (unsigned long long)j->id);
+        (unsigned long long)i->seed, i->verify, i->profile,
+        (unsigned long long)j->id);
 }
 
 int wn__judge_parse_params(const char *p, size_t len,
@@ -83,6 +84,8 @@ int wn__judge_parse_params(const char *p, size_t len,
 {
     struct wn_dedup_options t;
     wn_dedup_options_init(&t);
+    /* Parameters stored without a profile line are the classic rule's. */
+    t.profile = WN_PROFILE_CLASSIC;
     char line[128];
     size_t i = 0;
     while (i < len) {
@@ -129,6 +132,8 @@ int wn__judge_parse_params(const char *p, size_t len,
             t.seed = u;
         else if (!strcmp(name, "verify"))
             t.verify = (int)d;
+        else if (!strcmp(name, "profile"))
+            t.profile = (int)d;
         else
             return WN_EFORMAT;
     }
