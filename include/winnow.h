@@ -661,8 +661,9 @@ WN_API const char *wn_figures_name(int agreement);
 struct wn_verdict {
     int same;              /* 1: a duplicate pair by the batch job's rule */
     int reason;            /* enum wn_reason; WN_REASON_NONE when !same */
-    int candidate;         /* 1: the sketches share a band key, so the batch job
-                              compares them (exact duplicates need not) */
+    int candidate;         /* 1: the sketches share a band key (or, news and web
+                              rules, an anchor), so the batch job compares
+                              them (exact duplicates need not) */
     double similarity;     /* Jaccard: estimated from the verification
                               signatures, or exact with WN_VERIFY_EXACT; SimHash:
                               1 - Hamming distance / 64; 1 for exact pairs */
@@ -693,6 +694,32 @@ struct wn_verdict {
 WN_API int wn_sketcher_compare(const struct wn_sketcher *sk,
                                const struct wn_sketch *a,
                                const struct wn_sketch *b, struct wn_verdict *v);
+
+/*
+ * The corpus word counts of the news and web rules' flash test (a headline
+ * of at most 40 tokens whose rare words, weighted by idf = log(n / df), are
+ * in the lead of a longer record): a count-min sketch of the distinct words
+ * of the first 64 tokens of every record added. wn_sketcher_compare has no
+ * corpus, so its flash test never passes (weight 0); given the counts of the
+ * records a batch job saw, every record added once in any order,
+ * wn_sketcher_compare_counts decides as that job (reason flash included).
+ * Create: WN_OK, WN_EINVAL (NULL) or WN_ENOMEM. Add: WN_OK, or WN_EINVAL for
+ * a sketch of another sketcher or holding no sketch; a sketcher without the
+ * rule adds nothing. Not thread-safe while adding.
+ */
+struct wn_word_counts;
+WN_API int wn_word_counts_create(const struct wn_sketcher *sk,
+                                 struct wn_word_counts **out);
+WN_API int wn_word_counts_add(struct wn_word_counts *c,
+                              const struct wn_sketch *s);
+WN_API void wn_word_counts_free(struct wn_word_counts *c);
+/* wn_sketcher_compare with the flash test weighing words by c (NULL: as
+ * wn_sketcher_compare); c must be of sk. */
+WN_API int wn_sketcher_compare_counts(const struct wn_sketcher *sk,
+                                      const struct wn_word_counts *c,
+                                      const struct wn_sketch *a,
+                                      const struct wn_sketch *b,
+                                      struct wn_verdict *v);
 
 /* One record of the in-memory job. */
 struct wn_dedup_record {

@@ -699,6 +699,10 @@ static void test_pair_decision_equals_batch(void **state)
         fclose(f);
         struct wn_dedup_options o;
         wn_dedup_options_init(&o);
+        /* The index is the classic rule (wn_index_options_init): so is the
+         * batch job it is compared with. */
+        o.profile = WN_PROFILE_CLASSIC;
+        o.threshold = 0.8;
         o.threads = 1;
         o.no_fsync = 1;
         const char *inputs[] = {in};
@@ -733,9 +737,42 @@ static void test_pair_decision_equals_batch(void **state)
     free(dir);
 }
 
+/* The stored rule includes the profile: an index made with the news rule
+ * reopens as the news rule (stored parameters without a profile line are
+ * the classic rule's, as every index made before the profile existed). */
+static void test_profile_stored(void **state)
+{
+    (void)state;
+    for (int k = 0; k < 2; k++) {
+        char *dir = tmpdir_make();
+        struct wn_index_options o;
+        wn_index_options_init(&o);
+        o.create = 1;
+        o.no_sync = 1;
+        o.dedup.profile = k ? WN_PROFILE_NEWS : WN_PROFILE_CLASSIC;
+        o.dedup.threshold = k ? 0.5 : 0.8;
+        struct wn_index *ix = NULL;
+        char msg[256];
+        assert_int_equal(wn_index_open(dir, &o, &ix, msg, sizeof(msg)), WN_OK);
+        wn_index_free(ix);
+        struct wn_index_options r;
+        wn_index_options_init(&r);
+        ix = NULL;
+        assert_int_equal(wn_index_open(dir, &r, &ix, msg, sizeof(msg)), WN_OK);
+        struct wn_dedup_options rule;
+        wn_index_rule(ix, &rule);
+        assert_int_equal(rule.profile, o.dedup.profile);
+        assert_true(rule.threshold == o.dedup.threshold);
+        wn_index_free(ix);
+        rm_rf(dir);
+        free(dir);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_profile_stored),
         cmocka_unit_test(test_check_query_reopen),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_format),

@@ -18,6 +18,7 @@ void wn__quality_params_default(struct wn_quality_params *p)
     p->min_weight = 20.0;
     p->max_conflict = 0.1;
     p->t_one_fig = 0.65;
+    p->min_cont_ratio = 0;
 }
 
 void wn__quality_decide(const struct wn_pair_facts *f,
@@ -43,7 +44,9 @@ void wn__quality_decide(const struct wn_pair_facts *f,
     bool cont_figs = s_only == 0;
 
     bool near_words = f->jaccard >= p->t_near;
-    bool cont_words = cont_s >= p->t_cont;
+    uint32_t tokens_l = v.smaller_is_a ? f->tokens_b : f->tokens_a;
+    bool cont_words = cont_s >= p->t_cont &&
+                      (double)tokens_s >= p->min_cont_ratio * (double)tokens_l;
     bool flash_words = tokens_s <= p->short_tokens &&
                        weight_s >= p->min_weight &&
                        words_s >= (s_figs > 0 ? p->t_words : p->t_words_nofig);

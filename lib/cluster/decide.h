@@ -7,8 +7,9 @@
  * other:
  *   near       J >= t_near and the figures do not conflict (or exactly one
  *              figure is replaced and J >= t_one_fig);
- *   contained  containment of s in l >= t_cont and every figure of s is in
- *              l (or neither has one);
+ *   contained  containment of s in l >= t_cont, s at least min_cont_ratio
+ *              of l's size, and every figure of s is in l (or neither has
+ *              one);
  *   flash      s has at most short_tokens tokens, its words weigh at least
  *              min_weight (idf, nats), the idf-weighted share of them found
  *              in l is >= t_words (>= t_words_nofig when s has no figure),
@@ -35,6 +36,11 @@ struct wn_quality_params {
     double max_conflict;   /* figures replaced / figures, at most (0.1) */
     double t_one_fig; /* Jaccard above which one replaced figure is an update of
                          the same item (0.65) */
+    /* Least size of s against l (shingles) for the contained verdict: an
+     * estimated containment rests on the bins where both records agree, of
+     * which a record much smaller than the other has too few for a verdict
+     * (the verifier sets 4 / bins; 0 with exact sets, the default). */
+    double min_cont_ratio;
 };
 
 /* The measured defaults (bench/quality_proto.py, docs/QUALITY.md). */

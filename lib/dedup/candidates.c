@@ -12,6 +12,7 @@
 #include "io/outfile.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 
 struct join_shared {
     const struct wn_join_in *in;
@@ -149,4 +150,341 @@ int wn__stage_candidates(const struct wn_join_in *in, struct wn_pool *pool,
     *npairs_out = npairs;
     *st_out = st;
     return WN_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The rule's candidates: anchors and flashes                                */
+/* ------------------------------------------------------------------------ */
+
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return (a > b) - (a < b);
+}
+
+static int push_pair(uint64_t **pairs, size_t *n, size_t *cap, uint32_t a,
+                     uint32_t b)
+{
+    if (*n == *cap && WN_GROW(*pairs, *cap, *n + 1))
+        return WN_ENOMEM;
+    uint32_t lo = WN_MIN(a, b), hi = WN_MAX(a, b);
+    (*pairs)[(*n)++] = (uint64_t)lo << 32 | hi;
+    return WN_OK;
+}
+
+/*
+ * The anchor join: every pair of documents in a bucket of at most
+ * anchor_bucket_max equal anchors. A bigger bucket is a passage that very
+ * many records hold (a sign-off, a site header, a stock phrase): it is
+ * skipped, which is the boilerplate rule of the candidates. The entries are
+ * read in partitions by key so that at most the budget is held.
+ */
+static int keydoc_push(struct wn_keydoc **v, size_t *n, size_t *cap,
+                       uint64_t key, uint32_t doc)
+{
+    if (*n == *cap && WN_GROW(*v, *cap, *n + 1))
+        return WN_ENOMEM;
+    (*v)[*n].key = key;
+    (*v)[*n].doc = doc;
+    (*v)[*n].pad = 0;
+    (*n)++;
+    return WN_OK;
+}
+
+/* Scratch of the anchor join. */
+struct anchor_scratch {
+    unsigned char *buf; /* ANCHOR_CHUNK entries as read */
+    uint8_t *na;        /* anchors per document, saturating */
+    struct wn_keydoc *v;
+    size_t vcap;
+    uint64_t *raw; /* pairs, once per shared anchor */
+    size_t nraw, rawcap;
+};
+
+#define ANCHOR_CHUNK 8192u
+
+/* One partition of one anchor spill: its buckets' pairs into x->raw. */
+static int anchor_part(const struct wn_rule_join_in *in, uint32_t f,
+                       uint64_t part, uint64_t parts, struct anchor_scratch *x,
+                       struct wn_rule_join_stats *st)
+{
+    uint64_t cnt = in->nanch[f];
+    int fd = fileno(in->anch_f[f]);
+    size_t m = 0;
+    int rc = WN_OK;
+    for (uint64_t at = 0; at < cnt && !rc;) {
+        size_t want = (size_t)WN_MIN((uint64_t)ANCHOR_CHUNK, cnt - at);
+        rc = wn__pread_full(fd, x->buf, want * 12, at * 12);
+        for (size_t i = 0; i < want && !rc; i++) {
+            uint64_t key = wn__get_le64(x->buf + 12 * i);
+            uint32_t doc = wn__get_le32(x->buf + 12 * i + 8);
+            if (part == 0 && x->na[doc] < UINT8_MAX)
+                x->na[doc]++;
+            if (wn__bit_get(in->skip, doc) ||
+                (parts > 1 && (key >> 32) % parts != part))
+                continue;
+            rc = keydoc_push(&x->v, &m, &x->vcap, key, doc);
+        }
+        at += want;
+    }
+    if (!rc)
+        rc = wn__keydoc_sort(x->v, m);
+    for (size_t i = 0; i < m && !rc;) {
+        size_t e = i + 1;
+        while (e < m && x->v[e].key == x->v[i].key)
+            e++;
+        if (e - i > in->anchor_bucket_max) {
+            st->anchor_skipped++;
+        } else {
+            for (size_t a = i; a < e && !rc; a++)
+                for (size_t b = a + 1; b < e && !rc; b++)
+                    if (x->v[a].doc != x->v[b].doc)
+                        rc = push_pair(&x->raw, &x->nraw, &x->rawcap,
+                                       x->v[a].doc, x->v[b].doc);
+        }
+        i = e;
+    }
+    return rc;
+}
+
+/*
+ * The anchor join: documents in a bucket of at most anchor_bucket_max equal
+ * anchors meet. A bigger bucket is a passage that very many records hold (a
+ * sign-off, a site header, a stock phrase): it is skipped, which is the
+ * boilerplate rule of the candidates. A pair is a candidate when it met in
+ * min(anchor_hits, anchors of either) anchors: one shared passage is seldom
+ * one anchor long, a common phrase often is. The spill files are joined one
+ * at a time, each in partitions by key when it exceeds the budget (16 bytes
+ * an entry and as much radix scratch).
+ */
+static int anchor_join(const struct wn_rule_join_in *in, uint64_t **pairs,
+                       size_t *npairs, size_t *cap,
+                       struct wn_rule_join_stats *st)
+{
+    if (!in->anch_f || !in->nanch)
+        return WN_OK;
+    uint64_t budget = in->memory ? in->memory : (1ull << 30);
+    size_t n = in->docs->n;
+    struct anchor_scratch x;
+    memset(&x, 0, sizeof(x));
+    x.buf = wn__malloc(ANCHOR_CHUNK * 12);
+    x.na = wn__calloc(n ? n : 1, 1);
+    int rc = x.buf && x.na ? WN_OK : WN_ENOMEM;
+    for (uint32_t f = 0; f < WN_ANCHOR_FILES && !rc; f++) {
+        uint64_t parts = (in->nanch[f] * 32 + budget - 1) / budget;
+        parts = parts ? parts : 1;
+        for (uint64_t part = 0; part < parts && !rc; part++)
+            rc = anchor_part(in, f, part, parts, &x, st);
+        if (!rc && in->cancel && *in->cancel)
+            rc = WN_EINTR;
+    }
+    if (!rc)
+        qsort(x.raw, x.nraw, sizeof(*x.raw), cmp_u64);
+    uint32_t need = in->anchor_hits ? in->anchor_hits : 1;
+    for (size_t i = 0; i < x.nraw && !rc;) {
+        size_t e = i + 1;
+        while (e < x.nraw && x.raw[e] == x.raw[i])
+            e++;
+        uint32_t a = (uint32_t)(x.raw[i] >> 32), b = (uint32_t)x.raw[i];
+        uint32_t want = WN_MIN(need, (uint32_t)WN_MIN(x.na[a], x.na[b]));
+        if (e - i >= want) {
+            rc = push_pair(pairs, npairs, cap, a, b);
+            st->anchor_pairs++;
+        }
+        i = e;
+    }
+    wn__free(x.raw);
+    wn__free(x.na);
+    wn__free(x.buf);
+    wn__free(x.v);
+    return rc;
+}
+
+/* Probes of a short record and offers of every record (contain.h). */
+#define FLASH_PROBES     4u
+#define FLASH_OFFERS     32u
+#define FLASH_BUCKET_MAX 256u /* offers of one word in a window, at most */
+#define FLASH_MIN_COUNT  20u  /* an offered word is in at most */
+#define FLASH_MAX_SHARE  20u  /* max(FLASH_MIN_COUNT, n / this) records */
+
+/* One block's offers (word, document), sorted, and its probes. */
+struct flash_block {
+    int64_t b; /* block number, -1: empty */
+    struct wn_keydoc *off, *probe;
+    size_t noff, nprobe, offcap, probecap;
+};
+
+static bool short_doc(const struct wn_rule_join_in *in, size_t d)
+{
+    return !wn__bit_get(in->skip, d) && !(in->docs->flags[d] & WN_DOC_EMPTY) &&
+           in->docs->nsh[d] <= in->sk->qp.short_tokens;
+}
+
+/* Read block b's lead words and make its offers and probes. */
+static int flash_load(const struct wn_rule_join_in *in, int64_t b, uint8_t *rec,
+                      struct flash_block *fb, struct wn_rule_join_stats *st)
+{
+    const struct wn_sketcher *sk = in->sk;
+    size_t n = in->docs->n;
+    size_t lo = (size_t)b * WN_FLASH_BLOCK;
+    size_t hi = WN_MIN(n, lo + WN_FLASH_BLOCK);
+    fb->b = b;
+    fb->noff = fb->nprobe = 0;
+    int rc = wn__pread_full(in->sig_fd, rec, (hi - lo) * sk->rec_bytes,
+                            (uint64_t)lo * sk->rec_bytes);
+    uint64_t maxc64 =
+        WN_MAX((uint64_t)FLASH_MIN_COUNT, in->wt->n / FLASH_MAX_SHARE);
+    uint32_t maxc = (uint32_t)WN_MIN(maxc64, (uint64_t)UINT32_MAX);
+    for (size_t d = lo; d < hi && !rc; d++) {
+        if (wn__bit_get(in->skip, d) || (in->docs->flags[d] & WN_DOC_EMPTY))
+            continue;
+        uint32_t w[WN_LEAD_TOKENS], c[WN_LEAD_TOKENS];
+        uint64_t w64[WN_LEAD_TOKENS], sel[FLASH_OFFERS];
+        const uint8_t *r = rec + (d - lo) * sk->rec_bytes;
+        size_t nw = wn__lead_unpack(r + sk->sig_bytes + sk->fig_bytes, w);
+        /* A word no other record holds meets nothing: keys are chosen
+         * among the words counted at least twice. */
+        size_t kept = 0;
+        for (size_t k = 0; k < nw; k++) {
+            uint32_t cnt = wn__cms_count(in->wt->cms, wn__lead_key(w[k]));
+            if (cnt < 2)
+                continue;
+            w64[kept] = w[k];
+            c[kept++] = cnt;
+        }
+        nw = kept;
+        size_t no = wn__contain_offers(w64, c, nw, maxc, FLASH_OFFERS, sel);
+        for (size_t k = 0; k < no && !rc; k++)
+            rc = keydoc_push(&fb->off, &fb->noff, &fb->offcap, sel[k],
+                             (uint32_t)d);
+        if (!rc && short_doc(in, d)) {
+            size_t np = wn__contain_probes(w64, c, nw, FLASH_PROBES, sel);
+            st->probes += np > 0;
+            for (size_t k = 0; k < np && !rc; k++)
+                rc = keydoc_push(&fb->probe, &fb->nprobe, &fb->probecap, sel[k],
+                                 (uint32_t)d);
+        }
+    }
+    if (!rc)
+        rc = wn__keydoc_sort(fb->off, fb->noff);
+    if (!rc)
+        rc = wn__keydoc_sort(fb->probe, fb->nprobe);
+    return rc;
+}
+
+/*
+ * The flash join. A flash and the story that follows it are close in a
+ * feed: a short record's probes (its FLASH_PROBES rarest lead words by the
+ * corpus word counts) meet the offers (the FLASH_OFFERS rarest lead words of
+ * at most max(20, n / 20) records) of the records of its block and the two
+ * beside it; a pair whose probes meet in >= min(2, probes) words is a
+ * candidate. Counts are of the whole corpus (two-phase: known after pass
+ * 1), so the keys do not depend on thread count or order of work. Only
+ * blocks with a short record, and their neighbours, are read.
+ */
+static int flash_join(const struct wn_rule_join_in *in, uint64_t **pairs,
+                      size_t *npairs, size_t *cap,
+                      struct wn_rule_join_stats *st)
+{
+    const struct wn_docs *docs = in->docs;
+    if (!in->wt || !in->wt->cms || in->sig_fd < 0 || docs->n == 0)
+        return WN_OK;
+    int64_t nblocks =
+        (int64_t)((docs->n + WN_FLASH_BLOCK - 1) / WN_FLASH_BLOCK);
+    struct flash_block fb[3];
+    memset(fb, 0, sizeof(fb));
+    for (int i = 0; i < 3; i++)
+        fb[i].b = -1;
+    uint8_t *rec = wn__reallocarray(NULL, WN_FLASH_BLOCK, in->sk->rec_bytes);
+    uint64_t *hits = NULL;
+    size_t nhits = 0, hitcap = 0;
+    int rc = rec ? WN_OK : WN_ENOMEM;
+    for (int64_t b = 0; b < nblocks && !rc; b++) {
+        size_t lo = (size_t)b * WN_FLASH_BLOCK;
+        size_t hi = WN_MIN(docs->n, lo + WN_FLASH_BLOCK);
+        bool any = false;
+        for (size_t d = lo; d < hi && !any; d++)
+            any = short_doc(in, d);
+        if (!any)
+            continue;
+        /* Blocks b - 1, b, b + 1 in slots (b + 2) % 3 etc. */
+        for (int64_t x = b - 1; x <= b + 1 && !rc; x++) {
+            if (x < 0 || x >= nblocks)
+                continue;
+            struct flash_block *f = &fb[x % 3];
+            if (f->b != x)
+                rc = flash_load(in, x, rec, f, st);
+        }
+        const struct flash_block *pb = &fb[b % 3];
+        uint8_t np[WN_FLASH_BLOCK];
+        memset(np, 0, sizeof(np));
+        for (size_t k = 0; k < pb->nprobe; k++)
+            np[pb->probe[k].doc - lo]++;
+        nhits = 0;
+        for (size_t i = 0; i < pb->nprobe && !rc; i++) {
+            uint64_t word = pb->probe[i].key;
+            uint32_t pd = pb->probe[i].doc;
+            for (int64_t x = b - 1; x <= b + 1 && !rc; x++) {
+                if (x < 0 || x >= nblocks)
+                    continue;
+                const struct flash_block *f = &fb[x % 3];
+                /* The run of this word among the block's offers. */
+                size_t l = 0, r = f->noff;
+                while (l < r) {
+                    size_t mid = l + (r - l) / 2;
+                    if (f->off[mid].key < word)
+                        l = mid + 1;
+                    else
+                        r = mid;
+                }
+                size_t e = l;
+                while (e < f->noff && f->off[e].key == word)
+                    e++;
+                if (e - l > FLASH_BUCKET_MAX)
+                    continue;
+                for (size_t k = l; k < e && !rc; k++) {
+                    if (f->off[k].doc == pd)
+                        continue;
+                    if (nhits == hitcap && WN_GROW(hits, hitcap, nhits + 1)) {
+                        rc = WN_ENOMEM;
+                        break;
+                    }
+                    hits[nhits++] = (uint64_t)pd << 32 | f->off[k].doc;
+                }
+            }
+        }
+        if (!rc)
+            qsort(hits, nhits, sizeof(*hits), cmp_u64);
+        /* Probes per short record, for the min(2, probes) rule. */
+        for (size_t i = 0; i < nhits && !rc;) {
+            size_t e = i + 1;
+            while (e < nhits && hits[e] == hits[i])
+                e++;
+            uint32_t pd = (uint32_t)(hits[i] >> 32);
+            if (e - i >= WN_MIN((size_t)2, (size_t)np[pd - lo])) {
+                rc = push_pair(pairs, npairs, cap, pd, (uint32_t)hits[i]);
+                st->flash_pairs++;
+            }
+            i = e;
+        }
+        if (!rc && in->cancel && *in->cancel)
+            rc = WN_EINTR;
+    }
+    for (int i = 0; i < 3; i++) {
+        wn__free(fb[i].off);
+        wn__free(fb[i].probe);
+    }
+    wn__free(rec);
+    wn__free(hits);
+    return rc;
+}
+
+int wn__stage_rule_candidates(const struct wn_rule_join_in *in,
+                              uint64_t **pairs, size_t *npairs, size_t *cap,
+                              struct wn_rule_join_stats *st)
+{
+    int rc = anchor_join(in, pairs, npairs, cap, st);
+    if (!rc)
+        rc = flash_join(in, pairs, npairs, cap, st);
+    return rc;
 }

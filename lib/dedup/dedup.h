@@ -32,12 +32,22 @@
 #include "common/pool.h"
 #include "io/runframe.h"
 #include "lsh/lsh.h"
+#include "sketch/cms.h"
+#include "sketch/contain.h"
 #include "sketch/sketch.h"
 
 #include <stdio.h>
 #include <sys/stat.h>
 
 #define WN_DEDUP_MAX_KEYS 256u
+/* Anchors of a document (contain.h): 1 in 2^WN_ANCHOR_LOG2_RATE shingles,
+ * the WN_ANCHOR_CAP smallest. */
+#define WN_ANCHOR_CAP       64u
+#define WN_ANCHOR_LOG2_RATE 3u
+#define WN_ANCHOR_FILES     16u /* anchor spill files, by the top 4 bits */
+/* The word document-frequency sketch of the flash test (cms.h). */
+#define WN_WORDS_LOG2_WIDTH 19u
+#define WN_WORDS_DEPTH      2u
 /* m of Manku et al.: SimHash blocks that must match. */
 #define WN_SIMHASH_EXTRA_BLOCKS 2u
 
@@ -58,6 +68,10 @@ struct wn_sketcher {
      * verification data, rec_bytes = sig_bytes + fig_bytes in all. */
     bool rule;
     uint32_t fig_bytes, rec_bytes;
+    /* The rule's contained-copy and flash keys: lead words (lead_bytes,
+     * after the figures in the verification data) and up to WN_ANCHOR_CAP
+     * anchors per document (0 without the rule). */
+    uint32_t lead_bytes, anchor_cap;
     struct wn_quality_params qp;
     uint32_t bands, rows;
     bool need_sets;   /* exact verification: sorted shingle sets */
@@ -72,7 +86,9 @@ struct wn_sketch {
     uint64_t tokens, invalid;
     uint32_t nsh;   /* shingles, capped at UINT32_MAX */
     uint64_t *keys; /* nkeys */
-    uint8_t *vdata; /* rec_bytes: signature, then the figures */
+    uint8_t *vdata; /* rec_bytes: signature, figures, lead words */
+    uint64_t *anch; /* anchors (sk->anchor_cap), ascending */
+    uint32_t nanch;
     uint32_t *sig;  /* num_perm values (SimHash: 2) */
     uint32_t *fine; /* OPH: vk + 1 fine bins */
     uint64_t *sh;   /* shingle hashes; the sorted set when need_sets */
@@ -117,10 +133,11 @@ WN_INTERNAL void wn__verify_sets(const uint64_t *a, size_t na,
                                  struct wn_pair_sim *out);
 /* The news/web rule on a pair of this similarity (from the verification
  * data or the sets): wn__quality_decide with the figures fingerprints fa,
- * fb (fig_bytes each) and the shingle counts as the sizes. */
+ * fb (fig_bytes each, the lead words after them) and the shingle counts as
+ * the sizes; the flash test weighs words by wt (NULL: it does not pass). */
 WN_INTERNAL void wn__verify_rule(const struct wn_sketcher *sk,
-                                 const uint8_t *fa, const uint8_t *fb,
-                                 uint32_t na, uint32_t nb,
+                                 const struct wn_words *wt, const uint8_t *fa,
+                                 const uint8_t *fb, uint32_t na, uint32_t nb,
                                  const struct wn_pair_sim *sim,
                                  struct wn__quality_verdict *v);
 /* enum wn_figures_agreement of the rule's agreement. */
@@ -158,6 +175,9 @@ struct wn_docs {
  * file, band keys to one file per band, shingle sets to one file. */
 struct wn_spills {
     FILE *sig_f;
+    /* The rule's anchors: (key, document) entries, by the key's top bits
+     * into WN_ANCHOR_FILES files, so that the join holds one at a time. */
+    FILE *anch_f[WN_ANCHOR_FILES];
     FILE **key_f; /* nkeys */
     uint32_t nkeys;
     FILE *set_f;
@@ -196,6 +216,8 @@ struct wn_pass1 {
     size_t *ring;          /* batches in flight, oldest first */
     size_t ring_head, ring_n;
     uint64_t invalid_utf8, empty_docs, keep_missing;
+    struct wn_cms *words; /* the rule's word counts (lead words), or NULL */
+    uint64_t anchors[WN_ANCHOR_FILES]; /* entries in each anchor spill */
 };
 
 WN_INTERNAL int wn__pass1_init(struct wn_pass1 *p, const struct wn_sketcher *sk,
@@ -257,9 +279,45 @@ WN_INTERNAL int wn__stage_candidates(const struct wn_join_in *in,
                                      struct wn_pool *pool, uint64_t **pairs,
                                      size_t *npairs, struct wn_join_stats *st);
 
+/*
+ * The rule's own candidates (docs/QUALITY.md, phase 3), appended to a pair
+ * list: the anchor join (documents sharing an anchor, buckets of more than
+ * anchor_bucket_max documents skipped as boilerplate) and the flash join
+ * (a short document's probes against the offers of the documents in its
+ * block of WN_FLASH_BLOCK and the two beside it, >= 2 words met).
+ */
+#define WN_FLASH_BLOCK 2048u
+/* An anchor held by more records than this is boilerplate: its bucket makes
+ * no candidates; a pair must share WN_ANCHOR_HITS anchors (or as many as the
+ * one with fewer has) to be a candidate (docs/QUALITY.md, phase 3). */
+#define WN_ANCHOR_BUCKET_MAX 8u
+#define WN_ANCHOR_HITS       2u
+struct wn_rule_join_in {
+    const struct wn_sketcher *sk;
+    const struct wn_docs *docs;
+    const uint8_t *skip;   /* documents left out */
+    FILE *const *anch_f;   /* the anchor spills, flushed */
+    const uint64_t *nanch; /* entries in each */
+    int sig_fd;            /* the verification records (lead words) */
+    const struct wn_words *wt;
+    uint32_t anchor_bucket_max;
+    uint32_t anchor_hits; /* anchors a pair must share (at most either's) */
+    uint64_t memory;      /* budget; 0: 1 GiB */
+    volatile int *cancel;
+};
+struct wn_rule_join_stats {
+    uint64_t anchor_pairs, anchor_skipped; /* pairs; buckets over the cap */
+    uint64_t probes, flash_pairs;
+};
+WN_INTERNAL int wn__stage_rule_candidates(const struct wn_rule_join_in *in,
+                                          uint64_t **pairs, size_t *npairs,
+                                          size_t *cap,
+                                          struct wn_rule_join_stats *st);
+
 /* Similarity of two documents read back from the spill files. */
 struct wn_pair_verifier {
     const struct wn_sketcher *sk;
+    const struct wn_words *wt; /* the flash test's word counts, or NULL */
     const struct wn_docs *docs;
     int sig_fd, set_fd;
     uint8_t *sa, *sb;
@@ -357,6 +415,10 @@ struct wn_dedup_job {
     int (*join)(void *ud, const struct wn_join_in *in, uint64_t **pairs,
                 size_t *npairs, struct wn_join_stats *st);
     void *join_ud;
+    struct wn_cms words; /* the rule's word counts (have_words) */
+    bool have_words;
+    struct wn_words wt;
+    struct wn_rule_join_stats rule_st;
     int state; /* 0 adding, 1 decided, 2 done */
     int failed;
     uint64_t text_bytes;

@@ -71,6 +71,12 @@ int wn__dedup_job_start(struct wn_dedup_job *j, struct wn_frame *frame)
     if (!rc)
         rc = wn__pass1_init(&j->p1, &j->sk, j->pool, &j->docs, &j->sp,
                             opts->keep == WN_KEEP_MAX);
+    /* The rule's word counts (the flash test), learned in pass 1. */
+    if (!rc && j->sk.lead_bytes) {
+        rc = wn__cms_init(&j->words, WN_WORDS_LOG2_WIDTH, WN_WORDS_DEPTH);
+        j->have_words = rc == WN_OK;
+        j->p1.words = j->have_words ? &j->words : NULL;
+    }
     return rc;
 }
 
@@ -83,6 +89,9 @@ void wn__dedup_job_release(struct wn_dedup_job *j)
     wn__uf_release(&j->uf);
     wn__docs_release(&j->docs);
     wn__spills_close(&j->sp);
+    if (j->have_words)
+        wn__cms_release(&j->words);
+    j->have_words = false;
     if (j->frame == &j->own)
         wn__frame_release(&j->own);
     j->frame = NULL;
@@ -127,6 +136,8 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
     struct wn_dedup_report *rep = &j->rep;
     const struct wn_docs *d = &j->docs;
     int rc = wn__pass1_finish(&j->p1);
+    uint64_t nanch[WN_ANCHOR_FILES];
+    memcpy(nanch, j->p1.anchors, sizeof(nanch));
     rep->invalid_utf8 = j->p1.invalid_utf8;
     rep->empty_docs = j->p1.empty_docs;
     rep->keep_missing = j->p1.keep_missing;
@@ -200,6 +211,29 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
         wn__frame_stage(j->frame, "join", "records", 0, d->n);
         rc = j->join ? j->join(j->join_ud, &in, &pairs, &npairs, &st)
                      : wn__stage_candidates(&in, j->pool, &pairs, &npairs, &st);
+        /* The rule's anchor and flash candidates join the band pairs. */
+        if (!rc && j->sk.lead_bytes) {
+            j->wt.cms = j->have_words ? &j->words : NULL;
+            j->wt.n = d->n;
+            struct wn_rule_join_in rin = {
+                .sk = &j->sk,
+                .docs = d,
+                .skip = skip,
+                .anch_f = j->sp.anch_f,
+                .nanch = nanch,
+                .sig_fd = j->sp.sig_f ? fileno(j->sp.sig_f) : -1,
+                .wt = &j->wt,
+                .anchor_bucket_max = WN_ANCHOR_BUCKET_MAX,
+                .anchor_hits = WN_ANCHOR_HITS,
+                .memory = j->o.memory,
+                .cancel = j->o.cancel,
+            };
+            size_t cap = npairs;
+            rc = wn__stage_rule_candidates(&rin, &pairs, &npairs, &cap,
+                                           &j->rule_st);
+            if (!rc)
+                npairs = wn__pairs_sort_unique(pairs, npairs);
+        }
         rep->candidates = npairs;
         rep->large_buckets = st.large_buckets;
         rep->max_bucket = st.max_bucket;
@@ -211,6 +245,7 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
         j->have_ver = true;
         if (!rc)
             wn__frame_stage(j->frame, "verify", "pairs", 0, npairs);
+        j->ver.wt = j->sk.lead_bytes ? &j->wt : NULL;
         if (!rc && j->sk.rule)
             rc = wn__stage_verify_edges(&j->ver, pairs, npairs, j->o.cancel,
                                         &rep->verified, &edges);

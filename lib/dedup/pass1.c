@@ -39,6 +39,8 @@ struct wn_batch {
     struct doc_out *out;
     uint8_t *sigs;  /* n * sig_bytes */
     uint64_t *keys; /* band-major: key j of doc i at j * cap + i */
+    uint64_t *anch; /* the rule's anchors: doc i's at i * anchor_cap */
+    uint32_t *nanch;
     uint64_t *sets; /* exact verification: sorted shingle sets */
     size_t nsets, setcap;
     size_t *set_off; /* n + 1 */
@@ -63,6 +65,13 @@ int wn__spills_open(struct wn_spills *sp, const struct wn_sketcher *sk,
         if (!sp->key_f)
             return WN_ENOMEM;
         sp->nkeys = sk->nkeys;
+        for (uint32_t f = 0; sk->anchor_cap && f < WN_ANCHOR_FILES; f++) {
+            char name[32];
+            snprintf(name, sizeof(name), "anchors-%u", f);
+            sp->anch_f[f] = wn__frame_spill(frame, name, 0);
+            if (!sp->anch_f[f])
+                return WN_EOPEN;
+        }
         for (uint32_t j = 0; j < sk->nkeys; j++) {
             char name[32];
             snprintf(name, sizeof(name), "band-%u", j);
@@ -85,6 +94,9 @@ int wn__spills_flush(struct wn_spills *sp)
         return wn__status_from_errno(errno);
     if (sp->set_f && fflush(sp->set_f) != 0)
         return wn__status_from_errno(errno);
+    for (uint32_t f = 0; f < WN_ANCHOR_FILES; f++)
+        if (sp->anch_f[f] && fflush(sp->anch_f[f]) != 0)
+            return wn__status_from_errno(errno);
     for (uint32_t j = 0; sp->key_f && j < sp->nkeys; j++)
         if (fflush(sp->key_f[j]) != 0)
             return wn__status_from_errno(errno);
@@ -103,6 +115,9 @@ void wn__spills_close(struct wn_spills *sp)
     }
     if (sp->set_f)
         fclose(sp->set_f);
+    for (uint32_t f = 0; f < WN_ANCHOR_FILES; f++)
+        if (sp->anch_f[f])
+            fclose(sp->anch_f[f]);
     memset(sp, 0, sizeof(*sp));
 }
 
@@ -171,7 +186,11 @@ static int batch_alloc(struct wn_pass1 *p, struct wn_batch *b)
     b->keys = wn__reallocarray(NULL, m * (sk->nkeys ? sk->nkeys : 1),
                                sizeof(*b->keys));
     b->set_off = wn__reallocarray(NULL, m + 1, sizeof(*b->set_off));
-    if (!b->off || !b->out || !b->sigs || !b->keys || !b->set_off)
+    b->anch = wn__reallocarray(NULL, m * (sk->anchor_cap ? sk->anchor_cap : 1),
+                               sizeof(*b->anch));
+    b->nanch = wn__reallocarray(NULL, m, sizeof(*b->nanch));
+    if (!b->off || !b->out || !b->sigs || !b->keys || !b->set_off || !b->anch ||
+        !b->nanch)
         return WN_ENOMEM;
     return wn__buf_reserve(&b->text, BATCH_TEXT_BYTES);
 }
@@ -183,6 +202,8 @@ static void batch_free(struct wn_batch *b)
     wn__free(b->sigs);
     wn__free(b->keys);
     wn__free(b->set_off);
+    wn__free(b->anch);
+    wn__free(b->nanch);
     wn__free(b->sets);
     wn__buf_release(&b->text);
 }
@@ -217,6 +238,10 @@ static void process_batch(void *arg, unsigned slot)
         /* Band-major, so that each band's keys go out in one write. */
         for (uint32_t j = 0; j < sk->nkeys; j++)
             b->keys[(size_t)j * b->cap + i] = s->keys[j];
+        b->nanch[i] = s->nanch;
+        if (s->nanch)
+            memcpy(b->anch + i * sk->anchor_cap, s->anch,
+                   s->nanch * sizeof(*s->anch));
         if (sk->need_sets) {
             if (WN_GROW(b->sets, b->setcap, b->nsets + s->nset)) {
                 b->status = WN_ENOMEM;
@@ -235,6 +260,36 @@ static int write_all(FILE *f, const void *q, size_t n)
     if (n && fwrite(q, 1, n, f) != n)
         return wn__status_from_errno(errno);
     return WN_OK;
+}
+
+/*
+ * The rule's per-document keys at commit, in document order: the anchors
+ * go to their spill as (key, document) entries of 12 bytes, and the lead
+ * words (in the verification record vrec) are counted in the word sketch.
+ */
+static int commit_rule_keys(struct wn_pass1 *p, uint32_t doc,
+                            const uint64_t *anch, uint32_t nanch,
+                            const uint8_t *vrec)
+{
+    const struct wn_sketcher *sk = p->sk;
+    if (!sk->anchor_cap)
+        return WN_OK;
+    int rc = WN_OK;
+    for (uint32_t k = 0; k < nanch && !rc; k++) {
+        unsigned char e[12];
+        uint32_t f = (uint32_t)(anch[k] >> 60) % WN_ANCHOR_FILES;
+        wn__put_le64(e, anch[k]);
+        wn__put_le32(e + 8, doc);
+        rc = write_all(p->sp->anch_f[f], e, sizeof(e));
+        p->anchors[f]++;
+    }
+    if (p->words) {
+        uint32_t w[WN_LEAD_TOKENS];
+        size_t nw = wn__lead_unpack(vrec + sk->sig_bytes + sk->fig_bytes, w);
+        for (size_t k = 0; k < nw; k++)
+            wn__cms_add(p->words, wn__lead_key(w[k]));
+    }
+    return rc;
 }
 
 /* Append a finished batch to the document table and the spill files. */
@@ -261,6 +316,10 @@ static int commit_batch(struct wn_pass1 *p, struct wn_batch *b)
         for (uint32_t j = 0; j < sk->nkeys && !rc; j++)
             rc = write_all(p->sp->key_f[j], b->keys + (size_t)j * b->cap,
                            b->n * sizeof(uint64_t));
+        for (size_t i = 0; i < b->n && !rc; i++)
+            rc = commit_rule_keys(p, (uint32_t)(base + i),
+                                  b->anch + i * sk->anchor_cap, b->nanch[i],
+                                  b->sigs + i * sk->rec_bytes);
     }
     if (!rc && sk->need_sets) {
         uint64_t start = e->n ? e->set_off[e->n] : 0;
@@ -460,9 +519,11 @@ int wn__pass1_add_sketch(struct wn_pass1 *p, const struct wn_dedup_record *rec,
     p->invalid_utf8 += s->invalid;
     p->empty_docs += s->empty;
     if (!sk->o.exact_only) {
-        rc = write_all(p->sp->sig_f, s->vdata, sk->sig_bytes);
+        rc = write_all(p->sp->sig_f, s->vdata, sk->rec_bytes);
         for (uint32_t j = 0; j < sk->nkeys && !rc; j++)
             rc = write_all(p->sp->key_f[j], &s->keys[j], sizeof(uint64_t));
+        if (!rc)
+            rc = commit_rule_keys(p, (uint32_t)d, s->anch, s->nanch, s->vdata);
     }
     if (!rc && sk->need_sets) {
         uint64_t start = e->n ? e->set_off[e->n] : 0;

@@ -13,6 +13,7 @@
  * shared between threads but the immutable sketcher.
  */
 #include "dedup/dedup.h"
+#include "sketch/contain.h"
 #include "sketch/hash128.h"
 #include "text/figures.h"
 
@@ -29,6 +30,8 @@
 #define SECTION_VERIFY 3u
 #define SECTION_SET    4u
 #define SECTION_FIGS   5u /* the figures' fingerprint (news, web rules) */
+#define SECTION_LEAD   6u /* lead words (news, web rules) */
+#define SECTION_ANCH   7u /* anchors (news, web rules) */
 #define FIG_BYTES      (4u + 4u * WN_FIG_MAX)
 #define CORE_BYTES     36u
 #define FLAG_EMPTY     1u
@@ -40,8 +43,10 @@ void wn_dedup_options_init(struct wn_dedup_options *o)
     o->token_mode = WN_TOKENS_WORD;
     o->ngram = 5;
     o->num_perm = 128;
-    o->profile = WN_PROFILE_CLASSIC;
-    o->threshold = 0.8;
+    /* News is the default (docs/QUALITY.md, phase 3): its rule at its
+     * threshold; --profile classic with 0.8 is the rule before issue 12. */
+    o->profile = WN_PROFILE_NEWS;
+    o->threshold = 0.5;
     o->verify = WN_VERIFY_ESTIMATE;
     o->hamming = 3;
     o->keep = WN_KEEP_FIRST;
@@ -127,6 +132,12 @@ static uint64_t sketcher_hash(const struct wn_sketcher *sk)
     PUT64(t);
     PUT64(c);
     PUT64(in.seed);
+    /* Only the rule's sketches have these: classic ids stay as they were. */
+    if (sk->rule) {
+        PUT32(sk->lead_bytes);
+        PUT32(sk->anchor_cap);
+        PUT32(WN_ANCHOR_LOG2_RATE);
+    }
 #undef PUT32
 #undef PUT64
     assert(n <= sizeof(b));
@@ -202,8 +213,15 @@ int wn__sketcher_init(struct wn_sketcher *sk, const struct wn_dedup_options *o)
         sk->qp.t_near = o->threshold;
         if (o->containment > 0)
             sk->qp.t_cont = o->containment;
+        /* An estimated containment needs a few bins where the records
+         * agree: about 4 expected for a copy s inside l at |s| >= 4/vk |l|
+         * (docs/QUALITY.md, phase 3). Exact sets need no floor. */
+        if (!sk->need_sets && sk->vk)
+            sk->qp.min_cont_ratio = 4.0 / sk->vk;
+        sk->lead_bytes = WN_LEAD_BYTES;
+        sk->anchor_cap = WN_ANCHOR_CAP;
     }
-    sk->rec_bytes = sk->sig_bytes + sk->fig_bytes;
+    sk->rec_bytes = sk->sig_bytes + sk->fig_bytes + sk->lead_bytes;
     if (!rc && sk->nkeys > WN_DEDUP_MAX_KEYS)
         rc = WN_EINVAL;
     sk->id = sketcher_hash(sk);
@@ -290,7 +308,8 @@ int wn__sketch_init(struct wn_sketch *s, const struct wn_sketcher *sk)
     s->sig = wn__calloc(sig_len(sk) ? sig_len(sk) : 1, sizeof(*s->sig));
     /* An odd vk is padded with one empty bin when packed. */
     s->fine = wn__calloc(sk->vk + 1, sizeof(*s->fine));
-    if (!s->keys || !s->vdata || !s->sig || !s->fine) {
+    s->anch = wn__calloc(sk->anchor_cap ? sk->anchor_cap : 1, sizeof(*s->anch));
+    if (!s->keys || !s->vdata || !s->sig || !s->fine || !s->anch) {
         wn__sketch_release(s);
         return WN_ENOMEM;
     }
@@ -303,6 +322,7 @@ void wn__sketch_release(struct wn_sketch *s)
     wn__free(s->vdata);
     wn__free(s->sig);
     wn__free(s->fine);
+    wn__free(s->anch);
     wn__free(s->sh);
     wn_tokens_release(&s->tok);
     memset(s, 0, sizeof(*s));
@@ -367,6 +387,7 @@ int wn_sketcher_sketch(const struct wn_sketcher *sk, const char *text,
     s->empty = false;
     s->nsh = 0;
     s->nset = 0;
+    s->nanch = 0;
     wn__hash128(s->tok.norm, s->tok.norm_len, o->seed, s->h);
     if (o->exact_only) {
         s->empty = s->tok.n == 0;
@@ -423,6 +444,16 @@ int wn_sketcher_sketch(const struct wn_sketcher *sk, const char *text,
         wn__put_le32(p, (uint32_t)f.n | (uint32_t)f.count << 16);
         for (unsigned i = 0; i < WN_FIG_MAX; i++)
             wn__put_le32(p + 4 + (size_t)4 * i, i < f.n ? f.h[i] : 0);
+    }
+    if (sk->lead_bytes) {
+        /* Contained copies and flashes (contain.h): the anchors are keys of
+         * their own join, the lead words go with the verification data. */
+        s->nanch = (uint32_t)wn__contain_anchors(s->sh, s->empty ? 0 : n,
+                                                 WN_ANCHOR_LOG2_RATE,
+                                                 sk->anchor_cap, s->anch);
+        uint32_t w[WN_LEAD_TOKENS];
+        size_t nw = wn__contain_lead_words(&s->tok, o->seed, w);
+        wn__lead_pack(w, nw, s->vdata + sk->sig_bytes + sk->fig_bytes);
     }
     if (!sk->need_sets)
         s->nset = 0;
@@ -490,6 +521,9 @@ size_t wn_sketch_encoded_size(const struct wn_sketch *s)
         n += SECTION_HEADER + sk->sig_bytes;
     if (sk->fig_bytes)
         n += SECTION_HEADER + sk->fig_bytes;
+    if (sk->lead_bytes)
+        n += SECTION_HEADER + sk->lead_bytes + SECTION_HEADER +
+             (s->valid ? s->nanch : 0) * 8;
     if (sk->need_sets)
         n += SECTION_HEADER + (s->valid ? s->nset : 0) * 8;
     return n;
@@ -539,6 +573,15 @@ int wn_sketch_encode(const struct wn_sketch *s, void *buf, size_t cap,
         memcpy(p, s->vdata + sk->sig_bytes, sk->fig_bytes);
         p += sk->fig_bytes;
     }
+    if (sk->lead_bytes) {
+        uint32_t off = sk->sig_bytes + sk->fig_bytes;
+        p = put_section(p, SECTION_LEAD, sk->lead_bytes);
+        memcpy(p, s->vdata + off, sk->lead_bytes);
+        p += sk->lead_bytes;
+        p = put_section(p, SECTION_ANCH, (size_t)s->nanch * 8);
+        for (uint32_t i = 0; i < s->nanch; i++, p += 8)
+            wn__put_le64(p, s->anch[i]);
+    }
     if (sk->need_sets) {
         p = put_section(p, SECTION_SET, s->nset * 8);
         for (size_t i = 0; i < s->nset; i++, p += 8)
@@ -561,8 +604,8 @@ int wn_sketch_decode(const struct wn_sketcher *sk, const void *blob, size_t len,
         return WN_EFORMAT;
     /* First pass: find the sections and check their sizes. */
     const unsigned char *core = NULL, *keys = NULL, *vdata = NULL, *set = NULL;
-    const unsigned char *figs = NULL;
-    size_t nset = 0;
+    const unsigned char *figs = NULL, *lead = NULL, *anch = NULL;
+    size_t nset = 0, nanch = 0;
     size_t at = SKETCH_HEADER;
     while (at < len) {
         if (len - at < SECTION_HEADER)
@@ -593,6 +636,17 @@ int wn_sketch_decode(const struct wn_sketcher *sk, const void *blob, size_t len,
                 return WN_EFORMAT;
             figs = p;
             break;
+        case SECTION_LEAD:
+            if (n != sk->lead_bytes)
+                return WN_EFORMAT;
+            lead = p;
+            break;
+        case SECTION_ANCH:
+            if (n % 8 || n / 8 > sk->anchor_cap)
+                return WN_EFORMAT;
+            anch = p;
+            nanch = n / 8;
+            break;
         case SECTION_SET:
             if (n % 8)
                 return WN_EFORMAT;
@@ -605,7 +659,8 @@ int wn_sketch_decode(const struct wn_sketcher *sk, const void *blob, size_t len,
         at += n;
     }
     if (!core || (sk->nkeys && !keys) || (sk->sig_bytes && !vdata) ||
-        (sk->fig_bytes && !figs) || (sk->need_sets && !set))
+        (sk->fig_bytes && !figs) || (sk->lead_bytes && (!lead || !anch)) ||
+        (sk->need_sets && !set))
         return WN_EFORMAT;
     if (sk->need_sets && WN_GROW(s->sh, s->shcap, nset ? nset : 1))
         return WN_ENOMEM;
@@ -621,6 +676,11 @@ int wn_sketch_decode(const struct wn_sketcher *sk, const void *blob, size_t len,
         memcpy(s->vdata, vdata, sk->sig_bytes);
     if (sk->fig_bytes)
         memcpy(s->vdata + sk->sig_bytes, figs, sk->fig_bytes);
+    if (sk->lead_bytes)
+        memcpy(s->vdata + sk->sig_bytes + sk->fig_bytes, lead, sk->lead_bytes);
+    s->nanch = (uint32_t)nanch;
+    for (size_t i = 0; i < nanch; i++)
+        s->anch[i] = wn__get_le64(anch + 8 * i);
     s->nset = sk->need_sets ? nset : 0;
     for (size_t i = 0; i < s->nset; i++)
         s->sh[i] = wn__get_le64(set + 8 * i);

@@ -93,9 +93,29 @@ static void unpack_figures(const uint8_t *p, struct wn_figures *f)
         f->h[i] = wn__get_le32(p + 4 + (size_t)4 * i);
 }
 
-void wn__verify_rule(const struct wn_sketcher *sk, const uint8_t *fa,
-                     const uint8_t *fb, uint32_t na, uint32_t nb,
-                     const struct wn_pair_sim *sim,
+/* The flash test's word facts of a short side (contain.h), from the lead
+ * words after the figures. */
+static void flash_facts(const struct wn_sketcher *sk, const struct wn_words *wt,
+                        const uint8_t *fa, const uint8_t *fb, uint32_t na,
+                        uint32_t nb, struct wn_pair_facts *f)
+{
+    bool sa = na <= sk->qp.short_tokens, sb = nb <= sk->qp.short_tokens;
+    if (!sk->lead_bytes || !wt || (!sa && !sb))
+        return;
+    uint32_t wa[WN_LEAD_TOKENS], wb[WN_LEAD_TOKENS];
+    size_t nwa = wn__lead_unpack(fa + sk->fig_bytes, wa);
+    size_t nwb = wn__lead_unpack(fb + sk->fig_bytes, wb);
+    if (sa)
+        wn__contain_flash_words(wt, wa, nwa, wb, nwb, &f->words_a,
+                                &f->weight_a);
+    if (sb)
+        wn__contain_flash_words(wt, wb, nwb, wa, nwa, &f->words_b,
+                                &f->weight_b);
+}
+
+void wn__verify_rule(const struct wn_sketcher *sk, const struct wn_words *wt,
+                     const uint8_t *fa, const uint8_t *fb, uint32_t na,
+                     uint32_t nb, const struct wn_pair_sim *sim,
                      struct wn__quality_verdict *v)
 {
     struct wn_figures xa, xb;
@@ -112,6 +132,7 @@ void wn__verify_rule(const struct wn_sketcher *sk, const uint8_t *fa,
     /* The web profile: figures do not tell template pages apart. */
     if (sk->o.profile != WN_PROFILE_WEB)
         wn__figures_compare(&xa, &xb, &f.figs);
+    flash_facts(sk, wt, fa, fb, na, nb, &f);
     wn__quality_decide(&f, &sk->qp, v);
 }
 
@@ -197,11 +218,67 @@ const char *wn_reason_name(int reason)
     }
 }
 
+struct wn_word_counts {
+    uint64_t id; /* the sketcher's */
+    struct wn_cms cms;
+    struct wn_words wt;
+};
+
+int wn_word_counts_create(const struct wn_sketcher *sk,
+                          struct wn_word_counts **out)
+{
+    if (!sk || !out)
+        return WN_EINVAL;
+    struct wn_word_counts *c = wn__calloc(1, sizeof(*c));
+    if (!c)
+        return WN_ENOMEM;
+    c->id = sk->id;
+    int rc = wn__cms_init(&c->cms, WN_WORDS_LOG2_WIDTH, WN_WORDS_DEPTH);
+    if (rc) {
+        wn__free(c);
+        return rc;
+    }
+    c->wt.cms = &c->cms;
+    *out = c;
+    return WN_OK;
+}
+
+int wn_word_counts_add(struct wn_word_counts *c, const struct wn_sketch *s)
+{
+    if (!c || !s || !s->valid || s->sk->id != c->id)
+        return WN_EINVAL;
+    const struct wn_sketcher *sk = s->sk;
+    if (!sk->lead_bytes)
+        return WN_OK;
+    uint32_t w[WN_LEAD_TOKENS];
+    size_t nw = wn__lead_unpack(s->vdata + sk->sig_bytes + sk->fig_bytes, w);
+    for (size_t k = 0; k < nw; k++)
+        wn__cms_add(&c->cms, wn__lead_key(w[k]));
+    c->wt.n++;
+    return WN_OK;
+}
+
+void wn_word_counts_free(struct wn_word_counts *c)
+{
+    if (c) {
+        wn__cms_release(&c->cms);
+        wn__free(c);
+    }
+}
+
 int wn_sketcher_compare(const struct wn_sketcher *sk, const struct wn_sketch *a,
                         const struct wn_sketch *b, struct wn_verdict *v)
 {
+    return wn_sketcher_compare_counts(sk, NULL, a, b, v);
+}
+
+int wn_sketcher_compare_counts(const struct wn_sketcher *sk,
+                               const struct wn_word_counts *c,
+                               const struct wn_sketch *a,
+                               const struct wn_sketch *b, struct wn_verdict *v)
+{
     if (!sk || !a || !b || !v || !a->valid || !b->valid ||
-        a->sk->id != sk->id || b->sk->id != sk->id)
+        a->sk->id != sk->id || b->sk->id != sk->id || (c && c->id != sk->id))
         return WN_EINVAL;
     struct wn_verdict r;
     memset(&r, 0, sizeof(r));
@@ -209,6 +286,9 @@ int wn_sketcher_compare(const struct wn_sketcher *sk, const struct wn_sketch *a,
     if (!a->empty && !b->empty)
         for (uint32_t j = 0; j < sk->nkeys && !r.candidate; j++)
             r.candidate = a->keys[j] == b->keys[j];
+    /* The rule's anchor join; its flash join is not decided per pair. */
+    if (!a->empty && !b->empty && !r.candidate)
+        r.candidate = wn__contain_meet(a->anch, a->nanch, b->anch, b->nanch);
     struct wn_pair_sim s = {0, 0, 0, 0};
     bool exact = a->h[0] == b->h[0] && a->h[1] == b->h[1];
     if (exact) {
@@ -221,7 +301,7 @@ int wn_sketcher_compare(const struct wn_sketcher *sk, const struct wn_sketch *a,
             wn__verify_data(sk, a->vdata, b->vdata, a->nsh, b->nsh, &s);
         if (sk->rule) {
             struct wn__quality_verdict q;
-            wn__verify_rule(sk, a->vdata + sk->sig_bytes,
+            wn__verify_rule(sk, c ? &c->wt : NULL, a->vdata + sk->sig_bytes,
                             b->vdata + sk->sig_bytes, a->nsh, b->nsh, &s, &q);
             r.same = q.same;
             r.reason = rule_reason(&q);
@@ -315,7 +395,7 @@ int wn__pair_decide(struct wn_pair_verifier *v, uint32_t a, uint32_t b,
     const struct wn_sketcher *sk = v->sk;
     if (sk->rule) {
         struct wn__quality_verdict q;
-        wn__verify_rule(sk, v->sa + sk->sig_bytes, v->sb + sk->sig_bytes,
+        wn__verify_rule(sk, v->wt, v->sa + sk->sig_bytes, v->sb + sk->sig_bytes,
                         v->docs->nsh[a], v->docs->nsh[b], &d.s, &q);
         d.same = q.same;
         d.reason = d.same ? rule_reason(&q) : WN_REASON_NONE;

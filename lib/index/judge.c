@@ -313,6 +313,8 @@ int wn__judge_parse_params(const char *p, size_t len,
 {
     struct wn_dedup_options t;
     wn_dedup_options_init(&t);
+    /* Parameters stored without a profile line are the classic rule's. */
+    t.profile = WN_PROFILE_CLASSIC;
     char line[128];
     size_t i = 0;
     while (i < len) {

@@ -9,7 +9,10 @@
 #include <assert.h>
 #include <stdlib.h>
 
+#include "sketch/cms.h"
 #include "sketch/sketch.h"
+
+#include <math.h>
 
 /*
  * Insert v into the ascending distinct array a of *len values, keeping the
@@ -106,4 +109,84 @@ size_t wn__contain_offers(const uint64_t *w, const uint32_t *counts, size_t n,
         out[i] = sel[i].val;
     qsort(out, len, sizeof(*out), cmp_u64);
     return len;
+}
+
+static int cmp_u32(const void *x, const void *y)
+{
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return (a > b) - (a < b);
+}
+
+size_t wn__contain_lead_words(const struct wn_tokens *t, uint64_t seed,
+                              uint32_t *out)
+{
+    assert(t != NULL && out != NULL);
+    size_t n = WN_MIN(t->n, (size_t)WN_LEAD_TOKENS);
+    uint64_t ws = wn__mix64(seed ^ 0x4C4541442D574F52ULL);
+    for (size_t i = 0; i < n; i++)
+        out[i] = (uint32_t)wn__hash64(t->norm + t->tok[i].norm_off,
+                                      t->tok[i].norm_len, ws);
+    qsort(out, n, sizeof(*out), cmp_u32);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || out[m - 1] != out[i])
+            out[m++] = out[i];
+    return m;
+}
+
+void wn__lead_pack(const uint32_t *w, size_t n, uint8_t *p)
+{
+    assert(n <= WN_LEAD_TOKENS && (w != NULL || n == 0));
+    wn__put_le32(p, (uint32_t)n);
+    for (size_t i = 0; i < WN_LEAD_TOKENS; i++)
+        wn__put_le32(p + 4 + 4 * i, i < n ? w[i] : 0);
+}
+
+size_t wn__lead_unpack(const uint8_t *p, uint32_t *out)
+{
+    size_t n = WN_MIN((size_t)wn__get_le32(p), (size_t)WN_LEAD_TOKENS);
+    for (size_t i = 0; i < n; i++)
+        out[i] = wn__get_le32(p + 4 + 4 * i);
+    return n;
+}
+
+void wn__contain_flash_words(const struct wn_words *wt, const uint32_t *s,
+                             size_t ns, const uint32_t *l, size_t nl,
+                             double *share, double *weight)
+{
+    assert(share != NULL && weight != NULL);
+    *share = 0;
+    *weight = 0;
+    if (!wt || !wt->cms || wt->n == 0 || ns == 0)
+        return;
+    double total = 0, met = 0, n = (double)wt->n;
+    size_t j = 0;
+    for (size_t i = 0; i < ns; i++) {
+        uint32_t df = wn__cms_count(wt->cms, wn__lead_key(s[i]));
+        double idf = log(n / (df > 0 ? (double)df : 1.0));
+        if (idf < 0)
+            idf = 0;
+        total += idf;
+        while (j < nl && l[j] < s[i])
+            j++;
+        if (j < nl && l[j] == s[i])
+            met += idf;
+    }
+    *weight = total;
+    *share = total > 0 ? met / total : 0;
+}
+
+bool wn__contain_meet(const uint64_t *a, size_t na, const uint64_t *b,
+                      size_t nb)
+{
+    size_t i = 0, j = 0;
+    while (i < na && j < nb) {
+        if (a[i] == b[j])
+            return true;
+        if (a[i] < b[j])
+            i++;
+        else
+            j++;
+    }
+    return false;
 }

@@ -59,4 +59,58 @@ WN_INTERNAL size_t wn__contain_offers(const uint64_t *w, const uint32_t *counts,
                                       size_t n, uint32_t max_count, size_t cap,
                                       uint64_t *out);
 
+/* ---------------------------------------------------------------------- */
+/* Lead words and the flash test's word weights (docs/QUALITY.md phase 3)  */
+/* ---------------------------------------------------------------------- */
+
+/* Tokens of a record's lead, and the most distinct words kept of it. */
+#define WN_LEAD_TOKENS 64U
+/* The lead section of a record's spilled verification data: a 32-bit
+ * count, then WN_LEAD_TOKENS 32-bit word hashes, ascending, zero-padded. */
+#define WN_LEAD_BYTES (4U + 4U * WN_LEAD_TOKENS)
+
+struct wn_tokens;
+struct wn_cms;
+
+/*
+ * The distinct 32-bit word hashes of the first WN_LEAD_TOKENS tokens of t
+ * (seeded), ascending, into out (room for WN_LEAD_TOKENS). Returns how
+ * many.
+ */
+WN_INTERNAL size_t wn__contain_lead_words(const struct wn_tokens *t,
+                                          uint64_t seed, uint32_t *out);
+/* Pack n lead words (n <= WN_LEAD_TOKENS) into WN_LEAD_BYTES at p, and
+ * back: returns the count, words into out (room for WN_LEAD_TOKENS). */
+WN_INTERNAL void wn__lead_pack(const uint32_t *w, size_t n, uint8_t *p);
+WN_INTERNAL size_t wn__lead_unpack(const uint8_t *p, uint32_t *out);
+
+/* The 64-bit key of a lead word in the word-count sketch. */
+static inline uint64_t wn__lead_key(uint32_t w)
+{
+    return (uint64_t)w * 0x9E3779B97F4A7C15ULL ^ 0xD6E8FEB86659FD93ULL;
+}
+
+/* The word document-frequency table: a count-min sketch of the distinct lead
+ * words of every record, and the records counted. */
+struct wn_words {
+    const struct wn_cms *cms;
+    uint64_t n;
+};
+
+/*
+ * The flash test's word facts of a short record s against l: weight is the
+ * sum of idf = log(n / df) over s's words (df from the table, at least 1),
+ * share the part of that weight whose words are among l's lead words.
+ * Both lists ascending. With no table (NULL), weight and share are 0: the
+ * flash test does not pass without corpus counts.
+ */
+WN_INTERNAL void wn__contain_flash_words(const struct wn_words *wt,
+                                         const uint32_t *s, size_t ns,
+                                         const uint32_t *l, size_t nl,
+                                         double *share, double *weight);
+
+/* Whether two ascending key arrays share a value. */
+WN_INTERNAL bool wn__contain_meet(const uint64_t *a, size_t na,
+                                  const uint64_t *b, size_t nb);
+
 #endif
