@@ -224,7 +224,29 @@ static size_t iso_date(const unsigned char *s, size_t len, struct wn_figures *f)
     return at + nd;
 }
 
-void wn__figures_extract(const char *text, size_t len, struct wn_figures *out)
+/* The distinct count from the kept sample. */
+static void set_count(struct wn_figures *f)
+{
+    if (f->n < WN_FIG_MAX) {
+        f->count = f->n;
+    } else {
+        /* The k-minimum-values estimate of the distinct count, (k-1)/h_k
+         * with h_k as a fraction of 2^32, never below k. */
+        double est = (double)(WN_FIG_MAX - 1) * 4294967296.0 /
+                     ((double)f->h[WN_FIG_MAX - 1] + 1.0);
+        if (est < WN_FIG_MAX)
+            est = WN_FIG_MAX;
+        f->count = est > 65535.0 ? 65535 : (uint16_t)est;
+    }
+}
+
+/*
+ * The reference extractor: a plain byte loop that states the definition of
+ * figures.h; the fast one below must give the same fingerprint for every
+ * input (tests/test_figures.c compares them over the shared corpora).
+ */
+void wn__figures_extract_ref(const char *text, size_t len,
+                             struct wn_figures *out)
 {
     assert(out != NULL && (text != NULL || len == 0));
     struct wn_figures f;
@@ -279,18 +301,214 @@ void wn__figures_extract(const char *text, size_t len, struct wn_figures *out)
             i++;
         }
     }
-    if (f.n < WN_FIG_MAX) {
-        f.count = f.n;
-    } else {
-        /* The k-minimum-values estimate of the distinct count, (k-1)/h_k
-         * with h_k as a fraction of 2^32, never below k. */
-        double est = (double)(WN_FIG_MAX - 1) * 4294967296.0 /
-                     ((double)f.h[WN_FIG_MAX - 1] + 1.0);
-        if (est < WN_FIG_MAX)
-            est = WN_FIG_MAX;
-        f.count = est > 65535.0 ? 65535 : (uint16_t)est;
-    }
+    set_count(&f);
     *out = f;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The fast extractor                                                        */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The reference spends its time deciding, byte by byte, where words end and
+ * whether each word is a month. The fast one classifies 64 bytes at a time
+ * into a letter mask and a digit mask and visits only the starts of words
+ * and of digit runs; a word is looked at further only when its first two
+ * letters and its length fit a month name or a number word (cand_len), which
+ * most words do not. What the reference keeps in `month` is the month of the
+ * last word when the last token was a word, 0 after a number or a date, and
+ * that is what the loop keeps too. Numbers go through the same functions as
+ * in the reference.
+ */
+
+#define KEY2(a, b)                                                             \
+    ((((unsigned)(a) | 0x20u) & 31u) << 5 | (((unsigned)(b) | 0x20u) & 31u))
+#define LEN(n) (1u << (n))
+
+/* Bit n set: some month name or number word (one-twelve) of n letters
+ * starts with these two letters (case-insensitive). */
+static const uint16_t cand_len[1024] = {
+    [KEY2('j', 'a')] = LEN(3) | LEN(7),                   /* jan january */
+    [KEY2('f', 'e')] = LEN(3) | LEN(8),                   /* feb february */
+    [KEY2('m', 'a')] = LEN(3) | LEN(5),                   /* mar march may */
+    [KEY2('a', 'p')] = LEN(3) | LEN(5),                   /* apr april */
+    [KEY2('j', 'u')] = LEN(3) | LEN(4),                   /* jun(e) jul(y) */
+    [KEY2('a', 'u')] = LEN(3) | LEN(6),                   /* aug august */
+    [KEY2('s', 'e')] = LEN(3) | LEN(4) | LEN(5) | LEN(9), /* sep(t) seven */
+    [KEY2('o', 'c')] = LEN(3) | LEN(7),                   /* oct october */
+    [KEY2('n', 'o')] = LEN(3) | LEN(8),                   /* nov november */
+    [KEY2('d', 'e')] = LEN(3) | LEN(8),                   /* dec december */
+    [KEY2('o', 'n')] = LEN(3),                            /* one */
+    [KEY2('t', 'w')] = LEN(3) | LEN(6),                   /* two twelve */
+    [KEY2('t', 'h')] = LEN(5),                            /* three */
+    [KEY2('f', 'o')] = LEN(4),                            /* four */
+    [KEY2('f', 'i')] = LEN(4),                            /* five */
+    [KEY2('s', 'i')] = LEN(3),                            /* six */
+    [KEY2('e', 'i')] = LEN(5),                            /* eight */
+    [KEY2('n', 'i')] = LEN(4),                            /* nine */
+    [KEY2('t', 'e')] = LEN(3),                            /* ten */
+    [KEY2('e', 'l')] = LEN(6),                            /* eleven */
+};
+
+/* The date figure "d<month>.<day>", as the reference's snprintf spells it. */
+static void add_date(struct wn_figures *f, unsigned month, unsigned day)
+{
+    assert(month >= 1 && month <= 12 && day >= 1 && day <= 31);
+    char buf[8];
+    size_t m = 0;
+    buf[m++] = 'd';
+    if (month >= 10)
+        buf[m++] = (char)('0' + month / 10);
+    buf[m++] = (char)('0' + month % 10);
+    buf[m++] = '.';
+    if (day >= 10)
+        buf[m++] = (char)('0' + day / 10);
+    buf[m++] = (char)('0' + day % 10);
+    add_figure(f, buf, m);
+}
+
+/* Bit k of *letter / *digit: p[k] is a letter / an ASCII digit. */
+static void masks_ref(const unsigned char *p, uint64_t *letter, uint64_t *digit)
+{
+    uint64_t l = 0, d = 0;
+    for (unsigned k = 0; k < 64; k++) {
+        l |= (uint64_t)is_letter(p[k]) << k;
+        d |= (uint64_t)is_digit(p[k]) << k;
+    }
+    *letter = l;
+    *digit = d;
+}
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/* SSE2 is part of the x86-64 baseline: no run-time dispatch. An unsigned
+ * x - lo <= n is min(x - lo, n) == x - lo. */
+static void masks_sse2(const unsigned char *p, uint64_t *letter,
+                       uint64_t *digit)
+{
+    const __m128i bit5 = _mm_set1_epi8(0x20), a = _mm_set1_epi8('a');
+    const __m128i zero = _mm_set1_epi8('0'), n25 = _mm_set1_epi8(25);
+    const __m128i n9 = _mm_set1_epi8(9);
+    uint64_t l = 0, d = 0;
+    for (unsigned c = 0; c < 4; c++) {
+        __m128i x =
+            _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * c));
+        __m128i y = _mm_sub_epi8(_mm_or_si128(x, bit5), a);
+        __m128i z = _mm_sub_epi8(x, zero);
+        unsigned az = (unsigned)_mm_movemask_epi8(
+            _mm_cmpeq_epi8(_mm_min_epu8(y, n25), y));
+        unsigned hi = (unsigned)_mm_movemask_epi8(x);
+        unsigned dg =
+            (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(z, n9), z));
+        l |= (uint64_t)(az | hi) << (16 * c);
+        d |= (uint64_t)dg << (16 * c);
+    }
+    *letter = l;
+    *digit = d;
+}
+#endif
+
+static void extract_fast(const char *text, size_t len, struct wn_figures *out,
+                         bool portable)
+{
+    assert(out != NULL && (text != NULL || len == 0));
+    struct wn_figures f;
+    memset(&f, 0, sizeof(f));
+    const unsigned char *s = (const unsigned char *)text;
+    /* The last block, padded, with a byte more for the word test. */
+    unsigned char pad[80];
+    unsigned month = 0; /* as in the reference */
+    size_t i = 0;       /* the first byte not yet consumed */
+    size_t base = 0;    /* the 64-byte block being scanned */
+    while (base < len) {
+        const unsigned char *blk = s + base;
+        if (len - base < 65) {
+            memset(pad, 0, sizeof(pad));
+            memcpy(pad, blk, len - base);
+            blk = pad;
+        }
+        uint64_t L, D;
+#if defined(__SSE2__)
+        if (!portable)
+            masks_sse2(blk, &L, &D);
+        else
+#endif
+            masks_ref(blk, &L, &D);
+        (void)portable;
+        uint64_t pl = base > 0 && is_letter(s[base - 1]);
+        uint64_t pd = base > 0 && is_digit(s[base - 1]);
+        /* Starts of words and of digit runs at or after i. */
+        uint64_t ev = (L & ~((L << 1) | pl)) | (D & ~((D << 1) | pd));
+        if (i > base)
+            ev &= ~0ULL << (i - base);
+        while (ev) {
+            unsigned k = (unsigned)__builtin_ctzll(ev);
+            size_t p = base + k;
+            if ((L >> k) & 1) {
+                uint64_t rest = ~(L >> k);
+                size_t j = p + (rest ? (unsigned)__builtin_ctzll(rest) : 64);
+                if (j >= base + 64)
+                    for (j = base + 64; j < len && is_letter(s[j]);)
+                        j++;
+                size_t wl = j - p;
+                unsigned m = 0;
+                /* One rarely taken branch: cand_len has no bit above 9,
+                 * nor below 3; blk[k + 1] is in the block or the pad. */
+                unsigned w = wl < 15 ? (unsigned)wl : 15;
+                if ((cand_len[KEY2(blk[k], blk[k + 1])] >> w) & 1) {
+                    int day = month ? numword_of(text + p, wl) : 0;
+                    if (day)
+                        add_date(&f, month, (unsigned)day);
+                    else
+                        m = (unsigned)month_of(text + p, wl);
+                }
+                month = m;
+                i = j;
+            } else {
+                size_t iso = iso_date(s + p, len - p, &f);
+                if (iso > 0) {
+                    i = p + iso;
+                } else {
+                    size_t n = number_len(s + p, len - p);
+                    /* Plain: digits only, of value at most 31 ("031"
+                     * counts; the reference stops caring above 31). */
+                    unsigned v = 0;
+                    bool plain = true;
+                    for (size_t q = 0; plain && q < n; q++) {
+                        plain = is_digit(s[p + q]);
+                        v = v * 10 + (unsigned)(s[p + q] - '0');
+                        plain = plain && v <= 31;
+                    }
+                    if (month && plain && v >= 1 && v <= 31) {
+                        add_date(&f, month, v);
+                    } else {
+                        char buf[FIG_BUF + 16];
+                        add_figure(&f, buf, canon_number(s + p, n, buf));
+                    }
+                    i = p + n;
+                }
+                month = 0;
+            }
+            if (i >= base + 64)
+                break;
+            ev &= ~0ULL << (i - base);
+        }
+        base = i > base + 64 ? i : base + 64;
+    }
+    set_count(&f);
+    *out = f;
+}
+
+void wn__figures_extract(const char *text, size_t len, struct wn_figures *out)
+{
+    extract_fast(text, len, out, false);
+}
+
+void wn__figures_extract_portable(const char *text, size_t len,
+                                  struct wn_figures *out)
+{
+    extract_fast(text, len, out, true);
 }
 
 void wn__figures_compare(const struct wn_figures *a, const struct wn_figures *b,
