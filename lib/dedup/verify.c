@@ -35,6 +35,14 @@ void wn__verify_sets(const uint64_t *a, size_t na, const uint64_t *b, size_t nb,
     out->b_in_a = nb ? (double)inter / (double)nb : 1.0;
 }
 
+/* The set bits of x, which has none but bit 0 of each nibble (without a
+ * popcount instruction, which the portable build does not assume). */
+static inline uint32_t count_nibbles(uint64_t x)
+{
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+    return (uint32_t)((x * 0x0101010101010101ULL) >> 56);
+}
+
 void wn__verify_data(const struct wn_sketcher *sk, const uint8_t *sa,
                      const uint8_t *sb, uint32_t nsa, uint32_t nsb,
                      struct wn_pair_sim *out)
@@ -63,15 +71,18 @@ void wn__verify_data(const struct wn_sketcher *sk, const uint8_t *sa,
          * counts are the loop's below, which finishes the odd bins. */
         const uint64_t lo = 0x1111111111111111ULL;
         for (; i + 16 <= sk->vk; i += 16) {
-            uint64_t x = wn__get_le64(sa + i / 2);
-            uint64_t y = wn__get_le64(sb + i / 2);
+            /* Byte order does not matter: nibbles stay within bytes and
+             * both sides are loaded alike. */
+            uint64_t x, y;
+            memcpy(&x, sa + i / 2, 8);
+            memcpy(&y, sb + i / 2, 8);
             uint64_t ea = x & (x >> 1) & (x >> 2) & (x >> 3) & lo;
             uint64_t eb = y & (y >> 1) & (y >> 2) & (y >> 3) & lo;
             uint64_t z = x ^ y;
             uint64_t ne = (z | (z >> 1) | (z >> 2) | (z >> 3)) & lo;
-            used += 16u - (uint32_t)__builtin_popcountll(ea & eb);
-            both += (uint32_t)__builtin_popcountll(~(ea | eb) & lo);
-            eq += (uint32_t)__builtin_popcountll(~(ea | ne) & lo);
+            used += 16u - count_nibbles(ea & eb);
+            both += count_nibbles(~(ea | eb) & lo);
+            eq += count_nibbles(~(ea | ne) & lo);
         }
         for (; i < sk->vk; i++) {
             unsigned sh = (i & 1) * 4;
@@ -444,7 +455,7 @@ static int verify_edges_simple(struct wn_pair_verifier *v,
  * and the edges are emitted in pair order afterwards: the same edges, in
  * the same order, as the simple loop.
  */
-#define VERIFY_A_BYTES   (16u << 20)
+#define VERIFY_A_BYTES   (4u << 20)
 #define VERIFY_B_BYTES   (1u << 20)
 #define VERIFY_GAP_BYTES (16u << 10)
 #define VERIFY_RUN_PAIRS (1u << 20)
@@ -513,6 +524,15 @@ static int read_b(const struct vblock *k, uint32_t base)
     return read_span(k, k->wb, base, base + first, base + last);
 }
 
+#define VERIFY_AHEAD 4
+
+static inline void prefetch_record(const uint8_t *r, size_t n)
+{
+    for (size_t o = 0; o < n; o += 64)
+        __builtin_prefetch(r + o);
+    __builtin_prefetch(r + n - 1);
+}
+
 static int verify_run(struct vblock *k, const uint64_t *pairs, size_t p0,
                       size_t p1, uint8_t *codes, volatile int *cancel)
 {
@@ -548,6 +568,16 @@ static int verify_run(struct vblock *k, const uint64_t *pairs, size_t p0,
         for (size_t q = 0; q < m && !rc; q++) {
             size_t i = p0 + e[q];
             uint32_t a = (uint32_t)(pairs[i] >> 32), b = (uint32_t)pairs[i];
+            /* The windows are larger than the caches and the records are
+             * visited in no order the hardware guesses: ask for a later
+             * pair's records now. */
+            if (q + VERIFY_AHEAD < m) {
+                uint64_t x = pairs[p0 + e[q + VERIFY_AHEAD]];
+                prefetch_record(k->wa + (size_t)((x >> 32) - a0) * k->rb,
+                                k->rb);
+                prefetch_record(k->wb + (size_t)((uint32_t)x - base) * k->rb,
+                                k->rb);
+            }
             const uint8_t *ra = k->wa + (size_t)(a - a0) * k->rb;
             const uint8_t *rb = k->wb + (size_t)(b - base) * k->rb;
             struct wn_pair_decision d;
@@ -577,8 +607,16 @@ int wn__stage_verify_edges(struct wn_pair_verifier *v, const uint64_t *pairs,
     k.v = v;
     k.rb = sk->rec_bytes;
     k.gap = (uint32_t)WN_MAX(1u, VERIFY_GAP_BYTES / k.rb);
-    k.sa = (uint32_t)WN_MIN(n, WN_MAX(1u, VERIFY_A_BYTES / k.rb));
-    k.sb = (uint32_t)WN_MIN(n, WN_MAX(1u, VERIFY_B_BYTES / k.rb));
+    /* WINNOW_VERIFY_BLOCK=bytes sets the a window (and caps the b window)
+     * to test the runs and buckets on small inputs. */
+    size_t wa = VERIFY_A_BYTES, wb = VERIFY_B_BYTES;
+    const char *env = getenv("WINNOW_VERIFY_BLOCK");
+    if (env && *env) {
+        wa = (size_t)strtoull(env, NULL, 10);
+        wb = WN_MIN(wb, wa);
+    }
+    k.sa = (uint32_t)WN_MIN(n, WN_MAX(1u, wa / k.rb));
+    k.sb = (uint32_t)WN_MIN(n, WN_MAX(1u, wb / k.rb));
     k.nbuckets = (uint32_t)((n + k.sb - 1) / k.sb);
     size_t run = WN_MIN(npairs, VERIFY_RUN_PAIRS);
     k.wa = wn__malloc((size_t)k.sa * k.rb);

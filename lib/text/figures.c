@@ -312,43 +312,11 @@ void wn__figures_extract_ref(const char *text, size_t len,
 /*
  * The reference spends its time deciding, byte by byte, where words end and
  * whether each word is a month. The fast one classifies 64 bytes at a time
- * into a letter mask and a digit mask and visits only the starts of words
- * and of digit runs; a word is looked at further only when its first two
- * letters and its length fit a month name or a number word (cand_len), which
- * most words do not. What the reference keeps in `month` is the month of the
- * last word when the last token was a word, 0 after a number or a date, and
- * that is what the loop keeps too. Numbers go through the same functions as
- * in the reference.
+ * (fig_masks) and visits only the starts of digit runs and of the few words
+ * that may be number words; the month before either is found by looking
+ * back (month_before), so no state is carried from word to word. Numbers go
+ * through the same functions as in the reference.
  */
-
-#define KEY2(a, b)                                                             \
-    ((((unsigned)(a) | 0x20u) & 31u) << 5 | (((unsigned)(b) | 0x20u) & 31u))
-#define LEN(n) (1u << (n))
-
-/* Bit n set: some month name or number word (one-twelve) of n letters
- * starts with these two letters (case-insensitive). */
-static const uint16_t cand_len[1024] = {
-    [KEY2('j', 'a')] = LEN(3) | LEN(7),                   /* jan january */
-    [KEY2('f', 'e')] = LEN(3) | LEN(8),                   /* feb february */
-    [KEY2('m', 'a')] = LEN(3) | LEN(5),                   /* mar march may */
-    [KEY2('a', 'p')] = LEN(3) | LEN(5),                   /* apr april */
-    [KEY2('j', 'u')] = LEN(3) | LEN(4),                   /* jun(e) jul(y) */
-    [KEY2('a', 'u')] = LEN(3) | LEN(6),                   /* aug august */
-    [KEY2('s', 'e')] = LEN(3) | LEN(4) | LEN(5) | LEN(9), /* sep(t) seven */
-    [KEY2('o', 'c')] = LEN(3) | LEN(7),                   /* oct october */
-    [KEY2('n', 'o')] = LEN(3) | LEN(8),                   /* nov november */
-    [KEY2('d', 'e')] = LEN(3) | LEN(8),                   /* dec december */
-    [KEY2('o', 'n')] = LEN(3),                            /* one */
-    [KEY2('t', 'w')] = LEN(3) | LEN(6),                   /* two twelve */
-    [KEY2('t', 'h')] = LEN(5),                            /* three */
-    [KEY2('f', 'o')] = LEN(4),                            /* four */
-    [KEY2('f', 'i')] = LEN(4),                            /* five */
-    [KEY2('s', 'i')] = LEN(3),                            /* six */
-    [KEY2('e', 'i')] = LEN(5),                            /* eight */
-    [KEY2('n', 'i')] = LEN(4),                            /* nine */
-    [KEY2('t', 'e')] = LEN(3),                            /* ten */
-    [KEY2('e', 'l')] = LEN(6),                            /* eleven */
-};
 
 /* The date figure "d<month>.<day>", as the reference's snprintf spells it. */
 static void add_date(struct wn_figures *f, unsigned month, unsigned day)
@@ -367,47 +335,148 @@ static void add_date(struct wn_figures *f, unsigned month, unsigned day)
     add_figure(f, buf, m);
 }
 
-/* Bit k of *letter / *digit: p[k] is a letter / an ASCII digit. */
-static void masks_ref(const unsigned char *p, uint64_t *letter, uint64_t *digit)
+/*
+ * The classes of 80 bytes: bit k of l / d: p[k] is a letter / an ASCII
+ * digit; of f, g: p[k] lowercased is a first / second letter of a number
+ * word ("on", "tw", "th", "fo", "fi", "si", "se", "ei", "ni", "te", "el",
+ * as sets: o t f s e n / n w h o i e l); of t, h, e: p[k] lowercased is
+ * that letter (to leave out "the"). Index 0 holds bytes 0-63, index 1
+ * bytes 64-79 (the look-ahead of the last words of the block).
+ */
+struct fig_masks {
+    uint64_t l[2], d[2], f[2], g[2], t[2], h[2], e[2];
+};
+
+static bool in_set(unsigned char c, const char *set)
 {
-    uint64_t l = 0, d = 0;
-    for (unsigned k = 0; k < 64; k++) {
-        l |= (uint64_t)is_letter(p[k]) << k;
-        d |= (uint64_t)is_digit(p[k]) << k;
+    for (; *set; set++)
+        if (c == (unsigned char)*set)
+            return true;
+    return false;
+}
+
+#define FIRST_LETTERS  "otfsen"
+#define SECOND_LETTERS "nwhoiel"
+
+static void masks_ref(const unsigned char *p, struct fig_masks *m)
+{
+    memset(m, 0, sizeof(*m));
+    for (unsigned k = 0; k < 80; k++) {
+        unsigned w = k >> 6, b = k & 63;
+        unsigned char c = p[k], lc = (unsigned char)(c | 0x20);
+        m->l[w] |= (uint64_t)is_letter(c) << b;
+        m->d[w] |= (uint64_t)is_digit(c) << b;
+        m->f[w] |= (uint64_t)in_set(lc, FIRST_LETTERS) << b;
+        m->g[w] |= (uint64_t)in_set(lc, SECOND_LETTERS) << b;
+        m->t[w] |= (uint64_t)(lc == 't') << b;
+        m->h[w] |= (uint64_t)(lc == 'h') << b;
+        m->e[w] |= (uint64_t)(lc == 'e') << b;
     }
-    *letter = l;
-    *digit = d;
 }
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
 
+#define EQ(x, c) _mm_cmpeq_epi8((x), _mm_set1_epi8(c))
+#define BITS(v)  ((uint64_t)(unsigned)_mm_movemask_epi8(v))
+
 /* SSE2 is part of the x86-64 baseline: no run-time dispatch. An unsigned
- * x - lo <= n is min(x - lo, n) == x - lo. */
-static void masks_sse2(const unsigned char *p, uint64_t *letter,
-                       uint64_t *digit)
+ * x - lo <= n is min(x - lo, n) == x - lo. Byte | 0x20 lowercases letters
+ * and maps no other byte to one of the letters looked for but '@' to '`',
+ * which is none of them. */
+/* The masks of p[0..16) into bits sh.. of m's words w. */
+static inline void chunk_sse2(const unsigned char *p, struct fig_masks *m,
+                              unsigned w, unsigned sh)
 {
-    const __m128i bit5 = _mm_set1_epi8(0x20), a = _mm_set1_epi8('a');
-    const __m128i zero = _mm_set1_epi8('0'), n25 = _mm_set1_epi8(25);
-    const __m128i n9 = _mm_set1_epi8(9);
-    uint64_t l = 0, d = 0;
-    for (unsigned c = 0; c < 4; c++) {
-        __m128i x =
-            _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * c));
-        __m128i y = _mm_sub_epi8(_mm_or_si128(x, bit5), a);
-        __m128i z = _mm_sub_epi8(x, zero);
-        unsigned az = (unsigned)_mm_movemask_epi8(
-            _mm_cmpeq_epi8(_mm_min_epu8(y, n25), y));
-        unsigned hi = (unsigned)_mm_movemask_epi8(x);
-        unsigned dg =
-            (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(z, n9), z));
-        l |= (uint64_t)(az | hi) << (16 * c);
-        d |= (uint64_t)dg << (16 * c);
-    }
-    *letter = l;
-    *digit = d;
+    const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    const __m128i lc = _mm_or_si128(x, _mm_set1_epi8(0x20));
+    const __m128i y = _mm_sub_epi8(lc, _mm_set1_epi8('a'));
+    const __m128i z = _mm_sub_epi8(x, _mm_set1_epi8('0'));
+    __m128i az = _mm_cmpeq_epi8(_mm_min_epu8(y, _mm_set1_epi8(25)), y);
+    __m128i dg = _mm_cmpeq_epi8(_mm_min_epu8(z, _mm_set1_epi8(9)), z);
+    __m128i eo = EQ(lc, 'o'), ee = EQ(lc, 'e'), en = EQ(lc, 'n');
+    __m128i et = EQ(lc, 't'), eh = EQ(lc, 'h');
+    __m128i f = _mm_or_si128(_mm_or_si128(eo, et), _mm_or_si128(ee, en));
+    f = _mm_or_si128(f, _mm_or_si128(EQ(lc, 'f'), EQ(lc, 's')));
+    __m128i g = _mm_or_si128(_mm_or_si128(en, eo), _mm_or_si128(ee, eh));
+    g = _mm_or_si128(g, _mm_or_si128(EQ(lc, 'w'), EQ(lc, 'i')));
+    g = _mm_or_si128(g, EQ(lc, 'l'));
+    m->l[w] |= (BITS(az) | BITS(x)) << sh;
+    m->d[w] |= BITS(dg) << sh;
+    m->f[w] |= BITS(f) << sh;
+    m->g[w] |= BITS(g) << sh;
+    m->t[w] |= BITS(et) << sh;
+    m->h[w] |= BITS(eh) << sh;
+    m->e[w] |= BITS(ee) << sh;
+}
+
+static void masks_sse2(const unsigned char *p, struct fig_masks *m)
+{
+    /* Not memset: a rep stos per block costs more than the stores. */
+    for (unsigned w = 0; w < 2; w++)
+        m->l[w] = m->d[w] = m->f[w] = m->g[w] = m->t[w] = m->h[w] = m->e[w] = 0;
+    chunk_sse2(p, m, 0, 0);
+    chunk_sse2(p + 16, m, 0, 16);
+    chunk_sse2(p + 32, m, 0, 32);
+    chunk_sse2(p + 48, m, 0, 48);
+    chunk_sse2(p + 64, m, 1, 0);
 }
 #endif
+
+/* Bits r.. of the 80-bit mask v, from bit 0 (1 <= r <= 16). */
+static inline uint64_t from(const uint64_t v[2], unsigned r)
+{
+    return (v[0] >> r) | (v[1] << (64 - r));
+}
+
+/* numword_of() for a word of 3 to 6 letters, by one comparison of the
+ * word's lowercased bytes (as a little-endian integer) with each number. */
+static int numword_fast(const unsigned char *w, size_t n)
+{
+#define W3(a, b, c)          ((uint64_t)(a) | (uint64_t)(b) << 8 | (uint64_t)(c) << 16)
+#define W6(a, b, c, d, e, f) (W3(a, b, c) | W3(d, e, f) << 24)
+    static const uint64_t words[12] = {W3('o', 'n', 'e'),
+                                       W3('t', 'w', 'o'),
+                                       W6('t', 'h', 'r', 'e', 'e', 0),
+                                       W6('f', 'o', 'u', 'r', 0, 0),
+                                       W6('f', 'i', 'v', 'e', 0, 0),
+                                       W3('s', 'i', 'x'),
+                                       W6('s', 'e', 'v', 'e', 'n', 0),
+                                       W6('e', 'i', 'g', 'h', 't', 0),
+                                       W6('n', 'i', 'n', 'e', 0, 0),
+                                       W3('t', 'e', 'n'),
+                                       W6('e', 'l', 'e', 'v', 'e', 'n'),
+                                       W6('t', 'w', 'e', 'l', 'v', 'e')};
+#undef W3
+#undef W6
+    assert(n >= 3 && n <= 6);
+    uint64_t v = 0;
+    for (size_t k = 0; k < n; k++)
+        v |= (uint64_t)lower(w[k]) << (8 * k);
+    for (int d = 0; d < 12; d++)
+        if (v == words[d])
+            return d + 1;
+    return 0;
+}
+
+/*
+ * What the reference keeps in `month` when it reaches the token at p: the
+ * month of the last word if the last token was a word, else 0 (a number or
+ * a date resets it, and a number word that made a date is not a month).
+ * Found by looking back over the bytes that are neither letters nor digits.
+ */
+static int month_before(const unsigned char *s, size_t p)
+{
+    size_t q = p;
+    while (q > 0 && !is_letter(s[q - 1]) && !is_digit(s[q - 1]))
+        q--;
+    if (q == 0 || !is_letter(s[q - 1]))
+        return 0;
+    size_t b = q;
+    while (b > 0 && q - b < 10 && is_letter(s[b - 1]))
+        b--;
+    return q - b < 10 ? month_of((const char *)s + b, q - b) : 0;
+}
 
 static void extract_fast(const char *text, size_t len, struct wn_figures *out,
                          bool portable)
@@ -416,55 +485,49 @@ static void extract_fast(const char *text, size_t len, struct wn_figures *out,
     struct wn_figures f;
     memset(&f, 0, sizeof(f));
     const unsigned char *s = (const unsigned char *)text;
-    /* The last block, padded, with a byte more for the word test. */
-    unsigned char pad[80];
-    unsigned month = 0; /* as in the reference */
-    size_t i = 0;       /* the first byte not yet consumed */
-    size_t base = 0;    /* the 64-byte block being scanned */
-    while (base < len) {
+    unsigned char pad[96]; /* the last blocks, padded with zeros */
+    size_t i = 0;          /* the first byte not yet consumed */
+    for (size_t base = 0; base < len;) {
         const unsigned char *blk = s + base;
-        if (len - base < 65) {
+        if (len - base < 80) {
             memset(pad, 0, sizeof(pad));
             memcpy(pad, blk, len - base);
             blk = pad;
         }
-        uint64_t L, D;
+        struct fig_masks m;
 #if defined(__SSE2__)
         if (!portable)
-            masks_sse2(blk, &L, &D);
+            masks_sse2(blk, &m);
         else
 #endif
-            masks_ref(blk, &L, &D);
+            masks_ref(blk, &m);
         (void)portable;
+        uint64_t L = m.l[0], D = m.d[0];
         uint64_t pl = base > 0 && is_letter(s[base - 1]);
         uint64_t pd = base > 0 && is_digit(s[base - 1]);
-        /* Starts of words and of digit runs at or after i. */
-        uint64_t ev = (L & ~((L << 1) | pl)) | (D & ~((D << 1) | pd));
+        /* Words that may be number words: a first and a second letter of
+         * one, 3 to 6 letters, not "the". Every other word matters only
+         * as the month before a figure, which month_before() finds. */
+        uint64_t words =
+            L & ~((L << 1) | pl) & m.f[0] & from(m.g, 1) & from(m.l, 2) &
+            ~(from(m.l, 3) & from(m.l, 4) & from(m.l, 5) & from(m.l, 6));
+        words &= ~(m.t[0] & from(m.h, 1) & from(m.e, 2) & ~from(m.l, 3));
+        uint64_t ev = words | (D & ~((D << 1) | pd));
         if (i > base)
             ev &= ~0ULL << (i - base);
         while (ev) {
             unsigned k = (unsigned)__builtin_ctzll(ev);
             size_t p = base + k;
             if ((L >> k) & 1) {
-                uint64_t rest = ~(L >> k);
-                size_t j = p + (rest ? (unsigned)__builtin_ctzll(rest) : 64);
-                if (j >= base + 64)
-                    for (j = base + 64; j < len && is_letter(s[j]);)
-                        j++;
-                size_t wl = j - p;
-                unsigned m = 0;
-                /* One rarely taken branch: cand_len has no bit above 9,
-                 * nor below 3; blk[k + 1] is in the block or the pad. */
-                unsigned w = wl < 15 ? (unsigned)wl : 15;
-                if ((cand_len[KEY2(blk[k], blk[k + 1])] >> w) & 1) {
-                    int day = month ? numword_of(text + p, wl) : 0;
-                    if (day)
-                        add_date(&f, month, (unsigned)day);
-                    else
-                        m = (unsigned)month_of(text + p, wl);
-                }
-                month = m;
-                i = j;
+                /* 3 to 6 letters, all within blk's 80 bytes. */
+                size_t wl = 3;
+                while (wl < 6 && is_letter(blk[k + wl]))
+                    wl++;
+                int day = numword_fast(s + p, wl);
+                int month = day ? month_before(s, p) : 0;
+                if (month)
+                    add_date(&f, (unsigned)month, (unsigned)day);
+                i = p + wl;
             } else {
                 size_t iso = iso_date(s + p, len - p, &f);
                 if (iso > 0) {
@@ -480,15 +543,15 @@ static void extract_fast(const char *text, size_t len, struct wn_figures *out,
                         v = v * 10 + (unsigned)(s[p + q] - '0');
                         plain = plain && v <= 31;
                     }
-                    if (month && plain && v >= 1 && v <= 31) {
-                        add_date(&f, month, v);
+                    int month = plain && v >= 1 ? month_before(s, p) : 0;
+                    if (month) {
+                        add_date(&f, (unsigned)month, v);
                     } else {
                         char buf[FIG_BUF + 16];
                         add_figure(&f, buf, canon_number(s + p, n, buf));
                     }
                     i = p + n;
                 }
-                month = 0;
             }
             if (i >= base + 64)
                 break;
