@@ -89,6 +89,17 @@ static void test_fixed(void **state)
                      2);
     assert_int_equal(count_of("2017-13-01 2017-1-1 20170-01-01"), 5);
     assert_int_equal(count_of("abc123def 5th 7x Q3"), 4);
+    /* Digit runs longer than the canonical buffer (48) and a block: all
+     * three numbers are cut to the same first 48 digits. */
+    assert_int_equal(count_of("x 000000000000000000000000000000000000000000000"
+                              "0000000000000000 and 0 y"),
+                     1);
+    assert_int_equal(
+        count_of("1234567890123456789012345678901234567890123456789012 and "
+                 "123456789012345678901234567890123456789012345678 and "
+                 "12345678901234567890123456789012345678901234567890123456789"
+                 "0123456789"),
+        1);
     /* Figures, words and runs across the 64-byte blocks. */
     char buf[512];
     for (size_t k = 0; k < 140; k++) {

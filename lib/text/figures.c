@@ -166,6 +166,8 @@ static size_t canon_number(const unsigned char *s, size_t n, char *buf)
 static void add_hash(struct wn_figures *f, uint32_t h)
 {
     unsigned n = f->n;
+    if (n == WN_FIG_MAX && h > f->h[n - 1])
+        return; /* the common case late in a long record */
     unsigned i = 0;
     while (i < n && f->h[i] < h)
         i++;
@@ -339,12 +341,13 @@ static void add_date(struct wn_figures *f, unsigned month, unsigned day)
  * The classes of 80 bytes: bit k of l / d: p[k] is a letter / an ASCII
  * digit; of f, g: p[k] lowercased is a first / second letter of a number
  * word ("on", "tw", "th", "fo", "fi", "si", "se", "ei", "ni", "te", "el",
- * as sets: o t f s e n / n w h o i e l); of t, h, e: p[k] lowercased is
+ * as sets: o t f s e n / n w h o i e l), of r: a third letter of one
+ * (e o r u v x g n: "one", "two", "thr", ...); of t, h, e: p[k] lowercased is
  * that letter (to leave out "the"). Index 0 holds bytes 0-63, index 1
  * bytes 64-79 (the look-ahead of the last words of the block).
  */
 struct fig_masks {
-    uint64_t l[2], d[2], f[2], g[2], t[2], h[2], e[2];
+    uint64_t l[2], d[2], f[2], g[2], r[2], t[2], h[2], e[2];
 };
 
 static bool in_set(unsigned char c, const char *set)
@@ -357,6 +360,7 @@ static bool in_set(unsigned char c, const char *set)
 
 #define FIRST_LETTERS  "otfsen"
 #define SECOND_LETTERS "nwhoiel"
+#define THIRD_LETTERS  "eoruvxgn"
 
 static void masks_ref(const unsigned char *p, struct fig_masks *m)
 {
@@ -368,6 +372,7 @@ static void masks_ref(const unsigned char *p, struct fig_masks *m)
         m->d[w] |= (uint64_t)is_digit(c) << b;
         m->f[w] |= (uint64_t)in_set(lc, FIRST_LETTERS) << b;
         m->g[w] |= (uint64_t)in_set(lc, SECOND_LETTERS) << b;
+        m->r[w] |= (uint64_t)in_set(lc, THIRD_LETTERS) << b;
         m->t[w] |= (uint64_t)(lc == 't') << b;
         m->h[w] |= (uint64_t)(lc == 'h') << b;
         m->e[w] |= (uint64_t)(lc == 'e') << b;
@@ -401,10 +406,15 @@ static inline void chunk_sse2(const unsigned char *p, struct fig_masks *m,
     __m128i g = _mm_or_si128(_mm_or_si128(en, eo), _mm_or_si128(ee, eh));
     g = _mm_or_si128(g, _mm_or_si128(EQ(lc, 'w'), EQ(lc, 'i')));
     g = _mm_or_si128(g, EQ(lc, 'l'));
+    __m128i r =
+        _mm_or_si128(_mm_or_si128(ee, eo), _mm_or_si128(en, EQ(lc, 'r')));
+    r = _mm_or_si128(r, _mm_or_si128(EQ(lc, 'u'), EQ(lc, 'v')));
+    r = _mm_or_si128(r, _mm_or_si128(EQ(lc, 'x'), EQ(lc, 'g')));
     m->l[w] |= (BITS(az) | BITS(x)) << sh;
     m->d[w] |= BITS(dg) << sh;
     m->f[w] |= BITS(f) << sh;
     m->g[w] |= BITS(g) << sh;
+    m->r[w] |= BITS(r) << sh;
     m->t[w] |= BITS(et) << sh;
     m->h[w] |= BITS(eh) << sh;
     m->e[w] |= BITS(ee) << sh;
@@ -414,7 +424,8 @@ static void masks_sse2(const unsigned char *p, struct fig_masks *m)
 {
     /* Not memset: a rep stos per block costs more than the stores. */
     for (unsigned w = 0; w < 2; w++)
-        m->l[w] = m->d[w] = m->f[w] = m->g[w] = m->t[w] = m->h[w] = m->e[w] = 0;
+        m->l[w] = m->d[w] = m->f[w] = m->g[w] = m->r[w] = m->t[w] = m->h[w] =
+            m->e[w] = 0;
     chunk_sse2(p, m, 0, 0);
     chunk_sse2(p + 16, m, 0, 16);
     chunk_sse2(p + 32, m, 0, 32);
@@ -478,6 +489,48 @@ static int month_before(const unsigned char *s, size_t p)
     return q - b < 10 ? month_of((const char *)s + b, q - b) : 0;
 }
 
+/*
+ * The common number: a run of digits that no separator of number_len()
+ * follows (so it is no ISO date either), within the block's 64 bytes. Its
+ * canonical spelling is its digits without leading zeros (canon_number()
+ * with no dot, comma or other byte), hashed in place; a value 1-31 after a
+ * month is a date, as in the reference. Returns false, having done
+ * nothing, for any other number.
+ */
+static bool is_plain_run(const unsigned char *blk, unsigned k, uint64_t D,
+                         size_t *i, size_t p, struct wn_figures *f,
+                         const unsigned char *s)
+{
+    uint64_t rest = ~(D >> k);
+    if (rest == 0)
+        return false;
+    unsigned rl = (unsigned)__builtin_ctzll(rest);
+    /* canon_number() cuts at FIG_BUF bytes: leave long runs to it. */
+    if (k + rl >= 64 || rl > FIG_BUF)
+        return false;
+    unsigned char c = blk[k + rl];
+    if (c == '.' || c == ',' || c == '/' || c == ':' || c == '-')
+        return false;
+    const unsigned char *d = blk + k;
+    unsigned v = 0;
+    unsigned z = 0;
+    while (z < rl && d[z] == '0')
+        z++;
+    if (rl - z <= 2) {
+        for (unsigned q = z; q < rl; q++)
+            v = v * 10 + (unsigned)(d[q] - '0');
+    }
+    int month = v >= 1 && v <= 31 ? month_before(s, p) : 0;
+    if (month)
+        add_date(f, (unsigned)month, v);
+    else if (z == rl)
+        add_figure(f, "0", 1);
+    else
+        add_figure(f, (const char *)d + z, rl - z);
+    *i = p + rl;
+    return true;
+}
+
 static void extract_fast(const char *text, size_t len, struct wn_figures *out,
                          bool portable)
 {
@@ -505,11 +558,12 @@ static void extract_fast(const char *text, size_t len, struct wn_figures *out,
         uint64_t L = m.l[0], D = m.d[0];
         uint64_t pl = base > 0 && is_letter(s[base - 1]);
         uint64_t pd = base > 0 && is_digit(s[base - 1]);
-        /* Words that may be number words: a first and a second letter of
-         * one, 3 to 6 letters, not "the". Every other word matters only
-         * as the month before a figure, which month_before() finds. */
+        /* Words that may be number words: a first, a second and a third
+         * letter of one, 3 to 6 letters, not "the". Every other word
+         * matters only as the month before a figure, which month_before()
+         * finds. */
         uint64_t words =
-            L & ~((L << 1) | pl) & m.f[0] & from(m.g, 1) & from(m.l, 2) &
+            L & ~((L << 1) | pl) & m.f[0] & from(m.g, 1) & from(m.r, 2) &
             ~(from(m.l, 3) & from(m.l, 4) & from(m.l, 5) & from(m.l, 6));
         words &= ~(m.t[0] & from(m.h, 1) & from(m.e, 2) & ~from(m.l, 3));
         uint64_t ev = words | (D & ~((D << 1) | pd));
@@ -528,8 +582,13 @@ static void extract_fast(const char *text, size_t len, struct wn_figures *out,
                 if (month)
                     add_date(&f, (unsigned)month, (unsigned)day);
                 i = p + wl;
+            } else if (is_plain_run(blk, k, D, &i, p, &f, s)) {
+                /* done: a run of digits alone */
             } else {
-                size_t iso = iso_date(s + p, len - p, &f);
+                /* iso_date() needs YYYY- first. */
+                size_t iso = len - p > 4 && s[p + 4] == '-'
+                                 ? iso_date(s + p, len - p, &f)
+                                 : 0;
                 if (iso > 0) {
                     i = p + iso;
                 } else {
