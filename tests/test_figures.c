@@ -2,10 +2,10 @@
  * test_figures.c - the fast figures extractor (lib/text/figures.c) against
  * the reference byte loop that defines the fingerprint.
  *
- * Three extractors must give the same struct wn_figures for every input:
+ * Every extractor must give the same struct wn_figures for every input:
  * wn__figures_extract_ref (the definition), wn__figures_extract (64-byte
- * masks, SSE2 where the compiler has it) and wn__figures_extract_portable
- * (the same loop with the portable mask code). They are compared on fixed
+ * masks, the best variant for this CPU) and each mask variant this build
+ * runs (portable, SSE2). They are compared on fixed
  * cases with known fingerprints, on seeded random texts made of the pieces
  * figures are made of (digits, separators, month names, number words,
  * non-ASCII bytes) at every alignment to the 64-byte blocks, and on every
@@ -42,29 +42,46 @@ static unsigned check_same(const char *text, size_t len)
     assert_non_null(copy);
     if (len)
         memcpy(copy, text, len);
-    struct wn_figures r, f, p;
-    memset(&f, 0x5a, sizeof(f));
-    memset(&p, 0xa5, sizeof(p));
+    struct wn_figures r, f;
     wn__figures_extract_ref(copy, len, &r);
-    wn__figures_extract(copy, len, &f);
-    wn__figures_extract_portable(copy, len, &p);
-    free(copy);
-    if (r.n != f.n || r.count != f.count ||
-        memcmp(r.h, f.h, r.n * sizeof(r.h[0])) != 0 || r.n != p.n ||
-        r.count != p.count || memcmp(r.h, p.h, r.n * sizeof(r.h[0])) != 0) {
-        print_message("# differs on %zu bytes: '%.*s'\n", len,
-                      (int)(len > 200 ? 200 : len), text);
-        print_message("# ref n=%u count=%u, fast n=%u count=%u, portable "
-                      "n=%u count=%u\n",
-                      r.n, r.count, f.n, f.count, p.n, p.count);
-        fail();
+    /* The dispatched extractor, then every mask variant this CPU runs. */
+    for (int v = -1; v <= WN_FIG_MASKS_SSE2; v++) {
+        memset(&f, 0x5a, sizeof(f));
+        if (v < 0)
+            wn__figures_extract(copy, len, &f);
+        else if (wn__figures_extract_variant(copy, len, &f, v) != 0)
+            continue;
+        if (r.n != f.n || r.count != f.count ||
+            memcmp(r.h, f.h, r.n * sizeof(r.h[0])) != 0) {
+            print_message("# variant %d differs on %zu bytes: '%.*s'\n", v, len,
+                          (int)(len > 200 ? 200 : len), text);
+            print_message("# ref n=%u count=%u, fast n=%u count=%u\n", r.n,
+                          r.count, f.n, f.count);
+            free(copy);
+            fail();
+        }
     }
+    free(copy);
     return r.count;
 }
 
 static unsigned count_of(const char *s)
 {
     return check_same(s, strlen(s));
+}
+
+static void test_variants(void **state)
+{
+    (void)state;
+    struct wn_figures f;
+    int n = 0;
+    for (int v = WN_FIG_MASKS_PORTABLE; v <= WN_FIG_MASKS_SSE2; v++)
+        if (wn__figures_extract_variant("x", 1, &f, v) == 0) {
+            print_message("# mask variant %d runs here\n", v);
+            n++;
+        }
+    assert_int_equal(wn__figures_extract_variant("x", 1, &f, 99), -1);
+    assert_true(n >= 1);
 }
 
 static void test_fixed(void **state)
@@ -230,6 +247,7 @@ static void test_shared_corpora(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_variants),
         cmocka_unit_test(test_fixed),
         cmocka_unit_test(test_random),
         cmocka_unit_test(test_shared_corpora),

@@ -532,29 +532,31 @@ static bool is_plain_run(const unsigned char *blk, unsigned k, uint64_t D,
 }
 
 static void extract_fast(const char *text, size_t len, struct wn_figures *out,
-                         bool portable)
+                         int variant)
 {
     assert(out != NULL && (text != NULL || len == 0));
     struct wn_figures f;
     memset(&f, 0, sizeof(f));
     const unsigned char *s = (const unsigned char *)text;
-    unsigned char pad[96]; /* the last blocks, padded with zeros */
-    size_t i = 0;          /* the first byte not yet consumed */
+    unsigned char pad[128]; /* the last blocks, padded with zeros */
+    size_t i = 0;           /* the first byte not yet consumed */
     for (size_t base = 0; base < len;) {
         const unsigned char *blk = s + base;
-        if (len - base < 80) {
+        if (len - base < 96) {
             memset(pad, 0, sizeof(pad));
             memcpy(pad, blk, len - base);
             blk = pad;
         }
         struct fig_masks m;
+        switch (variant) {
 #if defined(__SSE2__)
-        if (!portable)
+        case WN_FIG_MASKS_SSE2:
             masks_sse2(blk, &m);
-        else
+            break;
 #endif
+        default:
             masks_ref(blk, &m);
-        (void)portable;
+        }
         uint64_t L = m.l[0], D = m.d[0];
         uint64_t pl = base > 0 && is_letter(s[base - 1]);
         uint64_t pd = base > 0 && is_digit(s[base - 1]);
@@ -624,13 +626,28 @@ static void extract_fast(const char *text, size_t len, struct wn_figures *out,
 
 void wn__figures_extract(const char *text, size_t len, struct wn_figures *out)
 {
-    extract_fast(text, len, out, false);
+#if defined(__SSE2__)
+    extract_fast(text, len, out, WN_FIG_MASKS_SSE2);
+#else
+    extract_fast(text, len, out, WN_FIG_MASKS_PORTABLE);
+#endif
 }
 
-void wn__figures_extract_portable(const char *text, size_t len,
-                                  struct wn_figures *out)
+int wn__figures_extract_variant(const char *text, size_t len,
+                                struct wn_figures *out, int variant)
 {
-    extract_fast(text, len, out, true);
+    switch (variant) {
+    case WN_FIG_MASKS_PORTABLE:
+        break;
+#if defined(__SSE2__)
+    case WN_FIG_MASKS_SSE2:
+        break;
+#endif
+    default:
+        return -1;
+    }
+    extract_fast(text, len, out, variant);
+    return 0;
 }
 
 void wn__figures_compare(const struct wn_figures *a, const struct wn_figures *b,
