@@ -93,7 +93,9 @@ static void test_fine_bins(void **state)
             ref_data(vk, a, b, na, nb, &want);
             memset(&got, 0x55, sizeof(got));
             wn__verify_data(&sk, a, b, na, nb, &got);
-            assert_true(memcmp(&want, &got, sizeof(want)) == 0);
+            /* The same counts give the same doubles, bit for bit. */
+            assert_true(want.jac == got.jac && want.cont == got.cont &&
+                        want.a_in_b == got.a_in_b && want.b_in_a == got.b_in_a);
             checked++;
             partial += want.jac > 0.05 && want.jac < 0.95;
         }

@@ -121,7 +121,7 @@ static void unpack_figures(const uint8_t *p, struct wn_figures *f)
     f->n = (uint16_t)WN_MIN(w & 0xFFFFu, WN_FIG_MAX);
     f->count = (uint16_t)(w >> 16);
     for (unsigned i = 0; i < WN_FIG_MAX; i++)
-        f->h[i] = wn__get_le32(p + 4 + 4 * i);
+        f->h[i] = wn__get_le32(p + 4 + (size_t)4 * i);
 }
 
 void wn__verify_rule(const struct wn_sketcher *sk, const uint8_t *fa,

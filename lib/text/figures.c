@@ -636,16 +636,12 @@ void wn__figures_extract(const char *text, size_t len, struct wn_figures *out)
 int wn__figures_extract_variant(const char *text, size_t len,
                                 struct wn_figures *out, int variant)
 {
-    switch (variant) {
-    case WN_FIG_MASKS_PORTABLE:
-        break;
+    bool have = variant == WN_FIG_MASKS_PORTABLE;
 #if defined(__SSE2__)
-    case WN_FIG_MASKS_SSE2:
-        break;
+    have = have || variant == WN_FIG_MASKS_SSE2;
 #endif
-    default:
+    if (!have)
         return -1;
-    }
     extract_fast(text, len, out, variant);
     return 0;
 }
