@@ -3,7 +3,11 @@
 # input, throughput (MB/s, docs/s), peak RSS and the ratio against the
 # baseline run in the same invocation, as a Markdown table.
 #
-#   bench/run.sh [BUILD] [what]     what: exact | dedup | scaling | real | all
+#   bench/run.sh [BUILD] [what]     what: exact | dedup | profiles | scaling |
+#                                         real | all
+#
+# dedup also runs profiles: --profile classic and news at -j 1, REPS (3)
+# times each, with the medians and the news / classic ratio of CPU seconds.
 #
 # Generated corpora are cached in bench/out/ (seeded: same bytes every time).
 set -eu
@@ -114,6 +118,66 @@ if [ "$what" = dedup ] || [ "$what" = all ]; then
     run kperm-simd-j2 kperm-plain-j2 -- dedup --sketch kperm -j 2 "$c"
     run oph-j2 kperm-plain-j2 -- dedup -j 2 "$c"
     table
+fi
+
+# profiles CORPUS: --profile classic and --profile news at -j 1, REPS runs
+# each, interleaved (classic, news, classic, ...) so that load from other
+# jobs falls on both; prints the medians and the news / classic ratios.
+profiles() {
+    c=$1
+    prows="$out/profile-rows.txt"
+    : >"$prows"
+    r=1
+    while [ "$r" -le "${REPS:-3}" ]; do
+        for p in classic news; do
+            run "$p" "$p" -- dedup --profile "$p" -j 1 "$c"
+            tail -n 1 "$rows" >>"$prows"
+        done
+        r=$((r + 1))
+    done
+    : >"$rows"
+    python3 - "$prows" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+med = {}
+print("| profile | runs | input MB | docs | removed | CPU s (user+sys) | wall s | MB/s (wall) | MB per CPU s | peak RSS MB | RSS bytes per doc |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for p in ("classic", "news"):
+    rs = [r for r in rows if r["label"] == p]
+    if not rs:
+        continue
+    cpu = statistics.median(r["cpu"] for r in rs)
+    wall = statistics.median(r["wall"] for r in rs)
+    rss = statistics.median(r["rss"] for r in rs)
+    b, d = rs[0]["bytes"], rs[0]["docs"]
+    med[p] = (cpu, wall, rss)
+    print("| %s | %d | %.0f | %d | %d | %.2f (%s) | %.2f | %.0f | %.0f | %.1f | %.0f |" % (
+        p, len(rs), b / 1e6, d, rs[0]["removed"], cpu,
+        ", ".join("%.2f" % r["cpu"] for r in rs), wall, b / 1e6 / wall,
+        b / 1e6 / cpu, rss / 2**20, rss / d))
+if len(med) == 2:
+    c, n = med["classic"], med["news"]
+    print()
+    print("news / classic, medians of the same invocation: CPU %.2fx, wall %.2fx,"
+          " peak RSS %.2fx." % (n[0] / c[0], n[1] / c[1], n[2] / c[2]))
+print()
+print("Stage seconds, median (read+sketch / exact / join / verify / cluster / write):")
+print()
+for p in ("classic", "news"):
+    rs = [r for r in rows if r["label"] == p]
+    if rs:
+        st = ["read_sketch", "exact", "join", "verify", "cluster", "write"]
+        print("- %s: %s" % (p, " / ".join("%.2f" % statistics.median(
+            r["stages"][k] for r in rs) for k in st)))
+print()
+PY
+}
+
+if [ "$what" = dedup ] || [ "$what" = profiles ] || [ "$what" = all ]; then
+    c=$(corpus 1G)
+    echo "## Profiles: \`winnow dedup --profile classic|news -j 1\`, $c, median of ${REPS:-3}"
+    echo
+    profiles "$c"
 fi
 
 if [ "$what" = scaling ] || [ "$what" = all ]; then

@@ -166,6 +166,8 @@ static size_t canon_number(const unsigned char *s, size_t n, char *buf)
 static void add_hash(struct wn_figures *f, uint32_t h)
 {
     unsigned n = f->n;
+    if (n == WN_FIG_MAX && h > f->h[n - 1])
+        return; /* the common case late in a long record */
     unsigned i = 0;
     while (i < n && f->h[i] < h)
         i++;
@@ -224,7 +226,29 @@ static size_t iso_date(const unsigned char *s, size_t len, struct wn_figures *f)
     return at + nd;
 }
 
-void wn__figures_extract(const char *text, size_t len, struct wn_figures *out)
+/* The distinct count from the kept sample. */
+static void set_count(struct wn_figures *f)
+{
+    if (f->n < WN_FIG_MAX) {
+        f->count = f->n;
+    } else {
+        /* The k-minimum-values estimate of the distinct count, (k-1)/h_k
+         * with h_k as a fraction of 2^32, never below k. */
+        double est = (double)(WN_FIG_MAX - 1) * 4294967296.0 /
+                     ((double)f->h[WN_FIG_MAX - 1] + 1.0);
+        if (est < WN_FIG_MAX)
+            est = WN_FIG_MAX;
+        f->count = est > 65535.0 ? 65535 : (uint16_t)est;
+    }
+}
+
+/*
+ * The reference extractor: a plain byte loop that states the definition of
+ * figures.h; the fast one below must give the same fingerprint for every
+ * input (tests/test_figures.c compares them over the shared corpora).
+ */
+void wn__figures_extract_ref(const char *text, size_t len,
+                             struct wn_figures *out)
 {
     assert(out != NULL && (text != NULL || len == 0));
     struct wn_figures f;
@@ -279,18 +303,347 @@ void wn__figures_extract(const char *text, size_t len, struct wn_figures *out)
             i++;
         }
     }
-    if (f.n < WN_FIG_MAX) {
-        f.count = f.n;
-    } else {
-        /* The k-minimum-values estimate of the distinct count, (k-1)/h_k
-         * with h_k as a fraction of 2^32, never below k. */
-        double est = (double)(WN_FIG_MAX - 1) * 4294967296.0 /
-                     ((double)f.h[WN_FIG_MAX - 1] + 1.0);
-        if (est < WN_FIG_MAX)
-            est = WN_FIG_MAX;
-        f.count = est > 65535.0 ? 65535 : (uint16_t)est;
-    }
+    set_count(&f);
     *out = f;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The fast extractor                                                        */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The reference spends its time deciding, byte by byte, where words end and
+ * whether each word is a month. The fast one classifies 64 bytes at a time
+ * (fig_masks) and visits only the starts of digit runs and of the few words
+ * that may be number words; the month before either is found by looking
+ * back (month_before), so no state is carried from word to word. Numbers go
+ * through the same functions as in the reference.
+ */
+
+/* The date figure "d<month>.<day>", as the reference's snprintf spells it. */
+static void add_date(struct wn_figures *f, unsigned month, unsigned day)
+{
+    assert(month >= 1 && month <= 12 && day >= 1 && day <= 31);
+    char buf[8];
+    size_t m = 0;
+    buf[m++] = 'd';
+    if (month >= 10)
+        buf[m++] = (char)('0' + month / 10);
+    buf[m++] = (char)('0' + month % 10);
+    buf[m++] = '.';
+    if (day >= 10)
+        buf[m++] = (char)('0' + day / 10);
+    buf[m++] = (char)('0' + day % 10);
+    add_figure(f, buf, m);
+}
+
+/*
+ * The classes of 80 bytes: bit k of l / d: p[k] is a letter / an ASCII
+ * digit; of f, g: p[k] lowercased is a first / second letter of a number
+ * word ("on", "tw", "th", "fo", "fi", "si", "se", "ei", "ni", "te", "el",
+ * as sets: o t f s e n / n w h o i e l), of r: a third letter of one
+ * (e o r u v x g n: "one", "two", "thr", ...); of t, h, e: p[k] lowercased is
+ * that letter (to leave out "the"). Index 0 holds bytes 0-63, index 1
+ * bytes 64-79 (the look-ahead of the last words of the block).
+ */
+struct fig_masks {
+    uint64_t l[2], d[2], f[2], g[2], r[2], t[2], h[2], e[2];
+};
+
+static bool in_set(unsigned char c, const char *set)
+{
+    for (; *set; set++)
+        if (c == (unsigned char)*set)
+            return true;
+    return false;
+}
+
+#define FIRST_LETTERS  "otfsen"
+#define SECOND_LETTERS "nwhoiel"
+#define THIRD_LETTERS  "eoruvxgn"
+
+static void masks_ref(const unsigned char *p, struct fig_masks *m)
+{
+    memset(m, 0, sizeof(*m));
+    for (unsigned k = 0; k < 80; k++) {
+        unsigned w = k >> 6, b = k & 63;
+        unsigned char c = p[k], lc = (unsigned char)(c | 0x20);
+        m->l[w] |= (uint64_t)is_letter(c) << b;
+        m->d[w] |= (uint64_t)is_digit(c) << b;
+        m->f[w] |= (uint64_t)in_set(lc, FIRST_LETTERS) << b;
+        m->g[w] |= (uint64_t)in_set(lc, SECOND_LETTERS) << b;
+        m->r[w] |= (uint64_t)in_set(lc, THIRD_LETTERS) << b;
+        m->t[w] |= (uint64_t)(lc == 't') << b;
+        m->h[w] |= (uint64_t)(lc == 'h') << b;
+        m->e[w] |= (uint64_t)(lc == 'e') << b;
+    }
+}
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+#define EQ(x, c) _mm_cmpeq_epi8((x), _mm_set1_epi8(c))
+#define BITS(v)  ((uint64_t)(unsigned)_mm_movemask_epi8(v))
+
+/* SSE2 is part of the x86-64 baseline: no run-time dispatch. An unsigned
+ * x - lo <= n is min(x - lo, n) == x - lo. Byte | 0x20 lowercases letters
+ * and maps no other byte to one of the letters looked for but '@' to '`',
+ * which is none of them. */
+/* The masks of p[0..16) into bits sh.. of m's words w. */
+static inline void chunk_sse2(const unsigned char *p, struct fig_masks *m,
+                              unsigned w, unsigned sh)
+{
+    const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    const __m128i lc = _mm_or_si128(x, _mm_set1_epi8(0x20));
+    const __m128i y = _mm_sub_epi8(lc, _mm_set1_epi8('a'));
+    const __m128i z = _mm_sub_epi8(x, _mm_set1_epi8('0'));
+    __m128i az = _mm_cmpeq_epi8(_mm_min_epu8(y, _mm_set1_epi8(25)), y);
+    __m128i dg = _mm_cmpeq_epi8(_mm_min_epu8(z, _mm_set1_epi8(9)), z);
+    __m128i eo = EQ(lc, 'o'), ee = EQ(lc, 'e'), en = EQ(lc, 'n');
+    __m128i et = EQ(lc, 't'), eh = EQ(lc, 'h');
+    __m128i f = _mm_or_si128(_mm_or_si128(eo, et), _mm_or_si128(ee, en));
+    f = _mm_or_si128(f, _mm_or_si128(EQ(lc, 'f'), EQ(lc, 's')));
+    __m128i g = _mm_or_si128(_mm_or_si128(en, eo), _mm_or_si128(ee, eh));
+    g = _mm_or_si128(g, _mm_or_si128(EQ(lc, 'w'), EQ(lc, 'i')));
+    g = _mm_or_si128(g, EQ(lc, 'l'));
+    __m128i r =
+        _mm_or_si128(_mm_or_si128(ee, eo), _mm_or_si128(en, EQ(lc, 'r')));
+    r = _mm_or_si128(r, _mm_or_si128(EQ(lc, 'u'), EQ(lc, 'v')));
+    r = _mm_or_si128(r, _mm_or_si128(EQ(lc, 'x'), EQ(lc, 'g')));
+    m->l[w] |= (BITS(az) | BITS(x)) << sh;
+    m->d[w] |= BITS(dg) << sh;
+    m->f[w] |= BITS(f) << sh;
+    m->g[w] |= BITS(g) << sh;
+    m->r[w] |= BITS(r) << sh;
+    m->t[w] |= BITS(et) << sh;
+    m->h[w] |= BITS(eh) << sh;
+    m->e[w] |= BITS(ee) << sh;
+}
+
+static void masks_sse2(const unsigned char *p, struct fig_masks *m)
+{
+    /* Not memset: a rep stos per block costs more than the stores. */
+    for (unsigned w = 0; w < 2; w++)
+        m->l[w] = m->d[w] = m->f[w] = m->g[w] = m->r[w] = m->t[w] = m->h[w] =
+            m->e[w] = 0;
+    chunk_sse2(p, m, 0, 0);
+    chunk_sse2(p + 16, m, 0, 16);
+    chunk_sse2(p + 32, m, 0, 32);
+    chunk_sse2(p + 48, m, 0, 48);
+    chunk_sse2(p + 64, m, 1, 0);
+}
+#endif
+
+/* Bits r.. of the 80-bit mask v, from bit 0 (1 <= r <= 16). */
+static inline uint64_t from(const uint64_t v[2], unsigned r)
+{
+    return (v[0] >> r) | (v[1] << (64 - r));
+}
+
+/* numword_of() for a word of 3 to 6 letters, by one comparison of the
+ * word's lowercased bytes (as a little-endian integer) with each number. */
+static int numword_fast(const unsigned char *w, size_t n)
+{
+#define W3(a, b, c)          ((uint64_t)(a) | (uint64_t)(b) << 8 | (uint64_t)(c) << 16)
+#define W6(a, b, c, d, e, f) (W3(a, b, c) | W3(d, e, f) << 24)
+    static const uint64_t words[12] = {W3('o', 'n', 'e'),
+                                       W3('t', 'w', 'o'),
+                                       W6('t', 'h', 'r', 'e', 'e', 0),
+                                       W6('f', 'o', 'u', 'r', 0, 0),
+                                       W6('f', 'i', 'v', 'e', 0, 0),
+                                       W3('s', 'i', 'x'),
+                                       W6('s', 'e', 'v', 'e', 'n', 0),
+                                       W6('e', 'i', 'g', 'h', 't', 0),
+                                       W6('n', 'i', 'n', 'e', 0, 0),
+                                       W3('t', 'e', 'n'),
+                                       W6('e', 'l', 'e', 'v', 'e', 'n'),
+                                       W6('t', 'w', 'e', 'l', 'v', 'e')};
+#undef W3
+#undef W6
+    assert(n >= 3 && n <= 6);
+    uint64_t v = 0;
+    for (size_t k = 0; k < n; k++)
+        v |= (uint64_t)lower(w[k]) << (8 * k);
+    for (int d = 0; d < 12; d++)
+        if (v == words[d])
+            return d + 1;
+    return 0;
+}
+
+/*
+ * What the reference keeps in `month` when it reaches the token at p: the
+ * month of the last word if the last token was a word, else 0 (a number or
+ * a date resets it, and a number word that made a date is not a month).
+ * Found by looking back over the bytes that are neither letters nor digits.
+ */
+static int month_before(const unsigned char *s, size_t p)
+{
+    size_t q = p;
+    while (q > 0 && !is_letter(s[q - 1]) && !is_digit(s[q - 1]))
+        q--;
+    if (q == 0 || !is_letter(s[q - 1]))
+        return 0;
+    size_t b = q;
+    while (b > 0 && q - b < 10 && is_letter(s[b - 1]))
+        b--;
+    return q - b < 10 ? month_of((const char *)s + b, q - b) : 0;
+}
+
+/*
+ * The common number: a run of digits that no separator of number_len()
+ * follows (so it is no ISO date either), within the block's 64 bytes. Its
+ * canonical spelling is its digits without leading zeros (canon_number()
+ * with no dot, comma or other byte), hashed in place; a value 1-31 after a
+ * month is a date, as in the reference. Returns false, having done
+ * nothing, for any other number.
+ */
+static bool is_plain_run(const unsigned char *blk, unsigned k, uint64_t D,
+                         size_t *i, size_t p, struct wn_figures *f,
+                         const unsigned char *s)
+{
+    uint64_t rest = ~(D >> k);
+    if (rest == 0)
+        return false;
+    unsigned rl = (unsigned)__builtin_ctzll(rest);
+    /* canon_number() cuts at FIG_BUF bytes: leave long runs to it. */
+    if (k + rl >= 64 || rl > FIG_BUF)
+        return false;
+    unsigned char c = blk[k + rl];
+    if (c == '.' || c == ',' || c == '/' || c == ':' || c == '-')
+        return false;
+    const unsigned char *d = blk + k;
+    unsigned v = 0;
+    unsigned z = 0;
+    while (z < rl && d[z] == '0')
+        z++;
+    if (rl - z <= 2) {
+        for (unsigned q = z; q < rl; q++)
+            v = v * 10 + (unsigned)(d[q] - '0');
+    }
+    int month = v >= 1 && v <= 31 ? month_before(s, p) : 0;
+    if (month)
+        add_date(f, (unsigned)month, v);
+    else if (z == rl)
+        add_figure(f, "0", 1);
+    else
+        add_figure(f, (const char *)d + z, rl - z);
+    *i = p + rl;
+    return true;
+}
+
+static void extract_fast(const char *text, size_t len, struct wn_figures *out,
+                         int variant)
+{
+    assert(out != NULL && (text != NULL || len == 0));
+    struct wn_figures f;
+    memset(&f, 0, sizeof(f));
+    const unsigned char *s = (const unsigned char *)text;
+    unsigned char pad[128]; /* the last blocks, padded with zeros */
+    size_t i = 0;           /* the first byte not yet consumed */
+    for (size_t base = 0; base < len;) {
+        const unsigned char *blk = s + base;
+        if (len - base < 96) {
+            memset(pad, 0, sizeof(pad));
+            memcpy(pad, blk, len - base);
+            blk = pad;
+        }
+        struct fig_masks m;
+        switch (variant) {
+#if defined(__SSE2__)
+        case WN_FIG_MASKS_SSE2:
+            masks_sse2(blk, &m);
+            break;
+#endif
+        default:
+            masks_ref(blk, &m);
+        }
+        uint64_t L = m.l[0], D = m.d[0];
+        uint64_t pl = base > 0 && is_letter(s[base - 1]);
+        uint64_t pd = base > 0 && is_digit(s[base - 1]);
+        /* Words that may be number words: a first, a second and a third
+         * letter of one, 3 to 6 letters, not "the". Every other word
+         * matters only as the month before a figure, which month_before()
+         * finds. */
+        uint64_t words =
+            L & ~((L << 1) | pl) & m.f[0] & from(m.g, 1) & from(m.r, 2) &
+            ~(from(m.l, 3) & from(m.l, 4) & from(m.l, 5) & from(m.l, 6));
+        words &= ~(m.t[0] & from(m.h, 1) & from(m.e, 2) & ~from(m.l, 3));
+        uint64_t ev = words | (D & ~((D << 1) | pd));
+        if (i > base)
+            ev &= ~0ULL << (i - base);
+        while (ev) {
+            unsigned k = (unsigned)__builtin_ctzll(ev);
+            size_t p = base + k;
+            if ((L >> k) & 1) {
+                /* 3 to 6 letters, all within blk's 80 bytes. */
+                size_t wl = 3;
+                while (wl < 6 && is_letter(blk[k + wl]))
+                    wl++;
+                int day = numword_fast(s + p, wl);
+                int month = day ? month_before(s, p) : 0;
+                if (month)
+                    add_date(&f, (unsigned)month, (unsigned)day);
+                i = p + wl;
+            } else if (is_plain_run(blk, k, D, &i, p, &f, s)) {
+                /* done: a run of digits alone */
+            } else {
+                /* iso_date() needs YYYY- first. */
+                size_t iso = len - p > 4 && s[p + 4] == '-'
+                                 ? iso_date(s + p, len - p, &f)
+                                 : 0;
+                if (iso > 0) {
+                    i = p + iso;
+                } else {
+                    size_t n = number_len(s + p, len - p);
+                    /* Plain: digits only, of value at most 31 ("031"
+                     * counts; the reference stops caring above 31). */
+                    unsigned v = 0;
+                    bool plain = true;
+                    for (size_t q = 0; plain && q < n; q++) {
+                        plain = is_digit(s[p + q]);
+                        v = v * 10 + (unsigned)(s[p + q] - '0');
+                        plain = plain && v <= 31;
+                    }
+                    int month = plain && v >= 1 ? month_before(s, p) : 0;
+                    if (month) {
+                        add_date(&f, (unsigned)month, v);
+                    } else {
+                        char buf[FIG_BUF + 16];
+                        add_figure(&f, buf, canon_number(s + p, n, buf));
+                    }
+                    i = p + n;
+                }
+            }
+            if (i >= base + 64)
+                break;
+            ev &= ~0ULL << (i - base);
+        }
+        base = i > base + 64 ? i : base + 64;
+    }
+    set_count(&f);
+    *out = f;
+}
+
+void wn__figures_extract(const char *text, size_t len, struct wn_figures *out)
+{
+#if defined(__SSE2__)
+    extract_fast(text, len, out, WN_FIG_MASKS_SSE2);
+#else
+    extract_fast(text, len, out, WN_FIG_MASKS_PORTABLE);
+#endif
+}
+
+int wn__figures_extract_variant(const char *text, size_t len,
+                                struct wn_figures *out, int variant)
+{
+    bool have = variant == WN_FIG_MASKS_PORTABLE;
+#if defined(__SSE2__)
+    have = have || variant == WN_FIG_MASKS_SSE2;
+#endif
+    if (!have)
+        return -1;
+    extract_fast(text, len, out, variant);
+    return 0;
 }
 
 void wn__figures_compare(const struct wn_figures *a, const struct wn_figures *b,
