@@ -275,12 +275,15 @@ static int commit_rule_keys(struct wn_pass1 *p, uint32_t doc,
     if (!sk->anchor_cap)
         return WN_OK;
     int rc = WN_OK;
+    /* Only this thread writes the spill files (commits are in order):
+     * the unlocked stdio calls skip a lock per 12-byte entry. */
     for (uint32_t k = 0; k < nanch && !rc; k++) {
         unsigned char e[12];
         uint32_t f = (uint32_t)(anch[k] >> 60) % WN_ANCHOR_FILES;
         wn__put_le64(e, anch[k]);
         wn__put_le32(e + 8, doc);
-        rc = write_all(p->sp->anch_f[f], e, sizeof(e));
+        if (fwrite_unlocked(e, 1, sizeof(e), p->sp->anch_f[f]) != sizeof(e))
+            rc = wn__status_from_errno(errno);
         p->anchors[f]++;
     }
     if (p->words) {

@@ -111,10 +111,18 @@ size_t wn__contain_offers(const uint64_t *w, const uint32_t *counts, size_t n,
     return len;
 }
 
-static int cmp_u32(const void *x, const void *y)
+/* Insertion sort: n <= WN_LEAD_TOKENS (64), where it is several times
+ * faster than qsort (glibc's is a merge sort through a comparison
+ * callback: 11% of a news run's CPU when it sorted the lead words). */
+static void sort_small_u32(uint32_t *a, size_t n)
 {
-    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
-    return (a > b) - (a < b);
+    for (size_t i = 1; i < n; i++) {
+        uint32_t v = a[i];
+        size_t j = i;
+        for (; j > 0 && a[j - 1] > v; j--)
+            a[j] = a[j - 1];
+        a[j] = v;
+    }
 }
 
 size_t wn__contain_lead_words(const struct wn_tokens *t, uint64_t seed,
@@ -126,7 +134,7 @@ size_t wn__contain_lead_words(const struct wn_tokens *t, uint64_t seed,
     for (size_t i = 0; i < n; i++)
         out[i] = (uint32_t)wn__hash64(t->norm + t->tok[i].norm_off,
                                       t->tok[i].norm_len, ws);
-    qsort(out, n, sizeof(*out), cmp_u32);
+    sort_small_u32(out, n);
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (m == 0 || out[m - 1] != out[i])
