@@ -704,26 +704,35 @@ int wn__stage_verify_edges(struct wn_pair_verifier *v, const uint64_t *pairs,
 {
     const struct wn_sketcher *sk = v->sk;
     size_t n = v->docs->n;
+    bool simple = false;
+#ifdef WN_TEST_HOOKS
+    /* -Dtest_hooks=true: WINNOW_TEST_SIMPLE_VERIFY=1 verifies pair by pair
+     * (tests/cli/test_news_same.sh compares the two). */
+    simple = getenv("WINNOW_TEST_SIMPLE_VERIFY") != NULL;
+#endif
     if (npairs == 0 || sk->need_sets || sk->rec_bytes == 0 || n > UINT32_MAX ||
-        getenv("WINNOW_SIMPLE_VERIFY"))
+        simple)
         return verify_edges_simple(v, pairs, npairs, cancel, verified, e);
     struct vblock k;
     memset(&k, 0, sizeof(k));
     k.v = v;
     k.rb = sk->rec_bytes;
     k.gap = (uint32_t)WN_MAX(1u, VERIFY_GAP_BYTES / k.rb);
-    /* WINNOW_VERIFY_BLOCK=bytes sets the a window (and caps the b window)
-     * to test the runs and buckets on small inputs. */
     /* A quarter of the spill, within [VERIFY_A_MIN, VERIFY_A_BYTES]: the
      * spill is then read at most about twice over below the cap. */
     size_t wa = WN_MIN((size_t)VERIFY_A_BYTES,
                        WN_MAX((size_t)VERIFY_A_MIN, n * k.rb / 4));
     size_t wb = VERIFY_B_BYTES;
-    const char *env = getenv("WINNOW_VERIFY_BLOCK");
+#ifdef WN_TEST_HOOKS
+    /* -Dtest_hooks=true: WINNOW_TEST_VERIFY_BLOCK=bytes sets the a window
+     * (and caps the b window), to test the runs and buckets on small
+     * inputs. */
+    const char *env = getenv("WINNOW_TEST_VERIFY_BLOCK");
     if (env && *env) {
-        wa = (size_t)strtoull(env, NULL, 10);
+        wa = WN_MAX((size_t)1, (size_t)strtoull(env, NULL, 10));
         wb = WN_MIN(wb, wa);
     }
+#endif
     k.sa = (uint32_t)WN_MIN(n, WN_MAX(1u, wa / k.rb));
     k.sb = (uint32_t)WN_MIN(n, WN_MAX(1u, wb / k.rb));
     k.nbuckets = (uint32_t)((n + k.sb - 1) / k.sb);
