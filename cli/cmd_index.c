@@ -16,6 +16,8 @@
 #include <time.h>
 
 static const char *const method_names[] = {"minhash", "simhash", NULL};
+/* In enum wn_profile order. */
+static const char *const profile_names[] = {"news", "classic", "web", NULL};
 static const char *const token_names[] = {"word", "char", NULL};
 static const char *const sketch_names[] = {"oph", "kperm", NULL};
 
@@ -104,9 +106,9 @@ int cli_parse_time(const char *s, int64_t *out)
 static bool rule_given(int argc, char **argv)
 {
     static const char *const names[] = {
-        "--method",    "--tokens",  "--ngram", "--num-perm",
-        "--threshold", "--bands",   "--rows",  "--containment",
-        "--sketch",    "--hamming", "--seed",  "--fn-weight"};
+        "--method", "--tokens",    "--ngram",       "--num-perm", "--threshold",
+        "--bands",  "--rows",      "--containment", "--sketch",   "--hamming",
+        "--seed",   "--fn-weight", "--profile"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--"))
@@ -156,7 +158,8 @@ static int print_stats(struct wn_index *ix, const char *path)
            "\"next_record\":%llu,"
            "\"oldest\":%lld,\"newest\":%lld,\"map_size\":%llu,"
            "\"used_bytes\":%llu,\"file_bytes\":%llu,\"bytes_per_record\":%.1f,"
-           "\"rule\":{\"method\":\"%s\",\"tokens\":\"%s\",\"ngram\":%u,"
+           "\"rule\":{\"profile\":\"%s\",\"method\":\"%s\",\"tokens\":\"%s\","
+           "\"ngram\":%u,"
            "\"num_perm\":%u,\"threshold\":%g,\"bands\":%u,\"rows\":%u,"
            "\"sketch\":\"%s\",\"containment\":%g,\"hamming\":%u,"
            "\"seed\":%llu}}\n",
@@ -166,6 +169,7 @@ static int print_stats(struct wn_index *ix, const char *path)
            (unsigned long long)st.map_size, (unsigned long long)st.used_bytes,
            (unsigned long long)st.file_bytes,
            st.records ? (double)st.used_bytes / st.records : 0.0,
+           r.profile >= 0 && r.profile <= 2 ? profile_names[r.profile] : "?",
            method_names[r.method ? 1 : 0], token_names[r.token_mode ? 1 : 0],
            r.ngram, r.num_perm, r.threshold, st.bands, st.rows,
            sketch_names[r.sketch ? 1 : 0], r.containment, r.hamming,
@@ -242,6 +246,7 @@ int cmd_index(int argc, char **argv)
     struct wn_index_options io;
     wn_index_options_init(&io);
     struct wn_dedup_options *d = &io.dedup;
+    d->threshold = -1; /* not given */
     unsigned ngram = d->ngram, num_perm = d->num_perm, bands = 0, rows = 0;
     unsigned hamming = d->hamming;
     double fn_weight = WN_LSH_WEIGHT_FN;
@@ -276,8 +281,13 @@ int cmd_index(int argc, char **argv)
          "create: shingle length (default 5)"},
         {"num-perm", 'k', OPT_UINT, &num_perm, "K",
          "create: MinHash size (default 128)"},
+        {"profile", 0, OPT_CHOICE, &d->profile, NULL,
+         "create: pair rule, as winnow dedup's (default classic: "
+         "docs/INDEX.md)",
+         profile_names},
         {"threshold", 't', OPT_DOUBLE, &d->threshold, "T",
-         "create: Jaccard threshold (default 0.8)"},
+         "create: Jaccard threshold (default: the profile's, news 0.5, "
+         "classic 0.8, web 0.7)"},
         {"bands", 0, OPT_UINT, &bands, "B", "create: LSH bands"},
         {"rows", 0, OPT_UINT, &rows, "R", "create: LSH rows per band"},
         {"containment", 0, OPT_OPTDOUBLE, &d->containment, "C",
@@ -317,6 +327,11 @@ int cmd_index(int argc, char **argv)
         free(pos);
         return prc < 0 ? EXIT_OK : prc;
     }
+    /* The profile sets the threshold unless it is given, as in dedup. */
+    if (d->threshold < 0)
+        d->threshold = d->profile == WN_PROFILE_CLASSIC ? 0.8
+                       : d->profile == WN_PROFILE_WEB   ? 0.7
+                                                        : 0.5;
     d->ngram = ngram;
     d->num_perm = num_perm;
     d->bands = bands;

@@ -671,8 +671,8 @@ class Index:
     create=True makes the index when path holds none, with the rule given
     by the keyword options (the dedup options that decide a pair: method,
     tokens, ngram, num_perm, profile, threshold, bands, rows, sketch,
-    containment, hamming, seed, fn_weight; the defaults of `winnow dedup`
-    otherwise). Opening an existing index with rule options checks them
+    containment, hamming, seed, fn_weight; the defaults of `winnow index
+    create` otherwise: the classic profile, whose threshold is 0.8). Opening an existing index with rule options checks them
     against the stored rule (OptionError naming the first that differs);
     without them the stored rule is used. read_only=True opens for queries
     only; sync=False does not sync at each commit (a machine crash may
@@ -690,8 +690,11 @@ class Index:
             if k not in _RULE_OPTIONS:
                 raise UnknownOption(f"{cmd}: unknown option "
                                     f"'--{k.replace('_', '-')}'")
+        # The index's default rule is classic, as `winnow index create`'s
+        # (it has no anchor or flash candidates: docs/INDEX.md).
+        rule = {"profile": "classic", **rule}
         opts = (_options.dedup_options(rule, cmd=cmd)
-                if rule or create else None)
+                if len(rule) > 1 or create else None)
         self._ix = _winnow.Index(os.fsdecode(path), opts,
                                  _options.flag(cmd, "create", create),
                                  _options.flag(cmd, "read_only", read_only),

@@ -237,4 +237,15 @@ done
 [ "$bad" -eq 0 ]
 ok $? "kill -9 during adds: every acknowledged record is there after reopening"
 
+# --profile: the index's default is classic (0.8); --profile news stores the
+# news rule at its own threshold, and a later command naming another profile
+# is refused with the parameter.
+"$W" index create "$TMP/pc" >/dev/null && "$W" index create --profile news "$TMP/pn" >/dev/null &&
+    "$W" index stats "$TMP/pc" | grep -q '"profile":"classic",.*"threshold":0.8,' &&
+    "$W" index stats "$TMP/pn" | grep -q '"profile":"news",.*"threshold":0.5,'
+ok $? "index create: classic by default, --profile news at its threshold 0.5"
+"$W" index check --profile web "$TMP/pn" /dev/null >/dev/null 2>"$TMP/perr"
+[ $? -eq 2 ] && grep -q "profile\|threshold" "$TMP/perr"
+ok $? "index check --profile web on a news index: refused, naming the parameter"
+
 done_testing
