@@ -67,14 +67,14 @@ print(json.load(sys.stdin)["verdict"])')
 done
 ok $agree "explain: the verdict is dedup's for every pair under every profile"
 
-(cd "$FIX" && "$WINNOW" explain --no-color --containment=0.9 base.txt \
+(cd "$FIX" && "$WINNOW" explain --no-color --profile classic --containment=0.9 base.txt \
     truncated.txt) >"$TMP/cont.txt" 2>&1
 diff -u "$FIX/expected/base--truncated-containment.txt" "$TMP/cont.txt" |
     sed 's/^/# /' | head -20
 cmp -s "$FIX/expected/base--truncated-containment.txt" "$TMP/cont.txt"
 ok $? "explain --containment=0.9 base truncated: contained, the golden output"
 
-(cd "$FIX" && "$WINNOW" explain --json korean_a.txt korean_b.txt) \
+(cd "$FIX" && "$WINNOW" explain --json --profile classic korean_a.txt korean_b.txt) \
     >"$TMP/korean.json" 2>&1
 cmp -s "$FIX/expected/korean_a--korean_b.json" "$TMP/korean.json"
 ok $? "explain --json korean: the golden JSON"
@@ -165,14 +165,21 @@ PY
 ok $? "explain: a paragraph printed twice is shared once, left over once"
 
 # Two ids from --input give what the two files give.
-(cd "$FIX" && "$WINNOW" explain --no-color --input records.jsonl n1 s2) \
+(cd "$FIX" && "$WINNOW" explain --no-color --profile classic --input records.jsonl n1 s2) \
     >"$TMP/ids.txt" 2>&1
 tail -n +3 "$TMP/ids.txt" >"$TMP/ids.body"
-# (the default profile is classic, the golden's)
+# (the golden's profile is classic)
 tail -n +3 "$FIX/expected/template_a--template_b.txt" >"$TMP/files.body"
 head -2 "$TMP/ids.txt" | grep -q '^A: n1 (432 bytes' &&
     cmp -s "$TMP/ids.body" "$TMP/files.body"
 ok $? "explain --input FILE ID ID: the same as the two files"
+
+# With no --profile, explain decides as winnow dedup does with no options:
+# the library's default profile (news).
+(cd "$FIX" && "$WINNOW" explain --json base.txt truncated.txt) >"$TMP/dflt.json" 2>&1
+(cd "$FIX" && "$WINNOW" explain --json --profile news base.txt truncated.txt) >"$TMP/news.json" 2>&1
+cmp -s "$TMP/dflt.json" "$TMP/news.json" && grep -q '"profile": *"news"' "$TMP/dflt.json"
+ok $? "explain with no --profile: the news rule, dedup's default"
 
 # A JSONL file of one record is one document.
 head -1 "$FIX/records.jsonl" >"$TMP/one.jsonl"
