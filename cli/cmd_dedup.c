@@ -106,7 +106,7 @@ int cmd_dedup(int argc, char **argv)
         {"profile", 0, OPT_CHOICE, &o.profile, NULL,
          "pair rule: news (figures-aware, contained copies), classic "
          "(Jaccard only, before issue 12) or web (news without the figure "
-         "test, -t 0.7, --keep longest); default classic",
+         "test, -t 0.7, --keep longest); default news",
          profile_names},
         {"threshold", 't', OPT_DOUBLE, &o.threshold, "T",
          "Jaccard threshold for near duplicates (default: news 0.5, "

@@ -345,6 +345,10 @@ static int dedup_pair(const char *a, const char *b, double containment,
     fclose(f);
     struct wn_dedup_options o;
     wn_dedup_options_init(&o);
+    /* wn_explain's verdict is the classic rule's (its options have no
+     * profile): compared with dedup under --profile classic. */
+    o.profile = WN_PROFILE_CLASSIC;
+    o.threshold = 0.8;
     o.threads = 1;
     o.no_fsync = 1;
     o.containment = containment;

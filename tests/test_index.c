@@ -511,6 +511,10 @@ static void test_pair_decision_equals_batch(void **state)
         fclose(f);
         struct wn_dedup_options o;
         wn_dedup_options_init(&o);
+        /* The index is the classic rule (wn_index_options_init): so is the
+         * batch job it is compared with. */
+        o.profile = WN_PROFILE_CLASSIC;
+        o.threshold = 0.8;
         o.threads = 1;
         o.no_fsync = 1;
         const char *inputs[] = {in};

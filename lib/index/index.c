@@ -113,6 +113,11 @@ void wn_index_options_init(struct wn_index_options *o)
 {
     memset(o, 0, sizeof(*o));
     wn_dedup_options_init(&o->dedup);
+    /* The index judges pairs one at a time through its band keys: it has
+     * neither the news rule's anchor and flash candidates nor corpus word
+     * counts, so its default stays the classic rule (docs/INDEX.md). */
+    o->dedup.profile = WN_PROFILE_CLASSIC;
+    o->dedup.threshold = 0.8;
 }
 
 const char *wn_index_reason_name(int reason)

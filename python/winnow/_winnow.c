@@ -577,6 +577,9 @@ static PyObject *py_dedup_files(PyObject *self, PyObject *args)
     }
     struct wn_dedup_options o;
     wn_dedup_options_init(&o);
+    /* The binding has no profile option yet: the classic rule, whose
+     * threshold (0.8) it documents. */
+    o.profile = WN_PROFILE_CLASSIC;
     if (fill_dedup_options(opts, &o) < 0)
         goto out;
     o.cancel = &interrupted;
@@ -1009,6 +1012,9 @@ static PyObject *py_dedup(PyObject *self, PyObject *args)
         keep_key = NULL;
     struct wn_dedup_options o;
     wn_dedup_options_init(&o);
+    /* The binding has no profile option yet: the classic rule, whose
+     * threshold (0.8) it documents. */
+    o.profile = WN_PROFILE_CLASSIC;
     if (fill_dedup_options(opts, &o) < 0)
         return NULL;
     PyObject *it = PyObject_GetIter(records);

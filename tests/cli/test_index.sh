@@ -26,8 +26,10 @@ expect_status 1 "create refuses an existing index" -- "$W" index create "$TMP/ix
 grep -q "already holds an index" "$TMP/err"
 ok $? "... and says why"
 
+# The index is the classic rule (wn_index_options_init; it has no anchor or
+# flash candidates): the dedup runs it is compared with name it.
 # The example corpus: the same kept records and the same removals as dedup.
-"$W" dedup -q -o "$TMP/d1" "$E" 2>/dev/null
+"$W" dedup --profile classic -q -o "$TMP/d1" "$E" 2>/dev/null
 expect_status 0 "add with --output" -- "$W" index add "$TMP/ix" "$E" -o "$TMP/a1"
 accounting "$TMP/a1"
 ok $? "add: read = kept + removed + rejected, files match the counts"
@@ -39,7 +41,7 @@ ok $? "add removes what dedup removes, with the same duplicate_of and reason"
 # Streaming equals batch on a generated corpus with planted copies: record
 # by record (--batch 1, one transaction each) and in transactions of 1000.
 "$GEN" --seed 5 --docs 3000 --out "$TMP/g.jsonl" 2>/dev/null
-"$W" dedup -q -o "$TMP/gd" "$TMP/g.jsonl" 2>/dev/null
+"$W" dedup --profile classic -q -o "$TMP/gd" "$TMP/g.jsonl" 2>/dev/null
 "$W" index create "$TMP/gi" >/dev/null
 expect_status 0 "add a generated corpus record by record" -- \
     "$W" index add "$TMP/gi" "$TMP/g.jsonl" --batch 1 --no-sync -o "$TMP/ga"
@@ -66,15 +68,15 @@ ok $? "two runs over the halves keep what one dedup over the whole keeps"
 
 # dedup --index: the same, through the dedup command; a missing index is
 # made with the rule given.
-"$W" dedup -q -o "$TMP/x1" --index "$TMP/gi4" "$TMP/g1.jsonl" 2>/dev/null
+"$W" dedup --profile classic -q -o "$TMP/x1" --index "$TMP/gi4" "$TMP/g1.jsonl" 2>/dev/null
 expect_status 0 "dedup --index judges a new batch against the index" -- \
-    "$W" dedup -o "$TMP/x2" --index "$TMP/gi4" "$TMP/g2.jsonl"
+    "$W" dedup --profile classic -o "$TMP/x2" --index "$TMP/gi4" "$TMP/g2.jsonl"
 cmp -s "$TMP/x2/kept.jsonl" "$TMP/h2/kept.jsonl" && accounting "$TMP/x2"
 ok $? "... and keeps what index add keeps"
 expect_status 2 "dedup --index with another threshold" -- \
-    "$W" dedup -o "$TMP/x3" --index "$TMP/gi4" -t 0.9 "$TMP/g2.jsonl"
+    "$W" dedup --profile classic -o "$TMP/x3" --index "$TMP/gi4" -t 0.9 "$TMP/g2.jsonl"
 expect_status 2 "dedup --index --keep longest" -- \
-    "$W" dedup -o "$TMP/x3" --index "$TMP/gi4" --keep longest "$TMP/g2.jsonl"
+    "$W" dedup --profile classic -o "$TMP/x3" --index "$TMP/gi4" --keep longest "$TMP/g2.jsonl"
 
 # check: one JSON object per record; everything is indexed now, so each
 # answer names a duplicate (its own id, reason "id").
@@ -141,7 +143,7 @@ with open(sys.argv[1], "w") as f:
     for name, t in (("A", a), ("B", b), ("C", c)):
         f.write(json.dumps({"id": name, "text": " ".join(t)}) + "\n")
 PY
-"$W" dedup -q -o "$TMP/cd" "$TMP/chain.jsonl" 2>/dev/null
+"$W" dedup --profile classic -q -o "$TMP/cd" "$TMP/chain.jsonl" 2>/dev/null
 "$W" index create "$TMP/ci" >/dev/null
 "$W" index add "$TMP/ci" "$TMP/chain.jsonl" -o "$TMP/ca" 2>/dev/null
 [ "$(removed_pairs "$TMP/cd" | cut -d' ' -f1 | tr '\n' ' ')" = "B C " ] &&

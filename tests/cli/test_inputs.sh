@@ -23,6 +23,9 @@ mkdir -p "$I"
 rec() { # rec ID TEXT
     printf '{"id":"%s","text":"%s"}\n' "$1" "$2"
 }
+# The stories differ in their number only: the news rule's one-figure update
+# would merge them, so the runs below, which test reading, name the classic
+# rule.
 story() { # story N WORD: a distinct record of about 40 words
     printf 'story %s %s council harbour festival record number %s drew large crowds to the old town on a bright Saturday morning while the mayor spoke about the new ferry the bridge repairs the school budget and the market hall that will open in the spring of next year if the vote passes' "$1" "$2" "$1"
 }
@@ -108,7 +111,7 @@ story 2 docdir >"$I/docs/b.txt"
 story 3 docdir >"$I/docs/c.txt"
 mkfifo "$TMP/fifo-same"
 (cat "$I/fifo-records.jsonl" >"$TMP/fifo-same") &
-"$WINNOW" dedup -o "$TMP/out-same" "$I/plain.jsonl" "$I/a.jsonl.gz.orig" \
+"$WINNOW" dedup --profile classic -o "$TMP/out-same" "$I/plain.jsonl" "$I/a.jsonl.gz.orig" \
     "$I/docs" "$TMP/fifo-same" >"$TMP/out" 2>"$TMP/err"
 st=$?
 wait
@@ -121,7 +124,7 @@ gzip -c "$I/a.jsonl" >"$I/A.gz"
 gzip -c "$I/b.jsonl" >"$I/B.gz"
 printf '\037\213\010\000\000\000\000\000\000\003this is not deflate data at all' >"$I/bad.gz"
 cat "$I/A.gz" "$I/bad.gz" "$I/B.gz" >"$I/damaged.gz"
-"$WINNOW" dedup -o "$TMP/out-dgz" "$I/damaged.gz" >"$TMP/out" 2>"$TMP/err"
+"$WINNOW" dedup --profile classic -o "$TMP/out-dgz" "$I/damaged.gz" >"$TMP/out" 2>"$TMP/err"
 st=$?
 [ "$st" -eq 3 ] && accounting "$TMP/out-dgz" &&
     [ "$(json_get "$TMP/out-dgz/stats.json" rejected)" -eq 1 ] &&
@@ -143,7 +146,7 @@ b[len(b) // 2] ^= 0xFF
 open(p, "wb").write(b)
 PY
     cat "$I/A.zst" "$I/C.zst" "$I/B.zst" >"$I/damaged.zst"
-    "$WINNOW" dedup -o "$TMP/out-dzst" "$I/damaged.zst" >"$TMP/out" 2>"$TMP/err"
+    "$WINNOW" dedup --profile classic -o "$TMP/out-dzst" "$I/damaged.zst" >"$TMP/out" 2>"$TMP/err"
     st=$?
     [ "$st" -eq 3 ] && accounting "$TMP/out-dzst" &&
         [ "$(json_get "$TMP/out-dzst/stats.json" rejected)" -eq 1 ] &&
@@ -153,7 +156,7 @@ PY
 
     # 11. --long=31 from standard input: the frame asks for a 2 GiB window.
     zstd -q --long=31 <"$I/a.jsonl" >"$I/long.zst"
-    "$WINNOW" dedup -o "$TMP/out-long" "$I/long.zst" >"$TMP/out" 2>"$TMP/err"
+    "$WINNOW" dedup --profile classic -o "$TMP/out-long" "$I/long.zst" >"$TMP/out" 2>"$TMP/err"
     st=$?
     [ "$st" -eq 0 ] && [ "$(json_get "$TMP/out-long/stats.json" kept)" -eq 4 ]
     ok $? "zstd --long=31: read as 4 records, exit 0 (exit $st)"
@@ -183,7 +186,7 @@ for _ in range(22):
 with open("far.txt", "w") as f:
     f.write("too deep to be named")
 PY
-"$WINNOW" dedup -o "$TMP/out-tree" "$T" >"$TMP/out" 2>"$TMP/err"
+"$WINNOW" dedup --profile classic -o "$TMP/out-tree" "$T" >"$TMP/out" 2>"$TMP/err"
 st=$?
 [ "$st" -eq 3 ] && accounting "$TMP/out-tree" &&
     [ "$(json_get "$TMP/out-tree/stats.json" kept)" -eq 2 ] &&
@@ -209,7 +212,7 @@ else
     nshard=8
 fi
 printf 'ignored' >"$S/README.md"
-"$WINNOW" dedup -o "$TMP/out-shards" "$S" >"$TMP/out" 2>"$TMP/err"
+"$WINNOW" dedup --profile classic -o "$TMP/out-shards" "$S" >"$TMP/out" 2>"$TMP/err"
 st=$?
 [ "$st" -eq 0 ] && accounting "$TMP/out-shards" &&
     [ "$(json_get "$TMP/out-shards/stats.json" read)" -eq "$nshard" ]
@@ -224,14 +227,14 @@ want += ["f1", None] if int(sys.argv[3]) == 9 else [None]
 sys.exit(0 if ids == want else 1)
 PY
 ok $? "shards: kept in sorted path order"
-"$WINNOW" dedup -o "$TMP/out-shards2" "$S" "$S/part/02.ndjson" >"$TMP/out" 2>"$TMP/err"
+"$WINNOW" dedup --profile classic -o "$TMP/out-shards2" "$S" "$S/part/02.ndjson" >"$TMP/out" 2>"$TMP/err"
 grep -q "\"id\":\"$S/part/02.ndjson:1\"" "$TMP/out-shards2/removed.jsonl"
 ok $? "shards: an id-less record is named FILE:LINE, FILE its path"
 
 # 17. A run that reads no record warns.
 mkdir -p "$I/nothing"
 printf 'x' >"$I/nothing/notes.md"
-"$WINNOW" dedup -o "$TMP/out-nothing" "$I/nothing" >"$TMP/out" 2>"$TMP/err"
+"$WINNOW" dedup --profile classic -o "$TMP/out-nothing" "$I/nothing" >"$TMP/out" 2>"$TMP/err"
 st=$?
 [ "$st" -eq 0 ] && grep -q 'warning: the inputs hold no record' "$TMP/err"
 ok $? "no record at all: a warning (exit $st)"

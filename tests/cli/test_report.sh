@@ -115,7 +115,7 @@ for c in clusters:
 m = re.search(r'<tr><td class="n">(\d+)</td><td>(?:\W+ )?Link copied</td></tr>', page)
 if not m or int(m.group(1)) < 2:
     bad.append("Link copied not among the frequent lines")
-for needle in ("<polyline", "threshold 0.80", 'id="similarities"',
+for needle in ("<polyline", "threshold 0.50", 'id="similarities"',
                'id="sizes"', "bounded sample"):
     if needle not in page:
         bad.append(f"missing {needle}")
