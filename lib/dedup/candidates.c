@@ -267,7 +267,7 @@ static int anchor_join(const struct wn_rule_join_in *in, uint64_t **pairs,
     size_t n = in->docs->n;
     struct anchor_scratch x;
     memset(&x, 0, sizeof(x));
-    x.buf = wn__malloc(ANCHOR_CHUNK * 12);
+    x.buf = wn__malloc((size_t)ANCHOR_CHUNK * 12);
     x.na = wn__calloc(n ? n : 1, 1);
     int rc = x.buf && x.na ? WN_OK : WN_ENOMEM;
     for (uint32_t f = 0; f < WN_ANCHOR_FILES && !rc; f++) {
@@ -278,7 +278,7 @@ static int anchor_join(const struct wn_rule_join_in *in, uint64_t **pairs,
         if (!rc && in->cancel && *in->cancel)
             rc = WN_EINTR;
     }
-    if (!rc)
+    if (!rc && x.nraw)
         qsort(x.raw, x.nraw, sizeof(*x.raw), cmp_u64);
     uint32_t need = in->anchor_hits ? in->anchor_hits : 1;
     for (size_t i = 0; i < x.nraw && !rc;) {
@@ -453,7 +453,7 @@ static int flash_join(const struct wn_rule_join_in *in, uint64_t **pairs,
                 }
             }
         }
-        if (!rc)
+        if (!rc && nhits)
             qsort(hits, nhits, sizeof(*hits), cmp_u64);
         /* Probes per short record, for the min(2, probes) rule. */
         for (size_t i = 0; i < nhits && !rc;) {

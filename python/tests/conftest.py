@@ -42,10 +42,6 @@ def cli():
         pytest.skip(f"no winnow CLI at {WINNOW}")
 
     def run(args, **kw):
-        # The binding is the classic rule (it has no profile option): the
-        # CLI runs it compares with name it.
-        if args and args[0] == "dedup":
-            args = ["dedup", "--profile", "classic", *args[1:]]
         return subprocess.run([WINNOW, *args], capture_output=True,
                               text=True, env=native_env(), **kw)
     return run
