@@ -385,11 +385,11 @@ static void masks_ref(const unsigned char *p, struct fig_masks *m)
 #define EQ(x, c) _mm_cmpeq_epi8((x), _mm_set1_epi8(c))
 #define BITS(v)  ((uint64_t)(unsigned)_mm_movemask_epi8(v))
 
-/* SSE2 is part of the x86-64 baseline: no run-time dispatch. An unsigned
- * x - lo <= n is min(x - lo, n) == x - lo. Byte | 0x20 lowercases letters
- * and maps no other byte to one of the letters looked for but '@' to '`',
- * which is none of them. */
-/* The masks of p[0..16) into bits sh.. of m's words w. */
+/* The masks of p[0..16) into bits sh.. of m's words w. SSE2 is part of
+ * the x86-64 baseline: no run-time dispatch. An unsigned x - lo <= n is
+ * min(x - lo, n) == x - lo. Byte | 0x20 lowercases letters and maps no
+ * other byte to one of the letters looked for ('@' becomes '`', which is
+ * none of them). */
 static inline void chunk_sse2(const unsigned char *p, struct fig_masks *m,
                               unsigned w, unsigned sh)
 {

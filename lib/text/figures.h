@@ -26,7 +26,7 @@
  * over the union (Broder 1997; Cohen and Kaplan 2007).
  *
  * Pure functions, no allocation, thread-safe. O(length) per record; the
- * fast extractor classifies 64 bytes per step (about 5x the reference).
+ * fast extractor classifies 64 bytes per step (about 3x the reference).
  */
 #ifndef WN_FIGURES_H
 #define WN_FIGURES_H
