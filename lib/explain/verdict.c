@@ -144,6 +144,7 @@ int wn__explain_verdict(const char *a, size_t alen, const char *b, size_t blen,
     if (!rc)
         rc = wn_sketcher_sketch(sk, b, blen, kb);
     struct wn_verdict v;
+    memset(&v, 0, sizeof(v));
     if (!rc)
         rc = wn_sketcher_compare(sk, ka, kb, &v);
     if (!rc)
