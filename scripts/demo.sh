@@ -9,7 +9,7 @@ mkdir -p "$out"
 
 echo "== examples/news: hand-written news texts (see examples/README.md)"
 set +e
-"$w" dedup -o "$out/news" examples/news
+"$w" dedup --report -o "$out/news" examples/news
 set -e
 echo "clusters found:"
 python3 - "$out/news" <<'PY' 2>/dev/null || cat "$out/news/clusters.jsonl"
@@ -26,6 +26,9 @@ for line in open(d + "/clusters.jsonl"):
                   % (m, r["reason"], r["similarity"]))
 PY
 "$w" eval --truth examples/news-truth.jsonl "$out/news" | sed 's/^/  /'
+echo "why the first pair is one story (winnow explain):"
+"$w" explain --no-color examples/news/a-wire-fishing-talks.txt \
+    examples/news/b-ledger-fishing-talks.txt | sed -n '1,12p' | sed 's/^/  /'
 
 echo
 echo "== examples/news: passages of 20+ tokens repeated inside or across stories"
@@ -48,4 +51,5 @@ echo "== generated corpus: 20000 news-like documents with planted copies"
 "$w" eval --truth "$out/gen-truth.jsonl" "$out/gen" | sed 's/^/  /'
 echo
 echo "outputs: $out/news and $out/gen (kept.jsonl, removed.jsonl,"
-echo "clusters.jsonl, rejected.jsonl, stats.json)"
+echo "clusters.jsonl, rejected.jsonl, stats.json); open $out/news/report.html"
+echo "in a browser for the run's report"
