@@ -228,13 +228,18 @@ static void test_shared_corpora(void **state)
         assert_int_equal(wn_reader_create(paths, 1, NULL, &r, NULL), WN_OK);
         struct wn_record rec;
         size_t n = 0, with = 0;
-        int rc;
-        while ((rc = wn_reader_next(r, &rec)) == 1) {
+        int rc = 0;
+        /* Under ASan the first 2,000 records of each corpus (the release
+         * build reads them all). */
+        size_t cap = WN_SANITIZED ? 2000 : SIZE_MAX;
+        while (n < cap && (rc = wn_reader_next(r, &rec)) == 1) {
             if (rec.status != WN_OK)
                 continue;
             with += check_same(rec.text, rec.text_len) > 0;
             n++;
         }
+        if (n == cap)
+            rc = 0;
         assert_int_equal(rc, 0);
         wn_reader_free(r);
         print_message("# %s: %zu records, %zu with figures, same fingerprint\n",

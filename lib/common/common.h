@@ -16,6 +16,20 @@
 
 #define WN_INTERNAL __attribute__((visibility("hidden")))
 
+/* Built with AddressSanitizer (gcc or clang): the unit tests bound their
+ * largest real-data loops there (tests/run.sh build-san), which the
+ * release build runs in full. */
+#if defined(__SANITIZE_ADDRESS__)
+#define WN_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WN_SANITIZED 1
+#endif
+#endif
+#ifndef WN_SANITIZED
+#define WN_SANITIZED 0
+#endif
+
 #define WN_MIN(a, b)    ((a) < (b) ? (a) : (b))
 #define WN_MAX(a, b)    ((a) > (b) ? (a) : (b))
 #define WN_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
