@@ -55,6 +55,98 @@ static void test_radix_matches_qsort(void **state)
     }
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The in-place MSD radix sort against qsort: random values, values that
+ * use only low bytes (packed pairs of small document numbers), many equal
+ * values, and sizes around the insertion-sort cut-off. */
+static void test_u64_radix_matches_qsort(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 40; round++) {
+        size_t n = round < 8 ? (size_t)round * 13 : (size_t)(rnd() % 20000);
+        uint64_t *a = calloc(n + 1, sizeof(*a));
+        uint64_t *b = calloc(n + 1, sizeof(*b));
+        for (size_t i = 0; i < n; i++) {
+            uint64_t v = rnd();
+            if (round % 4 == 1)
+                v = (v & 0xfffff) << 32 | (rnd() & 0xfffff);
+            else if (round % 4 == 2)
+                v &= 0x7;
+            else if (round % 4 == 3)
+                v &= 0xff00ff0000000000ull;
+            a[i] = v;
+        }
+        memcpy(b, a, n * sizeof(*a));
+        wn__u64_radix_sort(a, n);
+        qsort(b, n, sizeof(*b), cmp_u64);
+        assert_memory_equal(a, b, n * sizeof(*a));
+        free(a);
+        free(b);
+    }
+}
+
+/* Grouping: equal keys adjacent, each run in input order (stable), and
+ * the same multiset of entries; checked against a full (key, doc) sort by
+ * sorting the runs found. Keys with equal low bits and different high bits
+ * make the insertion fix-up do work. */
+static void test_keydoc_group(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 24; round++) {
+        size_t n = round == 0 ? 1 : (size_t)(rnd() % 30000);
+        struct wn_keydoc *a = calloc(n + 1, sizeof(*a));
+        struct wn_keydoc *b = calloc(n + 1, sizeof(*b));
+        for (size_t i = 0; i < n; i++) {
+            uint64_t k = rnd();
+            if (round % 3 == 1)
+                k = (k % 50) << 40 | (k & 0x3); /* low bits collide */
+            else if (round % 3 == 2)
+                k %= 200;
+            a[i].key = k;
+            a[i].doc = (uint32_t)i;
+        }
+        memcpy(b, a, n * sizeof(*a));
+        assert_int_equal(wn__keydoc_group(a, n), WN_OK);
+        /* Runs: a key never reappears after its run ended, docs ascend. */
+        for (size_t i = 0; i < n;) {
+            size_t e = i + 1;
+            while (e < n && a[e].key == a[i].key) {
+                assert_true(a[e].doc > a[e - 1].doc);
+                e++;
+            }
+            i = e;
+        }
+        qsort(a, n, sizeof(*a), cmp_kd);
+        qsort(b, n, sizeof(*b), cmp_kd);
+        assert_memory_equal(a, b, n * sizeof(*a));
+        /* Each key in one run: count runs against distinct keys. */
+        memcpy(a, b, n * sizeof(*a));
+        for (size_t i = 0; i < n; i++)
+            a[i].doc = (uint32_t)i;
+        for (size_t i = 0; i < n; i++) { /* shuffle the keys' order */
+            size_t j = (size_t)(rnd() % n);
+            uint64_t t = a[i].key;
+            a[i].key = a[j].key;
+            a[j].key = t;
+        }
+        size_t distinct = 0;
+        for (size_t i = 0; i < n; i++)
+            distinct += i == 0 || b[i].key != b[i - 1].key;
+        assert_int_equal(wn__keydoc_group(a, n), WN_OK);
+        size_t runs = 0;
+        for (size_t i = 0; i < n; i++)
+            runs += i == 0 || a[i].key != a[i - 1].key;
+        assert_int_equal(runs, distinct);
+        free(a);
+        free(b);
+    }
+}
+
 static size_t join_pairs(const uint64_t *keys, size_t n, uint32_t limit,
                          uint64_t **pairs, struct wn_join_stats *st)
 {
@@ -342,6 +434,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_radix_matches_qsort),
+        cmocka_unit_test(test_u64_radix_matches_qsort),
+        cmocka_unit_test(test_keydoc_group),
         cmocka_unit_test(test_join_small_bucket_all_pairs),
         cmocka_unit_test(test_join_large_bucket_is_linear),
         cmocka_unit_test(test_join_skip),

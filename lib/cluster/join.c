@@ -62,6 +62,82 @@ int wn__keydoc_sort(struct wn_keydoc *v, size_t n)
     return WN_OK;
 }
 
+int wn__keydoc_group(struct wn_keydoc *v, size_t n)
+{
+    if (n < 2)
+        return WN_OK;
+    /* Enough low bits that a run of equal low bits is short: at least 4
+     * values of them per entry. */
+    unsigned bits = 2;
+    while (bits < 64 && ((size_t)1 << (bits - 2)) < n)
+        bits++;
+    unsigned passes = (bits + RADIX_BITS - 1) / RADIX_BITS;
+    if (passes >= RADIX_PASSES)
+        return wn__keydoc_sort(v, n);
+    struct wn_keydoc *tmp = wn__reallocarray(NULL, n, sizeof(*tmp));
+    size_t *count = wn__calloc((size_t)RADIX_SIZE * passes, sizeof(*count));
+    if (!tmp || !count) {
+        wn__free(tmp);
+        wn__free(count);
+        return WN_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = v[i].key;
+        for (unsigned p = 0; p < passes; p++)
+            count[(size_t)p * RADIX_SIZE +
+                  ((k >> (p * RADIX_BITS)) & (RADIX_SIZE - 1))]++;
+    }
+    struct wn_keydoc *src = v, *dst = tmp;
+    for (unsigned p = 0; p < passes; p++) {
+        size_t *c = count + (size_t)p * RADIX_SIZE;
+        unsigned shift = p * RADIX_BITS;
+        if (c[(src[0].key >> shift) & (RADIX_SIZE - 1)] == n)
+            continue;
+        size_t sum = 0;
+        for (size_t d = 0; d < RADIX_SIZE; d++) {
+            size_t x = c[d];
+            c[d] = sum;
+            sum += x;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[c[(src[i].key >> shift) & (RADIX_SIZE - 1)]++] = src[i];
+        struct wn_keydoc *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != v)
+        memcpy(v, src, n * sizeof(*v));
+    wn__free(tmp);
+    wn__free(count);
+    /* Runs of equal low digits: a stable insertion sort by the whole key
+     * brings equal keys together, in the order they came. */
+    uint64_t mask = passes * RADIX_BITS >= 64
+                        ? UINT64_MAX
+                        : ((uint64_t)1 << (passes * RADIX_BITS)) - 1;
+    for (size_t i = 0; i < n;) {
+        size_t e = i + 1;
+        uint64_t low = v[i].key & mask;
+        bool mixed = false;
+        while (e < n && (v[e].key & mask) == low) {
+            mixed |= v[e].key != v[i].key;
+            e++;
+        }
+        if (mixed) {
+            for (size_t a = i + 1; a < e; a++) {
+                struct wn_keydoc x = v[a];
+                size_t b = a;
+                while (b > i && v[b - 1].key > x.key) {
+                    v[b] = v[b - 1];
+                    b--;
+                }
+                v[b] = x;
+            }
+        }
+        i = e;
+    }
+    return WN_OK;
+}
+
 static int push_pair(uint64_t **pairs, size_t *npairs, size_t *cap, uint32_t a,
                      uint32_t b)
 {
@@ -137,17 +213,89 @@ int wn__join_sorted(const struct wn_keydoc *v, size_t n, uint32_t all_pairs_max,
     return WN_OK;
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* Insertion sort of a short run (n <= RADIX_SMALL). */
+static void insertion_u64(uint64_t *a, size_t n)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
+    for (size_t i = 1; i < n; i++) {
+        uint64_t x = a[i];
+        size_t j = i;
+        while (j > 0 && a[j - 1] > x) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = x;
+    }
+}
+
+#define RADIX_SMALL 48
+
+/* In-place MSD radix sort on the byte at shift and below (American flag
+ * sort): a counting pass, a permutation by cycles, then each bucket. */
+static void msd_u64(uint64_t *a, size_t n, unsigned shift)
+{
+    for (;;) {
+        if (n <= RADIX_SMALL) {
+            insertion_u64(a, n);
+            return;
+        }
+        size_t count[256] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[(a[i] >> shift) & 255]++;
+        if (count[(a[0] >> shift) & 255] == n) {
+            /* One bucket: nothing to move at this byte. */
+            if (shift == 0)
+                return;
+            shift -= 8;
+            continue;
+        }
+        size_t next[256], end[256], sum = 0;
+        for (unsigned b = 0; b < 256; b++) {
+            next[b] = sum;
+            sum += count[b];
+            end[b] = sum;
+        }
+        for (unsigned b = 0; b < 256; b++) {
+            while (next[b] < end[b]) {
+                uint64_t v = a[next[b]];
+                unsigned d = (unsigned)(v >> shift) & 255;
+                while (d != b) {
+                    uint64_t t = a[next[d]];
+                    a[next[d]++] = v;
+                    v = t;
+                    d = (unsigned)(v >> shift) & 255;
+                }
+                a[next[b]++] = v;
+            }
+        }
+        if (shift == 0)
+            return;
+        size_t lo = 0;
+        for (unsigned b = 0; b < 256; b++) {
+            if (count[b] > 1)
+                msd_u64(a + lo, count[b], shift - 8);
+            lo += count[b];
+        }
+        return;
+    }
+}
+
+void wn__u64_radix_sort(uint64_t *a, size_t n)
+{
+    assert(a != NULL || n == 0);
+    if (n < 2)
+        return;
+    uint64_t any = 0;
+    for (size_t i = 0; i < n; i++)
+        any |= a[i];
+    unsigned top = any ? 63u - (unsigned)__builtin_clzll(any) : 0;
+    msd_u64(a, n, top / 8 * 8);
 }
 
 size_t wn__pairs_sort_unique(uint64_t *p, size_t n)
 {
     if (n < 2)
         return n;
-    qsort(p, n, sizeof(*p), cmp_u64);
+    wn__u64_radix_sort(p, n);
     size_t k = 1;
     for (size_t i = 1; i < n; i++)
         if (p[i] != p[k - 1])

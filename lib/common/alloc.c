@@ -74,6 +74,14 @@ char *wn__strdup(const char *s)
     return wn__strndup(s, strlen(s));
 }
 
+void *wn__shrink(void *p, size_t n)
+{
+    /* Not an injection point: giving memory back is not what a run can
+     * fail on, and the block stays valid when realloc declines. */
+    void *q = p ? realloc(p, n ? n : 1) : NULL;
+    return q ? q : p;
+}
+
 void wn__free(void *p)
 {
     free(p);

@@ -76,6 +76,10 @@ WN_INTERNAL void wn__buf_release(struct wn_buf *b);
  */
 WN_INTERNAL int wn__grow(void **p, size_t *cap, size_t need, size_t sz);
 
+/* Shrink block p to n bytes (at least 1): the shrunk block, or p itself
+ * when it cannot be moved. Never fails, never frees p. */
+WN_INTERNAL void *wn__shrink(void *p, size_t n);
+
 #define WN_GROW(arr, cap, need)                                                \
     wn__grow((void **)&(arr), &(cap), (need), sizeof(*(arr)))
 

@@ -27,6 +27,7 @@ struct join_worker {
     struct join_shared *sh;
     uint64_t *pairs;
     size_t npairs, cap;
+    size_t compact_at; /* compact the list when it grows past this */
     struct wn_join_stats st;
     int rc;
 };
@@ -57,13 +58,17 @@ static int join_task(struct join_worker *w, uint32_t band, uint64_t part,
             m++;
         }
     }
-    int rc = wn__keydoc_sort(*v, m);
+    int rc = wn__keydoc_group(*v, m);
     if (!rc)
         rc = wn__join_sorted(*v, m, in->bucket_all_pairs, NULL, &w->pairs,
                              &w->npairs, &w->cap, &w->st);
-    /* Keep the pair list small as bands accumulate. */
-    if (!rc && w->npairs > (1u << 22))
+    /* Keep the pair list small as bands accumulate: compact it when it
+     * has doubled since the last compaction (a pair found in several
+     * bands is listed once per band until then). */
+    if (!rc && w->npairs > w->compact_at) {
         w->npairs = wn__pairs_sort_unique(w->pairs, w->npairs);
+        w->compact_at = WN_MAX((size_t)1 << 22, 2 * w->npairs);
+    }
     return rc;
 }
 
@@ -117,6 +122,7 @@ int wn__stage_candidates(const struct wn_join_in *in, struct wn_pool *pool,
     int rc = w && task ? WN_OK : WN_ENOMEM;
     for (unsigned i = 0; i < nthreads && !rc; i++) {
         w[i].sh = &sh;
+        w[i].compact_at = (size_t)1 << 22;
         wn__pool_submit(pool, &task[i], join_main, &w[i]);
     }
     wn__pool_wait(pool);
@@ -128,8 +134,15 @@ int wn__stage_candidates(const struct wn_join_in *in, struct wn_pool *pool,
     st.partitions = parts;
     for (unsigned i = 0; i < nthreads && w && !rc; i++) {
         rc = w[i].rc;
-        if (!rc && w[i].npairs &&
-            (rc = WN_GROW(pairs, paircap, npairs + w[i].npairs)) == WN_OK) {
+        if (!rc && !pairs) {
+            /* The first list is taken as it is: no copy of it. */
+            pairs = w[i].pairs;
+            npairs = w[i].npairs;
+            paircap = w[i].cap;
+            w[i].pairs = NULL;
+        } else if (!rc && w[i].npairs &&
+                   (rc = WN_GROW(pairs, paircap, npairs + w[i].npairs)) ==
+                       WN_OK) {
             memcpy(pairs + npairs, w[i].pairs, w[i].npairs * sizeof(*pairs));
             npairs += w[i].npairs;
         }
@@ -146,6 +159,10 @@ int wn__stage_candidates(const struct wn_join_in *in, struct wn_pool *pool,
         wn__free(pairs);
         return rc;
     }
+    /* Give back what de-duplication freed: the rule's candidates and
+     * verification come next. */
+    if (pairs && npairs < paircap / 2)
+        pairs = wn__shrink(pairs, npairs * sizeof(*pairs));
     *pairs_out = pairs;
     *npairs_out = npairs;
     *st_out = st;
@@ -155,12 +172,6 @@ int wn__stage_candidates(const struct wn_join_in *in, struct wn_pool *pool,
 /* ------------------------------------------------------------------------ */
 /* The rule's candidates: anchors and flashes                                */
 /* ------------------------------------------------------------------------ */
-
-static int cmp_u64(const void *x, const void *y)
-{
-    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-    return (a > b) - (a < b);
-}
 
 static int push_pair(uint64_t **pairs, size_t *n, size_t *cap, uint32_t a,
                      uint32_t b)
@@ -197,9 +208,30 @@ struct anchor_scratch {
     uint8_t *na;        /* anchors per document, saturating */
     struct wn_keydoc *v;
     size_t vcap;
-    uint64_t *raw; /* pairs, once per shared anchor */
+    uint64_t *raw; /* pairs, once per shared anchor (see raw_compact) */
     size_t nraw, rawcap;
+    size_t compact_at;
+    uint32_t keep; /* copies of a pair worth keeping: anchor_hits */
 };
+
+/* Sort the raw pairs and keep at most x->keep copies of each: a pair
+ * needs min(anchor_hits, ...) shared anchors, so more copies than that
+ * decide nothing. This bounds the list by keep x the distinct pairs. */
+static void raw_compact(struct anchor_scratch *x)
+{
+    wn__u64_radix_sort(x->raw, x->nraw);
+    size_t k = 0;
+    for (size_t i = 0; i < x->nraw;) {
+        size_t e = i + 1;
+        while (e < x->nraw && x->raw[e] == x->raw[i])
+            e++;
+        for (size_t c = 0; c < WN_MIN(e - i, (size_t)x->keep); c++)
+            x->raw[k++] = x->raw[i];
+        i = e;
+    }
+    x->nraw = k;
+    x->compact_at = WN_MAX((size_t)1 << 20, 2 * k);
+}
 
 #define ANCHOR_CHUNK 8192u
 
@@ -228,7 +260,7 @@ static int anchor_part(const struct wn_rule_join_in *in, uint32_t f,
         at += want;
     }
     if (!rc)
-        rc = wn__keydoc_sort(x->v, m);
+        rc = wn__keydoc_group(x->v, m);
     for (size_t i = 0; i < m && !rc;) {
         size_t e = i + 1;
         while (e < m && x->v[e].key == x->v[i].key)
@@ -244,6 +276,8 @@ static int anchor_part(const struct wn_rule_join_in *in, uint32_t f,
         }
         i = e;
     }
+    if (!rc && x->nraw > x->compact_at)
+        raw_compact(x);
     return rc;
 }
 
@@ -270,6 +304,9 @@ static int anchor_join(const struct wn_rule_join_in *in, uint64_t **pairs,
     x.buf = wn__malloc((size_t)ANCHOR_CHUNK * 12);
     x.na = wn__calloc(n ? n : 1, 1);
     int rc = x.buf && x.na ? WN_OK : WN_ENOMEM;
+    uint32_t need = in->anchor_hits ? in->anchor_hits : 1;
+    x.keep = need;
+    x.compact_at = (size_t)1 << 20;
     for (uint32_t f = 0; f < WN_ANCHOR_FILES && !rc; f++) {
         uint64_t parts = (in->nanch[f] * 32 + budget - 1) / budget;
         parts = parts ? parts : 1;
@@ -278,9 +315,8 @@ static int anchor_join(const struct wn_rule_join_in *in, uint64_t **pairs,
         if (!rc && in->cancel && *in->cancel)
             rc = WN_EINTR;
     }
-    if (!rc && x.nraw)
-        qsort(x.raw, x.nraw, sizeof(*x.raw), cmp_u64);
-    uint32_t need = in->anchor_hits ? in->anchor_hits : 1;
+    if (!rc)
+        raw_compact(&x);
     for (size_t i = 0; i < x.nraw && !rc;) {
         size_t e = i + 1;
         while (e < x.nraw && x.raw[e] == x.raw[i])
@@ -454,7 +490,7 @@ static int flash_join(const struct wn_rule_join_in *in, uint64_t **pairs,
             }
         }
         if (!rc && nhits)
-            qsort(hits, nhits, sizeof(*hits), cmp_u64);
+            wn__u64_radix_sort(hits, nhits);
         /* Probes per short record, for the min(2, probes) rule. */
         for (size_t i = 0; i < nhits && !rc;) {
             size_t e = i + 1;

@@ -42,7 +42,7 @@ int wn__stage_exact(const struct wn_docs *d, struct wn_uf *uf, uint8_t *skip)
         v[i].doc = (uint32_t)i;
         v[i].pad = 0;
     }
-    int rc = wn__keydoc_sort(v, d->n);
+    int rc = wn__keydoc_group(v, d->n);
     if (rc) {
         wn__free(v);
         return rc;

@@ -223,7 +223,7 @@ int wn__dist_join(const struct wn_dist_keys *k, size_t ndocs,
                                     &nv, &vcap, &t->keys);
         }
         if (!rc)
-            rc = wn__keydoc_sort(v, nv);
+            rc = wn__keydoc_group(v, nv);
         if (!rc)
             rc = wn__join_sorted(v, nv, all_pairs_max, NULL, &pairs, &npairs,
                                  &paircap, &st);
