@@ -404,7 +404,8 @@ struct wn_dedup_options {
     unsigned threads;            /* 0: all cores */
     uint64_t seed;               /* hash seed; default 1 */
     uint32_t bucket_all_pairs;   /* buckets up to this size: all pairs */
-    uint64_t memory;             /* join memory budget in bytes; 0: 1 GiB */
+    uint64_t memory;             /* join memory budget in bytes; 0: 16
+                                    bytes per record, 8 MiB to 1 GiB */
     const char *tmp_dir;         /* temporary files; default: the output dir */
     int no_fsync; /* skip fsync before the outputs are renamed into
                      place: still atomic if the process dies, but

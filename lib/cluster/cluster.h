@@ -26,6 +26,10 @@ WN_INTERNAL int wn__keydoc_sort(struct wn_keydoc *v, size_t n);
  * order. What a join needs, at 2 radix passes instead of 6 up to 1 M
  * entries (the runs of equal low bits are then sorted by insertion). */
 WN_INTERNAL int wn__keydoc_group(struct wn_keydoc *v, size_t n);
+/* The same with the caller's scratch of n entries (a join reuses one
+ * across its tasks instead of mapping fresh pages for each). */
+WN_INTERNAL int wn__keydoc_group_with(struct wn_keydoc *v, size_t n,
+                                      struct wn_keydoc *tmp);
 
 /* Sort n 64-bit values in place, ascending, with no scratch: an MSD radix
  * sort from the highest byte any value uses (packed pairs of documents

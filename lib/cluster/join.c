@@ -66,6 +66,19 @@ int wn__keydoc_group(struct wn_keydoc *v, size_t n)
 {
     if (n < 2)
         return WN_OK;
+    struct wn_keydoc *tmp = wn__reallocarray(NULL, n, sizeof(*tmp));
+    if (!tmp)
+        return WN_ENOMEM;
+    int rc = wn__keydoc_group_with(v, n, tmp);
+    wn__free(tmp);
+    return rc;
+}
+
+int wn__keydoc_group_with(struct wn_keydoc *v, size_t n, struct wn_keydoc *tmp)
+{
+    assert(tmp != NULL || n < 2);
+    if (n < 2)
+        return WN_OK;
     /* Enough low bits that a run of equal low bits is short: at least 4
      * values of them per entry. */
     unsigned bits = 2;
@@ -74,13 +87,9 @@ int wn__keydoc_group(struct wn_keydoc *v, size_t n)
     unsigned passes = (bits + RADIX_BITS - 1) / RADIX_BITS;
     if (passes >= RADIX_PASSES)
         return wn__keydoc_sort(v, n);
-    struct wn_keydoc *tmp = wn__reallocarray(NULL, n, sizeof(*tmp));
     size_t *count = wn__calloc((size_t)RADIX_SIZE * passes, sizeof(*count));
-    if (!tmp || !count) {
-        wn__free(tmp);
-        wn__free(count);
+    if (!count)
         return WN_ENOMEM;
-    }
     for (size_t i = 0; i < n; i++) {
         uint64_t k = v[i].key;
         for (unsigned p = 0; p < passes; p++)
@@ -107,7 +116,6 @@ int wn__keydoc_group(struct wn_keydoc *v, size_t n)
     }
     if (src != v)
         memcpy(v, src, n * sizeof(*v));
-    wn__free(tmp);
     wn__free(count);
     /* Runs of equal low digits: a stable insertion sort by the whole key
      * brings equal keys together, in the order they came. */

@@ -32,8 +32,21 @@ struct join_worker {
     int rc;
 };
 
+uint64_t wn__join_budget(uint64_t memory, size_t n)
+{
+    if (memory)
+        return memory;
+    /* The default: the join's entries stay within 16 bytes per record
+     * (what a record holds anyway is about 80), at least 8 MiB, at most
+     * 1 GiB. A band is then read 2 or 3 times on one thread, each read
+     * taking one key range: reading is cheap, the entries are not. */
+    uint64_t b = (uint64_t)16 * n;
+    return WN_MIN((uint64_t)1 << 30, WN_MAX((uint64_t)8 << 20, b));
+}
+
 static int join_task(struct join_worker *w, uint32_t band, uint64_t part,
-                     struct wn_keydoc **v, size_t *vcap, uint64_t *keys)
+                     struct wn_keydoc **v, size_t *vcap, struct wn_keydoc **tmp,
+                     size_t *tmpcap, uint64_t *keys)
 {
     const struct join_shared *sh = w->sh;
     const struct wn_join_in *in = sh->in;
@@ -58,7 +71,9 @@ static int join_task(struct join_worker *w, uint32_t band, uint64_t part,
             m++;
         }
     }
-    int rc = wn__keydoc_group(*v, m);
+    int rc = m > *tmpcap ? WN_GROW(*tmp, *tmpcap, m) : WN_OK;
+    if (!rc)
+        rc = wn__keydoc_group_with(*v, m, *tmp);
     if (!rc)
         rc = wn__join_sorted(*v, m, in->bucket_all_pairs, NULL, &w->pairs,
                              &w->npairs, &w->cap, &w->st);
@@ -78,8 +93,8 @@ static void join_main(void *arg, unsigned slot)
     (void)slot;
     struct join_worker *w = arg;
     struct join_shared *sh = w->sh;
-    struct wn_keydoc *v = NULL;
-    size_t vcap = 0;
+    struct wn_keydoc *v = NULL, *tmp = NULL;
+    size_t vcap = 0, tmpcap = 0;
     uint64_t *keys = wn__reallocarray(NULL, 65536, sizeof(*keys));
     w->rc = keys ? WN_OK : WN_ENOMEM;
     while (!w->rc) {
@@ -89,7 +104,7 @@ static void join_main(void *arg, unsigned slot)
         if (t >= sh->ntasks)
             break;
         w->rc = join_task(w, (uint32_t)(t / sh->parts), t % sh->parts, &v,
-                          &vcap, keys);
+                          &vcap, &tmp, &tmpcap, keys);
         if (!w->rc && sh->in->cancel && *sh->in->cancel)
             w->rc = WN_EINTR;
         if (w->rc) {
@@ -99,6 +114,7 @@ static void join_main(void *arg, unsigned slot)
         }
     }
     wn__free(v);
+    wn__free(tmp);
     wn__free(keys);
 }
 
@@ -106,7 +122,7 @@ int wn__stage_candidates(const struct wn_join_in *in, struct wn_pool *pool,
                          uint64_t **pairs_out, size_t *npairs_out,
                          struct wn_join_stats *st_out)
 {
-    uint64_t budget = in->memory ? in->memory : (1ull << 30);
+    uint64_t budget = wn__join_budget(in->memory, in->n);
     unsigned nthreads = wn__pool_threads(pool);
     /* Entries and radix scratch: 32 bytes per document, per partition and
      * thread, with the budget raised to a floor (lib/cluster/join.c). */
@@ -204,10 +220,10 @@ static int keydoc_push(struct wn_keydoc **v, size_t *n, size_t *cap,
 
 /* Scratch of the anchor join. */
 struct anchor_scratch {
-    unsigned char *buf; /* ANCHOR_CHUNK entries as read */
-    uint8_t *na;        /* anchors per document, saturating */
-    struct wn_keydoc *v;
-    size_t vcap;
+    unsigned char *buf;        /* ANCHOR_CHUNK entries as read */
+    uint8_t *na;               /* anchors per document, saturating */
+    struct wn_keydoc *v, *tmp; /* entries and their radix scratch */
+    size_t vcap, tmpcap;
     uint64_t *raw; /* pairs, once per shared anchor (see raw_compact) */
     size_t nraw, rawcap;
     size_t compact_at;
@@ -260,7 +276,9 @@ static int anchor_part(const struct wn_rule_join_in *in, uint32_t f,
         at += want;
     }
     if (!rc)
-        rc = wn__keydoc_group(x->v, m);
+        rc = m > x->tmpcap ? WN_GROW(x->tmp, x->tmpcap, m) : WN_OK;
+    if (!rc)
+        rc = wn__keydoc_group_with(x->v, m, x->tmp);
     for (size_t i = 0; i < m && !rc;) {
         size_t e = i + 1;
         while (e < m && x->v[e].key == x->v[i].key)
@@ -297,8 +315,8 @@ static int anchor_join(const struct wn_rule_join_in *in, uint64_t **pairs,
 {
     if (!in->anch_f || !in->nanch)
         return WN_OK;
-    uint64_t budget = in->memory ? in->memory : (1ull << 30);
     size_t n = in->docs->n;
+    uint64_t budget = wn__join_budget(in->memory, n);
     struct anchor_scratch x;
     memset(&x, 0, sizeof(x));
     x.buf = wn__malloc((size_t)ANCHOR_CHUNK * 12);
@@ -333,6 +351,7 @@ static int anchor_join(const struct wn_rule_join_in *in, uint64_t **pairs,
     wn__free(x.na);
     wn__free(x.buf);
     wn__free(x.v);
+    wn__free(x.tmp);
     return rc;
 }
 

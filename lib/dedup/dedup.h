@@ -44,7 +44,8 @@
  * the WN_ANCHOR_CAP smallest. */
 #define WN_ANCHOR_CAP       64u
 #define WN_ANCHOR_LOG2_RATE 3u
-#define WN_ANCHOR_FILES     16u /* anchor spill files, by the top 4 bits */
+#define WN_ANCHOR_FILES     64u /* anchor spill files, by the top 6 bits */
+#define WN_ANCHOR_FILE(key) ((uint32_t)((key) >> 58) % WN_ANCHOR_FILES)
 /* The word document-frequency sketch of the flash test (cms.h). */
 #define WN_WORDS_LOG2_WIDTH 19u
 #define WN_WORDS_DEPTH      2u
@@ -270,9 +271,13 @@ struct wn_join_in {
     FILE *const *key_f;  /* nkeys band files, flushed */
     uint32_t nkeys;
     uint32_t bucket_all_pairs;
-    uint64_t memory; /* budget; 0: 1 GiB */
+    uint64_t memory; /* budget; 0: wn__join_budget's default */
     volatile int *cancel;
 };
+
+/* The joins' memory budget: memory when set, else 16 bytes per record of
+ * n, at least 8 MiB and at most 1 GiB. */
+WN_INTERNAL uint64_t wn__join_budget(uint64_t memory, size_t n);
 
 /* Distinct candidate pairs (a << 32 | b, a < b, sorted) in *pairs. */
 WN_INTERNAL int wn__stage_candidates(const struct wn_join_in *in,

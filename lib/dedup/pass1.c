@@ -279,7 +279,7 @@ static int commit_rule_keys(struct wn_pass1 *p, uint32_t doc,
      * the unlocked stdio calls skip a lock per 12-byte entry. */
     for (uint32_t k = 0; k < nanch && !rc; k++) {
         unsigned char e[12];
-        uint32_t f = (uint32_t)(anch[k] >> 60) % WN_ANCHOR_FILES;
+        uint32_t f = WN_ANCHOR_FILE(anch[k]);
         wn__put_le64(e, anch[k]);
         wn__put_le32(e + 8, doc);
         if (fwrite_unlocked(e, 1, sizeof(e), p->sp->anch_f[f]) != sizeof(e))
