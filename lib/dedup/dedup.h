@@ -42,8 +42,8 @@
 #define WN_DEDUP_MAX_KEYS 256u
 /* Anchors of a document (contain.h): 1 in 2^WN_ANCHOR_LOG2_RATE shingles,
  * the WN_ANCHOR_CAP smallest. */
-#define WN_ANCHOR_CAP       64u
-#define WN_ANCHOR_LOG2_RATE 3u
+#define WN_ANCHOR_CAP       32u
+#define WN_ANCHOR_LOG2_RATE 4u
 #define WN_ANCHOR_FILES     64u /* anchor spill files, by the top 6 bits */
 #define WN_ANCHOR_FILE(key) ((uint32_t)((key) >> 58) % WN_ANCHOR_FILES)
 /* The word document-frequency sketch of the flash test (cms.h). */
