@@ -14,6 +14,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+/* Pairs a join worker lists before it first compacts its list (8 MiB). */
+#define JOIN_COMPACT_MIN ((size_t)1 << 20)
+
 struct join_shared {
     const struct wn_join_in *in;
     uint64_t parts;
@@ -78,11 +81,13 @@ static int join_task(struct join_worker *w, uint32_t band, uint64_t part,
         rc = wn__join_sorted(*v, m, in->bucket_all_pairs, NULL, &w->pairs,
                              &w->npairs, &w->cap, &w->st);
     /* Keep the pair list small as bands accumulate: compact it when it
-     * has doubled since the last compaction (a pair found in several
-     * bands is listed once per band until then). */
+     * has grown by a quarter since the last compaction (a pair found in
+     * several bands is listed once per band until then). The radix sort
+     * makes the repeated compactions cheap: about 5x the final list's
+     * sort in all. */
     if (!rc && w->npairs > w->compact_at) {
         w->npairs = wn__pairs_sort_unique(w->pairs, w->npairs);
-        w->compact_at = WN_MAX((size_t)1 << 22, 2 * w->npairs);
+        w->compact_at = WN_MAX(JOIN_COMPACT_MIN, w->npairs + w->npairs / 4);
     }
     return rc;
 }
@@ -138,7 +143,7 @@ int wn__stage_candidates(const struct wn_join_in *in, struct wn_pool *pool,
     int rc = w && task ? WN_OK : WN_ENOMEM;
     for (unsigned i = 0; i < nthreads && !rc; i++) {
         w[i].sh = &sh;
-        w[i].compact_at = (size_t)1 << 22;
+        w[i].compact_at = JOIN_COMPACT_MIN;
         wn__pool_submit(pool, &task[i], join_main, &w[i]);
     }
     wn__pool_wait(pool);
