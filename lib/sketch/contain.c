@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "sketch/cms.h"
+#include "sketch/scan_impl.h"
 #include "sketch/sketch.h"
 
 #include <math.h>
@@ -54,24 +55,92 @@ static int cmp_u64(const void *x, const void *y)
 /* The selections work in a stack buffer of this many items at most. */
 #define SEL_MAX 256U
 
-size_t wn__contain_anchors(const uint64_t *sh, size_t n, unsigned log2_rate,
-                           size_t cap, uint64_t *out)
+/* Insertion sort of a few 64-bit values (the anchors' buffer). */
+static void sort_small_u64(uint64_t *a, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        uint64_t v = a[i];
+        size_t j = i;
+        for (; j > 0 && a[j - 1] > v; j--)
+            a[j] = a[j - 1];
+        a[j] = v;
+    }
+}
+
+/* Sort a[0..n), drop repeats, keep the cap smallest: the new length. */
+static size_t sort_unique_cap(uint64_t *a, size_t n, size_t cap)
+{
+    if (n > 32)
+        return WN_MIN(wn__u64_sort_unique(a, n), cap);
+    sort_small_u64(a, n);
+    size_t m = 0;
+    for (size_t i = 0; i < n && m < cap; i++)
+        if (m == 0 || a[m - 1] != a[i])
+            a[m++] = a[i];
+    return m;
+}
+
+/* Shingles per scan of the anchors, and the room of their buffer: the
+ * values that qualify are appended (a whole chunk may), and the buffer is
+ * cut to the cap (<= SEL_MAX) smallest when another chunk might not fit. */
+#define ANCH_CHUNK 256U
+#define ANCH_BUF   (SEL_MAX + 2 * ANCH_CHUNK + 8)
+
+/* The scalar scan (scan_impl.h): branch-free appends. */
+static size_t anchor_scan(const uint64_t *sh, size_t n, uint64_t mask,
+                          uint64_t thr, uint64_t *buf)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t x = wn__mix64(sh[i] ^ WN_ANCHOR_SALT);
+        buf[len] = x;
+        len += ((x & mask) == 0) & (x <= thr);
+    }
+    return len;
+}
+
+size_t wn__contain_anchors_variant(const uint64_t *sh, size_t n,
+                                   unsigned log2_rate, size_t cap,
+                                   uint64_t *out, bool simd)
 {
     assert((sh != NULL || n == 0) && log2_rate <= 16 && cap <= SEL_MAX);
     assert(out != NULL || cap == 0);
-    struct item sel[SEL_MAX];
+    if (cap == 0)
+        return 0;
+    /* The cap smallest distinct qualifying values, ascending. Once the
+     * buffer has been cut to a full selection, a value above its largest
+     * can never enter it: thr keeps such values out of the buffer. */
+    uint64_t buf[ANCH_BUF];
     size_t len = 0;
-    uint64_t mask = ((uint64_t)1 << log2_rate) - 1;
-    for (size_t i = 0; i < n && cap > 0; i++) {
-        uint64_t x = wn__mix64(sh[i] ^ 0xA0761D6478BD642FULL);
-        if ((x & mask) != 0)
+    uint64_t mask = ((uint64_t)1 << log2_rate) - 1, thr = UINT64_MAX;
+#ifndef WN_HAVE_SCAN_AVX512
+    (void)simd;
+#endif
+    for (size_t i = 0; i < n; i += ANCH_CHUNK) {
+        size_t m = WN_MIN(n - i, (size_t)ANCH_CHUNK);
+        if (len > SEL_MAX + ANCH_CHUNK) {
+            len = sort_unique_cap(buf, len, cap);
+            if (len == cap)
+                thr = buf[cap - 1];
+        }
+#ifdef WN_HAVE_SCAN_AVX512
+        if (simd) {
+            len += wn__anchor_scan_avx512(sh + i, m, mask, thr, buf + len);
             continue;
-        struct item v = {x, x};
-        keep_smallest(sel, &len, cap, v);
+        }
+#endif
+        len += anchor_scan(sh + i, m, mask, thr, buf + len);
     }
-    for (size_t i = 0; i < len; i++)
-        out[i] = sel[i].val;
+    len = sort_unique_cap(buf, len, cap);
+    memcpy(out, buf, len * sizeof(*out));
     return len;
+}
+
+size_t wn__contain_anchors(const uint64_t *sh, size_t n, unsigned log2_rate,
+                           size_t cap, uint64_t *out)
+{
+    return wn__contain_anchors_variant(sh, n, log2_rate, cap, out,
+                                       wn__scan_avx512());
 }
 
 size_t wn__contain_probes(const uint64_t *w, const uint32_t *counts, size_t n,

@@ -40,6 +40,11 @@
 WN_INTERNAL size_t wn__contain_anchors(const uint64_t *sh, size_t n,
                                        unsigned log2_rate, size_t cap,
                                        uint64_t *out);
+/* The same with the AVX-512 scan (simd, where the CPU has it) or the
+ * portable one: the same anchors (the tests compare the two). */
+WN_INTERNAL size_t wn__contain_anchors_variant(const uint64_t *sh, size_t n,
+                                               unsigned log2_rate, size_t cap,
+                                               uint64_t *out, bool simd);
 
 /*
  * The q rarest of the n word hashes w (counts[i] is the sketch count of

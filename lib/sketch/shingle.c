@@ -16,14 +16,14 @@
  * they are and a short text's single shingle equals the n-gram of its tokens.
  */
 #include "sketch/sketch.h"
+#include "sketch/scan_impl.h"
 
 #define XXH_INLINE_ALL
 /* Inlined so that the per-token calls specialize on short lengths. */
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-/* An odd 64-bit constant (the golden ratio) for the fold's multiplies. */
-#define FOLD_MUL 0x9E3779B97F4A7C15ULL
+#define FOLD_MUL WN_FOLD_MUL
 
 uint64_t wn__hash64(const void *p, size_t len, uint64_t seed)
 {
@@ -105,8 +105,9 @@ static inline uint64_t fold(const uint64_t *th, size_t count, uint64_t seed)
     return wn__mix64(acc ^ count);
 }
 
-int wn__shingles(const struct wn_tokens *t, unsigned ngram, uint64_t seed,
-                 uint64_t **out, size_t *n, size_t *cap)
+int wn__shingles_variant(const struct wn_tokens *t, unsigned ngram,
+                         uint64_t seed, uint64_t **out, size_t *n, size_t *cap,
+                         bool simd)
 {
     size_t ntok = t->n;
 
@@ -137,11 +138,25 @@ int wn__shingles(const struct wn_tokens *t, unsigned ngram, uint64_t seed,
         count = 1;
     } else {
         count = ntok - ngram + 1;
-        for (size_t i = 0; i < count; i++)
+        size_t i = 0;
+#ifdef WN_HAVE_SCAN_AVX512
+        /* Whole vectors of 8 shingles, the same bits (scan_avx512.c). */
+        if (simd)
+            i = wn__fold_avx512(h, count, ngram, fseed);
+#else
+        (void)simd;
+#endif
+        for (; i < count; i++)
             h[i] = fold(h + i, ngram, fseed);
     }
     *n = count;
     return WN_OK;
+}
+
+int wn__shingles(const struct wn_tokens *t, unsigned ngram, uint64_t seed,
+                 uint64_t **out, size_t *n, size_t *cap)
+{
+    return wn__shingles_variant(t, ngram, seed, out, n, cap, wn__scan_avx512());
 }
 
 /* ------------------------------------------------------------------------ */
