@@ -9,7 +9,9 @@
  * each stage's output is printed so that two builds can be compared on
  * the same bytes (equal checksums: equal values).
  *
- * Usage: bench_news_sketch FILE.jsonl [max-MB]   (default 64 MB)
+ * Usage: bench_news_sketch FILE.jsonl [max-MB [STAGE [REPS]]]
+ * (defaults: 64 MB, every stage, best of 5; STAGE is a prefix of a stage's
+ * name: "lead" runs both lead-word stages, "sketch" both whole sketches)
  */
 #include "dedup/dedup.h"
 #include "sketch/cms.h"
@@ -22,7 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-#define REPS 5
+static int reps = 5;
 
 static double cpu_now(void)
 {
@@ -172,7 +174,7 @@ static void whole(const struct corpus *c, int profile, const char *what)
     }
     double best = 1e30;
     uint64_t sum = 0;
-    for (int r = 0; r < REPS; r++) {
+    for (int r = 0; r < reps; r++) {
         sum = 0;
         double t0 = cpu_now();
         for (size_t i = 0; i < c->n; i++) {
@@ -205,14 +207,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_news_sketch: cannot read %s\n", argv[1]);
         return 1;
     }
-    printf("%zu records, %.1f MB of text; best of %d, thread CPU time\n", c.n,
-           (double)c.len / 1e6, REPS);
     struct pre pre;
     prepare(&c, &pre);
+    const char *only = argc > 3 ? argv[3] : "";
+    if (argc > 4)
+        reps = atoi(argv[4]) > 0 ? atoi(argv[4]) : reps;
+    printf("%zu records, %.1f MB of text; best of %d, thread CPU time\n", c.n,
+           (double)c.len / 1e6, reps);
     for (int st = 0; st < NSTAGES; st++) {
+        if (strncmp(names[st], only, strlen(only)) != 0)
+            continue;
         double best = 1e30;
         uint64_t sum = 0;
-        for (int r = 0; r < REPS; r++) {
+        for (int r = 0; r < reps; r++) {
             struct wn_cms cms;
             wn__cms_init(&cms, WN_WORDS_LOG2_WIDTH, WN_WORDS_DEPTH);
             double t0 = cpu_now();
@@ -226,8 +233,10 @@ int main(int argc, char **argv)
         }
         report(names[st], best, sum, &c);
     }
-    whole(&c, WN_PROFILE_NEWS, "sketch --profile news");
-    whole(&c, WN_PROFILE_CLASSIC, "sketch --profile classic");
+    if (strncmp("sketch --profile news", only, strlen(only)) == 0)
+        whole(&c, WN_PROFILE_NEWS, "sketch --profile news");
+    if (strncmp("sketch --profile classic", only, strlen(only)) == 0)
+        whole(&c, WN_PROFILE_CLASSIC, "sketch --profile classic");
     free(c.text);
     free(c.off);
     return 0;

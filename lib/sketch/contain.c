@@ -15,6 +15,11 @@
 
 #include <math.h>
 
+/* Inlined: the lead words hash short tokens, where a call costs as much as
+ * the hash (XXH3 is the hash wn__hash64 names, so the values are its). */
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 /*
  * Insert v into the ascending distinct array a of *len values, keeping the
  * cap smallest. key orders the values; equal keys are ordered by value.
@@ -67,12 +72,25 @@ static void sort_small_u64(uint64_t *a, size_t n)
     }
 }
 
-/* Sort a[0..n), drop repeats, keep the cap smallest: the new length. */
-static size_t sort_unique_cap(uint64_t *a, size_t n, size_t cap)
+/* Sort a[0..n), drop repeats, keep the cap smallest: the new length. A
+ * record's anchors at the end are about 1 in 8 of its shingles, most often
+ * 64 or fewer: the AVX-512 rank sort where simd; larger buffers (the cuts of
+ * long records) by introsort. */
+static size_t sort_unique_cap(uint64_t *a, size_t n, size_t cap, bool simd)
 {
-    if (n > 32)
+    bool sorted = false;
+#ifdef WN_HAVE_SCAN_AVX512
+    if (simd && n <= 64) {
+        wn__sort_u64_avx512(a, n);
+        sorted = true;
+    }
+#else
+    (void)simd;
+#endif
+    if (!sorted && n > 32)
         return WN_MIN(wn__u64_sort_unique(a, n), cap);
-    sort_small_u64(a, n);
+    if (!sorted)
+        sort_small_u64(a, n);
     size_t m = 0;
     for (size_t i = 0; i < n && m < cap; i++)
         if (m == 0 || a[m - 1] != a[i])
@@ -107,6 +125,7 @@ size_t wn__contain_anchors_variant(const uint64_t *sh, size_t n,
     assert(out != NULL || cap == 0);
     if (cap == 0)
         return 0;
+    simd = simd && wn__scan_avx512();
     /* The cap smallest distinct qualifying values, ascending. Once the
      * buffer has been cut to a full selection, a value above its largest
      * can never enter it: thr keeps such values out of the buffer. */
@@ -119,7 +138,7 @@ size_t wn__contain_anchors_variant(const uint64_t *sh, size_t n,
     for (size_t i = 0; i < n; i += ANCH_CHUNK) {
         size_t m = WN_MIN(n - i, (size_t)ANCH_CHUNK);
         if (len > SEL_MAX + ANCH_CHUNK) {
-            len = sort_unique_cap(buf, len, cap);
+            len = sort_unique_cap(buf, len, cap, simd);
             if (len == cap)
                 thr = buf[cap - 1];
         }
@@ -131,7 +150,7 @@ size_t wn__contain_anchors_variant(const uint64_t *sh, size_t n,
 #endif
         len += anchor_scan(sh + i, m, mask, thr, buf + len);
     }
-    len = sort_unique_cap(buf, len, cap);
+    len = sort_unique_cap(buf, len, cap, simd);
     memcpy(out, buf, len * sizeof(*out));
     return len;
 }
@@ -139,8 +158,7 @@ size_t wn__contain_anchors_variant(const uint64_t *sh, size_t n,
 size_t wn__contain_anchors(const uint64_t *sh, size_t n, unsigned log2_rate,
                            size_t cap, uint64_t *out)
 {
-    return wn__contain_anchors_variant(sh, n, log2_rate, cap, out,
-                                       wn__scan_avx512());
+    return wn__contain_anchors_variant(sh, n, log2_rate, cap, out, true);
 }
 
 size_t wn__contain_probes(const uint64_t *w, const uint32_t *counts, size_t n,
@@ -182,7 +200,9 @@ size_t wn__contain_offers(const uint64_t *w, const uint32_t *counts, size_t n,
 
 /* Insertion sort: n <= WN_LEAD_TOKENS (64), where it is several times
  * faster than qsort (glibc's is a merge sort through a comparison
- * callback: 11% of a news run's CPU when it sorted the lead words). */
+ * callback: 11% of a news run's CPU when it sorted the lead words). The
+ * AVX-512 rank sort (scan_avx512.c) is faster still: the values are
+ * random, so this loop loses a branch misprediction on nearly every one. */
 static void sort_small_u32(uint32_t *a, size_t n)
 {
     for (size_t i = 1; i < n; i++) {
@@ -194,21 +214,35 @@ static void sort_small_u32(uint32_t *a, size_t n)
     }
 }
 
-size_t wn__contain_lead_words(const struct wn_tokens *t, uint64_t seed,
-                              uint32_t *out)
+size_t wn__contain_lead_words_variant(const struct wn_tokens *t, uint64_t seed,
+                                      uint32_t *out, bool simd)
 {
     assert(t != NULL && out != NULL);
     size_t n = WN_MIN(t->n, (size_t)WN_LEAD_TOKENS);
     uint64_t ws = wn__mix64(seed ^ 0x4C4541442D574F52ULL);
     for (size_t i = 0; i < n; i++)
-        out[i] = (uint32_t)wn__hash64(t->norm + t->tok[i].norm_off,
-                                      t->tok[i].norm_len, ws);
+        out[i] = (uint32_t)XXH3_64bits_withSeed(t->norm + t->tok[i].norm_off,
+                                                t->tok[i].norm_len, ws);
+#ifdef WN_HAVE_SCAN_AVX512
+    if (simd && wn__scan_avx512())
+        wn__sort_u32_avx512(out, n);
+    else
+        sort_small_u32(out, n);
+#else
+    (void)simd;
     sort_small_u32(out, n);
+#endif
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (m == 0 || out[m - 1] != out[i])
             out[m++] = out[i];
     return m;
+}
+
+size_t wn__contain_lead_words(const struct wn_tokens *t, uint64_t seed,
+                              uint32_t *out)
+{
+    return wn__contain_lead_words_variant(t, seed, out, true);
 }
 
 void wn__lead_pack(const uint32_t *w, size_t n, uint8_t *p)

@@ -14,7 +14,7 @@
 #ifdef WN_HAVE_SCAN_AVX512
 #include <immintrin.h>
 
-#define TARGET __attribute__((target("avx512f,avx512dq")))
+#define TARGET __attribute__((target("avx512f,avx512dq,popcnt")))
 
 TARGET static inline __m512i mix64_v(__m512i x)
 {
@@ -66,6 +66,53 @@ TARGET size_t wn__anchor_scan_avx512(const uint64_t *sh, size_t n,
         len += (size_t)__builtin_popcount(k);
     }
     return len;
+}
+TARGET void wn__sort_u32_avx512(uint32_t *a, size_t n)
+{
+    uint32_t in[64];
+    memcpy(in, a, n * sizeof(*a));
+    __m512i v[4];
+    for (unsigned k = 0; k < 4; k++) {
+        size_t lo = 16 * (size_t)k, live = n > lo ? WN_MIN(n - lo, 16) : 0;
+        v[k] = _mm512_maskz_loadu_epi32((__mmask16)((1u << live) - 1), in + lo);
+    }
+    uint64_t valid = n == 64 ? ~0ULL : (1ULL << n) - 1;
+    for (size_t i = 0; i < n; i++) {
+        __m512i b = _mm512_set1_epi32((int)in[i]);
+        uint64_t lt = 0, le = 0;
+        for (unsigned k = 0; k < 4; k++) {
+            lt |= (uint64_t)_mm512_cmplt_epu32_mask(v[k], b) << (16 * k);
+            le |= (uint64_t)_mm512_cmple_epu32_mask(v[k], b) << (16 * k);
+        }
+        /* The stable rank: the values before i that are not above it and
+         * the values after i that are below it. */
+        uint64_t before = (1ULL << i) - 1;
+        a[__builtin_popcountll(((le & before) | (lt & ~before)) & valid)] =
+            in[i];
+    }
+}
+TARGET void wn__sort_u64_avx512(uint64_t *a, size_t n)
+{
+    uint64_t in[64];
+    memcpy(in, a, n * sizeof(*a));
+    __m512i v[8];
+    for (unsigned k = 0; k < 8; k++) {
+        size_t lo = 8 * (size_t)k, live = n > lo ? WN_MIN(n - lo, 8) : 0;
+        v[k] = _mm512_maskz_loadu_epi64((__mmask8)((1u << live) - 1), in + lo);
+    }
+    uint64_t valid = n == 64 ? ~0ULL : (1ULL << n) - 1;
+    unsigned nv = (unsigned)((n + 7) / 8);
+    for (size_t i = 0; i < n; i++) {
+        __m512i b = _mm512_set1_epi64((long long)in[i]);
+        uint64_t lt = 0, le = 0;
+        for (unsigned k = 0; k < nv; k++) {
+            lt |= (uint64_t)_mm512_cmplt_epu64_mask(v[k], b) << (8 * k);
+            le |= (uint64_t)_mm512_cmple_epu64_mask(v[k], b) << (8 * k);
+        }
+        uint64_t before = (1ULL << i) - 1;
+        a[__builtin_popcountll(((le & before) | (lt & ~before)) & valid)] =
+            in[i];
+    }
 }
 #endif /* WN_HAVE_SCAN_AVX512 */
 

@@ -36,6 +36,14 @@ WN_INTERNAL size_t wn__anchor_scan_avx512(const uint64_t *sh, size_t n,
                                           uint64_t mask, uint64_t thr,
                                           uint64_t *buf);
 
+/*
+ * Sort a[0..n), n <= 64, ascending: each value's stable rank counted with
+ * 16-lane compares against all of them, and the value stored at its rank.
+ */
+WN_INTERNAL void wn__sort_u32_avx512(uint32_t *a, size_t n);
+/* The same for 64-bit values, n <= 64. */
+WN_INTERNAL void wn__sort_u64_avx512(uint64_t *a, size_t n);
+
 #if defined(__x86_64__)
 #define WN_HAVE_SCAN_AVX512 1
 #endif

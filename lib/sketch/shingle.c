@@ -141,7 +141,7 @@ int wn__shingles_variant(const struct wn_tokens *t, unsigned ngram,
         size_t i = 0;
 #ifdef WN_HAVE_SCAN_AVX512
         /* Whole vectors of 8 shingles, the same bits (scan_avx512.c). */
-        if (simd)
+        if (simd && wn__scan_avx512())
             i = wn__fold_avx512(h, count, ngram, fseed);
 #else
         (void)simd;

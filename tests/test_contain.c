@@ -1,0 +1,218 @@
+/*
+ * test_contain.c - the per-record loops of pass 1 that have an AVX-512 form
+ * (lib/sketch/scan_avx512.c) against their portable form and against a
+ * plain definition written here: the anchors (the cap smallest distinct
+ * mixed shingle hashes whose low bits are zero), the lead words (the
+ * distinct XXH3 hashes of the first tokens, ascending) and the shingle
+ * fold. The fast forms must give the same values bit for bit: they feed
+ * keys and spills whose every byte reaches the outputs. On a CPU without
+ * AVX-512 (or with WINNOW_NO_SIMD=1) both forms are the portable one and
+ * the tests still check it against the definition.
+ */
+#include "common/common.h"
+#include "sketch/contain.h"
+#include "sketch/scan_impl.h"
+#include "sketch/sketch.h"
+#include "winnow.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static uint64_t rng_next(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 0x2545F4914F6CDD1DULL;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return (a > b) - (a < b);
+}
+
+static int cmp_u32(const void *x, const void *y)
+{
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* The anchors by their definition. */
+static size_t anchors_def(const uint64_t *sh, size_t n, unsigned r, size_t cap,
+                          uint64_t *out)
+{
+    uint64_t *all = malloc((n ? n : 1) * sizeof(*all));
+    assert_non_null(all);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t x = wn__mix64(sh[i] ^ WN_ANCHOR_SALT);
+        if ((x & (((uint64_t)1 << r) - 1)) == 0)
+            all[m++] = x;
+    }
+    qsort(all, m, sizeof(*all), cmp_u64);
+    size_t k = 0;
+    for (size_t i = 0; i < m && k < cap; i++)
+        if (k == 0 || out[k - 1] != all[i])
+            out[k++] = all[i];
+    free(all);
+    return k;
+}
+
+static void check_anchors(const uint64_t *sh, size_t n, unsigned r, size_t cap)
+{
+    uint64_t want[256], a[256], b[256];
+    size_t nw = anchors_def(sh, n, r, cap, want);
+    size_t na = wn__contain_anchors_variant(sh, n, r, cap, a, true);
+    size_t nb = wn__contain_anchors_variant(sh, n, r, cap, b, false);
+    assert_int_equal(na, nw);
+    assert_int_equal(nb, nw);
+    assert_memory_equal(a, want, nw * sizeof(*a));
+    assert_memory_equal(b, want, nw * sizeof(*b));
+}
+
+/* Random shingle arrays of every size class, with repeats (a record that
+ * repeats a passage), at every rate and several caps: records of fewer
+ * anchors than the cap, of many more (the buffer is cut, several times for
+ * the longest), and repeats that straddle the cuts. */
+static void test_anchors_match_definition(void **state)
+{
+    (void)state;
+    uint64_t seed = 0x1234567ULL;
+    size_t sizes[] = {0,   1,   2,   7,   8,   9,   63,   64,   65,   255,
+                      256, 257, 300, 511, 512, 513, 1000, 2049, 5000, 20000};
+    size_t caps[] = {1, 2, 7, 8, 37, 64, 65, 200, 256};
+    uint64_t *sh = malloc(20000 * sizeof(*sh));
+    assert_non_null(sh);
+    for (size_t si = 0; si < sizeof(sizes) / sizeof(*sizes); si++) {
+        size_t n = sizes[si];
+        for (size_t i = 0; i < n; i++) {
+            uint64_t v = rng_next(&seed);
+            /* One in four a repeat of an earlier value. */
+            sh[i] = i > 0 && (v & 3) == 0 ? sh[(v >> 8) % i] : v;
+        }
+        for (unsigned r = 0; r <= 16; r += (r < 4 ? 1 : 4))
+            for (size_t ci = 0; ci < sizeof(caps) / sizeof(*caps); ci++)
+                check_anchors(sh, n, r, caps[ci]);
+    }
+    /* Every value qualifies at rate 0: equal values at the top of a full
+     * selection (the bound the buffer keeps once cut). */
+    for (size_t i = 0; i < 3000; i++)
+        sh[i] = i % 97;
+    check_anchors(sh, 3000, 0, 64);
+    check_anchors(sh, 3000, 0, 97);
+    check_anchors(sh, 3000, 0, 256);
+    uint64_t out[1];
+    assert_int_equal(wn__contain_anchors_variant(sh, 3000, 0, 0, out, true), 0);
+    free(sh);
+}
+
+/* The lead words by their definition. */
+static size_t lead_def(const struct wn_tokens *t, uint64_t seed, uint32_t *out)
+{
+    size_t n = t->n < WN_LEAD_TOKENS ? t->n : WN_LEAD_TOKENS;
+    uint64_t ws = wn__mix64(seed ^ 0x4C4541442D574F52ULL);
+    for (size_t i = 0; i < n; i++)
+        out[i] = (uint32_t)wn__hash64(t->norm + t->tok[i].norm_off,
+                                      t->tok[i].norm_len, ws);
+    qsort(out, n, sizeof(*out), cmp_u32);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || out[m - 1] != out[i])
+            out[m++] = out[i];
+    return m;
+}
+
+/* Texts of 0..100 words from small and large vocabularies (many repeats,
+ * few), words of 1..30 letters (the hash's length classes). */
+static void test_lead_words_match_definition(void **state)
+{
+    (void)state;
+    uint64_t seed = 99;
+    struct wn_tokens t;
+    wn_tokens_init(&t);
+    char text[4096];
+    for (int round = 0; round < 600; round++) {
+        size_t words = (size_t)(rng_next(&seed) % 101);
+        uint64_t vocab = round % 3 == 0 ? 5 : round % 3 == 1 ? 60 : 100000;
+        size_t len = 0;
+        for (size_t w = 0; w < words; w++) {
+            uint64_t id = rng_next(&seed) % vocab;
+            size_t wl = 1 + (size_t)(id * 7 % 30);
+            for (size_t c = 0; c < wl; c++)
+                text[len++] = (char)('a' + (id >> (c % 8)) % 26);
+            text[len++] = ' ';
+        }
+        assert_int_equal(wn_tokenize(text, len, WN_TOKENS_WORD, &t), WN_OK);
+        for (uint64_t s = 1; s <= 2; s++) {
+            uint32_t want[WN_LEAD_TOKENS], a[WN_LEAD_TOKENS], b[WN_LEAD_TOKENS];
+            size_t nw = lead_def(&t, s, want);
+            assert_int_equal(wn__contain_lead_words_variant(&t, s, a, true),
+                             nw);
+            assert_int_equal(wn__contain_lead_words_variant(&t, s, b, false),
+                             nw);
+            assert_memory_equal(a, want, nw * sizeof(*a));
+            assert_memory_equal(b, want, nw * sizeof(*b));
+            assert_int_equal(wn__contain_lead_words(&t, s, a), nw);
+        }
+    }
+    wn_tokens_release(&t);
+}
+
+/* The AVX-512 fold against the portable one: every n-gram size, token
+ * counts around the vector width. */
+static void test_shingle_fold_forms_agree(void **state)
+{
+    (void)state;
+    uint64_t seed = 7;
+    struct wn_tokens t;
+    wn_tokens_init(&t);
+    char text[8192];
+    uint64_t *a = NULL, *b = NULL;
+    size_t ca = 0, cb = 0;
+    for (size_t words = 0; words < 90; words++) {
+        size_t len = 0;
+        for (size_t w = 0; w < words; w++) {
+            size_t wl = 1 + (size_t)(rng_next(&seed) % 12);
+            for (size_t c = 0; c < wl; c++)
+                text[len++] = (char)('a' + rng_next(&seed) % 26);
+            text[len++] = ' ';
+        }
+        assert_int_equal(wn_tokenize(text, len, WN_TOKENS_WORD, &t), WN_OK);
+        for (unsigned g = 1; g <= 9; g++) {
+            size_t na = 0, nb = 0;
+            assert_int_equal(wn__shingles_variant(&t, g, 3, &a, &na, &ca, true),
+                             WN_OK);
+            assert_int_equal(
+                wn__shingles_variant(&t, g, 3, &b, &nb, &cb, false), WN_OK);
+            assert_int_equal(na, nb);
+            assert_memory_equal(a, b, na * sizeof(*a));
+            size_t nc = 0;
+            assert_int_equal(wn__shingles(&t, g, 3, &a, &nc, &ca), WN_OK);
+            assert_int_equal(nc, nb);
+            assert_memory_equal(a, b, nc * sizeof(*a));
+        }
+    }
+    wn__free(a);
+    wn__free(b);
+    wn_tokens_release(&t);
+}
+
+int main(void)
+{
+    printf("# AVX-512 loops %s\n",
+           wn__scan_avx512() ? "run here: compared with the portable ones"
+                             : "absent or off: the portable loops only");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_anchors_match_definition),
+        cmocka_unit_test(test_lead_words_match_definition),
+        cmocka_unit_test(test_shingle_fold_forms_agree),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
