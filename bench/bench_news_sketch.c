@@ -138,8 +138,11 @@ static uint64_t run(const struct corpus *c, const struct pre *pre,
             size_t nw = wn__contain_lead_words(&pre->t[i], 1, w);
             for (size_t k = 0; k < nw; k++)
                 sum = wn__mix64(sum ^ w[k]);
+            uint64_t keys[WN_LEAD_TOKENS];
             for (size_t k = 0; st == CMS && k < nw; k++)
-                wn__cms_add(cms, wn__lead_key(w[k]));
+                keys[k] = wn__lead_key(w[k]);
+            if (st == CMS)
+                wn__cms_add_many(cms, keys, nw);
             break;
         }
         case FIGURES: {

@@ -4,12 +4,14 @@
  * plain definition written here: the anchors (the cap smallest distinct
  * mixed shingle hashes whose low bits are zero), the lead words (the
  * distinct XXH3 hashes of the first tokens, ascending) and the shingle
- * fold. The fast forms must give the same values bit for bit: they feed
+ * fold; and the batched count-min adds against one add at a time. The
+ * fast forms must give the same values bit for bit: they feed
  * keys and spills whose every byte reaches the outputs. On a CPU without
  * AVX-512 (or with WINNOW_NO_SIMD=1) both forms are the portable one and
  * the tests still check it against the definition.
  */
 #include "common/common.h"
+#include "sketch/cms.h"
 #include "sketch/contain.h"
 #include "sketch/scan_impl.h"
 #include "sketch/sketch.h"
@@ -204,6 +206,37 @@ static void test_shingle_fold_forms_agree(void **state)
     wn_tokens_release(&t);
 }
 
+/* The batched count-min adds give the table of one add at a time: random
+ * keys, repeats, and a key past the counters' saturation. */
+static void test_cms_add_many_same_table(void **state)
+{
+    (void)state;
+    struct wn_cms a, b;
+    assert_int_equal(wn__cms_init(&a, 10, 3), WN_OK);
+    assert_int_equal(wn__cms_init(&b, 10, 3), WN_OK);
+    uint64_t seed = 5, keys[300];
+    for (int round = 0; round < 400; round++) {
+        size_t n = (size_t)(rng_next(&seed) % 300);
+        for (size_t i = 0; i < n; i++)
+            keys[i] = i && i % 5 == 0 ? keys[i / 2] : rng_next(&seed) % 5000;
+        for (size_t i = 0; i < n; i++)
+            wn__cms_add(&a, keys[i]);
+        wn__cms_add_many(&b, keys, n);
+    }
+    for (size_t i = 0; i < 300; i++)
+        keys[i] = 42;
+    for (int round = 0; round < 250; round++) {
+        for (size_t i = 0; i < 300; i++)
+            wn__cms_add(&a, keys[i]);
+        wn__cms_add_many(&b, keys, 300);
+    }
+    assert_int_equal(wn__cms_count(&b, 42), UINT16_MAX);
+    assert_int_equal(a.adds, b.adds);
+    assert_memory_equal(a.c, b.c, ((size_t)3 << 10) * sizeof(*a.c));
+    wn__cms_release(&a);
+    wn__cms_release(&b);
+}
+
 int main(void)
 {
     printf("# AVX-512 loops %s\n",
@@ -213,6 +246,7 @@ int main(void)
         cmocka_unit_test(test_anchors_match_definition),
         cmocka_unit_test(test_lead_words_match_definition),
         cmocka_unit_test(test_shingle_fold_forms_agree),
+        cmocka_unit_test(test_cms_add_many_same_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
