@@ -66,7 +66,10 @@ static inline unsigned wn__cp_class(int32_t cp)
 /* Switches of wn__tokenize_ex for the differential tests. */
 enum wn_tokenize_flags {
     /* Send every segment, ASCII included, through utf8proc. */
-    WN__TOKENIZE_NO_FASTPATH = 1
+    WN__TOKENIZE_NO_FASTPATH = 1,
+    /* Classify ASCII blocks with the portable SWAR loop even where the
+     * AVX-512 one runs. */
+    WN__TOKENIZE_NO_SIMD = 2
 };
 
 /* wn_tokenize() with flags (enum wn_tokenize_flags). */
