@@ -4,11 +4,11 @@
  * plain definition written here: the anchors (the cap smallest distinct
  * mixed shingle hashes whose low bits are zero), the lead words (the
  * distinct XXH3 hashes of the first tokens, ascending) and the shingle
- * fold; and the batched count-min adds against one add at a time. The
- * fast forms must give the same values bit for bit: they feed
- * keys and spills whose every byte reaches the outputs. On a CPU without
- * AVX-512 (or with WINNOW_NO_SIMD=1) both forms are the portable one and
- * the tests still check it against the definition.
+ * fold, the one-permutation MinHash's bins; and the batched count-min adds
+ * against one add at a time. The fast forms must give the same values bit for
+ * bit: they feed keys and spills whose every byte reaches the outputs. On a CPU
+ * without AVX-512 (or with WINNOW_NO_SIMD=1) both forms are the portable one
+ * and the tests still check it against the definition.
  */
 #include "common/common.h"
 #include "sketch/cms.h"
@@ -206,6 +206,74 @@ static void test_shingle_fold_forms_agree(void **state)
     wn_tokens_release(&t);
 }
 
+/* The inverse of wn__mix64 (each step of the finalizer is invertible; an
+ * odd multiplier's inverse mod 2^64 by Newton's iteration). */
+static uint64_t inv_mul(uint64_t a)
+{
+    uint64_t x = a; /* correct to 3 bits; each step doubles them */
+    for (int i = 0; i < 5; i++)
+        x *= 2 - a * x;
+    return x;
+}
+
+static uint64_t unxorshift(uint64_t y, unsigned r)
+{
+    uint64_t x = y;
+    for (unsigned k = r; k < 64; k += r)
+        x = y ^ (x >> r);
+    return x;
+}
+
+static uint64_t unmix64(uint64_t y)
+{
+    y = unxorshift(y, 31);
+    y *= inv_mul(0x94D049BB133111EBULL);
+    y = unxorshift(y, 27);
+    y *= inv_mul(0xBF58476D1CE4E5B9ULL);
+    return unxorshift(y, 30);
+}
+
+/* The AVX-512 bins and values of the one-permutation MinHash against the
+ * scalar formula of oph_fill, at every length around the vector width and
+ * with values whose low bits are WN_SIG_EMPTY (made by inverting the mix). */
+static void test_oph_bins_match_formula(void **state)
+{
+    (void)state;
+#ifdef WN_HAVE_SCAN_AVX512
+    if (!wn__scan_avx512()) {
+        printf("# no AVX-512 here: the OPH bins kernel is not run\n");
+        return;
+    }
+    uint64_t seed = 11, h[300];
+    uint32_t bin[300], val[300];
+    uint64_t salt = 0x0123456789ABCDEFULL;
+    assert_true(wn__mix64(unmix64(0xDEADBEEFFFFFFFFFULL)) ==
+                0xDEADBEEFFFFFFFFFULL);
+    for (size_t n = 0; n < 300; n += (n < 40 ? 1 : 37)) {
+        for (size_t i = 0; i < n; i++)
+            h[i] = i % 7 == 3
+                       ? unmix64(rng_next(&seed) << 32 | 0xFFFFFFFFU) ^ salt
+                       : rng_next(&seed);
+        for (uint32_t k = 1; k <= 4096; k *= 8) {
+            memset(bin, 0xAB, sizeof(bin));
+            wn__oph_bins_avx512(h, n, salt, k, bin, val);
+            for (size_t i = 0; i < n; i++) {
+                uint64_t v = wn__mix64(h[i] ^ salt);
+                uint32_t want = (uint32_t)v;
+                want -= want == WN_SIG_EMPTY;
+                assert_int_equal(bin[i], (uint32_t)(((v >> 32) * k) >> 32));
+                assert_int_equal(val[i], want);
+            }
+            /* Nothing written past n. */
+            assert_int_equal(bin[n < 300 ? n : 299],
+                             n < 300 ? 0xABABABABU : bin[299]);
+        }
+    }
+#else
+    printf("# not an x86-64 build: the OPH bins kernel is absent\n");
+#endif
+}
+
 /* The batched count-min adds give the table of one add at a time: random
  * keys, repeats, and a key past the counters' saturation. */
 static void test_cms_add_many_same_table(void **state)
@@ -247,6 +315,7 @@ int main(void)
         cmocka_unit_test(test_lead_words_match_definition),
         cmocka_unit_test(test_shingle_fold_forms_agree),
         cmocka_unit_test(test_cms_add_many_same_table),
+        cmocka_unit_test(test_oph_bins_match_formula),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,6 +67,30 @@ TARGET size_t wn__anchor_scan_avx512(const uint64_t *sh, size_t n,
     }
     return len;
 }
+TARGET void wn__oph_bins_avx512(const uint64_t *h, size_t n, uint64_t salt,
+                                uint32_t k, uint32_t *bin, uint32_t *val)
+{
+    const __m512i vs = _mm512_set1_epi64((long long)salt);
+    const __m512i vk = _mm512_set1_epi64((long long)k);
+    const __m512i low = _mm512_set1_epi64((long long)UINT32_MAX);
+    const __m512i one = _mm512_set1_epi64(1);
+    for (size_t i = 0; i < n; i += 8) {
+        __mmask8 live =
+            i + 8 <= n ? (__mmask8)0xFF : (__mmask8)((1u << (n - i)) - 1);
+        __m512i v = mix64_v(
+            _mm512_xor_si512(_mm512_maskz_loadu_epi64(live, h + i), vs));
+        /* ((v >> 32) * k) >> 32: a 32 x 32 -> 64-bit multiply per lane. */
+        __m512i b = _mm512_srli_epi64(
+            _mm512_mul_epu32(_mm512_srli_epi64(v, 32), vk), 32);
+        /* The low 32 bits; WN_SIG_EMPTY marks empty bins, so a value equal
+         * to it becomes one less. */
+        __m512i x = _mm512_and_si512(v, low);
+        x = _mm512_mask_sub_epi64(x, _mm512_cmpeq_epi64_mask(x, low), x, one);
+        _mm512_mask_cvtepi64_storeu_epi32(bin + i, live, b);
+        _mm512_mask_cvtepi64_storeu_epi32(val + i, live, x);
+    }
+}
+
 TARGET void wn__sort_u32_avx512(uint32_t *a, size_t n)
 {
     uint32_t in[64];

@@ -37,6 +37,15 @@ WN_INTERNAL size_t wn__anchor_scan_avx512(const uint64_t *sh, size_t n,
                                           uint64_t *buf);
 
 /*
+ * The one-permutation MinHash's bin and value of each of h[0..n) (see
+ * oph_fill in minhash.c): v = wn__mix64(h[i] ^ salt), bin[i] = ((v >> 32)
+ * * k) >> 32, val[i] = the low 32 bits of v, one less if they are
+ * WN_SIG_EMPTY.
+ */
+WN_INTERNAL void wn__oph_bins_avx512(const uint64_t *h, size_t n, uint64_t salt,
+                                     uint32_t k, uint32_t *bin, uint32_t *val);
+
+/*
  * Sort a[0..n), n <= 64, ascending: each value's stable rank counted with
  * 16-lane compares against all of them, and the value stored at its rank.
  */
