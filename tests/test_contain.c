@@ -26,6 +26,8 @@
 
 #include <cmocka.h>
 
+#define FROZEN_TOKEN_LENGTHS 0x27bfb31090d9b88cULL
+
 static uint64_t rng_next(uint64_t *s)
 {
     *s ^= *s >> 12;
@@ -206,6 +208,37 @@ static void test_shingle_fold_forms_agree(void **state)
     wn_tokens_release(&t);
 }
 
+/* Frozen shingle hashes of tokens of every length 1..24 (each length class
+ * of the token hash: masked words of 1..8 and 9..16 bytes, XXH3 above):
+ * the table of masks that replaced computed ones must give the values of
+ * the code before it (commit 3f40f7c, where this sum was taken). */
+static void test_token_lengths_frozen(void **state)
+{
+    (void)state;
+    char text[1024];
+    size_t len = 0;
+    for (unsigned n = 1; n <= 24; n++) {
+        for (unsigned c = 0; c < n; c++)
+            text[len++] = (char)('a' + (n * 7 + c * 3) % 26);
+        text[len++] = ' ';
+    }
+    struct wn_tokens t;
+    wn_tokens_init(&t);
+    assert_int_equal(wn_tokenize(text, len, WN_TOKENS_WORD, &t), WN_OK);
+    assert_int_equal(t.n, 24);
+    uint64_t *h = NULL;
+    size_t n = 0, cap = 0, sum = 0;
+    assert_int_equal(wn__shingles(&t, 1, 5, &h, &n, &cap), WN_OK);
+    assert_int_equal(n, 24);
+    for (size_t i = 0; i < n; i++)
+        sum = wn__mix64(sum ^ h[i]);
+    printf("# token lengths 1..24, ngram 1: %016llx\n",
+           (unsigned long long)sum);
+    assert_true(sum == FROZEN_TOKEN_LENGTHS);
+    wn__free(h);
+    wn_tokens_release(&t);
+}
+
 /* The inverse of wn__mix64 (each step of the finalizer is invertible; an
  * odd multiplier's inverse mod 2^64 by Newton's iteration). */
 static uint64_t inv_mul(uint64_t a)
@@ -316,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_shingle_fold_forms_agree),
         cmocka_unit_test(test_cms_add_many_same_table),
         cmocka_unit_test(test_oph_bins_match_formula),
+        cmocka_unit_test(test_token_lengths_frozen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,6 +67,16 @@ uint64_t wn__hash_u32s(const uint32_t *v, size_t n, uint64_t seed)
  * (norm_cap); bytes past the token are masked off. Longer tokens, tokens too
  * near the end of the buffer and big-endian machines use XXH3.
  */
+#define M_(n) ((n) >= 8 ? ~0ULL : (1ULL << (8 * (n))) - 1)
+/* The bytes of a token of 0..16 bytes in its first and second 8-byte word. */
+static const uint64_t token_mask[17][2] = {
+    {M_(0), 0},     {M_(1), 0},     {M_(2), 0},     {M_(3), 0},
+    {M_(4), 0},     {M_(5), 0},     {M_(6), 0},     {M_(7), 0},
+    {M_(8), 0},     {~0ULL, M_(1)}, {~0ULL, M_(2)}, {~0ULL, M_(3)},
+    {~0ULL, M_(4)}, {~0ULL, M_(5)}, {~0ULL, M_(6)}, {~0ULL, M_(7)},
+    {~0ULL, M_(8)}};
+#undef M_
+
 static inline uint64_t token_hash(const struct wn_tokens *t,
                                   const struct wn_token *tk, uint64_t seed,
                                   uint64_t s1, uint64_t s2)
@@ -79,10 +89,10 @@ static inline uint64_t token_hash(const struct wn_tokens *t,
         uint64_t lo, hi;
         memcpy(&lo, p, 8);
         memcpy(&hi, p + 8, 8);
-        unsigned lbits = (unsigned)(len < 8 ? len : 8) * 8;
-        unsigned hbits = (unsigned)(len > 8 ? len - 8 : 0) * 8;
-        lo &= lbits == 64 ? ~0ULL : (1ULL << lbits) - 1;
-        hi &= hbits == 64 ? ~0ULL : (1ULL << hbits) - 1;
+        /* The masks from a table: computed, they became branches on the
+         * length (a misprediction on about every other token). */
+        lo &= token_mask[len][0];
+        hi &= token_mask[len][1];
         unsigned __int128 m = (unsigned __int128)(lo ^ s1) * (hi ^ s2);
         return wn__mix64((uint64_t)m ^ (uint64_t)(m >> 64));
     }
