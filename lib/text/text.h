@@ -72,6 +72,11 @@ enum wn_tokenize_flags {
     WN__TOKENIZE_NO_SIMD = 2
 };
 
+/* Whether the AVX-512BW loops of lib/text run here (the tokenizer's ASCII
+ * blocks, the figures' masks): the CPU has AVX-512F and BW and
+ * WINNOW_NO_SIMD=1 is not set, as for the sketch's kernels. */
+WN_INTERNAL bool wn__text_avx512(void);
+
 /* wn_tokenize() with flags (enum wn_tokenize_flags). */
 WN_INTERNAL int wn__tokenize_ex(const char *text, size_t len, int mode,
                                 unsigned flags, struct wn_tokens *t);

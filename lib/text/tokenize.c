@@ -332,12 +332,11 @@ ascii_block_avx512(const unsigned char *q, uint64_t *word, unsigned char *fold)
 }
 #endif
 
-/* Whether ascii_block_avx512 runs here: decided once, atomically (every
- * thread that decides stores the same value); WINNOW_NO_SIMD=1 says no,
- * as for the sketch's kernels. 0 undecided, 1 no, 2 yes. */
+/* wn__text_avx512: decided once, atomically (every thread that decides
+ * stores the same value). 0 undecided, 1 no, 2 yes. */
 static _Atomic int block_simd;
 
-static bool block_avx512(void)
+bool wn__text_avx512(void)
 {
     int v = atomic_load_explicit(&block_simd, memory_order_relaxed);
     if (v == 0) {
@@ -627,7 +626,8 @@ int wn__tokenize_ex(const char *text, size_t len, int mode, unsigned flags,
         return WN_OK;
     struct tk k = {.t = t,
                    .mode = mode,
-                   .simd = !(flags & WN__TOKENIZE_NO_SIMD) && block_avx512()};
+                   .simd =
+                       !(flags & WN__TOKENIZE_NO_SIMD) && wn__text_avx512()};
     int rc = tokenize(&k, (const unsigned char *)text, len,
                       !(flags & WN__TOKENIZE_NO_FASTPATH));
     if (rc) {
