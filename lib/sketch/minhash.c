@@ -99,6 +99,26 @@ static void oph_fill(const uint64_t *h, size_t n, uint32_t k, uint64_t seed,
     }
 }
 
+/* Bin i's value from the first full bin of its probe sequence. */
+static void dens_fill(uint32_t *sig, uint32_t k, const uint64_t *full,
+                      uint64_t ds, uint64_t attempts, uint32_t i)
+{
+    uint32_t src = k;
+    for (uint64_t a = 1; a <= attempts; a++) {
+        uint32_t j = reduce(wn__mix64(ds + ((uint64_t)i << 32) + a), k);
+        if (full[j / 64] >> (j % 64) & 1) {
+            src = j;
+            break;
+        }
+    }
+    for (uint32_t d = 1; src == k; d++) {
+        uint32_t j = (i + d) % k;
+        if (full[j / 64] >> (j % 64) & 1)
+            src = j;
+    }
+    sig[i] = sig[src];
+}
+
 static void oph_densify(uint32_t *sig, uint32_t k, uint64_t seed)
 {
     /* Which bins the shingles filled, before densification copies values
@@ -129,23 +149,18 @@ static void oph_densify(uint32_t *sig, uint32_t k, uint64_t seed)
 
     uint64_t ds = wn__mix64(seed ^ DENS_SALT);
     uint64_t attempts = (uint64_t)DENS_ATTEMPTS_PER_BIN * k;
-    for (uint32_t i = 0; i < k; i++) {
-        if (full[i / 64] >> (i % 64) & 1)
-            continue;
-        uint32_t src = k;
-        for (uint64_t a = 1; a <= attempts; a++) {
-            uint32_t j = reduce(wn__mix64(ds + ((uint64_t)i << 32) + a), k);
-            if (full[j / 64] >> (j % 64) & 1) {
-                src = j;
-                break;
-            }
+    /* The empty bins by bit scans of the bitmap, not a test per bin (a
+     * misprediction at each empty one). Each takes its value from a bin
+     * that was full, which none of these writes changes: the order is
+     * free. */
+    for (uint32_t w = 0; w < (k + 63) / 64; w++) {
+        uint64_t empty = ~full[w];
+        if (w == k / 64)
+            empty &= ((uint64_t)1 << (k % 64)) - 1;
+        for (; empty; empty &= empty - 1) {
+            uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(empty);
+            dens_fill(sig, k, full, ds, attempts, i);
         }
-        for (uint32_t d = 1; src == k; d++) {
-            uint32_t j = (i + d) % k;
-            if (full[j / 64] >> (j % 64) & 1)
-                src = j;
-        }
-        sig[i] = sig[src];
     }
 }
 
