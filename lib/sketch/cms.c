@@ -74,6 +74,8 @@ void wn__cms_add_many(struct wn_cms *s, const uint64_t *h, size_t n)
         /* Saturating increments commute: the order of the cells does not
          * change the table. */
         for (size_t j = 0; j < k; j++) {
+            /* at[0..k) was written above. */
+            /* cppcheck-suppress uninitvar */
             uint16_t *p = &s->c[at[j]];
             *p = (uint16_t)(*p + (*p != UINT16_MAX));
         }

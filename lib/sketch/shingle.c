@@ -67,15 +67,27 @@ uint64_t wn__hash_u32s(const uint32_t *v, size_t n, uint64_t seed)
  * (norm_cap); bytes past the token are masked off. Longer tokens, tokens too
  * near the end of the buffer and big-endian machines use XXH3.
  */
-#define M_(n) ((n) >= 8 ? ~0ULL : (1ULL << (8 * (n))) - 1)
 /* The bytes of a token of 0..16 bytes in its first and second 8-byte word. */
+#define B1 0xFFULL
+#define B2 0xFFFFULL
+#define B3 0xFFFFFFULL
+#define B4 0xFFFFFFFFULL
+#define B5 0xFFFFFFFFFFULL
+#define B6 0xFFFFFFFFFFFFULL
+#define B7 0xFFFFFFFFFFFFFFULL
+#define B8 0xFFFFFFFFFFFFFFFFULL
 static const uint64_t token_mask[17][2] = {
-    {M_(0), 0},     {M_(1), 0},     {M_(2), 0},     {M_(3), 0},
-    {M_(4), 0},     {M_(5), 0},     {M_(6), 0},     {M_(7), 0},
-    {M_(8), 0},     {~0ULL, M_(1)}, {~0ULL, M_(2)}, {~0ULL, M_(3)},
-    {~0ULL, M_(4)}, {~0ULL, M_(5)}, {~0ULL, M_(6)}, {~0ULL, M_(7)},
-    {~0ULL, M_(8)}};
-#undef M_
+    {0, 0},   {B1, 0},  {B2, 0},  {B3, 0},  {B4, 0},  {B5, 0},
+    {B6, 0},  {B7, 0},  {B8, 0},  {B8, B1}, {B8, B2}, {B8, B3},
+    {B8, B4}, {B8, B5}, {B8, B6}, {B8, B7}, {B8, B8}};
+#undef B1
+#undef B2
+#undef B3
+#undef B4
+#undef B5
+#undef B6
+#undef B7
+#undef B8
 
 static inline uint64_t token_hash(const struct wn_tokens *t,
                                   const struct wn_token *tk, uint64_t seed,
