@@ -288,9 +288,11 @@ static int commit_rule_keys(struct wn_pass1 *p, uint32_t doc,
     }
     if (p->words) {
         uint32_t w[WN_LEAD_TOKENS];
+        uint64_t keys[WN_LEAD_TOKENS];
         size_t nw = wn__lead_unpack(vrec + sk->sig_bytes + sk->fig_bytes, w);
         for (size_t k = 0; k < nw; k++)
-            wn__cms_add(p->words, wn__lead_key(w[k]));
+            keys[k] = wn__lead_key(w[k]);
+        wn__cms_add_many(p->words, keys, nw);
     }
     return rc;
 }

@@ -55,6 +55,34 @@ void wn__cms_add(struct wn_cms *s, uint64_t h)
     s->adds++;
 }
 
+/* Cells per round of wn__cms_add_many: their indices are computed and
+ * their cache lines prefetched before any is incremented. */
+#define ADD_ROUND 64U
+
+void wn__cms_add_many(struct wn_cms *s, const uint64_t *h, size_t n)
+{
+    assert(s != NULL && s->c != NULL && (h != NULL || n == 0));
+    size_t at[ADD_ROUND * WN_CMS_MAX_DEPTH];
+    for (size_t i = 0; i < n; i += ADD_ROUND) {
+        size_t m = WN_MIN(n - i, (size_t)ADD_ROUND), k = 0;
+        for (size_t j = 0; j < m; j++)
+            for (unsigned r = 0; r < s->depth; r++) {
+                at[k] = cell(s, r, h[i + j]);
+                __builtin_prefetch(&s->c[at[k]], 1);
+                k++;
+            }
+        /* Saturating increments commute: the order of the cells does not
+         * change the table. */
+        for (size_t j = 0; j < k; j++) {
+            /* at[0..k) was written above. */
+            /* cppcheck-suppress uninitvar */
+            uint16_t *p = &s->c[at[j]];
+            *p = (uint16_t)(*p + (*p != UINT16_MAX));
+        }
+        s->adds += m;
+    }
+}
+
 uint32_t wn__cms_count(const struct wn_cms *s, uint64_t h)
 {
     assert(s != NULL && s->c != NULL);

@@ -10,9 +10,15 @@
 #include <stdlib.h>
 
 #include "sketch/cms.h"
+#include "sketch/scan_impl.h"
 #include "sketch/sketch.h"
 
 #include <math.h>
+
+/* Inlined: the lead words hash short tokens, where a call costs as much as
+ * the hash (XXH3 is the hash wn__hash64 names, so the values are its). */
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 /*
  * Insert v into the ascending distinct array a of *len values, keeping the
@@ -54,24 +60,105 @@ static int cmp_u64(const void *x, const void *y)
 /* The selections work in a stack buffer of this many items at most. */
 #define SEL_MAX 256U
 
-size_t wn__contain_anchors(const uint64_t *sh, size_t n, unsigned log2_rate,
-                           size_t cap, uint64_t *out)
+/* Insertion sort of a few 64-bit values (the anchors' buffer). */
+static void sort_small_u64(uint64_t *a, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        uint64_t v = a[i];
+        size_t j = i;
+        for (; j > 0 && a[j - 1] > v; j--)
+            a[j] = a[j - 1];
+        a[j] = v;
+    }
+}
+
+/* Sort a[0..n), drop repeats, keep the cap smallest: the new length. A
+ * record's anchors at the end are about 1 in 8 of its shingles, most often
+ * 64 or fewer: the AVX-512 rank sort where simd; larger buffers (the cuts of
+ * long records) by introsort. */
+static size_t sort_unique_cap(uint64_t *a, size_t n, size_t cap, bool simd)
+{
+    bool sorted = false;
+#ifdef WN_HAVE_SCAN_AVX512
+    if (simd && n <= 64) {
+        wn__sort_u64_avx512(a, n);
+        sorted = true;
+    }
+#else
+    (void)simd;
+#endif
+    if (!sorted && n > 32)
+        return WN_MIN(wn__u64_sort_unique(a, n), cap);
+    if (!sorted)
+        sort_small_u64(a, n);
+    size_t m = 0;
+    for (size_t i = 0; i < n && m < cap; i++)
+        if (m == 0 || a[m - 1] != a[i])
+            a[m++] = a[i];
+    return m;
+}
+
+/* Shingles per scan of the anchors, and the room of their buffer: the
+ * values that qualify are appended (a whole chunk may), and the buffer is
+ * cut to the cap (<= SEL_MAX) smallest when another chunk might not fit. */
+#define ANCH_CHUNK 256U
+#define ANCH_BUF   (SEL_MAX + 2 * ANCH_CHUNK + 8)
+
+/* The scalar scan (scan_impl.h): branch-free appends. */
+static size_t anchor_scan(const uint64_t *sh, size_t n, uint64_t mask,
+                          uint64_t thr, uint64_t *buf)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t x = wn__mix64(sh[i] ^ WN_ANCHOR_SALT);
+        buf[len] = x;
+        len += ((x & mask) == 0) & (x <= thr);
+    }
+    return len;
+}
+
+size_t wn__contain_anchors_variant(const uint64_t *sh, size_t n,
+                                   unsigned log2_rate, size_t cap,
+                                   uint64_t *out, bool simd)
 {
     assert((sh != NULL || n == 0) && log2_rate <= 16 && cap <= SEL_MAX);
     assert(out != NULL || cap == 0);
-    struct item sel[SEL_MAX];
+    if (cap == 0)
+        return 0;
+    simd = simd && wn__scan_avx512();
+    /* The cap smallest distinct qualifying values, ascending. Once the
+     * buffer has been cut to a full selection, a value above its largest
+     * can never enter it: thr keeps such values out of the buffer. */
+    uint64_t buf[ANCH_BUF];
     size_t len = 0;
-    uint64_t mask = ((uint64_t)1 << log2_rate) - 1;
-    for (size_t i = 0; i < n && cap > 0; i++) {
-        uint64_t x = wn__mix64(sh[i] ^ 0xA0761D6478BD642FULL);
-        if ((x & mask) != 0)
+    uint64_t mask = ((uint64_t)1 << log2_rate) - 1, thr = UINT64_MAX;
+#ifndef WN_HAVE_SCAN_AVX512
+    (void)simd;
+#endif
+    for (size_t i = 0; i < n; i += ANCH_CHUNK) {
+        size_t m = WN_MIN(n - i, (size_t)ANCH_CHUNK);
+        if (len > SEL_MAX + ANCH_CHUNK) {
+            len = sort_unique_cap(buf, len, cap, simd);
+            if (len == cap)
+                thr = buf[cap - 1];
+        }
+#ifdef WN_HAVE_SCAN_AVX512
+        if (simd) {
+            len += wn__anchor_scan_avx512(sh + i, m, mask, thr, buf + len);
             continue;
-        struct item v = {x, x};
-        keep_smallest(sel, &len, cap, v);
+        }
+#endif
+        len += anchor_scan(sh + i, m, mask, thr, buf + len);
     }
-    for (size_t i = 0; i < len; i++)
-        out[i] = sel[i].val;
+    len = sort_unique_cap(buf, len, cap, simd);
+    memcpy(out, buf, len * sizeof(*out));
     return len;
+}
+
+size_t wn__contain_anchors(const uint64_t *sh, size_t n, unsigned log2_rate,
+                           size_t cap, uint64_t *out)
+{
+    return wn__contain_anchors_variant(sh, n, log2_rate, cap, out, true);
 }
 
 size_t wn__contain_probes(const uint64_t *w, const uint32_t *counts, size_t n,
@@ -113,7 +200,9 @@ size_t wn__contain_offers(const uint64_t *w, const uint32_t *counts, size_t n,
 
 /* Insertion sort: n <= WN_LEAD_TOKENS (64), where it is several times
  * faster than qsort (glibc's is a merge sort through a comparison
- * callback: 11% of a news run's CPU when it sorted the lead words). */
+ * callback: 11% of a news run's CPU when it sorted the lead words). The
+ * AVX-512 rank sort (scan_avx512.c) is faster still: the values are
+ * random, so this loop loses a branch misprediction on nearly every one. */
 static void sort_small_u32(uint32_t *a, size_t n)
 {
     for (size_t i = 1; i < n; i++) {
@@ -125,21 +214,35 @@ static void sort_small_u32(uint32_t *a, size_t n)
     }
 }
 
-size_t wn__contain_lead_words(const struct wn_tokens *t, uint64_t seed,
-                              uint32_t *out)
+size_t wn__contain_lead_words_variant(const struct wn_tokens *t, uint64_t seed,
+                                      uint32_t *out, bool simd)
 {
     assert(t != NULL && out != NULL);
     size_t n = WN_MIN(t->n, (size_t)WN_LEAD_TOKENS);
     uint64_t ws = wn__mix64(seed ^ 0x4C4541442D574F52ULL);
     for (size_t i = 0; i < n; i++)
-        out[i] = (uint32_t)wn__hash64(t->norm + t->tok[i].norm_off,
-                                      t->tok[i].norm_len, ws);
+        out[i] = (uint32_t)XXH3_64bits_withSeed(t->norm + t->tok[i].norm_off,
+                                                t->tok[i].norm_len, ws);
+#ifdef WN_HAVE_SCAN_AVX512
+    if (simd && wn__scan_avx512())
+        wn__sort_u32_avx512(out, n);
+    else
+        sort_small_u32(out, n);
+#else
+    (void)simd;
     sort_small_u32(out, n);
+#endif
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (m == 0 || out[m - 1] != out[i])
             out[m++] = out[i];
     return m;
+}
+
+size_t wn__contain_lead_words(const struct wn_tokens *t, uint64_t seed,
+                              uint32_t *out)
+{
+    return wn__contain_lead_words_variant(t, seed, out, true);
 }
 
 void wn__lead_pack(const uint32_t *w, size_t n, uint8_t *p)

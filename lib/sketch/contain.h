@@ -40,6 +40,12 @@
 WN_INTERNAL size_t wn__contain_anchors(const uint64_t *sh, size_t n,
                                        unsigned log2_rate, size_t cap,
                                        uint64_t *out);
+/* The same with the AVX-512 scan (simd, used where the CPU has it and
+ * WINNOW_NO_SIMD is unset) or the
+ * portable one: the same anchors (the tests compare the two). */
+WN_INTERNAL size_t wn__contain_anchors_variant(const uint64_t *sh, size_t n,
+                                               unsigned log2_rate, size_t cap,
+                                               uint64_t *out, bool simd);
 
 /*
  * The q rarest of the n word hashes w (counts[i] is the sketch count of
@@ -79,6 +85,12 @@ struct wn_cms;
  */
 WN_INTERNAL size_t wn__contain_lead_words(const struct wn_tokens *t,
                                           uint64_t seed, uint32_t *out);
+/* The same with the AVX-512 sort (simd, used where the CPU has it and
+ * WINNOW_NO_SIMD is unset) or the
+ * portable one: the same words (the tests compare the two). */
+WN_INTERNAL size_t wn__contain_lead_words_variant(const struct wn_tokens *t,
+                                                  uint64_t seed, uint32_t *out,
+                                                  bool simd);
 /* Pack n lead words (n <= WN_LEAD_TOKENS) into WN_LEAD_BYTES at p, and
  * back: returns the count, words into out (room for WN_LEAD_TOKENS). */
 WN_INTERNAL void wn__lead_pack(const uint32_t *w, size_t n, uint8_t *p);

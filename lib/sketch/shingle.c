@@ -16,14 +16,14 @@
  * they are and a short text's single shingle equals the n-gram of its tokens.
  */
 #include "sketch/sketch.h"
+#include "sketch/scan_impl.h"
 
 #define XXH_INLINE_ALL
 /* Inlined so that the per-token calls specialize on short lengths. */
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-/* An odd 64-bit constant (the golden ratio) for the fold's multiplies. */
-#define FOLD_MUL 0x9E3779B97F4A7C15ULL
+#define FOLD_MUL WN_FOLD_MUL
 
 uint64_t wn__hash64(const void *p, size_t len, uint64_t seed)
 {
@@ -67,6 +67,28 @@ uint64_t wn__hash_u32s(const uint32_t *v, size_t n, uint64_t seed)
  * (norm_cap); bytes past the token are masked off. Longer tokens, tokens too
  * near the end of the buffer and big-endian machines use XXH3.
  */
+/* The bytes of a token of 0..16 bytes in its first and second 8-byte word. */
+#define B1 0xFFULL
+#define B2 0xFFFFULL
+#define B3 0xFFFFFFULL
+#define B4 0xFFFFFFFFULL
+#define B5 0xFFFFFFFFFFULL
+#define B6 0xFFFFFFFFFFFFULL
+#define B7 0xFFFFFFFFFFFFFFULL
+#define B8 0xFFFFFFFFFFFFFFFFULL
+static const uint64_t token_mask[17][2] = {
+    {0, 0},   {B1, 0},  {B2, 0},  {B3, 0},  {B4, 0},  {B5, 0},
+    {B6, 0},  {B7, 0},  {B8, 0},  {B8, B1}, {B8, B2}, {B8, B3},
+    {B8, B4}, {B8, B5}, {B8, B6}, {B8, B7}, {B8, B8}};
+#undef B1
+#undef B2
+#undef B3
+#undef B4
+#undef B5
+#undef B6
+#undef B7
+#undef B8
+
 static inline uint64_t token_hash(const struct wn_tokens *t,
                                   const struct wn_token *tk, uint64_t seed,
                                   uint64_t s1, uint64_t s2)
@@ -79,10 +101,10 @@ static inline uint64_t token_hash(const struct wn_tokens *t,
         uint64_t lo, hi;
         memcpy(&lo, p, 8);
         memcpy(&hi, p + 8, 8);
-        unsigned lbits = (unsigned)(len < 8 ? len : 8) * 8;
-        unsigned hbits = (unsigned)(len > 8 ? len - 8 : 0) * 8;
-        lo &= lbits == 64 ? ~0ULL : (1ULL << lbits) - 1;
-        hi &= hbits == 64 ? ~0ULL : (1ULL << hbits) - 1;
+        /* The masks from a table: computed, they became branches on the
+         * length (a misprediction on about every other token). */
+        lo &= token_mask[len][0];
+        hi &= token_mask[len][1];
         unsigned __int128 m = (unsigned __int128)(lo ^ s1) * (hi ^ s2);
         return wn__mix64((uint64_t)m ^ (uint64_t)(m >> 64));
     }
@@ -105,8 +127,9 @@ static inline uint64_t fold(const uint64_t *th, size_t count, uint64_t seed)
     return wn__mix64(acc ^ count);
 }
 
-int wn__shingles(const struct wn_tokens *t, unsigned ngram, uint64_t seed,
-                 uint64_t **out, size_t *n, size_t *cap)
+int wn__shingles_variant(const struct wn_tokens *t, unsigned ngram,
+                         uint64_t seed, uint64_t **out, size_t *n, size_t *cap,
+                         bool simd)
 {
     size_t ntok = t->n;
 
@@ -137,11 +160,25 @@ int wn__shingles(const struct wn_tokens *t, unsigned ngram, uint64_t seed,
         count = 1;
     } else {
         count = ntok - ngram + 1;
-        for (size_t i = 0; i < count; i++)
+        size_t i = 0;
+#ifdef WN_HAVE_SCAN_AVX512
+        /* Whole vectors of 8 shingles, the same bits (scan_avx512.c). */
+        if (simd && wn__scan_avx512())
+            i = wn__fold_avx512(h, count, ngram, fseed);
+#else
+        (void)simd;
+#endif
+        for (; i < count; i++)
             h[i] = fold(h + i, ngram, fseed);
     }
     *n = count;
     return WN_OK;
+}
+
+int wn__shingles(const struct wn_tokens *t, unsigned ngram, uint64_t seed,
+                 uint64_t **out, size_t *n, size_t *cap)
+{
+    return wn__shingles_variant(t, ngram, seed, out, n, cap, wn__scan_avx512());
 }
 
 /* ------------------------------------------------------------------------ */

@@ -96,6 +96,12 @@ WN_INTERNAL uint64_t wn__hash_u32s(const uint32_t *v, size_t n, uint64_t seed);
 WN_INTERNAL int wn__shingles(const struct wn_tokens *t, unsigned ngram,
                              uint64_t seed, uint64_t **out, size_t *n,
                              size_t *cap);
+/* The same with the AVX-512 fold (simd, used where the CPU has it and
+ * WINNOW_NO_SIMD is unset) or the
+ * portable loop: the same values (the tests compare the two). */
+WN_INTERNAL int wn__shingles_variant(const struct wn_tokens *t, unsigned ngram,
+                                     uint64_t seed, uint64_t **out, size_t *n,
+                                     size_t *cap, bool simd);
 
 /* Sort v ascending and remove repeats in place; returns the new count.
  * O(n log n), no allocation. */

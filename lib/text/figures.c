@@ -9,6 +9,7 @@
  * enough to spread short ASCII strings over 32 bits.
  */
 #include "text/figures.h"
+#include "text/text.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -434,6 +435,46 @@ static void masks_sse2(const unsigned char *p, struct fig_masks *m)
 }
 #endif
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define HAVE_MASKS_AVX512 1
+
+#define AVX512_TARGET __attribute__((target("avx512f,avx512bw")))
+#define EQ512(x, c)   _mm512_cmpeq_epi8_mask((x), _mm512_set1_epi8(c))
+
+/* The masks of the 64 bytes x into the words w of m (the SSE2 chunk's
+ * formulas, one compare per class into a 64-bit mask register). */
+AVX512_TARGET static inline void vec_avx512(__m512i x, struct fig_masks *m,
+                                            unsigned w)
+{
+    const __m512i lc = _mm512_or_si512(x, _mm512_set1_epi8(0x20));
+    __mmask64 az = _mm512_cmple_epu8_mask(
+        _mm512_sub_epi8(lc, _mm512_set1_epi8('a')), _mm512_set1_epi8(25));
+    __mmask64 dg = _mm512_cmple_epu8_mask(
+        _mm512_sub_epi8(x, _mm512_set1_epi8('0')), _mm512_set1_epi8(9));
+    __mmask64 eo = EQ512(lc, 'o'), ee = EQ512(lc, 'e'), en = EQ512(lc, 'n');
+    __mmask64 et = EQ512(lc, 't'), eh = EQ512(lc, 'h');
+    m->l[w] = az | _mm512_movepi8_mask(x);
+    m->d[w] = dg;
+    m->f[w] = eo | et | ee | en | EQ512(lc, 'f') | EQ512(lc, 's');
+    m->g[w] =
+        en | eo | ee | eh | EQ512(lc, 'w') | EQ512(lc, 'i') | EQ512(lc, 'l');
+    m->r[w] = ee | eo | en | EQ512(lc, 'r') | EQ512(lc, 'u') | EQ512(lc, 'v') |
+              EQ512(lc, 'x') | EQ512(lc, 'g');
+    m->t[w] = et;
+    m->h[w] = eh;
+    m->e[w] = ee;
+}
+
+AVX512_TARGET static void masks_avx512(const unsigned char *p,
+                                       struct fig_masks *m)
+{
+    vec_avx512(_mm512_loadu_si512(p), m, 0);
+    /* Bytes 64-79 only: the loads stay in the 80 bytes of the block. */
+    vec_avx512(_mm512_maskz_loadu_epi8(0xFFFFULL, p + 64), m, 1);
+}
+#endif
+
 /* Bits r.. of the 80-bit mask v, from bit 0 (1 <= r <= 16). */
 static inline uint64_t from(const uint64_t v[2], unsigned r)
 {
@@ -554,6 +595,11 @@ static void extract_fast(const char *text, size_t len, struct wn_figures *out,
             masks_sse2(blk, &m);
             break;
 #endif
+#ifdef HAVE_MASKS_AVX512
+        case WN_FIG_MASKS_AVX512:
+            masks_avx512(blk, &m);
+            break;
+#endif
         default:
             masks_ref(blk, &m);
         }
@@ -626,6 +672,12 @@ static void extract_fast(const char *text, size_t len, struct wn_figures *out,
 
 void wn__figures_extract(const char *text, size_t len, struct wn_figures *out)
 {
+#ifdef HAVE_MASKS_AVX512
+    if (wn__text_avx512()) {
+        extract_fast(text, len, out, WN_FIG_MASKS_AVX512);
+        return;
+    }
+#endif
 #if defined(__SSE2__)
     extract_fast(text, len, out, WN_FIG_MASKS_SSE2);
 #else
@@ -639,6 +691,9 @@ int wn__figures_extract_variant(const char *text, size_t len,
     bool have = variant == WN_FIG_MASKS_PORTABLE;
 #if defined(__SSE2__)
     have = have || variant == WN_FIG_MASKS_SSE2;
+#endif
+#ifdef HAVE_MASKS_AVX512
+    have = have || (variant == WN_FIG_MASKS_AVX512 && wn__text_avx512());
 #endif
     if (!have)
         return -1;

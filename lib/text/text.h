@@ -66,8 +66,16 @@ static inline unsigned wn__cp_class(int32_t cp)
 /* Switches of wn__tokenize_ex for the differential tests. */
 enum wn_tokenize_flags {
     /* Send every segment, ASCII included, through utf8proc. */
-    WN__TOKENIZE_NO_FASTPATH = 1
+    WN__TOKENIZE_NO_FASTPATH = 1,
+    /* Classify ASCII blocks with the portable SWAR loop even where the
+     * AVX-512 one runs. */
+    WN__TOKENIZE_NO_SIMD = 2
 };
+
+/* Whether the AVX-512BW loops of lib/text run here (the tokenizer's ASCII
+ * blocks, the figures' masks): the CPU has AVX-512F and BW and
+ * WINNOW_NO_SIMD=1 is not set, as for the sketch's kernels. */
+WN_INTERNAL bool wn__text_avx512(void);
 
 /* wn_tokenize() with flags (enum wn_tokenize_flags). */
 WN_INTERNAL int wn__tokenize_ex(const char *text, size_t len, int mode,

@@ -17,7 +17,8 @@
  * Three ways through a segment, fastest first:
  *  - ASCII, where a byte is a segment: letters and digits are lowercased,
  *    everything else separates. Runs of 64 bytes are classified at once
- *    (SWAR, portable C) and their tokens found with bit scans, so English
+ *    (SWAR, portable C, or one AVX-512BW vector where the CPU has it) and
+ *    their tokens found with bit scans, so English
  *    costs no branch per byte. The ASCII loop stops short of the last byte
  *    before a non-ASCII one, which may be a combining mark that composes
  *    with it ("=" U+0338 is "≠").
@@ -36,6 +37,7 @@
 #include "text/text.h"
 
 #include <assert.h>
+#include <stdlib.h>
 
 /*
  * Longest segment in code points. Like the Stream-Safe Text Format of
@@ -69,6 +71,7 @@ enum tk_kind {
 /* Tokenizer state over one text. */
 struct tk {
     struct wn_tokens *t;
+    bool simd;      /* ascii_block_avx512 for ascii_block */
     int mode;       /* enum wn_token_mode */
     int open;       /* enum tk_kind */
     size_t start;   /* offset in norm of the open token */
@@ -302,10 +305,64 @@ static bool ascii_block(const unsigned char *q, uint64_t *word,
     return true;
 }
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define HAVE_BLOCK_AVX512 1
+
+/* ascii_block() on one 64-byte vector (AVX-512BW byte compares into mask
+ * registers): the same word mask and folded bytes. */
+__attribute__((target("avx512f,avx512bw"))) static bool
+ascii_block_avx512(const unsigned char *q, uint64_t *word, unsigned char *fold)
+{
+    const __m512i x = _mm512_loadu_si512(q);
+    /* A byte with the high bit set, or NUL: the byte-wise loop's. */
+    if (_mm512_movepi8_mask(x) | _mm512_testn_epi8_mask(x, x))
+        return false;
+    __mmask64 up = _mm512_cmple_epu8_mask(
+        _mm512_sub_epi8(x, _mm512_set1_epi8('A')), _mm512_set1_epi8(25));
+    __mmask64 lo = _mm512_cmple_epu8_mask(
+        _mm512_sub_epi8(x, _mm512_set1_epi8('a')), _mm512_set1_epi8(25));
+    __mmask64 dg = _mm512_cmple_epu8_mask(
+        _mm512_sub_epi8(x, _mm512_set1_epi8('0')), _mm512_set1_epi8(9));
+    _mm512_storeu_si512(fold,
+                        _mm512_mask_blend_epi8(
+                            up, x, _mm512_or_si512(x, _mm512_set1_epi8(0x20))));
+    *word = (uint64_t)(up | lo | dg);
+    return true;
+}
+#endif
+
+/* wn__text_avx512: decided once, atomically (every thread that decides
+ * stores the same value). 0 undecided, 1 no, 2 yes. */
+static _Atomic int block_simd;
+
+bool wn__text_avx512(void)
+{
+    int v = atomic_load_explicit(&block_simd, memory_order_relaxed);
+    if (v == 0) {
+        const char *no = getenv("WINNOW_NO_SIMD");
+        bool simd = !(no && *no && strcmp(no, "0") != 0);
+#ifdef HAVE_BLOCK_AVX512
+        __builtin_cpu_init();
+        simd = simd && __builtin_cpu_supports("avx512f") &&
+               __builtin_cpu_supports("avx512bw");
+#else
+        simd = false;
+#endif
+        v = simd ? 2 : 1;
+        atomic_store_explicit(&block_simd, v, memory_order_relaxed);
+    }
+    return v == 2;
+}
+
 /* Copy n bytes, possibly writing up to COPY_SLACK - 1 bytes more. */
 static inline void copy_short(char *dst, const unsigned char *src, size_t n)
 {
-    for (size_t i = 0; i < n; i += 16)
+    /* The first 16 bytes apart: the compiler turned the whole loop into a
+     * call of memcpy, a call per token for words that nearly all fit in
+     * one 16-byte copy. */
+    memcpy(dst, src, 16);
+    for (size_t i = 16; i < n; i += 16)
         memcpy(dst + i, src + i, 16);
 }
 
@@ -361,7 +418,14 @@ static const unsigned char *ascii_chunk(struct tk *k, const unsigned char *s,
         uint64_t wm;
         if (words && q >= block_from && lim - q >= 64 &&
             (q + 64 == end || q[64] < 0x80)) {
-            if (!ascii_block(q, &wm, fold)) {
+            bool ok;
+#ifdef HAVE_BLOCK_AVX512
+            if (k->simd)
+                ok = ascii_block_avx512(q, &wm, fold);
+            else
+#endif
+                ok = ascii_block(q, &wm, fold);
+            if (!ok) {
                 block_from = q + 64;
                 goto bytewise;
             }
@@ -560,7 +624,10 @@ int wn__tokenize_ex(const char *text, size_t len, int mode, unsigned flags,
     t->invalid_utf8 = 0;
     if (!len)
         return WN_OK;
-    struct tk k = {.t = t, .mode = mode};
+    struct tk k = {.t = t,
+                   .mode = mode,
+                   .simd =
+                       !(flags & WN__TOKENIZE_NO_SIMD) && wn__text_avx512()};
     int rc = tokenize(&k, (const unsigned char *)text, len,
                       !(flags & WN__TOKENIZE_NO_FASTPATH));
     if (rc) {
