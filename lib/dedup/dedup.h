@@ -486,15 +486,23 @@ struct wn_input_map {
     uint64_t *in_docs;
     bool *in_plain;
     struct stat *in_stat;
-    /* Per document: where its record's bytes are in its input, for pass 2
-     * to copy kept records without reading them. */
-    uint64_t *rec_off;
-    uint32_t *rec_len;
-    size_t cap;
+    /* Per document, in a spill file (not in memory: 12 bytes a record
+     * for the whole run): where its record's bytes are in its input, an
+     * offset (le64) and a length (le32), for pass 2 to copy kept records
+     * without reading them. NULL when the spill could not be made. */
+    FILE *places;
+    uint64_t nplaces;
     /* Ordinals among all records read of the rejected ones, ascending. */
     uint64_t *rej;
     size_t nrej, rejcap;
 };
+
+#define WN_PLACE_BYTES 12u
+
+/* Where document d's record is (wn_input_map.places, flushed): WN_OK, or
+ * an I/O status. *off and *len are set only on success. */
+WN_INTERNAL int wn__input_map_place(const struct wn_input_map *m, uint64_t d,
+                                    uint64_t *off, uint32_t *len);
 
 /* The outputs pass 2 writes. */
 /*

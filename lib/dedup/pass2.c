@@ -77,6 +77,8 @@ static int write_removed(const struct wn_dedup_job *j,
 /* Copying by offsets                                                        */
 /* ------------------------------------------------------------------------ */
 
+#define PLACE_BLOCK 4096u
+
 struct copier {
     struct wn_dedup_job *j;
     struct wn_frame *f;
@@ -89,7 +91,32 @@ struct copier {
     uint64_t size;
     uint64_t run_off, run_len; /* kept bytes not yet copied */
     struct wn_buf b;
+    /* Places of documents [pbase, pbase + pn), read from the spill in
+     * blocks: the fates come in document order. */
+    unsigned char pbuf[PLACE_BLOCK * WN_PLACE_BYTES];
+    uint64_t pbase, pn;
 };
+
+/* Where document d's record is, from the block that holds it. */
+static int place_of(struct copier *c, uint64_t d, uint64_t *off, uint32_t *len)
+{
+    if (d < c->pbase || d >= c->pbase + c->pn) {
+        const struct wn_input_map *m = c->m;
+        if (!m->places || d >= m->nplaces)
+            return WN_EINVAL;
+        uint64_t n = WN_MIN((uint64_t)PLACE_BLOCK, m->nplaces - d);
+        int rc = wn__pread_full(fileno(m->places), c->pbuf,
+                                (size_t)n * WN_PLACE_BYTES, d * WN_PLACE_BYTES);
+        if (rc)
+            return rc;
+        c->pbase = d;
+        c->pn = n;
+    }
+    const unsigned char *e = c->pbuf + (d - c->pbase) * WN_PLACE_BYTES;
+    *off = wn__get_le64(e);
+    *len = wn__get_le32(e + 8);
+    return WN_OK;
+}
 
 static int open_input(struct copier *c, size_t i)
 {
@@ -167,8 +194,12 @@ static int copy_fate(void *ud, const struct wn_fate *f)
         return rc;
     if (f->removed)
         return write_removed(c->j, c->out, f, &c->b);
-    uint64_t o = c->m->rec_off[f->index];
-    uint64_t n = (uint64_t)c->m->rec_len[f->index] + 1;
+    uint64_t o;
+    uint32_t len;
+    rc = place_of(c, f->index, &o, &len);
+    if (rc)
+        return rc;
+    uint64_t n = (uint64_t)len + 1;
     if (c->run_len && c->run_off + c->run_len == o) {
         c->run_len += n;
         return WN_OK;

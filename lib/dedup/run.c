@@ -13,6 +13,7 @@
 #include "dedup/dedup.h"
 #include "io/reader.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -56,7 +57,7 @@ static double keep_value(const char *raw, size_t len, const char *field)
     return v;
 }
 
-static int map_init(struct wn_input_map *m, const struct wn_frame *f)
+static int map_init(struct wn_input_map *m, struct wn_frame *f)
 {
     size_t n = f->ninputs;
     m->ninputs = n;
@@ -65,6 +66,9 @@ static int map_init(struct wn_input_map *m, const struct wn_frame *f)
     m->in_stat = wn__calloc(n ? n : 1, sizeof(*m->in_stat));
     if (!m->in_docs || !m->in_plain || !m->in_stat)
         return WN_ENOMEM;
+    m->places = wn__frame_spill(f, "places", 0);
+    if (!m->places)
+        return WN_EOPEN; /* the path and errno are in the frame's note */
     for (size_t i = 0; i < n; i++) {
         /* A regular file may be copied from by offset in pass 2, unless
          * a record shows it compressed or not JSONL. */
@@ -80,8 +84,8 @@ static void map_release(struct wn_input_map *m)
     wn__free(m->in_docs);
     wn__free(m->in_plain);
     wn__free(m->in_stat);
-    wn__free(m->rec_off);
-    wn__free(m->rec_len);
+    if (m->places)
+        fclose(m->places);
     wn__free(m->rej);
     memset(m, 0, sizeof(*m));
 }
@@ -90,25 +94,32 @@ static void map_release(struct wn_input_map *m)
 static int map_record(struct wn_input_map *m, size_t d,
                       const struct wn_record *rec, bool plain)
 {
-    if (d >= m->cap) {
-        size_t cap = m->cap ? m->cap : 4096;
-        while (cap <= d)
-            cap *= 2;
-        void *a = wn__reallocarray(m->rec_off, cap, sizeof(*m->rec_off));
-        if (!a)
-            return WN_ENOMEM;
-        m->rec_off = a;
-        void *b = wn__reallocarray(m->rec_len, cap, sizeof(*m->rec_len));
-        if (!b)
-            return WN_ENOMEM;
-        m->rec_len = b;
-        m->cap = cap;
-    }
-    m->rec_off[d] = rec->offset;
-    m->rec_len[d] = (uint32_t)WN_MIN(rec->raw_len, (size_t)UINT32_MAX);
+    assert(d == m->nplaces);
+    unsigned char e[WN_PLACE_BYTES];
+    wn__put_le64(e, rec->offset);
+    wn__put_le32(e + 8, (uint32_t)WN_MIN(rec->raw_len, (size_t)UINT32_MAX));
+    if (fwrite_unlocked(e, 1, sizeof(e), m->places) != sizeof(e))
+        return wn__status_from_errno(errno);
+    m->nplaces++;
     m->in_docs[rec->input]++;
     if (rec->kind != WN_RECORD_JSON || rec->raw_len >= UINT32_MAX || !plain)
         m->in_plain[rec->input] = false;
+    return WN_OK;
+}
+
+int wn__input_map_place(const struct wn_input_map *m, uint64_t d, uint64_t *off,
+                        uint32_t *len)
+{
+    assert(m != NULL && off != NULL && len != NULL);
+    if (!m->places || d >= m->nplaces)
+        return WN_EINVAL;
+    unsigned char e[WN_PLACE_BYTES];
+    int rc =
+        wn__pread_full(fileno(m->places), e, sizeof(e), d * WN_PLACE_BYTES);
+    if (rc)
+        return rc;
+    *off = wn__get_le64(e);
+    *len = wn__get_le32(e + 8);
     return WN_OK;
 }
 
@@ -279,6 +290,8 @@ static int run_impl(const char *const *inputs, size_t ninputs,
     }
     if (!rc)
         rc = pass1(x, r, src);
+    if (!rc && fflush(x->m.places) != 0)
+        rc = wn__status_from_errno(errno);
     wn_reader_free(r);
     if (!rc)
         rc = wn__frame_spool_close(&x->f);

@@ -283,7 +283,7 @@ static int read_by_offset(struct gather *g, const struct wn_frame *f,
     int rc = WN_OK;
     for (size_t i = 0; !rc && i < r->ntexts; i++) {
         struct wn__report_text *t = &r->texts[i];
-        if (t->s || !m->rec_off || t->doc == UINT64_MAX)
+        if (t->s || !m->places || t->doc == UINT64_MAX)
             continue;
         size_t in = 0;
         uint64_t end = m->ninputs ? m->in_docs[0] : 0;
@@ -291,14 +291,18 @@ static int read_by_offset(struct gather *g, const struct wn_frame *f,
             end += m->in_docs[++in];
         if (in >= m->ninputs || t->doc >= end || !m->in_plain[in])
             continue;
-        size_t n = m->rec_len[t->doc];
+        uint64_t off;
+        uint32_t raw_len;
+        if (wn__input_map_place(m, t->doc, &off, &raw_len))
+            continue;
+        size_t n = raw_len;
         g->raw.len = 0;
         if (wn__buf_reserve(&g->raw, n + 1))
             return WN_ENOMEM;
         int fd = open(f->inputs[in], O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             continue; /* pass 2 checked it: gone since, not found */
-        int got = wn__pread_full(fd, g->raw.data, n, m->rec_off[t->doc]);
+        int got = wn__pread_full(fd, g->raw.data, n, off);
         close(fd);
         if (got)
             continue;
