@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 #include <lmdb.h>
@@ -740,6 +741,196 @@ static void test_pair_decision_equals_batch(void **state)
 /* The stored rule includes the profile: an index made with the news rule
  * reopens as the news rule (stored parameters without a profile line are
  * the classic rule's, as every index made before the profile existed). */
+static int count_logs(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "exit $(ls '%s' | grep -c '^wal-.*\\.log$')",
+             dir);
+    int st = system(cmd);
+    return WEXITSTATUS(st);
+}
+
+/* What a kill -9 leaves: the data file and the log files as they are. */
+static char *crash_copy(const char *dir, const char *name)
+{
+    char *to = malloc(strlen(dir) + 32);
+    sprintf(to, "%s.%s", dir, name);
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd),
+             "rm -rf '%s' && mkdir '%s' && cp '%s'/data.mdb '%s'/wal-*.log "
+             "'%s'/",
+             to, to, dir, dir, to);
+    assert_int_equal(system(cmd), 0);
+    return to;
+}
+
+static uint64_t records_of(const char *dir, int read_only)
+{
+    struct wn_index_options o;
+    wn_index_options_init(&o);
+    o.read_only = read_only;
+    o.no_sync = 1;
+    struct wn_index *ix = NULL;
+    char msg[256];
+    assert_int_equal(wn_index_open(dir, &o, &ix, msg, sizeof(msg)), WN_OK);
+    struct wn_index_stats st;
+    assert_int_equal(wn_index_stats(ix, &st), WN_OK);
+    wn_index_free(ix);
+    return st.records;
+}
+
+/* The write-ahead log: a check's add is answered once its frame is synced
+ * in the log, seen by the next checks and by readers at once; what a crash
+ * leaves opens with every add (a writer puts the log into LMDB), a torn or
+ * corrupt last frame is dropped and the rest kept; a checkpoint empties
+ * the log; one writer at a time. */
+static void test_wal(void **state)
+{
+    (void)state;
+    rng_state = 31;
+    char *dir = tmpdir_make();
+    enum { N = 40, M = 10 };
+    char *texts[N + M];
+    unsigned w[150];
+    for (int i = 0; i < N + M; i++) {
+        gen_words(w, 150);
+        texts[i] = render(w, 150);
+    }
+    struct wn_index_options o;
+    wn_index_options_init(&o);
+    o.create = 1;
+    o.wal = 1;
+    o.no_auto_merge = 1; /* no checkpoint but ours */
+    struct wn_index *ix = NULL;
+    char msg[256];
+    assert_int_equal(wn_index_open(dir, &o, &ix, msg, sizeof(msg)), WN_OK);
+    struct wn_index_result r;
+    wn_index_result_init(&r);
+    char id[16];
+    for (int i = 0; i < N; i++) {
+        snprintf(id, sizeof(id), "t%d", i);
+        struct wn_index_doc d = doc_of(id, texts[i]);
+        assert_int_equal(wn_index_check(ix, &d, &r), WN_OK);
+        assert_true(r.added);
+        assert_int_equal(r.record, i);
+    }
+    /* The logged records answer lookups: by text and by id. */
+    struct wn_index_doc d = doc_of("copy", texts[7]);
+    assert_int_equal(wn_index_check(ix, &d, &r), WN_OK);
+    assert_false(r.added);
+    assert_int_equal(r.matches[0].reason, WN_REASON_EXACT);
+    assert_string_equal(r.matches[0].id, "t7");
+    d = doc_of("t5", texts[9]);
+    assert_int_equal(wn_index_check(ix, &d, &r), WN_OK);
+    assert_false(r.added);
+    assert_int_equal(r.matches[0].reason, WN_REASON_ID);
+    struct wn_index_stats st;
+    assert_int_equal(wn_index_stats(ix, &st), WN_OK);
+    assert_int_equal(st.records, N);
+    assert_int_equal(st.log_records, N);
+    assert_true(st.log_bytes > (uint64_t)N * 300);
+    assert_int_equal(count_logs(dir), 1);
+
+    /* One writer at a time; readers see the log. */
+    struct wn_index_options p;
+    wn_index_options_init(&p);
+    struct wn_index *other = NULL;
+    assert_int_equal(wn_index_open(dir, &p, &other, msg, sizeof(msg)),
+                     WN_EBUSY);
+    assert_non_null(strstr(msg, "write-ahead log"));
+    p.wal = 1;
+    assert_int_equal(wn_index_open(dir, &p, &other, msg, sizeof(msg)),
+                     WN_EBUSY);
+    assert_null(other);
+    assert_int_equal(records_of(dir, 1), N);
+
+    /* A crash: the writer's files as they are. */
+    char *crash = crash_copy(dir, "crash");
+    char *torn = crash_copy(dir, "torn");
+    char *bad = crash_copy(dir, "bad");
+    char log[700];
+    snprintf(log, sizeof(log), "%s/wal-0000000000000001.log", torn);
+    struct stat fs;
+    assert_int_equal(stat(log, &fs), 0);
+    assert_int_equal(truncate(log, fs.st_size - 5), 0); /* a torn write */
+    snprintf(log, sizeof(log), "%s/wal-0000000000000001.log", bad);
+    FILE *f = fopen(log, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, -40, SEEK_END), 0);
+    int ch = fgetc(f);
+    assert_int_equal(fseek(f, -40, SEEK_END), 0);
+    fputc(ch ^ 0x5a, f); /* a sector that was never written */
+    fclose(f);
+    assert_int_equal(records_of(torn, 1), N - 1); /* read as it is */
+    assert_int_equal(records_of(bad, 1), N - 1);
+    assert_int_equal(records_of(crash, 0), N); /* replayed into LMDB */
+    assert_int_equal(count_logs(crash), 0);
+    assert_int_equal(records_of(crash, 1), N);
+    assert_int_equal(records_of(torn, 0), N - 1);
+    assert_int_equal(count_logs(torn), 0);
+    {
+        struct wn_index_options ro;
+        wn_index_options_init(&ro);
+        ro.read_only = 1;
+        struct wn_index *rix = NULL;
+        assert_int_equal(wn_index_open(crash, &ro, &rix, NULL, 0), WN_OK);
+        for (int i = 0; i < N; i++) {
+            snprintf(id, sizeof(id), "q%d", i);
+            d = doc_of(id, texts[i]);
+            assert_int_equal(wn_index_query(rix, &d, 1, &r), WN_OK);
+            snprintf(id, sizeof(id), "t%d", i);
+            assert_int_equal(r.n, 1);
+            assert_string_equal(r.matches[0].id, id);
+        }
+        wn_index_free(rix);
+    }
+
+    /* A checkpoint: into LMDB, the log emptied; later adds are logged and
+     * see the checkpointed ones. */
+    assert_int_equal(wn_index_checkpoint(ix, 1), WN_OK);
+    assert_int_equal(wn_index_stats(ix, &st), WN_OK);
+    assert_int_equal(st.records, N);
+    assert_int_equal(st.log_records, 0);
+    assert_int_equal(st.log_bytes, 0);
+    assert_int_equal(count_logs(dir), 1); /* the new, empty file */
+    for (int i = N; i < N + M; i++) {
+        snprintf(id, sizeof(id), "t%d", i);
+        d = doc_of(id, texts[i]);
+        assert_int_equal(wn_index_check(ix, &d, &r), WN_OK);
+        assert_true(r.added);
+        assert_int_equal(r.record, i);
+    }
+    d = doc_of("copy2", texts[3]);
+    assert_int_equal(wn_index_check(ix, &d, &r), WN_OK);
+    assert_string_equal(r.matches[0].id, "t3");
+    assert_int_equal(wn_index_stats(ix, &st), WN_OK);
+    assert_int_equal(st.records, N + M);
+    assert_int_equal(st.log_records, M);
+    char *after = crash_copy(dir, "after");
+    assert_int_equal(records_of(after, 0), N + M);
+    wn_index_free(ix); /* a clean close: checkpointed, no log */
+    assert_int_equal(count_logs(dir), 0);
+    assert_int_equal(records_of(dir, 1), N + M);
+
+    /* Reopened with the log again: the numbers go on. */
+    assert_int_equal(wn_index_open(dir, &o, &ix, msg, sizeof(msg)), WN_OK);
+    d = doc_of("last", texts[0]);
+    assert_int_equal(wn_index_check(ix, &d, &r), WN_OK);
+    assert_string_equal(r.matches[0].id, "t0");
+    wn_index_free(ix);
+
+    wn_index_result_release(&r);
+    for (int i = 0; i < N + M; i++)
+        free(texts[i]);
+    const char *dirs[] = {crash, torn, bad, after};
+    for (size_t i = 0; i < 4; i++) {
+        rm_rf(dirs[i]);
+        free((void *)dirs[i]);
+    }
+    rm_rf(dir);
+    free(dir);
+}
+
 static void test_profile_stored(void **state)
 {
     (void)state;
@@ -780,6 +971,7 @@ int main(void)
         cmocka_unit_test(test_expire),
         cmocka_unit_test(test_map_grows),
         cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_wal),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_pair_decision_equals_batch),
     };
