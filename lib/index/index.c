@@ -1254,7 +1254,7 @@ static int stage(struct wn_index *ix, const struct wn_index_item *it,
     memcpy(p + klen, head, hl);
     memcpy(p + klen + hl, it->id, it->id_len);
     memcpy(p + klen + hl + it->id_len, it->sk.stored, it->sk.stored_len);
-    int rc = wn__wal_frame(&ix->wbuf, p, len);
+    int rc = wn__wal_frame(ix->wal, &ix->wbuf, p, len);
     if (!rc)
         rc = ov_add(&ix->ov, r);
     if (rc) {

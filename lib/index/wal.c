@@ -28,6 +28,11 @@
 #include <unistd.h>
 
 #define WAL_FRAME_MAX (64u << 20) /* a payload longer than this is corrupt */
+/* A new log file is written full of zeros (and synced) to this size, so
+ * that appends overwrite allocated blocks: then an fdatasync writes the
+ * data only, where one that extends the file also commits the file
+ * system's journal (the new size), twice the time on ext4. */
+#define WAL_FILE_BYTES (16u << 20)
 
 struct seg {
     uint64_t seq;
@@ -45,21 +50,26 @@ struct wn__wal {
     struct seg *segs;   /* the files, by sequence number (the last is fd's) */
     size_t nsegs, segcap;
     uint64_t peak;
+    uint64_t seq; /* of the current file */
+    int spare;    /* wal.spare: a used file, kept to be the next one */
 };
 
-static uint64_t wal_check(const void *p, size_t len)
+/* Seeded with the file's sequence number too: a recycled file's old
+ * frames, past the new ones, fail the check. */
+static uint64_t wal_check(const void *p, size_t len, uint64_t seq)
 {
     uint64_t h[2];
-    wn__hash128(p, len, 0x57414c00u ^ (uint64_t)len, h);
+    wn__hash128(p, len, 0x57414c00u ^ (uint64_t)len ^ (seq << 32), h);
     return h[0];
 }
 
-int wn__wal_frame(struct wn_buf *b, const void *payload, size_t len)
+int wn__wal_frame(struct wn__wal *w, struct wn_buf *b, const void *payload,
+                  size_t len)
 {
-    assert(b && (payload || !len) && len <= WAL_FRAME_MAX);
+    assert(w && b && (payload || !len) && len <= WAL_FRAME_MAX);
     unsigned char head[WN__WAL_HEAD];
     wn__put_le32(head, (uint32_t)len);
-    wn__put_le64(head + 4, wal_check(payload, len));
+    wn__put_le64(head + 4, wal_check(payload, len, w->seq));
     int rc = wn__buf_append(b, head, sizeof(head));
     if (!rc)
         rc = wn__buf_append(b, payload, len);
@@ -248,7 +258,7 @@ int wn__wal_replay(struct wn__wal *w, wn__wal_frame_fn fn, void *arg,
             uint32_t n = wn__get_le32(data + off);
             if (n > WAL_FRAME_MAX || n > len - off - WN__WAL_HEAD ||
                 wn__get_le64(data + off + 4) !=
-                    wal_check(data + off + WN__WAL_HEAD, n))
+                    wal_check(data + off + WN__WAL_HEAD, n, w->segs[i].seq))
                 break;
             rc = fn(arg, data + off + WN__WAL_HEAD, n);
             off += WN__WAL_HEAD + n;
@@ -267,25 +277,78 @@ static int sync_dir(struct wn__wal *w)
     return fsync(w->dir_fd) ? WN_EIO : WN_OK;
 }
 
+static char *spare_path(const struct wn__wal *w)
+{
+    char *p = wn__malloc(strlen(w->dir) + 16);
+    if (p)
+        sprintf(p, "%s/wal.spare", w->dir);
+    return p;
+}
+
+/* A new file of WAL_FILE_BYTES zeros, synced. */
+static int make_file(const char *path, int *out)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return errno == ENOSPC ? WN_ENOSPC : WN_EIO;
+    static const unsigned char zero[65536];
+    int err = 0;
+    for (size_t off = 0; !err && off < WAL_FILE_BYTES;) {
+        ssize_t r = pwrite(fd, zero, sizeof(zero), (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            err = r < 0 ? errno : ENOSPC;
+        else
+            off += (size_t)r;
+    }
+    if (!err && fdatasync(fd))
+        err = errno;
+    if (err) {
+        close(fd);
+        unlink(path);
+        return err == ENOSPC ? WN_ENOSPC : WN_EIO;
+    }
+    *out = fd;
+    return WN_OK;
+}
+
 int wn__wal_start(struct wn__wal *w)
 {
     assert(w && w->mode == WN__WAL_WRITE && w->fd < 0);
     uint64_t seq = w->nsegs ? w->segs[w->nsegs - 1].seq + 1 : 1;
+    if (seq <= w->seq)
+        seq = w->seq + 1;
     char *p = seg_path(w, seq);
-    if (!p)
-        return WN_ENOMEM;
-    int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    char *sp = spare_path(w);
+    int fd = -1, rc = p && sp ? WN_OK : WN_ENOMEM;
+    /* A used file (its blocks written) under the new name: its frames
+     * carry the old sequence number, so they end the new one's. */
+    if (!rc && w->spare && rename(sp, p) == 0) {
+        fd = open(p, O_RDWR | O_CLOEXEC);
+        if (fd < 0)
+            rc = WN_EIO;
+    } else if (!rc) {
+        rc = make_file(p, &fd);
+    }
+    w->spare = 0;
     wn__free(p);
-    if (fd < 0)
-        return errno == ENOSPC ? WN_ENOSPC : WN_EIO;
-    int rc = sync_dir(w);
+    wn__free(sp);
+    if (rc)
+        return rc;
+    if (!rc)
+        rc = sync_dir(w);
     pthread_mutex_lock(&w->mu);
     if (!rc && WN_GROW(w->segs, w->segcap, w->nsegs + 1))
         rc = WN_ENOMEM;
     if (!rc) {
-        w->segs[w->nsegs++] = (struct seg){seq, 0};
+        w->segs[w->nsegs++] = (struct seg){seq, WAL_FILE_BYTES};
         w->fd = fd;
         w->off = 0;
+        w->seq = seq;
+        uint64_t t = total_bytes(w);
+        if (t > w->peak)
+            w->peak = t;
     }
     pthread_mutex_unlock(&w->mu);
     if (rc)
@@ -318,7 +381,8 @@ int wn__wal_append(struct wn__wal *w, const void *frames, size_t len)
     }
     pthread_mutex_lock(&w->mu);
     w->off += len;
-    w->segs[w->nsegs - 1].bytes = w->off;
+    if (w->off > w->segs[w->nsegs - 1].bytes)
+        w->segs[w->nsegs - 1].bytes = w->off;
     uint64_t t = total_bytes(w);
     if (t > w->peak)
         w->peak = t;
@@ -383,13 +447,28 @@ int wn__wal_remove_upto(struct wn__wal *w, uint64_t seq)
             continue;
         }
         char *p = seg_path(w, w->segs[i].seq);
-        if (!p || (unlink(p) && errno != ENOENT)) {
+        char *sp = spare_path(w);
+        /* The logging writer keeps one used file to write the next one
+         * into (its name first: a crash leaves it out of the log). */
+        int recycle = p && sp && w->mode == WN__WAL_WRITE && !w->spare &&
+                      seq != UINT64_MAX && rename(p, sp) == 0;
+        if (recycle)
+            w->spare = 1;
+        else if (!p || (unlink(p) && errno != ENOENT)) {
             rc = p ? WN_EIO : WN_ENOMEM;
             w->segs[keep++] = w->segs[i];
         }
         wn__free(p);
+        wn__free(sp);
     }
     w->nsegs = keep;
+    if (seq == UINT64_MAX) {
+        char *sp = spare_path(w);
+        if (sp)
+            unlink(sp);
+        wn__free(sp);
+        w->spare = 0;
+    }
     pthread_mutex_unlock(&w->mu);
     return rc;
 }

@@ -13,9 +13,14 @@
  * write: it was never acknowledged). What a payload holds is index.c's
  * business.
  *
- * Files only grow until the writer starts a new one (wn__wal_rotate, which
- * syncs the old one first and the directory after), and are removed once
- * their frames are in a synced LMDB transaction (wn__wal_remove_upto).
+ * The writer starts a new file (wn__wal_rotate, which syncs the old one
+ * first and the directory after) at each checkpoint; a file is removed
+ * once its frames are in a synced LMDB transaction (wn__wal_remove_upto),
+ * or renamed wal.spare to be the next file: files are written full of
+ * zeros when made, so that an append overwrites allocated blocks and its
+ * fdatasync need not commit the file system's journal. A frame's check is
+ * seeded with its file's sequence number, so that the frames a recycled
+ * file held before end the new ones like a torn write.
  * One process appends (an exclusive flock of wal.lock, held while the log
  * is open for writing); writers that do not log hold it shared, so that a
  * logging writer and a plain one never run at once; readers take no lock.
@@ -53,9 +58,11 @@ typedef int (*wn__wal_frame_fn)(void *arg, const unsigned char *payload,
 WN_INTERNAL int wn__wal_replay(struct wn__wal *w, wn__wal_frame_fn fn,
                                void *arg, uint64_t *dropped);
 
-/* Append a frame holding payload to b (the caller's group of frames). */
-WN_INTERNAL int wn__wal_frame(struct wn_buf *b, const void *payload,
-                              size_t len);
+/* Append a frame holding payload to b (the caller's group of frames), for
+ * the current file (its check is seeded with the file's number, so that
+ * a recycled file's old frames do not pass for new ones). */
+WN_INTERNAL int wn__wal_frame(struct wn__wal *w, struct wn_buf *b,
+                              const void *payload, size_t len);
 
 /* Start a file of its own for the next appends (WN__WAL_WRITE). Not
  * thread-safe with wn__wal_append or another rotate; safe beside
