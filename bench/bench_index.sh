@@ -64,6 +64,8 @@ fi
 
 # Library: one record per call and per transaction, with sync (the first
 # 2000 fresh records: each is a commit), then without sync; queries.
+# LIB_ROWS=0 skips them.
+if [ "${LIB_ROWS:-1}" != 0 ]; then
 cp -r "$out/ix" "$out/ix-lib"
 sync -f "$out/ix-lib/data.mdb"
 head -n 2000 "$probe" >"$out/probe-2000.jsonl"
@@ -74,18 +76,20 @@ sync -f "$out/ix-lib/data.mdb"
 "$build/bench/bench_index" "$out/ix-lib" "$probe" 1 check --no-sync
 "$build/bench/bench_index" "$out/ix-lib" "$probe" 2 query
 rm -rf "$out/ix-lib"
+fi
 
 # HTTP: a fresh copy of the index per run, every request a fresh record;
 # then queries. Durable checks go through the write-ahead log (the default)
-# at 1..64 clients; "w64" is the LMDB-commit path (--no-wal) for
-# comparison; "q16" queries. HTTP_RUNS overrides the list.
+# at 1..64 clients; "w64" is the LMDB-commit path (--no-wal) and "n64"
+# no sync at all (--no-sync, the CPU's bound) for comparison; "q16"
+# queries. HTTP_RUNS overrides the list.
 tick=$(getconf CLK_TCK)
 cpu_of() { awk -v t="$tick" '{printf "%.2f", ($14 + $15) / t}' "/proc/$1/stat"; }
-for run in ${HTTP_RUNS:-1 4 16 64 w64 q16}; do
-    c=${run#[qw]}
+for run in ${HTTP_RUNS:-1 4 16 64 w64 n64 q16}; do
+    c=${run#[qwn]}
     path=/check
     flags=
-    case $run in q*) path=/query ;; w*) flags=--no-wal ;; esac
+    case $run in q*) path=/query ;; w*) flags=--no-wal ;; n*) flags=--no-sync ;; esac
     echo "- HTTP $path, $c clients${flags:+ ($flags)}:"
     rm -rf "$out/ix-http" "$out/serve.err"
     cp -r "$out/ix" "$out/ix-http"
@@ -118,9 +122,12 @@ a = json.load(sys.stdin)
 s = a["service"]
 io0, io1 = [list(map(int, x.split())) for x in sys.argv[1:3]]
 c = max(s["commits"], 1)
-print("  records per commit %.1f, per commit: %.2f ms in the writer (look up, add, commit or log), %.2f ms to sync; parse and sketch %.3f ms per record" % (
-    s["records_per_commit"], s["commit_ms"] / c, s["sync_ms"] / max(s["syncs"], 1),
+print("  records per commit %.1f (per sync %.1f), per commit: %.2f ms in the writer (look up, add, commit or log), %.2f ms to sync; parse and sketch %.3f ms per record" % (
+    s["records_per_commit"], s["records_per_commit"] * c / max(s["syncs"], 1),
+    s["commit_ms"] / c, s["sync_ms"] / max(s["syncs"], 1),
     s["prepare_ms"] / max(s["checks"] + s["queries"], 1)))
+print("  merger thread: %.0f ms in checkpoints, %.0f ms in merges of the pending tier" % (
+    s["checkpoint_ms"], s["merge_ms"]))
 if s["commits"]:
     print("  per commit: %.1f KB written in %.1f write calls, %.1f KB of pages dirtied for the disk (checkpoints and merges included)" % (
         (io1[0] - io0[0]) / c / 1024, (io1[1] - io0[1]) / c, (io1[2] - io0[2]) / c / 1024))

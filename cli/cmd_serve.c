@@ -100,6 +100,8 @@ struct server {
      * request threads, the writer's transactions (look up, add, commit
      * with its sync of the pages), the syncer's syncs. */
     atomic_ullong prepare_ns, apply_ns, sync_ns;
+    /* The merger thread's time in checkpoints and in merges. */
+    atomic_ullong checkpoint_ns, merge_ns;
 };
 
 static uint64_t now_ns(void)
@@ -277,9 +279,13 @@ static void *merger_main(void *arg)
         if (s->stop)
             break;
         pthread_mutex_unlock(&s->mu);
+        uint64_t t0 = now_ns();
         int rc = wn_index_checkpoint(s->ix, 0);
+        uint64_t t1 = now_ns();
         if (!rc)
             rc = wn_index_merge(s->ix, 0);
+        atomic_fetch_add(&s->checkpoint_ns, t1 - t0);
+        atomic_fetch_add(&s->merge_ns, now_ns() - t1);
         pthread_mutex_lock(&s->mu);
         if (rc)
             s->merge_rc = rc;
@@ -1023,7 +1029,8 @@ static void handle_stats(struct server *s, struct reply *r)
         "\"queries\":%llu,\"bad_requests\":%llu,\"failed\":%llu,"
         "\"commits\":%llu,\"records_per_commit\":%.2f,"
         "\"syncs\":%llu,\"in_flight\":%ld,\"prepare_ms\":%.1f,"
-        "\"commit_ms\":%.1f,\"sync_ms\":%.1f}}\n",
+        "\"commit_ms\":%.1f,\"sync_ms\":%.1f,\"checkpoint_ms\":%.1f,"
+        "\"merge_ms\":%.1f}}\n",
         (unsigned long long)st.records, (unsigned long long)st.key_values,
         (unsigned long long)st.pending, (long long)st.oldest,
         (long long)st.newest, (unsigned long long)st.map_size,
@@ -1042,7 +1049,8 @@ static void handle_stats(struct server *s, struct reply *r)
             : 0.0,
         (unsigned long long)atomic_load(&s->syncs), atomic_load(&s->inflight),
         atomic_load(&s->prepare_ns) / 1e6, atomic_load(&s->apply_ns) / 1e6,
-        atomic_load(&s->sync_ns) / 1e6);
+        atomic_load(&s->sync_ns) / 1e6, atomic_load(&s->checkpoint_ns) / 1e6,
+        atomic_load(&s->merge_ns) / 1e6);
     fclose(f);
     r->status = MHD_HTTP_OK;
     r->type = "application/json";

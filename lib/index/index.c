@@ -66,6 +66,7 @@
 #define DEFAULT_MAPSIZE  (1ull << 30)
 #define SCRATCH_MAX      16u
 #define CKPT_AT          8192u /* logged records that make a checkpoint due */
+#define CKPT_TXN         1024u /* records per transaction of a checkpoint */
 
 /* The keys of the records still in `pending`, in memory: an open-addressing
  * table of (key, record) pairs, repeats allowed, linear probing. */
@@ -1691,9 +1692,14 @@ int wn_index_checkpoint(struct wn_index *ix, int force)
         pthread_mutex_unlock(&ix->ckpt_mu);
         return WN_ENOMEM;
     }
-    struct ckpt_arg a = {r, n, cut};
-    if (n)
+    /* In transactions of CKPT_TXN records, each synced: short bursts of
+     * writes, between which the log's syncs get the disk. */
+    for (size_t i = 0; !rc && i < n; i += CKPT_TXN) {
+        size_t m = WN_MIN(CKPT_TXN, n - i);
+        struct ckpt_arg a = {r + i, m,
+                             i + m < n ? (uint64_t)r[i + m]->rec : cut};
         rc = run_txn(ix, 0, ckpt_txn, &a);
+    }
     /* Synced whatever the environment's flags (a plain writer may run
      * with no_sync): the log files go next. */
     if (!rc && n && mdb_env_sync(ix->env, 1))

@@ -32,7 +32,7 @@
  * that appends overwrite allocated blocks: then an fdatasync writes the
  * data only, where one that extends the file also commits the file
  * system's journal (the new size), twice the time on ext4. */
-#define WAL_FILE_BYTES (16u << 20)
+#define WAL_FILE_BYTES (8u << 20)
 
 struct seg {
     uint64_t seq;
