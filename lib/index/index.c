@@ -1848,16 +1848,19 @@ static int apply_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
 static int apply_logged(struct wn_index *ix, struct apply_arg *a)
 {
     pthread_mutex_lock(&ix->wal_mu);
-    pthread_mutex_lock(&ix->ov.mu);
-    size_t n0 = ix->ov.n;
-    pthread_mutex_unlock(&ix->ov.mu);
     uint64_t next0 = ix->next_rec;
     ix->wbuf.len = 0;
     int rc = run_txn(ix, 1, apply_txn, a);
     if (!rc && ix->wbuf.len)
         rc = wn__wal_append(ix->wal, ix->wbuf.data, ix->wbuf.len);
     if (rc && ix->next_rec != next0) {
+        /* By number: a checkpoint may have dropped entries meanwhile. */
         pthread_rwlock_wrlock(&ix->grow);
+        pthread_mutex_lock(&ix->ov.mu);
+        size_t n0 = 0;
+        while (n0 < ix->ov.n && ix->ov.r[n0]->rec < next0)
+            n0++;
+        pthread_mutex_unlock(&ix->ov.mu);
         int k = ov_keep(&ix->ov, 0, n0);
         pthread_rwlock_unlock(&ix->grow);
         ix->next_rec = next0;

@@ -52,6 +52,7 @@ struct wn__wal {
     uint64_t peak;
     uint64_t seq; /* of the current file */
     int spare;    /* wal.spare: a used file, kept to be the next one */
+    uint64_t spare_bytes;
 };
 
 /* Seeded with the file's sequence number too: a recycled file's old
@@ -126,7 +127,7 @@ static int list_segs(struct wn__wal *w)
 
 static uint64_t total_bytes(const struct wn__wal *w)
 {
-    uint64_t t = 0;
+    uint64_t t = w->spare ? w->spare_bytes : 0;
     for (size_t i = 0; i < w->nsegs; i++)
         t += w->segs[i].bytes;
     return t;
@@ -452,9 +453,10 @@ int wn__wal_remove_upto(struct wn__wal *w, uint64_t seq)
          * into (its name first: a crash leaves it out of the log). */
         int recycle = p && sp && w->mode == WN__WAL_WRITE && !w->spare &&
                       seq != UINT64_MAX && rename(p, sp) == 0;
-        if (recycle)
+        if (recycle) {
             w->spare = 1;
-        else if (!p || (unlink(p) && errno != ENOENT)) {
+            w->spare_bytes = w->segs[i].bytes;
+        } else if (!p || (unlink(p) && errno != ENOENT)) {
             rc = p ? WN_EIO : WN_ENOMEM;
             w->segs[keep++] = w->segs[i];
         }
