@@ -63,13 +63,18 @@ fi
 [ "$phase" != make ] || exit 0
 
 # Library: one record per call and per transaction, with sync (the first
-# 2000 fresh records: each is a commit), then without sync; queries.
+# 2000 fresh records: each is a commit), through the write-ahead log (each
+# a sync of the log), then without sync; queries.
 # LIB_ROWS=0 skips them.
 if [ "${LIB_ROWS:-1}" != 0 ]; then
 cp -r "$out/ix" "$out/ix-lib"
 sync -f "$out/ix-lib/data.mdb"
 head -n 2000 "$probe" >"$out/probe-2000.jsonl"
 "$build/bench/bench_index" "$out/ix-lib" "$out/probe-2000.jsonl" 1 check
+rm -rf "$out/ix-lib"
+cp -r "$out/ix" "$out/ix-lib"
+sync -f "$out/ix-lib/data.mdb"
+"$build/bench/bench_index" "$out/ix-lib" "$probe" 1 check --wal
 rm -rf "$out/ix-lib"
 cp -r "$out/ix" "$out/ix-lib"
 sync -f "$out/ix-lib/data.mdb"
