@@ -16,11 +16,13 @@
  * with jansson) and sketch; a check then queues its prepared records for
  * the one writer thread and suspends its connection, so that the thread
  * goes on with other connections. Group commit, pipelined: the writer
- * takes everything queued, checks it in one write transaction and commits,
- * syncing the pages it wrote (MDB_NOMETASYNC); the syncer then syncs the
- * rest (wn_index_sync) while the writer checks the next group, and only
- * then resumes the group's connections, which answer. A group sees every
- * group committed before it, and its records see each other in order.
+ * takes everything queued, checks it and appends the new records to the
+ * index's write-ahead log (or, with --no-wal, commits it to LMDB, syncing
+ * the pages it wrote: MDB_NOMETASYNC); the syncer then syncs the log (or
+ * the rest: wn_index_sync) while the writer checks the next group, and
+ * only then resumes the group's connections, which answer. A group sees
+ * every group before it, and its records see each other in order. The
+ * merger thread checkpoints the log into LMDB and merges the pending tier.
  * Queries run read-only transactions on the request threads.
  *
  * Bad requests (malformed JSON, no text, no id for a check, a body over

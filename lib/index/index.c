@@ -30,6 +30,9 @@
  * A check is one write transaction: look up, verify, add when new. Batches
  * of checks share one (the group commit of winnow serve; with sync_later
  * the commit syncs its pages and wn_index_sync the rest, MDB_NOMETASYNC).
+ * With the write-ahead log (the wal option, wal.c) a check's add is staged
+ * in an in-memory overlay and appended to the log instead, and reaches
+ * LMDB at a checkpoint; meta "ckpt" says which logged records LMDB holds.
  * Readers run read-only transactions, concurrently with the one writer (LMDB's
  * MVCC), in this process (MDB_NOTLS: a read transaction is not tied to a
  * thread) and in others. When a write fails with MDB_MAP_FULL the map is
