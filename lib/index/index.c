@@ -1127,7 +1127,8 @@ static int ov_keep(struct overlay *ov, size_t from, size_t keep_end)
     for (size_t i = 0; i < ov->n; i++)
         if (i < from || i >= keep_end)
             wn__free(ov->r[i]);
-    memmove(ov->r, ov->r + from, (keep_end - from) * sizeof(*ov->r));
+    if (keep_end > from)
+        memmove(ov->r, ov->r + from, (keep_end - from) * sizeof(*ov->r));
     ov->n = keep_end - from;
     mt_clear(&ov->keys);
     mt_clear(&ov->ids);
@@ -1688,7 +1689,7 @@ int wn_index_checkpoint(struct wn_index *ix, int force)
     while (n < ix->ov.n && ix->ov.r[n]->rec < cut)
         n++;
     struct ov_rec **r = wn__malloc((n ? n : 1) * sizeof(*r));
-    if (r)
+    if (r && n)
         memcpy(r, ix->ov.r, n * sizeof(*r));
     pthread_mutex_unlock(&ix->ov.mu);
     if (!r) {
