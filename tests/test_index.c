@@ -622,9 +622,8 @@ static void *thr_main(void *arg)
     return NULL;
 }
 
-static void test_threads(void **state)
+static void threads_run(int wal)
 {
-    (void)state;
     rng_state = 13;
     for (int i = 0; i < NTEXTS; i++) {
         unsigned w[80];
@@ -635,7 +634,8 @@ static void test_threads(void **state)
     struct wn_index_options o;
     wn_index_options_init(&o);
     o.create = 1;
-    o.no_sync = 1;
+    o.no_sync = !wal;
+    o.wal = wal;
     o.map_size = 256 << 10; /* so that the map grows under the threads */
     struct wn_index *ix = NULL;
     assert_int_equal(wn_index_open(dir, &o, &ix, NULL, 0), WN_OK);
@@ -666,6 +666,20 @@ static void test_threads(void **state)
         free(shared_texts[i]);
     rm_rf(dir);
     free(dir);
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    threads_run(0);
+}
+
+/* The same through the write-ahead log, checkpointed over and over (a
+ * forced merge checkpoints first) while the threads check and query. */
+static void test_threads_wal(void **state)
+{
+    (void)state;
+    threads_run(1);
 }
 
 /* The decision of the index for a pair equals the batch job's: wn_dedup_run
@@ -1006,6 +1020,7 @@ int main(void)
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_wal),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_threads_wal),
         cmocka_unit_test(test_pair_decision_equals_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
