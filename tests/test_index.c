@@ -863,6 +863,7 @@ static void test_wal(void **state)
     assert_int_equal(wn_index_stats(ix, &st), WN_OK);
     assert_int_equal(st.records, N);
     assert_int_equal(st.log_records, N);
+    assert_true(st.oldest > 0 && st.newest >= st.oldest); /* from the log */
     assert_true(st.log_bytes > (uint64_t)N * 300);
     assert_true(frames_end(log_path) > N * 300);
     assert_int_equal(count_logs(dir), 1);

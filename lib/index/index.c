@@ -1064,7 +1064,8 @@ static const unsigned char *ov_value(const struct ov_rec *r, size_t *len)
     return r->data + k;
 }
 
-/* A frame's payload as an overlay entry (copied); NULL when malformed. */
+/* A frame's payload as an overlay entry (copied); WN_EFORMAT when it is
+ * not one. */
 static int ov_rec_make(const unsigned char *p, size_t len, struct ov_rec **out)
 {
     if (len < 8)
@@ -1091,7 +1092,8 @@ static int ov_rec_make(const unsigned char *p, size_t len, struct ov_rec **out)
     return WN_OK;
 }
 
-/* Index entry i's keys and id. ov->mu held. */
+/* Put an entry's keys and id hash into the overlay's tables. ov->mu
+ * held. */
 static int ov_index(struct overlay *ov, const struct ov_rec *r)
 {
     int rc = WN_OK;
@@ -2155,6 +2157,7 @@ static int stats_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
     st->used_bytes = ((uint64_t)info.me_last_pgno + 1) * es.ms_psize;
     /* The overlay's records that this snapshot does not hold. */
     uint64_t done = ckpt_of(ix, txn);
+    bool have = st->records > 0;
     pthread_mutex_lock(&ix->ov.mu);
     for (size_t i = 0; i < ix->ov.n; i++) {
         uint32_t rec = ix->ov.r[i]->rec;
@@ -2163,6 +2166,17 @@ static int stats_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
         st->log_records++;
         if ((uint64_t)rec + 1 > st->next_record)
             st->next_record = (uint64_t)rec + 1;
+        size_t vl;
+        const unsigned char *value = ov_value(ix->ov.r[i], &vl);
+        MDB_val mv = val(value, vl);
+        struct rec_view rv;
+        if (parse_rec(&mv, &rv))
+            continue;
+        if (!have || rv.time < st->oldest)
+            st->oldest = rv.time;
+        if (!have || rv.time > st->newest)
+            st->newest = rv.time;
+        have = true;
     }
     pthread_mutex_unlock(&ix->ov.mu);
     st->records += st->log_records;
