@@ -63,7 +63,10 @@ fi
 [ "$phase" != make ] || exit 0
 
 # Library: one record per call and per transaction, with sync (the first
-# 2000 fresh records: each is a commit), then without sync; queries.
+# 2000 fresh records: each is a commit), through the write-ahead log (each
+# a sync of the log), then without sync; queries.
+# LIB_ROWS=0 skips them.
+if [ "${LIB_ROWS:-1}" != 0 ]; then
 cp -r "$out/ix" "$out/ix-lib"
 sync -f "$out/ix-lib/data.mdb"
 head -n 2000 "$probe" >"$out/probe-2000.jsonl"
@@ -71,24 +74,35 @@ head -n 2000 "$probe" >"$out/probe-2000.jsonl"
 rm -rf "$out/ix-lib"
 cp -r "$out/ix" "$out/ix-lib"
 sync -f "$out/ix-lib/data.mdb"
+"$build/bench/bench_index" "$out/ix-lib" "$probe" 1 check --wal
+rm -rf "$out/ix-lib"
+cp -r "$out/ix" "$out/ix-lib"
+sync -f "$out/ix-lib/data.mdb"
 "$build/bench/bench_index" "$out/ix-lib" "$probe" 1 check --no-sync
 "$build/bench/bench_index" "$out/ix-lib" "$probe" 2 query
 rm -rf "$out/ix-lib"
+fi
 
 # HTTP: a fresh copy of the index per run, every request a fresh record;
-# then queries.
+# then queries. Durable checks go through the write-ahead log (the default)
+# at 1..64 clients; "w64" is the LMDB-commit path (--no-wal) and "n64"
+# no sync at all (--no-sync, the CPU's bound) for comparison; "q16"
+# queries. HTTP_RUNS overrides the list.
 tick=$(getconf CLK_TCK)
 cpu_of() { awk -v t="$tick" '{printf "%.2f", ($14 + $15) / t}' "/proc/$1/stat"; }
-for run in 1 4 16 64 q16; do
-    c=${run#q}
+for run in ${HTTP_RUNS:-1 4 16 64 w64 n64 q16}; do
+    c=${run#[qwn]}
     path=/check
-    [ "$run" = "$c" ] || path=/query
+    flags=
+    case $run in q*) path=/query ;; w*) flags=--no-wal ;; n*) flags=--no-sync ;; esac
+    echo "- HTTP $path, $c clients${flags:+ ($flags)}:"
     rm -rf "$out/ix-http" "$out/serve.err"
     cp -r "$out/ix" "$out/ix-http"
     # The copy's dirty pages on disk first: else the first commit's sync
     # writes the whole file.
     sync -f "$out/ix-http/data.mdb"
-    "$w" serve --index "$out/ix-http" --listen 127.0.0.1:0 2>"$out/serve.err" &
+    # shellcheck disable=SC2086
+    "$w" serve --index "$out/ix-http" --listen 127.0.0.1:0 $flags 2>"$out/serve.err" &
     pid=$!
     until grep -q serving "$out/serve.err"; do sleep 0.1; done
     port=$(sed -n 's|.*:\([0-9]*\)/$|\1|p' "$out/serve.err")
@@ -97,18 +111,36 @@ for run in 1 4 16 64 q16; do
     # client: on a shared machine, checks per CPU second say more than
     # checks per wall second.
     s0=$(cpu_of "$pid")
+    # Bytes the server handed to write calls, the calls, and the bytes of
+    # page cache it dirtied for the disk (/proc/PID/io wchar, syscw,
+    # write_bytes): per group commit below.
+    io0=$(awk '/^wchar|^syscw|^write_bytes/ {printf "%s ", $2}' "/proc/$pid/io")
     /usr/bin/time -f "%U %S" -o "$out/ctime" \
         "$build/bench/bench_serve" 127.0.0.1 "$port" "$path" "$probe" "$c"
     scpu=$(awk -v a="$s0" -v b="$(cpu_of "$pid")" 'BEGIN{printf "%.2f", b - a}')
     ccpu=$(awk '{printf "%.2f", $1 + $2}' "$out/ctime")
+    io1=$(awk '/^wchar|^syscw|^write_bytes/ {printf "%s ", $2}' "/proc/$pid/io")
+    hwm=$(awk '/^VmHWM/ {print int($2 / 1024)}' "/proc/$pid/status")
     curl -s "127.0.0.1:$port/stats" | python3 -c '
 import json, sys
-s = json.load(sys.stdin)["service"]
+a = json.load(sys.stdin)
+s = a["service"]
+io0, io1 = [list(map(int, x.split())) for x in sys.argv[1:3]]
 c = max(s["commits"], 1)
-print("  records per commit %.1f, per commit: %.2f ms in the writer (look up, add, commit), %.2f ms to sync; parse and sketch %.3f ms per record" % (
-    s["records_per_commit"], s["commit_ms"] / c, s["sync_ms"] / max(s["syncs"], 1),
-    s["prepare_ms"] / max(s["checks"] + s["queries"], 1)))'
-    echo "  server CPU $scpu s, client CPU $ccpu s for $probes requests"
+print("  records per commit %.1f (per sync %.1f), per commit: %.2f ms in the writer (look up, add, commit or log), %.2f ms to sync; parse and sketch %.3f ms per record" % (
+    s["records_per_commit"], s["records_per_commit"] * c / max(s["syncs"], 1),
+    s["commit_ms"] / c, s["sync_ms"] / max(s["syncs"], 1),
+    s["prepare_ms"] / max(s["checks"] + s["queries"], 1)))
+print("  merger thread: %.0f ms in checkpoints, %.0f ms in merges of the pending tier" % (
+    s["checkpoint_ms"], s["merge_ms"]))
+if s["commits"]:
+    print("  per commit: %.1f KB written in %.1f write calls, %.1f KB of pages dirtied for the disk (checkpoints and merges included)" % (
+        (io1[0] - io0[0]) / c / 1024, (io1[1] - io0[1]) / c, (io1[2] - io0[2]) / c / 1024))
+n = max(a["records"], 1)
+print("  on disk at the end: %d records, data file %.1f MB + log %.2f MB (peak %.2f MB) = %.0f bytes per record with the log at its peak" % (
+    n, a["file_bytes"] / 1e6, a["log_bytes"] / 1e6, a["log_peak_bytes"] / 1e6,
+    (a["file_bytes"] + a["log_peak_bytes"]) / n))' "$io0" "$io1"
+    echo "  server CPU $scpu s, client CPU $ccpu s for $probes requests; server peak RSS $hwm MB"
     kill -TERM "$pid"
     wait "$pid" 2>/dev/null || true
 done

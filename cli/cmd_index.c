@@ -158,6 +158,7 @@ static int print_stats(struct wn_index *ix, const char *path)
            "\"next_record\":%llu,"
            "\"oldest\":%lld,\"newest\":%lld,\"map_size\":%llu,"
            "\"used_bytes\":%llu,\"file_bytes\":%llu,\"bytes_per_record\":%.1f,"
+           "\"log_records\":%llu,\"log_bytes\":%llu,"
            "\"rule\":{\"profile\":\"%s\",\"method\":\"%s\",\"tokens\":\"%s\","
            "\"ngram\":%u,"
            "\"num_perm\":%u,\"threshold\":%g,\"bands\":%u,\"rows\":%u,"
@@ -169,6 +170,7 @@ static int print_stats(struct wn_index *ix, const char *path)
            (unsigned long long)st.map_size, (unsigned long long)st.used_bytes,
            (unsigned long long)st.file_bytes,
            st.records ? (double)st.used_bytes / st.records : 0.0,
+           (unsigned long long)st.log_records, (unsigned long long)st.log_bytes,
            r.profile >= 0 && r.profile <= 2 ? profile_names[r.profile] : "?",
            method_names[r.method ? 1 : 0], token_names[r.token_mode ? 1 : 0],
            r.ngram, r.num_perm, r.threshold, st.bands, st.rows,

@@ -16,11 +16,13 @@
  * with jansson) and sketch; a check then queues its prepared records for
  * the one writer thread and suspends its connection, so that the thread
  * goes on with other connections. Group commit, pipelined: the writer
- * takes everything queued, checks it in one write transaction and commits,
- * syncing the pages it wrote (MDB_NOMETASYNC); the syncer then syncs the
- * rest (wn_index_sync) while the writer checks the next group, and only
- * then resumes the group's connections, which answer. A group sees every
- * group committed before it, and its records see each other in order.
+ * takes everything queued, checks it and appends the new records to the
+ * index's write-ahead log (or, with --no-wal, commits it to LMDB, syncing
+ * the pages it wrote: MDB_NOMETASYNC); the syncer then syncs the log (or
+ * the rest: wn_index_sync) while the writer checks the next group, and
+ * only then resumes the group's connections, which answer. A group sees
+ * every group before it, and its records see each other in order. The
+ * merger thread checkpoints the log into LMDB and merges the pending tier.
  * Queries run read-only transactions on the request threads.
  *
  * Bad requests (malformed JSON, no text, no id for a check, a body over
@@ -100,6 +102,8 @@ struct server {
      * request threads, the writer's transactions (look up, add, commit
      * with its sync of the pages), the syncer's syncs. */
     atomic_ullong prepare_ns, apply_ns, sync_ns;
+    /* The merger thread's time in checkpoints and in merges. */
+    atomic_ullong checkpoint_ns, merge_ns;
 };
 
 static uint64_t now_ns(void)
@@ -258,8 +262,9 @@ static void *syncer_main(void *arg)
     return NULL;
 }
 
-/* Merges the index's pending tier when it is full, in transactions of its
- * own, between the writer's: checks are not held up for a whole merge. */
+/* Checkpoints the write-ahead log when enough waits and merges the index's
+ * pending tier when it is full, in transactions of their own, beside the
+ * writer's: checks are not held up for either. */
 static void *merger_main(void *arg)
 {
     struct server *s = arg;
@@ -267,12 +272,22 @@ static void *merger_main(void *arg)
     while (!s->stop) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 1;
+        ts.tv_nsec += 200000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
         pthread_cond_timedwait(&s->stopping, &s->mu, &ts);
         if (s->stop)
             break;
         pthread_mutex_unlock(&s->mu);
-        int rc = wn_index_merge(s->ix, 0);
+        uint64_t t0 = now_ns();
+        int rc = wn_index_checkpoint(s->ix, 0);
+        uint64_t t1 = now_ns();
+        if (!rc)
+            rc = wn_index_merge(s->ix, 0);
+        atomic_fetch_add(&s->checkpoint_ns, t1 - t0);
+        atomic_fetch_add(&s->merge_ns, now_ns() - t1);
         pthread_mutex_lock(&s->mu);
         if (rc)
             s->merge_rc = rc;
@@ -1004,34 +1019,40 @@ static void handle_stats(struct server *s, struct reply *r)
         reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
         return;
     }
-    fprintf(f,
-            "{\"records\":%llu,\"key_values\":%llu,\"pending\":%llu,"
-            "\"oldest\":%lld,"
-            "\"newest\":%lld,\"map_size\":%llu,\"used_bytes\":%llu,"
-            "\"file_bytes\":%llu,\"bands\":%u,\"rows\":%u,\"service\":{"
-            "\"requests\":%llu,\"checks\":%llu,\"added\":%llu,"
-            "\"queries\":%llu,\"bad_requests\":%llu,\"failed\":%llu,"
-            "\"commits\":%llu,\"records_per_commit\":%.2f,"
-            "\"syncs\":%llu,\"in_flight\":%ld,\"prepare_ms\":%.1f,"
-            "\"commit_ms\":%.1f,\"sync_ms\":%.1f}}\n",
-            (unsigned long long)st.records, (unsigned long long)st.key_values,
-            (unsigned long long)st.pending, (long long)st.oldest,
-            (long long)st.newest, (unsigned long long)st.map_size,
-            (unsigned long long)st.used_bytes,
-            (unsigned long long)st.file_bytes, st.bands, st.rows,
-            (unsigned long long)atomic_load(&s->requests),
-            (unsigned long long)atomic_load(&s->checks),
-            (unsigned long long)atomic_load(&s->added),
-            (unsigned long long)atomic_load(&s->queries),
-            (unsigned long long)atomic_load(&s->bad),
-            (unsigned long long)atomic_load(&s->failed),
-            (unsigned long long)atomic_load(&s->commits),
-            atomic_load(&s->commits)
-                ? (double)atomic_load(&s->batched) / atomic_load(&s->commits)
-                : 0.0,
-            (unsigned long long)atomic_load(&s->syncs),
-            atomic_load(&s->inflight), atomic_load(&s->prepare_ns) / 1e6,
-            atomic_load(&s->apply_ns) / 1e6, atomic_load(&s->sync_ns) / 1e6);
+    fprintf(
+        f,
+        "{\"records\":%llu,\"key_values\":%llu,\"pending\":%llu,"
+        "\"oldest\":%lld,"
+        "\"newest\":%lld,\"map_size\":%llu,\"used_bytes\":%llu,"
+        "\"file_bytes\":%llu,\"log_records\":%llu,\"log_bytes\":%llu,"
+        "\"log_peak_bytes\":%llu,\"bands\":%u,\"rows\":%u,"
+        "\"service\":{"
+        "\"requests\":%llu,\"checks\":%llu,\"added\":%llu,"
+        "\"queries\":%llu,\"bad_requests\":%llu,\"failed\":%llu,"
+        "\"commits\":%llu,\"records_per_commit\":%.2f,"
+        "\"syncs\":%llu,\"in_flight\":%ld,\"prepare_ms\":%.1f,"
+        "\"commit_ms\":%.1f,\"sync_ms\":%.1f,\"checkpoint_ms\":%.1f,"
+        "\"merge_ms\":%.1f}}\n",
+        (unsigned long long)st.records, (unsigned long long)st.key_values,
+        (unsigned long long)st.pending, (long long)st.oldest,
+        (long long)st.newest, (unsigned long long)st.map_size,
+        (unsigned long long)st.used_bytes, (unsigned long long)st.file_bytes,
+        (unsigned long long)st.log_records, (unsigned long long)st.log_bytes,
+        (unsigned long long)st.log_peak_bytes, st.bands, st.rows,
+        (unsigned long long)atomic_load(&s->requests),
+        (unsigned long long)atomic_load(&s->checks),
+        (unsigned long long)atomic_load(&s->added),
+        (unsigned long long)atomic_load(&s->queries),
+        (unsigned long long)atomic_load(&s->bad),
+        (unsigned long long)atomic_load(&s->failed),
+        (unsigned long long)atomic_load(&s->commits),
+        atomic_load(&s->commits)
+            ? (double)atomic_load(&s->batched) / atomic_load(&s->commits)
+            : 0.0,
+        (unsigned long long)atomic_load(&s->syncs), atomic_load(&s->inflight),
+        atomic_load(&s->prepare_ns) / 1e6, atomic_load(&s->apply_ns) / 1e6,
+        atomic_load(&s->sync_ns) / 1e6, atomic_load(&s->checkpoint_ns) / 1e6,
+        atomic_load(&s->merge_ns) / 1e6);
     fclose(f);
     r->status = MHD_HTTP_OK;
     r->type = "application/json";
@@ -1221,7 +1242,7 @@ int cmd_serve(int argc, char **argv)
     unsigned max_conn = 256, drain = 30, timeout = 60;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads = ncpu < 1 ? 1 : ncpu > 64 ? 64 : (unsigned)ncpu;
-    bool no_sync = false, create = false;
+    bool no_sync = false, create = false, no_wal = false;
     const struct opt opts[] = {
         {"index", 0, OPT_STRING, &path, "PATH", "the index (required)"},
         {"listen", 0, OPT_STRING, &listen_at, "ADDR:PORT",
@@ -1244,6 +1265,9 @@ int cmd_serve(int argc, char **argv)
          "close idle connections after N seconds (default 60)"},
         {"no-sync", 0, OPT_FLAG, &no_sync, NULL,
          "do not sync at commit (fast; a machine crash may lose adds)"},
+        {"no-wal", 0, OPT_FLAG, &no_wal, NULL,
+         "make each group durable by an LMDB commit, not by the "
+         "write-ahead log (slower)"},
         {NULL, 0, OPT_END, NULL, NULL, NULL},
     };
     const char *usage = "--index PATH [--listen ADDR:PORT]";
@@ -1278,6 +1302,7 @@ int cmd_serve(int argc, char **argv)
     io.create = create;
     io.no_sync = no_sync;
     io.sync_later = !no_sync;
+    io.wal = !no_sync && !no_wal;
     io.no_auto_merge = 1;
     struct server s;
     memset(&s, 0, sizeof(s));

@@ -1432,6 +1432,17 @@ struct wn_index_options {
      * index's consistency. For a group commit that syncs one group while
      * it checks the next (winnow serve). Ignored with no_sync. Default 0. */
     int sync_later;
+    /* Write-ahead log (docs/INDEX.md): an add is appended to a log file in
+     * the index directory and synced there (one small sequential write per
+     * wn_index_apply, or per wn_index_sync with sync_later) instead of an
+     * LMDB commit; it is seen at once by this handle's checks and queries,
+     * by read-only handles opened later and, after a checkpoint
+     * (wn_index_checkpoint), by everyone. One such writer per index: it
+     * holds the log exclusively (other writers fail with WN_EBUSY until it
+     * closes; read-only opens read the log). Any writer that opens an
+     * index holding a log of a writer that stopped (or was killed) puts
+     * the log into LMDB first. Ignored with no_sync or read_only. */
+    int wal;
 };
 
 WN_API void wn_index_options_init(struct wn_index_options *o);
@@ -1567,6 +1578,16 @@ WN_API int wn_index_expire(struct wn_index *ix, int64_t before,
  */
 WN_API int wn_index_merge(struct wn_index *ix, int force);
 
+/*
+ * With the write-ahead log: put the logged adds into LMDB (a synced
+ * transaction) and remove their log files, when 8192 or more wait (force:
+ * whatever waits). Checks go on in other threads meanwhile. wn_index_apply
+ * does it by itself unless no_auto_merge; expire, a forced merge and
+ * wn_index_free do it first. WN_OK (also without a log), WN_EIO,
+ * WN_ENOSPC, WN_ENOMEM.
+ */
+WN_API int wn_index_checkpoint(struct wn_index *ix, int force);
+
 struct wn_index_stats {
     uint64_t records;    /* records indexed */
     uint64_t key_values; /* band-key entries of the main tree */
@@ -1577,6 +1598,9 @@ struct wn_index_stats {
     uint64_t file_bytes;    /* size of the data file */
     int64_t oldest, newest; /* record times; 0 when empty */
     uint32_t bands, rows;
+    /* The write-ahead log: records logged and not yet checkpointed (in
+     * records too), the bytes of its files, the most there were at once. */
+    uint64_t log_records, log_bytes, log_peak_bytes;
 };
 
 WN_API int wn_index_stats(struct wn_index *ix, struct wn_index_stats *st);

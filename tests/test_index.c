@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 #include <lmdb.h>
@@ -621,9 +622,8 @@ static void *thr_main(void *arg)
     return NULL;
 }
 
-static void test_threads(void **state)
+static void threads_run(int wal)
 {
-    (void)state;
     rng_state = 13;
     for (int i = 0; i < NTEXTS; i++) {
         unsigned w[80];
@@ -634,7 +634,8 @@ static void test_threads(void **state)
     struct wn_index_options o;
     wn_index_options_init(&o);
     o.create = 1;
-    o.no_sync = 1;
+    o.no_sync = !wal;
+    o.wal = wal;
     o.map_size = 256 << 10; /* so that the map grows under the threads */
     struct wn_index *ix = NULL;
     assert_int_equal(wn_index_open(dir, &o, &ix, NULL, 0), WN_OK);
@@ -665,6 +666,20 @@ static void test_threads(void **state)
         free(shared_texts[i]);
     rm_rf(dir);
     free(dir);
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    threads_run(0);
+}
+
+/* The same through the write-ahead log, checkpointed over and over (a
+ * forced merge checkpoints first) while the threads check and query. */
+static void test_threads_wal(void **state)
+{
+    (void)state;
+    threads_run(1);
 }
 
 /* The decision of the index for a pair equals the batch job's: wn_dedup_run
@@ -740,6 +755,230 @@ static void test_pair_decision_equals_batch(void **state)
 /* The stored rule includes the profile: an index made with the news rule
  * reopens as the news rule (stored parameters without a profile line are
  * the classic rule's, as every index made before the profile existed). */
+static int count_logs(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "exit $(ls '%s' | grep -c '^wal-.*\\.log$')",
+             dir);
+    int st = system(cmd);
+    return WEXITSTATUS(st);
+}
+
+/* What a kill -9 leaves: the data file and the log files as they are. */
+static char *crash_copy(const char *dir, const char *name)
+{
+    char *to = malloc(strlen(dir) + 32);
+    sprintf(to, "%s.%s", dir, name);
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd),
+             "rm -rf '%s' && mkdir '%s' && cp '%s'/data.mdb '%s'/wal-*.log "
+             "'%s'/",
+             to, to, dir, dir, to);
+    assert_int_equal(system(cmd), 0);
+    return to;
+}
+
+/* Where a log file's frames end (u32 length, u64 check, payload; zeros
+ * after them in a new file). */
+static long frames_end(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    long off = 0;
+    unsigned char h[12];
+    while (fseek(f, off, SEEK_SET) == 0 && fread(h, 1, 12, f) == 12) {
+        uint32_t n = (uint32_t)h[0] | (uint32_t)h[1] << 8 |
+                     (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
+        if (n == 0)
+            break;
+        off += 12 + (long)n;
+    }
+    fclose(f);
+    return off;
+}
+
+static uint64_t records_of(const char *dir, int read_only)
+{
+    struct wn_index_options o;
+    wn_index_options_init(&o);
+    o.read_only = read_only;
+    o.no_sync = 1;
+    struct wn_index *ix = NULL;
+    char msg[256];
+    assert_int_equal(wn_index_open(dir, &o, &ix, msg, sizeof(msg)), WN_OK);
+    struct wn_index_stats st;
+    assert_int_equal(wn_index_stats(ix, &st), WN_OK);
+    wn_index_free(ix);
+    return st.records;
+}
+
+/* The write-ahead log: a check's add is answered once its frame is synced
+ * in the log, seen by the next checks and by readers at once; what a crash
+ * leaves opens with every add (a writer puts the log into LMDB), a torn or
+ * corrupt last frame is dropped and the rest kept; a checkpoint empties
+ * the log; one writer at a time. */
+static void test_wal(void **state)
+{
+    (void)state;
+    rng_state = 31;
+    char *dir = tmpdir_make();
+    enum { N = 40, M = 10 };
+    char *texts[N + M + 1];
+    unsigned w[150];
+    for (int i = 0; i < N + M + 1; i++) {
+        gen_words(w, 150);
+        texts[i] = render(w, 150);
+    }
+    struct wn_index_options o;
+    wn_index_options_init(&o);
+    o.create = 1;
+    o.wal = 1;
+    o.no_auto_merge = 1; /* no checkpoint but ours */
+    struct wn_index *ix = NULL;
+    char msg[256];
+    assert_int_equal(wn_index_open(dir, &o, &ix, msg, sizeof(msg)), WN_OK);
+    struct wn_index_result r;
+    wn_index_result_init(&r);
+    char id[16];
+    char log_path[600];
+    snprintf(log_path, sizeof(log_path), "%s/wal-0000000000000001.log", dir);
+    for (int i = 0; i < N; i++) {
+        snprintf(id, sizeof(id), "t%d", i);
+        struct wn_index_doc d = doc_of(id, texts[i]);
+        assert_int_equal(wn_index_check(ix, &d, &r), WN_OK);
+        assert_true(r.added);
+        assert_int_equal(r.record, i);
+    }
+    /* The logged records answer lookups: by text and by id. */
+    struct wn_index_doc d = doc_of("copy", texts[7]);
+    assert_int_equal(wn_index_check(ix, &d, &r), WN_OK);
+    assert_false(r.added);
+    assert_int_equal(r.matches[0].reason, WN_REASON_EXACT);
+    assert_string_equal(r.matches[0].id, "t7");
+    d = doc_of("t5", texts[9]);
+    assert_int_equal(wn_index_check(ix, &d, &r), WN_OK);
+    assert_false(r.added);
+    assert_int_equal(r.matches[0].reason, WN_REASON_ID);
+    struct wn_index_stats st;
+    assert_int_equal(wn_index_stats(ix, &st), WN_OK);
+    assert_int_equal(st.records, N);
+    assert_int_equal(st.log_records, N);
+    assert_true(st.oldest > 0 && st.newest >= st.oldest); /* from the log */
+    assert_true(st.log_bytes > (uint64_t)N * 300);
+    assert_true(frames_end(log_path) > N * 300);
+    assert_int_equal(count_logs(dir), 1);
+
+    /* One writer at a time; readers see the log. */
+    struct wn_index_options p;
+    wn_index_options_init(&p);
+    struct wn_index *other = NULL;
+    assert_int_equal(wn_index_open(dir, &p, &other, msg, sizeof(msg)),
+                     WN_EBUSY);
+    assert_non_null(strstr(msg, "write-ahead log"));
+    p.wal = 1;
+    assert_int_equal(wn_index_open(dir, &p, &other, msg, sizeof(msg)),
+                     WN_EBUSY);
+    assert_null(other);
+    assert_int_equal(records_of(dir, 1), N);
+
+    /* A crash: the writer's files as they are. */
+    char *crash = crash_copy(dir, "crash");
+    char *torn = crash_copy(dir, "torn");
+    char *bad = crash_copy(dir, "bad");
+    char log[700];
+    snprintf(log, sizeof(log), "%s/wal-0000000000000001.log", torn);
+    long end = frames_end(log);
+    assert_true(end > 0);
+    assert_int_equal(truncate(log, end - 5), 0); /* a torn write */
+    snprintf(log, sizeof(log), "%s/wal-0000000000000001.log", bad);
+    FILE *f = fopen(log, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, end - 40, SEEK_SET), 0);
+    int ch = fgetc(f);
+    assert_int_equal(fseek(f, end - 40, SEEK_SET), 0);
+    fputc(ch ^ 0x5a, f); /* a sector that was never written */
+    fclose(f);
+    assert_int_equal(records_of(torn, 1), N - 1); /* read as it is */
+    assert_int_equal(records_of(bad, 1), N - 1);
+    assert_int_equal(records_of(crash, 0), N); /* replayed into LMDB */
+    assert_int_equal(count_logs(crash), 0);
+    assert_int_equal(records_of(crash, 1), N);
+    assert_int_equal(records_of(torn, 0), N - 1);
+    assert_int_equal(count_logs(torn), 0);
+    {
+        struct wn_index_options ro;
+        wn_index_options_init(&ro);
+        ro.read_only = 1;
+        struct wn_index *rix = NULL;
+        assert_int_equal(wn_index_open(crash, &ro, &rix, NULL, 0), WN_OK);
+        for (int i = 0; i < N; i++) {
+            snprintf(id, sizeof(id), "q%d", i);
+            d = doc_of(id, texts[i]);
+            assert_int_equal(wn_index_query(rix, &d, 1, &r), WN_OK);
+            snprintf(id, sizeof(id), "t%d", i);
+            assert_int_equal(r.n, 1);
+            assert_string_equal(r.matches[0].id, id);
+        }
+        wn_index_free(rix);
+    }
+
+    /* A checkpoint: into LMDB, the log emptied; later adds are logged and
+     * see the checkpointed ones. */
+    assert_int_equal(wn_index_checkpoint(ix, 1), WN_OK);
+    assert_int_equal(wn_index_stats(ix, &st), WN_OK);
+    assert_int_equal(st.records, N);
+    assert_int_equal(st.log_records, 0);
+    assert_int_equal(count_logs(dir), 1); /* the new, empty file */
+    for (int i = N; i < N + M; i++) {
+        snprintf(id, sizeof(id), "t%d", i);
+        d = doc_of(id, texts[i]);
+        assert_int_equal(wn_index_check(ix, &d, &r), WN_OK);
+        assert_true(r.added);
+        assert_int_equal(r.record, i);
+    }
+    d = doc_of("copy2", texts[3]);
+    assert_int_equal(wn_index_check(ix, &d, &r), WN_OK);
+    assert_string_equal(r.matches[0].id, "t3");
+    assert_int_equal(wn_index_stats(ix, &st), WN_OK);
+    assert_int_equal(st.records, N + M);
+    assert_int_equal(st.log_records, M);
+    char *after = crash_copy(dir, "after");
+    assert_int_equal(records_of(after, 0), N + M);
+    /* Again: the third file is the first one recycled (its old frames,
+     * of another file number, end the new ones). */
+    assert_int_equal(wn_index_checkpoint(ix, 1), WN_OK);
+    snprintf(log, sizeof(log), "%s/wal-0000000000000003.log", dir);
+    assert_true(frames_end(log) > 0); /* the old frames, not zeros */
+    d = doc_of("extra", texts[N + M]);
+    assert_int_equal(wn_index_check(ix, &d, &r), WN_OK);
+    assert_true(r.added);
+    assert_int_equal(r.record, N + M);
+    char *again = crash_copy(dir, "again");
+    assert_int_equal(records_of(again, 1), N + M + 1);
+    assert_int_equal(records_of(again, 0), N + M + 1);
+    wn_index_free(ix); /* a clean close: checkpointed, no log */
+    assert_int_equal(count_logs(dir), 0);
+    assert_int_equal(records_of(dir, 1), N + M + 1);
+
+    /* Reopened with the log again: the numbers go on. */
+    assert_int_equal(wn_index_open(dir, &o, &ix, msg, sizeof(msg)), WN_OK);
+    d = doc_of("last", texts[0]);
+    assert_int_equal(wn_index_check(ix, &d, &r), WN_OK);
+    assert_string_equal(r.matches[0].id, "t0");
+    wn_index_free(ix);
+
+    wn_index_result_release(&r);
+    for (int i = 0; i < N + M + 1; i++)
+        free(texts[i]);
+    const char *dirs[] = {crash, torn, bad, after, again};
+    for (size_t i = 0; i < 5; i++) {
+        rm_rf(dirs[i]);
+        free((void *)dirs[i]);
+    }
+    rm_rf(dir);
+    free(dir);
+}
+
 static void test_profile_stored(void **state)
 {
     (void)state;
@@ -780,7 +1019,9 @@ int main(void)
         cmocka_unit_test(test_expire),
         cmocka_unit_test(test_map_grows),
         cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_wal),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_threads_wal),
         cmocka_unit_test(test_pair_decision_equals_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

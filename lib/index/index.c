@@ -30,6 +30,9 @@
  * A check is one write transaction: look up, verify, add when new. Batches
  * of checks share one (the group commit of winnow serve; with sync_later
  * the commit syncs its pages and wn_index_sync the rest, MDB_NOMETASYNC).
+ * With the write-ahead log (the wal option, wal.c) a check's add is staged
+ * in an in-memory overlay and appended to the log instead, and reaches
+ * LMDB at a checkpoint; meta "ckpt" says which logged records LMDB holds.
  * Readers run read-only transactions, concurrently with the one writer (LMDB's
  * MVCC), in this process (MDB_NOTLS: a read transaction is not tied to a
  * thread) and in others. When a write fails with MDB_MAP_FULL the map is
@@ -42,6 +45,7 @@
  * candidate, and on an add bands + 4 puts: O((bands + candidates) log N).
  */
 #include "index/judge.h"
+#include "index/wal.h"
 #include "sketch/hash128.h"
 
 #include <assert.h>
@@ -64,6 +68,8 @@
 #define PREFIXES_PER_TXN 256u
 #define DEFAULT_MAPSIZE  (1ull << 30)
 #define SCRATCH_MAX      16u
+#define CKPT_AT          8192u /* logged records that make a checkpoint due */
+#define CKPT_TXN         1024u /* records per transaction of a checkpoint */
 
 /* The keys of the records still in `pending`, in memory: an open-addressing
  * table of (key, record) pairs, repeats allowed, linear probing. */
@@ -76,6 +82,27 @@ struct memtable {
     size_t mask, n;
     uint64_t gen;   /* the merge generation it was loaded for */
     int64_t loaded; /* pending records up to this number are in it */
+};
+
+/* A logged record (the write-ahead log's frame payload, index.c's format):
+ * u32 record number, u32 key count, the keys (u64 LE, the exact key last:
+ * what `pending` holds), then the record's value as `records` holds it. */
+struct ov_rec {
+    uint32_t rec, nk;
+    size_t len; /* of data */
+    unsigned char data[];
+};
+
+/* The overlay: logged records not yet in LMDB (checkpointed), by number,
+ * with their keys and id hashes in tables like the pending tier's. An
+ * entry's memory stays put until it is dropped, which happens only with
+ * `grow` held exclusively (no transaction running), so a lookup may point
+ * into it for the length of its transaction. */
+struct overlay {
+    pthread_mutex_t mu;
+    struct ov_rec **r; /* ascending numbers */
+    size_t n, cap;
+    struct memtable keys, ids;
 };
 
 struct wn_index {
@@ -94,6 +121,16 @@ struct wn_index {
     pthread_mutex_t scratch_mu;
     void *scratch[SCRATCH_MAX];
     size_t nscratch;
+    /* The write-ahead log (o->wal): a logging handle stages its adds in
+     * the overlay and appends them to the log, holding wal_mu for the
+     * group; ckpt_mu makes checkpoints one at a time. Read-only handles
+     * hold the log's records of when they opened in the overlay. */
+    struct wn__wal *wal;
+    int logging, sync_later;
+    pthread_mutex_t wal_mu, ckpt_mu;
+    struct overlay ov;
+    uint64_t next_rec;  /* the logging writer's next record number */
+    struct wn_buf wbuf; /* the frames of the group being checked */
 };
 
 struct wn_index_item {
@@ -207,6 +244,9 @@ static int grow_map(struct wn_index *ix, uint64_t seen)
 
 typedef int (*txn_fn)(struct wn_index *ix, MDB_txn *txn, void *arg);
 static void mt_clear(struct memtable *m);
+static void ov_release(struct overlay *ov);
+static int wal_setup(struct wn_index *ix, const struct wn_index_options *o,
+                     char *msg, size_t cap);
 
 /* Run fn in a transaction (write unless rdonly), committing when it
  * returns 0; retried after growing the map. */
@@ -450,6 +490,11 @@ int wn_index_open(const char *path, const struct wn_index_options *o,
     ix->path = wn__strdup(path);
     pthread_mutex_init(&ix->mt_mu, NULL);
     pthread_mutex_init(&ix->scratch_mu, NULL);
+    pthread_mutex_init(&ix->wal_mu, NULL);
+    pthread_mutex_init(&ix->ckpt_mu, NULL);
+    pthread_mutex_init(&ix->ov.mu, NULL);
+    ix->ov.keys.loaded = ix->ov.ids.loaded = -1;
+    ix->sync_later = o->sync_later;
     if (!ix->path || pthread_rwlock_init(&ix->grow, NULL)) {
         wn__free(ix->path);
         wn__free(ix);
@@ -468,8 +513,8 @@ int wn_index_open(const char *path, const struct wn_index_options *o,
         flags |= MDB_RDONLY;
     if (o->no_sync)
         flags |= MDB_NOSYNC;
-    else if (o->sync_later)
-        flags |= MDB_NOMETASYNC;
+    else if (o->sync_later && !o->wal)
+        flags |= MDB_NOMETASYNC; /* with the log, checkpoints sync fully */
     if (!rc) {
         rc = mdb_env_open(ix->env, path, flags, 0666);
         if (rc && rc != MDB_INVALID && rc != MDB_VERSION_MISMATCH)
@@ -502,6 +547,14 @@ int wn_index_open(const char *path, const struct wn_index_options *o,
         return status_of(rc);
     }
     wn_index_rule(ix, &ix->rule);
+    rc = wal_setup(ix, o, msg, msgcap);
+    if (rc) {
+        if (msg && msgcap && !msg[0])
+            snprintf(msg, msgcap, "cannot open the index '%s': %s", path,
+                     wn_strerror(status_of(rc)));
+        wn_index_free(ix);
+        return status_of(rc);
+    }
     *out = ix;
     return WN_OK;
 }
@@ -511,6 +564,8 @@ int wn_index_sync(struct wn_index *ix)
     assert(ix);
     if (ix->read_only)
         return WN_OK;
+    if (ix->logging)
+        return wn__wal_sync(ix->wal);
     return mdb_env_sync(ix->env, 1) ? WN_EIO : WN_OK;
 }
 
@@ -518,6 +573,15 @@ void wn_index_free(struct wn_index *ix)
 {
     if (!ix)
         return;
+    /* A clean close leaves no log (a failed checkpoint leaves it for the
+     * next open to replay). */
+    if (ix->logging && wn_index_checkpoint(ix, 1) == WN_OK)
+        wn__wal_remove_upto(ix->wal, UINT64_MAX);
+    wn__wal_close(ix->wal);
+    ov_release(&ix->ov);
+    pthread_mutex_destroy(&ix->wal_mu);
+    pthread_mutex_destroy(&ix->ckpt_mu);
+    wn__buf_release(&ix->wbuf);
     if (ix->env)
         mdb_env_close(ix->env);
     wn__judge_free(ix->judge);
@@ -787,9 +851,13 @@ static int reserve_ids(struct wn_index_result *res, size_t bytes)
     return WN_OK;
 }
 
+static bool ov_get(struct wn_index *ix, uint32_t rec, struct rec_view *rv);
+
 static int get_rec(struct wn_index *ix, MDB_txn *txn, uint32_t rec,
                    struct rec_view *rv)
 {
+    if (ov_get(ix, rec, rv))
+        return WN_OK;
     unsigned k32 = rec;
     MDB_val k = val(&k32, sizeof(k32)), v;
     int rc = mdb_get(txn, ix->recs, &k, &v);
@@ -968,6 +1036,242 @@ static int pending_candidates(struct wn_index *ix, MDB_txn *txn,
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/* ------------------------------------------------------------------------ */
+/* The write-ahead log's overlay                                            */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * With the log, an add is not written to LMDB by the check that makes it:
+ * the record is staged in the overlay (seen by every later lookup of this
+ * handle) and its frame appended to the log, synced before the check is
+ * answered. A checkpoint (wn_index_checkpoint) puts the overlay's records
+ * into LMDB with their numbers, in one synced transaction that also
+ * records how far it got (meta "ckpt": the records numbered below it are
+ * in LMDB), drops them from the overlay and removes their log files.
+ * Replay is idempotent: a frame numbered below "ckpt" is skipped.
+ */
+static uint64_t id_hash(const char *id, size_t len)
+{
+    uint64_t h[2];
+    wn__hash128(id, len, 0x1d, h);
+    return h[0];
+}
+
+static const unsigned char *ov_value(const struct ov_rec *r, size_t *len)
+{
+    size_t k = 8 + (size_t)8 * r->nk;
+    *len = r->len - k;
+    return r->data + k;
+}
+
+/* A frame's payload as an overlay entry (copied); WN_EFORMAT when it is
+ * not one. */
+static int ov_rec_make(const unsigned char *p, size_t len, struct ov_rec **out)
+{
+    if (len < 8)
+        return WN_EFORMAT;
+    uint32_t nk = wn__get_le32(p + 4);
+    if (nk == 0 || nk > WN__JUDGE_MAX_KEYS + 1 || len < 8 + (size_t)8 * nk)
+        return WN_EFORMAT;
+    struct ov_rec *r = wn__malloc(sizeof(*r) + len);
+    if (!r)
+        return WN_ENOMEM;
+    r->rec = wn__get_le32(p);
+    r->nk = nk;
+    r->len = len;
+    memcpy(r->data, p, len);
+    size_t vl;
+    const unsigned char *v = ov_value(r, &vl);
+    struct rec_view rv;
+    MDB_val mv = val(v, vl);
+    if (parse_rec(&mv, &rv)) {
+        wn__free(r);
+        return WN_EFORMAT;
+    }
+    *out = r;
+    return WN_OK;
+}
+
+/* Put an entry's keys and id hash into the overlay's tables. ov->mu
+ * held. */
+static int ov_index(struct overlay *ov, const struct ov_rec *r)
+{
+    int rc = WN_OK;
+    for (uint32_t k = 0; !rc && k < r->nk; k++)
+        rc = mt_put(&ov->keys, wn__get_le64(r->data + 8 + (size_t)8 * k),
+                    r->rec);
+    size_t vl;
+    const unsigned char *v = ov_value(r, &vl);
+    struct rec_view rv;
+    MDB_val mv = val(v, vl);
+    if (!rc && !parse_rec(&mv, &rv))
+        rc = mt_put(&ov->ids, id_hash(rv.id, rv.id_len), r->rec);
+    return rc;
+}
+
+static int ov_add(struct overlay *ov, struct ov_rec *r)
+{
+    pthread_mutex_lock(&ov->mu);
+    int rc = WN_GROW(ov->r, ov->cap, ov->n + 1) ? WN_ENOMEM : WN_OK;
+    if (!rc)
+        rc = ov_index(ov, r);
+    if (!rc)
+        ov->r[ov->n++] = r;
+    pthread_mutex_unlock(&ov->mu);
+    return rc;
+}
+
+/* Keep the entries [from, keep_end) only: free the others, index again.
+ * Callers hold `grow` exclusively (no lookup points into them). */
+static int ov_keep(struct overlay *ov, size_t from, size_t keep_end)
+{
+    pthread_mutex_lock(&ov->mu);
+    for (size_t i = 0; i < ov->n; i++)
+        if (i < from || i >= keep_end)
+            wn__free(ov->r[i]);
+    if (keep_end > from)
+        memmove(ov->r, ov->r + from, (keep_end - from) * sizeof(*ov->r));
+    ov->n = keep_end - from;
+    mt_clear(&ov->keys);
+    mt_clear(&ov->ids);
+    int rc = WN_OK;
+    for (size_t i = 0; !rc && i < ov->n; i++)
+        rc = ov_index(ov, ov->r[i]);
+    pthread_mutex_unlock(&ov->mu);
+    return rc;
+}
+
+static void ov_release(struct overlay *ov)
+{
+    for (size_t i = 0; i < ov->n; i++)
+        wn__free(ov->r[i]);
+    wn__free(ov->r);
+    wn__free(ov->keys.slot);
+    wn__free(ov->ids.slot);
+    pthread_mutex_destroy(&ov->mu);
+}
+
+/* The entry numbered rec, or NULL. ov->mu held. */
+static struct ov_rec *ov_find(const struct overlay *ov, uint32_t rec)
+{
+    size_t lo = 0, hi = ov->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ov->r[mid]->rec < rec)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < ov->n && ov->r[lo]->rec == rec ? ov->r[lo] : NULL;
+}
+
+/* The overlay's record numbered rec, as a view into its entry. */
+static bool ov_get(struct wn_index *ix, uint32_t rec, struct rec_view *rv)
+{
+    if (!ix->wal)
+        return false;
+    pthread_mutex_lock(&ix->ov.mu);
+    struct ov_rec *r = ix->ov.n ? ov_find(&ix->ov, rec) : NULL;
+    bool ok = false;
+    if (r) {
+        size_t vl;
+        const unsigned char *v = ov_value(r, &vl);
+        MDB_val mv = val(v, vl);
+        ok = parse_rec(&mv, rv) == 0;
+    }
+    pthread_mutex_unlock(&ix->ov.mu);
+    return ok;
+}
+
+/* The overlay's record with this id: its number, or -1. */
+static int64_t ov_by_id(struct wn_index *ix, const char *id, size_t len)
+{
+    if (!ix->wal)
+        return -1;
+    uint64_t h = id_hash(id, len);
+    int64_t found = -1;
+    pthread_mutex_lock(&ix->ov.mu);
+    struct memtable *m = &ix->ov.ids;
+    for (size_t i = m->slot ? mt_hash(h) & m->mask : 0;
+         m->slot && found < 0 && m->slot[i].used; i = (i + 1) & m->mask) {
+        if (m->slot[i].key != h)
+            continue;
+        struct ov_rec *r = ov_find(&ix->ov, m->slot[i].rec);
+        struct rec_view rv;
+        size_t vl;
+        const unsigned char *v = r ? ov_value(r, &vl) : NULL;
+        MDB_val mv = val(v, r ? vl : 0);
+        if (r && !parse_rec(&mv, &rv) && rv.id_len == len &&
+            !memcmp(rv.id, id, len))
+            found = r->rec;
+    }
+    pthread_mutex_unlock(&ix->ov.mu);
+    return found;
+}
+
+/* Candidates from the overlay for the item's keys. */
+static int ov_candidates(struct wn_index *ix, const struct wn_index_item *it,
+                         struct work *w)
+{
+    if (!ix->wal)
+        return WN_OK;
+    uint32_t nk = it->sk.empty ? 0 : it->sk.nkeys;
+    int rc = WN_OK;
+    pthread_mutex_lock(&ix->ov.mu);
+    struct memtable *m = &ix->ov.keys;
+    for (uint32_t i = 0; !rc && m->slot && i <= nk; i++) {
+        uint64_t key = i == nk ? it->sk.exact[0] : it->sk.keys[i];
+        for (size_t h = mt_hash(key) & m->mask; m->slot[h].used;
+             h = (h + 1) & m->mask)
+            if (m->slot[h].key == key)
+                rc = push_num(w, m->slot[h].rec, i);
+    }
+    pthread_mutex_unlock(&ix->ov.mu);
+    return rc;
+}
+
+/* The records value of a new record and its frame payload, staged in the
+ * overlay and appended to the group's frames: the logging writer's insert.
+ * wal_mu held. */
+static int stage(struct wn_index *ix, const struct wn_index_item *it,
+                 uint32_t *num)
+{
+    if (ix->next_rec > UINT32_MAX)
+        return WN_ELIMIT;
+    uint32_t nkeys = it->sk.empty ? 0 : it->sk.nkeys;
+    int64_t t = it->has_time ? it->time : now_seconds();
+    unsigned char head[REC_HEAD];
+    size_t hl =
+        put_varint(head, (uint64_t)it->id_len << 1 | (it->has_time ? 1u : 0u));
+    hl += put_varint(head + hl, zigzag(t));
+    size_t klen = 8 + ((size_t)nkeys + 1) * 8;
+    size_t len = klen + hl + it->id_len + it->sk.stored_len;
+    struct ov_rec *r = wn__malloc(sizeof(*r) + len);
+    if (!r)
+        return WN_ENOMEM;
+    r->rec = (uint32_t)ix->next_rec;
+    r->nk = nkeys + 1;
+    r->len = len;
+    unsigned char *p = r->data;
+    wn__put_le32(p, r->rec);
+    wn__put_le32(p + 4, r->nk);
+    for (uint32_t i = 0; i < nkeys; i++)
+        wn__put_le64(p + 8 + (size_t)8 * i, it->sk.keys[i]);
+    wn__put_le64(p + 8 + (size_t)8 * nkeys, it->sk.exact[0]);
+    memcpy(p + klen, head, hl);
+    memcpy(p + klen + hl, it->id, it->id_len);
+    memcpy(p + klen + hl + it->id_len, it->sk.stored, it->sk.stored_len);
+    int rc = wn__wal_frame(ix->wal, &ix->wbuf, p, len);
+    if (!rc)
+        rc = ov_add(&ix->ov, r);
+    if (rc) {
+        wn__free(r);
+        return rc;
+    }
+    *num = (uint32_t)ix->next_rec++;
+    return WN_OK;
+}
+
 struct merge_arg {
     unsigned first, last; /* prefixes of this transaction */
     unsigned upto;        /* pending records up to this number */
@@ -1049,8 +1353,10 @@ int wn_index_merge(struct wn_index *ix, int force)
     assert(ix);
     if (ix->read_only)
         return WN_EINVAL;
+    int rc = force ? wn_index_checkpoint(ix, 1) : WN_OK;
     uint64_t span[2] = {0, 0};
-    int rc = run_txn(ix, 1, pending_span, span);
+    if (!rc)
+        rc = run_txn(ix, 1, pending_span, span);
     if (rc || span[0] == 0 || (!force && span[0] < MERGE_AT))
         return rc;
     struct merge_arg a = {0, 0, (unsigned)span[1], 0};
@@ -1120,6 +1426,9 @@ int wn_index_warm(struct wn_index *ix)
 
 static bool rec_exists(struct wn_index *ix, MDB_txn *txn, uint32_t rec)
 {
+    struct rec_view rv;
+    if (ov_get(ix, rec, &rv))
+        return true;
     unsigned k32 = rec;
     MDB_val k = val(&k32, sizeof(k32)), v;
     return mdb_get(txn, ix->recs, &k, &v) == 0;
@@ -1140,9 +1449,12 @@ static int lookup(struct wn_index *ix, MDB_txn *txn, MDB_cursor *cur,
         unsigned char buf[ID_KEY_MAX];
         MDB_val k = id_key(it->id, it->id_len, buf), v;
         rc = mdb_get(txn, ix->ids, &k, &v);
-        if (rc == 0 && v.mv_size == 4) {
-            uint32_t rec;
-            memcpy(&rec, v.mv_data, 4);
+        int64_t logged =
+            rc == MDB_NOTFOUND ? ov_by_id(ix, it->id, it->id_len) : -1;
+        if ((rc == 0 && v.mv_size == 4) || logged >= 0) {
+            uint32_t rec = (uint32_t)logged;
+            if (logged < 0)
+                memcpy(&rec, v.mv_data, 4);
             struct rec_view rv;
             rc = get_rec(ix, txn, rec, &rv);
             if (!rc)
@@ -1163,6 +1475,8 @@ static int lookup(struct wn_index *ix, MDB_txn *txn, MDB_cursor *cur,
         rc = collect(ix, cur, it->sk.keys[i], i, w);
     if (!rc)
         rc = pending_candidates(ix, txn, it, w);
+    if (!rc)
+        rc = ov_candidates(ix, it, w);
     if (rc)
         return rc;
     if (w->nnums > 1)
@@ -1225,7 +1539,38 @@ static int lookup(struct wn_index *ix, MDB_txn *txn, MDB_cursor *cur,
     return rc;
 }
 
-/* Store a new record. */
+/* Store record rec: its value (as `records` holds it) and its keys (u64
+ * LE, the exact key last, as `pending` holds them). rec is above every
+ * record number in the index. */
+static int put_record(struct wn_index *ix, MDB_txn *txn, uint32_t rec,
+                      const unsigned char *value, size_t len,
+                      const unsigned char *keys, size_t keys_len)
+{
+    struct rec_view rv;
+    MDB_val v = val(value, len);
+    int rc = parse_rec(&v, &rv);
+    if (rc)
+        return rc;
+    unsigned rk = rec;
+    MDB_val k = val(&rk, sizeof(rk));
+    rc = mdb_put(txn, ix->recs, &k, &v, MDB_APPEND);
+    MDB_val pv = val(keys, keys_len);
+    if (!rc)
+        rc = mdb_put(txn, ix->pending, &k, &pv, MDB_APPEND);
+    /* The records after it in this transaction see it through mt_sync,
+     * which reads this transaction's own pending entries. */
+    unsigned char buf[ID_KEY_MAX];
+    MDB_val ik = id_key(rv.id, rv.id_len, buf), iv = val(&rk, 4);
+    if (!rc)
+        rc = mdb_put(txn, ix->ids, &ik, &iv, 0);
+    uint64_t tk = time_key(rv.time);
+    MDB_val tkv = val(&tk, sizeof(tk)), tv = val(&rk, sizeof(rk));
+    if (!rc)
+        rc = mdb_put(txn, ix->times, &tkv, &tv, 0);
+    return rc == MDB_KEYEXIST ? WN_EFORMAT : rc;
+}
+
+/* Store a new record, numbered after the last one. */
 static int insert(struct wn_index *ix, MDB_txn *txn,
                   const struct wn_index_item *it, uint32_t *num)
 {
@@ -1236,16 +1581,14 @@ static int insert(struct wn_index *ix, MDB_txn *txn,
     MDB_val k, v;
     uint32_t rec = 0;
     rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    mdb_cursor_close(cur);
     if (rc == 0) {
         unsigned last;
         memcpy(&last, k.mv_data, sizeof(last));
-        if (last == UINT32_MAX) {
-            mdb_cursor_close(cur);
+        if (last == UINT32_MAX)
             return WN_ELIMIT;
-        }
         rec = last + 1;
     } else if (rc != MDB_NOTFOUND) {
-        mdb_cursor_close(cur);
         return rc;
     }
     uint32_t nkeys = it->sk.empty ? 0 : it->sk.nkeys;
@@ -1255,37 +1598,218 @@ static int insert(struct wn_index *ix, MDB_txn *txn,
         put_varint(head, (uint64_t)it->id_len << 1 | (it->has_time ? 1u : 0u));
     hl += put_varint(head + hl, zigzag(t));
     size_t len = hl + it->id_len + it->sk.stored_len;
-    unsigned rk = rec;
-    k = val(&rk, sizeof(rk));
-    v = val(NULL, len);
-    rc = mdb_cursor_put(cur, &k, &v, MDB_APPEND | MDB_RESERVE);
-    mdb_cursor_close(cur);
-    if (rc)
-        return rc;
-    unsigned char *p = v.mv_data;
+    size_t klen = ((size_t)nkeys + 1) * 8;
+    unsigned char *p = wn__malloc(len + klen);
+    if (!p)
+        return WN_ENOMEM;
     memcpy(p, head, hl);
     memcpy(p + hl, it->id, it->id_len);
     memcpy(p + hl + it->id_len, it->sk.stored, it->sk.stored_len);
-    MDB_val pv = val(NULL, ((size_t)nkeys + 1) * 8);
-    rc = mdb_put(txn, ix->pending, &k, &pv, MDB_APPEND | MDB_RESERVE);
-    if (rc)
-        return rc;
-    unsigned char *q = pv.mv_data;
+    unsigned char *q = p + len;
     for (uint32_t i = 0; i < nkeys; i++)
         wn__put_le64(q + (size_t)8 * i, it->sk.keys[i]);
     wn__put_le64(q + (size_t)8 * nkeys, it->sk.exact[0]);
-    /* The records after it in this transaction see it through mt_sync,
-     * which reads this transaction's own pending entries. */
-    unsigned char buf[ID_KEY_MAX];
-    MDB_val ik = id_key(it->id, it->id_len, buf), iv = val(&rec, 4);
-    if (!rc)
-        rc = mdb_put(txn, ix->ids, &ik, &iv, 0);
-    uint64_t tk = time_key(t);
-    MDB_val tkv = val(&tk, sizeof(tk)), tv = val(&rk, sizeof(rk));
-    if (!rc)
-        rc = mdb_put(txn, ix->times, &tkv, &tv, 0);
+    rc = put_record(ix, txn, rec, p, len, q, klen);
+    wn__free(p);
     if (!rc)
         *num = rec;
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Checkpoints                                                              */
+/* ------------------------------------------------------------------------ */
+
+static uint64_t ckpt_of(struct wn_index *ix, MDB_txn *txn)
+{
+    MDB_val k = val("ckpt", 4), v;
+    if (mdb_get(txn, ix->meta, &k, &v) || v.mv_size != 8)
+        return 0;
+    return wn__get_le64(v.mv_data);
+}
+
+struct ckpt_arg {
+    struct ov_rec **r;
+    size_t n;
+    uint64_t cut; /* records below it are in LMDB after this transaction */
+};
+
+static int ckpt_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
+{
+    struct ckpt_arg *a = arg;
+    uint64_t done = ckpt_of(ix, txn);
+    int rc = WN_OK;
+    for (size_t i = 0; !rc && i < a->n; i++) {
+        const struct ov_rec *r = a->r[i];
+        if (r->rec < done)
+            continue; /* in LMDB already: replayed twice */
+        size_t vl;
+        const unsigned char *v = ov_value(r, &vl);
+        rc = put_record(ix, txn, r->rec, v, vl, r->data + 8, (size_t)8 * r->nk);
+    }
+    if (!rc && a->cut > done) {
+        unsigned char c[8];
+        wn__put_le64(c, a->cut);
+        MDB_val ck = val("ckpt", 4), cv = val(c, 8);
+        rc = mdb_put(txn, ix->meta, &ck, &cv, 0);
+    }
+    return rc;
+}
+
+int wn_index_checkpoint(struct wn_index *ix, int force)
+{
+    assert(ix);
+    if (!ix->wal || ix->read_only)
+        return WN_OK;
+    pthread_mutex_lock(&ix->ckpt_mu);
+    uint64_t done = UINT64_MAX, cut;
+    int rc = WN_OK;
+    size_t n;
+    if (ix->logging) {
+        /* Between groups: every record numbered below cut has its frame
+         * in the files up to `done`, synced. */
+        pthread_mutex_lock(&ix->wal_mu);
+        pthread_mutex_lock(&ix->ov.mu);
+        n = ix->ov.n;
+        pthread_mutex_unlock(&ix->ov.mu);
+        if (n && (force || n >= CKPT_AT))
+            rc = wn__wal_rotate(ix->wal, &done);
+        cut = ix->next_rec;
+        pthread_mutex_unlock(&ix->wal_mu);
+        if (rc || !n || (!force && n < CKPT_AT)) {
+            pthread_mutex_unlock(&ix->ckpt_mu);
+            return rc;
+        }
+    } else {
+        /* A plain writer's replay at open: nothing is added meanwhile. */
+        n = ix->ov.n;
+        cut = n ? (uint64_t)ix->ov.r[n - 1]->rec + 1 : 0;
+    }
+    /* The entries below cut stay put until we drop them. */
+    pthread_mutex_lock(&ix->ov.mu);
+    n = 0;
+    while (n < ix->ov.n && ix->ov.r[n]->rec < cut)
+        n++;
+    struct ov_rec **r = wn__malloc((n ? n : 1) * sizeof(*r));
+    if (r && n)
+        memcpy(r, ix->ov.r, n * sizeof(*r));
+    pthread_mutex_unlock(&ix->ov.mu);
+    if (!r) {
+        pthread_mutex_unlock(&ix->ckpt_mu);
+        return WN_ENOMEM;
+    }
+    /* In transactions of CKPT_TXN records, each synced: short bursts of
+     * writes, between which the log's syncs get the disk. */
+    for (size_t i = 0; !rc && i < n; i += CKPT_TXN) {
+        size_t m = WN_MIN(CKPT_TXN, n - i);
+        struct ckpt_arg a = {r + i, m,
+                             i + m < n ? (uint64_t)r[i + m]->rec : cut};
+        rc = run_txn(ix, 0, ckpt_txn, &a);
+    }
+    /* Synced whatever the environment's flags (a plain writer may run
+     * with no_sync): the log files go next. */
+    if (!rc && n && mdb_env_sync(ix->env, 1))
+        rc = WN_EIO;
+    wn__free(r);
+    if (!rc && n) {
+        pthread_rwlock_wrlock(&ix->grow);
+        pthread_mutex_lock(&ix->ov.mu);
+        size_t total = ix->ov.n;
+        pthread_mutex_unlock(&ix->ov.mu);
+        rc = ov_keep(&ix->ov, n, total);
+        pthread_rwlock_unlock(&ix->grow);
+    }
+    if (!rc)
+        rc = wn__wal_remove_upto(ix->wal, done);
+    pthread_mutex_unlock(&ix->ckpt_mu);
+    return rc;
+}
+
+/* The overlay from the log: frames numbered from ckpt (the caller's
+ * snapshot's), in order. */
+struct load_arg {
+    struct wn_index *ix;
+    uint64_t from;
+};
+
+static int load_frame(void *arg, const unsigned char *p, size_t len)
+{
+    struct load_arg *a = arg;
+    struct ov_rec *r;
+    int rc = ov_rec_make(p, len, &r);
+    if (rc == WN_EFORMAT)
+        return WN_OK; /* not ours to judge: checked, yet unreadable */
+    if (rc)
+        return rc;
+    struct overlay *ov = &a->ix->ov;
+    if (r->rec < a->from || (ov->n && r->rec <= ov->r[ov->n - 1]->rec)) {
+        wn__free(r);
+        return WN_OK;
+    }
+    rc = ov_add(ov, r);
+    if (rc)
+        wn__free(r);
+    return rc;
+}
+
+struct open_arg {
+    uint64_t ckpt, next;
+};
+
+static int open_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
+{
+    struct open_arg *a = arg;
+    a->ckpt = ckpt_of(ix, txn);
+    a->next = a->ckpt;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, ix->recs, &cur);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0) {
+        unsigned last;
+        memcpy(&last, k.mv_data, sizeof(last));
+        if ((uint64_t)last + 1 > a->next)
+            a->next = (uint64_t)last + 1;
+    }
+    mdb_cursor_close(cur);
+    return WN_OK;
+}
+
+/* At open: read the log into the overlay; a writer holding it exclusively
+ * puts it into LMDB and removes its files; the logging writer starts its
+ * file. */
+static int wal_setup(struct wn_index *ix, const struct wn_index_options *o,
+                     char *msg, size_t cap)
+{
+    int mode = o->read_only            ? WN__WAL_READ
+               : o->wal && !o->no_sync ? WN__WAL_WRITE
+                                       : WN__WAL_PLAIN;
+    int excl = 0;
+    int rc = wn__wal_open(ix->path, mode, &ix->wal, &excl, msg, cap);
+    if (rc)
+        return rc;
+    struct open_arg oa;
+    rc = run_txn(ix, 1, open_txn, &oa);
+    struct load_arg la = {ix, oa.ckpt};
+    if (!rc && (mode == WN__WAL_READ || excl))
+        rc = wn__wal_replay(ix->wal, load_frame, &la, NULL);
+    if (rc || mode == WN__WAL_READ)
+        return rc;
+    if (excl) {
+        rc = wn_index_checkpoint(ix, 1); /* not logging yet: all of it */
+        if (!rc)
+            rc = wn__wal_remove_upto(ix->wal, UINT64_MAX);
+        if (!rc)
+            rc = run_txn(ix, 1, open_txn, &oa);
+    }
+    if (!rc && mode == WN__WAL_WRITE) {
+        ix->next_rec = oa.next;
+        ix->logging = 1;
+        rc = wn__wal_start(ix->wal);
+    } else if (!rc && excl) {
+        rc = wn__wal_share(ix->wal);
+    }
     return rc;
 }
 
@@ -1308,7 +1832,8 @@ static int apply_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
         rc = lookup(ix, txn, cur, a->it[i], a->add, a->max, &w, r);
         if (!rc && a->add && r->is_new) {
             uint32_t num;
-            rc = insert(ix, txn, a->it[i], &num);
+            rc = ix->logging ? stage(ix, a->it[i], &num)
+                             : insert(ix, txn, a->it[i], &num);
             if (!rc) {
                 r->added = 1;
                 r->record = num;
@@ -1323,6 +1848,38 @@ static int apply_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
     return rc;
 }
 
+/* The logging writer's group: look up in a read transaction (LMDB holds
+ * no add of this writer's that the overlay does not), stage the new
+ * records, append their frames; undone whole on failure. */
+static int apply_logged(struct wn_index *ix, struct apply_arg *a)
+{
+    pthread_mutex_lock(&ix->wal_mu);
+    uint64_t next0 = ix->next_rec;
+    ix->wbuf.len = 0;
+    int rc = run_txn(ix, 1, apply_txn, a);
+    if (!rc && ix->wbuf.len)
+        rc = wn__wal_append(ix->wal, ix->wbuf.data, ix->wbuf.len);
+    if (rc && ix->next_rec != next0) {
+        /* By number: a checkpoint may have dropped entries meanwhile. */
+        pthread_rwlock_wrlock(&ix->grow);
+        pthread_mutex_lock(&ix->ov.mu);
+        size_t n0 = 0;
+        while (n0 < ix->ov.n && ix->ov.r[n0]->rec < next0)
+            n0++;
+        pthread_mutex_unlock(&ix->ov.mu);
+        int k = ov_keep(&ix->ov, 0, n0);
+        pthread_rwlock_unlock(&ix->grow);
+        ix->next_rec = next0;
+        if (k)
+            rc = k;
+    }
+    size_t wrote = ix->wbuf.len;
+    pthread_mutex_unlock(&ix->wal_mu);
+    if (!rc && wrote && !ix->sync_later)
+        rc = wn__wal_sync(ix->wal);
+    return rc;
+}
+
 int wn_index_apply(struct wn_index *ix, struct wn_index_item *const *it,
                    size_t n, int add, size_t max_matches,
                    struct wn_index_result *res)
@@ -1333,7 +1890,13 @@ int wn_index_apply(struct wn_index *ix, struct wn_index_item *const *it,
     if (n == 0)
         return WN_OK;
     struct apply_arg a = {it, n, add, max_matches, res};
-    int rc = run_txn(ix, !add, apply_txn, &a);
+    int rc;
+    if (add && ix->logging)
+        rc = apply_logged(ix, &a);
+    else
+        rc = run_txn(ix, !add, apply_txn, &a);
+    if (!rc && add && ix->auto_merge && ix->logging)
+        rc = wn_index_checkpoint(ix, 0);
     if (!rc && add && ix->auto_merge)
         rc = wn_index_merge(ix, 0);
     return rc;
@@ -1518,11 +2081,13 @@ int wn_index_expire(struct wn_index *ix, int64_t before, uint64_t *removed)
     assert(ix);
     if (ix->read_only)
         return WN_EINVAL;
+    int rc = wn_index_checkpoint(ix, 1);
+    if (rc)
+        return rc;
     struct expire_arg a;
     memset(&a, 0, sizeof(a));
     a.before = time_key(before);
     uint64_t total = 0;
-    int rc;
     do {
         rc = run_txn(ix, 1, collect_expired, &a);
         if (rc || a.n == 0)
@@ -1590,6 +2155,31 @@ static int stats_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
     mdb_env_stat(ix->env, &es);
     st->map_size = info.me_mapsize;
     st->used_bytes = ((uint64_t)info.me_last_pgno + 1) * es.ms_psize;
+    /* The overlay's records that this snapshot does not hold. */
+    uint64_t done = ckpt_of(ix, txn);
+    bool have = st->records > 0;
+    pthread_mutex_lock(&ix->ov.mu);
+    for (size_t i = 0; i < ix->ov.n; i++) {
+        uint32_t rec = ix->ov.r[i]->rec;
+        if (rec < done)
+            continue;
+        st->log_records++;
+        if ((uint64_t)rec + 1 > st->next_record)
+            st->next_record = (uint64_t)rec + 1;
+        size_t vl;
+        const unsigned char *value = ov_value(ix->ov.r[i], &vl);
+        MDB_val mv = val(value, vl);
+        struct rec_view rv;
+        if (parse_rec(&mv, &rv))
+            continue;
+        if (!have || rv.time < st->oldest)
+            st->oldest = rv.time;
+        if (!have || rv.time > st->newest)
+            st->newest = rv.time;
+        have = true;
+    }
+    pthread_mutex_unlock(&ix->ov.mu);
+    st->records += st->log_records;
     return 0;
 }
 
@@ -1611,6 +2201,8 @@ int wn_index_stats(struct wn_index *ix, struct wn_index_stats *st)
     wn__free(data);
     s.bands = ix->rule.bands;
     s.rows = ix->rule.rows;
+    if (ix->wal)
+        wn__wal_bytes(ix->wal, &s.log_bytes, &s.log_peak_bytes);
     *st = s;
     return WN_OK;
 }

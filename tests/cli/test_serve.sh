@@ -229,6 +229,14 @@ ok $? "GET /stats reports the service's counts"
 "$W" index query "$TMP/ix" "$TMP/c.jsonl" >"$TMP/other" 2>"$TMP/err" &&
     [ "$(grep -c '"reason":"exact"' "$TMP/other")" -eq 60 ]
 ok $? "winnow index query reads the index the server holds open"
+# The server's adds wait in its write-ahead log (docs/INDEX.md): a reader
+# counts them; a writer in another process is refused while it runs.
+"$W" index stats "$TMP/ix" | grep -q '"log_records":[1-9]'
+ok $? "index stats counts the adds still in the server's log"
+expect_status 1 "index add refused while the server holds the log" -- \
+    "$W" index add "$TMP/ix" "$TMP/c.jsonl"
+grep -q "write-ahead log" "$TMP/err"
+ok $? "... saying why"
 
 # SIGTERM while a request is in flight: the server waits for it, answers
 # it, and exits 0. The client sends its headers, waits until the server
@@ -383,6 +391,7 @@ PY
 "$W" index create "$TMP/kix" >/dev/null
 : >"$TMP/acked.jsonl"
 bad=0
+logged=0
 for round in 1 2 3; do
     start_server "$TMP/kix" || bad=1
     rm -f "$TMP/kflag"
@@ -394,8 +403,11 @@ for round in 1 2 3; do
     kill -9 "$SPID"
     wait "$SPID" 2>/dev/null
     wait "$apid"
+    # What was acknowledged since the last checkpoint is in the log only.
+    "$W" index stats "$TMP/kix" | grep -q '"log_records":[1-9]' &&
+        logged=$((logged + 1))
 done
-[ "$(wc -l <"$TMP/acked.jsonl")" -ge 30 ] || bad=1
+[ "$(wc -l <"$TMP/acked.jsonl")" -ge 30 ] && [ "$logged" -eq 3 ] || bad=1
 if [ -s "$TMP/acked.jsonl" ]; then
     "$W" index query "$TMP/kix" "$TMP/acked.jsonl" >"$TMP/found" 2>"$TMP/err" || bad=1
     python3 - "$TMP/found" <<'PY' || bad=1
@@ -406,7 +418,20 @@ sys.exit(0 if all(r["duplicate_of"] == r["id"] and r["reason"] == "exact"
 PY
 fi
 [ "$bad" -eq 0 ]
-ok $? "kill -9 under 4 clients: all $(wc -l <"$TMP/acked.jsonl") acknowledged adds are there"
+ok $? "kill -9 under 4 clients: all $(wc -l <"$TMP/acked.jsonl") acknowledged adds are there ($logged kills left adds in the log)"
+# A writer of another process puts a killed server's log into LMDB.
+"$W" index add "$TMP/kix" "$TMP/c.jsonl" >/dev/null 2>&1 &&
+    "$W" index stats "$TMP/kix" | grep -q '"log_records":0,"log_bytes":0' &&
+    [ -z "$(ls "$TMP/kix" | grep '^wal-')" ]
+ok $? "after the kills, index add replays the log and removes it"
+[ -s "$TMP/acked.jsonl" ] &&
+    "$W" index query "$TMP/kix" "$TMP/acked.jsonl" >"$TMP/found" 2>"$TMP/err" &&
+    python3 - "$TMP/found" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+sys.exit(0 if rows and all(r["duplicate_of"] == r["id"] for r in rows) else 1)
+PY
+ok $? "... and every acknowledged add is still there"
 
 expect_status 2 "serve without --index" -- "$W" serve
 expect_status 2 "a bad --listen" -- "$W" serve --index "$TMP/ix" --listen nowhere

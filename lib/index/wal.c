@@ -1,0 +1,491 @@
+/*
+ * wal.c - the index's write-ahead log files (wal.h): framing, appends,
+ * syncs, rotation, replay and the lock that keeps one logging writer.
+ *
+ * Durability rests on two orders: a frame is acknowledged only after an
+ * fdatasync of its file returned, and a file is started only after the one
+ * before it was synced and the directory entry of the new one was synced
+ * (so that a power loss cannot keep a later file and lose an earlier
+ * frame, nor lose the new file's name). Appends go through one write(2)
+ * of whole frames; a failed or short write is cut back with ftruncate so
+ * that no later frame follows garbage.
+ */
+/* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
+#define _GNU_SOURCE
+#include "index/wal.h"
+#include "sketch/hash128.h"
+
+#include <assert.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define WAL_FRAME_MAX (64u << 20) /* a payload longer than this is corrupt */
+/* A new log file is written full of zeros (and synced) to this size, so
+ * that appends overwrite allocated blocks: then an fdatasync writes the
+ * data only, where one that extends the file also commits the file
+ * system's journal (the new size), twice the time on ext4. */
+#define WAL_FILE_BYTES (8u << 20)
+
+struct seg {
+    uint64_t seq;
+    uint64_t bytes;
+};
+
+struct wn__wal {
+    char *dir;
+    int mode;
+    int lock_fd, dir_fd;
+    pthread_mutex_t mu; /* fd, segs, bytes: beside wn__wal_sync */
+    int fd;             /* the file appended to, or -1 */
+    uint64_t off;       /* its length */
+    int broken;         /* an append could not be cut back */
+    struct seg *segs;   /* the files, by sequence number (the last is fd's) */
+    size_t nsegs, segcap;
+    uint64_t peak;
+    uint64_t seq; /* of the current file */
+    int spare;    /* wal.spare: a used file, kept to be the next one */
+    uint64_t spare_bytes;
+};
+
+/* Seeded with the file's sequence number too: a recycled file's old
+ * frames, past the new ones, fail the check. */
+static uint64_t wal_check(const void *p, size_t len, uint64_t seq)
+{
+    uint64_t h[2];
+    wn__hash128(p, len, 0x57414c00u ^ (uint64_t)len ^ (seq << 32), h);
+    return h[0];
+}
+
+int wn__wal_frame(struct wn__wal *w, struct wn_buf *b, const void *payload,
+                  size_t len)
+{
+    assert(w && b && (payload || !len) && len <= WAL_FRAME_MAX);
+    unsigned char head[WN__WAL_HEAD];
+    wn__put_le32(head, (uint32_t)len);
+    wn__put_le64(head + 4, wal_check(payload, len, w->seq));
+    int rc = wn__buf_append(b, head, sizeof(head));
+    if (!rc)
+        rc = wn__buf_append(b, payload, len);
+    return rc;
+}
+
+static char *seg_path(const struct wn__wal *w, uint64_t seq)
+{
+    size_t n = strlen(w->dir) + 32;
+    char *p = wn__malloc(n);
+    if (p)
+        snprintf(p, n, "%s/wal-%016" PRIx64 ".log", w->dir, seq);
+    return p;
+}
+
+static int cmp_seg(const void *a, const void *b)
+{
+    uint64_t x = ((const struct seg *)a)->seq, y = ((const struct seg *)b)->seq;
+    return (x > y) - (x < y);
+}
+
+/* The files of the directory, sorted. */
+static int list_segs(struct wn__wal *w)
+{
+    DIR *d = opendir(w->dir);
+    if (!d)
+        return WN_EOPEN;
+    struct dirent *e;
+    int rc = WN_OK;
+    while (!rc && (e = readdir(d)) != NULL) {
+        unsigned long long seq;
+        char tail[8];
+        if (strlen(e->d_name) != 24 ||
+            sscanf(e->d_name, "wal-%16llx%5s", &seq, tail) != 2 ||
+            strcmp(tail, ".log") != 0)
+            continue;
+        char *p = seg_path(w, (uint64_t)seq);
+        struct stat st;
+        if (!p) {
+            rc = WN_ENOMEM;
+        } else if (stat(p, &st) == 0) {
+            if (WN_GROW(w->segs, w->segcap, w->nsegs + 1))
+                rc = WN_ENOMEM;
+            else
+                w->segs[w->nsegs++] = (struct seg){seq, (uint64_t)st.st_size};
+        }
+        wn__free(p);
+    }
+    closedir(d);
+    if (w->nsegs > 1)
+        qsort(w->segs, w->nsegs, sizeof(*w->segs), cmp_seg);
+    return rc;
+}
+
+static uint64_t total_bytes(const struct wn__wal *w)
+{
+    uint64_t t = w->spare ? w->spare_bytes : 0;
+    for (size_t i = 0; i < w->nsegs; i++)
+        t += w->segs[i].bytes;
+    return t;
+}
+
+int wn__wal_open(const char *dir, int mode, struct wn__wal **out,
+                 int *exclusive, char *msg, size_t cap)
+{
+    assert(dir && out && exclusive);
+    struct wn__wal *w = wn__calloc(1, sizeof(*w));
+    if (!w)
+        return WN_ENOMEM;
+    w->dir = wn__strdup(dir);
+    w->mode = mode;
+    w->lock_fd = w->dir_fd = w->fd = -1;
+    pthread_mutex_init(&w->mu, NULL);
+    int rc = w->dir ? WN_OK : WN_ENOMEM;
+    *exclusive = 0;
+    if (!rc && mode != WN__WAL_READ) {
+        char *lp = wn__malloc(strlen(dir) + 16);
+        if (!lp) {
+            rc = WN_ENOMEM;
+        } else {
+            sprintf(lp, "%s/wal.lock", dir);
+            w->lock_fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+            if (w->lock_fd < 0 && msg && cap)
+                snprintf(msg, cap, "cannot open '%s': %s", lp, strerror(errno));
+            wn__free(lp);
+            if (w->lock_fd < 0)
+                rc = WN_EOPEN;
+        }
+        if (!rc) {
+            w->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (w->dir_fd < 0)
+                rc = WN_EOPEN;
+        }
+        if (!rc) {
+            /* Exclusive to replay (and, for the logging writer, to
+             * append); a plain writer then holds it shared, beside other
+             * plain writers, which found nothing to replay. */
+            if (flock(w->lock_fd, LOCK_EX | LOCK_NB) == 0)
+                *exclusive = 1;
+            else if (mode == WN__WAL_WRITE ||
+                     flock(w->lock_fd, LOCK_SH | LOCK_NB) != 0)
+                rc = WN_EBUSY;
+            if (rc && msg && cap)
+                snprintf(msg, cap,
+                         "the index '%s' is in use by %s (winnow serve "
+                         "holds its write-ahead log): stop it, or send "
+                         "the records to it",
+                         dir,
+                         mode == WN__WAL_WRITE ? "another writer"
+                                               : "a logging writer");
+        }
+    }
+    if (!rc)
+        rc = list_segs(w);
+    if (rc) {
+        wn__wal_close(w);
+        return rc;
+    }
+    w->peak = total_bytes(w);
+    *out = w;
+    return WN_OK;
+}
+
+void wn__wal_close(struct wn__wal *w)
+{
+    if (!w)
+        return;
+    if (w->fd >= 0)
+        close(w->fd);
+    if (w->dir_fd >= 0)
+        close(w->dir_fd);
+    if (w->lock_fd >= 0)
+        close(w->lock_fd); /* releases the flock */
+    pthread_mutex_destroy(&w->mu);
+    wn__free(w->segs);
+    wn__free(w->dir);
+    wn__free(w);
+}
+
+/* Read a whole file (a log file is at most a checkpoint's worth). */
+static int slurp(const char *path, unsigned char **data, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? WN_OK : WN_EOPEN; /* removed meanwhile */
+    struct stat st;
+    if (fstat(fd, &st)) {
+        close(fd);
+        return WN_EIO;
+    }
+    size_t n = (size_t)st.st_size;
+    unsigned char *p = wn__malloc(n ? n : 1);
+    if (!p) {
+        close(fd);
+        return WN_ENOMEM;
+    }
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, p + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break; /* shorter than it was: read what is there */
+        got += (size_t)r;
+    }
+    close(fd);
+    *data = p;
+    *len = got;
+    return WN_OK;
+}
+
+int wn__wal_replay(struct wn__wal *w, wn__wal_frame_fn fn, void *arg,
+                   uint64_t *dropped)
+{
+    assert(w && fn);
+    uint64_t lost = 0;
+    int rc = WN_OK;
+    for (size_t i = 0; !rc && i < w->nsegs; i++) {
+        char *p = seg_path(w, w->segs[i].seq);
+        unsigned char *data = NULL;
+        size_t len = 0;
+        rc = p ? slurp(p, &data, &len) : WN_ENOMEM;
+        wn__free(p);
+        size_t off = 0;
+        while (!rc && data && len - off >= WN__WAL_HEAD) {
+            uint32_t n = wn__get_le32(data + off);
+            if (n > WAL_FRAME_MAX || n > len - off - WN__WAL_HEAD ||
+                wn__get_le64(data + off + 4) !=
+                    wal_check(data + off + WN__WAL_HEAD, n, w->segs[i].seq))
+                break;
+            rc = fn(arg, data + off + WN__WAL_HEAD, n);
+            off += WN__WAL_HEAD + n;
+        }
+        if (data)
+            lost += len - off;
+        wn__free(data);
+    }
+    if (dropped)
+        *dropped = lost;
+    return rc;
+}
+
+static int sync_dir(struct wn__wal *w)
+{
+    return fsync(w->dir_fd) ? WN_EIO : WN_OK;
+}
+
+static char *spare_path(const struct wn__wal *w)
+{
+    char *p = wn__malloc(strlen(w->dir) + 16);
+    if (p)
+        sprintf(p, "%s/wal.spare", w->dir);
+    return p;
+}
+
+/* A new file of WAL_FILE_BYTES zeros, synced. */
+static int make_file(const char *path, int *out)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return errno == ENOSPC ? WN_ENOSPC : WN_EIO;
+    static const unsigned char zero[65536];
+    int err = 0;
+    for (size_t off = 0; !err && off < WAL_FILE_BYTES;) {
+        ssize_t r = pwrite(fd, zero, sizeof(zero), (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            err = r < 0 ? errno : ENOSPC;
+        else
+            off += (size_t)r;
+    }
+    if (!err && fdatasync(fd))
+        err = errno;
+    if (err) {
+        close(fd);
+        unlink(path);
+        return err == ENOSPC ? WN_ENOSPC : WN_EIO;
+    }
+    *out = fd;
+    return WN_OK;
+}
+
+int wn__wal_start(struct wn__wal *w)
+{
+    assert(w && w->mode == WN__WAL_WRITE && w->fd < 0);
+    uint64_t seq = w->nsegs ? w->segs[w->nsegs - 1].seq + 1 : 1;
+    if (seq <= w->seq)
+        seq = w->seq + 1;
+    char *p = seg_path(w, seq);
+    char *sp = spare_path(w);
+    int fd = -1, rc = p && sp ? WN_OK : WN_ENOMEM;
+    /* A used file (its blocks written) under the new name: its frames
+     * carry the old sequence number, so they end the new one's. */
+    if (!rc && w->spare && rename(sp, p) == 0) {
+        fd = open(p, O_RDWR | O_CLOEXEC);
+        if (fd < 0)
+            rc = WN_EIO;
+    } else if (!rc) {
+        rc = make_file(p, &fd);
+    }
+    w->spare = 0;
+    wn__free(p);
+    wn__free(sp);
+    if (rc)
+        return rc;
+    if (!rc)
+        rc = sync_dir(w);
+    pthread_mutex_lock(&w->mu);
+    if (!rc && WN_GROW(w->segs, w->segcap, w->nsegs + 1))
+        rc = WN_ENOMEM;
+    if (!rc) {
+        w->segs[w->nsegs++] = (struct seg){seq, WAL_FILE_BYTES};
+        w->fd = fd;
+        w->off = 0;
+        w->seq = seq;
+        uint64_t t = total_bytes(w);
+        if (t > w->peak)
+            w->peak = t;
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (rc)
+        close(fd);
+    return rc;
+}
+
+int wn__wal_append(struct wn__wal *w, const void *frames, size_t len)
+{
+    assert(w && (frames || !len));
+    if (w->broken || w->fd < 0)
+        return WN_EIO;
+    const unsigned char *p = frames;
+    size_t done = 0;
+    int err = 0;
+    while (done < len) {
+        ssize_t r = pwrite(w->fd, p + done, len - done, (off_t)(w->off + done));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            err = r < 0 ? errno : ENOSPC;
+            break;
+        }
+        done += (size_t)r;
+    }
+    if (err) {
+        if (ftruncate(w->fd, (off_t)w->off))
+            w->broken = 1;
+        return err == ENOSPC ? WN_ENOSPC : WN_EIO;
+    }
+    pthread_mutex_lock(&w->mu);
+    w->off += len;
+    if (w->off > w->segs[w->nsegs - 1].bytes)
+        w->segs[w->nsegs - 1].bytes = w->off;
+    uint64_t t = total_bytes(w);
+    if (t > w->peak)
+        w->peak = t;
+    pthread_mutex_unlock(&w->mu);
+    return WN_OK;
+}
+
+int wn__wal_sync(struct wn__wal *w)
+{
+    assert(w);
+    pthread_mutex_lock(&w->mu);
+    /* A file of its own: the current one may be swapped meanwhile (after
+     * it was synced by the rotation). */
+    int fd = w->fd >= 0 ? dup(w->fd) : -1;
+    int had = w->fd >= 0;
+    pthread_mutex_unlock(&w->mu);
+    if (!had)
+        return WN_OK;
+    if (fd < 0)
+        return WN_EIO;
+    int rc = fdatasync(fd) ? WN_EIO : WN_OK;
+    close(fd);
+    return rc;
+}
+
+int wn__wal_rotate(struct wn__wal *w, uint64_t *done)
+{
+    assert(w && done && w->fd >= 0);
+    if (fdatasync(w->fd))
+        return WN_EIO;
+    uint64_t seq = w->segs[w->nsegs - 1].seq;
+    pthread_mutex_lock(&w->mu);
+    int old = w->fd;
+    w->fd = -1;
+    pthread_mutex_unlock(&w->mu);
+    int rc = wn__wal_start(w);
+    if (rc) {
+        pthread_mutex_lock(&w->mu);
+        w->fd = old; /* go on appending to the old file */
+        pthread_mutex_unlock(&w->mu);
+        return rc;
+    }
+    close(old);
+    *done = seq;
+    return WN_OK;
+}
+
+int wn__wal_remove_upto(struct wn__wal *w, uint64_t seq)
+{
+    assert(w);
+    int rc = WN_OK;
+    pthread_mutex_lock(&w->mu);
+    if (seq == UINT64_MAX && w->fd >= 0) {
+        close(w->fd);
+        w->fd = -1;
+    }
+    size_t keep = 0;
+    for (size_t i = 0; i < w->nsegs; i++) {
+        int current = w->fd >= 0 && i == w->nsegs - 1 && seq != UINT64_MAX;
+        if (w->segs[i].seq > seq || current) {
+            w->segs[keep++] = w->segs[i];
+            continue;
+        }
+        char *p = seg_path(w, w->segs[i].seq);
+        char *sp = spare_path(w);
+        /* The logging writer keeps one used file to write the next one
+         * into (its name first: a crash leaves it out of the log). */
+        int recycle = p && sp && w->mode == WN__WAL_WRITE && !w->spare &&
+                      seq != UINT64_MAX && rename(p, sp) == 0;
+        if (recycle) {
+            w->spare = 1;
+            w->spare_bytes = w->segs[i].bytes;
+        } else if (!p || (unlink(p) && errno != ENOENT)) {
+            rc = p ? WN_EIO : WN_ENOMEM;
+            w->segs[keep++] = w->segs[i];
+        }
+        wn__free(p);
+        wn__free(sp);
+    }
+    w->nsegs = keep;
+    if (seq == UINT64_MAX) {
+        char *sp = spare_path(w);
+        if (sp)
+            unlink(sp);
+        wn__free(sp);
+        w->spare = 0;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+int wn__wal_share(struct wn__wal *w)
+{
+    assert(w && w->lock_fd >= 0);
+    return flock(w->lock_fd, LOCK_SH | LOCK_NB) ? WN_EBUSY : WN_OK;
+}
+
+void wn__wal_bytes(struct wn__wal *w, uint64_t *now, uint64_t *peak)
+{
+    assert(w && now && peak);
+    pthread_mutex_lock(&w->mu);
+    *now = total_bytes(w);
+    *peak = w->peak;
+    pthread_mutex_unlock(&w->mu);
+}
