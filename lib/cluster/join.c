@@ -6,7 +6,10 @@
  * has the same digit is skipped; 2048 counters stay in L1), stable, so
  * entries with equal keys keep the document order they were appended in;
  * callers append in document order, which makes the result (key, doc)
- * sorted. O(n) time, n entries of scratch.
+ * sorted. O(n) time, n entries of scratch. The joins only need equal keys
+ * together (wn__keydoc_group): the low 22 bits in 2 passes, then the short
+ * runs of equal low bits by insertion. Pair lists (plain 64-bit values)
+ * are sorted in place by an MSD radix sort (wn__u64_radix_sort).
  */
 #include "cluster/cluster.h"
 
@@ -17,76 +20,14 @@
 #define RADIX_SIZE   (1u << RADIX_BITS)
 #define RADIX_PASSES 6 /* ceil(64 / 11) */
 
-int wn__keydoc_sort(struct wn_keydoc *v, size_t n)
+/* The first passes digits of an LSD radix sort of v (tmp: n entries of
+ * scratch): stable, so entries with equal digits keep their order. The
+ * histograms of all passes are counted in one read; a pass where every
+ * key has the same digit is skipped. */
+static int radix_lsd(struct wn_keydoc *v, struct wn_keydoc *tmp, size_t n,
+                     unsigned passes)
 {
-    if (n < 2)
-        return WN_OK;
-    struct wn_keydoc *tmp = wn__reallocarray(NULL, n, sizeof(*tmp));
-    size_t *count =
-        wn__calloc((size_t)RADIX_SIZE * RADIX_PASSES, sizeof(*count));
-    if (!tmp || !count) {
-        wn__free(tmp);
-        wn__free(count);
-        return WN_ENOMEM;
-    }
-    /* All six histograms in one read of the input. */
-    for (size_t i = 0; i < n; i++) {
-        uint64_t k = v[i].key;
-        for (unsigned p = 0; p < RADIX_PASSES; p++)
-            count[(size_t)p * RADIX_SIZE +
-                  ((k >> (p * RADIX_BITS)) & (RADIX_SIZE - 1))]++;
-    }
-    struct wn_keydoc *src = v, *dst = tmp;
-    for (unsigned p = 0; p < RADIX_PASSES; p++) {
-        size_t *c = count + (size_t)p * RADIX_SIZE;
-        unsigned shift = p * RADIX_BITS;
-        /* A digit shared by every key leaves the order as it is. */
-        if (c[(src[0].key >> shift) & (RADIX_SIZE - 1)] == n)
-            continue;
-        size_t sum = 0;
-        for (size_t d = 0; d < RADIX_SIZE; d++) {
-            size_t x = c[d];
-            c[d] = sum;
-            sum += x;
-        }
-        for (size_t i = 0; i < n; i++)
-            dst[c[(src[i].key >> shift) & (RADIX_SIZE - 1)]++] = src[i];
-        struct wn_keydoc *t = src;
-        src = dst;
-        dst = t;
-    }
-    if (src != v)
-        memcpy(v, src, n * sizeof(*v));
-    wn__free(tmp);
-    wn__free(count);
-    return WN_OK;
-}
-
-int wn__keydoc_group(struct wn_keydoc *v, size_t n)
-{
-    if (n < 2)
-        return WN_OK;
-    struct wn_keydoc *tmp = wn__reallocarray(NULL, n, sizeof(*tmp));
-    if (!tmp)
-        return WN_ENOMEM;
-    int rc = wn__keydoc_group_with(v, n, tmp);
-    wn__free(tmp);
-    return rc;
-}
-
-int wn__keydoc_group_with(struct wn_keydoc *v, size_t n, struct wn_keydoc *tmp)
-{
-    assert(tmp != NULL || n < 2);
-    if (n < 2)
-        return WN_OK;
-    /* Enough low bits that a run of equal low bits is short: at least 4
-     * values of them per entry. */
-    unsigned bits = 2;
-    while (bits < 64 && ((size_t)1 << (bits - 2)) < n)
-        bits++;
-    unsigned passes = (bits + RADIX_BITS - 1) / RADIX_BITS;
-    if (passes >= RADIX_PASSES)
-        return wn__keydoc_sort(v, n);
+    assert(n >= 2 && tmp != NULL && passes <= RADIX_PASSES);
     size_t *count = wn__calloc((size_t)RADIX_SIZE * passes, sizeof(*count));
     if (!count)
         return WN_ENOMEM;
@@ -117,6 +58,49 @@ int wn__keydoc_group_with(struct wn_keydoc *v, size_t n, struct wn_keydoc *tmp)
     if (src != v)
         memcpy(v, src, n * sizeof(*v));
     wn__free(count);
+    return WN_OK;
+}
+
+int wn__keydoc_sort(struct wn_keydoc *v, size_t n)
+{
+    if (n < 2)
+        return WN_OK;
+    struct wn_keydoc *tmp = wn__reallocarray(NULL, n, sizeof(*tmp));
+    if (!tmp)
+        return WN_ENOMEM;
+    int rc = radix_lsd(v, tmp, n, RADIX_PASSES);
+    wn__free(tmp);
+    return rc;
+}
+
+int wn__keydoc_group(struct wn_keydoc *v, size_t n)
+{
+    if (n < 2)
+        return WN_OK;
+    struct wn_keydoc *tmp = wn__reallocarray(NULL, n, sizeof(*tmp));
+    if (!tmp)
+        return WN_ENOMEM;
+    int rc = wn__keydoc_group_with(v, n, tmp);
+    wn__free(tmp);
+    return rc;
+}
+
+int wn__keydoc_group_with(struct wn_keydoc *v, size_t n, struct wn_keydoc *tmp)
+{
+    assert(tmp != NULL || n < 2);
+    if (n < 2)
+        return WN_OK;
+    /* Enough low bits that a run of equal low bits is short: at least 4
+     * values of them per entry. */
+    unsigned bits = 2;
+    while (bits < 64 && ((size_t)1 << (bits - 2)) < n)
+        bits++;
+    unsigned passes = (bits + RADIX_BITS - 1) / RADIX_BITS;
+    if (passes >= RADIX_PASSES)
+        return radix_lsd(v, tmp, n, RADIX_PASSES);
+    int rc = radix_lsd(v, tmp, n, passes);
+    if (rc)
+        return rc;
     /* Runs of equal low digits: a stable insertion sort by the whole key
      * brings equal keys together, in the order they came. */
     uint64_t mask = passes * RADIX_BITS >= 64
