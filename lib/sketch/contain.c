@@ -1,8 +1,12 @@
 /*
- * contain.c - anchors, probes and offers (see contain.h). Each function
- * selects with a bounded insertion into the caller's output array, so a
- * record costs O(n x cap) in the worst case and O(n) when few values
- * qualify (anchors: one in 2^r; offers: rare words); cap is small (<= 64).
+ * contain.c - anchors, probes and offers (see contain.h). Probes and
+ * offers select with a bounded insertion into the caller's output array, so
+ * a record costs O(n x cap) in the worst case and O(n) when few values
+ * qualify (offers: rare words); cap is small (<= 64). Anchors (one in 2^r
+ * shingles) are appended to a buffer without a branch and sorted once, the
+ * buffer cut to the cap smallest whenever it fills: O(n) plus the sorts.
+ * The per-shingle loops and the sorts of at most 64 values have AVX-512
+ * forms (scan_avx512.c) that give the same values.
  */
 #include "sketch/contain.h"
 
