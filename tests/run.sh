@@ -15,10 +15,10 @@
 # directory (mktemp), no fixed port and no fixed path.
 #
 # The queue starts with the jobs that took longest: the seconds each job took
-# are kept in BUILD/tests/run-times.txt for the next run, and a job not in it
-# (a fresh build) is placed by the estimates in `guess` below. The order only
-# changes how soon the suite ends, never what it checks; no job has a time
-# limit.
+# are kept in BUILD/tests/run-times.txt (job, wall and CPU seconds) for the
+# next run, and a job not in it (a fresh build) is placed by the estimates in
+# `guess` below. The order only changes how soon the suite ends, never what it
+# checks; no job has a time limit.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -ge 1 ] || set -- build
@@ -141,19 +141,23 @@ awk 'FILENAME == ARGV[1] { t[$1] = $2; next }
 # with its output in log.N, then writes its seconds (wall, and CPU: user and
 # system of the job and the processes it waited for, from `times`) and, last,
 # rc.N.
-cpu() { # the CPU seconds of this shell's children so far
-    times | awk 'NR == 2 { split($1, u, "m"); split($2, s, "m");
-                           printf "%.2f\n", u[1] * 60 + u[2] + s[1] * 60 + s[2] }'
+cpu() { # the CPU seconds in the output of `times`, from its second line
+    awk 'NR == 2 { split($1, u, "m"); split($2, s, "m");
+                   printf "%.2f\n", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$1"
 }
 worker() {
-    c0=$(cpu)
+    # `times` runs in this shell (not in a $(...) subshell, which has no
+    # children of its own) and writes to a file.
+    times >"$work/cpu.w$1"
+    c0=$(cpu "$work/cpu.w$1")
     while read -r id; do
         mkdir "$work/taken.$id" 2>/dev/null || continue
         t0=$(date +%s)
         sh "$work/job.$id" >"$work/log.$id" 2>&1 </dev/null
         rc=$?
         t1=$(date +%s)
-        c1=$(cpu)
+        times >"$work/cpu.w$1"
+        c1=$(cpu "$work/cpu.w$1")
         echo "$(cat "$work/name.$id") $((t1 - t0)) $(echo "$c0 $c1" | awk '{ printf "%.2f", $2 - $1 }')" \
             >"$work/time.$id"
         c0=$c1
@@ -162,7 +166,7 @@ worker() {
 }
 i=0
 while [ "$i" -lt "$jobs" ]; do
-    worker &
+    worker "$i" &
     workers="$workers $!"
     i=$((i + 1))
 done
