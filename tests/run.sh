@@ -143,6 +143,20 @@ awk 'FILENAME == ARGV[1] { t[$1] = $2; next }
      { print (($2 in t) ? t[$2] : $3), $1 }' "$work/times" "$work/jobs" |
     sort -k1,1nr -k2,2n | awk '{ print $2 }' >"$work/queue"
 
+# A background job of a shell without job control starts with SIGINT and
+# SIGQUIT ignored, and cannot trap them back: the jobs get them back as the
+# old one-at-a-time runner gave them (Python raises KeyboardInterrupt only
+# when SIGINT was not ignored at its start; a process signalled before it
+# sets its handlers must die of it). GNU env (coreutils 8.31 and later) does
+# it; perl (essential in Debian) otherwise.
+if env --default-signal=INT,QUIT true 2>/dev/null; then
+    sigdefault="env --default-signal=INT,QUIT"
+elif command -v perl >/dev/null 2>&1; then
+    sigdefault="perl -e \$SIG{INT}=\$SIG{QUIT}='DEFAULT';exec(@ARGV)or(die)"
+else
+    sigdefault=
+fi
+
 # A worker takes the next job nobody has taken (mkdir is atomic), runs it
 # with its output in log.N, then writes its seconds (wall, and CPU: user and
 # system of the job and the processes it waited for, from `times`) and, last,
@@ -159,7 +173,8 @@ worker() {
     while read -r id; do
         mkdir "$work/taken.$id" 2>/dev/null || continue
         t0=$(date +%s)
-        sh "$work/job.$id" >"$work/log.$id" 2>&1 </dev/null
+        # shellcheck disable=SC2086
+        $sigdefault sh "$work/job.$id" >"$work/log.$id" 2>&1 </dev/null
         rc=$?
         t1=$(date +%s)
         times >"$work/cpu.w$1"

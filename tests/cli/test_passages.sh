@@ -282,7 +282,14 @@ PY
     ok $? "memory bound: peak RSS stays near the --memory budget"
     "$WINNOW" passages -q -o "$TMP/gi" "$TMP/big.jsonl" 2>/dev/null &
     pid=$!
-    sleep 0.5
+    # Once the run has its output directory (its handlers are set by then):
+    # a fixed 0.5 s could come before them, and a background job of sh
+    # ignores SIGINT until winnow sets its own. 120 s is a hang guard.
+    i=0
+    while [ $i -lt 1200 ] && kill -0 $pid 2>/dev/null && ! run_started "$TMP/gi"; do
+        sleep 0.1
+        i=$((i + 1))
+    done
     kill -INT $pid
     wait $pid
     st=$?
