@@ -27,8 +27,10 @@ build: deps $(BUILD)/build.ninja
 demo: deps-demo build
 	@scripts/demo.sh $(BUILD)
 
-# The whole suite: the release build, then the same suite under
-# AddressSanitizer and UndefinedBehaviorSanitizer; one closing count.
+# The whole suite: the release build and the same suite under
+# AddressSanitizer and UndefinedBehaviorSanitizer, their jobs side by side in
+# one queue (tests/run.sh; WN_TEST_JOBS=N, default the number of
+# processors); one closing count.
 # `make demo` may have configured $(BUILD) without the test packages
 # (-Dtests=auto, no cmocka, no unit tests): tests-on turns the unit tests on
 # in it (a missing cmocka is then an error, not a skipped suite).

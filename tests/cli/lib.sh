@@ -86,6 +86,18 @@ left_as_before() {
     return $bad
 }
 
+# run_started DIR: a run writing to DIR has made its temporary directory
+# and written the marker that makes it winnow's (lib/io/outfile.c). A run
+# killed before the marker is written leaves a directory no later run may
+# remove, so a test that kills a run mid-way waits for this first (polling
+# the directory alone raced with the marker under load).
+run_started() {
+    for m in "$1"/.winnow-tmp-*/.winnow-run; do
+        [ -s "$m" ] && return 0
+    done
+    return 1
+}
+
 done_testing() {
     echo "1..$tap_n"
     exit 0

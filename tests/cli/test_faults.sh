@@ -144,7 +144,7 @@ signal_paused() {
     "$WINNOW" dedup -q -j 2 -o "$OUT" - <"$TMP/pipe" 2>"$TMP/err" &
     pid=$!
     i=0 # 120 s: a hang guard, not a timing (the writer is paused)
-    while [ $i -lt 2400 ] && ! ls -A "$OUT" | grep -q '^\.winnow-tmp-'; do
+    while [ $i -lt 2400 ] && ! run_started "$OUT"; do
         sleep 0.05
         i=$((i + 1))
     done
@@ -225,7 +225,7 @@ untouched "SIGTERM with a silent writer: previous outputs intact"
 "$WINNOW" dedup -q -j 2 -o "$OUT" "$TMP/big.jsonl" 2>/dev/null &
 pid=$!
 i=0 # 120 s: a hang guard for a slow start, not a timing
-while [ $i -lt 12000 ] && ! ls -A "$OUT" | grep -q '^\.winnow-tmp-'; do
+while [ $i -lt 12000 ] && ! run_started "$OUT"; do
     sleep 0.01
     i=$((i + 1))
 done

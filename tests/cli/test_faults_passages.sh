@@ -60,7 +60,7 @@ paused() {
     "$WINNOW" "$1" -q $(opts "$1") -o "$TMP/out-$1" - <"$TMP/pipe" 2>"$TMP/err" &
     pid=$!
     i=0 # 120 s: a hang guard, not a timing (the writer is paused)
-    while [ $i -lt 2400 ] && ! ls -A "$TMP/out-$1" | grep -q '^\.winnow-tmp-'; do
+    while [ $i -lt 2400 ] && ! run_started "$TMP/out-$1"; do
         sleep 0.05
         i=$((i + 1))
     done

@@ -50,12 +50,17 @@ ok $st "the extension builds (ninja -C $ext)"
 [ $st -eq 0 ] || done_testing
 
 # Memory and interrupt tests run python subprocesses and signals: keep the
-# rest of the suite's environment out of it.
+# rest of the suite's environment out of it. TMPDIR: pytest's own
+# temporary directories (pytest-of-USER) are under $TMP, so that two runs
+# side by side (the release and the sanitizer build, tests/run.sh) share
+# nothing. (With --basetemp, Debian 12's pytest failed every test using
+# tmp_path with FileExistsError.)
 LD_PRELOAD="${preload# }" ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     WN_PY_SANITIZED=$([ -n "$preload" ] && echo 1) \
     PYTHONPATH="$ext" BUILD="$BUILD" WINNOW="$WINNOW" \
     WN_SHARED="${WN_SHARED:-$top/../shared}" \
+    TMPDIR="$TMP" \
     "$PY" -m pytest -q -p no:cacheprovider --junitxml="$TMP/junit.xml" \
     python/tests >"$TMP/pytest" 2>&1
 pst=$?
