@@ -120,7 +120,7 @@ int cmd_dedup(int argc, char **argv)
         {"threads", 'j', OPT_UINT, &threads, "N",
          "worker threads (default: all cores)"},
         {"memory", 0, OPT_SIZE, &memory, "SIZE",
-         "memory budget of the join (default 1G)"},
+         "memory budget of the joins (default 16 bytes per record, 8M-1G)"},
         {"tmp-dir", 0, OPT_STRING, &o.tmp_dir, "DIR",
          "spill files here (default: inside the output dir)"},
         {"seed", 0, OPT_U64, &seed, "N", "hash seed (default 1)"},

@@ -111,7 +111,9 @@ for b in "$@"; do
         units=$((units + 1))
         name="$bn/$(basename "$t")"
         add_prog "$name"
-        list=$(cd "$top" && WN_TEST_LIST=1 "$t" 2>/dev/null) || list=
+        # Test names only: a binary may print a note of its own first.
+        list=$(cd "$top" && WN_TEST_LIST=1 "$t" 2>/dev/null |
+            grep -E '^[A-Za-z_][A-Za-z0-9_]*$') || list=
         case " $whole " in *" $(basename "$t") "*) list= ;; esac
         if [ -z "$list" ]; then
             # A binary that cannot list its tests runs whole (and fails

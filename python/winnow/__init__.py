@@ -248,7 +248,8 @@ def dedup_files(paths: Union[PathLike, Iterable[PathLike]], output: PathLike,
       id_field="id", text_field="text"  JSON fields
       max_record_bytes="64M" reject longer records (int or "512K", "4G")
       threads=0              worker threads (0: all cores)
-      memory="1G"            memory budget of the join
+      memory=0               memory budget of the joins (0: 16 bytes per
+                             record, 8 MiB to 1 GiB, as the CLI)
       tmp_dir=None           spill files here (default: inside output)
       seed=1                 hash seed
       no_fsync=False         skip fsync before publishing
@@ -419,7 +420,7 @@ def dedup(records: Iterable, text: str = "text", id: str = "id",
       fn_weight=0.95, verify="estimate" | "exact", containment=None (a
       fraction, True for 0.8), sketch="oph" | "kperm", hamming=3,
       keep=None ("first" | "longest"), keep_max=None (a numeric field of dict
-      records: keep the largest), threads=0 (all cores), memory="1G",
+      records: keep the largest), threads=0 (all cores), memory=0,
       tmp_dir=None (spill files; default the system's temporary directory),
       seed=1.
 

@@ -155,7 +155,7 @@ DEDUP_DEFAULTS = {
     "text_field": "text",
     "max_record_bytes": "64M",
     "threads": 0,
-    "memory": "1G",
+    "memory": 0,
     "tmp_dir": None,
     "seed": 1,
     "no_fsync": False,
