@@ -798,6 +798,16 @@ static int64_t unzigzag(uint64_t z)
     return (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
 }
 
+/* The head of item it's record value (varint id length << 1 | has time,
+ * varint zigzag time: now when it has none) into head; its length. */
+static size_t rec_head(const struct wn_index_item *it, unsigned char *head)
+{
+    int64_t t = it->has_time ? it->time : now_seconds();
+    size_t hl =
+        put_varint(head, (uint64_t)it->id_len << 1 | (it->has_time ? 1u : 0u));
+    return hl + put_varint(head + hl, zigzag(t));
+}
+
 static int parse_rec(const MDB_val *v, struct rec_view *r)
 {
     const unsigned char *p = v->mv_data;
@@ -1239,11 +1249,8 @@ static int stage(struct wn_index *ix, const struct wn_index_item *it,
     if (ix->next_rec > UINT32_MAX)
         return WN_ELIMIT;
     uint32_t nkeys = it->sk.empty ? 0 : it->sk.nkeys;
-    int64_t t = it->has_time ? it->time : now_seconds();
     unsigned char head[REC_HEAD];
-    size_t hl =
-        put_varint(head, (uint64_t)it->id_len << 1 | (it->has_time ? 1u : 0u));
-    hl += put_varint(head + hl, zigzag(t));
+    size_t hl = rec_head(it, head);
     size_t klen = 8 + ((size_t)nkeys + 1) * 8;
     size_t len = klen + hl + it->id_len + it->sk.stored_len;
     struct ov_rec *r = wn__malloc(sizeof(*r) + len);
@@ -1592,11 +1599,8 @@ static int insert(struct wn_index *ix, MDB_txn *txn,
         return rc;
     }
     uint32_t nkeys = it->sk.empty ? 0 : it->sk.nkeys;
-    int64_t t = it->has_time ? it->time : now_seconds();
     unsigned char head[REC_HEAD];
-    size_t hl =
-        put_varint(head, (uint64_t)it->id_len << 1 | (it->has_time ? 1u : 0u));
-    hl += put_varint(head + hl, zigzag(t));
+    size_t hl = rec_head(it, head);
     size_t len = hl + it->id_len + it->sk.stored_len;
     size_t klen = ((size_t)nkeys + 1) * 8;
     unsigned char *p = wn__malloc(len + klen);
