@@ -31,9 +31,8 @@
 
 #include <cmocka.h>
 
-int wn__test_run_group(const char *group_name,
-                       const struct CMUnitTest *const tests, size_t num_tests,
-                       CMFixtureFunction group_setup,
+int wn__test_run_group(const char *group_name, const struct CMUnitTest *tests,
+                       size_t num_tests, CMFixtureFunction group_setup,
                        CMFixtureFunction group_teardown);
 
 /* Whether NAME is one of the comma-separated names of LIST. */

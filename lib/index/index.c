@@ -1122,7 +1122,10 @@ static int ov_index(struct overlay *ov, const struct ov_rec *r)
 static int ov_add(struct overlay *ov, struct ov_rec *r)
 {
     pthread_mutex_lock(&ov->mu);
-    int rc = WN_GROW(ov->r, ov->cap, ov->n + 1) ? WN_ENOMEM : WN_OK;
+    int rc =
+        wn__grow((void **)&ov->r, &ov->cap, ov->n + 1, sizeof(struct ov_rec *))
+            ? WN_ENOMEM
+            : WN_OK;
     if (!rc)
         rc = ov_index(ov, r);
     if (!rc)
@@ -1140,7 +1143,8 @@ static int ov_keep(struct overlay *ov, size_t from, size_t keep_end)
         if (i < from || i >= keep_end)
             wn__free(ov->r[i]);
     if (keep_end > from)
-        memmove(ov->r, ov->r + from, (keep_end - from) * sizeof(*ov->r));
+        memmove(ov->r, ov->r + from,
+                (keep_end - from) * sizeof(struct ov_rec *));
     ov->n = keep_end - from;
     mt_clear(&ov->keys);
     mt_clear(&ov->ids);
@@ -1694,9 +1698,9 @@ int wn_index_checkpoint(struct wn_index *ix, int force)
     n = 0;
     while (n < ix->ov.n && ix->ov.r[n]->rec < cut)
         n++;
-    struct ov_rec **r = wn__malloc((n ? n : 1) * sizeof(*r));
+    struct ov_rec **r = wn__malloc((n ? n : 1) * sizeof(struct ov_rec *));
     if (r && n)
-        memcpy(r, ix->ov.r, n * sizeof(*r));
+        memcpy(r, ix->ov.r, n * sizeof(struct ov_rec *));
     pthread_mutex_unlock(&ix->ov.mu);
     if (!r) {
         pthread_mutex_unlock(&ix->ckpt_mu);

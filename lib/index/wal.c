@@ -101,11 +101,15 @@ static int list_segs(struct wn__wal *w)
     struct dirent *e;
     int rc = WN_OK;
     while (!rc && (e = readdir(d)) != NULL) {
-        unsigned long long seq;
-        char tail[8];
-        if (strlen(e->d_name) != 24 ||
-            sscanf(e->d_name, "wal-%16llx%5s", &seq, tail) != 2 ||
-            strcmp(tail, ".log") != 0)
+        /* "wal-" 16 hex digits ".log" */
+        const char *nm = e->d_name;
+        char *end = NULL;
+        if (strlen(nm) != 24 || strncmp(nm, "wal-", 4) != 0 ||
+            strcmp(nm + 20, ".log") != 0 ||
+            strspn(nm + 4, "0123456789abcdefABCDEF") != 16)
+            continue;
+        unsigned long long seq = strtoull(nm + 4, &end, 16);
+        if (end != nm + 20)
             continue;
         char *p = seg_path(w, (uint64_t)seq);
         struct stat st;
