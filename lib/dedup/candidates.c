@@ -14,8 +14,22 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-/* Pairs a join worker lists before it first compacts its list (8 MiB). */
+/* Pairs a join worker lists before it first compacts its list (8 MiB),
+ * and the anchor join its raw pairs. */
 #define JOIN_COMPACT_MIN ((size_t)1 << 20)
+
+static size_t compact_min(void)
+{
+#ifdef WN_TEST_HOOKS
+    /* -Dtest_hooks=true: WINNOW_TEST_JOIN_COMPACT=N compacts from N pairs
+     * on, so that small inputs take the compactions' path
+     * (tests/cli/test_news_same.sh compares the outputs). */
+    const char *env = getenv("WINNOW_TEST_JOIN_COMPACT");
+    if (env && *env)
+        return WN_MAX((size_t)1, (size_t)strtoull(env, NULL, 10));
+#endif
+    return JOIN_COMPACT_MIN;
+}
 
 struct join_shared {
     const struct wn_join_in *in;
@@ -87,7 +101,7 @@ static int join_task(struct join_worker *w, uint32_t band, uint64_t part,
      * sort in all. */
     if (!rc && w->npairs > w->compact_at) {
         w->npairs = wn__pairs_sort_unique(w->pairs, w->npairs);
-        w->compact_at = WN_MAX(JOIN_COMPACT_MIN, w->npairs + w->npairs / 4);
+        w->compact_at = WN_MAX(compact_min(), w->npairs + w->npairs / 4);
     }
     return rc;
 }
@@ -143,7 +157,7 @@ int wn__stage_candidates(const struct wn_join_in *in, struct wn_pool *pool,
     int rc = w && task ? WN_OK : WN_ENOMEM;
     for (unsigned i = 0; i < nthreads && !rc; i++) {
         w[i].sh = &sh;
-        w[i].compact_at = JOIN_COMPACT_MIN;
+        w[i].compact_at = compact_min();
         wn__pool_submit(pool, &task[i], join_main, &w[i]);
     }
     wn__pool_wait(pool);
@@ -251,7 +265,7 @@ static void raw_compact(struct anchor_scratch *x)
         i = e;
     }
     x->nraw = k;
-    x->compact_at = WN_MAX((size_t)1 << 20, 2 * k);
+    x->compact_at = WN_MAX(compact_min(), 2 * k);
 }
 
 #define ANCHOR_CHUNK 8192u
@@ -329,7 +343,7 @@ static int anchor_join(const struct wn_rule_join_in *in, uint64_t **pairs,
     int rc = x.buf && x.na ? WN_OK : WN_ENOMEM;
     uint32_t need = in->anchor_hits ? in->anchor_hits : 1;
     x.keep = need;
-    x.compact_at = (size_t)1 << 20;
+    x.compact_at = compact_min();
     for (uint32_t f = 0; f < WN_ANCHOR_FILES && !rc; f++) {
         uint64_t parts = (in->nanch[f] * 32 + budget - 1) / budget;
         parts = parts ? parts : 1;

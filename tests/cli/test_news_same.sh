@@ -4,7 +4,8 @@
 # at its default windows and at windows of a few records (WINNOW_TEST_VERIFY_BLOCK,
 # many runs and buckets), against one pair at a time with two preads each
 # (WINNOW_TEST_SIMPLE_VERIFY=1, the code before the blocked stage), at -j 1 and
-# -j 2. Outputs are kept, removed, clusters, rejected and stats.json without
+# -j 2; and with the joins' pair lists compacted from a few pairs on
+# (WINNOW_TEST_JOIN_COMPACT). Outputs are kept, removed, clusters, rejected and stats.json without
 # its timings (and join_partitions, which follows -j). On a generated corpus and, when ../shared is present, on
 # Reuters-21578. bench/news_same.sh compares with another commit instead.
 . tests/cli/lib.sh
@@ -54,6 +55,16 @@ check() {
         same_outputs "$TMP/$name-simple" "$d" &&
             same_stats "$TMP/$name-simple" "$d"
         ok $? "$name: blocked verification, $label: same outputs and stats"
+    done
+    # The joins' pair lists compacted after every few pairs (at 1 M pairs
+    # otherwise: no test input gets there), bands joined in key ranges.
+    for j in 1 2; do
+        d="$TMP/$name-compact-$j"
+        WINNOW_TEST_JOIN_COMPACT=50 "$WINNOW" dedup --profile news -j "$j" \
+            --memory 1 -q -o "$d" "$in" >/dev/null 2>&1
+        same_outputs "$TMP/$name-simple" "$d" &&
+            same_stats "$TMP/$name-simple" "$d"
+        ok $? "$name: pair lists compacted from 50 pairs on, -j $j: same outputs and stats"
     done
 }
 
