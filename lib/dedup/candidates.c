@@ -335,7 +335,11 @@ static int anchor_join(const struct wn_rule_join_in *in, uint64_t **pairs,
     if (!in->anch_f || !in->nanch)
         return WN_OK;
     size_t n = in->docs->n;
-    uint64_t budget = wn__join_budget(in->memory, n);
+    /* Raised to the band join's floor of a block: below it each partition
+     * re-reads its whole file for a handful of entries (--memory 1 made
+     * the anchor join quadratic). */
+    uint64_t budget =
+        WN_MAX(wn__join_budget(in->memory, n), (uint64_t)32 * WN_JOIN_BLOCK);
     struct anchor_scratch x;
     memset(&x, 0, sizeof(x));
     x.buf = wn__malloc((size_t)ANCHOR_CHUNK * 12);
