@@ -1000,6 +1000,23 @@ static int mt_sync(struct wn_index *ix, MDB_txn *txn, bool *stale)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/* The records a memtable holds under the item's nk band keys and its
+ * exact key, pushed as candidates. */
+static int mt_candidates(const struct memtable *m,
+                         const struct wn_index_item *it, uint32_t nk,
+                         struct work *w)
+{
+    int rc = WN_OK;
+    for (uint32_t i = 0; !rc && m->slot && i <= nk; i++) {
+        uint64_t key = i == nk ? it->sk.exact[0] : it->sk.keys[i];
+        for (size_t h = mt_hash(key) & m->mask; m->slot[h].used;
+             h = (h + 1) & m->mask)
+            if (m->slot[h].key == key)
+                rc = push_num(w, m->slot[h].rec, i);
+    }
+    return rc;
+}
+
 /* Candidates from the pending tier for the item's keys. */
 static int pending_candidates(struct wn_index *ix, MDB_txn *txn,
                               const struct wn_index_item *it, struct work *w)
@@ -1009,14 +1026,7 @@ static int pending_candidates(struct wn_index *ix, MDB_txn *txn,
     bool stale = false;
     int rc = mt_sync(ix, txn, &stale);
     if (!rc && !stale) {
-        struct memtable *m = &ix->mt;
-        for (uint32_t i = 0; !rc && m->slot && i <= nk; i++) {
-            uint64_t key = i == nk ? it->sk.exact[0] : it->sk.keys[i];
-            for (size_t h = mt_hash(key) & m->mask; m->slot[h].used;
-                 h = (h + 1) & m->mask)
-                if (m->slot[h].key == key)
-                    rc = push_num(w, m->slot[h].rec, i);
-        }
+        rc = mt_candidates(&ix->mt, it, nk, w);
     }
     pthread_mutex_unlock(&ix->mt_mu);
     if (rc || !stale)
@@ -1232,14 +1242,7 @@ static int ov_candidates(struct wn_index *ix, const struct wn_index_item *it,
     uint32_t nk = it->sk.empty ? 0 : it->sk.nkeys;
     int rc = WN_OK;
     pthread_mutex_lock(&ix->ov.mu);
-    struct memtable *m = &ix->ov.keys;
-    for (uint32_t i = 0; !rc && m->slot && i <= nk; i++) {
-        uint64_t key = i == nk ? it->sk.exact[0] : it->sk.keys[i];
-        for (size_t h = mt_hash(key) & m->mask; m->slot[h].used;
-             h = (h + 1) & m->mask)
-            if (m->slot[h].key == key)
-                rc = push_num(w, m->slot[h].rec, i);
-    }
+    rc = mt_candidates(&ix->ov.keys, it, nk, w);
     pthread_mutex_unlock(&ix->ov.mu);
     return rc;
 }
