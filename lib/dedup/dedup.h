@@ -424,6 +424,10 @@ struct wn_dedup_job {
     bool have_words;
     struct wn_words wt;
     struct wn_rule_join_stats rule_st;
+    /* The ids between the count of duplicates and the fates (dedupjob.c),
+     * parked_len bytes after the n + 1 offsets; NULL when in memory. */
+    FILE *parked_ids;
+    uint64_t parked_len;
     int state; /* 0 adding, 1 decided, 2 done */
     int failed;
     uint64_t text_bytes;

@@ -28,13 +28,17 @@
  * removed records from the fates (pass2.c).
  *
  * Memory per document: 16 (hash; replaced by a 4-byte exact-group number
- * after the exact stage) + 8 (lengths) + 1 (flags) + 8 (id offset) + id
- * bytes + 4 (union-find) + 1/4 (bitmaps), and 12 more in wn_dedup_run
- * (the record's place in its input); the join adds 32 bytes per document
- * in all (entries and radix scratch of one partition per thread), and the
+ * after the exact stage) + 8 (lengths) + 1 (flags) + 4 (union-find) + 1/4
+ * (bitmaps); the id offset (8) and the id's bytes only in pass 1 and from
+ * the clustering on (park_ids: in a spill file in between); wn_dedup_run
+ * keeps the record's place in its input in a spill file. The joins add
+ * their budget (wn__join_budget: 16 bytes per document by default) and the
+ * candidate pairs (8 bytes each), the verification its windows, and the
  * clustering 16 after the join has freed its scratch.
  */
 #include "dedup/dedup.h"
+
+#include <errno.h>
 
 enum { JOB_ADDING = 0, JOB_DECIDED = 1, JOB_DONE = 2 };
 
@@ -88,6 +92,9 @@ void wn__dedup_job_release(struct wn_dedup_job *j)
     wn__clustering_release(&j->c);
     wn__uf_release(&j->uf);
     wn__docs_release(&j->docs);
+    if (j->parked_ids)
+        fclose(j->parked_ids);
+    j->parked_ids = NULL;
     wn__spills_close(&j->sp);
     if (j->have_words)
         wn__cms_release(&j->words);
@@ -127,6 +134,61 @@ int wn__dedup_job_add_sketch(struct wn_dedup_job *j,
     return rc;
 }
 
+/*
+ * The ids (offsets and bytes) are needed after pass 1 only by the count of
+ * duplicate ids and by the fates: between the two they wait in a spill
+ * file, out of the peak of the exact stage, the joins and the verification
+ * (8 bytes + the id per record: 12 MB of the 60 of a news run on the
+ * generated 1 GB corpus).
+ */
+static int park_ids(struct wn_dedup_job *j)
+{
+    struct wn_docs *d = &j->docs;
+    if (d->n == 0 || !d->id_off)
+        return WN_OK;
+    FILE *f = wn__frame_spill(j->frame, "ids", 1u << 16);
+    if (!f)
+        return WN_EOPEN; /* noted by the frame, as every spill */
+    size_t noff = d->n + 1;
+    if (fwrite(d->id_off, sizeof(*d->id_off), noff, f) != noff ||
+        fwrite(d->ids.data ? d->ids.data : "", 1, d->ids.len, f) !=
+            d->ids.len ||
+        fflush(f) != 0) {
+        int rc = wn__status_from_errno(errno);
+        fclose(f);
+        return rc;
+    }
+    j->parked_ids = f;
+    j->parked_len = d->ids.len;
+    wn__free(d->id_off);
+    d->id_off = NULL;
+    wn__buf_release(&d->ids);
+    return WN_OK;
+}
+
+static int unpark_ids(struct wn_dedup_job *j)
+{
+    struct wn_docs *d = &j->docs;
+    FILE *f = j->parked_ids;
+    if (!f)
+        return WN_OK;
+    j->parked_ids = NULL;
+    size_t noff = d->n + 1, len = (size_t)j->parked_len;
+    int rc = WN_OK;
+    d->id_off = wn__reallocarray(NULL, noff, sizeof(*d->id_off));
+    if (!d->id_off || wn__buf_reserve(&d->ids, len ? len : 1))
+        rc = WN_ENOMEM;
+    if (!rc && fseeko(f, 0, SEEK_SET) != 0)
+        rc = wn__status_from_errno(errno);
+    if (!rc && (fread(d->id_off, sizeof(*d->id_off), noff, f) != noff ||
+                fread(d->ids.data, 1, len, f) != len))
+        rc = ferror(f) ? wn__status_from_errno(errno) : WN_EIO;
+    if (!rc)
+        d->ids.len = len;
+    fclose(f);
+    return rc;
+}
+
 int wn__dedup_job_decide(struct wn_dedup_job *j)
 {
     if (j->failed)
@@ -149,6 +211,8 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
         rc = wn__spills_flush(&j->sp);
     if (!rc)
         rc = wn__count_duplicate_ids(d, &rep->duplicate_ids);
+    if (!rc)
+        rc = park_ids(j);
     double t1 = wn__now();
     rep->stage_seconds[0] = t1 - j->t0;
 
@@ -266,6 +330,8 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
     else if (!rc)
         rc = wn__clustering_build(d, j->o.keep, &j->uf, &j->c);
     wn__edges_release(&edges);
+    if (!rc)
+        rc = unpark_ids(j);
     rep->clusters = j->c.nclusters;
     rep->stage_seconds[4] = wn__now() - t4;
     rep->bands = j->sk.bands;
