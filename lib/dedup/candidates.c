@@ -78,7 +78,7 @@ static int join_task(struct join_worker *w, uint32_t band, uint64_t part,
         for (size_t i = 0; i < want; i++, d++) {
             if (wn__bit_get(in->skip, d))
                 continue;
-            if (sh->parts > 1 && (keys[i] >> 32) % sh->parts != part)
+            if (sh->parts > 1 && wn__key_partition(keys[i], sh->parts) != part)
                 continue;
             if (m == *vcap && WN_GROW(*v, *vcap, m + 1))
                 return WN_ENOMEM;
@@ -288,7 +288,7 @@ static int anchor_part(const struct wn_rule_join_in *in, uint32_t f,
             if (part == 0 && x->na[doc] < UINT8_MAX)
                 x->na[doc]++;
             if (wn__bit_get(in->skip, doc) ||
-                (parts > 1 && (key >> 32) % parts != part))
+                (parts > 1 && wn__key_partition(key, parts) != part))
                 continue;
             rc = keydoc_push(&x->v, &m, &x->vcap, key, doc);
         }
