@@ -118,6 +118,73 @@ int cli_run_failed(const char *cmd, int rc, const char *error_path,
  */
 const char *cli_open_reason(const char *path, int err);
 
+/*
+ * What the commands over input files that write an output directory share
+ * (lines, passages, repeats): --output DIR and at least one input, checked
+ * by cli_files_parse with --max-record-bytes (max_bytes, bound by the
+ * command's option table, given to the reader options); the run's
+ * rejected-record messages, progress line and cancel flag hooked by
+ * cli_files_begin; and after the run, cli_files_end.
+ */
+struct cli_files {
+    const char *cmd, *usage;
+    const char *outdir;
+    uint64_t max_bytes;
+    char **pos; /* the inputs */
+    int npos;
+    struct cli_rejects rejects;
+    struct cli_progress prog;
+};
+
+/* The option entries every such command has, last in its table: o is the
+ * command's options struct (tmp_dir, reader). */
+#define CLI_FILES_OPTS(f, o)                                                   \
+    {"tmp-dir",    0,     OPT_STRING,                                          \
+     &(o).tmp_dir, "DIR", "spill files here (default: inside the output dir)", \
+     NULL},                                                                    \
+        {"id-field", 0,                                                        \
+         OPT_STRING, &(o).reader.id_field,                                     \
+         "NAME",     "JSON field of the id (default id)",                      \
+         NULL},                                                                \
+        {"text-field", 0,                                                      \
+         OPT_STRING,   &(o).reader.text_field,                                 \
+         "NAME",       "JSON field of the text (default text)",                \
+         NULL},                                                                \
+        {"max-record-bytes",                                                   \
+         0,                                                                    \
+         OPT_SIZE,                                                             \
+         &(f).max_bytes,                                                       \
+         "SIZE",                                                               \
+         "reject longer records (default 64M)",                                \
+         NULL},                                                                \
+    {                                                                          \
+        NULL, 0, OPT_END, NULL, NULL, NULL, NULL                               \
+    }
+
+/* Parse argv by opts: -1 to go on, else the exit status (the inputs are
+ * then freed). */
+int cli_files_parse(struct cli_files *f, const char *summary,
+                    const struct opt *opts, int argc, char **argv,
+                    struct wn_reader_options *reader);
+/* A usage error of the command: the message, the inputs freed, the exit
+ * status. */
+int cli_files_usage(struct cli_files *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Hook the run's options (members of the command's options struct). */
+void cli_files_begin(struct cli_files *f, struct wn_progress_sink *sink,
+                     void (**on_reject)(void *, const struct wn_record *),
+                     void **ud, volatile int **cancel);
+/* After the run: the inputs freed, the failure's message and exit status,
+ * or -1 when the run succeeded (the rejected count and an empty input
+ * said). */
+int cli_files_end(struct cli_files *f, int rc, const char *error_path,
+                  int error_errno, uint64_t read);
+/* The run's line "read N records (MB) in S (MB/s): kept, removed,
+ * rejected", then more (may be empty). */
+void cli_files_info(uint64_t read, uint64_t bytes, double seconds,
+                    uint64_t kept, uint64_t removed, uint64_t rejected,
+                    const char *more);
+
 /* Signal handling: SIGINT/SIGTERM set this flag. */
 extern volatile int cli_cancel;
 extern volatile int cli_signal;

@@ -14,13 +14,15 @@ int cmd_passages(int argc, char **argv)
 {
     struct wn_passages_options o;
     wn_passages_options_init(&o);
-    const char *outdir = NULL;
+    struct cli_files f = {.cmd = "passages",
+                          .usage = "[options] --output DIR INPUT...",
+                          .max_bytes = 64ull << 20};
     unsigned min_span = o.min_span, min_length = o.min_length;
     unsigned max_where = o.max_where;
-    uint64_t memory = o.memory, max_bytes = 64ull << 20;
+    uint64_t memory = o.memory;
     bool drop_short = false;
     const struct opt opts[] = {
-        {"output", 'o', OPT_STRING, &outdir, "DIR",
+        {"output", 'o', OPT_STRING, &f.outdir, "DIR",
          "write kept, removed, spans, rejected, stats here"},
         {"mode", 0, OPT_CHOICE, &o.mode, NULL,
          "report repeated spans, or cut all but the first occurrence "
@@ -38,87 +40,40 @@ int cmd_passages(int argc, char **argv)
          "other occurrences listed per span (default 8)"},
         {"memory", 0, OPT_SIZE, &memory, "SIZE",
          "memory budget of the suffix arrays (default 1G)"},
-        {"tmp-dir", 0, OPT_STRING, &o.tmp_dir, "DIR",
-         "spill files here (default: inside the output dir)"},
-        {"id-field", 0, OPT_STRING, &o.reader.id_field, "NAME",
-         "JSON field of the id (default id)"},
-        {"text-field", 0, OPT_STRING, &o.reader.text_field, "NAME",
-         "JSON field of the text (default text)"},
-        {"max-record-bytes", 0, OPT_SIZE, &max_bytes, "SIZE",
-         "reject longer records (default 64M)"},
-        {NULL, 0, OPT_END, NULL, NULL, NULL},
+        CLI_FILES_OPTS(f, o),
     };
-    const char *usage = "[options] --output DIR INPUT...";
     const char *summary =
         "Find every passage of at least --min-span tokens that occurs more "
         "than once,\nwithin a record or across records (a suffix array over "
         "the corpus, Lee et al.\n2022). spans.jsonl lists them with byte "
         "offsets into the text field, their\ncount and where else they "
         "occur; --mode remove cuts every occurrence after the\nfirst.";
-    char **pos = calloc((size_t)argc + 1, sizeof(char *));
-    int npos = 0;
-    if (!pos)
-        return EXIT_FAIL;
-    int prc =
-        cli_parse("passages", usage, summary, opts, argc, argv, pos, &npos);
-    if (prc) {
-        free(pos);
-        return prc < 0 ? EXIT_OK : prc;
-    }
-    if (!outdir || npos == 0) {
-        cli_error("passages: %s",
-                  !outdir ? "--output DIR is required" : "no input given");
-        fprintf(stderr, "usage: winnow passages %s\n", usage);
-        free(pos);
-        return EXIT_USAGE;
-    }
-    if (min_span == 0 || (drop_short && o.mode != WN_SPANS_REMOVE)) {
-        cli_error("passages: %s", min_span == 0
-                                      ? "--min-span must be at least 1"
-                                      : "--drop-short needs --mode remove");
-        free(pos);
-        return EXIT_USAGE;
-    }
+    int status = cli_files_parse(&f, summary, opts, argc, argv, &o.reader);
+    if (status >= 0)
+        return status;
+    if (min_span == 0)
+        return cli_files_usage(&f, "--min-span must be at least 1");
+    if (drop_short && o.mode != WN_SPANS_REMOVE)
+        return cli_files_usage(&f, "--drop-short needs --mode remove");
     o.min_span = min_span;
     o.min_length = min_length;
     o.max_where = max_where;
     o.memory = memory;
     o.drop_short = drop_short;
-    if (max_bytes == 0 || max_bytes >= (4ull << 30)) {
-        cli_error("passages: --max-record-bytes must be between 1 and 4G - 1");
-        free(pos);
-        return EXIT_USAGE;
-    }
-    o.reader.max_record_bytes = (size_t)max_bytes;
-    struct cli_rejects rejects = {0};
-    o.on_reject = cli_on_reject;
-    o.ud = &rejects;
-    struct cli_progress prog;
-    cli_progress_start(&prog, "passages", &o.progress);
-    o.cancel = &cli_cancel;
-    cli_install_signals();
+    cli_files_begin(&f, &o.progress, &o.on_reject, &o.ud, &o.cancel);
     struct wn_passages_report rep;
     memset(&rep, 0, sizeof(rep)); /* untouched on an early error */
-    int rc = wn_passages_run((const char *const *)pos, (size_t)npos, outdir, &o,
-                             &rep);
-    cli_progress_end(&prog);
-    free(pos);
-    int failed =
-        cli_run_failed("passages", rc, rep.error_path, rep.error_errno);
-    if (failed >= 0)
-        return failed;
-    cli_rejects_finish(&rejects);
-    cli_warn_if_empty(rep.read);
-    double mb = rep.bytes / 1e6;
-    cli_info("read %llu records (%.1f MB) in %.2f s (%.1f MB/s): kept %llu, "
-             "removed %llu, rejected %llu; %llu spans (%llu tokens) in %llu "
-             "records",
-             (unsigned long long)rep.read, mb, rep.seconds,
-             rep.seconds > 0 ? mb / rep.seconds : 0.0,
-             (unsigned long long)rep.kept, (unsigned long long)rep.removed,
-             (unsigned long long)rep.rejected, (unsigned long long)rep.spans,
-             (unsigned long long)rep.span_tokens,
+    int rc = wn_passages_run((const char *const *)f.pos, (size_t)f.npos,
+                             f.outdir, &o, &rep);
+    status = cli_files_end(&f, rc, rep.error_path, rep.error_errno, rep.read);
+    if (status >= 0)
+        return status;
+    char more[160];
+    snprintf(more, sizeof(more), "; %llu spans (%llu tokens) in %llu records",
+             (unsigned long long)rep.spans, (unsigned long long)rep.span_tokens,
              (unsigned long long)rep.docs_with_spans);
+    cli_files_info(rep.read, rep.bytes, rep.seconds, rep.kept, rep.removed,
+                   rep.rejected, more);
     if (cli_verbosity > 0)
         cli_info(
             "%llu tokens, %llu distinct (%llu coded by hash), %.1f MB "

@@ -18,8 +18,9 @@ int cmd_repeats(int argc, char **argv)
 {
     struct wn_repeats_options o;
     wn_repeats_options_init(&o);
-    const char *outdir = NULL;
-    uint64_t max_bytes = 64ull << 20;
+    struct cli_files f = {.cmd = "repeats",
+                          .usage = "[options] --output DIR INPUT...",
+                          .max_bytes = 64ull << 20};
     bool gopher = false;
     double max[WN_REP_COUNT];
     char names[WN_REP_COUNT][48], helps[WN_REP_COUNT][96];
@@ -28,7 +29,7 @@ int cmd_repeats(int argc, char **argv)
     opts[k++] = (struct opt){"output",
                              'o',
                              OPT_STRING,
-                             &outdir,
+                             &f.outdir,
                              "DIR",
                              "write kept, removed, repetition, rejected, "
                              "stats here"};
@@ -47,7 +48,7 @@ int cmd_repeats(int argc, char **argv)
         &o.reader.text_field, "NAME", "JSON field of the text (default text)"};
     opts[k++] = (struct opt){
         "max-record-bytes", 0,      OPT_SIZE,
-        &max_bytes,         "SIZE", "reject longer records (default 64M)"};
+        &f.max_bytes,       "SIZE", "reject longer records (default 64M)"};
     for (int i = 0; i < WN_REP_COUNT; i++) {
         const char *name = wn_repetition_name(i);
         size_t n = (size_t)snprintf(names[i], sizeof(names[i]), "max-%s", name);
@@ -62,7 +63,6 @@ int cmd_repeats(int argc, char **argv)
             (struct opt){names[i], 0, OPT_DOUBLE, &max[i], "X", helps[i]};
     }
     opts[k] = (struct opt){NULL, 0, OPT_END, NULL, NULL, NULL};
-    const char *usage = "[options] --output DIR INPUT...";
     const char *summary =
         "Measure repetition inside each record: duplicate lines and "
         "paragraphs, the most\nfrequent 2-4-grams, duplicate 5-10-grams "
@@ -71,64 +71,26 @@ int cmd_repeats(int argc, char **argv)
         "removed with the measures that exceeded it. Memory follows the "
         "largest\nrecord: about 12-16 bytes per byte of it "
         "(--max-record-bytes bounds it).";
-    char **pos = calloc((size_t)argc + 1, sizeof(char *));
-    int npos = 0;
-    if (!pos)
-        return EXIT_FAIL;
-    int prc =
-        cli_parse("repeats", usage, summary, opts, argc, argv, pos, &npos);
-    if (prc) {
-        free(pos);
-        return prc < 0 ? EXIT_OK : prc;
-    }
-    if (!outdir || npos == 0) {
-        cli_error("repeats: %s",
-                  !outdir ? "--output DIR is required" : "no input given");
-        fprintf(stderr, "usage: winnow repeats %s\n", usage);
-        free(pos);
-        return EXIT_USAGE;
-    }
+    int status = cli_files_parse(&f, summary, opts, argc, argv, &o.reader);
+    if (status >= 0)
+        return status;
     for (int i = 0; i < WN_REP_COUNT; i++) {
-        if (!isnan(max[i]) && max[i] < 0) {
-            cli_error("repeats: --%s must not be negative", names[i]);
-            free(pos);
-            return EXIT_USAGE;
-        }
+        if (!isnan(max[i]) && max[i] < 0)
+            return cli_files_usage(&f, "--%s must not be negative", names[i]);
         o.max[i] = !isnan(max[i]) ? max[i]
                    : gopher       ? wn_repetition_gopher(i)
                                   : 1.0;
     }
-    if (max_bytes == 0 || max_bytes >= (4ull << 30)) {
-        cli_error("repeats: --max-record-bytes must be between 1 and 4G - 1");
-        free(pos);
-        return EXIT_USAGE;
-    }
-    o.reader.max_record_bytes = (size_t)max_bytes;
-    struct cli_rejects rejects = {0};
-    o.on_reject = cli_on_reject;
-    o.ud = &rejects;
-    struct cli_progress prog;
-    cli_progress_start(&prog, "repeats", &o.progress);
-    o.cancel = &cli_cancel;
-    cli_install_signals();
+    cli_files_begin(&f, &o.progress, &o.on_reject, &o.ud, &o.cancel);
     struct wn_repeats_report rep;
     memset(&rep, 0, sizeof(rep)); /* untouched on an early error */
-    int rc = wn_repeats_run((const char *const *)pos, (size_t)npos, outdir, &o,
-                            &rep);
-    cli_progress_end(&prog);
-    free(pos);
-    int failed = cli_run_failed("repeats", rc, rep.error_path, rep.error_errno);
-    if (failed >= 0)
-        return failed;
-    cli_rejects_finish(&rejects);
-    cli_warn_if_empty(rep.read);
-    double mb = rep.bytes / 1e6;
-    cli_info("read %llu records (%.1f MB) in %.2f s (%.1f MB/s): kept %llu, "
-             "removed %llu, rejected %llu",
-             (unsigned long long)rep.read, mb, rep.seconds,
-             rep.seconds > 0 ? mb / rep.seconds : 0.0,
-             (unsigned long long)rep.kept, (unsigned long long)rep.removed,
-             (unsigned long long)rep.rejected);
+    int rc = wn_repeats_run((const char *const *)f.pos, (size_t)f.npos,
+                            f.outdir, &o, &rep);
+    status = cli_files_end(&f, rc, rep.error_path, rep.error_errno, rep.read);
+    if (status >= 0)
+        return status;
+    cli_files_info(rep.read, rep.bytes, rep.seconds, rep.kept, rep.removed,
+                   rep.rejected, "");
     for (int i = 0; i < WN_REP_COUNT && cli_verbosity > 0; i++)
         if (rep.exceeded[i])
             cli_info("  %llu records above %s %g",

@@ -72,6 +72,87 @@ void cli_warn_if_empty(uint64_t read)
                   "with .gz or .zst)");
 }
 
+int cli_files_parse(struct cli_files *f, const char *summary,
+                    const struct opt *opts, int argc, char **argv,
+                    struct wn_reader_options *reader)
+{
+    f->pos = calloc((size_t)argc + 1, sizeof(char *));
+    f->npos = 0;
+    if (!f->pos)
+        return EXIT_FAIL;
+    int prc = cli_parse(f->cmd, f->usage, summary, opts, argc, argv, f->pos,
+                        &f->npos);
+    if (prc) {
+        free(f->pos);
+        f->pos = NULL;
+        return prc < 0 ? EXIT_OK : prc;
+    }
+    if (!f->outdir || f->npos == 0) {
+        cli_error("%s: %s", f->cmd,
+                  !f->outdir ? "--output DIR is required" : "no input given");
+        fprintf(stderr, "usage: winnow %s %s\n", f->cmd, f->usage);
+        free(f->pos);
+        f->pos = NULL;
+        return EXIT_USAGE;
+    }
+    if (f->max_bytes == 0 || f->max_bytes >= (4ull << 30))
+        return cli_files_usage(
+            f, "--max-record-bytes must be between 1 and 4G - 1");
+    reader->max_record_bytes = (size_t)f->max_bytes;
+    return -1;
+}
+
+int cli_files_usage(struct cli_files *f, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    cli_error("%s: %s", f->cmd, msg);
+    free(f->pos);
+    f->pos = NULL;
+    return EXIT_USAGE;
+}
+
+void cli_files_begin(struct cli_files *f, struct wn_progress_sink *sink,
+                     void (**on_reject)(void *, const struct wn_record *),
+                     void **ud, volatile int **cancel)
+{
+    memset(&f->rejects, 0, sizeof(f->rejects));
+    *on_reject = cli_on_reject;
+    *ud = &f->rejects;
+    cli_progress_start(&f->prog, f->cmd, sink);
+    *cancel = &cli_cancel;
+    cli_install_signals();
+}
+
+int cli_files_end(struct cli_files *f, int rc, const char *error_path,
+                  int error_errno, uint64_t read)
+{
+    cli_progress_end(&f->prog);
+    free(f->pos);
+    f->pos = NULL;
+    int failed = cli_run_failed(f->cmd, rc, error_path, error_errno);
+    if (failed >= 0)
+        return failed;
+    cli_rejects_finish(&f->rejects);
+    cli_warn_if_empty(read);
+    return -1;
+}
+
+void cli_files_info(uint64_t read, uint64_t bytes, double seconds,
+                    uint64_t kept, uint64_t removed, uint64_t rejected,
+                    const char *more)
+{
+    double mb = bytes / 1e6;
+    cli_info("read %llu records (%.1f MB) in %.2f s (%.1f MB/s): kept %llu, "
+             "removed %llu, rejected %llu%s",
+             (unsigned long long)read, mb, seconds,
+             seconds > 0 ? mb / seconds : 0.0, (unsigned long long)kept,
+             (unsigned long long)removed, (unsigned long long)rejected, more);
+}
+
 int cli_run_failed(const char *cmd, int rc, const char *error_path,
                    int error_errno)
 {
