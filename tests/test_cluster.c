@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -430,6 +431,40 @@ static void test_join_partitions_floor(void **state)
                         n / WN_JOIN_BLOCK + t + 1);
 }
 
+/* wn__key_partition spreads keys whose top bits are fixed (an anchor spill
+ * file holds the keys of one value of the top 6 bits) evenly: no
+ * partition holds more than twice its share (the reviewer's finding on the
+ * first multiply-shift, which read the top bits: one partition took all). */
+static void test_key_partition_spreads_fixed_top_bits(void **state)
+{
+    (void)state;
+    static uint32_t count[256];
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (uint64_t parts = 2; parts <= 256; parts *= 2) {
+        memset(count, 0, sizeof(count));
+        const unsigned n = 100000;
+        for (unsigned i = 0; i < n; i++) {
+            /* splitmix64 */
+            x += 0x9e3779b97f4a7c15ull;
+            uint64_t z = x;
+            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+            z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+            z ^= z >> 31;
+            uint64_t key = (z & ~(0x3full << 58)) | (0x2aull << 58);
+            uint64_t p = wn__key_partition(key, parts);
+            assert_true(p < parts);
+            count[p]++;
+        }
+        for (uint64_t p = 0; p < parts; p++)
+            assert_true(count[p] < 2 * n / parts);
+    }
+    /* The whole range is reached, in order: 0 for key 0, parts - 1 for
+     * the largest low half. */
+    assert_int_equal(wn__key_partition(0, 7), 0);
+    assert_int_equal(wn__key_partition(0xffffffffull, 7), 6);
+    assert_int_equal(wn__key_partition(~0ull, 1), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -442,6 +477,7 @@ int main(void)
         cmocka_unit_test(test_uf_roots_are_first_members),
         cmocka_unit_test(test_eval_clusters_and_pairs),
         cmocka_unit_test(test_join_partitions_floor),
+        cmocka_unit_test(test_key_partition_spreads_fixed_top_bits),
         cmocka_unit_test(test_eval_ids_conflicts_kinds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -78,12 +78,13 @@ WN_INTERNAL int wn__join_sorted(const struct wn_keydoc *v, size_t n,
 WN_INTERNAL uint64_t wn__join_partitions(uint64_t n, unsigned nthreads,
                                          uint64_t budget);
 
-/* The partition of a join key among parts (at most 2^32): its top 32 bits
- * scaled to [0, parts) by a multiply and a shift (Lemire's range reduction),
- * where a division per key was 40% of the band join's reading loop. */
+/* The partition of a join key among parts (at most 2^32): its low 32 bits
+ * scaled to [0, parts) by a multiply and a shift (Lemire's range
+ * reduction), where a division per key was 40% of the band join's reading
+ * loop. The low bits: the anchor spill files are chosen by the top ones. */
 static inline uint64_t wn__key_partition(uint64_t key, uint64_t parts)
 {
-    return ((key >> 32) * parts) >> 32;
+    return ((key & 0xffffffffu) * parts) >> 32;
 }
 
 /* Sort and de-duplicate packed pairs; returns the new count. */
