@@ -456,11 +456,13 @@ int cmd_index(int argc, char **argv)
         } else {
             cli_rejects_finish(&pr.log);
             if (sub == 1)
-                cli_info("read %llu records in %.2f s: added %llu, removed "
-                         "%llu (%llu exact, %llu near, %llu contained, %llu "
-                         "id), rejected %llu",
+                cli_info("read %llu records in %.2f s: added %llu, already "
+                         "indexed %llu (by an earlier run), removed %llu "
+                         "(%llu exact, %llu near, %llu contained, %llu id), "
+                         "rejected %llu",
                          (unsigned long long)rep.read, rep.seconds,
-                         (unsigned long long)rep.kept,
+                         (unsigned long long)(rep.kept - rep.kept_indexed),
+                         (unsigned long long)rep.kept_indexed,
                          (unsigned long long)rep.removed,
                          (unsigned long long)rep.removed_exact,
                          (unsigned long long)rep.removed_near,

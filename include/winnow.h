@@ -1642,6 +1642,9 @@ WN_API void wn_index_run_options_init(struct wn_index_run_options *o);
 struct wn_index_run_report {
     uint64_t read, kept, removed, rejected;
     uint64_t removed_exact, removed_near, removed_contained, removed_id;
+    /* Of kept: records an add found indexed as themselves (the same id and
+     * text, from an earlier run over the same input), not added again. */
+    uint64_t kept_indexed;
     uint64_t time_missing; /* time_field given but not readable */
     uint64_t blank_lines, bytes;
     uint64_t transactions;

@@ -189,6 +189,53 @@ static int write_removed(struct run *r, const struct pending *p,
     return rc;
 }
 
+/* Exact matches a query lists to find a record itself among its exact
+ * copies (ties go to the earliest record). */
+#define SELF_MATCHES 64u
+
+/*
+ * In an add, the records whose id the index already holds (reason id):
+ * which of them are the very record indexed, the same id with the same
+ * text, found again by a query among its exact copies. Such a record was
+ * added by an earlier run over the same input (one that was interrupted
+ * after its first transaction, before its outputs were published): it is
+ * written to kept.jsonl again, as that run would have, and counted in
+ * kept_indexed, never removed as a duplicate of itself. self[i] says so.
+ */
+static int find_self(struct run *r, bool *self)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        self[i] = false;
+        if (!r->res[i].is_new && r->res[i].n &&
+            r->res[i].matches[0].reason == WN_REASON_ID)
+            r->items[m++] = r->p[i].it;
+    }
+    if (!m)
+        return WN_OK;
+    struct wn_index_result *q = wn__calloc(m, sizeof(*q));
+    if (!q)
+        return WN_ENOMEM;
+    for (size_t k = 0; k < m; k++)
+        wn_index_result_init(&q[k]);
+    int rc = wn_index_apply(r->ix, r->items, m, 0, SELF_MATCHES, q);
+    for (size_t i = 0, k = 0; !rc && i < r->n; i++) {
+        if (r->res[i].is_new || !r->res[i].n ||
+            r->res[i].matches[0].reason != WN_REASON_ID)
+            continue;
+        uint64_t rec = r->res[i].matches[0].record;
+        for (size_t j = 0; j < q[k].n; j++)
+            if (q[k].matches[j].record == rec &&
+                q[k].matches[j].reason == WN_REASON_EXACT)
+                self[i] = true;
+        k++;
+    }
+    for (size_t k = 0; k < m; k++)
+        wn_index_result_release(&q[k]);
+    wn__free(q);
+    return rc;
+}
+
 /* Apply the pending batch and write its records out in order. */
 static int flush(struct run *r)
 {
@@ -200,11 +247,17 @@ static int flush(struct run *r)
                             r->o->max_matches ? r->o->max_matches : 1, r->res);
     if (!rc)
         r->rep.transactions++;
+    bool *self = NULL;
+    if (!rc && r->o->add) {
+        self = wn__calloc(r->n, sizeof(*self));
+        rc = self ? find_self(r, self) : WN_ENOMEM;
+    }
     for (size_t i = 0; !rc && i < r->n; i++) {
         struct pending *p = &r->p[i];
         const struct wn_index_result *res = &r->res[i];
-        if (res->is_new) {
+        if (res->is_new || (self && self[i])) {
             r->rep.kept++;
+            r->rep.kept_indexed += !res->is_new;
             if (r->files) {
                 rc = wn__outfile_write(&r->kept, p->raw, p->raw_len);
                 if (!rc)
@@ -231,6 +284,7 @@ static int flush(struct run *r)
         if (!rc && r->o->on_result)
             r->o->on_result(r->o->ud, &p->rec, res);
     }
+    wn__free(self);
     for (size_t i = 0; i < r->n; i++)
         pending_release(&r->p[i]);
     r->n = 0;
@@ -328,7 +382,8 @@ static int write_stats(struct run *r, double secs)
     struct wn_buf b = {0};
     rc = wn__buf_printf(
         &b,
-        "{\n  \"read\": %llu,\n  \"kept\": %llu,\n  \"removed\": %llu,\n"
+        "{\n  \"read\": %llu,\n  \"kept\": %llu,\n  \"kept_indexed\": %llu,\n"
+        "  \"removed\": %llu,\n"
         "  \"rejected\": %llu,\n  \"removed_exact\": %llu,\n"
         "  \"removed_near\": %llu,\n  \"removed_contained\": %llu,\n"
         "  \"removed_id\": %llu,\n  \"time_missing\": %llu,\n"
@@ -338,8 +393,8 @@ static int write_stats(struct run *r, double secs)
         "\"bands\": %u, \"rows\": %u, \"used_bytes\": %llu, "
         "\"file_bytes\": %llu}\n}\n",
         (unsigned long long)p->read, (unsigned long long)p->kept,
-        (unsigned long long)p->removed, (unsigned long long)p->rejected,
-        (unsigned long long)p->removed_exact,
+        (unsigned long long)p->kept_indexed, (unsigned long long)p->removed,
+        (unsigned long long)p->rejected, (unsigned long long)p->removed_exact,
         (unsigned long long)p->removed_near,
         (unsigned long long)p->removed_contained,
         (unsigned long long)p->removed_id, (unsigned long long)p->time_missing,
