@@ -1412,9 +1412,11 @@ int cmd_serve(int argc, char **argv)
                 left > 0 ? "; some requests were cut at the drain limit" : "");
     }
     stop_threads(&s, started);
-    if (s.merge_rc)
+    if (s.merge_rc) {
         cli_error("serve: merging the pending keys failed: %s",
                   wn_strerror(s.merge_rc));
+        status = EXIT_FAIL; /* a supervisor must see it */
+    }
     for (size_t i = 0; i < s.wcap; i++)
         wn_index_result_release(&s.wres[i]);
     free(s.wres);

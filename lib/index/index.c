@@ -50,6 +50,8 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -460,6 +462,35 @@ static int setup(struct wn_index *ix, MDB_txn *txn,
     return WN_OK;
 }
 
+/* fsync the directory that holds path: 0, or -1 with errno set. */
+static int sync_parent(const char *path)
+{
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    while (n > 0 && path[n - 1] != '/')
+        n--;
+    char *dir = wn__malloc(n + 2);
+    if (!dir) {
+        errno = ENOMEM;
+        return -1;
+    }
+    if (n == 0) {
+        strcpy(dir, ".");
+    } else {
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = fd < 0 || fsync(fd) ? -1 : 0;
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    wn__free(dir);
+    errno = e;
+    return rc;
+}
+
 int wn_index_open(const char *path, const struct wn_index_options *o,
                   struct wn_index **out, char *msg, size_t msgcap)
 {
@@ -467,9 +498,20 @@ int wn_index_open(const char *path, const struct wn_index_options *o,
     if (msg && msgcap)
         msg[0] = '\0';
     struct stat st;
-    if (o->create && !o->read_only && mkdir(path, 0777) && errno != EEXIST) {
-        say(msg, msgcap, "cannot create '%s': %s", path, strerror(errno));
-        return WN_EOPEN;
+    if (o->create && !o->read_only) {
+        if (mkdir(path, 0777) == 0) {
+            /* The new directory's entry in its parent, durable before
+             * any add is acknowledged in it (the log syncs the index
+             * directory itself). */
+            if (sync_parent(path)) {
+                say(msg, msgcap, "cannot sync the directory holding '%s': %s",
+                    path, strerror(errno));
+                return WN_EIO;
+            }
+        } else if (errno != EEXIST) {
+            say(msg, msgcap, "cannot create '%s': %s", path, strerror(errno));
+            return WN_EOPEN;
+        }
     }
     char *data = wn__malloc(strlen(path) + 10);
     if (!data)
@@ -1009,7 +1051,7 @@ static int mt_candidates(const struct memtable *m,
     int rc = WN_OK;
     for (uint32_t i = 0; !rc && m->slot && i <= nk; i++) {
         uint64_t key = i == nk ? it->sk.exact[0] : it->sk.keys[i];
-        for (size_t h = mt_hash(key) & m->mask; m->slot[h].used;
+        for (size_t h = mt_hash(key) & m->mask; !rc && m->slot[h].used;
              h = (h + 1) & m->mask)
             if (m->slot[h].key == key)
                 rc = push_num(w, m->slot[h].rec, i);

@@ -431,6 +431,7 @@ int wn__wal_rotate(struct wn__wal *w, uint64_t *done)
         return rc;
     }
     close(old);
+    w->broken = 0; /* a failed cut-back was of the old file */
     *done = seq;
     return WN_OK;
 }
