@@ -53,7 +53,13 @@
 
 #define WRITER_BATCH_MAX 4096u /* records per group commit, at most */
 #define POOL_MAX         512u  /* request objects kept for reuse */
-#define JOB_STOPPED      1     /* a job's rc: the writer had stopped */
+/* Records of one /batch at most (413 beyond): the per-record arrays are
+ * about 170 bytes a record, so a body of short lines cannot make them
+ * many times its size. */
+#define BATCH_MAX_RECORDS 100000u
+/* A request object's arrays are not kept for reuse above this. */
+#define POOL_ROOM_MAX 4096u
+#define JOB_STOPPED   1 /* a job's rc: the writer had stopped */
 
 /* A group of prepared records waiting for the writer: one request's. */
 struct job {
@@ -425,11 +431,24 @@ static struct request *request_get(struct server *s)
 static void request_put(struct server *s, struct request *q)
 {
     request_clear(q);
-    /* A large body's buffer is not kept. */
+    /* A large body's buffer is not kept, nor a large batch's arrays. */
     if (q->cap > 1u << 20) {
         free(q->body);
         q->body = NULL;
         q->cap = 0;
+    }
+    if (q->room > POOL_ROOM_MAX) {
+        for (size_t i = 0; i < q->room; i++)
+            wn_index_result_release(&q->res[i]);
+        free(q->objs);
+        free(q->docs);
+        free(q->items);
+        free(q->res);
+        q->objs = NULL;
+        q->docs = NULL;
+        q->items = NULL;
+        q->res = NULL;
+        q->room = 0;
     }
     pthread_mutex_lock(&s->pool_mu);
     if (s->npool < POOL_MAX) {
@@ -918,9 +937,23 @@ static bool handle_post(struct server *s, struct MHD_Connection *c,
         return false;
     }
     uint64_t t0 = now_ns();
+    /* Room for the lines that hold a record: blank ones take none. */
     size_t cap = 1;
-    for (size_t i = 0; q->batch && i < q->len; i++)
-        cap += q->body[i] == '\n';
+    bool blank = true;
+    for (size_t i = 0; q->batch && i < q->len; i++) {
+        char ch = q->body[i];
+        if (ch == '\n') {
+            cap += !blank;
+            blank = true;
+        } else if (ch != ' ' && ch != '\t' && ch != '\r') {
+            blank = false;
+        }
+    }
+    if (cap > BATCH_MAX_RECORDS) {
+        reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE,
+                    "a batch holds at most %u records", BATCH_MAX_RECORDS);
+        return false;
+    }
     if (request_room(q, cap)) {
         reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
         return false;

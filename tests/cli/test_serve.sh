@@ -294,6 +294,17 @@ grep -q '"id":"a","new":false,"duplicate_of":"a","similarity":1.0000,"reason":"i
 ok $? "restarted: a retried id is answered, not added twice"
 post /query "$b" | grep -q '"duplicate_of":"a"'
 ok $? "restarted: earlier records are found"
+# A batch of blank lines takes no room; one of too many records is a 413.
+rss() { awk '/VmRSS/{print $2}' "/proc/$SPID/status"; }
+rss0=$(rss)
+python3 -c 'import sys; sys.stdout.write("\n" * (4 << 20))' >"$TMP/blank"
+post /batch "@$TMP/blank" >"$TMP/e"
+[ "$(code)" = 200 ] && [ ! -s "$TMP/e" ] && [ $(( $(rss) - rss0 )) -lt 65536 ]
+ok $? "a batch of 4 MiB of blank lines: 200, nothing, no memory kept ($(( $(rss) - rss0 )) KiB)"
+python3 -c 'import sys; sys.stdout.write("x\n" * 100001)' >"$TMP/many"
+post /batch "@$TMP/many" >"$TMP/e"
+[ "$(code)" = 413 ] && grep -q 'at most 100000 records' "$TMP/e"
+ok $? "a batch of over 100,000 records: 413"
 stop_server
 ok $? "a second SIGTERM stop exits 0"
 
