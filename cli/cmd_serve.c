@@ -892,8 +892,10 @@ static void post_reply(struct server *s, struct request *q, int rc,
         reply_error(r,
                     rc == WN_ENOSPC ? MHD_HTTP_INSUFFICIENT_STORAGE
                                     : MHD_HTTP_INTERNAL_SERVER_ERROR,
-                    "the index failed: %s; nothing of this request was "
-                    "acknowledged",
+                    "the index failed: %s; no record of this request is "
+                    "acknowledged, though some may have been added: a "
+                    "retry is safe (a record added is answered \"reason\": "
+                    "\"id\")",
                     status_text(rc));
         return;
     }
