@@ -399,6 +399,38 @@ static bool batch_full(const struct wn_batch *b)
     return b->n >= b->cap || b->text.len >= BATCH_TEXT_BYTES;
 }
 
+/* The document-table entries of the next record (number e->nfill) that
+ * come from the record itself: id, text length, keep value. The caller
+ * counts it in nfill once it is queued or committed. */
+static int number_doc(struct wn_pass1 *p, const struct wn_dedup_record *rec)
+{
+    struct wn_docs *e = p->docs;
+    size_t d = e->nfill;
+    int rc = grow_docs(p, d + 1);
+    if (rc)
+        return rc;
+    if (rec->text_len > UINT32_MAX)
+        return WN_ETOOBIG;
+    if (d == 0)
+        e->id_off[0] = 0;
+    rc = wn__buf_append(&e->ids, rec->id, rec->id_len);
+    if (rc)
+        return rc;
+    e->id_off[d + 1] = e->ids.len;
+    e->tlen[d] = (uint32_t)rec->text_len;
+    if (p->keep_max) {
+        /* Records without the value rank below all others, and are
+         * counted so that a misspelt field does not pass unnoticed. */
+        double v = rec->has_value ? rec->value : NAN;
+        if (isnan(v)) {
+            p->keep_missing++;
+            v = -INFINITY;
+        }
+        e->keyval[d] = v;
+    }
+    return WN_OK;
+}
+
 int wn__pass1_add(struct wn_pass1 *p, const struct wn_dedup_record *rec)
 {
     struct wn_docs *e = p->docs;
@@ -422,29 +454,9 @@ int wn__pass1_add(struct wn_pass1 *p, const struct wn_dedup_record *rec)
         p->fill = b;
     }
     struct wn_batch *b = p->fill;
-    size_t d = e->nfill; /* its document number once committed */
-    rc = grow_docs(p, d + 1);
+    rc = number_doc(p, rec);
     if (rc)
         return rc;
-    if (rec->text_len > UINT32_MAX)
-        return WN_ETOOBIG;
-    if (d == 0)
-        e->id_off[0] = 0;
-    rc = wn__buf_append(&e->ids, rec->id, rec->id_len);
-    if (rc)
-        return rc;
-    e->id_off[d + 1] = e->ids.len;
-    e->tlen[d] = (uint32_t)rec->text_len;
-    if (p->keep_max) {
-        /* Records without the value rank below all others, and are
-         * counted so that a misspelt field does not pass unnoticed. */
-        double v = rec->has_value ? rec->value : NAN;
-        if (isnan(v)) {
-            p->keep_missing++;
-            v = -INFINITY;
-        }
-        e->keyval[d] = v;
-    }
     b->off[b->n] = b->text.len;
     rc = wn__buf_append(&b->text, rec->text, rec->text_len);
     if (rc)
@@ -497,26 +509,9 @@ int wn__pass1_add_sketch(struct wn_pass1 *p, const struct wn_dedup_record *rec,
     if (rc)
         return rc;
     size_t d = e->nfill;
-    rc = grow_docs(p, d + 1);
+    rc = number_doc(p, rec);
     if (rc)
         return rc;
-    if (rec->text_len > UINT32_MAX)
-        return WN_ETOOBIG;
-    if (d == 0)
-        e->id_off[0] = 0;
-    rc = wn__buf_append(&e->ids, rec->id, rec->id_len);
-    if (rc)
-        return rc;
-    e->id_off[d + 1] = e->ids.len;
-    e->tlen[d] = (uint32_t)rec->text_len;
-    if (p->keep_max) {
-        double v = rec->has_value ? rec->value : NAN;
-        if (isnan(v)) {
-            p->keep_missing++;
-            v = -INFINITY;
-        }
-        e->keyval[d] = v;
-    }
     e->h[2 * d] = s->h[0];
     e->h[2 * d + 1] = s->h[1];
     e->nsh[d] = s->nsh;
