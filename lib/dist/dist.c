@@ -6,9 +6,10 @@
  *
  *   ENTRY_RECORD  struct wire_record, then source, id, the raw bytes of a
  *                 rejected record (at most RAW_REJECTED: rejected.jsonl
- *                 shows them) and the encoded sketch of an accepted one
- *                 (an accepted record's bytes stay on its rank, which
- *                 writes its kept line: kept.h)
+ *                 shows them), the encoded sketch of an accepted one (an
+ *                 accepted record's bytes stay on its rank, which writes
+ *                 its kept line: kept.h) and, under --keep max, its keep
+ *                 value (a double)
  *   ENTRY_END     struct wire_end: the unit is done (its bytes, blank
  *                 lines)
  *
@@ -51,10 +52,9 @@ enum { ENTRY_RECORD = 1, ENTRY_END = 2 };
 
 struct wire_record {
     int32_t kind, status, sys_errno;
-    uint32_t has_value; /* value is the record's --keep max value */
+    uint32_t has_value; /* its --keep max value follows the sketch */
     uint64_t error_offset, offset, line, raw_len;
     uint64_t raw_sent, id_len, text_len, source_len, blob_len;
-    double value;
 };
 
 struct wire_end {
@@ -299,8 +299,9 @@ static int put_record(struct wn_buf *b, const struct wn_record *rec,
     };
     if (w.raw_sent > RAW_REJECTED)
         w.raw_sent = RAW_REJECTED;
+    double value = NAN;
     if (!rec->status && o->keep == WN_KEEP_MAX && rec->kind == WN_RECORD_JSON) {
-        w.value = wn__dedup_keep_value(rec->raw, rec->raw_len, o->keep_field);
+        value = wn__dedup_keep_value(rec->raw, rec->raw_len, o->keep_field);
         w.has_value = 1;
     }
     uint8_t type = ENTRY_RECORD;
@@ -315,9 +316,12 @@ static int put_record(struct wn_buf *b, const struct wn_record *rec,
         rc = wn__buf_append(b, rec->raw, w.raw_sent);
     if (!rc && blob_len)
         rc = wn__buf_append(b, blob, blob_len);
+    if (!rc && w.has_value)
+        rc = wn__buf_append(b, &value, sizeof(value));
     t->raw += w.raw_sent;
     t->sketches += blob_len;
-    t->other += 1 + sizeof(w) + w.source_len + w.id_len;
+    t->other += 1 + sizeof(w) + w.source_len + w.id_len +
+                (w.has_value ? sizeof(value) : 0);
     return rc;
 }
 
@@ -772,7 +776,8 @@ static int take_entry(struct gather *g, struct wn_record *rec,
         return WN_EFORMAT;
     memcpy(&w, p + 1, sizeof(w));
     size_t body = 1 + sizeof(w);
-    uint64_t need = w.source_len + w.id_len + w.raw_sent + w.blob_len;
+    uint64_t need = w.source_len + w.id_len + w.raw_sent + w.blob_len +
+                    (w.has_value ? sizeof(double) : 0);
     if (w.source_len > left || w.id_len > left || w.raw_sent > left ||
         w.blob_len > left || need > left - body)
         return WN_EFORMAT;
@@ -804,8 +809,9 @@ static int take_entry(struct gather *g, struct wn_record *rec,
     q += w.raw_sent;
     rec->text = NULL; /* sketched by its rank */
     rec->text_len = w.text_len;
-    g->value = w.value;
     g->has_value = w.has_value != 0;
+    if (g->has_value)
+        memcpy(&g->value, q + w.blob_len, sizeof(g->value));
     *s = NULL;
     if (!rec->status) {
         rc = wn_sketch_decode(g->sk, q, w.blob_len, g->s);
