@@ -22,6 +22,7 @@
 #include <mpi.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #define WRITE_BYTES ((size_t)1 << 20)
@@ -268,6 +269,32 @@ static int unit_sizes(struct wn_dist_kept *k, const struct wn_dist_units *un,
     return rc;
 }
 
+/*
+ * *sum on rank 0 = the sum of every rank's *v, waiting sleeping 1 ms
+ * between looks: a blocking MPI_Reduce spins in Open MPI, and the ranks
+ * that are done would take the cores of those still writing.
+ */
+static int reduce_sleeping(const uint64_t *v, uint64_t *sum)
+{
+    MPI_Request req = MPI_REQUEST_NULL;
+    int rc = MPI_Ireduce(v, sum, 1, MPI_UINT64_T, MPI_SUM, 0, MPI_COMM_WORLD,
+                         &req) == MPI_SUCCESS
+                 ? WN_OK
+                 : WN_EIO;
+    const struct timespec ms = {0, 1000000};
+    int done = 0;
+    while (!done && !rc) {
+        if (MPI_Test(&req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+            rc = WN_EIO;
+        else if (!done)
+            nanosleep(&ms, NULL);
+    }
+    /* A request that completed is MPI_REQUEST_NULL: this returns at once. */
+    if (MPI_Wait(&req, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+        rc = WN_EIO;
+    return rc;
+}
+
 int wn__dist_kept_write(struct wn_dist_kept *k, const struct wn_dist_units *un,
                         const uint8_t *kept, const char *path, int fd,
                         bool sync, int rank, uint64_t *total,
@@ -320,9 +347,8 @@ int wn__dist_kept_write(struct wn_dist_kept *k, const struct wn_dist_units *un,
     }
     /* Every rank done: rank 0 publishes only if the bytes add up. */
     uint64_t sum = 0;
-    if (!rc && MPI_Reduce(&w.written, &sum, 1, MPI_UINT64_T, MPI_SUM, 0,
-                          MPI_COMM_WORLD) != MPI_SUCCESS)
-        rc = WN_EIO;
+    if (!rc)
+        rc = reduce_sleeping(&w.written, &sum);
     if (!rc && rank == 0 && sum != off)
         rc = WN_EIO;
     if (!rc && rank == 0)
