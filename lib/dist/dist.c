@@ -639,9 +639,15 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
     if (!rc)
         rc = local_keys_open(&lk, sk, o, pl->n);
     if (!rc) {
+        struct wn_io_note note = {0};
         FILE *lens = wn__spill_create(spill_dir(o), "kept-lengths",
-                                      (size_t)1 << 16, NULL);
+                                      (size_t)1 << 16, &note);
         rc = lens ? wn__dist_kept_init(&kp, pl->n, lens) : WN_EOPEN;
+        if (!lens) {
+            snprintf(rep->error_path, sizeof(rep->error_path), "%s",
+                     spill_dir(o));
+            rep->error_errno = note.err;
+        }
     }
     if (!rc)
         rc = send_inputs(inputs, pl, o, sk, &lk, &kp, rank, rep, t);
