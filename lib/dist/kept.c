@@ -44,6 +44,31 @@ static void maybe_die_writing(int rank)
 #endif
 }
 
+/* Test hook (tests/cli/test_mpi.sh; only in a -Dtest_hooks=true build):
+ * WINNOW_TEST_MPI_WRITE_GATE=PATH makes every rank, before it reads its
+ * units again, create PATH.R.ready (R its rank) and wait until PATH.go
+ * exists (at most a minute, a hang guard), so that a test can change an
+ * input between the two readings at a known point. */
+static void write_gate(int rank)
+{
+#ifdef WN_TEST_HOOKS
+    const char *g = getenv("WINNOW_TEST_MPI_WRITE_GATE");
+    if (!g || !*g)
+        return;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s.%d.ready", g, rank);
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd >= 0)
+        close(fd);
+    snprintf(path, sizeof(path), "%s.go", g);
+    const struct timespec wait = {0, 10000000};
+    for (int i = 0; i < 6000 && access(path, F_OK) != 0; i++)
+        nanosleep(&wait, NULL);
+#else
+    (void)rank;
+#endif
+}
+
 int wn__dist_kept_init(struct wn_dist_kept *k, size_t units, FILE *lens)
 {
     memset(k, 0, sizeof(*k));
@@ -328,6 +353,8 @@ int wn__dist_kept_write(struct wn_dist_kept *k, const struct wn_dist_units *un,
     uint64_t off = 0;
     if (lc)
         lc->fd = fileno(k->lens);
+    if (!rc)
+        write_gate(rank);
     for (size_t u = 0; !rc && u < un->n; u++) {
         if (un->owner[u] == rank)
             rc = write_unit(k, un, u, kept, lc, k->ndocs, &w, off, size[u], f);

@@ -5,8 +5,9 @@
 # files and a directory of text files; every rank writes its own kept
 # records into rank 0's kept.jsonl (lib/dist/kept.c), also a rank with
 # none and a rank or range with no records; a rank that dies, also while
-# writing, fails the run and publishes nothing, and so does a rank that
-# cannot see the output directory. Built without MPI, it checks that winnow refuses to
+# writing, fails the run and publishes nothing, and so do a rank that
+# cannot see the output directory and an input changed between a rank's
+# two readings. Built without MPI, it checks that winnow refuses to
 # run under mpirun, and skips the rest; likewise when mpirun is missing.
 . "$(dirname "$0")/lib.sh"
 
@@ -274,6 +275,33 @@ if "$WINNOW" --version | grep -q 'test hooks'; then
         [ "$st" -ne 0 ] && [ ! -e "$TMP/dead/kept.jsonl" ] && [ ! -e "$TMP/dead/stats.json" ]
         ok $? "rank $die killed while writing kept.jsonl: mpirun exits non-zero ($st), nothing published"
     done
+    # An input that changes between a rank's two readings of it (every rank
+    # waits at a gate before its second): the run fails, naming the input,
+    # and publishes nothing. One byte of the last record, in rank 1's half
+    # of the file, is changed in place (same size).
+    cp "$TMP/all.jsonl" "$TMP/chg.jsonl"
+    rm -rf "$TMP/chg"
+    WINNOW_TEST_MPI_WRITE_GATE="$TMP/gate" mpi 2 dedup -q -o "$TMP/chg" "$TMP/chg.jsonl" >/dev/null 2>"$TMP/err" &
+    pid=$!
+    n=0
+    while { [ ! -e "$TMP/gate.0.ready" ] || [ ! -e "$TMP/gate.1.ready" ]; } && [ $n -lt 600 ]; do
+        sleep 0.1; n=$((n + 1)) # a hang guard of a minute
+    done
+    python3 - "$TMP/chg.jsonl" <<'PY'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+i = b.rindex(b'"text":"') + 8
+b[i] = ord("X") if b[i] != ord("X") else ord("Y")
+with open(p, "r+b") as f:
+    f.write(b)
+PY
+    touch "$TMP/gate.go"
+    wait "$pid"
+    st=$?
+    [ "$st" -ne 0 ] && [ ! -e "$TMP/chg/kept.jsonl" ] && [ ! -e "$TMP/chg/stats.json" ] &&
+        grep -q "chg.jsonl: an input changed between the two passes" "$TMP/err"
+    ok $? "an input changed between a rank's two readings: the run fails ($st), naming it, nothing published"
     # A rank that dies in the key exchange, the others waiting in it.
     for die in 1 0; do
         rm -rf "$TMP/dead"
