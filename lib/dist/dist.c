@@ -4,7 +4,8 @@
  * of entries in input order (native byte order: every rank runs the same
  * binary on the same architecture):
  *
- *   ENTRY_RECORD  struct wire_record, then source, id, the raw bytes of a
+ *   ENTRY_RECORD  struct wire_record, then source (unless that of the
+ *                 record before it in the unit), id, the raw bytes of a
  *                 rejected record (at most RAW_REJECTED: rejected.jsonl
  *                 shows them), the encoded sketch of an accepted one (an
  *                 accepted record's bytes stay on its rank, which writes
@@ -52,10 +53,16 @@ enum { ENTRY_RECORD = 1, ENTRY_END = 2 };
 
 struct wire_record {
     int32_t kind, status, sys_errno;
-    uint32_t has_value; /* its --keep max value follows the sketch */
+    uint32_t flags; /* WIRE_VALUE, WIRE_SAME_SOURCE */
     uint64_t error_offset, offset, line, raw_len;
     uint64_t raw_sent, id_len, text_len, source_len, blob_len;
 };
+
+/* The record's --keep max value (a double) follows its sketch. */
+#define WIRE_VALUE 1u
+/* The record's source is that of the unit's record before it (none sent:
+ * a unit's records are mostly of one file). */
+#define WIRE_SAME_SOURCE 2u
 
 struct wire_end {
     uint64_t bytes, blank_lines;
@@ -279,10 +286,13 @@ static int send_buf(struct wn_buf *b)
 
 static int put_record(struct wn_buf *b, const struct wn_record *rec,
                       const void *blob, size_t blob_len,
-                      const struct wn_dedup_options *o,
+                      const struct wn_dedup_options *o, struct wn_buf *last_src,
                       struct wn_dist_traffic *t)
 {
     const char *src = rec->source ? rec->source : "";
+    size_t src_len = strlen(src);
+    bool same = last_src->len && last_src->len == src_len &&
+                memcmp(last_src->data, src, src_len) == 0;
     struct wire_record w = {
         .kind = rec->kind,
         .status = rec->status,
@@ -294,15 +304,21 @@ static int put_record(struct wn_buf *b, const struct wn_record *rec,
         .raw_sent = rec->status && rec->raw ? rec->raw_len : 0,
         .id_len = rec->status ? 0 : rec->id_len,
         .text_len = rec->status ? 0 : rec->text_len,
-        .source_len = strlen(src),
+        .source_len = same ? 0 : src_len,
         .blob_len = blob_len,
+        .flags = same ? WIRE_SAME_SOURCE : 0,
     };
+    if (!same) {
+        last_src->len = 0;
+        if (wn__buf_append(last_src, src, src_len))
+            return WN_ENOMEM;
+    }
     if (w.raw_sent > RAW_REJECTED)
         w.raw_sent = RAW_REJECTED;
     double value = NAN;
     if (!rec->status && o->keep == WN_KEEP_MAX && rec->kind == WN_RECORD_JSON) {
         value = wn__dedup_keep_value(rec->raw, rec->raw_len, o->keep_field);
-        w.has_value = 1;
+        w.flags |= WIRE_VALUE;
     }
     uint8_t type = ENTRY_RECORD;
     int rc = wn__buf_append(b, &type, 1);
@@ -316,12 +332,12 @@ static int put_record(struct wn_buf *b, const struct wn_record *rec,
         rc = wn__buf_append(b, rec->raw, w.raw_sent);
     if (!rc && blob_len)
         rc = wn__buf_append(b, blob, blob_len);
-    if (!rc && w.has_value)
+    if (!rc && (w.flags & WIRE_VALUE))
         rc = wn__buf_append(b, &value, sizeof(value));
     t->raw += w.raw_sent;
     t->sketches += blob_len;
     t->other += 1 + sizeof(w) + w.source_len + w.id_len +
-                (w.has_value ? sizeof(value) : 0);
+                (w.flags & WIRE_VALUE ? sizeof(value) : 0);
     return rc;
 }
 
@@ -411,7 +427,7 @@ static int send_inputs(const char *const *inputs, const struct plan *pl,
                        struct wn_dedup_report *rep, struct wn_dist_traffic *t)
 {
     struct wn_sketch *s = NULL;
-    struct wn_buf msg = {0}, blob = {0};
+    struct wn_buf msg = {0}, blob = {0}, last_src = {0};
     struct wn_reader *r = NULL;
     int rc = wn_sketch_create(sk, &s);
     bool died = false;
@@ -445,7 +461,7 @@ static int send_inputs(const char *const *inputs, const struct plan *pl,
                     rc = wn_sketch_encode(s, blob.data, need, &blen);
             }
             if (!rc)
-                rc = put_record(&msg, &rec, blob.data, blen, o, t);
+                rc = put_record(&msg, &rec, blob.data, blen, o, &last_src, t);
             if (!rc && msg.len >= MESSAGE_BYTES) {
                 rc = send_buf(&msg);
                 if (!died) {
@@ -466,6 +482,7 @@ static int send_inputs(const char *const *inputs, const struct plan *pl,
             rep->bytes += wn_reader_bytes(r);
             rc = put_end(&msg, r, t);
         }
+        last_src.len = 0; /* the next unit's first record sends its own */
         if (!rc)
             rc = send_buf(&msg);
         if (!rc && !died) {
@@ -477,6 +494,7 @@ static int send_inputs(const char *const *inputs, const struct plan *pl,
     }
     wn__buf_release(&msg);
     wn__buf_release(&blob);
+    wn__buf_release(&last_src);
     wn_sketch_free(s);
     return rc;
 }
@@ -775,6 +793,7 @@ static int take_entry(struct gather *g, struct wn_record *rec,
         g->pos += 1 + sizeof(w);
         g->src.bytes += w.bytes;
         g->src.blank_lines += w.blank_lines;
+        g->source.len = 0;
         return 0;
     }
     struct wire_record w;
@@ -783,18 +802,23 @@ static int take_entry(struct gather *g, struct wn_record *rec,
     memcpy(&w, p + 1, sizeof(w));
     size_t body = 1 + sizeof(w);
     uint64_t need = w.source_len + w.id_len + w.raw_sent + w.blob_len +
-                    (w.has_value ? sizeof(double) : 0);
+                    (w.flags & WIRE_VALUE ? sizeof(double) : 0);
     if (w.source_len > left || w.id_len > left || w.raw_sent > left ||
         w.blob_len > left || need > left - body)
         return WN_EFORMAT;
     if (w.raw_sent > w.raw_len || (!w.status && w.raw_sent))
         return WN_EFORMAT;
     const char *q = p + body;
+    if ((w.flags & WIRE_SAME_SOURCE) && (w.source_len || !g->source.len))
+        return WN_EFORMAT;
     g->pos += body + (size_t)need;
-    g->source.len = 0;
-    int rc = wn__buf_append(&g->source, q, w.source_len);
-    if (!rc)
-        rc = wn__buf_append(&g->source, "", 1);
+    int rc = WN_OK;
+    if (!(w.flags & WIRE_SAME_SOURCE)) {
+        g->source.len = 0;
+        rc = wn__buf_append(&g->source, q, w.source_len);
+        if (!rc)
+            rc = wn__buf_append(&g->source, "", 1);
+    }
     if (rc)
         return rc;
     q += w.source_len;
@@ -815,7 +839,7 @@ static int take_entry(struct gather *g, struct wn_record *rec,
     q += w.raw_sent;
     rec->text = NULL; /* sketched by its rank */
     rec->text_len = w.text_len;
-    g->has_value = w.has_value != 0;
+    g->has_value = (w.flags & WIRE_VALUE) != 0;
     if (g->has_value)
         memcpy(&g->value, q + w.blob_len, sizeof(g->value));
     *s = NULL;
