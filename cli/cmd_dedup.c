@@ -247,18 +247,22 @@ int cmd_dedup(int argc, char **argv)
                 cli_error("dedup: MPI rank %d of %d failed", rank, size);
             int code =
                 cli_run_failed("dedup", rc, rep.error_path, rep.error_errno);
+            if (sent.output_unseen)
+                cli_error("dedup: every rank writes its kept records into "
+                          "rank 0's output directory, so it must be on a file "
+                          "system every rank sees (docs/SCALING.md)");
             wn_dist_abort(code > 0 ? code : EXIT_FAIL);
         }
         /* bench/bench_mpi.sh adds these up: keep the key=bytes form. */
         if (cli_verbosity > 0)
             cli_info(
                 "MPI rank %d of %d: read %llu records; sent raw=%llu "
-                "sketches=%llu other=%llu keys=%llu pairs=%llu; "
+                "sketches=%llu other=%llu keys=%llu pairs=%llu fates=%llu; "
                 "peak_rss=%llu",
                 rank, size, (unsigned long long)sent.records,
                 (unsigned long long)sent.raw, (unsigned long long)sent.sketches,
                 (unsigned long long)sent.other, (unsigned long long)sent.keys,
-                (unsigned long long)sent.pairs,
+                (unsigned long long)sent.pairs, (unsigned long long)sent.fates,
                 (unsigned long long)rep.peak_rss_bytes);
         wn_dist_finalize();
         if (rank != 0)

@@ -574,7 +574,19 @@ struct wn_dedup_source {
                 size_t *npairs, struct wn_join_stats *st);
     void *ud;
     uint64_t bytes, blank_lines;
+    /* NULL, or the --keep max value of rec, a JSON record that next gave
+     * without its bytes (raw NULL): NaN when it has none. */
+    double (*keep_value)(void *ud, const struct wn_record *rec);
+    /* NULL, or what writes kept.jsonl and removed.jsonl from the decided
+     * job (every fate, wn__dedup_job_fates) instead of pass 2 (pass2.c). */
+    int (*write)(void *ud, struct wn_dedup_job *j, struct wn_frame *f,
+                 const struct wn_pass2_out *out);
 };
+
+/* The keep field of a JSON record: a number, or a string holding one
+ * ("100", as some exports write numbers); NaN when absent or not numeric. */
+WN_INTERNAL double wn__dedup_keep_value(const char *raw, size_t len,
+                                        const char *field);
 
 /* wn_dedup_run with pass 1 fed by src (NULL: read the inputs). */
 WN_INTERNAL int wn__dedup_run_source(const char *const *inputs, size_t ninputs,

@@ -33,9 +33,7 @@ struct run {
     const struct wn_dedup_observer *obs; /* or NULL */
 };
 
-/* The keep field of a JSON record: a number, or a string holding one
- * ("100", as some exports write numbers); NaN when absent or not numeric. */
-static double keep_value(const char *raw, size_t len, const char *field)
+double wn__dedup_keep_value(const char *raw, size_t len, const char *field)
 {
     json_error_t err;
     json_t *root = json_loadb(raw, len, 0, &err);
@@ -177,7 +175,10 @@ static int pass1(struct run *x, struct wn_reader *r,
             .text_len = rec.text_len,
         };
         if (o->keep == WN_KEEP_MAX && rec.kind == WN_RECORD_JSON) {
-            dr.value = keep_value(rec.raw, rec.raw_len, o->keep_field);
+            dr.value =
+                !rec.raw && src && src->keep_value
+                    ? src->keep_value(src->ud, &rec)
+                    : wn__dedup_keep_value(rec.raw, rec.raw_len, o->keep_field);
             dr.has_value = !isnan(dr.value);
         }
         if (x->obs && x->obs->record) {
@@ -319,7 +320,9 @@ static int run_impl(const char *const *inputs, size_t ninputs,
     struct wn_pass2_out out = {&x->f.out[OUT_KEPT], &x->f.out[OUT_REMOVED],
                                obs};
     struct wn_outfile *stats = &x->f.out[nout - 1];
-    if (!rc)
+    if (!rc && src && src->write)
+        rc = src->write(src->ud, &x->job, &x->f, &out);
+    else if (!rc)
         rc = plain ? wn__pass2_copy(&x->job, &x->f, &x->m, &out)
                    : wn__pass2_read(&x->job, &x->f, &x->m, &out);
     p->stage_seconds[5] = wn__now() - t4;

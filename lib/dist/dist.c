@@ -4,9 +4,13 @@
  * of entries in input order (native byte order: every rank runs the same
  * binary on the same architecture):
  *
- *   ENTRY_RECORD  struct wire_record, then source, id, raw bytes (all of
- *                 them for an accepted record, at most RAW_REJECTED of a
- *                 rejected one) and the encoded sketch of an accepted one
+ *   ENTRY_RECORD  struct wire_record, then source (unless that of the
+ *                 record before it in the unit), id, the raw bytes of a
+ *                 rejected record (at most RAW_REJECTED: rejected.jsonl
+ *                 shows them), the encoded sketch of an accepted one (an
+ *                 accepted record's bytes stay on its rank, which writes
+ *                 its kept line: kept.h) and, under --keep max, its keep
+ *                 value (a double)
  *   ENTRY_END     struct wire_end: the unit is done (its bytes, blank
  *                 lines)
  *
@@ -16,25 +20,31 @@
  * rank that reads it; MPI keeps the order of messages between two ranks,
  * so one stream per rank suffices. Then every rank takes part in the band
  * join (exchange.c), through the job's join hook on rank 0 (gather_join)
- * and remote_rank on the others.
+ * and remote_rank on the others. Once rank 0 has decided, its write hook
+ * (gather_write) sends every other rank one message of tag TAG_FATES:
+ * struct wire_fates, the temporary kept.jsonl's path, and one bit per
+ * document of that rank (set: kept); then every rank writes its kept lines
+ * (kept.c) and rank 0 publishes.
  */
 #include "dist/dist.h"
 #include "dist/exchange.h"
+#include "dist/kept.h"
 
 #include "dedup/dedup.h"
-#include "io/json.h"
 #include "io/reader.h"
 #include "io/spill.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <mpi.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
-enum { TAG_RECORDS = 17 };
+enum { TAG_RECORDS = 17, TAG_FATES = 19 };
 enum { ENTRY_RECORD = 1, ENTRY_END = 2 };
 
 #define MESSAGE_BYTES ((size_t)4 << 20)
@@ -43,13 +53,23 @@ enum { ENTRY_RECORD = 1, ENTRY_END = 2 };
 
 struct wire_record {
     int32_t kind, status, sys_errno;
-    uint32_t pad;
+    uint32_t flags; /* WIRE_VALUE, WIRE_SAME_SOURCE */
     uint64_t error_offset, offset, line, raw_len;
     uint64_t raw_sent, id_len, text_len, source_len, blob_len;
 };
 
+/* The record's --keep max value (a double) follows its sketch. */
+#define WIRE_VALUE 1u
+/* The record's source is that of the unit's record before it (none sent:
+ * a unit's records are mostly of one file). */
+#define WIRE_SAME_SOURCE 2u
+
 struct wire_end {
     uint64_t bytes, blank_lines;
+};
+
+struct wire_fates {
+    uint64_t path_len, ndocs; /* then the path, then ndocs bits */
 };
 
 /* Test hook (tests/cli/test_mpi.sh; only in a -Dtest_hooks=true build):
@@ -215,6 +235,40 @@ static int open_unit(const struct plan *p, size_t u, const char *const *inputs,
     return WN_OK;
 }
 
+/* The plan's units for kept.c, each opened as open_unit does. */
+struct opener {
+    const struct plan *pl;
+    const char *const *inputs;
+    const struct wn_reader_options *ro;
+    volatile int *cancel;
+};
+
+static int opener_open(void *ud, size_t u, struct wn_reader **r)
+{
+    const struct opener *op = ud;
+    return open_unit(op->pl, u, op->inputs, op->ro, op->cancel, r);
+}
+
+static struct wn_dist_units plan_units(const struct plan *pl, struct opener *op)
+{
+    struct wn_dist_units un = {
+        .n = pl->n,
+        .owner = pl->owner,
+        .input = pl->input,
+        .inputs = op->inputs,
+        .open = opener_open,
+        .ud = op,
+    };
+    return un;
+}
+
+/* Where a rank's spill files go. */
+static const char *spill_dir(const struct wn_dedup_options *o)
+{
+    const char *dir = o->tmp_dir ? o->tmp_dir : getenv("TMPDIR");
+    return dir && *dir ? dir : "/tmp";
+}
+
 /* ------------------------------------------------------------------------ */
 /* Ranks other than 0: read, sketch, send                                    */
 /* ------------------------------------------------------------------------ */
@@ -232,9 +286,13 @@ static int send_buf(struct wn_buf *b)
 
 static int put_record(struct wn_buf *b, const struct wn_record *rec,
                       const void *blob, size_t blob_len,
+                      const struct wn_dedup_options *o, struct wn_buf *last_src,
                       struct wn_dist_traffic *t)
 {
     const char *src = rec->source ? rec->source : "";
+    size_t src_len = strlen(src);
+    bool same = last_src->len && last_src->len == src_len &&
+                memcmp(last_src->data, src, src_len) == 0;
     struct wire_record w = {
         .kind = rec->kind,
         .status = rec->status,
@@ -243,14 +301,25 @@ static int put_record(struct wn_buf *b, const struct wn_record *rec,
         .offset = rec->offset,
         .line = rec->line,
         .raw_len = rec->raw_len,
-        .raw_sent = rec->raw ? rec->raw_len : 0,
+        .raw_sent = rec->status && rec->raw ? rec->raw_len : 0,
         .id_len = rec->status ? 0 : rec->id_len,
         .text_len = rec->status ? 0 : rec->text_len,
-        .source_len = strlen(src),
+        .source_len = same ? 0 : src_len,
         .blob_len = blob_len,
+        .flags = same ? WIRE_SAME_SOURCE : 0,
     };
-    if (rec->status && w.raw_sent > RAW_REJECTED)
+    if (!same) {
+        last_src->len = 0;
+        if (wn__buf_append(last_src, src, src_len))
+            return WN_ENOMEM;
+    }
+    if (w.raw_sent > RAW_REJECTED)
         w.raw_sent = RAW_REJECTED;
+    double value = NAN;
+    if (!rec->status && o->keep == WN_KEEP_MAX && rec->kind == WN_RECORD_JSON) {
+        value = wn__dedup_keep_value(rec->raw, rec->raw_len, o->keep_field);
+        w.flags |= WIRE_VALUE;
+    }
     uint8_t type = ENTRY_RECORD;
     int rc = wn__buf_append(b, &type, 1);
     if (!rc)
@@ -263,9 +332,12 @@ static int put_record(struct wn_buf *b, const struct wn_record *rec,
         rc = wn__buf_append(b, rec->raw, w.raw_sent);
     if (!rc && blob_len)
         rc = wn__buf_append(b, blob, blob_len);
+    if (!rc && (w.flags & WIRE_VALUE))
+        rc = wn__buf_append(b, &value, sizeof(value));
     t->raw += w.raw_sent;
     t->sketches += blob_len;
-    t->other += 1 + sizeof(w) + w.source_len + w.id_len;
+    t->other += 1 + sizeof(w) + w.source_len + w.id_len +
+                (w.flags & WIRE_VALUE ? sizeof(value) : 0);
     return rc;
 }
 
@@ -320,9 +392,7 @@ static int local_keys_open(struct local_keys *lk, const struct wn_sketcher *sk,
         return WN_ENOMEM;
     if (o->exact_only)
         return WN_OK; /* no join */
-    const char *dir = o->tmp_dir ? o->tmp_dir : getenv("TMPDIR");
-    if (!dir || !*dir)
-        dir = "/tmp";
+    const char *dir = spill_dir(o);
     lk->f = wn__calloc(sk->nkeys ? sk->nkeys : 1, sizeof(FILE *));
     if (!lk->f)
         return WN_ENOMEM;
@@ -353,11 +423,11 @@ static int local_keys_add(struct local_keys *lk, struct wn_sketch *s,
 static int send_inputs(const char *const *inputs, const struct plan *pl,
                        const struct wn_dedup_options *o,
                        const struct wn_sketcher *sk, struct local_keys *lk,
-                       int rank, struct wn_dedup_report *rep,
-                       struct wn_dist_traffic *t)
+                       struct wn_dist_kept *kp, int rank,
+                       struct wn_dedup_report *rep, struct wn_dist_traffic *t)
 {
     struct wn_sketch *s = NULL;
-    struct wn_buf msg = {0}, blob = {0};
+    struct wn_buf msg = {0}, blob = {0}, last_src = {0};
     struct wn_reader *r = NULL;
     int rc = wn_sketch_create(sk, &s);
     bool died = false;
@@ -370,6 +440,7 @@ static int send_inputs(const char *const *inputs, const struct plan *pl,
             snprintf(rep->error_path, sizeof(rep->error_path), "%s", in);
             break;
         }
+        rc = wn__dist_kept_watch(kp, u, r);
         struct wn_record rec;
         int got = 0;
         while (!rc && (got = wn_reader_next(r, &rec)) > 0) {
@@ -381,6 +452,8 @@ static int send_inputs(const char *const *inputs, const struct plan *pl,
                 rc = wn_sketcher_sketch(sk, rec.text, rec.text_len, s);
                 if (!rc)
                     rc = local_keys_add(lk, s, sk, u);
+                if (!rc)
+                    rc = wn__dist_kept_note(kp, u, &rec);
                 size_t need = rc ? 0 : wn_sketch_encoded_size(s);
                 if (!rc)
                     rc = wn__buf_reserve(&blob, need);
@@ -388,7 +461,7 @@ static int send_inputs(const char *const *inputs, const struct plan *pl,
                     rc = wn_sketch_encode(s, blob.data, need, &blen);
             }
             if (!rc)
-                rc = put_record(&msg, &rec, blob.data, blen, t);
+                rc = put_record(&msg, &rec, blob.data, blen, o, &last_src, t);
             if (!rc && msg.len >= MESSAGE_BYTES) {
                 rc = send_buf(&msg);
                 if (!died) {
@@ -409,6 +482,7 @@ static int send_inputs(const char *const *inputs, const struct plan *pl,
             rep->bytes += wn_reader_bytes(r);
             rc = put_end(&msg, r, t);
         }
+        last_src.len = 0; /* the next unit's first record sends its own */
         if (!rc)
             rc = send_buf(&msg);
         if (!rc && !died) {
@@ -420,6 +494,7 @@ static int send_inputs(const char *const *inputs, const struct plan *pl,
     }
     wn__buf_release(&msg);
     wn__buf_release(&blob);
+    wn__buf_release(&last_src);
     wn_sketch_free(s);
     return rc;
 }
@@ -490,22 +565,110 @@ static int runs_make(struct runs *x, const struct plan *pl,
     return WN_OK;
 }
 
-/* A rank other than 0: read, sketch and send its units, then take part in
- * the join. */
+/*
+ * Wait for a message of tag from rank `from`, looking every millisecond
+ * (Open MPI's blocking calls spin: on a loaded machine a rank waiting
+ * there takes a core from rank 0, which is deciding meanwhile), then take
+ * it whole into b.
+ */
+static int receive_sleeping(int from, int tag, struct wn_buf *b,
+                            volatile int *cancel)
+{
+    MPI_Status st;
+    int flag = 0, count = 0;
+    const struct timespec ms = {0, 1000000};
+    for (;;) {
+        if (MPI_Iprobe(from, tag, MPI_COMM_WORLD, &flag, &st) != MPI_SUCCESS)
+            return WN_EIO;
+        if (flag)
+            break;
+        if (cancel && *cancel)
+            return WN_EINTR;
+        nanosleep(&ms, NULL);
+    }
+    if (MPI_Get_count(&st, MPI_BYTE, &count) != MPI_SUCCESS || count < 0)
+        return WN_EIO;
+    b->len = 0;
+    int rc = wn__buf_reserve(b, count ? (size_t)count : 1);
+    if (rc)
+        return rc;
+    if (MPI_Recv(b->data, count, MPI_BYTE, from, tag, MPI_COMM_WORLD,
+                 MPI_STATUS_IGNORE) != MPI_SUCCESS)
+        return WN_EIO;
+    b->len = (size_t)count;
+    return WN_OK;
+}
+
+/* A rank other than 0, rank 0 having decided: the fates of its documents,
+ * then its kept lines written into rank 0's temporary kept.jsonl. */
+static int remote_write(struct wn_dist_kept *kp, const struct plan *pl,
+                        const char *const *inputs,
+                        const struct wn_dedup_options *o, int rank,
+                        struct wn_dedup_report *rep, struct wn_dist_traffic *t)
+{
+    struct wn_buf in = {0}, path = {0};
+    struct wire_fates w = {0, 0};
+    int rc = receive_sleeping(0, TAG_FATES, &in, o->cancel);
+    if (!rc && in.len < sizeof(w))
+        rc = WN_EFORMAT;
+    if (!rc) {
+        memcpy(&w, in.data, sizeof(w));
+        size_t left = in.len - sizeof(w);
+        /* Rank 0 numbered the documents this rank sent: the same count. */
+        if (w.path_len > left || w.ndocs != kp->ndocs ||
+            left - w.path_len != w.ndocs / 8 + 1)
+            rc = WN_EFORMAT;
+    }
+    if (!rc)
+        rc = wn__buf_append(&path, in.data + sizeof(w), (size_t)w.path_len);
+    if (!rc)
+        rc = wn__buf_append(&path, "", 1);
+    if (!rc) {
+        struct opener op = {pl, inputs, &o->reader, o->cancel};
+        struct wn_dist_units un = plan_units(pl, &op);
+        struct wn_dist_fail f = {rep->error_path, sizeof(rep->error_path), 0,
+                                 false};
+        const uint8_t *kept =
+            (const uint8_t *)in.data + sizeof(w) + (size_t)w.path_len;
+        uint64_t total = 0;
+        rc = wn__dist_kept_write(kp, &un, kept, path.data, -1, !o->no_fsync,
+                                 rank, &total, &f);
+        rep->error_errno = f.sys_errno;
+        t->output_unseen = f.unseen ? 1 : 0;
+    }
+    wn__buf_release(&in);
+    wn__buf_release(&path);
+    return rc;
+}
+
+/* A rank other than 0: read, sketch and send its units, take part in the
+ * join, then write its kept records. */
 static int remote_rank(const char *const *inputs, const struct plan *pl,
                        const struct wn_dedup_options *o, int rank, int size,
                        struct wn_dedup_report *rep, struct wn_dist_traffic *t)
 {
     struct wn_sketcher *sk = NULL;
     struct local_keys lk = {0};
+    struct wn_dist_kept kp = {0};
     struct runs x = {0};
     uint64_t *all = NULL;
     uint8_t *skip = NULL;
     int rc = wn_sketcher_create(o, &sk);
     if (!rc)
         rc = local_keys_open(&lk, sk, o, pl->n);
+    if (!rc) {
+        struct wn_io_note note = {0};
+        FILE *lens = wn__spill_create(spill_dir(o), "kept-lengths",
+                                      (size_t)1 << 16, &note);
+        rc = lens ? wn__dist_kept_init(&kp, pl->n, lens) : WN_EOPEN;
+        if (!lens) {
+            snprintf(rep->error_path, sizeof(rep->error_path), "%s",
+                     spill_dir(o));
+            rep->error_errno = note.err;
+        }
+    }
     if (!rc)
-        rc = send_inputs(inputs, pl, o, sk, &lk, rank, rep, t);
+        rc = send_inputs(inputs, pl, o, sk, &lk, &kp, rank, rep, t);
     t->records = rep->read;
     if (!rc && !o->exact_only) {
         all = wn__calloc(pl->n ? pl->n : 1, sizeof(*all));
@@ -545,11 +708,14 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
             wn__free(pairs);
         }
     }
+    local_keys_release(&lk); /* the join is done */
+    if (!rc)
+        rc = remote_write(&kp, pl, inputs, o, rank, rep, t);
     rep->peak_rss_bytes = wn__peak_rss();
+    wn__dist_kept_release(&kp);
     runs_release(&x);
     wn__free(all);
     wn__free(skip);
-    local_keys_release(&lk);
     wn_sketcher_free(sk);
     return rc;
 }
@@ -571,61 +737,23 @@ struct gather {
     size_t pos;             /* next entry in it */
     struct wn_sketcher *sk; /* to decode sketches */
     struct wn_sketch *s;
-    struct wn_buf line;   /* a text file's record as its kept line */
     struct wn_buf source; /* the NUL-terminated source of a record */
+    double value;         /* the --keep max value of the last entry */
+    bool has_value;
+    struct wn_dist_kept kept; /* rank 0's own units */
     bool died;
     uint64_t *unit_docs; /* documents numbered from each unit */
     struct wn_dist_traffic *t;
     int size;
 };
 
-/* Every input gets a copy in the temporary directory: pass 2 reads it. */
+/* The lengths of rank 0's own kept lines go to a spill file of the run. */
 static int gather_start(void *ud, struct wn_frame *f)
 {
     struct gather *g = ud;
     g->f = f;
-    if (!f->spool || !f->spool_path)
-        return WN_EINVAL;
-    for (size_t i = 0; i < f->ninputs; i++) {
-        if (f->spool[i])
-            continue;
-        size_t len = strlen(f->od.tmpdir) + 32;
-        f->spool_path[i] = wn__malloc(len);
-        if (!f->spool_path[i])
-            return WN_ENOMEM;
-        snprintf(f->spool_path[i], len, "%s/input-%zu", f->od.tmpdir, i);
-        f->spool[i] = fopen(f->spool_path[i], "wb");
-        if (!f->spool[i])
-            return WN_EOPEN;
-        setvbuf(f->spool[i], NULL, _IOFBF, 1u << 20);
-    }
-    return WN_OK;
-}
-
-/* The copy of a record: its line, a text file's as the line kept.jsonl
- * would have ({"id", "text"}), a rejected record as "-". */
-static int gather_spool(struct gather *g, const struct wn_record *rec)
-{
-    if (rec->status || rec->kind == WN_RECORD_JSON)
-        return wn__frame_spool(g->f, rec);
-    struct wn_buf *b = &g->line;
-    b->len = 0;
-    int rc = WN_BUF_LIT(b, "{\"id\":");
-    if (!rc)
-        rc = wn__json_escape(rec->id, rec->id_len, b);
-    if (!rc)
-        rc = WN_BUF_LIT(b, ",\"text\":");
-    if (!rc)
-        rc = wn__json_escape(rec->raw, rec->raw_len, b);
-    if (!rc)
-        rc = WN_BUF_LIT(b, "}");
-    if (!rc) {
-        struct wn_record copy = *rec;
-        copy.raw = b->data;
-        copy.raw_len = b->len;
-        rc = wn__frame_spool(g->f, &copy);
-    }
-    return rc;
+    FILE *lens = wn__frame_spill(f, "kept-lengths", 0);
+    return lens ? wn__dist_kept_init(&g->kept, g->pl->n, lens) : WN_EOPEN;
 }
 
 static int receive(struct gather *g, int from)
@@ -665,6 +793,7 @@ static int take_entry(struct gather *g, struct wn_record *rec,
         g->pos += 1 + sizeof(w);
         g->src.bytes += w.bytes;
         g->src.blank_lines += w.blank_lines;
+        g->source.len = 0;
         return 0;
     }
     struct wire_record w;
@@ -672,18 +801,24 @@ static int take_entry(struct gather *g, struct wn_record *rec,
         return WN_EFORMAT;
     memcpy(&w, p + 1, sizeof(w));
     size_t body = 1 + sizeof(w);
-    uint64_t need = w.source_len + w.id_len + w.raw_sent + w.blob_len;
+    uint64_t need = w.source_len + w.id_len + w.raw_sent + w.blob_len +
+                    (w.flags & WIRE_VALUE ? sizeof(double) : 0);
     if (w.source_len > left || w.id_len > left || w.raw_sent > left ||
         w.blob_len > left || need > left - body)
         return WN_EFORMAT;
-    if (w.raw_sent > w.raw_len || (!w.status && w.raw_sent != w.raw_len))
+    if (w.raw_sent > w.raw_len || (!w.status && w.raw_sent))
         return WN_EFORMAT;
     const char *q = p + body;
+    if ((w.flags & WIRE_SAME_SOURCE) && (w.source_len || !g->source.len))
+        return WN_EFORMAT;
     g->pos += body + (size_t)need;
-    g->source.len = 0;
-    int rc = wn__buf_append(&g->source, q, w.source_len);
-    if (!rc)
-        rc = wn__buf_append(&g->source, "", 1);
+    int rc = WN_OK;
+    if (!(w.flags & WIRE_SAME_SOURCE)) {
+        g->source.len = 0;
+        rc = wn__buf_append(&g->source, q, w.source_len);
+        if (!rc)
+            rc = wn__buf_append(&g->source, "", 1);
+    }
     if (rc)
         return rc;
     q += w.source_len;
@@ -704,6 +839,9 @@ static int take_entry(struct gather *g, struct wn_record *rec,
     q += w.raw_sent;
     rec->text = NULL; /* sketched by its rank */
     rec->text_len = w.text_len;
+    g->has_value = (w.flags & WIRE_VALUE) != 0;
+    if (g->has_value)
+        memcpy(&g->value, q + w.blob_len, sizeof(g->value));
     *s = NULL;
     if (!rec->status) {
         rc = wn_sketch_decode(g->sk, q, w.blob_len, g->s);
@@ -733,6 +871,9 @@ static int gather_next(void *ud, struct wn_record *rec,
                     wn__frame_error_path(g->f, in);
                     return rc;
                 }
+                rc = wn__dist_kept_watch(&g->kept, g->cur, g->r);
+                if (rc)
+                    return rc;
             }
             got = wn_reader_next(g->r, rec);
             if (got < 0) {
@@ -775,8 +916,12 @@ static int gather_next(void *ud, struct wn_record *rec,
             g->unit_docs[g->cur]++;
         if (owner == 0)
             g->t->records++;
-        int rc = gather_spool(g, rec);
-        return rc ? rc : 1;
+        if (owner == 0 && !rec->status) {
+            int rc = wn__dist_kept_note(&g->kept, g->cur, rec);
+            if (rc)
+                return rc;
+        }
+        return 1;
     }
     return 0;
 }
@@ -815,6 +960,131 @@ static int gather_join(void *ud, const struct wn_join_in *in, uint64_t **pairs,
                            g->size, pairs, npairs, st, g->t);
     }
     runs_release(&x);
+    return rc;
+}
+
+/* The --keep max value of another rank's record (wn_dedup_source). */
+static double gather_keep_value(void *ud, const struct wn_record *rec)
+{
+    const struct gather *g = ud;
+    (void)rec;
+    return g->has_value ? g->value : NAN;
+}
+
+/* Rank 0's walk over the fates: removed.jsonl, and one bit per document
+ * of each rank, in its reading order (set: kept). */
+struct fate_walk {
+    struct gather *g;
+    struct wn_dedup_job *j;
+    const struct wn_pass2_out *out;
+    struct wn_buf line;
+    uint8_t **bits; /* per rank */
+    uint64_t *seen; /* per rank: its documents walked */
+    size_t next;    /* the unit after that of the last document */
+    uint64_t left;  /* documents of that unit not walked */
+};
+
+static int walk_fate(void *ud, const struct wn_fate *f)
+{
+    struct fate_walk *w = ud;
+    const struct plan *pl = w->g->pl;
+    if ((f->index & 4095) == 0)
+        wn__frame_stage(w->g->f, "write", "records", f->index, w->j->docs.n);
+    while (w->left == 0) {
+        if (w->next >= pl->n)
+            return WN_EIO; /* more fates than documents taken */
+        w->left = w->g->unit_docs[w->next++];
+    }
+    w->left--;
+    int k = pl->owner[w->next - 1];
+    uint64_t i = w->seen[k]++;
+    if (!f->removed) {
+        w->bits[k][i >> 3] |= (uint8_t)(1u << (i & 7));
+        return WN_OK;
+    }
+    w->line.len = 0;
+    int rc = wn__removed_line(&w->j->sk, f, &w->line);
+    return rc ? rc
+              : wn__outfile_write(w->out->removed, w->line.data, w->line.len);
+}
+
+/* Rank k's message of fates: struct wire_fates, path, bits. */
+static int send_fates(int k, const char *path, uint64_t ndocs,
+                      const uint8_t *bits, struct wn_buf *b,
+                      struct wn_dist_traffic *t)
+{
+    struct wire_fates w = {strlen(path), ndocs};
+    b->len = 0;
+    int rc = wn__buf_append(b, &w, sizeof(w));
+    if (!rc)
+        rc = wn__buf_append(b, path, (size_t)w.path_len);
+    if (!rc)
+        rc = wn__buf_append(b, bits, (size_t)(ndocs / 8 + 1));
+    if (!rc && b->len > INT_MAX)
+        rc = WN_ELIMIT;
+    if (!rc && MPI_Send(b->data, (int)b->len, MPI_BYTE, k, TAG_FATES,
+                        MPI_COMM_WORLD) != MPI_SUCCESS)
+        rc = WN_EIO;
+    if (!rc)
+        t->fates += b->len;
+    return rc;
+}
+
+/*
+ * The run's writing (wn_dedup_source.write), in place of pass 2: rank 0
+ * writes removed.jsonl from the fates and sends every other rank the
+ * fates of its documents with the name of the temporary kept.jsonl; then
+ * every rank, rank 0 too, writes its units' kept lines into it (kept.c).
+ * The run publishes after this returns, so only once every rank has
+ * written and synced its part.
+ */
+static int gather_write(void *ud, struct wn_dedup_job *j, struct wn_frame *f,
+                        const struct wn_pass2_out *out)
+{
+    struct gather *g = ud;
+    const struct plan *pl = g->pl;
+    size_t n = (size_t)g->size;
+    struct fate_walk w = {.g = g, .j = j, .out = out};
+    uint64_t *rdocs = wn__calloc(n, sizeof(*rdocs));
+    w.bits = wn__calloc(n, sizeof(*w.bits));
+    w.seen = wn__calloc(n, sizeof(*w.seen));
+    int rc = rdocs && w.bits && w.seen ? WN_OK : WN_ENOMEM;
+    for (size_t u = 0; !rc && u < pl->n; u++)
+        rdocs[pl->owner[u]] += g->unit_docs[u];
+    for (size_t k = 0; !rc && k < n; k++) {
+        w.bits[k] = wn__calloc((size_t)(rdocs[k] / 8 + 1), 1);
+        rc = w.bits[k] ? WN_OK : WN_ENOMEM;
+    }
+    if (!rc)
+        rc = wn__dedup_job_fates(j, walk_fate, &w);
+    for (size_t k = 0; !rc && k < n; k++)
+        if (w.seen[k] != rdocs[k])
+            rc = WN_EIO;
+    if (!rc && fflush(out->kept->f) != 0)
+        rc = wn__status_from_errno(errno);
+    const char *path = out->kept->tmp_path;
+    for (size_t k = 1; !rc && k < n; k++)
+        rc = send_fates((int)k, path, rdocs[k], w.bits[k], &w.line, g->t);
+    if (!rc) {
+        struct opener op = {pl, g->inputs, &f->ro, g->o->cancel};
+        struct wn_dist_units un = plan_units(pl, &op);
+        char where[sizeof(f->error_path)] = "";
+        struct wn_dist_fail fl = {where, sizeof(where), 0, false};
+        uint64_t total = 0;
+        rc = wn__dist_kept_write(&g->kept, &un, w.bits[0], path,
+                                 fileno(out->kept->f), !g->o->no_fsync, 0,
+                                 &total, &fl);
+        if (rc && fl.sys_errno)
+            wn__io_fail(&f->od.note, where, fl.sys_errno, rc);
+        else if (rc && where[0])
+            wn__frame_error_path(f, where);
+    }
+    for (size_t k = 0; w.bits && k < n; k++)
+        wn__free(w.bits[k]);
+    wn__free(w.bits);
+    wn__free(w.seen);
+    wn__free(rdocs);
+    wn__buf_release(&w.line);
     return rc;
 }
 
@@ -867,6 +1137,8 @@ int wn_dist_dedup(const char *const *inputs, size_t ninputs, const char *outdir,
     g.t = t;
     g.size = *size;
     g.src.join = gather_join;
+    g.src.keep_value = gather_keep_value;
+    g.src.write = gather_write;
     g.unit_docs = wn__calloc(pl.n ? pl.n : 1, sizeof(*g.unit_docs));
     rc = g.unit_docs ? WN_OK : WN_ENOMEM;
     if (!rc)
@@ -877,8 +1149,8 @@ int wn_dist_dedup(const char *const *inputs, size_t ninputs, const char *outdir,
         rc = wn__dedup_run_source(inputs, ninputs, outdir, opts, &g.src, rep);
     wn_reader_free(g.r);
     wn__buf_release(&g.in);
-    wn__buf_release(&g.line);
     wn__buf_release(&g.source);
+    wn__dist_kept_release(&g.kept);
     wn_sketch_free(g.s);
     wn_sketcher_free(g.sk);
     wn__free(g.unit_docs);

@@ -7,15 +7,18 @@
  * range k read by rank k (lib/io/reader.h); any other input i is read
  * whole by rank i % P. Every rank reads and sketches its own share (rank 0
  * too, on its thread pool) and sends rank 0, in input order, one entry
- * per record: the record's place, status, id, raw bytes and encoded sketch
- * (wn_sketch_encode) with its band keys zeroed: a rank keeps its keys in
- * spill files. Rank 0 runs the dedup job on the entries exactly as
- * wn_dedup_run does on what it reads (the same stages, the same document
- * numbers), but for the band join, which every rank runs together
+ * per record: the record's place, status, id and encoded sketch
+ * (wn_sketch_encode) with its band keys zeroed (a rank keeps its keys in
+ * spill files), but not its bytes (but for a rejected record's, which
+ * rejected.jsonl shows). Rank 0 runs the dedup job on the entries exactly
+ * as wn_dedup_run does on what it reads (the same stages, the same
+ * document numbers), but for the band join, which every rank runs together
  * (exchange.h: keys to the owner of their key range, a local join there,
- * the pairs to rank 0). Rank 0 keeps a copy of every record for pass 2 in
- * its temporary directory, verifies, clusters and publishes the outputs.
- * The other ranks finish once the join is done.
+ * the pairs to rank 0). Rank 0 verifies, clusters, writes removed.jsonl,
+ * clusters.jsonl and rejected.jsonl, and sends every rank the fates of its
+ * documents; every rank then writes its units' kept records into rank 0's
+ * temporary kept.jsonl at their offsets (kept.h), and rank 0 publishes the
+ * outputs once every rank has.
  */
 #ifndef WN_DIST_H
 #define WN_DIST_H
@@ -29,14 +32,21 @@ struct wn_dist_traffic {
     uint64_t other;    /* entry headers, sources, ids, input ends */
     uint64_t keys;     /* (key, document) entries, to other ranks */
     uint64_t pairs;    /* candidate pairs, to rank 0 */
+    uint64_t fates;    /* rank 0: path and kept bits, to the other ranks */
     uint64_t records;  /* records this rank read */
+    /* This rank could not open rank 0's temporary kept.jsonl by its name:
+     * the output directory is not on a file system every rank sees. */
+    int output_unseen;
 };
 
 /*
  * MPI_Init (once), then this rank's part of `winnow dedup` over inputs:
  * rank 0 runs the job and writes outdir as wn_dedup_run does (rep filled
- * as by wn_dedup_run); another rank sends its inputs' records (rep gets
- * read, rejected, bytes of its own inputs and error_path on failure).
+ * as by wn_dedup_run); another rank sends its inputs' records and writes
+ * their kept lines into rank 0's temporary kept.jsonl, which it opens by
+ * name (rep gets read, rejected, bytes of its own inputs, error_path and
+ * error_errno on failure; t->output_unseen when that file could not be
+ * opened: the output directory must be on a file system every rank sees).
  * *rank and *size are set once MPI is up (0 and 1 before); *t gets the
  * bytes this rank sent, by kind, and the records it read. Standard
  * input is refused (WN_EINVAL): ranks cannot share it.

@@ -2,8 +2,12 @@
 # `mpirun -n P winnow dedup` (lib/dist, docs/SCALING.md): for 1, 2 and 4
 # ranks the outputs are byte for byte those of one process, on a generated
 # corpus split into files and on inputs with rejected records, compressed
-# files and a directory of text files; a rank that dies fails the run and
-# publishes nothing. Built without MPI, it checks that winnow refuses to
+# files and a directory of text files; every rank writes its own kept
+# records into rank 0's kept.jsonl (lib/dist/kept.c), also a rank with
+# none and a rank or range with no records; a rank that dies, also while
+# writing, fails the run and publishes nothing, and so do a rank that
+# cannot see the output directory and an input changed between a rank's
+# two readings. Built without MPI, it checks that winnow refuses to
 # run under mpirun, and skips the rest; likewise when mpirun is missing.
 . "$(dirname "$0")/lib.sh"
 
@@ -57,7 +61,7 @@ gen_inputs="$*"
 ok $? "one process deduplicates the generated corpus"
 python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); sys.exit(0 if s["removed_near"] > 0 and s["removed_exact"] > 0 else 1)' "$TMP/one/stats.json"
 ok $? "the corpus has exact and near duplicates"
-for p in 1 2 4; do
+for p in 1 2 3 4; do
     # shellcheck disable=SC2086
     expect_status 0 "mpirun -n $p exits 0" -- mpi "$p" dedup -q -o "$TMP/mpi$p" $gen_inputs
     same_outputs "$TMP/one" "$TMP/mpi$p"
@@ -187,6 +191,63 @@ mpi 3 dedup -o "$TMP/mixp" $mix 2>"$TMP/err" >/dev/null
 grep -c '^winnow: .*a.jsonl:2' "$TMP/err" >/dev/null
 ok $? "a rejected record of another rank is reported on stderr by rank 0"
 
+# shellcheck disable=SC2086
+"$WINNOW" dedup -q -o "$TMP/mix0" $mix 2>/dev/null
+# shellcheck disable=SC2086
+mpi 3 dedup -q -o "$TMP/mixp" $mix >/dev/null 2>&1
+[ $? -eq 3 ] && same_outputs "$TMP/mix0" "$TMP/mixp"
+ok $? "rejected records, text files, gzip, 3 ranks (the text files on rank 1): same outputs"
+
+# No accepted record's bytes go to rank 0: every rank writes its own kept
+# records into rank 0's temporary kept.jsonl (lib/dist/kept.c).
+# shellcheck disable=SC2086
+mpi 3 dedup -v -o "$TMP/raw0" $gen_inputs >/dev/null 2>"$TMP/raw0.err"
+[ "$(grep -o 'MPI rank [0-9]* of 3: read [0-9]* records; sent raw=0 ' "$TMP/raw0.err" | wc -l)" -eq 3 ] &&
+    same_outputs "$TMP/one" "$TMP/raw0"
+ok $? "3 ranks: no rank sends raw record bytes (raw=0 on every -v line), same outputs"
+
+# A rank with no kept record, ranks and ranges with no record at all: the
+# originals (gzip, read whole by rank 0), their exact copies (gzip, read
+# whole by rank 1: all removed), an empty file and a one-line file (cut
+# into P ranges, all but one empty), a text file (rank 4 % P) and an empty
+# gzip file (rank 5 % P). With 2 ranks rank 1 keeps nothing; with 3 rank 2
+# and with 4 ranks 2 and 3 read no record.
+mkdir -p "$TMP/own"
+head -n 40 "$TMP/all.jsonl" | gzip >"$TMP/own/orig.jsonl.gz"
+head -n 40 "$TMP/all.jsonl" | sed 's/"id":"/"id":"copy-/' | gzip >"$TMP/own/copies.jsonl.gz"
+: >"$TMP/own/empty.jsonl"
+printf '{"id": "single", "text": "One record alone in its file, read by the rank of its line."}\n' >"$TMP/own/one.jsonl"
+printf 'A text file read whole by one rank, with "quotes" and a\ttab.\n' >"$TMP/own/t.txt"
+: | gzip >"$TMP/own/empty.jsonl.gz"
+own="$TMP/own/orig.jsonl.gz $TMP/own/copies.jsonl.gz $TMP/own/empty.jsonl $TMP/own/one.jsonl $TMP/own/t.txt $TMP/own/empty.jsonl.gz"
+# shellcheck disable=SC2086
+"$WINNOW" dedup -q -o "$TMP/own1" $own
+[ "$(json_get "$TMP/own1/stats.json" removed)" -ge 40 ] && ! grep -q '"id":"copy-' "$TMP/own1/kept.jsonl"
+ok $? "the copies are all removed"
+for p in 1 2 3 4; do
+    rm -rf "$TMP/ownp"
+    # shellcheck disable=SC2086
+    mpi "$p" dedup -q -o "$TMP/ownp" $own && same_outputs "$TMP/own1" "$TMP/ownp" &&
+        accounting "$TMP/ownp"
+    ok $? "a rank with no kept record, empty units and ranges, $p ranks: same outputs"
+done
+
+# The output directory must be on a file system every rank sees: rank 1
+# started in another directory finds no rank 0's temporary kept.jsonl
+# under the relative output path, and the run fails, saying so.
+mkdir -p "$TMP/wd0" "$TMP/wd1"
+wabs=$(cd "$(dirname "$WINNOW")" && pwd)/$(basename "$WINNOW")
+# shellcheck disable=SC2086
+mpirun --oversubscribe -n 1 -wdir "$TMP/wd0" "$wabs" dedup -q -o out $gen_inputs : \
+    -n 1 -wdir "$TMP/wd1" "$wabs" dedup -q -o out $gen_inputs >/dev/null 2>"$TMP/err"
+st=$?
+[ "$st" -ne 0 ] && [ ! -e "$TMP/wd0/out/kept.jsonl" ] && [ ! -e "$TMP/wd0/out/stats.json" ] &&
+    [ ! -e "$TMP/wd1/out" ]
+ok $? "a rank that cannot open the output: the run fails ($st), nothing published or created"
+grep -q "cannot open 'out/.winnow-tmp-[^/]*/kept.jsonl'" "$TMP/err" &&
+    grep -q "file system every rank sees" "$TMP/err"
+ok $? "a rank that cannot open the output: the message names the file and the cause"
+
 # Standard input cannot be shared by ranks.
 expect_status 2 "standard input under mpirun is refused" -- mpi 2 dedup -o "$TMP/stdin" "$TMP/mix/a.jsonl" -
 grep -q "standard input" "$TMP/err"
@@ -205,6 +266,42 @@ if "$WINNOW" --version | grep -q 'test hooks'; then
         [ ! -e "$TMP/dead/kept.jsonl" ] && [ ! -e "$TMP/dead/stats.json" ]
         ok $? "rank $die killed: nothing published"
     done
+    # A rank that dies while writing its kept records into rank 0's file.
+    for die in 1 0; do
+        rm -rf "$TMP/dead"
+        # shellcheck disable=SC2086
+        WINNOW_TEST_MPI_DIE_WRITE=$die mpi 2 dedup -q -o "$TMP/dead" $gen_inputs >/dev/null 2>"$TMP/err"
+        st=$?
+        [ "$st" -ne 0 ] && [ ! -e "$TMP/dead/kept.jsonl" ] && [ ! -e "$TMP/dead/stats.json" ]
+        ok $? "rank $die killed while writing kept.jsonl: mpirun exits non-zero ($st), nothing published"
+    done
+    # An input that changes between a rank's two readings of it (every rank
+    # waits at a gate before its second): the run fails, naming the input,
+    # and publishes nothing. One byte of the last record, in rank 1's half
+    # of the file, is changed in place (same size).
+    cp "$TMP/all.jsonl" "$TMP/chg.jsonl"
+    rm -rf "$TMP/chg"
+    WINNOW_TEST_MPI_WRITE_GATE="$TMP/gate" mpi 2 dedup -q -o "$TMP/chg" "$TMP/chg.jsonl" >/dev/null 2>"$TMP/err" &
+    pid=$!
+    n=0
+    while { [ ! -e "$TMP/gate.0.ready" ] || [ ! -e "$TMP/gate.1.ready" ]; } && [ $n -lt 600 ]; do
+        sleep 0.1; n=$((n + 1)) # a hang guard of a minute
+    done
+    python3 - "$TMP/chg.jsonl" <<'PY'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+i = b.rindex(b'"text":"') + 8
+b[i] = ord("X") if b[i] != ord("X") else ord("Y")
+with open(p, "r+b") as f:
+    f.write(b)
+PY
+    touch "$TMP/gate.go"
+    wait "$pid"
+    st=$?
+    [ "$st" -ne 0 ] && [ ! -e "$TMP/chg/kept.jsonl" ] && [ ! -e "$TMP/chg/stats.json" ] &&
+        grep -q "chg.jsonl: an input changed between the two passes" "$TMP/err"
+    ok $? "an input changed between a rank's two readings: the run fails ($st), naming it, nothing published"
     # A rank that dies in the key exchange, the others waiting in it.
     for die in 1 0; do
         rm -rf "$TMP/dead"
