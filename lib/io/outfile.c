@@ -218,6 +218,48 @@ static bool has_marker(int dfd)
 }
 
 /*
+ * Whether the directory open at dfd is one a run of ours left before its
+ * marker was whole: killed between mkdtemp and the marker's write, it holds
+ * nothing, or only the marker file with a prefix of TMP_MAGIC. (A later run
+ * could not tell it from a directory of someone else's otherwise, and it
+ * would stay for good.)
+ */
+static bool unmarked_ours(int dfd)
+{
+    struct stat st;
+    if (fstat(dfd, &st) != 0 || st.st_uid != geteuid())
+        return false;
+    /* A description of its own: a dup would share the offset that the
+     * caller's walk of the directory starts from. */
+    int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return false;
+    }
+    bool ok = true;
+    struct dirent *e;
+    while (ok && (e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        ok = !strcmp(e->d_name, TMP_MARKER);
+    }
+    closedir(d);
+    if (!ok)
+        return false;
+    int m = openat(dfd, TMP_MARKER, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (m < 0)
+        return errno == ENOENT; /* nothing in it */
+    char buf[sizeof(TMP_MAGIC)];
+    ssize_t k = read(m, buf, sizeof(buf));
+    close(m);
+    return k >= 0 && k < (ssize_t)sizeof(TMP_MAGIC) - 1 &&
+           memcmp(buf, TMP_MAGIC, (size_t)k) == 0;
+}
+
+/*
  * Remove the directory name of parent: its regular files, then itself (a
  * subdirectory or anything else in it makes the rmdir fail, and it stays).
  * A symbolic link is never followed. With check, only a directory that
@@ -230,7 +272,7 @@ static void remove_tmpdir_at(int parent, const char *name, bool check)
         openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return;
-    if (check && !has_marker(fd)) {
+    if (check && !has_marker(fd) && !unmarked_ours(fd)) {
         close(fd);
         return;
     }

@@ -232,6 +232,18 @@ echo "mine" >"$TMP/st/.winnow-tmp-bbbbbb/kept.jsonl"
 ok $? "stale cleanup: a link named .winnow-tmp-*, and a directory winnow did not make, left alone"
 rm "$TMP/st/.winnow-tmp-aaaaaa"
 rm -r "$TMP/st/.winnow-tmp-bbbbbb"
+# A run killed between making its directory and finishing its marker
+# leaves it empty, or with a part of the marker: removed too.
+mkdir "$TMP/st/.winnow-tmp-cccccc" "$TMP/st/.winnow-tmp-dddddd"
+printf 'winnow temp' >"$TMP/st/.winnow-tmp-dddddd/.winnow-run"
+mkdir "$TMP/st/.winnow-tmp-eeeeee"
+printf 'winnow temp' >"$TMP/st/.winnow-tmp-eeeeee/.winnow-run"
+echo "mine" >"$TMP/st/.winnow-tmp-eeeeee/notes"
+"$WINNOW" dedup -q -o "$TMP/st" "$IN"
+[ ! -e "$TMP/st/.winnow-tmp-cccccc" ] && [ ! -e "$TMP/st/.winnow-tmp-dddddd" ] &&
+    [ "$(cat "$TMP/st/.winnow-tmp-eeeeee/notes")" = mine ]
+ok $? "stale cleanup: a directory left before its marker was whole is removed, one holding more is not"
+rm -r "$TMP/st/.winnow-tmp-eeeeee"
 # A real stale directory: a run killed with SIGKILL while it writes.
 python3 -c '
 import json
