@@ -11,6 +11,9 @@
  *   REQUESTS total requests (default: every line of the corpus once)
  *   LOOPS    event-loop threads driving the connections (default 1)
  * Lines are split among clients: client c sends lines c, c + C, c + 2C...
+ * BENCH_SERVE_TRACE=FILE writes a line per request: when it was sent
+ * (seconds from the start) and its latency (ms), to see whether slow
+ * answers come alone or all at once (a stall of the server).
  *
  * The client shares the machine's cores with the server, so it is made
  * cheap: a few epoll loops (not a thread per connection, whose wake-ups
@@ -51,6 +54,7 @@ struct client {
     size_t first, step, count;
     size_t sent; /* requests begun */
     double *lat; /* ms, count of them */
+    double *st;  /* when each was sent, s */
     size_t done;
     size_t is_new, not_new, status_other;
     /* The request being sent: head and body, and how much went. */
@@ -156,6 +160,7 @@ static int answered(struct client *cl)
     if (cl->len - off < body)
         return off + body + 1 > RBUF ? -1 : 0;
     int status = atoi(cl->buf + 9);
+    cl->st[cl->done] = cl->t0;
     cl->lat[cl->done++] = (now() - cl->t0) * 1e3;
     if (status != 200)
         cl->status_other++;
@@ -313,6 +318,7 @@ int main(int argc, char **argv)
         cl[i].count =
             total / (size_t)clients + ((size_t)i < total % (size_t)clients);
         cl[i].lat = malloc((cl[i].count + 1) * sizeof(double));
+        cl[i].st = malloc((cl[i].count + 1) * sizeof(double));
     }
     /* Clients split among the loops in contiguous runs. */
     struct loop *lp = calloc((size_t)loops, sizeof(*lp));
@@ -338,6 +344,13 @@ int main(int argc, char **argv)
         not_new += cl[i].not_new;
         other += cl[i].status_other;
     }
+    const char *trace = getenv("BENCH_SERVE_TRACE");
+    FILE *tf = trace ? fopen(trace, "w") : NULL;
+    for (int i = 0; tf && i < clients; i++)
+        for (size_t j = 0; j < cl[i].done; j++)
+            fprintf(tf, "%.6f %.3f\n", cl[i].st[j] - t0, cl[i].lat[j]);
+    if (tf)
+        fclose(tf);
     double *all = malloc((done + 1) * sizeof(double));
     size_t k = 0;
     for (int i = 0; i < clients; i++)

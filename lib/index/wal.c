@@ -53,6 +53,11 @@ struct wn__wal {
     uint64_t seq; /* of the current file */
     int spare;    /* wal.spare: a used file, kept to be the next one */
     uint64_t spare_bytes;
+    /* The next file, made ahead of the rotation (wn__wal_prepare), or
+     * -1: its name is synced in the directory, it holds no frame of its
+     * own number yet. */
+    int next_fd;
+    uint64_t next_seq, next_bytes;
 };
 
 /* Seeded with the file's sequence number too: a recycled file's old
@@ -132,6 +137,8 @@ static int list_segs(struct wn__wal *w)
 static uint64_t total_bytes(const struct wn__wal *w)
 {
     uint64_t t = w->spare ? w->spare_bytes : 0;
+    if (w->next_fd >= 0)
+        t += w->next_bytes;
     for (size_t i = 0; i < w->nsegs; i++)
         t += w->segs[i].bytes;
     return t;
@@ -146,7 +153,7 @@ int wn__wal_open(const char *dir, int mode, struct wn__wal **out,
         return WN_ENOMEM;
     w->dir = wn__strdup(dir);
     w->mode = mode;
-    w->lock_fd = w->dir_fd = w->fd = -1;
+    w->lock_fd = w->dir_fd = w->fd = w->next_fd = -1;
     pthread_mutex_init(&w->mu, NULL);
     int rc = w->dir ? WN_OK : WN_ENOMEM;
     *exclusive = 0;
@@ -204,6 +211,8 @@ void wn__wal_close(struct wn__wal *w)
         return;
     if (w->fd >= 0)
         close(w->fd);
+    if (w->next_fd >= 0)
+        close(w->next_fd);
     if (w->dir_fd >= 0)
         close(w->dir_fd);
     if (w->lock_fd >= 0)
@@ -318,36 +327,54 @@ static int make_file(const char *path, int *out)
     return WN_OK;
 }
 
-int wn__wal_start(struct wn__wal *w)
+/* Make the file numbered after every other one (the spare renamed, or a
+ * new one), its name synced in the directory: *fd, *seq, *bytes. */
+static int make_next(struct wn__wal *w, int *fd, uint64_t *seq, uint64_t *bytes)
 {
-    assert(w && w->mode == WN__WAL_WRITE && w->fd < 0);
-    uint64_t seq = w->nsegs ? w->segs[w->nsegs - 1].seq + 1 : 1;
-    if (seq <= w->seq)
-        seq = w->seq + 1;
-    char *p = seg_path(w, seq);
+    uint64_t q = w->nsegs ? w->segs[w->nsegs - 1].seq + 1 : 1;
+    if (q <= w->seq)
+        q = w->seq + 1;
+    char *p = seg_path(w, q);
     char *sp = spare_path(w);
-    int fd = -1, rc = p && sp ? WN_OK : WN_ENOMEM;
+    int f = -1, rc = p && sp ? WN_OK : WN_ENOMEM;
+    uint64_t b = WAL_FILE_BYTES;
     /* A used file (its blocks written) under the new name: its frames
      * carry the old sequence number, so they end the new one's. */
     if (!rc && w->spare && rename(sp, p) == 0) {
-        fd = open(p, O_RDWR | O_CLOEXEC);
-        if (fd < 0)
+        b = w->spare_bytes > b ? w->spare_bytes : b;
+        f = open(p, O_RDWR | O_CLOEXEC);
+        if (f < 0)
             rc = WN_EIO;
     } else if (!rc) {
-        rc = make_file(p, &fd);
+        rc = make_file(p, &f);
     }
+    pthread_mutex_lock(&w->mu);
     w->spare = 0;
+    pthread_mutex_unlock(&w->mu);
     wn__free(p);
     wn__free(sp);
-    if (rc)
-        return rc;
     if (!rc)
         rc = sync_dir(w);
+    if (rc) {
+        if (f >= 0)
+            close(f);
+        return rc;
+    }
+    *fd = f;
+    *seq = q;
+    *bytes = b;
+    return WN_OK;
+}
+
+/* Make fd (numbered seq) the file appended to. */
+static int install(struct wn__wal *w, int fd, uint64_t seq, uint64_t bytes)
+{
+    int rc = WN_OK;
     pthread_mutex_lock(&w->mu);
-    if (!rc && WN_GROW(w->segs, w->segcap, w->nsegs + 1))
+    if (WN_GROW(w->segs, w->segcap, w->nsegs + 1))
         rc = WN_ENOMEM;
     if (!rc) {
-        w->segs[w->nsegs++] = (struct seg){seq, WAL_FILE_BYTES};
+        w->segs[w->nsegs++] = (struct seg){seq, bytes};
         w->fd = fd;
         w->off = 0;
         w->seq = seq;
@@ -356,9 +383,41 @@ int wn__wal_start(struct wn__wal *w)
             w->peak = t;
     }
     pthread_mutex_unlock(&w->mu);
-    if (rc)
+    return rc;
+}
+
+int wn__wal_start(struct wn__wal *w)
+{
+    assert(w && w->mode == WN__WAL_WRITE && w->fd < 0);
+    int fd = -1;
+    uint64_t seq, bytes;
+    int rc = make_next(w, &fd, &seq, &bytes);
+    if (!rc)
+        rc = install(w, fd, seq, bytes);
+    if (rc && fd >= 0)
         close(fd);
     return rc;
+}
+
+int wn__wal_prepare(struct wn__wal *w)
+{
+    assert(w && w->mode == WN__WAL_WRITE);
+    if (w->next_fd >= 0)
+        return WN_OK;
+    int fd = -1;
+    uint64_t seq, bytes;
+    int rc = make_next(w, &fd, &seq, &bytes);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&w->mu);
+    w->next_fd = fd;
+    w->next_seq = seq;
+    w->next_bytes = bytes;
+    uint64_t t = total_bytes(w);
+    if (t > w->peak)
+        w->peak = t;
+    pthread_mutex_unlock(&w->mu);
+    return WN_OK;
 }
 
 int wn__wal_append(struct wn__wal *w, const void *frames, size_t len)
@@ -421,12 +480,15 @@ int wn__wal_rotate(struct wn__wal *w, uint64_t *done)
     uint64_t seq = w->segs[w->nsegs - 1].seq;
     pthread_mutex_lock(&w->mu);
     int old = w->fd;
-    w->fd = -1;
+    int fd = w->next_fd;
+    uint64_t nseq = w->next_seq, nbytes = w->next_bytes;
+    w->fd = w->next_fd = -1;
     pthread_mutex_unlock(&w->mu);
-    int rc = wn__wal_start(w);
+    int rc = fd >= 0 ? install(w, fd, nseq, nbytes) : wn__wal_start(w);
     if (rc) {
         pthread_mutex_lock(&w->mu);
         w->fd = old; /* go on appending to the old file */
+        w->next_fd = fd;
         pthread_mutex_unlock(&w->mu);
         return rc;
     }
@@ -474,6 +536,14 @@ int wn__wal_remove_upto(struct wn__wal *w, uint64_t seq)
             unlink(sp);
         wn__free(sp);
         w->spare = 0;
+        if (w->next_fd >= 0) {
+            char *np = seg_path(w, w->next_seq);
+            if (np)
+                unlink(np);
+            wn__free(np);
+            close(w->next_fd);
+            w->next_fd = -1;
+        }
     }
     pthread_mutex_unlock(&w->mu);
     return rc;
