@@ -1603,7 +1603,7 @@ WN_API int wn_index_checkpoint(struct wn_index *ix, int force);
 /*
  * With the write-ahead log: the records logged by this handle (or replayed
  * by a read-only one) that are not in LMDB yet, the ones a checkpoint is
- * writing included; 0 without a log. Cheap (a lock and two counts), for a
+ * writing included; 0 without a log. Cheap (an atomic load, no lock), for a
  * caller that schedules checkpoints. Thread-safe.
  */
 WN_API size_t wn_index_logged(struct wn_index *ix);

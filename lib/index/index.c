@@ -33,6 +33,8 @@
  * With the write-ahead log (the wal option, wal.c) a check's add is staged
  * in an in-memory overlay and appended to the log instead, and reaches
  * LMDB at a checkpoint; meta "ckpt" says which logged records LMDB holds.
+ * A warm handle answers most lookups of absent keys from a filter of the
+ * main tier's keys (struct keyfilter) instead of LMDB's trees.
  * Readers run read-only transactions, concurrently with the one writer (LMDB's
  * MVCC), in this process (MDB_NOTLS: a read transaction is not tied to a
  * thread) and in others. When a write fails with MDB_MAP_FULL the map is
@@ -123,6 +125,9 @@ struct ov_part {
 struct overlay {
     pthread_mutex_t mu;
     struct ov_part sealed, active;
+    /* sealed.n + active.n, changed under mu, read without it: by a
+     * thread at idle priority, which must not hold mu (bg_check). */
+    atomic_size_t count;
 };
 
 /* The main tier's keys in memory, as a blocked Bloom filter (Putze,
@@ -1338,8 +1343,10 @@ static int ov_add(struct overlay *ov, struct ov_rec *r)
             : WN_OK;
     if (!rc)
         rc = ov_index(pt, r);
-    if (!rc)
+    if (!rc) {
         pt->r[pt->n++] = r;
+        atomic_fetch_add(&ov->count, 1);
+    }
     pthread_mutex_unlock(&ov->mu);
     return rc;
 }
@@ -1363,6 +1370,7 @@ static int ov_cut(struct overlay *ov, uint32_t rec)
     size_t keep = pt->n;
     while (keep && pt->r[keep - 1]->rec >= rec)
         wn__free(pt->r[--keep]);
+    atomic_fetch_sub(&ov->count, pt->n - keep);
     pt->n = keep;
     mt_clear(&pt->keys);
     mt_clear(&pt->ids);
@@ -2033,6 +2041,7 @@ static int ckpt_write(struct wn_index *ix)
     pthread_mutex_lock(&ix->ov.mu);
     struct ov_part old = *pt;
     memset(pt, 0, sizeof(*pt));
+    atomic_fetch_sub(&ix->ov.count, old.n);
     pthread_mutex_unlock(&ix->ov.mu);
     pthread_rwlock_unlock(&ix->grow);
     ov_part_empty(&old);
@@ -2071,10 +2080,7 @@ int wn_index_checkpoint(struct wn_index *ix, int force)
 size_t wn_index_logged(struct wn_index *ix)
 {
     assert(ix);
-    pthread_mutex_lock(&ix->ov.mu);
-    size_t n = ix->ov.sealed.n + ix->ov.active.n;
-    pthread_mutex_unlock(&ix->ov.mu);
-    return n;
+    return atomic_load(&ix->ov.count);
 }
 
 /* The overlay from the log: frames numbered from ckpt (the caller's
