@@ -3,10 +3,12 @@
  * syncs, rotation, replay and the lock that keeps one logging writer.
  *
  * Durability rests on two orders: a frame is acknowledged only after an
- * fdatasync of its file returned, and a file is started only after the one
- * before it was synced and the directory entry of the new one was synced
- * (so that a power loss cannot keep a later file and lose an earlier
- * frame, nor lose the new file's name). Appends go through one write(2)
+ * fdatasync of its file returned, and a file gets its first frame only
+ * after the one before it was synced and the directory entry of the new
+ * one was synced (so that a power loss cannot keep a later file and lose
+ * an earlier frame, nor lose the new file's name). The next file may be
+ * made, and named, earlier (wn__wal_prepare): it holds no frame of its
+ * number until the rotation. Appends go through one write(2)
  * of whole frames; a failed or short write is cut back with ftruncate so
  * that no later frame follows garbage.
  */

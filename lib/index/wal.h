@@ -13,8 +13,9 @@
  * write: it was never acknowledged). What a payload holds is index.c's
  * business.
  *
- * The writer starts a new file (wn__wal_rotate, which syncs the old one
- * first and the directory after) at each checkpoint; a file is removed
+ * The writer starts a new file at each checkpoint (made ahead, its
+ * directory entry synced, by wn__wal_prepare; switched to by
+ * wn__wal_rotate, which syncs the old one first); a file is removed
  * once its frames are in a synced LMDB transaction (wn__wal_remove_upto),
  * or renamed wal.spare to be the next file: files are written full of
  * zeros when made, so that an append overwrites allocated blocks and its
