@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -1123,6 +1124,65 @@ static void test_profile_stored(void **state)
     }
 }
 
+/* Checkpoints in the background: below the overlay's cap (32768 logged
+ * records) and above it, each puts everything into LMDB and leaves the
+ * calling thread's scheduling as it was. */
+static void test_background(void **state)
+{
+    (void)state;
+    rng_state = 29;
+    char *dir = tmpdir_make();
+    wn_index_free(open_new(dir));
+    struct wn_index_options o;
+    wn_index_options_init(&o);
+    o.wal = 1;
+    o.sync_later = 1; /* no sync per check: this test is about checkpoints */
+    o.no_auto_merge = 1;
+    o.background = 1;
+    struct wn_index *ix = NULL;
+    char msg[256];
+    assert_int_equal(wn_index_open(dir, &o, &ix, msg, sizeof(msg)), WN_OK);
+    int policy = sched_getscheduler(0);
+    struct wn_index_result r;
+    wn_index_result_init(&r);
+    enum { N1 = 9000, N2 = 33000 };
+    unsigned w[30];
+    char id[16];
+    size_t added = 0;
+    for (int i = 0; i < N1 + N2; i++) {
+        gen_words(w, 30);
+        char *t = render(w, 30);
+        snprintf(id, sizeof(id), "b%d", i);
+        struct wn_index_doc d = doc_of(id, t);
+        assert_int_equal(wn_index_check(ix, &d, &r), WN_OK);
+        added += r.added;
+        free(t);
+        if (i == N1 - 1) {
+            assert_int_equal(wn_index_sync(ix), WN_OK);
+            assert_int_equal(wn_index_logged(ix), added);
+            assert_int_equal(wn_index_checkpoint(ix, 0), WN_OK);
+            assert_int_equal(wn_index_logged(ix), 0);
+            assert_int_equal(sched_getscheduler(0), policy);
+        }
+    }
+    assert_int_equal(wn_index_sync(ix), WN_OK);
+    assert_true(wn_index_logged(ix) > 32768); /* the cap */
+    assert_int_equal(wn_index_checkpoint(ix, 0), WN_OK);
+    assert_int_equal(wn_index_logged(ix), 0);
+    assert_int_equal(sched_getscheduler(0), policy);
+    struct wn_index_stats st;
+    assert_int_equal(wn_index_stats(ix, &st), WN_OK);
+    assert_int_equal(st.log_records, 0);
+    uint64_t records = st.records;
+    assert_int_equal(records, added);
+    assert_true(added > (N1 + N2) * 9 / 10);
+    wn_index_free(ix);
+    assert_int_equal(records_of(dir, 1), records);
+    wn_index_result_release(&r);
+    rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1136,6 +1196,7 @@ int main(void)
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_wal),
         cmocka_unit_test(test_warm_filter),
+        cmocka_unit_test(test_background),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_threads_wal),
         cmocka_unit_test(test_pair_decision_equals_batch),
