@@ -87,7 +87,10 @@ fi
 # then queries. Durable checks go through the write-ahead log (the default)
 # at 1..64 clients; "w64" is the LMDB-commit path (--no-wal) and "n64"
 # no sync at all (--no-sync, the CPU's bound) for comparison; "q16"
-# queries. HTTP_RUNS overrides the list.
+# queries. HTTP_RUNS overrides the list (a row given twice runs twice).
+# CLIENT names another load client (another build's bench_serve), to run
+# one server against two clients; the client is an epoll loop since Run D
+# (a thread per connection before).
 tick=$(getconf CLK_TCK)
 cpu_of() { awk -v t="$tick" '{printf "%.2f", ($14 + $15) / t}' "/proc/$1/stat"; }
 for run in ${HTTP_RUNS:-1 4 16 64 w64 n64 q16}; do
@@ -116,7 +119,7 @@ for run in ${HTTP_RUNS:-1 4 16 64 w64 n64 q16}; do
     # write_bytes): per group commit below.
     io0=$(awk '/^wchar|^syscw|^write_bytes/ {printf "%s ", $2}' "/proc/$pid/io")
     /usr/bin/time -f "%U %S" -o "$out/ctime" \
-        "$build/bench/bench_serve" 127.0.0.1 "$port" "$path" "$probe" "$c"
+        "${CLIENT:-$build/bench/bench_serve}" 127.0.0.1 "$port" "$path" "$probe" "$c"
     scpu=$(awk -v a="$s0" -v b="$(cpu_of "$pid")" 'BEGIN{printf "%.2f", b - a}')
     ccpu=$(awk '{printf "%.2f", $1 + $2}' "$out/ctime")
     io1=$(awk '/^wchar|^syscw|^write_bytes/ {printf "%s ", $2}' "/proc/$pid/io")

@@ -1,29 +1,46 @@
 /*
- * bench_serve.c - an HTTP load client for `winnow serve`: C threads, one
- * keep-alive connection each, POSTing the lines of a JSONL corpus (each
- * line is a request body: {"id", "text", ...}) round-robin, and timing
- * every request. Prints one line of JSON: clients, requests, seconds,
- * requests/s, p50/p90/p99/max latency in ms, and the answers counted by
- * "new":true / false and by HTTP status.
+ * bench_serve.c - an HTTP load client for `winnow serve`: CLIENTS
+ * keep-alive connections, each with one request in flight at a time (no
+ * pipelining), POSTing the lines of a JSONL corpus (each line is a request
+ * body: {"id", "text", ...}) and timing every request. Prints one line of
+ * JSON: clients, requests, seconds, requests/s, p50/p90/p99/max latency in
+ * ms, and the answers counted by "new":true / false and by HTTP status.
  *
- * Usage: bench_serve HOST PORT PATH CORPUS CLIENTS [REQUESTS]
+ * Usage: bench_serve HOST PORT PATH CORPUS CLIENTS [REQUESTS [LOOPS]]
  *   PATH     /check or /query
  *   REQUESTS total requests (default: every line of the corpus once)
+ *   LOOPS    event-loop threads driving the connections (default 1)
  * Lines are split among clients: client c sends lines c, c + C, c + 2C...
+ * BENCH_SERVE_TRACE=FILE writes a line per request: when it was sent
+ * (seconds from the start) and its latency (ms), to see whether slow
+ * answers come alone or all at once (a stall of the server).
+ *
+ * The client shares the machine's cores with the server, so it is made
+ * cheap: a few epoll loops (not a thread per connection, whose wake-ups
+ * and context switches cost as much CPU as a request's parsing), a
+ * request's head and body in one sendmsg, its answer read with one recv
+ * when it fits. A request's latency runs from its send to the last byte
+ * of its answer, as read by its loop.
  */
 /* The feature macro of strcasestr, not a name of ours: */
 /* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+
+#define RBUF (1u << 20) /* the largest answer read */
 
 struct corpus {
     char **line;
@@ -31,15 +48,32 @@ struct corpus {
     size_t n;
 };
 
+/* One connection: its share of the corpus and its request in flight. */
 struct client {
+    int fd;
+    size_t first, step, count;
+    size_t sent; /* requests begun */
+    double *lat; /* ms, count of them */
+    double *st;  /* when each was sent, s */
+    size_t done;
+    size_t is_new, not_new, status_other;
+    /* The request being sent: head and body, and how much went. */
+    char head[256];
+    size_t hl, off, total, line;
+    double t0;
+    /* The answer being read. */
+    char *buf;
+    size_t len;
+    bool failed;
+};
+
+struct loop {
     const char *host;
     int port;
     const char *path;
     const struct corpus *c;
-    size_t first, step, count;
-    double *lat; /* ms, count of them */
-    size_t done;
-    size_t is_new, not_new, status_other;
+    struct client *cl;
+    size_t ncl;
 };
 
 static double now(void)
@@ -68,85 +102,167 @@ static int dial(const char *host, int port)
     return fd;
 }
 
-static int send_all(int fd, const char *p, size_t n)
+/* Send what is left of the request in flight: 1 when all of it went, 0
+ * when the socket is full, -1 on an error. */
+static int push(const struct corpus *c, struct client *cl)
 {
-    while (n) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+    while (cl->off < cl->total) {
+        struct iovec iov[2];
+        int n = 0;
+        if (cl->off < cl->hl)
+            iov[n++] = (struct iovec){cl->head + cl->off, cl->hl - cl->off};
+        size_t boff = cl->off > cl->hl ? cl->off - cl->hl : 0;
+        iov[n++] =
+            (struct iovec){c->line[cl->line] + boff, c->len[cl->line] - boff};
+        struct msghdr m = {0};
+        m.msg_iov = iov;
+        m.msg_iovlen = (size_t)n;
+        ssize_t w = sendmsg(cl->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
         if (w <= 0)
             return -1;
-        p += w;
-        n -= (size_t)w;
+        cl->off += (size_t)w;
     }
-    return 0;
+    return 1;
 }
 
-/* Read one response: status, and whether the body says "new":true. */
-static int read_response(int fd, char *buf, size_t cap, int *status,
-                         int *is_new)
+/* Begin the client's next request. */
+static int start(const struct loop *lp, struct client *cl)
 {
-    size_t len = 0;
-    char *hdr_end = NULL;
-    while (!hdr_end) {
-        ssize_t r = recv(fd, buf + len, cap - len - 1, 0);
-        if (r <= 0)
-            return -1;
-        len += (size_t)r;
-        buf[len] = '\0';
-        hdr_end = strstr(buf, "\r\n\r\n");
-        if (!hdr_end && len + 1 >= cap)
-            return -1;
-    }
-    *status = atoi(buf + 9);
-    const char *cl = strcasestr(buf, "Content-Length:");
-    size_t body = cl ? (size_t)atol(cl + 15) : 0;
-    size_t have = len - (size_t)(hdr_end + 4 - buf);
-    size_t off = (size_t)(hdr_end + 4 - buf);
-    while (have < body) {
-        if (len + 1 >= cap)
-            return -1;
-        ssize_t r = recv(fd, buf + len, cap - len - 1, 0);
-        if (r <= 0)
-            return -1;
-        len += (size_t)r;
-        have += (size_t)r;
-    }
-    buf[len] = '\0';
-    *is_new = strstr(buf + off, "\"new\":true") != NULL;
-    return 0;
+    cl->line = (cl->first + cl->sent * cl->step) % lp->c->n;
+    cl->sent++;
+    int hl = snprintf(cl->head, sizeof(cl->head),
+                      "POST %s HTTP/1.1\r\nHost: bench\r\n"
+                      "Content-Type: application/json\r\n"
+                      "Content-Length: %zu\r\n\r\n",
+                      lp->path, lp->c->len[cl->line]);
+    cl->hl = (size_t)hl;
+    cl->off = 0;
+    cl->total = cl->hl + lp->c->len[cl->line];
+    cl->len = 0;
+    cl->t0 = now();
+    return push(lp->c, cl);
 }
 
-static void *client_main(void *arg)
+/* Is the answer in cl->buf complete? 1 yes (counted), 0 not yet, -1 bad. */
+static int answered(struct client *cl)
 {
-    struct client *cl = arg;
-    int fd = dial(cl->host, cl->port);
-    if (fd < 0)
-        return NULL;
-    size_t cap = 1 << 20;
-    char *buf = malloc(cap);
-    char head[256];
-    for (size_t k = 0; k < cl->count; k++) {
-        size_t i = (cl->first + k * cl->step) % cl->c->n;
-        int hl = snprintf(head, sizeof(head),
-                          "POST %s HTTP/1.1\r\nHost: bench\r\n"
-                          "Content-Type: application/json\r\n"
-                          "Content-Length: %zu\r\n\r\n",
-                          cl->path, cl->c->len[i]);
-        double t0 = now();
-        int status, is_new;
-        if (send_all(fd, head, (size_t)hl) ||
-            send_all(fd, cl->c->line[i], cl->c->len[i]) ||
-            read_response(fd, buf, cap, &status, &is_new))
+    cl->buf[cl->len] = '\0';
+    char *hdr_end = strstr(cl->buf, "\r\n\r\n");
+    if (!hdr_end)
+        return cl->len + 1 >= RBUF ? -1 : 0;
+    const char *cl_h = strcasestr(cl->buf, "Content-Length:");
+    size_t body = cl_h ? (size_t)atol(cl_h + 15) : 0;
+    size_t off = (size_t)(hdr_end + 4 - cl->buf);
+    if (cl->len - off < body)
+        return off + body + 1 > RBUF ? -1 : 0;
+    int status = atoi(cl->buf + 9);
+    cl->st[cl->done] = cl->t0;
+    cl->lat[cl->done++] = (now() - cl->t0) * 1e3;
+    if (status != 200)
+        cl->status_other++;
+    else if (strstr(cl->buf + off, "\"new\":true"))
+        cl->is_new++;
+    else
+        cl->not_new++;
+    return 1;
+}
+
+static void drop(int ep, struct client *cl, size_t *live)
+{
+    epoll_ctl(ep, EPOLL_CTL_DEL, cl->fd, NULL);
+    close(cl->fd);
+    cl->fd = -1;
+    (*live)--;
+}
+
+static void *loop_main(void *arg)
+{
+    struct loop *lp = arg;
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    size_t live = 0;
+    for (size_t i = 0; ep >= 0 && i < lp->ncl; i++) {
+        struct client *cl = &lp->cl[i];
+        cl->buf = malloc(RBUF);
+        cl->fd = cl->buf && cl->count ? dial(lp->host, lp->port) : -1;
+        if (cl->fd < 0)
+            continue;
+        struct epoll_event ev = {EPOLLIN, {.ptr = cl}};
+        epoll_ctl(ep, EPOLL_CTL_ADD, cl->fd, &ev);
+        live++;
+    }
+    for (size_t i = 0; i < lp->ncl; i++) {
+        struct client *cl = &lp->cl[i];
+        if (cl->fd < 0)
+            continue;
+        int r = start(lp, cl);
+        if (r < 0) {
+            drop(ep, cl, &live);
+        } else if (r == 0) {
+            struct epoll_event ev = {EPOLLIN | EPOLLOUT, {.ptr = cl}};
+            epoll_ctl(ep, EPOLL_CTL_MOD, cl->fd, &ev);
+        }
+    }
+    struct epoll_event evs[64];
+    while (live) {
+        int n = epoll_wait(ep, evs, 64, -1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
             break;
-        cl->lat[cl->done++] = (now() - t0) * 1e3;
-        if (status != 200)
-            cl->status_other++;
-        else if (is_new)
-            cl->is_new++;
-        else
-            cl->not_new++;
+        for (int e = 0; e < n; e++) {
+            struct client *cl = evs[e].data.ptr;
+            if (cl->fd < 0)
+                continue;
+            if (evs[e].events & EPOLLOUT) {
+                int r = push(lp->c, cl);
+                if (r < 0) {
+                    drop(ep, cl, &live);
+                    continue;
+                }
+                if (r == 1) {
+                    struct epoll_event ev = {EPOLLIN, {.ptr = cl}};
+                    epoll_ctl(ep, EPOLL_CTL_MOD, cl->fd, &ev);
+                }
+            }
+            if (!(evs[e].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+                continue;
+            ssize_t r = recv(cl->fd, cl->buf + cl->len, RBUF - 1 - cl->len,
+                             MSG_DONTWAIT);
+            if (r < 0 && (errno == EAGAIN || errno == EINTR))
+                continue;
+            if (r <= 0) {
+                drop(ep, cl, &live);
+                continue;
+            }
+            cl->len += (size_t)r;
+            int a = answered(cl);
+            if (a < 0) {
+                drop(ep, cl, &live);
+                continue;
+            }
+            if (a == 0)
+                continue;
+            if (cl->sent == cl->count) {
+                drop(ep, cl, &live);
+                continue;
+            }
+            int s = start(lp, cl);
+            if (s < 0) {
+                drop(ep, cl, &live);
+            } else if (s == 0) {
+                struct epoll_event ev = {EPOLLIN | EPOLLOUT, {.ptr = cl}};
+                epoll_ctl(ep, EPOLL_CTL_MOD, cl->fd, &ev);
+            }
+        }
     }
-    free(buf);
-    close(fd);
+    for (size_t i = 0; i < lp->ncl; i++)
+        free(lp->cl[i].buf);
+    if (ep >= 0)
+        close(ep);
     return NULL;
 }
 
@@ -160,7 +276,7 @@ int main(int argc, char **argv)
 {
     if (argc < 6) {
         fprintf(stderr, "usage: bench_serve HOST PORT PATH CORPUS CLIENTS "
-                        "[REQUESTS]\n");
+                        "[REQUESTS [LOOPS]]\n");
         return 2;
     }
     struct corpus c = {0};
@@ -189,25 +305,36 @@ int main(int argc, char **argv)
     fclose(f);
     int clients = atoi(argv[5]);
     size_t total = argc > 6 ? (size_t)atol(argv[6]) : c.n;
-    if (clients < 1 || c.n == 0)
+    int loops = argc > 7 ? atoi(argv[7]) : 1;
+    if (clients < 1 || c.n == 0 || loops < 1)
         return 2;
+    if (loops > clients)
+        loops = clients;
     struct client *cl = calloc((size_t)clients, sizeof(*cl));
-    pthread_t *th = calloc((size_t)clients, sizeof(*th));
     for (int i = 0; i < clients; i++) {
-        cl[i].host = argv[1];
-        cl[i].port = atoi(argv[2]);
-        cl[i].path = argv[3];
-        cl[i].c = &c;
+        cl[i].fd = -1;
         cl[i].first = (size_t)i;
         cl[i].step = (size_t)clients;
         cl[i].count =
             total / (size_t)clients + ((size_t)i < total % (size_t)clients);
         cl[i].lat = malloc((cl[i].count + 1) * sizeof(double));
+        cl[i].st = malloc((cl[i].count + 1) * sizeof(double));
+    }
+    /* Clients split among the loops in contiguous runs. */
+    struct loop *lp = calloc((size_t)loops, sizeof(*lp));
+    pthread_t *th = calloc((size_t)loops, sizeof(*th));
+    size_t from = 0;
+    for (int i = 0; i < loops; i++) {
+        size_t k = (size_t)clients / (size_t)loops +
+                   ((size_t)i < (size_t)clients % (size_t)loops);
+        lp[i] =
+            (struct loop){argv[1], atoi(argv[2]), argv[3], &c, cl + from, k};
+        from += k;
     }
     double t0 = now();
-    for (int i = 0; i < clients; i++)
-        pthread_create(&th[i], NULL, client_main, &cl[i]);
-    for (int i = 0; i < clients; i++)
+    for (int i = 0; i < loops; i++)
+        pthread_create(&th[i], NULL, loop_main, &lp[i]);
+    for (int i = 0; i < loops; i++)
         pthread_join(th[i], NULL);
     double secs = now() - t0;
     size_t done = 0, is_new = 0, not_new = 0, other = 0;
@@ -217,6 +344,13 @@ int main(int argc, char **argv)
         not_new += cl[i].not_new;
         other += cl[i].status_other;
     }
+    const char *trace = getenv("BENCH_SERVE_TRACE");
+    FILE *tf = trace ? fopen(trace, "w") : NULL;
+    for (int i = 0; tf && i < clients; i++)
+        for (size_t j = 0; j < cl[i].done; j++)
+            fprintf(tf, "%.6f %.3f\n", cl[i].st[j] - t0, cl[i].lat[j]);
+    if (tf)
+        fclose(tf);
     double *all = malloc((done + 1) * sizeof(double));
     size_t k = 0;
     for (int i = 0; i < clients; i++)

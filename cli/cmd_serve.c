@@ -184,6 +184,7 @@ static void finish_jobs(struct server *s, struct job *first, int rc)
 static void *writer_main(void *arg)
 {
     struct server *s = arg;
+    pthread_setname_np(pthread_self(), "wn-writer");
     pthread_mutex_lock(&s->mu);
     for (;;) {
         while (!s->head && !s->stop)
@@ -247,6 +248,7 @@ static void *writer_main(void *arg)
 static void *syncer_main(void *arg)
 {
     struct server *s = arg;
+    pthread_setname_np(pthread_self(), "wn-syncer");
     pthread_mutex_lock(&s->mu);
     for (;;) {
         while (!s->uhead && !s->writer_done)
@@ -270,10 +272,12 @@ static void *syncer_main(void *arg)
 
 /* Checkpoints the write-ahead log when enough waits and merges the index's
  * pending tier when it is full, in transactions of their own, beside the
- * writer's: checks are not held up for either. */
+ * writer's, at idle priority (the index's background option): checks are
+ * not held up for either, nor do they share the cores with them. */
 static void *merger_main(void *arg)
 {
     struct server *s = arg;
+    pthread_setname_np(pthread_self(), "wn-merger");
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {
         struct timespec ts;
@@ -1339,6 +1343,8 @@ int cmd_serve(int argc, char **argv)
     io.sync_later = !no_sync;
     io.wal = !no_sync && !no_wal;
     io.no_auto_merge = 1;
+    /* Checkpoints and merges on cores the checks leave free. */
+    io.background = 1;
     struct server s;
     memset(&s, 0, sizeof(s));
     s.sync_later = !no_sync;

@@ -1443,6 +1443,18 @@ struct wn_index_options {
      * index holding a log of a writer that stopped (or was killed) puts
      * the log into LMDB first. Ignored with no_sync or read_only. */
     int wal;
+    /* Background checkpoints and merges: the thread that calls
+     * wn_index_checkpoint or wn_index_merge writes LMDB's transactions at
+     * the lowest scheduling priority (SCHED_IDLE: it runs when a core is
+     * free), and at its own again for the steps that hold locks the
+     * checks wait for. When 32768 logged records wait (four checkpoints'
+     * worth: the overlay's cap), the checkpoint goes on at the normal
+     * priority, raised by the checking thread if need be. Only where the
+     * process may raise a thread's priority back (CAP_SYS_NICE, or an
+     * RLIMIT_NICE of 20 or more), tried once at open; elsewhere ignored.
+     * For a server whose checks must not queue behind checkpoints (winnow
+     * serve). Linux only; default 0. */
+    int background;
 };
 
 WN_API void wn_index_options_init(struct wn_index_options *o);
@@ -1587,6 +1599,14 @@ WN_API int wn_index_merge(struct wn_index *ix, int force);
  * WN_ENOSPC, WN_ENOMEM.
  */
 WN_API int wn_index_checkpoint(struct wn_index *ix, int force);
+
+/*
+ * With the write-ahead log: the records logged by this handle (or replayed
+ * by a read-only one) that are not in LMDB yet, the ones a checkpoint is
+ * writing included; 0 without a log. Cheap (an atomic load, no lock), for a
+ * caller that schedules checkpoints. Thread-safe.
+ */
+WN_API size_t wn_index_logged(struct wn_index *ix);
 
 struct wn_index_stats {
     uint64_t records;    /* records indexed */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -577,6 +578,115 @@ static void test_merge(void **state)
     free(dir);
 }
 
+/* A near copy of text (its second byte changed: one word of many). */
+static int near_found(struct wn_index *ix, const char *text, const char *id)
+{
+    char *t = strdup(text);
+    t[1] = t[1] == '1' ? '2' : '1';
+    struct wn_index_doc d = doc_of("q", t);
+    struct wn_index_result r;
+    wn_index_result_init(&r);
+    int found = wn_index_query(ix, &d, 1, &r) == WN_OK && !r.is_new &&
+                !strcmp(r.matches[0].id, id);
+    wn_index_result_release(&r);
+    free(t);
+    return found;
+}
+
+static void add_range(struct wn_index *ix, char **texts, int from, int to)
+{
+    struct wn_index_result r;
+    wn_index_result_init(&r);
+    for (int i = from; i < to; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "m%d", i);
+        struct wn_index_doc d = doc_of(id, texts[i]);
+        assert_int_equal(wn_index_check(ix, &d, &r), WN_OK);
+        assert_true(r.added);
+    }
+    wn_index_result_release(&r);
+}
+
+/* The main tier's key filter of a warm handle: every merged record is
+ * still found, after this handle's merges (which add to the filter) and
+ * after another process's (which leave it behind, unused); fresh texts
+ * are new. */
+static void test_warm_filter(void **state)
+{
+    (void)state;
+    rng_state = 23;
+    char *dir = tmpdir_make();
+    struct wn_index *ix = open_new(dir);
+    enum { N1 = 300, N2 = 100, N3 = 100, NF = 50 };
+    enum { NT = N1 + N2 + N3 + NF };
+    char *texts[NT];
+    unsigned w[120];
+    for (int i = 0; i < NT; i++) {
+        gen_words(w, 120);
+        texts[i] = render(w, 120);
+    }
+    add_range(ix, texts, 0, N1);
+    assert_int_equal(wn_index_merge(ix, 1), WN_OK);
+    assert_int_equal(wn_index_warm(ix), WN_OK);
+    char id[16];
+    for (int i = 0; i < N1; i++) {
+        snprintf(id, sizeof(id), "m%d", i);
+        assert_true(near_found(ix, texts[i], id));
+    }
+    struct wn_index_result r;
+    wn_index_result_init(&r);
+    for (int i = N1 + N2 + N3; i < NT; i++) {
+        struct wn_index_doc d = doc_of("fresh", texts[i]);
+        assert_int_equal(wn_index_query(ix, &d, 1, &r), WN_OK);
+        assert_true(r.is_new);
+    }
+    /* This handle's merge: into the tree and the filter. */
+    add_range(ix, texts, N1, N1 + N2);
+    assert_int_equal(wn_index_merge(ix, 1), WN_OK);
+    struct wn_index_stats st;
+    assert_int_equal(wn_index_stats(ix, &st), WN_OK);
+    assert_int_equal(st.pending, 0);
+    for (int i = 0; i < N1 + N2; i++) {
+        snprintf(id, sizeof(id), "m%d", i);
+        assert_true(near_found(ix, texts[i], id));
+    }
+    /* Another process adds and merges. */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct wn_index_options o;
+        wn_index_options_init(&o);
+        o.no_sync = 1;
+        struct wn_index *other = NULL;
+        int ok = wn_index_open(dir, &o, &other, NULL, 0) == WN_OK;
+        struct wn_index_result cr;
+        wn_index_result_init(&cr);
+        for (int i = N1 + N2; ok && i < N1 + N2 + N3; i++) {
+            snprintf(id, sizeof(id), "m%d", i);
+            struct wn_index_doc d = doc_of(id, texts[i]);
+            ok = wn_index_check(other, &d, &cr) == WN_OK && cr.added;
+        }
+        ok = ok && wn_index_merge(other, 1) == WN_OK;
+        wn_index_free(other);
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(wn_index_stats(ix, &st), WN_OK);
+    assert_int_equal(st.pending, 0);
+    for (int i = 0; i < N1 + N2 + N3; i++) {
+        snprintf(id, sizeof(id), "m%d", i);
+        assert_true(near_found(ix, texts[i], id));
+    }
+    wn_index_result_release(&r);
+    wn_index_free(ix);
+    for (int i = 0; i < NT; i++)
+        free(texts[i]);
+    rm_rf(dir);
+    free(dir);
+}
+
 /* Threads check overlapping sets of texts: each distinct text is added
  * exactly once, whatever the interleaving. */
 #define NTHREADS 4
@@ -840,7 +950,7 @@ static void test_wal(void **state)
     struct wn_index_result r;
     wn_index_result_init(&r);
     char id[16];
-    char log_path[600];
+    char log_path[600], log[700];
     snprintf(log_path, sizeof(log_path), "%s/wal-0000000000000001.log", dir);
     for (int i = 0; i < N; i++) {
         snprintf(id, sizeof(id), "t%d", i);
@@ -866,7 +976,11 @@ static void test_wal(void **state)
     assert_true(st.oldest > 0 && st.newest >= st.oldest); /* from the log */
     assert_true(st.log_bytes > (uint64_t)N * 300);
     assert_true(frames_end(log_path) > N * 300);
-    assert_int_equal(count_logs(dir), 1);
+    /* The current file and the next one, made at open for the first
+     * checkpoint. */
+    assert_int_equal(count_logs(dir), 2);
+    snprintf(log, sizeof(log), "%s/wal-0000000000000002.log", dir);
+    assert_int_equal(frames_end(log), 0);
 
     /* One writer at a time; readers see the log. */
     struct wn_index_options p;
@@ -885,7 +999,6 @@ static void test_wal(void **state)
     char *crash = crash_copy(dir, "crash");
     char *torn = crash_copy(dir, "torn");
     char *bad = crash_copy(dir, "bad");
-    char log[700];
     snprintf(log, sizeof(log), "%s/wal-0000000000000001.log", torn);
     long end = frames_end(log);
     assert_true(end > 0);
@@ -924,7 +1037,9 @@ static void test_wal(void **state)
 
     /* A checkpoint: into LMDB, the log emptied; later adds are logged and
      * see the checkpointed ones. */
+    assert_int_equal(wn_index_logged(ix), N);
     assert_int_equal(wn_index_checkpoint(ix, 1), WN_OK);
+    assert_int_equal(wn_index_logged(ix), 0);
     assert_int_equal(wn_index_stats(ix, &st), WN_OK);
     assert_int_equal(st.records, N);
     assert_int_equal(st.log_records, 0);
@@ -942,6 +1057,7 @@ static void test_wal(void **state)
     assert_int_equal(wn_index_stats(ix, &st), WN_OK);
     assert_int_equal(st.records, N + M);
     assert_int_equal(st.log_records, M);
+    assert_int_equal(wn_index_logged(ix), M);
     char *after = crash_copy(dir, "after");
     assert_int_equal(records_of(after, 0), N + M);
     /* Again: the third file is the first one recycled (its old frames,
@@ -1044,17 +1160,34 @@ static void test_wal_start_fails(void **state)
         assert_true(r.added);
     }
     setenv("WINNOW_TEST_WAL_START_FAIL", "1", 1);
+    /* The first rotation takes the file made ahead at open; making the
+     * one after it fails from then on, once per checkpoint. */
+    assert_int_equal(wn_index_checkpoint(ix, 1), WN_OK);
+    for (int i = 0; i < N; i++) {
+        snprintf(id, sizeof(id), "u%d", i);
+        struct wn_index_doc d = doc_of(id, texts[(i * 5) % N]);
+        assert_int_equal(wn_index_check(ix, &d, &r), WN_OK);
+    }
+    gen_words(w, 120);
+    char *fresh = render(w, 120);
+    struct wn_index_doc fd = doc_of("fresh", fresh);
+    assert_int_equal(wn_index_check(ix, &fd, &r), WN_OK);
+    assert_true(r.added);
     assert_int_not_equal(wn_index_checkpoint(ix, 1), WN_OK);
     assert_int_not_equal(wn_index_checkpoint(ix, 1), WN_OK);
     unsetenv("WINNOW_TEST_WAL_START_FAIL");
     struct wn_index_stats st;
     assert_int_equal(wn_index_stats(ix, &st), WN_OK);
-    assert_int_equal(st.records, N); /* nothing lost meanwhile */
+    assert_int_equal(st.records, N + 1); /* nothing lost meanwhile */
+    assert_true(st.log_records > 0);
     assert_int_equal(wn_index_checkpoint(ix, 1), WN_OK);
     assert_int_equal(wn_index_stats(ix, &st), WN_OK);
-    assert_int_equal(st.records, N);
+    assert_int_equal(st.records, N + 1);
     assert_int_equal(st.log_records, 0);
-    assert_int_equal(count_logs(dir), 1); /* the new file only */
+    /* No file left behind by the failures: the current one and at most
+     * the one made ahead. */
+    assert_true(count_logs(dir) <= 2);
+    free(fresh);
     struct wn_index_doc d = doc_of("again", texts[3]);
     assert_int_equal(wn_index_check(ix, &d, &r), WN_OK);
     assert_false(r.added);
@@ -1067,6 +1200,65 @@ static void test_wal_start_fails(void **state)
     rm_rf(dir);
     free(dir);
 #endif
+}
+
+/* Checkpoints in the background: below the overlay's cap (32768 logged
+ * records) and above it, each puts everything into LMDB and leaves the
+ * calling thread's scheduling as it was. */
+static void test_background(void **state)
+{
+    (void)state;
+    rng_state = 29;
+    char *dir = tmpdir_make();
+    wn_index_free(open_new(dir));
+    struct wn_index_options o;
+    wn_index_options_init(&o);
+    o.wal = 1;
+    o.sync_later = 1; /* no sync per check: this test is about checkpoints */
+    o.no_auto_merge = 1;
+    o.background = 1;
+    struct wn_index *ix = NULL;
+    char msg[256];
+    assert_int_equal(wn_index_open(dir, &o, &ix, msg, sizeof(msg)), WN_OK);
+    int policy = sched_getscheduler(0);
+    struct wn_index_result r;
+    wn_index_result_init(&r);
+    enum { N1 = 9000, N2 = 33000 };
+    unsigned w[30];
+    char id[16];
+    size_t added = 0;
+    for (int i = 0; i < N1 + N2; i++) {
+        gen_words(w, 30);
+        char *t = render(w, 30);
+        snprintf(id, sizeof(id), "b%d", i);
+        struct wn_index_doc d = doc_of(id, t);
+        assert_int_equal(wn_index_check(ix, &d, &r), WN_OK);
+        added += r.added;
+        free(t);
+        if (i == N1 - 1) {
+            assert_int_equal(wn_index_sync(ix), WN_OK);
+            assert_int_equal(wn_index_logged(ix), added);
+            assert_int_equal(wn_index_checkpoint(ix, 0), WN_OK);
+            assert_int_equal(wn_index_logged(ix), 0);
+            assert_int_equal(sched_getscheduler(0), policy);
+        }
+    }
+    assert_int_equal(wn_index_sync(ix), WN_OK);
+    assert_true(wn_index_logged(ix) > 32768); /* the cap */
+    assert_int_equal(wn_index_checkpoint(ix, 0), WN_OK);
+    assert_int_equal(wn_index_logged(ix), 0);
+    assert_int_equal(sched_getscheduler(0), policy);
+    struct wn_index_stats st;
+    assert_int_equal(wn_index_stats(ix, &st), WN_OK);
+    assert_int_equal(st.log_records, 0);
+    uint64_t records = st.records;
+    assert_int_equal(records, added);
+    assert_true(added > (N1 + N2) * 9 / 10);
+    wn_index_free(ix);
+    assert_int_equal(records_of(dir, 1), records);
+    wn_index_result_release(&r);
+    rm_rf(dir);
+    free(dir);
 }
 
 int main(void)
@@ -1082,6 +1274,8 @@ int main(void)
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_wal),
         cmocka_unit_test(test_wal_start_fails),
+        cmocka_unit_test(test_warm_filter),
+        cmocka_unit_test(test_background),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_threads_wal),
         cmocka_unit_test(test_pair_decision_equals_batch),

@@ -33,6 +33,8 @@
  * With the write-ahead log (the wal option, wal.c) a check's add is staged
  * in an in-memory overlay and appended to the log instead, and reaches
  * LMDB at a checkpoint; meta "ckpt" says which logged records LMDB holds.
+ * A warm handle answers most lookups of absent keys from a filter of the
+ * main tier's keys (struct keyfilter) instead of LMDB's trees.
  * Readers run read-only transactions, concurrently with the one writer (LMDB's
  * MVCC), in this process (MDB_NOTLS: a read transaction is not tied to a
  * thread) and in others. When a write fails with MDB_MAP_FULL the map is
@@ -44,6 +46,10 @@
  * Cost of a check: (bands + 1) cursor lookups, one verification per
  * candidate, and on an add bands + 4 puts: O((bands + candidates) log N).
  */
+/* The feature macro of sched_setscheduler's SCHED_IDLE and gettid, not a
+ * name of ours: */
+/* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
+#define _GNU_SOURCE
 #include "index/judge.h"
 #include "index/wal.h"
 #include "sketch/hash128.h"
@@ -54,11 +60,14 @@
 #include <unistd.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define INDEX_MAGIC      "WNIX"
 #define INDEX_VERSION    2u
@@ -72,6 +81,8 @@
 #define SCRATCH_MAX      16u
 #define CKPT_AT          8192u /* logged records that make a checkpoint due */
 #define CKPT_TXN         1024u /* records per transaction of a checkpoint */
+/* Logged records that make a background checkpoint urgent: four due. */
+#define CKPT_CAP ((size_t)4 * CKPT_AT)
 
 /* The keys of the records still in `pending`, in memory: an open-addressing
  * table of (key, record) pairs, repeats allowed, linear probing. */
@@ -95,16 +106,50 @@ struct ov_rec {
     unsigned char data[];
 };
 
-/* The overlay: logged records not yet in LMDB (checkpointed), by number,
- * with their keys and id hashes in tables like the pending tier's. An
- * entry's memory stays put until it is dropped, which happens only with
- * `grow` held exclusively (no transaction running), so a lookup may point
- * into it for the length of its transaction. */
-struct overlay {
-    pthread_mutex_t mu;
-    struct ov_rec **r; /* ascending numbers */
+/* A part of the overlay: records by ascending number, with their keys and
+ * id hashes in tables like the pending tier's. */
+struct ov_part {
+    struct ov_rec **r;
     size_t n, cap;
     struct memtable keys, ids;
+};
+
+/* The overlay: logged records not yet in LMDB (checkpointed), in two
+ * parts: `sealed`, the records a checkpoint is putting into LMDB (fixed
+ * while it runs), and `active`, the records logged since, which the
+ * writer appends to; every sealed number is below every active one. A
+ * checkpoint seals the active part by swapping the two (the sealed one is
+ * empty then) and drops the sealed part when LMDB holds it: no table is
+ * rebuilt with the writer waiting. An entry's memory stays put until it is
+ * dropped, which happens only with `grow` held exclusively (no transaction
+ * running), so a lookup may point into it for the length of its
+ * transaction. */
+struct overlay {
+    pthread_mutex_t mu;
+    struct ov_part sealed, active;
+    /* sealed.n + active.n, changed under mu, read without it: by a
+     * thread at idle priority, which must not hold mu (bg_check). */
+    atomic_size_t count;
+};
+
+/* The main tier's keys in memory, as a blocked Bloom filter (Putze,
+ * Sanders and Singler 2007: every key's bits in one 64-byte block, one
+ * cache line), built by wn_index_warm. A fresh record's keys are nearly
+ * all absent from the main tier (a 44-bit key of 17 collides with one of
+ * 15 million with a chance of about 1e-5), and a lookup in LMDB costs
+ * some five pages' cache and TLB misses: the filter answers "absent" with
+ * one. It may hold keys the tree does not (expired records, a merge that
+ * failed): those only cost a lookup. It must hold every key of the tree
+ * in the snapshot it serves: it is used only while the snapshot's merge
+ * generation is `gen`, the generation whose keys it was built with or
+ * given by this handle's own merges (each key is set before the
+ * transaction that puts it is committed). A merge by another process
+ * bumps the generation past it, and lookups go to LMDB again. */
+struct keyfilter {
+    _Atomic uint64_t *w; /* 8 words a block */
+    size_t mask;         /* blocks - 1 */
+    _Atomic uint64_t gen;
+    atomic_bool ready;
 };
 
 struct wn_index {
@@ -131,8 +176,18 @@ struct wn_index {
     int logging, sync_later;
     pthread_mutex_t wal_mu, ckpt_mu;
     struct overlay ov;
-    uint64_t next_rec;  /* the logging writer's next record number */
-    struct wn_buf wbuf; /* the frames of the group being checked */
+    uint64_t next_rec; /* the logging writer's next record number */
+    /* The sealed part's checkpoint (ckpt_mu): records below ckpt_cut are
+     * in LMDB once it is written; the log files up to ckpt_done hold
+     * them. Kept across a failed attempt, which the next one finishes. */
+    uint64_t ckpt_cut, ckpt_done;
+    /* Background checkpoints and merges (o->background, where allowed):
+     * the thread writing LMDB at idle priority now, or 0. */
+    int background;
+    atomic_int idle_tid;
+    struct keyfilter kf;
+    pthread_mutex_t merge_mu; /* a merge, or the filter's build, at once */
+    struct wn_buf wbuf;       /* the frames of the group being checked */
 };
 
 struct wn_index_item {
@@ -249,6 +304,97 @@ static void mt_clear(struct memtable *m);
 static void ov_release(struct overlay *ov);
 static int wal_setup(struct wn_index *ix, const struct wn_index_options *o,
                      char *msg, size_t cap);
+
+/* ------------------------------------------------------------------------ */
+/* Background priority                                                      */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A checkpoint's or a merge's LMDB transactions take tens of milliseconds
+ * of CPU each time. On a machine whose cores the checks keep busy, they
+ * would take a core from the request threads and the writer, and every
+ * check in flight would wait: the latency's tail. With `background` they
+ * run at SCHED_IDLE, on cores the checks leave free; they hold no lock a
+ * check waits for meanwhile (the steps that do, sealing and dropping the
+ * overlay's part, run at the thread's own priority), so an idle thread
+ * that is not scheduled holds nothing up but its own work. That work has
+ * a cap: with CKPT_CAP logged records waiting, the thread goes back to
+ * its priority (between its transactions, or at once when the writer
+ * urges it), so that the overlay cannot grow without bound on a machine
+ * that is never idle.
+ */
+struct bg {
+    int policy;
+    struct sched_param sp;
+    bool on;
+};
+
+static void *idle_probe(void *arg)
+{
+    int *ok = arg;
+    struct sched_param sp = {0};
+    *ok = sched_setscheduler(0, SCHED_IDLE, &sp) == 0 &&
+          sched_setscheduler(0, SCHED_OTHER, &sp) == 0;
+    return NULL;
+}
+
+/* Whether this process may bring a thread back from SCHED_IDLE: tried on
+ * a thread of its own, which ends either way. */
+static bool idle_allowed(void)
+{
+    pthread_t t;
+    int ok = 0;
+    if (pthread_create(&t, NULL, idle_probe, &ok))
+        return false;
+    pthread_join(t, NULL);
+    return ok;
+}
+
+/* Lower the calling thread to SCHED_IDLE for LMDB's writes, unless the
+ * overlay is at its cap. */
+static void bg_enter(struct wn_index *ix, struct bg *b)
+{
+    b->on = false;
+    if (!ix->background || wn_index_logged(ix) >= CKPT_CAP)
+        return;
+    b->policy = sched_getscheduler(0);
+    if (b->policy < 0 || b->policy == SCHED_IDLE || sched_getparam(0, &b->sp))
+        return;
+    struct sched_param sp = {0};
+    if (sched_setscheduler(0, SCHED_IDLE, &sp))
+        return;
+    atomic_store(&ix->idle_tid, (int)gettid());
+    b->on = true;
+}
+
+/* Back to the thread's own priority. */
+static void bg_leave(struct wn_index *ix, struct bg *b)
+{
+    if (!b->on)
+        return;
+    atomic_store(&ix->idle_tid, 0);
+    sched_setscheduler(0, b->policy, &b->sp);
+    b->on = false;
+}
+
+/* Between transactions: the cap reached, go on at the own priority. */
+static void bg_check(struct wn_index *ix, struct bg *b)
+{
+    if (b->on && wn_index_logged(ix) >= CKPT_CAP)
+        bg_leave(ix, b);
+}
+
+/* The writer, after a group: with the cap reached while a checkpoint or
+ * merge writes at idle priority, raise that thread to the normal one. */
+static void bg_urge(struct wn_index *ix)
+{
+    if (!atomic_load(&ix->idle_tid) || wn_index_logged(ix) < CKPT_CAP)
+        return;
+    int tid = atomic_exchange(&ix->idle_tid, 0);
+    struct sched_param sp = {0};
+    if (tid)
+        sched_setscheduler(tid, SCHED_OTHER, &sp);
+}
 
 /* Run fn in a transaction (write unless rdonly), committing when it
  * returns 0; retried after growing the map. */
@@ -534,9 +680,12 @@ int wn_index_open(const char *path, const struct wn_index_options *o,
     pthread_mutex_init(&ix->scratch_mu, NULL);
     pthread_mutex_init(&ix->wal_mu, NULL);
     pthread_mutex_init(&ix->ckpt_mu, NULL);
+    pthread_mutex_init(&ix->merge_mu, NULL);
     pthread_mutex_init(&ix->ov.mu, NULL);
-    ix->ov.keys.loaded = ix->ov.ids.loaded = -1;
+    ix->ov.sealed.keys.loaded = ix->ov.sealed.ids.loaded = -1;
+    ix->ov.active.keys.loaded = ix->ov.active.ids.loaded = -1;
     ix->sync_later = o->sync_later;
+    ix->background = o->background && !o->read_only && idle_allowed();
     if (!ix->path || pthread_rwlock_init(&ix->grow, NULL)) {
         wn__free(ix->path);
         wn__free(ix);
@@ -555,8 +704,8 @@ int wn_index_open(const char *path, const struct wn_index_options *o,
         flags |= MDB_RDONLY;
     if (o->no_sync)
         flags |= MDB_NOSYNC;
-    else if (o->sync_later && !o->wal)
-        flags |= MDB_NOMETASYNC; /* with the log, checkpoints sync fully */
+    else if (o->sync_later || o->wal)
+        flags |= MDB_NOMETASYNC;
     if (!rc) {
         rc = mdb_env_open(ix->env, path, flags, 0666);
         if (rc && rc != MDB_INVALID && rc != MDB_VERSION_MISMATCH)
@@ -623,6 +772,7 @@ void wn_index_free(struct wn_index *ix)
     ov_release(&ix->ov);
     pthread_mutex_destroy(&ix->wal_mu);
     pthread_mutex_destroy(&ix->ckpt_mu);
+    pthread_mutex_destroy(&ix->merge_mu);
     wn__buf_release(&ix->wbuf);
     if (ix->env)
         mdb_env_close(ix->env);
@@ -633,6 +783,7 @@ void wn_index_free(struct wn_index *ix)
         wn_sketch_free(ix->scratch[i]);
     pthread_mutex_destroy(&ix->scratch_mu);
     wn__free(ix->mt.slot);
+    wn__free((void *)ix->kf.w);
     wn__free(ix->path);
     wn__free(ix);
 }
@@ -748,10 +899,63 @@ static int push_num(struct work *w, uint32_t rec, uint32_t key_index)
     return WN_OK;
 }
 
-/* Append the record numbers stored under key, the item's key_index-th. */
-static int collect(struct wn_index *ix, MDB_cursor *cur, uint64_t key,
-                   uint32_t key_index, struct work *w)
+static uint64_t gen_of(struct wn_index *ix, MDB_txn *txn);
+
+#define KF_BITS_PER_KEY 12u /* at least, when built: about 0.1% false hits */
+
+static uint64_t kf_mix(uint64_t x)
 {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+/* The 44 bits of a key the main tier compares (key_split's prefix and
+ * hi), whose block and six bits in it. */
+static _Atomic uint64_t *kf_block(const struct keyfilter *f, uint64_t key44,
+                                  uint64_t *bits)
+{
+    uint64_t h = kf_mix(key44 + 0x9e3779b97f4a7c15ULL);
+    *bits = kf_mix(h);
+    return f->w + (size_t)(h & f->mask) * 8;
+}
+
+static void kf_add(struct keyfilter *f, uint64_t key44)
+{
+    uint64_t bits;
+    _Atomic uint64_t *b = kf_block(f, key44, &bits);
+    for (int i = 0; i < 6; i++, bits >>= 9)
+        atomic_fetch_or(&b[(bits >> 6) & 7], 1ull << (bits & 63));
+}
+
+static bool kf_has(const struct keyfilter *f, uint64_t key44)
+{
+    uint64_t bits;
+    _Atomic uint64_t *b = kf_block(f, key44, &bits);
+    for (int i = 0; i < 6; i++, bits >>= 9)
+        if (!(atomic_load_explicit(&b[(bits >> 6) & 7], memory_order_relaxed) &
+              (1ull << (bits & 63))))
+            return false;
+    return true;
+}
+
+/* Whether the filter serves txn's snapshot. */
+static bool kf_serves(struct wn_index *ix, MDB_txn *txn)
+{
+    return atomic_load(&ix->kf.ready) &&
+           gen_of(ix, txn) == atomic_load(&ix->kf.gen);
+}
+
+/* Append the record numbers stored under key, the item's key_index-th;
+ * with use_filter, none when the filter says the tree has no such key. */
+static int collect(struct wn_index *ix, MDB_cursor *cur, uint64_t key,
+                   uint32_t key_index, bool use_filter, struct work *w)
+{
+    if (use_filter && !kf_has(&ix->kf, key >> (32 - PREFIX_BITS)))
+        return 0;
     unsigned prefix;
     uint64_t hi;
     key_split(key, &prefix, &hi);
@@ -1154,81 +1358,108 @@ static int ov_rec_make(const unsigned char *p, size_t len, struct ov_rec **out)
     return WN_OK;
 }
 
-/* Put an entry's keys and id hash into the overlay's tables. ov->mu
- * held. */
-static int ov_index(struct overlay *ov, const struct ov_rec *r)
+/* Put an entry's keys and id hash into a part's tables. ov->mu held. */
+static int ov_index(struct ov_part *pt, const struct ov_rec *r)
 {
     int rc = WN_OK;
     for (uint32_t k = 0; !rc && k < r->nk; k++)
-        rc = mt_put(&ov->keys, wn__get_le64(r->data + 8 + (size_t)8 * k),
+        rc = mt_put(&pt->keys, wn__get_le64(r->data + 8 + (size_t)8 * k),
                     r->rec);
     size_t vl;
     const unsigned char *v = ov_value(r, &vl);
     struct rec_view rv;
     MDB_val mv = val(v, vl);
     if (!rc && !parse_rec(&mv, &rv))
-        rc = mt_put(&ov->ids, id_hash(rv.id, rv.id_len), r->rec);
+        rc = mt_put(&pt->ids, id_hash(rv.id, rv.id_len), r->rec);
     return rc;
 }
 
+/* Append r (numbered above every entry) to the active part. */
 static int ov_add(struct overlay *ov, struct ov_rec *r)
 {
+    struct ov_part *pt = &ov->active;
     pthread_mutex_lock(&ov->mu);
     int rc =
-        wn__grow((void **)&ov->r, &ov->cap, ov->n + 1, sizeof(struct ov_rec *))
+        wn__grow((void **)&pt->r, &pt->cap, pt->n + 1, sizeof(struct ov_rec *))
             ? WN_ENOMEM
             : WN_OK;
     if (!rc)
-        rc = ov_index(ov, r);
-    if (!rc)
-        ov->r[ov->n++] = r;
+        rc = ov_index(pt, r);
+    if (!rc) {
+        pt->r[pt->n++] = r;
+        atomic_fetch_add(&ov->count, 1);
+    }
     pthread_mutex_unlock(&ov->mu);
     return rc;
 }
 
-/* Keep the entries [from, keep_end) only: free the others, index again.
- * Callers hold `grow` exclusively (no lookup points into them). */
-static int ov_keep(struct overlay *ov, size_t from, size_t keep_end)
+/* Free a part's entries and empty its tables, keeping their memory. */
+static void ov_part_empty(struct ov_part *pt)
 {
+    for (size_t i = 0; i < pt->n; i++)
+        wn__free(pt->r[i]);
+    pt->n = 0;
+    mt_clear(&pt->keys);
+    mt_clear(&pt->ids);
+}
+
+/* Drop the active entries numbered from rec on (a failed group's), and
+ * index the rest again. Callers hold `grow` exclusively. */
+static int ov_cut(struct overlay *ov, uint32_t rec)
+{
+    struct ov_part *pt = &ov->active;
     pthread_mutex_lock(&ov->mu);
-    for (size_t i = 0; i < ov->n; i++)
-        if (i < from || i >= keep_end)
-            wn__free(ov->r[i]);
-    if (keep_end > from)
-        memmove(ov->r, ov->r + from,
-                (keep_end - from) * sizeof(struct ov_rec *));
-    ov->n = keep_end - from;
-    mt_clear(&ov->keys);
-    mt_clear(&ov->ids);
+    size_t keep = pt->n;
+    while (keep && pt->r[keep - 1]->rec >= rec)
+        wn__free(pt->r[--keep]);
+    atomic_fetch_sub(&ov->count, pt->n - keep);
+    pt->n = keep;
+    mt_clear(&pt->keys);
+    mt_clear(&pt->ids);
     int rc = WN_OK;
-    for (size_t i = 0; !rc && i < ov->n; i++)
-        rc = ov_index(ov, ov->r[i]);
+    for (size_t i = 0; !rc && i < pt->n; i++)
+        rc = ov_index(pt, pt->r[i]);
     pthread_mutex_unlock(&ov->mu);
     return rc;
+}
+
+static void ov_part_release(struct ov_part *pt)
+{
+    for (size_t i = 0; i < pt->n; i++)
+        wn__free(pt->r[i]);
+    wn__free(pt->r);
+    wn__free(pt->keys.slot);
+    wn__free(pt->ids.slot);
 }
 
 static void ov_release(struct overlay *ov)
 {
-    for (size_t i = 0; i < ov->n; i++)
-        wn__free(ov->r[i]);
-    wn__free(ov->r);
-    wn__free(ov->keys.slot);
-    wn__free(ov->ids.slot);
+    ov_part_release(&ov->sealed);
+    ov_part_release(&ov->active);
     pthread_mutex_destroy(&ov->mu);
+}
+
+/* The number of the overlay's last entry, or -1. ov->mu held. */
+static int64_t ov_last(const struct overlay *ov)
+{
+    const struct ov_part *pt = ov->active.n ? &ov->active : &ov->sealed;
+    return pt->n ? (int64_t)pt->r[pt->n - 1]->rec : -1;
 }
 
 /* The entry numbered rec, or NULL. ov->mu held. */
 static struct ov_rec *ov_find(const struct overlay *ov, uint32_t rec)
 {
-    size_t lo = 0, hi = ov->n;
+    const struct ov_part *pt =
+        ov->active.n && ov->active.r[0]->rec <= rec ? &ov->active : &ov->sealed;
+    size_t lo = 0, hi = pt->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (ov->r[mid]->rec < rec)
+        if (pt->r[mid]->rec < rec)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < ov->n && ov->r[lo]->rec == rec ? ov->r[lo] : NULL;
+    return lo < pt->n && pt->r[lo]->rec == rec ? pt->r[lo] : NULL;
 }
 
 /* The overlay's record numbered rec, as a view into its entry. */
@@ -1237,7 +1468,7 @@ static bool ov_get(struct wn_index *ix, uint32_t rec, struct rec_view *rv)
     if (!ix->wal)
         return false;
     pthread_mutex_lock(&ix->ov.mu);
-    struct ov_rec *r = ix->ov.n ? ov_find(&ix->ov, rec) : NULL;
+    struct ov_rec *r = ov_find(&ix->ov, rec);
     bool ok = false;
     if (r) {
         size_t vl;
@@ -1257,34 +1488,38 @@ static int64_t ov_by_id(struct wn_index *ix, const char *id, size_t len)
     uint64_t h = id_hash(id, len);
     int64_t found = -1;
     pthread_mutex_lock(&ix->ov.mu);
-    struct memtable *m = &ix->ov.ids;
-    for (size_t i = m->slot ? mt_hash(h) & m->mask : 0;
-         m->slot && found < 0 && m->slot[i].used; i = (i + 1) & m->mask) {
-        if (m->slot[i].key != h)
-            continue;
-        struct ov_rec *r = ov_find(&ix->ov, m->slot[i].rec);
-        struct rec_view rv;
-        size_t vl;
-        const unsigned char *v = r ? ov_value(r, &vl) : NULL;
-        MDB_val mv = val(v, r ? vl : 0);
-        if (r && !parse_rec(&mv, &rv) && rv.id_len == len &&
-            !memcmp(rv.id, id, len))
-            found = r->rec;
+    const struct memtable *tables[2] = {&ix->ov.sealed.ids, &ix->ov.active.ids};
+    for (size_t t = 0; t < 2 && found < 0; t++) {
+        const struct memtable *m = tables[t];
+        for (size_t i = m->slot ? mt_hash(h) & m->mask : 0;
+             m->slot && found < 0 && m->slot[i].used; i = (i + 1) & m->mask) {
+            if (m->slot[i].key != h)
+                continue;
+            struct ov_rec *r = ov_find(&ix->ov, m->slot[i].rec);
+            struct rec_view rv;
+            size_t vl;
+            const unsigned char *v = r ? ov_value(r, &vl) : NULL;
+            MDB_val mv = val(v, r ? vl : 0);
+            if (r && !parse_rec(&mv, &rv) && rv.id_len == len &&
+                !memcmp(rv.id, id, len))
+                found = r->rec;
+        }
     }
     pthread_mutex_unlock(&ix->ov.mu);
     return found;
 }
 
-/* Candidates from the overlay for the item's keys. */
+/* Candidates from the overlay's tables for the item's keys. */
 static int ov_candidates(struct wn_index *ix, const struct wn_index_item *it,
                          struct work *w)
 {
     if (!ix->wal)
         return WN_OK;
     uint32_t nk = it->sk.empty ? 0 : it->sk.nkeys;
-    int rc = WN_OK;
     pthread_mutex_lock(&ix->ov.mu);
-    rc = mt_candidates(&ix->ov.keys, it, nk, w);
+    int rc = mt_candidates(&ix->ov.sealed.keys, it, nk, w);
+    if (!rc)
+        rc = mt_candidates(&ix->ov.active.keys, it, nk, w);
     pthread_mutex_unlock(&ix->ov.mu);
     return rc;
 }
@@ -1332,6 +1567,7 @@ struct merge_arg {
     unsigned first, last; /* prefixes of this transaction */
     unsigned upto;        /* pending records up to this number */
     int final;
+    uint64_t gen; /* the final transaction's new merge generation */
 };
 
 static int merge_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
@@ -1363,6 +1599,10 @@ static int merge_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
             key_split(key, &prefix, &x);
             if (prefix < a->first || prefix > a->last)
                 continue;
+            /* In the filter before the tree (a lookup may see the
+             * commit as soon as it is made). */
+            if (ix->kf.w)
+                kf_add(&ix->kf, key >> (32 - PREFIX_BITS));
             x |= rec;
             MDB_val kk = val(&prefix, sizeof(prefix)), vv = val(&x, sizeof(x));
             rc = mdb_put(txn, ix->keys, &kk, &vv, 0);
@@ -1375,7 +1615,8 @@ static int merge_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
         rc = 0;
     if (!rc && a->final) {
         unsigned char g[8];
-        wn__put_le64(g, gen_of(ix, txn) + 1);
+        a->gen = gen_of(ix, txn) + 1;
+        wn__put_le64(g, a->gen);
         MDB_val gk = val("gen", 3), gv = val(g, 8);
         rc = mdb_put(txn, ix->meta, &gk, &gv, 0);
     }
@@ -1415,16 +1656,28 @@ int wn_index_merge(struct wn_index *ix, int force)
         rc = run_txn(ix, 1, pending_span, span);
     if (rc || span[0] == 0 || (!force && span[0] < MERGE_AT))
         return rc;
-    struct merge_arg a = {0, 0, (unsigned)span[1], 0};
+    struct merge_arg a = {0, 0, (unsigned)span[1], 0, 0};
+    pthread_mutex_lock(&ix->merge_mu);
+    struct bg b;
+    bg_enter(ix, &b);
     for (unsigned p = 0; !rc && p < (1u << PREFIX_BITS);
          p += PREFIXES_PER_TXN) {
         a.first = p;
         a.last = p + PREFIXES_PER_TXN - 1;
         rc = run_txn(ix, 0, merge_txn, &a);
+        bg_check(ix, &b);
     }
     a.final = 1;
     if (!rc)
         rc = run_txn(ix, 0, merge_txn, &a);
+    bg_leave(ix, &b);
+    /* The filter holds every key of the new generation if it held every
+     * key of the one before (another process's merge may have come
+     * between: then it stays behind, unused). */
+    uint64_t g = a.gen - 1;
+    if (!rc && ix->kf.w)
+        atomic_compare_exchange_strong(&ix->kf.gen, &g, a.gen);
+    pthread_mutex_unlock(&ix->merge_mu);
     return rc;
 }
 
@@ -1432,20 +1685,37 @@ int wn_index_merge(struct wn_index *ix, int force)
  * size), holding the map's size steady. */
 static int warm_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
 {
-    (void)arg;
+    struct keyfilter *f = arg; /* to build, or NULL */
     pthread_mutex_lock(&ix->mt_mu);
     bool stale = false;
     int rc = mt_sync(ix, txn, &stale);
     pthread_mutex_unlock(&ix->mt_mu);
     if (rc)
         return rc;
+    if (f) {
+        MDB_stat ks;
+        rc = mdb_stat(txn, ix->keys, &ks);
+        if (rc)
+            return rc;
+        size_t blocks = 1024;
+        while (blocks * 512 < (ks.ms_entries + 65536) * KF_BITS_PER_KEY)
+            blocks *= 2;
+        wn__free((void *)f->w);
+        f->w = wn__calloc(blocks * 8, sizeof(uint64_t));
+        if (!f->w)
+            return WN_ENOMEM;
+        f->mask = blocks - 1;
+        atomic_store(&f->gen, gen_of(ix, txn));
+    }
     /* Read every page through cursors (LMDB does not say where its map
-     * is): a page of packed key values at a time in the DUPFIXED trees. */
+     * is): a page of packed key values at a time in the DUPFIXED trees,
+     * the keys' into the filter. */
     const MDB_dbi plain[] = {ix->recs, ix->ids, ix->pending};
     const MDB_dbi packed[] = {ix->keys, ix->times};
     unsigned char sum = 0;
     for (size_t d = 0; !rc && d < 5; d++) {
         bool multi = d >= 3;
+        bool keys = d == 3 && f;
         MDB_cursor *cur;
         rc = mdb_cursor_open(txn, multi ? packed[d - 3] : plain[d], &cur);
         if (rc)
@@ -1455,9 +1725,17 @@ static int warm_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
         while (got == 0) {
             sum ^= ((const unsigned char *)v.mv_data)[0];
             if (multi) {
+                unsigned prefix = 0;
+                if (keys)
+                    memcpy(&prefix, k.mv_data, sizeof(prefix));
                 got = mdb_cursor_get(cur, &k, &v, MDB_GET_MULTIPLE);
                 while (got == 0) {
                     sum ^= ((const unsigned char *)v.mv_data)[0];
+                    for (size_t i = 0; keys && i < v.mv_size / 8; i++) {
+                        uint64_t x;
+                        memcpy(&x, (const char *)v.mv_data + 8 * i, 8);
+                        kf_add(f, (uint64_t)prefix << 32 | x >> 32);
+                    }
                     got = mdb_cursor_get(cur, &k, &v, MDB_NEXT_MULTIPLE);
                 }
                 got = mdb_cursor_get(cur, &k, &v, MDB_NEXT_NODUP);
@@ -1477,7 +1755,28 @@ static int warm_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
 int wn_index_warm(struct wn_index *ix)
 {
     assert(ix);
-    return run_txn(ix, 1, warm_txn, NULL);
+    if (ix->kf.w) /* built: a warm start once is enough */
+        return run_txn(ix, 1, warm_txn, NULL);
+    struct keyfilter f = {0};
+    /* No merge of this handle's between the snapshot and the filter's
+     * use: it would add keys to a filter not in place yet. */
+    pthread_mutex_lock(&ix->merge_mu);
+    int rc = run_txn(ix, 1, warm_txn, &f);
+    if (rc) {
+        pthread_mutex_unlock(&ix->merge_mu);
+        wn__free((void *)f.w);
+        return rc;
+    }
+    /* In place before it is said to be ready; this handle's merges add
+     * to it from now on. */
+    pthread_rwlock_wrlock(&ix->grow);
+    ix->kf.w = f.w;
+    ix->kf.mask = f.mask;
+    atomic_store(&ix->kf.gen, atomic_load(&f.gen));
+    atomic_store(&ix->kf.ready, true);
+    pthread_rwlock_unlock(&ix->grow);
+    pthread_mutex_unlock(&ix->merge_mu);
+    return WN_OK;
 }
 
 static bool rec_exists(struct wn_index *ix, MDB_txn *txn, uint32_t rec)
@@ -1526,9 +1825,10 @@ static int lookup(struct wn_index *ix, MDB_txn *txn, MDB_cursor *cur,
     /* The exact key is the item's nkeys-th (past the band keys). */
     uint32_t nk = it->sk.empty ? 0 : it->sk.nkeys;
     w->nnums = 0;
-    rc = collect(ix, cur, it->sk.exact[0], it->sk.nkeys, w);
+    bool use_filter = kf_serves(ix, txn);
+    rc = collect(ix, cur, it->sk.exact[0], it->sk.nkeys, use_filter, w);
     for (uint32_t i = 0; !rc && i < nk; i++)
-        rc = collect(ix, cur, it->sk.keys[i], i, w);
+        rc = collect(ix, cur, it->sk.keys[i], i, use_filter, w);
     if (!rc)
         rc = pending_candidates(ix, txn, it, w);
     if (!rc)
@@ -1709,73 +2009,120 @@ static int ckpt_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
     return rc;
 }
 
+/* Seal the active part when a checkpoint is due (or forced): the logging
+ * writer's file is synced and the next one started, then, between two of
+ * the writer's groups, the parts are swapped. The next file is made (or
+ * the spare renamed, and the directory synced) before, without holding
+ * the writer: only the sync of the current file, mostly synced already by
+ * the syncer, and the swap wait for a group to end. *sealed: whether
+ * there is a sealed part to write. ckpt_mu held. */
+static int ckpt_seal(struct wn_index *ix, int force, bool *sealed)
+{
+    struct overlay *ov = &ix->ov;
+    pthread_mutex_lock(&ov->mu);
+    size_t ns = ov->sealed.n, na = ov->active.n;
+    pthread_mutex_unlock(&ov->mu);
+    *sealed = ns > 0;
+    if (ns || !na || (!force && na < CKPT_AT))
+        return WN_OK;
+    uint64_t done = UINT64_MAX;
+    int rc = ix->logging ? wn__wal_prepare(ix->wal) : WN_OK;
+    if (rc)
+        return rc;
+    if (ix->logging)
+        pthread_mutex_lock(&ix->wal_mu);
+    /* Between groups: every record numbered below cut has its frame in
+     * the files up to `done`, synced. */
+    if (ix->logging)
+        rc = wn__wal_rotate(ix->wal, &done);
+    if (!rc) {
+        pthread_mutex_lock(&ov->mu);
+        struct ov_part t = ov->sealed;
+        ov->sealed = ov->active;
+        ov->active = t;
+        /* A plain writer's replay at open: nothing is added meanwhile. */
+        ix->ckpt_cut = ix->logging ? ix->next_rec : (uint64_t)ov_last(ov) + 1;
+        pthread_mutex_unlock(&ov->mu);
+        ix->ckpt_done = done;
+        *sealed = true;
+    }
+    if (ix->logging)
+        pthread_mutex_unlock(&ix->wal_mu);
+    return rc;
+}
+
+/* Write the sealed part into LMDB, then drop it. ckpt_mu held. */
+static int ckpt_write(struct wn_index *ix)
+{
+    /* The sealed part is ours: the writer appends to the active one. */
+    struct ov_part *pt = &ix->ov.sealed;
+    size_t n = pt->n;
+    uint64_t cut = ix->ckpt_cut;
+    int rc = WN_OK;
+    struct bg b;
+    bg_enter(ix, &b);
+    /* In transactions of CKPT_TXN records, each synced: short bursts of
+     * writes, between which the log's syncs get the disk. */
+    for (size_t i = 0; !rc && i < n; i += CKPT_TXN) {
+        size_t m = WN_MIN(CKPT_TXN, n - i);
+        struct ckpt_arg a = {pt->r + i, m,
+                             i + m < n ? (uint64_t)pt->r[i + m]->rec : cut};
+        rc = run_txn(ix, 0, ckpt_txn, &a);
+        bg_check(ix, &b);
+    }
+    /* Synced whatever the environment's flags (a plain writer may run
+     * with no_sync): the log files go next. */
+    if (!rc && mdb_env_sync(ix->env, 1))
+        rc = WN_EIO;
+    bg_leave(ix, &b);
+    if (rc)
+        return rc;
+    /* Detach the sealed part with no transaction running (none points
+     * into it then), free it after. */
+    pthread_rwlock_wrlock(&ix->grow);
+    pthread_mutex_lock(&ix->ov.mu);
+    struct ov_part old = *pt;
+    memset(pt, 0, sizeof(*pt));
+    atomic_fetch_sub(&ix->ov.count, old.n);
+    pthread_mutex_unlock(&ix->ov.mu);
+    pthread_rwlock_unlock(&ix->grow);
+    ov_part_empty(&old);
+    /* Its arrays and tables serve the next sealing. */
+    pthread_mutex_lock(&ix->ov.mu);
+    if (!pt->cap && !pt->keys.slot && !pt->ids.slot)
+        *pt = old;
+    else
+        ov_part_release(&old);
+    pthread_mutex_unlock(&ix->ov.mu);
+    return wn__wal_remove_upto(ix->wal, ix->ckpt_done);
+}
+
 int wn_index_checkpoint(struct wn_index *ix, int force)
 {
     assert(ix);
     if (!ix->wal || ix->read_only)
         return WN_OK;
     pthread_mutex_lock(&ix->ckpt_mu);
-    uint64_t done = UINT64_MAX, cut;
     int rc = WN_OK;
-    size_t n;
-    if (ix->logging) {
-        /* Between groups: every record numbered below cut has its frame
-         * in the files up to `done`, synced. */
-        pthread_mutex_lock(&ix->wal_mu);
-        pthread_mutex_lock(&ix->ov.mu);
-        n = ix->ov.n;
-        pthread_mutex_unlock(&ix->ov.mu);
-        if (n && (force || n >= CKPT_AT))
-            rc = wn__wal_rotate(ix->wal, &done);
-        cut = ix->next_rec;
-        pthread_mutex_unlock(&ix->wal_mu);
-        if (rc || !n || (!force && n < CKPT_AT)) {
-            pthread_mutex_unlock(&ix->ckpt_mu);
-            return rc;
-        }
-    } else {
-        /* A plain writer's replay at open: nothing is added meanwhile. */
-        n = ix->ov.n;
-        cut = n ? (uint64_t)ix->ov.r[n - 1]->rec + 1 : 0;
+    /* Forced: a part sealed by a failed attempt first, then the rest. */
+    for (int round = 0; !rc && round < 2; round++) {
+        bool sealed = false;
+        rc = ckpt_seal(ix, force, &sealed);
+        if (rc || !sealed)
+            break;
+        rc = ckpt_write(ix);
+        if (!force)
+            break;
     }
-    /* The entries below cut stay put until we drop them. */
-    pthread_mutex_lock(&ix->ov.mu);
-    n = 0;
-    while (n < ix->ov.n && ix->ov.r[n]->rec < cut)
-        n++;
-    struct ov_rec **r = wn__malloc((n ? n : 1) * sizeof(struct ov_rec *));
-    if (r && n)
-        memcpy(r, ix->ov.r, n * sizeof(struct ov_rec *));
-    pthread_mutex_unlock(&ix->ov.mu);
-    if (!r) {
-        pthread_mutex_unlock(&ix->ckpt_mu);
-        return WN_ENOMEM;
-    }
-    /* In transactions of CKPT_TXN records, each synced: short bursts of
-     * writes, between which the log's syncs get the disk. */
-    for (size_t i = 0; !rc && i < n; i += CKPT_TXN) {
-        size_t m = WN_MIN(CKPT_TXN, n - i);
-        struct ckpt_arg a = {r + i, m,
-                             i + m < n ? (uint64_t)r[i + m]->rec : cut};
-        rc = run_txn(ix, 0, ckpt_txn, &a);
-    }
-    /* Synced whatever the environment's flags (a plain writer may run
-     * with no_sync): the log files go next. */
-    if (!rc && n && mdb_env_sync(ix->env, 1))
-        rc = WN_EIO;
-    wn__free(r);
-    if (!rc && n) {
-        pthread_rwlock_wrlock(&ix->grow);
-        pthread_mutex_lock(&ix->ov.mu);
-        size_t total = ix->ov.n;
-        pthread_mutex_unlock(&ix->ov.mu);
-        rc = ov_keep(&ix->ov, n, total);
-        pthread_rwlock_unlock(&ix->grow);
-    }
-    if (!rc)
-        rc = wn__wal_remove_upto(ix->wal, done);
     pthread_mutex_unlock(&ix->ckpt_mu);
     return rc;
+}
+
+/* Records the log holds beyond LMDB (not checkpointed yet). */
+size_t wn_index_logged(struct wn_index *ix)
+{
+    assert(ix);
+    return atomic_load(&ix->ov.count);
 }
 
 /* The overlay from the log: frames numbered from ckpt (the caller's
@@ -1795,7 +2142,7 @@ static int load_frame(void *arg, const unsigned char *p, size_t len)
     if (rc)
         return rc;
     struct overlay *ov = &a->ix->ov;
-    if (r->rec < a->from || (ov->n && r->rec <= ov->r[ov->n - 1]->rec)) {
+    if (r->rec < a->from || (int64_t)r->rec <= ov_last(ov)) {
         wn__free(r);
         return WN_OK;
     }
@@ -1860,6 +2207,10 @@ static int wal_setup(struct wn_index *ix, const struct wn_index_options *o,
         ix->next_rec = oa.next;
         ix->logging = 1;
         rc = wn__wal_start(ix->wal);
+        /* And the file after it, so that the first checkpoint does not
+         * write one (8 MiB and a sync, beside the log's syncs). */
+        if (!rc)
+            rc = wn__wal_prepare(ix->wal);
     } else if (!rc && excl) {
         rc = wn__wal_share(ix->wal);
     }
@@ -1913,14 +2264,9 @@ static int apply_logged(struct wn_index *ix, struct apply_arg *a)
     if (!rc && ix->wbuf.len)
         rc = wn__wal_append(ix->wal, ix->wbuf.data, ix->wbuf.len);
     if (rc && ix->next_rec != next0) {
-        /* By number: a checkpoint may have dropped entries meanwhile. */
+        /* By number: the group's records are the active part's last. */
         pthread_rwlock_wrlock(&ix->grow);
-        pthread_mutex_lock(&ix->ov.mu);
-        size_t n0 = 0;
-        while (n0 < ix->ov.n && ix->ov.r[n0]->rec < next0)
-            n0++;
-        pthread_mutex_unlock(&ix->ov.mu);
-        int k = ov_keep(&ix->ov, 0, n0);
+        int k = ov_cut(&ix->ov, (uint32_t)next0);
         pthread_rwlock_unlock(&ix->grow);
         ix->next_rec = next0;
         if (k)
@@ -1928,6 +2274,7 @@ static int apply_logged(struct wn_index *ix, struct apply_arg *a)
     }
     size_t wrote = ix->wbuf.len;
     pthread_mutex_unlock(&ix->wal_mu);
+    bg_urge(ix);
     if (!rc && wrote && !ix->sync_later)
         rc = wn__wal_sync(ix->wal);
     return rc;
@@ -2212,24 +2559,27 @@ static int stats_txn(struct wn_index *ix, MDB_txn *txn, void *arg)
     uint64_t done = ckpt_of(ix, txn);
     bool have = st->records > 0;
     pthread_mutex_lock(&ix->ov.mu);
-    for (size_t i = 0; i < ix->ov.n; i++) {
-        uint32_t rec = ix->ov.r[i]->rec;
-        if (rec < done)
-            continue;
-        st->log_records++;
-        if ((uint64_t)rec + 1 > st->next_record)
-            st->next_record = (uint64_t)rec + 1;
-        size_t vl;
-        const unsigned char *value = ov_value(ix->ov.r[i], &vl);
-        MDB_val mv = val(value, vl);
-        struct rec_view rv;
-        if (parse_rec(&mv, &rv))
-            continue;
-        if (!have || rv.time < st->oldest)
-            st->oldest = rv.time;
-        if (!have || rv.time > st->newest)
-            st->newest = rv.time;
-        have = true;
+    const struct ov_part *parts[2] = {&ix->ov.sealed, &ix->ov.active};
+    for (size_t p = 0; p < 2; p++) {
+        for (size_t i = 0; i < parts[p]->n; i++) {
+            const struct ov_rec *e = parts[p]->r[i];
+            if (e->rec < done)
+                continue;
+            st->log_records++;
+            if ((uint64_t)e->rec + 1 > st->next_record)
+                st->next_record = (uint64_t)e->rec + 1;
+            size_t vl;
+            const unsigned char *value = ov_value(e, &vl);
+            MDB_val mv = val(value, vl);
+            struct rec_view rv;
+            if (parse_rec(&mv, &rv))
+                continue;
+            if (!have || rv.time < st->oldest)
+                st->oldest = rv.time;
+            if (!have || rv.time > st->newest)
+                st->newest = rv.time;
+            have = true;
+        }
     }
     pthread_mutex_unlock(&ix->ov.mu);
     st->records += st->log_records;

@@ -3,10 +3,12 @@
  * syncs, rotation, replay and the lock that keeps one logging writer.
  *
  * Durability rests on two orders: a frame is acknowledged only after an
- * fdatasync of its file returned, and a file is started only after the one
- * before it was synced and the directory entry of the new one was synced
- * (so that a power loss cannot keep a later file and lose an earlier
- * frame, nor lose the new file's name). Appends go through one write(2)
+ * fdatasync of its file returned, and a file gets its first frame only
+ * after the one before it was synced and the directory entry of the new
+ * one was synced (so that a power loss cannot keep a later file and lose
+ * an earlier frame, nor lose the new file's name). The next file may be
+ * made, and named, earlier (wn__wal_prepare): it holds no frame of its
+ * number until the rotation. Appends go through one write(2)
  * of whole frames; a failed or short write is cut back with ftruncate so
  * that no later frame follows garbage.
  */
@@ -55,6 +57,11 @@ struct wn__wal {
                           start left its name behind) */
     int spare;         /* wal.spare: a used file, kept to be the next one */
     uint64_t spare_bytes;
+    /* The next file, made ahead of the rotation (wn__wal_prepare), or
+     * -1: its name is synced in the directory, it holds no frame of its
+     * own number yet. */
+    int next_fd;
+    uint64_t next_seq, next_bytes;
 };
 
 /* Seeded with the file's sequence number too: a recycled file's old
@@ -134,6 +141,8 @@ static int list_segs(struct wn__wal *w)
 static uint64_t total_bytes(const struct wn__wal *w)
 {
     uint64_t t = w->spare ? w->spare_bytes : 0;
+    if (w->next_fd >= 0)
+        t += w->next_bytes;
     for (size_t i = 0; i < w->nsegs; i++)
         t += w->segs[i].bytes;
     return t;
@@ -148,7 +157,7 @@ int wn__wal_open(const char *dir, int mode, struct wn__wal **out,
         return WN_ENOMEM;
     w->dir = wn__strdup(dir);
     w->mode = mode;
-    w->lock_fd = w->dir_fd = w->fd = -1;
+    w->lock_fd = w->dir_fd = w->fd = w->next_fd = -1;
     pthread_mutex_init(&w->mu, NULL);
     int rc = w->dir ? WN_OK : WN_ENOMEM;
     *exclusive = 0;
@@ -206,6 +215,8 @@ void wn__wal_close(struct wn__wal *w)
         return;
     if (w->fd >= 0)
         close(w->fd);
+    if (w->next_fd >= 0)
+        close(w->next_fd);
     if (w->dir_fd >= 0)
         close(w->dir_fd);
     if (w->lock_fd >= 0)
@@ -320,44 +331,85 @@ static int make_file(const char *path, int *out)
     return WN_OK;
 }
 
-int wn__wal_start(struct wn__wal *w)
+/* A file numbered seq that could not become one of the log (f its
+ * descriptor or -1, path its name or NULL): closed, removed if it exists
+ * (a file of zeros or of another number's frames replays as empty, so a
+ * failed unlink is harmless), and its number never asked for again, so
+ * that one failure does not make every later rotation fail on EEXIST. */
+static void forget(struct wn__wal *w, const char *path, uint64_t seq, int f)
 {
-    assert(w && w->mode == WN__WAL_WRITE && w->fd < 0);
-    uint64_t seq = w->nsegs ? w->segs[w->nsegs - 1].seq + 1 : 1;
-    if (seq <= w->seq)
-        seq = w->seq + 1;
-    if (seq < w->next_min)
-        seq = w->next_min;
-    char *p = seg_path(w, seq);
+    if (f >= 0)
+        close(f);
+    if (path && unlink(path) == 0)
+        (void)sync_dir(w);
+    pthread_mutex_lock(&w->mu);
+    if (w->next_min < seq + 1)
+        w->next_min = seq + 1;
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Make the file numbered after every other one (the spare renamed, or a
+ * new one), its name synced in the directory: *fd, *seq, *bytes. */
+static int make_next(struct wn__wal *w, int *fd, uint64_t *seq, uint64_t *bytes)
+{
+    uint64_t q = w->nsegs ? w->segs[w->nsegs - 1].seq + 1 : 1;
+    if (q <= w->seq)
+        q = w->seq + 1;
+    pthread_mutex_lock(&w->mu);
+    if (q < w->next_min)
+        q = w->next_min;
+    pthread_mutex_unlock(&w->mu);
+    char *p = seg_path(w, q);
     char *sp = spare_path(w);
-    int fd = -1, rc = p && sp ? WN_OK : WN_ENOMEM;
+    int f = -1, rc = p && sp ? WN_OK : WN_ENOMEM;
+    uint64_t b = WAL_FILE_BYTES;
     /* A used file (its blocks written) under the new name: its frames
      * carry the old sequence number, so they end the new one's. */
     if (!rc && w->spare && rename(sp, p) == 0) {
-        fd = open(p, O_RDWR | O_CLOEXEC);
-        if (fd < 0)
+        b = w->spare_bytes > b ? w->spare_bytes : b;
+        f = open(p, O_RDWR | O_CLOEXEC);
+        if (f < 0)
             rc = WN_EIO;
     } else if (!rc) {
-        rc = make_file(p, &fd);
+        rc = make_file(p, &f);
     }
+    pthread_mutex_lock(&w->mu);
     w->spare = 0;
+    pthread_mutex_unlock(&w->mu);
     wn__free(sp);
 #ifdef WN_TEST_HOOKS
-    /* -Dtest_hooks=true: WINNOW_TEST_WAL_START_FAIL=1 fails a start after
-     * the new file exists (tests/test_index.c, test_wal_start_fails). */
+    /* -Dtest_hooks=true: WINNOW_TEST_WAL_START_FAIL=1 fails the making of
+     * a file after its name exists (tests/test_index.c,
+     * test_wal_start_fails). */
     if (!rc && getenv("WINNOW_TEST_WAL_START_FAIL")) {
-        close(fd);
-        fd = -1;
+        close(f);
+        f = -1;
         rc = WN_EIO;
     }
 #endif
     if (!rc)
         rc = sync_dir(w);
+    if (rc) {
+        forget(w, p, q, f);
+        wn__free(p);
+        return rc;
+    }
+    wn__free(p);
+    *fd = f;
+    *seq = q;
+    *bytes = b;
+    return WN_OK;
+}
+
+/* Make fd (numbered seq) the file appended to. */
+static int install(struct wn__wal *w, int fd, uint64_t seq, uint64_t bytes)
+{
+    int rc = WN_OK;
     pthread_mutex_lock(&w->mu);
-    if (!rc && WN_GROW(w->segs, w->segcap, w->nsegs + 1))
+    if (WN_GROW(w->segs, w->segcap, w->nsegs + 1))
         rc = WN_ENOMEM;
     if (!rc) {
-        w->segs[w->nsegs++] = (struct seg){seq, WAL_FILE_BYTES};
+        w->segs[w->nsegs++] = (struct seg){seq, bytes};
         w->fd = fd;
         w->off = 0;
         w->seq = seq;
@@ -366,18 +418,45 @@ int wn__wal_start(struct wn__wal *w)
             w->peak = t;
     }
     pthread_mutex_unlock(&w->mu);
-    if (rc && p && (fd >= 0 || access(p, F_OK) == 0)) {
-        /* The name exists but is not a file of the log: removed (a file
-         * of zeros or of another number's frames replays as empty, so a
-         * failed unlink is harmless), and never asked for again. */
-        if (fd >= 0)
-            close(fd);
-        if (unlink(p) == 0)
-            (void)sync_dir(w);
-        w->next_min = seq + 1;
-    }
-    wn__free(p);
     return rc;
+}
+
+int wn__wal_start(struct wn__wal *w)
+{
+    assert(w && w->mode == WN__WAL_WRITE && w->fd < 0);
+    int fd = -1;
+    uint64_t seq, bytes;
+    int rc = make_next(w, &fd, &seq, &bytes);
+    if (!rc) {
+        rc = install(w, fd, seq, bytes);
+        if (rc) {
+            char *p = seg_path(w, seq);
+            forget(w, p, seq, fd);
+            wn__free(p);
+        }
+    }
+    return rc;
+}
+
+int wn__wal_prepare(struct wn__wal *w)
+{
+    assert(w && w->mode == WN__WAL_WRITE);
+    if (w->next_fd >= 0)
+        return WN_OK;
+    int fd = -1;
+    uint64_t seq, bytes;
+    int rc = make_next(w, &fd, &seq, &bytes);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&w->mu);
+    w->next_fd = fd;
+    w->next_seq = seq;
+    w->next_bytes = bytes;
+    uint64_t t = total_bytes(w);
+    if (t > w->peak)
+        w->peak = t;
+    pthread_mutex_unlock(&w->mu);
+    return WN_OK;
 }
 
 int wn__wal_append(struct wn__wal *w, const void *frames, size_t len)
@@ -440,12 +519,15 @@ int wn__wal_rotate(struct wn__wal *w, uint64_t *done)
     uint64_t seq = w->segs[w->nsegs - 1].seq;
     pthread_mutex_lock(&w->mu);
     int old = w->fd;
-    w->fd = -1;
+    int fd = w->next_fd;
+    uint64_t nseq = w->next_seq, nbytes = w->next_bytes;
+    w->fd = w->next_fd = -1;
     pthread_mutex_unlock(&w->mu);
-    int rc = wn__wal_start(w);
+    int rc = fd >= 0 ? install(w, fd, nseq, nbytes) : wn__wal_start(w);
     if (rc) {
         pthread_mutex_lock(&w->mu);
         w->fd = old; /* go on appending to the old file */
+        w->next_fd = fd;
         pthread_mutex_unlock(&w->mu);
         return rc;
     }
@@ -494,6 +576,14 @@ int wn__wal_remove_upto(struct wn__wal *w, uint64_t seq)
             unlink(sp);
         wn__free(sp);
         w->spare = 0;
+        if (w->next_fd >= 0) {
+            char *np = seg_path(w, w->next_seq);
+            if (np)
+                unlink(np);
+            wn__free(np);
+            close(w->next_fd);
+            w->next_fd = -1;
+        }
     }
     pthread_mutex_unlock(&w->mu);
     return rc;

@@ -13,8 +13,9 @@
  * write: it was never acknowledged). What a payload holds is index.c's
  * business.
  *
- * The writer starts a new file (wn__wal_rotate, which syncs the old one
- * first and the directory after) at each checkpoint; a file is removed
+ * The writer starts a new file at each checkpoint (made ahead, its
+ * directory entry synced, by wn__wal_prepare; switched to by
+ * wn__wal_rotate, which syncs the old one first); a file is removed
  * once its frames are in a synced LMDB transaction (wn__wal_remove_upto),
  * or renamed wal.spare to be the next file: files are written full of
  * zeros when made, so that an append overwrites allocated blocks and its
@@ -79,10 +80,18 @@ WN_INTERNAL int wn__wal_append(struct wn__wal *w, const void *frames,
  * current file. Thread-safe beside append and rotate. WN_OK, WN_EIO. */
 WN_INTERNAL int wn__wal_sync(struct wn__wal *w);
 
-/* Sync the current file and start the next one (the directory synced, so
- * that the new file survives a power loss); *done is the sequence number
- * of the file just closed: files up to it hold every frame appended so
- * far. Same threading as wn__wal_append. */
+/* Make the next file ahead of wn__wal_rotate (the spare renamed, or a new
+ * one written full of zeros, and the directory synced), so that the
+ * rotation only syncs the current file and switches. Safe beside
+ * wn__wal_append and wn__wal_sync; not beside another prepare, rotate or
+ * remove. WN_OK, WN_EIO, WN_ENOSPC, WN_ENOMEM. */
+WN_INTERNAL int wn__wal_prepare(struct wn__wal *w);
+
+/* Sync the current file and start the next one (the prepared one, or one
+ * made now: the directory synced, so that the new file survives a power
+ * loss); *done is the sequence number of the file just closed: files up
+ * to it hold every frame appended so far. Same threading as
+ * wn__wal_append. */
 WN_INTERNAL int wn__wal_rotate(struct wn__wal *w, uint64_t *done);
 
 /* Remove the files numbered up to seq (their frames are in LMDB, synced),
