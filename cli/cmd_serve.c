@@ -407,17 +407,28 @@ static void request_clear(struct request *q)
     q->too_big = q->late = q->waiting = false;
 }
 
-static void request_free(struct request *q)
+/* Free the per-record arrays (after request_clear). */
+static void request_drop_arrays(struct request *q)
 {
-    if (!q)
-        return;
-    request_clear(q);
     for (size_t i = 0; i < q->room; i++)
         wn_index_result_release(&q->res[i]);
     free(q->objs);
     free(q->docs);
     free(q->items);
     free(q->res);
+    q->objs = NULL;
+    q->docs = NULL;
+    q->items = NULL;
+    q->res = NULL;
+    q->room = 0;
+}
+
+static void request_free(struct request *q)
+{
+    if (!q)
+        return;
+    request_clear(q);
+    request_drop_arrays(q);
     free(q->body);
     free(q);
 }
@@ -441,19 +452,8 @@ static void request_put(struct server *s, struct request *q)
         q->body = NULL;
         q->cap = 0;
     }
-    if (q->room > POOL_ROOM_MAX) {
-        for (size_t i = 0; i < q->room; i++)
-            wn_index_result_release(&q->res[i]);
-        free(q->objs);
-        free(q->docs);
-        free(q->items);
-        free(q->res);
-        q->objs = NULL;
-        q->docs = NULL;
-        q->items = NULL;
-        q->res = NULL;
-        q->room = 0;
-    }
+    if (q->room > POOL_ROOM_MAX)
+        request_drop_arrays(q);
     pthread_mutex_lock(&s->pool_mu);
     if (s->npool < POOL_MAX) {
         s->pool[s->npool++] = q;

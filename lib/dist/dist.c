@@ -39,7 +39,6 @@
 #include <limits.h>
 #include <math.h>
 #include <mpi.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -72,21 +71,11 @@ struct wire_fates {
     uint64_t path_len, ndocs; /* then the path, then ndocs bits */
 };
 
-/* Test hook (tests/cli/test_mpi.sh; only in a -Dtest_hooks=true build):
- * WINNOW_TEST_MPI_DIE_RANK=k makes rank k kill itself with SIGKILL once
- * it has sent (or, rank 0, taken) its first message, as a crashed node
- * would. */
+/* WINNOW_TEST_MPI_DIE_RANK=k: rank k dies once it has sent (or, rank 0,
+ * taken) its first message. */
 static void maybe_die(int rank)
 {
-#ifdef WN_TEST_HOOKS
-    const char *e = getenv("WINNOW_TEST_MPI_DIE_RANK");
-    char *end = NULL;
-    long k = e && *e ? strtol(e, &end, 10) : -1;
-    if (end && *end == '\0' && k == rank)
-        raise(SIGKILL);
-#else
-    (void)rank;
-#endif
+    wn__dist_test_die("WINNOW_TEST_MPI_DIE_RANK", rank);
 }
 
 static int mpi_up(int *rank, int *size)

@@ -166,6 +166,20 @@ static int gather_pairs(uint64_t **pairs, size_t *npairs, size_t *cap, int rank,
     return WN_OK;
 }
 
+void wn__dist_test_die(const char *var, int rank)
+{
+#ifdef WN_TEST_HOOKS
+    const char *e = getenv(var);
+    char *end = NULL;
+    long k = e && *e ? strtol(e, &end, 10) : -1;
+    if (end && *end == '\0' && k == rank)
+        raise(SIGKILL);
+#else
+    (void)var;
+    (void)rank;
+#endif
+}
+
 int wn__dist_join(const struct wn_dist_keys *k, size_t ndocs,
                   const uint8_t *skip, uint32_t all_pairs_max, int rank,
                   int size, uint64_t **pairs_out, size_t *npairs_out,
@@ -199,16 +213,9 @@ int wn__dist_join(const struct wn_dist_keys *k, size_t ndocs,
     size_t npairs = 0, paircap = 0;
     struct wn_join_stats st = {0};
     int rc = kb && ent && sendbuf && cnt ? WN_OK : WN_ENOMEM;
-#ifdef WN_TEST_HOOKS
-    /* WINNOW_TEST_MPI_DIE_JOIN=k (tests/cli/test_mpi.sh): rank k kills
-     * itself with SIGKILL as the key exchange starts, the others being in
-     * or on their way to its first collective. */
-    const char *e = getenv("WINNOW_TEST_MPI_DIE_JOIN");
-    char *end = NULL;
-    long die = e && *e ? strtol(e, &end, 10) : -1;
-    if (end && *end == '\0' && die == rank)
-        raise(SIGKILL);
-#endif
+    /* WINNOW_TEST_MPI_DIE_JOIN=k: rank k dies as the key exchange starts,
+     * the others being in or on their way to its first collective. */
+    wn__dist_test_die("WINNOW_TEST_MPI_DIE_JOIN", rank);
     /* A rank that fails returns at once: its caller aborts the whole run
      * (MPI_Abort), so no rank is left waiting in a collective. */
     for (uint32_t j = 0; !rc && j < k->nkeys; j++) {

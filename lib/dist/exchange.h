@@ -47,4 +47,9 @@ WN_INTERNAL int wn__dist_join(const struct wn_dist_keys *k, size_t ndocs,
                               size_t *npairs, struct wn_join_stats *st,
                               struct wn_dist_traffic *t);
 
+/* Test hooks (tests/cli/test_mpi.sh; only in a -Dtest_hooks=true build,
+ * a no-op otherwise): when the variable var holds this rank's number, the
+ * rank kills itself with SIGKILL, as a crashed node would. */
+WN_INTERNAL void wn__dist_test_die(const char *var, int rank);
+
 #endif /* WN_DIST_EXCHANGE_H */

@@ -13,6 +13,7 @@
  * units.
  */
 #include "dist/kept.h"
+#include "dist/exchange.h"
 
 #include "io/json.h"
 #include "io/outfile.h"
@@ -20,7 +21,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <mpi.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,20 +28,11 @@
 #define WRITE_BYTES ((size_t)1 << 20)
 #define LEN_BLOCK   4096u
 
-/* Test hook (tests/cli/test_mpi.sh; only in a -Dtest_hooks=true build):
- * WINNOW_TEST_MPI_DIE_WRITE=k makes rank k kill itself with SIGKILL once
- * it has written its first kept bytes into the shared output. */
+/* WINNOW_TEST_MPI_DIE_WRITE=k: rank k dies once it has written its first
+ * kept bytes into the shared output. */
 static void maybe_die_writing(int rank)
 {
-#ifdef WN_TEST_HOOKS
-    const char *e = getenv("WINNOW_TEST_MPI_DIE_WRITE");
-    char *end = NULL;
-    long k = e && *e ? strtol(e, &end, 10) : -1;
-    if (end && *end == '\0' && k == rank)
-        raise(SIGKILL);
-#else
-    (void)rank;
-#endif
+    wn__dist_test_die("WINNOW_TEST_MPI_DIE_WRITE", rank);
 }
 
 /* Test hook (tests/cli/test_mpi.sh; only in a -Dtest_hooks=true build):
