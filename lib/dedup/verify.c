@@ -559,6 +559,7 @@ static int verify_edges_simple(struct wn_pair_verifier *v,
 struct vblock {
     struct wn_pair_verifier *v;
     size_t rb;        /* record bytes */
+    size_t hot;       /* those every pair reads: the signature, the figures */
     uint32_t gap;     /* records read through rather than skipped */
     uint8_t *wa, *wb; /* the windows */
     uint32_t sa, sb;  /* their size in records */
@@ -756,9 +757,9 @@ static int verify_run(struct vblock *k, const uint64_t *pairs, size_t p0,
             if (q + VERIFY_AHEAD < m) {
                 uint64_t x = pairs[p0 + e[q + VERIFY_AHEAD]];
                 prefetch_record(k->wa + (size_t)((x >> 32) - a0) * k->rb,
-                                k->rb);
+                                k->hot);
                 prefetch_record(wb + (size_t)((uint32_t)x - base) * k->rb,
-                                k->rb);
+                                k->hot);
             }
             const uint8_t *ra = k->wa + (size_t)(a - a0) * k->rb;
             const uint8_t *rb = wb + (size_t)(b - base) * k->rb;
@@ -796,6 +797,10 @@ int wn__stage_verify_edges(struct wn_pair_verifier *v, const uint64_t *pairs,
     memset(&k, 0, sizeof(k));
     k.v = v;
     k.rb = sk->rec_bytes;
+    /* The lead words after them are read only for a short side (the
+     * flash test): fetching them ahead for every pair took memory
+     * bandwidth the others wait for. */
+    k.hot = WN_MAX((size_t)1, (size_t)sk->sig_bytes + sk->fig_bytes);
     k.gap = (uint32_t)WN_MAX(1u, VERIFY_GAP_BYTES / k.rb);
     /* A quarter of the spill, within [VERIFY_A_MIN, VERIFY_A_BYTES]: the
      * spill is then read at most about twice over below the cap. And at
