@@ -19,6 +19,7 @@
 #include "dedup/dedup.h"
 #include "io/outfile.h"
 #include "text/figures.h"
+#include "text/text.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -47,6 +48,81 @@ static inline uint32_t count_nibbles(uint64_t x)
     return (uint32_t)((x * 0x0101010101010101ULL) >> 56);
 }
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define HAVE_BINS_AVX512 1
+
+/* 128 bins (64 bytes) a step: the empty (0xF) and the differing nibbles
+ * as byte masks of the low and the high halves, counted with popcnt. */
+__attribute__((target("avx512f,avx512bw,popcnt"))) static uint32_t
+bins_avx512(const uint8_t *sa, const uint8_t *sb, uint32_t vk, uint32_t c[3])
+{
+    const __m512i lo = _mm512_set1_epi8(0x0F), hi = _mm512_set1_epi8(-16);
+    uint32_t i = 0;
+    for (; i + 128 <= vk; i += 128) {
+        __m512i x = _mm512_loadu_si512(sa + i / 2);
+        __m512i y = _mm512_loadu_si512(sb + i / 2);
+        __m512i nx = _mm512_ternarylogic_epi32(x, x, x, 0x55); /* ~x */
+        __m512i ny = _mm512_ternarylogic_epi32(y, y, y, 0x55);
+        __m512i z = _mm512_xor_si512(x, y);
+        uint64_t ea0 = _mm512_testn_epi8_mask(nx, lo);
+        uint64_t ea1 = _mm512_testn_epi8_mask(nx, hi);
+        uint64_t eb0 = _mm512_testn_epi8_mask(ny, lo);
+        uint64_t eb1 = _mm512_testn_epi8_mask(ny, hi);
+        uint64_t ne0 = _mm512_test_epi8_mask(z, lo);
+        uint64_t ne1 = _mm512_test_epi8_mask(z, hi);
+        c[0] += 128u - (uint32_t)(__builtin_popcountll(ea0 & eb0) +
+                                  __builtin_popcountll(ea1 & eb1));
+        c[1] += (uint32_t)(__builtin_popcountll(~(ea0 | eb0)) +
+                           __builtin_popcountll(~(ea1 | eb1)));
+        c[2] += (uint32_t)(__builtin_popcountll(~(ea0 | ne0)) +
+                           __builtin_popcountll(~(ea1 | ne1)));
+    }
+    return i;
+}
+#endif
+
+void wn__verify_bins(const uint8_t *sa, const uint8_t *sb, uint32_t vk,
+                     bool simd, uint32_t c[3])
+{
+    c[0] = c[1] = c[2] = 0;
+    uint32_t i = 0;
+#ifdef HAVE_BINS_AVX512
+    /* The text layer's choice: AVX-512BW, WINNOW_NO_SIMD unset. */
+    if (simd && wn__text_avx512())
+        i = bins_avx512(sa, sb, vk, c);
+#else
+    (void)simd;
+#endif
+    /* 16 bins per 64-bit word: bit 0 of each nibble of ea is set when the
+     * bin is empty (0xF) in a, of ne when the bins differ. The counts are
+     * the loop's below, which finishes the odd bins. */
+    const uint64_t lo = 0x1111111111111111ULL;
+    for (; i + 16 <= vk; i += 16) {
+        /* Byte order does not matter: nibbles stay within bytes and both
+         * sides are loaded alike. */
+        uint64_t x, y;
+        memcpy(&x, sa + i / 2, 8);
+        memcpy(&y, sb + i / 2, 8);
+        uint64_t ea = x & (x >> 1) & (x >> 2) & (x >> 3) & lo;
+        uint64_t eb = y & (y >> 1) & (y >> 2) & (y >> 3) & lo;
+        uint64_t z = x ^ y;
+        uint64_t ne = (z | (z >> 1) | (z >> 2) | (z >> 3)) & lo;
+        c[0] += 16u - count_nibbles(ea & eb);
+        c[1] += count_nibbles(~(ea | eb) & lo);
+        c[2] += count_nibbles(~(ea | ne) & lo);
+    }
+    for (; i < vk; i++) {
+        unsigned sh = (i & 1) * 4;
+        unsigned xa = (sa[i >> 1] >> sh) & 0xF;
+        unsigned xb = (sb[i >> 1] >> sh) & 0xF;
+        bool ea = xa == 0xF, eb = xb == 0xF;
+        c[0] += !(ea && eb);
+        c[1] += !ea && !eb;
+        c[2] += !ea && xa == xb;
+    }
+}
+
 void wn__verify_data(const struct wn_sketcher *sk, const uint8_t *sa,
                      const uint8_t *sb, uint32_t nsa, uint32_t nsb,
                      struct wn_pair_sim *out)
@@ -68,35 +144,9 @@ void wn__verify_data(const struct wn_sketcher *sk, const uint8_t *sa,
          * same minimum; of the `both` bins filled in both, those whose
          * minima differ still agree in 4 bits with probability p = 1/15:
          * E[eq] = J used + p (both - J used), solved for J. */
-        uint32_t used = 0, both = 0, eq = 0;
-        uint32_t i = 0;
-        /* 16 bins per 64-bit word: bit 0 of each nibble of ea is set when
-         * the bin is empty (0xF) in a, of ne when the bins differ. The
-         * counts are the loop's below, which finishes the odd bins. */
-        const uint64_t lo = 0x1111111111111111ULL;
-        for (; i + 16 <= sk->vk; i += 16) {
-            /* Byte order does not matter: nibbles stay within bytes and
-             * both sides are loaded alike. */
-            uint64_t x, y;
-            memcpy(&x, sa + i / 2, 8);
-            memcpy(&y, sb + i / 2, 8);
-            uint64_t ea = x & (x >> 1) & (x >> 2) & (x >> 3) & lo;
-            uint64_t eb = y & (y >> 1) & (y >> 2) & (y >> 3) & lo;
-            uint64_t z = x ^ y;
-            uint64_t ne = (z | (z >> 1) | (z >> 2) | (z >> 3)) & lo;
-            used += 16u - count_nibbles(ea & eb);
-            both += count_nibbles(~(ea | eb) & lo);
-            eq += count_nibbles(~(ea | ne) & lo);
-        }
-        for (; i < sk->vk; i++) {
-            unsigned sh = (i & 1) * 4;
-            unsigned xa = (sa[i >> 1] >> sh) & 0xF;
-            unsigned xb = (sb[i >> 1] >> sh) & 0xF;
-            bool ea = xa == 0xF, eb = xb == 0xF;
-            used += !(ea && eb);
-            both += !ea && !eb;
-            eq += !ea && xa == xb;
-        }
+        uint32_t c[3];
+        wn__verify_bins(sa, sb, sk->vk, true, c);
+        uint32_t used = c[0], both = c[1], eq = c[2];
         const double p = 1.0 / 15.0;
         j = used ? ((double)eq - p * both) / ((double)used * (1.0 - p)) : 1.0;
     } else {
