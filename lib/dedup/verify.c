@@ -885,11 +885,12 @@ int wn__stage_verify_edges(struct wn_pair_verifier *v, const uint64_t *pairs,
 #endif
     k.map_len = n * k.rb;
     struct stat st;
-    if (!copies && fstat(v->sig_fd, &st) == 0 &&
-        (uint64_t)st.st_size >= (uint64_t)k.map_len) {
-        void *p = mmap(NULL, k.map_len, PROT_READ, MAP_SHARED, v->sig_fd, 0);
-        k.map = p == MAP_FAILED ? NULL : p;
-    }
+    void *map = MAP_FAILED;
+    if (!copies && (uint64_t)n * k.rb <= SIZE_MAX &&
+        fstat(v->sig_fd, &st) == 0 &&
+        (uint64_t)st.st_size >= (uint64_t)k.map_len)
+        map = mmap(NULL, k.map_len, PROT_READ, MAP_SHARED, v->sig_fd, 0);
+    k.map = map == MAP_FAILED ? NULL : map;
     if (!k.map) {
         k.wb = wn__malloc((size_t)k.sb * k.rb);
         k.mark = wn__calloc(k.sb, 1);
@@ -918,7 +919,7 @@ int wn__stage_verify_edges(struct wn_pair_verifier *v, const uint64_t *pairs,
     wn__free(codes);
     wn__free(wa_block);
     if (k.map)
-        munmap((void *)(uintptr_t)k.map, k.map_len);
+        munmap(map, k.map_len);
     wn__free(k.wb);
     wn__free(k.mark);
     wn__free(k.bucket);

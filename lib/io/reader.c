@@ -73,7 +73,7 @@ static void fp_block(uint64_t v[4], const unsigned char *b)
 {
     for (unsigned i = 0; i < 4; i++) {
         uint64_t w;
-        memcpy(&w, b + 8 * i, 8);
+        memcpy(&w, b + (size_t)8 * i, 8);
         v[i] = fp_round(v[i], w);
     }
 }
