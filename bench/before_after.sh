@@ -25,7 +25,10 @@ for p in $profiles; do
         for b in old new; do
             eval w=\$$b
             rm -rf "$tmp/out-$b"
-            /usr/bin/time -f "%U %S %M" -o "$tmp/t" "$w" dedup -q -j 1 \
+            # The previous run's outputs on disk first: their writeback
+            # would land in this run's fsync.
+            sync
+            /usr/bin/time -f "%U %S %M %e" -o "$tmp/t" "$w" dedup -q -j 1 \
                 --profile "$p" -o "$tmp/out-$b" "$in" || [ $? -eq 3 ]
             echo "$p $b $(cat "$tmp/t")" >>"$tmp/runs"
         done
@@ -39,20 +42,25 @@ python3 - "$tmp/runs" "$mb" <<'PY'
 import statistics, sys
 runs = {}
 for line in open(sys.argv[1]):
-    p, b, u, s, m = line.split()
-    runs.setdefault((p, b), []).append((float(u) + float(s), int(m) / 1024))
+    p, b, u, s, m, e = line.split()
+    runs.setdefault((p, b), []).append(
+        (float(u) + float(s), int(m) / 1024, float(e)))
 mb = float(sys.argv[2])
-print("| profile | build | CPU s (user+sys), median (all) | MB per CPU s | peak RSS MB |")
-print("|---|---|---:|---:|---:|")
+print("| profile | build | CPU s (user+sys), median (all) | MB per CPU s | wall s, median (all) | MB/s (wall) | peak RSS MB |")
+print("|---|---|---:|---:|---:|---:|---:|")
 med = {}
 for (p, b), v in runs.items():
     cpu = statistics.median(x[0] for x in v)
     rss = statistics.median(x[1] for x in v)
-    med[p, b] = (cpu, rss)
+    wall = statistics.median(x[2] for x in v)
+    med[p, b] = (cpu, rss, wall)
     allc = ", ".join("%.2f" % x[0] for x in v)
-    print("| %s | %s | %.2f (%s) | %.0f | %.1f |" % (p, b, cpu, allc, mb / cpu, rss))
+    allw = ", ".join("%.2f" % x[2] for x in v)
+    print("| %s | %s | %.2f (%s) | %.0f | %.2f (%s) | %.0f | %.1f |"
+          % (p, b, cpu, allc, mb / cpu, wall, allw, mb / wall, rss))
 for p in dict.fromkeys(k[0] for k in runs):
     if (p, "old") in med and (p, "new") in med:
         o, n = med[p, "old"], med[p, "new"]
-        print("%s: new/old CPU %.2fx, peak RSS %.2fx" % (p, n[0] / o[0], n[1] / o[1]))
+        print("%s: new/old CPU %.2fx, wall %.2fx, peak RSS %.2fx"
+              % (p, n[0] / o[0], n[2] / o[2], n[1] / o[1]))
 PY

@@ -109,6 +109,62 @@ static void test_figures_canonical(void **state)
                      WN_FIG_CONFLICT);
 }
 
+/* The merge of wn__figures_compare (branch-free) against the plain one:
+ * random ascending samples of 0..16 hashes from small ranges (many
+ * common values), values up to 2^32 - 1 included. */
+static void ref_compare(const struct wn_figures *a, const struct wn_figures *b,
+                        struct wn_fig_cmp *c)
+{
+    unsigned i = 0, j = 0, taken = 0;
+    c->common = c->only_a = c->only_b = 0;
+    while (taken < WN_FIG_MAX && (i < a->n || j < b->n)) {
+        if (j >= b->n || (i < a->n && a->h[i] < b->h[j])) {
+            c->only_a++;
+            i++;
+        } else if (i >= a->n || b->h[j] < a->h[i]) {
+            c->only_b++;
+            j++;
+        } else {
+            c->common++;
+            i++;
+            j++;
+        }
+        taken++;
+    }
+}
+
+static void random_sample(uint64_t *rng, uint32_t base, uint32_t range,
+                          struct wn_figures *f)
+{
+    memset(f, 0, sizeof(*f));
+    unsigned want = (unsigned)(wn__splitmix64(rng) % (WN_FIG_MAX + 1));
+    /* Ascending distinct values: a random subset of base..base+range. */
+    for (uint32_t v = 0; v < range && f->n < want; v++)
+        if (wn__splitmix64(rng) % 3 == 0)
+            f->h[f->n++] = base + v;
+    f->count = f->n;
+}
+
+static void test_figures_compare_reference(void **state)
+{
+    (void)state;
+    uint64_t rng = 7;
+    for (int trial = 0; trial < 20000; trial++) {
+        uint32_t range = 4 + (uint32_t)(wn__splitmix64(&rng) % 60);
+        /* Near the top of the range of hashes too. */
+        uint32_t base = trial % 2 ? 0 : UINT32_MAX - range + 1;
+        struct wn_figures a, b;
+        random_sample(&rng, base, range, &a);
+        random_sample(&rng, base, range, &b);
+        struct wn_fig_cmp want, got;
+        ref_compare(&a, &b, &want);
+        wn__figures_compare(&a, &b, &got);
+        assert_int_equal(got.common, want.common);
+        assert_int_equal(got.only_a, want.only_a);
+        assert_int_equal(got.only_b, want.only_b);
+    }
+}
+
 static void test_figures_agreement_classes(void **state)
 {
     (void)state;
@@ -721,6 +777,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_figures_count),
         cmocka_unit_test(test_figures_canonical),
+        cmocka_unit_test(test_figures_compare_reference),
         cmocka_unit_test(test_figures_agreement_classes),
         cmocka_unit_test(test_figures_agreement_boundaries),
         cmocka_unit_test(test_figures_bottom_k),

@@ -1,7 +1,8 @@
 /*
  * test_verify.c - the word-at-a-time count of the 4-bit fine bins in
  * wn__verify_data (lib/dedup/verify.c) against the plain loop over bins
- * that states the estimator, for every bin count up to 600 (so every tail
+ * that states the estimator, and its AVX-512 loop against its portable
+ * one, for every bin count up to 600 (so every tail
  * length) and seeded random signatures with few, some and many empty bins
  * (0xF) and chance agreements.
  */
@@ -96,6 +97,12 @@ static void test_fine_bins(void **state)
             /* The same counts give the same doubles, bit for bit. */
             assert_true(want.jac == got.jac && want.cont == got.cont &&
                         want.a_in_b == got.a_in_b && want.b_in_a == got.b_in_a);
+            /* The AVX-512 loop (where the CPU has it) and the portable
+             * one count alike. */
+            uint32_t cs[3], cp[3];
+            wn__verify_bins(a, b, vk, true, cs);
+            wn__verify_bins(a, b, vk, false, cp);
+            assert_memory_equal(cs, cp, sizeof(cs));
             checked++;
             partial += want.jac > 0.05 && want.jac < 0.95;
         }

@@ -128,6 +128,12 @@ WN_INTERNAL void wn__verify_data(const struct wn_sketcher *sk,
                                  const uint8_t *sa, const uint8_t *sb,
                                  uint32_t na, uint32_t nb,
                                  struct wn_pair_sim *out);
+/* The counts of the 4-bit fine bins of wn__verify_data over bins [0, vk)
+ * of sa and sb: c[0] bins not empty in both, c[1] filled in both, c[2]
+ * filled in a and equal. simd: the AVX-512 loop where the CPU has it (and
+ * WINNOW_NO_SIMD is unset), else the portable one; the same counts. */
+WN_INTERNAL void wn__verify_bins(const uint8_t *sa, const uint8_t *sb,
+                                 uint32_t vk, bool simd, uint32_t c[3]);
 /* From two sorted shingle sets (exact verification). */
 WN_INTERNAL void wn__verify_sets(const uint64_t *a, size_t na,
                                  const uint64_t *b, size_t nb,

@@ -19,10 +19,14 @@
 #include "dedup/dedup.h"
 #include "io/outfile.h"
 #include "text/figures.h"
+#include "text/text.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 void wn__verify_sets(const uint64_t *a, size_t na, const uint64_t *b, size_t nb,
                      struct wn_pair_sim *out)
@@ -42,6 +46,81 @@ static inline uint32_t count_nibbles(uint64_t x)
 {
     x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
     return (uint32_t)((x * 0x0101010101010101ULL) >> 56);
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define HAVE_BINS_AVX512 1
+
+/* 128 bins (64 bytes) a step: the empty (0xF) and the differing nibbles
+ * as byte masks of the low and the high halves, counted with popcnt. */
+__attribute__((target("avx512f,avx512bw,popcnt"))) static uint32_t
+bins_avx512(const uint8_t *sa, const uint8_t *sb, uint32_t vk, uint32_t c[3])
+{
+    const __m512i lo = _mm512_set1_epi8(0x0F), hi = _mm512_set1_epi8(-16);
+    uint32_t i = 0;
+    for (; i + 128 <= vk; i += 128) {
+        __m512i x = _mm512_loadu_si512(sa + i / 2);
+        __m512i y = _mm512_loadu_si512(sb + i / 2);
+        __m512i nx = _mm512_ternarylogic_epi32(x, x, x, 0x55); /* ~x */
+        __m512i ny = _mm512_ternarylogic_epi32(y, y, y, 0x55);
+        __m512i z = _mm512_xor_si512(x, y);
+        uint64_t ea0 = _mm512_testn_epi8_mask(nx, lo);
+        uint64_t ea1 = _mm512_testn_epi8_mask(nx, hi);
+        uint64_t eb0 = _mm512_testn_epi8_mask(ny, lo);
+        uint64_t eb1 = _mm512_testn_epi8_mask(ny, hi);
+        uint64_t ne0 = _mm512_test_epi8_mask(z, lo);
+        uint64_t ne1 = _mm512_test_epi8_mask(z, hi);
+        c[0] += 128u - (uint32_t)(__builtin_popcountll(ea0 & eb0) +
+                                  __builtin_popcountll(ea1 & eb1));
+        c[1] += (uint32_t)(__builtin_popcountll(~(ea0 | eb0)) +
+                           __builtin_popcountll(~(ea1 | eb1)));
+        c[2] += (uint32_t)(__builtin_popcountll(~(ea0 | ne0)) +
+                           __builtin_popcountll(~(ea1 | ne1)));
+    }
+    return i;
+}
+#endif
+
+void wn__verify_bins(const uint8_t *sa, const uint8_t *sb, uint32_t vk,
+                     bool simd, uint32_t c[3])
+{
+    c[0] = c[1] = c[2] = 0;
+    uint32_t i = 0;
+#ifdef HAVE_BINS_AVX512
+    /* The text layer's choice: AVX-512BW, WINNOW_NO_SIMD unset. */
+    if (simd && wn__text_avx512())
+        i = bins_avx512(sa, sb, vk, c);
+#else
+    (void)simd;
+#endif
+    /* 16 bins per 64-bit word: bit 0 of each nibble of ea is set when the
+     * bin is empty (0xF) in a, of ne when the bins differ. The counts are
+     * the loop's below, which finishes the odd bins. */
+    const uint64_t lo = 0x1111111111111111ULL;
+    for (; i + 16 <= vk; i += 16) {
+        /* Byte order does not matter: nibbles stay within bytes and both
+         * sides are loaded alike. */
+        uint64_t x, y;
+        memcpy(&x, sa + i / 2, 8);
+        memcpy(&y, sb + i / 2, 8);
+        uint64_t ea = x & (x >> 1) & (x >> 2) & (x >> 3) & lo;
+        uint64_t eb = y & (y >> 1) & (y >> 2) & (y >> 3) & lo;
+        uint64_t z = x ^ y;
+        uint64_t ne = (z | (z >> 1) | (z >> 2) | (z >> 3)) & lo;
+        c[0] += 16u - count_nibbles(ea & eb);
+        c[1] += count_nibbles(~(ea | eb) & lo);
+        c[2] += count_nibbles(~(ea | ne) & lo);
+    }
+    for (; i < vk; i++) {
+        unsigned sh = (i & 1) * 4;
+        unsigned xa = (sa[i >> 1] >> sh) & 0xF;
+        unsigned xb = (sb[i >> 1] >> sh) & 0xF;
+        bool ea = xa == 0xF, eb = xb == 0xF;
+        c[0] += !(ea && eb);
+        c[1] += !ea && !eb;
+        c[2] += !ea && xa == xb;
+    }
 }
 
 void wn__verify_data(const struct wn_sketcher *sk, const uint8_t *sa,
@@ -65,35 +144,9 @@ void wn__verify_data(const struct wn_sketcher *sk, const uint8_t *sa,
          * same minimum; of the `both` bins filled in both, those whose
          * minima differ still agree in 4 bits with probability p = 1/15:
          * E[eq] = J used + p (both - J used), solved for J. */
-        uint32_t used = 0, both = 0, eq = 0;
-        uint32_t i = 0;
-        /* 16 bins per 64-bit word: bit 0 of each nibble of ea is set when
-         * the bin is empty (0xF) in a, of ne when the bins differ. The
-         * counts are the loop's below, which finishes the odd bins. */
-        const uint64_t lo = 0x1111111111111111ULL;
-        for (; i + 16 <= sk->vk; i += 16) {
-            /* Byte order does not matter: nibbles stay within bytes and
-             * both sides are loaded alike. */
-            uint64_t x, y;
-            memcpy(&x, sa + i / 2, 8);
-            memcpy(&y, sb + i / 2, 8);
-            uint64_t ea = x & (x >> 1) & (x >> 2) & (x >> 3) & lo;
-            uint64_t eb = y & (y >> 1) & (y >> 2) & (y >> 3) & lo;
-            uint64_t z = x ^ y;
-            uint64_t ne = (z | (z >> 1) | (z >> 2) | (z >> 3)) & lo;
-            used += 16u - count_nibbles(ea & eb);
-            both += count_nibbles(~(ea | eb) & lo);
-            eq += count_nibbles(~(ea | ne) & lo);
-        }
-        for (; i < sk->vk; i++) {
-            unsigned sh = (i & 1) * 4;
-            unsigned xa = (sa[i >> 1] >> sh) & 0xF;
-            unsigned xb = (sb[i >> 1] >> sh) & 0xF;
-            bool ea = xa == 0xF, eb = xb == 0xF;
-            used += !(ea && eb);
-            both += !ea && !eb;
-            eq += !ea && xa == xb;
-        }
+        uint32_t c[3];
+        wn__verify_bins(sa, sb, sk->vk, true, c);
+        uint32_t used = c[0], both = c[1], eq = c[2];
         const double p = 1.0 / 15.0;
         j = used ? ((double)eq - p * both) / ((double)used * (1.0 - p)) : 1.0;
     } else {
@@ -537,6 +590,15 @@ static int verify_edges_simple(struct wn_pair_verifier *v,
  * pair's verdict goes to its index in codes[], and the edges are emitted
  * in pair order afterwards: the same edges, in the same order, as the
  * simple loop (tests/cli/test_news_same.sh compares them).
+ *
+ * The b windows are not copied where the spill can be mapped: the whole
+ * spill is mapped read-only once, a bucket's span of it is populated
+ * (MADV_POPULATE_READ: the page cache's pages, no copy) and dropped from
+ * the mapping after the bucket (MADV_DONTNEED), so that no more than one
+ * b window is resident, as with the copy. Each run reads the spill after
+ * its a window again (about 17 times over, 5.9 GB of a 335 MB spill on
+ * the generated 1 GB corpus): as copies by pread that was most of the
+ * stage. WINNOW_TEST_VERIFY_PREAD=1 (-Dtest_hooks=true) keeps the copies.
  */
 #define VERIFY_A_BYTES   (16u << 20)
 #define VERIFY_A_MIN     (4u << 20)
@@ -547,6 +609,7 @@ static int verify_edges_simple(struct wn_pair_verifier *v,
 struct vblock {
     struct wn_pair_verifier *v;
     size_t rb;        /* record bytes */
+    size_t hot;       /* those every pair reads: the signature, the figures */
     uint32_t gap;     /* records read through rather than skipped */
     uint8_t *wa, *wb; /* the windows */
     uint32_t sa, sb;  /* their size in records */
@@ -554,6 +617,9 @@ struct vblock {
     uint32_t *start;  /* first entry of each bucket, nbuckets + 1 */
     uint32_t nbuckets;
     uint8_t *mark; /* sb: b records a bucket needs */
+    /* The spill mapped whole (b windows in place), or NULL (copies). */
+    const uint8_t *map;
+    size_t map_len;
 };
 
 /* Reads the records [first, last] into win (record first at win0's slot
@@ -638,6 +704,56 @@ static inline void prefetch_record(const uint8_t *r, size_t n)
     __builtin_prefetch(r + n - 1);
 }
 
+/* The page-aligned span of the mapping holding records [first, last]. */
+static void map_span(const struct vblock *k, uint32_t first, uint32_t last,
+                     uint8_t **p, size_t *len)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t lo = (size_t)first * k->rb, hi = ((size_t)last + 1) * k->rb;
+    lo &= ~(page - 1);
+    hi = WN_MIN((hi + page - 1) & ~(page - 1), k->map_len);
+    *p = (uint8_t *)(uintptr_t)k->map + lo;
+    *len = hi - lo;
+}
+
+/* Makes records [first, last] of the mapping resident: the pages of the
+ * page cache mapped in one call instead of a fault per few of them. */
+static int map_b(const struct vblock *k, uint32_t first, uint32_t last)
+{
+    uint8_t *p;
+    size_t len;
+    map_span(k, first, last, &p, &len);
+#ifdef MADV_POPULATE_READ
+    /* EINVAL: a kernel before 5.14; the records fault in as read. */
+    if (madvise(p, len, MADV_POPULATE_READ) != 0 && errno != EINVAL)
+        return errno == ENOMEM ? WN_ENOMEM : WN_EIO;
+#else
+    (void)p;
+    (void)len;
+#endif
+    return WN_OK;
+}
+
+/* Drops records [first, last] from the mapping (they stay in the page
+ * cache): what the run holds is then one b window, as with copies. The
+ * kernel maps the pages around a faulting one too (fault-around, 64 KiB
+ * by default, never past the page table's 2 MiB), so the span dropped
+ * reaches to the 2 MiB boundaries around it; the pages past the records
+ * would otherwise stay mapped, 23 MB more at the peak of the generated
+ * 1 GB corpus. */
+static void unmap_b(const struct vblock *k, uint32_t first, uint32_t last)
+{
+    uint8_t *p;
+    size_t len;
+    map_span(k, first, last, &p, &len);
+    uintptr_t lo = (uintptr_t)p & ~(uintptr_t)(HUGE_PAGE - 1);
+    uintptr_t hi =
+        ((uintptr_t)p + len + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+    lo = WN_MAX(lo, (uintptr_t)k->map);
+    hi = WN_MIN(hi, (uintptr_t)k->map + k->map_len);
+    (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 static int verify_run(struct vblock *k, const uint64_t *pairs, size_t p0,
                       size_t p1, uint8_t *codes, volatile int *cancel)
 {
@@ -667,9 +783,21 @@ static int verify_run(struct vblock *k, const uint64_t *pairs, size_t p0,
         uint32_t base = a0 + j * k->sb;
         const uint32_t *e = k->bucket + from;
         size_t m = to - from;
-        for (size_t q = 0; q < m; q++)
-            k->mark[(uint32_t)pairs[p0 + e[q]] - base] = 1;
-        rc = read_b(k, base);
+        const uint8_t *wb = k->wb;
+        uint32_t lo = UINT32_MAX, hi = 0;
+        if (k->map) {
+            for (size_t q = 0; q < m; q++) {
+                uint32_t b = (uint32_t)pairs[p0 + e[q]];
+                lo = WN_MIN(lo, b);
+                hi = WN_MAX(hi, b);
+            }
+            rc = map_b(k, lo, hi);
+            wb = k->map + (size_t)base * k->rb;
+        } else {
+            for (size_t q = 0; q < m; q++)
+                k->mark[(uint32_t)pairs[p0 + e[q]] - base] = 1;
+            rc = read_b(k, base);
+        }
         for (size_t q = 0; q < m && !rc; q++) {
             size_t i = p0 + e[q];
             uint32_t a = (uint32_t)(pairs[i] >> 32), b = (uint32_t)pairs[i];
@@ -679,12 +807,12 @@ static int verify_run(struct vblock *k, const uint64_t *pairs, size_t p0,
             if (q + VERIFY_AHEAD < m) {
                 uint64_t x = pairs[p0 + e[q + VERIFY_AHEAD]];
                 prefetch_record(k->wa + (size_t)((x >> 32) - a0) * k->rb,
-                                k->rb);
-                prefetch_record(k->wb + (size_t)((uint32_t)x - base) * k->rb,
-                                k->rb);
+                                k->hot);
+                prefetch_record(wb + (size_t)((uint32_t)x - base) * k->rb,
+                                k->hot);
             }
             const uint8_t *ra = k->wa + (size_t)(a - a0) * k->rb;
-            const uint8_t *rb = k->wb + (size_t)(b - base) * k->rb;
+            const uint8_t *rb = wb + (size_t)(b - base) * k->rb;
             struct wn_pair_decision d;
             memset(&d, 0, sizeof(d));
             wn__verify_data(k->v->sk, ra, rb, k->v->docs->nsh[a],
@@ -692,6 +820,8 @@ static int verify_run(struct vblock *k, const uint64_t *pairs, size_t p0,
             decide_sim(k->v, a, b, ra, rb, &d);
             codes[i] = d.same ? (uint8_t)(1 + edge_flag(&d)) : 0;
         }
+        if (k->map)
+            unmap_b(k, lo, hi);
         if (cancel && *cancel)
             rc = WN_EINTR;
         from = to;
@@ -717,6 +847,10 @@ int wn__stage_verify_edges(struct wn_pair_verifier *v, const uint64_t *pairs,
     memset(&k, 0, sizeof(k));
     k.v = v;
     k.rb = sk->rec_bytes;
+    /* The lead words after them are read only for a short side (the
+     * flash test): fetching them ahead for every pair took memory
+     * bandwidth the others wait for. */
+    k.hot = WN_MAX((size_t)1, (size_t)sk->sig_bytes + sk->fig_bytes);
     k.gap = (uint32_t)WN_MAX(1u, VERIFY_GAP_BYTES / k.rb);
     /* A quarter of the spill, within [VERIFY_A_MIN, VERIFY_A_BYTES]: the
      * spill is then read at most about twice over below the cap. And at
@@ -743,13 +877,30 @@ int wn__stage_verify_edges(struct wn_pair_verifier *v, const uint64_t *pairs,
     size_t run = WN_MIN(npairs, VERIFY_RUN_PAIRS);
     void *wa_block = wn__malloc((size_t)k.sa * k.rb + HUGE_PAGE);
     k.wa = huge_window(wa_block, (size_t)k.sa * k.rb);
-    k.wb = wn__malloc((size_t)k.sb * k.rb);
-    k.mark = wn__calloc(k.sb, 1);
+    bool copies = false;
+#ifdef WN_TEST_HOOKS
+    /* -Dtest_hooks=true: WINNOW_TEST_VERIFY_PREAD=1 reads the b windows
+     * into memory, the path of a spill that cannot be mapped. */
+    copies = getenv("WINNOW_TEST_VERIFY_PREAD") != NULL;
+#endif
+    k.map_len = n * k.rb;
+    struct stat st;
+    void *map = MAP_FAILED;
+    if (!copies && (uint64_t)n * k.rb <= SIZE_MAX &&
+        fstat(v->sig_fd, &st) == 0 &&
+        (uint64_t)st.st_size >= (uint64_t)k.map_len)
+        map = mmap(NULL, k.map_len, PROT_READ, MAP_SHARED, v->sig_fd, 0);
+    k.map = map == MAP_FAILED ? NULL : map;
+    if (!k.map) {
+        k.wb = wn__malloc((size_t)k.sb * k.rb);
+        k.mark = wn__calloc(k.sb, 1);
+    }
     k.bucket = wn__reallocarray(NULL, run, sizeof(*k.bucket));
     k.start = wn__reallocarray(NULL, (size_t)k.nbuckets + 1, sizeof(*k.start));
     uint8_t *codes = wn__malloc(npairs);
-    int rc = k.wa && k.wb && k.mark && k.bucket && k.start && codes ? WN_OK
-                                                                    : WN_ENOMEM;
+    int rc = k.wa && (k.map || (k.wb && k.mark)) && k.bucket && k.start && codes
+                 ? WN_OK
+                 : WN_ENOMEM;
     /* Runs of pairs whose a lie within one a window, at most `run` long. */
     for (size_t p0 = 0; p0 < npairs && !rc;) {
         uint32_t a0 = (uint32_t)(pairs[p0] >> 32);
@@ -767,6 +918,8 @@ int wn__stage_verify_edges(struct wn_pair_verifier *v, const uint64_t *pairs,
         *verified += npairs;
     wn__free(codes);
     wn__free(wa_block);
+    if (k.map)
+        munmap(map, k.map_len);
     wn__free(k.wb);
     wn__free(k.mark);
     wn__free(k.bucket);

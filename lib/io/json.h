@@ -89,11 +89,14 @@ WN_INTERNAL int wn__json_escape(const char *s, size_t len, struct wn_buf *out);
 
 /*
  * The first '"' or '\\' in [p, end), or end. The scanner's inner search:
- * wn__json_find_special is the fastest version compiled in (SSE2 on x86-64),
- * wn__json_find_special_ref the portable one. Exposed so that tests can
- * check that they agree.
+ * wn__json_find_special is the fastest version the CPU runs (AVX-512BW,
+ * else SSE2 on x86-64), wn__json_find_special_sse2 the SSE2 one (the
+ * portable one elsewhere), wn__json_find_special_ref the portable one.
+ * Exposed so that tests can check that they agree.
  */
 WN_INTERNAL const char *wn__json_find_special(const char *p, const char *end);
+WN_INTERNAL const char *wn__json_find_special_sse2(const char *p,
+                                                   const char *end);
 WN_INTERNAL const char *wn__json_find_special_ref(const char *p,
                                                   const char *end);
 

@@ -706,25 +706,31 @@ void wn__figures_compare(const struct wn_figures *a, const struct wn_figures *b,
 {
     assert(a != NULL && b != NULL && out != NULL);
     assert(a->n <= WN_FIG_MAX && b->n <= WN_FIG_MAX);
-    struct wn_fig_cmp c = {0, 0, 0};
-    unsigned i = 0, j = 0, taken = 0;
+    unsigned only_a = 0, only_b = 0, common = 0;
+    unsigned i = 0, j = 0;
     /* The smallest WN_FIG_MAX values of the union of the two samples: each
      * is at most the largest kept value of either side, so membership in
-     * a sample is membership in the record. */
-    while (taken < WN_FIG_MAX && (i < a->n || j < b->n)) {
-        if (j >= b->n || (i < a->n && a->h[i] < b->h[j])) {
-            c.only_a++;
-            i++;
-        } else if (i >= a->n || b->h[j] < a->h[i]) {
-            c.only_b++;
-            j++;
-        } else {
-            c.common++;
-            i++;
-            j++;
-        }
-        taken++;
+     * a sample is membership in the record. A side that has run out reads
+     * as 2^32, above every hash. Without branches in the merge: which side
+     * is smaller is a coin toss, and the mispredictions were most of the
+     * comparison (called for every candidate pair). */
+    const uint64_t end = (uint64_t)1 << 32;
+    for (unsigned taken = 0; taken < WN_FIG_MAX; taken++) {
+        uint64_t x = i < a->n ? a->h[i] : end;
+        uint64_t y = j < b->n ? b->h[j] : end;
+        if (x == end && y == end)
+            break;
+        unsigned lt = x < y, gt = y < x, eq = x == y;
+        only_a += lt;
+        only_b += gt;
+        common += eq;
+        i += lt | eq;
+        j += gt | eq;
     }
+    struct wn_fig_cmp c = {0, 0, 0};
+    c.only_a = only_a;
+    c.only_b = only_b;
+    c.common = common;
     *out = c;
 }
 

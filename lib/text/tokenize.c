@@ -355,6 +355,19 @@ bool wn__text_avx512(void)
     return v == 2;
 }
 
+/* ascii_block() or its AVX-512 twin, as chosen for the run. */
+static inline bool classify_block(const struct tk *k, const unsigned char *q,
+                                  uint64_t *word, unsigned char *fold)
+{
+#ifdef HAVE_BLOCK_AVX512
+    if (k->simd)
+        return ascii_block_avx512(q, word, fold);
+#else
+    (void)k;
+#endif
+    return ascii_block(q, word, fold);
+}
+
 /* Copy n bytes, possibly writing up to COPY_SLACK - 1 bytes more. */
 static inline void copy_short(char *dst, const unsigned char *src, size_t n)
 {
@@ -399,7 +412,15 @@ static const unsigned char *ascii_chunk(struct tk *k, const unsigned char *s,
     size_t start = k->start, src_off = k->src_off, src_end = k->src_end;
     /* No 64-byte block is tried before this point. */
     const unsigned char *block_from = p;
-    unsigned char fold[64 + COPY_SLACK];
+    /* Two blocks' folded bytes: the next block is classified before this
+     * one's tokens are copied, so that its stores have retired when its
+     * own tokens are loaded from it (16-byte loads from a 64-byte vector
+     * just stored: 4% less tokenizer time, bench_news_sketch). */
+    unsigned char folds[2][64 + COPY_SLACK];
+    const unsigned char *ahead_q = NULL; /* the block classified ahead */
+    bool ahead_ok = false;
+    uint64_t ahead_wm = 0;
+    unsigned ahead_buf = 0;
 
 #define CLOSE_TOKEN()                                                          \
     do {                                                                       \
@@ -419,15 +440,28 @@ static const unsigned char *ascii_chunk(struct tk *k, const unsigned char *s,
         if (words && q >= block_from && lim - q >= 64 &&
             (q + 64 == end || q[64] < 0x80)) {
             bool ok;
-#ifdef HAVE_BLOCK_AVX512
-            if (k->simd)
-                ok = ascii_block_avx512(q, &wm, fold);
-            else
-#endif
-                ok = ascii_block(q, &wm, fold);
+            const unsigned char *fold;
+            if (q == ahead_q) {
+                ok = ahead_ok;
+                wm = ahead_wm;
+                fold = folds[ahead_buf];
+            } else {
+                ahead_buf ^= 1;
+                ok = classify_block(k, q, &wm, folds[ahead_buf]);
+                fold = folds[ahead_buf];
+            }
+            ahead_q = NULL;
             if (!ok) {
                 block_from = q + 64;
                 goto bytewise;
+            }
+            /* The next block, under the test above, into the other
+             * buffer. */
+            const unsigned char *nq = q + 64;
+            if (lim - nq >= 64 && (nq + 64 == end || nq[64] < 0x80)) {
+                ahead_buf ^= 1;
+                ahead_ok = classify_block(k, nq, &ahead_wm, folds[ahead_buf]);
+                ahead_q = nq;
             }
             size_t base = (size_t)(q - s);
             if (open == TK_CLUSTER)
