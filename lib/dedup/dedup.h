@@ -40,6 +40,8 @@
 #include <sys/stat.h>
 
 #define WN_DEDUP_MAX_KEYS 256u
+/* Bands of the news and web rules at most (rows of 4; sketcher.c). */
+#define WN_RULE_BANDS 26u
 /* Anchors of a document (contain.h): 1 in 2^WN_ANCHOR_LOG2_RATE shingles,
  * the WN_ANCHOR_CAP smallest. */
 #define WN_ANCHOR_CAP       32u
@@ -195,6 +197,10 @@ WN_INTERNAL int wn__spills_open(struct wn_spills *sp,
                                 struct wn_frame *frame);
 /* Flush for reading back with pread. */
 WN_INTERNAL int wn__spills_flush(struct wn_spills *sp);
+/* Close the band-key and anchor spills (the joins are done): their pages
+ * leave the page cache, which the outputs' writes then reuse (fresh pages
+ * cost about 3 times as much to write here). */
+WN_INTERNAL void wn__spills_close_keys(struct wn_spills *sp);
 WN_INTERNAL void wn__spills_close(struct wn_spills *sp);
 WN_INTERNAL void wn__docs_release(struct wn_docs *d);
 

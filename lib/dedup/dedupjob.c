@@ -298,6 +298,9 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
             if (!rc)
                 npairs = wn__pairs_sort_unique(pairs, npairs);
         }
+        /* The joins are done: the spills they read go (sig_f stays, for
+         * the verification and the fates). */
+        wn__spills_close_keys(&j->sp);
         rep->candidates = npairs;
         rep->large_buckets = st.large_buckets;
         rep->max_bucket = st.max_bucket;

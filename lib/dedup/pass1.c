@@ -103,6 +103,21 @@ int wn__spills_flush(struct wn_spills *sp)
     return WN_OK;
 }
 
+void wn__spills_close_keys(struct wn_spills *sp)
+{
+    if (sp->key_f) {
+        for (uint32_t j = 0; j < sp->nkeys; j++)
+            if (sp->key_f[j])
+                fclose(sp->key_f[j]);
+        wn__free(sp->key_f);
+        sp->key_f = NULL;
+    }
+    for (uint32_t f = 0; f < WN_ANCHOR_FILES; f++)
+        if (sp->anch_f[f])
+            fclose(sp->anch_f[f]);
+    memset(sp->anch_f, 0, sizeof(sp->anch_f));
+}
+
 void wn__spills_close(struct wn_spills *sp)
 {
     if (sp->sig_f)

@@ -181,13 +181,17 @@ int wn__sketcher_init(struct wn_sketcher *sk, const struct wn_dedup_options *o)
             sk->bands = o->bands;
             sk->rows = o->rows;
         } else if (o->profile != WN_PROFILE_CLASSIC) {
-            /* The pair rule's banding: rows of 4 over the whole signature
-             * (32 x 4 at K = 128, S-curve midpoint 0.42; a pair at J 0.5 is
-             * a candidate with probability 0.87). The S-curve optimum for
-             * 0.5 (26 x 3) finds a little more but makes 3.6x the
-             * candidates to verify (docs/QUALITY.md, phase 2). */
+            /* The pair rule's banding: rows of 4, at most WN_RULE_BANDS
+             * bands (26 x 4 at K = 128, S-curve midpoint 0.44; a pair at
+             * J 0.5 is a candidate with probability 0.81, at 0.6 0.97,
+             * and the anchors find contained copies besides). 32 x 4 (the
+             * whole signature) made 1.27x the candidates for 0.14% more
+             * removals on the generated 1 GB corpus and the same Reuters
+             * pairs; the S-curve optimum for 0.5 (26 x 3) 3.6x
+             * (docs/QUALITY.md, "The banding of the rule"). */
             sk->rows = WN_MIN(4u, o->num_perm);
-            sk->bands = WN_MIN(o->num_perm / sk->rows, WN_DEDUP_MAX_KEYS);
+            sk->bands = WN_MIN(WN_MIN(o->num_perm / sk->rows, WN_RULE_BANDS),
+                               WN_DEDUP_MAX_KEYS);
         } else {
             /* With containment, candidates must also be found for a
              * smaller document A inside a larger B, whose Jaccard is

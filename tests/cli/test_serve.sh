@@ -370,7 +370,13 @@ ok $? "stopped"
 # kill -9 while 4 clients add: every add that was answered is in the index
 # after a restart, and the index opens. Three rounds, killed wherever they
 # happen to be.
-"$GEN" --seed 12 --docs 3000 --out "$TMP/k.jsonl" 2>/dev/null
+# Each round adds records of its own (a round whose records the one
+# before had all added would log nothing: the server may finish a corpus
+# before the kill).
+for round in 1 2 3; do
+    "$GEN" --seed $((11 + round)) --docs 3000 --out "$TMP/kg.jsonl" 2>/dev/null
+    sed "s/^{\"id\":\"gen-/{\"id\":\"r$round-/" "$TMP/kg.jsonl" >"$TMP/k$round.jsonl"
+done
 cat >"$TMP/adder.py" <<'PY'
 import http.client, json, sys, threading
 url, corpus, acked, flag = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
@@ -406,7 +412,7 @@ logged=0
 for round in 1 2 3; do
     start_server "$TMP/kix" || bad=1
     rm -f "$TMP/kflag"
-    python3 "$TMP/adder.py" "$URL" "$TMP/k.jsonl" "$TMP/acked.jsonl" "$TMP/kflag" &
+    python3 "$TMP/adder.py" "$URL" "$TMP/k$round.jsonl" "$TMP/acked.jsonl" "$TMP/kflag" &
     apid=$!
     n=0
     until [ -e "$TMP/kflag" ] || [ $n -gt 2400 ]; do sleep 0.05; n=$((n + 1)); done
