@@ -57,7 +57,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <unistd.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <sched.h>
@@ -622,11 +621,12 @@ static int sync_parent(const char *path)
         return -1;
     }
     if (n == 0) {
-        strcpy(dir, ".");
+        dir[0] = '.';
+        n = 1;
     } else {
         memcpy(dir, path, n);
-        dir[n] = '\0';
     }
+    dir[n] = '\0';
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int rc = fd < 0 || fsync(fd) ? -1 : 0;
     int e = errno;
