@@ -22,10 +22,8 @@
 #include "text/text.h"
 
 #include <assert.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 void wn__verify_sets(const uint64_t *a, size_t na, const uint64_t *b, size_t nb,
@@ -591,14 +589,15 @@ static int verify_edges_simple(struct wn_pair_verifier *v,
  * in pair order afterwards: the same edges, in the same order, as the
  * simple loop (tests/cli/test_news_same.sh compares them).
  *
- * The b windows are not copied where the spill can be mapped: the whole
- * spill is mapped read-only once, a bucket's span of it is populated
- * (MADV_POPULATE_READ: the page cache's pages, no copy) and dropped from
- * the mapping after the bucket (MADV_DONTNEED), so that no more than one
- * b window is resident, as with the copy. Each run reads the spill after
- * its a window again (about 17 times over, 5.9 GB of a 335 MB spill on
- * the generated 1 GB corpus): as copies by pread that was most of the
- * stage. WINNOW_TEST_VERIFY_PREAD=1 (-Dtest_hooks=true) keeps the copies.
+ * The b windows are copies (pread), not a mapping of the spill: mapping
+ * each bucket's span in place (MADV_POPULATE_READ, then MADV_DONTNEED to
+ * keep one window resident) changes about 1.4 M page-table entries on the
+ * generated 1 GB corpus, and where those cost a trap to the hypervisor
+ * (the paravirtual machines this project runs on, 2026-12-07) the stage
+ * took 3.0-4.2 s against 0.73-0.89 s for the copies; on a machine with
+ * cheap page-table updates the mapping was 0.52 s against 1.25 s. The
+ * copies cost at most about a memory copy of what is read, wherever they
+ * run (docs/BENCHMARKS.md, "Verification windows").
  */
 #define VERIFY_A_BYTES   (16u << 20)
 #define VERIFY_A_MIN     (4u << 20)
@@ -617,9 +616,6 @@ struct vblock {
     uint32_t *start;  /* first entry of each bucket, nbuckets + 1 */
     uint32_t nbuckets;
     uint8_t *mark; /* sb: b records a bucket needs */
-    /* The spill mapped whole (b windows in place), or NULL (copies). */
-    const uint8_t *map;
-    size_t map_len;
 };
 
 /* Reads the records [first, last] into win (record first at win0's slot
@@ -704,56 +700,6 @@ static inline void prefetch_record(const uint8_t *r, size_t n)
     __builtin_prefetch(r + n - 1);
 }
 
-/* The page-aligned span of the mapping holding records [first, last]. */
-static void map_span(const struct vblock *k, uint32_t first, uint32_t last,
-                     uint8_t **p, size_t *len)
-{
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t lo = (size_t)first * k->rb, hi = ((size_t)last + 1) * k->rb;
-    lo &= ~(page - 1);
-    hi = WN_MIN((hi + page - 1) & ~(page - 1), k->map_len);
-    *p = (uint8_t *)(uintptr_t)k->map + lo;
-    *len = hi - lo;
-}
-
-/* Makes records [first, last] of the mapping resident: the pages of the
- * page cache mapped in one call instead of a fault per few of them. */
-static int map_b(const struct vblock *k, uint32_t first, uint32_t last)
-{
-    uint8_t *p;
-    size_t len;
-    map_span(k, first, last, &p, &len);
-#ifdef MADV_POPULATE_READ
-    /* EINVAL: a kernel before 5.14; the records fault in as read. */
-    if (madvise(p, len, MADV_POPULATE_READ) != 0 && errno != EINVAL)
-        return errno == ENOMEM ? WN_ENOMEM : WN_EIO;
-#else
-    (void)p;
-    (void)len;
-#endif
-    return WN_OK;
-}
-
-/* Drops records [first, last] from the mapping (they stay in the page
- * cache): what the run holds is then one b window, as with copies. The
- * kernel maps the pages around a faulting one too (fault-around, 64 KiB
- * by default, never past the page table's 2 MiB), so the span dropped
- * reaches to the 2 MiB boundaries around it; the pages past the records
- * would otherwise stay mapped, 23 MB more at the peak of the generated
- * 1 GB corpus. */
-static void unmap_b(const struct vblock *k, uint32_t first, uint32_t last)
-{
-    uint8_t *p;
-    size_t len;
-    map_span(k, first, last, &p, &len);
-    uintptr_t lo = (uintptr_t)p & ~(uintptr_t)(HUGE_PAGE - 1);
-    uintptr_t hi =
-        ((uintptr_t)p + len + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
-    lo = WN_MAX(lo, (uintptr_t)k->map);
-    hi = WN_MIN(hi, (uintptr_t)k->map + k->map_len);
-    (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
-}
-
 static int verify_run(struct vblock *k, const uint64_t *pairs, size_t p0,
                       size_t p1, uint8_t *codes, volatile int *cancel)
 {
@@ -784,20 +730,9 @@ static int verify_run(struct vblock *k, const uint64_t *pairs, size_t p0,
         const uint32_t *e = k->bucket + from;
         size_t m = to - from;
         const uint8_t *wb = k->wb;
-        uint32_t lo = UINT32_MAX, hi = 0;
-        if (k->map) {
-            for (size_t q = 0; q < m; q++) {
-                uint32_t b = (uint32_t)pairs[p0 + e[q]];
-                lo = WN_MIN(lo, b);
-                hi = WN_MAX(hi, b);
-            }
-            rc = map_b(k, lo, hi);
-            wb = k->map + (size_t)base * k->rb;
-        } else {
-            for (size_t q = 0; q < m; q++)
-                k->mark[(uint32_t)pairs[p0 + e[q]] - base] = 1;
-            rc = read_b(k, base);
-        }
+        for (size_t q = 0; q < m; q++)
+            k->mark[(uint32_t)pairs[p0 + e[q]] - base] = 1;
+        rc = read_b(k, base);
         for (size_t q = 0; q < m && !rc; q++) {
             size_t i = p0 + e[q];
             uint32_t a = (uint32_t)(pairs[i] >> 32), b = (uint32_t)pairs[i];
@@ -820,8 +755,6 @@ static int verify_run(struct vblock *k, const uint64_t *pairs, size_t p0,
             decide_sim(k->v, a, b, ra, rb, &d);
             codes[i] = d.same ? (uint8_t)(1 + edge_flag(&d)) : 0;
         }
-        if (k->map)
-            unmap_b(k, lo, hi);
         if (cancel && *cancel)
             rc = WN_EINTR;
         from = to;
@@ -877,28 +810,12 @@ int wn__stage_verify_edges(struct wn_pair_verifier *v, const uint64_t *pairs,
     size_t run = WN_MIN(npairs, VERIFY_RUN_PAIRS);
     void *wa_block = wn__malloc((size_t)k.sa * k.rb + HUGE_PAGE);
     k.wa = huge_window(wa_block, (size_t)k.sa * k.rb);
-    bool copies = false;
-#ifdef WN_TEST_HOOKS
-    /* -Dtest_hooks=true: WINNOW_TEST_VERIFY_PREAD=1 reads the b windows
-     * into memory, the path of a spill that cannot be mapped. */
-    copies = getenv("WINNOW_TEST_VERIFY_PREAD") != NULL;
-#endif
-    k.map_len = n * k.rb;
-    struct stat st;
-    void *map = MAP_FAILED;
-    if (!copies && (uint64_t)n * k.rb <= SIZE_MAX &&
-        fstat(v->sig_fd, &st) == 0 &&
-        (uint64_t)st.st_size >= (uint64_t)k.map_len)
-        map = mmap(NULL, k.map_len, PROT_READ, MAP_SHARED, v->sig_fd, 0);
-    k.map = map == MAP_FAILED ? NULL : map;
-    if (!k.map) {
-        k.wb = wn__malloc((size_t)k.sb * k.rb);
-        k.mark = wn__calloc(k.sb, 1);
-    }
+    k.wb = wn__malloc((size_t)k.sb * k.rb);
+    k.mark = wn__calloc(k.sb, 1);
     k.bucket = wn__reallocarray(NULL, run, sizeof(*k.bucket));
     k.start = wn__reallocarray(NULL, (size_t)k.nbuckets + 1, sizeof(*k.start));
     uint8_t *codes = wn__malloc(npairs);
-    int rc = k.wa && (k.map || (k.wb && k.mark)) && k.bucket && k.start && codes
+    int rc = k.wa && k.wb && k.mark && k.bucket && k.start && codes
                  ? WN_OK
                  : WN_ENOMEM;
     /* Runs of pairs whose a lie within one a window, at most `run` long. */
@@ -918,8 +835,6 @@ int wn__stage_verify_edges(struct wn_pair_verifier *v, const uint64_t *pairs,
         *verified += npairs;
     wn__free(codes);
     wn__free(wa_block);
-    if (k.map)
-        munmap(map, k.map_len);
     wn__free(k.wb);
     wn__free(k.mark);
     wn__free(k.bucket);

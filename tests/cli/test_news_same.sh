@@ -2,8 +2,7 @@
 # --profile news gives the same outputs whichever way its pairs are verified:
 # the blocked verification (windows of the signature spill, lib/dedup/verify.c)
 # at its default windows and at windows of a few records (WINNOW_TEST_VERIFY_BLOCK,
-# many runs and buckets), with its b windows mapped (the default) or read into
-# memory (WINNOW_TEST_VERIFY_PREAD=1), against one pair at a time with two
+# many runs and buckets), against one pair at a time with two
 # preads each (WINNOW_TEST_SIMPLE_VERIFY=1, the code before the blocked stage), at -j 1 and
 # -j 2; and with the joins' pair lists compacted from a few pairs on
 # (WINNOW_TEST_JOIN_COMPACT). Outputs are kept, removed, clusters, rejected and stats.json without
@@ -56,19 +55,6 @@ check() {
         same_outputs "$TMP/$name-simple" "$d" &&
             same_stats "$TMP/$name-simple" "$d"
         ok $? "$name: blocked verification, $label: same outputs and stats"
-    done
-    # The b windows read into memory (a spill that cannot be mapped)
-    # instead of mapped in place.
-    for v in "default windows::1" "windows of 3 records:1000:2"; do
-        label=${v%%:*} rest=${v#*:}
-        block=${rest%%:*} j=${rest#*:}
-        d="$TMP/$name-pread-$block-$j"
-        WINNOW_TEST_VERIFY_PREAD=1 WINNOW_TEST_VERIFY_BLOCK=$block \
-            "$WINNOW" dedup --profile news -j "$j" -q -o "$d" "$in" \
-            >/dev/null 2>&1
-        same_outputs "$TMP/$name-simple" "$d" &&
-            same_stats "$TMP/$name-simple" "$d"
-        ok $? "$name: blocked verification, b windows copied, $label: same outputs and stats"
     done
     # The joins' pair lists compacted after every few pairs (at 1 M pairs
     # otherwise: no test input gets there), bands joined in key ranges.
