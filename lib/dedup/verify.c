@@ -792,7 +792,7 @@ int wn__stage_verify_edges(struct wn_pair_verifier *v, const uint64_t *pairs,
      * peak RSS 68 -> 64 MB, the verify stage as fast within the noise). */
     size_t wa = WN_MIN((size_t)VERIFY_A_BYTES,
                        WN_MAX((size_t)VERIFY_A_MIN, n * k.rb / 4));
-    wa = WN_MIN(wa, WN_MAX((size_t)VERIFY_A_MIN, 16 * n));
+    wa = WN_MIN(wa, WN_MAX((size_t)VERIFY_A_MIN, 28 * n));
     size_t wb = VERIFY_B_BYTES;
 #ifdef WN_TEST_HOOKS
     /* -Dtest_hooks=true: WINNOW_TEST_VERIFY_BLOCK=bytes sets the a window
