@@ -573,7 +573,7 @@ static bool direct_roundtrip(int fd, const char *path, const uint8_t *head,
     uint64_t x = 88172645463325252ULL;
     for (size_t at = 0; at < n;) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        size_t k = (x % 4 == 0) ? x % (3 * WN_DIRECT_BUF) : x % 300;
+        size_t k = (x % 4 == 0) ? x % (3 * WN_DIRECT_BUF) : x % 3000;
         k = WN_MIN(WN_MAX(k, (size_t)1), n - at);
         assert_int_equal(wn__direct_write(w, expect + at, k), WN_OK);
         at += k;
@@ -599,7 +599,8 @@ static bool direct_roundtrip(int fd, const char *path, const uint8_t *head,
 static void test_direct(void **state)
 {
     (void)state;
-    size_t n = 5 * WN_DIRECT_BUF + 12345;
+    /* Past two of the data syncs queued behind the writes. */
+    size_t n = (size_t)(2 * WN_DIRECT_SYNC) + 5 * WN_DIRECT_BUF + 12345;
     uint8_t *data = malloc(n);
     for (size_t i = 0; i < n; i++)
         data[i] = (uint8_t)(i * 2654435761u >> 13);

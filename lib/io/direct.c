@@ -9,6 +9,13 @@
  * file cut to its length afterwards. A file that does not start at an
  * aligned offset has the bytes before it in its first block read back.
  *
+ * Every WN_DIRECT_SYNC bytes, an fdatasync of what has been written so
+ * far is queued on the ring too (one at a time): the closing fsync of a
+ * durable run then commits the allocations of the last stretch only, not
+ * of the whole file (0.28-0.43 s for kept.jsonl of the generated 1 GB
+ * corpus when it was all left to the end). The kernel does these syncs
+ * while the run goes on; their errors are the writer's errors.
+ *
  * A direct write the device refuses for its alignment (EINVAL), or one
  * that goes short, is done again with an ordinary pwrite after O_DIRECT is
  * cleared: slower, never wrong. liburing (Debian's liburing-dev) is
@@ -32,6 +39,8 @@
 /* Offsets, lengths and addresses of direct writes: the page size, which
  * every block size of Linux file systems divides. */
 #define DIRECT_ALIGN 4096u
+/* The user data of a sync's completion (buffers are 0..WN_DIRECT_BUFS-1). */
+#define SYNC_TAG 0xFFFFu
 
 struct wn_direct {
     int fd;
@@ -46,7 +55,9 @@ struct wn_direct {
     unsigned cur;                  /* the buffer being filled */
     size_t fill;                   /* bytes in it */
     uint64_t off;                  /* file offset of its byte 0 */
-    unsigned inflight;
+    unsigned inflight; /* writes and syncs on the ring */
+    bool syncing;      /* a sync is on the ring */
+    uint64_t synced;   /* the offset the last queued sync was for */
     int err;
 };
 
@@ -78,12 +89,21 @@ static void reap(struct wn_direct *w)
         note(w, wn__status_from_errno(-r));
         for (unsigned i = 0; i < WN_DIRECT_BUFS; i++)
             w->busy[i] = false;
+        w->syncing = false;
         w->inflight = 0;
         return;
     }
     unsigned i = (unsigned)io_uring_cqe_get_data64(cqe);
     int res = cqe->res;
     io_uring_cqe_seen(&w->ring, cqe);
+    if (i == SYNC_TAG) {
+        assert(w->syncing);
+        w->syncing = false;
+        w->inflight--;
+        if (res < 0 && res != -EINVAL)
+            note(w, wn__status_from_errno(-res));
+        return;
+    }
     assert(i < WN_DIRECT_BUFS && w->busy[i]);
     w->busy[i] = false;
     w->inflight--;
@@ -134,6 +154,28 @@ static void submit(struct wn_direct *w, unsigned i, uint32_t len)
     }
 }
 
+/* Queues an fdatasync of the file (what completed before it runs). */
+static void queue_sync(struct wn_direct *w)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
+    if (!sqe)
+        return; /* the ring is full: the next stretch will ask again */
+    io_uring_prep_fsync(sqe, w->fd, IORING_FSYNC_DATASYNC);
+    io_uring_sqe_set_data64(sqe, SYNC_TAG);
+    w->syncing = true;
+    w->synced = w->off;
+    w->inflight++;
+    int r;
+    do {
+        r = io_uring_submit(&w->ring);
+    } while (r == -EINTR);
+    if (r < 0) {
+        note(w, wn__status_from_errno(-r));
+        w->syncing = false;
+        w->inflight--;
+    }
+}
+
 int wn__direct_open(int fd, struct wn_direct **out)
 {
     assert(fd >= 0 && out != NULL);
@@ -166,11 +208,13 @@ int wn__direct_open(int fd, struct wn_direct **out)
     /* The bytes before the offset in its block are written again with it:
      * read them while the file is still read the ordinary way. */
     w->off = (uint64_t)at & ~(uint64_t)(DIRECT_ALIGN - 1);
+    w->synced = w->off;
     w->fill = (size_t)((uint64_t)at - w->off);
     bool ok = w->fill == 0 ||
               ((flags & O_ACCMODE) == O_RDWR &&
                wn__pread_full(fd, w->buf[0], w->fill, w->off) == WN_OK);
-    if (ok && io_uring_queue_init(WN_DIRECT_BUFS, &w->ring, 0) != 0)
+    /* Room for every buffer's write and one sync. */
+    if (ok && io_uring_queue_init(WN_DIRECT_BUFS + 1, &w->ring, 0) != 0)
         ok = false;
     if (ok && fcntl(fd, F_SETFL, flags | O_DIRECT) != 0) {
         io_uring_queue_exit(&w->ring);
@@ -202,6 +246,8 @@ int wn__direct_write(struct wn_direct *w, const void *p, size_t n)
         submit(w, w->cur, WN_DIRECT_BUF);
         w->off += WN_DIRECT_BUF;
         w->fill = 0;
+        if (w->off - w->synced >= WN_DIRECT_SYNC && !w->syncing)
+            queue_sync(w);
         w->cur = (w->cur + 1) % WN_DIRECT_BUFS;
         while (w->busy[w->cur] && w->inflight)
             reap(w);

@@ -28,6 +28,9 @@
 
 #define WN_DIRECT_BUF  (1u << 20)
 #define WN_DIRECT_BUFS 4u
+/* Bytes written between two data syncs queued behind the writes (so that
+ * the closing fsync has one stretch left to commit). */
+#define WN_DIRECT_SYNC ((uint64_t)64 << 20)
 
 struct wn_direct;
 
