@@ -358,6 +358,13 @@ struct fig_masks {
     uint64_t c[FL_COUNT][2];
 };
 
+/* What the scan needs of a block: its letters (80 bits), its digits and
+ * the positions where the first three letters of a number word start
+ * (bytes 0-63). */
+struct fig_block {
+    uint64_t l[2], d, w;
+};
+
 static void masks_ref(const unsigned char *p, struct fig_masks *m)
 {
     memset(m, 0, sizeof(*m));
@@ -412,29 +419,48 @@ static void masks_sse2(const unsigned char *p, struct fig_masks *m)
 
 #define AVX512_TARGET __attribute__((target("avx512f,avx512bw")))
 
-/* The masks of the 64 bytes x into the words w of m (the SSE2 chunk's
- * formulas, one compare per class into a 64-bit mask register). */
-AVX512_TARGET static inline void vec_avx512(__m512i x, struct fig_masks *m,
-                                            unsigned w)
+/* The letters (ASCII letters and every byte >= 0x80) among the 64 bytes
+ * x. */
+AVX512_TARGET static inline uint64_t letters_avx512(__m512i x)
 {
     const __m512i lc = _mm512_or_si512(x, _mm512_set1_epi8(0x20));
-    __mmask64 az = _mm512_cmple_epu8_mask(
-        _mm512_sub_epi8(lc, _mm512_set1_epi8('a')), _mm512_set1_epi8(25));
-    m->l[w] = az | _mm512_movepi8_mask(x);
-    m->d[w] = _mm512_cmple_epu8_mask(
-        _mm512_sub_epi8(x, _mm512_set1_epi8('0')), _mm512_set1_epi8(9));
-    for (unsigned c = 0; c < FL_COUNT; c++)
-        m->c[c][w] =
-            _mm512_cmpeq_epi8_mask(lc, _mm512_set1_epi8(fig_letters[c]));
+    return _mm512_cmple_epu8_mask(_mm512_sub_epi8(lc, _mm512_set1_epi8('a')),
+                                  _mm512_set1_epi8(25)) |
+           _mm512_movepi8_mask(x);
 }
 
-AVX512_TARGET static void masks_avx512(const unsigned char *p,
-                                       struct fig_masks *m)
+#define EQ512(v, c) _mm512_cmpeq_epi8_mask((v), _mm512_set1_epi8(c))
+
+/* The classes of the block at p (80 bytes) straight into mask registers:
+ * the three letters of the trigrams compared at p, p + 1 and p + 2 (the
+ * loads stay within the 80 bytes), no letter mask stored. */
+AVX512_TARGET static void block_avx512(const unsigned char *p,
+                                       struct fig_block *b)
 {
-    vec_avx512(_mm512_loadu_si512(p), m, 0);
-    /* Bytes 64-79 only: the loads stay in the 80 bytes of the block. */
-    vec_avx512(_mm512_maskz_loadu_epi8(0xFFFFULL, p + 64), m, 1);
+    const __m512i or20 = _mm512_set1_epi8(0x20);
+    __m512i x0 = _mm512_loadu_si512(p);
+    __m512i c0 = _mm512_or_si512(x0, or20);
+    __m512i c1 = _mm512_or_si512(_mm512_loadu_si512(p + 1), or20);
+    __m512i c2 = _mm512_or_si512(_mm512_loadu_si512(p + 2), or20);
+    b->l[0] = letters_avx512(x0);
+    /* Bytes 64-79 only: the look-ahead of the last words. */
+    b->l[1] = letters_avx512(_mm512_maskz_loadu_epi8(0xFFFFULL, p + 64));
+    b->d = _mm512_cmple_epu8_mask(_mm512_sub_epi8(x0, _mm512_set1_epi8('0')),
+                                  _mm512_set1_epi8(9));
+    __mmask64 e1 = EQ512(c1, 'e'), e2 = EQ512(c2, 'e');
+    __mmask64 i1 = EQ512(c1, 'i'), n2 = EQ512(c2, 'n');
+    __mmask64 o1 = EQ512(c1, 'o'), v2 = EQ512(c2, 'v');
+    __mmask64 t = (EQ512(c1, 'w') & (EQ512(c2, 'o') | e2)) |
+                  (EQ512(c1, 'h') & EQ512(c2, 'r')) | (e1 & n2);
+    __mmask64 w = EQ512(c0, 'o') & EQ512(c1, 'n') & e2;
+    w |= EQ512(c0, 't') & t;
+    w |= EQ512(c0, 'f') & ((o1 & EQ512(c2, 'u')) | (i1 & v2));
+    w |= EQ512(c0, 's') & ((i1 & EQ512(c2, 'x')) | (e1 & v2));
+    w |= EQ512(c0, 'e') & ((i1 & EQ512(c2, 'g')) | (EQ512(c1, 'l') & e2));
+    w |= EQ512(c0, 'n') & i1 & n2;
+    b->w = w;
 }
+#undef EQ512
 #endif
 
 /* Bits r.. of the 80-bit mask v, from bit 0 (1 <= r <= 16). */
@@ -465,6 +491,15 @@ static inline uint64_t numword_starts(const struct fig_masks *m)
 #undef AT1
 #undef AT2
     return v;
+}
+
+/* The block at p from the masks of a mask variant. */
+static void block_of_masks(const struct fig_masks *m, struct fig_block *b)
+{
+    b->l[0] = m->l[0];
+    b->l[1] = m->l[1];
+    b->d = m->d[0];
+    b->w = numword_starts(m);
 }
 
 /* numword_of() for a word of 3 to 6 letters, by one comparison of the
@@ -574,29 +609,32 @@ static void extract_fast(const char *text, size_t len, struct wn_figures *out,
             memcpy(pad, blk, len - base);
             blk = pad;
         }
-        struct fig_masks m;
+        struct fig_block m;
+        struct fig_masks mm;
         switch (variant) {
 #if defined(__SSE2__)
         case WN_FIG_MASKS_SSE2:
-            masks_sse2(blk, &m);
+            masks_sse2(blk, &mm);
+            block_of_masks(&mm, &m);
             break;
 #endif
 #ifdef HAVE_MASKS_AVX512
         case WN_FIG_MASKS_AVX512:
-            masks_avx512(blk, &m);
+            block_avx512(blk, &m);
             break;
 #endif
         default:
-            masks_ref(blk, &m);
+            masks_ref(blk, &mm);
+            block_of_masks(&mm, &m);
         }
-        uint64_t L = m.l[0], D = m.d[0];
+        uint64_t L = m.l[0], D = m.d;
         uint64_t pl = base > 0 && is_letter(s[base - 1]);
         uint64_t pd = base > 0 && is_digit(s[base - 1]);
         /* Words that may be number words: the first three letters of one,
          * 3 to 6 letters. Every other word matters only as the month
          * before a figure, which month_before() finds. */
         uint64_t words =
-            L & ~((L << 1) | pl) & numword_starts(&m) &
+            L & ~((L << 1) | pl) & m.w &
             ~(from(m.l, 3) & from(m.l, 4) & from(m.l, 5) & from(m.l, 6));
         uint64_t ev = words | (D & ~((D << 1) | pd));
         if (i > base)
