@@ -848,15 +848,16 @@ int wn__stage_verify_edges(struct wn_pair_verifier *v, const uint64_t *pairs,
     k.gap = (uint32_t)WN_MAX(1u, VERIFY_GAP_BYTES / k.rb);
     /* A quarter of the spill, within [VERIFY_A_MIN, VERIFY_A_BYTES]: the
      * spill is then read at most about twice over below the cap. And at
-     * most 28 bytes per document above VERIFY_A_MIN, so that the window
-     * stays below the joins' peak and within issue 12's 100 bytes per
-     * record: every run after a window reads the rest of the spill again,
-     * so its size sets the bytes copied (gen 1 GB: 16 bytes per document,
-     * 9 MiB, read 5.9 GB in 151,606 preads; 28, 15.3 MiB, 4.3 GB in
-     * 102,076; peak RSS 47 -> 49 MB, 89.6 bytes per record). */
+     * most 24 bytes per document above VERIFY_A_MIN, so that the run
+     * stays within issue 12's 100 bytes per record: every run after a
+     * window reads the rest of the spill again, so its size sets the
+     * bytes copied (gen 1 GB: 16 bytes per document, 9 MiB, 5.9 GB read
+     * in 151,606 preads; 28, 15.3 MiB, 4.3 GB; 24, 13.1 MiB, about 20,000
+     * preads with the fates' own reads gone; peak RSS 92 bytes per record
+     * with the direct writer's buffers, docs/BENCHMARKS.md). */
     size_t wa = WN_MIN((size_t)VERIFY_A_BYTES,
                        WN_MAX((size_t)VERIFY_A_MIN, n * k.rb / 4));
-    wa = WN_MIN(wa, WN_MAX((size_t)VERIFY_A_MIN, 28 * n));
+    wa = WN_MIN(wa, WN_MAX((size_t)VERIFY_A_MIN, 24 * n));
     size_t wb = VERIFY_B_BYTES;
 #ifdef WN_TEST_HOOKS
     /* -Dtest_hooks=true: WINNOW_TEST_VERIFY_BLOCK=bytes sets the a window
