@@ -123,6 +123,16 @@ static void reap(struct wn_direct *w)
         note(w, rc);
 }
 
+/* Hands the queued entry to the kernel: 0, or a status. */
+static int ring_submit(struct wn_direct *w)
+{
+    int r;
+    do {
+        r = io_uring_submit(&w->ring);
+    } while (r == -EINTR);
+    return r < 0 ? wn__status_from_errno(-r) : WN_OK;
+}
+
 /* Submits buffer i's first len bytes (a multiple of DIRECT_ALIGN, or any
  * length once O_DIRECT is off) at w->off. */
 static void submit(struct wn_direct *w, unsigned i, uint32_t len)
@@ -143,12 +153,9 @@ static void submit(struct wn_direct *w, unsigned i, uint32_t len)
     w->at[i] = w->off;
     w->want[i] = len;
     w->inflight++;
-    int r;
-    do {
-        r = io_uring_submit(&w->ring);
-    } while (r == -EINTR);
-    if (r < 0) {
-        note(w, wn__status_from_errno(-r));
+    int rc = ring_submit(w);
+    if (rc) {
+        note(w, rc);
         w->busy[i] = false;
         w->inflight--;
     }
@@ -165,12 +172,9 @@ static void queue_sync(struct wn_direct *w)
     w->syncing = true;
     w->synced = w->off;
     w->inflight++;
-    int r;
-    do {
-        r = io_uring_submit(&w->ring);
-    } while (r == -EINTR);
-    if (r < 0) {
-        note(w, wn__status_from_errno(-r));
+    int rc = ring_submit(w);
+    if (rc) {
+        note(w, rc);
         w->syncing = false;
         w->inflight--;
     }
