@@ -169,7 +169,6 @@ struct wn_docs {
     size_t n;         /* committed */
     size_t nfill;     /* numbered so far (committed or in a batch) */
     size_t cap;       /* of every array below (id_off, set_off: cap + 1) */
-    uint64_t *h;      /* 2 per doc; freed after the exact stage */
     uint32_t *egroup; /* first document of each one's exact group */
     uint32_t *tlen;   /* text bytes */
     uint32_t *nsh;    /* shingles */
@@ -183,6 +182,7 @@ struct wn_docs {
 /* Spilled per document: the verification data (sig_bytes each) to one
  * file, band keys to one file per band, shingle sets to one file. */
 struct wn_spills {
+    FILE *hash_f; /* the 128-bit exact hashes, 16 bytes a document */
     FILE *sig_f;
     /* The rule's anchors: (key, document) entries, by the key's top bits
      * into WN_ANCHOR_FILES files, so that the join holds one at a time. */
@@ -271,9 +271,12 @@ static inline bool wn__bit_get(const uint8_t *bm, size_t d)
 /* Records whose id an earlier record has. */
 WN_INTERNAL int wn__count_duplicate_ids(const struct wn_docs *d,
                                         uint64_t *count);
-/* Union documents with equal 128-bit hashes; all but the first of each
- * group get their bit in skip. */
-WN_INTERNAL int wn__stage_exact(const struct wn_docs *d, struct wn_uf *uf,
+/* Union documents with equal 128-bit hashes, read from hash_fd (16 bytes
+ * for each of n documents, flushed), sorted within budget bytes (spills
+ * in f's spill directory); all but the first of each group get their bit
+ * in skip. */
+WN_INTERNAL int wn__stage_exact(struct wn_frame *f, int hash_fd, size_t n,
+                                uint64_t budget, struct wn_uf *uf,
                                 uint8_t *skip);
 
 /* What the band join reads and how it may run. */
@@ -286,6 +289,12 @@ struct wn_join_in {
     uint64_t memory; /* budget; 0: wn__join_budget's default */
     volatile int *cancel;
 };
+
+/* The run's memory budget (dedupjob.c): memory when set, else a quarter
+ * of physical RAM (WN_RUN_BUDGET_SHARE). The sorted runs of the exact
+ * stage and the count of duplicate ids take all of it. */
+#define WN_RUN_BUDGET_SHARE 4u
+WN_INTERNAL uint64_t wn__run_budget(uint64_t memory);
 
 /* The joins' memory budget: memory when set, else 16 bytes per record of
  * n, at least 8 MiB and at most 1 GiB. */

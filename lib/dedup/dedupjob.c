@@ -39,8 +39,29 @@
 #include "dedup/dedup.h"
 
 #include <errno.h>
+#include <unistd.h>
 
 enum { JOB_ADDING = 0, JOB_DECIDED = 1, JOB_DONE = 2 };
+
+uint64_t wn__run_budget(uint64_t memory)
+{
+    if (memory)
+        return memory;
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    uint64_t ram = pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize
+                                          : (uint64_t)1 << 32;
+    return ram / WN_RUN_BUDGET_SHARE;
+}
+
+uint64_t wn_dedup_memory_min(const struct wn_dedup_options *o)
+{
+    unsigned t = o && o->threads ? o->threads : wn__pool_default_threads();
+    /* The band join's partitions of 32 bytes per entry, a block of
+     * WN_JOIN_BLOCK entries at least, one per thread at once
+     * (wn__join_partitions): below that a band is read once per few
+     * records, quadratic. Every other stage needs less (runs.h). */
+    return (uint64_t)t * 32 * WN_JOIN_BLOCK;
+}
 
 static bool cancelled(const struct wn_dedup_job *j)
 {
@@ -237,7 +258,9 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
         if (!exact_skip) {
             rc = WN_ENOMEM;
         } else {
-            rc = wn__stage_exact(d, &j->uf, exact_skip);
+            rc = wn__stage_exact(j->frame, fileno(j->sp.hash_f), d->n,
+                                 wn__run_budget(j->o.memory), &j->uf,
+                                 exact_skip);
             for (size_t k = 0; k < d->n / 8 + 1; k++)
                 skip[k] |= exact_skip[k];
             wn__free(exact_skip);
@@ -253,8 +276,6 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
         } else {
             for (size_t i = 0; i < d->n; i++)
                 j->docs.egroup[i] = wn__uf_find(&j->uf, (uint32_t)i);
-            wn__free(j->docs.h);
-            j->docs.h = NULL;
         }
     }
     double t2 = wn__now();
@@ -430,6 +451,8 @@ int wn_dedup_job_create(const struct wn_dedup_options *opts,
     int rc = wn__dedup_validate(opts, false);
     if (rc)
         return rc;
+    if (opts->memory && opts->memory < wn_dedup_memory_min(opts))
+        return WN_EINVAL;
     struct wn_dedup_job *j = wn__malloc(sizeof(*j));
     if (!j)
         return WN_ENOMEM;

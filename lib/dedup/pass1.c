@@ -80,6 +80,10 @@ int wn__spills_open(struct wn_spills *sp, const struct wn_sketcher *sk,
                 return WN_EOPEN;
         }
     }
+    /* The exact hashes (16 bytes a record), for the exact stage's sort. */
+    sp->hash_f = wn__frame_spill(frame, "hashes", 0);
+    if (!sp->hash_f)
+        return WN_EOPEN;
     if (sk->need_sets) {
         sp->set_f = wn__frame_spill(frame, "shingle-sets", 0);
         if (!sp->set_f)
@@ -90,6 +94,8 @@ int wn__spills_open(struct wn_spills *sp, const struct wn_sketcher *sk,
 
 int wn__spills_flush(struct wn_spills *sp)
 {
+    if (sp->hash_f && fflush(sp->hash_f) != 0)
+        return wn__status_from_errno(errno);
     if (sp->sig_f && fflush(sp->sig_f) != 0)
         return wn__status_from_errno(errno);
     if (sp->set_f && fflush(sp->set_f) != 0)
@@ -120,6 +126,8 @@ void wn__spills_close_keys(struct wn_spills *sp)
 
 void wn__spills_close(struct wn_spills *sp)
 {
+    if (sp->hash_f)
+        fclose(sp->hash_f);
     if (sp->sig_f)
         fclose(sp->sig_f);
     if (sp->key_f) {
@@ -138,7 +146,6 @@ void wn__spills_close(struct wn_spills *sp)
 
 void wn__docs_release(struct wn_docs *d)
 {
-    wn__free(d->h);
     wn__free(d->egroup);
     wn__free(d->tlen);
     wn__free(d->nsh);
@@ -168,7 +175,6 @@ static int grow_docs(struct wn_pass1 *p, size_t need)
     if (!q)                                                                    \
         return WN_ENOMEM;                                                      \
     e->field = q;
-    GROW_ARRAY(h, 2)
     GROW_ARRAY(tlen, 1)
     GROW_ARRAY(nsh, 1)
     GROW_ARRAY(flags, 1)
@@ -320,17 +326,16 @@ static int commit_batch(struct wn_pass1 *p, struct wn_batch *b)
     struct wn_docs *e = p->docs;
     const struct wn_sketcher *sk = p->sk;
     size_t base = e->n;
-    for (size_t i = 0; i < b->n; i++) {
+    int rc = WN_OK;
+    for (size_t i = 0; i < b->n && !rc; i++) {
         size_t d = base + i;
-        e->h[2 * d] = b->out[i].h[0];
-        e->h[2 * d + 1] = b->out[i].h[1];
+        rc = write_all(p->sp->hash_f, b->out[i].h, sizeof(b->out[i].h));
         e->nsh[d] = b->out[i].nsh;
         e->flags[d] = (uint8_t)(b->out[i].flags & WN_DOC_EMPTY);
         p->invalid_utf8 += b->out[i].invalid;
         p->empty_docs += (b->out[i].flags & WN_DOC_EMPTY) != 0;
     }
-    int rc = WN_OK;
-    if (!sk->o.exact_only) {
+    if (!rc && !sk->o.exact_only) {
         rc = write_all(p->sp->sig_f, b->sigs, b->n * sk->rec_bytes);
         /* One file per band. */
         for (uint32_t j = 0; j < sk->nkeys && !rc; j++)
@@ -527,8 +532,9 @@ int wn__pass1_add_sketch(struct wn_pass1 *p, const struct wn_dedup_record *rec,
     rc = number_doc(p, rec);
     if (rc)
         return rc;
-    e->h[2 * d] = s->h[0];
-    e->h[2 * d + 1] = s->h[1];
+    rc = write_all(p->sp->hash_f, s->h, sizeof(s->h));
+    if (rc)
+        return rc;
     e->nsh[d] = s->nsh;
     e->flags[d] = s->empty ? WN_DOC_EMPTY : 0;
     p->invalid_utf8 += s->invalid;
