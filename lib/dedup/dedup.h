@@ -168,21 +168,24 @@ enum { WN_DOC_EMPTY = 1 };
 struct wn_docs {
     size_t n;         /* committed */
     size_t nfill;     /* numbered so far (committed or in a batch) */
-    size_t cap;       /* of every array below (id_off, set_off: cap + 1) */
+    size_t cap;       /* of every array below (set_off: cap + 1) */
     uint32_t *egroup; /* first document of each one's exact group */
     uint32_t *tlen;   /* text bytes */
     uint32_t *nsh;    /* shingles */
     uint8_t *flags;   /* WN_DOC_EMPTY */
     double *keyval;   /* WN_KEEP_MAX only */
-    uint64_t *id_off; /* n + 1 */
-    struct wn_buf ids;
+    /* The ids are in spill files (wn_spills.id_f, idend_f): their bytes,
+     * and the end of each id among them (le64 of this host). */
+    uint64_t ids_len; /* bytes of the ids so far */
+    int id_fd, idend_fd;
     uint64_t *set_off; /* n + 1, exact verification */
 };
 
 /* Spilled per document: the verification data (sig_bytes each) to one
  * file, band keys to one file per band, shingle sets to one file. */
 struct wn_spills {
-    FILE *hash_f; /* the 128-bit exact hashes, 16 bytes a document */
+    FILE *hash_f;         /* the 128-bit exact hashes, 16 bytes a document */
+    FILE *id_f, *idend_f; /* ids: bytes; ends (8 bytes a document) */
     FILE *sig_f;
     /* The rule's anchors: (key, document) entries, by the key's top bits
      * into WN_ANCHOR_FILES files, so that the join holds one at a time. */
@@ -204,13 +207,29 @@ WN_INTERNAL void wn__spills_close_keys(struct wn_spills *sp);
 WN_INTERNAL void wn__spills_close(struct wn_spills *sp);
 WN_INTERNAL void wn__docs_release(struct wn_docs *d);
 
-/* The id of document i. */
-static inline const char *wn__doc_id(const struct wn_docs *d, size_t i,
-                                     size_t *len)
-{
-    *len = (size_t)(d->id_off[i + 1] - d->id_off[i]);
-    return d->ids.data ? d->ids.data + d->id_off[i] : "";
-}
+/* The id of document i (flushed spills), read into b: *id (in b, or a
+ * static "" when empty) and *len. WN_OK or an I/O status. */
+WN_INTERNAL int wn__doc_id_read(const struct wn_docs *d, size_t i,
+                                struct wn_buf *b, const char **id, size_t *len);
+
+/* Ids read in input order a block at a time. */
+struct wn_id_cursor {
+    const struct wn_docs *d;
+    uint64_t ends[1024]; /* ends of documents [ebase, ebase + en) */
+    size_t ebase, en;
+    char *blk; /* id bytes [bbase, bbase + blen) */
+    uint64_t bbase;
+    size_t blen;
+    struct wn_buf big; /* an id longer than the block */
+};
+
+WN_INTERNAL int wn__id_cursor_init(struct wn_id_cursor *c,
+                                   const struct wn_docs *d);
+/* The id of document i (i not decreasing between calls for speed; any
+ * order works), valid until the next call. */
+WN_INTERNAL int wn__id_cursor_get(struct wn_id_cursor *c, size_t i,
+                                  const char **id, size_t *len);
+WN_INTERNAL void wn__id_cursor_release(struct wn_id_cursor *c);
 
 struct wn_batch;
 
@@ -269,8 +288,9 @@ static inline bool wn__bit_get(const uint8_t *bm, size_t d)
 }
 
 /* Records whose id an earlier record has. */
-WN_INTERNAL int wn__count_duplicate_ids(const struct wn_docs *d,
-                                        uint64_t *count);
+WN_INTERNAL int wn__count_duplicate_ids(struct wn_frame *f,
+                                        const struct wn_docs *d,
+                                        uint64_t budget, uint64_t *count);
 /* Union documents with equal 128-bit hashes, read from hash_fd (16 bytes
  * for each of n documents, flushed), sorted within budget bytes (spills
  * in f's spill directory); all but the first of each group get their bit
@@ -445,10 +465,6 @@ struct wn_dedup_job {
     bool have_words;
     struct wn_words wt;
     struct wn_rule_join_stats rule_st;
-    /* The ids between the count of duplicates and the fates (dedupjob.c),
-     * parked_len bytes after the n + 1 offsets; NULL when in memory. */
-    FILE *parked_ids;
-    uint64_t parked_len;
     int state; /* 0 adding, 1 decided, 2 done */
     int failed;
     uint64_t text_bytes;

@@ -37,7 +37,9 @@
  * clustering 16 after the join has freed its scratch.
  */
 #include "dedup/dedup.h"
+#include "io/outfile.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <unistd.h>
 
@@ -93,6 +95,10 @@ int wn__dedup_job_start(struct wn_dedup_job *j, struct wn_frame *frame)
     rc = wn__frame_pool(j->frame, &j->pool);
     if (!rc)
         rc = wn__spills_open(&j->sp, &j->sk, j->frame);
+    if (!rc) {
+        j->docs.id_fd = fileno(j->sp.id_f);
+        j->docs.idend_fd = fileno(j->sp.idend_f);
+    }
     if (!rc)
         rc = wn__pass1_init(&j->p1, &j->sk, j->pool, &j->docs, &j->sp,
                             opts->keep == WN_KEEP_MAX);
@@ -113,9 +119,6 @@ void wn__dedup_job_release(struct wn_dedup_job *j)
     wn__clustering_release(&j->c);
     wn__uf_release(&j->uf);
     wn__docs_release(&j->docs);
-    if (j->parked_ids)
-        fclose(j->parked_ids);
-    j->parked_ids = NULL;
     wn__spills_close(&j->sp);
     if (j->have_words)
         wn__cms_release(&j->words);
@@ -156,58 +159,106 @@ int wn__dedup_job_add_sketch(struct wn_dedup_job *j,
 }
 
 /*
- * The ids (offsets and bytes) are needed after pass 1 only by the count of
- * duplicate ids and by the fates: between the two they wait in a spill
- * file, out of the peak of the exact stage, the joins and the verification
- * (8 bytes + the id per record: 12 MB of the 60 of a news run on the
- * generated 1 GB corpus).
+ * The ids live in two spill files from pass 1 on (8 bytes + the id per
+ * record on disk, nothing in memory): the count of duplicate ids and the
+ * fates read them in input order through a cursor, representatives and
+ * clusters.jsonl one at a time.
  */
-static int park_ids(struct wn_dedup_job *j)
+#define ID_BLOCK (64u << 10)
+
+static int read_ends(const struct wn_docs *d, size_t i, uint64_t *start,
+                     uint64_t *end)
 {
-    struct wn_docs *d = &j->docs;
-    if (d->n == 0 || !d->id_off)
+    uint64_t e[2] = {0, 0};
+    int rc = i ? wn__pread_full(d->idend_fd, e, sizeof(e), (i - 1) * 8)
+               : wn__pread_full(d->idend_fd, e + 1, 8, 0);
+    *start = e[0];
+    *end = e[1];
+    return rc ? rc : e[1] < e[0] ? WN_EIO : WN_OK;
+}
+
+int wn__doc_id_read(const struct wn_docs *d, size_t i, struct wn_buf *b,
+                    const char **id, size_t *len)
+{
+    assert(i < d->n);
+    uint64_t s, e;
+    int rc = read_ends(d, i, &s, &e);
+    size_t n = (size_t)(e - s);
+    if (!rc && n == 0) {
+        *id = "";
+        *len = 0;
         return WN_OK;
-    FILE *f = wn__frame_spill(j->frame, "ids", 1u << 16);
-    if (!f)
-        return WN_EOPEN; /* noted by the frame, as every spill */
-    size_t noff = d->n + 1;
-    if (fwrite(d->id_off, sizeof(*d->id_off), noff, f) != noff ||
-        fwrite(d->ids.data ? d->ids.data : "", 1, d->ids.len, f) !=
-            d->ids.len ||
-        fflush(f) != 0) {
-        int rc = wn__status_from_errno(errno);
-        fclose(f);
-        return rc;
     }
-    j->parked_ids = f;
-    j->parked_len = d->ids.len;
-    wn__free(d->id_off);
-    d->id_off = NULL;
-    wn__buf_release(&d->ids);
+    if (!rc && wn__buf_reserve(b, n))
+        rc = WN_ENOMEM;
+    if (!rc)
+        rc = wn__pread_full(d->id_fd, b->data, n, s);
+    if (rc)
+        return rc;
+    b->len = n;
+    *id = b->data;
+    *len = n;
     return WN_OK;
 }
 
-static int unpark_ids(struct wn_dedup_job *j)
+int wn__id_cursor_init(struct wn_id_cursor *c, const struct wn_docs *d)
 {
-    struct wn_docs *d = &j->docs;
-    FILE *f = j->parked_ids;
-    if (!f)
+    memset(c, 0, sizeof(*c));
+    c->d = d;
+    c->blk = wn__malloc(ID_BLOCK);
+    return c->blk ? WN_OK : WN_ENOMEM;
+}
+
+void wn__id_cursor_release(struct wn_id_cursor *c)
+{
+    wn__free(c->blk);
+    wn__buf_release(&c->big);
+    memset(c, 0, sizeof(*c));
+}
+
+int wn__id_cursor_get(struct wn_id_cursor *c, size_t i, const char **id,
+                      size_t *len)
+{
+    const struct wn_docs *d = c->d;
+    assert(i < d->n);
+    int rc;
+    /* The ends of i - 1 and i, from the block that holds them. */
+    size_t want = i ? i - 1 : 0;
+    if (want < c->ebase || i >= c->ebase + c->en) {
+        size_t k = WN_MIN((size_t)1024, d->n - want);
+        rc = wn__pread_full(d->idend_fd, c->ends, k * 8, (uint64_t)want * 8);
+        if (rc)
+            return rc;
+        c->ebase = want;
+        c->en = k;
+    }
+    uint64_t e = c->ends[i - c->ebase];
+    uint64_t s = i ? c->ends[i - 1 - c->ebase] : 0;
+    if (e < s)
+        return WN_EIO;
+    size_t n = (size_t)(e - s);
+    *len = n;
+    if (n == 0) {
+        *id = "";
         return WN_OK;
-    j->parked_ids = NULL;
-    size_t noff = d->n + 1, len = (size_t)j->parked_len;
-    int rc = WN_OK;
-    d->id_off = wn__reallocarray(NULL, noff, sizeof(*d->id_off));
-    if (!d->id_off || wn__buf_reserve(&d->ids, len ? len : 1))
-        rc = WN_ENOMEM;
-    if (!rc && fseeko(f, 0, SEEK_SET) != 0)
-        rc = wn__status_from_errno(errno);
-    if (!rc && (fread(d->id_off, sizeof(*d->id_off), noff, f) != noff ||
-                fread(d->ids.data, 1, len, f) != len))
-        rc = ferror(f) ? wn__status_from_errno(errno) : WN_EIO;
-    if (!rc)
-        d->ids.len = len;
-    fclose(f);
-    return rc;
+    }
+    if (n > ID_BLOCK) {
+        if (wn__buf_reserve(&c->big, n))
+            return WN_ENOMEM;
+        rc = wn__pread_full(d->id_fd, c->big.data, n, s);
+        *id = c->big.data;
+        return rc;
+    }
+    if (s < c->bbase || e > c->bbase + c->blen) {
+        size_t k = (size_t)WN_MIN((uint64_t)ID_BLOCK, d->ids_len - s);
+        rc = wn__pread_full(d->id_fd, c->blk, k, s);
+        if (rc)
+            return rc;
+        c->bbase = s;
+        c->blen = k;
+    }
+    *id = c->blk + (s - c->bbase);
+    return WN_OK;
 }
 
 int wn__dedup_job_decide(struct wn_dedup_job *j)
@@ -231,9 +282,8 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
     if (!rc)
         rc = wn__spills_flush(&j->sp);
     if (!rc)
-        rc = wn__count_duplicate_ids(d, &rep->duplicate_ids);
-    if (!rc)
-        rc = park_ids(j);
+        rc = wn__count_duplicate_ids(j->frame, d, wn__run_budget(j->o.memory),
+                                     &rep->duplicate_ids);
     double t1 = wn__now();
     rep->stage_seconds[0] = t1 - j->t0;
 
@@ -354,8 +404,6 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
     else if (!rc)
         rc = wn__clustering_build(d, j->o.keep, &j->uf, &j->c);
     wn__edges_release(&edges);
-    if (!rc)
-        rc = unpark_ids(j);
     rep->clusters = j->c.nclusters;
     rep->stage_seconds[4] = wn__now() - t4;
     rep->bands = j->sk.bands;
@@ -378,14 +426,18 @@ int wn__dedup_job_fates(struct wn_dedup_job *j,
     const struct wn_docs *d = &j->docs;
     const struct wn_clustering *c = &j->c;
     struct wn_dedup_report *rep = &j->rep;
-    int rc = WN_OK;
+    struct wn_id_cursor ids;
+    struct wn_buf rep_id = {0};
+    int rc = wn__id_cursor_init(&ids, d);
     for (size_t i = 0; i < d->n && !rc; i++) {
         uint32_t root = c->root[i];
         uint32_t r = c->rep[root];
         struct wn_fate f;
         memset(&f, 0, sizeof(f));
         f.index = i;
-        f.id = wn__doc_id(d, i, &f.id_len);
+        rc = wn__id_cursor_get(&ids, i, &f.id, &f.id_len);
+        if (rc)
+            break;
         f.cluster = c->cid[root] ? (int64_t)c->cid[root] - 1 : -1;
         f.similarity = 1.0;
         f.containment = 1.0;
@@ -405,7 +457,10 @@ int wn__dedup_job_fates(struct wn_dedup_job *j,
             if (rc)
                 break;
             f.removed = 1;
-            f.duplicate_of = wn__doc_id(d, r, &f.duplicate_of_len);
+            rc = wn__doc_id_read(d, r, &rep_id, &f.duplicate_of,
+                                 &f.duplicate_of_len);
+            if (rc)
+                break;
             f.duplicate_of_index = r;
             f.similarity = pd.s.jac;
             f.containment = pd.s.cont;
@@ -427,6 +482,8 @@ int wn__dedup_job_fates(struct wn_dedup_job *j,
         if (!rc && ((i + 1) & 0xfff) == 0 && cancelled(j))
             rc = WN_EINTR;
     }
+    wn__id_cursor_release(&ids);
+    wn__buf_release(&rep_id);
     if (rc)
         j->failed = rc;
     else

@@ -15,25 +15,52 @@
 #include "io/outfile.h"
 #include "sketch/hash128.h"
 
-int wn__count_duplicate_ids(const struct wn_docs *d, uint64_t *count)
+int wn__count_duplicate_ids(struct wn_frame *f, const struct wn_docs *d,
+                            uint64_t budget, uint64_t *count)
 {
     if (d->n < 2) {
         *count = 0;
         return WN_OK;
     }
-    uint64_t *v = wn__reallocarray(NULL, d->n, sizeof(*v));
-    if (!v)
-        return WN_ENOMEM;
-    for (size_t i = 0; i < d->n; i++) {
+    /* 64-bit hashes of the ids, sorted in runs: a record whose hash an
+     * earlier one has is counted. */
+    struct wn_runs r;
+    struct wn_id_cursor c;
+    int rc = wn__runs_init(&r, f, 1, budget);
+    if (!rc)
+        rc = wn__id_cursor_init(&c, d);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < d->n && !rc; i++) {
+        const char *id;
         size_t len;
-        const char *id = wn__doc_id(d, i, &len);
+        rc = wn__id_cursor_get(&c, i, &id, &len);
         uint64_t h[2];
-        wn__hash128(id, len, 0, h);
-        v[i] = h[0];
+        if (!rc) {
+            wn__hash128(id, len, 0, h);
+            rc = wn__runs_add(&r, h);
+        }
     }
-    *count = d->n - wn__u64_sort_unique(v, d->n);
-    wn__free(v);
-    return WN_OK;
+    wn__id_cursor_release(&c);
+    if (!rc)
+        rc = wn__runs_finish(&r);
+    uint64_t dup = 0, last = 0;
+    bool any = false;
+    const uint64_t *e;
+    int got;
+    while (!rc && (got = wn__runs_next(&r, &e)) != 0) {
+        if (got < 0) {
+            rc = got;
+            break;
+        }
+        dup += any && *e == last;
+        last = *e;
+        any = true;
+    }
+    wn__runs_release(&r);
+    if (!rc)
+        *count = dup;
+    return rc;
 }
 
 int wn__stage_exact(struct wn_frame *f, int hash_fd, size_t n, uint64_t budget,

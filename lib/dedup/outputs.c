@@ -34,11 +34,14 @@ int wn__removed_line(const struct wn_sketcher *sk, const struct wn_fate *f,
     return rc;
 }
 
-static int append_id(const struct wn_docs *d, uint32_t i, struct wn_buf *b)
+/* Members come in input order within a cluster: the cursor reads their
+ * ids (spilled, dedupjob.c) a block at a time when they are close. */
+static int append_id(struct wn_id_cursor *ids, uint32_t i, struct wn_buf *b)
 {
     size_t len;
-    const char *id = wn__doc_id(d, i, &len);
-    return wn__json_escape(id, len, b);
+    const char *id;
+    int rc = wn__id_cursor_get(ids, i, &id, &len);
+    return rc ? rc : wn__json_escape(id, len, b);
 }
 
 int wn__write_clusters(const struct wn_docs *d, const struct wn_clustering *c,
@@ -70,7 +73,8 @@ int wn__write_clusters(const struct wn_docs *d, const struct wn_clustering *c,
     }
     /* start[id] now ends cluster id; cluster id begins at start[id-1]. */
     struct wn_buf b = {0};
-    int rc = WN_OK;
+    struct wn_id_cursor ids;
+    int rc = wn__id_cursor_init(&ids, d);
     uint64_t from = 0;
     for (uint64_t id = 1; id <= nc && !rc; id++) {
         uint64_t to = start[id];
@@ -80,7 +84,7 @@ int wn__write_clusters(const struct wn_docs *d, const struct wn_clustering *c,
         rc = wn__buf_printf(&b, "{\"cluster\":%llu,\"representative\":",
                             (unsigned long long)id - 1);
         if (!rc)
-            rc = append_id(d, rep, &b);
+            rc = append_id(&ids, rep, &b);
         if (!rc)
             rc = wn__buf_printf(&b, ",\"size\":%llu,\"members\":[",
                                 (unsigned long long)(to - from));
@@ -88,7 +92,7 @@ int wn__write_clusters(const struct wn_docs *d, const struct wn_clustering *c,
             if (k > from)
                 rc = wn__buf_putc(&b, ',');
             if (!rc)
-                rc = append_id(d, mem[k], &b);
+                rc = append_id(&ids, mem[k], &b);
         }
         if (!rc)
             rc = WN_BUF_LIT(&b, "]}\n");
@@ -96,6 +100,7 @@ int wn__write_clusters(const struct wn_docs *d, const struct wn_clustering *c,
             rc = wn__outfile_write(o, b.data, b.len);
         from = to;
     }
+    wn__id_cursor_release(&ids);
     wn__buf_release(&b);
     wn__free(mem);
     wn__free(start);

@@ -84,6 +84,11 @@ int wn__spills_open(struct wn_spills *sp, const struct wn_sketcher *sk,
     sp->hash_f = wn__frame_spill(frame, "hashes", 0);
     if (!sp->hash_f)
         return WN_EOPEN;
+    /* The ids: their bytes, and where each ends (8 bytes a record). */
+    sp->id_f = wn__frame_spill(frame, "ids", 0);
+    sp->idend_f = wn__frame_spill(frame, "id-ends", 0);
+    if (!sp->id_f || !sp->idend_f)
+        return WN_EOPEN;
     if (sk->need_sets) {
         sp->set_f = wn__frame_spill(frame, "shingle-sets", 0);
         if (!sp->set_f)
@@ -94,7 +99,9 @@ int wn__spills_open(struct wn_spills *sp, const struct wn_sketcher *sk,
 
 int wn__spills_flush(struct wn_spills *sp)
 {
-    if (sp->hash_f && fflush(sp->hash_f) != 0)
+    if ((sp->hash_f && fflush(sp->hash_f) != 0) ||
+        (sp->id_f && fflush(sp->id_f) != 0) ||
+        (sp->idend_f && fflush(sp->idend_f) != 0))
         return wn__status_from_errno(errno);
     if (sp->sig_f && fflush(sp->sig_f) != 0)
         return wn__status_from_errno(errno);
@@ -128,6 +135,10 @@ void wn__spills_close(struct wn_spills *sp)
 {
     if (sp->hash_f)
         fclose(sp->hash_f);
+    if (sp->id_f)
+        fclose(sp->id_f);
+    if (sp->idend_f)
+        fclose(sp->idend_f);
     if (sp->sig_f)
         fclose(sp->sig_f);
     if (sp->key_f) {
@@ -151,9 +162,7 @@ void wn__docs_release(struct wn_docs *d)
     wn__free(d->nsh);
     wn__free(d->flags);
     wn__free(d->keyval);
-    wn__free(d->id_off);
     wn__free(d->set_off);
-    wn__buf_release(&d->ids);
     memset(d, 0, sizeof(*d));
 }
 
@@ -178,7 +187,6 @@ static int grow_docs(struct wn_pass1 *p, size_t need)
     GROW_ARRAY(tlen, 1)
     GROW_ARRAY(nsh, 1)
     GROW_ARRAY(flags, 1)
-    GROW_ARRAY(id_off, 1)
     if (p->keep_max) {
         GROW_ARRAY(keyval, 1)
     }
@@ -186,7 +194,7 @@ static int grow_docs(struct wn_pass1 *p, size_t need)
         GROW_ARRAY(set_off, 1)
     }
 #undef GROW_ARRAY
-    e->cap = cap - 1; /* id_off and set_off hold n + 1 entries */
+    e->cap = cap - 1; /* set_off holds n + 1 entries */
     return WN_OK;
 }
 
@@ -431,12 +439,13 @@ static int number_doc(struct wn_pass1 *p, const struct wn_dedup_record *rec)
         return rc;
     if (rec->text_len > UINT32_MAX)
         return WN_ETOOBIG;
-    if (d == 0)
-        e->id_off[0] = 0;
-    rc = wn__buf_append(&e->ids, rec->id, rec->id_len);
+    /* The id goes to its spill (dedup.h, wn__doc_id_read). */
+    e->ids_len += rec->id_len;
+    rc = rec->id_len ? write_all(p->sp->id_f, rec->id, rec->id_len) : WN_OK;
+    if (!rc)
+        rc = write_all(p->sp->idend_f, &e->ids_len, sizeof(e->ids_len));
     if (rc)
         return rc;
-    e->id_off[d + 1] = e->ids.len;
     e->tlen[d] = (uint32_t)rec->text_len;
     if (p->keep_max) {
         /* Records without the value rank below all others, and are

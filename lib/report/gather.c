@@ -102,11 +102,17 @@ static const char *cstr(struct wn_buf *b, const char *id, size_t len)
     return b->data;
 }
 
+/* The id of document i (read from its spill, lib/dedup) as a string in b;
+ * NULL on failure. */
 static const char *doc_id(struct wn_buf *b, const struct wn_docs *d, size_t i)
 {
+    struct wn_buf t = {0};
     size_t len;
-    const char *id = wn__doc_id(d, i, &len);
-    return cstr(b, id, len);
+    const char *id;
+    const char *s =
+        wn__doc_id_read(d, i, &t, &id, &len) ? NULL : cstr(b, id, len);
+    wn__buf_release(&t);
+    return s;
 }
 
 static int cmp_u64(const void *x, const void *y)
