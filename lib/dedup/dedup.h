@@ -166,14 +166,13 @@ enum { WN_DOC_EMPTY = 1 };
 
 /* Per document, in input order among accepted records. */
 struct wn_docs {
-    size_t n;         /* committed */
-    size_t nfill;     /* numbered so far (committed or in a batch) */
-    size_t cap;       /* of every array below (set_off: cap + 1) */
-    uint32_t *egroup; /* first document of each one's exact group */
-    uint32_t *tlen;   /* text bytes */
-    uint32_t *nsh;    /* shingles */
-    uint8_t *flags;   /* WN_DOC_EMPTY */
-    double *keyval;   /* WN_KEEP_MAX only */
+    size_t n;       /* committed */
+    size_t nfill;   /* numbered so far (committed or in a batch) */
+    size_t cap;     /* of every array below (set_off: cap + 1) */
+    uint32_t *tlen; /* text bytes */
+    uint32_t *nsh;  /* shingles */
+    uint8_t *flags; /* WN_DOC_EMPTY */
+    double *keyval; /* WN_KEEP_MAX only */
     /* The ids are in spill files (wn_spills.id_f, idend_f): their bytes,
      * and the end of each id among them (le64 of this host). */
     uint64_t ids_len; /* bytes of the ids so far */
@@ -213,9 +212,11 @@ WN_INTERNAL int wn__doc_id_read(const struct wn_docs *d, size_t i,
                                 struct wn_buf *b, const char **id, size_t *len);
 
 /* Ids read in input order a block at a time. */
+#define WN_ID_CURSOR_ENDS 512u
 struct wn_id_cursor {
     const struct wn_docs *d;
-    uint64_t ends[1024]; /* ends of documents [ebase, ebase + en) */
+    uint64_t
+        ends[WN_ID_CURSOR_ENDS]; /* ends of documents [ebase, ebase + en) */
     size_t ebase, en;
     char *blk; /* id bytes [bbase, bbase + blen) */
     uint64_t bbase;
@@ -291,12 +292,35 @@ static inline bool wn__bit_get(const uint8_t *bm, size_t d)
 WN_INTERNAL int wn__count_duplicate_ids(struct wn_frame *f,
                                         const struct wn_docs *d,
                                         uint64_t budget, uint64_t *count);
-/* Union documents with equal 128-bit hashes, read from hash_fd (16 bytes
+/* The exact groups of two or more: every member but the first, ascending,
+ * with the first of its group (8 bytes per exact copy, none per record). */
+struct wn_egroups {
+    uint32_t *doc, *first;
+    size_t n, cap;
+};
+
+/* The first document of d's exact group (d itself when it has none). */
+static inline uint32_t wn__egroup_of(const struct wn_egroups *e, uint32_t d)
+{
+    size_t lo = 0, hi = e->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (e->doc[mid] < d)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < e->n && e->doc[lo] == d ? e->first[lo] : d;
+}
+
+WN_INTERNAL void wn__egroups_release(struct wn_egroups *e);
+
+/* Group documents with equal 128-bit hashes, read from hash_fd (16 bytes
  * for each of n documents, flushed), sorted within budget bytes (spills
- * in f's spill directory); all but the first of each group get their bit
- * in skip. */
+ * in f's spill directory) into *eg; all but the first of each group get
+ * their bit in skip. */
 WN_INTERNAL int wn__stage_exact(struct wn_frame *f, int hash_fd, size_t n,
-                                uint64_t budget, struct wn_uf *uf,
+                                uint64_t budget, struct wn_egroups *eg,
                                 uint8_t *skip);
 
 /* What the band join reads and how it may run. */
@@ -415,14 +439,28 @@ WN_INTERNAL int wn__stage_verify_edges(struct wn_pair_verifier *v,
                                        struct wn_edges *e);
 WN_INTERNAL void wn__edges_release(struct wn_edges *e);
 
+/*
+ * Clusters over the records that can be in one (clusters.c): those of an
+ * exact group of two or more or on a verified edge (the union-find's
+ * components of two or more with the classic rule), doc[0, m) ascending;
+ * every other record is its own representative, in no cluster. Indices
+ * below are into doc.
+ */
 struct wn_clustering {
-    uint32_t *root; /* root of each document */
-    uint32_t *rep;  /* representative, indexed by root */
-    uint32_t *cid;  /* cluster number + 1, indexed by root; 0: singleton */
-    uint32_t *size; /* component size, indexed by root */
+    uint32_t *doc; /* the records in play, ascending */
+    size_t m;
+    uint32_t *root; /* index of each one's root (center) */
+    uint32_t *rep;  /* representative (a document number), by root index */
+    uint32_t *cid;  /* cluster number + 1, by root index; 0: singleton */
+    uint32_t *size; /* component size, by root index */
     uint64_t nclusters;
 };
 
+/* The index of document d in c->doc, or SIZE_MAX when d is not in play. */
+WN_INTERNAL size_t wn__clustering_index(const struct wn_clustering *c,
+                                        uint32_t d);
+
+/* From the union-find (classic rule): roots are first members. */
 WN_INTERNAL int wn__clustering_build(const struct wn_docs *d, int keep,
                                      struct wn_uf *uf, struct wn_clustering *c);
 /*
@@ -431,10 +469,11 @@ WN_INTERNAL int wn__clustering_build(const struct wn_docs *d, int keep,
  * the order of the keep rule (first: input order; longest: longer first;
  * max: larger value first; ties in input order); a center absorbs every
  * unassigned neighbour on an edge except one that contains it. Exact
- * copies follow the first of their group (docs->egroup).
+ * copies follow the first of their group (eg).
  * So every removed record is on a verified edge with its representative.
  */
 WN_INTERNAL int wn__clustering_star(const struct wn_docs *d, int keep,
+                                    const struct wn_egroups *eg,
                                     const struct wn_edges *e,
                                     struct wn_clustering *c);
 WN_INTERNAL void wn__clustering_release(struct wn_clustering *c);
@@ -452,7 +491,8 @@ struct wn_dedup_job {
     struct wn_docs docs;
     struct wn_spills sp;
     struct wn_pass1 p1;
-    struct wn_uf uf;
+    struct wn_uf uf; /* classic rule only: exact groups and edges */
+    struct wn_egroups eg;
     struct wn_clustering c;
     struct wn_pair_verifier ver;
     bool have_ver;

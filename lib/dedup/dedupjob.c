@@ -118,6 +118,7 @@ void wn__dedup_job_release(struct wn_dedup_job *j)
         wn__pair_verifier_release(&j->ver);
     wn__clustering_release(&j->c);
     wn__uf_release(&j->uf);
+    wn__egroups_release(&j->eg);
     wn__docs_release(&j->docs);
     wn__spills_close(&j->sp);
     if (j->have_words)
@@ -164,7 +165,9 @@ int wn__dedup_job_add_sketch(struct wn_dedup_job *j,
  * fates read them in input order through a cursor, representatives and
  * clusters.jsonl one at a time.
  */
-#define ID_BLOCK (64u << 10)
+/* Blocks of 4 KiB: small enough that a jump (clusters.jsonl goes from
+ * cluster to cluster) costs little, large enough for a scan. */
+#define ID_BLOCK (4u << 10)
 
 static int read_ends(const struct wn_docs *d, size_t i, uint64_t *start,
                      uint64_t *end)
@@ -225,7 +228,7 @@ int wn__id_cursor_get(struct wn_id_cursor *c, size_t i, const char **id,
     /* The ends of i - 1 and i, from the block that holds them. */
     size_t want = i ? i - 1 : 0;
     if (want < c->ebase || i >= c->ebase + c->en) {
-        size_t k = WN_MIN((size_t)1024, d->n - want);
+        size_t k = WN_MIN((size_t)WN_ID_CURSOR_ENDS, d->n - want);
         rc = wn__pread_full(d->idend_fd, c->ends, k * 8, (uint64_t)want * 8);
         if (rc)
             return rc;
@@ -289,8 +292,6 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
 
     uint8_t *skip = NULL;
     struct wn_edges edges = {0};
-    if (!rc)
-        rc = wn__uf_init(&j->uf, d->n);
     if (!rc) {
         skip = wn__calloc(d->n / 8 + 1, 1);
         if (!skip)
@@ -303,30 +304,16 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
      * the exact stage clusters them, the join never sees them. */
     if (!rc)
         wn__frame_stage(j->frame, "exact", "records", 0, d->n);
-    if (!rc) {
-        uint8_t *exact_skip = wn__calloc(d->n / 8 + 1, 1);
-        if (!exact_skip) {
-            rc = WN_ENOMEM;
-        } else {
-            rc = wn__stage_exact(j->frame, fileno(j->sp.hash_f), d->n,
-                                 wn__run_budget(j->o.memory), &j->uf,
-                                 exact_skip);
-            for (size_t k = 0; k < d->n / 8 + 1; k++)
-                skip[k] |= exact_skip[k];
-            wn__free(exact_skip);
-        }
-    }
-    /* Only exact edges so far: each root is the first of an exact group.
-     * 4 bytes per document replace the 16 of the hashes from here on. */
-    if (!rc) {
-        j->docs.egroup =
-            wn__reallocarray(NULL, d->n ? d->n : 1, sizeof(uint32_t));
-        if (!j->docs.egroup) {
-            rc = WN_ENOMEM;
-        } else {
-            for (size_t i = 0; i < d->n; i++)
-                j->docs.egroup[i] = wn__uf_find(&j->uf, (uint32_t)i);
-        }
+    if (!rc)
+        rc = wn__stage_exact(j->frame, fileno(j->sp.hash_f), d->n,
+                             wn__run_budget(j->o.memory), &j->eg, skip);
+    /* The classic rule unions its edges into the exact groups: a
+     * union-find over every record (4 bytes each). The pair rule keeps
+     * its edges apart (wn__clustering_star) and needs none. */
+    if (!rc && !j->sk.rule) {
+        rc = wn__uf_init(&j->uf, d->n);
+        for (size_t k = 0; !rc && k < j->eg.n; k++)
+            wn__uf_union(&j->uf, j->eg.first[k], j->eg.doc[k]);
     }
     double t2 = wn__now();
     rep->stage_seconds[1] = t2 - t1;
@@ -400,7 +387,7 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
     if (!rc)
         wn__frame_stage(j->frame, "cluster", "records", 0, d->n);
     if (!rc && j->sk.rule)
-        rc = wn__clustering_star(d, j->o.keep, &edges, &j->c);
+        rc = wn__clustering_star(d, j->o.keep, &j->eg, &edges, &j->c);
     else if (!rc)
         rc = wn__clustering_build(d, j->o.keep, &j->uf, &j->c);
     wn__edges_release(&edges);
@@ -429,23 +416,30 @@ int wn__dedup_job_fates(struct wn_dedup_job *j,
     struct wn_id_cursor ids;
     struct wn_buf rep_id = {0};
     int rc = wn__id_cursor_init(&ids, d);
+    size_t k = 0; /* the next record in play (c->doc) */
     for (size_t i = 0; i < d->n && !rc; i++) {
-        uint32_t root = c->root[i];
-        uint32_t r = c->rep[root];
+        /* A record not in play is alone: kept, in no cluster. */
+        uint32_t r = (uint32_t)i, cid = 0;
+        if (k < c->m && c->doc[k] == i) {
+            uint32_t root = c->root[k++];
+            r = c->rep[root];
+            cid = c->cid[root];
+        }
         struct wn_fate f;
         memset(&f, 0, sizeof(f));
         f.index = i;
         rc = wn__id_cursor_get(&ids, i, &f.id, &f.id_len);
         if (rc)
             break;
-        f.cluster = c->cid[root] ? (int64_t)c->cid[root] - 1 : -1;
+        f.cluster = cid ? (int64_t)cid - 1 : -1;
         f.similarity = 1.0;
         f.containment = 1.0;
         f.duplicate_of_index = -1;
         if (r == i) {
             rep->kept++;
         } else {
-            bool exact = d->egroup[i] == d->egroup[r];
+            bool exact =
+                wn__egroup_of(&j->eg, (uint32_t)i) == wn__egroup_of(&j->eg, r);
             struct wn_pair_decision pd;
             memset(&pd, 0, sizeof(pd));
             pd.s.jac = pd.s.cont = pd.s.a_in_b = pd.s.b_in_a = 1.0;

@@ -63,11 +63,44 @@ int wn__count_duplicate_ids(struct wn_frame *f, const struct wn_docs *d,
     return rc;
 }
 
-int wn__stage_exact(struct wn_frame *f, int hash_fd, size_t n, uint64_t budget,
-                    struct wn_uf *uf, uint8_t *skip)
+void wn__egroups_release(struct wn_egroups *e)
 {
-    struct wn_runs r;
-    int rc = wn__runs_init(&r, f, 3, budget);
+    wn__free(e->doc);
+    wn__free(e->first);
+    memset(e, 0, sizeof(*e));
+}
+
+static int egroups_add(struct wn_egroups *e, uint32_t doc, uint32_t first)
+{
+    if (e->n == e->cap) {
+        size_t cap = e->cap ? 2 * e->cap : 1024;
+        uint32_t *a = wn__reallocarray(e->doc, cap, sizeof(uint32_t));
+        if (!a)
+            return WN_ENOMEM;
+        e->doc = a;
+        uint32_t *b = wn__reallocarray(e->first, cap, sizeof(uint32_t));
+        if (!b)
+            return WN_ENOMEM;
+        e->first = b;
+        e->cap = cap;
+    }
+    e->doc[e->n] = doc;
+    e->first[e->n] = first;
+    e->n++;
+    return WN_OK;
+}
+
+int wn__stage_exact(struct wn_frame *f, int hash_fd, size_t n, uint64_t budget,
+                    struct wn_egroups *eg, uint8_t *skip)
+{
+    /* The two sorts are alive together (the second fills while the first
+     * merges): half the budget each. */
+    struct wn_runs r, byd;
+    int rc = wn__runs_init(&r, f, 3, budget / 2);
+    if (!rc)
+        rc = wn__runs_init(&byd, f, 1, budget / 2);
+    if (rc)
+        return rc;
     /* The hashes come back from their spill a block at a time. */
     enum { BLOCK = 4096 };
     uint64_t *blk = wn__reallocarray(NULL, 2 * BLOCK, sizeof(uint64_t));
@@ -84,8 +117,8 @@ int wn__stage_exact(struct wn_frame *f, int hash_fd, size_t n, uint64_t budget,
     wn__free(blk);
     if (!rc)
         rc = wn__runs_finish(&r);
-    /* Equal hashes are adjacent, in input order: the first of a group
-     * takes the others. */
+    /* Equal hashes are adjacent, in input order: every member but the
+     * first goes, as doc << 32 | first, to a second sort by document. */
     uint64_t h0 = 0, h1 = 0;
     uint32_t first = UINT32_MAX;
     const uint64_t *e;
@@ -97,8 +130,8 @@ int wn__stage_exact(struct wn_frame *f, int hash_fd, size_t n, uint64_t budget,
         }
         uint32_t d = (uint32_t)e[2];
         if (first != UINT32_MAX && e[0] == h0 && e[1] == h1) {
-            wn__uf_union(uf, first, d);
-            wn__bit_set(skip, d);
+            uint64_t x = (uint64_t)d << 32 | first;
+            rc = wn__runs_add(&byd, &x);
         } else {
             h0 = e[0];
             h1 = e[1];
@@ -106,5 +139,17 @@ int wn__stage_exact(struct wn_frame *f, int hash_fd, size_t n, uint64_t budget,
         }
     }
     wn__runs_release(&r);
+    if (!rc)
+        rc = wn__runs_finish(&byd);
+    while (!rc && (got = wn__runs_next(&byd, &e)) != 0) {
+        if (got < 0) {
+            rc = got;
+            break;
+        }
+        uint32_t d = (uint32_t)(*e >> 32);
+        wn__bit_set(skip, d);
+        rc = egroups_add(eg, d, (uint32_t)*e);
+    }
+    wn__runs_release(&byd);
     return rc;
 }

@@ -51,9 +51,10 @@ int wn__write_clusters(const struct wn_docs *d, const struct wn_clustering *c,
     uint64_t *start = wn__calloc(nc + 2, sizeof(uint64_t));
     if (!start)
         return WN_ENOMEM;
+    /* Only records in play (c->doc) can be in a cluster. */
     size_t total = 0;
-    for (size_t i = 0; i < d->n; i++) {
-        uint32_t id = c->cid[c->root[i]];
+    for (size_t k = 0; k < c->m; k++) {
+        uint32_t id = c->cid[c->root[k]];
         if (id) {
             start[id + 1]++;
             total++;
@@ -66,10 +67,10 @@ int wn__write_clusters(const struct wn_docs *d, const struct wn_clustering *c,
         wn__free(start);
         return WN_ENOMEM;
     }
-    for (size_t i = 0; i < d->n; i++) {
-        uint32_t id = c->cid[c->root[i]];
+    for (size_t k = 0; k < c->m; k++) {
+        uint32_t id = c->cid[c->root[k]];
         if (id)
-            mem[start[id]++] = (uint32_t)i;
+            mem[start[id]++] = (uint32_t)k;
     }
     /* start[id] now ends cluster id; cluster id begins at start[id-1]. */
     struct wn_buf b = {0};
@@ -78,8 +79,7 @@ int wn__write_clusters(const struct wn_docs *d, const struct wn_clustering *c,
     uint64_t from = 0;
     for (uint64_t id = 1; id <= nc && !rc; id++) {
         uint64_t to = start[id];
-        uint32_t first = mem[from];
-        uint32_t rep = c->rep[c->root[first]];
+        uint32_t rep = c->rep[c->root[mem[from]]];
         b.len = 0;
         rc = wn__buf_printf(&b, "{\"cluster\":%llu,\"representative\":",
                             (unsigned long long)id - 1);
@@ -92,7 +92,7 @@ int wn__write_clusters(const struct wn_docs *d, const struct wn_clustering *c,
             if (k > from)
                 rc = wn__buf_putc(&b, ',');
             if (!rc)
-                rc = append_id(&ids, mem[k], &b);
+                rc = append_id(&ids, c->doc[mem[k]], &b);
         }
         if (!rc)
             rc = WN_BUF_LIT(&b, "]}\n");

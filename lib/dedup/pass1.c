@@ -157,7 +157,6 @@ void wn__spills_close(struct wn_spills *sp)
 
 void wn__docs_release(struct wn_docs *d)
 {
-    wn__free(d->egroup);
     wn__free(d->tlen);
     wn__free(d->nsh);
     wn__free(d->flags);
