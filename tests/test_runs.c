@@ -97,12 +97,55 @@ static void test_many_runs_small_windows(void **state)
     assert_true(check(200 * per + 3, 1, 0, false) > 0);
 }
 
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+static void test_sorted_runs_added_whole(void **state)
+{
+    (void)state;
+    /* Sorted blocks added as runs, between entries added one by one: the
+     * merge gives every one of them in order. */
+    size_t n = 50000, at = 0;
+    uint64_t *v = calloc(n, sizeof(uint64_t));
+    assert_non_null(v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = rnd() % 100000;
+    struct wn_runs r;
+    assert_int_equal(wn__runs_init(&r, NULL, 1, 0), WN_OK);
+    while (at < n) {
+        size_t k = WN_MIN(n - at, (size_t)(rnd() % 7000));
+        if (rnd() % 2) {
+            qsort(v + at, k, sizeof(uint64_t), cmp_u64);
+            assert_int_equal(wn__runs_add_run(&r, v + at, k), WN_OK);
+        } else {
+            for (size_t i = 0; i < k; i++)
+                assert_int_equal(wn__runs_add(&r, v + at + i), WN_OK);
+        }
+        at += k;
+    }
+    assert_int_equal(wn__runs_finish(&r), WN_OK);
+    assert_int_equal(r.total, n);
+    qsort(v, n, sizeof(uint64_t), cmp_u64);
+    const uint64_t *e;
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(wn__runs_next(&r, &e), 1);
+        assert_true(*e == v[i]);
+    }
+    assert_int_equal(wn__runs_next(&r, &e), 0);
+    wn__runs_release(&r);
+    free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_in_memory),
         cmocka_unit_test(test_spilled_runs_merge),
         cmocka_unit_test(test_many_runs_small_windows),
+        cmocka_unit_test(test_sorted_runs_added_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

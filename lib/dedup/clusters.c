@@ -12,20 +12,53 @@
  * (the star clustering 45).
  */
 #include "dedup/dedup.h"
+#include "io/outfile.h"
 
 #include <stdlib.h>
 
-static bool better_rep(const struct wn_docs *d, int keep, uint32_t cand,
-                       uint32_t cur)
+/*
+ * The keep rule's value of every record in play (val[k] for c->doc[k]):
+ * its text length (longest) or --keep-max value (max), read from pass 1's
+ * spill a block at a time in document order; 0 for first, where no record
+ * is better than another. A larger value is better, ties to the first.
+ */
+static int load_ranks(const struct wn_docs *d, int keep,
+                      const struct wn_clustering *c, double **out)
 {
-    switch (keep) {
-    case WN_KEEP_LONGEST:
-        return d->tlen[cand] > d->tlen[cur];
-    case WN_KEEP_MAX:
-        return d->keyval[cand] > d->keyval[cur];
-    default:
-        return false;
+    double *val = wn__calloc(c->m ? c->m : 1, sizeof(double));
+    if (!val)
+        return WN_ENOMEM;
+    *out = val;
+    if (keep != WN_KEEP_LONGEST && keep != WN_KEEP_MAX)
+        return WN_OK;
+    enum { BLOCK = 4096 };
+    bool longest = keep == WN_KEEP_LONGEST;
+    size_t width = longest ? sizeof(uint32_t) : sizeof(double);
+    int fd = longest ? d->tlen_fd : d->keyval_fd;
+    unsigned char *blk = wn__malloc(BLOCK * sizeof(double));
+    if (!blk)
+        return WN_ENOMEM;
+    size_t base = 0, len = 0;
+    int rc = WN_OK;
+    for (size_t k = 0; k < c->m && !rc; k++) {
+        size_t i = c->doc[k];
+        if (i < base || i >= base + len) {
+            base = i;
+            len = WN_MIN((size_t)BLOCK, d->n - i);
+            rc = wn__pread_full(fd, blk, len * width, (uint64_t)i * width);
+            if (rc)
+                break;
+        }
+        if (longest) {
+            uint32_t t;
+            memcpy(&t, blk + (i - base) * width, sizeof(t));
+            val[k] = (double)t;
+        } else {
+            memcpy(&val[k], blk + (i - base) * width, sizeof(double));
+        }
     }
+    wn__free(blk);
+    return rc;
 }
 
 size_t wn__clustering_index(const struct wn_clustering *c, uint32_t d)
@@ -97,6 +130,13 @@ int wn__clustering_build(const struct wn_docs *d, int keep, struct wn_uf *uf,
         if (wn__bit_get(has, i) || wn__uf_find(uf, (uint32_t)i) != i)
             c->doc[k++] = (uint32_t)i;
     wn__free(has);
+    double *val = NULL;
+    rc = load_ranks(d, keep, c, &val);
+    if (rc) {
+        wn__free(val);
+        return rc;
+    }
+    /* rep[] holds indices in play until the end. */
     for (k = 0; k < m; k++) {
         uint32_t i = c->doc[k];
         /* The root is earlier in doc: its index was met. */
@@ -104,9 +144,13 @@ int wn__clustering_build(const struct wn_docs *d, int keep, struct wn_uf *uf,
         c->root[k] = (uint32_t)r;
         /* The first member seen is the root itself (roots are first
          * members); later ones replace it only by the keep rule. */
-        if (c->size[r]++ == 0 || better_rep(d, keep, i, c->rep[r]))
-            c->rep[r] = i;
+        if (c->size[r]++ == 0 || val[k] > val[c->rep[r]])
+            c->rep[r] = (uint32_t)k;
     }
+    for (k = 0; k < m; k++)
+        if (c->root[k] == k)
+            c->rep[k] = c->doc[c->rep[k]];
+    wn__free(val);
     number_clusters(c);
     return WN_OK;
 }
@@ -190,8 +234,13 @@ int wn__clustering_star(const struct wn_docs *d, int keep,
     struct star_key *order = wn__reallocarray(NULL, n, sizeof(*order));
     uint32_t *best = wn__reallocarray(NULL, n, sizeof(uint32_t));
     uint32_t *grp = wn__reallocarray(NULL, n, sizeof(uint32_t));
+    double *val = NULL;
     if (!off || !adj || !ea || !demoted || !order || !best || !grp)
         goto out;
+    rc = load_ranks(d, keep, c, &val);
+    if (rc)
+        goto out;
+    rc = WN_ENOMEM;
     /* The index of each one's exact group's first (its own when none);
      * the member of each group the keep rule prefers: the group stands
      * for it among the centers, and it is the one kept. Firsts come
@@ -199,10 +248,11 @@ int wn__clustering_star(const struct wn_docs *d, int keep,
     for (size_t k = 0; k < m; k++) {
         uint32_t i = c->doc[k], g = wn__egroup_of(eg, i);
         grp[k] = g == i ? (uint32_t)k : (uint32_t)wn__clustering_index(c, g);
+        /* best[]: an index in play. */
         if (g == i)
-            best[k] = i;
-        else if (better_rep(d, keep, i, best[grp[k]]))
-            best[grp[k]] = i;
+            best[k] = (uint32_t)k;
+        else if (val[k] > val[best[grp[k]]])
+            best[grp[k]] = (uint32_t)k;
     }
     for (size_t k = 0; k < e->n; k++) {
         uint32_t a = (uint32_t)wn__clustering_index(c, e->pair[k] >> 32);
@@ -234,9 +284,7 @@ int wn__clustering_star(const struct wn_docs *d, int keep,
             continue; /* an exact copy follows its group's first */
         order[no].demoted = demoted[k];
         order[no].doc = (uint32_t)k;
-        order[no].rank = keep == WN_KEEP_LONGEST ? (double)d->tlen[best[k]]
-                         : keep == WN_KEEP_MAX   ? d->keyval[best[k]]
-                                                 : 0.0;
+        order[no].rank = val[best[k]];
         no++;
     }
     qsort(order, no, sizeof(*order), star_cmp);
@@ -255,7 +303,7 @@ int wn__clustering_star(const struct wn_docs *d, int keep,
     for (size_t k = 0; k < m; k++) {
         if (grp[k] != k)
             c->root[k] = c->root[grp[k]];
-        c->rep[k] = grp[k] == k ? best[k] : c->doc[k];
+        c->rep[k] = grp[k] == k ? c->doc[best[k]] : c->doc[k];
         c->size[c->root[k]]++;
     }
     number_clusters(c);
@@ -268,5 +316,6 @@ out:
     wn__free(order);
     wn__free(best);
     wn__free(grp);
+    wn__free(val);
     return rc;
 }

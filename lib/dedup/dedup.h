@@ -39,6 +39,8 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+struct wn_runs;
+
 #define WN_DEDUP_MAX_KEYS 256u
 /* Bands of the news and web rules at most (rows of 4; sketcher.c). */
 #define WN_RULE_BANDS 26u
@@ -166,13 +168,13 @@ enum { WN_DOC_EMPTY = 1 };
 
 /* Per document, in input order among accepted records. */
 struct wn_docs {
-    size_t n;       /* committed */
-    size_t nfill;   /* numbered so far (committed or in a batch) */
-    size_t cap;     /* of every array below (set_off: cap + 1) */
-    uint32_t *tlen; /* text bytes */
-    uint32_t *nsh;  /* shingles */
-    uint8_t *flags; /* WN_DOC_EMPTY */
-    double *keyval; /* WN_KEEP_MAX only */
+    size_t n;      /* committed */
+    size_t nfill;  /* numbered so far (committed or in a batch) */
+    size_t cap;    /* of every array below (set_off: cap + 1) */
+    uint32_t *nsh; /* shingles */
+    /* Spilled (wn_spills): text bytes (u32 each), --keep-max values
+     * (double each, WN_KEEP_MAX only), the empty texts' numbers (u32). */
+    int tlen_fd, keyval_fd, empty_fd;
     /* The ids are in spill files (wn_spills.id_f, idend_f): their bytes,
      * and the end of each id among them (le64 of this host). */
     uint64_t ids_len; /* bytes of the ids so far */
@@ -185,6 +187,7 @@ struct wn_docs {
 struct wn_spills {
     FILE *hash_f;         /* the 128-bit exact hashes, 16 bytes a document */
     FILE *id_f, *idend_f; /* ids: bytes; ends (8 bytes a document) */
+    FILE *tlen_f, *keyval_f, *empty_f; /* wn_docs's tlen_fd, ... */
     FILE *sig_f;
     /* The rule's anchors: (key, document) entries, by the key's top bits
      * into WN_ANCHOR_FILES files, so that the join holds one at a time. */
@@ -332,6 +335,12 @@ struct wn_join_in {
     uint32_t bucket_all_pairs;
     uint64_t memory; /* budget; 0: wn__join_budget's default */
     volatile int *cancel;
+    /* NULL, or where a worker's pair list goes as a sorted run once it
+     * holds more than pair_cap pairs (under the budget, runs.h); the
+     * lists are then all there at the end and *pairs is empty unless
+     * nothing went (pair_runs->f NULL). */
+    struct wn_runs *pair_runs;
+    size_t pair_cap;
 };
 
 /* The run's memory budget (dedupjob.c): memory when set, else a quarter

@@ -37,6 +37,7 @@
  * clustering 16 after the join has freed its scratch.
  */
 #include "dedup/dedup.h"
+#include "dedup/runs.h"
 #include "io/outfile.h"
 
 #include <assert.h>
@@ -98,6 +99,9 @@ int wn__dedup_job_start(struct wn_dedup_job *j, struct wn_frame *frame)
     if (!rc) {
         j->docs.id_fd = fileno(j->sp.id_f);
         j->docs.idend_fd = fileno(j->sp.idend_f);
+        j->docs.tlen_fd = fileno(j->sp.tlen_f);
+        j->docs.keyval_fd = fileno(j->sp.keyval_f);
+        j->docs.empty_fd = fileno(j->sp.empty_f);
     }
     if (!rc)
         rc = wn__pass1_init(&j->p1, &j->sk, j->pool, &j->docs, &j->sp,
@@ -264,6 +268,57 @@ int wn__id_cursor_get(struct wn_id_cursor *c, size_t i, const char **id,
     return WN_OK;
 }
 
+/* Verify sorted distinct pairs: the rule's edges into e, or the classic
+ * rule's into the union-find. */
+static int verify_pairs(struct wn_dedup_job *j, const uint64_t *pairs,
+                        size_t npairs, struct wn_edges *e)
+{
+    struct wn_dedup_report *rep = &j->rep;
+    if (j->sk.rule)
+        return wn__stage_verify_edges(&j->ver, pairs, npairs, j->o.cancel,
+                                      &rep->verified, e);
+    return wn__stage_verify(&j->ver, pairs, npairs, &j->uf, j->o.cancel,
+                            &rep->verified, &rep->edges);
+}
+
+/* The candidate pairs from their sorted runs (pr, finished), each once,
+ * verified a chunk of up to `chunk` pairs at a time, in the order and with
+ * the outcome of one verification of them all (edges are appended in
+ * order; the classic rule's union-find sees the pairs in the same order). */
+static int verify_chunks(struct wn_dedup_job *j, struct wn_runs *pr,
+                         uint64_t chunk, struct wn_edges *e)
+{
+    size_t cap =
+        (size_t)WN_MIN((uint64_t)SIZE_MAX / 16, WN_MAX((uint64_t)4096, chunk));
+    uint64_t *v = wn__reallocarray(NULL, cap, sizeof(uint64_t));
+    if (!v)
+        return WN_ENOMEM;
+    uint64_t last = 0, total = 0;
+    size_t n = 0;
+    int rc = WN_OK, got;
+    const uint64_t *p;
+    while (!rc && (got = wn__runs_next(pr, &p)) != 0) {
+        if (got < 0) {
+            rc = got;
+            break;
+        }
+        if (total && *p == last)
+            continue;
+        last = *p;
+        total++;
+        v[n++] = *p;
+        if (n == cap) {
+            rc = verify_pairs(j, v, n, e);
+            n = 0;
+        }
+    }
+    if (!rc && n)
+        rc = verify_pairs(j, v, n, e);
+    wn__free(v);
+    j->rep.candidates = total;
+    return rc;
+}
+
 int wn__dedup_job_decide(struct wn_dedup_job *j)
 {
     if (j->failed)
@@ -297,9 +352,14 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
         if (!skip)
             rc = WN_ENOMEM;
     }
-    for (size_t i = 0; !rc && i < d->n; i++)
-        if (d->flags[i] & WN_DOC_EMPTY)
-            wn__bit_set(skip, i);
+    for (uint64_t at = 0; !rc && at < rep->empty_docs;) {
+        uint32_t e[1024];
+        size_t k = (size_t)WN_MIN((uint64_t)1024, rep->empty_docs - at);
+        rc = wn__pread_full(d->empty_fd, e, k * sizeof(*e), at * sizeof(*e));
+        for (size_t q = 0; q < k && !rc; q++)
+            wn__bit_set(skip, e[q]);
+        at += k;
+    }
     /* Empty texts are exact duplicates of each other and nothing else:
      * the exact stage clusters them, the join never sees them. */
     if (!rc)
@@ -327,6 +387,17 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
             .memory = j->o.memory,
             .cancel = j->o.cancel,
         };
+        /* The candidate pairs get a quarter of the budget: past it, the
+         * workers' lists go to sorted runs on disk, merged into the
+         * verification a chunk at a time (verify_chunks). */
+        uint64_t pair_budget = wn__run_budget(j->o.memory) / 4;
+        struct wn_runs pr;
+        wn__runs_init(&pr, j->frame, 1, pair_budget);
+        in.pair_runs = &pr;
+        in.pair_cap =
+            (size_t)WN_MIN((uint64_t)SIZE_MAX / 16,
+                           WN_MAX((uint64_t)4096,
+                                  pair_budget / 8 / wn__pool_threads(j->pool)));
         uint64_t *pairs = NULL;
         size_t npairs = 0;
         struct wn_join_stats st = {0};
@@ -356,6 +427,16 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
             if (!rc)
                 npairs = wn__pairs_sort_unique(pairs, npairs);
         }
+        /* Pairs on disk: the ones in memory join them. */
+        bool spilled = wn__runs_spilled(&pr);
+        if (!rc && spilled) {
+            rc = wn__runs_add_run(&pr, pairs, npairs);
+            wn__free(pairs);
+            pairs = NULL;
+            npairs = 0;
+            if (!rc)
+                rc = wn__runs_finish(&pr);
+        }
         /* The joins are done: the spills they read go (sig_f stays, for
          * the verification and the fates). */
         wn__spills_close_keys(&j->sp);
@@ -371,15 +452,14 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
         if (!rc)
             wn__frame_stage(j->frame, "verify", "pairs", 0, npairs);
         j->ver.wt = j->sk.lead_bytes ? &j->wt : NULL;
-        if (!rc && j->sk.rule)
-            rc = wn__stage_verify_edges(&j->ver, pairs, npairs, j->o.cancel,
-                                        &rep->verified, &edges);
+        if (!rc && spilled)
+            rc = verify_chunks(j, &pr, pair_budget / 8, &edges);
         else if (!rc)
-            rc = wn__stage_verify(&j->ver, pairs, npairs, &j->uf, j->o.cancel,
-                                  &rep->verified, &rep->edges);
+            rc = verify_pairs(j, pairs, npairs, &edges);
         if (j->sk.rule)
             rep->edges = edges.n;
         wn__free(pairs);
+        wn__runs_release(&pr);
         rep->stage_seconds[3] = wn__now() - t3;
     }
     wn__free(skip);

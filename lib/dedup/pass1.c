@@ -84,10 +84,16 @@ int wn__spills_open(struct wn_spills *sp, const struct wn_sketcher *sk,
     sp->hash_f = wn__frame_spill(frame, "hashes", 0);
     if (!sp->hash_f)
         return WN_EOPEN;
-    /* The ids: their bytes, and where each ends (8 bytes a record). */
+    /* The ids: their bytes, and where each ends (8 bytes a record); text
+     * lengths (4), --keep-max values (8) and the numbers of the empty
+     * texts (4 each) for the clustering and the exact stage. */
     sp->id_f = wn__frame_spill(frame, "ids", 0);
     sp->idend_f = wn__frame_spill(frame, "id-ends", 0);
-    if (!sp->id_f || !sp->idend_f)
+    sp->tlen_f = wn__frame_spill(frame, "lengths", 0);
+    sp->keyval_f = wn__frame_spill(frame, "keep-values", 0);
+    sp->empty_f = wn__frame_spill(frame, "empty", 0);
+    if (!sp->id_f || !sp->idend_f || !sp->tlen_f || !sp->keyval_f ||
+        !sp->empty_f)
         return WN_EOPEN;
     if (sk->need_sets) {
         sp->set_f = wn__frame_spill(frame, "shingle-sets", 0);
@@ -101,7 +107,10 @@ int wn__spills_flush(struct wn_spills *sp)
 {
     if ((sp->hash_f && fflush(sp->hash_f) != 0) ||
         (sp->id_f && fflush(sp->id_f) != 0) ||
-        (sp->idend_f && fflush(sp->idend_f) != 0))
+        (sp->idend_f && fflush(sp->idend_f) != 0) ||
+        (sp->tlen_f && fflush(sp->tlen_f) != 0) ||
+        (sp->keyval_f && fflush(sp->keyval_f) != 0) ||
+        (sp->empty_f && fflush(sp->empty_f) != 0))
         return wn__status_from_errno(errno);
     if (sp->sig_f && fflush(sp->sig_f) != 0)
         return wn__status_from_errno(errno);
@@ -139,6 +148,12 @@ void wn__spills_close(struct wn_spills *sp)
         fclose(sp->id_f);
     if (sp->idend_f)
         fclose(sp->idend_f);
+    if (sp->tlen_f)
+        fclose(sp->tlen_f);
+    if (sp->keyval_f)
+        fclose(sp->keyval_f);
+    if (sp->empty_f)
+        fclose(sp->empty_f);
     if (sp->sig_f)
         fclose(sp->sig_f);
     if (sp->key_f) {
@@ -157,10 +172,7 @@ void wn__spills_close(struct wn_spills *sp)
 
 void wn__docs_release(struct wn_docs *d)
 {
-    wn__free(d->tlen);
     wn__free(d->nsh);
-    wn__free(d->flags);
-    wn__free(d->keyval);
     wn__free(d->set_off);
     memset(d, 0, sizeof(*d));
 }
@@ -183,12 +195,7 @@ static int grow_docs(struct wn_pass1 *p, size_t need)
     if (!q)                                                                    \
         return WN_ENOMEM;                                                      \
     e->field = q;
-    GROW_ARRAY(tlen, 1)
     GROW_ARRAY(nsh, 1)
-    GROW_ARRAY(flags, 1)
-    if (p->keep_max) {
-        GROW_ARRAY(keyval, 1)
-    }
     if (p->sk->need_sets) {
         GROW_ARRAY(set_off, 1)
     }
@@ -338,7 +345,9 @@ static int commit_batch(struct wn_pass1 *p, struct wn_batch *b)
         size_t d = base + i;
         rc = write_all(p->sp->hash_f, b->out[i].h, sizeof(b->out[i].h));
         e->nsh[d] = b->out[i].nsh;
-        e->flags[d] = (uint8_t)(b->out[i].flags & WN_DOC_EMPTY);
+        uint32_t d32 = (uint32_t)d;
+        if (!rc && (b->out[i].flags & WN_DOC_EMPTY))
+            rc = write_all(p->sp->empty_f, &d32, sizeof(d32));
         p->invalid_utf8 += b->out[i].invalid;
         p->empty_docs += (b->out[i].flags & WN_DOC_EMPTY) != 0;
     }
@@ -445,7 +454,10 @@ static int number_doc(struct wn_pass1 *p, const struct wn_dedup_record *rec)
         rc = write_all(p->sp->idend_f, &e->ids_len, sizeof(e->ids_len));
     if (rc)
         return rc;
-    e->tlen[d] = (uint32_t)rec->text_len;
+    uint32_t tlen = (uint32_t)rec->text_len;
+    rc = write_all(p->sp->tlen_f, &tlen, sizeof(tlen));
+    if (rc)
+        return rc;
     if (p->keep_max) {
         /* Records without the value rank below all others, and are
          * counted so that a misspelt field does not pass unnoticed. */
@@ -454,9 +466,9 @@ static int number_doc(struct wn_pass1 *p, const struct wn_dedup_record *rec)
             p->keep_missing++;
             v = -INFINITY;
         }
-        e->keyval[d] = v;
+        rc = write_all(p->sp->keyval_f, &v, sizeof(v));
     }
-    return WN_OK;
+    return rc;
 }
 
 int wn__pass1_add(struct wn_pass1 *p, const struct wn_dedup_record *rec)
@@ -544,7 +556,9 @@ int wn__pass1_add_sketch(struct wn_pass1 *p, const struct wn_dedup_record *rec,
     if (rc)
         return rc;
     e->nsh[d] = s->nsh;
-    e->flags[d] = s->empty ? WN_DOC_EMPTY : 0;
+    uint32_t d32 = (uint32_t)d;
+    if (s->empty && (rc = write_all(p->sp->empty_f, &d32, sizeof(d32))) != 0)
+        return rc;
     p->invalid_utf8 += s->invalid;
     p->empty_docs += s->empty;
     if (!sk->o.exact_only) {

@@ -68,9 +68,11 @@ static int grow_buffer(struct wn_runs *r)
     return WN_OK;
 }
 
-/* Sort the buffer and append it to the spill as one run. */
-static int spill_run(struct wn_runs *r)
+int wn__runs_add_run(struct wn_runs *r, const uint64_t *v, size_t n)
 {
+    assert(!r->finished);
+    if (n == 0)
+        return WN_OK;
     if (!r->f) {
         r->f =
             r->frame ? wn__frame_spill(r->frame, "runs", 1u << 16) : tmpfile();
@@ -79,15 +81,24 @@ static int spill_run(struct wn_runs *r)
     }
     if (WN_GROW(r->run_end, r->runcap, r->nruns + 1))
         return WN_ENOMEM;
-    sort_buffer(r);
-    size_t bytes = r->n * r->words * sizeof(uint64_t);
-    if (fwrite(r->buf, 1, bytes, r->f) != bytes)
+    size_t bytes = n * r->words * sizeof(uint64_t);
+    if (fwrite(v, 1, bytes, r->f) != bytes)
         return wn__status_from_errno(errno);
     r->spilled_bytes += bytes;
     uint64_t start = r->nruns ? r->run_end[r->nruns - 1] : 0;
-    r->run_end[r->nruns++] = start + r->n;
-    r->n = 0;
+    r->run_end[r->nruns++] = start + n;
+    r->total += n;
     return WN_OK;
+}
+
+/* Sort the buffer and append it to the spill as one run. */
+static int spill_run(struct wn_runs *r)
+{
+    sort_buffer(r);
+    r->total -= r->n; /* counted when they were added */
+    int rc = wn__runs_add_run(r, r->buf, r->n);
+    r->n = 0;
+    return rc;
 }
 
 int wn__runs_add(struct wn_runs *r, const uint64_t *e)

@@ -57,6 +57,15 @@ WN_INTERNAL int wn__runs_init(struct wn_runs *r, struct wn_frame *frame,
                               size_t words, uint64_t budget);
 /* Add one entry (words words). WN_OK or an I/O status. */
 WN_INTERNAL int wn__runs_add(struct wn_runs *r, const uint64_t *e);
+/* Add n entries already in order as one run of their own, written at
+ * once (the buffer is not used). Not thread-safe: callers lock. */
+WN_INTERNAL int wn__runs_add_run(struct wn_runs *r, const uint64_t *v,
+                                 size_t n);
+/* Whether anything went to disk so far. */
+static inline bool wn__runs_spilled(const struct wn_runs *r)
+{
+    return r->f != NULL;
+}
 /* No more entries: sort what is left and start the merge. */
 WN_INTERNAL int wn__runs_finish(struct wn_runs *r);
 /* The next entry in order (valid until the next call): 1, 0 at the end,
