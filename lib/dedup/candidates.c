@@ -420,7 +420,7 @@ static bool short_doc(const struct wn_rule_join_in *in, size_t d)
 {
     /* Empty texts are in skip (dedupjob.c). */
     return !wn__bit_get(in->skip, d) &&
-           in->docs->nsh[d] <= in->sk->qp.short_tokens;
+           wn__doc_nsh(in->docs, d) <= in->sk->qp.short_tokens;
 }
 
 /* Read block b's lead words and make its offers and probes. */

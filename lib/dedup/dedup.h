@@ -168,10 +168,12 @@ enum { WN_DOC_EMPTY = 1 };
 
 /* Per document, in input order among accepted records. */
 struct wn_docs {
-    size_t n;      /* committed */
-    size_t nfill;  /* numbered so far (committed or in a batch) */
-    size_t cap;    /* of every array below (set_off: cap + 1) */
-    uint32_t *nsh; /* shingles */
+    size_t n;     /* committed */
+    size_t nfill; /* numbered so far (committed or in a batch) */
+    size_t cap;   /* of every array below (set_off: cap + 1) */
+    /* Shingles of each, read back from their spill through pages
+     * (wn__doc_nsh), from the exact stage on. */
+    struct wn_u32_pages *nsh;
     /* Spilled (wn_spills): text bytes (u32 each), --keep-max values
      * (double each, WN_KEEP_MAX only), the empty texts' numbers (u32). */
     int tlen_fd, keyval_fd, empty_fd;
@@ -188,6 +190,7 @@ struct wn_spills {
     FILE *hash_f;         /* the 128-bit exact hashes, 16 bytes a document */
     FILE *id_f, *idend_f; /* ids: bytes; ends (8 bytes a document) */
     FILE *tlen_f, *keyval_f, *empty_f; /* wn_docs's tlen_fd, ... */
+    FILE *nsh_f; /* shingle counts, u32 each (wn_docs.nsh) */
     FILE *sig_f;
     /* The rule's anchors: (key, document) entries, by the key's top bits
      * into WN_ANCHOR_FILES files, so that the join holds one at a time. */
@@ -234,6 +237,42 @@ WN_INTERNAL int wn__id_cursor_init(struct wn_id_cursor *c,
 WN_INTERNAL int wn__id_cursor_get(struct wn_id_cursor *c, size_t i,
                                   const char **id, size_t *len);
 WN_INTERNAL void wn__id_cursor_release(struct wn_id_cursor *c);
+
+/*
+ * A per-record array of u32 read from a spill file through a two-way set
+ * associative cache of 2 * WN_PAGE_SETS pages of WN_PAGE entries (512 KiB
+ * in all; a page of each way per set, the one used less lately replaced):
+ * the verification reads shingle counts of the a and b windows it walks,
+ * a few pages at a time. Not thread-safe. A failed read gives 0 and
+ * leaves its status in err, which the caller checks after the stage.
+ */
+#define WN_PAGE      4096u
+#define WN_PAGE_SETS 16u
+struct wn_u32_pages {
+    int fd;
+    size_t n;
+    uint64_t tag[WN_PAGE_SETS][2]; /* page number + 1 held, 0: none */
+    uint8_t recent[WN_PAGE_SETS];  /* the way used last */
+    uint32_t data[WN_PAGE_SETS][2][WN_PAGE];
+    int err;
+};
+
+/* Load page into the way of set not used last; returns the way. */
+WN_INTERNAL unsigned wn__u32_pages_load(struct wn_u32_pages *p, size_t set,
+                                        uint64_t page);
+
+static inline uint32_t wn__doc_nsh(const struct wn_docs *d, size_t i)
+{
+    struct wn_u32_pages *p = d->nsh;
+    uint64_t page = i / WN_PAGE;
+    size_t set = (size_t)(page % WN_PAGE_SETS);
+    unsigned way = p->tag[set][0] == page + 1 ? 0
+                   : p->tag[set][1] == page + 1
+                       ? 1
+                       : wn__u32_pages_load(p, set, page);
+    p->recent[set] = (uint8_t)way;
+    return p->data[set][way][i % WN_PAGE];
+}
 
 struct wn_batch;
 

@@ -46,6 +46,27 @@
 
 enum { JOB_ADDING = 0, JOB_DECIDED = 1, JOB_DONE = 2 };
 
+unsigned wn__u32_pages_load(struct wn_u32_pages *p, size_t set, uint64_t page)
+{
+    unsigned way = p->recent[set] ^ 1u;
+    uint64_t first = page * WN_PAGE;
+    size_t k =
+        first < p->n ? (size_t)WN_MIN((uint64_t)WN_PAGE, p->n - first) : 0;
+    uint32_t *dst = p->data[set][way];
+    int rc = k ? wn__pread_full(p->fd, dst, k * sizeof(uint32_t),
+                                first * sizeof(uint32_t))
+               : WN_EINVAL;
+    if (rc) {
+        memset(dst, 0, WN_PAGE * sizeof(uint32_t));
+        if (!p->err)
+            p->err = rc;
+        p->tag[set][way] = 0;
+        return way;
+    }
+    p->tag[set][way] = page + 1;
+    return way;
+}
+
 uint64_t wn__run_budget(uint64_t memory)
 {
     if (memory)
@@ -102,6 +123,11 @@ int wn__dedup_job_start(struct wn_dedup_job *j, struct wn_frame *frame)
         j->docs.tlen_fd = fileno(j->sp.tlen_f);
         j->docs.keyval_fd = fileno(j->sp.keyval_f);
         j->docs.empty_fd = fileno(j->sp.empty_f);
+        j->docs.nsh = wn__calloc(1, sizeof(*j->docs.nsh));
+        if (!j->docs.nsh)
+            rc = WN_ENOMEM;
+        else
+            j->docs.nsh->fd = fileno(j->sp.nsh_f);
     }
     if (!rc)
         rc = wn__pass1_init(&j->p1, &j->sk, j->pool, &j->docs, &j->sp,
@@ -340,6 +366,8 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
     if (!rc)
         rc = wn__spills_flush(&j->sp);
     if (!rc)
+        d->nsh->n = d->n; /* flushed: wn__doc_nsh may read */
+    if (!rc)
         rc = wn__count_duplicate_ids(j->frame, d, wn__run_budget(j->o.memory),
                                      &rep->duplicate_ids);
     double t1 = wn__now();
@@ -458,6 +486,9 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
             rc = verify_pairs(j, pairs, npairs, &edges);
         if (j->sk.rule)
             rep->edges = edges.n;
+        /* A shingle count that could not be read is a failed run. */
+        if (!rc && d->nsh->err)
+            rc = d->nsh->err;
         wn__free(pairs);
         wn__runs_release(&pr);
         rep->stage_seconds[3] = wn__now() - t3;
@@ -558,6 +589,8 @@ int wn__dedup_job_fates(struct wn_dedup_job *j,
     }
     wn__id_cursor_release(&ids);
     wn__buf_release(&rep_id);
+    if (!rc && d->nsh->err)
+        rc = d->nsh->err;
     if (rc)
         j->failed = rc;
     else

@@ -92,8 +92,9 @@ int wn__spills_open(struct wn_spills *sp, const struct wn_sketcher *sk,
     sp->tlen_f = wn__frame_spill(frame, "lengths", 0);
     sp->keyval_f = wn__frame_spill(frame, "keep-values", 0);
     sp->empty_f = wn__frame_spill(frame, "empty", 0);
+    sp->nsh_f = wn__frame_spill(frame, "shingle-counts", 0);
     if (!sp->id_f || !sp->idend_f || !sp->tlen_f || !sp->keyval_f ||
-        !sp->empty_f)
+        !sp->empty_f || !sp->nsh_f)
         return WN_EOPEN;
     if (sk->need_sets) {
         sp->set_f = wn__frame_spill(frame, "shingle-sets", 0);
@@ -110,7 +111,8 @@ int wn__spills_flush(struct wn_spills *sp)
         (sp->idend_f && fflush(sp->idend_f) != 0) ||
         (sp->tlen_f && fflush(sp->tlen_f) != 0) ||
         (sp->keyval_f && fflush(sp->keyval_f) != 0) ||
-        (sp->empty_f && fflush(sp->empty_f) != 0))
+        (sp->empty_f && fflush(sp->empty_f) != 0) ||
+        (sp->nsh_f && fflush(sp->nsh_f) != 0))
         return wn__status_from_errno(errno);
     if (sp->sig_f && fflush(sp->sig_f) != 0)
         return wn__status_from_errno(errno);
@@ -154,6 +156,8 @@ void wn__spills_close(struct wn_spills *sp)
         fclose(sp->keyval_f);
     if (sp->empty_f)
         fclose(sp->empty_f);
+    if (sp->nsh_f)
+        fclose(sp->nsh_f);
     if (sp->sig_f)
         fclose(sp->sig_f);
     if (sp->key_f) {
@@ -195,7 +199,6 @@ static int grow_docs(struct wn_pass1 *p, size_t need)
     if (!q)                                                                    \
         return WN_ENOMEM;                                                      \
     e->field = q;
-    GROW_ARRAY(nsh, 1)
     if (p->sk->need_sets) {
         GROW_ARRAY(set_off, 1)
     }
@@ -344,7 +347,8 @@ static int commit_batch(struct wn_pass1 *p, struct wn_batch *b)
     for (size_t i = 0; i < b->n && !rc; i++) {
         size_t d = base + i;
         rc = write_all(p->sp->hash_f, b->out[i].h, sizeof(b->out[i].h));
-        e->nsh[d] = b->out[i].nsh;
+        if (!rc)
+            rc = write_all(p->sp->nsh_f, &b->out[i].nsh, sizeof(uint32_t));
         uint32_t d32 = (uint32_t)d;
         if (!rc && (b->out[i].flags & WN_DOC_EMPTY))
             rc = write_all(p->sp->empty_f, &d32, sizeof(d32));
@@ -555,7 +559,9 @@ int wn__pass1_add_sketch(struct wn_pass1 *p, const struct wn_dedup_record *rec,
     rc = write_all(p->sp->hash_f, s->h, sizeof(s->h));
     if (rc)
         return rc;
-    e->nsh[d] = s->nsh;
+    rc = write_all(p->sp->nsh_f, &s->nsh, sizeof(s->nsh));
+    if (rc)
+        return rc;
     uint32_t d32 = (uint32_t)d;
     if (s->empty && (rc = write_all(p->sp->empty_f, &d32, sizeof(d32))) != 0)
         return rc;
