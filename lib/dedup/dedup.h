@@ -12,9 +12,11 @@
  *   pass1.c      batches of records sketched on the run's pool and
  *                committed in input order into the document table and the
  *                spill files
- *   exact.c      exact duplicates (equal 128-bit hashes) and duplicate ids
+ *   exact.c      exact duplicates (equal 128-bit hashes) and duplicate ids,
+ *                both sorted in runs on disk (runs.h) within the budget
  *   candidates.c the parallel band join that makes candidate pairs
- *   clusters.c   union-find roots, representatives by the keep rule
+ *   clusters.c   clusters over the records in play (exact groups, edges):
+ *                roots, representatives by the keep rule
  *   dedupjob.c   the job (wn_dedup_job_*): runs the stages in order and
  *                gives every record's fate; its opening comment is the map
  *                of the whole pipeline

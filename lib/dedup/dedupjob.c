@@ -5,36 +5,38 @@
  *
  *   pass 1 (pass1.c): records are numbered in input order and sketched in
  *            batches on the run's pool (sketcher.c), committed in order;
- *            per document only a 128-bit exact hash, text length, shingle
- *            count, flags and the id stay in memory, the verification data
- *            and band keys are spilled (one file per band);
+ *            every per-document value (exact hash, id, text length,
+ *            shingle count, keep value, empty texts), the verification
+ *            data and the band keys (one file per band) go to spill files;
  * then, with no text in memory:
- *   exact:   (exact.c) sort (hash, doc); equal 128-bit hashes are unioned,
- *            and all but the first leave the near-duplicate join; empty
- *            texts are exact duplicates of each other and nothing else;
+ *   exact:   (exact.c) sort (hash, doc) in runs of the budget (runs.c);
+ *            equal 128-bit hashes make exact groups, whose members but the
+ *            first leave the near-duplicate join; empty texts are exact
+ *            duplicates of each other and nothing else;
  *   join:    (candidates.c) per band, sort (key, doc) and emit candidate
  *            pairs from runs of equal keys (lib/cluster); the budget
- *            splits a band into partitions by key so memory stays bounded;
- *   verify:  (verify.c) each distinct pair whose documents are still apart
- *            is checked (estimated Jaccard from the verification data,
- *            exact Jaccard from the spilled shingle sets, optional
- *            containment) and unioned;
- *   cluster: (clusters.c) union-find roots are the first members; the
- *            representative is chosen by the keep rule;
+ *            splits a band into partitions by key so memory stays bounded,
+ *            and pair lists past a quarter of it go to sorted runs;
+ *   verify:  (verify.c) each distinct pair (a chunk at a time when they
+ *            were spilled) is checked (estimated Jaccard from the
+ *            verification data, exact Jaccard from the spilled shingle
+ *            sets, optional containment): edges (the pair rule) or unions
+ *            (classic);
+ *   cluster: (clusters.c) over the records in play only (exact groups,
+ *            edges): roots, representatives by the keep rule;
  *   fates:   every document in input order: kept, or removed with its
  *            representative, cluster, similarity to it and reason.
  * wn_dedup_run (run.c) adds the frame, rejected records, clusters.jsonl
  * (outputs.c) and the second pass over the inputs that writes kept and
  * removed records from the fates (pass2.c).
  *
- * Memory per document: 16 (hash; replaced by a 4-byte exact-group number
- * after the exact stage) + 8 (lengths) + 1 (flags) + 4 (union-find) + 1/4
- * (bitmaps); the id offset (8) and the id's bytes only in pass 1 and from
- * the clustering on (park_ids: in a spill file in between); wn_dedup_run
- * keeps the record's place in its input in a spill file. The joins add
- * their budget (wn__join_budget: 16 bytes per document by default) and the
- * candidate pairs (8 bytes each), the verification its windows, and the
- * clustering 16 after the join has freed its scratch.
+ * Memory (docs/SCALING.md, "Memory on one machine"): --memory bounds the
+ * run (wn__run_budget; default a quarter of RAM, at least
+ * wn_dedup_memory_min). Per document only the join's skip bitmap (1 bit)
+ * stays in memory, and the classic rule's union-find (4 bytes); the
+ * records in play take 16 bytes each (45 for the star clustering) and 8
+ * per exact copy. The stages add the budget (the join's partitions, a
+ * sort's buffer, the pairs' quarter), the verification its windows.
  */
 #include "dedup/dedup.h"
 #include "dedup/runs.h"
