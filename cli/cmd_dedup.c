@@ -120,7 +120,8 @@ int cmd_dedup(int argc, char **argv)
         {"threads", 'j', OPT_UINT, &threads, "N",
          "worker threads (default: all cores)"},
         {"memory", 0, OPT_SIZE, &memory, "SIZE",
-         "memory budget of the joins (default 16 bytes per record, 8M-1G)"},
+         "memory budget of the run (default a quarter of RAM; at least 2M "
+         "per thread)"},
         {"tmp-dir", 0, OPT_STRING, &o.tmp_dir, "DIR",
          "spill files here (default: inside the output dir)"},
         {"seed", 0, OPT_U64, &seed, "N", "hash seed (default 1)"},
@@ -210,6 +211,19 @@ int cmd_dedup(int argc, char **argv)
     if (report && (index_path || getenv("OMPI_COMM_WORLD_SIZE"))) {
         cli_error("dedup: --report is not available with --index or under "
                   "mpirun; run 'winnow report DIR' after the run");
+        free(pos);
+        return EXIT_USAGE;
+    }
+    uint64_t min_memory = wn_dedup_memory_min(&o);
+    if (memory && memory < min_memory) {
+        /* A budget below the join's floor would make it quadratic. */
+        cli_error("dedup: --memory %llu is too small; the smallest that works "
+                  "with %u thread%s is %lluM (--memory %lluM)",
+                  (unsigned long long)memory,
+                  (unsigned)(min_memory / (32ull * 65536)),
+                  min_memory == 32ull * 65536 ? "" : "s",
+                  (unsigned long long)(min_memory >> 20),
+                  (unsigned long long)(min_memory >> 20));
         free(pos);
         return EXIT_USAGE;
     }

@@ -404,8 +404,10 @@ struct wn_dedup_options {
     unsigned threads;            /* 0: all cores */
     uint64_t seed;               /* hash seed; default 1 */
     uint32_t bucket_all_pairs;   /* buckets up to this size: all pairs */
-    uint64_t memory;             /* join memory budget in bytes; 0: 16
-                                    bytes per record, 8 MiB to 1 GiB */
+    uint64_t memory;             /* memory budget of the run in bytes
+                                    (docs/SCALING.md); 0: a quarter of
+                                    physical RAM; below
+                                    wn_dedup_memory_min: WN_EINVAL */
     const char *tmp_dir;         /* temporary files; default: the output dir */
     int no_fsync; /* skip fsync before the outputs are renamed into
                      place: still atomic if the process dies, but
@@ -425,6 +427,11 @@ struct wn_dedup_options {
 
 /* Defaults as documented field by field above. */
 WN_API void wn_dedup_options_init(struct wn_dedup_options *o);
+
+/* The smallest memory budget (wn_dedup_options.memory) a dedup run with
+ * these options works in: the band join's floor of 2 MiB per thread
+ * (threads: o->threads, 0: the cores online). Thread-safe. */
+WN_API uint64_t wn_dedup_memory_min(const struct wn_dedup_options *o);
 
 struct wn_dedup_report {
     uint64_t read, kept, removed, rejected;

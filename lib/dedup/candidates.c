@@ -9,6 +9,7 @@
  * and radix scratch of one partition), plus the pairs.
  */
 #include "dedup/dedup.h"
+#include "dedup/runs.h"
 #include "io/outfile.h"
 
 #include <pthread.h>
@@ -61,6 +62,20 @@ uint64_t wn__join_budget(uint64_t memory, size_t n)
     return WN_MIN((uint64_t)1 << 30, WN_MAX((uint64_t)8 << 20, b));
 }
 
+/* A worker's pair list, sorted and distinct, as one run of the shared
+ * pair runs. */
+static int spill_pairs(struct join_worker *w)
+{
+    struct join_shared *sh = w->sh;
+    w->npairs = wn__pairs_sort_unique(w->pairs, w->npairs);
+    pthread_mutex_lock(&sh->mu);
+    int rc = wn__runs_add_run(sh->in->pair_runs, w->pairs, w->npairs);
+    pthread_mutex_unlock(&sh->mu);
+    w->npairs = 0;
+    w->compact_at = compact_min();
+    return rc;
+}
+
 static int join_task(struct join_worker *w, uint32_t band, uint64_t part,
                      struct wn_keydoc **v, size_t *vcap, struct wn_keydoc **tmp,
                      size_t *tmpcap, uint64_t *keys)
@@ -103,6 +118,9 @@ static int join_task(struct join_worker *w, uint32_t band, uint64_t part,
         w->npairs = wn__pairs_sort_unique(w->pairs, w->npairs);
         w->compact_at = WN_MAX(compact_min(), w->npairs + w->npairs / 4);
     }
+    /* Under a budget the list goes to disk as a sorted run instead. */
+    if (!rc && in->pair_runs && w->npairs > in->pair_cap)
+        rc = spill_pairs(w);
     return rc;
 }
 
@@ -161,6 +179,12 @@ int wn__stage_candidates(const struct wn_join_in *in, struct wn_pool *pool,
         wn__pool_submit(pool, &task[i], join_main, &w[i]);
     }
     wn__pool_wait(pool);
+
+    /* Lists went to disk: the rest follow them there. */
+    for (unsigned i = 0; i < nthreads && w && !rc && in->pair_runs &&
+                         wn__runs_spilled(in->pair_runs);
+         i++)
+        rc = w[i].rc ? w[i].rc : spill_pairs(&w[i]);
     pthread_mutex_destroy(&sh.mu);
 
     uint64_t *pairs = NULL;
@@ -168,7 +192,7 @@ int wn__stage_candidates(const struct wn_join_in *in, struct wn_pool *pool,
     struct wn_join_stats st = {0};
     st.partitions = parts;
     for (unsigned i = 0; i < nthreads && w && !rc; i++) {
-        rc = w[i].rc;
+        rc = rc ? rc : w[i].rc;
         if (!rc && !pairs) {
             /* The first list is taken as it is: no copy of it. */
             pairs = w[i].pairs;
@@ -394,8 +418,9 @@ struct flash_block {
 
 static bool short_doc(const struct wn_rule_join_in *in, size_t d)
 {
-    return !wn__bit_get(in->skip, d) && !(in->docs->flags[d] & WN_DOC_EMPTY) &&
-           in->docs->nsh[d] <= in->sk->qp.short_tokens;
+    /* Empty texts are in skip (dedupjob.c). */
+    return !wn__bit_get(in->skip, d) &&
+           wn__doc_nsh(in->docs, d) <= in->sk->qp.short_tokens;
 }
 
 /* Read block b's lead words and make its offers and probes. */
@@ -414,7 +439,7 @@ static int flash_load(const struct wn_rule_join_in *in, int64_t b, uint8_t *rec,
         WN_MAX((uint64_t)FLASH_MIN_COUNT, in->wt->n / FLASH_MAX_SHARE);
     uint32_t maxc = (uint32_t)WN_MIN(maxc64, (uint64_t)UINT32_MAX);
     for (size_t d = lo; d < hi && !rc; d++) {
-        if (wn__bit_get(in->skip, d) || (in->docs->flags[d] & WN_DOC_EMPTY))
+        if (wn__bit_get(in->skip, d)) /* empty texts are there too */
             continue;
         uint32_t w[WN_LEAD_TOKENS], c[WN_LEAD_TOKENS];
         uint64_t w64[WN_LEAD_TOKENS], sel[FLASH_OFFERS];

@@ -12,9 +12,11 @@
  *   pass1.c      batches of records sketched on the run's pool and
  *                committed in input order into the document table and the
  *                spill files
- *   exact.c      exact duplicates (equal 128-bit hashes) and duplicate ids
+ *   exact.c      exact duplicates (equal 128-bit hashes) and duplicate ids,
+ *                both sorted in runs on disk (runs.h) within the budget
  *   candidates.c the parallel band join that makes candidate pairs
- *   clusters.c   union-find roots, representatives by the keep rule
+ *   clusters.c   clusters over the records in play (exact groups, edges):
+ *                roots, representatives by the keep rule
  *   dedupjob.c   the job (wn_dedup_job_*): runs the stages in order and
  *                gives every record's fate; its opening comment is the map
  *                of the whole pipeline
@@ -38,6 +40,8 @@
 
 #include <stdio.h>
 #include <sys/stat.h>
+
+struct wn_runs;
 
 #define WN_DEDUP_MAX_KEYS 256u
 /* Bands of the news and web rules at most (rows of 4; sketcher.c). */
@@ -166,23 +170,29 @@ enum { WN_DOC_EMPTY = 1 };
 
 /* Per document, in input order among accepted records. */
 struct wn_docs {
-    size_t n;         /* committed */
-    size_t nfill;     /* numbered so far (committed or in a batch) */
-    size_t cap;       /* of every array below (id_off, set_off: cap + 1) */
-    uint64_t *h;      /* 2 per doc; freed after the exact stage */
-    uint32_t *egroup; /* first document of each one's exact group */
-    uint32_t *tlen;   /* text bytes */
-    uint32_t *nsh;    /* shingles */
-    uint8_t *flags;   /* WN_DOC_EMPTY */
-    double *keyval;   /* WN_KEEP_MAX only */
-    uint64_t *id_off; /* n + 1 */
-    struct wn_buf ids;
+    size_t n;     /* committed */
+    size_t nfill; /* numbered so far (committed or in a batch) */
+    size_t cap;   /* of every array below (set_off: cap + 1) */
+    /* Shingles of each, read back from their spill through pages
+     * (wn__doc_nsh), from the exact stage on. */
+    struct wn_u32_pages *nsh;
+    /* Spilled (wn_spills): text bytes (u32 each), --keep-max values
+     * (double each, WN_KEEP_MAX only), the empty texts' numbers (u32). */
+    int tlen_fd, keyval_fd, empty_fd;
+    /* The ids are in spill files (wn_spills.id_f, idend_f): their bytes,
+     * and the end of each id among them (le64 of this host). */
+    uint64_t ids_len; /* bytes of the ids so far */
+    int id_fd, idend_fd;
     uint64_t *set_off; /* n + 1, exact verification */
 };
 
 /* Spilled per document: the verification data (sig_bytes each) to one
  * file, band keys to one file per band, shingle sets to one file. */
 struct wn_spills {
+    FILE *hash_f;         /* the 128-bit exact hashes, 16 bytes a document */
+    FILE *id_f, *idend_f; /* ids: bytes; ends (8 bytes a document) */
+    FILE *tlen_f, *keyval_f, *empty_f; /* wn_docs's tlen_fd, ... */
+    FILE *nsh_f; /* shingle counts, u32 each (wn_docs.nsh) */
     FILE *sig_f;
     /* The rule's anchors: (key, document) entries, by the key's top bits
      * into WN_ANCHOR_FILES files, so that the join holds one at a time. */
@@ -204,12 +214,66 @@ WN_INTERNAL void wn__spills_close_keys(struct wn_spills *sp);
 WN_INTERNAL void wn__spills_close(struct wn_spills *sp);
 WN_INTERNAL void wn__docs_release(struct wn_docs *d);
 
-/* The id of document i. */
-static inline const char *wn__doc_id(const struct wn_docs *d, size_t i,
-                                     size_t *len)
+/* The id of document i (flushed spills), read into b: *id (in b, or a
+ * static "" when empty) and *len. WN_OK or an I/O status. */
+WN_INTERNAL int wn__doc_id_read(const struct wn_docs *d, size_t i,
+                                struct wn_buf *b, const char **id, size_t *len);
+
+/* Ids read in input order a block at a time. */
+#define WN_ID_CURSOR_ENDS 512u
+struct wn_id_cursor {
+    const struct wn_docs *d;
+    uint64_t
+        ends[WN_ID_CURSOR_ENDS]; /* ends of documents [ebase, ebase + en) */
+    size_t ebase, en;
+    char *blk; /* id bytes [bbase, bbase + blen) */
+    uint64_t bbase;
+    size_t blen;
+    struct wn_buf big; /* an id longer than the block */
+};
+
+WN_INTERNAL int wn__id_cursor_init(struct wn_id_cursor *c,
+                                   const struct wn_docs *d);
+/* The id of document i (i not decreasing between calls for speed; any
+ * order works), valid until the next call. */
+WN_INTERNAL int wn__id_cursor_get(struct wn_id_cursor *c, size_t i,
+                                  const char **id, size_t *len);
+WN_INTERNAL void wn__id_cursor_release(struct wn_id_cursor *c);
+
+/*
+ * A per-record array of u32 read from a spill file through a two-way set
+ * associative cache of 2 * WN_PAGE_SETS pages of WN_PAGE entries (512 KiB
+ * in all; a page of each way per set, the one used less lately replaced):
+ * the verification reads shingle counts of the a and b windows it walks,
+ * a few pages at a time. Not thread-safe. A failed read gives 0 and
+ * leaves its status in err, which the caller checks after the stage.
+ */
+#define WN_PAGE      4096u
+#define WN_PAGE_SETS 16u
+struct wn_u32_pages {
+    int fd;
+    size_t n;
+    uint64_t tag[WN_PAGE_SETS][2]; /* page number + 1 held, 0: none */
+    uint8_t recent[WN_PAGE_SETS];  /* the way used last */
+    uint32_t data[WN_PAGE_SETS][2][WN_PAGE];
+    int err;
+};
+
+/* Load page into the way of set not used last; returns the way. */
+WN_INTERNAL unsigned wn__u32_pages_load(struct wn_u32_pages *p, size_t set,
+                                        uint64_t page);
+
+static inline uint32_t wn__doc_nsh(const struct wn_docs *d, size_t i)
 {
-    *len = (size_t)(d->id_off[i + 1] - d->id_off[i]);
-    return d->ids.data ? d->ids.data + d->id_off[i] : "";
+    struct wn_u32_pages *p = d->nsh;
+    uint64_t page = i / WN_PAGE;
+    size_t set = (size_t)(page % WN_PAGE_SETS);
+    unsigned way = p->tag[set][0] == page + 1 ? 0
+                   : p->tag[set][1] == page + 1
+                       ? 1
+                       : wn__u32_pages_load(p, set, page);
+    p->recent[set] = (uint8_t)way;
+    return p->data[set][way][i % WN_PAGE];
 }
 
 struct wn_batch;
@@ -269,11 +333,38 @@ static inline bool wn__bit_get(const uint8_t *bm, size_t d)
 }
 
 /* Records whose id an earlier record has. */
-WN_INTERNAL int wn__count_duplicate_ids(const struct wn_docs *d,
-                                        uint64_t *count);
-/* Union documents with equal 128-bit hashes; all but the first of each
- * group get their bit in skip. */
-WN_INTERNAL int wn__stage_exact(const struct wn_docs *d, struct wn_uf *uf,
+WN_INTERNAL int wn__count_duplicate_ids(struct wn_frame *f,
+                                        const struct wn_docs *d,
+                                        uint64_t budget, uint64_t *count);
+/* The exact groups of two or more: every member but the first, ascending,
+ * with the first of its group (8 bytes per exact copy, none per record). */
+struct wn_egroups {
+    uint32_t *doc, *first;
+    size_t n, cap;
+};
+
+/* The first document of d's exact group (d itself when it has none). */
+static inline uint32_t wn__egroup_of(const struct wn_egroups *e, uint32_t d)
+{
+    size_t lo = 0, hi = e->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (e->doc[mid] < d)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < e->n && e->doc[lo] == d ? e->first[lo] : d;
+}
+
+WN_INTERNAL void wn__egroups_release(struct wn_egroups *e);
+
+/* Group documents with equal 128-bit hashes, read from hash_fd (16 bytes
+ * for each of n documents, flushed), sorted within budget bytes (spills
+ * in f's spill directory) into *eg; all but the first of each group get
+ * their bit in skip. */
+WN_INTERNAL int wn__stage_exact(struct wn_frame *f, int hash_fd, size_t n,
+                                uint64_t budget, struct wn_egroups *eg,
                                 uint8_t *skip);
 
 /* What the band join reads and how it may run. */
@@ -285,7 +376,19 @@ struct wn_join_in {
     uint32_t bucket_all_pairs;
     uint64_t memory; /* budget; 0: wn__join_budget's default */
     volatile int *cancel;
+    /* NULL, or where a worker's pair list goes as a sorted run once it
+     * holds more than pair_cap pairs (under the budget, runs.h); the
+     * lists are then all there at the end and *pairs is empty unless
+     * nothing went (pair_runs->f NULL). */
+    struct wn_runs *pair_runs;
+    size_t pair_cap;
 };
+
+/* The run's memory budget (dedupjob.c): memory when set, else a quarter
+ * of physical RAM (WN_RUN_BUDGET_SHARE). The sorted runs of the exact
+ * stage and the count of duplicate ids take all of it. */
+#define WN_RUN_BUDGET_SHARE 4u
+WN_INTERNAL uint64_t wn__run_budget(uint64_t memory);
 
 /* The joins' memory budget: memory when set, else 16 bytes per record of
  * n, at least 8 MiB and at most 1 GiB. */
@@ -400,14 +503,28 @@ WN_INTERNAL int wn__stage_verify_edges(struct wn_pair_verifier *v,
                                        struct wn_edges *e);
 WN_INTERNAL void wn__edges_release(struct wn_edges *e);
 
+/*
+ * Clusters over the records that can be in one (clusters.c): those of an
+ * exact group of two or more or on a verified edge (the union-find's
+ * components of two or more with the classic rule), doc[0, m) ascending;
+ * every other record is its own representative, in no cluster. Indices
+ * below are into doc.
+ */
 struct wn_clustering {
-    uint32_t *root; /* root of each document */
-    uint32_t *rep;  /* representative, indexed by root */
-    uint32_t *cid;  /* cluster number + 1, indexed by root; 0: singleton */
-    uint32_t *size; /* component size, indexed by root */
+    uint32_t *doc; /* the records in play, ascending */
+    size_t m;
+    uint32_t *root; /* index of each one's root (center) */
+    uint32_t *rep;  /* representative (a document number), by root index */
+    uint32_t *cid;  /* cluster number + 1, by root index; 0: singleton */
+    uint32_t *size; /* component size, by root index */
     uint64_t nclusters;
 };
 
+/* The index of document d in c->doc, or SIZE_MAX when d is not in play. */
+WN_INTERNAL size_t wn__clustering_index(const struct wn_clustering *c,
+                                        uint32_t d);
+
+/* From the union-find (classic rule): roots are first members. */
 WN_INTERNAL int wn__clustering_build(const struct wn_docs *d, int keep,
                                      struct wn_uf *uf, struct wn_clustering *c);
 /*
@@ -416,10 +533,11 @@ WN_INTERNAL int wn__clustering_build(const struct wn_docs *d, int keep,
  * the order of the keep rule (first: input order; longest: longer first;
  * max: larger value first; ties in input order); a center absorbs every
  * unassigned neighbour on an edge except one that contains it. Exact
- * copies follow the first of their group (docs->egroup).
+ * copies follow the first of their group (eg).
  * So every removed record is on a verified edge with its representative.
  */
 WN_INTERNAL int wn__clustering_star(const struct wn_docs *d, int keep,
+                                    const struct wn_egroups *eg,
                                     const struct wn_edges *e,
                                     struct wn_clustering *c);
 WN_INTERNAL void wn__clustering_release(struct wn_clustering *c);
@@ -437,7 +555,8 @@ struct wn_dedup_job {
     struct wn_docs docs;
     struct wn_spills sp;
     struct wn_pass1 p1;
-    struct wn_uf uf;
+    struct wn_uf uf; /* classic rule only: exact groups and edges */
+    struct wn_egroups eg;
     struct wn_clustering c;
     struct wn_pair_verifier ver;
     bool have_ver;
@@ -453,10 +572,6 @@ struct wn_dedup_job {
     bool have_words;
     struct wn_words wt;
     struct wn_rule_join_stats rule_st;
-    /* The ids between the count of duplicates and the fates (dedupjob.c),
-     * parked_len bytes after the n + 1 offsets; NULL when in memory. */
-    FILE *parked_ids;
-    uint64_t parked_len;
     int state; /* 0 adding, 1 decided, 2 done */
     int failed;
     uint64_t text_bytes;

@@ -5,42 +5,89 @@
  *
  *   pass 1 (pass1.c): records are numbered in input order and sketched in
  *            batches on the run's pool (sketcher.c), committed in order;
- *            per document only a 128-bit exact hash, text length, shingle
- *            count, flags and the id stay in memory, the verification data
- *            and band keys are spilled (one file per band);
+ *            every per-document value (exact hash, id, text length,
+ *            shingle count, keep value, empty texts), the verification
+ *            data and the band keys (one file per band) go to spill files;
  * then, with no text in memory:
- *   exact:   (exact.c) sort (hash, doc); equal 128-bit hashes are unioned,
- *            and all but the first leave the near-duplicate join; empty
- *            texts are exact duplicates of each other and nothing else;
+ *   exact:   (exact.c) sort (hash, doc) in runs of the budget (runs.c);
+ *            equal 128-bit hashes make exact groups, whose members but the
+ *            first leave the near-duplicate join; empty texts are exact
+ *            duplicates of each other and nothing else;
  *   join:    (candidates.c) per band, sort (key, doc) and emit candidate
  *            pairs from runs of equal keys (lib/cluster); the budget
- *            splits a band into partitions by key so memory stays bounded;
- *   verify:  (verify.c) each distinct pair whose documents are still apart
- *            is checked (estimated Jaccard from the verification data,
- *            exact Jaccard from the spilled shingle sets, optional
- *            containment) and unioned;
- *   cluster: (clusters.c) union-find roots are the first members; the
- *            representative is chosen by the keep rule;
+ *            splits a band into partitions by key so memory stays bounded,
+ *            and pair lists past a quarter of it go to sorted runs;
+ *   verify:  (verify.c) each distinct pair (a chunk at a time when they
+ *            were spilled) is checked (estimated Jaccard from the
+ *            verification data, exact Jaccard from the spilled shingle
+ *            sets, optional containment): edges (the pair rule) or unions
+ *            (classic);
+ *   cluster: (clusters.c) over the records in play only (exact groups,
+ *            edges): roots, representatives by the keep rule;
  *   fates:   every document in input order: kept, or removed with its
  *            representative, cluster, similarity to it and reason.
  * wn_dedup_run (run.c) adds the frame, rejected records, clusters.jsonl
  * (outputs.c) and the second pass over the inputs that writes kept and
  * removed records from the fates (pass2.c).
  *
- * Memory per document: 16 (hash; replaced by a 4-byte exact-group number
- * after the exact stage) + 8 (lengths) + 1 (flags) + 4 (union-find) + 1/4
- * (bitmaps); the id offset (8) and the id's bytes only in pass 1 and from
- * the clustering on (park_ids: in a spill file in between); wn_dedup_run
- * keeps the record's place in its input in a spill file. The joins add
- * their budget (wn__join_budget: 16 bytes per document by default) and the
- * candidate pairs (8 bytes each), the verification its windows, and the
- * clustering 16 after the join has freed its scratch.
+ * Memory (docs/SCALING.md, "Memory on one machine"): --memory bounds the
+ * run (wn__run_budget; default a quarter of RAM, at least
+ * wn_dedup_memory_min). Per document only the join's skip bitmap (1 bit)
+ * stays in memory, and the classic rule's union-find (4 bytes); the
+ * records in play take 16 bytes each (45 for the star clustering) and 8
+ * per exact copy. The stages add the budget (the join's partitions, a
+ * sort's buffer, the pairs' quarter), the verification its windows.
  */
 #include "dedup/dedup.h"
+#include "dedup/runs.h"
+#include "io/outfile.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <unistd.h>
 
 enum { JOB_ADDING = 0, JOB_DECIDED = 1, JOB_DONE = 2 };
+
+unsigned wn__u32_pages_load(struct wn_u32_pages *p, size_t set, uint64_t page)
+{
+    unsigned way = p->recent[set] ^ 1u;
+    uint64_t first = page * WN_PAGE;
+    size_t k =
+        first < p->n ? (size_t)WN_MIN((uint64_t)WN_PAGE, p->n - first) : 0;
+    uint32_t *dst = p->data[set][way];
+    int rc = k ? wn__pread_full(p->fd, dst, k * sizeof(uint32_t),
+                                first * sizeof(uint32_t))
+               : WN_EINVAL;
+    if (rc) {
+        memset(dst, 0, WN_PAGE * sizeof(uint32_t));
+        if (!p->err)
+            p->err = rc;
+        p->tag[set][way] = 0;
+        return way;
+    }
+    p->tag[set][way] = page + 1;
+    return way;
+}
+
+uint64_t wn__run_budget(uint64_t memory)
+{
+    if (memory)
+        return memory;
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    uint64_t ram = pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize
+                                          : (uint64_t)1 << 32;
+    return ram / WN_RUN_BUDGET_SHARE;
+}
+
+uint64_t wn_dedup_memory_min(const struct wn_dedup_options *o)
+{
+    unsigned t = o && o->threads ? o->threads : wn__pool_default_threads();
+    /* The band join's partitions of 32 bytes per entry, a block of
+     * WN_JOIN_BLOCK entries at least, one per thread at once
+     * (wn__join_partitions): below that a band is read once per few
+     * records, quadratic. Every other stage needs less (runs.h). */
+    return (uint64_t)t * 32 * WN_JOIN_BLOCK;
+}
 
 static bool cancelled(const struct wn_dedup_job *j)
 {
@@ -72,6 +119,18 @@ int wn__dedup_job_start(struct wn_dedup_job *j, struct wn_frame *frame)
     rc = wn__frame_pool(j->frame, &j->pool);
     if (!rc)
         rc = wn__spills_open(&j->sp, &j->sk, j->frame);
+    if (!rc) {
+        j->docs.id_fd = fileno(j->sp.id_f);
+        j->docs.idend_fd = fileno(j->sp.idend_f);
+        j->docs.tlen_fd = fileno(j->sp.tlen_f);
+        j->docs.keyval_fd = fileno(j->sp.keyval_f);
+        j->docs.empty_fd = fileno(j->sp.empty_f);
+        j->docs.nsh = wn__calloc(1, sizeof(*j->docs.nsh));
+        if (!j->docs.nsh)
+            rc = WN_ENOMEM;
+        else
+            j->docs.nsh->fd = fileno(j->sp.nsh_f);
+    }
     if (!rc)
         rc = wn__pass1_init(&j->p1, &j->sk, j->pool, &j->docs, &j->sp,
                             opts->keep == WN_KEEP_MAX);
@@ -92,10 +151,8 @@ void wn__dedup_job_release(struct wn_dedup_job *j)
     wn__clustering_release(&j->c);
     wn__edges_release(&j->edges);
     wn__uf_release(&j->uf);
+    wn__egroups_release(&j->eg);
     wn__docs_release(&j->docs);
-    if (j->parked_ids)
-        fclose(j->parked_ids);
-    j->parked_ids = NULL;
     wn__spills_close(&j->sp);
     if (j->have_words)
         wn__cms_release(&j->words);
@@ -136,57 +193,158 @@ int wn__dedup_job_add_sketch(struct wn_dedup_job *j,
 }
 
 /*
- * The ids (offsets and bytes) are needed after pass 1 only by the count of
- * duplicate ids and by the fates: between the two they wait in a spill
- * file, out of the peak of the exact stage, the joins and the verification
- * (8 bytes + the id per record: 12 MB of the 60 of a news run on the
- * generated 1 GB corpus).
+ * The ids live in two spill files from pass 1 on (8 bytes + the id per
+ * record on disk, nothing in memory): the count of duplicate ids and the
+ * fates read them in input order through a cursor, representatives and
+ * clusters.jsonl one at a time.
  */
-static int park_ids(struct wn_dedup_job *j)
+/* Blocks of 4 KiB: small enough that a jump (clusters.jsonl goes from
+ * cluster to cluster) costs little, large enough for a scan. */
+#define ID_BLOCK (4u << 10)
+
+static int read_ends(const struct wn_docs *d, size_t i, uint64_t *start,
+                     uint64_t *end)
 {
-    struct wn_docs *d = &j->docs;
-    if (d->n == 0 || !d->id_off)
+    uint64_t e[2] = {0, 0};
+    int rc = i ? wn__pread_full(d->idend_fd, e, sizeof(e), (i - 1) * 8)
+               : wn__pread_full(d->idend_fd, e + 1, 8, 0);
+    *start = e[0];
+    *end = e[1];
+    return rc ? rc : e[1] < e[0] ? WN_EIO : WN_OK;
+}
+
+int wn__doc_id_read(const struct wn_docs *d, size_t i, struct wn_buf *b,
+                    const char **id, size_t *len)
+{
+    assert(i < d->n);
+    uint64_t s, e;
+    int rc = read_ends(d, i, &s, &e);
+    size_t n = (size_t)(e - s);
+    if (!rc && n == 0) {
+        *id = "";
+        *len = 0;
         return WN_OK;
-    FILE *f = wn__frame_spill(j->frame, "ids", 1u << 16);
-    if (!f)
-        return WN_EOPEN; /* noted by the frame, as every spill */
-    size_t noff = d->n + 1;
-    if (fwrite(d->id_off, sizeof(*d->id_off), noff, f) != noff ||
-        fwrite(d->ids.data ? d->ids.data : "", 1, d->ids.len, f) !=
-            d->ids.len ||
-        fflush(f) != 0) {
-        int rc = wn__status_from_errno(errno);
-        fclose(f);
-        return rc;
     }
-    j->parked_ids = f;
-    j->parked_len = d->ids.len;
-    wn__free(d->id_off);
-    d->id_off = NULL;
-    wn__buf_release(&d->ids);
+    if (!rc && wn__buf_reserve(b, n))
+        rc = WN_ENOMEM;
+    if (!rc)
+        rc = wn__pread_full(d->id_fd, b->data, n, s);
+    if (rc)
+        return rc;
+    b->len = n;
+    *id = b->data;
+    *len = n;
     return WN_OK;
 }
 
-static int unpark_ids(struct wn_dedup_job *j)
+int wn__id_cursor_init(struct wn_id_cursor *c, const struct wn_docs *d)
 {
-    struct wn_docs *d = &j->docs;
-    FILE *f = j->parked_ids;
-    if (!f)
+    memset(c, 0, sizeof(*c));
+    c->d = d;
+    c->blk = wn__malloc(ID_BLOCK);
+    return c->blk ? WN_OK : WN_ENOMEM;
+}
+
+void wn__id_cursor_release(struct wn_id_cursor *c)
+{
+    wn__free(c->blk);
+    wn__buf_release(&c->big);
+    memset(c, 0, sizeof(*c));
+}
+
+int wn__id_cursor_get(struct wn_id_cursor *c, size_t i, const char **id,
+                      size_t *len)
+{
+    const struct wn_docs *d = c->d;
+    assert(i < d->n);
+    int rc;
+    /* The ends of i - 1 and i, from the block that holds them. */
+    size_t want = i ? i - 1 : 0;
+    if (want < c->ebase || i >= c->ebase + c->en) {
+        size_t k = WN_MIN((size_t)WN_ID_CURSOR_ENDS, d->n - want);
+        rc = wn__pread_full(d->idend_fd, c->ends, k * 8, (uint64_t)want * 8);
+        if (rc)
+            return rc;
+        c->ebase = want;
+        c->en = k;
+    }
+    uint64_t e = c->ends[i - c->ebase];
+    uint64_t s = i ? c->ends[i - 1 - c->ebase] : 0;
+    if (e < s)
+        return WN_EIO;
+    size_t n = (size_t)(e - s);
+    *len = n;
+    if (n == 0) {
+        *id = "";
         return WN_OK;
-    j->parked_ids = NULL;
-    size_t noff = d->n + 1, len = (size_t)j->parked_len;
-    int rc = WN_OK;
-    d->id_off = wn__reallocarray(NULL, noff, sizeof(*d->id_off));
-    if (!d->id_off || wn__buf_reserve(&d->ids, len ? len : 1))
-        rc = WN_ENOMEM;
-    if (!rc && fseeko(f, 0, SEEK_SET) != 0)
-        rc = wn__status_from_errno(errno);
-    if (!rc && (fread(d->id_off, sizeof(*d->id_off), noff, f) != noff ||
-                fread(d->ids.data, 1, len, f) != len))
-        rc = ferror(f) ? wn__status_from_errno(errno) : WN_EIO;
-    if (!rc)
-        d->ids.len = len;
-    fclose(f);
+    }
+    if (n > ID_BLOCK) {
+        if (wn__buf_reserve(&c->big, n))
+            return WN_ENOMEM;
+        rc = wn__pread_full(d->id_fd, c->big.data, n, s);
+        *id = c->big.data;
+        return rc;
+    }
+    if (s < c->bbase || e > c->bbase + c->blen) {
+        size_t k = (size_t)WN_MIN((uint64_t)ID_BLOCK, d->ids_len - s);
+        rc = wn__pread_full(d->id_fd, c->blk, k, s);
+        if (rc)
+            return rc;
+        c->bbase = s;
+        c->blen = k;
+    }
+    *id = c->blk + (s - c->bbase);
+    return WN_OK;
+}
+
+/* Verify sorted distinct pairs: the rule's edges into e, or the classic
+ * rule's into the union-find. */
+static int verify_pairs(struct wn_dedup_job *j, const uint64_t *pairs,
+                        size_t npairs, struct wn_edges *e)
+{
+    struct wn_dedup_report *rep = &j->rep;
+    if (j->sk.rule)
+        return wn__stage_verify_edges(&j->ver, pairs, npairs, j->o.cancel,
+                                      &rep->verified, e);
+    return wn__stage_verify(&j->ver, pairs, npairs, &j->uf, j->o.cancel,
+                            &rep->verified, &rep->edges);
+}
+
+/* The candidate pairs from their sorted runs (pr, finished), each once,
+ * verified a chunk of up to `chunk` pairs at a time, in the order and with
+ * the outcome of one verification of them all (edges are appended in
+ * order; the classic rule's union-find sees the pairs in the same order). */
+static int verify_chunks(struct wn_dedup_job *j, struct wn_runs *pr,
+                         uint64_t chunk, struct wn_edges *e)
+{
+    size_t cap =
+        (size_t)WN_MIN((uint64_t)SIZE_MAX / 16, WN_MAX((uint64_t)4096, chunk));
+    uint64_t *v = wn__reallocarray(NULL, cap, sizeof(uint64_t));
+    if (!v)
+        return WN_ENOMEM;
+    uint64_t last = 0, total = 0;
+    size_t n = 0;
+    int rc = WN_OK, got;
+    const uint64_t *p;
+    while (!rc && (got = wn__runs_next(pr, &p)) != 0) {
+        if (got < 0) {
+            rc = got;
+            break;
+        }
+        if (total && *p == last)
+            continue;
+        last = *p;
+        total++;
+        v[n++] = *p;
+        if (n == cap) {
+            rc = verify_pairs(j, v, n, e);
+            n = 0;
+        }
+    }
+    if (!rc && n)
+        rc = verify_pairs(j, v, n, e);
+    wn__free(v);
+    j->rep.candidates = total;
     return rc;
 }
 
@@ -211,52 +369,42 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
     if (!rc)
         rc = wn__spills_flush(&j->sp);
     if (!rc)
-        rc = wn__count_duplicate_ids(d, &rep->duplicate_ids);
+        d->nsh->n = d->n; /* flushed: wn__doc_nsh may read */
     if (!rc)
-        rc = park_ids(j);
+        rc = wn__count_duplicate_ids(j->frame, d, wn__run_budget(j->o.memory),
+                                     &rep->duplicate_ids);
     double t1 = wn__now();
     rep->stage_seconds[0] = t1 - j->t0;
 
     uint8_t *skip = NULL;
     struct wn_edges edges = {0};
-    if (!rc)
-        rc = wn__uf_init(&j->uf, d->n);
     if (!rc) {
         skip = wn__calloc(d->n / 8 + 1, 1);
         if (!skip)
             rc = WN_ENOMEM;
     }
-    for (size_t i = 0; !rc && i < d->n; i++)
-        if (d->flags[i] & WN_DOC_EMPTY)
-            wn__bit_set(skip, i);
+    for (uint64_t at = 0; !rc && at < rep->empty_docs;) {
+        uint32_t e[1024];
+        size_t k = (size_t)WN_MIN((uint64_t)1024, rep->empty_docs - at);
+        rc = wn__pread_full(d->empty_fd, e, k * sizeof(*e), at * sizeof(*e));
+        for (size_t q = 0; q < k && !rc; q++)
+            wn__bit_set(skip, e[q]);
+        at += k;
+    }
     /* Empty texts are exact duplicates of each other and nothing else:
      * the exact stage clusters them, the join never sees them. */
     if (!rc)
         wn__frame_stage(j->frame, "exact", "records", 0, d->n);
-    if (!rc) {
-        uint8_t *exact_skip = wn__calloc(d->n / 8 + 1, 1);
-        if (!exact_skip) {
-            rc = WN_ENOMEM;
-        } else {
-            rc = wn__stage_exact(d, &j->uf, exact_skip);
-            for (size_t k = 0; k < d->n / 8 + 1; k++)
-                skip[k] |= exact_skip[k];
-            wn__free(exact_skip);
-        }
-    }
-    /* Only exact edges so far: each root is the first of an exact group.
-     * 4 bytes per document replace the 16 of the hashes from here on. */
-    if (!rc) {
-        j->docs.egroup =
-            wn__reallocarray(NULL, d->n ? d->n : 1, sizeof(uint32_t));
-        if (!j->docs.egroup) {
-            rc = WN_ENOMEM;
-        } else {
-            for (size_t i = 0; i < d->n; i++)
-                j->docs.egroup[i] = wn__uf_find(&j->uf, (uint32_t)i);
-            wn__free(j->docs.h);
-            j->docs.h = NULL;
-        }
+    if (!rc)
+        rc = wn__stage_exact(j->frame, fileno(j->sp.hash_f), d->n,
+                             wn__run_budget(j->o.memory), &j->eg, skip);
+    /* The classic rule unions its edges into the exact groups: a
+     * union-find over every record (4 bytes each). The pair rule keeps
+     * its edges apart (wn__clustering_star) and needs none. */
+    if (!rc && !j->sk.rule) {
+        rc = wn__uf_init(&j->uf, d->n);
+        for (size_t k = 0; !rc && k < j->eg.n; k++)
+            wn__uf_union(&j->uf, j->eg.first[k], j->eg.doc[k]);
     }
     double t2 = wn__now();
     rep->stage_seconds[1] = t2 - t1;
@@ -270,6 +418,17 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
             .memory = j->o.memory,
             .cancel = j->o.cancel,
         };
+        /* The candidate pairs get a quarter of the budget: past it, the
+         * workers' lists go to sorted runs on disk, merged into the
+         * verification a chunk at a time (verify_chunks). */
+        uint64_t pair_budget = wn__run_budget(j->o.memory) / 4;
+        struct wn_runs pr;
+        wn__runs_init(&pr, j->frame, 1, pair_budget);
+        in.pair_runs = &pr;
+        in.pair_cap =
+            (size_t)WN_MIN((uint64_t)SIZE_MAX / 16,
+                           WN_MAX((uint64_t)4096,
+                                  pair_budget / 8 / wn__pool_threads(j->pool)));
         uint64_t *pairs = NULL;
         size_t npairs = 0;
         struct wn_join_stats st = {0};
@@ -299,6 +458,16 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
             if (!rc)
                 npairs = wn__pairs_sort_unique(pairs, npairs);
         }
+        /* Pairs on disk: the ones in memory join them. */
+        bool spilled = wn__runs_spilled(&pr);
+        if (!rc && spilled) {
+            rc = wn__runs_add_run(&pr, pairs, npairs);
+            wn__free(pairs);
+            pairs = NULL;
+            npairs = 0;
+            if (!rc)
+                rc = wn__runs_finish(&pr);
+        }
         /* The joins are done: the spills they read go (sig_f stays, for
          * the verification and the fates). */
         wn__spills_close_keys(&j->sp);
@@ -314,15 +483,17 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
         if (!rc)
             wn__frame_stage(j->frame, "verify", "pairs", 0, npairs);
         j->ver.wt = j->sk.lead_bytes ? &j->wt : NULL;
-        if (!rc && j->sk.rule)
-            rc = wn__stage_verify_edges(&j->ver, pairs, npairs, j->o.cancel,
-                                        &rep->verified, &edges);
+        if (!rc && spilled)
+            rc = verify_chunks(j, &pr, pair_budget / 8, &edges);
         else if (!rc)
-            rc = wn__stage_verify(&j->ver, pairs, npairs, &j->uf, j->o.cancel,
-                                  &rep->verified, &rep->edges);
+            rc = verify_pairs(j, pairs, npairs, &edges);
         if (j->sk.rule)
             rep->edges = edges.n;
+        /* A shingle count that could not be read is a failed run. */
+        if (!rc && d->nsh->err)
+            rc = d->nsh->err;
         wn__free(pairs);
+        wn__runs_release(&pr);
         rep->stage_seconds[3] = wn__now() - t3;
     }
     wn__free(skip);
@@ -330,7 +501,7 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
     if (!rc)
         wn__frame_stage(j->frame, "cluster", "records", 0, d->n);
     if (!rc && j->sk.rule)
-        rc = wn__clustering_star(d, j->o.keep, &edges, &j->c);
+        rc = wn__clustering_star(d, j->o.keep, &j->eg, &edges, &j->c);
     else if (!rc)
         rc = wn__clustering_build(d, j->o.keep, &j->uf, &j->c);
     /* The verdicts stay for the fates: a removal under the rule is an
@@ -338,8 +509,6 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
     wn__free(edges.flag);
     edges.flag = NULL;
     j->edges = edges;
-    if (!rc)
-        rc = unpark_ids(j);
     rep->clusters = j->c.nclusters;
     rep->stage_seconds[4] = wn__now() - t4;
     rep->bands = j->sk.bands;
@@ -362,22 +531,33 @@ int wn__dedup_job_fates(struct wn_dedup_job *j,
     const struct wn_docs *d = &j->docs;
     const struct wn_clustering *c = &j->c;
     struct wn_dedup_report *rep = &j->rep;
-    int rc = WN_OK;
+    struct wn_id_cursor ids;
+    struct wn_buf rep_id = {0};
+    int rc = wn__id_cursor_init(&ids, d);
+    size_t k = 0; /* the next record in play (c->doc) */
     for (size_t i = 0; i < d->n && !rc; i++) {
-        uint32_t root = c->root[i];
-        uint32_t r = c->rep[root];
+        /* A record not in play is alone: kept, in no cluster. */
+        uint32_t r = (uint32_t)i, cid = 0;
+        if (k < c->m && c->doc[k] == i) {
+            uint32_t root = c->root[k++];
+            r = c->rep[root];
+            cid = c->cid[root];
+        }
         struct wn_fate f;
         memset(&f, 0, sizeof(f));
         f.index = i;
-        f.id = wn__doc_id(d, i, &f.id_len);
-        f.cluster = c->cid[root] ? (int64_t)c->cid[root] - 1 : -1;
+        rc = wn__id_cursor_get(&ids, i, &f.id, &f.id_len);
+        if (rc)
+            break;
+        f.cluster = cid ? (int64_t)cid - 1 : -1;
         f.similarity = 1.0;
         f.containment = 1.0;
         f.duplicate_of_index = -1;
         if (r == i) {
             rep->kept++;
         } else {
-            bool exact = d->egroup[i] == d->egroup[r];
+            bool exact =
+                wn__egroup_of(&j->eg, (uint32_t)i) == wn__egroup_of(&j->eg, r);
             struct wn_pair_decision pd;
             memset(&pd, 0, sizeof(pd));
             pd.s.jac = pd.s.cont = pd.s.a_in_b = pd.s.b_in_a = 1.0;
@@ -399,7 +579,10 @@ int wn__dedup_job_fates(struct wn_dedup_job *j,
             if (rc)
                 break;
             f.removed = 1;
-            f.duplicate_of = wn__doc_id(d, r, &f.duplicate_of_len);
+            rc = wn__doc_id_read(d, r, &rep_id, &f.duplicate_of,
+                                 &f.duplicate_of_len);
+            if (rc)
+                break;
             f.duplicate_of_index = r;
             f.similarity = pd.s.jac;
             f.containment = pd.s.cont;
@@ -421,6 +604,10 @@ int wn__dedup_job_fates(struct wn_dedup_job *j,
         if (!rc && ((i + 1) & 0xfff) == 0 && cancelled(j))
             rc = WN_EINTR;
     }
+    wn__id_cursor_release(&ids);
+    wn__buf_release(&rep_id);
+    if (!rc && d->nsh->err)
+        rc = d->nsh->err;
     if (rc)
         j->failed = rc;
     else
@@ -445,6 +632,8 @@ int wn_dedup_job_create(const struct wn_dedup_options *opts,
     int rc = wn__dedup_validate(opts, false);
     if (rc)
         return rc;
+    if (opts->memory && opts->memory < wn_dedup_memory_min(opts))
+        return WN_EINVAL;
     struct wn_dedup_job *j = wn__malloc(sizeof(*j));
     if (!j)
         return WN_ENOMEM;

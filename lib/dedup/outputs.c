@@ -34,11 +34,14 @@ int wn__removed_line(const struct wn_sketcher *sk, const struct wn_fate *f,
     return rc;
 }
 
-static int append_id(const struct wn_docs *d, uint32_t i, struct wn_buf *b)
+/* Members come in input order within a cluster: the cursor reads their
+ * ids (spilled, dedupjob.c) a block at a time when they are close. */
+static int append_id(struct wn_id_cursor *ids, uint32_t i, struct wn_buf *b)
 {
     size_t len;
-    const char *id = wn__doc_id(d, i, &len);
-    return wn__json_escape(id, len, b);
+    const char *id;
+    int rc = wn__id_cursor_get(ids, i, &id, &len);
+    return rc ? rc : wn__json_escape(id, len, b);
 }
 
 int wn__write_clusters(const struct wn_docs *d, const struct wn_clustering *c,
@@ -48,9 +51,10 @@ int wn__write_clusters(const struct wn_docs *d, const struct wn_clustering *c,
     uint64_t *start = wn__calloc(nc + 2, sizeof(uint64_t));
     if (!start)
         return WN_ENOMEM;
+    /* Only records in play (c->doc) can be in a cluster. */
     size_t total = 0;
-    for (size_t i = 0; i < d->n; i++) {
-        uint32_t id = c->cid[c->root[i]];
+    for (size_t k = 0; k < c->m; k++) {
+        uint32_t id = c->cid[c->root[k]];
         if (id) {
             start[id + 1]++;
             total++;
@@ -63,24 +67,24 @@ int wn__write_clusters(const struct wn_docs *d, const struct wn_clustering *c,
         wn__free(start);
         return WN_ENOMEM;
     }
-    for (size_t i = 0; i < d->n; i++) {
-        uint32_t id = c->cid[c->root[i]];
+    for (size_t k = 0; k < c->m; k++) {
+        uint32_t id = c->cid[c->root[k]];
         if (id)
-            mem[start[id]++] = (uint32_t)i;
+            mem[start[id]++] = (uint32_t)k;
     }
     /* start[id] now ends cluster id; cluster id begins at start[id-1]. */
     struct wn_buf b = {0};
-    int rc = WN_OK;
+    struct wn_id_cursor ids;
+    int rc = wn__id_cursor_init(&ids, d);
     uint64_t from = 0;
     for (uint64_t id = 1; id <= nc && !rc; id++) {
         uint64_t to = start[id];
-        uint32_t first = mem[from];
-        uint32_t rep = c->rep[c->root[first]];
+        uint32_t rep = c->rep[c->root[mem[from]]];
         b.len = 0;
         rc = wn__buf_printf(&b, "{\"cluster\":%llu,\"representative\":",
                             (unsigned long long)id - 1);
         if (!rc)
-            rc = append_id(d, rep, &b);
+            rc = append_id(&ids, rep, &b);
         if (!rc)
             rc = wn__buf_printf(&b, ",\"size\":%llu,\"members\":[",
                                 (unsigned long long)(to - from));
@@ -88,7 +92,7 @@ int wn__write_clusters(const struct wn_docs *d, const struct wn_clustering *c,
             if (k > from)
                 rc = wn__buf_putc(&b, ',');
             if (!rc)
-                rc = append_id(d, mem[k], &b);
+                rc = append_id(&ids, c->doc[mem[k]], &b);
         }
         if (!rc)
             rc = WN_BUF_LIT(&b, "]}\n");
@@ -96,6 +100,7 @@ int wn__write_clusters(const struct wn_docs *d, const struct wn_clustering *c,
             rc = wn__outfile_write(o, b.data, b.len);
         from = to;
     }
+    wn__id_cursor_release(&ids);
     wn__buf_release(&b);
     wn__free(mem);
     wn__free(start);

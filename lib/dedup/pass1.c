@@ -80,6 +80,22 @@ int wn__spills_open(struct wn_spills *sp, const struct wn_sketcher *sk,
                 return WN_EOPEN;
         }
     }
+    /* The exact hashes (16 bytes a record), for the exact stage's sort. */
+    sp->hash_f = wn__frame_spill(frame, "hashes", 0);
+    if (!sp->hash_f)
+        return WN_EOPEN;
+    /* The ids: their bytes, and where each ends (8 bytes a record); text
+     * lengths (4), --keep-max values (8) and the numbers of the empty
+     * texts (4 each) for the clustering and the exact stage. */
+    sp->id_f = wn__frame_spill(frame, "ids", 0);
+    sp->idend_f = wn__frame_spill(frame, "id-ends", 0);
+    sp->tlen_f = wn__frame_spill(frame, "lengths", 0);
+    sp->keyval_f = wn__frame_spill(frame, "keep-values", 0);
+    sp->empty_f = wn__frame_spill(frame, "empty", 0);
+    sp->nsh_f = wn__frame_spill(frame, "shingle-counts", 0);
+    if (!sp->id_f || !sp->idend_f || !sp->tlen_f || !sp->keyval_f ||
+        !sp->empty_f || !sp->nsh_f)
+        return WN_EOPEN;
     if (sk->need_sets) {
         sp->set_f = wn__frame_spill(frame, "shingle-sets", 0);
         if (!sp->set_f)
@@ -90,6 +106,14 @@ int wn__spills_open(struct wn_spills *sp, const struct wn_sketcher *sk,
 
 int wn__spills_flush(struct wn_spills *sp)
 {
+    if ((sp->hash_f && fflush(sp->hash_f) != 0) ||
+        (sp->id_f && fflush(sp->id_f) != 0) ||
+        (sp->idend_f && fflush(sp->idend_f) != 0) ||
+        (sp->tlen_f && fflush(sp->tlen_f) != 0) ||
+        (sp->keyval_f && fflush(sp->keyval_f) != 0) ||
+        (sp->empty_f && fflush(sp->empty_f) != 0) ||
+        (sp->nsh_f && fflush(sp->nsh_f) != 0))
+        return wn__status_from_errno(errno);
     if (sp->sig_f && fflush(sp->sig_f) != 0)
         return wn__status_from_errno(errno);
     if (sp->set_f && fflush(sp->set_f) != 0)
@@ -120,6 +144,20 @@ void wn__spills_close_keys(struct wn_spills *sp)
 
 void wn__spills_close(struct wn_spills *sp)
 {
+    if (sp->hash_f)
+        fclose(sp->hash_f);
+    if (sp->id_f)
+        fclose(sp->id_f);
+    if (sp->idend_f)
+        fclose(sp->idend_f);
+    if (sp->tlen_f)
+        fclose(sp->tlen_f);
+    if (sp->keyval_f)
+        fclose(sp->keyval_f);
+    if (sp->empty_f)
+        fclose(sp->empty_f);
+    if (sp->nsh_f)
+        fclose(sp->nsh_f);
     if (sp->sig_f)
         fclose(sp->sig_f);
     if (sp->key_f) {
@@ -138,15 +176,8 @@ void wn__spills_close(struct wn_spills *sp)
 
 void wn__docs_release(struct wn_docs *d)
 {
-    wn__free(d->h);
-    wn__free(d->egroup);
-    wn__free(d->tlen);
     wn__free(d->nsh);
-    wn__free(d->flags);
-    wn__free(d->keyval);
-    wn__free(d->id_off);
     wn__free(d->set_off);
-    wn__buf_release(&d->ids);
     memset(d, 0, sizeof(*d));
 }
 
@@ -168,19 +199,11 @@ static int grow_docs(struct wn_pass1 *p, size_t need)
     if (!q)                                                                    \
         return WN_ENOMEM;                                                      \
     e->field = q;
-    GROW_ARRAY(h, 2)
-    GROW_ARRAY(tlen, 1)
-    GROW_ARRAY(nsh, 1)
-    GROW_ARRAY(flags, 1)
-    GROW_ARRAY(id_off, 1)
-    if (p->keep_max) {
-        GROW_ARRAY(keyval, 1)
-    }
     if (p->sk->need_sets) {
         GROW_ARRAY(set_off, 1)
     }
 #undef GROW_ARRAY
-    e->cap = cap - 1; /* id_off and set_off hold n + 1 entries */
+    e->cap = cap - 1; /* set_off holds n + 1 entries */
     return WN_OK;
 }
 
@@ -320,17 +343,19 @@ static int commit_batch(struct wn_pass1 *p, struct wn_batch *b)
     struct wn_docs *e = p->docs;
     const struct wn_sketcher *sk = p->sk;
     size_t base = e->n;
-    for (size_t i = 0; i < b->n; i++) {
+    int rc = WN_OK;
+    for (size_t i = 0; i < b->n && !rc; i++) {
         size_t d = base + i;
-        e->h[2 * d] = b->out[i].h[0];
-        e->h[2 * d + 1] = b->out[i].h[1];
-        e->nsh[d] = b->out[i].nsh;
-        e->flags[d] = (uint8_t)(b->out[i].flags & WN_DOC_EMPTY);
+        rc = write_all(p->sp->hash_f, b->out[i].h, sizeof(b->out[i].h));
+        if (!rc)
+            rc = write_all(p->sp->nsh_f, &b->out[i].nsh, sizeof(uint32_t));
+        uint32_t d32 = (uint32_t)d;
+        if (!rc && (b->out[i].flags & WN_DOC_EMPTY))
+            rc = write_all(p->sp->empty_f, &d32, sizeof(d32));
         p->invalid_utf8 += b->out[i].invalid;
         p->empty_docs += (b->out[i].flags & WN_DOC_EMPTY) != 0;
     }
-    int rc = WN_OK;
-    if (!sk->o.exact_only) {
+    if (!rc && !sk->o.exact_only) {
         rc = write_all(p->sp->sig_f, b->sigs, b->n * sk->rec_bytes);
         /* One file per band. */
         for (uint32_t j = 0; j < sk->nkeys && !rc; j++)
@@ -426,13 +451,17 @@ static int number_doc(struct wn_pass1 *p, const struct wn_dedup_record *rec)
         return rc;
     if (rec->text_len > UINT32_MAX)
         return WN_ETOOBIG;
-    if (d == 0)
-        e->id_off[0] = 0;
-    rc = wn__buf_append(&e->ids, rec->id, rec->id_len);
+    /* The id goes to its spill (dedup.h, wn__doc_id_read). */
+    e->ids_len += rec->id_len;
+    rc = rec->id_len ? write_all(p->sp->id_f, rec->id, rec->id_len) : WN_OK;
+    if (!rc)
+        rc = write_all(p->sp->idend_f, &e->ids_len, sizeof(e->ids_len));
     if (rc)
         return rc;
-    e->id_off[d + 1] = e->ids.len;
-    e->tlen[d] = (uint32_t)rec->text_len;
+    uint32_t tlen = (uint32_t)rec->text_len;
+    rc = write_all(p->sp->tlen_f, &tlen, sizeof(tlen));
+    if (rc)
+        return rc;
     if (p->keep_max) {
         /* Records without the value rank below all others, and are
          * counted so that a misspelt field does not pass unnoticed. */
@@ -441,9 +470,9 @@ static int number_doc(struct wn_pass1 *p, const struct wn_dedup_record *rec)
             p->keep_missing++;
             v = -INFINITY;
         }
-        e->keyval[d] = v;
+        rc = write_all(p->sp->keyval_f, &v, sizeof(v));
     }
-    return WN_OK;
+    return rc;
 }
 
 int wn__pass1_add(struct wn_pass1 *p, const struct wn_dedup_record *rec)
@@ -527,10 +556,15 @@ int wn__pass1_add_sketch(struct wn_pass1 *p, const struct wn_dedup_record *rec,
     rc = number_doc(p, rec);
     if (rc)
         return rc;
-    e->h[2 * d] = s->h[0];
-    e->h[2 * d + 1] = s->h[1];
-    e->nsh[d] = s->nsh;
-    e->flags[d] = s->empty ? WN_DOC_EMPTY : 0;
+    rc = write_all(p->sp->hash_f, s->h, sizeof(s->h));
+    if (rc)
+        return rc;
+    rc = write_all(p->sp->nsh_f, &s->nsh, sizeof(s->nsh));
+    if (rc)
+        return rc;
+    uint32_t d32 = (uint32_t)d;
+    if (s->empty && (rc = write_all(p->sp->empty_f, &d32, sizeof(d32))) != 0)
+        return rc;
     p->invalid_utf8 += s->invalid;
     p->empty_docs += s->empty;
     if (!sk->o.exact_only) {

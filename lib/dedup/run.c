@@ -253,6 +253,8 @@ static int run_impl(const char *const *inputs, size_t ninputs,
     int rc = wn__dedup_validate(opts, true);
     if (rc)
         return rc;
+    if (opts->memory && opts->memory < wn_dedup_memory_min(opts))
+        return WN_EINVAL; /* the CLI names the smallest that works */
     struct run *x = wn__calloc(1, sizeof(*x));
     if (!x)
         return WN_ENOMEM;

@@ -462,7 +462,7 @@ int wn__pair_similarity(struct wn_pair_verifier *v, uint32_t a, uint32_t b,
             wn__verify_sets(v->xa, na, v->xb, nb, out);
         return rc;
     }
-    wn__verify_data(v->sk, v->sa, v->sb, v->docs->nsh[a], v->docs->nsh[b], out);
+    wn__verify_data(v->sk, v->sa, v->sb, wn__doc_nsh(v->docs, a), wn__doc_nsh(v->docs, b), out);
     return rc;
 }
 
@@ -475,7 +475,7 @@ static void decide_sim(const struct wn_pair_verifier *v, uint32_t a, uint32_t b,
     if (sk->rule) {
         struct wn__quality_verdict q;
         wn__verify_rule(sk, v->wt, ra + sk->sig_bytes, rb + sk->sig_bytes,
-                        v->docs->nsh[a], v->docs->nsh[b], &d->s, &q);
+                        wn__doc_nsh(v->docs, a), wn__doc_nsh(v->docs, b), &d->s, &q);
         d->same = q.same;
         d->reason = d->same ? rule_reason(&q) : WN_REASON_NONE;
         d->figures = wn__figures_public(q.agreement);
@@ -795,8 +795,8 @@ static int verify_run(struct vblock *k, const uint64_t *pairs, size_t p0,
             const uint8_t *rb = wb + (size_t)(b - base) * k->rb;
             struct wn_pair_decision d;
             memset(&d, 0, sizeof(d));
-            wn__verify_data(k->v->sk, ra, rb, k->v->docs->nsh[a],
-                            k->v->docs->nsh[b], &d.s);
+            wn__verify_data(k->v->sk, ra, rb, wn__doc_nsh(k->v->docs, a),
+                            wn__doc_nsh(k->v->docs, b), &d.s);
             decide_sim(k->v, a, b, ra, rb, &d);
             codes[i] = d.same ? (uint8_t)(1 + edge_flag(&d)) : 0;
             if (d.same) {

@@ -102,11 +102,17 @@ static const char *cstr(struct wn_buf *b, const char *id, size_t len)
     return b->data;
 }
 
+/* The id of document i (read from its spill, lib/dedup) as a string in b;
+ * NULL on failure. */
 static const char *doc_id(struct wn_buf *b, const struct wn_docs *d, size_t i)
 {
+    struct wn_buf t = {0};
     size_t len;
-    const char *id = wn__doc_id(d, i, &len);
-    return cstr(b, id, len);
+    const char *id;
+    const char *s =
+        wn__doc_id_read(d, i, &t, &id, &len) ? NULL : cstr(b, id, len);
+    wn__buf_release(&t);
+    return s;
 }
 
 static int cmp_u64(const void *x, const void *y)
@@ -128,12 +134,13 @@ static int previews(struct gather *g, const struct wn_docs *d,
         slot[k] = 0;
     for (size_t i = 0; i < r->nbig; i++)
         slot[r->big[i].cluster] = (uint32_t)i + 1;
-    for (size_t i = 0; !rc && i < d->n; i++) {
-        uint32_t id = c->cid[c->root[i]];
+    /* Only records in play (c->doc, ascending) can be in a cluster. */
+    for (size_t k = 0; !rc && k < c->m; k++) {
+        uint32_t id = c->cid[c->root[k]];
         if (!id || !slot[id - 1] || full[slot[id - 1] - 1])
             continue;
         size_t s = slot[id - 1] - 1;
-        const char *name = doc_id(&g->id, d, i);
+        const char *name = doc_id(&g->id, d, c->doc[k]);
         rc = name ? wn__report_preview_add(&b[s], name, &full[s]) : WN_ENOMEM;
     }
     for (size_t i = 0; !rc && i < r->nbig; i++) {
@@ -162,10 +169,11 @@ static int on_decided(void *ud, const struct wn_dedup_job *j)
     uint32_t *first = wn__calloc(nc ? nc : 1, sizeof(*first));
     g->rep_docs = wn__calloc(r->o->sample_clusters + 1, sizeof(uint64_t));
     int rc = size && first && g->rep_docs ? WN_OK : WN_ENOMEM;
-    for (size_t i = 0; !rc && i < d->n; i++) {
-        uint32_t id = c->cid[c->root[i]];
+    /* first[]: the index in play (c->doc) of each cluster's first. */
+    for (size_t k = 0; !rc && k < c->m; k++) {
+        uint32_t id = c->cid[c->root[k]];
         if (id && size[id - 1]++ == 0)
-            first[id - 1] = (uint32_t)i;
+            first[id - 1] = (uint32_t)k;
     }
     for (uint64_t k = 0; !rc && k < nc; k++) {
         uint32_t rep = c->rep[c->root[first[k]]];

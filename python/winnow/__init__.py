@@ -248,8 +248,8 @@ def dedup_files(paths: Union[PathLike, Iterable[PathLike]], output: PathLike,
       id_field="id", text_field="text"  JSON fields
       max_record_bytes="64M" reject longer records (int or "512K", "4G")
       threads=0              worker threads (0: all cores)
-      memory=0               memory budget of the joins (0: 16 bytes per
-                             record, 8 MiB to 1 GiB, as the CLI)
+      memory=0               memory budget of the run (0: a quarter of
+                             RAM; at least 2 MiB per thread, as the CLI)
       tmp_dir=None           spill files here (default: inside output)
       seed=1                 hash seed
       no_fsync=False         skip fsync before publishing
@@ -424,9 +424,9 @@ def dedup(records: Iterable, text: str = "text", id: str = "id",
       tmp_dir=None (spill files; default the system's temporary directory),
       seed=1.
 
-    Memory: per record the id (kept for the result) and about a hundred
-    bytes (see docs/BENCHMARKS.md); texts are copied into the job, sketched
-    and dropped. The GIL is released while the records are sketched and
+    Memory: per record the id (kept for the result); the job's own state
+    per record is in spill files (docs/SCALING.md, "Memory on one
+    machine"); texts are copied into the job, sketched and dropped. The GIL is released while the records are sketched and
     compared, so the iterable's own work in Python overlaps the sketching.
 
     Raises OptionError (a ValueError, with the CLI's message) for a bad

@@ -203,7 +203,7 @@ if [ -x "$GEN" ]; then
     "$WINNOW" dedup -q -j 1 -o "$TMP/g1" "$TMP/gen.jsonl"; ok $? "generated corpus, 1 thread"
     "$WINNOW" dedup -q -j 2 -o "$TMP/g2" "$TMP/gen.jsonl"; ok $? "generated corpus, 2 threads"
     same_outputs "$TMP/g1" "$TMP/g2"; ok $? "outputs identical for 1 and 2 threads"
-    "$WINNOW" dedup -q -j 2 --memory 64K -o "$TMP/g3" "$TMP/gen.jsonl"; ok $? "tiny join budget"
+    "$WINNOW" dedup -q -j 2 --memory 4M -o "$TMP/g3" "$TMP/gen.jsonl"; ok $? "smallest budget (2M a thread)"
     same_outputs "$TMP/g1" "$TMP/g3"; ok $? "partitioned join gives identical outputs"
     accounting "$TMP/g1"; ok $? "accounting on the generated corpus"
     # Defaults (threshold 0.8) must never merge different stories; at 0.6

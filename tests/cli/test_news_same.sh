@@ -61,7 +61,7 @@ check() {
     for j in 1 2; do
         d="$TMP/$name-compact-$j"
         WINNOW_TEST_JOIN_COMPACT=50 "$WINNOW" dedup --profile news -j "$j" \
-            --memory 1 -q -o "$d" "$in" >/dev/null 2>&1
+            --memory $((2 * j))M -q -o "$d" "$in" >/dev/null 2>&1
         same_outputs "$TMP/$name-simple" "$d" &&
             same_stats "$TMP/$name-simple" "$d"
         ok $? "$name: pair lists compacted from 50 pairs on, -j $j: same outputs and stats"

@@ -67,7 +67,9 @@ done <<EOF
 0||dedup -q -t 0.01 --containment=0 -n 64 -o $O $IN
 0||dedup -q --method simhash --hamming 16 -o $O $IN
 0||dedup -q --bands 256 --rows 1 -k 256 -j 1 --fn-weight 0 -o $O $IN
-0||dedup -q --max-record-bytes 4294967295 --memory 1 -o $O $IN
+0||dedup -q --max-record-bytes 4294967295 --memory 1G -o $O $IN
+2|--memory 1 is too small; the smallest that works with 1 thread is 2M (--memory 2M)|dedup -j 1 --memory 1 -o $O $IN
+2|--memory 4194303 is too small; the smallest that works with 2 threads is 4M|dedup -j 2 --memory 4194303 -o $O $IN
 
 # A value attached to a short option, as getopt takes it (-t0.7, -j1,
 # -oDIR), in every command that has short options; a flag takes none.
@@ -146,12 +148,16 @@ ok $? "dedup: --output naming an existing directory is used"
 "$WINNOW" dedup -q -o "$TMP/new/sub" "$IN" && [ -f "$TMP/new/sub/stats.json" ]
 ok $? "dedup: a missing --output directory is created"
 
-# --memory below what a join partition needs is raised to a floor (2 MiB
-# per thread), not obeyed with one partition per few documents, which made
-# the join quadratic: 5,056 records took 452 s with --memory 1, 1.2 s with
-# the default. The partition count is what the test checks, not the time.
-"$WINNOW" dedup -q -j 1 --memory 1 -o "$TMP/mem" "$IN" &&
+# --memory below what a join partition needs (2 MiB per thread) is refused
+# with the smallest that works (above); obeyed, it made the join quadratic:
+# 5,056 records took 452 s with --memory 1, 1.2 s with the default. At the
+# floor the join has one partition per thread. The partition count is what
+# the test checks, not the time.
+"$WINNOW" dedup -q -j 1 --memory 2M -o "$TMP/mem" "$IN" &&
     [ "$(json_get "$TMP/mem/stats.json" join_partitions)" -le 2 ]
-ok $? "dedup --memory 1: the join uses the floor's partitions (one per thread)"
+ok $? "dedup --memory 2M -j 1: the join uses the floor's partitions"
+[ ! -e "$TMP/mem2" ] && ! "$WINNOW" dedup -q -j 1 --memory 1 -o "$TMP/mem2" "$IN" 2>/dev/null &&
+    [ ! -e "$TMP/mem2/stats.json" ]
+ok $? "dedup --memory 1: refused before any output"
 
 done_testing

@@ -1,0 +1,256 @@
+/*
+ * runs.c - sorted runs on disk and their k-way merge (runs.h). A run is
+ * the buffer sorted with qsort and written at the end of one spill file;
+ * run i holds entries [run_end[i - 1], run_end[i]). The merge keeps a
+ * binary heap of runs by their current entry, ties to the earlier run, so
+ * equal entries come out in the order they were added. O(n log n) time,
+ * one write and one read of every entry when anything is spilled.
+ */
+#include "dedup/runs.h"
+#include "io/outfile.h"
+#include "io/runframe.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_entry(const uint64_t *a, const uint64_t *b, size_t words)
+{
+    for (size_t k = 0; k < words; k++)
+        if (a[k] != b[k])
+            return a[k] < b[k] ? -1 : 1;
+    return 0;
+}
+
+#define CMP_WORDS(name, w)                                                     \
+    static int name(const void *x, const void *y)                              \
+    {                                                                          \
+        return cmp_entry(x, y, w);                                             \
+    }
+CMP_WORDS(cmp1, 1)
+CMP_WORDS(cmp2, 2)
+CMP_WORDS(cmp3, 3)
+CMP_WORDS(cmp4, 4)
+#undef CMP_WORDS
+
+static void sort_buffer(struct wn_runs *r)
+{
+    static int (*const cmp[])(const void *, const void *) = {cmp1, cmp2, cmp3,
+                                                             cmp4};
+    qsort(r->buf, r->n, r->words * sizeof(uint64_t), cmp[r->words - 1]);
+}
+
+int wn__runs_init(struct wn_runs *r, struct wn_frame *frame, size_t words,
+                  uint64_t budget)
+{
+    assert(r != NULL && words >= 1 && words <= 4);
+    memset(r, 0, sizeof(*r));
+    r->frame = frame;
+    r->words = words;
+    budget = WN_MAX(budget, (uint64_t)WN_RUNS_MIN_BYTES);
+    uint64_t cap = budget / (words * sizeof(uint64_t));
+    r->cap = (size_t)WN_MIN(cap, (uint64_t)SIZE_MAX / 64);
+    /* The buffer grows to cap as entries come: a small sort stays small. */
+    return WN_OK;
+}
+
+static int grow_buffer(struct wn_runs *r)
+{
+    size_t have = r->buf ? r->n : 0;
+    size_t want = have ? have * 2 : 4096;
+    want = WN_MIN(want, r->cap);
+    uint64_t *b = wn__reallocarray(r->buf, want * r->words, sizeof(uint64_t));
+    if (!b)
+        return WN_ENOMEM;
+    r->buf = b;
+    r->bufcap = want;
+    return WN_OK;
+}
+
+int wn__runs_add_run(struct wn_runs *r, const uint64_t *v, size_t n)
+{
+    assert(!r->finished);
+    if (n == 0)
+        return WN_OK;
+    if (!r->f) {
+        r->f =
+            r->frame ? wn__frame_spill(r->frame, "runs", 1u << 16) : tmpfile();
+        if (!r->f)
+            return WN_EOPEN;
+    }
+    if (WN_GROW(r->run_end, r->runcap, r->nruns + 1))
+        return WN_ENOMEM;
+    size_t bytes = n * r->words * sizeof(uint64_t);
+    if (fwrite(v, 1, bytes, r->f) != bytes)
+        return wn__status_from_errno(errno);
+    r->spilled_bytes += bytes;
+    uint64_t start = r->nruns ? r->run_end[r->nruns - 1] : 0;
+    r->run_end[r->nruns++] = start + n;
+    r->total += n;
+    return WN_OK;
+}
+
+/* Sort the buffer and append it to the spill as one run. */
+static int spill_run(struct wn_runs *r)
+{
+    sort_buffer(r);
+    r->total -= r->n; /* counted when they were added */
+    int rc = wn__runs_add_run(r, r->buf, r->n);
+    r->n = 0;
+    return rc;
+}
+
+int wn__runs_add(struct wn_runs *r, const uint64_t *e)
+{
+    assert(!r->finished);
+    if (r->n == r->bufcap) {
+        int rc = r->bufcap < r->cap ? grow_buffer(r) : spill_run(r);
+        if (rc)
+            return rc;
+    }
+    memcpy(r->buf + r->n * r->words, e, r->words * sizeof(uint64_t));
+    r->n++;
+    r->total++;
+    return WN_OK;
+}
+
+/* Refill run i's window from the spill. */
+static int refill(struct wn_runs *r, size_t i)
+{
+    struct wn_runs_cursor *c = &r->cur[i];
+    size_t esz = r->words * sizeof(uint64_t);
+    size_t k = (size_t)WN_MIN(c->end - c->next, (uint64_t)c->cap);
+    int rc = wn__pread_full(fileno(r->f), c->win, k * esz, c->next * esz);
+    if (rc)
+        return rc;
+    c->next += k;
+    c->pos = 0;
+    c->len = k;
+    return WN_OK;
+}
+
+static const uint64_t *head(const struct wn_runs *r, size_t i)
+{
+    const struct wn_runs_cursor *c = &r->cur[i];
+    return c->win + c->pos * r->words;
+}
+
+/* Whether run a's entry goes before run b's (ties: the earlier run). */
+static bool before(const struct wn_runs *r, size_t a, size_t b)
+{
+    int c = cmp_entry(head(r, a), head(r, b), r->words);
+    return c < 0 || (c == 0 && a < b);
+}
+
+static void sift_down(struct wn_runs *r, size_t at)
+{
+    size_t *h = r->heap, n = r->nheap;
+    for (;;) {
+        size_t l = 2 * at + 1, m = at;
+        if (l < n && before(r, h[l], h[m]))
+            m = l;
+        if (l + 1 < n && before(r, h[l + 1], h[m]))
+            m = l + 1;
+        if (m == at)
+            return;
+        size_t t = h[at];
+        h[at] = h[m];
+        h[m] = t;
+        at = m;
+    }
+}
+
+int wn__runs_finish(struct wn_runs *r)
+{
+    assert(!r->finished);
+    r->finished = true;
+    if (!r->f) {
+        sort_buffer(r);
+        r->out = 0;
+        return WN_OK;
+    }
+    int rc = r->n ? spill_run(r) : WN_OK;
+    if (!rc && fflush(r->f) != 0)
+        rc = wn__status_from_errno(errno);
+    if (rc)
+        return rc;
+    /* The buffer's memory becomes the runs' windows. */
+    wn__free(r->buf);
+    r->buf = NULL;
+    r->bufcap = 0;
+    size_t k = r->nruns;
+    size_t win = WN_MAX(r->cap / k, (size_t)WN_RUNS_MIN_WINDOW);
+    r->cur = wn__calloc(k, sizeof(*r->cur));
+    r->heap = wn__calloc(k, sizeof(*r->heap));
+    if (!r->cur || !r->heap)
+        return WN_ENOMEM;
+    for (size_t i = 0; i < k; i++) {
+        struct wn_runs_cursor *c = &r->cur[i];
+        c->next = i ? r->run_end[i - 1] : 0;
+        c->end = r->run_end[i];
+        c->cap = (size_t)WN_MIN((uint64_t)win, c->end - c->next);
+        c->win = wn__reallocarray(NULL, c->cap ? c->cap : 1,
+                                  r->words * sizeof(uint64_t));
+        if (!c->win)
+            return WN_ENOMEM;
+        if (c->end > c->next) {
+            rc = refill(r, i);
+            if (rc)
+                return rc;
+            r->heap[r->nheap++] = i;
+        }
+    }
+    for (size_t i = r->nheap / 2; i-- > 0;)
+        sift_down(r, i);
+    r->merging = true;
+    return WN_OK;
+}
+
+int wn__runs_next(struct wn_runs *r, const uint64_t **e)
+{
+    assert(r->finished);
+    if (!r->merging) {
+        if (r->out == r->n)
+            return 0;
+        *e = r->buf + r->out++ * r->words;
+        return 1;
+    }
+    if (r->nheap == 0)
+        return 0;
+    /* The entry handed out last is consumed now: its window may be
+     * refilled only once the caller is done with it. */
+    if (r->pending) {
+        r->pending = false;
+        size_t i = r->heap[0];
+        struct wn_runs_cursor *c = &r->cur[i];
+        if (++c->pos == c->len) {
+            if (c->next < c->end) {
+                int rc = refill(r, i);
+                if (rc)
+                    return rc;
+            } else {
+                r->heap[0] = r->heap[--r->nheap];
+            }
+        }
+        if (r->nheap == 0)
+            return 0;
+        sift_down(r, 0);
+    }
+    *e = head(r, r->heap[0]);
+    r->pending = true;
+    return 1;
+}
+
+void wn__runs_release(struct wn_runs *r)
+{
+    wn__free(r->buf);
+    wn__free(r->run_end);
+    for (size_t i = 0; r->cur && i < r->nruns; i++)
+        wn__free(r->cur[i].win);
+    wn__free(r->cur);
+    wn__free(r->heap);
+    if (r->f)
+        fclose(r->f);
+    memset(r, 0, sizeof(*r));
+}
