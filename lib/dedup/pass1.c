@@ -446,10 +446,37 @@ static int number_doc(struct wn_pass1 *p, const struct wn_dedup_record *rec)
     return WN_OK;
 }
 
+/*
+ * A record larger than a batch's text is not copied into one (the batch's
+ * buffer would grow to its size and keep it): the batches before it are
+ * committed, it is sketched from the caller's text on this thread with
+ * slot 0's scratch sketch (no task runs now), and committed as a sketch.
+ * Its shingle list, when the sketch keeps one, is not kept past it.
+ */
+static int add_large(struct wn_pass1 *p, const struct wn_dedup_record *rec)
+{
+    int rc = wn__pass1_finish(p);
+    if (rc)
+        return rc;
+    struct wn_sketch *s = &p->scratch[0];
+    rc = wn_sketcher_sketch(p->sk, rec->text, rec->text_len, s);
+    if (!rc)
+        rc = wn__pass1_add_sketch(p, rec, s);
+    if (s->shcap > BATCH_TEXT_BYTES / sizeof(*s->sh)) {
+        wn__free(s->sh);
+        s->sh = NULL;
+        s->shcap = 0;
+        s->nset = 0;
+    }
+    return rc ? rc : 1;
+}
+
 int wn__pass1_add(struct wn_pass1 *p, const struct wn_dedup_record *rec)
 {
     struct wn_docs *e = p->docs;
     int rc;
+    if (rec->text_len > BATCH_TEXT_BYTES)
+        return add_large(p, rec);
     if (!p->fill) {
         struct wn_batch *b = NULL;
         for (size_t i = 0; i < p->nbatches && !b; i++)
