@@ -801,7 +801,8 @@ static void test_simhash_keys_limits(void **state)
  * The primitives of sketching a large text in pieces (sketcher.c) against
  * their one-pass forms, cut at random points: the streamed XXH3-128, the
  * shingles with carried token hashes (every ngram, cuts down to one token
- * and empty pieces) and the OPH fine bins min-merged.
+ * and empty pieces), the OPH fine bins min-merged and the SimHash votes
+ * added up.
  */
 static void test_pieces_primitives(void **state)
 {
@@ -898,6 +899,15 @@ static void test_pieces_primitives(void **state)
         assert_int_equal(r1, r2);
         assert_memory_equal(fine1, fine2, sizeof(fine1));
         assert_memory_equal(sig1, sig2, sizeof(sig1));
+        /* SimHash votes added piece by piece (ties included: n even). */
+        uint32_t ones[64] = {0};
+        for (size_t at = 0; at < n;) {
+            size_t r = (size_t)(rnd() % 700);
+            size_t k = WN_MIN(n - at, r);
+            wn__simhash_add(sh + at, k, ones);
+            at += k;
+        }
+        assert_true(wn__simhash_fp(ones, n) == wn__simhash64(sh, n));
     }
 }
 

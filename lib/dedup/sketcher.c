@@ -390,9 +390,10 @@ static void pack_fine(uint32_t *fine, uint32_t vk, uint32_t nb, uint8_t *out)
  * the shingles cross the cuts through the carried token hashes
  * (wn__shingles_piece), the first WN_LEAD_TOKENS tokens are copied aside
  * for the lead words, and the MinHash bins (OPH or K permutations) and the
- * anchors keep their minima. Where the sketch needs the whole shingle list
- * (SimHash, the sorted set of --verify exact or --containment), the pieces'
- * shingles are appended to it: 8 bytes per token more.
+ * anchors keep their minima, SimHash adds up its votes. Where the sketch
+ * needs the whole shingle list (the sorted set of --verify exact or
+ * --containment), the pieces' shingles are appended to it: 8 bytes per
+ * token more.
  */
 #define CHUNK_MIN   ((size_t)1 << 20)
 #define CHUNK_BYTES ((size_t)256 << 10)
@@ -428,7 +429,9 @@ static size_t chunk_for(size_t len)
 
 /* What the pieces gather for the sketch's tail (sketch_tail). */
 struct gathered {
-    bool minima;     /* sig (K permutations) or fine (OPH) hold the minima */
+    bool minima;     /* sig (K permutations) or fine (OPH) hold the minima,
+                      * or ones the SimHash votes */
+    uint32_t ones[64];
     uint32_t nanch;  /* anchors gathered in s->anch */
     struct wn_tokens lead; /* the text's first WN_LEAD_TOKENS tokens */
 };
@@ -485,7 +488,9 @@ static int gather_shingles(const struct wn_sketcher *sk, struct wn_sketch *s,
         return WN_OK;
     }
     *nall += n;
-    if (o->sketch == WN_SKETCH_K_PERMUTATIONS) {
+    if (o->method == WN_METHOD_SIMHASH) {
+        wn__simhash_add(sh, n, g->ones);
+    } else if (o->sketch == WN_SKETCH_K_PERMUTATIONS) {
         /* s->fine (vk + 1 = num_perm + 1 values) is free here. */
         wn__minhash_classic(sh, n, o->num_perm, o->seed, s->fine);
         for (uint32_t i = 0; i < o->num_perm; i++)
@@ -515,8 +520,7 @@ static int sketch_pieces(const struct wn_sketcher *sk, const char *text,
                          size_t len, size_t chunk, struct wn_sketch *s)
 {
     const struct wn_dedup_options *o = &sk->o;
-    bool minima = !o->exact_only && o->method == WN_METHOD_MINHASH &&
-                  !sk->need_unique;
+    bool minima = !o->exact_only && !sk->need_unique;
     struct gathered g = {.minima = minima};
     wn_tokens_init(&g.lead);
     /* With minima gathered, s->sh only holds a piece's shingles; else it
@@ -528,7 +532,9 @@ static int sketch_pieces(const struct wn_sketcher *sk, const char *text,
     struct wn_hash128_stream *hs = wn__hash128_begin(o->seed);
     if (!hs)
         return WN_ENOMEM;
-    if (minima && o->sketch == WN_SKETCH_K_PERMUTATIONS) {
+    if (minima && o->method == WN_METHOD_SIMHASH) {
+        /* ones[] starts at zero with g. */
+    } else if (minima && o->sketch == WN_SKETCH_K_PERMUTATIONS) {
         for (uint32_t i = 0; i < o->num_perm; i++)
             s->sig[i] = WN_SIG_EMPTY;
     } else if (minima) {
@@ -644,7 +650,8 @@ static int sketch_tail(const struct wn_sketcher *sk, const char *text,
         for (uint32_t i = 0; i < sig_len(sk); i++)
             sig[i] = WN_SIG_EMPTY;
     } else if (o->method == WN_METHOD_SIMHASH) {
-        uint64_t fp = wn__simhash64(s->sh, n);
+        uint64_t fp =
+            minima ? wn__simhash_fp(g->ones, n) : wn__simhash64(s->sh, n);
         for (unsigned i = 0; i < 8; i++)
             spill[i] = (uint8_t)(fp >> (8 * i));
         sig[0] = (uint32_t)fp;

@@ -278,6 +278,11 @@ WN_INTERNAL double wn__minhash_similarity(const uint32_t *a, const uint32_t *b,
  * Hamming distance. n = 0 gives 0. O(64 n).
  */
 WN_INTERNAL uint64_t wn__simhash64(const uint64_t *h, size_t n);
+/* wn__simhash64 in parts, for shingles that come in pieces: zero ones[],
+ * add every piece's votes, then the fingerprint of the n shingles added in
+ * all (the same bits as one call over their concatenation). */
+WN_INTERNAL void wn__simhash_add(const uint64_t *h, size_t n, uint32_t ones[64]);
+WN_INTERNAL uint64_t wn__simhash_fp(const uint32_t ones[64], uint64_t n);
 
 /*
  * Table keys for finding fingerprints within Hamming distance k (Manku, Jain,

@@ -92,7 +92,7 @@ ok $? "the three near copies of large records removed ($removed)"
 
 # 3. A generated corpus with every record in pieces of 97 bytes.
 head -c 6000000 "$B/gen.jsonl" | sed '$d' >"$B/small.jsonl"
-for opts in "" "--profile classic" "--method simhash" "--verify exact"; do
+for opts in "" "--profile classic" "--method simhash" "--verify exact" "--sketch kperm"; do
     name=$(echo "small$opts" | tr -c 'a-z0-9\n' '-')
     "$WINNOW" dedup -q -j 2 $opts -o "$TMP/$name-whole" "$B/small.jsonl" >/dev/null 2>&1
     WINNOW_TEST_SKETCH_CHUNK=97 "$WINNOW" dedup -q -j 2 $opts -o "$TMP/$name-97" "$B/small.jsonl" >/dev/null 2>&1
