@@ -10,14 +10,14 @@
 # record's size, and new/old ratios; the kept, removed and clusters files
 # of the two builds are compared.
 #
-#   bench/bench_bigrec.sh OLD_WINNOW NEW_WINNOW [SIZES] [REPS] [PROFILES]
-#   (defaults: "10M 100M 300M", 3 runs, "news classic"; BUILD=build for
-#   build/bench/gen)
+#   bench/bench_bigrec.sh OLD_WINNOW NEW_WINNOW [SIZES] [REPS] [OPTION SETS]
+#   (defaults: "10M 100M 300M", 3 runs, "--profile news;--profile classic":
+#   option sets separated by ';'; BUILD=build for build/bench/gen)
 set -eu
 old=$1 new=$2
 sizes=${3:-10M 100M 300M}
 reps=${4:-3}
-profiles=${5:-news classic}
+sets=${5:---profile news;--profile classic}
 build=${BUILD:-build}
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-bigrec.XXXXXX")
@@ -40,33 +40,41 @@ for s in $sizes; do
 done
 for s in $sizes; do
     in="$tmp/big-$s.jsonl"
-    for p in $profiles; do
+    old_ifs=$IFS
+    IFS=';'
+    set -f
+    for p in $sets; do
+        IFS=$old_ifs
         for r in $(seq "$reps"); do
             for b in old new; do
                 eval w=\$$b
                 rm -rf "$tmp/out-$b"
                 sync
+                # $p unquoted: an option set is several words.
                 /usr/bin/time -f "%e" -o "$tmp/t" "$w" dedup -q -j 1 \
-                    --max-record-bytes 1G --profile "$p" -o "$tmp/out-$b" "$in"
+                    --max-record-bytes 1G $p -o "$tmp/out-$b" "$in"
                 rss=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["peak_rss_bytes"])' "$tmp/out-$b/stats.json")
-                echo "$s $p $b $(wc -c <"$in") $(cat "$tmp/t") $rss" >>"$tmp/runs"
+                echo "$s|$p|$b|$(wc -c <"$in")|$(cat "$tmp/t")|$rss" >>"$tmp/runs"
             done
         done
         for f in kept.jsonl removed.jsonl clusters.jsonl; do
             cmp -s "$tmp/out-old/$f" "$tmp/out-new/$f" ||
                 echo "# $s $p: $f differs between the builds"
         done
+        IFS=';'
     done
+    IFS=$old_ifs
+    set +f
 done
 python3 - "$tmp/runs" <<'PY'
 import statistics, sys
 runs, order = {}, []
 for line in open(sys.argv[1]):
-    s, p, b, size, wall, rss = line.split()
+    s, p, b, size, wall, rss = line.strip().split("|")
     if (s, p) not in order:
         order.append((s, p))
     runs.setdefault((s, p, b), []).append((float(wall), int(rss), int(size)))
-print("| record | profile | build | wall s, median (all) | MB/s | peak RSS MB | RSS / record |")
+print("| record | options | build | wall s, median (all) | MB/s | peak RSS MB | RSS / record |")
 print("|---|---|---|---:|---:|---:|---:|")
 for s, p in order:
     med = {}
