@@ -1292,41 +1292,51 @@ static void encode(const struct wn_sketch *s, unsigned char **blob, size_t *len)
  * NUL, inside figures, with fewer tokens than the shingle length or than
  * the lead words in the first piece, and no token at all.
  */
-static const char *const piece_frags[] = {
-    "The harbour festival opens on Monday",
-    " with a parade of boats, ",
-    "music on the quay. ",
-    "e\xCC\x81t\xC3\xA9 ",                    /* e U+0301, é */
-    "a =\xCC\xB8 b ",                         /* "=" U+0338 is one token */
-    " \xCC\x81x ",                            /* a mark after a space */
-    "q\xCC\x81\xCC\xA3\xCC\x81\xCC\xA3 ",     /* marks to reorder */
-    "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE3\x81\xAE\xE6\x96\x87\xE7\xAB"
-    "\xA0\xE3\x80\x82",                       /* Japanese, no ASCII */
-    "\xE4\xB8\xAD\xE6\x96\x87\xE6\x96\x87\xE6\x9C\xAC",
-    "\xEB\x8C\x80\xED\x95\x9C\xEB\xAF\xBC\xEA\xB5\xAD ", /* Hangul */
-    "\xE1\x84\x80\xE1\x85\xA1\xE1\x86\xA8",   /* jamo that compose */
-    "\xE0\xB8\x81\xE0\xB8\xB4\xE0\xB8\x99",   /* Thai */
-    "\xEF\xBC\xB4\xEF\xBD\x88\xC3\xA9 \xEF\xAC\x81nancial ", /* Ｔｈé ﬁ */
-    "Stra\xC3\x9F" "e ",                      /* ß */
-    "\xE6\x97",                               /* truncated */
-    "\xC3",                                   /* truncated */
-    "\xFF\x80",                               /* stray */
-    "\xED\xA0\x80",                           /* a surrogate */
-    "x\0y ",                                  /* NUL */
-    "3.5 million ",                           /* figures */
-    "$1,234.56 and 12% of 1,000 ",
-    "in 2024, 17 of 40 ",
-    "antidisestablishmentarianism ",          /* over 16 bytes */
-    "abcdefghijklmnop ",                      /* 16 bytes */
-    ", . ; ",                                 /* no token */
-    "\n\n",
+/* A fragment and its length (a NUL inside one is part of it). */
+struct frag {
+    const char *s;
+    size_t n;
 };
+#define FRAG(lit) {lit, sizeof(lit) - 1}
 
-/* Fragment lengths: a NUL inside one is part of it. */
-static size_t frag_len(size_t i)
-{
-    return i == 18 ? 4 : strlen(piece_frags[i]);
-}
+static const struct frag piece_frags[] = {
+    FRAG("The harbour festival opens on Monday"),
+    FRAG(" with a parade of boats, "),
+    FRAG("music on the quay. "),
+    /* e U+0301, é; "=" U+0338 is one token; a mark after a space; marks
+     * to reorder. */
+    FRAG("e\xCC\x81t\xC3\xA9 "),
+    FRAG("a =\xCC\xB8 b "),
+    FRAG(" \xCC\x81x "),
+    FRAG("q\xCC\x81\xCC\xA3\xCC\x81\xCC\xA3 "),
+    /* Japanese and Chinese without ASCII, Hangul, jamo that compose,
+     * Thai. */
+    FRAG("\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE3\x81\xAE\xE6\x96\x87\xE7"
+         "\xAB\xA0\xE3\x80\x82"),
+    FRAG("\xE4\xB8\xAD\xE6\x96\x87\xE6\x96\x87\xE6\x9C\xAC"),
+    FRAG("\xEB\x8C\x80\xED\x95\x9C\xEB\xAF\xBC\xEA\xB5\xAD "),
+    FRAG("\xE1\x84\x80\xE1\x85\xA1\xE1\x86\xA8"),
+    FRAG("\xE0\xB8\x81\xE0\xB8\xB4\xE0\xB8\x99"),
+    /* Full-width forms, a ligature, sharp s. */
+    FRAG("\xEF\xBC\xB4\xEF\xBD\x88\xC3\xA9 \xEF\xAC\x81nancial "),
+    FRAG("Stra\xC3\x9F"
+         "e "),
+    /* Truncated and stray sequences, a surrogate, NUL. */
+    FRAG("\xE6\x97"),
+    FRAG("\xC3"),
+    FRAG("\xFF\x80"),
+    FRAG("\xED\xA0\x80"),
+    FRAG("x\0y "),
+    /* Figures. */
+    FRAG("3.5 million "),
+    FRAG("$1,234.56 and 12% of 1,000 "),
+    FRAG("in 2024, 17 of 40 "),
+    /* Tokens of 28 and of 16 bytes; no token; line feeds. */
+    FRAG("antidisestablishmentarianism "),
+    FRAG("abcdefghijklmnop "),
+    FRAG(", . ; "),
+    FRAG("\n\n"),
+};
 
 static void piece_text(uint64_t *rng, size_t nfrag, char **text, size_t *len)
 {
@@ -1334,14 +1344,15 @@ static void piece_text(uint64_t *rng, size_t nfrag, char **text, size_t *len)
     char *t = malloc(cap);
     assert_non_null(t);
     for (size_t i = 0; i < nfrag; i++) {
-        size_t f = rng_below(rng, (uint32_t)WN_ARRAY_LEN(piece_frags));
-        size_t k = frag_len(f);
+        const struct frag *f =
+            &piece_frags[rng_below(rng, (uint32_t)WN_ARRAY_LEN(piece_frags))];
+        size_t k = f->n;
         if (n + k + 1 > cap) {
             cap = 2 * (n + k + 1);
             t = realloc(t, cap);
             assert_non_null(t);
         }
-        memcpy(t + n, piece_frags[f], k);
+        memcpy(t + n, f->s, k);
         n += k;
     }
     *text = t;

@@ -6,7 +6,11 @@
  * number of its position among accepted records and the spill files the
  * same bytes whatever the thread count. At most 2t + 1 batches (t threads)
  * are in flight; when none is free the owner commits the oldest, running
- * queued batches itself while it waits.
+ * queued batches itself while it waits. A record larger than a batch
+ * (BATCH_TEXT_BYTES) is not copied: it is sketched on the owner from the
+ * reader's text once the batches before it are committed (add_large), so
+ * its cost is the reader's copy plus the sketcher's pieces
+ * (docs/SCALING.md, "Large records").
  *
  * What grows with the corpus is kept small in memory (per document: a
  * 128-bit exact hash, text length, shingle count, flags, the id) and the

@@ -9,8 +9,11 @@
  * values (Li and Koenig 2010), the 4-bit fine OPH bins or the fingerprint.
  *
  * A sketch costs O(tokens) to normalize and shingle plus O(shingles) (OPH,
- * SimHash) or O(K shingles) (K permutations) to hash. Nothing here is
- * shared between threads but the immutable sketcher.
+ * SimHash) or O(K shingles) (K permutations) to hash. Its memory is O(text)
+ * up to 1 MiB; a longer text is sketched in pieces (sketch_pieces) in
+ * O(256 KiB) besides the text, or 8 bytes per shingle more where the
+ * sketch keeps the sorted set. Nothing here is shared between threads but
+ * the immutable sketcher.
  */
 #include "dedup/dedup.h"
 #include "sketch/contain.h"

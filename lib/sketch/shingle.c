@@ -14,6 +14,9 @@
  * Invariant: the hash of a token sequence depends on the sequence and the
  * seed only (not on n or the position), so equal n-grams collide wherever
  * they are and a short text's single shingle equals the n-gram of its tokens.
+ * That is also what lets a large text be shingled in pieces
+ * (wn__shingles_piece): the last n - 1 token hashes of a piece are carried
+ * into the next, and the windows come out as from one pass.
  */
 #include "sketch/sketch.h"
 #include "sketch/scan_impl.h"
