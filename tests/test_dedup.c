@@ -1297,7 +1297,10 @@ struct frag {
     const char *s;
     size_t n;
 };
-#define FRAG(lit) {lit, sizeof(lit) - 1}
+#define FRAG(lit)                                                              \
+    {                                                                          \
+        lit, sizeof(lit) - 1                                                   \
+    }
 
 static const struct frag piece_frags[] = {
     FRAG("The harbour festival opens on Monday"),

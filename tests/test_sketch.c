@@ -860,9 +860,9 @@ static void test_pieces_primitives(void **state)
                 piece.tok = sub.tok + at;
                 size_t r = (size_t)(rnd() % 12);
                 piece.n = WN_MIN(sub.n - at, r);
-                assert_int_equal(wn__shingles_piece(&piece, ng, 3, &c, &part,
-                                                    &np, &pcap),
-                                 WN_OK);
+                assert_int_equal(
+                    wn__shingles_piece(&piece, ng, 3, &c, &part, &np, &pcap),
+                    WN_OK);
                 memcpy(got + ngot, part, np * sizeof(*part));
                 ngot += np;
                 at += piece.n;

@@ -958,8 +958,8 @@ static void check_cuts(const char *text, size_t len, int mode, size_t *cuts)
         assert_int_equal(wn_tokenize(text + c, len - c, mode, &b), WN_OK);
         if (a.n + b.n != w.n || a.norm_len + b.norm_len != w.norm_len ||
             a.invalid_utf8 + b.invalid_utf8 != w.invalid_utf8)
-            fail_msg("cut %zu of %zu: %zu + %zu tokens, whole %zu", c, len,
-                     a.n, b.n, w.n);
+            fail_msg("cut %zu of %zu: %zu + %zu tokens, whole %zu", c, len, a.n,
+                     b.n, w.n);
         assert_memory_equal(a.norm, w.norm, a.norm_len);
         assert_memory_equal(b.norm, w.norm + a.norm_len, b.norm_len);
         for (size_t i = 0; i < w.n; i++) {

@@ -432,10 +432,11 @@ static size_t chunk_for(size_t len)
 
 /* What the pieces gather for the sketch's tail (sketch_tail). */
 struct gathered {
-    bool minima;     /* sig (K permutations) or fine (OPH) hold the minima,
-                      * or ones the SimHash votes */
+    /* The pieces' shingles are not kept: sig (K permutations) or fine
+     * (OPH) hold their minima, ones their SimHash votes. */
+    bool minima;
     uint32_t ones[64];
-    uint32_t nanch;  /* anchors gathered in s->anch */
+    uint32_t nanch;        /* anchors gathered in s->anch */
     struct wn_tokens lead; /* the text's first WN_LEAD_TOKENS tokens */
 };
 
@@ -503,8 +504,8 @@ static int gather_shingles(const struct wn_sketcher *sk, struct wn_sketch *s,
     }
     if (sk->anchor_cap) {
         uint64_t b[WN_ANCHOR_CAP];
-        size_t nb = wn__contain_anchors(sh, n, WN_ANCHOR_LOG2_RATE,
-                                        sk->anchor_cap, b);
+        size_t nb =
+            wn__contain_anchors(sh, n, WN_ANCHOR_LOG2_RATE, sk->anchor_cap, b);
         anchors_merge(s->anch, &g->nanch, b, nb, sk->anchor_cap);
     }
     return WN_OK;
@@ -574,8 +575,8 @@ static int sketch_pieces(const struct wn_sketcher *sk, const char *text,
             rc = wn__shingles_piece(&s->tok, o->ngram, o->seed, &carry, piece,
                                     &n, piececap);
         if (!rc)
-            rc = gather_shingles(sk, s, &g, *piece, n, &s->sh, &nall,
-                                 &s->shcap);
+            rc =
+                gather_shingles(sk, s, &g, *piece, n, &s->sh, &nall, &s->shcap);
     }
     uint64_t last;
     if (!rc && !o->exact_only &&
@@ -699,9 +700,9 @@ static int sketch_tail(const struct wn_sketcher *sk, const char *text,
         if (minima)
             s->nanch = s->empty ? 0 : g->nanch;
         else
-            s->nanch = (uint32_t)wn__contain_anchors(
-                s->sh, s->empty ? 0 : n, WN_ANCHOR_LOG2_RATE, sk->anchor_cap,
-                s->anch);
+            s->nanch = (uint32_t)wn__contain_anchors(s->sh, s->empty ? 0 : n,
+                                                     WN_ANCHOR_LOG2_RATE,
+                                                     sk->anchor_cap, s->anch);
         uint32_t w[WN_LEAD_TOKENS];
         size_t nw = wn__contain_lead_words(g ? &g->lead : &s->tok, o->seed, w);
         wn__lead_pack(w, nw, s->vdata + sk->sig_bytes + sk->fig_bytes);

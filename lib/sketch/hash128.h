@@ -19,9 +19,8 @@ WN_INTERNAL void wn__hash128(const void *p, size_t len, uint64_t seed,
  */
 struct wn_hash128_stream;
 WN_INTERNAL struct wn_hash128_stream *wn__hash128_begin(uint64_t seed);
-WN_INTERNAL void wn__hash128_update(struct wn_hash128_stream *st,
-                                    const void *p, size_t len);
-WN_INTERNAL void wn__hash128_end(struct wn_hash128_stream *st,
-                                 uint64_t out[2]);
+WN_INTERNAL void wn__hash128_update(struct wn_hash128_stream *st, const void *p,
+                                    size_t len);
+WN_INTERNAL void wn__hash128_end(struct wn_hash128_stream *st, uint64_t out[2]);
 
 #endif /* WN_HASH128_H */

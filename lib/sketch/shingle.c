@@ -203,9 +203,9 @@ void wn__shingle_carry_init(struct wn_shingle_carry *c)
     c->seen = 0;
 }
 
-int wn__shingles_piece(const struct wn_tokens *t, unsigned ngram,
-                       uint64_t seed, struct wn_shingle_carry *c,
-                       uint64_t **out, size_t *n, size_t *cap)
+int wn__shingles_piece(const struct wn_tokens *t, unsigned ngram, uint64_t seed,
+                       struct wn_shingle_carry *c, uint64_t **out, size_t *n,
+                       size_t *cap)
 {
     if (ngram == 0 || ngram > WN_SHINGLE_CARRY_MAX + 1)
         return WN_EINVAL;

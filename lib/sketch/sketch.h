@@ -281,7 +281,8 @@ WN_INTERNAL uint64_t wn__simhash64(const uint64_t *h, size_t n);
 /* wn__simhash64 in parts, for shingles that come in pieces: zero ones[],
  * add every piece's votes, then the fingerprint of the n shingles added in
  * all (the same bits as one call over their concatenation). */
-WN_INTERNAL void wn__simhash_add(const uint64_t *h, size_t n, uint32_t ones[64]);
+WN_INTERNAL void wn__simhash_add(const uint64_t *h, size_t n,
+                                 uint32_t ones[64]);
 WN_INTERNAL uint64_t wn__simhash_fp(const uint32_t ones[64], uint64_t n);
 
 /*
