@@ -1285,6 +1285,194 @@ static void encode(const struct wn_sketch *s, unsigned char **blob, size_t *len)
     assert_int_equal(*len, n);
 }
 
+/*
+ * A text sketched in pieces (sketcher.c, sketch_pieces) gives the sketch
+ * of one pass, byte for byte, for pieces of every size down to one byte:
+ * cuts next to combining marks, inside CJK text, next to invalid UTF-8 and
+ * NUL, inside figures, with fewer tokens than the shingle length or than
+ * the lead words in the first piece, and no token at all.
+ */
+/* A fragment and its length (a NUL inside one is part of it). */
+struct frag {
+    const char *s;
+    size_t n;
+};
+#define FRAG(lit)                                                              \
+    {                                                                          \
+        lit, sizeof(lit) - 1                                                   \
+    }
+
+static const struct frag piece_frags[] = {
+    FRAG("The harbour festival opens on Monday"),
+    FRAG(" with a parade of boats, "),
+    FRAG("music on the quay. "),
+    /* e U+0301, é; "=" U+0338 is one token; a mark after a space; marks
+     * to reorder. */
+    FRAG("e\xCC\x81t\xC3\xA9 "),
+    FRAG("a =\xCC\xB8 b "),
+    FRAG(" \xCC\x81x "),
+    FRAG("q\xCC\x81\xCC\xA3\xCC\x81\xCC\xA3 "),
+    /* Japanese and Chinese without ASCII, Hangul, jamo that compose,
+     * Thai. */
+    FRAG("\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE3\x81\xAE\xE6\x96\x87\xE7"
+         "\xAB\xA0\xE3\x80\x82"),
+    FRAG("\xE4\xB8\xAD\xE6\x96\x87\xE6\x96\x87\xE6\x9C\xAC"),
+    FRAG("\xEB\x8C\x80\xED\x95\x9C\xEB\xAF\xBC\xEA\xB5\xAD "),
+    FRAG("\xE1\x84\x80\xE1\x85\xA1\xE1\x86\xA8"),
+    FRAG("\xE0\xB8\x81\xE0\xB8\xB4\xE0\xB8\x99"),
+    /* Full-width forms, a ligature, sharp s. */
+    FRAG("\xEF\xBC\xB4\xEF\xBD\x88\xC3\xA9 \xEF\xAC\x81nancial "),
+    FRAG("Stra\xC3\x9F"
+         "e "),
+    /* Truncated and stray sequences, a surrogate, NUL. */
+    FRAG("\xE6\x97"),
+    FRAG("\xC3"),
+    FRAG("\xFF\x80"),
+    FRAG("\xED\xA0\x80"),
+    FRAG("x\0y "),
+    /* Figures. */
+    FRAG("3.5 million "),
+    FRAG("$1,234.56 and 12% of 1,000 "),
+    FRAG("in 2024, 17 of 40 "),
+    /* Tokens of 28 and of 16 bytes; no token; line feeds. */
+    FRAG("antidisestablishmentarianism "),
+    FRAG("abcdefghijklmnop "),
+    FRAG(", . ; "),
+    FRAG("\n\n"),
+};
+
+static void piece_text(uint64_t *rng, size_t nfrag, char **text, size_t *len)
+{
+    size_t cap = 64, n = 0;
+    char *t = malloc(cap);
+    assert_non_null(t);
+    for (size_t i = 0; i < nfrag; i++) {
+        const struct frag *f =
+            &piece_frags[rng_below(rng, (uint32_t)WN_ARRAY_LEN(piece_frags))];
+        size_t k = f->n;
+        if (n + k + 1 > cap) {
+            cap = 2 * (n + k + 1);
+            t = realloc(t, cap);
+            assert_non_null(t);
+        }
+        memcpy(t + n, f->s, k);
+        n += k;
+    }
+    *text = t;
+    *len = n;
+}
+
+/* The encoded sketch and signature of text with pieces of chunk bytes
+ * (SIZE_MAX - 1: one pass; 0: the default). */
+static void sketch_with(const struct wn_sketcher *sk, struct wn_sketch *s,
+                        const char *text, size_t len, size_t chunk,
+                        unsigned char **blob, size_t *blen)
+{
+    wn__sketch_set_chunk(chunk);
+    assert_int_equal(wn_sketcher_sketch(sk, text, len, s), WN_OK);
+    encode(s, blob, blen);
+}
+
+static void check_pieces(const struct wn_sketcher *sk, struct wn_sketch *s,
+                         const char *text, size_t len, const size_t *chunks,
+                         size_t nchunks)
+{
+    unsigned char *w, *p;
+    size_t wl, pl, ns;
+    sketch_with(sk, s, text, len, SIZE_MAX - 1, &w, &wl);
+    const uint32_t *sig = wn_sketch_signature(s, &ns);
+    uint32_t *wsig = calloc(ns ? ns : 1, sizeof(*wsig));
+    assert_non_null(wsig);
+    if (ns)
+        memcpy(wsig, sig, ns * sizeof(*wsig));
+    for (size_t c = 0; c < nchunks; c++) {
+        sketch_with(sk, s, text, len, chunks[c], &p, &pl);
+        if (pl != wl || memcmp(p, w, wl) != 0)
+            fail_msg("pieces of %zu: the sketch of a %zu-byte text differs",
+                     chunks[c], len);
+        size_t n2;
+        sig = wn_sketch_signature(s, &n2);
+        assert_int_equal(n2, ns);
+        if (ns)
+            assert_memory_equal(sig, wsig, ns * sizeof(*wsig));
+        free(p);
+    }
+    free(w);
+    free(wsig);
+}
+
+static int piece_options(int k, struct wn_dedup_options *o)
+{
+    if (stage_options(k, o))
+        return 1;
+    wn_dedup_options_init(o);
+    o->threads = 1;
+    switch (k - 6) {
+    case 0:
+        o->profile = WN_PROFILE_CLASSIC;
+        o->threshold = 0.8;
+        return 1;
+    case 1:
+        o->profile = WN_PROFILE_WEB;
+        o->ngram = 3;
+        return 1;
+    case 2:
+        o->token_mode = WN_TOKENS_CHAR;
+        return 1;
+    case 3:
+        o->ngram = 1;
+        return 1;
+    case 4:
+        o->ngram = 64;
+        return 1;
+    case 5:
+        o->profile = WN_PROFILE_CLASSIC;
+        o->threshold = 0.8;
+        o->sketch = WN_SKETCH_K_PERMUTATIONS;
+        return 1;
+    case 6:
+        o->method = WN_METHOD_SIMHASH;
+        o->token_mode = WN_TOKENS_CHAR;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static void test_sketch_pieces_same_bytes(void **state)
+{
+    (void)state;
+    static const size_t small[] = {1, 2, 3, 5, 8, 13, 40, 200, 1000};
+    static const size_t dflt[] = {0};
+    uint64_t rng = 0x5EED0B16;
+    struct wn_dedup_options o;
+    for (int k = 0; piece_options(k, &o); k++) {
+        struct wn_sketcher *sk = NULL;
+        assert_int_equal(wn_sketcher_create(&o, &sk), WN_OK);
+        struct wn_sketch *s;
+        assert_int_equal(wn_sketch_create(sk, &s), WN_OK);
+        for (int round = 0; round < 60; round++) {
+            /* Up to about 2 KB: 0 to a few hundred tokens. */
+            char *text;
+            size_t len;
+            piece_text(&rng, rng_below(&rng, round < 20 ? 8 : 120), &text,
+                       &len);
+            check_pieces(sk, s, text, len, small, WN_ARRAY_LEN(small));
+            free(text);
+        }
+        /* Over the default threshold (1 MiB): the default pieces. */
+        char *text;
+        size_t len;
+        piece_text(&rng, 120000, &text, &len);
+        assert_true(len > ((size_t)1 << 20));
+        check_pieces(sk, s, text, len, dflt, 1);
+        free(text);
+        wn_sketch_free(s);
+        wn_sketcher_free(sk);
+    }
+    wn__sketch_set_chunk(0);
+}
+
 static void test_sketcher_same_text_same_sketch(void **state)
 {
     (void)state;
@@ -2075,6 +2263,7 @@ int main(void)
         cmocka_unit_test(test_cancel_any_moment),
         cmocka_unit_test(test_reader_cancel_on_signal),
         cmocka_unit_test(test_sketcher_same_text_same_sketch),
+        cmocka_unit_test(test_sketch_pieces_same_bytes),
         cmocka_unit_test(test_verifier_agrees_with_job),
         cmocka_unit_test(test_removals_pass_rule),
         cmocka_unit_test(test_job_fates_match_run),

@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "sketch/hash128.h"
 #include "sketch/sketch.h"
 
 static uint64_t rng_state;
@@ -796,6 +797,120 @@ static void test_simhash_keys_limits(void **state)
     assert_int_equal(wn__simhash_keys(1, 31, 1, NULL, 0), 32);
 }
 
+/*
+ * The primitives of sketching a large text in pieces (sketcher.c) against
+ * their one-pass forms, cut at random points: the streamed XXH3-128, the
+ * shingles with carried token hashes (every ngram, cuts down to one token
+ * and empty pieces), the OPH fine bins min-merged and the SimHash votes
+ * added up.
+ */
+static void test_pieces_primitives(void **state)
+{
+    (void)state;
+    rng_seed(0xB16C0DE);
+    /* The streamed exact hash. */
+    unsigned char bytes[3000];
+    for (size_t i = 0; i < sizeof(bytes); i++)
+        bytes[i] = (unsigned char)rnd();
+    for (int round = 0; round < 200; round++) {
+        size_t len = rnd() % sizeof(bytes);
+        uint64_t one[2], st[2];
+        wn__hash128(bytes, len, 7, one);
+        struct wn_hash128_stream *h = wn__hash128_begin(7);
+        assert_non_null(h);
+        for (size_t at = 0; at < len;) {
+            size_t r = (size_t)(rnd() % 300); /* WN_MIN reads twice */
+            size_t k = WN_MIN(len - at, r);
+            wn__hash128_update(h, bytes + at, k);
+            at += k;
+        }
+        wn__hash128_end(h, st);
+        assert_memory_equal(one, st, sizeof(one));
+    }
+    /* Shingles: the tokens of one text, handed over in runs. */
+    struct wn_tokens t;
+    wn_tokens_init(&t);
+    char text[4000];
+    size_t tl = 0;
+    while (tl + 20 < sizeof(text)) {
+        size_t w = 1 + rnd() % 18; /* tokens up to 18 bytes */
+        for (size_t i = 0; i < w; i++)
+            text[tl++] = (char)('a' + rnd() % 4);
+        text[tl++] = ' ';
+    }
+    assert_int_equal(wn_tokenize(text, tl, WN_TOKENS_WORD, &t), WN_OK);
+    uint64_t *whole = NULL, *part = NULL, *got = NULL;
+    size_t wcap = 0, pcap = 0;
+    got = malloc((t.n + 1) * sizeof(*got));
+    assert_non_null(got);
+    static const unsigned ngrams[] = {1, 2, 3, 5, 9, 64};
+    for (size_t g = 0; g < WN_ARRAY_LEN(ngrams); g++) {
+        for (int round = 0; round < 60; round++) {
+            unsigned ng = ngrams[g];
+            /* Texts of 0 to 200 tokens: also fewer than ngram. */
+            struct wn_tokens sub = t;
+            sub.n = rnd() % WN_MIN(t.n, (size_t)200);
+            size_t nw = 0, ngot = 0, np;
+            assert_int_equal(wn__shingles(&sub, ng, 3, &whole, &nw, &wcap),
+                             WN_OK);
+            struct wn_shingle_carry c;
+            wn__shingle_carry_init(&c);
+            for (size_t at = 0; at <= sub.n;) {
+                struct wn_tokens piece = sub;
+                piece.tok = sub.tok + at;
+                size_t r = (size_t)(rnd() % 12);
+                piece.n = WN_MIN(sub.n - at, r);
+                assert_int_equal(
+                    wn__shingles_piece(&piece, ng, 3, &c, &part, &np, &pcap),
+                    WN_OK);
+                memcpy(got + ngot, part, np * sizeof(*part));
+                ngot += np;
+                at += piece.n;
+                if (at == sub.n && piece.n == 0)
+                    break;
+            }
+            ngot += (size_t)wn__shingles_last(&c, ng, 3, got + ngot);
+            assert_int_equal(ngot, nw);
+            if (nw)
+                assert_memory_equal(got, whole, nw * sizeof(*got));
+        }
+    }
+    free(got);
+    wn__free(whole);
+    wn__free(part);
+    wn_tokens_release(&t);
+    /* OPH fine bins gathered piece by piece. */
+    static uint64_t sh[5000];
+    for (size_t i = 0; i < WN_ARRAY_LEN(sh); i++)
+        sh[i] = rnd();
+    uint32_t sig1[128], sig2[128], fine1[512], fine2[512];
+    for (int round = 0; round < 100; round++) {
+        size_t n = rnd() % WN_ARRAY_LEN(sh);
+        int r1 = wn__minhash_oph_fine(sh, n, 128, 4, 9, sig1, fine1);
+        for (size_t i = 0; i < 512; i++)
+            fine2[i] = WN_SIG_EMPTY;
+        for (size_t at = 0; at < n;) {
+            size_t r = (size_t)(rnd() % 700);
+            size_t k = WN_MIN(n - at, r);
+            wn__minhash_oph_update(sh + at, k, 512, 9, fine2);
+            at += k;
+        }
+        int r2 = wn__minhash_oph_fine_finish(fine2, n > 0, 128, 4, 9, sig2);
+        assert_int_equal(r1, r2);
+        assert_memory_equal(fine1, fine2, sizeof(fine1));
+        assert_memory_equal(sig1, sig2, sizeof(sig1));
+        /* SimHash votes added piece by piece (ties included: n even). */
+        uint32_t ones[64] = {0};
+        for (size_t at = 0; at < n;) {
+            size_t r = (size_t)(rnd() % 700);
+            size_t k = WN_MIN(n - at, r);
+            wn__simhash_add(sh + at, k, ones);
+            at += k;
+        }
+        assert_true(wn__simhash_fp(ones, n) == wn__simhash64(sh, n));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -816,6 +931,7 @@ int main(void)
         cmocka_unit_test(test_simhash_distances),
         cmocka_unit_test(test_simhash_keys_cover_distance_k),
         cmocka_unit_test(test_simhash_keys_limits),
+        cmocka_unit_test(test_pieces_primitives),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -934,6 +934,98 @@ static void test_long_mark_runs(void **state)
  * right side starts at a code point flagged as a boundary. (In practice no
  * cut is flagged: the seconds of all composition pairs are marks or jamo.)
  */
+/*
+ * wn__tokenize_cut: at every cut point it gives, the tokens of the text are
+ * those of its two sides, byte for byte, with the invalid sequences counted
+ * once; and the last tokens of a text hash as any other (16 bytes of room
+ * after them, whatever the buffer held before).
+ */
+static void check_cuts(const char *text, size_t len, int mode, size_t *cuts)
+{
+    struct wn_tokens w, a, b;
+    wn_tokens_init(&w);
+    wn_tokens_init(&a);
+    wn_tokens_init(&b);
+    assert_int_equal(wn_tokenize(text, len, mode, &w), WN_OK);
+    assert_true(len == 0 || w.norm_cap >= w.norm_len + 16);
+    for (size_t from = 0; from <= len; from++) {
+        size_t c = wn__tokenize_cut(text, len, from);
+        assert_true(c >= from && c <= len);
+        if (c == len || c == 0)
+            continue;
+        (*cuts)++;
+        assert_int_equal(wn_tokenize(text, c, mode, &a), WN_OK);
+        assert_int_equal(wn_tokenize(text + c, len - c, mode, &b), WN_OK);
+        if (a.n + b.n != w.n || a.norm_len + b.norm_len != w.norm_len ||
+            a.invalid_utf8 + b.invalid_utf8 != w.invalid_utf8)
+            fail_msg("cut %zu of %zu: %zu + %zu tokens, whole %zu", c, len, a.n,
+                     b.n, w.n);
+        assert_memory_equal(a.norm, w.norm, a.norm_len);
+        assert_memory_equal(b.norm, w.norm + a.norm_len, b.norm_len);
+        for (size_t i = 0; i < w.n; i++) {
+            const struct wn_token *x = i < a.n ? &a.tok[i] : &b.tok[i - a.n];
+            size_t off = i < a.n ? 0 : a.norm_len;
+            assert_int_equal(x->norm_off + off, w.tok[i].norm_off);
+            assert_int_equal(x->norm_len, w.tok[i].norm_len);
+        }
+        /* The next cut is past this one. */
+        from = c;
+    }
+    wn_tokens_release(&w);
+    wn_tokens_release(&a);
+    wn_tokens_release(&b);
+}
+
+static void test_cut_points(void **state)
+{
+    (void)state;
+    static const char *const fixed[] = {
+        /* Chinese and Japanese without ASCII: cut before ideographs. */
+        "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE3\x81\xAE\xE6\x96\x87\xE7"
+        "\xAB\xA0\xE3\x80\x82\xE4\xB8\xAD\xE6\x96\x87\xE6\x96\x87\xE6\x9C"
+        "\xAC",
+        /* Marks after separators and letters, "=" U+0338 is one token. */
+        "a =\xCC\xB8 b, \xCC\x81x e\xCC\x81 \xE4\xB8\xAD\xCC\x81\xE6\x96\x87",
+        /* Hangul jamo that compose, a Han character between. */
+        "\xE1\x84\x80\xE1\x85\xA1\xE1\x86\xA8\xE4\xB8\xAD\xE1\x84\x80\xE1"
+        "\x85\xA1",
+        /* Full-width forms (not stable) and ligatures. */
+        "\xEF\xBC\xB4\xEF\xBD\x88\xC3\xA9 \xEF\xAC\x81 \xEF\xBC\xA1\xE4\xB8"
+        "\xAD\xEF\xBC\xA1",
+        /* Thai. */
+        "\xE0\xB8\x81\xE0\xB8\xB4\xE0\xB8\x99\xE0\xB8\x82\xE0\xB9\x89\xE0"
+        "\xB8\xB2\xE0\xB8\xA7",
+    };
+    /* Truncated and stray sequences next to Han, NUL, ASCII. */
+    static const char bad[] = "\xE6\x97\xE6\x97\xA5 \xC3\xE4\xB8\xAD\x80x\0y"
+                              "\xED\xA0\x80\xE4\xB8\xAD.";
+    size_t cuts = 0;
+    for (size_t i = 0; i < WN_ARRAY_LEN(fixed); i++) {
+        check_cuts(fixed[i], strlen(fixed[i]), WN_TOKENS_WORD, &cuts);
+        check_cuts(fixed[i], strlen(fixed[i]), WN_TOKENS_CHAR, &cuts);
+    }
+    check_cuts(bad, sizeof(bad) - 1, WN_TOKENS_WORD, &cuts);
+    check_cuts(bad, sizeof(bad) - 1, WN_TOKENS_CHAR, &cuts);
+    size_t before = cuts;
+    check_cuts(fixed[0], strlen(fixed[0]), WN_TOKENS_WORD, &cuts);
+    assert_true(cuts - before >= 5); /* text without ASCII can be cut */
+    uint64_t rng = 0x5EED0C07;
+    for (int round = 0; round < 400; round++) {
+        struct str s = {0};
+        str_add(&s, "", 0);
+        random_text(&rng, rng_below(&rng, 80), round % 2 == 0, &s);
+        check_cuts(s.p, s.len, WN_TOKENS_WORD, &cuts);
+        check_cuts(s.p, s.len, WN_TOKENS_CHAR, &cuts);
+        free(s.p);
+    }
+    struct str m = {0};
+    mixed_text(&m, 3);
+    check_cuts(m.p, m.len, WN_TOKENS_WORD, &cuts);
+    check_cuts(m.p, m.len, WN_TOKENS_CHAR, &cuts);
+    free(m.p);
+    assert_true(cuts > 5000);
+}
+
 static void test_class_table(void **state)
 {
     (void)state;
@@ -1073,6 +1165,7 @@ int main(void)
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_reuse_and_args),
         cmocka_unit_test(test_long_mark_runs),
+        cmocka_unit_test(test_cut_points),
         cmocka_unit_test(test_class_table),
         cmocka_unit_test(test_threads),
     };

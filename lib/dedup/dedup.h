@@ -115,6 +115,12 @@ WN_INTERNAL int wn__sketcher_init(struct wn_sketcher *sk,
 WN_INTERNAL int wn__sketch_init(struct wn_sketch *s,
                                 const struct wn_sketcher *sk);
 WN_INTERNAL void wn__sketch_release(struct wn_sketch *s);
+#ifdef WN_TEST_HOOKS
+/* Sketch every text longer than n bytes in pieces of n (0: the default,
+ * pieces of 256 KiB above 1 MiB), as WINNOW_TEST_SKETCH_CHUNK=n does
+ * (sketcher.c). Process-wide; for tests. */
+WN_INTERNAL void wn__sketch_set_chunk(size_t n);
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* verify.c                                                                  */

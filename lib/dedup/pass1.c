@@ -6,7 +6,11 @@
  * number of its position among accepted records and the spill files the
  * same bytes whatever the thread count. At most 2t + 1 batches (t threads)
  * are in flight; when none is free the owner commits the oldest, running
- * queued batches itself while it waits.
+ * queued batches itself while it waits. A record larger than a batch
+ * (BATCH_TEXT_BYTES) is not copied: it is sketched on the owner from the
+ * reader's text once the batches before it are committed (add_large), so
+ * its cost is the reader's copy plus the sketcher's pieces
+ * (docs/SCALING.md, "Large records").
  *
  * What grows with the corpus is kept small in memory (per document: a
  * 128-bit exact hash, text length, shingle count, flags, the id) and the
@@ -475,10 +479,37 @@ static int number_doc(struct wn_pass1 *p, const struct wn_dedup_record *rec)
     return rc;
 }
 
+/*
+ * A record larger than a batch's text is not copied into one (the batch's
+ * buffer would grow to its size and keep it): the batches before it are
+ * committed, it is sketched from the caller's text on this thread with
+ * slot 0's scratch sketch (no task runs now), and committed as a sketch.
+ * Its shingle list, when the sketch keeps one, is not kept past it.
+ */
+static int add_large(struct wn_pass1 *p, const struct wn_dedup_record *rec)
+{
+    int rc = wn__pass1_finish(p);
+    if (rc)
+        return rc;
+    struct wn_sketch *s = &p->scratch[0];
+    rc = wn_sketcher_sketch(p->sk, rec->text, rec->text_len, s);
+    if (!rc)
+        rc = wn__pass1_add_sketch(p, rec, s);
+    if (s->shcap > BATCH_TEXT_BYTES / sizeof(*s->sh)) {
+        wn__free(s->sh);
+        s->sh = NULL;
+        s->shcap = 0;
+        s->nset = 0;
+    }
+    return rc ? rc : 1;
+}
+
 int wn__pass1_add(struct wn_pass1 *p, const struct wn_dedup_record *rec)
 {
     struct wn_docs *e = p->docs;
     int rc;
+    if (rec->text_len > BATCH_TEXT_BYTES)
+        return add_large(p, rec);
     if (!p->fill) {
         struct wn_batch *b = NULL;
         for (size_t i = 0; i < p->nbatches && !b; i++)

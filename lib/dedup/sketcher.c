@@ -9,16 +9,22 @@
  * values (Li and Koenig 2010), the 4-bit fine OPH bins or the fingerprint.
  *
  * A sketch costs O(tokens) to normalize and shingle plus O(shingles) (OPH,
- * SimHash) or O(K shingles) (K permutations) to hash. Nothing here is
- * shared between threads but the immutable sketcher.
+ * SimHash) or O(K shingles) (K permutations) to hash. Its memory is O(text)
+ * up to 1 MiB; a longer text is sketched in pieces (sketch_pieces) in
+ * O(256 KiB) besides the text, or 8 bytes per shingle more where the
+ * sketch keeps the sorted set. Nothing here is shared between threads but
+ * the immutable sketcher.
  */
 #include "dedup/dedup.h"
 #include "sketch/contain.h"
 #include "sketch/hash128.h"
 #include "text/figures.h"
+#include "text/text.h"
 
 #include <assert.h>
 #include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 
 /* Version of the sketch blob; part of every sketcher id. */
 #define SKETCH_FORMAT  2u
@@ -373,6 +379,220 @@ static void pack_fine(uint32_t *fine, uint32_t vk, uint32_t nb, uint8_t *out)
     }
 }
 
+/* ------------------------------------------------------------------------ */
+/* Large texts in pieces                                                     */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A text longer than CHUNK_MIN bytes is sketched in pieces of about
+ * CHUNK_BYTES cut where tokenizing restarts (wn__tokenize_cut), so that
+ * the normalized bytes and the token array (about 3 times the text) are
+ * those of one piece, not of the whole text. What the sketch takes from
+ * the whole text is gathered piece by piece, with the same values as in
+ * one pass: the exact hash is XXH3-128 streamed over the normalized bytes,
+ * the shingles cross the cuts through the carried token hashes
+ * (wn__shingles_piece), the first WN_LEAD_TOKENS tokens are copied aside
+ * for the lead words, and the MinHash bins (OPH or K permutations) and the
+ * anchors keep their minima, SimHash adds up its votes. Where the sketch
+ * needs the whole shingle list (the sorted set of --verify exact or
+ * --containment), the pieces' shingles are appended to it: 8 bytes per
+ * token more.
+ */
+#define CHUNK_MIN   ((size_t)1 << 20)
+#define CHUNK_BYTES ((size_t)256 << 10)
+
+#ifdef WN_TEST_HOOKS
+/* -Dtest_hooks=true: WINNOW_TEST_SKETCH_CHUNK=N (or wn__sketch_set_chunk)
+ * sketches every text longer than N bytes in pieces of N, so that small
+ * inputs take the pieces' path (tests compare it with the whole one).
+ * SIZE_MAX: not read yet; 0: off. */
+static _Atomic size_t test_chunk = SIZE_MAX;
+
+void wn__sketch_set_chunk(size_t n)
+{
+    atomic_store_explicit(&test_chunk, n, memory_order_relaxed);
+}
+#endif
+
+/* The piece size for a text of len bytes, or 0 to sketch it whole. */
+static size_t chunk_for(size_t len)
+{
+#ifdef WN_TEST_HOOKS
+    size_t t = atomic_load_explicit(&test_chunk, memory_order_relaxed);
+    if (t == SIZE_MAX) {
+        const char *env = getenv("WINNOW_TEST_SKETCH_CHUNK");
+        t = env && *env ? (size_t)strtoull(env, NULL, 10) : 0;
+        atomic_store_explicit(&test_chunk, t, memory_order_relaxed);
+    }
+    if (t)
+        return len > t ? t : 0;
+#endif
+    return len > CHUNK_MIN ? CHUNK_BYTES : 0;
+}
+
+/* What the pieces gather for the sketch's tail (sketch_tail). */
+struct gathered {
+    /* The pieces' shingles are not kept: sig (K permutations) or fine
+     * (OPH) hold their minima, ones their SimHash votes. */
+    bool minima;
+    uint32_t ones[64];
+    uint32_t nanch;        /* anchors gathered in s->anch */
+    struct wn_tokens lead; /* the text's first WN_LEAD_TOKENS tokens */
+};
+
+/* Append t's tokens to lead while it has fewer than WN_LEAD_TOKENS. */
+static int lead_add(struct wn_tokens *lead, const struct wn_tokens *t)
+{
+    for (size_t i = 0; i < t->n && lead->n < WN_LEAD_TOKENS; i++) {
+        const struct wn_token *w = &t->tok[i];
+        if (WN_GROW(lead->tok, lead->cap, lead->n + 1) ||
+            WN_GROW(lead->norm, lead->norm_cap,
+                    lead->norm_len + w->norm_len + 1))
+            return WN_ENOMEM;
+        memcpy(lead->norm + lead->norm_len, t->norm + w->norm_off,
+               w->norm_len + 1);
+        lead->tok[lead->n++] = (struct wn_token){
+            .norm_off = (uint32_t)lead->norm_len, .norm_len = w->norm_len};
+        lead->norm_len += w->norm_len + 1;
+    }
+    return WN_OK;
+}
+
+/* Merge the cap smallest distinct anchors of a piece, b[0, nb), into the
+ * gathered ones, a[0, *na): both ascending, the result too. */
+static void anchors_merge(uint64_t *a, uint32_t *na, const uint64_t *b,
+                          size_t nb, size_t cap)
+{
+    uint64_t m[2 * WN_ANCHOR_CAP];
+    size_t i = 0, j = 0, k = 0;
+    assert(cap <= WN_ANCHOR_CAP && *na <= cap && nb <= cap);
+    while (k < cap && (i < *na || j < nb)) {
+        uint64_t v = j == nb || (i < *na && a[i] <= b[j]) ? a[i] : b[j];
+        i += i < *na && a[i] == v;
+        j += j < nb && b[j] == v;
+        m[k++] = v;
+    }
+    memcpy(a, m, k * sizeof(*a));
+    *na = (uint32_t)k;
+}
+
+/* The shingles of one piece, sh[0, n), into what is gathered. */
+static int gather_shingles(const struct wn_sketcher *sk, struct wn_sketch *s,
+                           struct gathered *g, const uint64_t *sh, size_t n,
+                           uint64_t **all, size_t *nall, size_t *allcap)
+{
+    const struct wn_dedup_options *o = &sk->o;
+    if (n == 0)
+        return WN_OK;
+    if (!g->minima) {
+        if (WN_GROW(*all, *allcap, *nall + n))
+            return WN_ENOMEM;
+        memcpy(*all + *nall, sh, n * sizeof(*sh));
+        *nall += n;
+        return WN_OK;
+    }
+    *nall += n;
+    if (o->method == WN_METHOD_SIMHASH) {
+        wn__simhash_add(sh, n, g->ones);
+    } else if (o->sketch == WN_SKETCH_K_PERMUTATIONS) {
+        /* s->fine (vk + 1 = num_perm + 1 values) is free here. */
+        wn__minhash_classic(sh, n, o->num_perm, o->seed, s->fine);
+        for (uint32_t i = 0; i < o->num_perm; i++)
+            s->sig[i] = WN_MIN(s->sig[i], s->fine[i]);
+    } else {
+        wn__minhash_oph_update(sh, n, sk->vk, o->seed, s->fine);
+    }
+    if (sk->anchor_cap) {
+        uint64_t b[WN_ANCHOR_CAP];
+        size_t nb =
+            wn__contain_anchors(sh, n, WN_ANCHOR_LOG2_RATE, sk->anchor_cap, b);
+        anchors_merge(s->anch, &g->nanch, b, nb, sk->anchor_cap);
+    }
+    return WN_OK;
+}
+
+static int sketch_tail(const struct wn_sketcher *sk, const char *text,
+                       size_t len, struct wn_sketch *s, size_t n,
+                       const struct gathered *g);
+
+/*
+ * wn_sketcher_sketch of a text in pieces of about chunk bytes: the same
+ * sketch, in O(chunk) memory besides the text (and the shingle list where
+ * the sketch keeps one).
+ */
+static int sketch_pieces(const struct wn_sketcher *sk, const char *text,
+                         size_t len, size_t chunk, struct wn_sketch *s)
+{
+    const struct wn_dedup_options *o = &sk->o;
+    bool minima = !o->exact_only && !sk->need_unique;
+    struct gathered g = {.minima = minima};
+    wn_tokens_init(&g.lead);
+    /* With minima gathered, s->sh only holds a piece's shingles; else it
+     * is the whole list and the pieces' go to sh first. */
+    uint64_t *sh = NULL;
+    size_t shcap = 0;
+    uint64_t **piece = minima ? &s->sh : &sh;
+    size_t *piececap = minima ? &s->shcap : &shcap;
+    struct wn_hash128_stream *hs = wn__hash128_begin(o->seed);
+    if (!hs)
+        return WN_ENOMEM;
+    if (minima && o->method == WN_METHOD_SIMHASH) {
+        /* ones[] starts at zero with g. */
+    } else if (minima && o->sketch == WN_SKETCH_K_PERMUTATIONS) {
+        for (uint32_t i = 0; i < o->num_perm; i++)
+            s->sig[i] = WN_SIG_EMPTY;
+    } else if (minima) {
+        for (uint32_t i = 0; i < sk->vk; i++)
+            s->fine[i] = WN_SIG_EMPTY;
+    }
+    struct wn_shingle_carry carry;
+    wn__shingle_carry_init(&carry);
+    uint64_t tokens = 0, invalid = 0, norm = 0;
+    size_t nall = 0;
+    int rc = WN_OK;
+    for (size_t at = 0; at < len && !rc;) {
+        size_t cut = wn__tokenize_cut(text, len, WN_MIN(len, at + chunk));
+        rc = wn_tokenize(text + at, cut - at, o->token_mode, &s->tok);
+        at = cut;
+        if (rc)
+            break;
+        /* One pass over the whole text would fail past 4 GiB of
+         * normalized bytes (wn_tokenize): so does this one. */
+        norm += s->tok.norm_len;
+        if (norm >= UINT32_MAX) {
+            rc = WN_ETOOBIG;
+            break;
+        }
+        tokens += s->tok.n;
+        invalid += s->tok.invalid_utf8;
+        wn__hash128_update(hs, s->tok.norm, s->tok.norm_len);
+        if (o->exact_only)
+            continue;
+        if (sk->lead_bytes && g.lead.n < WN_LEAD_TOKENS)
+            rc = lead_add(&g.lead, &s->tok);
+        size_t n = 0;
+        if (!rc)
+            rc = wn__shingles_piece(&s->tok, o->ngram, o->seed, &carry, piece,
+                                    &n, piececap);
+        if (!rc)
+            rc =
+                gather_shingles(sk, s, &g, *piece, n, &s->sh, &nall, &s->shcap);
+    }
+    uint64_t last;
+    if (!rc && !o->exact_only &&
+        wn__shingles_last(&carry, o->ngram, o->seed, &last))
+        rc = gather_shingles(sk, s, &g, &last, 1, &s->sh, &nall, &s->shcap);
+    wn__hash128_end(hs, rc ? NULL : s->h);
+    wn__free(sh);
+    if (!rc) {
+        s->tokens = tokens;
+        s->invalid = invalid;
+        rc = sketch_tail(sk, text, len, s, nall, &g);
+    }
+    wn_tokens_release(&g.lead);
+    return rc;
+}
+
 int wn_sketcher_sketch(const struct wn_sketcher *sk, const char *text,
                        size_t len, struct wn_sketch *s)
 {
@@ -383,25 +603,44 @@ int wn_sketcher_sketch(const struct wn_sketcher *sk, const char *text,
     s->decoded = false;
     if (len > UINT32_MAX)
         return WN_ETOOBIG;
+    size_t chunk = chunk_for(len);
+    if (chunk)
+        return sketch_pieces(sk, text, len, chunk, s);
     int rc = wn_tokenize(text ? text : "", len, o->token_mode, &s->tok);
     if (rc)
         return rc;
     s->invalid = s->tok.invalid_utf8;
     s->tokens = s->tok.n;
+    wn__hash128(s->tok.norm, s->tok.norm_len, o->seed, s->h);
+    size_t n = 0;
+    if (!o->exact_only) {
+        rc = wn__shingles(&s->tok, o->ngram, o->seed, &s->sh, &n, &s->shcap);
+        if (rc)
+            return rc;
+    }
+    return sketch_tail(sk, text, len, s, n, NULL);
+}
+
+/*
+ * The rest of a sketch from s->h, s->tokens, s->invalid and the n
+ * shingles: those in s->sh, or (g->minima) the MinHash minima and anchors
+ * gathered from pieces. The lead words come from s->tok, or from g->lead.
+ */
+static int sketch_tail(const struct wn_sketcher *sk, const char *text,
+                       size_t len, struct wn_sketch *s, size_t n,
+                       const struct gathered *g)
+{
+    const struct wn_dedup_options *o = &sk->o;
+    bool minima = g && g->minima;
     s->empty = false;
     s->nsh = 0;
     s->nset = 0;
     s->nanch = 0;
-    wn__hash128(s->tok.norm, s->tok.norm_len, o->seed, s->h);
     if (o->exact_only) {
-        s->empty = s->tok.n == 0;
+        s->empty = s->tokens == 0;
         s->valid = true;
         return WN_OK;
     }
-    size_t n = 0;
-    rc = wn__shingles(&s->tok, o->ngram, o->seed, &s->sh, &n, &s->shcap);
-    if (rc)
-        return rc;
     if (sk->need_unique)
         n = wn__u64_sort_unique(s->sh, n);
     s->nset = n;
@@ -415,7 +654,8 @@ int wn_sketcher_sketch(const struct wn_sketcher *sk, const char *text,
         for (uint32_t i = 0; i < sig_len(sk); i++)
             sig[i] = WN_SIG_EMPTY;
     } else if (o->method == WN_METHOD_SIMHASH) {
-        uint64_t fp = wn__simhash64(s->sh, n);
+        uint64_t fp =
+            minima ? wn__simhash_fp(g->ones, n) : wn__simhash64(s->sh, n);
         for (unsigned i = 0; i < 8; i++)
             spill[i] = (uint8_t)(fp >> (8 * i));
         sig[0] = (uint32_t)fp;
@@ -429,11 +669,16 @@ int wn_sketcher_sketch(const struct wn_sketcher *sk, const char *text,
          * of each value, and two different minima agree by chance with
          * probability 2^-vbits, which the verification corrects for. */
         if (o->sketch == WN_SKETCH_K_PERMUTATIONS) {
-            wn__minhash_classic(s->sh, n, o->num_perm, o->seed, sig);
+            if (!minima)
+                wn__minhash_classic(s->sh, n, o->num_perm, o->seed, sig);
             for (size_t i = 0; i < o->num_perm; i++) {
                 spill[2 * i] = (uint8_t)sig[i];
                 spill[2 * i + 1] = (uint8_t)(sig[i] >> 8);
             }
+        } else if (minima) {
+            wn__minhash_oph_fine_finish(s->fine, true, o->num_perm,
+                                        sk->vk / o->num_perm, o->seed, sig);
+            pack_fine(s->fine, sk->vk, sk->sig_bytes, spill);
         } else {
             wn__minhash_oph_fine(s->sh, n, o->num_perm, sk->vk / o->num_perm,
                                  o->seed, sig, s->fine);
@@ -452,11 +697,14 @@ int wn_sketcher_sketch(const struct wn_sketcher *sk, const char *text,
     if (sk->lead_bytes) {
         /* Contained copies and flashes (contain.h): the anchors are keys of
          * their own join, the lead words go with the verification data. */
-        s->nanch = (uint32_t)wn__contain_anchors(s->sh, s->empty ? 0 : n,
-                                                 WN_ANCHOR_LOG2_RATE,
-                                                 sk->anchor_cap, s->anch);
+        if (minima)
+            s->nanch = s->empty ? 0 : g->nanch;
+        else
+            s->nanch = (uint32_t)wn__contain_anchors(s->sh, s->empty ? 0 : n,
+                                                     WN_ANCHOR_LOG2_RATE,
+                                                     sk->anchor_cap, s->anch);
         uint32_t w[WN_LEAD_TOKENS];
-        size_t nw = wn__contain_lead_words(&s->tok, o->seed, w);
+        size_t nw = wn__contain_lead_words(g ? &g->lead : &s->tok, o->seed, w);
         wn__lead_pack(w, nw, s->vdata + sk->sig_bytes + sk->fig_bytes);
     }
     if (!sk->need_sets)

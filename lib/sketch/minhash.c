@@ -59,15 +59,23 @@ static inline uint32_t reduce(uint64_t v, uint32_t k)
     return (uint32_t)(((v >> 32) * k) >> 32);
 }
 
-/* Fill the k bins of sig with the minima of the shingles that fall in
- * them (WN_SIG_EMPTY where none does). */
 /* Shingles per round of the AVX-512 bins (scan_avx512.c). */
 #define OPH_ROUND 256U
 
+/* Fill the k bins of sig with the minima of the shingles that fall in
+ * them (WN_SIG_EMPTY where none does). */
 static void oph_fill(const uint64_t *h, size_t n, uint32_t k, uint64_t seed,
                      uint32_t *sig)
 {
     fill_empty(sig, k);
+    wn__minhash_oph_update(h, n, k, seed, sig);
+}
+
+/* Lower each of the k bins of sig to the minimum of the shingles that
+ * fall in it. */
+void wn__minhash_oph_update(const uint64_t *h, size_t n, uint32_t k,
+                            uint64_t seed, uint32_t *sig)
+{
     uint64_t s = wn__mix64(seed ^ OPH_SALT);
     size_t i = 0;
 #ifdef WN_HAVE_SCAN_AVX512
@@ -181,11 +189,18 @@ int wn__minhash_oph_fine(const uint64_t *h, size_t n, uint32_t k, uint32_t m,
 {
     if (!check_k(k) || m == 0 || m > WN_MINHASH_MAX_K / k)
         return WN_EINVAL;
-    uint32_t km = k * m;
+    oph_fill(h, n, k * m, seed, fine);
+    return wn__minhash_oph_fine_finish(fine, n > 0, k, m, seed, sig);
+}
+
+int wn__minhash_oph_fine_finish(const uint32_t *fine, bool any, uint32_t k,
+                                uint32_t m, uint64_t seed, uint32_t *sig)
+{
+    if (!check_k(k) || m == 0 || m > WN_MINHASH_MAX_K / k)
+        return WN_EINVAL;
     /* reduce() takes the bin from the high bits: bin b of k holds exactly
      * the shingles of fine bins b*m .. b*m+m-1, with the same values, so
      * the coarse minimum is the minimum of those fine minima. */
-    oph_fill(h, n, km, seed, fine);
     for (uint32_t b = 0; b < k; b++) {
         uint32_t v = fine[(size_t)b * m];
         for (uint32_t j = 1; j < m; j++) {
@@ -194,7 +209,7 @@ int wn__minhash_oph_fine(const uint64_t *h, size_t n, uint32_t k, uint32_t m,
         }
         sig[b] = v;
     }
-    if (n == 0)
+    if (!any)
         return 0;
     oph_densify(sig, k, seed);
     return 1;

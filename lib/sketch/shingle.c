@@ -14,9 +14,14 @@
  * Invariant: the hash of a token sequence depends on the sequence and the
  * seed only (not on n or the position), so equal n-grams collide wherever
  * they are and a short text's single shingle equals the n-gram of its tokens.
+ * That is also what lets a large text be shingled in pieces
+ * (wn__shingles_piece): the last n - 1 token hashes of a piece are carried
+ * into the next, and the windows come out as from one pass.
  */
 #include "sketch/sketch.h"
 #include "sketch/scan_impl.h"
+
+#include <assert.h>
 
 #define XXH_INLINE_ALL
 /* Inlined so that the per-token calls specialize on short lengths. */
@@ -127,6 +132,38 @@ static inline uint64_t fold(const uint64_t *th, size_t count, uint64_t seed)
     return wn__mix64(acc ^ count);
 }
 
+/* The hashes of t's tokens into h[0 .. t->n). */
+static void token_hashes(const struct wn_tokens *t, uint64_t seed, uint64_t *h)
+{
+    uint64_t s1 = wn__mix64(seed ^ 0x544F4B454E2D4C4FULL);
+    uint64_t s2 = wn__mix64(seed ^ 0x544F4B454E2D4849ULL);
+    for (size_t i = 0; i < t->n; i++)
+        h[i] = token_hash(t, &t->tok[i], seed, s1, s2);
+}
+
+/* The fold starts from a value derived from the seed, not the seed
+ * itself, so that token and shingle hashes are unrelated. */
+static inline uint64_t fold_seed(uint64_t seed)
+{
+    return wn__mix64(seed ^ 0x5348494E474C4531ULL);
+}
+
+/* Shingle i of count from the token hashes h[i .. i + ngram), in place. */
+static void fold_all(uint64_t *h, size_t count, unsigned ngram, uint64_t fseed,
+                     bool simd)
+{
+    size_t i = 0;
+#ifdef WN_HAVE_SCAN_AVX512
+    /* Whole vectors of 8 shingles, the same bits (scan_avx512.c). */
+    if (simd && wn__scan_avx512())
+        i = wn__fold_avx512(h, count, ngram, fseed);
+#else
+    (void)simd;
+#endif
+    for (; i < count; i++)
+        h[i] = fold(h + i, ngram, fseed);
+}
+
 int wn__shingles_variant(const struct wn_tokens *t, unsigned ngram,
                          uint64_t seed, uint64_t **out, size_t *n, size_t *cap,
                          bool simd)
@@ -146,33 +183,72 @@ int wn__shingles_variant(const struct wn_tokens *t, unsigned ngram,
     *out = h;
     *cap = hcap;
 
-    uint64_t s1 = wn__mix64(seed ^ 0x544F4B454E2D4C4FULL);
-    uint64_t s2 = wn__mix64(seed ^ 0x544F4B454E2D4849ULL);
-    for (size_t i = 0; i < ntok; i++)
-        h[i] = token_hash(t, &t->tok[i], seed, s1, s2);
-
-    /* The fold starts from a value derived from the seed, not the seed
-     * itself, so that token and shingle hashes are unrelated. */
-    uint64_t fseed = wn__mix64(seed ^ 0x5348494E474C4531ULL);
+    token_hashes(t, seed, h);
+    uint64_t fseed = fold_seed(seed);
     size_t count;
     if (ntok < ngram) {
         h[0] = fold(h, ntok, fseed);
         count = 1;
     } else {
         count = ntok - ngram + 1;
-        size_t i = 0;
-#ifdef WN_HAVE_SCAN_AVX512
-        /* Whole vectors of 8 shingles, the same bits (scan_avx512.c). */
-        if (simd && wn__scan_avx512())
-            i = wn__fold_avx512(h, count, ngram, fseed);
-#else
-        (void)simd;
-#endif
-        for (; i < count; i++)
-            h[i] = fold(h + i, ngram, fseed);
+        fold_all(h, count, ngram, fseed, simd);
     }
     *n = count;
     return WN_OK;
+}
+
+void wn__shingle_carry_init(struct wn_shingle_carry *c)
+{
+    c->n = 0;
+    c->seen = 0;
+}
+
+int wn__shingles_piece(const struct wn_tokens *t, unsigned ngram, uint64_t seed,
+                       struct wn_shingle_carry *c, uint64_t **out, size_t *n,
+                       size_t *cap)
+{
+    if (ngram == 0 || ngram > WN_SHINGLE_CARRY_MAX + 1)
+        return WN_EINVAL;
+    assert(c->n < ngram && c->n == WN_MIN(c->seen, (uint64_t)ngram - 1));
+    /* The carried hashes, then this piece's token hashes, folded in place
+     * as wn__shingles folds one text's. */
+    size_t total = c->n + t->n;
+    uint64_t *h = *out;
+    size_t hcap = *cap;
+    if (WN_GROW(h, hcap, total ? total : 1) != WN_OK)
+        return WN_ENOMEM;
+    *out = h;
+    *cap = hcap;
+    memcpy(h, c->h, c->n * sizeof(*h));
+    token_hashes(t, seed, h + c->n);
+    c->seen += t->n;
+    size_t keep = WN_MIN(total, (size_t)ngram - 1);
+    if (total < ngram) {
+        memcpy(c->h, h, total * sizeof(*h));
+        c->n = total;
+        *n = 0;
+        return WN_OK;
+    }
+    /* Window i writes slot i < count: the last ngram - 1 slots, the next
+     * piece's carry, are read but never written. */
+    size_t count = total - ngram + 1;
+    fold_all(h, count, ngram, fold_seed(seed), wn__scan_avx512());
+    memcpy(c->h, h + count, keep * sizeof(*h));
+    c->n = keep;
+    *n = count;
+    return WN_OK;
+}
+
+int wn__shingles_last(const struct wn_shingle_carry *c, unsigned ngram,
+                      uint64_t seed, uint64_t *last)
+{
+    /* Only a text of fewer than ngram tokens, all of them carried, has
+     * the one shingle of wn__shingles' short case. */
+    if (c->seen == 0 || c->seen >= ngram)
+        return 0;
+    assert(c->n == c->seen);
+    *last = fold(c->h, c->n, fold_seed(seed));
+    return 1;
 }
 
 int wn__shingles(const struct wn_tokens *t, unsigned ngram, uint64_t seed,

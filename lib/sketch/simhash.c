@@ -43,6 +43,12 @@ uint64_t wn__simhash64(const uint64_t *h, size_t n)
 {
     uint32_t ones[64] = {0};
 
+    wn__simhash_add(h, n, ones);
+    return wn__simhash_fp(ones, n);
+}
+
+void wn__simhash_add(const uint64_t *h, size_t n, uint32_t ones[64])
+{
     for (size_t i = 0; i < n;) {
         size_t m = WN_MIN(n - i, (size_t)FLUSH_EVERY);
         /* acc[byte] holds, in its byte `bit`, the count of bit
@@ -59,7 +65,10 @@ uint64_t wn__simhash64(const uint64_t *h, size_t n)
         }
         i += m;
     }
+}
 
+uint64_t wn__simhash_fp(const uint32_t ones[64], uint64_t n)
+{
     uint64_t fp = 0;
     for (int bit = 0; bit < 64; bit++) {
         /* Strict majority of ones: votes for 1 outnumber votes for 0. */

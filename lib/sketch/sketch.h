@@ -103,6 +103,33 @@ WN_INTERNAL int wn__shingles_variant(const struct wn_tokens *t, unsigned ngram,
                                      uint64_t seed, uint64_t **out, size_t *n,
                                      size_t *cap, bool simd);
 
+/*
+ * The shingles of a text whose tokens come in pieces (the tokens of
+ * consecutive pieces of one text, lib/dedup/sketcher.c): the carry holds
+ * the last ngram - 1 token hashes seen, so the windows that cross a cut are
+ * made whole. Zero the carry (wn__shingle_carry_init), call
+ * wn__shingles_piece for each piece's tokens in order, then
+ * wn__shingles_last. The shingles given out, in order, are exactly those
+ * of wn__shingles over all the tokens at once: each piece gives the
+ * windows that end in it (*n of them in (*out)[0 .. *n-1], *out grown as
+ * by wn__shingles), and wn__shingles_last gives the one shingle of a text
+ * of 1..ngram-1 tokens (returns 1, its hash in *last) or nothing
+ * (returns 0). Errors as wn__shingles; ngram <= WN_SHINGLE_CARRY_MAX + 1.
+ */
+#define WN_SHINGLE_CARRY_MAX 63
+struct wn_shingle_carry {
+    uint64_t h[WN_SHINGLE_CARRY_MAX];
+    size_t n;      /* hashes held: min(ngram - 1, tokens) */
+    uint64_t seen; /* tokens so far */
+};
+WN_INTERNAL void wn__shingle_carry_init(struct wn_shingle_carry *c);
+WN_INTERNAL int wn__shingles_piece(const struct wn_tokens *t, unsigned ngram,
+                                   uint64_t seed, struct wn_shingle_carry *c,
+                                   uint64_t **out, size_t *n, size_t *cap);
+WN_INTERNAL int wn__shingles_last(const struct wn_shingle_carry *c,
+                                  unsigned ngram, uint64_t seed,
+                                  uint64_t *last);
+
 /* Sort v ascending and remove repeats in place; returns the new count.
  * O(n log n), no allocation. */
 WN_INTERNAL size_t wn__u64_sort_unique(uint64_t *v, size_t n);
@@ -182,6 +209,21 @@ WN_INTERNAL int wn__minhash_oph(const uint64_t *h, size_t n, uint32_t k,
 WN_INTERNAL int wn__minhash_oph_fine(const uint64_t *h, size_t n, uint32_t k,
                                      uint32_t m, uint64_t seed, uint32_t *sig,
                                      uint32_t *fine);
+/*
+ * wn__minhash_oph_fine in parts, for shingles that come in pieces (a large
+ * text sketched chunk by chunk, lib/dedup/sketcher.c): fill the k * m fine
+ * bins with WN_SIG_EMPTY, call wn__minhash_oph_update(piece, n, k * m, seed,
+ * fine) for every piece (each bin keeps its minimum, so the order and the
+ * cut do not matter), then wn__minhash_oph_fine_finish with any = whether
+ * some piece had a shingle: sig and fine are bit-identical to those of
+ * wn__minhash_oph_fine over the concatenation, and so is the return value.
+ */
+WN_INTERNAL void wn__minhash_oph_update(const uint64_t *h, size_t n,
+                                        uint32_t km, uint64_t seed,
+                                        uint32_t *fine);
+WN_INTERNAL int wn__minhash_oph_fine_finish(const uint32_t *fine, bool any,
+                                            uint32_t k, uint32_t m,
+                                            uint64_t seed, uint32_t *sig);
 /* Matches over the bins not empty in both fine signatures of k bins. */
 WN_INTERNAL double wn__minhash_fine_similarity(const uint32_t *a,
                                                const uint32_t *b, uint32_t k);
@@ -236,6 +278,12 @@ WN_INTERNAL double wn__minhash_similarity(const uint32_t *a, const uint32_t *b,
  * Hamming distance. n = 0 gives 0. O(64 n).
  */
 WN_INTERNAL uint64_t wn__simhash64(const uint64_t *h, size_t n);
+/* wn__simhash64 in parts, for shingles that come in pieces: zero ones[],
+ * add every piece's votes, then the fingerprint of the n shingles added in
+ * all (the same bits as one call over their concatenation). */
+WN_INTERNAL void wn__simhash_add(const uint64_t *h, size_t n,
+                                 uint32_t ones[64]);
+WN_INTERNAL uint64_t wn__simhash_fp(const uint32_t ones[64], uint64_t n);
 
 /*
  * Table keys for finding fingerprints within Hamming distance k (Manku, Jain,

@@ -81,4 +81,14 @@ WN_INTERNAL bool wn__text_avx512(void);
 WN_INTERNAL int wn__tokenize_ex(const char *text, size_t len, int mode,
                                 unsigned flags, struct wn_tokens *t);
 
+/*
+ * The first point c in [from, len) where text may be cut for tokenizing,
+ * or len when there is none: the tokens of text[0, len), their normalized
+ * bytes and the count of ill-formed sequences are those of text[0, c)
+ * followed by those of text[c, len) (tokenize.c says which points qualify;
+ * tests/test_text.c checks the property). A large text is sketched in
+ * pieces cut here (lib/dedup/sketcher.c). O(c - from).
+ */
+WN_INTERNAL size_t wn__tokenize_cut(const char *text, size_t len, size_t from);
+
 #endif /* WN_TEXT_TEXT_H */

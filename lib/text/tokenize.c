@@ -46,6 +46,9 @@
  */
 #define SEG_MAX 32
 
+/* Room kept after the last token for the shingles' 16-byte loads. */
+#define TAIL_SLACK 16
+
 /* ASCII bytes tokenized under one capacity check. */
 #define ASCII_CHUNK 4096
 
@@ -664,6 +667,13 @@ int wn__tokenize_ex(const char *text, size_t len, int mode, unsigned flags,
                        !(flags & WN__TOKENIZE_NO_SIMD) && wn__text_avx512()};
     int rc = tokenize(&k, (const unsigned char *)text, len,
                       !(flags & WN__TOKENIZE_NO_FASTPATH));
+    /* The shingles read every token of at most 16 bytes as two 8-byte
+     * words when they lie inside norm_cap (shingle.c, token_hash), and
+     * hash it otherwise with XXH3, another value: without this room a
+     * text's last tokens hashed by its buffer's capacity, so by what the
+     * buffer had held before (a fresh one gave "本" another hash). */
+    if (!rc)
+        rc = norm_reserve(t, TAIL_SLACK);
     if (rc) {
         t->n = 0;
         t->norm_len = 0;
@@ -676,4 +686,47 @@ WN_API int wn_tokenize(const char *text, size_t len, int mode,
                        struct wn_tokens *t)
 {
     return wn__tokenize_ex(text, len, mode, 0, t);
+}
+
+/*
+ * A cut is safe at c when the tokenizer's state there is the one it starts
+ * with: no token open, no segment (normalization run) crossing c, no
+ * ill-formed sequence crossing c. Two kinds of point have it:
+ *  - after an ASCII byte that is not a letter or digit (it closes any open
+ *    token and is a segment of its own) and before an ASCII byte (always a
+ *    boundary, never a mark: nothing composes across it);
+ *  - before a code point that is a normalization boundary, maps to itself
+ *    (WN__CP_STABLE, so the class tk_feed sees is its own) and is a word
+ *    character of a script without spaces that is not a mark: in either
+ *    mode it closes the token before it and opens its own, and a boundary
+ *    starts a segment. This keeps Chinese or Japanese text without ASCII
+ *    cuttable.
+ * A maximal ill-formed subpart never takes an ASCII byte or a lead byte, so
+ * none crosses either kind of point.
+ */
+size_t wn__tokenize_cut(const char *text, size_t len, size_t from)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    assert(from <= len);
+    for (size_t c = WN_MAX(from, (size_t)1); c < len; c++) {
+        unsigned b = s[c];
+        if (b < 0x80) {
+            if (s[c - 1] < 0x80 && !ascii_fold[s[c - 1]])
+                return c;
+            continue;
+        }
+        if (b < 0xC2 || b > 0xF4)
+            continue; /* a continuation byte or not a lead byte */
+        size_t n;
+        int32_t cp = utf8_decode(s + c, s + len, &n);
+        if (cp < 0)
+            continue;
+        unsigned cls = wn__cp_class(cp);
+        const unsigned want =
+            WN__CP_BOUNDARY | WN__CP_STABLE | WN__CP_WORD | WN__CP_NOSPACE;
+        if ((cls & (want | WN__CP_MARK)) == want)
+            return c;
+        c += n - 1;
+    }
+    return len;
 }
