@@ -12,6 +12,8 @@
  * (the star clustering 45).
  */
 #include "dedup/dedup.h"
+
+#include <assert.h>
 #include "io/outfile.h"
 
 #include <stdlib.h>
@@ -162,7 +164,50 @@ void wn__clustering_release(struct wn_clustering *c)
     wn__free(c->rep);
     wn__free(c->cid);
     wn__free(c->size);
+    wn__free(c->id_off);
+    wn__free(c->id_bytes);
     memset(c, 0, sizeof(*c));
+}
+
+int wn__clustering_load_ids(const struct wn_docs *d, struct wn_clustering *c,
+                            uint64_t budget)
+{
+    assert(c->id_off == NULL && c->id_bytes == NULL);
+    if (c->m == 0 || (uint64_t)(c->m + 1) * 8 > budget)
+        return WN_OK;
+    uint64_t *off = wn__reallocarray(NULL, c->m + 1, sizeof(*off));
+    struct wn_buf b = {0};
+    struct wn_id_cursor ids;
+    int rc = off ? wn__id_cursor_init(&ids, d) : WN_ENOMEM;
+    if (rc) {
+        wn__free(off);
+        return rc;
+    }
+    bool fits = true;
+    for (size_t k = 0; k < c->m && !rc && fits; k++) {
+        const char *id;
+        size_t len;
+        off[k] = b.len;
+        rc = wn__id_cursor_get(&ids, c->doc[k], &id, &len);
+        fits = (uint64_t)(c->m + 1) * 8 + b.len + len <= budget;
+        if (!rc && fits)
+            rc = wn__buf_append(&b, id, len);
+    }
+    off[c->m] = b.len;
+    wn__id_cursor_release(&ids);
+    if (rc || !fits) {
+        wn__free(off);
+        wn__buf_release(&b);
+        return rc;
+    }
+    c->id_off = off;
+    c->id_bytes = b.data ? b.data : wn__malloc(1);
+    if (!c->id_bytes) {
+        wn__free(off);
+        c->id_off = NULL;
+        return WN_ENOMEM;
+    }
+    return WN_OK;
 }
 
 /* A center candidate: demoted ones after the others, then the keep rule. */

@@ -524,7 +524,27 @@ struct wn_clustering {
     uint32_t *cid;  /* cluster number + 1, by root index; 0: singleton */
     uint32_t *size; /* component size, by root index */
     uint64_t nclusters;
+    /* The ids of the records in play, by index (wn__clustering_load_ids):
+     * id k is id_bytes[id_off[k], id_off[k + 1]); NULL when they were
+     * over their share of the budget (then read from the spill). */
+    uint64_t *id_off;
+    char *id_bytes;
 };
+
+/* The ids of c's records in play, read from the spill in one pass in input
+ * order, if their bytes and offsets fit in budget (else c->id_off stays
+ * NULL, which is no error): the fates' representatives and clusters.jsonl
+ * then take them from memory instead of two reads each. */
+WN_INTERNAL int wn__clustering_load_ids(const struct wn_docs *d,
+                                        struct wn_clustering *c,
+                                        uint64_t budget);
+/* The id of record k in play (c->id_off set). */
+static inline const char *wn__clustering_id(const struct wn_clustering *c,
+                                            size_t k, size_t *len)
+{
+    *len = (size_t)(c->id_off[k + 1] - c->id_off[k]);
+    return c->id_bytes + c->id_off[k];
+}
 
 /* The index of document d in c->doc, or SIZE_MAX when d is not in play. */
 WN_INTERNAL size_t wn__clustering_index(const struct wn_clustering *c,

@@ -509,6 +509,12 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
     wn__free(edges.flag);
     edges.flag = NULL;
     j->edges = edges;
+    /* The ids of the records in play, in an eighth of the budget: the
+     * fates and clusters.jsonl read them at random (representatives,
+     * members by cluster), which from the spill costs two reads each. */
+    if (!rc)
+        rc = wn__clustering_load_ids(d, &j->c,
+                                     wn__run_budget(j->o.memory) / 8);
     rep->clusters = j->c.nclusters;
     rep->stage_seconds[4] = wn__now() - t4;
     rep->bands = j->sk.bands;
@@ -579,8 +585,13 @@ int wn__dedup_job_fates(struct wn_dedup_job *j,
             if (rc)
                 break;
             f.removed = 1;
-            rc = wn__doc_id_read(d, r, &rep_id, &f.duplicate_of,
-                                 &f.duplicate_of_len);
+            size_t rk = c->id_off ? wn__clustering_index(c, r) : SIZE_MAX;
+            if (rk != SIZE_MAX)
+                f.duplicate_of =
+                    wn__clustering_id(c, rk, &f.duplicate_of_len);
+            else
+                rc = wn__doc_id_read(d, r, &rep_id, &f.duplicate_of,
+                                     &f.duplicate_of_len);
             if (rc)
                 break;
             f.duplicate_of_index = r;

@@ -7,6 +7,8 @@
 #include "dedup/dedup.h"
 #include "io/json.h"
 
+#include <assert.h>
+
 int wn__removed_line(const struct wn_sketcher *sk, const struct wn_fate *f,
                      struct wn_buf *b)
 {
@@ -36,11 +38,16 @@ int wn__removed_line(const struct wn_sketcher *sk, const struct wn_fate *f,
 
 /* Members come in input order within a cluster: the cursor reads their
  * ids (spilled, dedupjob.c) a block at a time when they are close. */
-static int append_id(struct wn_id_cursor *ids, uint32_t i, struct wn_buf *b)
+static int append_id(struct wn_id_cursor *ids, const struct wn_clustering *c,
+                     size_t k, struct wn_buf *b)
 {
     size_t len;
     const char *id;
-    int rc = wn__id_cursor_get(ids, i, &id, &len);
+    if (c->id_off) {
+        id = wn__clustering_id(c, k, &len);
+        return wn__json_escape(id, len, b);
+    }
+    int rc = wn__id_cursor_get(ids, c->doc[k], &id, &len);
     return rc ? rc : wn__json_escape(id, len, b);
 }
 
@@ -80,11 +87,13 @@ int wn__write_clusters(const struct wn_docs *d, const struct wn_clustering *c,
     for (uint64_t id = 1; id <= nc && !rc; id++) {
         uint64_t to = start[id];
         uint32_t rep = c->rep[c->root[mem[from]]];
+        size_t rk = wn__clustering_index(c, rep);
+        assert(rk != SIZE_MAX); /* a representative is in play */
         b.len = 0;
         rc = wn__buf_printf(&b, "{\"cluster\":%llu,\"representative\":",
                             (unsigned long long)id - 1);
         if (!rc)
-            rc = append_id(&ids, rep, &b);
+            rc = append_id(&ids, c, rk, &b);
         if (!rc)
             rc = wn__buf_printf(&b, ",\"size\":%llu,\"members\":[",
                                 (unsigned long long)(to - from));
@@ -92,7 +101,7 @@ int wn__write_clusters(const struct wn_docs *d, const struct wn_clustering *c,
             if (k > from)
                 rc = wn__buf_putc(&b, ',');
             if (!rc)
-                rc = append_id(&ids, c->doc[mem[k]], &b);
+                rc = append_id(&ids, c, mem[k], &b);
         }
         if (!rc)
             rc = WN_BUF_LIT(&b, "]}\n");
