@@ -313,7 +313,11 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
         if (!rc)
             wn__frame_stage(j->frame, "verify", "pairs", 0, npairs);
         j->ver.wt = j->sk.lead_bytes ? &j->wt : NULL;
-        if (!rc && j->sk.rule)
+        if (!rc && j->verify)
+            rc = j->verify(j->join_ud, &j->ver, pairs, npairs,
+                           j->sk.rule ? NULL : &j->uf, &rep->verified,
+                           &rep->edges, &edges);
+        else if (!rc && j->sk.rule)
             rc = wn__stage_verify_edges(&j->ver, pairs, npairs, j->o.cancel,
                                         &rep->verified, &edges);
         else if (!rc)
@@ -378,7 +382,10 @@ int wn__dedup_job_fates(struct wn_dedup_job *j,
             pd.s.jac = pd.s.cont = pd.s.a_in_b = pd.s.b_in_a = 1.0;
             pd.reason = WN_REASON_EXACT;
             /* In input order, as the edge was decided. */
-            if (!exact && j->have_ver)
+            if (!exact && j->have_ver && j->decide)
+                rc = j->decide(j->join_ud, WN_MIN(r, (uint32_t)i),
+                               WN_MAX(r, (uint32_t)i), &pd);
+            else if (!exact && j->have_ver)
                 rc = wn__pair_decide(&j->ver, WN_MIN(r, (uint32_t)i),
                                      WN_MAX(r, (uint32_t)i), &pd);
             if (rc)
