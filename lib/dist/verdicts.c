@@ -34,8 +34,11 @@
 
 enum { OP_WORDS = 1, OP_CODES = 2, OP_DECIDE = 3, OP_DONE = 4 };
 
-/* 2^16 pairs a round: at most 2^16 records of about 600 bytes fetched. */
-#define ROUND_PAIRS ((size_t)1 << 16)
+/* 2^13 pairs a round: at most 2^13 records of about 600 bytes fetched
+ * (4.8 MB) and as many served. 2^16 took 20 to 34 MB more peak RSS per
+ * rank on 199 MB (docs/BENCHMARKS.md, "MPI ranks"); the rounds' collectives
+ * cost little next to the records (about 1.7 pairs per record). */
+#define ROUND_PAIRS ((size_t)1 << 13)
 
 static size_t stride(const struct wn_dist_verifier *v)
 {
