@@ -508,6 +508,21 @@ WN_INTERNAL int wn__stage_verify_edges(struct wn_pair_verifier *v,
                                        volatile int *cancel, uint64_t *verified,
                                        struct wn_edges *e);
 WN_INTERNAL void wn__edges_release(struct wn_edges *e);
+/* Append pair p (after e's last) with its flag and verdict to e; sim NULL
+ * when the verdict is not at hand (lib/dist: the fates then ask for it). */
+WN_INTERNAL int wn__edge_push(struct wn_edges *e, uint64_t p, uint8_t flag,
+                              const struct wn_edge_sim *sim);
+/* The edge flag of an accepted pair's decision (1, 2, or 0). */
+WN_INTERNAL uint8_t wn__edge_flag(const struct wn_pair_decision *d);
+/* The verdict of a pair from its two verification records (rec_bytes
+ * each) and shingle counts, without the spill files (lib/dist verifies at
+ * the records' owners): what wn__pair_decide gives for documents with
+ * those records. Not for exact verification (need_sets). */
+WN_INTERNAL void wn__verify_records(const struct wn_sketcher *sk,
+                                    const struct wn_words *wt,
+                                    const uint8_t *ra, const uint8_t *rb,
+                                    uint32_t na, uint32_t nb,
+                                    struct wn_pair_decision *out);
 
 /*
  * Clusters over the records that can be in one (clusters.c): those of an
@@ -594,6 +609,13 @@ struct wn_dedup_job {
     int (*join)(void *ud, const struct wn_join_in *in, uint64_t **pairs,
                 size_t *npairs, struct wn_join_stats *st);
     void *join_ud;
+    /* The verification and the removals' verdicts, when not from the
+     * spill files (lib/dist: at the records' owners,
+     * wn_dedup_source.verify and .decide), with join_ud. */
+    int (*verify)(void *ud, struct wn_pair_verifier *v, const uint64_t *pairs,
+                  size_t npairs, struct wn_uf *uf, uint64_t *verified,
+                  uint64_t *edges, struct wn_edges *e);
+    int (*decide)(void *ud, uint32_t a, uint32_t b, struct wn_pair_decision *d);
     struct wn_cms words; /* the rule's word counts (have_words) */
     bool have_words;
     struct wn_words wt;
@@ -744,6 +766,18 @@ struct wn_dedup_source {
                 size_t *npairs, struct wn_join_stats *st);
     void *ud;
     uint64_t bytes, blank_lines;
+    /* NULL, or the verification to run instead of the job's own: the
+     * pairs of the join in order, v the job's verifier (its words set),
+     * uf NULL for the pair rule (every accepted pair goes to e with its
+     * flag, as wn__stage_verify_edges) or the union-find (the pairs whose
+     * documents are still apart are counted in *verified and the accepted
+     * ones unioned and counted in *edges, as wn__stage_verify). */
+    int (*verify)(void *ud, struct wn_pair_verifier *v, const uint64_t *pairs,
+                  size_t npairs, struct wn_uf *uf, uint64_t *verified,
+                  uint64_t *edges, struct wn_edges *e);
+    /* NULL, or the verdict of documents a < b for a removed record's fate,
+     * instead of wn__pair_decide (called in the fates' order). */
+    int (*decide)(void *ud, uint32_t a, uint32_t b, struct wn_pair_decision *d);
     /* NULL, or the --keep max value of rec, a JSON record that next gave
      * without its bytes (raw NULL): NaN when it has none. */
     double (*keep_value)(void *ud, const struct wn_record *rec);

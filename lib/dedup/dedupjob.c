@@ -303,6 +303,12 @@ static int verify_pairs(struct wn_dedup_job *j, const uint64_t *pairs,
                         size_t npairs, struct wn_edges *e)
 {
     struct wn_dedup_report *rep = &j->rep;
+    /* lib/dist verifies at the records' owners, in one collective step:
+     * its join keeps the pairs in memory, so they come here once. */
+    if (j->verify)
+        return j->verify(j->join_ud, &j->ver, pairs, npairs,
+                         j->sk.rule ? NULL : &j->uf, &rep->verified,
+                         &rep->edges, e);
     if (j->sk.rule)
         return wn__stage_verify_edges(&j->ver, pairs, npairs, j->o.cancel,
                                       &rep->verified, e);
@@ -424,7 +430,9 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
         uint64_t pair_budget = wn__run_budget(j->o.memory) / 4;
         struct wn_runs pr;
         wn__runs_init(&pr, j->frame, 1, pair_budget);
-        in.pair_runs = &pr;
+        /* Not under lib/dist's join: its verification is one collective
+         * step over pairs in memory (verify_pairs). */
+        in.pair_runs = j->join ? NULL : &pr;
         in.pair_cap =
             (size_t)WN_MIN((uint64_t)SIZE_MAX / 16,
                            WN_MAX((uint64_t)4096,
@@ -579,6 +587,8 @@ int wn__dedup_job_fates(struct wn_dedup_job *j,
                 pd.s.cont = es->cont;
                 pd.figures = es->figures;
                 pd.reason = es->reason;
+            } else if (!exact && j->have_ver && j->decide) {
+                rc = j->decide(j->join_ud, pa, pb, &pd);
             } else if (!exact && j->have_ver) {
                 rc = wn__pair_decide(&j->ver, pa, pb, &pd);
             }

@@ -290,6 +290,8 @@ static int run_impl(const char *const *inputs, size_t ninputs,
     if (src) {
         x->job.join = src->join;
         x->job.join_ud = src->ud;
+        x->job.verify = src->verify;
+        x->job.decide = src->decide;
     }
     if (!rc)
         rc = pass1(x, r, src);

@@ -466,16 +466,16 @@ int wn__pair_similarity(struct wn_pair_verifier *v, uint32_t a, uint32_t b,
     return rc;
 }
 
-/* The verdict of a, b from their similarity and their spilled records. */
-static void decide_sim(const struct wn_pair_verifier *v, uint32_t a, uint32_t b,
-                       const uint8_t *ra, const uint8_t *rb,
-                       struct wn_pair_decision *d)
+/* The verdict of a pair of this similarity from its records and sizes. */
+static void decide_records(const struct wn_sketcher *sk,
+                           const struct wn_words *wt, const uint8_t *ra,
+                           const uint8_t *rb, uint32_t na, uint32_t nb,
+                           struct wn_pair_decision *d)
 {
-    const struct wn_sketcher *sk = v->sk;
     if (sk->rule) {
         struct wn__quality_verdict q;
-        wn__verify_rule(sk, v->wt, ra + sk->sig_bytes, rb + sk->sig_bytes,
-                        wn__doc_nsh(v->docs, a), wn__doc_nsh(v->docs, b), &d->s, &q);
+        wn__verify_rule(sk, wt, ra + sk->sig_bytes, rb + sk->sig_bytes, na, nb,
+                        &d->s, &q);
         d->same = q.same;
         d->reason = d->same ? rule_reason(&q) : WN_REASON_NONE;
         d->figures = wn__figures_public(q.agreement);
@@ -487,6 +487,27 @@ static void decide_sim(const struct wn_pair_verifier *v, uint32_t a, uint32_t b,
         d->reason =
             d->same ? wn__verify_reason(sk, false, &d->s) : WN_REASON_NONE;
     }
+}
+
+/* The verdict of a, b from their similarity and their spilled records. */
+static void decide_sim(const struct wn_pair_verifier *v, uint32_t a, uint32_t b,
+                       const uint8_t *ra, const uint8_t *rb,
+                       struct wn_pair_decision *d)
+{
+    decide_records(v->sk, v->wt, ra, rb, wn__doc_nsh(v->docs, a),
+                   wn__doc_nsh(v->docs, b), d);
+}
+
+void wn__verify_records(const struct wn_sketcher *sk, const struct wn_words *wt,
+                        const uint8_t *ra, const uint8_t *rb, uint32_t na,
+                        uint32_t nb, struct wn_pair_decision *out)
+{
+    assert(sk && ra && rb && out && !sk->need_sets);
+    struct wn_pair_decision d;
+    memset(&d, 0, sizeof(d));
+    wn__verify_data(sk, ra, rb, na, nb, &d.s);
+    decide_records(sk, wt, ra, rb, na, nb, &d);
+    *out = d;
 }
 
 int wn__pair_decide(struct wn_pair_verifier *v, uint32_t a, uint32_t b,
@@ -539,8 +560,8 @@ static struct wn_edge_sim edge_sim(const struct wn_pair_decision *d)
     return x;
 }
 
-static int edge_push(struct wn_edges *e, uint64_t p, uint8_t flag,
-                     const struct wn_edge_sim *sim)
+int wn__edge_push(struct wn_edges *e, uint64_t p, uint8_t flag,
+                  const struct wn_edge_sim *sim)
 {
     size_t cap = e->cap;
     if (WN_GROW(e->pair, e->cap, e->n + 1))
@@ -558,7 +579,12 @@ static int edge_push(struct wn_edges *e, uint64_t p, uint8_t flag,
     }
     e->pair[e->n] = p;
     e->flag[e->n] = flag;
-    e->sim[e->n] = *sim;
+    if (sim) {
+        e->sim[e->n] = *sim;
+    } else {
+        memset(&e->sim[e->n], 0, sizeof(e->sim[0]));
+        e->sim[e->n].reason = -1; /* not known: wn__edges_find says none */
+    }
     e->n++;
     return WN_OK;
 }
@@ -576,10 +602,12 @@ const struct wn_edge_sim *wn__edges_find(const struct wn_edges *e, uint32_t a,
         else
             hi = mid;
     }
-    return lo < e->n && e->pair[lo] == key ? &e->sim[lo] : NULL;
+    return lo < e->n && e->pair[lo] == key && e->sim[lo].reason >= 0
+               ? &e->sim[lo]
+               : NULL;
 }
 
-static uint8_t edge_flag(const struct wn_pair_decision *d)
+uint8_t wn__edge_flag(const struct wn_pair_decision *d)
 {
     return (uint8_t)(d->a_contained ? 1 : d->b_contained ? 2 : 0);
 }
@@ -602,7 +630,7 @@ static int verify_edges_simple(struct wn_pair_verifier *v,
         (*verified)++;
         if (dd.same) {
             struct wn_edge_sim x = edge_sim(&dd);
-            rc = edge_push(e, pairs[i], edge_flag(&dd), &x);
+            rc = wn__edge_push(e, pairs[i], wn__edge_flag(&dd), &x);
         }
         if ((i & 0xffff) == 0 && cancel && *cancel)
             rc = WN_EINTR;
@@ -798,7 +826,7 @@ static int verify_run(struct vblock *k, const uint64_t *pairs, size_t p0,
             wn__verify_data(k->v->sk, ra, rb, wn__doc_nsh(k->v->docs, a),
                             wn__doc_nsh(k->v->docs, b), &d.s);
             decide_sim(k->v, a, b, ra, rb, &d);
-            codes[i] = d.same ? (uint8_t)(1 + edge_flag(&d)) : 0;
+            codes[i] = d.same ? (uint8_t)(1 + wn__edge_flag(&d)) : 0;
             if (d.same) {
                 if (WN_GROW(k->found, k->found_cap, k->nfound + 1)) {
                     rc = WN_ENOMEM;
@@ -899,7 +927,7 @@ int wn__stage_verify_edges(struct wn_pair_verifier *v, const uint64_t *pairs,
     for (size_t i = 0; i < npairs && !rc; i++)
         if (codes[i]) {
             assert(f < k.nfound && k.found[f].index == i);
-            rc = edge_push(e, pairs[i], (uint8_t)(codes[i] - 1),
+            rc = wn__edge_push(e, pairs[i], (uint8_t)(codes[i] - 1),
                            &k.found[f++].sim);
         }
     if (!rc)

@@ -29,6 +29,7 @@
 #include "dist/dist.h"
 #include "dist/exchange.h"
 #include "dist/kept.h"
+#include "dist/verdicts.h"
 
 #include "dedup/dedup.h"
 #include "io/reader.h"
@@ -341,6 +342,92 @@ static int put_end(struct wn_buf *b, const struct wn_reader *r,
 }
 
 /*
+ * What a sketch sends rank 0 leaves out. sketcher.c's encoding
+ * (wn_sketch_encode) is a header of SKETCH_HEAD bytes whose le32 at
+ * SKETCH_LEN_AT is the whole length, then sections (a le32 tag, a le32
+ * length, the bytes) that the decoder takes in any order. A rank drops
+ * the band keys (SEC_KEYS: rank 0 gets them only through the join) and,
+ * when the records are verified at their owners (verifies_at_owners), the
+ * signature and the figures (SEC_VERIFY, SEC_FIGS: verdicts.c); rank 0
+ * appends them again as zeros before decoding (thicken), so its job spills
+ * zeros there and reads only the lead words, which its joins need.
+ */
+#define SKETCH_HEAD   24u
+#define SKETCH_LEN_AT 16u
+#define SEC_HEAD      8u
+enum { SEC_KEYS = 2, SEC_VERIFY = 3, SEC_FIGS = 5 };
+
+/* Whether pairs are verified at the records' owners (verdicts.h): every
+ * mode but exact verification (shingle sets) and --exact-only. */
+static bool verifies_at_owners(const struct wn_sketcher *sk)
+{
+    return !sk->o.exact_only && !sk->need_sets && sk->rec_bytes > 0;
+}
+
+static bool dropped(const struct wn_sketcher *sk, uint32_t tag)
+{
+    return tag == SEC_KEYS ||
+           (verifies_at_owners(sk) && (tag == SEC_VERIFY || tag == SEC_FIGS));
+}
+
+static int thin(const struct wn_sketcher *sk, const uint8_t *b, size_t len,
+                struct wn_buf *out)
+{
+    out->len = 0;
+    if (len < SKETCH_HEAD || wn__buf_append(out, b, SKETCH_HEAD))
+        return len < SKETCH_HEAD ? WN_EFORMAT : WN_ENOMEM;
+    for (size_t at = SKETCH_HEAD; at < len;) {
+        if (len - at < SEC_HEAD)
+            return WN_EFORMAT;
+        uint32_t tag = wn__get_le32(b + at), n = wn__get_le32(b + at + 4);
+        if (n > len - at - SEC_HEAD)
+            return WN_EFORMAT;
+        if (!dropped(sk, tag) && wn__buf_append(out, b + at, SEC_HEAD + n))
+            return WN_ENOMEM;
+        at += SEC_HEAD + n;
+    }
+    wn__put_le32((unsigned char *)out->data + SKETCH_LEN_AT,
+                 (uint32_t)out->len);
+    return WN_OK;
+}
+
+static int zero_section(struct wn_buf *out, uint32_t tag, size_t n)
+{
+    unsigned char h[SEC_HEAD];
+    wn__put_le32(h, tag);
+    wn__put_le32(h + 4, (uint32_t)n);
+    int rc = wn__buf_append(out, h, sizeof(h));
+    if (!rc)
+        rc = wn__buf_reserve(out, out->len + n);
+    if (!rc) {
+        memset(out->data + out->len, 0, n);
+        out->len += n;
+    }
+    return rc;
+}
+
+static int thicken(const struct wn_sketcher *sk, const char *b, size_t len,
+                   struct wn_buf *out)
+{
+    out->len = 0;
+    if (len < SKETCH_HEAD)
+        return WN_EFORMAT;
+    int rc = wn__buf_append(out, b, len);
+    if (!rc && sk->nkeys)
+        rc = zero_section(out, SEC_KEYS, (size_t)sk->nkeys * 8);
+    if (!rc && verifies_at_owners(sk) && sk->sig_bytes)
+        rc = zero_section(out, SEC_VERIFY, sk->sig_bytes);
+    if (!rc && verifies_at_owners(sk) && sk->fig_bytes)
+        rc = zero_section(out, SEC_FIGS, sk->fig_bytes);
+    if (!rc && out->len > UINT32_MAX)
+        rc = WN_ETOOBIG;
+    if (!rc)
+        wn__put_le32((unsigned char *)out->data + SKETCH_LEN_AT,
+                     (uint32_t)out->len);
+    return rc;
+}
+
+/*
  * The keys of every family of a sketch, in the order of the job's key
  * files (wn_spills.key_f): the sketch's key array of sk->nkeys values. A
  * sketcher with more key families spills them through the same array, so
@@ -409,14 +496,25 @@ static int local_keys_add(struct local_keys *lk, struct wn_sketch *s,
     return WN_OK;
 }
 
+/* A document's verification record in this rank's spill (verdicts.h):
+ * the sketch's rec_bytes, then its shingle count. */
+static int vrec_add(FILE *f, const struct wn_sketch *s,
+                    const struct wn_sketcher *sk)
+{
+    if (fwrite(s->vdata, 1, sk->rec_bytes, f) != sk->rec_bytes ||
+        fwrite(&s->nsh, sizeof(s->nsh), 1, f) != 1)
+        return wn__status_from_errno(errno);
+    return WN_OK;
+}
+
 static int send_inputs(const char *const *inputs, const struct plan *pl,
                        const struct wn_dedup_options *o,
                        const struct wn_sketcher *sk, struct local_keys *lk,
-                       struct wn_dist_kept *kp, int rank,
+                       FILE *vrec_f, struct wn_dist_kept *kp, int rank,
                        struct wn_dedup_report *rep, struct wn_dist_traffic *t)
 {
     struct wn_sketch *s = NULL;
-    struct wn_buf msg = {0}, blob = {0}, last_src = {0};
+    struct wn_buf msg = {0}, blob = {0}, last_src = {0}, sent = {0};
     struct wn_reader *r = NULL;
     int rc = wn_sketch_create(sk, &s);
     bool died = false;
@@ -441,6 +539,8 @@ static int send_inputs(const char *const *inputs, const struct plan *pl,
                 rc = wn_sketcher_sketch(sk, rec.text, rec.text_len, s);
                 if (!rc)
                     rc = local_keys_add(lk, s, sk, u);
+                if (!rc && vrec_f)
+                    rc = vrec_add(vrec_f, s, sk);
                 if (!rc)
                     rc = wn__dist_kept_note(kp, u, &rec);
                 size_t need = rc ? 0 : wn_sketch_encoded_size(s);
@@ -448,9 +548,12 @@ static int send_inputs(const char *const *inputs, const struct plan *pl,
                     rc = wn__buf_reserve(&blob, need);
                 if (!rc)
                     rc = wn_sketch_encode(s, blob.data, need, &blen);
+                if (!rc)
+                    rc = thin(sk, (const uint8_t *)blob.data, blen, &sent);
+                blen = sent.len;
             }
             if (!rc)
-                rc = put_record(&msg, &rec, blob.data, blen, o, &last_src, t);
+                rc = put_record(&msg, &rec, sent.data, blen, o, &last_src, t);
             if (!rc && msg.len >= MESSAGE_BYTES) {
                 rc = send_buf(&msg);
                 if (!died) {
@@ -483,6 +586,7 @@ static int send_inputs(const char *const *inputs, const struct plan *pl,
     }
     wn__buf_release(&msg);
     wn__buf_release(&blob);
+    wn__buf_release(&sent);
     wn__buf_release(&last_src);
     wn_sketch_free(s);
     return rc;
@@ -642,9 +746,17 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
     struct runs x = {0};
     uint64_t *all = NULL;
     uint8_t *skip = NULL;
+    FILE *vrec_f = NULL;
+    struct wn_dist_verifier dv;
+    bool have_dv = false;
     int rc = wn_sketcher_create(o, &sk);
     if (!rc)
         rc = local_keys_open(&lk, sk, o, pl->n);
+    if (!rc && verifies_at_owners(sk)) {
+        vrec_f = wn__spill_create(spill_dir(o), "verify", (size_t)1 << 16,
+                                  NULL);
+        rc = vrec_f ? WN_OK : WN_EOPEN;
+    }
     if (!rc) {
         struct wn_io_note note = {0};
         FILE *lens = wn__spill_create(spill_dir(o), "kept-lengths",
@@ -657,7 +769,7 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
         }
     }
     if (!rc)
-        rc = send_inputs(inputs, pl, o, sk, &lk, &kp, rank, rep, t);
+        rc = send_inputs(inputs, pl, o, sk, &lk, vrec_f, &kp, rank, rep, t);
     t->records = rep->read;
     if (!rc && !o->exact_only) {
         all = wn__calloc(pl->n ? pl->n : 1, sizeof(*all));
@@ -696,8 +808,25 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
                                &pairs, &npairs, &st, t);
             wn__free(pairs);
         }
+        local_keys_release(&lk); /* the join is done */
+        /* Then this rank verifies the pairs of its documents and serves
+         * their records, until rank 0 has every verdict it needs. */
+        if (!rc && vrec_f && fflush(vrec_f) != 0)
+            rc = wn__status_from_errno(errno);
+        if (!rc && vrec_f) {
+            rc = wn__dist_verifier_init(&dv, sk, rank, size, pl->n, pl->owner,
+                                        all, fileno(vrec_f), NULL, t,
+                                        o->cancel);
+            have_dv = true;
+        }
+        if (!rc && vrec_f)
+            rc = wn__dist_verdicts_serve(&dv);
     }
-    local_keys_release(&lk); /* the join is done */
+    local_keys_release(&lk);
+    if (have_dv)
+        wn__dist_verifier_release(&dv);
+    if (vrec_f)
+        fclose(vrec_f);
     if (!rc)
         rc = remote_write(&kp, pl, inputs, o, rank, rep, t);
     rep->peak_rss_bytes = wn__peak_rss();
@@ -734,6 +863,14 @@ struct gather {
     uint64_t *unit_docs; /* documents numbered from each unit */
     struct wn_dist_traffic *t;
     int size;
+    struct wn_buf thick; /* a received sketch with its dropped sections */
+    /* Verification at the owners (verdicts.h), and the verdicts of the
+     * removals, in the fates' order. */
+    struct wn_dist_verifier dv;
+    bool have_dv;
+    uint64_t *rem;
+    struct wn_pair_decision *dec;
+    size_t nrem, next_rem;
 };
 
 /* The lengths of rank 0's own kept lines go to a spill file of the run. */
@@ -833,7 +970,9 @@ static int take_entry(struct gather *g, struct wn_record *rec,
         memcpy(&g->value, q + w.blob_len, sizeof(g->value));
     *s = NULL;
     if (!rec->status) {
-        rc = wn_sketch_decode(g->sk, q, w.blob_len, g->s);
+        rc = thicken(g->sk, q, w.blob_len, &g->thick);
+        if (!rc)
+            rc = wn_sketch_decode(g->sk, g->thick.data, g->thick.len, g->s);
         if (rc)
             return rc;
         *s = g->s;
@@ -960,6 +1099,95 @@ static double gather_keep_value(void *ud, const struct wn_record *rec)
     return g->has_value ? g->value : NAN;
 }
 
+/* The job's verification (wn_dedup_source.verify): every pair at the
+ * owner of its first document (verdicts.c), then the verdicts taken in
+ * pair order as wn__stage_verify_edges (the pair rule) or wn__stage_verify
+ * (union-find) take them, so the edges, unions and counts are theirs. */
+static int gather_verify(void *ud, struct wn_pair_verifier *pv,
+                         const uint64_t *pairs, size_t npairs,
+                         struct wn_uf *uf, uint64_t *verified, uint64_t *edges,
+                         struct wn_edges *e)
+{
+    struct gather *g = ud;
+    assert(!g->have_dv);
+    int rc = wn__dist_verifier_init(&g->dv, pv->sk, 0, g->size, g->pl->n,
+                                    g->pl->owner, g->unit_docs, pv->sig_fd,
+                                    pv->docs, g->t, g->o->cancel);
+    g->have_dv = true;
+    uint8_t *codes = wn__malloc(npairs ? npairs : 1);
+    if (!rc && !codes)
+        rc = WN_ENOMEM;
+    if (!rc)
+        rc = wn__dist_verdicts_words(&g->dv, pv->wt);
+    if (!rc)
+        rc = wn__dist_verdicts_run(&g->dv, pairs, npairs, codes, NULL);
+    for (size_t i = 0; !rc && i < npairs; i++) {
+        uint32_t a = (uint32_t)(pairs[i] >> 32), b = (uint32_t)pairs[i];
+        if (!uf) {
+            if (codes[i])
+                rc = wn__edge_push(e, pairs[i], (uint8_t)(codes[i] - 1), NULL);
+            continue;
+        }
+        if (wn__uf_find(uf, a) == wn__uf_find(uf, b))
+            continue;
+        (*verified)++;
+        if (codes[i]) {
+            (*edges)++;
+            wn__uf_union(uf, a, b);
+        }
+    }
+    if (!rc && !uf)
+        *verified += npairs;
+    wn__free(codes);
+    return rc;
+}
+
+/* The verdicts of the removals that are no exact copies, each against its
+ * representative, in document order (the order of the fates). */
+static int decide_removals(struct gather *g, const struct wn_dedup_job *j)
+{
+    const struct wn_clustering *c = &j->c;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t n = 0;
+        /* A record not in play is kept; those in play come in document
+         * order, as the fates take them. */
+        for (size_t k = 0; k < c->m; k++) {
+            uint32_t i = c->doc[k];
+            uint32_t r = c->rep[c->root[k]];
+            if (r == i ||
+                wn__egroup_of(&j->eg, i) == wn__egroup_of(&j->eg, r))
+                continue;
+            if (pass)
+                g->rem[n] = (uint64_t)WN_MIN(r, (uint32_t)i) << 32 |
+                            WN_MAX(r, (uint32_t)i);
+            n++;
+        }
+        if (!pass) {
+            g->nrem = n;
+            g->rem = wn__reallocarray(NULL, n ? n : 1, sizeof(*g->rem));
+            g->dec = wn__reallocarray(NULL, n ? n : 1, sizeof(*g->dec));
+            if (!g->rem || !g->dec)
+                return WN_ENOMEM;
+        }
+    }
+    int rc = wn__dist_verdicts_run(&g->dv, g->rem, g->nrem, NULL, g->dec);
+    int done = wn__dist_verdicts_done(&g->dv);
+    return rc ? rc : done;
+}
+
+/* The job's verdict of a removal (wn_dedup_source.decide): the next of
+ * those decide_removals fetched. */
+static int gather_decide(void *ud, uint32_t a, uint32_t b,
+                         struct wn_pair_decision *out)
+{
+    struct gather *g = ud;
+    if (g->next_rem >= g->nrem ||
+        g->rem[g->next_rem] != ((uint64_t)a << 32 | b))
+        return WN_EIO; /* not the removals the clustering made */
+    *out = g->dec[g->next_rem++];
+    return WN_OK;
+}
+
 /* Rank 0's walk over the fates: removed.jsonl, and one bit per document
  * of each rank, in its reading order (set: kept). */
 struct fate_walk {
@@ -1044,6 +1272,9 @@ static int gather_write(void *ud, struct wn_dedup_job *j, struct wn_frame *f,
         w.bits[k] = wn__calloc((size_t)(rdocs[k] / 8 + 1), 1);
         rc = w.bits[k] ? WN_OK : WN_ENOMEM;
     }
+    /* The verification ran at the owners: so do the removals' verdicts. */
+    if (!rc && g->have_dv)
+        rc = decide_removals(g, j);
     if (!rc)
         rc = wn__dedup_job_fates(j, walk_fate, &w);
     for (size_t k = 0; !rc && k < n; k++)
@@ -1134,11 +1365,20 @@ int wn_dist_dedup(const char *const *inputs, size_t ninputs, const char *outdir,
         rc = wn_sketcher_create(opts, &g.sk);
     if (!rc)
         rc = wn_sketch_create(g.sk, &g.s);
+    if (!rc && verifies_at_owners(g.sk)) {
+        g.src.verify = gather_verify;
+        g.src.decide = gather_decide;
+    }
     if (!rc)
         rc = wn__dedup_run_source(inputs, ninputs, outdir, opts, &g.src, rep);
     wn_reader_free(g.r);
     wn__buf_release(&g.in);
     wn__buf_release(&g.source);
+    wn__buf_release(&g.thick);
+    if (g.have_dv)
+        wn__dist_verifier_release(&g.dv);
+    wn__free(g.rem);
+    wn__free(g.dec);
     wn__dist_kept_release(&g.kept);
     wn_sketch_free(g.s);
     wn_sketcher_free(g.sk);

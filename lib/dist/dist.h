@@ -33,6 +33,9 @@ struct wn_dist_traffic {
     uint64_t keys;     /* (key, document) entries, to other ranks */
     uint64_t pairs;    /* candidate pairs, to rank 0 */
     uint64_t fates;    /* rank 0: path and kept bits, to the other ranks */
+    uint64_t vpairs;   /* rank 0: pairs to verify and word counts, out */
+    uint64_t vrecs;    /* verification records and their requests */
+    uint64_t verdicts; /* verdicts, to rank 0 */
     uint64_t records;  /* records this rank read */
     /* This rank could not open rank 0's temporary kept.jsonl by its name:
      * the output directory is not on a file system every rank sees. */

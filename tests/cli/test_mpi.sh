@@ -156,6 +156,73 @@ for p in 2 3; do
     ok $? "large buckets, $p ranks: the same outputs, candidates and bucket figures"
 done
 
+# Verification at the owners (lib/dist/verdicts.c): each pair goes to the
+# rank that read its first record, which fetches the second's record from
+# its owner. Compressed inputs are read whole by rank i % P, so with 2
+# ranks v0 and v2 are rank 0's and v1 rank 1's: near copies within rank 0
+# (x), within rank 1 (z), from rank 0 to rank 1 (y) and from rank 1 to
+# rank 0 (w). The news profile and classic (union-find), 1 to 3 ranks.
+body() { # body x|y|z|w: four unrelated texts of 50 to 60 words
+    case $1 in
+    x) printf 'The regional transport board announced on Thursday that the blue line between the northern suburbs and the old harbour will close for six weeks of repairs starting in May, while replacement buses run every ten minutes during the day and every twenty minutes at night, and officials promised shorter delays.' ;;
+    y) printf 'Scientists at the coastal research station reported that the colony of grey seals on the outer islands has doubled in ten years, helped by cleaner water and a ban on fishing nets near the breeding beaches, although storms last winter washed away many of the youngest pups before they could swim.' ;;
+    z) printf 'The village library will extend its opening hours from next month, the council said, after volunteers offered to staff the reading room on Saturday afternoons and a local bakery donated money for new shelves, computers and a small corner where children can listen to stories read aloud every week.' ;;
+    w) printf 'Engineers testing the new wind turbines on the hill above the quarry found that the blades vibrated more than expected in strong gusts, so the company has delayed connecting them to the grid until a stiffer design arrives from the factory in the spring and passes another round of trials.' ;;
+    esac
+}
+mkdir -p "$TMP/own"
+{
+    printf '{"id": "x1", "text": "%s"}\n' "$(body x)"
+    printf '{"id": "x2", "text": "%s"}\n' "$(body x | sed 's/six weeks/seven weeks/')"
+    printf '{"id": "y1", "text": "%s"}\n' "$(body y)"
+} | gzip >"$TMP/own/v0.jsonl.gz"
+{
+    printf '{"id": "z1", "text": "%s"}\n' "$(body z)"
+    printf '{"id": "y2", "text": "%s"}\n' "$(body y | sed 's/ten years/eleven years/')"
+    printf '{"id": "z2", "text": "%s"}\n' "$(body z | sed 's/next month/next week/')"
+    printf '{"id": "w1", "text": "%s"}\n' "$(body w)"
+} | gzip >"$TMP/own/v1.jsonl.gz"
+printf '{"id": "w2", "text": "%s"}\n' "$(body w | sed 's/the spring/the summer/')" | gzip >"$TMP/own/v2.jsonl.gz"
+own="$TMP/own/v0.jsonl.gz $TMP/own/v1.jsonl.gz $TMP/own/v2.jsonl.gz"
+for opts in "" "--profile classic --threshold 0.7"; do
+    rm -rf "$TMP/own1"
+    # shellcheck disable=SC2086
+    "$WINNOW" dedup -q $opts -o "$TMP/own1" $own
+    [ "$(grep -o '"id": *"[a-z0-9]*"' "$TMP/own1/removed.jsonl" | sed 's/.*"\([a-z0-9]*\)"$/\1/' | sort | tr '\n' ' ')" = "w2 x2 y2 z2 " ]
+    ok $? "pairs within and across ranks, options '$opts': one process removes x2, y2, z2, w2"
+    for p in 1 2 3; do
+        rm -rf "$TMP/ownp"
+        # shellcheck disable=SC2086
+        mpi "$p" dedup -v $opts -o "$TMP/ownp" $own >/dev/null 2>"$TMP/own.err" &&
+            same_outputs "$TMP/own1" "$TMP/ownp" && cmp -s "$TMP/own1/removed.jsonl" "$TMP/ownp/removed.jsonl" &&
+            (for k in candidates verified edges removed_near removed_contained clusters; do
+                [ "$(json_get "$TMP/own1/stats.json" $k)" = "$(json_get "$TMP/ownp/stats.json" $k)" ] || exit 1
+            done)
+        ok $? "pairs within and across ranks, options '$opts', $p ranks: the same outputs, similarities and counts"
+    done
+    # With 2 ranks both fetch a record from the other (y and w) and rank 1
+    # sends verdicts; rank 1's sketches carry no signature (its sketch
+    # bytes per record are below those of exact verification's old path).
+    # shellcheck disable=SC2086
+    mpi 2 dedup -v $opts -o "$TMP/ownv" $own >/dev/null 2>"$TMP/own.err"
+    grep -o 'MPI rank [01] of 2: .*verdicts=[0-9]*' "$TMP/own.err" | awk '{
+        for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+        if (v["vrecs"] <= 0) bad = 1
+        if ($3 == "1" && v["verdicts"] <= 0) bad = 1
+        n++ } END { exit (n == 2 && !bad) ? 0 : 1 }'
+    ok $? "pairs across ranks, options '$opts', 2 ranks: each rank fetched the other's records, rank 1 sent verdicts"
+done
+# Exact verification keeps its old path: the shingle sets go to rank 0
+# with the sketches, and nothing is fetched.
+# shellcheck disable=SC2086
+mpi 2 dedup -v --verify exact --containment -o "$TMP/ownx" $own >/dev/null 2>"$TMP/ownx.err"
+[ "$(grep -c 'MPI rank [01] of 2: .* vrecs=0 verdicts=0;' "$TMP/ownx.err")" -eq 2 ]
+ok $? "--verify exact: verified on rank 0 (vrecs=0 verdicts=0 on every rank)"
+s_est=$(grep -o 'MPI rank 1 of 2: .*sketches=[0-9]*' "$TMP/own.err" | sed 's/.*sketches=//')
+s_full=$(grep -o 'MPI rank 1 of 2: .*sketches=[0-9]*' "$TMP/ownx.err" | sed 's/.*sketches=//')
+[ "$s_est" -gt 0 ] && [ "$s_est" -lt "$s_full" ]
+ok $? "rank 1 sends rank 0 smaller sketches when verifying at the owners ($s_est < $s_full bytes)"
+
 # Rejected records, a directory of text files, an exact copy across files,
 # records without an id, a keep field.
 mkdir -p "$TMP/mix/docs/sub"
@@ -310,6 +377,17 @@ PY
         st=$?
         [ "$st" -ne 0 ] && [ ! -e "$TMP/dead/kept.jsonl" ] && [ ! -e "$TMP/dead/stats.json" ]
         ok $? "rank $die killed in the key exchange: mpirun exits non-zero ($st), nothing published"
+    done
+    # A rank that dies in the verification exchange (its first round), the
+    # others waiting in it: the run fails and publishes nothing.
+    for die in 2 1 0; do
+        rm -rf "$TMP/dead"
+        # shellcheck disable=SC2086
+        WINNOW_TEST_MPI_DIE_VERIFY=$die mpi 3 dedup -q -o "$TMP/dead" $gen_inputs >/dev/null 2>"$TMP/err"
+        st=$?
+        [ "$st" -ne 0 ] && [ ! -e "$TMP/dead/kept.jsonl" ] && [ ! -e "$TMP/dead/stats.json" ] &&
+            grep -qi "rank $die .*signal 9\|rank $die .*killed\|exited on signal 9" "$TMP/err"
+        ok $? "rank $die killed in the verification exchange: mpirun exits non-zero ($st), says so, nothing published"
     done
     cp -r "$TMP/one" "$TMP/prev"
     # shellcheck disable=SC2086

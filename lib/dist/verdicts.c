@@ -1,0 +1,452 @@
+/*
+ * verdicts.c - verification at the records' owners (see verdicts.h).
+ *
+ * Rank 0 announces each step with a header (MPI_Ibcast, which the serving
+ * ranks wait for sleeping 1 ms between tests: Open MPI's blocking calls
+ * spin, and a spinning rank takes a core from rank 0 while it clusters):
+ *
+ *   OP_WORDS   rank 0's word counts of the flash test (the count-min
+ *              sketch, 2 MiB at the defaults), once
+ *   OP_CODES   a round of at most ROUND_PAIRS pairs, verdict codes back
+ *   OP_DECIDE  a round of removals' pairs, whole decisions back
+ *   OP_DONE    the serving ranks return
+ *
+ * A round: rank 0 scatters the pairs to the owners of their first
+ * documents (MPI_Scatterv, the pairs of each rank in their order); every
+ * rank collects the distinct second documents of its pairs, asks their
+ * owners for them (MPI_Alltoallv of 8-byte document numbers), serves what
+ * it is asked (MPI_Alltoallv of records: rec_bytes and the shingle count),
+ * decides its pairs (wn__verify_records, the rule of lib/dedup/verify.c)
+ * and gives rank 0 the verdicts (MPI_Gatherv), which rank 0 puts back in
+ * pair order. Memory per rank and round: the round's pairs (8 bytes each)
+ * and at most one record per pair fetched.
+ */
+#include "dist/verdicts.h"
+#include "dist/exchange.h"
+
+#include "io/outfile.h"
+
+#include <assert.h>
+#include <limits.h>
+#include <mpi.h>
+#include <stdlib.h>
+#include <time.h>
+
+enum { OP_WORDS = 1, OP_CODES = 2, OP_DECIDE = 3, OP_DONE = 4 };
+
+/* 2^13 pairs a round: at most 2^13 records of about 600 bytes fetched
+ * (4.8 MB) and as many served. 2^16 took 20 to 34 MB more peak RSS per
+ * rank on 199 MB (docs/BENCHMARKS.md, "MPI ranks"); the rounds' collectives
+ * cost little next to the records (about 1.7 pairs per record). */
+#define ROUND_PAIRS ((size_t)1 << 13)
+
+static size_t stride(const struct wn_dist_verifier *v)
+{
+    return (size_t)v->sk->rec_bytes + sizeof(uint32_t);
+}
+
+int wn__dist_verifier_init(struct wn_dist_verifier *v,
+                           const struct wn_sketcher *sk, int rank, int size,
+                           size_t nunits, const int *owner,
+                           const uint64_t *unit_docs, int fd,
+                           const struct wn_docs *docs,
+                           struct wn_dist_traffic *t,
+                           volatile int *cancel)
+{
+    assert(v && sk && owner && unit_docs && t && !sk->need_sets);
+    memset(v, 0, sizeof(*v));
+    v->sk = sk;
+    v->rank = rank;
+    v->size = size;
+    v->nunits = nunits;
+    v->owner = owner;
+    v->fd = fd;
+    v->docs = docs;
+    v->t = t;
+    v->cancel = cancel;
+    v->ustart = wn__calloc(nunits + 1, sizeof(*v->ustart));
+    v->ulocal = wn__calloc(nunits + 1, sizeof(*v->ulocal));
+    uint64_t *seen = wn__calloc((size_t)size, sizeof(*seen));
+    int rc = v->ustart && v->ulocal && seen ? WN_OK : WN_ENOMEM;
+    for (size_t u = 0; !rc && u < nunits; u++) {
+        v->ustart[u + 1] = v->ustart[u] + unit_docs[u];
+        v->ulocal[u] = seen[owner[u]];
+        seen[owner[u]] += unit_docs[u];
+    }
+    wn__free(seen);
+    return rc;
+}
+
+void wn__dist_verifier_release(struct wn_dist_verifier *v)
+{
+    wn__free(v->ustart);
+    wn__free(v->ulocal);
+    if (v->have_cms)
+        wn__cms_release(&v->cms);
+    memset(v, 0, sizeof(*v));
+}
+
+/* The unit of document d: the last whose first document is at most d
+ * (an empty unit shares its first document with the next). */
+static size_t unit_of(const struct wn_dist_verifier *v, uint64_t d)
+{
+    size_t lo = 0, hi = v->nunits; /* ustart[lo] <= d < ustart[hi] */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v->ustart[mid] <= d)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int owner_of(const struct wn_dist_verifier *v, uint64_t d)
+{
+    return v->owner[unit_of(v, d)];
+}
+
+/* Document d's record (this rank's own) with its shingle count after it. */
+static int read_record(const struct wn_dist_verifier *v, uint64_t d,
+                       uint8_t *out)
+{
+    size_t rb = v->sk->rec_bytes;
+    if (v->docs) {
+        uint32_t nsh = wn__doc_nsh(v->docs, (size_t)d);
+        memcpy(out + rb, &nsh, sizeof(uint32_t));
+        return wn__pread_full(v->fd, out, rb, d * rb);
+    }
+    size_t u = unit_of(v, d);
+    if (v->owner[u] != v->rank || d >= v->ustart[v->nunits])
+        return WN_EIO; /* asked for another rank's document */
+    uint64_t l = v->ulocal[u] + (d - v->ustart[u]);
+    return wn__pread_full(v->fd, out, stride(v), l * stride(v));
+}
+
+/* Rank 0 announces the next step; the others wait for it sleeping. */
+static int header(struct wn_dist_verifier *v, uint64_t h[2])
+{
+    MPI_Request rq;
+    if (MPI_Ibcast(h, 2, MPI_UINT64_T, 0, MPI_COMM_WORLD, &rq) != MPI_SUCCESS)
+        return WN_EIO;
+    const struct timespec ms = {0, 1000000};
+    for (;;) {
+        int flag = 0;
+        if (MPI_Test(&rq, &flag, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+            return WN_EIO;
+        if (flag)
+            return WN_OK;
+        if (v->rank != 0 && v->cancel && *v->cancel)
+            return WN_EINTR; /* the run ends: MPI_Abort follows */
+        if (v->rank != 0)
+            nanosleep(&ms, NULL);
+    }
+}
+
+/* The word counts, from rank 0 (h[1]: whether it has them). */
+static int words(struct wn_dist_verifier *v, bool have)
+{
+    uint64_t w[4] = {0, 0, 0, 0};
+    if (v->rank == 0 && have)
+        w[0] = v->wt.n, w[1] = v->wt.cms->adds,
+        w[2] = v->wt.cms->log2_width, w[3] = v->wt.cms->depth;
+    if (!have)
+        return WN_OK;
+    if (MPI_Bcast(w, 4, MPI_UINT64_T, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+        return WN_EIO;
+    if (v->rank != 0) {
+        if (v->have_cms)
+            return WN_EFORMAT; /* only once */
+        int rc = wn__cms_init(&v->cms, (unsigned)w[2], (unsigned)w[3]);
+        if (rc)
+            return rc;
+        v->have_cms = true;
+        v->cms.adds = w[1];
+        v->wt.cms = &v->cms;
+        v->wt.n = w[0];
+    }
+    size_t cells = (size_t)w[3] << w[2];
+    if (cells > INT_MAX)
+        return WN_ELIMIT;
+    if (MPI_Bcast(v->wt.cms->c, (int)cells, MPI_UINT16_T, 0, MPI_COMM_WORLD) !=
+        MPI_SUCCESS)
+        return WN_EIO;
+    if (v->rank == 0)
+        v->t->vpairs += (uint64_t)(v->size - 1) * cells * 2;
+    return WN_OK;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* Bytes of one verdict of op. */
+static size_t verdict_bytes(uint64_t op)
+{
+    return op == OP_CODES ? 1 : sizeof(struct wn_pair_decision);
+}
+
+/*
+ * This rank's share of a round (collective): the verdicts of its m pairs
+ * (each one's first document its own) into out, verdict_bytes(op) each.
+ */
+static int verify_mine(struct wn_dist_verifier *v, const uint64_t *mine,
+                       size_t m, uint64_t op, uint8_t *out)
+{
+    size_t P = (size_t)v->size, sb = stride(v), vb = verdict_bytes(op);
+    uint64_t *need = wn__reallocarray(NULL, m ? m : 1, sizeof(*need));
+    uint64_t *req = wn__reallocarray(NULL, m ? m : 1, sizeof(*req));
+    size_t *at = wn__reallocarray(NULL, m ? m : 1, sizeof(*at));
+    int *rcnt = wn__calloc(P, sizeof(int)), *rdis = wn__calloc(P, sizeof(int));
+    int *scnt = wn__calloc(P, sizeof(int)), *sdis = wn__calloc(P, sizeof(int));
+    int *bcnt = wn__calloc(P, sizeof(int)), *bdis = wn__calloc(P, sizeof(int));
+    int *ccnt = wn__calloc(P, sizeof(int)), *cdis = wn__calloc(P, sizeof(int));
+    uint64_t *srv = NULL;
+    uint8_t *reply = NULL, *recs = NULL, *ra = wn__malloc(sb);
+    int rc = need && req && at && rcnt && rdis && scnt && sdis && bcnt &&
+                     bdis && ccnt && cdis && ra
+                 ? WN_OK
+                 : WN_ENOMEM;
+    if (!v->died) {
+        v->died = true;
+        wn__dist_test_die("WINNOW_TEST_MPI_DIE_VERIFY", v->rank);
+    }
+    /* The distinct second documents, grouped by owner in req. */
+    size_t nn = 0;
+    for (size_t i = 0; !rc && i < m; i++)
+        need[i] = (uint32_t)mine[i];
+    if (!rc && m) {
+        qsort(need, m, sizeof(*need), cmp_u64);
+        nn = 1;
+        for (size_t i = 1; i < m; i++)
+            if (need[i] != need[nn - 1])
+                need[nn++] = need[i];
+    }
+    for (size_t i = 0; !rc && i < nn; i++)
+        rcnt[owner_of(v, need[i])]++;
+    for (size_t k = 1; !rc && k < P; k++)
+        rdis[k] = rdis[k - 1] + rcnt[k - 1];
+    if (!rc) {
+        memset(ccnt, 0, P * sizeof(int));
+        for (size_t i = 0; i < nn; i++) {
+            int k = owner_of(v, need[i]);
+            at[i] = (size_t)rdis[k] + (size_t)ccnt[k]++;
+            req[at[i]] = need[i];
+        }
+    }
+    if (!rc && MPI_Alltoall(rcnt, 1, MPI_INT, scnt, 1, MPI_INT,
+                            MPI_COMM_WORLD) != MPI_SUCCESS)
+        rc = WN_EIO;
+    size_t nsrv = 0;
+    for (size_t k = 0; !rc && k < P; k++) {
+        sdis[k] = (int)nsrv;
+        nsrv += (size_t)scnt[k];
+    }
+    if (!rc && nsrv * sb > INT_MAX)
+        rc = WN_ELIMIT;
+    if (!rc) {
+        srv = wn__reallocarray(NULL, nsrv ? nsrv : 1, sizeof(*srv));
+        reply = wn__malloc(nsrv ? nsrv * sb : 1);
+        recs = wn__malloc(nn ? nn * sb : 1);
+        rc = srv && reply && recs ? WN_OK : WN_ENOMEM;
+    }
+    if (!rc && MPI_Alltoallv(req, rcnt, rdis, MPI_UINT64_T, srv, scnt, sdis,
+                             MPI_UINT64_T, MPI_COMM_WORLD) != MPI_SUCCESS)
+        rc = WN_EIO;
+    /* Serve: the records asked for, in the order asked. */
+    for (size_t i = 0; !rc && i < nsrv; i++)
+        rc = read_record(v, srv[i], reply + i * sb);
+    for (size_t k = 0; !rc && k < P; k++) {
+        bcnt[k] = scnt[k] * (int)sb;
+        bdis[k] = sdis[k] * (int)sb;
+        ccnt[k] = rcnt[k] * (int)sb;
+        cdis[k] = rdis[k] * (int)sb;
+        if ((int)k != v->rank)
+            v->t->vrecs += (uint64_t)rcnt[k] * 8 + (uint64_t)bcnt[k];
+    }
+    if (!rc && MPI_Alltoallv(reply, bcnt, bdis, MPI_BYTE, recs, ccnt, cdis,
+                             MPI_BYTE, MPI_COMM_WORLD) != MPI_SUCCESS)
+        rc = WN_EIO;
+    /* Decide, each first document's record read once per run of it. */
+    const struct wn_sketcher *sk = v->sk;
+    const struct wn_words *wt = sk->lead_bytes ? &v->wt : NULL;
+    uint64_t last = UINT64_MAX;
+    for (size_t i = 0; !rc && i < m; i++) {
+        uint64_t a = mine[i] >> 32, b = (uint32_t)mine[i];
+        if (a != last) {
+            rc = read_record(v, a, ra);
+            last = a;
+            if (rc)
+                break;
+        }
+        const uint64_t *hit = bsearch(&b, need, nn, sizeof(*need), cmp_u64);
+        assert(hit);
+        const uint8_t *rb = recs + at[hit - need] * sb;
+        uint32_t na, nb;
+        memcpy(&na, ra + sk->rec_bytes, sizeof(na));
+        memcpy(&nb, rb + sk->rec_bytes, sizeof(nb));
+        struct wn_pair_decision d;
+        wn__verify_records(sk, wt, ra, rb, na, nb, &d);
+        if (op == OP_CODES)
+            out[i] = d.same ? (uint8_t)(1 + wn__edge_flag(&d)) : 0;
+        else
+            memcpy(out + i * vb, &d, vb);
+    }
+    wn__free(need);
+    wn__free(req);
+    wn__free(at);
+    wn__free(rcnt);
+    wn__free(rdis);
+    wn__free(scnt);
+    wn__free(sdis);
+    wn__free(bcnt);
+    wn__free(bdis);
+    wn__free(ccnt);
+    wn__free(cdis);
+    wn__free(srv);
+    wn__free(reply);
+    wn__free(recs);
+    wn__free(ra);
+    return rc;
+}
+
+/*
+ * One round (collective): rank 0's pairs[0..m) (NULL elsewhere) go to the
+ * owners of their first documents, and their verdicts come back into out
+ * (rank 0, pair order).
+ */
+static int round_run(struct wn_dist_verifier *v, uint64_t op,
+                     const uint64_t *pairs, size_t m, uint8_t *out)
+{
+    size_t P = (size_t)v->size, vb = verdict_bytes(op);
+    int *cnt = wn__calloc(P, sizeof(int)), *dis = wn__calloc(P, sizeof(int));
+    int *vcnt = wn__calloc(P, sizeof(int)), *vdis = wn__calloc(P, sizeof(int));
+    size_t *cur = wn__calloc(P, sizeof(size_t));
+    uint64_t *grouped = NULL, *mine = NULL;
+    uint8_t *got = NULL, *res = NULL;
+    int rc = cnt && dis && vcnt && vdis && cur ? WN_OK : WN_ENOMEM;
+    if (!rc && v->rank == 0) {
+        grouped = wn__reallocarray(NULL, m ? m : 1, sizeof(*grouped));
+        got = wn__malloc(m ? m * vb : 1);
+        rc = grouped && got ? WN_OK : WN_ENOMEM;
+        for (size_t i = 0; !rc && i < m; i++)
+            cnt[owner_of(v, pairs[i] >> 32)]++;
+        for (size_t k = 1; !rc && k < P; k++)
+            dis[k] = dis[k - 1] + cnt[k - 1];
+        for (size_t i = 0; !rc && i < m; i++) {
+            int k = owner_of(v, pairs[i] >> 32);
+            grouped[(size_t)dis[k] + cur[k]++] = pairs[i];
+        }
+        for (size_t k = 1; !rc && k < P; k++)
+            v->t->vpairs += (uint64_t)cnt[k] * 8;
+    }
+    int mm = 0;
+    if (!rc && MPI_Scatter(cnt, 1, MPI_INT, &mm, 1, MPI_INT, 0,
+                           MPI_COMM_WORLD) != MPI_SUCCESS)
+        rc = WN_EIO;
+    if (!rc) {
+        mine = wn__reallocarray(NULL, mm ? (size_t)mm : 1, sizeof(*mine));
+        res = wn__malloc(mm ? (size_t)mm * vb : 1);
+        rc = mine && res ? WN_OK : WN_ENOMEM;
+    }
+    if (!rc && MPI_Scatterv(grouped, cnt, dis, MPI_UINT64_T, mine, mm,
+                            MPI_UINT64_T, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+        rc = WN_EIO;
+    if (!rc)
+        rc = verify_mine(v, mine, (size_t)mm, op, res);
+    for (size_t k = 0; !rc && k < P; k++) {
+        vcnt[k] = cnt[k] * (int)vb;
+        vdis[k] = dis[k] * (int)vb;
+    }
+    if (!rc && v->rank != 0)
+        v->t->verdicts += (uint64_t)mm * vb;
+    if (!rc && MPI_Gatherv(res, mm * (int)vb, MPI_BYTE, got, vcnt, vdis,
+                           MPI_BYTE, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+        rc = WN_EIO;
+    /* Back in pair order: each owner's verdicts are in its pairs' order. */
+    if (!rc && v->rank == 0) {
+        memset(cur, 0, P * sizeof(*cur));
+        for (size_t i = 0; i < m; i++) {
+            int k = owner_of(v, pairs[i] >> 32);
+            memcpy(out + i * vb, got + ((size_t)dis[k] + cur[k]++) * vb, vb);
+        }
+    }
+    wn__free(cnt);
+    wn__free(dis);
+    wn__free(vcnt);
+    wn__free(vdis);
+    wn__free(cur);
+    wn__free(grouped);
+    wn__free(mine);
+    wn__free(got);
+    wn__free(res);
+    return rc;
+}
+
+int wn__dist_verdicts_words(struct wn_dist_verifier *v,
+                            const struct wn_words *wt)
+{
+    assert(v->rank == 0);
+    bool have = wt && wt->cms;
+    if (have)
+        v->wt = *wt;
+    uint64_t h[2] = {OP_WORDS, have};
+    int rc = header(v, h);
+    return rc ? rc : words(v, have);
+}
+
+int wn__dist_verdicts_run(struct wn_dist_verifier *v, const uint64_t *pairs,
+                          size_t npairs, uint8_t *codes,
+                          struct wn_pair_decision *decisions)
+{
+    assert(v->rank == 0 && (codes || decisions));
+    uint64_t op = decisions ? OP_DECIDE : OP_CODES;
+    uint8_t *out = decisions ? (uint8_t *)decisions : codes;
+    size_t vb = verdict_bytes(op);
+    int rc = WN_OK;
+    for (size_t p0 = 0; p0 < npairs && !rc; p0 += ROUND_PAIRS) {
+        size_t m = WN_MIN(ROUND_PAIRS, npairs - p0);
+        uint64_t h[2] = {op, m};
+        rc = header(v, h);
+        if (!rc)
+            rc = round_run(v, op, pairs + p0, m, out + p0 * vb);
+        if (!rc && v->cancel && *v->cancel)
+            rc = WN_EINTR;
+    }
+    return rc;
+}
+
+int wn__dist_verdicts_done(struct wn_dist_verifier *v)
+{
+    assert(v->rank == 0);
+    uint64_t h[2] = {OP_DONE, 0};
+    return header(v, h);
+}
+
+int wn__dist_verdicts_serve(struct wn_dist_verifier *v)
+{
+    assert(v->rank != 0);
+    for (;;) {
+        uint64_t h[2] = {0, 0};
+        int rc = header(v, h);
+        if (rc)
+            return rc;
+        switch (h[0]) {
+        case OP_DONE:
+            return WN_OK;
+        case OP_WORDS:
+            rc = words(v, h[1] != 0);
+            break;
+        case OP_CODES:
+        case OP_DECIDE:
+            rc = round_run(v, h[0], NULL, 0, NULL);
+            break;
+        default:
+            rc = WN_EFORMAT;
+        }
+        if (rc)
+            return rc;
+    }
+}

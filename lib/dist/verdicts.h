@@ -1,0 +1,72 @@
+/*
+ * verdicts.h - verification at the records' owners (lib/dist): each rank
+ * keeps the verification records (signature bins, figures, lead words;
+ * rec_bytes each) of the documents it read; rank 0, which holds the
+ * candidate pairs, sends each pair to the owner of its first document;
+ * that rank fetches the second documents' records from their owners (one
+ * batched MPI_Alltoallv of requests and one of records per round), decides
+ * each pair with lib/dedup's rule (wn__verify_records) and sends rank 0
+ * the verdicts, in pair order. Rank 0 then never holds another rank's
+ * signature or figures. Not for exact verification (shingle sets), which
+ * keeps its path on rank 0. docs/SCALING.md gives the traffic.
+ *
+ * Rank 0 drives (wn__dist_verdicts_run, wn__dist_verdicts_done); every
+ * other rank serves (wn__dist_verdicts_serve) until rank 0 says done.
+ */
+#ifndef WN_DIST_VERDICTS_H
+#define WN_DIST_VERDICTS_H
+
+#include "dedup/dedup.h"
+#include "dist/dist.h"
+
+/* What a rank verifies with. */
+struct wn_dist_verifier {
+    const struct wn_sketcher *sk;
+    int rank, size;
+    /* The run's units: the rank reading each, the first document of each
+     * (n + 1) and, for that rank, its local number of that document. */
+    size_t nunits;
+    const int *owner;
+    uint64_t *ustart, *ulocal;
+    /* This rank's records: rank 0 the job's verification spill (rec_bytes
+     * per document, by document number) and shingle counts (the job's
+     * docs, wn__doc_nsh); another rank its own spill (rec_bytes and a
+     * native uint32 shingle count per document, by local number), docs
+     * NULL. */
+    int fd;
+    const struct wn_docs *docs;
+    /* The flash test's word counts (rank 0's, shared: wn_words). */
+    struct wn_words wt;
+    struct wn_cms cms;
+    bool have_cms, died;
+    struct wn_dist_traffic *t;
+    volatile int *cancel;
+};
+
+/* A rank's verifier over the plan's units (owner, unit_docs: nunits). */
+WN_INTERNAL int wn__dist_verifier_init(struct wn_dist_verifier *v,
+                                       const struct wn_sketcher *sk, int rank,
+                                       int size, size_t nunits,
+                                       const int *owner,
+                                       const uint64_t *unit_docs, int fd,
+                                       const struct wn_docs *docs,
+                                       struct wn_dist_traffic *t,
+                                       volatile int *cancel);
+WN_INTERNAL void wn__dist_verifier_release(struct wn_dist_verifier *v);
+
+/* Rank 0: share its word counts wt (NULL: none) with every rank; then
+ * the verdicts of pairs (a << 32 | b, a < b), in their order: with
+ * decisions NULL, codes[i] is 0 (no edge) or 1 + the edge flag
+ * (wn__edge_flag); else decisions[i] is wn__pair_decide's verdict. */
+WN_INTERNAL int wn__dist_verdicts_words(struct wn_dist_verifier *v,
+                                        const struct wn_words *wt);
+WN_INTERNAL int wn__dist_verdicts_run(struct wn_dist_verifier *v,
+                                      const uint64_t *pairs, size_t npairs,
+                                      uint8_t *codes,
+                                      struct wn_pair_decision *decisions);
+/* Rank 0: the other ranks stop serving. */
+WN_INTERNAL int wn__dist_verdicts_done(struct wn_dist_verifier *v);
+/* A rank other than 0: serve rank 0's requests until it is done. */
+WN_INTERNAL int wn__dist_verdicts_serve(struct wn_dist_verifier *v);
+
+#endif /* WN_DIST_VERDICTS_H */
