@@ -1473,6 +1473,56 @@ static void test_sketch_pieces_same_bytes(void **state)
     wn__sketch_set_chunk(0);
 }
 
+/* Every allocation of a sketch in pieces made to fail in turn: WN_ENOMEM,
+ * nothing leaked (the sanitizer build checks), and the sketch of one pass
+ * once nothing fails. */
+static void test_sketch_pieces_alloc_failures(void **state)
+{
+    (void)state;
+    uint64_t rng = 0x5EED0A11;
+    char *text;
+    size_t len;
+    piece_text(&rng, 300, &text, &len);
+    static const int sets[] = {0, 2, 3}; /* OPH and rule, SimHash, sets */
+    for (size_t k = 0; k < WN_ARRAY_LEN(sets); k++) {
+        struct wn_dedup_options o;
+        assert_true(piece_options(sets[k], &o));
+        struct wn_sketcher *sk = NULL;
+        assert_int_equal(wn_sketcher_create(&o, &sk), WN_OK);
+        struct wn_sketch *s;
+        assert_int_equal(wn_sketch_create(sk, &s), WN_OK);
+        unsigned char *w, *p;
+        size_t wl, pl;
+        sketch_with(sk, s, text, len, SIZE_MAX - 1, &w, &wl);
+        wn_sketch_free(s);
+        long n;
+        for (n = 0;; n++) {
+            if (n > 10000)
+                fail_msg("no successful sketch after %ld failures", n);
+            assert_int_equal(wn_sketch_create(sk, &s), WN_OK);
+            wn__sketch_set_chunk(61);
+            wn_alloc_fail_after(n);
+            int rc = wn_sketcher_sketch(sk, text, len, s);
+            wn_alloc_fail_after(-1);
+            if (rc == WN_OK) {
+                encode(s, &p, &pl);
+                assert_int_equal(pl, wl);
+                assert_memory_equal(p, w, wl);
+                free(p);
+                wn_sketch_free(s);
+                break;
+            }
+            assert_int_equal(rc, WN_ENOMEM);
+            wn_sketch_free(s);
+        }
+        assert_true(n > 3);
+        free(w);
+        wn_sketcher_free(sk);
+    }
+    free(text);
+    wn__sketch_set_chunk(0);
+}
+
 static void test_sketcher_same_text_same_sketch(void **state)
 {
     (void)state;
@@ -2264,6 +2314,7 @@ int main(void)
         cmocka_unit_test(test_reader_cancel_on_signal),
         cmocka_unit_test(test_sketcher_same_text_same_sketch),
         cmocka_unit_test(test_sketch_pieces_same_bytes),
+        cmocka_unit_test(test_sketch_pieces_alloc_failures),
         cmocka_unit_test(test_verifier_agrees_with_job),
         cmocka_unit_test(test_removals_pass_rule),
         cmocka_unit_test(test_job_fates_match_run),
