@@ -476,11 +476,25 @@ WN_INTERNAL int wn__stage_verify(struct wn_pair_verifier *v,
 
 /* The verified edges of the pair rule, for the star clustering: pair
  * (a << 32 | b, a < b, ascending) and which side is the contained one. */
+/* What removed.jsonl says of an edge's pair when it is a removal's
+ * (dedupjob.c): the edge's own verdict, kept so that the fates need not
+ * read the two records again. */
+struct wn_edge_sim {
+    double jac, cont;
+    int8_t figures, reason;
+};
+
 struct wn_edges {
     uint64_t *pair;
     uint8_t *flag; /* 1: a is contained in b, 2: b in a */
+    struct wn_edge_sim *sim;
     size_t n, cap;
 };
+
+/* The verdict of edge (a, b), a < b, from e (pairs ascending, as
+ * wn__stage_verify_edges emits them), or NULL if it is not an edge. */
+WN_INTERNAL const struct wn_edge_sim *wn__edges_find(const struct wn_edges *e,
+                                                     uint32_t a, uint32_t b);
 
 /* Verify every pair (the rule's edges are not transitive) into e. */
 WN_INTERNAL int wn__stage_verify_edges(struct wn_pair_verifier *v,
@@ -546,6 +560,9 @@ struct wn_dedup_job {
     struct wn_clustering c;
     struct wn_pair_verifier ver;
     bool have_ver;
+    /* The rule's edges with their verdicts, from the verification to the
+     * fates (a removal's similarity is its edge's; flags freed). */
+    struct wn_edges edges;
     /* The band join, when not wn__stage_candidates (lib/dist: the join
      * across MPI ranks, wn_dedup_source.join), with join_ud. */
     int (*join)(void *ud, const struct wn_join_in *in, uint64_t **pairs,

@@ -149,6 +149,7 @@ void wn__dedup_job_release(struct wn_dedup_job *j)
     if (j->have_ver)
         wn__pair_verifier_release(&j->ver);
     wn__clustering_release(&j->c);
+    wn__edges_release(&j->edges);
     wn__uf_release(&j->uf);
     wn__egroups_release(&j->eg);
     wn__docs_release(&j->docs);
@@ -503,7 +504,11 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
         rc = wn__clustering_star(d, j->o.keep, &j->eg, &edges, &j->c);
     else if (!rc)
         rc = wn__clustering_build(d, j->o.keep, &j->uf, &j->c);
-    wn__edges_release(&edges);
+    /* The verdicts stay for the fates: a removal under the rule is an
+     * edge's pair, whose similarity removed.jsonl gives. */
+    wn__free(edges.flag);
+    edges.flag = NULL;
+    j->edges = edges;
     rep->clusters = j->c.nclusters;
     rep->stage_seconds[4] = wn__now() - t4;
     rep->bands = j->sk.bands;
@@ -557,10 +562,20 @@ int wn__dedup_job_fates(struct wn_dedup_job *j,
             memset(&pd, 0, sizeof(pd));
             pd.s.jac = pd.s.cont = pd.s.a_in_b = pd.s.b_in_a = 1.0;
             pd.reason = WN_REASON_EXACT;
-            /* In input order, as the edge was decided. */
-            if (!exact && j->have_ver)
-                rc = wn__pair_decide(&j->ver, WN_MIN(r, (uint32_t)i),
-                                     WN_MAX(r, (uint32_t)i), &pd);
+            /* In input order, as the edge was decided: its verdict when
+             * the pair is an edge (the rule's removals), else read again. */
+            uint32_t pa = WN_MIN(r, (uint32_t)i), pb = WN_MAX(r, (uint32_t)i);
+            const struct wn_edge_sim *es =
+                exact || !j->edges.n ? NULL
+                                     : wn__edges_find(&j->edges, pa, pb);
+            if (es) {
+                pd.s.jac = es->jac;
+                pd.s.cont = es->cont;
+                pd.figures = es->figures;
+                pd.reason = es->reason;
+            } else if (!exact && j->have_ver) {
+                rc = wn__pair_decide(&j->ver, pa, pb, &pd);
+            }
             if (rc)
                 break;
             f.removed = 1;

@@ -528,7 +528,19 @@ int wn__stage_verify(struct wn_pair_verifier *v, const uint64_t *pairs,
 }
 
 /* Appends pair p with its flag to e. */
-static int edge_push(struct wn_edges *e, uint64_t p, uint8_t flag)
+static struct wn_edge_sim edge_sim(const struct wn_pair_decision *d)
+{
+    struct wn_edge_sim x;
+    memset(&x, 0, sizeof(x));
+    x.jac = d->s.jac;
+    x.cont = d->s.cont;
+    x.figures = (int8_t)d->figures;
+    x.reason = (int8_t)d->reason;
+    return x;
+}
+
+static int edge_push(struct wn_edges *e, uint64_t p, uint8_t flag,
+                     const struct wn_edge_sim *sim)
 {
     size_t cap = e->cap;
     if (WN_GROW(e->pair, e->cap, e->n + 1))
@@ -538,11 +550,33 @@ static int edge_push(struct wn_edges *e, uint64_t p, uint8_t flag)
         if (!f)
             return WN_ENOMEM;
         e->flag = f;
+        struct wn_edge_sim *x =
+            wn__reallocarray(e->sim, e->cap, sizeof(*e->sim));
+        if (!x)
+            return WN_ENOMEM;
+        e->sim = x;
     }
     e->pair[e->n] = p;
     e->flag[e->n] = flag;
+    e->sim[e->n] = *sim;
     e->n++;
     return WN_OK;
+}
+
+const struct wn_edge_sim *wn__edges_find(const struct wn_edges *e, uint32_t a,
+                                         uint32_t b)
+{
+    assert(e != NULL && a < b);
+    uint64_t key = (uint64_t)a << 32 | b;
+    size_t lo = 0, hi = e->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (e->pair[mid] < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < e->n && e->pair[lo] == key ? &e->sim[lo] : NULL;
 }
 
 static uint8_t edge_flag(const struct wn_pair_decision *d)
@@ -566,8 +600,10 @@ static int verify_edges_simple(struct wn_pair_verifier *v,
         if (rc)
             break;
         (*verified)++;
-        if (dd.same)
-            rc = edge_push(e, pairs[i], edge_flag(&dd));
+        if (dd.same) {
+            struct wn_edge_sim x = edge_sim(&dd);
+            rc = edge_push(e, pairs[i], edge_flag(&dd), &x);
+        }
         if ((i & 0xffff) == 0 && cancel && *cancel)
             rc = WN_EINTR;
     }
@@ -605,6 +641,11 @@ static int verify_edges_simple(struct wn_pair_verifier *v,
 #define VERIFY_GAP_BYTES (16u << 10)
 #define VERIFY_RUN_PAIRS (1u << 20)
 
+struct found {
+    uint64_t index;
+    struct wn_edge_sim sim;
+};
+
 struct vblock {
     struct wn_pair_verifier *v;
     size_t rb;        /* record bytes */
@@ -616,6 +657,10 @@ struct vblock {
     uint32_t *start;  /* first entry of each bucket, nbuckets + 1 */
     uint32_t nbuckets;
     uint8_t *mark; /* sb: b records a bucket needs */
+    /* The verdicts of the pairs that are edges, by pair index, in the
+     * order found (sorted before the edges are emitted). */
+    struct found *found;
+    size_t nfound, found_cap;
 };
 
 /* Reads the records [first, last] into win (record first at win0's slot
@@ -754,6 +799,15 @@ static int verify_run(struct vblock *k, const uint64_t *pairs, size_t p0,
                             wn__doc_nsh(k->v->docs, b), &d.s);
             decide_sim(k->v, a, b, ra, rb, &d);
             codes[i] = d.same ? (uint8_t)(1 + edge_flag(&d)) : 0;
+            if (d.same) {
+                if (WN_GROW(k->found, k->found_cap, k->nfound + 1)) {
+                    rc = WN_ENOMEM;
+                    break;
+                }
+                k->found[k->nfound].index = i;
+                k->found[k->nfound].sim = edge_sim(&d);
+                k->nfound++;
+            }
         }
         if (cancel && *cancel)
             rc = WN_EINTR;
@@ -761,6 +815,13 @@ static int verify_run(struct vblock *k, const uint64_t *pairs, size_t p0,
     }
     return rc;
 }
+static int found_cmp(const void *x, const void *y)
+{
+    uint64_t a = ((const struct found *)x)->index;
+    uint64_t b = ((const struct found *)y)->index;
+    return (a > b) - (a < b);
+}
+
 int wn__stage_verify_edges(struct wn_pair_verifier *v, const uint64_t *pairs,
                            size_t npairs, volatile int *cancel,
                            uint64_t *verified, struct wn_edges *e)
@@ -787,12 +848,16 @@ int wn__stage_verify_edges(struct wn_pair_verifier *v, const uint64_t *pairs,
     k.gap = (uint32_t)WN_MAX(1u, VERIFY_GAP_BYTES / k.rb);
     /* A quarter of the spill, within [VERIFY_A_MIN, VERIFY_A_BYTES]: the
      * spill is then read at most about twice over below the cap. And at
-     * most 16 bytes per document above VERIFY_A_MIN, so that the window
-     * is not what a run's memory per record grows with (gen 1 GB: 9 MiB,
-     * peak RSS 68 -> 64 MB, the verify stage as fast within the noise). */
+     * most 24 bytes per document above VERIFY_A_MIN, so that the run
+     * stays within issue 12's 100 bytes per record: every run after a
+     * window reads the rest of the spill again, so its size sets the
+     * bytes copied (gen 1 GB: 16 bytes per document, 9 MiB, 5.9 GB read
+     * in 151,606 preads; 28, 15.3 MiB, 4.3 GB; 24, 13.1 MiB, about 20,000
+     * preads with the fates' own reads gone; peak RSS 92 bytes per record
+     * with the direct writer's buffers, docs/BENCHMARKS.md). */
     size_t wa = WN_MIN((size_t)VERIFY_A_BYTES,
                        WN_MAX((size_t)VERIFY_A_MIN, n * k.rb / 4));
-    wa = WN_MIN(wa, WN_MAX((size_t)VERIFY_A_MIN, 16 * n));
+    wa = WN_MIN(wa, WN_MAX((size_t)VERIFY_A_MIN, 24 * n));
     size_t wb = VERIFY_B_BYTES;
 #ifdef WN_TEST_HOOKS
     /* -Dtest_hooks=true: WINNOW_TEST_VERIFY_BLOCK=bytes sets the a window
@@ -828,11 +893,18 @@ int wn__stage_verify_edges(struct wn_pair_verifier *v, const uint64_t *pairs,
         rc = verify_run(&k, pairs, p0, p1, codes, cancel);
         p0 = p1;
     }
+    if (!rc && k.nfound > 1)
+        qsort(k.found, k.nfound, sizeof(*k.found), found_cmp);
+    size_t f = 0;
     for (size_t i = 0; i < npairs && !rc; i++)
-        if (codes[i])
-            rc = edge_push(e, pairs[i], (uint8_t)(codes[i] - 1));
+        if (codes[i]) {
+            assert(f < k.nfound && k.found[f].index == i);
+            rc = edge_push(e, pairs[i], (uint8_t)(codes[i] - 1),
+                           &k.found[f++].sim);
+        }
     if (!rc)
         *verified += npairs;
+    wn__free(k.found);
     wn__free(codes);
     wn__free(wa_block);
     wn__free(k.wb);
@@ -846,5 +918,6 @@ void wn__edges_release(struct wn_edges *e)
 {
     wn__free(e->pair);
     wn__free(e->flag);
+    wn__free(e->sim);
     memset(e, 0, sizeof(*e));
 }

@@ -78,6 +78,22 @@ int wn__pread_full(int fd, void *p, size_t n, uint64_t off)
     return WN_OK;
 }
 
+int wn__pwrite_full(int fd, const void *p, size_t n, uint64_t off)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t k = pwrite(fd, c, n, (off_t)off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return k < 0 ? wn__status_from_errno(errno) : WN_EIO;
+        c += k;
+        n -= (size_t)k;
+        off += (uint64_t)k;
+    }
+    return WN_OK;
+}
+
 int wn__io_fail(struct wn_io_note *n, const char *path, int err, int status)
 {
     if (n && !n->set) {

@@ -137,6 +137,9 @@ WN_INTERNAL void wn__outfile_release(struct wn_outfile *o);
 /* Read exactly n bytes at offset off of a spill file (pread, retried on
  * EINTR): WN_OK, or WN_EIO on an error or a short file. */
 WN_INTERNAL int wn__pread_full(int fd, void *p, size_t n, uint64_t off);
+/* Write exactly n bytes at offset off (pwrite, retried on EINTR and short
+ * writes): WN_OK, or the status of the error (wn__status_from_errno). */
+WN_INTERNAL int wn__pwrite_full(int fd, const void *p, size_t n, uint64_t off);
 
 /* A status for an errno value from a failed write. */
 WN_INTERNAL int wn__status_from_errno(int e);

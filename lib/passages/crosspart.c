@@ -262,22 +262,6 @@ static void join_main(void *arg, unsigned slot)
     }
 }
 
-static int pwrite_all(int fd, const void *p, size_t n, uint64_t off)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t k = pwrite(fd, c, n, (off_t)off);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return wn__status_from_errno(errno);
-        c += k;
-        n -= (size_t)k;
-        off += (uint64_t)k;
-    }
-    return WN_OK;
-}
-
 /* Write sorted rewrites into the windows file, one block at a time. */
 static int apply(int win_fd, const struct wn_pair64 *v, size_t n,
                  uint64_t *block)
@@ -294,7 +278,7 @@ static int apply(int win_fd, const struct wn_pair64 *v, size_t n,
             return rc;
         for (size_t x = i; x < j; x++)
             block[v[x].a - first] = v[x].b;
-        rc = pwrite_all(win_fd, block, cnt * 8, first * 8);
+        rc = wn__pwrite_full(win_fd, block, cnt * 8, first * 8);
         if (rc)
             return rc;
         i = j;

@@ -351,22 +351,6 @@ static int load_part(struct run *r, size_t p, unsigned char **text, size_t *n)
     return WN_OK;
 }
 
-static int pwrite_all(int fd, const void *p, size_t n, uint64_t off)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t k = pwrite(fd, c, n, (off_t)off);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return wn__status_from_errno(errno);
-        c += k;
-        n -= (size_t)k;
-        off += (uint64_t)k;
-    }
-    return WN_OK;
-}
-
 /* Part p: sort, hash its windows for the join (as writer w), write its
  * window entries at their place in the windows file. */
 static int do_part(struct run *r, struct wn_cross *cross, unsigned w, size_t p)
@@ -395,7 +379,7 @@ static int do_part(struct run *r, struct wn_cross *cross, unsigned w, size_t p)
     }
     if (!rc) {
         wn__part_assign(&sa, r->part_tok[p], win);
-        rc = pwrite_all(fileno(r->wins), win, m * sizeof(*win),
+        rc = wn__pwrite_full(fileno(r->wins), win, m * sizeof(*win),
                         r->part_tok[p] * sizeof(*win));
     }
     wn__part_sa_release(&sa);

@@ -340,28 +340,30 @@ static void add_date(struct wn_figures *f, unsigned month, unsigned day)
 
 /*
  * The classes of 80 bytes: bit k of l / d: p[k] is a letter / an ASCII
- * digit; of f, g: p[k] lowercased is a first / second letter of a number
- * word ("on", "tw", "th", "fo", "fi", "si", "se", "ei", "ni", "te", "el",
- * as sets: o t f s e n / n w h o i e l), of r: a third letter of one
- * (e o r u v x g n: "one", "two", "thr", ...); of t, h, e: p[k] lowercased is
- * that letter (to leave out "the"). Index 0 holds bytes 0-63, index 1
- * bytes 64-79 (the look-ahead of the last words of the block).
+ * digit; of each letter's mask: p[k] lowercased is that letter, for the
+ * 15 letters that begin the number words "one" to "twelve" (o n e, t w o,
+ * t h r, f o u, f i v, s i x, s e v, e i g, n i n, t e n, e l e, t w e).
+ * Index 0 holds bytes 0-63, index 1 bytes 64-79 (the look-ahead of the
+ * last words of the block). Byte | 0x20 lowercases letters and maps no
+ * other byte to a lowercase letter.
  */
+enum {
+    FL_O, FL_N, FL_E, FL_T, FL_W, FL_H, FL_R, FL_F, FL_U, FL_I, FL_V, FL_S,
+    FL_X, FL_G, FL_L, FL_COUNT
+};
+static const char fig_letters[FL_COUNT + 1] = "onetwhrfuivsxgl";
+
 struct fig_masks {
-    uint64_t l[2], d[2], f[2], g[2], r[2], t[2], h[2], e[2];
+    uint64_t l[2], d[2];
+    uint64_t c[FL_COUNT][2];
 };
 
-static bool in_set(unsigned char c, const char *set)
-{
-    for (; *set; set++)
-        if (c == (unsigned char)*set)
-            return true;
-    return false;
-}
-
-#define FIRST_LETTERS  "otfsen"
-#define SECOND_LETTERS "nwhoiel"
-#define THIRD_LETTERS  "eoruvxgn"
+/* What the scan needs of a block: its letters (80 bits), its digits and
+ * the positions where the first three letters of a number word start
+ * (bytes 0-63). */
+struct fig_block {
+    uint64_t l[2], d, w;
+};
 
 static void masks_ref(const unsigned char *p, struct fig_masks *m)
 {
@@ -371,26 +373,19 @@ static void masks_ref(const unsigned char *p, struct fig_masks *m)
         unsigned char c = p[k], lc = (unsigned char)(c | 0x20);
         m->l[w] |= (uint64_t)is_letter(c) << b;
         m->d[w] |= (uint64_t)is_digit(c) << b;
-        m->f[w] |= (uint64_t)in_set(lc, FIRST_LETTERS) << b;
-        m->g[w] |= (uint64_t)in_set(lc, SECOND_LETTERS) << b;
-        m->r[w] |= (uint64_t)in_set(lc, THIRD_LETTERS) << b;
-        m->t[w] |= (uint64_t)(lc == 't') << b;
-        m->h[w] |= (uint64_t)(lc == 'h') << b;
-        m->e[w] |= (uint64_t)(lc == 'e') << b;
+        for (unsigned x = 0; x < FL_COUNT; x++)
+            m->c[x][w] |= (uint64_t)(lc == (unsigned char)fig_letters[x]) << b;
     }
 }
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
 
-#define EQ(x, c) _mm_cmpeq_epi8((x), _mm_set1_epi8(c))
-#define BITS(v)  ((uint64_t)(unsigned)_mm_movemask_epi8(v))
+#define BITS(v) ((uint64_t)(unsigned)_mm_movemask_epi8(v))
 
 /* The masks of p[0..16) into bits sh.. of m's words w. SSE2 is part of
  * the x86-64 baseline: no run-time dispatch. An unsigned x - lo <= n is
- * min(x - lo, n) == x - lo. Byte | 0x20 lowercases letters and maps no
- * other byte to one of the letters looked for ('@' becomes '`', which is
- * none of them). */
+ * min(x - lo, n) == x - lo. */
 static inline void chunk_sse2(const unsigned char *p, struct fig_masks *m,
                               unsigned w, unsigned sh)
 {
@@ -400,33 +395,16 @@ static inline void chunk_sse2(const unsigned char *p, struct fig_masks *m,
     const __m128i z = _mm_sub_epi8(x, _mm_set1_epi8('0'));
     __m128i az = _mm_cmpeq_epi8(_mm_min_epu8(y, _mm_set1_epi8(25)), y);
     __m128i dg = _mm_cmpeq_epi8(_mm_min_epu8(z, _mm_set1_epi8(9)), z);
-    __m128i eo = EQ(lc, 'o'), ee = EQ(lc, 'e'), en = EQ(lc, 'n');
-    __m128i et = EQ(lc, 't'), eh = EQ(lc, 'h');
-    __m128i f = _mm_or_si128(_mm_or_si128(eo, et), _mm_or_si128(ee, en));
-    f = _mm_or_si128(f, _mm_or_si128(EQ(lc, 'f'), EQ(lc, 's')));
-    __m128i g = _mm_or_si128(_mm_or_si128(en, eo), _mm_or_si128(ee, eh));
-    g = _mm_or_si128(g, _mm_or_si128(EQ(lc, 'w'), EQ(lc, 'i')));
-    g = _mm_or_si128(g, EQ(lc, 'l'));
-    __m128i r =
-        _mm_or_si128(_mm_or_si128(ee, eo), _mm_or_si128(en, EQ(lc, 'r')));
-    r = _mm_or_si128(r, _mm_or_si128(EQ(lc, 'u'), EQ(lc, 'v')));
-    r = _mm_or_si128(r, _mm_or_si128(EQ(lc, 'x'), EQ(lc, 'g')));
     m->l[w] |= (BITS(az) | BITS(x)) << sh;
     m->d[w] |= BITS(dg) << sh;
-    m->f[w] |= BITS(f) << sh;
-    m->g[w] |= BITS(g) << sh;
-    m->r[w] |= BITS(r) << sh;
-    m->t[w] |= BITS(et) << sh;
-    m->h[w] |= BITS(eh) << sh;
-    m->e[w] |= BITS(ee) << sh;
+    for (unsigned c = 0; c < FL_COUNT; c++)
+        m->c[c][w] |=
+            BITS(_mm_cmpeq_epi8(lc, _mm_set1_epi8(fig_letters[c]))) << sh;
 }
 
 static void masks_sse2(const unsigned char *p, struct fig_masks *m)
 {
-    /* Not memset: a rep stos per block costs more than the stores. */
-    for (unsigned w = 0; w < 2; w++)
-        m->l[w] = m->d[w] = m->f[w] = m->g[w] = m->r[w] = m->t[w] = m->h[w] =
-            m->e[w] = 0;
+    memset(m, 0, sizeof(*m));
     chunk_sse2(p, m, 0, 0);
     chunk_sse2(p + 16, m, 0, 16);
     chunk_sse2(p + 32, m, 0, 32);
@@ -440,45 +418,88 @@ static void masks_sse2(const unsigned char *p, struct fig_masks *m)
 #define HAVE_MASKS_AVX512 1
 
 #define AVX512_TARGET __attribute__((target("avx512f,avx512bw")))
-#define EQ512(x, c)   _mm512_cmpeq_epi8_mask((x), _mm512_set1_epi8(c))
 
-/* The masks of the 64 bytes x into the words w of m (the SSE2 chunk's
- * formulas, one compare per class into a 64-bit mask register). */
-AVX512_TARGET static inline void vec_avx512(__m512i x, struct fig_masks *m,
-                                            unsigned w)
+/* The letters (ASCII letters and every byte >= 0x80) among the 64 bytes
+ * x. */
+AVX512_TARGET static inline uint64_t letters_avx512(__m512i x)
 {
     const __m512i lc = _mm512_or_si512(x, _mm512_set1_epi8(0x20));
-    __mmask64 az = _mm512_cmple_epu8_mask(
-        _mm512_sub_epi8(lc, _mm512_set1_epi8('a')), _mm512_set1_epi8(25));
-    __mmask64 dg = _mm512_cmple_epu8_mask(
-        _mm512_sub_epi8(x, _mm512_set1_epi8('0')), _mm512_set1_epi8(9));
-    __mmask64 eo = EQ512(lc, 'o'), ee = EQ512(lc, 'e'), en = EQ512(lc, 'n');
-    __mmask64 et = EQ512(lc, 't'), eh = EQ512(lc, 'h');
-    m->l[w] = az | _mm512_movepi8_mask(x);
-    m->d[w] = dg;
-    m->f[w] = eo | et | ee | en | EQ512(lc, 'f') | EQ512(lc, 's');
-    m->g[w] =
-        en | eo | ee | eh | EQ512(lc, 'w') | EQ512(lc, 'i') | EQ512(lc, 'l');
-    m->r[w] = ee | eo | en | EQ512(lc, 'r') | EQ512(lc, 'u') | EQ512(lc, 'v') |
-              EQ512(lc, 'x') | EQ512(lc, 'g');
-    m->t[w] = et;
-    m->h[w] = eh;
-    m->e[w] = ee;
+    return _mm512_cmple_epu8_mask(_mm512_sub_epi8(lc, _mm512_set1_epi8('a')),
+                                  _mm512_set1_epi8(25)) |
+           _mm512_movepi8_mask(x);
 }
 
-AVX512_TARGET static void masks_avx512(const unsigned char *p,
-                                       struct fig_masks *m)
+#define EQ512(v, c) _mm512_cmpeq_epi8_mask((v), _mm512_set1_epi8(c))
+
+/* The classes of the block at p (80 bytes) straight into mask registers:
+ * the three letters of the trigrams compared at p, p + 1 and p + 2 (the
+ * loads stay within the 80 bytes), no letter mask stored. */
+AVX512_TARGET static void block_avx512(const unsigned char *p,
+                                       struct fig_block *b)
 {
-    vec_avx512(_mm512_loadu_si512(p), m, 0);
-    /* Bytes 64-79 only: the loads stay in the 80 bytes of the block. */
-    vec_avx512(_mm512_maskz_loadu_epi8(0xFFFFULL, p + 64), m, 1);
+    const __m512i or20 = _mm512_set1_epi8(0x20);
+    __m512i x0 = _mm512_loadu_si512(p);
+    __m512i c0 = _mm512_or_si512(x0, or20);
+    __m512i c1 = _mm512_or_si512(_mm512_loadu_si512(p + 1), or20);
+    __m512i c2 = _mm512_or_si512(_mm512_loadu_si512(p + 2), or20);
+    b->l[0] = letters_avx512(x0);
+    /* Bytes 64-79 only: the look-ahead of the last words. */
+    b->l[1] = letters_avx512(_mm512_maskz_loadu_epi8(0xFFFFULL, p + 64));
+    b->d = _mm512_cmple_epu8_mask(_mm512_sub_epi8(x0, _mm512_set1_epi8('0')),
+                                  _mm512_set1_epi8(9));
+    __mmask64 e1 = EQ512(c1, 'e'), e2 = EQ512(c2, 'e');
+    __mmask64 i1 = EQ512(c1, 'i'), n2 = EQ512(c2, 'n');
+    __mmask64 o1 = EQ512(c1, 'o'), v2 = EQ512(c2, 'v');
+    __mmask64 t = (EQ512(c1, 'w') & (EQ512(c2, 'o') | e2)) |
+                  (EQ512(c1, 'h') & EQ512(c2, 'r')) | (e1 & n2);
+    __mmask64 w = EQ512(c0, 'o') & EQ512(c1, 'n') & e2;
+    w |= EQ512(c0, 't') & t;
+    w |= EQ512(c0, 'f') & ((o1 & EQ512(c2, 'u')) | (i1 & v2));
+    w |= EQ512(c0, 's') & ((i1 & EQ512(c2, 'x')) | (e1 & v2));
+    w |= EQ512(c0, 'e') & ((i1 & EQ512(c2, 'g')) | (EQ512(c1, 'l') & e2));
+    w |= EQ512(c0, 'n') & i1 & n2;
+    b->w = w;
 }
+#undef EQ512
 #endif
 
 /* Bits r.. of the 80-bit mask v, from bit 0 (1 <= r <= 16). */
 static inline uint64_t from(const uint64_t v[2], unsigned r)
 {
     return (v[0] >> r) | (v[1] << (64 - r));
+}
+
+/*
+ * The positions whose first three letters are those of a number word
+ * (one to twelve; "ele" and "twe" cover eleven and twelve), from the
+ * letter masks: a word there is worth comparing with numword_fast().
+ */
+static inline uint64_t numword_starts(const struct fig_masks *m)
+{
+#define AT0(x) (m->c[FL_##x][0])
+#define AT1(x) from(m->c[FL_##x], 1)
+#define AT2(x) from(m->c[FL_##x], 2)
+    uint64_t t = AT1(W) & (AT2(O) | AT2(E));
+    t |= (AT1(H) & AT2(R)) | (AT1(E) & AT2(N));
+    uint64_t v = AT0(O) & AT1(N) & AT2(E);
+    v |= AT0(T) & t;
+    v |= AT0(F) & ((AT1(O) & AT2(U)) | (AT1(I) & AT2(V)));
+    v |= AT0(S) & ((AT1(I) & AT2(X)) | (AT1(E) & AT2(V)));
+    v |= AT0(E) & ((AT1(I) & AT2(G)) | (AT1(L) & AT2(E)));
+    v |= AT0(N) & AT1(I) & AT2(N);
+#undef AT0
+#undef AT1
+#undef AT2
+    return v;
+}
+
+/* The block at p from the masks of a mask variant. */
+static void block_of_masks(const struct fig_masks *m, struct fig_block *b)
+{
+    b->l[0] = m->l[0];
+    b->l[1] = m->l[1];
+    b->d = m->d[0];
+    b->w = numword_starts(m);
 }
 
 /* numword_of() for a word of 3 to 6 letters, by one comparison of the
@@ -588,32 +609,33 @@ static void extract_fast(const char *text, size_t len, struct wn_figures *out,
             memcpy(pad, blk, len - base);
             blk = pad;
         }
-        struct fig_masks m;
+        struct fig_block m;
+        struct fig_masks mm;
         switch (variant) {
 #if defined(__SSE2__)
         case WN_FIG_MASKS_SSE2:
-            masks_sse2(blk, &m);
+            masks_sse2(blk, &mm);
+            block_of_masks(&mm, &m);
             break;
 #endif
 #ifdef HAVE_MASKS_AVX512
         case WN_FIG_MASKS_AVX512:
-            masks_avx512(blk, &m);
+            block_avx512(blk, &m);
             break;
 #endif
         default:
-            masks_ref(blk, &m);
+            masks_ref(blk, &mm);
+            block_of_masks(&mm, &m);
         }
-        uint64_t L = m.l[0], D = m.d[0];
+        uint64_t L = m.l[0], D = m.d;
         uint64_t pl = base > 0 && is_letter(s[base - 1]);
         uint64_t pd = base > 0 && is_digit(s[base - 1]);
-        /* Words that may be number words: a first, a second and a third
-         * letter of one, 3 to 6 letters, not "the". Every other word
-         * matters only as the month before a figure, which month_before()
-         * finds. */
+        /* Words that may be number words: the first three letters of one,
+         * 3 to 6 letters. Every other word matters only as the month
+         * before a figure, which month_before() finds. */
         uint64_t words =
-            L & ~((L << 1) | pl) & m.f[0] & from(m.g, 1) & from(m.r, 2) &
+            L & ~((L << 1) | pl) & m.w &
             ~(from(m.l, 3) & from(m.l, 4) & from(m.l, 5) & from(m.l, 6));
-        words &= ~(m.t[0] & from(m.h, 1) & from(m.e, 2) & ~from(m.l, 3));
         uint64_t ev = words | (D & ~((D << 1) | pd));
         if (i > base)
             ev &= ~0ULL << (i - base);

@@ -299,8 +299,46 @@ PY
         "$WINNOW" dedup -q --no-fsync -o "$TMP/sync/new/out" "$IN"
     ! grep -q 'fsync(' "$TMP/strace"
     ok $? "dedup --no-fsync: no fsync at all"
+    # A durable run writes kept.jsonl directly (O_DIRECT through io_uring,
+    # lib/io/direct.c) where the build has liburing; --no-fsync does not.
+    strace -f -y -o "$TMP/strace" -e trace=io_uring_setup,fcntl \
+        "$WINNOW" dedup -q -o "$TMP/sync/direct" "$IN"
+    if ! grep -q 'io_uring_setup(' "$TMP/strace"; then
+        skip "kept.jsonl written directly" "no io_uring in this build or kernel"
+    else
+        grep -Eq 'fcntl\([0-9]+<[^>]*/kept.jsonl>, F_SETFL, [^)]*O_DIRECT' "$TMP/strace"
+        ok $? "dedup: kept.jsonl written with O_DIRECT"
+    fi
+    strace -f -y -o "$TMP/strace" -e trace=io_uring_setup \
+        "$WINNOW" dedup -q --no-fsync -o "$TMP/sync/direct-nosync" "$IN"
+    ! grep -q 'io_uring_setup(' "$TMP/strace"
+    ok $? "dedup --no-fsync: kept.jsonl written through the page cache"
 else
     skip "the output directory is fsync'ed" "strace is not installed"
+fi
+
+# The direct writer and the ordinary one give the same bytes: records of
+# every size from a few bytes to several of its 1 MiB buffers, removed ones
+# between them (WINNOW_TEST_NO_DIRECT is a hook of -Dtest_hooks=true).
+if "$WINNOW" --version | grep -q 'test hooks'; then
+    python3 -c '
+import json
+for i in range(400):
+    n = (i * 7919) % 3000000 if i % 50 == 0 else (i * 131) % 5000 + 1
+    t = ("w%d " % (i % 37)) * (n // 4 + 1)
+    print(json.dumps({"id": i, "text": t}))' >"$TMP/sizes.jsonl"
+    "$WINNOW" dedup -q -o "$TMP/direct-on" "$TMP/sizes.jsonl" &&
+        WINNOW_TEST_NO_DIRECT=1 "$WINNOW" dedup -q -o "$TMP/direct-off" \
+            "$TMP/sizes.jsonl" &&
+        "$WINNOW" dedup -q --no-fsync -o "$TMP/direct-nosync" "$TMP/sizes.jsonl" &&
+        cmp -s "$TMP/direct-on/kept.jsonl" "$TMP/direct-off/kept.jsonl" &&
+        cmp -s "$TMP/direct-on/kept.jsonl" "$TMP/direct-nosync/kept.jsonl" &&
+        cmp -s "$TMP/direct-on/removed.jsonl" "$TMP/direct-off/removed.jsonl" &&
+        [ "$(wc -l <"$TMP/direct-on/kept.jsonl")" -gt 10 ] &&
+        [ -s "$TMP/direct-on/removed.jsonl" ]
+    ok $? "dedup: kept.jsonl the same written directly, through the page cache and without fsync"
+else
+    skip "direct and ordinary writes compared" "needs -Dtest_hooks=true"
 fi
 
 # 9. Messages name the file and the reason ----------------------------------
