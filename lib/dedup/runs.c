@@ -36,6 +36,8 @@ CMP_WORDS(cmp4, 4)
 
 static void sort_buffer(struct wn_runs *r)
 {
+    if (r->n < 2)
+        return; /* and qsort is not given a null buffer */
     static int (*const cmp[])(const void *, const void *) = {cmp1, cmp2, cmp3,
                                                              cmp4};
     qsort(r->buf, r->n, r->words * sizeof(uint64_t), cmp[r->words - 1]);
@@ -164,13 +166,14 @@ static void sift_down(struct wn_runs *r, size_t at)
 int wn__runs_finish(struct wn_runs *r)
 {
     assert(!r->finished);
-    r->finished = true;
     if (!r->f) {
+        r->finished = true;
         sort_buffer(r);
         r->out = 0;
         return WN_OK;
     }
     int rc = r->n ? spill_run(r) : WN_OK;
+    r->finished = true;
     if (!rc && fflush(r->f) != 0)
         rc = wn__status_from_errno(errno);
     if (rc)
