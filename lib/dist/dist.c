@@ -753,8 +753,8 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
     if (!rc)
         rc = local_keys_open(&lk, sk, o, pl->n);
     if (!rc && verifies_at_owners(sk)) {
-        vrec_f = wn__spill_create(spill_dir(o), "verify", (size_t)1 << 16,
-                                  NULL);
+        vrec_f =
+            wn__spill_create(spill_dir(o), "verify", (size_t)1 << 16, NULL);
         rc = vrec_f ? WN_OK : WN_EOPEN;
     }
     if (!rc) {
@@ -814,9 +814,9 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
         if (!rc && vrec_f && fflush(vrec_f) != 0)
             rc = wn__status_from_errno(errno);
         if (!rc && vrec_f) {
-            rc = wn__dist_verifier_init(&dv, sk, rank, size, pl->n, pl->owner,
-                                        all, fileno(vrec_f), NULL, t,
-                                        o->cancel);
+            rc =
+                wn__dist_verifier_init(&dv, sk, rank, size, pl->n, pl->owner,
+                                       all, fileno(vrec_f), NULL, t, o->cancel);
             have_dv = true;
         }
         if (!rc && vrec_f)
@@ -863,11 +863,11 @@ struct gather {
     uint64_t *unit_docs; /* documents numbered from each unit */
     struct wn_dist_traffic *t;
     int size;
-    struct wn_buf thick; /* a received sketch with its dropped sections */
-    /* Verification at the owners (verdicts.h), and the verdicts of the
-     * removals, in the fates' order. */
-    struct wn_dist_verifier dv;
     bool have_dv;
+    struct wn_buf thick; /* a received sketch with its dropped sections */
+    /* Verification at the owners (verdicts.h, when have_dv), and the
+     * verdicts of the removals, in the fates' order. */
+    struct wn_dist_verifier dv;
     uint64_t *rem;
     struct wn_pair_decision *dec;
     size_t nrem, next_rem;
@@ -1104,8 +1104,8 @@ static double gather_keep_value(void *ud, const struct wn_record *rec)
  * pair order as wn__stage_verify_edges (the pair rule) or wn__stage_verify
  * (union-find) take them, so the edges, unions and counts are theirs. */
 static int gather_verify(void *ud, struct wn_pair_verifier *pv,
-                         const uint64_t *pairs, size_t npairs,
-                         struct wn_uf *uf, uint64_t *verified, uint64_t *edges,
+                         const uint64_t *pairs, size_t npairs, struct wn_uf *uf,
+                         uint64_t *verified, uint64_t *edges,
                          struct wn_edges *e)
 {
     struct gather *g = ud;

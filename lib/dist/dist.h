@@ -8,13 +8,17 @@
  * whole by rank i % P. Every rank reads and sketches its own share (rank 0
  * too, on its thread pool) and sends rank 0, in input order, one entry
  * per record: the record's place, status, id and encoded sketch
- * (wn_sketch_encode) with its band keys zeroed (a rank keeps its keys in
+ * (wn_sketch_encode) without its band keys (a rank keeps its keys in
  * spill files), but not its bytes (but for a rejected record's, which
  * rejected.jsonl shows). Rank 0 runs the dedup job on the entries exactly
  * as wn_dedup_run does on what it reads (the same stages, the same
  * document numbers), but for the band join, which every rank runs together
  * (exchange.h: keys to the owner of their key range, a local join there,
- * the pairs to rank 0). Rank 0 verifies, clusters, writes removed.jsonl,
+ * the pairs to rank 0) and the verification (verdicts.h: each pair at the
+ * owner of its first record, the other record fetched from its owner; a
+ * rank keeps its records' verification data, so the sketches it sends
+ * rank 0 leave out the signature and figures; not for --verify exact).
+ * Rank 0 clusters, writes removed.jsonl,
  * clusters.jsonl and rejected.jsonl, and sends every rank the fates of its
  * documents; every rank then writes its units' kept records into rank 0's
  * temporary kept.jsonl at their offsets (kept.h), and rank 0 publishes the

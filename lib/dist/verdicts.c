@@ -123,35 +123,41 @@ static int read_record(const struct wn_dist_verifier *v, uint64_t d,
     return wn__pread_full(v->fd, out, stride(v), l * stride(v));
 }
 
-/* Rank 0 announces the next step; the others wait for it sleeping. */
-static int header(struct wn_dist_verifier *v, uint64_t h[2])
+/* Rank 0 announces the next step; the others wait for it sleeping (as
+ * kept.c's reduce_sleeping). */
+static int header(const struct wn_dist_verifier *v, uint64_t h[2])
 {
-    MPI_Request rq;
-    if (MPI_Ibcast(h, 2, MPI_UINT64_T, 0, MPI_COMM_WORLD, &rq) != MPI_SUCCESS)
-        return WN_EIO;
+    MPI_Request rq = MPI_REQUEST_NULL;
+    int rc =
+        MPI_Ibcast(h, 2, MPI_UINT64_T, 0, MPI_COMM_WORLD, &rq) == MPI_SUCCESS
+            ? WN_OK
+            : WN_EIO;
     const struct timespec ms = {0, 1000000};
-    for (;;) {
-        int flag = 0;
-        if (MPI_Test(&rq, &flag, MPI_STATUS_IGNORE) != MPI_SUCCESS)
-            return WN_EIO;
-        if (flag)
-            return WN_OK;
-        if (v->rank != 0 && v->cancel && *v->cancel)
-            return WN_EINTR; /* the run ends: MPI_Abort follows */
-        if (v->rank != 0)
+    int done = 0;
+    while (!done && !rc) {
+        if (MPI_Test(&rq, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+            rc = WN_EIO;
+        else if (!done && v->rank != 0)
             nanosleep(&ms, NULL);
     }
+    /* A request that completed is MPI_REQUEST_NULL: this returns at once. */
+    if (MPI_Wait(&rq, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+        rc = WN_EIO;
+    return rc;
 }
 
 /* The word counts, from rank 0 (h[1]: whether it has them). */
 static int words(struct wn_dist_verifier *v, bool have)
 {
     uint64_t w[4] = {0, 0, 0, 0};
-    if (v->rank == 0 && have)
-        w[0] = v->wt.n, w[1] = v->wt.cms->adds,
-        w[2] = v->wt.cms->log2_width, w[3] = v->wt.cms->depth;
     if (!have)
         return WN_OK;
+    if (v->rank == 0) {
+        w[0] = v->wt.n;
+        w[1] = v->wt.cms->adds;
+        w[2] = v->wt.cms->log2_width;
+        w[3] = v->wt.cms->depth;
+    }
     if (MPI_Bcast(w, 4, MPI_UINT64_T, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
         return WN_EIO;
     if (v->rank != 0) {
@@ -199,14 +205,17 @@ static int verify_mine(struct wn_dist_verifier *v, const uint64_t *mine,
     uint64_t *need = wn__reallocarray(NULL, m ? m : 1, sizeof(*need));
     uint64_t *req = wn__reallocarray(NULL, m ? m : 1, sizeof(*req));
     size_t *at = wn__reallocarray(NULL, m ? m : 1, sizeof(*at));
-    int *rcnt = wn__calloc(P, sizeof(int)), *rdis = wn__calloc(P, sizeof(int));
-    int *scnt = wn__calloc(P, sizeof(int)), *sdis = wn__calloc(P, sizeof(int));
-    int *bcnt = wn__calloc(P, sizeof(int)), *bdis = wn__calloc(P, sizeof(int));
-    int *ccnt = wn__calloc(P, sizeof(int)), *cdis = wn__calloc(P, sizeof(int));
+    int *ask_n = wn__calloc(P, sizeof(int)),
+        *ask_at = wn__calloc(P, sizeof(int));
+    int *srv_n = wn__calloc(P, sizeof(int)),
+        *srv_at = wn__calloc(P, sizeof(int));
+    int *out_n = wn__calloc(P, sizeof(int)),
+        *out_at = wn__calloc(P, sizeof(int));
+    int *in_n = wn__calloc(P, sizeof(int)), *in_at = wn__calloc(P, sizeof(int));
     uint64_t *srv = NULL;
     uint8_t *reply = NULL, *recs = NULL, *ra = wn__malloc(sb);
-    int rc = need && req && at && rcnt && rdis && scnt && sdis && bcnt &&
-                     bdis && ccnt && cdis && ra
+    int rc = need && req && at && ask_n && ask_at && srv_n && srv_at && out_n &&
+                     out_at && in_n && in_at && ra
                  ? WN_OK
                  : WN_ENOMEM;
     if (!v->died) {
@@ -225,24 +234,24 @@ static int verify_mine(struct wn_dist_verifier *v, const uint64_t *mine,
                 need[nn++] = need[i];
     }
     for (size_t i = 0; !rc && i < nn; i++)
-        rcnt[owner_of(v, need[i])]++;
+        ask_n[owner_of(v, need[i])]++;
     for (size_t k = 1; !rc && k < P; k++)
-        rdis[k] = rdis[k - 1] + rcnt[k - 1];
+        ask_at[k] = ask_at[k - 1] + ask_n[k - 1];
     if (!rc) {
-        memset(ccnt, 0, P * sizeof(int));
+        memset(in_n, 0, P * sizeof(int));
         for (size_t i = 0; i < nn; i++) {
             int k = owner_of(v, need[i]);
-            at[i] = (size_t)rdis[k] + (size_t)ccnt[k]++;
+            at[i] = (size_t)ask_at[k] + (size_t)in_n[k]++;
             req[at[i]] = need[i];
         }
     }
-    if (!rc && MPI_Alltoall(rcnt, 1, MPI_INT, scnt, 1, MPI_INT,
+    if (!rc && MPI_Alltoall(ask_n, 1, MPI_INT, srv_n, 1, MPI_INT,
                             MPI_COMM_WORLD) != MPI_SUCCESS)
         rc = WN_EIO;
     size_t nsrv = 0;
     for (size_t k = 0; !rc && k < P; k++) {
-        sdis[k] = (int)nsrv;
-        nsrv += (size_t)scnt[k];
+        srv_at[k] = (int)nsrv;
+        nsrv += (size_t)srv_n[k];
     }
     if (!rc && nsrv * sb > INT_MAX)
         rc = WN_ELIMIT;
@@ -252,21 +261,22 @@ static int verify_mine(struct wn_dist_verifier *v, const uint64_t *mine,
         recs = wn__malloc(nn ? nn * sb : 1);
         rc = srv && reply && recs ? WN_OK : WN_ENOMEM;
     }
-    if (!rc && MPI_Alltoallv(req, rcnt, rdis, MPI_UINT64_T, srv, scnt, sdis,
-                             MPI_UINT64_T, MPI_COMM_WORLD) != MPI_SUCCESS)
+    if (!rc &&
+        MPI_Alltoallv(req, ask_n, ask_at, MPI_UINT64_T, srv, srv_n, srv_at,
+                      MPI_UINT64_T, MPI_COMM_WORLD) != MPI_SUCCESS)
         rc = WN_EIO;
     /* Serve: the records asked for, in the order asked. */
     for (size_t i = 0; !rc && i < nsrv; i++)
         rc = read_record(v, srv[i], reply + i * sb);
     for (size_t k = 0; !rc && k < P; k++) {
-        bcnt[k] = scnt[k] * (int)sb;
-        bdis[k] = sdis[k] * (int)sb;
-        ccnt[k] = rcnt[k] * (int)sb;
-        cdis[k] = rdis[k] * (int)sb;
+        out_n[k] = srv_n[k] * (int)sb;
+        out_at[k] = srv_at[k] * (int)sb;
+        in_n[k] = ask_n[k] * (int)sb;
+        in_at[k] = ask_at[k] * (int)sb;
         if ((int)k != v->rank)
-            v->t->vrecs += (uint64_t)rcnt[k] * 8 + (uint64_t)bcnt[k];
+            v->t->vrecs += (uint64_t)ask_n[k] * 8 + (uint64_t)out_n[k];
     }
-    if (!rc && MPI_Alltoallv(reply, bcnt, bdis, MPI_BYTE, recs, ccnt, cdis,
+    if (!rc && MPI_Alltoallv(reply, out_n, out_at, MPI_BYTE, recs, in_n, in_at,
                              MPI_BYTE, MPI_COMM_WORLD) != MPI_SUCCESS)
         rc = WN_EIO;
     /* Decide, each first document's record read once per run of it. */
@@ -297,14 +307,14 @@ static int verify_mine(struct wn_dist_verifier *v, const uint64_t *mine,
     wn__free(need);
     wn__free(req);
     wn__free(at);
-    wn__free(rcnt);
-    wn__free(rdis);
-    wn__free(scnt);
-    wn__free(sdis);
-    wn__free(bcnt);
-    wn__free(bdis);
-    wn__free(ccnt);
-    wn__free(cdis);
+    wn__free(ask_n);
+    wn__free(ask_at);
+    wn__free(srv_n);
+    wn__free(srv_at);
+    wn__free(out_n);
+    wn__free(out_at);
+    wn__free(in_n);
+    wn__free(in_at);
     wn__free(srv);
     wn__free(reply);
     wn__free(recs);
