@@ -59,6 +59,14 @@ struct wn_direct {
     bool syncing;      /* a sync is on the ring */
     uint64_t synced;   /* the offset the last queued sync was for */
     int err;
+#ifdef WN_TEST_HOOKS
+    /* WINNOW_TEST_DIRECT_RES (wn__direct_open): the write to fake, from 1
+     * (0: every one), and what it completes with; writes so far; the
+     * buffers whose write was faked (a no-op on the ring). */
+    unsigned fake_at, writes;
+    long fake_res;
+    bool faked[WN_DIRECT_BUFS];
+#endif
 };
 
 /* Clear O_DIRECT on the writer's fd (for a write done again, or at the
@@ -96,6 +104,12 @@ static void reap(struct wn_direct *w)
     unsigned i = (unsigned)io_uring_cqe_get_data64(cqe);
     int res = cqe->res;
     io_uring_cqe_seen(&w->ring, cqe);
+#ifdef WN_TEST_HOOKS
+    if (i < WN_DIRECT_BUFS && w->faked[i]) {
+        w->faked[i] = false;
+        res = (int)w->fake_res;
+    }
+#endif
     if (i == SYNC_TAG) {
         assert(w->syncing);
         w->syncing = false;
@@ -147,7 +161,25 @@ static void submit(struct wn_direct *w, unsigned i, uint32_t len)
         note(w, WN_EIO);
         return;
     }
+#ifdef WN_TEST_HOOKS
+    w->writes++;
+    if (w->fake_res && (w->fake_at == 0 || w->fake_at == w->writes)) {
+        if (w->fake_res < 0) {
+            /* Nothing written: the completion says fake_res. */
+            io_uring_prep_nop(sqe);
+            w->faked[i] = true;
+        } else {
+            /* A short write, for real. */
+            io_uring_prep_write(sqe, w->fd, w->buf[i],
+                                (unsigned)WN_MIN((long)len, w->fake_res),
+                                w->off);
+        }
+    } else {
+        io_uring_prep_write(sqe, w->fd, w->buf[i], len, w->off);
+    }
+#else
     io_uring_prep_write(sqe, w->fd, w->buf[i], len, w->off);
+#endif
     io_uring_sqe_set_data64(sqe, i);
     w->busy[i] = true;
     w->at[i] = w->off;
@@ -231,6 +263,18 @@ int wn__direct_open(int fd, struct wn_direct **out)
         return WN_OK;
     }
     w->direct = true;
+#ifdef WN_TEST_HOOKS
+    /* -Dtest_hooks=true: WINNOW_TEST_DIRECT_RES=N:RES makes the Nth write
+     * of the writer (from 1; 0: every one) complete with RES, a negative
+     * errno (nothing written) or a byte count (a short write), as a
+     * kernel may (tests/test_outfile.c, tests/cli/test_outputs.sh). */
+    const char *fake = getenv("WINNOW_TEST_DIRECT_RES");
+    if (fake && *fake) {
+        char *e = NULL;
+        w->fake_at = (unsigned)strtoul(fake, &e, 10);
+        w->fake_res = e && *e == ':' ? strtol(e + 1, NULL, 10) : 0;
+    }
+#endif
     *out = w;
     return WN_OK;
 }
