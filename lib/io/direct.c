@@ -16,9 +16,9 @@
  * corpus when it was all left to the end). The kernel does these syncs
  * while the run goes on; their errors are the writer's errors.
  *
- * A direct write the device refuses for its alignment (EINVAL), or one
- * that goes short, is done again with an ordinary pwrite after O_DIRECT is
- * cleared: slower, never wrong. liburing (Debian's liburing-dev) is
+ * A direct write the kernel refuses as made (EINVAL for its alignment,
+ * EOPNOTSUPP, EAGAIN, EINTR), or one that goes short, is done again with
+ * an ordinary pwrite after O_DIRECT is cleared: slower, never wrong. liburing (Debian's liburing-dev) is
  * optional: without it every open says "not available".
  */
 /* The feature macro of O_DIRECT, not a name of ours: */
@@ -83,6 +83,16 @@ static void note(struct wn_direct *w, int rc)
         w->err = rc;
 }
 
+/* A completion's result that is no error of the file: the request was
+ * refused as made (EINVAL: the alignment a device wants; EOPNOTSUPP: no
+ * direct or no such I/O here; EAGAIN, EINTR: try again). Done again with
+ * an ordinary write, which succeeds or reports the real error. */
+static bool refusal(int res)
+{
+    return res == -EINVAL || res == -EOPNOTSUPP || res == -EAGAIN ||
+           res == -EINTR;
+}
+
 /* Takes one completion, waiting for it. */
 static void reap(struct wn_direct *w)
 {
@@ -114,7 +124,9 @@ static void reap(struct wn_direct *w)
         assert(w->syncing);
         w->syncing = false;
         w->inflight--;
-        if (res < 0 && res != -EINVAL)
+        /* A sync refused is left to the closing fsync; an I/O error is
+         * kept (reported here, the closing fsync may not see it again). */
+        if (res < 0 && !refusal(res))
             note(w, wn__status_from_errno(-res));
         return;
     }
@@ -123,11 +135,12 @@ static void reap(struct wn_direct *w)
     w->inflight--;
     if (res == (int)w->want[i])
         return;
-    if (res < 0 && res != -EINVAL) {
+    if (res < 0 && !refusal(res)) {
         note(w, wn__status_from_errno(-res));
         return;
     }
-    /* Refused for its alignment, or short: the rest the ordinary way. */
+    /* Refused (for its alignment, not supported, would block, interrupted),
+     * or short: the rest the ordinary way. */
     size_t done = res > 0 ? (size_t)res : 0;
     plain(w);
     int rc = w->direct ? WN_EIO
