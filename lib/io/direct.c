@@ -18,8 +18,13 @@
  *
  * A direct write the kernel refuses as made (EINVAL for its alignment,
  * EOPNOTSUPP, EAGAIN, EINTR), or one that goes short, is done again with
- * an ordinary pwrite after O_DIRECT is cleared: slower, never wrong. liburing (Debian's liburing-dev) is
- * optional: without it every open says "not available".
+ * an ordinary pwrite after O_DIRECT is cleared: slower, never wrong. A
+ * submission the kernel does not take (io_uring_enter: EAGAIN, EBUSY, a
+ * policy refusing it) leaves its entry in the submission queue, where the
+ * next submission would send it late: from then on nothing more goes to
+ * the ring, and this write and the later ones are ordinary pwrites.
+ * liburing (Debian's liburing-dev) is optional: without it every open says
+ * "not available".
  */
 /* The feature macro of O_DIRECT, not a name of ours: */
 /* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
@@ -44,7 +49,7 @@
 
 struct wn_direct {
     int fd;
-    int flags; /* fd's status flags before O_DIRECT */
+    int flags;   /* fd's status flags before O_DIRECT */
     bool direct; /* O_DIRECT still set */
     struct io_uring ring;
     void *block; /* the buffers' allocation */
@@ -55,9 +60,13 @@ struct wn_direct {
     unsigned cur;                  /* the buffer being filled */
     size_t fill;                   /* bytes in it */
     uint64_t off;                  /* file offset of its byte 0 */
-    unsigned inflight; /* writes and syncs on the ring */
-    bool syncing;      /* a sync is on the ring */
-    uint64_t synced;   /* the offset the last queued sync was for */
+    unsigned inflight;             /* writes and syncs on the ring */
+    bool syncing;                  /* a sync is on the ring */
+    /* A submission failed: the entry it left in the submission queue
+     * would go with the next one, so nothing more is submitted, and every
+     * later write is an ordinary one. */
+    bool ring_off;
+    uint64_t synced; /* the offset the last queued sync was for */
     int err;
 #ifdef WN_TEST_HOOKS
     /* WINNOW_TEST_DIRECT_RES (wn__direct_open): the write to fake, from 1
@@ -65,6 +74,7 @@ struct wn_direct {
      * buffers whose write was faked (a no-op on the ring). */
     unsigned fake_at, writes;
     long fake_res;
+    bool fake_enter; /* fake_res is the submission's, not the write's */
     bool faked[WN_DIRECT_BUFS];
 #endif
 };
@@ -150,14 +160,25 @@ static void reap(struct wn_direct *w)
         note(w, rc);
 }
 
-/* Hands the queued entry to the kernel: 0, or a status. */
-static int ring_submit(struct wn_direct *w)
+/* Hands the queued entry to the kernel: true if it took it. */
+static bool ring_submit(struct wn_direct *w)
 {
     int r;
     do {
         r = io_uring_submit(&w->ring);
     } while (r == -EINTR);
-    return r < 0 ? wn__status_from_errno(-r) : WN_OK;
+    return r > 0;
+}
+
+/* Writes buffer i's first len bytes at w->off now, with an ordinary
+ * pwrite (O_DIRECT cleared). */
+static void write_plain(struct wn_direct *w, unsigned i, uint32_t len)
+{
+    plain(w);
+    int rc =
+        w->direct ? WN_EIO : wn__pwrite_full(w->fd, w->buf[i], len, w->off);
+    if (rc)
+        note(w, rc);
 }
 
 /* Submits buffer i's first len bytes (a multiple of DIRECT_ALIGN, or any
@@ -165,6 +186,10 @@ static int ring_submit(struct wn_direct *w)
 static void submit(struct wn_direct *w, unsigned i, uint32_t len)
 {
     assert(!w->busy[i]);
+    if (w->ring_off) {
+        write_plain(w, i, len);
+        return;
+    }
     struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
     while (!sqe && w->inflight) {
         reap(w);
@@ -176,7 +201,8 @@ static void submit(struct wn_direct *w, unsigned i, uint32_t len)
     }
 #ifdef WN_TEST_HOOKS
     w->writes++;
-    if (w->fake_res && (w->fake_at == 0 || w->fake_at == w->writes)) {
+    bool fake = w->fake_res && (w->fake_at == 0 || w->fake_at == w->writes);
+    if (fake && !w->fake_enter) {
         if (w->fake_res < 0) {
             /* Nothing written: the completion says fake_res. */
             io_uring_prep_nop(sqe);
@@ -198,17 +224,27 @@ static void submit(struct wn_direct *w, unsigned i, uint32_t len)
     w->at[i] = w->off;
     w->want[i] = len;
     w->inflight++;
-    int rc = ring_submit(w);
-    if (rc) {
-        note(w, rc);
+#ifdef WN_TEST_HOOKS
+    /* The submission refused: the entry stays queued. */
+    bool took = fake && w->fake_enter ? false : ring_submit(w);
+#else
+    bool took = ring_submit(w);
+#endif
+    if (!took) {
+        /* EAGAIN, EBUSY, a policy refusing io_uring_enter: this write
+         * and the later ones the ordinary way (their errors are real). */
         w->busy[i] = false;
         w->inflight--;
+        w->ring_off = true;
+        write_plain(w, i, len);
     }
 }
 
 /* Queues an fdatasync of the file (what completed before it runs). */
 static void queue_sync(struct wn_direct *w)
 {
+    if (w->ring_off)
+        return; /* the closing fsync commits it all */
     struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
     if (!sqe)
         return; /* the ring is full: the next stretch will ask again */
@@ -217,11 +253,10 @@ static void queue_sync(struct wn_direct *w)
     w->syncing = true;
     w->synced = w->off;
     w->inflight++;
-    int rc = ring_submit(w);
-    if (rc) {
-        note(w, rc);
+    if (!ring_submit(w)) {
         w->syncing = false;
         w->inflight--;
+        w->ring_off = true;
     }
 }
 
@@ -244,8 +279,8 @@ int wn__direct_open(int fd, struct wn_direct **out)
         return WN_ENOMEM;
     w->fd = fd;
     w->flags = flags;
-    w->block = wn__malloc((size_t)WN_DIRECT_BUFS * WN_DIRECT_BUF +
-                          DIRECT_ALIGN);
+    w->block =
+        wn__malloc((size_t)WN_DIRECT_BUFS * WN_DIRECT_BUF + DIRECT_ALIGN);
     if (!w->block) {
         wn__free(w);
         return WN_ENOMEM;
@@ -280,12 +315,16 @@ int wn__direct_open(int fd, struct wn_direct **out)
     /* -Dtest_hooks=true: WINNOW_TEST_DIRECT_RES=N:RES makes the Nth write
      * of the writer (from 1; 0: every one) complete with RES, a negative
      * errno (nothing written) or a byte count (a short write), as a
-     * kernel may (tests/test_outfile.c, tests/cli/test_outputs.sh). */
+     * kernel may; N:S-ERRNO makes its submission fail instead, the entry
+     * left queued (tests/test_outfile.c, tests/cli/test_outputs.sh). */
     const char *fake = getenv("WINNOW_TEST_DIRECT_RES");
     if (fake && *fake) {
         char *e = NULL;
         w->fake_at = (unsigned)strtoul(fake, &e, 10);
-        w->fake_res = e && *e == ':' ? strtol(e + 1, NULL, 10) : 0;
+        if (e && *e == ':') {
+            w->fake_enter = e[1] == 'S';
+            w->fake_res = strtol(e + 1 + w->fake_enter, NULL, 10);
+        }
     }
 #endif
     *out = w;
