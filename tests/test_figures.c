@@ -206,16 +206,16 @@ static void test_edges(void **state)
         check_same(buf, len);
     }
     static const char *const words[] = {
-        "one",    "ONE",    "One",     "oNe",     "two",      "twO",
-        "ThReE",  "three",  "four",    "fIvE",    "six",      "SIX",
-        "seven",  "eight",  "nine",    "ten",     "TEN",      "eleven",
-        "ELEVEN", "twelve", "eleventh", "tenth",  "ones",     "twelves",
-        "thre",   "on",     "tw",      "sevens",  "elevens",  "nine9"};
+        "one",    "ONE",    "One",      "oNe",    "two",     "twO",
+        "ThReE",  "three",  "four",     "fIvE",   "six",     "SIX",
+        "seven",  "eight",  "nine",     "ten",    "TEN",     "eleven",
+        "ELEVEN", "twelve", "eleventh", "tenth",  "ones",    "twelves",
+        "thre",   "on",     "tw",       "sevens", "elevens", "nine9"};
     static const char *const before[] = {
-        "May ", "may ", "MAY ", "December ", "Sept ", "x ", "", "5 ",
-        "may\xc3", "\xc3", "a", "3", "May\n", "June,", "jan  "};
-    static const char *const after[] = {"", " ", "s", "\xa9", "9", "x",
-                                        ".", " 5", "-", "E"};
+        "May ",    "may ", "MAY ", "December ", "Sept ", "x ",    "",     "5 ",
+        "may\xc3", "\xc3", "a",    "3",         "May\n", "June,", "jan  "};
+    static const char *const after[] = {"",  " ", "s",  "\xa9", "9",
+                                        "x", ".", " 5", "-",    "E"};
     for (size_t w = 0; w < WN_ARRAY_LEN(words); w++)
         for (size_t b = 0; b < WN_ARRAY_LEN(before); b++)
             for (size_t a = 0; a < WN_ARRAY_LEN(after); a++) {
