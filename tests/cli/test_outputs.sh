@@ -345,10 +345,10 @@ for i in range(400):
         [ -s "$TMP/direct-on/removed.jsonl" ]
     ok $? "dedup: kept.jsonl the same written directly, through the page cache and without fsync"
     # A kernel that refuses direct writes as made (-EAGAIN, -EOPNOTSUPP,
-    # -EINVAL) or writes them short: the same bytes, done the ordinary way
-    # (WINNOW_TEST_DIRECT_RES=N:RES fakes the Nth write's result, 0 every
-    # one, lib/io/direct.c).
-    for fake in 0:-11 2:-95 1:-22 3:4096; do
+    # -EINVAL), writes them short or does not take a submission (S-EAGAIN):
+    # the same bytes, done the ordinary way (WINNOW_TEST_DIRECT_RES=N:RES
+    # fakes the Nth write's result, 0 every one, lib/io/direct.c).
+    for fake in 0:-11 2:-95 1:-22 3:4096 2:S-11; do
         WINNOW_TEST_DIRECT_RES=$fake "$WINNOW" dedup -q -o "$TMP/direct-$fake" \
             "$TMP/sizes.jsonl" &&
             cmp -s "$TMP/direct-off/kept.jsonl" "$TMP/direct-$fake/kept.jsonl"
