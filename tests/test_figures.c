@@ -189,6 +189,60 @@ static void test_random(void **state)
     assert_true(with > 30000);
 }
 
+/* Targeted: uniformly random bytes; number words in every case mix, with
+ * letters, digits and non-ASCII bytes next to them, at every offset around
+ * the 64-byte block edges and at the end of the text; words that only
+ * begin like number words ("eleventh"). */
+static void test_edges(void **state)
+{
+    (void)state;
+    uint64_t seed = 0xD1B54A32D192ED03ULL;
+    char buf[400];
+    /* Random bytes, every length up to 300. */
+    for (unsigned it = 0; it < 20000; it++) {
+        size_t len = (size_t)(rng_next(&seed) % 300);
+        for (size_t k = 0; k < len; k++)
+            buf[k] = (char)rng_next(&seed);
+        check_same(buf, len);
+    }
+    static const char *const words[] = {
+        "one",    "ONE",    "One",      "oNe",    "two",     "twO",
+        "ThReE",  "three",  "four",     "fIvE",   "six",     "SIX",
+        "seven",  "eight",  "nine",     "ten",    "TEN",     "eleven",
+        "ELEVEN", "twelve", "eleventh", "tenth",  "ones",    "twelves",
+        "thre",   "on",     "tw",       "sevens", "elevens", "nine9"};
+    static const char *const before[] = {
+        "May ",    "may ", "MAY ", "December ", "Sept ", "x ",    "",     "5 ",
+        "may\xc3", "\xc3", "a",    "3",         "May\n", "June,", "jan  "};
+    static const char *const after[] = {"",  " ", "s",  "\xa9", "9",
+                                        "x", ".", " 5", "-",    "E"};
+    for (size_t w = 0; w < WN_ARRAY_LEN(words); w++)
+        for (size_t b = 0; b < WN_ARRAY_LEN(before); b++)
+            for (size_t a = 0; a < WN_ARRAY_LEN(after); a++) {
+                char t[64];
+                int n = snprintf(t, sizeof(t), "%s%s%s", before[b], words[w],
+                                 after[a]);
+                assert_true(n > 0 && (size_t)n < sizeof(t));
+                /* The word starting 6 bytes before a block edge to 6
+                 * after, in the first and the second block, with filler
+                 * of letters, digits or spaces before it. */
+                for (size_t at = 52; at < 140; at++) {
+                    if (at > 76 && at < 122)
+                        continue;
+                    size_t start = at - strlen(before[b]);
+                    char fill = "a 7\xe9"[(w + b + a + at) % 4];
+                    memset(buf, fill, start);
+                    if (start)
+                        buf[start - 1] = ' ';
+                    memcpy(buf + start, t, (size_t)n);
+                    /* At the end of the text, and followed by more. */
+                    check_same(buf, start + (size_t)n);
+                    memcpy(buf + start + (size_t)n, " 12 x", 5);
+                    check_same(buf, start + (size_t)n + 5);
+                }
+            }
+}
+
 static const char *shared_dir(void)
 {
     static char dir[4096];
@@ -256,6 +310,7 @@ int main(void)
         cmocka_unit_test(test_variants),
         cmocka_unit_test(test_fixed),
         cmocka_unit_test(test_random),
+        cmocka_unit_test(test_edges),
         cmocka_unit_test(test_shared_corpora),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

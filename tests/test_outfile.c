@@ -681,6 +681,86 @@ static void test_direct(void **state)
     free(data);
 }
 
+/* Open file descriptors of the process. */
+static unsigned open_fds(void)
+{
+    unsigned n = 0;
+    for (int fd = 0; fd < 1024; fd++)
+        n += fcntl(fd, F_GETFD) >= 0;
+    return n;
+}
+
+/* What a kernel may answer a direct write with (WINNOW_TEST_DIRECT_RES,
+ * a hook of -Dtest_hooks=true builds): a refusal (EINVAL, EOPNOTSUPP,
+ * EAGAIN, EINTR) or a short write is done again the ordinary way and the
+ * file has the same bytes; a real error (ENOSPC, EIO) is the writer's,
+ * with O_DIRECT cleared, the ring and buffers released and no descriptor
+ * left open. */
+static void test_direct_faults(void **state)
+{
+    (void)state;
+#ifndef WN_TEST_HOOKS
+    skip();
+#else
+    /* 7 writes, the last one short; 71, past a queued sync. */
+    size_t small = 6 * (size_t)WN_DIRECT_BUF + 4321;
+    size_t n = (size_t)WN_DIRECT_SYNC + small;
+    uint8_t *data = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        data[i] = (uint8_t)(i * 2246822519u >> 11);
+    char *path = path_of("direct-faults.jsonl");
+    static const char *const refusals[] = {
+        "1:-11", "2:-95", "3:-4", "0:-22", "0:-11", "7:-95", "2:4096", "0:8192",
+        "7:512",
+        /* The submission refused, its entry left in the queue (the
+         * ring's next submission, a sync after 64 MiB, would take it). */
+        "3:S-11", "1:S-16", "71:S-1"};
+    unsigned fds = open_fds();
+    for (size_t k = 0; k < WN_ARRAY_LEN(refusals); k++) {
+        print_message("# WINNOW_TEST_DIRECT_RES=%s\n", refusals[k]);
+        setenv("WINNOW_TEST_DIRECT_RES", refusals[k], 1);
+        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+        assert_true(fd >= 0);
+        /* Past a queued sync where a submission is refused. */
+        size_t m = strchr(refusals[k], 'S') ? n : small;
+        bool have = direct_roundtrip(fd, path, NULL, 0, data, m);
+        close(fd);
+        if (!have) {
+            unsetenv("WINNOW_TEST_DIRECT_RES");
+            free(path);
+            free(data);
+            skip();
+        }
+    }
+    static const struct {
+        const char *fake;
+        int status;
+    } errors[] = {
+        {"2:-28", WN_ENOSPC}, {"1:-5", WN_EIO}, {"7:-122", WN_ENOSPC}};
+    for (size_t k = 0; k < WN_ARRAY_LEN(errors); k++) {
+        setenv("WINNOW_TEST_DIRECT_RES", errors[k].fake, 1);
+        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+        int flags = fcntl(fd, F_GETFL);
+        struct wn_direct *w = NULL;
+        assert_int_equal(wn__direct_open(fd, &w), WN_OK);
+        assert_non_null(w);
+        int rc = WN_OK;
+        for (size_t at = 0; at < small && !rc; at += 100000)
+            rc = wn__direct_write(w, data + at,
+                                  WN_MIN((size_t)100000, small - at));
+        int crc = wn__direct_close(w);
+        assert_int_equal(rc ? rc : crc, errors[k].status);
+        assert_int_equal(crc, errors[k].status);
+        assert_int_equal(fcntl(fd, F_GETFL), flags);
+        close(fd);
+    }
+    unsetenv("WINNOW_TEST_DIRECT_RES");
+    assert_int_equal(open_fds(), fds);
+    free(path);
+    free(data);
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -694,6 +774,7 @@ int main(void)
         cmocka_unit_test(test_report),
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_direct),
+        cmocka_unit_test(test_direct_faults),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

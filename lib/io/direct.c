@@ -16,10 +16,15 @@
  * corpus when it was all left to the end). The kernel does these syncs
  * while the run goes on; their errors are the writer's errors.
  *
- * A direct write the device refuses for its alignment (EINVAL), or one
- * that goes short, is done again with an ordinary pwrite after O_DIRECT is
- * cleared: slower, never wrong. liburing (Debian's liburing-dev) is
- * optional: without it every open says "not available".
+ * A direct write the kernel refuses as made (EINVAL for its alignment,
+ * EOPNOTSUPP, EAGAIN, EINTR), or one that goes short, is done again with
+ * an ordinary pwrite after O_DIRECT is cleared: slower, never wrong. A
+ * submission the kernel does not take (io_uring_enter: EAGAIN, EBUSY, a
+ * policy refusing it) leaves its entry in the submission queue, where the
+ * next submission would send it late: from then on nothing more goes to
+ * the ring, and this write and the later ones are ordinary pwrites.
+ * liburing (Debian's liburing-dev) is optional: without it every open says
+ * "not available".
  */
 /* The feature macro of O_DIRECT, not a name of ours: */
 /* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
@@ -44,7 +49,7 @@
 
 struct wn_direct {
     int fd;
-    int flags; /* fd's status flags before O_DIRECT */
+    int flags;   /* fd's status flags before O_DIRECT */
     bool direct; /* O_DIRECT still set */
     struct io_uring ring;
     void *block; /* the buffers' allocation */
@@ -55,10 +60,23 @@ struct wn_direct {
     unsigned cur;                  /* the buffer being filled */
     size_t fill;                   /* bytes in it */
     uint64_t off;                  /* file offset of its byte 0 */
-    unsigned inflight; /* writes and syncs on the ring */
-    bool syncing;      /* a sync is on the ring */
-    uint64_t synced;   /* the offset the last queued sync was for */
+    unsigned inflight;             /* writes and syncs on the ring */
+    bool syncing;                  /* a sync is on the ring */
+    /* A submission failed: the entry it left in the submission queue
+     * would go with the next one, so nothing more is submitted, and every
+     * later write is an ordinary one. */
+    bool ring_off;
+    uint64_t synced; /* the offset the last queued sync was for */
     int err;
+#ifdef WN_TEST_HOOKS
+    /* WINNOW_TEST_DIRECT_RES (wn__direct_open): the write to fake, from 1
+     * (0: every one), and what it completes with; writes so far; the
+     * buffers whose write was faked (a no-op on the ring). */
+    unsigned fake_at, writes;
+    long fake_res;
+    bool fake_enter; /* fake_res is the submission's, not the write's */
+    bool faked[WN_DIRECT_BUFS];
+#endif
 };
 
 /* Clear O_DIRECT on the writer's fd (for a write done again, or at the
@@ -73,6 +91,16 @@ static void note(struct wn_direct *w, int rc)
 {
     if (!w->err)
         w->err = rc;
+}
+
+/* A completion's result that is no error of the file: the request was
+ * refused as made (EINVAL: the alignment a device wants; EOPNOTSUPP: no
+ * direct or no such I/O here; EAGAIN, EINTR: try again). Done again with
+ * an ordinary write, which succeeds or reports the real error. */
+static bool refusal(int res)
+{
+    return res == -EINVAL || res == -EOPNOTSUPP || res == -EAGAIN ||
+           res == -EINTR;
 }
 
 /* Takes one completion, waiting for it. */
@@ -96,11 +124,19 @@ static void reap(struct wn_direct *w)
     unsigned i = (unsigned)io_uring_cqe_get_data64(cqe);
     int res = cqe->res;
     io_uring_cqe_seen(&w->ring, cqe);
+#ifdef WN_TEST_HOOKS
+    if (i < WN_DIRECT_BUFS && w->faked[i]) {
+        w->faked[i] = false;
+        res = (int)w->fake_res;
+    }
+#endif
     if (i == SYNC_TAG) {
         assert(w->syncing);
         w->syncing = false;
         w->inflight--;
-        if (res < 0 && res != -EINVAL)
+        /* A sync refused is left to the closing fsync; an I/O error is
+         * kept (reported here, the closing fsync may not see it again). */
+        if (res < 0 && !refusal(res))
             note(w, wn__status_from_errno(-res));
         return;
     }
@@ -109,11 +145,12 @@ static void reap(struct wn_direct *w)
     w->inflight--;
     if (res == (int)w->want[i])
         return;
-    if (res < 0 && res != -EINVAL) {
+    if (res < 0 && !refusal(res)) {
         note(w, wn__status_from_errno(-res));
         return;
     }
-    /* Refused for its alignment, or short: the rest the ordinary way. */
+    /* Refused (for its alignment, not supported, would block, interrupted),
+     * or short: the rest the ordinary way. */
     size_t done = res > 0 ? (size_t)res : 0;
     plain(w);
     int rc = w->direct ? WN_EIO
@@ -123,14 +160,25 @@ static void reap(struct wn_direct *w)
         note(w, rc);
 }
 
-/* Hands the queued entry to the kernel: 0, or a status. */
-static int ring_submit(struct wn_direct *w)
+/* Hands the queued entry to the kernel: true if it took it. */
+static bool ring_submit(struct wn_direct *w)
 {
     int r;
     do {
         r = io_uring_submit(&w->ring);
     } while (r == -EINTR);
-    return r < 0 ? wn__status_from_errno(-r) : WN_OK;
+    return r > 0;
+}
+
+/* Writes buffer i's first len bytes at w->off now, with an ordinary
+ * pwrite (O_DIRECT cleared). */
+static void write_plain(struct wn_direct *w, unsigned i, uint32_t len)
+{
+    plain(w);
+    int rc =
+        w->direct ? WN_EIO : wn__pwrite_full(w->fd, w->buf[i], len, w->off);
+    if (rc)
+        note(w, rc);
 }
 
 /* Submits buffer i's first len bytes (a multiple of DIRECT_ALIGN, or any
@@ -138,6 +186,10 @@ static int ring_submit(struct wn_direct *w)
 static void submit(struct wn_direct *w, unsigned i, uint32_t len)
 {
     assert(!w->busy[i]);
+    if (w->ring_off) {
+        write_plain(w, i, len);
+        return;
+    }
     struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
     while (!sqe && w->inflight) {
         reap(w);
@@ -147,23 +199,52 @@ static void submit(struct wn_direct *w, unsigned i, uint32_t len)
         note(w, WN_EIO);
         return;
     }
+#ifdef WN_TEST_HOOKS
+    w->writes++;
+    bool fake = w->fake_res && (w->fake_at == 0 || w->fake_at == w->writes);
+    if (fake && !w->fake_enter) {
+        if (w->fake_res < 0) {
+            /* Nothing written: the completion says fake_res. */
+            io_uring_prep_nop(sqe);
+            w->faked[i] = true;
+        } else {
+            /* A short write, for real. */
+            io_uring_prep_write(sqe, w->fd, w->buf[i],
+                                (unsigned)WN_MIN((long)len, w->fake_res),
+                                w->off);
+        }
+    } else {
+        io_uring_prep_write(sqe, w->fd, w->buf[i], len, w->off);
+    }
+#else
     io_uring_prep_write(sqe, w->fd, w->buf[i], len, w->off);
+#endif
     io_uring_sqe_set_data64(sqe, i);
     w->busy[i] = true;
     w->at[i] = w->off;
     w->want[i] = len;
     w->inflight++;
-    int rc = ring_submit(w);
-    if (rc) {
-        note(w, rc);
+#ifdef WN_TEST_HOOKS
+    /* The submission refused: the entry stays queued. */
+    bool took = fake && w->fake_enter ? false : ring_submit(w);
+#else
+    bool took = ring_submit(w);
+#endif
+    if (!took) {
+        /* EAGAIN, EBUSY, a policy refusing io_uring_enter: this write
+         * and the later ones the ordinary way (their errors are real). */
         w->busy[i] = false;
         w->inflight--;
+        w->ring_off = true;
+        write_plain(w, i, len);
     }
 }
 
 /* Queues an fdatasync of the file (what completed before it runs). */
 static void queue_sync(struct wn_direct *w)
 {
+    if (w->ring_off)
+        return; /* the closing fsync commits it all */
     struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
     if (!sqe)
         return; /* the ring is full: the next stretch will ask again */
@@ -172,11 +253,10 @@ static void queue_sync(struct wn_direct *w)
     w->syncing = true;
     w->synced = w->off;
     w->inflight++;
-    int rc = ring_submit(w);
-    if (rc) {
-        note(w, rc);
+    if (!ring_submit(w)) {
         w->syncing = false;
         w->inflight--;
+        w->ring_off = true;
     }
 }
 
@@ -199,8 +279,8 @@ int wn__direct_open(int fd, struct wn_direct **out)
         return WN_ENOMEM;
     w->fd = fd;
     w->flags = flags;
-    w->block = wn__malloc((size_t)WN_DIRECT_BUFS * WN_DIRECT_BUF +
-                          DIRECT_ALIGN);
+    w->block =
+        wn__malloc((size_t)WN_DIRECT_BUFS * WN_DIRECT_BUF + DIRECT_ALIGN);
     if (!w->block) {
         wn__free(w);
         return WN_ENOMEM;
@@ -231,6 +311,22 @@ int wn__direct_open(int fd, struct wn_direct **out)
         return WN_OK;
     }
     w->direct = true;
+#ifdef WN_TEST_HOOKS
+    /* -Dtest_hooks=true: WINNOW_TEST_DIRECT_RES=N:RES makes the Nth write
+     * of the writer (from 1; 0: every one) complete with RES, a negative
+     * errno (nothing written) or a byte count (a short write), as a
+     * kernel may; N:S-ERRNO makes its submission fail instead, the entry
+     * left queued (tests/test_outfile.c, tests/cli/test_outputs.sh). */
+    const char *fake = getenv("WINNOW_TEST_DIRECT_RES");
+    if (fake && *fake) {
+        char *e = NULL;
+        w->fake_at = (unsigned)strtoul(fake, &e, 10);
+        if (e && *e == ':') {
+            w->fake_enter = e[1] == 'S';
+            w->fake_res = strtol(e + 1 + w->fake_enter, NULL, 10);
+        }
+    }
+#endif
     *out = w;
     return WN_OK;
 }
