@@ -11,7 +11,7 @@ set -eu
 
 pkgs="gcc make pkg-config meson ninja-build libxxhash-dev libutf8proc-dev
 libzstd-dev zlib1g-dev libjansson-dev libdivsufsort-dev liblmdb-dev
-libmicrohttpd-dev liburing-dev zstd gzip"
+libmicrohttpd-dev zstd gzip"
 if [ "${1:-build}" = demo ]; then
     pkgs="$pkgs python3"
 fi

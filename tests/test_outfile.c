@@ -1,7 +1,6 @@
 /*
  * test_outfile.c - the output directory of a run, its atomic outputs and
- * manifest (lib/io/outfile.c), spill files (lib/io/spill.c) and the direct
- * writer of kept.jsonl (lib/io/direct.c).
+ * manifest (lib/io/outfile.c), and spill files (lib/io/spill.c).
  *
  * Every test works in its own directory under a mkdtemp root. The checks
  * are about what a run may touch: a publish replaces or removes only what
@@ -10,9 +9,6 @@
  * what is in their directory; stale temporary directories go only when
  * winnow made them; and every failure notes the path and errno.
  */
-/* O_DIRECT: the feature macro, not a name of ours. */
-/* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
-#define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,7 +25,6 @@
 #include <unistd.h>
 
 #include "common/common.h"
-#include "io/direct.h"
 #include "io/outfile.h"
 #include "io/spill.h"
 
@@ -541,226 +536,6 @@ static void test_alloc_failures(void **state)
     free(dir);
 }
 
-/* The whole of a file, its size in *n. */
-static uint8_t *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)len + 1);
-    assert_int_equal(fread(b, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    *n = (size_t)len;
-    return b;
-}
-
-/* Appends expect[0, n) to fd through a direct writer in pieces of seeded
- * random sizes (1 byte to 3 buffers), then one ordinary write of "end\n"
- * after it: the file must be head, the bytes and "end\n". Returns false
- * when direct writes are not available for fd. */
-static bool direct_roundtrip(int fd, const char *path, const uint8_t *head,
-                             size_t nhead, const uint8_t *expect, size_t n)
-{
-    int flags = fcntl(fd, F_GETFL);
-    struct wn_direct *w = NULL;
-    assert_int_equal(wn__direct_open(fd, &w), WN_OK);
-    if (!w) {
-        assert_int_equal(fcntl(fd, F_GETFL), flags); /* untouched */
-        return false;
-    }
-    uint64_t x = 88172645463325252ULL;
-    for (size_t at = 0; at < n;) {
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        size_t k = (x % 4 == 0) ? x % (3 * WN_DIRECT_BUF) : x % 3000;
-        k = WN_MIN(WN_MAX(k, (size_t)1), n - at);
-        assert_int_equal(wn__direct_write(w, expect + at, k), WN_OK);
-        at += k;
-    }
-    assert_int_equal(wn__direct_close(w), WN_OK);
-    assert_int_equal(fcntl(fd, F_GETFL), flags); /* O_DIRECT cleared */
-    assert_int_equal(lseek(fd, 0, SEEK_CUR), (off_t)(nhead + n));
-    assert_int_equal(write(fd, "end\n", 4), 4);
-    size_t got = 0;
-    uint8_t *b = slurp(path, &got);
-    assert_int_equal(got, nhead + n + 4);
-    assert_memory_equal(b, head, nhead);
-    assert_memory_equal(b + nhead, expect, n);
-    assert_memory_equal(b + nhead + n, "end\n", 4);
-    free(b);
-    return true;
-}
-
-/* kept.jsonl written with O_DIRECT through io_uring gives the bytes an
- * ordinary writer would, from an aligned or an unaligned start, across
- * buffers and the ring's wrap, with a tail shorter than a block; where
- * direct writes cannot be had the writer says so and leaves fd alone. */
-static void test_direct(void **state)
-{
-    (void)state;
-    /* Past two of the data syncs queued behind the writes. */
-    size_t n = (size_t)(2 * WN_DIRECT_SYNC) + 5 * WN_DIRECT_BUF + 12345;
-    uint8_t *data = malloc(n);
-    for (size_t i = 0; i < n; i++)
-        data[i] = (uint8_t)(i * 2654435761u >> 13);
-    char *path = path_of("direct.jsonl");
-
-    /* From offset 0. */
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-    assert_true(fd >= 0);
-    bool have = direct_roundtrip(fd, path, NULL, 0, data, n);
-    close(fd);
-    if (!have) {
-        /* A build without liburing, or a file system without O_DIRECT:
-         * only the refusal could be checked. */
-        print_message("# direct writes are not available under %s: "
-                      "skipped\n", root);
-        free(path);
-        free(data);
-        skip();
-    }
-
-    /* From an unaligned offset: the bytes before it are kept. */
-    uint8_t head[5000];
-    for (size_t i = 0; i < sizeof(head); i++)
-        head[i] = (uint8_t)('a' + i % 26);
-    fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, head, sizeof(head)), (ssize_t)sizeof(head));
-    assert_true(direct_roundtrip(fd, path, head, sizeof(head), data, 777));
-    close(fd);
-
-    /* Nothing written: the file stays as it was. */
-    fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-    assert_int_equal(write(fd, head, 10), 10);
-    assert_true(direct_roundtrip(fd, path, head, 10, data, 0));
-    close(fd);
-
-    /* Write-only at an unaligned offset (its head cannot be read back),
-     * and O_APPEND: not available, fd untouched. */
-    fd = open(path, O_WRONLY | O_TRUNC);
-    assert_int_equal(write(fd, head, 10), 10);
-    assert_false(direct_roundtrip(fd, path, head, 10, data, 10));
-    close(fd);
-    fd = open(path, O_RDWR | O_APPEND);
-    assert_false(direct_roundtrip(fd, path, head, 10, data, 10));
-    close(fd);
-
-    /* Out of memory: WN_ENOMEM, fd untouched. */
-    fd = open(path, O_RDWR | O_TRUNC);
-    int flags = fcntl(fd, F_GETFL);
-    struct wn_direct *w = NULL;
-    for (long k = 0; k < 2; k++) {
-        wn_alloc_fail_after(k);
-        assert_int_equal(wn__direct_open(fd, &w), WN_ENOMEM);
-        wn_alloc_fail_after(-1);
-        assert_null(w);
-        assert_int_equal(fcntl(fd, F_GETFL), flags);
-    }
-    close(fd);
-
-    /* tmpfs has no O_DIRECT: refused, fd untouched. */
-    struct stat st;
-    if (stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode)) {
-        char shm[] = "/dev/shm/winnow-direct-XXXXXX";
-        fd = mkstemp(shm);
-        if (fd >= 0) {
-            unlink(shm);
-            flags = fcntl(fd, F_GETFL);
-            if (fcntl(fd, F_SETFL, flags | O_DIRECT) != 0) {
-                assert_false(direct_roundtrip(fd, shm, NULL, 0, data, 10));
-            } else {
-                print_message("# /dev/shm takes O_DIRECT here\n");
-                fcntl(fd, F_SETFL, flags);
-            }
-            close(fd);
-        }
-    }
-    free(path);
-    free(data);
-}
-
-/* Open file descriptors of the process. */
-static unsigned open_fds(void)
-{
-    unsigned n = 0;
-    for (int fd = 0; fd < 1024; fd++)
-        n += fcntl(fd, F_GETFD) >= 0;
-    return n;
-}
-
-/* What a kernel may answer a direct write with (WINNOW_TEST_DIRECT_RES,
- * a hook of -Dtest_hooks=true builds): a refusal (EINVAL, EOPNOTSUPP,
- * EAGAIN, EINTR) or a short write is done again the ordinary way and the
- * file has the same bytes; a real error (ENOSPC, EIO) is the writer's,
- * with O_DIRECT cleared, the ring and buffers released and no descriptor
- * left open. */
-static void test_direct_faults(void **state)
-{
-    (void)state;
-#ifndef WN_TEST_HOOKS
-    skip();
-#else
-    /* 7 writes, the last one short; 71, past a queued sync. */
-    size_t small = 6 * (size_t)WN_DIRECT_BUF + 4321;
-    size_t n = (size_t)WN_DIRECT_SYNC + small;
-    uint8_t *data = malloc(n);
-    for (size_t i = 0; i < n; i++)
-        data[i] = (uint8_t)(i * 2246822519u >> 11);
-    char *path = path_of("direct-faults.jsonl");
-    static const char *const refusals[] = {
-        "1:-11", "2:-95", "3:-4", "0:-22", "0:-11", "7:-95", "2:4096", "0:8192",
-        "7:512",
-        /* The submission refused, its entry left in the queue (the
-         * ring's next submission, a sync after 64 MiB, would take it). */
-        "3:S-11", "1:S-16", "71:S-1"};
-    unsigned fds = open_fds();
-    for (size_t k = 0; k < WN_ARRAY_LEN(refusals); k++) {
-        print_message("# WINNOW_TEST_DIRECT_RES=%s\n", refusals[k]);
-        setenv("WINNOW_TEST_DIRECT_RES", refusals[k], 1);
-        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-        assert_true(fd >= 0);
-        /* Past a queued sync where a submission is refused. */
-        size_t m = strchr(refusals[k], 'S') ? n : small;
-        bool have = direct_roundtrip(fd, path, NULL, 0, data, m);
-        close(fd);
-        if (!have) {
-            unsetenv("WINNOW_TEST_DIRECT_RES");
-            free(path);
-            free(data);
-            skip();
-        }
-    }
-    static const struct {
-        const char *fake;
-        int status;
-    } errors[] = {
-        {"2:-28", WN_ENOSPC}, {"1:-5", WN_EIO}, {"7:-122", WN_ENOSPC}};
-    for (size_t k = 0; k < WN_ARRAY_LEN(errors); k++) {
-        setenv("WINNOW_TEST_DIRECT_RES", errors[k].fake, 1);
-        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-        int flags = fcntl(fd, F_GETFL);
-        struct wn_direct *w = NULL;
-        assert_int_equal(wn__direct_open(fd, &w), WN_OK);
-        assert_non_null(w);
-        int rc = WN_OK;
-        for (size_t at = 0; at < small && !rc; at += 100000)
-            rc = wn__direct_write(w, data + at,
-                                  WN_MIN((size_t)100000, small - at));
-        int crc = wn__direct_close(w);
-        assert_int_equal(rc ? rc : crc, errors[k].status);
-        assert_int_equal(crc, errors[k].status);
-        assert_int_equal(fcntl(fd, F_GETFL), flags);
-        close(fd);
-    }
-    unsetenv("WINNOW_TEST_DIRECT_RES");
-    assert_int_equal(open_fds(), fds);
-    free(path);
-    free(data);
-#endif
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -773,8 +548,6 @@ int main(void)
         cmocka_unit_test(test_spill),
         cmocka_unit_test(test_report),
         cmocka_unit_test(test_alloc_failures),
-        cmocka_unit_test(test_direct),
-        cmocka_unit_test(test_direct_faults),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

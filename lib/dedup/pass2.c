@@ -25,7 +25,6 @@
 /* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
 #define _GNU_SOURCE
 #include "dedup/dedup.h"
-#include "io/direct.h"
 #include "io/json.h"
 
 #include <errno.h>
@@ -75,7 +74,6 @@ struct copier {
     struct iovec iov[COPY_IOV];
     unsigned niov;
     bool sync;               /* start the writeback as we go */
-    struct wn_direct *dw;    /* kept.jsonl written directly, or NULL */
     uint64_t wrote, flushed; /* kept.jsonl's bytes, those sent to the disk */
     struct wn_buf b;
     /* Places of documents [pbase, pbase + pn), read from the spill in
@@ -111,12 +109,6 @@ static int flush_pieces(struct copier *c)
     struct iovec *v = c->iov;
     unsigned n = c->niov;
     c->niov = 0;
-    if (c->dw) {
-        int rc = WN_OK;
-        for (unsigned i = 0; i < n && !rc; i++)
-            rc = wn__direct_write(c->dw, v[i].iov_base, v[i].iov_len);
-        return rc;
-    }
     while (n) {
         ssize_t k = writev(c->out_fd, v, (int)n);
         if (k < 0 && errno == EINTR)
@@ -322,18 +314,11 @@ int wn__pass2_copy(struct wn_dedup_job *j, struct wn_frame *f,
         off_t at = lseek(c.out_fd, 0, SEEK_CUR);
         c.wrote = c.flushed = at > 0 ? (uint64_t)at : 0;
     }
-    /* A durable run waits for the disk to have kept.jsonl: written
-     * directly, its bytes skip the page cache (io/direct.h). */
-    if (!rc && c.sync)
-        rc = wn__direct_open(c.out_fd, &c.dw);
     if (!rc)
         rc = wn__dedup_job_fates(j, copy_fate, &c);
     /* The inputs after the last document are checked too. */
     if (!rc)
         rc = advance(&c, UINT64_MAX);
-    int drc = wn__direct_close(c.dw);
-    if (!rc)
-        rc = drc;
     if (c.fd >= 0)
         close(c.fd);
     if (rc && rc != WN_EINTR && rc != WN_ECHANGED && !out->kept->err)

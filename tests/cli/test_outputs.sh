@@ -299,76 +299,10 @@ PY
         "$WINNOW" dedup -q --no-fsync -o "$TMP/sync/new/out" "$IN"
     ! grep -q 'fsync(' "$TMP/strace"
     ok $? "dedup --no-fsync: no fsync at all"
-    # A durable run writes kept.jsonl directly (O_DIRECT through io_uring,
-    # lib/io/direct.c) where the build has liburing; --no-fsync does not.
-    strace -f -y -o "$TMP/strace" -e trace=io_uring_setup,fcntl \
-        "$WINNOW" dedup -q -o "$TMP/sync/direct" "$IN"
-    if ! grep -q 'io_uring_setup(' "$TMP/strace"; then
-        skip "kept.jsonl written directly" "no io_uring in this build or kernel"
-    else
-        grep -Eq 'fcntl\([0-9]+<[^>]*/kept.jsonl>, F_SETFL, [^)]*O_DIRECT' "$TMP/strace"
-        ok $? "dedup: kept.jsonl written with O_DIRECT"
-    fi
-    strace -f -y -o "$TMP/strace" -e trace=io_uring_setup \
-        "$WINNOW" dedup -q --no-fsync -o "$TMP/sync/direct-nosync" "$IN"
-    ! grep -q 'io_uring_setup(' "$TMP/strace"
-    ok $? "dedup --no-fsync: kept.jsonl written through the page cache"
 else
     skip "the output directory is fsync'ed" "strace is not installed"
 fi
 
-# The direct writer and the ordinary one give the same bytes: records of
-# every size from a few bytes to several of its 1 MiB buffers, kept (their
-# words differ: kept.jsonl is several MiB), and near copies of some of them
-# removed between them (WINNOW_TEST_NO_DIRECT is a hook of -Dtest_hooks=true).
-if "$WINNOW" --version | grep -q 'test hooks'; then
-    python3 -c '
-import json, random
-rnd = random.Random(7)
-prev = ""
-for i in range(400):
-    n = (i * 7919) % 3000000 if i % 50 == 0 else (i * 131) % 5000 + 1
-    if i % 9 == 8:
-        t = prev + " end"  # a near copy of the record before
-    else:
-        t = " ".join("w%x" % rnd.getrandbits(40) for _ in range(n // 12 + 1))
-    prev = t
-    print(json.dumps({"id": i, "text": t}))' >"$TMP/sizes.jsonl"
-    "$WINNOW" dedup -q -o "$TMP/direct-on" "$TMP/sizes.jsonl" &&
-        WINNOW_TEST_NO_DIRECT=1 "$WINNOW" dedup -q -o "$TMP/direct-off" \
-            "$TMP/sizes.jsonl" &&
-        "$WINNOW" dedup -q --no-fsync -o "$TMP/direct-nosync" "$TMP/sizes.jsonl" &&
-        cmp -s "$TMP/direct-on/kept.jsonl" "$TMP/direct-off/kept.jsonl" &&
-        cmp -s "$TMP/direct-on/kept.jsonl" "$TMP/direct-nosync/kept.jsonl" &&
-        cmp -s "$TMP/direct-on/removed.jsonl" "$TMP/direct-off/removed.jsonl" &&
-        [ "$(wc -c <"$TMP/direct-on/kept.jsonl")" -gt 4000000 ] &&
-        [ -s "$TMP/direct-on/removed.jsonl" ]
-    ok $? "dedup: kept.jsonl the same written directly, through the page cache and without fsync"
-    # A kernel that refuses direct writes as made (-EAGAIN, -EOPNOTSUPP,
-    # -EINVAL), writes them short or does not take a submission (S-EAGAIN):
-    # the same bytes, done the ordinary way (WINNOW_TEST_DIRECT_RES=N:RES
-    # fakes the Nth write's result, 0 every one, lib/io/direct.c).
-    for fake in 0:-11 2:-95 1:-22 3:4096 2:S-11; do
-        WINNOW_TEST_DIRECT_RES=$fake "$WINNOW" dedup -q -o "$TMP/direct-$fake" \
-            "$TMP/sizes.jsonl" &&
-            cmp -s "$TMP/direct-off/kept.jsonl" "$TMP/direct-$fake/kept.jsonl"
-        ok $? "dedup: kept.jsonl the same when a direct write is answered $fake"
-    done
-    # A real error of a direct write fails the run: nothing published.
-    WINNOW_TEST_DIRECT_RES=2:-28 "$WINNOW" dedup -q -o "$TMP/direct-full" \
-        "$TMP/sizes.jsonl" 2>"$TMP/err"
-    st=$?
-    if [ "$st" -eq 0 ]; then
-        skip "dedup: a full disk under a direct write fails the run" \
-            "direct writes not available here"
-    else
-        [ "$st" -ne 0 ] && [ ! -e "$TMP/direct-full/kept.jsonl" ] &&
-            grep -q 'no space left on device' "$TMP/err"
-        ok $? "dedup: a full disk under a direct write fails the run"
-    fi
-else
-    skip "direct and ordinary writes compared" "needs -Dtest_hooks=true"
-fi
 
 # 9. Messages name the file and the reason ----------------------------------
 
