@@ -159,22 +159,6 @@ static inline bool bit(const uint8_t *b, uint64_t i)
     return b[i >> 3] >> (i & 7) & 1;
 }
 
-static int pwrite_full(int fd, const void *p, size_t n, uint64_t off)
-{
-    const char *q = p;
-    while (n) {
-        ssize_t w = pwrite(fd, q, n, (off_t)off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return w < 0 ? wn__status_from_errno(errno) : WN_EIO;
-        q += w;
-        n -= (size_t)w;
-        off += (uint64_t)w;
-    }
-    return WN_OK;
-}
-
 /* What one rank's writing has reached. */
 struct writer {
     int fd, rank;
@@ -189,7 +173,7 @@ static int flush_out(struct writer *w)
 {
     if (!w->out.len)
         return WN_OK;
-    int rc = pwrite_full(w->fd, w->out.data, w->out.len, w->pos);
+    int rc = wn__pwrite_full(w->fd, w->out.data, w->out.len, w->pos);
     if (rc) {
         w->f->sys_errno = errno;
         snprintf(w->f->path, w->f->path_len, "%s", w->path);
