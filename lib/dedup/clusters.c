@@ -285,7 +285,6 @@ int wn__clustering_star(const struct wn_docs *d, int keep,
     rc = load_ranks(d, keep, c, &val);
     if (rc)
         goto out;
-    rc = WN_ENOMEM;
     /* The index of each one's exact group's first (its own when none);
      * the member of each group the keep rule prefers: the group stands
      * for it among the centers, and it is the one kept. Firsts come

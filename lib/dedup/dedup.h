@@ -487,7 +487,7 @@ WN_INTERNAL int wn__stage_verify(struct wn_pair_verifier *v,
  * read the two records again. */
 struct wn_edge_sim {
     double jac, cont;
-    int8_t figures, reason;
+    int16_t figures, reason; /* reason -1: not known */
 };
 
 struct wn_edges {

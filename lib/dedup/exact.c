@@ -103,7 +103,7 @@ int wn__stage_exact(struct wn_frame *f, int hash_fd, size_t n, uint64_t budget,
         return rc;
     /* The hashes come back from their spill a block at a time. */
     enum { BLOCK = 4096 };
-    uint64_t *blk = wn__reallocarray(NULL, 2 * BLOCK, sizeof(uint64_t));
+    uint64_t *blk = wn__reallocarray(NULL, 2 * (size_t)BLOCK, sizeof(uint64_t));
     if (!blk)
         rc = WN_ENOMEM;
     for (size_t at = 0; at < n && !rc; at += BLOCK) {

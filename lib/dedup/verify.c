@@ -555,8 +555,8 @@ static struct wn_edge_sim edge_sim(const struct wn_pair_decision *d)
     memset(&x, 0, sizeof(x));
     x.jac = d->s.jac;
     x.cont = d->s.cont;
-    x.figures = (int8_t)d->figures;
-    x.reason = (int8_t)d->reason;
+    x.figures = (int16_t)d->figures;
+    x.reason = (int16_t)d->reason;
     return x;
 }
 
