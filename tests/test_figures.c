@@ -307,10 +307,8 @@ static void test_shared_corpora(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_variants),
-        cmocka_unit_test(test_fixed),
-        cmocka_unit_test(test_random),
-        cmocka_unit_test(test_edges),
+        cmocka_unit_test(test_variants),       cmocka_unit_test(test_fixed),
+        cmocka_unit_test(test_random),         cmocka_unit_test(test_edges),
         cmocka_unit_test(test_shared_corpora),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

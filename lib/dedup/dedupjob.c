@@ -521,8 +521,7 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
      * fates and clusters.jsonl read them at random (representatives,
      * members by cluster), which from the spill costs two reads each. */
     if (!rc)
-        rc = wn__clustering_load_ids(d, &j->c,
-                                     wn__run_budget(j->o.memory) / 8);
+        rc = wn__clustering_load_ids(d, &j->c, wn__run_budget(j->o.memory) / 8);
     rep->clusters = j->c.nclusters;
     rep->stage_seconds[4] = wn__now() - t4;
     rep->bands = j->sk.bands;
@@ -580,8 +579,7 @@ int wn__dedup_job_fates(struct wn_dedup_job *j,
              * the pair is an edge (the rule's removals), else read again. */
             uint32_t pa = WN_MIN(r, (uint32_t)i), pb = WN_MAX(r, (uint32_t)i);
             const struct wn_edge_sim *es =
-                exact || !j->edges.n ? NULL
-                                     : wn__edges_find(&j->edges, pa, pb);
+                exact || !j->edges.n ? NULL : wn__edges_find(&j->edges, pa, pb);
             if (es) {
                 pd.s.jac = es->jac;
                 pd.s.cont = es->cont;
@@ -597,8 +595,7 @@ int wn__dedup_job_fates(struct wn_dedup_job *j,
             f.removed = 1;
             size_t rk = c->id_off ? wn__clustering_index(c, r) : SIZE_MAX;
             if (rk != SIZE_MAX)
-                f.duplicate_of =
-                    wn__clustering_id(c, rk, &f.duplicate_of_len);
+                f.duplicate_of = wn__clustering_id(c, rk, &f.duplicate_of_len);
             else
                 rc = wn__doc_id_read(d, r, &rep_id, &f.duplicate_of,
                                      &f.duplicate_of_len);

@@ -462,7 +462,8 @@ int wn__pair_similarity(struct wn_pair_verifier *v, uint32_t a, uint32_t b,
             wn__verify_sets(v->xa, na, v->xb, nb, out);
         return rc;
     }
-    wn__verify_data(v->sk, v->sa, v->sb, wn__doc_nsh(v->docs, a), wn__doc_nsh(v->docs, b), out);
+    wn__verify_data(v->sk, v->sa, v->sb, wn__doc_nsh(v->docs, a),
+                    wn__doc_nsh(v->docs, b), out);
     return rc;
 }
 
@@ -908,9 +909,8 @@ int wn__stage_verify_edges(struct wn_pair_verifier *v, const uint64_t *pairs,
     k.bucket = wn__reallocarray(NULL, run, sizeof(*k.bucket));
     k.start = wn__reallocarray(NULL, (size_t)k.nbuckets + 1, sizeof(*k.start));
     uint8_t *codes = wn__malloc(npairs);
-    int rc = k.wa && k.wb && k.mark && k.bucket && k.start && codes
-                 ? WN_OK
-                 : WN_ENOMEM;
+    int rc = k.wa && k.wb && k.mark && k.bucket && k.start && codes ? WN_OK
+                                                                    : WN_ENOMEM;
     /* Runs of pairs whose a lie within one a window, at most `run` long. */
     for (size_t p0 = 0; p0 < npairs && !rc;) {
         uint32_t a0 = (uint32_t)(pairs[p0] >> 32);
@@ -928,7 +928,7 @@ int wn__stage_verify_edges(struct wn_pair_verifier *v, const uint64_t *pairs,
         if (codes[i]) {
             assert(f < k.nfound && k.found[f].index == i);
             rc = wn__edge_push(e, pairs[i], (uint8_t)(codes[i] - 1),
-                           &k.found[f++].sim);
+                               &k.found[f++].sim);
         }
     if (!rc)
         *verified += npairs;

@@ -1154,8 +1154,7 @@ static int decide_removals(struct gather *g, const struct wn_dedup_job *j)
         for (size_t k = 0; k < c->m; k++) {
             uint32_t i = c->doc[k];
             uint32_t r = c->rep[c->root[k]];
-            if (r == i ||
-                wn__egroup_of(&j->eg, i) == wn__egroup_of(&j->eg, r))
+            if (r == i || wn__egroup_of(&j->eg, i) == wn__egroup_of(&j->eg, r))
                 continue;
             if (pass)
                 g->rem[n] = (uint64_t)WN_MIN(r, (uint32_t)i) << 32 |

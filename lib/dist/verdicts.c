@@ -50,8 +50,7 @@ int wn__dist_verifier_init(struct wn_dist_verifier *v,
                            size_t nunits, const int *owner,
                            const uint64_t *unit_docs, int fd,
                            const struct wn_docs *docs,
-                           struct wn_dist_traffic *t,
-                           volatile int *cancel)
+                           struct wn_dist_traffic *t, volatile int *cancel)
 {
     assert(v && sk && owner && unit_docs && t && !sk->need_sets);
     memset(v, 0, sizeof(*v));

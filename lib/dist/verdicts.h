@@ -44,14 +44,12 @@ struct wn_dist_verifier {
 };
 
 /* A rank's verifier over the plan's units (owner, unit_docs: nunits). */
-WN_INTERNAL int wn__dist_verifier_init(struct wn_dist_verifier *v,
-                                       const struct wn_sketcher *sk, int rank,
-                                       int size, size_t nunits,
-                                       const int *owner,
-                                       const uint64_t *unit_docs, int fd,
-                                       const struct wn_docs *docs,
-                                       struct wn_dist_traffic *t,
-                                       volatile int *cancel);
+WN_INTERNAL int
+wn__dist_verifier_init(struct wn_dist_verifier *v, const struct wn_sketcher *sk,
+                       int rank, int size, size_t nunits, const int *owner,
+                       const uint64_t *unit_docs, int fd,
+                       const struct wn_docs *docs, struct wn_dist_traffic *t,
+                       volatile int *cancel);
 WN_INTERNAL void wn__dist_verifier_release(struct wn_dist_verifier *v);
 
 /* Rank 0: share its word counts wt (NULL: none) with every rank; then

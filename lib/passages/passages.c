@@ -380,7 +380,7 @@ static int do_part(struct run *r, struct wn_cross *cross, unsigned w, size_t p)
     if (!rc) {
         wn__part_assign(&sa, r->part_tok[p], win);
         rc = wn__pwrite_full(fileno(r->wins), win, m * sizeof(*win),
-                        r->part_tok[p] * sizeof(*win));
+                             r->part_tok[p] * sizeof(*win));
     }
     wn__part_sa_release(&sa);
     wn__free(win);

@@ -348,8 +348,22 @@ static void add_date(struct wn_figures *f, unsigned month, unsigned day)
  * other byte to a lowercase letter.
  */
 enum {
-    FL_O, FL_N, FL_E, FL_T, FL_W, FL_H, FL_R, FL_F, FL_U, FL_I, FL_V, FL_S,
-    FL_X, FL_G, FL_L, FL_COUNT
+    FL_O,
+    FL_N,
+    FL_E,
+    FL_T,
+    FL_W,
+    FL_H,
+    FL_R,
+    FL_F,
+    FL_U,
+    FL_I,
+    FL_V,
+    FL_S,
+    FL_X,
+    FL_G,
+    FL_L,
+    FL_COUNT
 };
 static const char fig_letters[FL_COUNT + 1] = "onetwhrfuivsxgl";
 
@@ -398,8 +412,8 @@ static inline void chunk_sse2(const unsigned char *p, struct fig_masks *m,
     m->l[w] |= (BITS(az) | BITS(x)) << sh;
     m->d[w] |= BITS(dg) << sh;
     for (unsigned c = 0; c < FL_COUNT; c++)
-        m->c[c][w] |=
-            BITS(_mm_cmpeq_epi8(lc, _mm_set1_epi8(fig_letters[c]))) << sh;
+        m->c[c][w] |= BITS(_mm_cmpeq_epi8(lc, _mm_set1_epi8(fig_letters[c])))
+                      << sh;
 }
 
 static void masks_sse2(const unsigned char *p, struct fig_masks *m)
