@@ -7,6 +7,7 @@
  * one write and one read of every entry when anything is spilled.
  */
 #include "dedup/runs.h"
+#include "cluster/cluster.h"
 #include "io/outfile.h"
 #include "io/runframe.h"
 
@@ -34,13 +35,99 @@ CMP_WORDS(cmp3, 3)
 CMP_WORDS(cmp4, 4)
 #undef CMP_WORDS
 
+static int (*const cmp_words[])(const void *, const void *) = {cmp1, cmp2,
+                                                               cmp3, cmp4};
+
+/* Buckets this small are sorted by insertion. */
+#define ENTRY_SMALL 32
+
+static void insertion_entries(uint64_t *a, size_t n, size_t w)
+{
+    uint64_t x[4];
+    for (size_t i = 1; i < n; i++) {
+        if (cmp_entry(a + (i - 1) * w, a + i * w, w) <= 0)
+            continue;
+        memcpy(x, a + i * w, w * sizeof(*x));
+        size_t j = i;
+        while (j > 0 && cmp_entry(a + (j - 1) * w, x, w) > 0) {
+            memcpy(a + j * w, a + (j - 1) * w, w * sizeof(*x));
+            j--;
+        }
+        memcpy(a + j * w, x, w * sizeof(*x));
+    }
+}
+
+/* In-place MSD radix sort (American flag sort) of n entries of w words by
+ * the byte at shift and below of their first word; entries whose first
+ * words are equal are then ordered by the whole entry. The first words of
+ * the exact stage are hashes: one or two passes split them into buckets
+ * of a few entries. */
+static void msd_entries(uint64_t *a, size_t n, size_t w, unsigned shift)
+{
+    for (;;) {
+        if (n <= ENTRY_SMALL) {
+            insertion_entries(a, n, w);
+            return;
+        }
+        size_t count[256] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[(a[i * w] >> shift) & 255]++;
+        if (count[(a[0] >> shift) & 255] == n) {
+            if (shift == 0) {
+                /* One first word for all: the rest decides. */
+                qsort(a, n, w * sizeof(uint64_t), cmp_words[w - 1]);
+                return;
+            }
+            shift -= 8;
+            continue;
+        }
+        size_t next[256], end[256], sum = 0;
+        for (unsigned b = 0; b < 256; b++) {
+            next[b] = sum;
+            sum += count[b];
+            end[b] = sum;
+        }
+        uint64_t v[4], t[4];
+        for (unsigned b = 0; b < 256; b++) {
+            while (next[b] < end[b]) {
+                memcpy(v, a + next[b] * w, w * sizeof(*v));
+                unsigned d = (unsigned)(v[0] >> shift) & 255;
+                while (d != b) {
+                    uint64_t *slot = a + next[d]++ * w;
+                    memcpy(t, slot, w * sizeof(*t));
+                    memcpy(slot, v, w * sizeof(*v));
+                    memcpy(v, t, w * sizeof(*v));
+                    d = (unsigned)(v[0] >> shift) & 255;
+                }
+                memcpy(a + next[b]++ * w, v, w * sizeof(*v));
+            }
+        }
+        size_t lo = 0;
+        for (unsigned b = 0; b < 256; b++) {
+            if (count[b] > 1) {
+                if (shift == 0)
+                    qsort(a + lo * w, count[b], w * sizeof(uint64_t),
+                          cmp_words[w - 1]);
+                else
+                    msd_entries(a + lo * w, count[b], w, shift - 8);
+            }
+            lo += count[b];
+        }
+        return;
+    }
+}
+
+/* Sorts the buffer: a radix sort (qsort through a comparison callback
+ * was most of the exact stage's time: 1.2% of a news run's CPU). */
 static void sort_buffer(struct wn_runs *r)
 {
     if (r->n < 2)
-        return; /* and qsort is not given a null buffer */
-    static int (*const cmp[])(const void *, const void *) = {cmp1, cmp2, cmp3,
-                                                             cmp4};
-    qsort(r->buf, r->n, r->words * sizeof(uint64_t), cmp[r->words - 1]);
+        return;
+    if (r->words == 1) {
+        wn__u64_radix_sort(r->buf, r->n);
+        return;
+    }
+    msd_entries(r->buf, r->n, r->words, 56);
 }
 
 int wn__runs_init(struct wn_runs *r, struct wn_frame *frame, size_t words,

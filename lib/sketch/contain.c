@@ -236,10 +236,14 @@ size_t wn__contain_lead_words_variant(const struct wn_tokens *t, uint64_t seed,
     (void)simd;
     sort_small_u32(out, n);
 #endif
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (m == 0 || out[m - 1] != out[i])
-            out[m++] = out[i];
+    /* Branch-free: a repeated word is rare but unpredictable. */
+    if (n == 0)
+        return 0;
+    size_t m = 1;
+    for (size_t i = 1; i < n; i++) {
+        out[m] = out[i];
+        m += out[i] != out[m - 1];
+    }
     return m;
 }
 
