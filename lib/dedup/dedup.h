@@ -206,6 +206,9 @@ struct wn_spills {
     FILE **key_f; /* nkeys */
     uint32_t nkeys;
     FILE *set_f;
+    /* The stdio buffers of the band and anchor files, and of the others
+     * (freed after their files are closed). */
+    unsigned char *keybuf, *recbuf;
 };
 
 WN_INTERNAL int wn__spills_open(struct wn_spills *sp,

@@ -35,8 +35,8 @@ CMP_WORDS(cmp3, 3)
 CMP_WORDS(cmp4, 4)
 #undef CMP_WORDS
 
-static int (*const cmp_words[])(const void *, const void *) = {cmp1, cmp2,
-                                                               cmp3, cmp4};
+static int (*const cmp_words[])(const void *, const void *) = {cmp1, cmp2, cmp3,
+                                                               cmp4};
 
 /* Buckets this small are sorted by insertion. */
 #define ENTRY_SMALL 32
