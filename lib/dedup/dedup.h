@@ -51,6 +51,7 @@ struct wn_runs;
 #define WN_ANCHOR_CAP       32u
 #define WN_ANCHOR_LOG2_RATE 4u
 #define WN_ANCHOR_FILES     64u /* anchor spill files, by the top 6 bits */
+#define WN_ANCHOR_ENTRY     12u /* bytes: key (le64), document (le32) */
 #define WN_ANCHOR_FILE(key) ((uint32_t)((key) >> 58) % WN_ANCHOR_FILES)
 /* The word document-frequency sketch of the flash test (cms.h). */
 #define WN_WORDS_LOG2_WIDTH 19u
@@ -206,9 +207,11 @@ struct wn_spills {
     FILE **key_f; /* nkeys */
     uint32_t nkeys;
     FILE *set_f;
-    /* The stdio buffers of the band and anchor files, and of the others
-     * (freed after their files are closed). */
-    unsigned char *keybuf, *recbuf;
+    /* The stdio buffers of the band files, the anchors' staged entries
+     * (WN_ANCHOR_FILES slices of keybuf, anch_fill bytes each), and the
+     * stdio buffers of the others (freed after their files are closed). */
+    unsigned char *keybuf, *recbuf, *anch_stage;
+    size_t anch_fill[WN_ANCHOR_FILES];
 };
 
 WN_INTERNAL int wn__spills_open(struct wn_spills *sp,
