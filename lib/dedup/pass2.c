@@ -113,8 +113,8 @@ static int flush_pieces(struct copier *c)
         ssize_t k = writev(c->out_fd, v, (int)n);
         if (k < 0 && errno == EINTR)
             continue;
-        if (k <= 0)
-            return k < 0 ? wn__status_from_errno(errno) : WN_EIO;
+        if (k <= 0) /* the message names kept.jsonl */
+            return wn__outfile_fail(c->out->kept, k < 0 ? errno : EIO);
         /* A short write: skip what went out. */
         size_t done = (size_t)k;
         while (n && done >= v->iov_len) {
@@ -176,8 +176,10 @@ static int fill_block(struct copier *c, uint64_t off, size_t need)
         ssize_t k = pread(c->fd, c->blk + got, want - got, (off_t)(off + got));
         if (k < 0 && errno == EINTR)
             continue;
-        if (k < 0)
+        if (k < 0) {
+            wn__frame_error_path(c->f, c->f->inputs[c->next_input - 1]);
             return wn__status_from_errno(errno);
+        }
         if (k == 0)
             break;
         got += (size_t)k;

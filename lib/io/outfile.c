@@ -730,7 +730,7 @@ int wn__outfile_open(struct wn_outfile *o, struct wn_outdir *d,
     return WN_OK;
 }
 
-static int outfile_fail(struct wn_outfile *o, int e)
+int wn__outfile_fail(struct wn_outfile *o, int e)
 {
     o->err = wn__io_fail(o->note, o->final_path, e, wn__status_from_errno(e));
     return o->err;
@@ -741,7 +741,7 @@ int wn__outfile_write(struct wn_outfile *o, const void *p, size_t n)
     if (o->err)
         return o->err;
     if (n && fwrite(p, 1, n, o->f) != n)
-        return outfile_fail(o, errno);
+        return wn__outfile_fail(o, errno);
     return WN_OK;
 }
 
@@ -750,11 +750,11 @@ int wn__outfile_finish(struct wn_outfile *o, bool sync)
     if (!o->f)
         return o->err ? o->err : WN_EIO;
     if (!o->err && fflush(o->f) != 0)
-        outfile_fail(o, errno);
+        wn__outfile_fail(o, errno);
     if (sync && !o->err && fsync(fileno(o->f)) != 0 && errno != EINVAL)
-        outfile_fail(o, errno);
+        wn__outfile_fail(o, errno);
     if (fclose(o->f) != 0 && !o->err)
-        outfile_fail(o, errno);
+        wn__outfile_fail(o, errno);
     o->f = NULL;
     return o->err;
 }

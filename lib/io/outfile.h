@@ -103,6 +103,10 @@ WN_INTERNAL int wn__outfile_open(struct wn_outfile *o, struct wn_outdir *d,
                                  const char *name);
 WN_INTERNAL int wn__outfile_write(struct wn_outfile *o, const void *p,
                                   size_t n);
+/* Records a failed write of o's (errno e) as o's status and in the run's
+ * note, under o's final path; returns the status. For a caller that
+ * writes o's descriptor itself (pass 2's copy). */
+WN_INTERNAL int wn__outfile_fail(struct wn_outfile *o, int e);
 /* Flush, fsync (unless sync is false) and close; the file keeps its
  * temporary name. */
 WN_INTERNAL int wn__outfile_finish(struct wn_outfile *o, bool sync);

@@ -70,6 +70,12 @@ untouched "full disk in --tmp-dir: previous outputs intact"
 # 2. The outputs fill up (exact-only has no spill files).
 limited 300000 dedup -q --exact-only -o "$OUT" "$TMP/short.jsonl"
 [ "$st" -eq 1 ]; ok $? "full disk on kept.jsonl: exit 1 (got $st)"
+# Long records: kept.jsonl, written by pass 2's copy, is the first file to
+# reach the limit, and the message names it (the spill files, which have no
+# name, are named by their directory).
+limited 1000000 dedup -q --exact-only -o "$OUT" "$TMP/news.jsonl"
+[ "$st" -eq 1 ] && grep -q "^winnow: $OUT/kept.jsonl: " "$TMP/err"
+ok $? "full disk on kept.jsonl of long records: exit 1 naming kept.jsonl (got $st: $(head -c 200 "$TMP/err"))"
 untouched "full disk on kept.jsonl: previous outputs intact"
 
 # 3. The spool of standard input fills up.
