@@ -133,11 +133,16 @@ static void oph_densify(uint32_t *sig, uint32_t k, uint64_t seed)
      * into the others: only those may be copied from. */
     uint64_t full[WN_MINHASH_MAX_K / 64];
     uint32_t nfull = 0;
-    memset(full, 0, sizeof(full[0]) * ((k + 63) / 64));
-    for (uint32_t i = 0; i < k; i++) { /* branch-free: mostly full */
-        uint64_t f = sig[i] != WN_SIG_EMPTY;
-        full[i / 64] |= f << (i % 64);
-        nfull += (uint32_t)f;
+    /* Branch-free (bins are mostly full), each word of the bitmap built
+     * in a register: or-ing into full[] in memory made every bin wait for
+     * the previous one's store. */
+    for (uint32_t w = 0; w < (k + 63) / 64; w++) {
+        uint32_t end = WN_MIN(k, w * 64 + 64);
+        uint64_t m = 0;
+        for (uint32_t i = w * 64; i < end; i++)
+            m |= (uint64_t)(sig[i] != WN_SIG_EMPTY) << (i % 64);
+        full[w] = m;
+        nfull += (uint32_t)__builtin_popcountll(m);
     }
     if (nfull == k)
         return;
