@@ -10,7 +10,9 @@
  * (BATCH_TEXT_BYTES) is not copied: it is sketched on the owner from the
  * reader's text once the batches before it are committed (add_large), so
  * its cost is the reader's copy plus the sketcher's pieces
- * (docs/SCALING.md, "Large records").
+ * (docs/SCALING.md, "Large records"). With one thread no text is copied:
+ * each record is sketched as it is added, from the reader's text, and the
+ * batch holds only the results.
  *
  * What grows with the corpus is kept small in memory (per document: a
  * 128-bit exact hash, text length, shingle count, flags, the id) and the
@@ -49,7 +51,8 @@ struct wn_batch {
     size_t nsets, setcap;
     size_t *set_off; /* n + 1 */
     int status;
-    bool busy; /* queued, running or waiting to be committed */
+    size_t done; /* records sketched as they came (one thread: no text) */
+    bool busy;   /* queued, running or waiting to be committed */
     struct wn_pool_task task;
 };
 
@@ -329,49 +332,51 @@ static void batch_free(struct wn_batch *b)
 }
 
 /* Sketch every document of b with the slot's scratch sketch (a task). */
+/* Sketches record i of b from text into its slots of b. */
+static int sketch_one(struct wn_batch *b, size_t i, const char *text,
+                      size_t len, struct wn_sketch *s)
+{
+    const struct wn_sketcher *sk = b->p->sk;
+    if (sk->need_sets)
+        b->set_off[i] = b->nsets;
+    int rc = wn_sketcher_sketch(sk, text, len, s);
+    if (rc)
+        return rc;
+    struct doc_out *o = &b->out[i];
+    o->h[0] = s->h[0];
+    o->h[1] = s->h[1];
+    o->nsh = s->nsh;
+    o->flags = s->empty ? WN_DOC_EMPTY : 0;
+    o->invalid = s->invalid;
+    if (sk->o.exact_only)
+        return WN_OK;
+    memcpy(b->sigs + i * sk->rec_bytes, s->vdata, sk->rec_bytes);
+    /* Band-major, so that each band's keys go out in one write. */
+    for (uint32_t j = 0; j < sk->nkeys; j++)
+        b->keys[(size_t)j * b->cap + i] = s->keys[j];
+    b->nanch[i] = s->nanch;
+    if (s->nanch)
+        memcpy(b->anch + i * sk->anchor_cap, s->anch,
+               s->nanch * sizeof(*s->anch));
+    if (sk->need_sets) {
+        if (WN_GROW(b->sets, b->setcap, b->nsets + s->nset))
+            return WN_ENOMEM;
+        memcpy(b->sets + b->nsets, s->sh, s->nset * sizeof(*s->sh));
+        b->nsets += s->nset;
+    }
+    return WN_OK;
+}
+
+/* The pool task: the records of b not sketched as they came. */
 static void process_batch(void *arg, unsigned slot)
 {
     struct wn_batch *b = arg;
     const struct wn_pass1 *p = b->p;
-    const struct wn_sketcher *sk = p->sk;
     struct wn_sketch *s = &p->scratch[slot];
-    b->nsets = 0;
-    b->status = WN_OK;
-    for (size_t i = 0; i < b->n; i++) {
-        if (sk->need_sets)
-            b->set_off[i] = b->nsets;
-        int rc = wn_sketcher_sketch(sk, b->text.data + b->off[i],
-                                    b->off[i + 1] - b->off[i], s);
-        if (rc) {
-            b->status = rc;
-            return;
-        }
-        struct doc_out *o = &b->out[i];
-        o->h[0] = s->h[0];
-        o->h[1] = s->h[1];
-        o->nsh = s->nsh;
-        o->flags = s->empty ? WN_DOC_EMPTY : 0;
-        o->invalid = s->invalid;
-        if (sk->o.exact_only)
-            continue;
-        memcpy(b->sigs + i * sk->rec_bytes, s->vdata, sk->rec_bytes);
-        /* Band-major, so that each band's keys go out in one write. */
-        for (uint32_t j = 0; j < sk->nkeys; j++)
-            b->keys[(size_t)j * b->cap + i] = s->keys[j];
-        b->nanch[i] = s->nanch;
-        if (s->nanch)
-            memcpy(b->anch + i * sk->anchor_cap, s->anch,
-                   s->nanch * sizeof(*s->anch));
-        if (sk->need_sets) {
-            if (WN_GROW(b->sets, b->setcap, b->nsets + s->nset)) {
-                b->status = WN_ENOMEM;
-                return;
-            }
-            memcpy(b->sets + b->nsets, s->sh, s->nset * sizeof(*s->sh));
-            b->nsets += s->nset;
-        }
-    }
-    if (sk->need_sets)
+    for (size_t i = b->done; i < b->n && !b->status; i++)
+        b->status = sketch_one(b, i, b->text.data + b->off[i],
+                               b->off[i + 1] - b->off[i], s);
+    if (p->sk->need_sets)
         b->set_off[b->n] = b->nsets;
 }
 
@@ -607,18 +612,34 @@ int wn__pass1_add(struct wn_pass1 *p, const struct wn_dedup_record *rec)
         b->n = 0;
         b->text.len = 0;
         b->off[0] = 0;
+        b->done = 0;
+        b->nsets = 0;
+        b->status = WN_OK;
         p->fill = b;
     }
     struct wn_batch *b = p->fill;
     rc = number_doc(p, rec);
     if (rc)
         return rc;
-    b->off[b->n] = b->text.len;
-    rc = wn__buf_append(&b->text, rec->text, rec->text_len);
-    if (rc)
-        return rc;
-    b->n++;
-    b->off[b->n] = b->text.len;
+    if (p->nscratch == 1) {
+        /* One thread: no task runs while a batch fills (the only one is
+         * committed before it is filled again), so the record is sketched
+         * now, from the caller's text, while it is in the cache, instead
+         * of being copied into the batch. */
+        rc = sketch_one(b, b->n, rec->text, rec->text_len, &p->scratch[0]);
+        if (rc)
+            return rc;
+        b->n++;
+        b->done = b->n;
+        b->off[b->n] = b->text.len;
+    } else {
+        b->off[b->n] = b->text.len;
+        rc = wn__buf_append(&b->text, rec->text, rec->text_len);
+        if (rc)
+            return rc;
+        b->n++;
+        b->off[b->n] = b->text.len;
+    }
     e->nfill++;
     if (!batch_full(b))
         return WN_OK;
