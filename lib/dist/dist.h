@@ -40,6 +40,11 @@ struct wn_dist_traffic {
     uint64_t vpairs;   /* rank 0: pairs to verify and word counts, out */
     uint64_t vrecs;    /* verification records and their requests */
     uint64_t verdicts; /* verdicts, to rank 0 */
+    /* The rule's joins (rulejoin.h; their anchor entries count as keys,
+     * their pairs to rank 0 as pairs): the word counts' reduction, the
+     * anchor pairs counted on several ranks, the lead words pushed to the
+     * flash join's block owners. */
+    uint64_t rule;
     uint64_t records;  /* records this rank read */
     /* This rank could not open rank 0's temporary kept.jsonl by its name:
      * the output directory is not on a file system every rank sees. */
