@@ -337,8 +337,9 @@ static int anchor_settle(const struct wn_dist_rule *r, struct counted *c,
         for (size_t i = 0; i < n; i++)
             dest[i] = v->owner[wn__dist_unit_of(v, half[at + i].key >> 32)];
         void *g = got;
-        rc = wn__dist_round(x, half + at, dest, n, sizeof(*half), v->rank,
-                            v->size, &g, &ngot, &gotcap, &r->t->rule);
+        rc = wn__dist_round(x, half ? half + at : NULL, dest, n, sizeof(*half),
+                            v->rank, v->size, &g, &ngot, &gotcap,
+                            &r->t->rule);
         got = g;
         at += n;
         if (!rc)
