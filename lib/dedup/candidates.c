@@ -276,20 +276,25 @@ struct anchor_scratch {
 /* Sort the raw pairs and keep at most x->keep copies of each: a pair
  * needs min(anchor_hits, ...) shared anchors, so more copies than that
  * decide nothing. This bounds the list by keep x the distinct pairs. */
-static void raw_compact(struct anchor_scratch *x)
+size_t wn__anchor_raw_compact(uint64_t *raw, size_t n, uint32_t keep)
 {
-    wn__u64_radix_sort(x->raw, x->nraw);
+    wn__u64_radix_sort(raw, n);
     size_t k = 0;
-    for (size_t i = 0; i < x->nraw;) {
+    for (size_t i = 0; i < n;) {
         size_t e = i + 1;
-        while (e < x->nraw && x->raw[e] == x->raw[i])
+        while (e < n && raw[e] == raw[i])
             e++;
-        for (size_t c = 0; c < WN_MIN(e - i, (size_t)x->keep); c++)
-            x->raw[k++] = x->raw[i];
+        for (size_t c = 0; c < WN_MIN(e - i, (size_t)keep); c++)
+            raw[k++] = raw[i];
         i = e;
     }
-    x->nraw = k;
-    x->compact_at = WN_MAX(compact_min(), 2 * k);
+    return k;
+}
+
+static void raw_compact(struct anchor_scratch *x)
+{
+    x->nraw = wn__anchor_raw_compact(x->raw, x->nraw, x->keep);
+    x->compact_at = WN_MAX(compact_min(), 2 * x->nraw);
 }
 
 /* A raw pair of the one-process anchor join (wn__anchor_buckets). */

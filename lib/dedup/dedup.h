@@ -478,6 +478,10 @@ WN_INTERNAL int wn__anchor_buckets(const struct wn_keydoc *v, size_t m,
                                                const struct wn_keydoc *a,
                                                const struct wn_keydoc *b),
                                    void *ud, struct wn_rule_join_stats *st);
+/* Sort the anchor join's raw pairs (once per shared anchor) and keep at
+ * most keep copies of each (more decide nothing): the new count. */
+WN_INTERNAL size_t wn__anchor_raw_compact(uint64_t *raw, size_t n,
+                                          uint32_t keep);
 /* Where the flash join reads its documents (wn_rule_join_in.flash). */
 struct wn_flash_reader {
     /* The verification records (rec_bytes each, of which only the lead

@@ -138,7 +138,8 @@ int wn__dist_round(struct wn_dist_round *x, const void *ent, const int *dest,
     if (!rc && total > INT_MAX)
         rc = WN_ELIMIT;
     if (!rc && *nv + (size_t)total + 1 > *vcap) {
-        size_t cap = WN_MAX(*vcap * 2, *nv + (size_t)total + 1);
+        /* By half again: a rank's entries are most of its memory. */
+        size_t cap = WN_MAX(*vcap + *vcap / 2, *nv + (size_t)total + 1);
         void *q = wn__reallocarray(*v, cap, esize);
         if (q) {
             *v = q;

@@ -54,8 +54,11 @@
 #include <mpi.h>
 #include <stdlib.h>
 
-#define ROUND_ENTRIES ((size_t)1 << 18) /* 4 MiB of entries sent per round */
-#define ROUND_DOCS    ((size_t)1 << 13) /* documents pushed per round */
+#define ROUND_ENTRIES ((size_t)1 << 16) /* 1 MiB of entries sent per round */
+#define ROUND_DOCS    ((size_t)1 << 11) /* documents pushed per round */
+/* Pairs counted before the list is first merged (1 MiB; twice that with
+ * the merge's radix scratch): more cost peak RSS for little speed. */
+#define COUNT_COMPACT_MIN ((size_t)1 << 16)
 #define ANCHOR_CHUNK  8192u
 #define JOB_ENTRY     12u /* le64 key, le32 document */
 
@@ -244,34 +247,45 @@ static uint64_t key_slot(uint64_t key, uint64_t slots)
     return ((key >> 32) * slots) >> 32;
 }
 
-/* The pairs an owner counts: {key: pair, doc: the pair's want, pad: the
- * shared anchors seen, at most the want}. */
+/*
+ * The pairs an owner counts, as one process does (candidates.c): a raw
+ * pair once per shared anchor, at most hits copies of each kept (8 bytes
+ * a copy, sorted in place); a pair whose want is below hits (a document
+ * with fewer anchors) in low instead, {key: pair, doc: its want, pad: the
+ * anchors seen}, merged by pair.
+ */
 struct counted {
-    struct wn_keydoc *v;
+    uint64_t *raw;
     size_t n, cap, compact_at;
+    struct wn_keydoc *low;
+    size_t nlow, lowcap, low_at;
     uint32_t hits;
 };
 
-/* Merge the entries of each pair, the counts added up (at most the
- * want). */
-static int counted_compact(struct counted *c)
+static void counted_compact(struct counted *c)
 {
-    int rc = wn__keydoc_group(c->v, c->n);
+    c->n = wn__anchor_raw_compact(c->raw, c->n, WN_MAX(c->hits, 1u));
+    c->compact_at = WN_MAX(COUNT_COMPACT_MIN, 2 * c->n);
+}
+
+static int low_compact(struct counted *c)
+{
+    int rc = wn__keydoc_group(c->low, c->nlow);
     if (rc)
         return rc;
     size_t k = 0;
-    for (size_t i = 0; i < c->n;) {
+    for (size_t i = 0; i < c->nlow;) {
         size_t e = i + 1;
-        uint64_t sum = c->v[i].pad;
-        while (e < c->n && c->v[e].key == c->v[i].key)
-            sum += c->v[e++].pad;
-        c->v[k] = c->v[i];
-        c->v[k].pad = (uint32_t)WN_MIN(sum, (uint64_t)c->v[i].doc);
+        uint64_t sum = c->low[i].pad;
+        while (e < c->nlow && c->low[e].key == c->low[i].key)
+            sum += c->low[e++].pad;
+        c->low[k] = c->low[i];
+        c->low[k].pad = (uint32_t)WN_MIN(sum, (uint64_t)c->low[i].doc);
         k++;
         i = e;
     }
-    c->n = k;
-    c->compact_at = WN_MAX((size_t)1 << 20, 2 * k);
+    c->nlow = k;
+    c->low_at = WN_MAX((size_t)1024, 2 * k);
     return WN_OK;
 }
 
@@ -280,14 +294,22 @@ static int counted_emit(void *ud, const struct wn_keydoc *a,
                         const struct wn_keydoc *b)
 {
     struct counted *c = ud;
-    if (c->n == c->cap && WN_GROW(c->v, c->cap, c->n + 1))
-        return WN_ENOMEM;
     uint32_t lo = WN_MIN(a->doc, b->doc), hi = WN_MAX(a->doc, b->doc);
-    c->v[c->n].key = (uint64_t)lo << 32 | hi;
-    c->v[c->n].doc = wn__anchor_want(c->hits, a->pad, b->pad);
-    c->v[c->n].pad = 1;
-    c->n++;
-    return c->n > c->compact_at ? counted_compact(c) : WN_OK;
+    uint64_t pair = (uint64_t)lo << 32 | hi;
+    uint32_t want = wn__anchor_want(c->hits, a->pad, b->pad);
+    if (want < WN_MAX(c->hits, 1u)) {
+        if (c->nlow == c->lowcap && WN_GROW(c->low, c->lowcap, c->nlow + 1))
+            return WN_ENOMEM;
+        struct wn_keydoc e = {pair, want, 1};
+        c->low[c->nlow++] = e;
+        return c->nlow > c->low_at ? low_compact(c) : WN_OK;
+    }
+    if (c->n == c->cap && WN_GROW(c->raw, c->cap, c->n + 1))
+        return WN_ENOMEM;
+    c->raw[c->n++] = pair;
+    if (c->n > c->compact_at)
+        counted_compact(c);
+    return WN_OK;
 }
 
 static int push(uint64_t **p, size_t *n, size_t *cap, uint64_t v)
@@ -318,19 +340,44 @@ static int anchor_settle(const struct wn_dist_rule *r, struct counted *c,
                          struct wn_rule_join_stats *st)
 {
     const struct wn_dist_verifier *v = r->v;
+    uint32_t need = WN_MAX(c->hits, 1u);
     struct wn_keydoc *half = NULL, *got = NULL;
-    size_t nhalf = 0, ngot = 0, gotcap = 0;
+    size_t nhalf = 0, halfcap = 0, ngot = 0, gotcap = 0;
     int *dest = wn__reallocarray(NULL, ROUND_ENTRIES, sizeof(*dest));
-    int rc = dest ? counted_compact(c) : WN_ENOMEM;
-    for (size_t i = 0; !rc && i < c->n; i++) {
-        if (c->v[i].pad >= c->v[i].doc) {
-            rc = push(mine, nmine, mcap, c->v[i].key);
-            st->anchor_pairs++;
+    int rc = dest ? low_compact(c) : WN_ENOMEM;
+    if (!rc)
+        counted_compact(c);
+    /* Pairs of the raw list (copies: anchors seen) and of the low one. */
+    for (size_t i = 0; !rc && i < c->n + c->nlow;) {
+        struct wn_keydoc e;
+        size_t next;
+        if (i < c->n) {
+            size_t j = i + 1;
+            while (j < c->n && c->raw[j] == c->raw[i])
+                j++;
+            e.key = c->raw[i];
+            e.doc = need;
+            e.pad = (uint32_t)(j - i);
+            next = j;
         } else {
-            c->v[nhalf++] = c->v[i]; /* kept in place */
+            e = c->low[i - c->n];
+            next = i + 1;
+        }
+        i = next;
+        if (e.pad >= e.doc) {
+            rc = push(mine, nmine, mcap, e.key);
+            st->anchor_pairs++;
+        } else if (nhalf == halfcap && WN_GROW(half, halfcap, nhalf + 1)) {
+            rc = WN_ENOMEM;
+        } else {
+            half[nhalf++] = e;
         }
     }
-    half = c->v;
+    wn__free(c->raw);
+    wn__free(c->low);
+    c->raw = NULL;
+    c->low = NULL;
+    c->n = c->nlow = c->cap = c->lowcap = 0;
     bool any = true;
     for (size_t at = 0; !rc && any;) {
         size_t n = WN_MIN(ROUND_ENTRIES, nhalf - at);
@@ -345,7 +392,6 @@ static int anchor_settle(const struct wn_dist_rule *r, struct counted *c,
         if (!rc)
             rc = any_more(at < nhalf, &any);
     }
-    c->n = 0;
     if (!rc)
         rc = wn__keydoc_group(got, ngot);
     for (size_t i = 0; !rc && i < ngot;) {
@@ -359,6 +405,7 @@ static int anchor_settle(const struct wn_dist_rule *r, struct counted *c,
         }
         i = e;
     }
+    wn__free(half);
     wn__free(got);
     wn__free(dest);
     return rc;
@@ -393,7 +440,8 @@ static int anchor_join(const struct wn_dist_rule *r, const struct own *o,
     size_t ngot = 0, gotcap = 0;
     struct counted c = {0};
     c.hits = r->anchor_hits;
-    c.compact_at = (size_t)1 << 20;
+    c.compact_at = COUNT_COMPACT_MIN;
+    c.low_at = 1024;
     if (!rc && (!ent || !dest || !cur.buf))
         rc = WN_ENOMEM;
     /* WINNOW_TEST_MPI_DIE_RULE=k: rank k dies as the anchor exchange
@@ -439,7 +487,8 @@ static int anchor_join(const struct wn_dist_rule *r, const struct own *o,
     if (!rc)
         rc = anchor_settle(r, &c, &x, mine, nmine, mcap, st);
     wn__dist_round_release(&x);
-    wn__free(c.v);
+    wn__free(c.raw);
+    wn__free(c.low);
     wn__free(cur.buf);
     wn__free(ent);
     wn__free(dest);
