@@ -14,10 +14,13 @@
  * as wn_dedup_run does on what it reads (the same stages, the same
  * document numbers), but for the band join, which every rank runs together
  * (exchange.h: keys to the owner of their key range, a local join there,
- * the pairs to rank 0) and the verification (verdicts.h: each pair at the
- * owner of its first record, the other record fetched from its owner; a
- * rank keeps its records' verification data, so the sketches it sends
- * rank 0 leave out the signature and figures; not for --verify exact).
+ * the pairs to rank 0), the rule's anchor and flash joins (rulejoin.h:
+ * anchors by key range, flash blocks at their owners) and the
+ * verification (verdicts.h: each pair at the owner of its first record,
+ * the other record fetched from its owner). A rank keeps its records'
+ * verification data, lead words and anchors, so the sketches it sends
+ * rank 0 are their header and core (not for --verify exact), and rank 0's
+ * job spills none of those for another rank's record.
  * Rank 0 clusters, writes removed.jsonl,
  * clusters.jsonl and rejected.jsonl, and sends every rank the fates of its
  * documents; every rank then writes its units' kept records into rank 0's

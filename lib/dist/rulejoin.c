@@ -59,8 +59,8 @@
 /* Pairs counted before the list is first merged (1 MiB; twice that with
  * the merge's radix scratch): more cost peak RSS for little speed. */
 #define COUNT_COMPACT_MIN ((size_t)1 << 16)
-#define ANCHOR_CHUNK  8192u
-#define JOB_ENTRY     12u /* le64 key, le32 document */
+#define ANCHOR_CHUNK      8192u
+#define JOB_ENTRY         12u /* le64 key, le32 document */
 
 /* ------------------------------------------------------------------------ */
 /* This rank's documents                                                     */
@@ -385,8 +385,7 @@ static int anchor_settle(const struct wn_dist_rule *r, struct counted *c,
             dest[i] = v->owner[wn__dist_unit_of(v, half[at + i].key >> 32)];
         void *g = got;
         rc = wn__dist_round(x, half ? half + at : NULL, dest, n, sizeof(*half),
-                            v->rank, v->size, &g, &ngot, &gotcap,
-                            &r->t->rule);
+                            v->rank, v->size, &g, &ngot, &gotcap, &r->t->rule);
         got = g;
         at += n;
         if (!rc)
@@ -468,9 +467,10 @@ static int anchor_join(const struct wn_dist_rule *r, const struct own *o,
             if (rc < 0)
                 break;
             more = rc == 1;
+            void *gp = got;
             rc = wn__dist_round(&x, ent, dest, n, sizeof(*ent), v->rank,
-                                v->size, (void **)&got, &ngot, &gotcap,
-                                &r->t->keys);
+                                v->size, &gp, &ngot, &gotcap, &r->t->keys);
+            got = gp;
             if (!rc)
                 rc = any_more(more, &any);
         }
@@ -671,7 +671,7 @@ static int flash_push(struct flash *fl)
     void *got = NULL;
     size_t ngot = 0, gotcap = 0;
     int rc = out && dest && one ? WN_OK : WN_ENOMEM;
-    size_t k = 0;                                    /* own unit */
+    size_t k = 0;                                       /* own unit */
     uint64_t d = fl->o->n ? v->ustart[fl->o->u[0]] : 0; /* next own doc */
     for (uint64_t q = 0; !rc && q < rounds; q++) {
         size_t n = 0;
