@@ -4,8 +4,10 @@
 # corpus split into files and on inputs with rejected records, compressed
 # files and a directory of text files; every rank writes its own kept
 # records into rank 0's kept.jsonl (lib/dist/kept.c), also a rank with
-# none and a rank or range with no records; a rank that dies, also while
-# writing, fails the run and publishes nothing, and so do a rank that
+# none and a rank or range with no records; the news rule's flash and
+# anchor pairs across ranks (lib/dist/rulejoin.c) are one process's; a rank
+# that dies, also while writing or in the rule's anchor exchange, fails the
+# run and publishes nothing, and so do a rank that
 # cannot see the output directory and an input changed between a rank's
 # two readings. Built without MPI, it checks that winnow refuses to
 # run under mpirun, and skips the rest; likewise when mpirun is missing.
