@@ -278,7 +278,7 @@ struct anchor_scratch {
  * decide nothing. This bounds the list by keep x the distinct pairs. */
 static void raw_compact(struct anchor_scratch *x)
 {
-    wn__u64_radix_sort(x->raw, x->nraw);
+    wn__pairs_radix_sort(x->raw, x->nraw);
     size_t k = 0;
     for (size_t i = 0; i < x->nraw;) {
         size_t e = i + 1;
@@ -557,7 +557,7 @@ static int flash_join(const struct wn_rule_join_in *in, uint64_t **pairs,
             }
         }
         if (!rc && nhits)
-            wn__u64_radix_sort(hits, nhits);
+            wn__pairs_radix_sort(hits, nhits);
         /* Probes per short record, for the min(2, probes) rule. */
         for (size_t i = 0; i < nhits && !rc;) {
             size_t e = i + 1;
