@@ -53,13 +53,13 @@ wn__dist_verifier_init(struct wn_dist_verifier *v, const struct wn_sketcher *sk,
 WN_INTERNAL void wn__dist_verifier_release(struct wn_dist_verifier *v);
 
 /* Rank 0: share its word counts wt (NULL: none) with every rank; then
- * the verdicts of pairs (a << 32 | b, a < b), in their order: with
+ * the verdicts of pairs (wn__pair(a, b), a < b), in their order: with
  * decisions NULL, codes[i] is 0 (no edge) or 1 + the edge flag
  * (wn__edge_flag); else decisions[i] is wn__pair_decide's verdict. */
 WN_INTERNAL int wn__dist_verdicts_words(struct wn_dist_verifier *v,
                                         const struct wn_words *wt);
 WN_INTERNAL int wn__dist_verdicts_run(struct wn_dist_verifier *v,
-                                      const uint64_t *pairs, size_t npairs,
+                                      const wn_docpair *pairs, size_t npairs,
                                       uint8_t *codes,
                                       struct wn_pair_decision *decisions);
 /* Rank 0: the other ranks stop serving. */
