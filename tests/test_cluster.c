@@ -213,8 +213,8 @@ static void test_join_large_bucket_is_linear(void **state)
 static void test_join_skip(void **state)
 {
     (void)state;
-    struct wn_keydoc v[] = {{.key = 1, .doc = 0}, {.key = 1, .doc = 1},
-                            {.key = 1, .doc = 2}};
+    struct wn_keydoc v[] = {
+        {.key = 1, .doc = 0}, {.key = 1, .doc = 1}, {.key = 1, .doc = 2}};
     uint8_t skip[1] = {0x2}; /* doc 1 left out */
     wn_docpair *p = NULL;
     size_t np = 0, cap = 0;

@@ -435,11 +435,10 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
         /* Not under lib/dist's join: its verification is one collective
          * step over pairs in memory (verify_pairs). */
         in.pair_runs = j->join ? NULL : &pr;
-        in.pair_cap =
-            (size_t)WN_MIN((uint64_t)SIZE_MAX / 16,
-                           WN_MAX((uint64_t)4096,
-                                  pair_budget / sizeof(wn_docpair) /
-                                      wn__pool_threads(j->pool)));
+        in.pair_cap = (size_t)WN_MIN(
+            (uint64_t)SIZE_MAX / 16,
+            WN_MAX((uint64_t)4096, pair_budget / sizeof(wn_docpair) /
+                                       wn__pool_threads(j->pool)));
         wn_docpair *pairs = NULL;
         size_t npairs = 0;
         struct wn_join_stats st = {0};
@@ -496,8 +495,8 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
             wn__frame_stage(j->frame, "verify", "pairs", 0, npairs);
         j->ver.wt = j->sk.lead_bytes ? &j->wt : NULL;
         if (!rc && spilled)
-            rc = verify_chunks(j, &pr, pair_budget / sizeof(wn_docpair),
-                               &edges);
+            rc =
+                verify_chunks(j, &pr, pair_budget / sizeof(wn_docpair), &edges);
         else if (!rc)
             rc = verify_pairs(j, pairs, npairs, &edges);
         if (j->sk.rule)

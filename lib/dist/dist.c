@@ -1105,8 +1105,8 @@ static double gather_keep_value(void *ud, const struct wn_record *rec)
  * pair order as wn__stage_verify_edges (the pair rule) or wn__stage_verify
  * (union-find) take them, so the edges, unions and counts are theirs. */
 static int gather_verify(void *ud, struct wn_pair_verifier *pv,
-                         const wn_docpair *pairs, size_t npairs, struct wn_uf *uf,
-                         uint64_t *verified, uint64_t *edges,
+                         const wn_docpair *pairs, size_t npairs,
+                         struct wn_uf *uf, uint64_t *verified, uint64_t *edges,
                          struct wn_edges *e)
 {
     struct gather *g = ud;

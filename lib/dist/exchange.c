@@ -70,7 +70,8 @@ static int read_round(const struct wn_dist_keys *k, uint32_t j,
         for (size_t x = 0; x < want; x++) {
             if (skipped(skip, d0 + x))
                 continue;
-            out[n] = (struct wn_keydoc){.key = kb[x], .doc = (wn_docno)(d0 + x)};
+            out[n] =
+                (struct wn_keydoc){.key = kb[x], .doc = (wn_docno)(d0 + x)};
             n++;
         }
         c->i += want;
