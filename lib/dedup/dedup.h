@@ -53,7 +53,7 @@ struct wn_runs;
 #define WN_ANCHOR_FILES     64u /* anchor spill files, by the top 6 bits */
 /* An anchor spill's entry: the key (le64), the document (wn_docno, le32
  * or le64). */
-#define WN_ANCHOR_ENTRY (8u + sizeof(wn_docno))
+#define WN_ANCHOR_ENTRY     (8u + sizeof(wn_docno))
 #define WN_ANCHOR_FILE(key) ((uint32_t)((key) >> 58) % WN_ANCHOR_FILES)
 /* The word document-frequency sketch of the flash test (cms.h). */
 #define WN_WORDS_LOG2_WIDTH 19u
