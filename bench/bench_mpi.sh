@@ -10,7 +10,10 @@
 # the fates rank 0 sends back (one bit per document), and the traffic of
 # verification at the owners (lib/dist/verdicts.c): pairs and word counts
 # rank 0 sends out (vpairs), records and their requests between ranks
-# (vrecs), verdicts to rank 0; "to rank 0" adds up what ranks other than 0
+# (vrecs), verdicts to rank 0, and the rule's own joins (lib/dist/rulejoin.c:
+# the word counts' reduction, lead words pushed to the flash blocks' owners,
+# anchor pairs settled across ranks; their anchor entries count as keys and
+# their pairs as pairs); "to rank 0" adds up what ranks other than 0
 # send rank 0 alone (raw, sketches, other, pairs, verdicts). Also the peak
 # temporary disk of rank 0 and of the busiest other rank, sampled every
 # 20 ms: the files of the run's temporary directory but its outputs (a copy
@@ -137,13 +140,13 @@ PY
         rss=$(awk '{ sub(/.*peak_rss=/, ""); printf "%s%d", (NR > 1 ? " / " : ""), $1 / 1000000 }' "$out/ranks")
         per=$(awk '{ r += $7
                 for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[2] != "") s[kv[1]] += kv[2] } }
-            END { printf "%.0f | %.0f | %.0f | %.0f | %.1f | %.2f | %.1f | %.1f | %.1f | %.0f", s["raw"] / r, s["sketches"] / r,
+            END { printf "%.0f | %.0f | %.0f | %.0f | %.1f | %.2f | %.1f | %.1f | %.1f | %.1f | %.0f", s["raw"] / r, s["sketches"] / r,
                   s["other"] / r, s["keys"] / r, s["pairs"] / r, s["fates"] / r,
-                  s["vpairs"] / r, s["vrecs"] / r, s["verdicts"] / r,
+                  s["vpairs"] / r, s["vrecs"] / r, s["verdicts"] / r, s["rule"] / r,
                   (s["raw"] + s["sketches"] + s["other"] + s["pairs"] + s["verdicts"]) / r }' "$out/ranks")
     else
         rss=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["peak_rss_bytes"] // 1000000)' "$out/run/stats.json")
-        per="- | - | - | - | - | - | - | - | - | -"
+        per="- | - | - | - | - | - | - | - | - | - | -"
     fi
     same=yes
     if [ -d "$out/one-$layout" ]; then
@@ -158,8 +161,8 @@ header() {
     echo
     echo "### $1"
     echo
-    echo "| run | wall s | CPU s | speedup (wall) | peak RSS MB, rank 0 / 1 / ... | peak tmp disk MB, rank 0 / others | raw B/rec | sketch B/rec | other B/rec | keys B/rec | pairs B/rec | fates B/rec | vpairs B/rec | vrecs B/rec | verdicts B/rec | to rank 0 B/rec | same outputs |"
-    echo "|---|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    echo "| run | wall s | CPU s | speedup (wall) | peak RSS MB, rank 0 / 1 / ... | peak tmp disk MB, rank 0 / others | raw B/rec | sketch B/rec | other B/rec | keys B/rec | pairs B/rec | fates B/rec | vpairs B/rec | vrecs B/rec | verdicts B/rec | rule B/rec | to rank 0 B/rec | same outputs |"
+    echo "|---|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 }
 
 # The fixed cost of starting the ranks: a one-record input.

@@ -293,13 +293,15 @@ int cmd_dedup(int argc, char **argv)
             cli_info(
                 "MPI rank %d of %d: read %llu records; sent raw=%llu "
                 "sketches=%llu other=%llu keys=%llu pairs=%llu fates=%llu "
-                "vpairs=%llu vrecs=%llu verdicts=%llu; peak_rss=%llu",
+                "vpairs=%llu vrecs=%llu verdicts=%llu rule=%llu; "
+                "peak_rss=%llu",
                 rank, size, (unsigned long long)sent.records,
                 (unsigned long long)sent.raw, (unsigned long long)sent.sketches,
                 (unsigned long long)sent.other, (unsigned long long)sent.keys,
                 (unsigned long long)sent.pairs, (unsigned long long)sent.fates,
                 (unsigned long long)sent.vpairs, (unsigned long long)sent.vrecs,
                 (unsigned long long)sent.verdicts,
+                (unsigned long long)sent.rule,
                 (unsigned long long)rep.peak_rss_bytes);
         wn_dist_finalize();
         if (rank != 0)

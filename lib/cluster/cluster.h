@@ -15,8 +15,12 @@
 struct wn_keydoc {
     uint64_t key;
     wn_docno doc;
-#ifndef WN_WIDE_DOCS
-    uint32_t pad; /* zero; keeps the struct 16 bytes without holes */
+    /* Zero, or what a join carries along with the entry (lib/dist/
+     * rulejoin.c: the document's anchors); keeps the struct 16 bytes
+     * without holes (24 in a wide build, with pad2). */
+    uint32_t pad;
+#ifdef WN_WIDE_DOCS
+    uint32_t pad2; /* zero */
 #endif
 };
 

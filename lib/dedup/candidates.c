@@ -274,20 +274,57 @@ struct anchor_scratch {
 /* Sort the raw pairs and keep at most x->keep copies of each: a pair
  * needs min(anchor_hits, ...) shared anchors, so more copies than that
  * decide nothing. This bounds the list by keep x the distinct pairs. */
-static void raw_compact(struct anchor_scratch *x)
+size_t wn__anchor_raw_compact(wn_docpair *raw, size_t n, uint32_t keep)
 {
-    wn__pairs_radix_sort(x->raw, x->nraw);
+    wn__pairs_radix_sort(raw, n);
     size_t k = 0;
-    for (size_t i = 0; i < x->nraw;) {
+    for (size_t i = 0; i < n;) {
         size_t e = i + 1;
-        while (e < x->nraw && x->raw[e] == x->raw[i])
+        while (e < n && raw[e] == raw[i])
             e++;
-        for (size_t c = 0; c < WN_MIN(e - i, (size_t)x->keep); c++)
-            x->raw[k++] = x->raw[i];
+        for (size_t c = 0; c < WN_MIN(e - i, (size_t)keep); c++)
+            raw[k++] = raw[i];
         i = e;
     }
-    x->nraw = k;
-    x->compact_at = WN_MAX(compact_min(), 2 * k);
+    return k;
+}
+
+static void raw_compact(struct anchor_scratch *x)
+{
+    x->nraw = wn__anchor_raw_compact(x->raw, x->nraw, x->keep);
+    x->compact_at = WN_MAX(compact_min(), 2 * x->nraw);
+}
+
+/* A raw pair of the one-process anchor join (wn__anchor_buckets). */
+static int raw_push(void *ud, const struct wn_keydoc *a,
+                    const struct wn_keydoc *b)
+{
+    struct anchor_scratch *x = ud;
+    return push_pair(&x->raw, &x->nraw, &x->rawcap, a->doc, b->doc);
+}
+
+int wn__anchor_buckets(const struct wn_keydoc *v, size_t m,
+                       uint32_t bucket_max,
+                       int (*emit)(void *ud, const struct wn_keydoc *a,
+                                   const struct wn_keydoc *b),
+                       void *ud, struct wn_rule_join_stats *st)
+{
+    int rc = WN_OK;
+    for (size_t i = 0; i < m && !rc;) {
+        size_t e = i + 1;
+        while (e < m && v[e].key == v[i].key)
+            e++;
+        if (e - i > bucket_max) {
+            st->anchor_skipped++;
+        } else {
+            for (size_t a = i; a < e && !rc; a++)
+                for (size_t b = a + 1; b < e && !rc; b++)
+                    if (v[a].doc != v[b].doc)
+                        rc = emit(ud, &v[a], &v[b]);
+        }
+        i = e;
+    }
+    return rc;
 }
 
 #define ANCHOR_CHUNK 8192u
@@ -326,21 +363,9 @@ static int anchor_part(const struct wn_rule_join_in *in, uint32_t f,
         rc = m > x->tmpcap ? WN_GROW(x->tmp, x->tmpcap, m) : WN_OK;
     if (!rc)
         rc = wn__keydoc_group_with(x->v, m, x->tmp);
-    for (size_t i = 0; i < m && !rc;) {
-        size_t e = i + 1;
-        while (e < m && x->v[e].key == x->v[i].key)
-            e++;
-        if (e - i > in->anchor_bucket_max) {
-            st->anchor_skipped++;
-        } else {
-            for (size_t a = i; a < e && !rc; a++)
-                for (size_t b = a + 1; b < e && !rc; b++)
-                    if (x->v[a].doc != x->v[b].doc)
-                        rc = push_pair(&x->raw, &x->nraw, &x->rawcap,
-                                       x->v[a].doc, x->v[b].doc);
-        }
-        i = e;
-    }
+    if (!rc)
+        rc = wn__anchor_buckets(x->v, m, in->anchor_bucket_max, raw_push, x,
+                                st);
     if (!rc && x->nraw > x->compact_at)
         raw_compact(x);
     return rc;
@@ -362,7 +387,7 @@ static int anchor_join(const struct wn_rule_join_in *in, wn_docpair **pairs,
 {
     if (!in->anch_f || !in->nanch)
         return WN_OK;
-    size_t n = in->docs->n;
+    size_t n = in->n;
     /* Raised to the band join's floor of a block: below it each partition
      * re-reads its whole file for a handful of entries (--memory 1 made
      * the anchor join quadratic). */
@@ -391,7 +416,7 @@ static int anchor_join(const struct wn_rule_join_in *in, wn_docpair **pairs,
         while (e < x.nraw && x.raw[e] == x.raw[i])
             e++;
         wn_docno a = wn__pair_a(x.raw[i]), b = wn__pair_b(x.raw[i]);
-        uint32_t want = WN_MIN(need, (uint32_t)WN_MIN(x.na[a], x.na[b]));
+        uint32_t want = wn__anchor_want(need, x.na[a], x.na[b]);
         if (e - i >= want) {
             rc = push_pair(pairs, npairs, cap, a, b);
             st->anchor_pairs++;
@@ -418,13 +443,19 @@ struct flash_block {
     int64_t b; /* block number, -1: empty */
     struct wn_keydoc *off, *probe;
     size_t noff, nprobe, offcap, probecap;
+    uint32_t nsh[WN_FLASH_BLOCK]; /* shingle counts, from the reader */
 };
+
+static bool short_nsh(const struct wn_rule_join_in *in, size_t d, uint32_t nsh)
+{
+    /* Empty texts are in skip (dedupjob.c). */
+    return !wn__bit_get(in->skip, d) && nsh <= in->sk->qp.short_tokens;
+}
 
 static bool short_doc(const struct wn_rule_join_in *in, size_t d)
 {
-    /* Empty texts are in skip (dedupjob.c). */
     return !wn__bit_get(in->skip, d) &&
-           wn__doc_nsh(in->docs, d) <= in->sk->qp.short_tokens;
+           short_nsh(in, d, wn__doc_nsh(in->docs, d));
 }
 
 /* Read block b's lead words and make its offers and probes. */
@@ -432,13 +463,24 @@ static int flash_load(const struct wn_rule_join_in *in, int64_t b, uint8_t *rec,
                       struct flash_block *fb, struct wn_rule_join_stats *st)
 {
     const struct wn_sketcher *sk = in->sk;
-    size_t n = in->docs->n;
+    const struct wn_flash_reader *fr = in->flash;
+    size_t n = in->n;
     size_t lo = (size_t)b * WN_FLASH_BLOCK;
     size_t hi = WN_MIN(n, lo + WN_FLASH_BLOCK);
     fb->b = b;
     fb->noff = fb->nprobe = 0;
-    int rc = wn__pread_full(in->sig_fd, rec, (hi - lo) * sk->rec_bytes,
+    int rc;
+    if (fr) {
+        rc = fr->read(fr->ud, lo, hi, rec, fb->nsh);
+    } else {
+        rc = wn__pread_full(in->sig_fd, rec, (hi - lo) * sk->rec_bytes,
                             (uint64_t)lo * sk->rec_bytes);
+        for (size_t d = lo; d < hi && !rc; d++)
+            fb->nsh[d - lo] = wn__doc_nsh(in->docs, d);
+    }
+    /* Each block's probes counted once: by the one process, or by the
+     * block's owner (lib/dist: a neighbour's owner reads it too). */
+    bool count = !fr || fr->mine(fr->ud, (uint64_t)b);
     uint64_t maxc64 =
         WN_MAX((uint64_t)FLASH_MIN_COUNT, in->wt->n / FLASH_MAX_SHARE);
     uint32_t maxc = (uint32_t)WN_MIN(maxc64, (uint64_t)UINT32_MAX);
@@ -464,9 +506,9 @@ static int flash_load(const struct wn_rule_join_in *in, int64_t b, uint8_t *rec,
         for (size_t k = 0; k < no && !rc; k++)
             rc = keydoc_push(&fb->off, &fb->noff, &fb->offcap, sel[k],
                              (wn_docno)d);
-        if (!rc && short_doc(in, d)) {
+        if (!rc && short_nsh(in, d, fb->nsh[d - lo])) {
             size_t np = wn__contain_probes(w64, c, nw, FLASH_PROBES, sel);
-            st->probes += np > 0;
+            st->probes += count && np > 0;
             for (size_t k = 0; k < np && !rc; k++)
                 rc = keydoc_push(&fb->probe, &fb->nprobe, &fb->probecap, sel[k],
                                  (wn_docno)d);
@@ -489,17 +531,16 @@ static int flash_load(const struct wn_rule_join_in *in, int64_t b, uint8_t *rec,
  * 1), so the keys do not depend on thread count or order of work. Only
  * blocks with a short record, and their neighbours, are read.
  */
-static int flash_join(const struct wn_rule_join_in *in, wn_docpair **pairs,
-                      size_t *npairs, size_t *cap,
-                      struct wn_rule_join_stats *st)
+int wn__flash_join(const struct wn_rule_join_in *in, wn_docpair **pairs,
+                   size_t *npairs, size_t *cap, struct wn_rule_join_stats *st)
 {
-    const struct wn_docs *docs = in->docs;
-    if (!in->wt || !in->wt->cms || in->sig_fd < 0 || docs->n == 0)
+    const struct wn_flash_reader *fr = in->flash;
+    if (!in->wt || !in->wt->cms || (!fr && in->sig_fd < 0) || in->n == 0)
         return WN_OK;
-    int64_t nblocks =
-        (int64_t)((docs->n + WN_FLASH_BLOCK - 1) / WN_FLASH_BLOCK);
-    struct flash_block fb[3];
-    memset(fb, 0, sizeof(fb));
+    int64_t nblocks = (int64_t)((in->n + WN_FLASH_BLOCK - 1) / WN_FLASH_BLOCK);
+    struct flash_block *fb = wn__calloc(3, sizeof(*fb));
+    if (!fb)
+        return WN_ENOMEM;
     for (int i = 0; i < 3; i++)
         fb[i].b = -1;
     uint8_t *rec = wn__reallocarray(NULL, WN_FLASH_BLOCK, in->sk->rec_bytes);
@@ -508,9 +549,11 @@ static int flash_join(const struct wn_rule_join_in *in, wn_docpair **pairs,
     int rc = rec ? WN_OK : WN_ENOMEM;
     for (int64_t b = 0; b < nblocks && !rc; b++) {
         size_t lo = (size_t)b * WN_FLASH_BLOCK;
-        size_t hi = WN_MIN(docs->n, lo + WN_FLASH_BLOCK);
+        size_t hi = WN_MIN(in->n, lo + WN_FLASH_BLOCK);
         bool any = false;
-        for (size_t d = lo; d < hi && !any; d++)
+        if (fr)
+            any = fr->mine(fr->ud, (uint64_t)b);
+        for (size_t d = lo; !fr && d < hi && !any; d++)
             any = short_doc(in, d);
         if (!any)
             continue;
@@ -581,6 +624,7 @@ static int flash_join(const struct wn_rule_join_in *in, wn_docpair **pairs,
         wn__free(fb[i].off);
         wn__free(fb[i].probe);
     }
+    wn__free(fb);
     wn__free(rec);
     wn__free(hits);
     return rc;
@@ -592,6 +636,6 @@ int wn__stage_rule_candidates(const struct wn_rule_join_in *in,
 {
     int rc = anchor_join(in, pairs, npairs, cap, st);
     if (!rc)
-        rc = flash_join(in, pairs, npairs, cap, st);
+        rc = wn__flash_join(in, pairs, npairs, cap, st);
     return rc;
 }

@@ -311,6 +311,11 @@ struct wn_pass1 {
     uint64_t invalid_utf8, empty_docs, keep_missing;
     struct wn_cms *words; /* the rule's word counts (lead words), or NULL */
     uint64_t anchors[WN_ANCHOR_FILES]; /* entries in each anchor spill */
+    /* Sketches given to wn__pass1_add_sketch are another process's
+     * (lib/dist), which keeps their verification records, anchors and
+     * lead words: none is spilled or counted here, so the verification
+     * spill holds only the documents sketched here, in their order. */
+    bool remote;
 };
 
 WN_INTERNAL int wn__pass1_init(struct wn_pass1 *p, const struct wn_sketcher *sk,
@@ -325,7 +330,8 @@ WN_INTERNAL int wn__pass1_add(struct wn_pass1 *p,
                               const struct wn_dedup_record *rec);
 /* Number the next accepted record with its sketch s (valid, of p->sk),
  * computed elsewhere (another MPI rank, lib/dist): committed at once,
- * after everything queued before it. WN_OK or an error status. */
+ * after everything queued before it (with p->remote, without its
+ * verification record, anchors and lead words). WN_OK or an error status. */
 WN_INTERNAL int wn__pass1_add_sketch(struct wn_pass1 *p,
                                      const struct wn_dedup_record *rec,
                                      const struct wn_sketch *s);
@@ -467,8 +473,10 @@ WN_INTERNAL int wn__stage_candidates(const struct wn_join_in *in,
  * one with fewer has) to be a candidate (docs/QUALITY.md, phase 3). */
 #define WN_ANCHOR_BUCKET_MAX 8u
 #define WN_ANCHOR_HITS       2u
+struct wn_flash_reader;
 struct wn_rule_join_in {
     const struct wn_sketcher *sk;
+    size_t n; /* documents */
     const struct wn_docs *docs;
     const uint8_t *skip;   /* documents left out */
     FILE *const *anch_f;   /* the anchor spills, flushed */
@@ -479,6 +487,9 @@ struct wn_rule_join_in {
     uint32_t anchor_hits; /* anchors a pair must share (at most either's) */
     uint64_t memory;      /* budget; 0: 1 GiB */
     volatile int *cancel;
+    /* NULL, or where the flash join reads its documents instead of sig_fd
+     * and docs (lib/dist: each rank joins the blocks it owns). */
+    const struct wn_flash_reader *flash;
 };
 struct wn_rule_join_stats {
     uint64_t anchor_pairs, anchor_skipped; /* pairs; buckets over the cap */
@@ -488,6 +499,48 @@ WN_INTERNAL int wn__stage_rule_candidates(const struct wn_rule_join_in *in,
                                           wn_docpair **pairs, size_t *npairs,
                                           size_t *cap,
                                           struct wn_rule_join_stats *st);
+
+/* The anchors a pair must share to be a candidate: hits (at least 1), or
+ * as many as the one with fewer anchors has (na, nb). */
+static inline uint32_t wn__anchor_want(uint32_t hits, uint32_t na, uint32_t nb)
+{
+    uint32_t need = hits ? hits : 1;
+    return WN_MIN(need, WN_MIN(na, nb));
+}
+/*
+ * The buckets of the anchor join over entries v[0, m) grouped by key
+ * (wn__keydoc_group): for every two entries of distinct documents in a
+ * bucket of at most bucket_max entries, emit(ud, a, b), a before b in v
+ * (once per shared anchor: the caller counts them against
+ * wn__anchor_want); a bigger bucket is boilerplate, counted in
+ * st->anchor_skipped. The first status emit returns stops it.
+ * (candidates.c; lib/dist joins each rank's key range with it.)
+ */
+WN_INTERNAL int wn__anchor_buckets(const struct wn_keydoc *v, size_t m,
+                                   uint32_t bucket_max,
+                                   int (*emit)(void *ud,
+                                               const struct wn_keydoc *a,
+                                               const struct wn_keydoc *b),
+                                   void *ud, struct wn_rule_join_stats *st);
+/* Sort the anchor join's raw pairs (once per shared anchor) and keep at
+ * most keep copies of each (more decide nothing): the new count. */
+WN_INTERNAL size_t wn__anchor_raw_compact(wn_docpair *raw, size_t n,
+                                          uint32_t keep);
+/* Where the flash join reads its documents (wn_rule_join_in.flash). */
+struct wn_flash_reader {
+    /* The verification records (rec_bytes each, of which only the lead
+     * words are read) of documents [lo, hi) into rec, their shingle counts
+     * into nsh; a document in skip may be given as anything. */
+    int (*read)(void *ud, size_t lo, size_t hi, uint8_t *rec, uint32_t *nsh);
+    /* Whether this process joins block b (it must then be able to read
+     * blocks b - 1 to b + 1): the others' probes are not counted. */
+    bool (*mine)(void *ud, uint64_t b);
+    void *ud;
+};
+/* The flash join alone (the second half of wn__stage_rule_candidates). */
+WN_INTERNAL int wn__flash_join(const struct wn_rule_join_in *in,
+                               wn_docpair **pairs, size_t *npairs, size_t *cap,
+                               struct wn_rule_join_stats *st);
 
 /* Similarity of two documents read back from the spill files. */
 struct wn_pair_verifier {
@@ -658,6 +711,12 @@ struct wn_dedup_job {
     int (*join)(void *ud, const struct wn_join_in *in, wn_docpair **pairs,
                 size_t *npairs, struct wn_join_stats *st);
     void *join_ud;
+    /* The rule's anchor and flash joins, when not
+     * wn__stage_rule_candidates (lib/dist: across the ranks,
+     * wn_dedup_source.rule_join), with join_ud. */
+    int (*rule_join)(void *ud, const struct wn_rule_join_in *in,
+                     struct wn_cms *words, wn_docpair **pairs, size_t *npairs,
+                     size_t *cap, struct wn_rule_join_stats *st);
     /* The verification and the removals' verdicts, when not from the
      * spill files (lib/dist: at the records' owners,
      * wn_dedup_source.verify and .decide), with join_ud. */
@@ -815,6 +874,18 @@ struct wn_dedup_source {
                 size_t *npairs, struct wn_join_stats *st);
     void *ud;
     uint64_t bytes, blank_lines;
+    /* NULL, or the rule's anchor and flash joins to run instead of
+     * wn__stage_rule_candidates (the same contract: the rule's pairs
+     * appended to *pairs, *cap its capacity); words are the job's word
+     * counts (NULL: none), which it may complete (lib/dist adds every
+     * rank's to rank 0's). */
+    int (*rule_join)(void *ud, const struct wn_rule_join_in *in,
+                     struct wn_cms *words, wn_docpair **pairs, size_t *npairs,
+                     size_t *cap, struct wn_rule_join_stats *st);
+    /* The sketches next gives are other processes' (lib/dist: other
+     * ranks'), which keep their verification records, anchors and lead
+     * words: the job spills none of these for them (wn_pass1.remote). */
+    bool remote_sketches;
     /* NULL, or the verification to run instead of the job's own: the
      * pairs of the join in order, v the job's verifier (its words set),
      * uf NULL for the pair rule (every accepted pair goes to e with its

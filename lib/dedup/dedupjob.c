@@ -451,6 +451,7 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
             j->wt.n = d->n;
             struct wn_rule_join_in rin = {
                 .sk = &j->sk,
+                .n = d->n,
                 .docs = d,
                 .skip = skip,
                 .anch_f = j->sp.anch_f,
@@ -463,8 +464,12 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
                 .cancel = j->o.cancel,
             };
             size_t cap = npairs;
-            rc = wn__stage_rule_candidates(&rin, &pairs, &npairs, &cap,
-                                           &j->rule_st);
+            rc = j->rule_join
+                     ? j->rule_join(j->join_ud, &rin,
+                                    j->have_words ? &j->words : NULL, &pairs,
+                                    &npairs, &cap, &j->rule_st)
+                     : wn__stage_rule_candidates(&rin, &pairs, &npairs, &cap,
+                                                 &j->rule_st);
             if (!rc)
                 npairs = wn__pairs_sort_unique(pairs, npairs);
         }

@@ -571,6 +571,9 @@ static int number_doc(struct wn_pass1 *p, const struct wn_dedup_record *rec)
     return rc;
 }
 
+static int add_sketch(struct wn_pass1 *p, const struct wn_dedup_record *rec,
+                      const struct wn_sketch *s, bool remote);
+
 /*
  * A record larger than a batch's text is not copied into one (the batch's
  * buffer would grow to its size and keep it): the batches before it are
@@ -586,7 +589,7 @@ static int add_large(struct wn_pass1 *p, const struct wn_dedup_record *rec)
     struct wn_sketch *s = &p->scratch[0];
     rc = wn_sketcher_sketch(p->sk, rec->text, rec->text_len, s);
     if (!rc)
-        rc = wn__pass1_add_sketch(p, rec, s);
+        rc = add_sketch(p, rec, s, false);
     if (s->shcap > BATCH_TEXT_BYTES / sizeof(*s->sh)) {
         wn__free(s->sh);
         s->sh = NULL;
@@ -683,6 +686,14 @@ void wn__pass1_release(struct wn_pass1 *p)
 int wn__pass1_add_sketch(struct wn_pass1 *p, const struct wn_dedup_record *rec,
                          const struct wn_sketch *s)
 {
+    return add_sketch(p, rec, s, p->remote);
+}
+
+/* Commit s (remote: another process's, whose verification record,
+ * anchors and lead words stay there). */
+static int add_sketch(struct wn_pass1 *p, const struct wn_dedup_record *rec,
+                      const struct wn_sketch *s, bool remote)
+{
     const struct wn_sketcher *sk = p->sk;
     struct wn_docs *e = p->docs;
     assert(s->valid && s->sk->id == sk->id);
@@ -707,10 +718,11 @@ int wn__pass1_add_sketch(struct wn_pass1 *p, const struct wn_dedup_record *rec,
     p->invalid_utf8 += s->invalid;
     p->empty_docs += s->empty;
     if (!sk->o.exact_only) {
-        rc = write_all(p->sp->sig_f, s->vdata, sk->rec_bytes);
+        if (!remote)
+            rc = write_all(p->sp->sig_f, s->vdata, sk->rec_bytes);
         for (uint32_t j = 0; j < sk->nkeys && !rc; j++)
             rc = write_all(p->sp->key_f[j], &s->keys[j], sizeof(uint64_t));
-        if (!rc)
+        if (!rc && !remote)
             rc = commit_rule_keys(p, (wn_docno)d, s->anch, s->nanch, s->vdata);
     }
     if (!rc && sk->need_sets) {

@@ -289,6 +289,8 @@ static int run_impl(const char *const *inputs, size_t ninputs,
         rc = wn__dedup_job_start(&x->job, &x->f);
     if (src) {
         x->job.join = src->join;
+        x->job.rule_join = src->rule_join;
+        x->job.p1.remote = src->remote_sketches;
         x->job.join_ud = src->ud;
         x->job.verify = src->verify;
         x->job.decide = src->decide;

@@ -29,6 +29,7 @@
 #include "dist/dist.h"
 #include "dist/exchange.h"
 #include "dist/kept.h"
+#include "dist/rulejoin.h"
 #include "dist/verdicts.h"
 
 #include "dedup/dedup.h"
@@ -348,14 +349,19 @@ static int put_end(struct wn_buf *b, const struct wn_reader *r,
  * length, the bytes) that the decoder takes in any order. A rank drops
  * the band keys (SEC_KEYS: rank 0 gets them only through the join) and,
  * when the records are verified at their owners (verifies_at_owners), the
- * signature and the figures (SEC_VERIFY, SEC_FIGS: verdicts.c); rank 0
- * appends them again as zeros before decoding (thicken), so its job spills
- * zeros there and reads only the lead words, which its joins need.
+ * signature and the figures (SEC_VERIFY, SEC_FIGS: verdicts.c) and the
+ * rule's lead words and anchors (SEC_LEAD, SEC_ANCH: the rule's joins run
+ * across the ranks, rulejoin.c). Rank 0 appends them again as zeros (no
+ * anchors) before decoding (thicken), so its job's stages work unchanged;
+ * its job spills none of these for another rank's document
+ * (wn_dedup_source.remote_sketches), so nothing on rank 0 reads them.
+ * What is left is the header and the core (the exact hash, which rank 0's
+ * exact stage reads, the counts and the shingle count).
  */
 #define SKETCH_HEAD   24u
 #define SKETCH_LEN_AT 16u
 #define SEC_HEAD      8u
-enum { SEC_KEYS = 2, SEC_VERIFY = 3, SEC_FIGS = 5 };
+enum { SEC_KEYS = 2, SEC_VERIFY = 3, SEC_FIGS = 5, SEC_LEAD = 6, SEC_ANCH = 7 };
 
 /* Whether pairs are verified at the records' owners (verdicts.h): every
  * mode but exact verification (shingle sets) and --exact-only. */
@@ -364,10 +370,18 @@ static bool verifies_at_owners(const struct wn_sketcher *sk)
     return !sk->o.exact_only && !sk->need_sets && sk->rec_bytes > 0;
 }
 
+/* Whether the rule's anchor and flash joins run across the ranks
+ * (rulejoin.h): whenever the verification does. */
+static bool rule_at_owners(const struct wn_sketcher *sk)
+{
+    return verifies_at_owners(sk) && sk->lead_bytes > 0;
+}
+
 static bool dropped(const struct wn_sketcher *sk, uint32_t tag)
 {
     return tag == SEC_KEYS ||
-           (verifies_at_owners(sk) && (tag == SEC_VERIFY || tag == SEC_FIGS));
+           (verifies_at_owners(sk) && (tag == SEC_VERIFY || tag == SEC_FIGS ||
+                                       tag == SEC_LEAD || tag == SEC_ANCH));
 }
 
 static int thin(const struct wn_sketcher *sk, const uint8_t *b, size_t len,
@@ -419,6 +433,10 @@ static int thicken(const struct wn_sketcher *sk, const char *b, size_t len,
         rc = zero_section(out, SEC_VERIFY, sk->sig_bytes);
     if (!rc && verifies_at_owners(sk) && sk->fig_bytes)
         rc = zero_section(out, SEC_FIGS, sk->fig_bytes);
+    if (!rc && rule_at_owners(sk))
+        rc = zero_section(out, SEC_LEAD, sk->lead_bytes);
+    if (!rc && rule_at_owners(sk))
+        rc = zero_section(out, SEC_ANCH, 0);
     if (!rc && out->len > UINT32_MAX)
         rc = WN_ETOOBIG;
     if (!rc)
@@ -496,6 +514,73 @@ static int local_keys_add(struct local_keys *lk, struct wn_sketch *s,
     return WN_OK;
 }
 
+/* What a rank other than 0 keeps for the rule's joins (rulejoin.h): its
+ * documents' anchors in an unnamed spill file (struct wn_keydoc: key,
+ * local number, the document's anchors), the word counts of their lead
+ * words, and which of them are short (one bit by local number). */
+struct rule_local {
+    FILE *anch_f;
+    uint64_t nanch;
+    struct wn_cms words;
+    bool have_words;
+    uint8_t *shortb;
+    size_t shortcap;
+    uint64_t ndocs; /* documents so far: the next local number */
+};
+
+static void rule_local_release(struct rule_local *rl)
+{
+    if (rl->anch_f)
+        fclose(rl->anch_f);
+    if (rl->have_words)
+        wn__cms_release(&rl->words);
+    wn__free(rl->shortb);
+    memset(rl, 0, sizeof(*rl));
+}
+
+static int rule_local_open(struct rule_local *rl, const char *dir)
+{
+    memset(rl, 0, sizeof(*rl));
+    rl->anch_f = wn__spill_create(dir, "anchors", (size_t)1 << 16, NULL);
+    if (!rl->anch_f)
+        return WN_EOPEN;
+    int rc = wn__cms_init(&rl->words, WN_WORDS_LOG2_WIDTH, WN_WORDS_DEPTH);
+    rl->have_words = rc == WN_OK;
+    return rc;
+}
+
+/* Keep what the rule's joins need of s, this rank's next document: as
+ * the job's pass 1 does (commit_rule_keys in lib/dedup/pass1.c), with the
+ * document's local number and its count of anchors. */
+static int rule_local_add(struct rule_local *rl, const struct wn_sketch *s,
+                          const struct wn_sketcher *sk)
+{
+    uint64_t l = rl->ndocs++;
+    if (l >= WN_DOCS_MAX)
+        return WN_ELIMIT;
+    for (uint32_t k = 0; k < s->nanch; k++) {
+        struct wn_keydoc e = {s->anch[k], (wn_docno)l,
+                              WN_MIN(s->nanch, (uint32_t)UINT8_MAX)};
+        if (fwrite(&e, sizeof(e), 1, rl->anch_f) != 1)
+            return wn__status_from_errno(errno);
+    }
+    rl->nanch += s->nanch;
+    uint32_t w[WN_LEAD_TOKENS];
+    uint64_t keys[WN_LEAD_TOKENS];
+    size_t nw = wn__lead_unpack(s->vdata + sk->sig_bytes + sk->fig_bytes, w);
+    for (size_t k = 0; k < nw; k++)
+        keys[k] = wn__lead_key(w[k]);
+    wn__cms_add_many(&rl->words, keys, nw);
+    if ((size_t)(l / 8) >= rl->shortcap &&
+        WN_GROW(rl->shortb, rl->shortcap, (size_t)(l / 8) + 1))
+        return WN_ENOMEM;
+    if (l % 8 == 0)
+        rl->shortb[l / 8] = 0; /* a new byte: WN_GROW leaves it as it was */
+    if (s->nsh <= sk->qp.short_tokens)
+        rl->shortb[l / 8] |= (uint8_t)(1u << (l & 7));
+    return WN_OK;
+}
+
 /* A document's verification record in this rank's spill (verdicts.h):
  * the sketch's rec_bytes, then its shingle count. */
 static int vrec_add(FILE *f, const struct wn_sketch *s,
@@ -510,7 +595,8 @@ static int vrec_add(FILE *f, const struct wn_sketch *s,
 static int send_inputs(const char *const *inputs, const struct plan *pl,
                        const struct wn_dedup_options *o,
                        const struct wn_sketcher *sk, struct local_keys *lk,
-                       FILE *vrec_f, struct wn_dist_kept *kp, int rank,
+                       FILE *vrec_f, struct rule_local *rl,
+                       struct wn_dist_kept *kp, int rank,
                        struct wn_dedup_report *rep, struct wn_dist_traffic *t)
 {
     struct wn_sketch *s = NULL;
@@ -541,6 +627,8 @@ static int send_inputs(const char *const *inputs, const struct plan *pl,
                     rc = local_keys_add(lk, s, sk, u);
                 if (!rc && vrec_f)
                     rc = vrec_add(vrec_f, s, sk);
+                if (!rc && rl)
+                    rc = rule_local_add(rl, s, sk);
                 if (!rc)
                     rc = wn__dist_kept_note(kp, u, &rec);
                 size_t need = rc ? 0 : wn_sketch_encoded_size(s);
@@ -749,6 +837,7 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
     FILE *vrec_f = NULL;
     struct wn_dist_verifier dv;
     bool have_dv = false;
+    struct rule_local rl = {0};
     int rc = wn_sketcher_create(o, &sk);
     if (!rc)
         rc = local_keys_open(&lk, sk, o, pl->n);
@@ -757,6 +846,8 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
             wn__spill_create(spill_dir(o), "verify", (size_t)1 << 16, NULL);
         rc = vrec_f ? WN_OK : WN_EOPEN;
     }
+    if (!rc && rule_at_owners(sk))
+        rc = rule_local_open(&rl, spill_dir(o));
     if (!rc) {
         struct wn_io_note note = {0};
         FILE *lens = wn__spill_create(spill_dir(o), "kept-lengths",
@@ -769,7 +860,8 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
         }
     }
     if (!rc)
-        rc = send_inputs(inputs, pl, o, sk, &lk, vrec_f, &kp, rank, rep, t);
+        rc = send_inputs(inputs, pl, o, sk, &lk, vrec_f,
+                         rule_at_owners(sk) ? &rl : NULL, &kp, rank, rep, t);
     t->records = rep->read;
     if (!rc && !o->exact_only) {
         all = wn__calloc(pl->n ? pl->n : 1, sizeof(*all));
@@ -809,8 +901,6 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
             wn__free(pairs);
         }
         local_keys_release(&lk); /* the join is done */
-        /* Then this rank verifies the pairs of its documents and serves
-         * their records, until rank 0 has every verdict it needs. */
         if (!rc && vrec_f && fflush(vrec_f) != 0)
             rc = wn__status_from_errno(errno);
         if (!rc && vrec_f) {
@@ -819,12 +909,44 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
                                        all, fileno(vrec_f), NULL, t, o->cancel);
             have_dv = true;
         }
+        /* The rule's joins, this rank's share (rulejoin.h). */
+        if (!rc && rule_at_owners(sk) && fflush(rl.anch_f) != 0)
+            rc = wn__status_from_errno(errno);
+        if (!rc && rule_at_owners(sk)) {
+            struct wn_rule_join_stats rst = {0};
+            struct wn_dist_rule r = {
+                .sk = sk,
+                .v = &dv,
+                .ndocs = ndocs,
+                .skip = skip,
+                .words = &rl.words,
+                .anch_f = &rl.anch_f,
+                .nanch = &rl.nanch,
+                .nfiles = 1,
+                .job_format = false,
+                .shortb = rl.shortb,
+                .anchor_bucket_max = WN_ANCHOR_BUCKET_MAX,
+                .anchor_hits = WN_ANCHOR_HITS,
+                .memory = o->memory,
+                .tmp_dir = spill_dir(o),
+                .cancel = o->cancel,
+                .t = t,
+            };
+            rc = wn__dist_rule_join(&r, NULL, NULL, NULL, &rst);
+        }
+        if (rule_at_owners(sk) && rl.anch_f) {
+            fclose(rl.anch_f); /* the joins are done */
+            rl.anch_f = NULL;
+        }
+        /* Then this rank verifies the pairs of its documents and serves
+         * their records, until rank 0 has every verdict it needs. */
         if (!rc && vrec_f)
             rc = wn__dist_verdicts_serve(&dv);
     }
     local_keys_release(&lk);
     if (have_dv)
         wn__dist_verifier_release(&dv);
+    rule_local_release(&rl);
     if (vrec_f)
         fclose(vrec_f);
     if (!rc)
@@ -865,6 +987,7 @@ struct gather {
     int size;
     bool have_dv;
     struct wn_buf thick; /* a received sketch with its dropped sections */
+    size_t ndocs;        /* of the run, once the join starts */
     /* Verification at the owners (verdicts.h, when have_dv), and the
      * verdicts of the removals, in the fates' order. */
     struct wn_dist_verifier dv;
@@ -1073,6 +1196,7 @@ static int gather_join(void *ud, const struct wn_join_in *in,
         rc = share_docs(g->unit_docs, g->pl->n, &skip, &ndocs, 0);
     if (!rc && ndocs != in->n)
         rc = WN_EIO;
+    g->ndocs = ndocs;
     struct runs x = {0};
     if (!rc)
         rc = runs_make(&x, g->pl, g->unit_docs, 0, true);
@@ -1110,16 +1234,16 @@ static int gather_verify(void *ud, struct wn_pair_verifier *pv,
                          struct wn_edges *e)
 {
     struct gather *g = ud;
-    assert(!g->have_dv);
-    int rc = wn__dist_verifier_init(&g->dv, pv->sk, 0, g->size, g->pl->n,
-                                    g->pl->owner, g->unit_docs, pv->sig_fd,
-                                    pv->docs, g->t, g->o->cancel);
+    /* Made by the rule's joins, which also set its word counts. */
+    int rc = g->have_dv ? WN_OK
+                        : wn__dist_verifier_init(
+                              &g->dv, pv->sk, 0, g->size, g->pl->n,
+                              g->pl->owner, g->unit_docs, pv->sig_fd,
+                              pv->docs, g->t, g->o->cancel);
     g->have_dv = true;
     uint8_t *codes = wn__malloc(npairs ? npairs : 1);
     if (!rc && !codes)
         rc = WN_ENOMEM;
-    if (!rc)
-        rc = wn__dist_verdicts_words(&g->dv, pv->wt);
     if (!rc)
         rc = wn__dist_verdicts_run(&g->dv, pairs, npairs, codes, NULL);
     for (size_t i = 0; !rc && i < npairs; i++) {
@@ -1141,6 +1265,41 @@ static int gather_verify(void *ud, struct wn_pair_verifier *pv,
         *verified += npairs;
     wn__free(codes);
     return rc;
+}
+
+/* The job's rule joins (wn_dedup_source.rule_join): across every rank
+ * (rulejoin.h). Rank 0's own documents' anchors are in the job's anchor
+ * spills, their records in its verification spill (wn_pass1.remote); its
+ * word counts become the run's. */
+static int gather_rule_join(void *ud, const struct wn_rule_join_in *in,
+                            struct wn_cms *words, wn_docpair **pairs,
+                            size_t *npairs, size_t *cap,
+                            struct wn_rule_join_stats *st)
+{
+    struct gather *g = ud;
+    assert(!g->have_dv && in->n == g->ndocs);
+    int rc = wn__dist_verifier_init(&g->dv, in->sk, 0, g->size, g->pl->n,
+                                    g->pl->owner, g->unit_docs, in->sig_fd,
+                                    in->docs, g->t, g->o->cancel);
+    g->have_dv = true;
+    struct wn_dist_rule r = {
+        .sk = in->sk,
+        .v = &g->dv,
+        .ndocs = in->n,
+        .skip = in->skip,
+        .words = words,
+        .anch_f = in->anch_f,
+        .nanch = in->nanch,
+        .nfiles = WN_ANCHOR_FILES,
+        .job_format = true,
+        .anchor_bucket_max = in->anchor_bucket_max,
+        .anchor_hits = in->anchor_hits,
+        .memory = in->memory,
+        .tmp_dir = spill_dir(g->o),
+        .cancel = in->cancel,
+        .t = g->t,
+    };
+    return rc ? rc : wn__dist_rule_join(&r, pairs, npairs, cap, st);
 }
 
 /* The verdicts of the removals that are no exact copies, each against its
@@ -1366,7 +1525,10 @@ int wn_dist_dedup(const char *const *inputs, size_t ninputs, const char *outdir,
     if (!rc && verifies_at_owners(g.sk)) {
         g.src.verify = gather_verify;
         g.src.decide = gather_decide;
+        g.src.remote_sketches = true;
     }
+    if (!rc && rule_at_owners(g.sk))
+        g.src.rule_join = gather_rule_join;
     if (!rc)
         rc = wn__dedup_run_source(inputs, ninputs, outdir, opts, &g.src, rep);
     wn_reader_free(g.r);

@@ -14,10 +14,13 @@
  * as wn_dedup_run does on what it reads (the same stages, the same
  * document numbers), but for the band join, which every rank runs together
  * (exchange.h: keys to the owner of their key range, a local join there,
- * the pairs to rank 0) and the verification (verdicts.h: each pair at the
- * owner of its first record, the other record fetched from its owner; a
- * rank keeps its records' verification data, so the sketches it sends
- * rank 0 leave out the signature and figures; not for --verify exact).
+ * the pairs to rank 0), the rule's anchor and flash joins (rulejoin.h:
+ * anchors by key range, flash blocks at their owners) and the
+ * verification (verdicts.h: each pair at the owner of its first record,
+ * the other record fetched from its owner). A rank keeps its records'
+ * verification data, lead words and anchors, so the sketches it sends
+ * rank 0 are their header and core (not for --verify exact), and rank 0's
+ * job spills none of those for another rank's record.
  * Rank 0 clusters, writes removed.jsonl,
  * clusters.jsonl and rejected.jsonl, and sends every rank the fates of its
  * documents; every rank then writes its units' kept records into rank 0's
@@ -40,6 +43,11 @@ struct wn_dist_traffic {
     uint64_t vpairs;   /* rank 0: pairs to verify and word counts, out */
     uint64_t vrecs;    /* verification records and their requests */
     uint64_t verdicts; /* verdicts, to rank 0 */
+    /* The rule's joins (rulejoin.h; their anchor entries count as keys,
+     * their pairs to rank 0 as pairs): the word counts' reduction, the
+     * anchor pairs counted on several ranks, the lead words pushed to the
+     * flash join's block owners. */
+    uint64_t rule;
     uint64_t records;  /* records this rank read */
     /* This rank could not open rank 0's temporary kept.jsonl by its name:
      * the output directory is not on a file system every rank sees. */

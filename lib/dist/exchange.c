@@ -24,6 +24,7 @@
 
 #include "io/outfile.h"
 
+#include <assert.h>
 #include <limits.h>
 #include <mpi.h>
 #include <signal.h>
@@ -81,53 +82,108 @@ static int read_round(const struct wn_dist_keys *k, uint32_t j,
     return WN_OK;
 }
 
-/* One round of the exchange: ent[0, n) to their owners, what this rank
- * owns appended to *v. */
-static int exchange_round(const struct wn_keydoc *ent, size_t n,
-                          MPI_Datatype kd, int rank, int size, int *scount,
-                          int *sdispl, int *rcount, int *rdispl,
-                          struct wn_keydoc *sendbuf, struct wn_keydoc **v,
-                          size_t *nv, size_t *vcap, uint64_t *sent)
+int wn__dist_round(struct wn_dist_round *x, const void *ent, const int *dest,
+                   size_t n, size_t esize, int rank, int size, void **v,
+                   size_t *nv, size_t *vcap, uint64_t *sent)
 {
-    memset(scount, 0, (size_t)size * sizeof(*scount));
-    for (size_t x = 0; x < n; x++)
-        scount[wn__dist_key_owner(ent[x].key, size)]++;
+    size_t P = (size_t)size;
+    if (!x->cnt) {
+        x->cnt = wn__calloc(4 * P, sizeof(int));
+        if (!x->cnt)
+            return WN_ENOMEM;
+    }
+    int *scount = x->cnt, *sdispl = x->cnt + P, *rcount = x->cnt + 2 * P,
+        *rdispl = x->cnt + 3 * P;
+    if (n * esize > x->sendcap) {
+        char *q = wn__realloc(x->sendbuf, n * esize);
+        if (!q)
+            return WN_ENOMEM;
+        x->sendbuf = q;
+        x->sendcap = n * esize;
+    }
+    memset(scount, 0, P * sizeof(*scount));
+    for (size_t i = 0; i < n; i++) {
+        assert(dest[i] >= 0 && dest[i] < size);
+        scount[dest[i]]++;
+    }
     int at = 0;
-    for (int p = 0; p < size; p++) {
+    for (size_t p = 0; p < P; p++) {
         sdispl[p] = at;
         at += scount[p];
     }
-    for (size_t x = 0; x < n; x++) {
-        int p = wn__dist_key_owner(ent[x].key, size);
-        sendbuf[sdispl[p]++] = ent[x];
-    }
-    for (int p = 0; p < size; p++)
+    for (size_t i = 0; i < n; i++)
+        memcpy(x->sendbuf + (size_t)sdispl[dest[i]]++ * esize,
+               (const char *)ent + i * esize, esize);
+    for (size_t p = 0; p < P; p++)
         sdispl[p] -= scount[p];
-    if (MPI_Alltoall(scount, 1, MPI_INT, rcount, 1, MPI_INT, MPI_COMM_WORLD) !=
-        MPI_SUCCESS)
+    MPI_Datatype t;
+    if (MPI_Type_contiguous((int)esize, MPI_BYTE, &t) != MPI_SUCCESS)
         return WN_EIO;
+    if (MPI_Type_commit(&t) != MPI_SUCCESS) {
+        MPI_Type_free(&t);
+        return WN_EIO;
+    }
+    int rc = MPI_Alltoall(scount, 1, MPI_INT, rcount, 1, MPI_INT,
+                          MPI_COMM_WORLD) == MPI_SUCCESS
+                 ? WN_OK
+                 : WN_EIO;
     uint64_t total = 0;
-    for (int p = 0; p < size; p++) {
+    for (size_t p = 0; !rc && p < P; p++) {
         if (total > INT_MAX)
-            return WN_ELIMIT;
+            rc = WN_ELIMIT;
         rdispl[p] = (int)total;
         total += (uint64_t)rcount[p];
     }
-    if (total > INT_MAX)
-        return WN_ELIMIT;
-    if (WN_GROW(*v, *vcap, *nv + (size_t)total + 1))
-        return WN_ENOMEM;
-    if (MPI_Alltoallv(sendbuf, scount, sdispl, kd, *v + *nv, rcount, rdispl, kd,
-                      MPI_COMM_WORLD) != MPI_SUCCESS)
-        return WN_EIO;
+    if (!rc && total > INT_MAX)
+        rc = WN_ELIMIT;
+    if (!rc && *nv + (size_t)total + 1 > *vcap) {
+        /* By half again: a rank's entries are most of its memory. */
+        size_t cap = WN_MAX(*vcap + *vcap / 2, *nv + (size_t)total + 1);
+        void *q = wn__reallocarray(*v, cap, esize);
+        if (q) {
+            *v = q;
+            *vcap = cap;
+        } else {
+            rc = WN_ENOMEM;
+        }
+    }
+    if (!rc && MPI_Alltoallv(x->sendbuf, scount, sdispl, t,
+                             (char *)*v + *nv * esize, rcount, rdispl, t,
+                             MPI_COMM_WORLD) != MPI_SUCCESS)
+        rc = WN_EIO;
+    MPI_Type_free(&t);
+    if (rc)
+        return rc;
     *nv += (size_t)total;
-    for (int p = 0; p < size; p++)
-        if (p != rank)
-            *sent += (uint64_t)scount[p] * sizeof(struct wn_keydoc);
+    for (size_t p = 0; p < P; p++)
+        if ((int)p != rank)
+            *sent += (uint64_t)scount[p] * esize;
     return WN_OK;
 }
 
-/* Every rank's pairs to rank 0 (sorted, distinct there). */
+void wn__dist_round_release(struct wn_dist_round *x)
+{
+    wn__free(x->cnt);
+    wn__free(x->sendbuf);
+    memset(x, 0, sizeof(*x));
+}
+
+/* One round of the band exchange: ent[0, n) to the owners of their keys,
+ * what this rank owns appended to *v. */
+static int exchange_round(struct wn_dist_round *x, const struct wn_keydoc *ent,
+                          size_t n, int *dest, int rank, int size,
+                          struct wn_keydoc **v, size_t *nv, size_t *vcap,
+                          uint64_t *sent)
+{
+    for (size_t i = 0; i < n; i++)
+        dest[i] = wn__dist_key_owner(ent[i].key, size);
+    void *vv = *v;
+    int rc = wn__dist_round(x, ent, dest, n, sizeof(*ent), rank, size, &vv, nv,
+                            vcap, sent);
+    *v = vv;
+    return rc;
+}
+
 MPI_Datatype wn__dist_pair_type(void)
 {
 #ifdef WN_WIDE_DOCS
@@ -144,8 +200,9 @@ MPI_Datatype wn__dist_pair_type(void)
 #endif
 }
 
-static int gather_pairs(wn_docpair **pairs, size_t *npairs, size_t *cap,
-                        int rank, int size, uint64_t *sent)
+/* Every rank's pairs to rank 0 (sorted, distinct there). */
+int wn__dist_gather_pairs(wn_docpair **pairs, size_t *npairs, size_t *cap,
+                          int rank, int size, uint64_t *sent)
 {
     MPI_Datatype pt = wn__dist_pair_type();
     if (pt == MPI_DATATYPE_NULL)
@@ -214,23 +271,16 @@ int wn__dist_join(const struct wn_dist_keys *k, size_t ndocs,
         return WN_EIO;
     uint64_t rounds = (most + ROUND_DOCS - 1) / ROUND_DOCS;
 
-    MPI_Datatype kd;
-    if (MPI_Type_contiguous((int)sizeof(struct wn_keydoc), MPI_BYTE, &kd) !=
-            MPI_SUCCESS ||
-        MPI_Type_commit(&kd) != MPI_SUCCESS)
-        return WN_EIO;
     uint64_t *kb = wn__reallocarray(NULL, ROUND_DOCS, sizeof(*kb));
     struct wn_keydoc *ent = wn__reallocarray(NULL, ROUND_DOCS, sizeof(*ent));
-    struct wn_keydoc *sendbuf =
-        wn__reallocarray(NULL, ROUND_DOCS, sizeof(*sendbuf));
-    size_t n1 = (size_t)size; /* the four count arrays of a round */
-    int *cnt = wn__calloc(n1 * 4, sizeof(int));
+    int *dest = wn__reallocarray(NULL, ROUND_DOCS, sizeof(*dest));
+    struct wn_dist_round x = {0};
     struct wn_keydoc *v = NULL;
     size_t nv = 0, vcap = 0;
     wn_docpair *pairs = NULL;
     size_t npairs = 0, paircap = 0;
     struct wn_join_stats st = {0};
-    int rc = kb && ent && sendbuf && cnt ? WN_OK : WN_ENOMEM;
+    int rc = kb && ent && dest ? WN_OK : WN_ENOMEM;
     /* WINNOW_TEST_MPI_DIE_JOIN=k: rank k dies as the key exchange starts,
      * the others being in or on their way to its first collective. */
     wn__dist_test_die("WINNOW_TEST_MPI_DIE_JOIN", rank);
@@ -243,9 +293,8 @@ int wn__dist_join(const struct wn_dist_keys *k, size_t ndocs,
             size_t n = 0;
             rc = read_round(k, j, &c, skip, kb, ent, &n);
             if (!rc)
-                rc = exchange_round(ent, n, kd, rank, size, cnt, cnt + n1,
-                                    cnt + 2 * n1, cnt + 3 * n1, sendbuf, &v,
-                                    &nv, &vcap, &t->keys);
+                rc = exchange_round(&x, ent, n, dest, rank, size, &v, &nv,
+                                    &vcap, &t->keys);
         }
         if (!rc)
             rc = wn__keydoc_group(v, nv);
@@ -267,7 +316,8 @@ int wn__dist_join(const struct wn_dist_keys *k, size_t ndocs,
         rc = WN_EIO;
         goto out;
     }
-    rc = gather_pairs(&pairs, &npairs, &paircap, rank, size, &t->pairs);
+    rc = wn__dist_gather_pairs(&pairs, &npairs, &paircap, rank, size,
+                               &t->pairs);
     if (!rc && rank == 0) {
         memset(st_out, 0, sizeof(*st_out));
         st_out->buckets = sum[0];
@@ -283,11 +333,10 @@ int wn__dist_join(const struct wn_dist_keys *k, size_t ndocs,
         *npairs_out = 0;
     }
 out:
-    MPI_Type_free(&kd);
+    wn__dist_round_release(&x);
     wn__free(kb);
     wn__free(ent);
-    wn__free(sendbuf);
-    wn__free(cnt);
+    wn__free(dest);
     wn__free(v);
     wn__free(pairs);
     return rc;

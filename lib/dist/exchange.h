@@ -54,6 +54,32 @@ WN_INTERNAL int wn__dist_join(const struct wn_dist_keys *k, size_t ndocs,
  * numbers travel in the layout of the host (the ranks run one build). */
 WN_INTERNAL MPI_Datatype wn__dist_pair_type(void);
 
+/*
+ * One round of an all-to-all (collective): n entries of esize bytes at
+ * ent, entry i to rank dest[i]; what this rank receives (from every rank,
+ * in rank order) is appended to *v (*nv entries of esize, room for *vcap,
+ * grown as needed). *sent counts the bytes sent to other ranks. x is the
+ * caller's scratch, kept across rounds (zeroed at first; released with
+ * wn__dist_round_release).
+ */
+struct wn_dist_round {
+    int *cnt; /* counts and displacements, 4 per rank */
+    char *sendbuf;
+    size_t sendcap;
+};
+WN_INTERNAL int wn__dist_round(struct wn_dist_round *x, const void *ent,
+                               const int *dest, size_t n, size_t esize,
+                               int rank, int size, void **v, size_t *nv,
+                               size_t *vcap, uint64_t *sent);
+WN_INTERNAL void wn__dist_round_release(struct wn_dist_round *x);
+
+/* Every rank's pairs (*pairs, *npairs of room *cap) to rank 0, where they
+ * are sorted and made distinct (collective); the other ranks keep theirs.
+ * *sent counts the bytes sent. */
+WN_INTERNAL int wn__dist_gather_pairs(wn_docpair **pairs, size_t *npairs,
+                                      size_t *cap, int rank, int size,
+                                      uint64_t *sent);
+
 /* Test hooks (tests/cli/test_mpi.sh; only in a -Dtest_hooks=true build,
  * a no-op otherwise): when the variable var holds this rank's number, the
  * rank kills itself with SIGKILL, as a crashed node would. */

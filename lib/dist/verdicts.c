@@ -5,8 +5,6 @@
  * ranks wait for sleeping 1 ms between tests: Open MPI's blocking calls
  * spin, and a spinning rank takes a core from rank 0 while it clusters):
  *
- *   OP_WORDS   rank 0's word counts of the flash test (the count-min
- *              sketch, 2 MiB at the defaults), once
  *   OP_CODES   a round of at most ROUND_PAIRS pairs, verdict codes back
  *   OP_DECIDE  a round of removals' pairs, whole decisions back
  *   OP_DONE    the serving ranks return
@@ -32,7 +30,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-enum { OP_WORDS = 1, OP_CODES = 2, OP_DECIDE = 3, OP_DONE = 4 };
+enum { OP_CODES = 2, OP_DECIDE = 3, OP_DONE = 4 };
 
 /* 2^13 pairs a round: at most 2^13 records of about 600 bytes fetched
  * (4.8 MB) and as many served. 2^16 took 20 to 34 MB more peak RSS per
@@ -80,14 +78,12 @@ void wn__dist_verifier_release(struct wn_dist_verifier *v)
 {
     wn__free(v->ustart);
     wn__free(v->ulocal);
-    if (v->have_cms)
-        wn__cms_release(&v->cms);
     memset(v, 0, sizeof(*v));
 }
 
 /* The unit of document d: the last whose first document is at most d
  * (an empty unit shares its first document with the next). */
-static size_t unit_of(const struct wn_dist_verifier *v, uint64_t d)
+size_t wn__dist_unit_of(const struct wn_dist_verifier *v, uint64_t d)
 {
     size_t lo = 0, hi = v->nunits; /* ustart[lo] <= d < ustart[hi] */
     while (hi - lo > 1) {
@@ -102,24 +98,38 @@ static size_t unit_of(const struct wn_dist_verifier *v, uint64_t d)
 
 static int owner_of(const struct wn_dist_verifier *v, uint64_t d)
 {
-    return v->owner[unit_of(v, d)];
+    return v->owner[wn__dist_unit_of(v, d)];
+}
+
+int wn__dist_records_read(const struct wn_dist_verifier *v, uint64_t d,
+                          size_t k, uint8_t *out)
+{
+    size_t rb = v->sk->rec_bytes, sb = stride(v);
+    if (k == 0)
+        return WN_OK;
+    size_t u = wn__dist_unit_of(v, d);
+    if (v->owner[u] != v->rank || d + k > v->ustart[u + 1])
+        return WN_EIO; /* asked for another rank's document */
+    uint64_t l = v->ulocal[u] + (d - v->ustart[u]);
+    if (!v->docs)
+        return wn__pread_full(v->fd, out, k * sb, l * sb);
+    /* Rank 0: the job's spill holds the records of the documents it read
+     * (wn_pass1.remote), in their order; the shingle counts are the
+     * job's, by document number. Read whole, then spread from the end. */
+    int rc = wn__pread_full(v->fd, out, k * rb, l * rb);
+    for (size_t i = k; !rc && i-- > 0;) {
+        memmove(out + i * sb, out + i * rb, rb);
+        uint32_t nsh = wn__doc_nsh(v->docs, (size_t)(d + i));
+        memcpy(out + i * sb + rb, &nsh, sizeof(uint32_t));
+    }
+    return rc;
 }
 
 /* Document d's record (this rank's own) with its shingle count after it. */
 static int read_record(const struct wn_dist_verifier *v, uint64_t d,
                        uint8_t *out)
 {
-    size_t rb = v->sk->rec_bytes;
-    if (v->docs) {
-        uint32_t nsh = wn__doc_nsh(v->docs, (size_t)d);
-        memcpy(out + rb, &nsh, sizeof(uint32_t));
-        return wn__pread_full(v->fd, out, rb, d * rb);
-    }
-    size_t u = unit_of(v, d);
-    if (v->owner[u] != v->rank || d >= v->ustart[v->nunits])
-        return WN_EIO; /* asked for another rank's document */
-    uint64_t l = v->ulocal[u] + (d - v->ustart[u]);
-    return wn__pread_full(v->fd, out, stride(v), l * stride(v));
+    return wn__dist_records_read(v, d, 1, out);
 }
 
 /* Rank 0 announces the next step; the others wait for it sleeping (as
@@ -143,42 +153,6 @@ static int header(const struct wn_dist_verifier *v, uint64_t h[2])
     if (MPI_Wait(&rq, MPI_STATUS_IGNORE) != MPI_SUCCESS)
         rc = WN_EIO;
     return rc;
-}
-
-/* The word counts, from rank 0 (h[1]: whether it has them). */
-static int words(struct wn_dist_verifier *v, bool have)
-{
-    uint64_t w[4] = {0, 0, 0, 0};
-    if (!have)
-        return WN_OK;
-    if (v->rank == 0) {
-        w[0] = v->wt.n;
-        w[1] = v->wt.cms->adds;
-        w[2] = v->wt.cms->log2_width;
-        w[3] = v->wt.cms->depth;
-    }
-    if (MPI_Bcast(w, 4, MPI_UINT64_T, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
-        return WN_EIO;
-    if (v->rank != 0) {
-        if (v->have_cms)
-            return WN_EFORMAT; /* only once */
-        int rc = wn__cms_init(&v->cms, (unsigned)w[2], (unsigned)w[3]);
-        if (rc)
-            return rc;
-        v->have_cms = true;
-        v->cms.adds = w[1];
-        v->wt.cms = &v->cms;
-        v->wt.n = w[0];
-    }
-    size_t cells = (size_t)w[3] << w[2];
-    if (cells > INT_MAX)
-        return WN_ELIMIT;
-    if (MPI_Bcast(v->wt.cms->c, (int)cells, MPI_UINT16_T, 0, MPI_COMM_WORLD) !=
-        MPI_SUCCESS)
-        return WN_EIO;
-    if (v->rank == 0)
-        v->t->vpairs += (uint64_t)(v->size - 1) * cells * 2;
-    return WN_OK;
 }
 
 static int cmp_u64(const void *x, const void *y)
@@ -280,7 +254,7 @@ static int verify_mine(struct wn_dist_verifier *v, const wn_docpair *mine,
         rc = WN_EIO;
     /* Decide, each first document's record read once per run of it. */
     const struct wn_sketcher *sk = v->sk;
-    const struct wn_words *wt = sk->lead_bytes ? &v->wt : NULL;
+    const struct wn_words *wt = sk->lead_bytes && v->wt.cms ? &v->wt : NULL;
     uint64_t last = UINT64_MAX;
     for (size_t i = 0; !rc && i < m; i++) {
         uint64_t a = wn__pair_a(mine[i]), b = wn__pair_b(mine[i]);
@@ -397,18 +371,6 @@ static int round_run(struct wn_dist_verifier *v, uint64_t op,
     return rc;
 }
 
-int wn__dist_verdicts_words(struct wn_dist_verifier *v,
-                            const struct wn_words *wt)
-{
-    assert(v->rank == 0);
-    bool have = wt && wt->cms;
-    if (have)
-        v->wt = *wt;
-    uint64_t h[2] = {OP_WORDS, have};
-    int rc = header(v, h);
-    return rc ? rc : words(v, have);
-}
-
 int wn__dist_verdicts_run(struct wn_dist_verifier *v, const wn_docpair *pairs,
                           size_t npairs, uint8_t *codes,
                           struct wn_pair_decision *decisions)
@@ -448,9 +410,6 @@ int wn__dist_verdicts_serve(struct wn_dist_verifier *v)
         switch (h[0]) {
         case OP_DONE:
             return WN_OK;
-        case OP_WORDS:
-            rc = words(v, h[1] != 0);
-            break;
         case OP_CODES:
         case OP_DECIDE:
             rc = round_run(v, h[0], NULL, 0, NULL);

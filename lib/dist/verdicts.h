@@ -35,10 +35,10 @@ struct wn_dist_verifier {
      * NULL. */
     int fd;
     const struct wn_docs *docs;
-    /* The flash test's word counts (rank 0's, shared: wn_words). */
+    /* The flash test's word counts of the whole corpus (every rank's
+     * added up: rulejoin.h), set by the caller before the first round. */
     struct wn_words wt;
-    struct wn_cms cms;
-    bool have_cms, died;
+    bool died;
     struct wn_dist_traffic *t;
     volatile int *cancel;
 };
@@ -52,12 +52,20 @@ wn__dist_verifier_init(struct wn_dist_verifier *v, const struct wn_sketcher *sk,
                        volatile int *cancel);
 WN_INTERNAL void wn__dist_verifier_release(struct wn_dist_verifier *v);
 
-/* Rank 0: share its word counts wt (NULL: none) with every rank; then
- * the verdicts of pairs (wn__pair(a, b), a < b), in their order: with
+/* The unit of document d (an empty unit shares its first document with
+ * the next: the last of them). */
+WN_INTERNAL size_t wn__dist_unit_of(const struct wn_dist_verifier *v,
+                                    uint64_t d);
+/* The records of this rank's documents [d, d + k), all of one unit, each
+ * rec_bytes and its shingle count (a native uint32), into out. Rank 0's
+ * are in the job's verification spill in the order it read them
+ * (wn_pass1.remote: not by document number), the others' in their own. */
+WN_INTERNAL int wn__dist_records_read(const struct wn_dist_verifier *v,
+                                      uint64_t d, size_t k, uint8_t *out);
+
+/* Rank 0: the verdicts of pairs (wn__pair(a, b), a < b), in their order: with
  * decisions NULL, codes[i] is 0 (no edge) or 1 + the edge flag
  * (wn__edge_flag); else decisions[i] is wn__pair_decide's verdict. */
-WN_INTERNAL int wn__dist_verdicts_words(struct wn_dist_verifier *v,
-                                        const struct wn_words *wt);
 WN_INTERNAL int wn__dist_verdicts_run(struct wn_dist_verifier *v,
                                       const wn_docpair *pairs, size_t npairs,
                                       uint8_t *codes,

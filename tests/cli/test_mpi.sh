@@ -4,8 +4,10 @@
 # corpus split into files and on inputs with rejected records, compressed
 # files and a directory of text files; every rank writes its own kept
 # records into rank 0's kept.jsonl (lib/dist/kept.c), also a rank with
-# none and a rank or range with no records; a rank that dies, also while
-# writing, fails the run and publishes nothing, and so do a rank that
+# none and a rank or range with no records; the news rule's flash and
+# anchor pairs across ranks (lib/dist/rulejoin.c) are one process's; a rank
+# that dies, also while writing or in the rule's anchor exchange, fails the
+# run and publishes nothing, and so do a rank that
 # cannot see the output directory and an input changed between a rank's
 # two readings. Built without MPI, it checks that winnow refuses to
 # run under mpirun, and skips the rest; likewise when mpirun is missing.
@@ -216,7 +218,7 @@ done
 # with the sketches, and nothing is fetched.
 # shellcheck disable=SC2086
 mpi 2 dedup -v --verify exact --containment -o "$TMP/ownx" $own >/dev/null 2>"$TMP/ownx.err"
-[ "$(grep -c 'MPI rank [01] of 2: .* vrecs=0 verdicts=0;' "$TMP/ownx.err")" -eq 2 ]
+[ "$(grep -c 'MPI rank [01] of 2: .* vrecs=0 verdicts=0 rule=0;' "$TMP/ownx.err")" -eq 2 ]
 ok $? "--verify exact: verified on rank 0 (vrecs=0 verdicts=0 on every rank)"
 s_est=$(grep -o 'MPI rank 1 of 2: .*sketches=[0-9]*' "$TMP/own.err" | sed 's/.*sketches=//')
 s_full=$(grep -o 'MPI rank 1 of 2: .*sketches=[0-9]*' "$TMP/ownx.err" | sed 's/.*sketches=//')
@@ -320,6 +322,75 @@ expect_status 2 "standard input under mpirun is refused" -- mpi 2 dedup -o "$TMP
 grep -q "standard input" "$TMP/err"
 ok $? "the refusal names standard input"
 
+# The rule's own joins across ranks (lib/dist/rulejoin.c): flashes whose
+# stories another rank read, across a flash block's edge (documents 2047
+# and 2048) and within one, and a record that holds another's passage
+# (found by their shared anchors), on a background of generated news longer
+# than one flash block. Both files are cut into byte ranges, so the pairs
+# cross ranks for every P (with the lead words pushed to the flash block's
+# owner, or the anchor pairs settled at the first document's owner, left
+# out, these outputs differ). The outputs and the join's counts are one
+# process's; every rank sends rule traffic (word counts, lead words pushed
+# to the blocks' owners, anchors by key range), and what rank 1 sends rank
+# 0 of a sketch is its header and core alone (no lead words or anchors).
+"$BUILD/bench/gen" --seed 7 --bytes 4000000 --out "$TMP/bg.jsonl" \
+    --truth "$TMP/bgt.jsonl" 2>/dev/null
+python3 - "$TMP/bg.jsonl" "$TMP/rule" <<'PY'
+import json, os, random, sys
+random.seed(5)
+bg = open(sys.argv[1]).read().splitlines()
+out = sys.argv[2]
+os.makedirs(out, exist_ok=True)
+syl = ["ka", "lo", "mi", "ren", "tas", "vor", "quin", "del", "fra", "zu",
+       "bel", "tor", "nix", "pra", "sol", "gan", "wex", "hul"]
+def word():
+    return "".join(random.choice(syl) for _ in range(random.randint(2, 4)))
+def sentence(n):
+    return " ".join(word() for _ in range(n)) + "."
+def rec(i, t):
+    return json.dumps({"id": i, "text": t})
+def story():
+    lead = [word() for _ in range(14)]
+    return lead, " ".join(lead) + ". " + " ".join(sentence(15) for _ in range(12))
+lead1, story1 = story()
+lead2, story2 = story()
+passage = " ".join(sentence(16) for _ in range(18))
+x = " ".join(sentence(16) for _ in range(30)) + " " + passage + " " + \
+    " ".join(sentence(16) for _ in range(20))
+y = sentence(12) + " " + passage + " " + sentence(10)
+# A flash holds its story's lead words in another order: no shingle in
+# common, so only the flash join finds the pair.
+a = bg[:2045] + [rec("flash1", "URGENT " + " ".join(reversed(lead1[:12]))),
+                 rec("story2", story2), rec("X", x)]
+b = [rec("story1", story1),
+     rec("flash2", "FLASH " + " ".join(reversed(lead2[:12]))),
+     rec("Y", y)] + bg[2045:]
+open(out + "/a.jsonl", "w").write("\n".join(a) + "\n")
+open(out + "/b.jsonl", "w").write("\n".join(b) + "\n")
+PY
+ok $? "made the flash and anchor corpus"
+"$WINNOW" dedup -q -o "$TMP/rule1" "$TMP/rule/a.jsonl" "$TMP/rule/b.jsonl"
+grep -q '"id":"flash1","duplicate_of":"story1".*"reason":"flash"' "$TMP/rule1/removed.jsonl" &&
+    grep -q '"id":"flash2","duplicate_of":"story2".*"reason":"flash"' "$TMP/rule1/removed.jsonl" &&
+    grep -q '"id":"Y","duplicate_of":"X".*"reason":"contained"' "$TMP/rule1/removed.jsonl"
+ok $? "one process removes both flashes (flash) and the record inside another (contained)"
+for p in 2 3 4; do
+    rm -rf "$TMP/rulep"
+    mpi "$p" dedup -v -o "$TMP/rulep" "$TMP/rule/a.jsonl" "$TMP/rule/b.jsonl" \
+        >/dev/null 2>"$TMP/rule.err" &&
+        same_outputs "$TMP/rule1" "$TMP/rulep" &&
+        (for k in candidates verified edges removed_near removed_contained clusters; do
+            [ "$(json_get "$TMP/rule1/stats.json" $k)" = "$(json_get "$TMP/rulep/stats.json" $k)" ] || exit 1
+        done)
+    ok $? "flashes and anchors across ranks, $p ranks: the same outputs and counts"
+    grep -o 'MPI rank [0-9]* of [0-9]*: read [0-9]* records; sent [^;]*' "$TMP/rule.err" | awk -v p="$p" '{
+        for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+        if (v["rule"] <= 0) bad = 1
+        if ($3 != "0" && v["sketches"] > 68 * $7) bad = 1
+        n++ } END { exit (n == p && !bad) ? 0 : 1 }'
+    ok $? "flashes and anchors across ranks, $p ranks: every rank joined its share, sketches of header and core only"
+done
+
 # A rank that dies: the run fails, nothing is published, and a previous
 # output set is left as it was.
 if "$WINNOW" --version | grep -q 'test hooks'; then
@@ -389,6 +460,22 @@ PY
             grep -qi "rank $die .*signal 9\|rank $die .*killed\|exited on signal 9" "$TMP/err"
         ok $? "rank $die killed in the verification exchange: mpirun exits non-zero ($st), says so, nothing published"
     done
+    # A rank that dies as the rule's anchor exchange starts, the others in
+    # or on their way to its first collective.
+    for die in 1 0; do
+        rm -rf "$TMP/dead"
+        WINNOW_TEST_MPI_DIE_RULE=$die mpi 2 dedup -q -o "$TMP/dead" "$TMP/rule/a.jsonl" \
+            "$TMP/rule/b.jsonl" >/dev/null 2>"$TMP/err"
+        st=$?
+        [ "$st" -ne 0 ] && [ ! -e "$TMP/dead/kept.jsonl" ] && [ ! -e "$TMP/dead/stats.json" ] &&
+            grep -qi "rank $die .*signal 9\|rank $die .*killed\|exited on signal 9" "$TMP/err"
+        ok $? "rank $die killed in the rule's anchor exchange: mpirun exits non-zero ($st), says so, nothing published"
+    done
+    cp -r "$TMP/rule1" "$TMP/prevr"
+    WINNOW_TEST_MPI_DIE_RULE=1 mpi 3 dedup -q -o "$TMP/prevr" "$TMP/rule/a.jsonl" \
+        "$TMP/rule/b.jsonl" >/dev/null 2>&1
+    [ $? -ne 0 ] && same_outputs "$TMP/rule1" "$TMP/prevr" && cmp -s "$TMP/rule1/stats.json" "$TMP/prevr/stats.json"
+    ok $? "rank killed in the rule's joins: the previous outputs are left as they were"
     cp -r "$TMP/one" "$TMP/prev"
     # shellcheck disable=SC2086
     WINNOW_TEST_MPI_DIE_RANK=1 mpi 2 dedup -q -o "$TMP/prev" $gen_inputs >/dev/null 2>&1
