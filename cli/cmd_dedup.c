@@ -59,6 +59,25 @@ static void print_params(const struct wn_dedup_options *o)
     }
 }
 
+/* A run refused for more records than one process numbers (WN_ELIMIT
+ * with more accepted records than wn_dedup_records_max): the limit and the
+ * build option past it (docs/SCALING.md), EXIT_FAIL; -1 for any other
+ * outcome. Nothing was published (wn_dedup_run). */
+static int limit_failed(int rc, const struct wn_dedup_report *rep)
+{
+    uint64_t max = wn_dedup_records_max();
+    if (rc != WN_ELIMIT || rep->read - rep->rejected <= max)
+        return -1;
+    cli_error("dedup: more than %llu records for one process (this build "
+              "numbers documents in %d bits); no output was written",
+              (unsigned long long)max, wn_dedup_docno_bits());
+    if (wn_dedup_docno_bits() < 64)
+        cli_error("build winnow with 64-bit document numbers for more: "
+                  "meson configure BUILDDIR -Dwide_docs=true "
+                  "(docs/SCALING.md)");
+    return EXIT_FAIL;
+}
+
 int cmd_dedup(int argc, char **argv)
 {
     struct wn_dedup_options o;
@@ -259,8 +278,10 @@ int cmd_dedup(int argc, char **argv)
         if (rc) {
             if (rank != 0)
                 cli_error("dedup: MPI rank %d of %d failed", rank, size);
-            int code =
-                cli_run_failed("dedup", rc, rep.error_path, rep.error_errno);
+            int code = limit_failed(rc, &rep);
+            if (code < 0)
+                code = cli_run_failed("dedup", rc, rep.error_path,
+                                      rep.error_errno);
             if (sent.output_unseen)
                 cli_error("dedup: every rank writes its kept records into "
                           "rank 0's output directory, so it must be on a file "
@@ -318,7 +339,9 @@ int cmd_dedup(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    int failed = cli_run_failed("dedup", rc, rep.error_path, rep.error_errno);
+    int failed = limit_failed(rc, &rep);
+    if (failed < 0)
+        failed = cli_run_failed("dedup", rc, rep.error_path, rep.error_errno);
     if (failed >= 0)
         return failed;
     cli_rejects_finish(&log);

@@ -60,6 +60,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(name, "--version") || !strcmp(name, "version")) {
         printf("winnow %s\n", wn_version_string());
+        if (wn_dedup_docno_bits() > 32)
+            printf("built with 64-bit document numbers (-Dwide_docs=true)\n");
 #ifdef WN_TEST_HOOKS
         printf("built with test hooks (-Dtest_hooks=true)\n");
 #endif

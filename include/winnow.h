@@ -487,6 +487,16 @@ WN_API int wn_dedup_run(const char *const *inputs, size_t n, const char *outdir,
                         const struct wn_dedup_options *opts,
                         struct wn_dedup_report *rep);
 
+/*
+ * The most records one process numbers in a dedup run or job (more make
+ * it fail with WN_ELIMIT, nothing published): 2^32 - 2 in a default build,
+ * whose document numbers are 32-bit, 2^64 - 2 in a build configured with
+ * -Dwide_docs=true (docs/SCALING.md). wn_dedup_docno_bits() is that width,
+ * 32 or 64. Thread-safe.
+ */
+WN_API uint64_t wn_dedup_records_max(void);
+WN_API int wn_dedup_docno_bits(void);
+
 /* ------------------------------------------------------------------------ */
 /* Stages: the sketcher, the verifier and the in-memory job                  */
 /* ------------------------------------------------------------------------ */

@@ -48,7 +48,8 @@ guess() {
     case "$1" in
     */cli/test_dedup | */cli/test_faults* | */cli/test_index | */cli/test_serve | \
         */cli/test_quality | */cli/test_mpi | */cli/test_python | \
-        */cli/test_hostile | */cli/test_news_same | */cli/test_passages)
+        */cli/test_hostile | */cli/test_news_same | */cli/test_passages | \
+        */cli/test_wide)
         g=60 ;;
     */cli/*) g=15 ;;
     *test_dedup:* | *test_figures:test_shared_corpora | *test_passages:test_sweep* | \

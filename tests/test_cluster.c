@@ -45,7 +45,7 @@ static void test_radix_matches_qsort(void **state)
             a[i].key = rnd() & mask;
             if (round % 3 == 0)
                 a[i].key <<= 40; /* low digits all equal: skipped passes */
-            a[i].doc = (uint32_t)i;
+            a[i].doc = (wn_docno)i;
         }
         memcpy(b, a, n * sizeof(*a));
         assert_int_equal(wn__keydoc_sort(a, n), WN_OK);
@@ -56,35 +56,38 @@ static void test_radix_matches_qsort(void **state)
     }
 }
 
-static int cmp_u64(const void *a, const void *b)
+static int cmp_pair(const void *a, const void *b)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    wn_docpair x = *(const wn_docpair *)a, y = *(const wn_docpair *)b;
     return (x > y) - (x < y);
 }
 
-/* The in-place MSD radix sort against qsort: random values, values that
- * use only low bytes (packed pairs of small document numbers), many equal
- * values, and sizes around the insertion-sort cut-off. */
-static void test_u64_radix_matches_qsort(void **state)
+/* The in-place MSD radix sort of packed pairs against qsort: random
+ * values (all the bits of a wide build's pairs too), pairs of small
+ * document numbers (only low bytes used), many equal values, high bytes
+ * only, and sizes around the insertion-sort cut-off. */
+static void test_pairs_radix_matches_qsort(void **state)
 {
     (void)state;
+    const unsigned hi = 2 * WN_DOCNO_BITS - 64; /* bits above the low 64 */
     for (int round = 0; round < 40; round++) {
         size_t n = round < 8 ? (size_t)round * 13 : (size_t)(rnd() % 20000);
-        uint64_t *a = calloc(n + 1, sizeof(*a));
-        uint64_t *b = calloc(n + 1, sizeof(*b));
+        wn_docpair *a = calloc(n + 1, sizeof(*a));
+        wn_docpair *b = calloc(n + 1, sizeof(*b));
         for (size_t i = 0; i < n; i++) {
-            uint64_t v = rnd();
+            wn_docpair v = (wn_docpair)rnd() << hi ^ rnd();
             if (round % 4 == 1)
-                v = (v & 0xfffff) << 32 | (rnd() & 0xfffff);
+                v = wn__pair((wn_docno)(rnd() & 0xfffff),
+                             (wn_docno)(rnd() & 0xfffff));
             else if (round % 4 == 2)
                 v &= 0x7;
             else if (round % 4 == 3)
-                v &= 0xff00ff0000000000ull;
+                v &= (wn_docpair)0xff00ff0000000000ull << hi;
             a[i] = v;
         }
         memcpy(b, a, n * sizeof(*a));
-        wn__u64_radix_sort(a, n);
-        qsort(b, n, sizeof(*b), cmp_u64);
+        wn__pairs_radix_sort(a, n);
+        qsort(b, n, sizeof(*b), cmp_pair);
         assert_memory_equal(a, b, n * sizeof(*a));
         free(a);
         free(b);
@@ -109,7 +112,7 @@ static void test_keydoc_group(void **state)
             else if (round % 3 == 2)
                 k %= 200;
             a[i].key = k;
-            a[i].doc = (uint32_t)i;
+            a[i].doc = (wn_docno)i;
         }
         memcpy(b, a, n * sizeof(*a));
         assert_int_equal(wn__keydoc_group(a, n), WN_OK);
@@ -128,7 +131,7 @@ static void test_keydoc_group(void **state)
         /* Each key in one run: count runs against distinct keys. */
         memcpy(a, b, n * sizeof(*a));
         for (size_t i = 0; i < n; i++)
-            a[i].doc = (uint32_t)i;
+            a[i].doc = (wn_docno)i;
         for (size_t i = 0; i < n; i++) { /* shuffle the keys' order */
             size_t j = (size_t)(rnd() % n);
             uint64_t t = a[i].key;
@@ -149,12 +152,12 @@ static void test_keydoc_group(void **state)
 }
 
 static size_t join_pairs(const uint64_t *keys, size_t n, uint32_t limit,
-                         uint64_t **pairs, struct wn_join_stats *st)
+                         wn_docpair **pairs, struct wn_join_stats *st)
 {
     struct wn_keydoc *v = calloc(n, sizeof(*v));
     for (size_t i = 0; i < n; i++) {
         v[i].key = keys[i];
-        v[i].doc = (uint32_t)i;
+        v[i].doc = (wn_docno)i;
     }
     assert_int_equal(wn__keydoc_sort(v, n), WN_OK);
     size_t np = 0, cap = 0;
@@ -170,12 +173,12 @@ static void test_join_small_bucket_all_pairs(void **state)
 {
     (void)state;
     uint64_t keys[] = {5, 9, 5, 7, 5, 9};
-    uint64_t *p;
+    wn_docpair *p;
     struct wn_join_stats st;
     size_t n = join_pairs(keys, 6, 16, &p, &st);
     /* key 5: docs 0,2,4 -> 3 pairs; key 9: docs 1,5 -> 1 pair. */
-    uint64_t want[] = {0ull << 32 | 2, 0ull << 32 | 4, 1ull << 32 | 5,
-                       2ull << 32 | 4};
+    wn_docpair want[] = {wn__pair(0, 2), wn__pair(0, 4), wn__pair(1, 5),
+                         wn__pair(2, 4)};
     assert_int_equal(n, 4);
     assert_memory_equal(p, want, sizeof(want));
     assert_int_equal(st.buckets, 2);
@@ -189,7 +192,7 @@ static void test_join_large_bucket_is_linear(void **state)
     (void)state;
     size_t n = 10000;
     uint64_t *keys = calloc(n, sizeof(*keys)); /* one key for all */
-    uint64_t *p;
+    wn_docpair *p;
     struct wn_join_stats st;
     size_t np = join_pairs(keys, n, 16, &p, &st);
     assert_true(np <= 2 * n);
@@ -199,9 +202,9 @@ static void test_join_large_bucket_is_linear(void **state)
     struct wn_uf uf;
     assert_int_equal(wn__uf_init(&uf, n), WN_OK);
     for (size_t i = 0; i < np; i++)
-        wn__uf_union(&uf, (uint32_t)(p[i] >> 32), (uint32_t)p[i]);
+        wn__uf_union(&uf, wn__pair_a(p[i]), wn__pair_b(p[i]));
     for (size_t i = 0; i < n; i++)
-        assert_int_equal(wn__uf_find(&uf, (uint32_t)i), 0);
+        assert_int_equal(wn__uf_find(&uf, (wn_docno)i), 0);
     wn__uf_release(&uf);
     free(keys);
     free(p);
@@ -210,15 +213,16 @@ static void test_join_large_bucket_is_linear(void **state)
 static void test_join_skip(void **state)
 {
     (void)state;
-    struct wn_keydoc v[] = {{1, 0, 0}, {1, 1, 0}, {1, 2, 0}};
+    struct wn_keydoc v[] = {
+        {.key = 1, .doc = 0}, {.key = 1, .doc = 1}, {.key = 1, .doc = 2}};
     uint8_t skip[1] = {0x2}; /* doc 1 left out */
-    uint64_t *p = NULL;
+    wn_docpair *p = NULL;
     size_t np = 0, cap = 0;
     struct wn_join_stats st = {0};
     assert_int_equal(wn__join_sorted(v, 3, 16, skip, &p, &np, &cap, &st),
                      WN_OK);
     assert_int_equal(np, 1);
-    assert_true(p[0] == (0ull << 32 | 2));
+    assert_true(p[0] == wn__pair(0, 2));
     free(p);
 }
 
@@ -227,19 +231,19 @@ static void test_uf_roots_are_first_members(void **state)
     (void)state;
     size_t n = 2000;
     /* The same edges in two orders give the same roots. */
-    uint64_t *edges = calloc(3000, sizeof(*edges));
+    wn_docpair *edges = calloc(3000, sizeof(*edges));
     for (int i = 0; i < 3000; i++)
-        edges[i] = (rnd() % n) << 32 | (rnd() % n);
+        edges[i] = wn__pair((wn_docno)(rnd() % n), (wn_docno)(rnd() % n));
     struct wn_uf a, b;
     assert_int_equal(wn__uf_init(&a, n), WN_OK);
     assert_int_equal(wn__uf_init(&b, n), WN_OK);
     for (int i = 0; i < 3000; i++)
-        wn__uf_union(&a, (uint32_t)(edges[i] >> 32), (uint32_t)edges[i]);
+        wn__uf_union(&a, wn__pair_a(edges[i]), wn__pair_b(edges[i]));
     for (int i = 2999; i >= 0; i--)
-        wn__uf_union(&b, (uint32_t)(edges[i] >> 32), (uint32_t)edges[i]);
+        wn__uf_union(&b, wn__pair_a(edges[i]), wn__pair_b(edges[i]));
     for (size_t i = 0; i < n; i++) {
-        uint32_t r = wn__uf_find(&a, (uint32_t)i);
-        assert_int_equal(r, wn__uf_find(&b, (uint32_t)i));
+        wn_docno r = wn__uf_find(&a, (wn_docno)i);
+        assert_int_equal(r, wn__uf_find(&b, (wn_docno)i));
         assert_true(r <= i);
         assert_int_equal(wn__uf_find(&a, r), r);
     }
@@ -469,7 +473,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_radix_matches_qsort),
-        cmocka_unit_test(test_u64_radix_matches_qsort),
+        cmocka_unit_test(test_pairs_radix_matches_qsort),
         cmocka_unit_test(test_keydoc_group),
         cmocka_unit_test(test_join_small_bucket_all_pairs),
         cmocka_unit_test(test_join_large_bucket_is_linear),

@@ -14,8 +14,14 @@
 /* A (key, document) entry of one band. */
 struct wn_keydoc {
     uint64_t key;
-    uint32_t doc;
-    uint32_t pad; /* zero; keeps the struct 16 bytes without holes */
+    wn_docno doc;
+    /* Zero, or what a join carries along with the entry (lib/dist/
+     * rulejoin.c: the document's anchors); keeps the struct 16 bytes
+     * without holes (24 in a wide build, with pad2). */
+    uint32_t pad;
+#ifdef WN_WIDE_DOCS
+    uint32_t pad2; /* zero */
+#endif
 };
 
 /* Sort entries by (key, doc). LSD radix sort: O(n) passes over 8 bytes. */
@@ -35,6 +41,16 @@ WN_INTERNAL int wn__keydoc_group_with(struct wn_keydoc *v, size_t n,
  * sort from the highest byte any value uses (packed pairs of documents
  * seldom use the top bytes). */
 WN_INTERNAL void wn__u64_radix_sort(uint64_t *a, size_t n);
+/* The same for n packed pairs (wn_docpair): wn__u64_radix_sort itself
+ * with 32-bit document numbers, its 128-bit twin with 64-bit ones. */
+#ifdef WN_WIDE_DOCS
+WN_INTERNAL void wn__pairs_radix_sort(wn_docpair *a, size_t n);
+#else
+static inline void wn__pairs_radix_sort(wn_docpair *a, size_t n)
+{
+    wn__u64_radix_sort(a, n);
+}
+#endif
 
 /* What a join reports about its buckets. */
 struct wn_join_stats {
@@ -46,7 +62,7 @@ struct wn_join_stats {
 };
 
 /*
- * Emit candidate pairs from sorted entries as packed (a << 32 | b), a < b,
+ * Emit candidate pairs from sorted entries as packed wn__pair(a, b), a < b,
  * appended to *pairs (grown with WN_GROW). A run of m <= all_pairs_max equal
  * keys gives all m(m-1)/2 pairs; a longer run gives each member paired with
  * the run's first member and with its predecessor (2m pairs), so templates
@@ -55,7 +71,7 @@ struct wn_join_stats {
  */
 WN_INTERNAL int wn__join_sorted(const struct wn_keydoc *v, size_t n,
                                 uint32_t all_pairs_max, const uint8_t *skip,
-                                uint64_t **pairs, size_t *npairs, size_t *cap,
+                                wn_docpair **pairs, size_t *npairs, size_t *cap,
                                 struct wn_join_stats *st);
 
 /*
@@ -88,20 +104,20 @@ static inline uint64_t wn__key_partition(uint64_t key, uint64_t parts)
 }
 
 /* Sort and de-duplicate packed pairs; returns the new count. */
-WN_INTERNAL size_t wn__pairs_sort_unique(uint64_t *p, size_t n);
+WN_INTERNAL size_t wn__pairs_sort_unique(wn_docpair *p, size_t n);
 
 /* Union-find over n documents, in the caller's storage. */
 struct wn_uf {
-    uint32_t *parent;
+    wn_docno *parent;
     size_t n;
 };
 
 WN_INTERNAL int wn__uf_init(struct wn_uf *uf, size_t n);
 WN_INTERNAL void wn__uf_release(struct wn_uf *uf);
 /* The root (smallest member) of x's component; compresses the path. */
-WN_INTERNAL uint32_t wn__uf_find(struct wn_uf *uf, uint32_t x);
+WN_INTERNAL wn_docno wn__uf_find(struct wn_uf *uf, wn_docno x);
 /* Merge two components; the smaller root becomes the root. Returns 1 when
  * they were apart. */
-WN_INTERNAL int wn__uf_union(struct wn_uf *uf, uint32_t a, uint32_t b);
+WN_INTERNAL int wn__uf_union(struct wn_uf *uf, wn_docno a, wn_docno b);
 
 #endif /* WN_CLUSTER_H */

@@ -8,8 +8,9 @@
  * callers append in document order, which makes the result (key, doc)
  * sorted. O(n) time, n entries of scratch. The joins only need equal keys
  * together (wn__keydoc_group): the low 22 bits in 2 passes, then the short
- * runs of equal low bits by insertion. Pair lists (plain 64-bit values)
- * are sorted in place by an MSD radix sort (wn__u64_radix_sort).
+ * runs of equal low bits by insertion. Pair lists (packed wn_docpair
+ * values) and 64-bit words are sorted in place by an MSD radix sort
+ * (wn__pairs_radix_sort, wn__u64_radix_sort).
  */
 #include "cluster/cluster.h"
 
@@ -130,29 +131,29 @@ int wn__keydoc_group_with(struct wn_keydoc *v, size_t n, struct wn_keydoc *tmp)
     return WN_OK;
 }
 
-static int push_pair(uint64_t **pairs, size_t *npairs, size_t *cap, uint32_t a,
-                     uint32_t b)
+static int push_pair(wn_docpair **pairs, size_t *npairs, size_t *cap,
+                     wn_docno a, wn_docno b)
 {
     if (a == b)
         return WN_OK;
     if (a > b) {
-        uint32_t t = a;
+        wn_docno t = a;
         a = b;
         b = t;
     }
     if (WN_GROW(*pairs, *cap, *npairs + 1))
         return WN_ENOMEM;
-    (*pairs)[(*npairs)++] = (uint64_t)a << 32 | b;
+    (*pairs)[(*npairs)++] = wn__pair(a, b);
     return WN_OK;
 }
 
-static bool skipped(const uint8_t *skip, uint32_t d)
+static bool skipped(const uint8_t *skip, wn_docno d)
 {
     return skip && (skip[d >> 3] >> (d & 7) & 1);
 }
 
 int wn__join_sorted(const struct wn_keydoc *v, size_t n, uint32_t all_pairs_max,
-                    const uint8_t *skip, uint64_t **pairs, size_t *npairs,
+                    const uint8_t *skip, wn_docpair **pairs, size_t *npairs,
                     size_t *cap, struct wn_join_stats *st)
 {
     size_t i = 0;
@@ -182,12 +183,12 @@ int wn__join_sorted(const struct wn_keydoc *v, size_t n, uint32_t all_pairs_max,
                 }
             } else {
                 st->large_buckets++;
-                uint32_t first = UINT32_MAX, prev = UINT32_MAX;
+                wn_docno first = WN_DOCNO_NONE, prev = WN_DOCNO_NONE;
                 for (size_t a = i; a < j; a++) {
-                    uint32_t d = v[a].doc;
+                    wn_docno d = v[a].doc;
                     if (skipped(skip, d))
                         continue;
-                    if (first == UINT32_MAX) {
+                    if (first == WN_DOCNO_NONE) {
                         first = prev = d;
                         continue;
                     }
@@ -205,71 +206,78 @@ int wn__join_sorted(const struct wn_keydoc *v, size_t n, uint32_t all_pairs_max,
     return WN_OK;
 }
 
-/* Insertion sort of a short run (n <= RADIX_SMALL). */
-static void insertion_u64(uint64_t *a, size_t n)
-{
-    for (size_t i = 1; i < n; i++) {
-        uint64_t x = a[i];
-        size_t j = i;
-        while (j > 0 && a[j - 1] > x) {
-            a[j] = a[j - 1];
-            j--;
-        }
-        a[j] = x;
-    }
-}
-
 #define RADIX_SMALL 48
 
-/* In-place MSD radix sort on the byte at shift and below (American flag
- * sort): a counting pass, a permutation by cycles, then each bucket. */
-static void msd_u64(uint64_t *a, size_t n, unsigned shift)
-{
-    for (;;) {
-        if (n <= RADIX_SMALL) {
-            insertion_u64(a, n);
-            return;
-        }
-        size_t count[256] = {0};
-        for (size_t i = 0; i < n; i++)
-            count[(a[i] >> shift) & 255]++;
-        if (count[(a[0] >> shift) & 255] == n) {
-            /* One bucket: nothing to move at this byte. */
-            if (shift == 0)
-                return;
-            shift -= 8;
-            continue;
-        }
-        size_t next[256], end[256], sum = 0;
-        for (unsigned b = 0; b < 256; b++) {
-            next[b] = sum;
-            sum += count[b];
-            end[b] = sum;
-        }
-        for (unsigned b = 0; b < 256; b++) {
-            while (next[b] < end[b]) {
-                uint64_t v = a[next[b]];
-                unsigned d = (unsigned)(v >> shift) & 255;
-                while (d != b) {
-                    uint64_t t = a[next[d]];
-                    a[next[d]++] = v;
-                    v = t;
-                    d = (unsigned)(v >> shift) & 255;
-                }
-                a[next[b]++] = v;
-            }
-        }
-        if (shift == 0)
-            return;
-        size_t lo = 0;
-        for (unsigned b = 0; b < 256; b++) {
-            if (count[b] > 1)
-                msd_u64(a + lo, count[b], shift - 8);
-            lo += count[b];
-        }
-        return;
+/*
+ * The in-place MSD radix sort of values of type T, as the static functions
+ * insertion_NAME (a short run, n <= RADIX_SMALL) and msd_NAME: on the byte
+ * at shift and below (American flag sort), a counting pass, a permutation
+ * by cycles, then each bucket. Made for uint64_t, and for wn_docpair when
+ * it is wider (-Dwide_docs=true).
+ */
+#define MSD_SORT(T, NAME)                                                      \
+    static void insertion_##NAME(T *a, size_t n)                               \
+    {                                                                          \
+        for (size_t i = 1; i < n; i++) {                                       \
+            T x = a[i];                                                        \
+            size_t j = i;                                                      \
+            while (j > 0 && a[j - 1] > x) {                                    \
+                a[j] = a[j - 1];                                               \
+                j--;                                                           \
+            }                                                                  \
+            a[j] = x;                                                          \
+        }                                                                      \
+    }                                                                          \
+                                                                               \
+    static void msd_##NAME(T *a, size_t n, unsigned shift)                     \
+    {                                                                          \
+        for (;;) {                                                             \
+            if (n <= RADIX_SMALL) {                                            \
+                insertion_##NAME(a, n);                                        \
+                return;                                                        \
+            }                                                                  \
+            size_t count[256] = {0};                                           \
+            for (size_t i = 0; i < n; i++)                                     \
+                count[(a[i] >> shift) & 255]++;                                \
+            if (count[(a[0] >> shift) & 255] == n) {                           \
+                /* One bucket: nothing to move at this byte. */                \
+                if (shift == 0)                                                \
+                    return;                                                    \
+                shift -= 8;                                                    \
+                continue;                                                      \
+            }                                                                  \
+            size_t next[256], end[256], sum = 0;                               \
+            for (unsigned b = 0; b < 256; b++) {                               \
+                next[b] = sum;                                                 \
+                sum += count[b];                                               \
+                end[b] = sum;                                                  \
+            }                                                                  \
+            for (unsigned b = 0; b < 256; b++) {                               \
+                while (next[b] < end[b]) {                                     \
+                    T v = a[next[b]];                                          \
+                    unsigned d = (unsigned)(v >> shift) & 255;                 \
+                    while (d != b) {                                           \
+                        T t = a[next[d]];                                      \
+                        a[next[d]++] = v;                                      \
+                        v = t;                                                 \
+                        d = (unsigned)(v >> shift) & 255;                      \
+                    }                                                          \
+                    a[next[b]++] = v;                                          \
+                }                                                              \
+            }                                                                  \
+            if (shift == 0)                                                    \
+                return;                                                        \
+            size_t lo = 0;                                                     \
+            for (unsigned b = 0; b < 256; b++) {                               \
+                if (count[b] > 1)                                              \
+                    msd_##NAME(a + lo, count[b], shift - 8);                   \
+                lo += count[b];                                                \
+            }                                                                  \
+            return;                                                            \
+        }                                                                      \
     }
-}
+
+MSD_SORT(uint64_t, u64)
 
 void wn__u64_radix_sort(uint64_t *a, size_t n)
 {
@@ -283,11 +291,30 @@ void wn__u64_radix_sort(uint64_t *a, size_t n)
     msd_u64(a, n, top / 8 * 8);
 }
 
-size_t wn__pairs_sort_unique(uint64_t *p, size_t n)
+#ifdef WN_WIDE_DOCS
+MSD_SORT(wn_docpair, pairs)
+
+void wn__pairs_radix_sort(wn_docpair *a, size_t n)
+{
+    assert(a != NULL || n == 0);
+    if (n < 2)
+        return;
+    wn_docpair any = 0;
+    for (size_t i = 0; i < n; i++)
+        any |= a[i];
+    uint64_t hi = (uint64_t)(any >> 64), lo = (uint64_t)any;
+    unsigned top = hi   ? 127u - (unsigned)__builtin_clzll(hi)
+                   : lo ? 63u - (unsigned)__builtin_clzll(lo)
+                        : 0;
+    msd_pairs(a, n, top / 8 * 8);
+}
+#endif
+
+size_t wn__pairs_sort_unique(wn_docpair *p, size_t n)
 {
     if (n < 2)
         return n;
-    wn__u64_radix_sort(p, n);
+    wn__pairs_radix_sort(p, n);
     size_t k = 1;
     for (size_t i = 1; i < n; i++)
         if (p[i] != p[k - 1])
@@ -297,13 +324,13 @@ size_t wn__pairs_sort_unique(uint64_t *p, size_t n)
 
 int wn__uf_init(struct wn_uf *uf, size_t n)
 {
-    if (n > UINT32_MAX)
+    if ((uint64_t)n > WN_DOCNO_NONE)
         return WN_ELIMIT;
-    uint32_t *p = wn__reallocarray(NULL, n ? n : 1, sizeof(*p));
+    wn_docno *p = wn__reallocarray(NULL, n ? n : 1, sizeof(*p));
     if (!p)
         return WN_ENOMEM;
     for (size_t i = 0; i < n; i++)
-        p[i] = (uint32_t)i;
+        p[i] = (wn_docno)i;
     uf->parent = p;
     uf->n = n;
     return WN_OK;
@@ -316,10 +343,10 @@ void wn__uf_release(struct wn_uf *uf)
     uf->n = 0;
 }
 
-uint32_t wn__uf_find(struct wn_uf *uf, uint32_t x)
+wn_docno wn__uf_find(struct wn_uf *uf, wn_docno x)
 {
     assert(x < uf->n);
-    uint32_t *p = uf->parent;
+    wn_docno *p = uf->parent;
     while (p[x] != x) {
         p[x] = p[p[x]]; /* path halving */
         x = p[x];
@@ -327,9 +354,9 @@ uint32_t wn__uf_find(struct wn_uf *uf, uint32_t x)
     return x;
 }
 
-int wn__uf_union(struct wn_uf *uf, uint32_t a, uint32_t b)
+int wn__uf_union(struct wn_uf *uf, wn_docno a, wn_docno b)
 {
-    uint32_t ra = wn__uf_find(uf, a), rb = wn__uf_find(uf, b);
+    wn_docno ra = wn__uf_find(uf, a), rb = wn__uf_find(uf, b);
     if (ra == rb)
         return 0;
     /* The smaller root wins, so a component's root is its first member. */

@@ -83,6 +83,52 @@ WN_INTERNAL void *wn__shrink(void *p, size_t n);
 #define WN_GROW(arr, cap, need)                                                \
     wn__grow((void **)&(arr), &(cap), (need), sizeof(*(arr)))
 
+/*
+ * A document's number in a run (its place among the accepted records, in
+ * input order): 32 bits by default, 64 with the build option wide_docs
+ * (meson -Dwide_docs=true defines WN_WIDE_DOCS). Every array, pair, spill
+ * file and MPI message that holds document numbers uses this type, so the
+ * width is chosen in this one place; docs/SCALING.md gives the cost.
+ *
+ * A pair of documents a < b is packed as a << WN_DOCNO_BITS | b in a
+ * wn_docpair, so that pairs sort by (a, b) as integers (64 bits, or the
+ * compiler's unsigned __int128 in a wide build).
+ *
+ * Numbers are [0, WN_DOCS_MAX): WN_DOCNO_NONE marks "no document", and a
+ * count of documents fits the type too.
+ */
+#ifdef WN_WIDE_DOCS
+typedef uint64_t wn_docno;
+typedef unsigned __int128 wn_docpair;
+#define WN_DOCNO_BITS 64
+#else
+typedef uint32_t wn_docno;
+typedef uint64_t wn_docpair;
+#define WN_DOCNO_BITS 32
+#endif
+#define WN_DOCNO_NONE ((wn_docno)-1)
+#define WN_DOCS_MAX   ((uint64_t)WN_DOCNO_NONE - 1)
+
+static inline wn_docpair wn__pair(wn_docno a, wn_docno b)
+{
+    return (wn_docpair)a << WN_DOCNO_BITS | b;
+}
+
+static inline wn_docno wn__pair_a(wn_docpair p)
+{
+    return (wn_docno)(p >> WN_DOCNO_BITS);
+}
+
+static inline wn_docno wn__pair_b(wn_docpair p)
+{
+    return (wn_docno)p;
+}
+
+/* The most documents one process numbers (docno.c): WN_DOCS_MAX, or in a
+ * -Dtest_hooks=true build the value of WINNOW_TEST_DOCS_MAX when set, so
+ * that a test meets the refusal without 4 billion records. */
+WN_INTERNAL uint64_t wn__docs_limit(void);
+
 /* Little-endian stores and loads for saved files. */
 static inline void wn__put_le64(unsigned char *p, uint64_t v)
 {

@@ -43,7 +43,7 @@ struct join_shared {
 
 struct join_worker {
     struct join_shared *sh;
-    uint64_t *pairs;
+    wn_docpair *pairs;
     size_t npairs, cap;
     size_t compact_at; /* compact the list when it grows past this */
     struct wn_join_stats st;
@@ -68,6 +68,7 @@ static int spill_pairs(struct join_worker *w)
 {
     struct join_shared *sh = w->sh;
     w->npairs = wn__pairs_sort_unique(w->pairs, w->npairs);
+    wn__pairs_to_words(w->pairs, w->npairs);
     pthread_mutex_lock(&sh->mu);
     int rc = wn__runs_add_run(sh->in->pair_runs, w->pairs, w->npairs);
     pthread_mutex_unlock(&sh->mu);
@@ -98,8 +99,7 @@ static int join_task(struct join_worker *w, uint32_t band, uint64_t part,
             if (m == *vcap && WN_GROW(*v, *vcap, m + 1))
                 return WN_ENOMEM;
             (*v)[m].key = keys[i];
-            (*v)[m].doc = (uint32_t)d;
-            (*v)[m].pad = 0;
+            (*v)[m] = (struct wn_keydoc){.key = keys[i], .doc = (wn_docno)d};
             m++;
         }
     }
@@ -156,7 +156,7 @@ static void join_main(void *arg, unsigned slot)
 }
 
 int wn__stage_candidates(const struct wn_join_in *in, struct wn_pool *pool,
-                         uint64_t **pairs_out, size_t *npairs_out,
+                         wn_docpair **pairs_out, size_t *npairs_out,
                          struct wn_join_stats *st_out)
 {
     uint64_t budget = wn__join_budget(in->memory, in->n);
@@ -187,7 +187,7 @@ int wn__stage_candidates(const struct wn_join_in *in, struct wn_pool *pool,
         rc = w[i].rc ? w[i].rc : spill_pairs(&w[i]);
     pthread_mutex_destroy(&sh.mu);
 
-    uint64_t *pairs = NULL;
+    wn_docpair *pairs = NULL;
     size_t npairs = 0, paircap = 0;
     struct wn_join_stats st = {0};
     st.partitions = parts;
@@ -232,13 +232,13 @@ int wn__stage_candidates(const struct wn_join_in *in, struct wn_pool *pool,
 /* The rule's candidates: anchors and flashes                                */
 /* ------------------------------------------------------------------------ */
 
-static int push_pair(uint64_t **pairs, size_t *n, size_t *cap, uint32_t a,
-                     uint32_t b)
+static int push_pair(wn_docpair **pairs, size_t *n, size_t *cap, wn_docno a,
+                     wn_docno b)
 {
     if (*n == *cap && WN_GROW(*pairs, *cap, *n + 1))
         return WN_ENOMEM;
-    uint32_t lo = WN_MIN(a, b), hi = WN_MAX(a, b);
-    (*pairs)[(*n)++] = (uint64_t)lo << 32 | hi;
+    wn_docno lo = WN_MIN(a, b), hi = WN_MAX(a, b);
+    (*pairs)[(*n)++] = wn__pair(lo, hi);
     return WN_OK;
 }
 
@@ -250,13 +250,11 @@ static int push_pair(uint64_t **pairs, size_t *n, size_t *cap, uint32_t a,
  * read in partitions by key so that at most the budget is held.
  */
 static int keydoc_push(struct wn_keydoc **v, size_t *n, size_t *cap,
-                       uint64_t key, uint32_t doc)
+                       uint64_t key, wn_docno doc)
 {
     if (*n == *cap && WN_GROW(*v, *cap, *n + 1))
         return WN_ENOMEM;
-    (*v)[*n].key = key;
-    (*v)[*n].doc = doc;
-    (*v)[*n].pad = 0;
+    (*v)[*n] = (struct wn_keydoc){.key = key, .doc = doc};
     (*n)++;
     return WN_OK;
 }
@@ -267,7 +265,7 @@ struct anchor_scratch {
     uint8_t *na;               /* anchors per document, saturating */
     struct wn_keydoc *v, *tmp; /* entries and their radix scratch */
     size_t vcap, tmpcap;
-    uint64_t *raw; /* pairs, once per shared anchor (see raw_compact) */
+    wn_docpair *raw; /* pairs, once per shared anchor (see raw_compact) */
     size_t nraw, rawcap;
     size_t compact_at;
     uint32_t keep; /* copies of a pair worth keeping: anchor_hits */
@@ -276,9 +274,9 @@ struct anchor_scratch {
 /* Sort the raw pairs and keep at most x->keep copies of each: a pair
  * needs min(anchor_hits, ...) shared anchors, so more copies than that
  * decide nothing. This bounds the list by keep x the distinct pairs. */
-size_t wn__anchor_raw_compact(uint64_t *raw, size_t n, uint32_t keep)
+size_t wn__anchor_raw_compact(wn_docpair *raw, size_t n, uint32_t keep)
 {
-    wn__u64_radix_sort(raw, n);
+    wn__pairs_radix_sort(raw, n);
     size_t k = 0;
     for (size_t i = 0; i < n;) {
         size_t e = i + 1;
@@ -342,10 +340,16 @@ static int anchor_part(const struct wn_rule_join_in *in, uint32_t f,
     int rc = WN_OK;
     for (uint64_t at = 0; at < cnt && !rc;) {
         size_t want = (size_t)WN_MIN((uint64_t)ANCHOR_CHUNK, cnt - at);
-        rc = wn__pread_full(fd, x->buf, want * 12, at * 12);
+        rc = wn__pread_full(fd, x->buf, want * WN_ANCHOR_ENTRY,
+                            at * WN_ANCHOR_ENTRY);
         for (size_t i = 0; i < want && !rc; i++) {
-            uint64_t key = wn__get_le64(x->buf + 12 * i);
-            uint32_t doc = wn__get_le32(x->buf + 12 * i + 8);
+            const unsigned char *q = x->buf + WN_ANCHOR_ENTRY * i;
+            uint64_t key = wn__get_le64(q);
+#ifdef WN_WIDE_DOCS
+            wn_docno doc = wn__get_le64(q + 8);
+#else
+            wn_docno doc = wn__get_le32(q + 8);
+#endif
             if (part == 0 && x->na[doc] < UINT8_MAX)
                 x->na[doc]++;
             if (wn__bit_get(in->skip, doc) ||
@@ -377,7 +381,7 @@ static int anchor_part(const struct wn_rule_join_in *in, uint32_t f,
  * at a time, each in partitions by key when it exceeds the budget (16 bytes
  * an entry and as much radix scratch).
  */
-static int anchor_join(const struct wn_rule_join_in *in, uint64_t **pairs,
+static int anchor_join(const struct wn_rule_join_in *in, wn_docpair **pairs,
                        size_t *npairs, size_t *cap,
                        struct wn_rule_join_stats *st)
 {
@@ -391,7 +395,7 @@ static int anchor_join(const struct wn_rule_join_in *in, uint64_t **pairs,
         WN_MAX(wn__join_budget(in->memory, n), (uint64_t)32 * WN_JOIN_BLOCK);
     struct anchor_scratch x;
     memset(&x, 0, sizeof(x));
-    x.buf = wn__malloc((size_t)ANCHOR_CHUNK * 12);
+    x.buf = wn__malloc((size_t)ANCHOR_CHUNK * WN_ANCHOR_ENTRY);
     x.na = wn__calloc(n ? n : 1, 1);
     int rc = x.buf && x.na ? WN_OK : WN_ENOMEM;
     uint32_t need = in->anchor_hits ? in->anchor_hits : 1;
@@ -411,7 +415,7 @@ static int anchor_join(const struct wn_rule_join_in *in, uint64_t **pairs,
         size_t e = i + 1;
         while (e < x.nraw && x.raw[e] == x.raw[i])
             e++;
-        uint32_t a = (uint32_t)(x.raw[i] >> 32), b = (uint32_t)x.raw[i];
+        wn_docno a = wn__pair_a(x.raw[i]), b = wn__pair_b(x.raw[i]);
         uint32_t want = wn__anchor_want(need, x.na[a], x.na[b]);
         if (e - i >= want) {
             rc = push_pair(pairs, npairs, cap, a, b);
@@ -501,13 +505,13 @@ static int flash_load(const struct wn_rule_join_in *in, int64_t b, uint8_t *rec,
         size_t no = wn__contain_offers(w64, c, nw, maxc, FLASH_OFFERS, sel);
         for (size_t k = 0; k < no && !rc; k++)
             rc = keydoc_push(&fb->off, &fb->noff, &fb->offcap, sel[k],
-                             (uint32_t)d);
+                             (wn_docno)d);
         if (!rc && short_nsh(in, d, fb->nsh[d - lo])) {
             size_t np = wn__contain_probes(w64, c, nw, FLASH_PROBES, sel);
             st->probes += count && np > 0;
             for (size_t k = 0; k < np && !rc; k++)
                 rc = keydoc_push(&fb->probe, &fb->nprobe, &fb->probecap, sel[k],
-                                 (uint32_t)d);
+                                 (wn_docno)d);
         }
     }
     if (!rc)
@@ -527,7 +531,7 @@ static int flash_load(const struct wn_rule_join_in *in, int64_t b, uint8_t *rec,
  * 1), so the keys do not depend on thread count or order of work. Only
  * blocks with a short record, and their neighbours, are read.
  */
-int wn__flash_join(const struct wn_rule_join_in *in, uint64_t **pairs,
+int wn__flash_join(const struct wn_rule_join_in *in, wn_docpair **pairs,
                    size_t *npairs, size_t *cap, struct wn_rule_join_stats *st)
 {
     const struct wn_flash_reader *fr = in->flash;
@@ -540,7 +544,7 @@ int wn__flash_join(const struct wn_rule_join_in *in, uint64_t **pairs,
     for (int i = 0; i < 3; i++)
         fb[i].b = -1;
     uint8_t *rec = wn__reallocarray(NULL, WN_FLASH_BLOCK, in->sk->rec_bytes);
-    uint64_t *hits = NULL;
+    wn_docpair *hits = NULL;
     size_t nhits = 0, hitcap = 0;
     int rc = rec ? WN_OK : WN_ENOMEM;
     for (int64_t b = 0; b < nblocks && !rc; b++) {
@@ -569,7 +573,7 @@ int wn__flash_join(const struct wn_rule_join_in *in, uint64_t **pairs,
         nhits = 0;
         for (size_t i = 0; i < pb->nprobe && !rc; i++) {
             uint64_t word = pb->probe[i].key;
-            uint32_t pd = pb->probe[i].doc;
+            wn_docno pd = pb->probe[i].doc;
             for (int64_t x = b - 1; x <= b + 1 && !rc; x++) {
                 if (x < 0 || x >= nblocks)
                     continue;
@@ -595,20 +599,20 @@ int wn__flash_join(const struct wn_rule_join_in *in, uint64_t **pairs,
                         rc = WN_ENOMEM;
                         break;
                     }
-                    hits[nhits++] = (uint64_t)pd << 32 | f->off[k].doc;
+                    hits[nhits++] = wn__pair(pd, f->off[k].doc);
                 }
             }
         }
         if (!rc && nhits)
-            wn__u64_radix_sort(hits, nhits);
+            wn__pairs_radix_sort(hits, nhits);
         /* Probes per short record, for the min(2, probes) rule. */
         for (size_t i = 0; i < nhits && !rc;) {
             size_t e = i + 1;
             while (e < nhits && hits[e] == hits[i])
                 e++;
-            uint32_t pd = (uint32_t)(hits[i] >> 32);
+            wn_docno pd = wn__pair_a(hits[i]);
             if (e - i >= WN_MIN((size_t)2, (size_t)np[pd - lo])) {
-                rc = push_pair(pairs, npairs, cap, pd, (uint32_t)hits[i]);
+                rc = push_pair(pairs, npairs, cap, pd, wn__pair_b(hits[i]));
                 st->flash_pairs++;
             }
             i = e;
@@ -627,7 +631,7 @@ int wn__flash_join(const struct wn_rule_join_in *in, uint64_t **pairs,
 }
 
 int wn__stage_rule_candidates(const struct wn_rule_join_in *in,
-                              uint64_t **pairs, size_t *npairs, size_t *cap,
+                              wn_docpair **pairs, size_t *npairs, size_t *cap,
                               struct wn_rule_join_stats *st)
 {
     int rc = anchor_join(in, pairs, npairs, cap, st);

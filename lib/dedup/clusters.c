@@ -63,7 +63,7 @@ static int load_ranks(const struct wn_docs *d, int keep,
     return rc;
 }
 
-size_t wn__clustering_index(const struct wn_clustering *c, uint32_t d)
+size_t wn__clustering_index(const struct wn_clustering *c, wn_docno d)
 {
     size_t lo = 0, hi = c->m;
     while (lo < hi) {
@@ -81,10 +81,10 @@ static int alloc_arrays(struct wn_clustering *c, size_t m)
 {
     size_t k = m ? m : 1;
     c->m = m;
-    c->root = wn__reallocarray(NULL, k, sizeof(uint32_t));
-    c->rep = wn__reallocarray(NULL, k, sizeof(uint32_t));
-    c->cid = wn__calloc(k, sizeof(uint32_t));
-    c->size = wn__calloc(k, sizeof(uint32_t));
+    c->root = wn__reallocarray(NULL, k, sizeof(wn_docno));
+    c->rep = wn__reallocarray(NULL, k, sizeof(wn_docno));
+    c->cid = wn__calloc(k, sizeof(wn_docno));
+    c->size = wn__calloc(k, sizeof(wn_docno));
     return c->root && c->rep && c->cid && c->size ? WN_OK : WN_ENOMEM;
 }
 
@@ -92,9 +92,9 @@ static int alloc_arrays(struct wn_clustering *c, size_t m)
  * first members. */
 static void number_clusters(struct wn_clustering *c)
 {
-    uint32_t next = 0;
+    wn_docno next = 0;
     for (size_t k = 0; k < c->m; k++) {
-        uint32_t r = c->root[k];
+        wn_docno r = c->root[k];
         if (c->size[r] >= 2 && c->cid[r] == 0)
             c->cid[r] = ++next;
     }
@@ -113,7 +113,7 @@ int wn__clustering_build(const struct wn_docs *d, int keep, struct wn_uf *uf,
         return WN_ENOMEM;
     size_t m = 0;
     for (size_t i = 0; i < d->n; i++) {
-        uint32_t r = wn__uf_find(uf, (uint32_t)i);
+        wn_docno r = wn__uf_find(uf, (wn_docno)i);
         if (r != i) {
             if (!wn__bit_get(has, r))
                 m++;
@@ -121,7 +121,7 @@ int wn__clustering_build(const struct wn_docs *d, int keep, struct wn_uf *uf,
             m++;
         }
     }
-    c->doc = wn__reallocarray(NULL, m ? m : 1, sizeof(uint32_t));
+    c->doc = wn__reallocarray(NULL, m ? m : 1, sizeof(wn_docno));
     int rc = c->doc ? alloc_arrays(c, m) : WN_ENOMEM;
     if (rc) {
         wn__free(has);
@@ -129,8 +129,8 @@ int wn__clustering_build(const struct wn_docs *d, int keep, struct wn_uf *uf,
     }
     size_t k = 0;
     for (size_t i = 0; i < d->n; i++)
-        if (wn__bit_get(has, i) || wn__uf_find(uf, (uint32_t)i) != i)
-            c->doc[k++] = (uint32_t)i;
+        if (wn__bit_get(has, i) || wn__uf_find(uf, (wn_docno)i) != i)
+            c->doc[k++] = (wn_docno)i;
     wn__free(has);
     double *val = NULL;
     rc = load_ranks(d, keep, c, &val);
@@ -140,14 +140,14 @@ int wn__clustering_build(const struct wn_docs *d, int keep, struct wn_uf *uf,
     }
     /* rep[] holds indices in play until the end. */
     for (k = 0; k < m; k++) {
-        uint32_t i = c->doc[k];
+        wn_docno i = c->doc[k];
         /* The root is earlier in doc: its index was met. */
         size_t r = wn__clustering_index(c, wn__uf_find(uf, i));
-        c->root[k] = (uint32_t)r;
+        c->root[k] = (wn_docno)r;
         /* The first member seen is the root itself (roots are first
          * members); later ones replace it only by the keep rule. */
         if (c->size[r]++ == 0 || val[k] > val[c->rep[r]])
-            c->rep[r] = (uint32_t)k;
+            c->rep[r] = (wn_docno)k;
     }
     for (k = 0; k < m; k++)
         if (c->root[k] == k)
@@ -213,7 +213,7 @@ int wn__clustering_load_ids(const struct wn_docs *d, struct wn_clustering *c,
 /* A center candidate: demoted ones after the others, then the keep rule. */
 struct star_key {
     uint32_t demoted;
-    uint32_t doc; /* index in play */
+    wn_docno doc; /* index in play */
     double rank;  /* larger first */
 };
 
@@ -227,9 +227,9 @@ static int star_cmp(const void *x, const void *y)
     return a->doc < b->doc ? -1 : a->doc > b->doc;
 }
 
-static int cmp_u32(const void *x, const void *y)
+static int cmp_docno(const void *x, const void *y)
 {
-    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    wn_docno a = *(const wn_docno *)x, b = *(const wn_docno *)y;
     return a < b ? -1 : a > b;
 }
 
@@ -239,7 +239,7 @@ static int star_docs(const struct wn_egroups *eg, const struct wn_edges *e,
                      struct wn_clustering *c)
 {
     size_t cap = 2 * eg->n + 2 * e->n;
-    uint32_t *v = wn__reallocarray(NULL, cap ? cap : 1, sizeof(uint32_t));
+    wn_docno *v = wn__reallocarray(NULL, cap ? cap : 1, sizeof(wn_docno));
     if (!v)
         return WN_ENOMEM;
     size_t n = 0;
@@ -248,10 +248,10 @@ static int star_docs(const struct wn_egroups *eg, const struct wn_edges *e,
         v[n++] = eg->first[k];
     }
     for (size_t k = 0; k < e->n; k++) {
-        v[n++] = (uint32_t)(e->pair[k] >> 32);
-        v[n++] = (uint32_t)e->pair[k];
+        v[n++] = wn__pair_a(e->pair[k]);
+        v[n++] = wn__pair_b(e->pair[k]);
     }
-    qsort(v, n, sizeof(*v), cmp_u32);
+    qsort(v, n, sizeof(*v), cmp_docno);
     size_t m = 0;
     for (size_t k = 0; k < n; k++)
         if (m == 0 || v[m - 1] != v[k])
@@ -274,11 +274,11 @@ int wn__clustering_star(const struct wn_docs *d, int keep,
      * edge; the low bit of an entry says the neighbour contains this one. */
     uint64_t *off = wn__calloc(n + 1, sizeof(uint64_t));
     uint64_t *adj = wn__reallocarray(NULL, 2 * e->n + 1, sizeof(uint64_t));
-    uint32_t *ea = wn__reallocarray(NULL, e->n + 1, 2 * sizeof(uint32_t));
+    wn_docno *ea = wn__reallocarray(NULL, e->n + 1, 2 * sizeof(wn_docno));
     uint8_t *demoted = wn__calloc(n, 1);
     struct star_key *order = wn__reallocarray(NULL, n, sizeof(*order));
-    uint32_t *best = wn__reallocarray(NULL, n, sizeof(uint32_t));
-    uint32_t *grp = wn__reallocarray(NULL, n, sizeof(uint32_t));
+    wn_docno *best = wn__reallocarray(NULL, n, sizeof(wn_docno));
+    wn_docno *grp = wn__reallocarray(NULL, n, sizeof(wn_docno));
     double *val = NULL;
     if (!off || !adj || !ea || !demoted || !order || !best || !grp)
         goto out;
@@ -290,17 +290,17 @@ int wn__clustering_star(const struct wn_docs *d, int keep,
      * for it among the centers, and it is the one kept. Firsts come
      * before their copies. */
     for (size_t k = 0; k < m; k++) {
-        uint32_t i = c->doc[k], g = wn__egroup_of(eg, i);
-        grp[k] = g == i ? (uint32_t)k : (uint32_t)wn__clustering_index(c, g);
+        wn_docno i = c->doc[k], g = wn__egroup_of(eg, i);
+        grp[k] = g == i ? (wn_docno)k : (wn_docno)wn__clustering_index(c, g);
         /* best[]: an index in play. */
         if (g == i)
-            best[k] = (uint32_t)k;
+            best[k] = (wn_docno)k;
         else if (val[k] > val[best[grp[k]]])
-            best[grp[k]] = (uint32_t)k;
+            best[grp[k]] = (wn_docno)k;
     }
     for (size_t k = 0; k < e->n; k++) {
-        uint32_t a = (uint32_t)wn__clustering_index(c, e->pair[k] >> 32);
-        uint32_t b = (uint32_t)wn__clustering_index(c, (uint32_t)e->pair[k]);
+        wn_docno a = (wn_docno)wn__clustering_index(c, wn__pair_a(e->pair[k]));
+        wn_docno b = (wn_docno)wn__clustering_index(c, wn__pair_b(e->pair[k]));
         ea[2 * k] = a;
         ea[2 * k + 1] = b;
         off[a + 1]++;
@@ -313,34 +313,34 @@ int wn__clustering_star(const struct wn_docs *d, int keep,
     for (size_t k = 0; k < m; k++)
         off[k + 1] += off[k];
     for (size_t k = 0; k < e->n; k++) {
-        uint32_t a = ea[2 * k], b = ea[2 * k + 1];
+        wn_docno a = ea[2 * k], b = ea[2 * k + 1];
         adj[off[a]++] = (uint64_t)b << 1 | (e->flag[k] == 1);
         adj[off[b]++] = (uint64_t)a << 1 | (e->flag[k] == 2);
     }
     for (size_t k = m; k > 0; k--)
         off[k] = off[k - 1];
     off[0] = 0;
-    /* root[] is the center of each one; UINT32_MAX: not assigned. */
+    /* root[] is the center of each one; WN_DOCNO_NONE: not assigned. */
     size_t no = 0;
     for (size_t k = 0; k < m; k++) {
-        c->root[k] = UINT32_MAX;
+        c->root[k] = WN_DOCNO_NONE;
         if (grp[k] != k)
             continue; /* an exact copy follows its group's first */
         order[no].demoted = demoted[k];
-        order[no].doc = (uint32_t)k;
+        order[no].doc = (wn_docno)k;
         order[no].rank = val[best[k]];
         no++;
     }
     qsort(order, no, sizeof(*order), star_cmp);
     for (size_t q = 0; q < no; q++) {
-        uint32_t x = order[q].doc;
-        if (c->root[x] != UINT32_MAX)
+        wn_docno x = order[q].doc;
+        if (c->root[x] != WN_DOCNO_NONE)
             continue;
         c->root[x] = x;
         for (uint64_t a = off[x]; a < off[x + 1]; a++) {
-            uint32_t y = (uint32_t)(adj[a] >> 1);
+            wn_docno y = (wn_docno)(adj[a] >> 1);
             /* Never absorb a record that contains the center. */
-            if (c->root[y] == UINT32_MAX && !(adj[a] & 1))
+            if (c->root[y] == WN_DOCNO_NONE && !(adj[a] & 1))
                 c->root[y] = x;
         }
     }

@@ -51,7 +51,9 @@ struct wn_runs;
 #define WN_ANCHOR_CAP       32u
 #define WN_ANCHOR_LOG2_RATE 4u
 #define WN_ANCHOR_FILES     64u /* anchor spill files, by the top 6 bits */
-#define WN_ANCHOR_ENTRY     12u /* bytes: key (le64), document (le32) */
+/* An anchor spill's entry: the key (le64), the document (wn_docno, le32
+ * or le64). */
+#define WN_ANCHOR_ENTRY     (8u + sizeof(wn_docno))
 #define WN_ANCHOR_FILE(key) ((uint32_t)((key) >> 58) % WN_ANCHOR_FILES)
 /* The word document-frequency sketch of the flash test (cms.h). */
 #define WN_WORDS_LOG2_WIDTH 19u
@@ -184,7 +186,8 @@ struct wn_docs {
      * (wn__doc_nsh), from the exact stage on. */
     struct wn_u32_pages *nsh;
     /* Spilled (wn_spills): text bytes (u32 each), --keep-max values
-     * (double each, WN_KEEP_MAX only), the empty texts' numbers (u32). */
+     * (double each, WN_KEEP_MAX only), the empty texts' numbers (a
+     * wn_docno each, in host order). */
     int tlen_fd, keyval_fd, empty_fd;
     /* The ids are in spill files (wn_spills.id_f, idend_f): their bytes,
      * and the end of each id among them (le64 of this host). */
@@ -201,8 +204,9 @@ struct wn_spills {
     FILE *tlen_f, *keyval_f, *empty_f; /* wn_docs's tlen_fd, ... */
     FILE *nsh_f; /* shingle counts, u32 each (wn_docs.nsh) */
     FILE *sig_f;
-    /* The rule's anchors: (key, document) entries, by the key's top bits
-     * into WN_ANCHOR_FILES files, so that the join holds one at a time. */
+    /* The rule's anchors: (key, document) entries of WN_ANCHOR_ENTRY bytes
+     * (le64, and the document's le32 or le64), by the key's top bits into
+     * WN_ANCHOR_FILES files, so that the join holds one at a time. */
     FILE *anch_f[WN_ANCHOR_FILES];
     FILE **key_f; /* nkeys */
     uint32_t nkeys;
@@ -350,6 +354,45 @@ static inline bool wn__bit_get(const uint8_t *bm, size_t d)
     return bm[d >> 3] >> (d & 7) & 1;
 }
 
+/* Pairs as entries of a sorted run (runs.h) of WN_PAIR_WORDS words each:
+ * the packed pair itself with 32-bit numbers, a then b with 64-bit ones, so
+ * that the runs' order (by words in turn) is the pairs' order. */
+#define WN_PAIR_WORDS (WN_DOCNO_BITS / 32)
+static inline void wn__pair_words(wn_docpair p, uint64_t *w)
+{
+#ifdef WN_WIDE_DOCS
+    w[0] = wn__pair_a(p);
+    w[1] = wn__pair_b(p);
+#else
+    w[0] = p;
+#endif
+}
+
+static inline wn_docpair wn__pair_of_words(const uint64_t *w)
+{
+#ifdef WN_WIDE_DOCS
+    return wn__pair(w[0], w[1]);
+#else
+    return w[0];
+#endif
+}
+
+/* Rewrite pairs v[0, n) in place as run entries (wn__pair_words), for
+ * wn__runs_add_run; they are not pairs any more after. */
+static inline void wn__pairs_to_words(wn_docpair *v, size_t n)
+{
+#ifdef WN_WIDE_DOCS
+    for (size_t i = 0; i < n; i++) {
+        uint64_t w[2];
+        wn__pair_words(v[i], w);
+        memcpy(&v[i], w, sizeof(w));
+    }
+#else
+    (void)v;
+    (void)n;
+#endif
+}
+
 /* Records whose id an earlier record has. */
 WN_INTERNAL int wn__count_duplicate_ids(struct wn_frame *f,
                                         const struct wn_docs *d,
@@ -357,12 +400,12 @@ WN_INTERNAL int wn__count_duplicate_ids(struct wn_frame *f,
 /* The exact groups of two or more: every member but the first, ascending,
  * with the first of its group (8 bytes per exact copy, none per record). */
 struct wn_egroups {
-    uint32_t *doc, *first;
+    wn_docno *doc, *first;
     size_t n, cap;
 };
 
 /* The first document of d's exact group (d itself when it has none). */
-static inline uint32_t wn__egroup_of(const struct wn_egroups *e, uint32_t d)
+static inline wn_docno wn__egroup_of(const struct wn_egroups *e, wn_docno d)
 {
     size_t lo = 0, hi = e->n;
     while (lo < hi) {
@@ -412,9 +455,9 @@ WN_INTERNAL uint64_t wn__run_budget(uint64_t memory);
  * n, at least 8 MiB and at most 1 GiB. */
 WN_INTERNAL uint64_t wn__join_budget(uint64_t memory, size_t n);
 
-/* Distinct candidate pairs (a << 32 | b, a < b, sorted) in *pairs. */
+/* Distinct candidate pairs (wn__pair(a, b), a < b, sorted) in *pairs. */
 WN_INTERNAL int wn__stage_candidates(const struct wn_join_in *in,
-                                     struct wn_pool *pool, uint64_t **pairs,
+                                     struct wn_pool *pool, wn_docpair **pairs,
                                      size_t *npairs, struct wn_join_stats *st);
 
 /*
@@ -453,7 +496,7 @@ struct wn_rule_join_stats {
     uint64_t probes, flash_pairs;
 };
 WN_INTERNAL int wn__stage_rule_candidates(const struct wn_rule_join_in *in,
-                                          uint64_t **pairs, size_t *npairs,
+                                          wn_docpair **pairs, size_t *npairs,
                                           size_t *cap,
                                           struct wn_rule_join_stats *st);
 
@@ -481,7 +524,7 @@ WN_INTERNAL int wn__anchor_buckets(const struct wn_keydoc *v, size_t m,
                                    void *ud, struct wn_rule_join_stats *st);
 /* Sort the anchor join's raw pairs (once per shared anchor) and keep at
  * most keep copies of each (more decide nothing): the new count. */
-WN_INTERNAL size_t wn__anchor_raw_compact(uint64_t *raw, size_t n,
+WN_INTERNAL size_t wn__anchor_raw_compact(wn_docpair *raw, size_t n,
                                           uint32_t keep);
 /* Where the flash join reads its documents (wn_rule_join_in.flash). */
 struct wn_flash_reader {
@@ -496,7 +539,7 @@ struct wn_flash_reader {
 };
 /* The flash join alone (the second half of wn__stage_rule_candidates). */
 WN_INTERNAL int wn__flash_join(const struct wn_rule_join_in *in,
-                               uint64_t **pairs, size_t *npairs, size_t *cap,
+                               wn_docpair **pairs, size_t *npairs, size_t *cap,
                                struct wn_rule_join_stats *st);
 
 /* Similarity of two documents read back from the spill files. */
@@ -514,8 +557,8 @@ WN_INTERNAL int wn__pair_verifier_init(struct wn_pair_verifier *v,
                                        const struct wn_sketcher *sk,
                                        const struct wn_docs *docs,
                                        const struct wn_spills *sp);
-WN_INTERNAL int wn__pair_similarity(struct wn_pair_verifier *v, uint32_t a,
-                                    uint32_t b, struct wn_pair_sim *out);
+WN_INTERNAL int wn__pair_similarity(struct wn_pair_verifier *v, wn_docno a,
+                                    wn_docno b, struct wn_pair_sim *out);
 
 /* A pair decided by the sketcher's rule. */
 struct wn_pair_decision {
@@ -529,18 +572,18 @@ struct wn_pair_decision {
 };
 
 /* The similarity and the verdict of documents a, b (not exact copies). */
-WN_INTERNAL int wn__pair_decide(struct wn_pair_verifier *v, uint32_t a,
-                                uint32_t b, struct wn_pair_decision *out);
+WN_INTERNAL int wn__pair_decide(struct wn_pair_verifier *v, wn_docno a,
+                                wn_docno b, struct wn_pair_decision *out);
 WN_INTERNAL void wn__pair_verifier_release(struct wn_pair_verifier *v);
 
 /* Verify the pairs whose documents are still apart; union the edges. */
 WN_INTERNAL int wn__stage_verify(struct wn_pair_verifier *v,
-                                 const uint64_t *pairs, size_t npairs,
+                                 const wn_docpair *pairs, size_t npairs,
                                  struct wn_uf *uf, volatile int *cancel,
                                  uint64_t *verified, uint64_t *edges);
 
 /* The verified edges of the pair rule, for the star clustering: pair
- * (a << 32 | b, a < b, ascending) and which side is the contained one. */
+ * (wn__pair(a, b), a < b, ascending) and which side is the contained one. */
 /* What removed.jsonl says of an edge's pair when it is a removal's
  * (dedupjob.c): the edge's own verdict, kept so that the fates need not
  * read the two records again. */
@@ -550,7 +593,7 @@ struct wn_edge_sim {
 };
 
 struct wn_edges {
-    uint64_t *pair;
+    wn_docpair *pair;
     uint8_t *flag; /* 1: a is contained in b, 2: b in a */
     struct wn_edge_sim *sim;
     size_t n, cap;
@@ -559,17 +602,17 @@ struct wn_edges {
 /* The verdict of edge (a, b), a < b, from e (pairs ascending, as
  * wn__stage_verify_edges emits them), or NULL if it is not an edge. */
 WN_INTERNAL const struct wn_edge_sim *wn__edges_find(const struct wn_edges *e,
-                                                     uint32_t a, uint32_t b);
+                                                     wn_docno a, wn_docno b);
 
 /* Verify every pair (the rule's edges are not transitive) into e. */
 WN_INTERNAL int wn__stage_verify_edges(struct wn_pair_verifier *v,
-                                       const uint64_t *pairs, size_t npairs,
+                                       const wn_docpair *pairs, size_t npairs,
                                        volatile int *cancel, uint64_t *verified,
                                        struct wn_edges *e);
 WN_INTERNAL void wn__edges_release(struct wn_edges *e);
 /* Append pair p (after e's last) with its flag and verdict to e; sim NULL
  * when the verdict is not at hand (lib/dist: the fates then ask for it). */
-WN_INTERNAL int wn__edge_push(struct wn_edges *e, uint64_t p, uint8_t flag,
+WN_INTERNAL int wn__edge_push(struct wn_edges *e, wn_docpair p, uint8_t flag,
                               const struct wn_edge_sim *sim);
 /* The edge flag of an accepted pair's decision (1, 2, or 0). */
 WN_INTERNAL uint8_t wn__edge_flag(const struct wn_pair_decision *d);
@@ -591,12 +634,12 @@ WN_INTERNAL void wn__verify_records(const struct wn_sketcher *sk,
  * below are into doc.
  */
 struct wn_clustering {
-    uint32_t *doc; /* the records in play, ascending */
+    wn_docno *doc; /* the records in play, ascending */
     size_t m;
-    uint32_t *root; /* index of each one's root (center) */
-    uint32_t *rep;  /* representative (a document number), by root index */
-    uint32_t *cid;  /* cluster number + 1, by root index; 0: singleton */
-    uint32_t *size; /* component size, by root index */
+    wn_docno *root; /* index of each one's root (center) */
+    wn_docno *rep;  /* representative (a document number), by root index */
+    wn_docno *cid;  /* cluster number + 1, by root index; 0: singleton */
+    wn_docno *size; /* component size, by root index */
     uint64_t nclusters;
     /* The ids of the records in play, by index (wn__clustering_load_ids):
      * id k is id_bytes[id_off[k], id_off[k + 1]); NULL when they were
@@ -622,7 +665,7 @@ static inline const char *wn__clustering_id(const struct wn_clustering *c,
 
 /* The index of document d in c->doc, or SIZE_MAX when d is not in play. */
 WN_INTERNAL size_t wn__clustering_index(const struct wn_clustering *c,
-                                        uint32_t d);
+                                        wn_docno d);
 
 /* From the union-find (classic rule): roots are first members. */
 WN_INTERNAL int wn__clustering_build(const struct wn_docs *d, int keep,
@@ -665,22 +708,22 @@ struct wn_dedup_job {
     struct wn_edges edges;
     /* The band join, when not wn__stage_candidates (lib/dist: the join
      * across MPI ranks, wn_dedup_source.join), with join_ud. */
-    int (*join)(void *ud, const struct wn_join_in *in, uint64_t **pairs,
+    int (*join)(void *ud, const struct wn_join_in *in, wn_docpair **pairs,
                 size_t *npairs, struct wn_join_stats *st);
     void *join_ud;
     /* The rule's anchor and flash joins, when not
      * wn__stage_rule_candidates (lib/dist: across the ranks,
      * wn_dedup_source.rule_join), with join_ud. */
     int (*rule_join)(void *ud, const struct wn_rule_join_in *in,
-                     struct wn_cms *words, uint64_t **pairs, size_t *npairs,
+                     struct wn_cms *words, wn_docpair **pairs, size_t *npairs,
                      size_t *cap, struct wn_rule_join_stats *st);
     /* The verification and the removals' verdicts, when not from the
      * spill files (lib/dist: at the records' owners,
      * wn_dedup_source.verify and .decide), with join_ud. */
-    int (*verify)(void *ud, struct wn_pair_verifier *v, const uint64_t *pairs,
+    int (*verify)(void *ud, struct wn_pair_verifier *v, const wn_docpair *pairs,
                   size_t npairs, struct wn_uf *uf, uint64_t *verified,
                   uint64_t *edges, struct wn_edges *e);
-    int (*decide)(void *ud, uint32_t a, uint32_t b, struct wn_pair_decision *d);
+    int (*decide)(void *ud, wn_docno a, wn_docno b, struct wn_pair_decision *d);
     struct wn_cms words; /* the rule's word counts (have_words) */
     bool have_words;
     struct wn_words wt;
@@ -827,7 +870,7 @@ struct wn_dedup_source {
     int (*next)(void *ud, struct wn_record *rec, const struct wn_sketch **s);
     /* NULL, or the band join to run instead of wn__stage_candidates (the
      * same contract: every candidate pair, sorted and distinct). */
-    int (*join)(void *ud, const struct wn_join_in *in, uint64_t **pairs,
+    int (*join)(void *ud, const struct wn_join_in *in, wn_docpair **pairs,
                 size_t *npairs, struct wn_join_stats *st);
     void *ud;
     uint64_t bytes, blank_lines;
@@ -837,7 +880,7 @@ struct wn_dedup_source {
      * counts (NULL: none), which it may complete (lib/dist adds every
      * rank's to rank 0's). */
     int (*rule_join)(void *ud, const struct wn_rule_join_in *in,
-                     struct wn_cms *words, uint64_t **pairs, size_t *npairs,
+                     struct wn_cms *words, wn_docpair **pairs, size_t *npairs,
                      size_t *cap, struct wn_rule_join_stats *st);
     /* The sketches next gives are other processes' (lib/dist: other
      * ranks'), which keep their verification records, anchors and lead
@@ -849,12 +892,12 @@ struct wn_dedup_source {
      * flag, as wn__stage_verify_edges) or the union-find (the pairs whose
      * documents are still apart are counted in *verified and the accepted
      * ones unioned and counted in *edges, as wn__stage_verify). */
-    int (*verify)(void *ud, struct wn_pair_verifier *v, const uint64_t *pairs,
+    int (*verify)(void *ud, struct wn_pair_verifier *v, const wn_docpair *pairs,
                   size_t npairs, struct wn_uf *uf, uint64_t *verified,
                   uint64_t *edges, struct wn_edges *e);
     /* NULL, or the verdict of documents a < b for a removed record's fate,
      * instead of wn__pair_decide (called in the fates' order). */
-    int (*decide)(void *ud, uint32_t a, uint32_t b, struct wn_pair_decision *d);
+    int (*decide)(void *ud, wn_docno a, wn_docno b, struct wn_pair_decision *d);
     /* NULL, or the --keep max value of rec, a JSON record that next gave
      * without its bytes (raw NULL): NaN when it has none. */
     double (*keep_value)(void *ud, const struct wn_record *rec);

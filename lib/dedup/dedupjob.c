@@ -299,7 +299,7 @@ int wn__id_cursor_get(struct wn_id_cursor *c, size_t i, const char **id,
 
 /* Verify sorted distinct pairs: the rule's edges into e, or the classic
  * rule's into the union-find. */
-static int verify_pairs(struct wn_dedup_job *j, const uint64_t *pairs,
+static int verify_pairs(struct wn_dedup_job *j, const wn_docpair *pairs,
                         size_t npairs, struct wn_edges *e)
 {
     struct wn_dedup_report *rep = &j->rep;
@@ -325,10 +325,11 @@ static int verify_chunks(struct wn_dedup_job *j, struct wn_runs *pr,
 {
     size_t cap =
         (size_t)WN_MIN((uint64_t)SIZE_MAX / 16, WN_MAX((uint64_t)4096, chunk));
-    uint64_t *v = wn__reallocarray(NULL, cap, sizeof(uint64_t));
+    wn_docpair *v = wn__reallocarray(NULL, cap, sizeof(wn_docpair));
     if (!v)
         return WN_ENOMEM;
-    uint64_t last = 0, total = 0;
+    wn_docpair last = 0;
+    uint64_t total = 0;
     size_t n = 0;
     int rc = WN_OK, got;
     const uint64_t *p;
@@ -337,11 +338,12 @@ static int verify_chunks(struct wn_dedup_job *j, struct wn_runs *pr,
             rc = got;
             break;
         }
-        if (total && *p == last)
+        wn_docpair x = wn__pair_of_words(p);
+        if (total && x == last)
             continue;
-        last = *p;
+        last = x;
         total++;
-        v[n++] = *p;
+        v[n++] = x;
         if (n == cap) {
             rc = verify_pairs(j, v, n, e);
             n = 0;
@@ -390,7 +392,7 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
             rc = WN_ENOMEM;
     }
     for (uint64_t at = 0; !rc && at < rep->empty_docs;) {
-        uint32_t e[1024];
+        wn_docno e[1024];
         size_t k = (size_t)WN_MIN((uint64_t)1024, rep->empty_docs - at);
         rc = wn__pread_full(d->empty_fd, e, k * sizeof(*e), at * sizeof(*e));
         for (size_t q = 0; q < k && !rc; q++)
@@ -405,7 +407,7 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
         rc = wn__stage_exact(j->frame, fileno(j->sp.hash_f), d->n,
                              wn__run_budget(j->o.memory), &j->eg, skip);
     /* The classic rule unions its edges into the exact groups: a
-     * union-find over every record (4 bytes each). The pair rule keeps
+     * union-find over every record (a wn_docno each). The pair rule keeps
      * its edges apart (wn__clustering_star) and needs none. */
     if (!rc && !j->sk.rule) {
         rc = wn__uf_init(&j->uf, d->n);
@@ -429,15 +431,15 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
          * verification a chunk at a time (verify_chunks). */
         uint64_t pair_budget = wn__run_budget(j->o.memory) / 4;
         struct wn_runs pr;
-        wn__runs_init(&pr, j->frame, 1, pair_budget);
+        wn__runs_init(&pr, j->frame, WN_PAIR_WORDS, pair_budget);
         /* Not under lib/dist's join: its verification is one collective
          * step over pairs in memory (verify_pairs). */
         in.pair_runs = j->join ? NULL : &pr;
-        in.pair_cap =
-            (size_t)WN_MIN((uint64_t)SIZE_MAX / 16,
-                           WN_MAX((uint64_t)4096,
-                                  pair_budget / 8 / wn__pool_threads(j->pool)));
-        uint64_t *pairs = NULL;
+        in.pair_cap = (size_t)WN_MIN(
+            (uint64_t)SIZE_MAX / 16,
+            WN_MAX((uint64_t)4096, pair_budget / sizeof(wn_docpair) /
+                                       wn__pool_threads(j->pool)));
+        wn_docpair *pairs = NULL;
         size_t npairs = 0;
         struct wn_join_stats st = {0};
         wn__frame_stage(j->frame, "join", "records", 0, d->n);
@@ -474,6 +476,7 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
         /* Pairs on disk: the ones in memory join them. */
         bool spilled = wn__runs_spilled(&pr);
         if (!rc && spilled) {
+            wn__pairs_to_words(pairs, npairs);
             rc = wn__runs_add_run(&pr, pairs, npairs);
             wn__free(pairs);
             pairs = NULL;
@@ -497,7 +500,8 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
             wn__frame_stage(j->frame, "verify", "pairs", 0, npairs);
         j->ver.wt = j->sk.lead_bytes ? &j->wt : NULL;
         if (!rc && spilled)
-            rc = verify_chunks(j, &pr, pair_budget / 8, &edges);
+            rc =
+                verify_chunks(j, &pr, pair_budget / sizeof(wn_docpair), &edges);
         else if (!rc)
             rc = verify_pairs(j, pairs, npairs, &edges);
         if (j->sk.rule)
@@ -555,9 +559,9 @@ int wn__dedup_job_fates(struct wn_dedup_job *j,
     size_t k = 0; /* the next record in play (c->doc) */
     for (size_t i = 0; i < d->n && !rc; i++) {
         /* A record not in play is alone: kept, in no cluster. */
-        uint32_t r = (uint32_t)i, cid = 0;
+        wn_docno r = (wn_docno)i, cid = 0;
         if (k < c->m && c->doc[k] == i) {
-            uint32_t root = c->root[k++];
+            wn_docno root = c->root[k++];
             r = c->rep[root];
             cid = c->cid[root];
         }
@@ -575,14 +579,14 @@ int wn__dedup_job_fates(struct wn_dedup_job *j,
             rep->kept++;
         } else {
             bool exact =
-                wn__egroup_of(&j->eg, (uint32_t)i) == wn__egroup_of(&j->eg, r);
+                wn__egroup_of(&j->eg, (wn_docno)i) == wn__egroup_of(&j->eg, r);
             struct wn_pair_decision pd;
             memset(&pd, 0, sizeof(pd));
             pd.s.jac = pd.s.cont = pd.s.a_in_b = pd.s.b_in_a = 1.0;
             pd.reason = WN_REASON_EXACT;
             /* In input order, as the edge was decided: its verdict when
              * the pair is an edge (the rule's removals), else read again. */
-            uint32_t pa = WN_MIN(r, (uint32_t)i), pb = WN_MAX(r, (uint32_t)i);
+            wn_docno pa = WN_MIN(r, (wn_docno)i), pb = WN_MAX(r, (wn_docno)i);
             const struct wn_edge_sim *es =
                 exact || !j->edges.n ? NULL : wn__edges_find(&j->edges, pa, pb);
             if (es) {

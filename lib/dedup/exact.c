@@ -70,15 +70,15 @@ void wn__egroups_release(struct wn_egroups *e)
     memset(e, 0, sizeof(*e));
 }
 
-static int egroups_add(struct wn_egroups *e, uint32_t doc, uint32_t first)
+static int egroups_add(struct wn_egroups *e, wn_docno doc, wn_docno first)
 {
     if (e->n == e->cap) {
         size_t cap = e->cap ? 2 * e->cap : 1024;
-        uint32_t *a = wn__reallocarray(e->doc, cap, sizeof(uint32_t));
+        wn_docno *a = wn__reallocarray(e->doc, cap, sizeof(wn_docno));
         if (!a)
             return WN_ENOMEM;
         e->doc = a;
-        uint32_t *b = wn__reallocarray(e->first, cap, sizeof(uint32_t));
+        wn_docno *b = wn__reallocarray(e->first, cap, sizeof(wn_docno));
         if (!b)
             return WN_ENOMEM;
         e->first = b;
@@ -98,7 +98,7 @@ int wn__stage_exact(struct wn_frame *f, int hash_fd, size_t n, uint64_t budget,
     struct wn_runs r, byd;
     int rc = wn__runs_init(&r, f, 3, budget / 2);
     if (!rc)
-        rc = wn__runs_init(&byd, f, 1, budget / 2);
+        rc = wn__runs_init(&byd, f, WN_PAIR_WORDS, budget / 2);
     if (rc)
         return rc;
     /* The hashes come back from their spill a block at a time. */
@@ -118,9 +118,9 @@ int wn__stage_exact(struct wn_frame *f, int hash_fd, size_t n, uint64_t budget,
     if (!rc)
         rc = wn__runs_finish(&r);
     /* Equal hashes are adjacent, in input order: every member but the
-     * first goes, as doc << 32 | first, to a second sort by document. */
+     * first goes, as the pair (doc, first), to a second sort by document. */
     uint64_t h0 = 0, h1 = 0;
-    uint32_t first = UINT32_MAX;
+    wn_docno first = WN_DOCNO_NONE;
     const uint64_t *e;
     int got;
     while (!rc && (got = wn__runs_next(&r, &e)) != 0) {
@@ -128,10 +128,11 @@ int wn__stage_exact(struct wn_frame *f, int hash_fd, size_t n, uint64_t budget,
             rc = got;
             break;
         }
-        uint32_t d = (uint32_t)e[2];
-        if (first != UINT32_MAX && e[0] == h0 && e[1] == h1) {
-            uint64_t x = (uint64_t)d << 32 | first;
-            rc = wn__runs_add(&byd, &x);
+        wn_docno d = (wn_docno)e[2];
+        if (first != WN_DOCNO_NONE && e[0] == h0 && e[1] == h1) {
+            uint64_t x[WN_PAIR_WORDS];
+            wn__pair_words(wn__pair(d, first), x);
+            rc = wn__runs_add(&byd, x);
         } else {
             h0 = e[0];
             h1 = e[1];
@@ -146,9 +147,9 @@ int wn__stage_exact(struct wn_frame *f, int hash_fd, size_t n, uint64_t budget,
             rc = got;
             break;
         }
-        uint32_t d = (uint32_t)(*e >> 32);
-        wn__bit_set(skip, d);
-        rc = egroups_add(eg, d, (uint32_t)*e);
+        wn_docpair x = wn__pair_of_words(e);
+        wn__bit_set(skip, wn__pair_a(x));
+        rc = egroups_add(eg, wn__pair_a(x), wn__pair_b(x));
     }
     wn__runs_release(&byd);
     return rc;

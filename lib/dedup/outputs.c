@@ -61,7 +61,7 @@ int wn__write_clusters(const struct wn_docs *d, const struct wn_clustering *c,
     /* Only records in play (c->doc) can be in a cluster. */
     size_t total = 0;
     for (size_t k = 0; k < c->m; k++) {
-        uint32_t id = c->cid[c->root[k]];
+        wn_docno id = c->cid[c->root[k]];
         if (id) {
             start[id + 1]++;
             total++;
@@ -69,15 +69,15 @@ int wn__write_clusters(const struct wn_docs *d, const struct wn_clustering *c,
     }
     for (uint64_t k = 1; k <= nc + 1; k++)
         start[k] += start[k - 1];
-    uint32_t *mem = wn__reallocarray(NULL, total ? total : 1, sizeof(uint32_t));
+    wn_docno *mem = wn__reallocarray(NULL, total ? total : 1, sizeof(wn_docno));
     if (!mem) {
         wn__free(start);
         return WN_ENOMEM;
     }
     for (size_t k = 0; k < c->m; k++) {
-        uint32_t id = c->cid[c->root[k]];
+        wn_docno id = c->cid[c->root[k]];
         if (id)
-            mem[start[id]++] = (uint32_t)k;
+            mem[start[id]++] = (wn_docno)k;
     }
     /* start[id] now ends cluster id; cluster id begins at start[id-1]. */
     struct wn_buf b = {0};
@@ -86,7 +86,7 @@ int wn__write_clusters(const struct wn_docs *d, const struct wn_clustering *c,
     uint64_t from = 0;
     for (uint64_t id = 1; id <= nc && !rc; id++) {
         uint64_t to = start[id];
-        uint32_t rep = c->rep[c->root[mem[from]]];
+        wn_docno rep = c->rep[c->root[mem[from]]];
         size_t rk = wn__clustering_index(c, rep);
         assert(rk != SIZE_MAX); /* a representative is in play */
         b.len = 0;

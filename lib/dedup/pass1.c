@@ -87,7 +87,7 @@ int wn__spills_open(struct wn_spills *sp, const struct wn_sketcher *sk,
         return rc;
     /* Real stdio buffers: glibc's setvbuf with no buffer keeps its own of
      * the file system's block size (4 KiB), and each 4 KiB write(2) of the
-     * band keys, the anchors' 12-byte entries and the per-record spills
+     * band keys, the anchors' entries and the per-record spills
      * cost a system call: about 60,000 a GB of input. Two blocks, so that
      * the band and anchor files' buffers leave with them after the joins
      * (wn__spills_close_keys), before the verification's peak. */
@@ -101,7 +101,7 @@ int wn__spills_open(struct wn_spills *sp, const struct wn_sketcher *sk,
         unsigned char *at = sp->keybuf;
         for (uint32_t j = 0; j < sk->nkeys; j++)
             give_buffer(sp->key_f[j], &at, SPILL_KEY_BUFFER);
-        /* The anchors' slices stage their 12-byte entries, written a
+        /* The anchors' slices stage their entries, written a
          * slice at a time (past stdio's buffer): an fwrite per entry was
          * 1.4% of a news run. */
         if (sk->anchor_cap)
@@ -271,13 +271,14 @@ static int grow_docs(struct wn_pass1 *p, size_t need)
     struct wn_docs *e = p->docs;
     if (need <= e->cap)
         return WN_OK;
-    if (need > UINT32_MAX - 1)
+    uint64_t limit = wn__docs_limit();
+    if (need > limit)
         return WN_ELIMIT;
     size_t cap = e->cap ? e->cap * 2 : 4096;
     while (cap < need)
         cap *= 2;
-    if (cap > UINT32_MAX)
-        cap = UINT32_MAX;
+    if (cap > limit + 1)
+        cap = (size_t)limit + 1;
     void *q;
 #define GROW_ARRAY(field, per)                                                 \
     q = wn__reallocarray(e->field, cap * (per), sizeof(*e->field));            \
@@ -389,10 +390,11 @@ static int write_all(FILE *f, const void *q, size_t n)
 
 /*
  * The rule's per-document keys at commit, in document order: the anchors
- * go to their spill as (key, document) entries of 12 bytes, and the lead
- * words (in the verification record vrec) are counted in the word sketch.
+ * go to their spill as (key, document) entries of WN_ANCHOR_ENTRY bytes,
+ * and the lead words (in the verification record vrec) are counted in the
+ * word sketch.
  */
-static int commit_rule_keys(struct wn_pass1 *p, uint32_t doc,
+static int commit_rule_keys(struct wn_pass1 *p, wn_docno doc,
                             const uint64_t *anch, uint32_t nanch,
                             const uint8_t *vrec)
 {
@@ -401,7 +403,7 @@ static int commit_rule_keys(struct wn_pass1 *p, uint32_t doc,
         return WN_OK;
     int rc = WN_OK;
     /* Only this thread writes the spill files (commits are in order):
-     * the unlocked stdio calls skip a lock per 12-byte entry. */
+     * the unlocked stdio calls skip a lock per entry. */
     struct wn_spills *sp = p->sp;
     for (uint32_t k = 0; k < nanch && !rc; k++) {
         uint32_t f = WN_ANCHOR_FILE(anch[k]);
@@ -410,7 +412,11 @@ static int commit_rule_keys(struct wn_pass1 *p, uint32_t doc,
         unsigned char *e =
             sp->anch_stage + (size_t)f * SPILL_KEY_BUFFER + sp->anch_fill[f];
         wn__put_le64(e, anch[k]);
+#ifdef WN_WIDE_DOCS
+        wn__put_le64(e + 8, doc);
+#else
         wn__put_le32(e + 8, doc);
+#endif
         sp->anch_fill[f] += WN_ANCHOR_ENTRY;
         p->anchors[f]++;
     }
@@ -439,9 +445,9 @@ static int commit_batch(struct wn_pass1 *p, struct wn_batch *b)
         rc = write_all(p->sp->hash_f, b->out[i].h, sizeof(b->out[i].h));
         if (!rc)
             rc = write_all(p->sp->nsh_f, &b->out[i].nsh, sizeof(uint32_t));
-        uint32_t d32 = (uint32_t)d;
+        wn_docno dn = (wn_docno)d;
         if (!rc && (b->out[i].flags & WN_DOC_EMPTY))
-            rc = write_all(p->sp->empty_f, &d32, sizeof(d32));
+            rc = write_all(p->sp->empty_f, &dn, sizeof(dn));
         p->invalid_utf8 += b->out[i].invalid;
         p->empty_docs += (b->out[i].flags & WN_DOC_EMPTY) != 0;
     }
@@ -452,7 +458,7 @@ static int commit_batch(struct wn_pass1 *p, struct wn_batch *b)
             rc = write_all(p->sp->key_f[j], b->keys + (size_t)j * b->cap,
                            b->n * sizeof(uint64_t));
         for (size_t i = 0; i < b->n && !rc; i++)
-            rc = commit_rule_keys(p, (uint32_t)(base + i),
+            rc = commit_rule_keys(p, (wn_docno)(base + i),
                                   b->anch + i * sk->anchor_cap, b->nanch[i],
                                   b->sigs + i * sk->rec_bytes);
     }
@@ -706,8 +712,8 @@ static int add_sketch(struct wn_pass1 *p, const struct wn_dedup_record *rec,
     rc = write_all(p->sp->nsh_f, &s->nsh, sizeof(s->nsh));
     if (rc)
         return rc;
-    uint32_t d32 = (uint32_t)d;
-    if (s->empty && (rc = write_all(p->sp->empty_f, &d32, sizeof(d32))) != 0)
+    wn_docno dn = (wn_docno)d;
+    if (s->empty && (rc = write_all(p->sp->empty_f, &dn, sizeof(dn))) != 0)
         return rc;
     p->invalid_utf8 += s->invalid;
     p->empty_docs += s->empty;
@@ -717,7 +723,7 @@ static int add_sketch(struct wn_pass1 *p, const struct wn_dedup_record *rec,
         for (uint32_t j = 0; j < sk->nkeys && !rc; j++)
             rc = write_all(p->sp->key_f[j], &s->keys[j], sizeof(uint64_t));
         if (!rc && !remote)
-            rc = commit_rule_keys(p, (uint32_t)d, s->anch, s->nanch, s->vdata);
+            rc = commit_rule_keys(p, (wn_docno)d, s->anch, s->nanch, s->vdata);
     }
     if (!rc && sk->need_sets) {
         uint64_t start = e->n ? e->set_off[e->n] : 0;

@@ -157,7 +157,7 @@ static int grow_buffer(struct wn_runs *r)
     return WN_OK;
 }
 
-int wn__runs_add_run(struct wn_runs *r, const uint64_t *v, size_t n)
+int wn__runs_add_run(struct wn_runs *r, const void *v, size_t n)
 {
     assert(!r->finished);
     if (n == 0)

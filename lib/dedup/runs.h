@@ -58,9 +58,10 @@ WN_INTERNAL int wn__runs_init(struct wn_runs *r, struct wn_frame *frame,
 /* Add one entry (words words). WN_OK or an I/O status. */
 WN_INTERNAL int wn__runs_add(struct wn_runs *r, const uint64_t *e);
 /* Add n entries already in order as one run of their own, written at
- * once (the buffer is not used). Not thread-safe: callers lock. */
-WN_INTERNAL int wn__runs_add_run(struct wn_runs *r, const uint64_t *v,
-                                 size_t n);
+ * once (the buffer is not used): v holds n * words 64-bit words (a pair
+ * list rewritten by wn__pairs_to_words, dedup.h). Not thread-safe: callers
+ * lock. */
+WN_INTERNAL int wn__runs_add_run(struct wn_runs *r, const void *v, size_t n);
 /* Whether anything went to disk so far. */
 static inline bool wn__runs_spilled(const struct wn_runs *r)
 {

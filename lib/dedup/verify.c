@@ -430,7 +430,7 @@ void wn__pair_verifier_release(struct wn_pair_verifier *v)
     memset(v, 0, sizeof(*v));
 }
 
-static int load_set(struct wn_pair_verifier *v, uint32_t d, uint64_t **buf,
+static int load_set(struct wn_pair_verifier *v, wn_docno d, uint64_t **buf,
                     size_t *cap, size_t *n)
 {
     uint64_t a = v->docs->set_off[d], b = v->docs->set_off[d + 1];
@@ -441,7 +441,7 @@ static int load_set(struct wn_pair_verifier *v, uint32_t d, uint64_t **buf,
     return wn__pread_full(v->set_fd, *buf, k * sizeof(uint64_t), a * 8);
 }
 
-int wn__pair_similarity(struct wn_pair_verifier *v, uint32_t a, uint32_t b,
+int wn__pair_similarity(struct wn_pair_verifier *v, wn_docno a, wn_docno b,
                         struct wn_pair_sim *out)
 {
     int rc = WN_OK;
@@ -491,7 +491,7 @@ static void decide_records(const struct wn_sketcher *sk,
 }
 
 /* The verdict of a, b from their similarity and their spilled records. */
-static void decide_sim(const struct wn_pair_verifier *v, uint32_t a, uint32_t b,
+static void decide_sim(const struct wn_pair_verifier *v, wn_docno a, wn_docno b,
                        const uint8_t *ra, const uint8_t *rb,
                        struct wn_pair_decision *d)
 {
@@ -511,7 +511,7 @@ void wn__verify_records(const struct wn_sketcher *sk, const struct wn_words *wt,
     *out = d;
 }
 
-int wn__pair_decide(struct wn_pair_verifier *v, uint32_t a, uint32_t b,
+int wn__pair_decide(struct wn_pair_verifier *v, wn_docno a, wn_docno b,
                     struct wn_pair_decision *out)
 {
     struct wn_pair_decision d;
@@ -524,13 +524,13 @@ int wn__pair_decide(struct wn_pair_verifier *v, uint32_t a, uint32_t b,
     return WN_OK;
 }
 
-int wn__stage_verify(struct wn_pair_verifier *v, const uint64_t *pairs,
+int wn__stage_verify(struct wn_pair_verifier *v, const wn_docpair *pairs,
                      size_t npairs, struct wn_uf *uf, volatile int *cancel,
                      uint64_t *verified, uint64_t *edges)
 {
     int rc = WN_OK;
     for (size_t i = 0; i < npairs && !rc; i++) {
-        uint32_t a = (uint32_t)(pairs[i] >> 32), b = (uint32_t)pairs[i];
+        wn_docno a = wn__pair_a(pairs[i]), b = wn__pair_b(pairs[i]);
         /* Already together: a further edge cannot change the partition. */
         if (wn__uf_find(uf, a) == wn__uf_find(uf, b))
             continue;
@@ -561,7 +561,7 @@ static struct wn_edge_sim edge_sim(const struct wn_pair_decision *d)
     return x;
 }
 
-int wn__edge_push(struct wn_edges *e, uint64_t p, uint8_t flag,
+int wn__edge_push(struct wn_edges *e, wn_docpair p, uint8_t flag,
                   const struct wn_edge_sim *sim)
 {
     size_t cap = e->cap;
@@ -590,11 +590,11 @@ int wn__edge_push(struct wn_edges *e, uint64_t p, uint8_t flag,
     return WN_OK;
 }
 
-const struct wn_edge_sim *wn__edges_find(const struct wn_edges *e, uint32_t a,
-                                         uint32_t b)
+const struct wn_edge_sim *wn__edges_find(const struct wn_edges *e, wn_docno a,
+                                         wn_docno b)
 {
     assert(e != NULL && a < b);
-    uint64_t key = (uint64_t)a << 32 | b;
+    wn_docpair key = wn__pair(a, b);
     size_t lo = 0, hi = e->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -617,13 +617,13 @@ uint8_t wn__edge_flag(const struct wn_pair_decision *d)
  * below must agree with (WINNOW_SIMPLE_VERIFY=1), and the path for exact
  * sets. */
 static int verify_edges_simple(struct wn_pair_verifier *v,
-                               const uint64_t *pairs, size_t npairs,
+                               const wn_docpair *pairs, size_t npairs,
                                volatile int *cancel, uint64_t *verified,
                                struct wn_edges *e)
 {
     int rc = WN_OK;
     for (size_t i = 0; i < npairs && !rc; i++) {
-        uint32_t a = (uint32_t)(pairs[i] >> 32), b = (uint32_t)pairs[i];
+        wn_docno a = wn__pair_a(pairs[i]), b = wn__pair_b(pairs[i]);
         struct wn_pair_decision dd;
         rc = wn__pair_decide(v, a, b, &dd);
         if (rc)
@@ -684,7 +684,7 @@ struct vblock {
     uint32_t sa, sb;  /* their size in records */
     uint32_t *bucket; /* entries of the run, by bucket */
     uint32_t *start;  /* first entry of each bucket, nbuckets + 1 */
-    uint32_t nbuckets;
+    wn_docno nbuckets;
     uint8_t *mark; /* sb: b records a bucket needs */
     /* The verdicts of the pairs that are edges, by pair index, in the
      * order found (sorted before the edges are emitted). */
@@ -694,8 +694,8 @@ struct vblock {
 
 /* Reads the records [first, last] into win (record first at win0's slot
  * first - base). */
-static int read_span(const struct vblock *k, uint8_t *win, uint32_t base,
-                     uint32_t first, uint32_t last)
+static int read_span(const struct vblock *k, uint8_t *win, wn_docno base,
+                     wn_docno first, wn_docno last)
 {
     return wn__pread_full(k->v->sig_fd, win + (size_t)(first - base) * k->rb,
                           (size_t)(last - first + 1) * k->rb,
@@ -703,12 +703,12 @@ static int read_span(const struct vblock *k, uint8_t *win, uint32_t base,
 }
 
 /* Reads the a records of pairs[p0..p1) (a ascending) into the a window. */
-static int read_a(const struct vblock *k, const uint64_t *pairs, size_t p0,
-                  size_t p1, uint32_t a0)
+static int read_a(const struct vblock *k, const wn_docpair *pairs, size_t p0,
+                  size_t p1, wn_docno a0)
 {
-    uint32_t first = (uint32_t)(pairs[p0] >> 32), last = first;
+    wn_docno first = wn__pair_a(pairs[p0]), last = first;
     for (size_t i = p0 + 1; i < p1; i++) {
-        uint32_t d = (uint32_t)(pairs[i] >> 32);
+        wn_docno d = wn__pair_a(pairs[i]);
         if (d - last > k->gap) {
             int rc = read_span(k, k->wa, a0, first, last);
             if (rc)
@@ -722,7 +722,7 @@ static int read_a(const struct vblock *k, const uint64_t *pairs, size_t p0,
 
 /* Reads the records marked in k->mark[0..sb) into the b window (base the
  * first document of the window) and clears the marks. */
-static int read_b(const struct vblock *k, uint32_t base)
+static int read_b(const struct vblock *k, wn_docno base)
 {
     uint32_t first = UINT32_MAX, last = 0;
     for (uint32_t q = 0; q < k->sb; q++) {
@@ -774,50 +774,50 @@ static inline void prefetch_record(const uint8_t *r, size_t n)
     __builtin_prefetch(r + n - 1);
 }
 
-static int verify_run(struct vblock *k, const uint64_t *pairs, size_t p0,
+static int verify_run(struct vblock *k, const wn_docpair *pairs, size_t p0,
                       size_t p1, uint8_t *codes, volatile int *cancel)
 {
-    uint32_t a0 = (uint32_t)(pairs[p0] >> 32);
+    wn_docno a0 = wn__pair_a(pairs[p0]);
     size_t n = k->v->docs->n;
     int rc = read_a(k, pairs, p0, p1, a0);
     if (rc)
         return rc;
     /* Bucket the run's pairs by the window of b (b > a >= a0). */
-    uint32_t nb = (uint32_t)((n - a0 + k->sb - 1) / k->sb);
+    wn_docno nb = (wn_docno)((n - a0 + k->sb - 1) / k->sb);
     assert(nb <= k->nbuckets);
     memset(k->start, 0, ((size_t)nb + 1) * sizeof(*k->start));
     for (size_t i = p0; i < p1; i++)
-        k->start[((uint32_t)pairs[i] - a0) / k->sb + 1]++;
-    for (uint32_t j = 0; j < nb; j++)
+        k->start[(wn__pair_b(pairs[i]) - a0) / k->sb + 1]++;
+    for (wn_docno j = 0; j < nb; j++)
         k->start[j + 1] += k->start[j];
     for (size_t i = p0; i < p1; i++) {
-        uint32_t j = ((uint32_t)pairs[i] - a0) / k->sb;
+        wn_docno j = (wn__pair_b(pairs[i]) - a0) / k->sb;
         k->bucket[k->start[j]++] = (uint32_t)(i - p0);
     }
     /* start[j] is now the end of bucket j. */
     uint32_t from = 0;
-    for (uint32_t j = 0; j < nb && !rc; j++) {
+    for (wn_docno j = 0; j < nb && !rc; j++) {
         uint32_t to = k->start[j];
         if (from == to)
             continue;
-        uint32_t base = a0 + j * k->sb;
+        wn_docno base = a0 + j * k->sb;
         const uint32_t *e = k->bucket + from;
         size_t m = to - from;
         const uint8_t *wb = k->wb;
         for (size_t q = 0; q < m; q++)
-            k->mark[(uint32_t)pairs[p0 + e[q]] - base] = 1;
+            k->mark[wn__pair_b(pairs[p0 + e[q]]) - base] = 1;
         rc = read_b(k, base);
         for (size_t q = 0; q < m && !rc; q++) {
             size_t i = p0 + e[q];
-            uint32_t a = (uint32_t)(pairs[i] >> 32), b = (uint32_t)pairs[i];
+            wn_docno a = wn__pair_a(pairs[i]), b = wn__pair_b(pairs[i]);
             /* The windows are larger than the caches and the records are
              * visited in no order the hardware guesses: ask for a later
              * pair's records now. */
             if (q + VERIFY_AHEAD < m) {
-                uint64_t x = pairs[p0 + e[q + VERIFY_AHEAD]];
-                prefetch_record(k->wa + (size_t)((x >> 32) - a0) * k->rb,
+                wn_docpair x = pairs[p0 + e[q + VERIFY_AHEAD]];
+                prefetch_record(k->wa + (size_t)(wn__pair_a(x) - a0) * k->rb,
                                 k->hot);
-                prefetch_record(wb + (size_t)((uint32_t)x - base) * k->rb,
+                prefetch_record(wb + (size_t)(wn__pair_b(x) - base) * k->rb,
                                 k->hot);
             }
             const uint8_t *ra = k->wa + (size_t)(a - a0) * k->rb;
@@ -851,7 +851,7 @@ static int found_cmp(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-int wn__stage_verify_edges(struct wn_pair_verifier *v, const uint64_t *pairs,
+int wn__stage_verify_edges(struct wn_pair_verifier *v, const wn_docpair *pairs,
                            size_t npairs, volatile int *cancel,
                            uint64_t *verified, struct wn_edges *e)
 {
@@ -863,8 +863,7 @@ int wn__stage_verify_edges(struct wn_pair_verifier *v, const uint64_t *pairs,
      * (tests/cli/test_news_same.sh compares the two). */
     simple = getenv("WINNOW_TEST_SIMPLE_VERIFY") != NULL;
 #endif
-    if (npairs == 0 || sk->need_sets || sk->rec_bytes == 0 || n > UINT32_MAX ||
-        simple)
+    if (npairs == 0 || sk->need_sets || sk->rec_bytes == 0 || simple)
         return verify_edges_simple(v, pairs, npairs, cancel, verified, e);
     struct vblock k;
     memset(&k, 0, sizeof(k));
@@ -900,7 +899,7 @@ int wn__stage_verify_edges(struct wn_pair_verifier *v, const uint64_t *pairs,
 #endif
     k.sa = (uint32_t)WN_MIN(n, WN_MAX(1u, wa / k.rb));
     k.sb = (uint32_t)WN_MIN(n, WN_MAX(1u, wb / k.rb));
-    k.nbuckets = (uint32_t)((n + k.sb - 1) / k.sb);
+    k.nbuckets = (wn_docno)((n + k.sb - 1) / k.sb);
     size_t run = WN_MIN(npairs, VERIFY_RUN_PAIRS);
     void *wa_block = wn__malloc((size_t)k.sa * k.rb + HUGE_PAGE);
     k.wa = huge_window(wa_block, (size_t)k.sa * k.rb);
@@ -913,10 +912,10 @@ int wn__stage_verify_edges(struct wn_pair_verifier *v, const uint64_t *pairs,
                                                                     : WN_ENOMEM;
     /* Runs of pairs whose a lie within one a window, at most `run` long. */
     for (size_t p0 = 0; p0 < npairs && !rc;) {
-        uint32_t a0 = (uint32_t)(pairs[p0] >> 32);
+        wn_docno a0 = wn__pair_a(pairs[p0]);
         size_t p1 = p0 + 1;
         while (p1 < npairs && p1 - p0 < run &&
-               (uint32_t)(pairs[p1] >> 32) - a0 < k.sa)
+               wn__pair_a(pairs[p1]) - a0 < k.sa)
             p1++;
         rc = verify_run(&k, pairs, p0, p1, codes, cancel);
         p0 = p1;

@@ -556,10 +556,10 @@ static int rule_local_add(struct rule_local *rl, const struct wn_sketch *s,
                           const struct wn_sketcher *sk)
 {
     uint64_t l = rl->ndocs++;
-    if (l > UINT32_MAX)
+    if (l >= WN_DOCS_MAX)
         return WN_ELIMIT;
     for (uint32_t k = 0; k < s->nanch; k++) {
-        struct wn_keydoc e = {s->anch[k], (uint32_t)l,
+        struct wn_keydoc e = {s->anch[k], (wn_docno)l,
                               WN_MIN(s->nanch, (uint32_t)UINT8_MAX)};
         if (fwrite(&e, sizeof(e), 1, rl->anch_f) != 1)
             return wn__status_from_errno(errno);
@@ -691,7 +691,7 @@ static int share_docs(uint64_t *unit_docs, size_t units, uint8_t **skip,
     uint64_t n = 0;
     for (size_t u = 0; u < units; u++)
         n += unit_docs[u];
-    if (n > UINT32_MAX)
+    if (n > wn__docs_limit())
         return WN_ELIMIT;
     size_t bytes = (size_t)n / 8 + 1;
     if (rank != 0) {
@@ -893,7 +893,7 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
                 .pos = x.pos,
                 .nruns = x.n,
             };
-            uint64_t *pairs = NULL;
+            wn_docpair *pairs = NULL;
             size_t npairs = 0;
             struct wn_join_stats st;
             rc = wn__dist_join(&k, ndocs, skip, (uint32_t)params[1], rank, size,
@@ -991,7 +991,7 @@ struct gather {
     /* Verification at the owners (verdicts.h, when have_dv), and the
      * verdicts of the removals, in the fates' order. */
     struct wn_dist_verifier dv;
-    uint64_t *rem;
+    wn_docpair *rem;
     struct wn_pair_decision *dec;
     size_t nrem, next_rem;
 };
@@ -1180,8 +1180,9 @@ static int gather_next(void *ud, struct wn_record *rec,
 /* The job's band join (wn_dedup_source.join): across every rank. Rank 0's
  * own documents' keys are in the job's band files (the other ranks' were
  * zeroed before they were sent). */
-static int gather_join(void *ud, const struct wn_join_in *in, uint64_t **pairs,
-                       size_t *npairs, struct wn_join_stats *st)
+static int gather_join(void *ud, const struct wn_join_in *in,
+                       wn_docpair **pairs, size_t *npairs,
+                       struct wn_join_stats *st)
 {
     struct gather *g = ud;
     uint8_t *skip = (uint8_t *)in->skip;
@@ -1228,8 +1229,8 @@ static double gather_keep_value(void *ud, const struct wn_record *rec)
  * pair order as wn__stage_verify_edges (the pair rule) or wn__stage_verify
  * (union-find) take them, so the edges, unions and counts are theirs. */
 static int gather_verify(void *ud, struct wn_pair_verifier *pv,
-                         const uint64_t *pairs, size_t npairs, struct wn_uf *uf,
-                         uint64_t *verified, uint64_t *edges,
+                         const wn_docpair *pairs, size_t npairs,
+                         struct wn_uf *uf, uint64_t *verified, uint64_t *edges,
                          struct wn_edges *e)
 {
     struct gather *g = ud;
@@ -1246,7 +1247,7 @@ static int gather_verify(void *ud, struct wn_pair_verifier *pv,
     if (!rc)
         rc = wn__dist_verdicts_run(&g->dv, pairs, npairs, codes, NULL);
     for (size_t i = 0; !rc && i < npairs; i++) {
-        uint32_t a = (uint32_t)(pairs[i] >> 32), b = (uint32_t)pairs[i];
+        wn_docno a = wn__pair_a(pairs[i]), b = wn__pair_b(pairs[i]);
         if (!uf) {
             if (codes[i])
                 rc = wn__edge_push(e, pairs[i], (uint8_t)(codes[i] - 1), NULL);
@@ -1271,7 +1272,7 @@ static int gather_verify(void *ud, struct wn_pair_verifier *pv,
  * spills, their records in its verification spill (wn_pass1.remote); its
  * word counts become the run's. */
 static int gather_rule_join(void *ud, const struct wn_rule_join_in *in,
-                            struct wn_cms *words, uint64_t **pairs,
+                            struct wn_cms *words, wn_docpair **pairs,
                             size_t *npairs, size_t *cap,
                             struct wn_rule_join_stats *st)
 {
@@ -1311,13 +1312,12 @@ static int decide_removals(struct gather *g, const struct wn_dedup_job *j)
         /* A record not in play is kept; those in play come in document
          * order, as the fates take them. */
         for (size_t k = 0; k < c->m; k++) {
-            uint32_t i = c->doc[k];
-            uint32_t r = c->rep[c->root[k]];
+            wn_docno i = c->doc[k];
+            wn_docno r = c->rep[c->root[k]];
             if (r == i || wn__egroup_of(&j->eg, i) == wn__egroup_of(&j->eg, r))
                 continue;
             if (pass)
-                g->rem[n] = (uint64_t)WN_MIN(r, (uint32_t)i) << 32 |
-                            WN_MAX(r, (uint32_t)i);
+                g->rem[n] = wn__pair(WN_MIN(r, i), WN_MAX(r, i));
             n++;
         }
         if (!pass) {
@@ -1335,12 +1335,11 @@ static int decide_removals(struct gather *g, const struct wn_dedup_job *j)
 
 /* The job's verdict of a removal (wn_dedup_source.decide): the next of
  * those decide_removals fetched. */
-static int gather_decide(void *ud, uint32_t a, uint32_t b,
+static int gather_decide(void *ud, wn_docno a, wn_docno b,
                          struct wn_pair_decision *out)
 {
     struct gather *g = ud;
-    if (g->next_rem >= g->nrem ||
-        g->rem[g->next_rem] != ((uint64_t)a << 32 | b))
+    if (g->next_rem >= g->nrem || g->rem[g->next_rem] != wn__pair(a, b))
         return WN_EIO; /* not the removals the clustering made */
     *out = g->dec[g->next_rem++];
     return WN_OK;

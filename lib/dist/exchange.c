@@ -33,7 +33,7 @@
 enum { TAG_PAIRS = 18 };
 
 #define ROUND_DOCS ((size_t)1 << 18) /* 4 MiB of entries sent per round */
-#define PAIR_CHUNK ((size_t)1 << 22) /* 32 MiB per message */
+#define PAIR_CHUNK ((size_t)1 << 22) /* 32 MiB per message (64 wide) */
 
 static inline bool skipped(const uint8_t *skip, uint64_t d)
 {
@@ -71,9 +71,8 @@ static int read_round(const struct wn_dist_keys *k, uint32_t j,
         for (size_t x = 0; x < want; x++) {
             if (skipped(skip, d0 + x))
                 continue;
-            out[n].key = kb[x];
-            out[n].doc = (uint32_t)(d0 + x);
-            out[n].pad = 0;
+            out[n] =
+                (struct wn_keydoc){.key = kb[x], .doc = (wn_docno)(d0 + x)};
             n++;
         }
         c->i += want;
@@ -185,10 +184,29 @@ static int exchange_round(struct wn_dist_round *x, const struct wn_keydoc *ent,
     return rc;
 }
 
+MPI_Datatype wn__dist_pair_type(void)
+{
+#ifdef WN_WIDE_DOCS
+    static MPI_Datatype t = MPI_DATATYPE_NULL;
+    if (t == MPI_DATATYPE_NULL) {
+        MPI_Datatype x;
+        if (MPI_Type_contiguous(2, MPI_UINT64_T, &x) == MPI_SUCCESS &&
+            MPI_Type_commit(&x) == MPI_SUCCESS)
+            t = x;
+    }
+    return t;
+#else
+    return MPI_UINT64_T;
+#endif
+}
+
 /* Every rank's pairs to rank 0 (sorted, distinct there). */
-int wn__dist_gather_pairs(uint64_t **pairs, size_t *npairs, size_t *cap,
+int wn__dist_gather_pairs(wn_docpair **pairs, size_t *npairs, size_t *cap,
                           int rank, int size, uint64_t *sent)
 {
+    MPI_Datatype pt = wn__dist_pair_type();
+    if (pt == MPI_DATATYPE_NULL)
+        return WN_EIO;
     if (rank != 0) {
         uint64_t n = *npairs;
         if (MPI_Send(&n, 1, MPI_UINT64_T, 0, TAG_PAIRS, MPI_COMM_WORLD) !=
@@ -196,10 +214,10 @@ int wn__dist_gather_pairs(uint64_t **pairs, size_t *npairs, size_t *cap,
             return WN_EIO;
         for (size_t at = 0; at < *npairs; at += PAIR_CHUNK) {
             size_t m = WN_MIN(PAIR_CHUNK, *npairs - at);
-            if (MPI_Send(*pairs + at, (int)m, MPI_UINT64_T, 0, TAG_PAIRS,
+            if (MPI_Send(*pairs + at, (int)m, pt, 0, TAG_PAIRS,
                          MPI_COMM_WORLD) != MPI_SUCCESS)
                 return WN_EIO;
-            *sent += m * sizeof(uint64_t);
+            *sent += m * sizeof(wn_docpair);
         }
         return WN_OK;
     }
@@ -213,7 +231,7 @@ int wn__dist_gather_pairs(uint64_t **pairs, size_t *npairs, size_t *cap,
             return WN_ENOMEM;
         for (uint64_t at = 0; at < n; at += PAIR_CHUNK) {
             size_t m = (size_t)WN_MIN((uint64_t)PAIR_CHUNK, n - at);
-            if (MPI_Recv(*pairs + *npairs, (int)m, MPI_UINT64_T, p, TAG_PAIRS,
+            if (MPI_Recv(*pairs + *npairs, (int)m, pt, p, TAG_PAIRS,
                          MPI_COMM_WORLD, MPI_STATUS_IGNORE) != MPI_SUCCESS)
                 return WN_EIO;
             *npairs += m;
@@ -239,7 +257,7 @@ void wn__dist_test_die(const char *var, int rank)
 
 int wn__dist_join(const struct wn_dist_keys *k, size_t ndocs,
                   const uint8_t *skip, uint32_t all_pairs_max, int rank,
-                  int size, uint64_t **pairs_out, size_t *npairs_out,
+                  int size, wn_docpair **pairs_out, size_t *npairs_out,
                   struct wn_join_stats *st_out, struct wn_dist_traffic *t)
 {
     uint64_t mine = 0, most = 0;
@@ -259,7 +277,7 @@ int wn__dist_join(const struct wn_dist_keys *k, size_t ndocs,
     struct wn_dist_round x = {0};
     struct wn_keydoc *v = NULL;
     size_t nv = 0, vcap = 0;
-    uint64_t *pairs = NULL;
+    wn_docpair *pairs = NULL;
     size_t npairs = 0, paircap = 0;
     struct wn_join_stats st = {0};
     int rc = kb && ent && dest ? WN_OK : WN_ENOMEM;

@@ -13,6 +13,7 @@
 #include "common/common.h"
 #include "dist/dist.h"
 
+#include <mpi.h>
 #include <stdio.h>
 
 /*
@@ -37,15 +38,21 @@ static inline int wn__dist_key_owner(uint64_t key, int size)
  * The band join of ndocs documents over every rank (collective: every rank
  * calls it with the same ndocs, skip, nkeys and all_pairs_max). Documents
  * whose bit is set in skip (ndocs / 8 + 1 bytes) are left out. On rank 0,
- * *pairs and *npairs get every candidate pair (a << 32 | b, a < b, sorted,
+ * *pairs and *npairs get every candidate pair (wn__pair(a, b), a < b, sorted,
  * distinct) and *st the join's figures summed over ranks; on the other
  * ranks *pairs is NULL. t->keys and t->pairs count what this rank sent.
  */
 WN_INTERNAL int wn__dist_join(const struct wn_dist_keys *k, size_t ndocs,
                               const uint8_t *skip, uint32_t all_pairs_max,
-                              int rank, int size, uint64_t **pairs,
+                              int rank, int size, wn_docpair **pairs,
                               size_t *npairs, struct wn_join_stats *st,
                               struct wn_dist_traffic *t);
+
+/* The MPI datatype of a wn_docpair: MPI_UINT64_T, or with 64-bit document
+ * numbers (-Dwide_docs=true) two of them, made and committed on the first
+ * call (from one thread; kept until MPI_Finalize). Pairs and document
+ * numbers travel in the layout of the host (the ranks run one build). */
+WN_INTERNAL MPI_Datatype wn__dist_pair_type(void);
 
 /*
  * One round of an all-to-all (collective): n entries of esize bytes at
@@ -69,7 +76,7 @@ WN_INTERNAL void wn__dist_round_release(struct wn_dist_round *x);
 /* Every rank's pairs (*pairs, *npairs of room *cap) to rank 0, where they
  * are sorted and made distinct (collective); the other ranks keep theirs.
  * *sent counts the bytes sent. */
-WN_INTERNAL int wn__dist_gather_pairs(uint64_t **pairs, size_t *npairs,
+WN_INTERNAL int wn__dist_gather_pairs(wn_docpair **pairs, size_t *npairs,
                                       size_t *cap, int rank, int size,
                                       uint64_t *sent);
 

@@ -60,7 +60,6 @@
  * the merge's radix scratch): more cost peak RSS for little speed. */
 #define COUNT_COMPACT_MIN ((size_t)1 << 16)
 #define ANCHOR_CHUNK      8192u
-#define JOB_ENTRY         12u /* le64 key, le32 document */
 
 /* ------------------------------------------------------------------------ */
 /* This rank's documents                                                     */
@@ -152,6 +151,17 @@ static int words_share(const struct wn_dist_rule *r)
 /* 2. The anchor join                                                        */
 /* ------------------------------------------------------------------------ */
 
+/* The document of an entry of the job's anchor spill (WN_ANCHOR_ENTRY
+ * bytes: le64 key, then a le32 or, in a wide build, le64 document). */
+static wn_docno job_doc(const uint8_t *p)
+{
+#ifdef WN_WIDE_DOCS
+    return wn__get_le64(p + 8);
+#else
+    return wn__get_le32(p + 8);
+#endif
+}
+
 /* Where a reading of this rank's anchors is. */
 struct acur {
     uint32_t f;   /* file */
@@ -167,7 +177,7 @@ static int anchor_next(const struct wn_dist_rule *r, const struct own *o,
                        const uint8_t *na0, struct acur *c, struct wn_keydoc *e)
 {
     const struct wn_dist_verifier *v = r->v;
-    size_t es = r->job_format ? JOB_ENTRY : sizeof(struct wn_keydoc);
+    size_t es = r->job_format ? WN_ANCHOR_ENTRY : sizeof(struct wn_keydoc);
     while (c->pos == c->nbuf) {
         if (c->f >= r->nfiles)
             return 0;
@@ -189,7 +199,7 @@ static int anchor_next(const struct wn_dist_rule *r, const struct own *o,
     const uint8_t *p = c->buf + c->pos++ * es;
     if (r->job_format) {
         e->key = wn__get_le64(p);
-        e->doc = wn__get_le32(p + 8);
+        e->doc = job_doc(p);
         if (e->doc >= r->ndocs)
             return WN_EIO;
         e->pad = na0[local_of(v, e->doc)];
@@ -208,7 +218,7 @@ static int anchor_next(const struct wn_dist_rule *r, const struct own *o,
     if (c->k == o->n || l < v->ulocal[o->u[c->k]])
         return WN_EIO; /* not a document of this rank */
     size_t u = o->u[c->k];
-    e->doc = (uint32_t)(v->ustart[u] + (l - v->ulocal[u]));
+    e->doc = (wn_docno)(v->ustart[u] + (l - v->ulocal[u]));
     return 1;
 }
 
@@ -217,16 +227,16 @@ static int anchor_next(const struct wn_dist_rule *r, const struct own *o,
 static int count_na0(const struct wn_dist_rule *r, uint64_t nown, uint8_t **na0)
 {
     *na0 = wn__calloc(nown ? (size_t)nown : 1, 1);
-    uint8_t *buf = wn__malloc((size_t)ANCHOR_CHUNK * JOB_ENTRY);
+    uint8_t *buf = wn__malloc((size_t)ANCHOR_CHUNK * WN_ANCHOR_ENTRY);
     int rc = *na0 && buf ? WN_OK : WN_ENOMEM;
     for (uint32_t f = 0; !rc && f < r->nfiles; f++) {
         for (uint64_t at = 0; !rc && at < r->nanch[f];) {
             size_t want =
                 (size_t)WN_MIN((uint64_t)ANCHOR_CHUNK, r->nanch[f] - at);
-            rc = wn__pread_full(fileno(r->anch_f[f]), buf, want * JOB_ENTRY,
-                                at * JOB_ENTRY);
+            rc = wn__pread_full(fileno(r->anch_f[f]), buf,
+                                want * WN_ANCHOR_ENTRY, at * WN_ANCHOR_ENTRY);
             for (size_t i = 0; !rc && i < want; i++) {
-                uint32_t d = wn__get_le32(buf + i * JOB_ENTRY + 8);
+                wn_docno d = job_doc(buf + i * WN_ANCHOR_ENTRY);
                 uint64_t l = d < r->ndocs ? local_of(r->v, d) : nown;
                 if (l >= nown)
                     rc = WN_EIO;
@@ -249,15 +259,46 @@ static uint64_t key_slot(uint64_t key, uint64_t slots)
 
 /*
  * The pairs an owner counts, as one process does (candidates.c): a raw
- * pair once per shared anchor, at most hits copies of each kept (8 bytes
- * a copy, sorted in place); a pair whose want is below hits (a document
- * with fewer anchors) in low instead, {key: pair, doc: its want, pad: the
- * anchors seen}, merged by pair.
+ * pair once per shared anchor, at most hits copies of each kept (a
+ * wn_docpair a copy, sorted in place); a pair whose want is below hits (a
+ * document with fewer anchors) in low instead, {key: pair, doc: its want,
+ * pad: the anchors seen}, merged by pair. With 32-bit document numbers
+ * such an entry is a wn_keydoc (the pair is its 64-bit key), grouped by
+ * wn__keydoc_group; in a wide build the pair takes 128 bits and the
+ * entries are grouped by qsort.
  */
+#ifdef WN_WIDE_DOCS
+struct cpair {
+    wn_docpair key;
+    uint32_t doc, pad;
+};
+
+static int cpair_cmp(const void *x, const void *y)
+{
+    const struct cpair *a = x, *b = y;
+    if (a->key != b->key)
+        return a->key < b->key ? -1 : 1;
+    return (a->doc > b->doc) - (a->doc < b->doc);
+}
+
+static int cpair_group(struct cpair *v, size_t n)
+{
+    if (n > 1)
+        qsort(v, n, sizeof(*v), cpair_cmp);
+    return WN_OK;
+}
+#else
+#define cpair wn_keydoc
+static int cpair_group(struct cpair *v, size_t n)
+{
+    return wn__keydoc_group(v, n);
+}
+#endif
+
 struct counted {
-    uint64_t *raw;
+    wn_docpair *raw;
     size_t n, cap, compact_at;
-    struct wn_keydoc *low;
+    struct cpair *low;
     size_t nlow, lowcap, low_at;
     uint32_t hits;
 };
@@ -270,7 +311,7 @@ static void counted_compact(struct counted *c)
 
 static int low_compact(struct counted *c)
 {
-    int rc = wn__keydoc_group(c->low, c->nlow);
+    int rc = cpair_group(c->low, c->nlow);
     if (rc)
         return rc;
     size_t k = 0;
@@ -294,13 +335,13 @@ static int counted_emit(void *ud, const struct wn_keydoc *a,
                         const struct wn_keydoc *b)
 {
     struct counted *c = ud;
-    uint32_t lo = WN_MIN(a->doc, b->doc), hi = WN_MAX(a->doc, b->doc);
-    uint64_t pair = (uint64_t)lo << 32 | hi;
+    wn_docno lo = WN_MIN(a->doc, b->doc), hi = WN_MAX(a->doc, b->doc);
+    wn_docpair pair = wn__pair(lo, hi);
     uint32_t want = wn__anchor_want(c->hits, a->pad, b->pad);
     if (want < WN_MAX(c->hits, 1u)) {
         if (c->nlow == c->lowcap && WN_GROW(c->low, c->lowcap, c->nlow + 1))
             return WN_ENOMEM;
-        struct wn_keydoc e = {pair, want, 1};
+        struct cpair e = {pair, want, 1};
         c->low[c->nlow++] = e;
         return c->nlow > c->low_at ? low_compact(c) : WN_OK;
     }
@@ -312,7 +353,7 @@ static int counted_emit(void *ud, const struct wn_keydoc *a,
     return WN_OK;
 }
 
-static int push(uint64_t **p, size_t *n, size_t *cap, uint64_t v)
+static int push(wn_docpair **p, size_t *n, size_t *cap, wn_docpair v)
 {
     if (*n == *cap && WN_GROW(*p, *cap, *n + 1))
         return WN_ENOMEM;
@@ -335,13 +376,13 @@ static int any_more(bool mine, bool *any)
  * counts, to the owner of their first document, which adds them up: the
  * pairs that reach their want there join *mine. */
 static int anchor_settle(const struct wn_dist_rule *r, struct counted *c,
-                         struct wn_dist_round *x, uint64_t **mine,
+                         struct wn_dist_round *x, wn_docpair **mine,
                          size_t *nmine, size_t *mcap,
                          struct wn_rule_join_stats *st)
 {
     const struct wn_dist_verifier *v = r->v;
     uint32_t need = WN_MAX(c->hits, 1u);
-    struct wn_keydoc *half = NULL, *got = NULL;
+    struct cpair *half = NULL, *got = NULL;
     size_t nhalf = 0, halfcap = 0, ngot = 0, gotcap = 0;
     int *dest = wn__reallocarray(NULL, ROUND_ENTRIES, sizeof(*dest));
     int rc = dest ? low_compact(c) : WN_ENOMEM;
@@ -349,7 +390,7 @@ static int anchor_settle(const struct wn_dist_rule *r, struct counted *c,
         counted_compact(c);
     /* Pairs of the raw list (copies: anchors seen) and of the low one. */
     for (size_t i = 0; !rc && i < c->n + c->nlow;) {
-        struct wn_keydoc e;
+        struct cpair e;
         size_t next;
         if (i < c->n) {
             size_t j = i + 1;
@@ -382,7 +423,8 @@ static int anchor_settle(const struct wn_dist_rule *r, struct counted *c,
     for (size_t at = 0; !rc && any;) {
         size_t n = WN_MIN(ROUND_ENTRIES, nhalf - at);
         for (size_t i = 0; i < n; i++)
-            dest[i] = v->owner[wn__dist_unit_of(v, half[at + i].key >> 32)];
+            dest[i] =
+                v->owner[wn__dist_unit_of(v, wn__pair_a(half[at + i].key))];
         void *g = got;
         rc = wn__dist_round(x, half ? half + at : NULL, dest, n, sizeof(*half),
                             v->rank, v->size, &g, &ngot, &gotcap, &r->t->rule);
@@ -392,7 +434,7 @@ static int anchor_settle(const struct wn_dist_rule *r, struct counted *c,
             rc = any_more(at < nhalf, &any);
     }
     if (!rc)
-        rc = wn__keydoc_group(got, ngot);
+        rc = cpair_group(got, ngot);
     for (size_t i = 0; !rc && i < ngot;) {
         size_t e = i + 1;
         uint64_t sum = got[i].pad;
@@ -411,7 +453,7 @@ static int anchor_settle(const struct wn_dist_rule *r, struct counted *c,
 }
 
 static int anchor_join(const struct wn_dist_rule *r, const struct own *o,
-                       uint64_t **mine, size_t *nmine, size_t *mcap,
+                       wn_docpair **mine, size_t *nmine, size_t *mcap,
                        struct wn_rule_join_stats *st)
 {
     const struct wn_dist_verifier *v = r->v;
@@ -724,7 +766,7 @@ static int flash_push(struct flash *fl)
 }
 
 static int flash_join(const struct wn_dist_rule *r, const struct own *o,
-                      uint64_t **mine, size_t *nmine, size_t *mcap,
+                      wn_docpair **mine, size_t *nmine, size_t *mcap,
                       struct wn_rule_join_stats *st)
 {
     const struct wn_sketcher *sk = r->sk;
@@ -765,14 +807,14 @@ static int flash_join(const struct wn_dist_rule *r, const struct own *o,
 /* The entry point                                                           */
 /* ------------------------------------------------------------------------ */
 
-int wn__dist_rule_join(const struct wn_dist_rule *r, uint64_t **pairs,
+int wn__dist_rule_join(const struct wn_dist_rule *r, wn_docpair **pairs,
                        size_t *npairs, size_t *cap,
                        struct wn_rule_join_stats *st)
 {
     struct wn_dist_verifier *v = r->v;
     assert(r->sk->lead_bytes && (v->rank == 0) == (pairs != NULL));
     struct own o;
-    uint64_t *mine = NULL;
+    wn_docpair *mine = NULL;
     size_t nmine = 0, mcap = 0;
     int rc = own_make(&o, v);
     if (!rc)

@@ -53,7 +53,7 @@ struct wn_dist_rule {
  * twice when two ranks find it).
  */
 WN_INTERNAL int wn__dist_rule_join(const struct wn_dist_rule *r,
-                                   uint64_t **pairs, size_t *npairs,
+                                   wn_docpair **pairs, size_t *npairs,
                                    size_t *cap, struct wn_rule_join_stats *st);
 
 #endif /* WN_DIST_RULEJOIN_H */

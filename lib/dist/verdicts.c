@@ -171,7 +171,7 @@ static size_t verdict_bytes(uint64_t op)
  * This rank's share of a round (collective): the verdicts of its m pairs
  * (each one's first document its own) into out, verdict_bytes(op) each.
  */
-static int verify_mine(struct wn_dist_verifier *v, const uint64_t *mine,
+static int verify_mine(struct wn_dist_verifier *v, const wn_docpair *mine,
                        size_t m, uint64_t op, uint8_t *out)
 {
     size_t P = (size_t)v->size, sb = stride(v), vb = verdict_bytes(op);
@@ -198,7 +198,7 @@ static int verify_mine(struct wn_dist_verifier *v, const uint64_t *mine,
     /* The distinct second documents, grouped by owner in req. */
     size_t nn = 0;
     for (size_t i = 0; !rc && i < m; i++)
-        need[i] = (uint32_t)mine[i];
+        need[i] = wn__pair_b(mine[i]);
     if (!rc && m) {
         qsort(need, m, sizeof(*need), cmp_u64);
         nn = 1;
@@ -257,7 +257,7 @@ static int verify_mine(struct wn_dist_verifier *v, const uint64_t *mine,
     const struct wn_words *wt = sk->lead_bytes && v->wt.cms ? &v->wt : NULL;
     uint64_t last = UINT64_MAX;
     for (size_t i = 0; !rc && i < m; i++) {
-        uint64_t a = mine[i] >> 32, b = (uint32_t)mine[i];
+        uint64_t a = wn__pair_a(mine[i]), b = wn__pair_b(mine[i]);
         if (a != last) {
             rc = read_record(v, a, ra);
             last = a;
@@ -301,29 +301,32 @@ static int verify_mine(struct wn_dist_verifier *v, const uint64_t *mine,
  * (rank 0, pair order).
  */
 static int round_run(struct wn_dist_verifier *v, uint64_t op,
-                     const uint64_t *pairs, size_t m, uint8_t *out)
+                     const wn_docpair *pairs, size_t m, uint8_t *out)
 {
     size_t P = (size_t)v->size, vb = verdict_bytes(op);
+    MPI_Datatype pt = wn__dist_pair_type();
     int *cnt = wn__calloc(P, sizeof(int)), *dis = wn__calloc(P, sizeof(int));
     int *vcnt = wn__calloc(P, sizeof(int)), *vdis = wn__calloc(P, sizeof(int));
     size_t *cur = wn__calloc(P, sizeof(size_t));
-    uint64_t *grouped = NULL, *mine = NULL;
+    wn_docpair *grouped = NULL, *mine = NULL;
     uint8_t *got = NULL, *res = NULL;
     int rc = cnt && dis && vcnt && vdis && cur ? WN_OK : WN_ENOMEM;
+    if (!rc && pt == MPI_DATATYPE_NULL)
+        rc = WN_EIO;
     if (!rc && v->rank == 0) {
         grouped = wn__reallocarray(NULL, m ? m : 1, sizeof(*grouped));
         got = wn__malloc(m ? m * vb : 1);
         rc = grouped && got ? WN_OK : WN_ENOMEM;
         for (size_t i = 0; !rc && i < m; i++)
-            cnt[owner_of(v, pairs[i] >> 32)]++;
+            cnt[owner_of(v, wn__pair_a(pairs[i]))]++;
         for (size_t k = 1; !rc && k < P; k++)
             dis[k] = dis[k - 1] + cnt[k - 1];
         for (size_t i = 0; !rc && i < m; i++) {
-            int k = owner_of(v, pairs[i] >> 32);
+            int k = owner_of(v, wn__pair_a(pairs[i]));
             grouped[(size_t)dis[k] + cur[k]++] = pairs[i];
         }
         for (size_t k = 1; !rc && k < P; k++)
-            v->t->vpairs += (uint64_t)cnt[k] * 8;
+            v->t->vpairs += (uint64_t)cnt[k] * sizeof(wn_docpair);
     }
     int mm = 0;
     if (!rc && MPI_Scatter(cnt, 1, MPI_INT, &mm, 1, MPI_INT, 0,
@@ -334,8 +337,8 @@ static int round_run(struct wn_dist_verifier *v, uint64_t op,
         res = wn__malloc(mm ? (size_t)mm * vb : 1);
         rc = mine && res ? WN_OK : WN_ENOMEM;
     }
-    if (!rc && MPI_Scatterv(grouped, cnt, dis, MPI_UINT64_T, mine, mm,
-                            MPI_UINT64_T, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+    if (!rc && MPI_Scatterv(grouped, cnt, dis, pt, mine, mm, pt, 0,
+                            MPI_COMM_WORLD) != MPI_SUCCESS)
         rc = WN_EIO;
     if (!rc)
         rc = verify_mine(v, mine, (size_t)mm, op, res);
@@ -352,7 +355,7 @@ static int round_run(struct wn_dist_verifier *v, uint64_t op,
     if (!rc && v->rank == 0) {
         memset(cur, 0, P * sizeof(*cur));
         for (size_t i = 0; i < m; i++) {
-            int k = owner_of(v, pairs[i] >> 32);
+            int k = owner_of(v, wn__pair_a(pairs[i]));
             memcpy(out + i * vb, got + ((size_t)dis[k] + cur[k]++) * vb, vb);
         }
     }
@@ -368,7 +371,7 @@ static int round_run(struct wn_dist_verifier *v, uint64_t op,
     return rc;
 }
 
-int wn__dist_verdicts_run(struct wn_dist_verifier *v, const uint64_t *pairs,
+int wn__dist_verdicts_run(struct wn_dist_verifier *v, const wn_docpair *pairs,
                           size_t npairs, uint8_t *codes,
                           struct wn_pair_decision *decisions)
 {

@@ -63,11 +63,11 @@ WN_INTERNAL size_t wn__dist_unit_of(const struct wn_dist_verifier *v,
 WN_INTERNAL int wn__dist_records_read(const struct wn_dist_verifier *v,
                                       uint64_t d, size_t k, uint8_t *out);
 
-/* Rank 0: the verdicts of pairs (a << 32 | b, a < b), in their order: with
+/* Rank 0: the verdicts of pairs (wn__pair(a, b), a < b), in their order: with
  * decisions NULL, codes[i] is 0 (no edge) or 1 + the edge flag
  * (wn__edge_flag); else decisions[i] is wn__pair_decide's verdict. */
 WN_INTERNAL int wn__dist_verdicts_run(struct wn_dist_verifier *v,
-                                      const uint64_t *pairs, size_t npairs,
+                                      const wn_docpair *pairs, size_t npairs,
                                       uint8_t *codes,
                                       struct wn_pair_decision *decisions);
 /* Rank 0: the other ranks stop serving. */

@@ -123,7 +123,7 @@ static int cmp_u64(const void *x, const void *y)
 
 /* The members previews of the largest clusters: one scan in input order. */
 static int previews(struct gather *g, const struct wn_docs *d,
-                    const struct wn_clustering *c, uint32_t *slot)
+                    const struct wn_clustering *c, wn_docno *slot)
 {
     struct wn__report *r = &g->r;
     struct wn_buf *b = wn__calloc(r->nbig ? r->nbig : 1, sizeof(*b));
@@ -133,10 +133,10 @@ static int previews(struct gather *g, const struct wn_docs *d,
     for (uint64_t k = 0; k < r->nclusters; k++)
         slot[k] = 0;
     for (size_t i = 0; i < r->nbig; i++)
-        slot[r->big[i].cluster] = (uint32_t)i + 1;
+        slot[r->big[i].cluster] = (wn_docno)i + 1;
     /* Only records in play (c->doc, ascending) can be in a cluster. */
     for (size_t k = 0; !rc && k < c->m; k++) {
-        uint32_t id = c->cid[c->root[k]];
+        wn_docno id = c->cid[c->root[k]];
         if (!id || !slot[id - 1] || full[slot[id - 1] - 1])
             continue;
         size_t s = slot[id - 1] - 1;
@@ -165,18 +165,18 @@ static int on_decided(void *ud, const struct wn_dedup_job *j)
     const struct wn_clustering *c = &j->c;
     uint64_t nc = c->nclusters;
     wn__report_set_clusters(r, nc);
-    uint32_t *size = wn__calloc(nc ? nc : 1, sizeof(*size));
-    uint32_t *first = wn__calloc(nc ? nc : 1, sizeof(*first));
+    wn_docno *size = wn__calloc(nc ? nc : 1, sizeof(*size));
+    wn_docno *first = wn__calloc(nc ? nc : 1, sizeof(*first));
     g->rep_docs = wn__calloc(r->o->sample_clusters + 1, sizeof(uint64_t));
     int rc = size && first && g->rep_docs ? WN_OK : WN_ENOMEM;
     /* first[]: the index in play (c->doc) of each cluster's first. */
     for (size_t k = 0; !rc && k < c->m; k++) {
-        uint32_t id = c->cid[c->root[k]];
+        wn_docno id = c->cid[c->root[k]];
         if (id && size[id - 1]++ == 0)
-            first[id - 1] = (uint32_t)k;
+            first[id - 1] = (wn_docno)k;
     }
     for (uint64_t k = 0; !rc && k < nc; k++) {
-        uint32_t rep = c->rep[c->root[first[k]]];
+        wn_docno rep = c->rep[c->root[first[k]]];
         const char *name = doc_id(&g->id, d, rep);
         struct wn__report_sampled *s = NULL;
         rc = name ? wn__report_cluster(r, k, size[k], name, NULL, &s)
