@@ -495,7 +495,8 @@ static int anchor_join(const struct wn_dist_rule *r, const struct own *o,
         bool more = true, any = true;
         while (!rc && any) {
             size_t n = 0;
-            struct wn_keydoc e;
+            struct wn_keydoc e = {
+                0}; /* anchor_next fills it when it returns 1 */
             while (n < ROUND_ENTRIES &&
                    (rc = anchor_next(r, o, na0, &cur, &e)) == 1) {
                 if (wn__bit_get(r->skip, e.doc))
