@@ -303,8 +303,7 @@ static int raw_push(void *ud, const struct wn_keydoc *a,
     return push_pair(&x->raw, &x->nraw, &x->rawcap, a->doc, b->doc);
 }
 
-int wn__anchor_buckets(const struct wn_keydoc *v, size_t m,
-                       uint32_t bucket_max,
+int wn__anchor_buckets(const struct wn_keydoc *v, size_t m, uint32_t bucket_max,
                        int (*emit)(void *ud, const struct wn_keydoc *a,
                                    const struct wn_keydoc *b),
                        void *ud, struct wn_rule_join_stats *st)
@@ -364,8 +363,8 @@ static int anchor_part(const struct wn_rule_join_in *in, uint32_t f,
     if (!rc)
         rc = wn__keydoc_group_with(x->v, m, x->tmp);
     if (!rc)
-        rc = wn__anchor_buckets(x->v, m, in->anchor_bucket_max, raw_push, x,
-                                st);
+        rc =
+            wn__anchor_buckets(x->v, m, in->anchor_bucket_max, raw_push, x, st);
     if (!rc && x->nraw > x->compact_at)
         raw_compact(x);
     return rc;

@@ -516,12 +516,10 @@ static inline uint32_t wn__anchor_want(uint32_t hits, uint32_t na, uint32_t nb)
  * st->anchor_skipped. The first status emit returns stops it.
  * (candidates.c; lib/dist joins each rank's key range with it.)
  */
-WN_INTERNAL int wn__anchor_buckets(const struct wn_keydoc *v, size_t m,
-                                   uint32_t bucket_max,
-                                   int (*emit)(void *ud,
-                                               const struct wn_keydoc *a,
-                                               const struct wn_keydoc *b),
-                                   void *ud, struct wn_rule_join_stats *st);
+WN_INTERNAL int wn__anchor_buckets(
+    const struct wn_keydoc *v, size_t m, uint32_t bucket_max,
+    int (*emit)(void *ud, const struct wn_keydoc *a, const struct wn_keydoc *b),
+    void *ud, struct wn_rule_join_stats *st);
 /* Sort the anchor join's raw pairs (once per shared anchor) and keep at
  * most keep copies of each (more decide nothing): the new count. */
 WN_INTERNAL size_t wn__anchor_raw_compact(wn_docpair *raw, size_t n,

@@ -464,12 +464,11 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
                 .cancel = j->o.cancel,
             };
             size_t cap = npairs;
-            rc = j->rule_join
-                     ? j->rule_join(j->join_ud, &rin,
-                                    j->have_words ? &j->words : NULL, &pairs,
-                                    &npairs, &cap, &j->rule_st)
-                     : wn__stage_rule_candidates(&rin, &pairs, &npairs, &cap,
-                                                 &j->rule_st);
+            rc = j->rule_join ? j->rule_join(j->join_ud, &rin,
+                                             j->have_words ? &j->words : NULL,
+                                             &pairs, &npairs, &cap, &j->rule_st)
+                              : wn__stage_rule_candidates(&rin, &pairs, &npairs,
+                                                          &cap, &j->rule_st);
             if (!rc)
                 npairs = wn__pairs_sort_unique(pairs, npairs);
         }

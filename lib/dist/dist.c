@@ -1236,10 +1236,10 @@ static int gather_verify(void *ud, struct wn_pair_verifier *pv,
     struct gather *g = ud;
     /* Made by the rule's joins, which also set its word counts. */
     int rc = g->have_dv ? WN_OK
-                        : wn__dist_verifier_init(
-                              &g->dv, pv->sk, 0, g->size, g->pl->n,
-                              g->pl->owner, g->unit_docs, pv->sig_fd,
-                              pv->docs, g->t, g->o->cancel);
+                        : wn__dist_verifier_init(&g->dv, pv->sk, 0, g->size,
+                                                 g->pl->n, g->pl->owner,
+                                                 g->unit_docs, pv->sig_fd,
+                                                 pv->docs, g->t, g->o->cancel);
     g->have_dv = true;
     uint8_t *codes = wn__malloc(npairs ? npairs : 1);
     if (!rc && !codes)

@@ -48,7 +48,7 @@ struct wn_dist_traffic {
      * anchor pairs counted on several ranks, the lead words pushed to the
      * flash join's block owners. */
     uint64_t rule;
-    uint64_t records;  /* records this rank read */
+    uint64_t records; /* records this rank read */
     /* This rank could not open rank 0's temporary kept.jsonl by its name:
      * the output directory is not on a file system every rank sees. */
     int output_unseen;

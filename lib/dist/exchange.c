@@ -147,9 +147,9 @@ int wn__dist_round(struct wn_dist_round *x, const void *ent, const int *dest,
             rc = WN_ENOMEM;
         }
     }
-    if (!rc && MPI_Alltoallv(x->sendbuf, scount, sdispl, t,
-                             (char *)*v + *nv * esize, rcount, rdispl, t,
-                             MPI_COMM_WORLD) != MPI_SUCCESS)
+    if (!rc &&
+        MPI_Alltoallv(x->sendbuf, scount, sdispl, t, (char *)*v + *nv * esize,
+                      rcount, rdispl, t, MPI_COMM_WORLD) != MPI_SUCCESS)
         rc = WN_EIO;
     MPI_Type_free(&t);
     if (rc)
@@ -316,8 +316,8 @@ int wn__dist_join(const struct wn_dist_keys *k, size_t ndocs,
         rc = WN_EIO;
         goto out;
     }
-    rc = wn__dist_gather_pairs(&pairs, &npairs, &paircap, rank, size,
-                               &t->pairs);
+    rc =
+        wn__dist_gather_pairs(&pairs, &npairs, &paircap, rank, size, &t->pairs);
     if (!rc && rank == 0) {
         memset(st_out, 0, sizeof(*st_out));
         st_out->buckets = sum[0];
