@@ -41,6 +41,12 @@ struct wn_dist_verifier {
     bool died;
     struct wn_dist_traffic *t;
     volatile int *cancel;
+    /* The run's --memory (0: the default budget): whether this rank's
+     * records are mapped for reading (verdicts.c). Set by the caller
+     * before the first read. */
+    uint64_t memory;
+    /* The rounds' buffers, kept from one round to the next (verdicts.c). */
+    struct wn_dist_scratch *scr;
 };
 
 /* A rank's verifier over the plan's units (owner, unit_docs: nunits). */
