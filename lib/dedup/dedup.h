@@ -330,8 +330,10 @@ WN_INTERNAL int wn__pass1_add(struct wn_pass1 *p,
                               const struct wn_dedup_record *rec);
 /* Number the next accepted record with its sketch s (valid, of p->sk),
  * computed elsewhere (another MPI rank, lib/dist): committed at once,
- * after everything queued before it (with p->remote, without its
- * verification record, anchors and lead words). WN_OK or an error status. */
+ * after everything queued before it, without its band keys (the rank that
+ * made it joins them: the job's key files hold only the documents this
+ * process sketched, in their order) and, with p->remote, without its
+ * verification record, anchors and lead words. WN_OK or an error status. */
 WN_INTERNAL int wn__pass1_add_sketch(struct wn_pass1 *p,
                                      const struct wn_dedup_record *rec,
                                      const struct wn_sketch *s);

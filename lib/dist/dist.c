@@ -708,7 +708,8 @@ static int share_docs(uint64_t *unit_docs, size_t units, uint8_t **skip,
 
 /* This rank's runs of documents for wn__dist_join: its units' documents
  * are numbered from the documents of the units before them; their keys
- * are at pos in the key files (global: indexed by document number). */
+ * are at pos in the key files, which hold this rank's documents only, in
+ * their order (rank 0's job spills no other rank's: wn__pass1_add_sketch). */
 struct runs {
     uint64_t *first, *count, *pos;
     size_t n;
@@ -723,7 +724,7 @@ static void runs_release(struct runs *x)
 }
 
 static int runs_make(struct runs *x, const struct plan *pl,
-                     const uint64_t *unit_docs, int rank, bool global)
+                     const uint64_t *unit_docs, int rank)
 {
     memset(x, 0, sizeof(*x));
     size_t cap = pl->n ? pl->n : 1;
@@ -737,7 +738,7 @@ static int runs_make(struct runs *x, const struct plan *pl,
         if (pl->owner[u] == rank && unit_docs[u]) {
             x->first[x->n] = base;
             x->count[x->n] = unit_docs[u];
-            x->pos[x->n] = global ? base : local;
+            x->pos[x->n] = local;
             x->n++;
             local += unit_docs[u];
         }
@@ -883,7 +884,7 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
             if (fflush(lk.f[j]) != 0)
                 rc = wn__status_from_errno(errno);
         if (!rc)
-            rc = runs_make(&x, pl, all, rank, false);
+            rc = runs_make(&x, pl, all, rank);
         if (!rc) {
             struct wn_dist_keys k = {
                 .nkeys = lk.nkeys,
@@ -1178,8 +1179,8 @@ static int gather_next(void *ud, struct wn_record *rec,
 }
 
 /* The job's band join (wn_dedup_source.join): across every rank. Rank 0's
- * own documents' keys are in the job's band files (the other ranks' were
- * zeroed before they were sent). */
+ * own documents' keys are in the job's band files, which hold no other
+ * rank's (those were zeroed before they were sent, and not spilled). */
 static int gather_join(void *ud, const struct wn_join_in *in,
                        wn_docpair **pairs, size_t *npairs,
                        struct wn_join_stats *st)
@@ -1199,7 +1200,7 @@ static int gather_join(void *ud, const struct wn_join_in *in,
     g->ndocs = ndocs;
     struct runs x = {0};
     if (!rc)
-        rc = runs_make(&x, g->pl, g->unit_docs, 0, true);
+        rc = runs_make(&x, g->pl, g->unit_docs, 0);
     if (!rc) {
         struct wn_dist_keys k = {
             .nkeys = in->nkeys,
