@@ -908,6 +908,7 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
             rc =
                 wn__dist_verifier_init(&dv, sk, rank, size, pl->n, pl->owner,
                                        all, fileno(vrec_f), NULL, t, o->cancel);
+            dv.memory = o->memory;
             have_dv = true;
         }
         /* The rule's joins, this rank's share (rulejoin.h). */
@@ -1241,6 +1242,8 @@ static int gather_verify(void *ud, struct wn_pair_verifier *pv,
                                                  g->pl->n, g->pl->owner,
                                                  g->unit_docs, pv->sig_fd,
                                                  pv->docs, g->t, g->o->cancel);
+    if (!g->have_dv)
+        g->dv.memory = g->o->memory;
     g->have_dv = true;
     uint8_t *codes = wn__malloc(npairs ? npairs : 1);
     if (!rc && !codes)
@@ -1282,6 +1285,7 @@ static int gather_rule_join(void *ud, const struct wn_rule_join_in *in,
     int rc = wn__dist_verifier_init(&g->dv, in->sk, 0, g->size, g->pl->n,
                                     g->pl->owner, g->unit_docs, in->sig_fd,
                                     in->docs, g->t, g->o->cancel);
+    g->dv.memory = g->o->memory;
     g->have_dv = true;
     struct wn_dist_rule r = {
         .sk = in->sk,
