@@ -316,6 +316,10 @@ struct wn_pass1 {
      * lead words: none is spilled or counted here, so the verification
      * spill holds only the documents sketched here, in their order. */
     bool remote;
+    /* Their band keys are joined by the processes that made them (lib/
+     * dist's key exchange): none is spilled here, so the key files hold
+     * only the documents sketched here, in their order. */
+    bool remote_keys;
 };
 
 WN_INTERNAL int wn__pass1_init(struct wn_pass1 *p, const struct wn_sketcher *sk,
@@ -330,10 +334,9 @@ WN_INTERNAL int wn__pass1_add(struct wn_pass1 *p,
                               const struct wn_dedup_record *rec);
 /* Number the next accepted record with its sketch s (valid, of p->sk),
  * computed elsewhere (another MPI rank, lib/dist): committed at once,
- * after everything queued before it, without its band keys (the rank that
- * made it joins them: the job's key files hold only the documents this
- * process sketched, in their order) and, with p->remote, without its
- * verification record, anchors and lead words. WN_OK or an error status. */
+ * after everything queued before it (with p->remote_keys, without its band
+ * keys; with p->remote, without its verification record, anchors and lead
+ * words). WN_OK or an error status. */
 WN_INTERNAL int wn__pass1_add_sketch(struct wn_pass1 *p,
                                      const struct wn_dedup_record *rec,
                                      const struct wn_sketch *s);
@@ -886,6 +889,10 @@ struct wn_dedup_source {
      * ranks'), which keep their verification records, anchors and lead
      * words: the job spills none of these for them (wn_pass1.remote). */
     bool remote_sketches;
+    /* Their band keys are joined where they were made (set with join: the
+     * job's key files then hold only the documents it sketched, in their
+     * order; wn_pass1.remote_keys). */
+    bool remote_keys;
     /* NULL, or the verification to run instead of the job's own: the
      * pairs of the join in order, v the job's verifier (its words set),
      * uf NULL for the pair rule (every accepted pair goes to e with its

@@ -690,12 +690,12 @@ int wn__pass1_add_sketch(struct wn_pass1 *p, const struct wn_dedup_record *rec,
 }
 
 /* Commit s (other: another process's, whose band keys it joins itself
- * (lib/dist's key exchange), and with p->remote whose verification
- * record, anchors and lead words stay there too). */
+ * with p->remote_keys, and whose verification record, anchors and lead
+ * words stay there with p->remote). */
 static int add_sketch(struct wn_pass1 *p, const struct wn_dedup_record *rec,
                       const struct wn_sketch *s, bool other)
 {
-    bool remote = other && p->remote;
+    bool remote = other && p->remote, remote_keys = other && p->remote_keys;
     const struct wn_sketcher *sk = p->sk;
     struct wn_docs *e = p->docs;
     assert(s->valid && s->sk->id == sk->id);
@@ -722,7 +722,7 @@ static int add_sketch(struct wn_pass1 *p, const struct wn_dedup_record *rec,
     if (!sk->o.exact_only) {
         if (!remote)
             rc = write_all(p->sp->sig_f, s->vdata, sk->rec_bytes);
-        for (uint32_t j = 0; j < sk->nkeys && !rc && !other; j++)
+        for (uint32_t j = 0; j < sk->nkeys && !rc && !remote_keys; j++)
             rc = write_all(p->sp->key_f[j], &s->keys[j], sizeof(uint64_t));
         if (!rc && !remote)
             rc = commit_rule_keys(p, (wn_docno)d, s->anch, s->nanch, s->vdata);

@@ -291,6 +291,7 @@ static int run_impl(const char *const *inputs, size_t ninputs,
         x->job.join = src->join;
         x->job.rule_join = src->rule_join;
         x->job.p1.remote = src->remote_sketches;
+        x->job.p1.remote_keys = src->remote_keys;
         x->job.join_ud = src->ud;
         x->job.verify = src->verify;
         x->job.decide = src->decide;

@@ -709,7 +709,7 @@ static int share_docs(uint64_t *unit_docs, size_t units, uint8_t **skip,
 /* This rank's runs of documents for wn__dist_join: its units' documents
  * are numbered from the documents of the units before them; their keys
  * are at pos in the key files, which hold this rank's documents only, in
- * their order (rank 0's job spills no other rank's: wn__pass1_add_sketch). */
+ * their order (rank 0's job spills no other rank's: wn_dedup_source.remote_keys). */
 struct runs {
     uint64_t *first, *count, *pos;
     size_t n;
@@ -1518,7 +1518,8 @@ int wn_dist_dedup(const char *const *inputs, size_t ninputs, const char *outdir,
     g.o = opts;
     g.t = t;
     g.size = *size;
-    g.src.join = gather_join;
+    g.src.join = gather_join; /* so rank 0's band files hold its own keys */
+    g.src.remote_keys = true;
     g.src.keep_value = gather_keep_value;
     g.src.write = gather_write;
     g.unit_docs = wn__calloc(pl.n ? pl.n : 1, sizeof(*g.unit_docs));

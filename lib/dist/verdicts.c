@@ -236,9 +236,10 @@ int wn__dist_records_read(const struct wn_dist_verifier *v, uint64_t d,
     return rc;
 }
 
-/* This rank's documents d[0..n) (ascending, repeats allowed): their
- * records, each with its shingle count after it, into out in that order,
- * with one read per run of them (READ_GAP, READ_SPAN). */
+/* This rank's documents d[0..n): their records, each with its shingle
+ * count after it, into out in that order, with one read per run of them
+ * that ascends with small gaps (READ_GAP, READ_SPAN): fewest reads when d
+ * ascends, one a document where it does not. */
 static int read_sorted(const struct wn_dist_verifier *v, const uint64_t *d,
                        size_t n, uint8_t *out)
 {
@@ -249,10 +250,11 @@ static int read_sorted(const struct wn_dist_verifier *v, const uint64_t *d,
     int rc = WN_OK;
     for (size_t i = 0, j; !rc && i < n; i = j) {
         uint64_t end = v->ustart[wn__dist_unit_of(v, d[i]) + 1];
-        for (j = i + 1; j < n && d[j] < end && d[j] - d[j - 1] <= READ_GAP &&
-                        d[j] - d[i] < READ_SPAN;
-             j++)
-            assert(d[j] >= d[j - 1]);
+        /* Unsigned: a document below the one before ends the run. */
+        j = i + 1;
+        while (j < n && d[j] < end && d[j] - d[j - 1] <= READ_GAP &&
+               d[j] - d[i] < READ_SPAN)
+            j++;
         size_t k = (size_t)(d[j - 1] - d[i]) + 1;
         if (k == j - i) { /* no gap: straight into place */
             rc = wn__dist_records_read(v, d[i], k, out + i * sb);
@@ -323,12 +325,13 @@ static int verify_mine(struct wn_dist_verifier *v, const wn_docpair *mine,
         v->died = true;
         wn__dist_test_die("WINNOW_TEST_MPI_DIE_VERIFY", v->rank);
     }
-    /* The distinct first documents (the pairs are in order) and the
-     * distinct second ones, these grouped by owner in req. */
+    /* The first documents, one per run of equal ones (ascending for the
+     * pairs of OP_CODES, in pair order; a removal's pairs of OP_DECIDE come
+     * in the order of the removed records), and the distinct second ones,
+     * these grouped by owner in req. */
     size_t na = 0, nn = 0;
     for (size_t i = 0; !rc && i < m; i++) {
         uint64_t a = wn__pair_a(mine[i]);
-        assert(na == 0 || a >= adoc[na - 1]);
         if (na == 0 || a != adoc[na - 1])
             adoc[na++] = a;
         need[i] = wn__pair_b(mine[i]);
@@ -380,7 +383,8 @@ static int verify_mine(struct wn_dist_verifier *v, const wn_docpair *mine,
     if (!rc && MPI_Alltoallv(reply, out_n, out_at, MPI_BYTE, recs, in_n, in_at,
                              MPI_BYTE, MPI_COMM_WORLD) != MPI_SUCCESS)
         rc = WN_EIO;
-    /* The first documents' records, then each pair decided. */
+    /* The first documents' records, then each pair decided (ai: the run of
+     * the pair's first document). */
     if (!rc)
         rc = read_sorted(v, adoc, na, arecs);
     const struct wn_sketcher *sk = v->sk;
@@ -388,8 +392,9 @@ static int verify_mine(struct wn_dist_verifier *v, const wn_docpair *mine,
     size_t ai = 0;
     for (size_t i = 0; !rc && i < m; i++) {
         uint64_t a = wn__pair_a(mine[i]), b = wn__pair_b(mine[i]);
-        while (adoc[ai] != a)
+        if (adoc[ai] != a)
             ai++;
+        assert(ai < na && adoc[ai] == a);
         const uint64_t *hit = bsearch(&b, need, nn, sizeof(*need), cmp_u64);
         assert(hit);
         const uint8_t *ra = arecs + ai * sb, *rb = recs + at[hit - need] * sb;
