@@ -98,12 +98,15 @@ static uint64_t local_of(const struct wn_dist_verifier *v, uint64_t d)
     return v->ulocal[u] + (d - v->ustart[u]);
 }
 
-static bool is_short(const struct wn_dist_rule *r, uint64_t d)
+/* Whether document d of this rank's unit u is short (its local number
+ * from the unit, without local_of's search). */
+static bool is_short(const struct wn_dist_rule *r, size_t u, uint64_t d)
 {
     const struct wn_dist_verifier *v = r->v;
+    assert(v->ustart[u] <= d && d < v->ustart[u + 1]);
     if (v->docs)
         return wn__doc_nsh(v->docs, (size_t)d) <= r->sk->qp.short_tokens;
-    uint64_t l = local_of(v, d);
+    uint64_t l = v->ulocal[u] + (d - v->ustart[u]);
     return r->shortb[l >> 3] >> (l & 7) & 1;
 }
 
@@ -168,7 +171,7 @@ struct acur {
     uint32_t f;   /* file */
     uint64_t at;  /* entry in it */
     size_t k;     /* own unit of the last local number (other ranks) */
-    uint64_t slots, groups, g;
+    uint64_t ranks, slots, groups, g;
     uint8_t *buf; /* ANCHOR_CHUNK entries */
     size_t nbuf, pos;
 };
@@ -217,8 +220,11 @@ static int anchor_next(const struct wn_dist_rule *r, const struct own *o,
             key = wn__get_le64(p);
         else
             memcpy(&key, p, sizeof(key)); /* wn_keydoc's first member */
+        /* The slot's group without a division: the slot divided by the
+         * groups is the key's rank range, floor(k * P / 2^32). */
         s = key_slot(key, c->slots);
-        if (s % c->groups == c->g)
+        assert(s / c->groups == key_slot(key, c->ranks));
+        if (s - key_slot(key, c->ranks) * c->groups == c->g)
             break;
     }
     *slot = s;
@@ -508,6 +514,7 @@ static int anchor_join(const struct wn_dist_rule *r, const struct own *o,
     wn__dist_test_die("WINNOW_TEST_MPI_DIE_RULE", v->rank);
     for (uint64_t g = 0; !rc && g < groups; g++) {
         memset(&cur, 0, offsetof(struct acur, buf));
+        cur.ranks = P;
         cur.slots = P * groups;
         cur.groups = groups;
         cur.g = g;
@@ -691,7 +698,7 @@ static int flash_active(struct flash *fl)
     for (size_t k = 0; k < fl->o->n; k++) {
         size_t u = fl->o->u[k];
         for (uint64_t d = v->ustart[u]; d < v->ustart[u + 1]; d++)
-            if (!wn__bit_get(r->skip, d) && is_short(r, d))
+            if (!wn__bit_get(r->skip, d) && is_short(r, u, d))
                 wn__bit_set(fl->active, (size_t)(d / WN_FLASH_BLOCK));
     }
     if (MPI_Allreduce(MPI_IN_PLACE, fl->active, (int)bytes, MPI_BYTE, MPI_BOR,
