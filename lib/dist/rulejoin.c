@@ -168,9 +168,9 @@ static wn_docno job_doc(const uint8_t *p)
 /* Where a reading of this rank's anchors is, and which of them it takes:
  * those whose key falls in a slot of group g (key_slot over slots). */
 struct acur {
-    uint32_t f;   /* file */
-    uint64_t at;  /* entry in it */
-    size_t k;     /* own unit of the last local number (other ranks) */
+    uint32_t f;  /* file */
+    uint64_t at; /* entry in it */
+    size_t k;    /* own unit of the last local number (other ranks) */
     uint64_t ranks, slots, groups, g;
     uint8_t *buf; /* ANCHOR_CHUNK entries */
     size_t nbuf, pos;
@@ -207,8 +207,8 @@ static int anchor_next(const struct wn_dist_rule *r, const struct own *o,
                 continue;
             }
             size_t want = (size_t)WN_MIN((uint64_t)ANCHOR_CHUNK, left);
-            int rc = wn__pread_full(fileno(r->anch_f[c->f]), c->buf,
-                                    want * es, c->at * es);
+            int rc = wn__pread_full(fileno(r->anch_f[c->f]), c->buf, want * es,
+                                    c->at * es);
             if (rc)
                 return rc;
             c->at += want;
