@@ -275,8 +275,8 @@ int wn__dist_join(const struct wn_dist_keys *k, size_t ndocs,
     struct wn_keydoc *ent = wn__reallocarray(NULL, ROUND_DOCS, sizeof(*ent));
     int *dest = wn__reallocarray(NULL, ROUND_DOCS, sizeof(*dest));
     struct wn_dist_round x = {0};
-    struct wn_keydoc *v = NULL;
-    size_t nv = 0, vcap = 0;
+    struct wn_keydoc *v = NULL, *tmp = NULL;
+    size_t nv = 0, vcap = 0, tmpcap = 0;
     wn_docpair *pairs = NULL;
     size_t npairs = 0, paircap = 0;
     struct wn_join_stats st = {0};
@@ -296,8 +296,18 @@ int wn__dist_join(const struct wn_dist_keys *k, size_t ndocs,
                 rc = exchange_round(&x, ent, n, dest, rank, size, &v, &nv,
                                     &vcap, &t->keys);
         }
+        /* The radix scratch is kept across families: a new one each time
+         * would fault in fresh pages (allocations past 1 MiB are mapped
+         * and unmapped: cli/main.c). */
+        if (!rc && nv > tmpcap) {
+            wn__free(tmp);
+            tmpcap = WN_MAX(nv, vcap);
+            tmp = wn__reallocarray(NULL, tmpcap, sizeof(*tmp));
+            if (!tmp)
+                rc = WN_ENOMEM;
+        }
         if (!rc)
-            rc = wn__keydoc_group(v, nv);
+            rc = wn__keydoc_group_with(v, nv, tmp);
         if (!rc)
             rc = wn__join_sorted(v, nv, all_pairs_max, NULL, &pairs, &npairs,
                                  &paircap, &st);
@@ -338,6 +348,7 @@ out:
     wn__free(ent);
     wn__free(dest);
     wn__free(v);
+    wn__free(tmp);
     wn__free(pairs);
     return rc;
 }

@@ -98,12 +98,15 @@ static uint64_t local_of(const struct wn_dist_verifier *v, uint64_t d)
     return v->ulocal[u] + (d - v->ustart[u]);
 }
 
-static bool is_short(const struct wn_dist_rule *r, uint64_t d)
+/* Whether document d of this rank's unit u is short (its local number
+ * from the unit, without local_of's search). */
+static bool is_short(const struct wn_dist_rule *r, size_t u, uint64_t d)
 {
     const struct wn_dist_verifier *v = r->v;
+    assert(v->ustart[u] <= d && d < v->ustart[u + 1]);
     if (v->docs)
         return wn__doc_nsh(v->docs, (size_t)d) <= r->sk->qp.short_tokens;
-    uint64_t l = local_of(v, d);
+    uint64_t l = v->ulocal[u] + (d - v->ustart[u]);
     return r->shortb[l >> 3] >> (l & 7) & 1;
 }
 
@@ -162,43 +165,71 @@ static wn_docno job_doc(const uint8_t *p)
 #endif
 }
 
-/* Where a reading of this rank's anchors is. */
+/* Where a reading of this rank's anchors is, and which of them it takes:
+ * those whose key falls in a slot of group g (key_slot over slots). */
 struct acur {
-    uint32_t f;   /* file */
-    uint64_t at;  /* entry in it */
-    size_t k;     /* own unit of the last local number (other ranks) */
+    uint32_t f;  /* file */
+    uint64_t at; /* entry in it */
+    size_t k;    /* own unit of the last local number (other ranks) */
+    uint64_t ranks, slots, groups, g;
     uint8_t *buf; /* ANCHOR_CHUNK entries */
     size_t nbuf, pos;
 };
 
-/* The next anchor entry of this rank, as (key, document, its anchors):
- * 1, or 0 at the end, or an I/O status. */
+/* The key range of rank and group of an anchor: the top 32 bits cut into
+ * size * groups equal ranges. */
+static uint64_t key_slot(uint64_t key, uint64_t slots)
+{
+    return ((key >> 32) * slots) >> 32;
+}
+
+/* The next anchor entry of this rank in the cursor's group, as (key,
+ * document, its anchors) and the slot of its key: 1, or 0 at the end, or
+ * an I/O status. Every group reads the whole of this rank's anchors, so an
+ * entry of another group is passed over on its key alone, before its
+ * document is decoded. */
 static int anchor_next(const struct wn_dist_rule *r, const struct own *o,
-                       const uint8_t *na0, struct acur *c, struct wn_keydoc *e)
+                       const uint8_t *na0, struct acur *c, struct wn_keydoc *e,
+                       uint64_t *slot)
 {
     const struct wn_dist_verifier *v = r->v;
     size_t es = r->job_format ? WN_ANCHOR_ENTRY : sizeof(struct wn_keydoc);
-    while (c->pos == c->nbuf) {
-        if (c->f >= r->nfiles)
-            return 0;
-        uint64_t left = r->nanch[c->f] - c->at;
-        if (left == 0) {
-            c->f++;
-            c->at = 0;
-            continue;
+    const uint8_t *p = NULL;
+    uint64_t key = 0, s = 0;
+    for (;;) {
+        while (c->pos == c->nbuf) {
+            if (c->f >= r->nfiles)
+                return 0;
+            uint64_t left = r->nanch[c->f] - c->at;
+            if (left == 0) {
+                c->f++;
+                c->at = 0;
+                continue;
+            }
+            size_t want = (size_t)WN_MIN((uint64_t)ANCHOR_CHUNK, left);
+            int rc = wn__pread_full(fileno(r->anch_f[c->f]), c->buf, want * es,
+                                    c->at * es);
+            if (rc)
+                return rc;
+            c->at += want;
+            c->nbuf = want;
+            c->pos = 0;
         }
-        size_t want = (size_t)WN_MIN((uint64_t)ANCHOR_CHUNK, left);
-        int rc = wn__pread_full(fileno(r->anch_f[c->f]), c->buf, want * es,
-                                c->at * es);
-        if (rc)
-            return rc;
-        c->at += want;
-        c->nbuf = want;
-        c->pos = 0;
+        p = c->buf + c->pos++ * es;
+        if (r->job_format)
+            key = wn__get_le64(p);
+        else
+            memcpy(&key, p, sizeof(key)); /* wn_keydoc's first member */
+        /* The slot's group without a division: the slot divided by the
+         * groups is the key's rank range, floor(k * P / 2^32). */
+        s = key_slot(key, c->slots);
+        assert(s / c->groups == key_slot(key, c->ranks));
+        if (s - key_slot(key, c->ranks) * c->groups == c->g)
+            break;
     }
-    const uint8_t *p = c->buf + c->pos++ * es;
+    *slot = s;
     if (r->job_format) {
-        e->key = wn__get_le64(p);
+        e->key = key;
         e->doc = job_doc(p);
         if (e->doc >= r->ndocs)
             return WN_EIO;
@@ -248,13 +279,6 @@ static int count_na0(const struct wn_dist_rule *r, uint64_t nown, uint8_t **na0)
     }
     wn__free(buf);
     return rc;
-}
-
-/* The key range of rank and group of an anchor: the top 32 bits cut into
- * size * groups equal ranges. */
-static uint64_t key_slot(uint64_t key, uint64_t slots)
-{
-    return ((key >> 32) * slots) >> 32;
 }
 
 /*
@@ -477,8 +501,8 @@ static int anchor_join(const struct wn_dist_rule *r, const struct own *o,
     struct acur cur = {0};
     cur.buf = wn__malloc((size_t)ANCHOR_CHUNK * sizeof(struct wn_keydoc));
     struct wn_dist_round x = {0};
-    struct wn_keydoc *got = NULL;
-    size_t ngot = 0, gotcap = 0;
+    struct wn_keydoc *got = NULL, *tmp = NULL;
+    size_t ngot = 0, gotcap = 0, tmpcap = 0;
     struct counted c = {0};
     c.hits = r->anchor_hits;
     c.compact_at = COUNT_COMPACT_MIN;
@@ -490,6 +514,10 @@ static int anchor_join(const struct wn_dist_rule *r, const struct own *o,
     wn__dist_test_die("WINNOW_TEST_MPI_DIE_RULE", v->rank);
     for (uint64_t g = 0; !rc && g < groups; g++) {
         memset(&cur, 0, offsetof(struct acur, buf));
+        cur.ranks = P;
+        cur.slots = P * groups;
+        cur.groups = groups;
+        cur.g = g;
         cur.nbuf = cur.pos = 0;
         ngot = 0;
         bool more = true, any = true;
@@ -497,12 +525,10 @@ static int anchor_join(const struct wn_dist_rule *r, const struct own *o,
             size_t n = 0;
             struct wn_keydoc e = {
                 0}; /* anchor_next fills it when it returns 1 */
+            uint64_t s = 0;
             while (n < ROUND_ENTRIES &&
-                   (rc = anchor_next(r, o, na0, &cur, &e)) == 1) {
+                   (rc = anchor_next(r, o, na0, &cur, &e, &s)) == 1) {
                 if (wn__bit_get(r->skip, e.doc))
-                    continue;
-                uint64_t s = key_slot(e.key, P * groups);
-                if (s % groups != g)
                     continue;
                 dest[n] = (int)(s / groups);
                 ent[n++] = e;
@@ -517,8 +543,16 @@ static int anchor_join(const struct wn_dist_rule *r, const struct own *o,
             if (!rc)
                 rc = any_more(more, &any);
         }
+        /* The radix scratch is kept across groups (fresh pages fault). */
+        if (!rc && ngot > tmpcap) {
+            wn__free(tmp);
+            tmpcap = WN_MAX(ngot, gotcap);
+            tmp = wn__reallocarray(NULL, tmpcap, sizeof(*tmp));
+            if (!tmp)
+                rc = WN_ENOMEM;
+        }
         if (!rc)
-            rc = wn__keydoc_group(got, ngot);
+            rc = wn__keydoc_group_with(got, ngot, tmp);
         if (!rc)
             rc = wn__anchor_buckets(got, ngot, r->anchor_bucket_max,
                                     counted_emit, &c, st);
@@ -526,7 +560,7 @@ static int anchor_join(const struct wn_dist_rule *r, const struct own *o,
             rc = WN_EINTR;
     }
     wn__free(got);
-    got = NULL;
+    wn__free(tmp);
     if (!rc)
         rc = anchor_settle(r, &c, &x, mine, nmine, mcap, st);
     wn__dist_round_release(&x);
@@ -664,7 +698,7 @@ static int flash_active(struct flash *fl)
     for (size_t k = 0; k < fl->o->n; k++) {
         size_t u = fl->o->u[k];
         for (uint64_t d = v->ustart[u]; d < v->ustart[u + 1]; d++)
-            if (!wn__bit_get(r->skip, d) && is_short(r, d))
+            if (!wn__bit_get(r->skip, d) && is_short(r, u, d))
                 wn__bit_set(fl->active, (size_t)(d / WN_FLASH_BLOCK));
     }
     if (MPI_Allreduce(MPI_IN_PLACE, fl->active, (int)bytes, MPI_BYTE, MPI_BOR,
