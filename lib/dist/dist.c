@@ -378,8 +378,9 @@ static int outbox_pump(struct outbox *ob, bool *moved)
         unsigned char h[8];
         int rc = wn__pread_full(fd, h, sizeof(h), ob->head);
         uint64_t n = rc ? 0 : wn__get_le64(h);
-        if (!rc && n > ob->end - ob->head - sizeof(h))
-            rc = WN_EIO;
+        if (!rc && (ob->end - ob->head < sizeof(h) ||
+                    n > ob->end - ob->head - sizeof(h)))
+            rc = WN_EIO; /* not what outbox_put wrote */
         struct wn_buf *b = &ob->buf[i];
         b->len = 0;
         if (!rc)
@@ -439,8 +440,9 @@ static int outbox_put(struct outbox *ob, struct wn_buf *msg)
 }
 
 /* Under the test hooks, WINNOW_TEST_MPI_OUTBOX_LOG=PREFIX: the rank
- * writes to PREFIX.RANK how many messages it made, how many of them went
- * through the backlog, and the seconds it took to read its units. */
+ * writes to PREFIX.RANK, once it has read its units (before it waits for
+ * rank 0 to take the last messages), how many messages it made, how many
+ * of them went to the backlog, and the seconds it took to read. */
 static void outbox_log(const struct outbox *ob, int rank)
 {
 #ifdef WN_TEST_HOOKS
@@ -942,6 +944,8 @@ static int send_inputs(const char *const *inputs, const struct plan *pl,
     }
     ob->read_seconds = now_seconds() - start;
     if (!rc)
+        outbox_log(ob, rank);
+    if (!rc)
         rc = outbox_drain(ob, o->cancel);
     wn__buf_release(&msg);
     wn__buf_release(&blob);
@@ -1145,8 +1149,6 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
             rc = send_inputs(inputs, pl, o, sk, &lk, vrec_f,
                              rule_at_owners(sk) ? &rl : NULL, &kp, &ob, rank,
                              rep, t);
-        if (!rc)
-            outbox_log(&ob, rank);
         outbox_release(&ob);
     }
     t->records = rep->read;

@@ -519,14 +519,20 @@ PY
         [ "$st" -ne 0 ] && [ ! -e "$TMP/dead/kept.jsonl" ] && [ ! -e "$TMP/dead/stats.json" ]
         ok $? "rank $die killed, the others' messages waiting in their spill files: mpirun exits non-zero ($st), nothing published"
     done
-    # SIGTERM to mpirun while rank 0 holds and rank 1, done reading, waits
-    # for it to take its messages: every rank stops, nothing published.
-    rm -rf "$TMP/term"
+    # SIGTERM to mpirun (itself, not a subshell around it) while rank 0
+    # holds and rank 1, done reading, waits for it to take its messages:
+    # every rank stops well before the hold ends, nothing published.
+    rm -rf "$TMP/term" "$TMP/outbox".*
     # shellcheck disable=SC2086
     WINNOW_TEST_MPI_HOLD_MS=60000 WINNOW_TEST_MPI_MESSAGE_BYTES=4096 \
-        mpi 2 dedup -q -o "$TMP/term" $gen_inputs >/dev/null 2>"$TMP/err" &
+        WINNOW_TEST_MPI_OUTBOX_LOG="$TMP/outbox" \
+        mpirun --oversubscribe -n 2 "$WINNOW" dedup -q -o "$TMP/term" $gen_inputs >/dev/null 2>"$TMP/err" &
     pid=$!
-    sleep 2
+    n=0
+    while [ ! -e "$TMP/outbox.1" ] && [ $n -lt 300 ]; do
+        sleep 0.1; n=$((n + 1)) # rank 1 has read its units (a guard of 30 s)
+    done
+    sleep 0.5
     kill -TERM "$pid"
     n=0
     while kill -0 "$pid" 2>/dev/null && [ $n -lt 300 ]; do
@@ -535,7 +541,8 @@ PY
     kill -0 "$pid" 2>/dev/null && { kill -KILL "$pid"; n=-1; }
     wait "$pid"
     st=$?
-    [ "$n" -ge 0 ] && [ "$st" -ne 0 ] && [ ! -e "$TMP/term/kept.jsonl" ] && [ ! -e "$TMP/term/stats.json" ]
+    [ "$n" -ge 0 ] && [ "$st" -ne 0 ] && [ ! -e "$TMP/term/kept.jsonl" ] && [ ! -e "$TMP/term/stats.json" ] &&
+        ! pgrep -f "dedup -q -o $TMP/term" >/dev/null
     ok $? "SIGTERM while rank 0 holds and rank 1 waits on its messages: the run stops ($st, $n tenths of a second), nothing published"
 else
     skip "a rank that dies" "this winnow has no test hooks (meson configure -Dtest_hooks=true)"
