@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 enum { TAG_RECORDS = 17, TAG_FATES = 19 };
 enum { ENTRY_RECORD = 1, ENTRY_END = 2 };
@@ -264,14 +265,221 @@ static const char *spill_dir(const struct wn_dedup_options *o)
 /* Ranks other than 0: read, sketch, send                                    */
 /* ------------------------------------------------------------------------ */
 
-static int send_buf(struct wn_buf *b)
+/*
+ * The messages of a rank other than 0, sent without waiting for rank 0
+ * (issue 17). Rank 0 takes a rank's messages only when its pass 1 reaches
+ * that rank's units, after it has read and sketched its own, and a
+ * blocking MPI_Send of a message past Open MPI's eager limit returns only
+ * once the matching receive is posted: a rank sending that way read one
+ * message ahead, then slept through rank 0's half of the reading.
+ *
+ * So a finished message goes out by MPI_Isend straight from its buffer
+ * when fewer than OUTBOX_SLOTS sends are in flight and no older message
+ * waits; otherwise it is appended to an unnamed spill file, the backlog
+ * (a le64 length, then the message), and every send that completes
+ * (MPI_Testsome between records, outbox_pump) frees its buffer for the
+ * oldest message of the backlog, read back into it and sent. Hence:
+ * - messages are posted in the order they were made, and MPI does not let
+ *   messages from one rank with one tag overtake each other, which is what
+ *   rank 0 relies on (its pass 1 takes a rank's stream in input order);
+ * - memory holds at most OUTBOX_SLOTS messages and the one being filled,
+ *   whatever rank 0 does: what it has not taken waits on disk, not in an
+ *   in-memory queue that could grow with the input;
+ * - while rank 0 keeps up, the backlog stays empty and nothing touches
+ *   the disk; two sends in flight let rank 0 find the next message posted
+ *   while it decodes one.
+ * The spill file is written and read with pwrite and pread, whole
+ * messages at a time, so its stdio buffer is never used. Before the join,
+ * outbox_drain waits for the backlog and the sends in flight, sleeping
+ * between tests rather than spinning in MPI_Wait: rank 0 is busy then,
+ * taking these very messages, and a spinning rank takes a core from it on
+ * a loaded machine.
+ */
+#define OUTBOX_SLOTS 2
+
+struct outbox {
+    FILE *spill;                     /* the backlog */
+    uint64_t head, end;              /* its oldest message; its end */
+    uint64_t waiting;                /* messages in it */
+    struct wn_buf buf[OUTBOX_SLOTS]; /* of the sends in flight */
+    MPI_Request req[OUTBOX_SLOTS];   /* MPI_REQUEST_NULL: slot free */
+    uint64_t messages, spilled;      /* made; of those, through the spill */
+    double read_seconds;             /* from open to the last message made */
+};
+
+static int outbox_open(struct outbox *ob, const char *dir,
+                       struct wn_io_note *note)
 {
-    if (b->len > INT_MAX)
+    memset(ob, 0, sizeof(*ob));
+    for (int i = 0; i < OUTBOX_SLOTS; i++)
+        ob->req[i] = MPI_REQUEST_NULL;
+    ob->spill = wn__spill_create(dir, "messages", 0, note);
+    return ob->spill ? WN_OK : WN_EOPEN;
+}
+
+/* After outbox_drain, or after a failure: the caller then ends the run
+ * with wn_dist_abort, and a send still in flight keeps its buffer (freed
+ * under it, rank 0 could still be copying from it). */
+static void outbox_release(struct outbox *ob)
+{
+    if (ob->spill)
+        fclose(ob->spill);
+    for (int i = 0; i < OUTBOX_SLOTS; i++)
+        if (ob->req[i] == MPI_REQUEST_NULL)
+            wn__buf_release(&ob->buf[i]);
+    memset(ob, 0, sizeof(*ob));
+}
+
+static int outbox_isend(struct outbox *ob, int i)
+{
+    assert(ob->req[i] == MPI_REQUEST_NULL);
+    if (ob->buf[i].len > INT_MAX)
         return WN_ETOOBIG; /* one MPI message per record at most */
-    if (MPI_Send(b->data, (int)b->len, MPI_BYTE, 0, TAG_RECORDS,
-                 MPI_COMM_WORLD) != MPI_SUCCESS)
+    if (MPI_Isend(ob->buf[i].data, (int)ob->buf[i].len, MPI_BYTE, 0,
+                  TAG_RECORDS, MPI_COMM_WORLD, &ob->req[i]) != MPI_SUCCESS)
         return WN_EIO;
-    b->len = 0;
+    return WN_OK;
+}
+
+/* A free slot, or -1. */
+static int outbox_free_slot(const struct outbox *ob)
+{
+    for (int i = 0; i < OUTBOX_SLOTS; i++)
+        if (ob->req[i] == MPI_REQUEST_NULL)
+            return i;
+    return -1;
+}
+
+/* No send in flight. */
+static bool outbox_idle(const struct outbox *ob)
+{
+    for (int i = 0; i < OUTBOX_SLOTS; i++)
+        if (ob->req[i] != MPI_REQUEST_NULL)
+            return false;
+    return true;
+}
+
+/* Completes the sends that rank 0 has taken (and lets MPI progress those
+ * it is taking), and sends the oldest waiting messages in the slots they
+ * free. *moved: whether any send completed. */
+static int outbox_pump(struct outbox *ob, bool *moved)
+{
+    *moved = false;
+    int done = 0, idx[OUTBOX_SLOTS];
+    if (!outbox_idle(ob)) {
+        if (MPI_Testsome(OUTBOX_SLOTS, ob->req, &done, idx,
+                         MPI_STATUSES_IGNORE) != MPI_SUCCESS)
+            return WN_EIO;
+        *moved = done > 0 && done != MPI_UNDEFINED;
+    }
+    int i;
+    while (ob->waiting && (i = outbox_free_slot(ob)) >= 0) {
+        int fd = fileno(ob->spill);
+        unsigned char h[8];
+        int rc = wn__pread_full(fd, h, sizeof(h), ob->head);
+        uint64_t n = rc ? 0 : wn__get_le64(h);
+        if (!rc && (ob->end - ob->head < sizeof(h) ||
+                    n > ob->end - ob->head - sizeof(h)))
+            rc = WN_EIO; /* not what outbox_put wrote */
+        struct wn_buf *b = &ob->buf[i];
+        b->len = 0;
+        if (!rc)
+            rc = wn__buf_reserve(b, n ? (size_t)n : 1);
+        if (!rc)
+            rc = wn__pread_full(fd, b->data, (size_t)n, ob->head + sizeof(h));
+        if (rc)
+            return rc;
+        b->len = (size_t)n;
+        ob->head += sizeof(h) + n;
+        if (--ob->waiting == 0) {
+            /* Empty: the next backlog starts at the file's start. */
+            ob->head = ob->end = 0;
+            if (ftruncate(fd, 0) != 0)
+                return wn__status_from_errno(errno);
+        }
+        rc = outbox_isend(ob, i);
+        if (rc)
+            return rc;
+    }
+    return WN_OK;
+}
+
+/* Hands over the finished message in *msg (left empty, its buffer perhaps
+ * swapped with that of a completed send): sent now if it can be without
+ * passing an older one, else appended to the backlog. */
+static int outbox_put(struct outbox *ob, struct wn_buf *msg)
+{
+    bool moved = false;
+    int rc = outbox_pump(ob, &moved);
+    if (rc)
+        return rc;
+    if (msg->len > INT_MAX)
+        return WN_ETOOBIG;
+    ob->messages++;
+    int i = ob->waiting ? -1 : outbox_free_slot(ob);
+    if (i >= 0) {
+        struct wn_buf b = ob->buf[i];
+        ob->buf[i] = *msg;
+        *msg = b;
+        msg->len = 0;
+        return outbox_isend(ob, i);
+    }
+    unsigned char h[8];
+    wn__put_le64(h, (uint64_t)msg->len);
+    int fd = fileno(ob->spill);
+    rc = wn__pwrite_full(fd, h, sizeof(h), ob->end);
+    if (!rc)
+        rc = wn__pwrite_full(fd, msg->data, msg->len, ob->end + sizeof(h));
+    if (rc)
+        return rc;
+    ob->end += sizeof(h) + msg->len;
+    ob->waiting++;
+    ob->spilled++;
+    msg->len = 0;
+    return WN_OK;
+}
+
+/* Under the test hooks, WINNOW_TEST_MPI_OUTBOX_LOG=PREFIX: the rank
+ * writes to PREFIX.RANK, once it has read its units (before it waits for
+ * rank 0 to take the last messages), how many messages it made, how many
+ * of them went to the backlog, and the seconds it took to read. */
+static void outbox_log(const struct outbox *ob, int rank)
+{
+#ifdef WN_TEST_HOOKS
+    const char *e = getenv("WINNOW_TEST_MPI_OUTBOX_LOG");
+    char path[4096];
+    if (!e || !*e ||
+        snprintf(path, sizeof(path), "%s.%d", e, rank) >= (int)sizeof(path))
+        return;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return;
+    fprintf(f, "messages=%llu spilled=%llu read_seconds=%.3f\n",
+            (unsigned long long)ob->messages, (unsigned long long)ob->spilled,
+            ob->read_seconds);
+    fclose(f);
+#else
+    (void)ob;
+    (void)rank;
+#endif
+}
+
+/* Every message sent and taken by rank 0 (its pass 1 has reached this
+ * rank's last unit), looking every millisecond. */
+static int outbox_drain(struct outbox *ob, volatile int *cancel)
+{
+    const struct timespec ms = {0, 1000000};
+    while (ob->waiting || !outbox_idle(ob)) {
+        bool moved = false;
+        int rc = outbox_pump(ob, &moved);
+        if (rc)
+            return rc;
+        if (moved)
+            continue;
+        if (cancel && *cancel)
+            return WN_EINTR;
+        nanosleep(&ms, NULL);
+    }
     return WN_OK;
 }
 
@@ -458,6 +666,28 @@ static uint64_t *sketch_keys(struct wn_sketch *s, const struct wn_sketcher *sk,
     return s->keys;
 }
 
+/*
+ * The stdio buffer of each spill file this file writes through stdio (a
+ * rank's keys, anchors, verification records and kept lengths), owned by
+ * the file's holder and freed after its fclose: glibc's setvbuf with no
+ * buffer ignores the size asked for and keeps one of the file system's
+ * block size (4 KiB), a write(2) every 4 KiB (as lib/dedup/pass1.c found
+ * for the job's spills, give_buffer there).
+ */
+#define SPILL_BUFFER ((size_t)64 << 10)
+
+/* A spill file in dir with the buffer buf of SPILL_BUFFER bytes, which
+ * must outlive it. */
+static FILE *spill_buffered(const char *dir, const char *name, void *buf,
+                            struct wn_io_note *note)
+{
+    assert(buf);
+    FILE *f = wn__spill_create(dir, name, 0, note);
+    if (f)
+        (void)setvbuf(f, buf, _IOFBF, SPILL_BUFFER);
+    return f;
+}
+
 /* What a rank other than 0 keeps for the join: its documents' keys, one
  * unnamed spill file per key family in its reading order, and how many
  * documents each unit of the plan gave it. */
@@ -465,6 +695,7 @@ struct local_keys {
     FILE **f;
     uint32_t nkeys;
     uint64_t *unit_docs;
+    unsigned char *buf; /* the files' buffers, SPILL_BUFFER each */
 };
 
 static void local_keys_release(struct local_keys *lk)
@@ -474,6 +705,7 @@ static void local_keys_release(struct local_keys *lk)
             fclose(lk->f[j]);
     wn__free(lk->f);
     wn__free(lk->unit_docs);
+    wn__free(lk->buf);
     memset(lk, 0, sizeof(*lk));
 }
 
@@ -488,11 +720,13 @@ static int local_keys_open(struct local_keys *lk, const struct wn_sketcher *sk,
         return WN_OK; /* no join */
     const char *dir = spill_dir(o);
     lk->f = wn__calloc(sk->nkeys ? sk->nkeys : 1, sizeof(FILE *));
-    if (!lk->f)
+    lk->buf = wn__calloc(sk->nkeys ? sk->nkeys : 1, SPILL_BUFFER);
+    if (!lk->f || !lk->buf)
         return WN_ENOMEM;
     lk->nkeys = sk->nkeys;
     for (uint32_t j = 0; j < sk->nkeys; j++) {
-        lk->f[j] = wn__spill_create(dir, "keys", (size_t)1 << 16, NULL);
+        lk->f[j] =
+            spill_buffered(dir, "keys", lk->buf + j * SPILL_BUFFER, NULL);
         if (!lk->f[j])
             return WN_EOPEN;
     }
@@ -520,6 +754,7 @@ static int local_keys_add(struct local_keys *lk, struct wn_sketch *s,
  * words, and which of them are short (one bit by local number). */
 struct rule_local {
     FILE *anch_f;
+    unsigned char *anch_buf; /* its buffer, SPILL_BUFFER bytes */
     uint64_t nanch;
     struct wn_cms words;
     bool have_words;
@@ -532,6 +767,7 @@ static void rule_local_release(struct rule_local *rl)
 {
     if (rl->anch_f)
         fclose(rl->anch_f);
+    wn__free(rl->anch_buf);
     if (rl->have_words)
         wn__cms_release(&rl->words);
     wn__free(rl->shortb);
@@ -541,7 +777,10 @@ static void rule_local_release(struct rule_local *rl)
 static int rule_local_open(struct rule_local *rl, const char *dir)
 {
     memset(rl, 0, sizeof(*rl));
-    rl->anch_f = wn__spill_create(dir, "anchors", (size_t)1 << 16, NULL);
+    rl->anch_buf = wn__malloc(SPILL_BUFFER);
+    if (!rl->anch_buf)
+        return WN_ENOMEM;
+    rl->anch_f = spill_buffered(dir, "anchors", rl->anch_buf, NULL);
     if (!rl->anch_f)
         return WN_EOPEN;
     int rc = wn__cms_init(&rl->words, WN_WORDS_LOG2_WIDTH, WN_WORDS_DEPTH);
@@ -592,11 +831,37 @@ static int vrec_add(FILE *f, const struct wn_sketch *s,
     return WN_OK;
 }
 
+/* Seconds since some fixed point, for the test hooks' log. */
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The bytes a message holds before it is sent: MESSAGE_BYTES, or under
+ * the test hooks WINNOW_TEST_MPI_MESSAGE_BYTES (many small messages, so
+ * that a small input goes through the outbox's backlog). */
+static size_t message_bytes(void)
+{
+#ifdef WN_TEST_HOOKS
+    const char *e = getenv("WINNOW_TEST_MPI_MESSAGE_BYTES");
+    char *end = NULL;
+    unsigned long long v = e && *e ? strtoull(e, &end, 10) : 0;
+    if (end && *end == '\0' && v > 0)
+        return (size_t)v;
+#endif
+    return MESSAGE_BYTES;
+}
+
+/* Reads and sketches this rank's units, keeping what the joins and the
+ * verification need, and hands rank 0's messages to ob; returns once
+ * rank 0 has taken them all. */
 static int send_inputs(const char *const *inputs, const struct plan *pl,
                        const struct wn_dedup_options *o,
                        const struct wn_sketcher *sk, struct local_keys *lk,
                        FILE *vrec_f, struct rule_local *rl,
-                       struct wn_dist_kept *kp, int rank,
+                       struct wn_dist_kept *kp, struct outbox *ob, int rank,
                        struct wn_dedup_report *rep, struct wn_dist_traffic *t)
 {
     struct wn_sketch *s = NULL;
@@ -604,6 +869,8 @@ static int send_inputs(const char *const *inputs, const struct plan *pl,
     struct wn_reader *r = NULL;
     int rc = wn_sketch_create(sk, &s);
     bool died = false;
+    const size_t cap = message_bytes();
+    const double start = now_seconds();
     for (size_t u = 0; !rc && u < pl->n; u++) {
         if (pl->owner[u] != rank)
             continue;
@@ -642,12 +909,15 @@ static int send_inputs(const char *const *inputs, const struct plan *pl,
             }
             if (!rc)
                 rc = put_record(&msg, &rec, sent.data, blen, o, &last_src, t);
-            if (!rc && msg.len >= MESSAGE_BYTES) {
-                rc = send_buf(&msg);
+            bool moved = false;
+            if (!rc && msg.len >= cap) {
+                rc = outbox_put(ob, &msg);
                 if (!died) {
                     died = true;
                     maybe_die(rank);
                 }
+            } else if (!rc) {
+                rc = outbox_pump(ob, &moved);
             }
             if (!rc && o->cancel && *o->cancel)
                 rc = WN_EINTR;
@@ -664,7 +934,7 @@ static int send_inputs(const char *const *inputs, const struct plan *pl,
         }
         last_src.len = 0; /* the next unit's first record sends its own */
         if (!rc)
-            rc = send_buf(&msg);
+            rc = outbox_put(ob, &msg);
         if (!rc && !died) {
             died = true;
             maybe_die(rank);
@@ -672,6 +942,11 @@ static int send_inputs(const char *const *inputs, const struct plan *pl,
         wn_reader_free(r);
         r = NULL;
     }
+    ob->read_seconds = now_seconds() - start;
+    if (!rc)
+        outbox_log(ob, rank);
+    if (!rc)
+        rc = outbox_drain(ob, o->cancel);
     wn__buf_release(&msg);
     wn__buf_release(&blob);
     wn__buf_release(&sent);
@@ -839,20 +1114,22 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
     struct wn_dist_verifier dv;
     bool have_dv = false;
     struct rule_local rl = {0};
-    int rc = wn_sketcher_create(o, &sk);
+    /* The buffers of vrec_f and of kp's kept lengths, SPILL_BUFFER each,
+     * freed once both files are closed. */
+    unsigned char *bufs = wn__malloc(2 * SPILL_BUFFER);
+    int rc = bufs ? wn_sketcher_create(o, &sk) : WN_ENOMEM;
     if (!rc)
         rc = local_keys_open(&lk, sk, o, pl->n);
     if (!rc && verifies_at_owners(sk)) {
-        vrec_f =
-            wn__spill_create(spill_dir(o), "verify", (size_t)1 << 16, NULL);
+        vrec_f = spill_buffered(spill_dir(o), "verify", bufs, NULL);
         rc = vrec_f ? WN_OK : WN_EOPEN;
     }
     if (!rc && rule_at_owners(sk))
         rc = rule_local_open(&rl, spill_dir(o));
     if (!rc) {
         struct wn_io_note note = {0};
-        FILE *lens = wn__spill_create(spill_dir(o), "kept-lengths",
-                                      (size_t)1 << 16, &note);
+        FILE *lens = spill_buffered(spill_dir(o), "kept-lengths",
+                                    bufs + SPILL_BUFFER, &note);
         rc = lens ? wn__dist_kept_init(&kp, pl->n, lens) : WN_EOPEN;
         if (!lens) {
             snprintf(rep->error_path, sizeof(rep->error_path), "%s",
@@ -860,9 +1137,21 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
             rep->error_errno = note.err;
         }
     }
-    if (!rc)
-        rc = send_inputs(inputs, pl, o, sk, &lk, vrec_f,
-                         rule_at_owners(sk) ? &rl : NULL, &kp, rank, rep, t);
+    if (!rc) {
+        struct outbox ob;
+        struct wn_io_note note = {0};
+        rc = outbox_open(&ob, spill_dir(o), &note);
+        if (rc) {
+            snprintf(rep->error_path, sizeof(rep->error_path), "%s",
+                     spill_dir(o));
+            rep->error_errno = note.err;
+        }
+        if (!rc)
+            rc = send_inputs(inputs, pl, o, sk, &lk, vrec_f,
+                             rule_at_owners(sk) ? &rl : NULL, &kp, &ob, rank,
+                             rep, t);
+        outbox_release(&ob);
+    }
     t->records = rep->read;
     if (!rc && !o->exact_only) {
         all = wn__calloc(pl->n ? pl->n : 1, sizeof(*all));
@@ -955,6 +1244,7 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
         rc = remote_write(&kp, pl, inputs, o, rank, rep, t);
     rep->peak_rss_bytes = wn__peak_rss();
     wn__dist_kept_release(&kp);
+    wn__free(bufs); /* vrec_f and kp.lens are closed */
     runs_release(&x);
     wn__free(all);
     wn__free(skip);
@@ -984,6 +1274,7 @@ struct gather {
     bool has_value;
     struct wn_dist_kept kept; /* rank 0's own units */
     bool died;
+    bool held; /* hold() is behind: another rank's message was taken */
     uint64_t *unit_docs; /* documents numbered from each unit */
     struct wn_dist_traffic *t;
     int size;
@@ -1105,6 +1396,28 @@ static int take_entry(struct gather *g, struct wn_record *rec,
     return 1;
 }
 
+/* Under the test hooks, WINNOW_TEST_MPI_HOLD_MS=N: rank 0 waits N ms
+ * before it takes another rank's first message, as if its own units took
+ * that long (the other ranks read on meanwhile: test_mpi.sh). WN_EINTR
+ * when cancelled meanwhile. */
+static int hold(volatile int *cancel)
+{
+#ifdef WN_TEST_HOOKS
+    const char *e = getenv("WINNOW_TEST_MPI_HOLD_MS");
+    char *end = NULL;
+    long n = e && *e ? strtol(e, &end, 10) : 0;
+    const struct timespec ms = {0, 1000000};
+    for (long i = 0; end && *end == '\0' && i < n; i++) {
+        if (cancel && *cancel)
+            return WN_EINTR;
+        nanosleep(&ms, NULL);
+    }
+#else
+    (void)cancel;
+#endif
+    return WN_OK;
+}
+
 /* Records of the inputs in order: rank 0's own read here (the job
  * sketches them on the pool), the others' from their messages. */
 static int gather_next(void *ud, struct wn_record *rec,
@@ -1141,7 +1454,10 @@ static int gather_next(void *ud, struct wn_record *rec,
             }
         } else {
             if (!g->remote || g->pos >= g->in.len) {
-                int rc = receive(g, owner);
+                int rc = g->held ? WN_OK : hold(g->o->cancel);
+                g->held = true;
+                if (!rc)
+                    rc = receive(g, owner);
                 if (rc) {
                     wn__frame_error_path(g->f, in);
                     return rc;

@@ -9,7 +9,10 @@
 # that dies, also while writing or in the rule's anchor exchange, fails the
 # run and publishes nothing, and so do a rank that
 # cannot see the output directory and an input changed between a rank's
-# two readings. Built without MPI, it checks that winnow refuses to
+# two readings; while rank 0 holds (a test hook), the other ranks read all
+# their units, their messages waiting in spill files (lib/dist/dist.c,
+# struct outbox), with the same outputs, and a rank that dies or SIGTERM
+# meanwhile still fails the run with nothing published. Built without MPI, it checks that winnow refuses to
 # run under mpirun, and skips the rest; likewise when mpirun is missing.
 . "$(dirname "$0")/lib.sh"
 
@@ -481,6 +484,66 @@ PY
     WINNOW_TEST_MPI_DIE_RANK=1 mpi 2 dedup -q -o "$TMP/prev" $gen_inputs >/dev/null 2>&1
     [ $? -ne 0 ] && same_outputs "$TMP/one" "$TMP/prev" && cmp -s "$TMP/one/stats.json" "$TMP/prev/stats.json"
     ok $? "rank killed: the previous outputs are left as they were"
+    # A rank other than 0 reads at full speed whatever rank 0 does (issue
+    # 17): rank 0 holds 3 seconds before it takes another rank's first
+    # message, and each other rank meanwhile reads all its units, its
+    # messages (small ones here: many of them) going to its spill file
+    # until rank 0 takes them, in order (lib/dist/dist.c, struct outbox).
+    # Each rank logs how many messages it made, how many of them went
+    # through the spill, and how long it read.
+    for p in 2 3; do
+        rm -rf "$TMP/held" "$TMP/outbox".*
+        # shellcheck disable=SC2086
+        WINNOW_TEST_MPI_HOLD_MS=3000 WINNOW_TEST_MPI_MESSAGE_BYTES=4096 \
+            WINNOW_TEST_MPI_OUTBOX_LOG="$TMP/outbox" \
+            mpi "$p" dedup -q -o "$TMP/held" $gen_inputs >/dev/null 2>"$TMP/err" &&
+            same_outputs "$TMP/one" "$TMP/held"
+        ok $? "$p ranks, rank 0 holding: outputs byte-identical to one process"
+        cat "$TMP/outbox".* 2>/dev/null | sed 's/^/# /'
+        [ "$(cat "$TMP/outbox".* 2>/dev/null | wc -l)" -eq $((p - 1)) ] &&
+            cat "$TMP/outbox".* | tr ' =' '\n ' | awk '
+                $1 == "messages" { m = $2 } $1 == "spilled" { s = $2 }
+                $1 == "read_seconds" { n++; if (m < 5 || 2 * s < m || $2 >= 3) bad = 1 }
+                END { exit (n > 0 && !bad) ? 0 : 1 }'
+        ok $? "$p ranks, rank 0 holding: every other rank read all its units meanwhile, its messages through its spill file"
+    done
+    # A rank that dies with messages in its spill file, or rank 0 dying at
+    # its first take while the others have a backlog: the run fails and
+    # publishes nothing.
+    for die in 1 0; do
+        rm -rf "$TMP/dead"
+        # shellcheck disable=SC2086
+        WINNOW_TEST_MPI_HOLD_MS=1000 WINNOW_TEST_MPI_MESSAGE_BYTES=4096 \
+            WINNOW_TEST_MPI_DIE_RANK=$die mpi 2 dedup -q -o "$TMP/dead" $gen_inputs >/dev/null 2>"$TMP/err"
+        st=$?
+        [ "$st" -ne 0 ] && [ ! -e "$TMP/dead/kept.jsonl" ] && [ ! -e "$TMP/dead/stats.json" ]
+        ok $? "rank $die killed, the others' messages waiting in their spill files: mpirun exits non-zero ($st), nothing published"
+    done
+    # SIGTERM to mpirun (itself, not a subshell around it) while rank 0
+    # holds and rank 1, done reading, waits for it to take its messages:
+    # every rank stops well before the hold ends, nothing published.
+    rm -rf "$TMP/term" "$TMP/outbox".*
+    # shellcheck disable=SC2086
+    WINNOW_TEST_MPI_HOLD_MS=60000 WINNOW_TEST_MPI_MESSAGE_BYTES=4096 \
+        WINNOW_TEST_MPI_OUTBOX_LOG="$TMP/outbox" \
+        mpirun --oversubscribe -n 2 "$WINNOW" dedup -q -o "$TMP/term" $gen_inputs >/dev/null 2>"$TMP/err" &
+    pid=$!
+    n=0
+    while [ ! -e "$TMP/outbox.1" ] && [ $n -lt 300 ]; do
+        sleep 0.1; n=$((n + 1)) # rank 1 has read its units (a guard of 30 s)
+    done
+    sleep 0.5
+    kill -TERM "$pid"
+    n=0
+    while kill -0 "$pid" 2>/dev/null && [ $n -lt 300 ]; do
+        sleep 0.1; n=$((n + 1)) # a hang guard of 30 seconds
+    done
+    kill -0 "$pid" 2>/dev/null && { kill -KILL "$pid"; n=-1; }
+    wait "$pid"
+    st=$?
+    [ "$n" -ge 0 ] && [ "$st" -ne 0 ] && [ ! -e "$TMP/term/kept.jsonl" ] && [ ! -e "$TMP/term/stats.json" ] &&
+        ! pgrep -f "dedup -q -o $TMP/term" >/dev/null
+    ok $? "SIGTERM while rank 0 holds and rank 1 waits on its messages: the run stops ($st, $n tenths of a second), nothing published"
 else
     skip "a rank that dies" "this winnow has no test hooks (meson configure -Dtest_hooks=true)"
 fi
