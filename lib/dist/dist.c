@@ -984,7 +984,8 @@ static int share_docs(uint64_t *unit_docs, size_t units, uint8_t **skip,
 /* This rank's runs of documents for wn__dist_join: its units' documents
  * are numbered from the documents of the units before them; their keys
  * are at pos in the key files, which hold this rank's documents only, in
- * their order (rank 0's job spills no other rank's: wn_dedup_source.remote_keys). */
+ * their order (rank 0's job spills no other rank's:
+ * wn_dedup_source.remote_keys). */
 struct runs {
     uint64_t *first, *count, *pos;
     size_t n;

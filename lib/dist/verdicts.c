@@ -46,7 +46,7 @@ enum { OP_CODES = 2, OP_DECIDE = 3, OP_DONE = 4 };
  * traps to the hypervisor on this kind of machine), the time to copy some
  * 20 KB, so a few unwanted records read between two wanted ones are
  * cheaper than a second call. */
-#define READ_GAP 16
+#define READ_GAP  16
 #define READ_SPAN 256
 
 /* The rounds' buffers, kept from one round to the next and freed with the
@@ -85,8 +85,8 @@ static void scratch_free(struct wn_dist_scratch *x)
 {
     if (!x)
         return;
-    struct wn_buf *bufs[] = {&x->need, &x->req,   &x->at,      &x->srv,
-                             &x->reply, &x->recs, &x->adoc,    &x->arecs,
+    struct wn_buf *bufs[] = {&x->need,  &x->req,     &x->at,   &x->srv,
+                             &x->reply, &x->recs,    &x->adoc, &x->arecs,
                              &x->span,  &x->grouped, &x->mine, &x->got,
                              &x->res};
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
@@ -125,10 +125,10 @@ int wn__dist_verifier_init(struct wn_dist_verifier *v,
         v->scr->cur = wn__calloc((size_t)size, sizeof(size_t));
     }
     uint64_t *seen = wn__calloc((size_t)size, sizeof(*seen));
-    int rc = v->ustart && v->ulocal && v->scr && v->scr->ints &&
-                     v->scr->cur && seen
-                 ? WN_OK
-                 : WN_ENOMEM;
+    int rc =
+        v->ustart && v->ulocal && v->scr && v->scr->ints && v->scr->cur && seen
+            ? WN_OK
+            : WN_ENOMEM;
     for (size_t u = 0; !rc && u < nunits; u++) {
         v->ustart[u + 1] = v->ustart[u] + unit_docs[u];
         v->ulocal[u] = seen[owner[u]];
