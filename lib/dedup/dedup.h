@@ -727,6 +727,15 @@ struct wn_dedup_job {
                   size_t npairs, struct wn_uf *uf, uint64_t *verified,
                   uint64_t *edges, struct wn_edges *e);
     int (*decide)(void *ud, wn_docno a, wn_docno b, struct wn_pair_decision *d);
+    /* The joins and verification with the pairs kept at their owners,
+     * when set and the rule is the pair rule (lib/dist,
+     * wn_dedup_source.join_owned and .verify_owned), with join_ud. */
+    int (*join_owned)(void *ud, const struct wn_join_in *in,
+                      const struct wn_rule_join_in *rin, struct wn_cms *words,
+                      uint64_t *candidates, struct wn_join_stats *st,
+                      struct wn_rule_join_stats *rst);
+    int (*verify_owned)(void *ud, struct wn_pair_verifier *v,
+                        struct wn_edges *e);
     struct wn_cms words; /* the rule's word counts (have_words) */
     bool have_words;
     struct wn_words wt;
@@ -905,6 +914,22 @@ struct wn_dedup_source {
     /* NULL, or the verdict of documents a < b for a removed record's fate,
      * instead of wn__pair_decide (called in the fates' order). */
     int (*decide)(void *ud, wn_docno a, wn_docno b, struct wn_pair_decision *d);
+    /* NULL, or, for the pair rule (the news/web profiles), the joins and
+     * the verification with the candidate pairs kept where they were
+     * found, instead of join, rule_join and verify (lib/dist: each pair on
+     * the rank that read its first document, which verifies it; only the
+     * accepted pairs come to the job). join_owned runs the band join and,
+     * with rin (NULL when the sketcher has no lead words), the rule's
+     * joins, and gives *candidates the number of distinct pairs; then
+     * verify_owned puts every accepted pair in e with its flag, in pair
+     * order, as wn__stage_verify_edges would (v: the job's verifier, its
+     * words set). */
+    int (*join_owned)(void *ud, const struct wn_join_in *in,
+                      const struct wn_rule_join_in *rin, struct wn_cms *words,
+                      uint64_t *candidates, struct wn_join_stats *st,
+                      struct wn_rule_join_stats *rst);
+    int (*verify_owned)(void *ud, struct wn_pair_verifier *v,
+                        struct wn_edges *e);
     /* NULL, or the --keep max value of rec, a JSON record that next gave
      * without its bytes (raw NULL): NaN when it has none. */
     double (*keep_value)(void *ud, const struct wn_record *rec);
@@ -913,6 +938,22 @@ struct wn_dedup_source {
     int (*write)(void *ud, struct wn_dedup_job *j, struct wn_frame *f,
                  const struct wn_pass2_out *out);
 };
+
+/* A digest of a set of distinct pairs that does not depend on their order
+ * or on how they are split (a sum of a mix of each). A -Dtest_hooks=true
+ * build with WINNOW_TEST_PAIRS_DIGEST=1 prints the digest of the run's
+ * candidate pairs on stderr (wn__test_pairs_digest; the job, or rank 0
+ * for lib/dist's pairs kept at their owners), so that a test compares one
+ * process's candidates with MPI ranks'. */
+static inline uint64_t wn__pairs_digest(const wn_docpair *p, size_t n)
+{
+    uint64_t s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += wn__mix64((uint64_t)wn__pair_a(p[i]) * 0x9E3779B97F4A7C15u ^
+                       (uint64_t)wn__pair_b(p[i]));
+    return s;
+}
+WN_INTERNAL void wn__test_pairs_digest(uint64_t digest);
 
 /* The keep field of a JSON record: a number, or a string holding one
  * ("100", as some exports write numbers); NaN when absent or not numeric. */

@@ -44,6 +44,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 enum { JOB_ADDING = 0, JOB_DECIDED = 1, JOB_DONE = 2 };
@@ -356,6 +357,81 @@ static int verify_chunks(struct wn_dedup_job *j, struct wn_runs *pr,
     return rc;
 }
 
+void wn__test_pairs_digest(uint64_t digest)
+{
+#ifdef WN_TEST_HOOKS
+    if (getenv("WINNOW_TEST_PAIRS_DIGEST"))
+        fprintf(stderr, "winnow: test: candidate pairs digest %016llx\n",
+                (unsigned long long)digest);
+#else
+    (void)digest;
+#endif
+}
+
+/*
+ * The joins and the verification with the pairs kept at their owners
+ * (wn_dedup_source.join_owned, .verify_owned: lib/dist), for the pair
+ * rule: the same edges, counts and stages as the path through pairs in
+ * memory, without the pairs. t2 is when the join stage starts.
+ */
+static int join_verify_owned(struct wn_dedup_job *j, const struct wn_join_in *in,
+                             const uint64_t *nanch, struct wn_edges *e,
+                             double t2)
+{
+    assert(j->join_owned && j->verify_owned && j->sk.rule);
+    struct wn_dedup_report *rep = &j->rep;
+    const struct wn_docs *d = &j->docs;
+    struct wn_rule_join_in rin = {0};
+    bool lead = j->sk.lead_bytes > 0;
+    if (lead) {
+        j->wt.cms = j->have_words ? &j->words : NULL;
+        j->wt.n = d->n;
+        rin = (struct wn_rule_join_in){
+            .sk = &j->sk,
+            .n = d->n,
+            .docs = d,
+            .skip = in->skip,
+            .anch_f = j->sp.anch_f,
+            .nanch = nanch,
+            .sig_fd = j->sp.sig_f ? fileno(j->sp.sig_f) : -1,
+            .wt = &j->wt,
+            .anchor_bucket_max = WN_ANCHOR_BUCKET_MAX,
+            .anchor_hits = WN_ANCHOR_HITS,
+            .memory = j->o.memory,
+            .cancel = j->o.cancel,
+        };
+    }
+    struct wn_join_stats st = {0};
+    uint64_t candidates = 0;
+    wn__frame_stage(j->frame, "join", "records", 0, d->n);
+    int rc = j->join_owned(j->join_ud, in, lead ? &rin : NULL,
+                           j->have_words ? &j->words : NULL, &candidates, &st,
+                           &j->rule_st);
+    wn__spills_close_keys(&j->sp);
+    rep->candidates = candidates;
+    rep->large_buckets = st.large_buckets;
+    rep->max_bucket = st.max_bucket;
+    rep->join_partitions = st.partitions;
+    double t3 = wn__now();
+    rep->stage_seconds[2] = t3 - t2;
+    if (!rc)
+        rc = wn__pair_verifier_init(&j->ver, &j->sk, d, &j->sp);
+    j->have_ver = true;
+    j->ver.wt = lead ? &j->wt : NULL;
+    if (!rc)
+        wn__frame_stage(j->frame, "verify", "pairs", 0, candidates);
+    if (!rc)
+        rc = j->verify_owned(j->join_ud, &j->ver, e);
+    if (!rc) {
+        rep->verified = candidates;
+        rep->edges = e->n;
+    }
+    if (!rc && d->nsh->err)
+        rc = d->nsh->err;
+    rep->stage_seconds[3] = wn__now() - t3;
+    return rc;
+}
+
 int wn__dedup_job_decide(struct wn_dedup_job *j)
 {
     if (j->failed)
@@ -416,7 +492,18 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
     }
     double t2 = wn__now();
     rep->stage_seconds[1] = t2 - t1;
-    if (!rc && !j->o.exact_only) {
+    if (!rc && !j->o.exact_only && j->join_owned && j->sk.rule) {
+        struct wn_join_in in = {
+            .n = d->n,
+            .skip = skip,
+            .key_f = j->sp.key_f,
+            .nkeys = j->sk.nkeys,
+            .bucket_all_pairs = j->o.bucket_all_pairs,
+            .memory = j->o.memory,
+            .cancel = j->o.cancel,
+        };
+        rc = join_verify_owned(j, &in, nanch, &edges, t2);
+    } else if (!rc && !j->o.exact_only) {
         struct wn_join_in in = {
             .n = d->n,
             .skip = skip,
@@ -474,6 +561,8 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
         }
         /* Pairs on disk: the ones in memory join them. */
         bool spilled = wn__runs_spilled(&pr);
+        if (!rc && !spilled)
+            wn__test_pairs_digest(wn__pairs_digest(pairs, npairs));
         if (!rc && spilled) {
             wn__pairs_to_words(pairs, npairs);
             rc = wn__runs_add_run(&pr, pairs, npairs);

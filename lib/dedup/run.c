@@ -295,6 +295,8 @@ static int run_impl(const char *const *inputs, size_t ninputs,
         x->job.join_ud = src->ud;
         x->job.verify = src->verify;
         x->job.decide = src->decide;
+        x->job.join_owned = src->join_owned;
+        x->job.verify_owned = src->verify_owned;
     }
     if (!rc)
         rc = pass1(x, r, src);

@@ -585,6 +585,16 @@ static bool rule_at_owners(const struct wn_sketcher *sk)
     return verifies_at_owners(sk) && sk->lead_bytes > 0;
 }
 
+/* Whether the candidate pairs stay at the owners of their first documents
+ * and only the accepted ones go to rank 0 (verdicts.h): under the pair
+ * rule whenever the verification is at the owners. The classic rule's
+ * union-find takes every pair in order on rank 0 (its counts depend on
+ * it), so it keeps the pairs there. */
+static bool pairs_at_owners(const struct wn_sketcher *sk)
+{
+    return verifies_at_owners(sk) && sk->rule;
+}
+
 static bool dropped(const struct wn_sketcher *sk, uint32_t tag)
 {
     return tag == SEC_KEYS ||
@@ -1115,6 +1125,10 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
     struct wn_dist_verifier dv;
     bool have_dv = false;
     struct rule_local rl = {0};
+    /* The candidate pairs this rank found, then those it owns
+     * (pairs_at_owners). */
+    wn_docpair *pairs = NULL;
+    size_t npairs = 0;
     /* The buffers of vrec_f and of kp's kept lengths, SPILL_BUFFER each,
      * freed once both files are closed. */
     unsigned char *bufs = wn__malloc(2 * SPILL_BUFFER);
@@ -1127,6 +1141,7 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
     }
     if (!rc && rule_at_owners(sk))
         rc = rule_local_open(&rl, spill_dir(o));
+    bool owned = !rc && pairs_at_owners(sk);
     if (!rc) {
         struct wn_io_note note = {0};
         FILE *lens = spill_buffered(spill_dir(o), "kept-lengths",
@@ -1184,12 +1199,9 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
                 .pos = x.pos,
                 .nruns = x.n,
             };
-            wn_docpair *pairs = NULL;
-            size_t npairs = 0;
             struct wn_join_stats st;
-            rc = wn__dist_join(&k, ndocs, skip, (uint32_t)params[1], rank, size,
-                               &pairs, &npairs, &st, t);
-            wn__free(pairs);
+            rc = wn__dist_join(&k, ndocs, skip, (uint32_t)params[1], owned,
+                               rank, size, &pairs, &npairs, &st, t);
         }
         local_keys_release(&lk); /* the join is done */
         if (!rc && vrec_f && fflush(vrec_f) != 0)
@@ -1220,18 +1232,34 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
                 .anchor_bucket_max = WN_ANCHOR_BUCKET_MAX,
                 .anchor_hits = WN_ANCHOR_HITS,
                 .memory = o->memory,
+                .keep_pairs = owned,
                 .tmp_dir = spill_dir(o),
                 .cancel = o->cancel,
                 .t = t,
             };
-            rc = wn__dist_rule_join(&r, NULL, NULL, NULL, &rst);
+            size_t cap = npairs;
+            rc = owned ? wn__dist_rule_join(&r, &pairs, &npairs, &cap, &rst)
+                       : wn__dist_rule_join(&r, NULL, NULL, NULL, &rst);
         }
         if (rule_at_owners(sk) && rl.anch_f) {
             fclose(rl.anch_f); /* the joins are done */
             rl.anch_f = NULL;
         }
-        /* Then this rank verifies the pairs of its documents and serves
-         * their records, until rank 0 has every verdict it needs. */
+        /* Under the pair rule the pairs go to the owners of their first
+         * documents, and every rank verifies its own (the accepted ones
+         * go to rank 0). */
+        if (!rc && owned) {
+            size_t cap = npairs;
+            uint64_t total = 0;
+            rc = wn__dist_pairs_to_owners(&dv, &pairs, &npairs, &cap, &total);
+        }
+        if (!rc && owned)
+            rc = wn__dist_verify_owned(&dv, pairs, npairs, NULL);
+        wn__free(pairs);
+        pairs = NULL;
+        /* Then this rank verifies the pairs of its documents that rank 0
+         * sends (the classic rule's; the removals' under either) and
+         * serves their records, until rank 0 has every verdict it needs. */
         if (!rc && vrec_f)
             rc = wn__dist_verdicts_serve(&dv);
     }
@@ -1249,6 +1277,7 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
     runs_release(&x);
     wn__free(all);
     wn__free(skip);
+    wn__free(pairs);
     wn_sketcher_free(sk);
     return rc;
 }
@@ -1285,6 +1314,10 @@ struct gather {
     /* Verification at the owners (verdicts.h, when have_dv), and the
      * verdicts of the removals, in the fates' order. */
     struct wn_dist_verifier dv;
+    /* Rank 0's share of the candidate pairs kept at their owners
+     * (pairs_at_owners), from the joins to the verification. */
+    wn_docpair *owned;
+    size_t nowned;
     wn_docpair *rem;
     struct wn_pair_decision *dec;
     size_t nrem, next_rem;
@@ -1499,11 +1532,10 @@ static int gather_next(void *ud, struct wn_record *rec,
 /* The job's band join (wn_dedup_source.join): across every rank. Rank 0's
  * own documents' keys are in the job's band files, which hold no other
  * rank's (those were zeroed before they were sent, and not spilled). */
-static int gather_join(void *ud, const struct wn_join_in *in,
-                       wn_docpair **pairs, size_t *npairs,
-                       struct wn_join_stats *st)
+static int join_keys(struct gather *g, const struct wn_join_in *in, bool keep,
+                     wn_docpair **pairs, size_t *npairs,
+                     struct wn_join_stats *st)
 {
-    struct gather *g = ud;
     uint8_t *skip = (uint8_t *)in->skip;
     size_t ndocs = 0;
     uint64_t params[2] = {in->nkeys, in->bucket_all_pairs};
@@ -1528,11 +1560,18 @@ static int gather_join(void *ud, const struct wn_join_in *in,
             .pos = x.pos,
             .nruns = x.n,
         };
-        rc = wn__dist_join(&k, in->n, in->skip, in->bucket_all_pairs, 0,
+        rc = wn__dist_join(&k, in->n, in->skip, in->bucket_all_pairs, keep, 0,
                            g->size, pairs, npairs, st, g->t);
     }
     runs_release(&x);
     return rc;
+}
+
+static int gather_join(void *ud, const struct wn_join_in *in,
+                       wn_docpair **pairs, size_t *npairs,
+                       struct wn_join_stats *st)
+{
+    return join_keys(ud, in, false, pairs, npairs, st);
 }
 
 /* The --keep max value of another rank's record (wn_dedup_source). */
@@ -1592,18 +1631,12 @@ static int gather_verify(void *ud, struct wn_pair_verifier *pv,
  * (rulejoin.h). Rank 0's own documents' anchors are in the job's anchor
  * spills, their records in its verification spill (wn_pass1.remote); its
  * word counts become the run's. */
-static int gather_rule_join(void *ud, const struct wn_rule_join_in *in,
-                            struct wn_cms *words, wn_docpair **pairs,
-                            size_t *npairs, size_t *cap,
-                            struct wn_rule_join_stats *st)
+static int rule_join(struct gather *g, const struct wn_rule_join_in *in,
+                     struct wn_cms *words, bool keep, wn_docpair **pairs,
+                     size_t *npairs, size_t *cap,
+                     struct wn_rule_join_stats *st)
 {
-    struct gather *g = ud;
-    assert(!g->have_dv && in->n == g->ndocs);
-    int rc = wn__dist_verifier_init(&g->dv, in->sk, 0, g->size, g->pl->n,
-                                    g->pl->owner, g->unit_docs, in->sig_fd,
-                                    in->docs, g->t, g->o->cancel);
-    g->dv.memory = g->o->memory;
-    g->have_dv = true;
+    assert(g->have_dv && in->n == g->ndocs);
     struct wn_dist_rule r = {
         .sk = in->sk,
         .v = &g->dv,
@@ -1617,11 +1650,88 @@ static int gather_rule_join(void *ud, const struct wn_rule_join_in *in,
         .anchor_bucket_max = in->anchor_bucket_max,
         .anchor_hits = in->anchor_hits,
         .memory = in->memory,
+        .keep_pairs = keep,
         .tmp_dir = spill_dir(g->o),
         .cancel = in->cancel,
         .t = g->t,
     };
-    return rc ? rc : wn__dist_rule_join(&r, pairs, npairs, cap, st);
+    return wn__dist_rule_join(&r, pairs, npairs, cap, st);
+}
+
+static int gather_rule_join(void *ud, const struct wn_rule_join_in *in,
+                            struct wn_cms *words, wn_docpair **pairs,
+                            size_t *npairs, size_t *cap,
+                            struct wn_rule_join_stats *st)
+{
+    struct gather *g = ud;
+    assert(!g->have_dv && in->n == g->ndocs);
+    int rc = wn__dist_verifier_init(&g->dv, in->sk, 0, g->size, g->pl->n,
+                                    g->pl->owner, g->unit_docs, in->sig_fd,
+                                    in->docs, g->t, g->o->cancel);
+    g->dv.memory = g->o->memory;
+    g->have_dv = true;
+    return rc ? rc : rule_join(g, in, words, false, pairs, npairs, cap, st);
+}
+
+/* The joins with the pairs kept at their owners (wn_dedup_source.join_owned,
+ * pairs_at_owners): the band join and the rule's joins leave each rank the
+ * pairs it found, which then go to the owners of their first documents;
+ * rank 0 keeps its share in g->owned for gather_verify_owned. */
+static int gather_join_owned(void *ud, const struct wn_join_in *in,
+                             const struct wn_rule_join_in *rin,
+                             struct wn_cms *words, uint64_t *candidates,
+                             struct wn_join_stats *st,
+                             struct wn_rule_join_stats *rst)
+{
+    struct gather *g = ud;
+    assert(!g->have_dv && !g->owned);
+    wn_docpair *pairs = NULL;
+    size_t npairs = 0;
+    int rc = join_keys(g, in, true, &pairs, &npairs, st);
+    /* Without lead words no record is read before the verification, which
+     * sets the verifier's records (gather_verify_owned). */
+    if (!rc)
+        rc = wn__dist_verifier_init(&g->dv, g->sk, 0, g->size, g->pl->n,
+                                    g->pl->owner, g->unit_docs,
+                                    rin ? rin->sig_fd : -1,
+                                    rin ? rin->docs : NULL, g->t, g->o->cancel);
+    if (!rc) {
+        g->dv.memory = g->o->memory;
+        g->have_dv = true;
+    }
+    size_t cap = npairs;
+    if (!rc && rin)
+        rc = rule_join(g, rin, words, true, &pairs, &npairs, &cap, rst);
+    if (!rc)
+        rc = wn__dist_pairs_to_owners(&g->dv, &pairs, &npairs, &cap,
+                                      candidates);
+    if (rc) {
+        wn__free(pairs);
+        return rc;
+    }
+    g->owned = pairs;
+    g->nowned = npairs;
+    return WN_OK;
+}
+
+/* The verification of the pairs kept at their owners
+ * (wn_dedup_source.verify_owned): every rank its own, the accepted pairs
+ * to e. */
+static int gather_verify_owned(void *ud, struct wn_pair_verifier *pv,
+                               struct wn_edges *e)
+{
+    struct gather *g = ud;
+    assert(g->have_dv);
+    assert(g->dv.fd < 0 || g->dv.fd == pv->sig_fd);
+    g->dv.fd = pv->sig_fd;
+    g->dv.docs = pv->docs;
+    /* dv.wt: the word counts the rule's joins set, or none (no lead
+     * words). */
+    int rc = wn__dist_verify_owned(&g->dv, g->owned, g->nowned, e);
+    wn__free(g->owned);
+    g->owned = NULL;
+    g->nowned = 0;
+    return rc;
 }
 
 /* The verdicts of the removals that are no exact copies, each against its
@@ -1852,6 +1962,10 @@ int wn_dist_dedup(const char *const *inputs, size_t ninputs, const char *outdir,
     }
     if (!rc && rule_at_owners(g.sk))
         g.src.rule_join = gather_rule_join;
+    if (!rc && pairs_at_owners(g.sk)) {
+        g.src.join_owned = gather_join_owned;
+        g.src.verify_owned = gather_verify_owned;
+    }
     if (!rc)
         rc = wn__dedup_run_source(inputs, ninputs, outdir, opts, &g.src, rep);
     wn_reader_free(g.r);
@@ -1860,6 +1974,7 @@ int wn_dist_dedup(const char *const *inputs, size_t ninputs, const char *outdir,
     wn__buf_release(&g.thick);
     if (g.have_dv)
         wn__dist_verifier_release(&g.dv);
+    wn__free(g.owned);
     wn__free(g.rem);
     wn__free(g.dec);
     wn__dist_kept_release(&g.kept);

@@ -13,7 +13,9 @@
  * lib/dedup/candidates.c). A bucket's documents are all on the key's
  * owner, so the union of every rank's pairs over every family is the pair
  * set of one process's join. The pairs go to rank 0 in messages of at most
- * PAIR_CHUNK pairs and are sorted and made distinct there.
+ * PAIR_CHUNK pairs and are sorted and made distinct there, or (keep) stay
+ * where they were found, for the owners of their first documents
+ * (verdicts.h, wn__dist_pairs_to_owners).
  *
  * Memory per rank: the entries of its range of one family (16 bytes per
  * document of the corpus / P, about) plus a round's send and receive
@@ -168,6 +170,34 @@ void wn__dist_round_release(struct wn_dist_round *x)
     memset(x, 0, sizeof(*x));
 }
 
+static int cmp_keydoc_doc(const void *x, const void *y)
+{
+    wn_docno a = ((const struct wn_keydoc *)x)->doc,
+             b = ((const struct wn_keydoc *)y)->doc;
+    return (a > b) - (a < b);
+}
+
+/*
+ * A run of more than all_pairs_max equal keys pairs each document with
+ * the run's first and with its predecessor (wn__join_sorted), in the
+ * order of the run: one process appends the entries in document order,
+ * but here they come in the order of the rounds and, in each, of the
+ * ranks that sent them. Those runs are put in document order, so that
+ * the pairs are one process's; a shorter run gives all its pairs in any
+ * order. v is grouped by key (wn__keydoc_group).
+ */
+static void long_runs_in_order(struct wn_keydoc *v, size_t n,
+                               uint32_t all_pairs_max)
+{
+    for (size_t i = 0, j; i < n; i = j) {
+        bool sorted = true;
+        for (j = i + 1; j < n && v[j].key == v[i].key; j++)
+            sorted = sorted && v[j - 1].doc < v[j].doc;
+        if (!sorted && j - i > all_pairs_max)
+            qsort(v + i, j - i, sizeof(*v), cmp_keydoc_doc);
+    }
+}
+
 /* One round of the band exchange: ent[0, n) to the owners of their keys,
  * what this rank owns appended to *v. */
 static int exchange_round(struct wn_dist_round *x, const struct wn_keydoc *ent,
@@ -256,9 +286,10 @@ void wn__dist_test_die(const char *var, int rank)
 }
 
 int wn__dist_join(const struct wn_dist_keys *k, size_t ndocs,
-                  const uint8_t *skip, uint32_t all_pairs_max, int rank,
-                  int size, wn_docpair **pairs_out, size_t *npairs_out,
-                  struct wn_join_stats *st_out, struct wn_dist_traffic *t)
+                  const uint8_t *skip, uint32_t all_pairs_max, bool keep,
+                  int rank, int size, wn_docpair **pairs_out,
+                  size_t *npairs_out, struct wn_join_stats *st_out,
+                  struct wn_dist_traffic *t)
 {
     uint64_t mine = 0, most = 0;
     for (size_t r = 0; r < k->nruns; r++) {
@@ -309,6 +340,8 @@ int wn__dist_join(const struct wn_dist_keys *k, size_t ndocs,
         if (!rc)
             rc = wn__keydoc_group_with(v, nv, tmp);
         if (!rc)
+            long_runs_in_order(v, nv, all_pairs_max);
+        if (!rc)
             rc = wn__join_sorted(v, nv, all_pairs_max, NULL, &pairs, &npairs,
                                  &paircap, &st);
         if (!rc && npairs > ((size_t)1 << 22))
@@ -326,8 +359,9 @@ int wn__dist_join(const struct wn_dist_keys *k, size_t ndocs,
         rc = WN_EIO;
         goto out;
     }
-    rc =
-        wn__dist_gather_pairs(&pairs, &npairs, &paircap, rank, size, &t->pairs);
+    if (!keep)
+        rc = wn__dist_gather_pairs(&pairs, &npairs, &paircap, rank, size,
+                                   &t->pairs);
     if (!rc && rank == 0) {
         memset(st_out, 0, sizeof(*st_out));
         st_out->buckets = sum[0];
@@ -335,6 +369,8 @@ int wn__dist_join(const struct wn_dist_keys *k, size_t ndocs,
         st_out->pairs = sum[2];
         st_out->max_bucket = allmax;
         st_out->partitions = (uint64_t)size; /* key ranges of each band */
+    }
+    if (!rc && (keep || rank == 0)) {
         *pairs_out = pairs;
         *npairs_out = npairs;
         pairs = NULL;

@@ -36,15 +36,18 @@ static inline int wn__dist_key_owner(uint64_t key, int size)
 
 /*
  * The band join of ndocs documents over every rank (collective: every rank
- * calls it with the same ndocs, skip, nkeys and all_pairs_max). Documents
- * whose bit is set in skip (ndocs / 8 + 1 bytes) are left out. On rank 0,
- * *pairs and *npairs get every candidate pair (wn__pair(a, b), a < b, sorted,
- * distinct) and *st the join's figures summed over ranks; on the other
- * ranks *pairs is NULL. t->keys and t->pairs count what this rank sent.
+ * calls it with the same ndocs, skip, nkeys, all_pairs_max and keep).
+ * Documents whose bit is set in skip (ndocs / 8 + 1 bytes) are left out.
+ * On rank 0, *pairs and *npairs get every candidate pair (wn__pair(a, b),
+ * a < b, sorted, distinct) and *st the join's figures summed over ranks;
+ * on the other ranks *pairs is NULL. With keep, every rank's *pairs get
+ * the pairs it found instead (sorted, distinct; another rank may find some
+ * of them too), and none go to rank 0. t->keys and t->pairs count what
+ * this rank sent.
  */
 WN_INTERNAL int wn__dist_join(const struct wn_dist_keys *k, size_t ndocs,
                               const uint8_t *skip, uint32_t all_pairs_max,
-                              int rank, int size, wn_docpair **pairs,
+                              bool keep, int rank, int size, wn_docpair **pairs,
                               size_t *npairs, struct wn_join_stats *st,
                               struct wn_dist_traffic *t);
 

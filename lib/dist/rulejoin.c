@@ -37,7 +37,9 @@
  *    reader over its own records and the received ones).
  *
  * The pairs of both joins go to rank 0 (wn__dist_gather_pairs), where the
- * job adds them to the band pairs. Memory per rank: one group's entries
+ * job adds them to the band pairs, or (keep_pairs: the pair rule) stay
+ * on the rank that found them, for the owners of their first documents
+ * (verdicts.h, wn__dist_pairs_to_owners). Memory per rank: one group's entries
  * and their pairs, the pairs counted, a round's buffers, the blocks of
  * the flash join (3 x 2,048 records), one byte per anchor count of rank
  * 0's documents on rank 0, and the index of the records received (16
@@ -847,7 +849,8 @@ int wn__dist_rule_join(const struct wn_dist_rule *r, wn_docpair **pairs,
                        struct wn_rule_join_stats *st)
 {
     struct wn_dist_verifier *v = r->v;
-    assert(r->sk->lead_bytes && (v->rank == 0) == (pairs != NULL));
+    assert(r->sk->lead_bytes &&
+           (r->keep_pairs ? pairs != NULL : (v->rank == 0) == (pairs != NULL)));
     struct own o;
     wn_docpair *mine = NULL;
     size_t nmine = 0, mcap = 0;
@@ -862,10 +865,10 @@ int wn__dist_rule_join(const struct wn_dist_rule *r, wn_docpair **pairs,
         rc = anchor_join(r, &o, &mine, &nmine, &mcap, st);
     if (!rc && r->words)
         rc = flash_join(r, &o, &mine, &nmine, &mcap, st);
-    if (!rc)
+    if (!rc && !r->keep_pairs)
         rc = wn__dist_gather_pairs(&mine, &nmine, &mcap, v->rank, v->size,
                                    &r->t->pairs);
-    if (!rc && v->rank == 0 && nmine) {
+    if (!rc && (v->rank == 0 || r->keep_pairs) && nmine) {
         if (*npairs + nmine > *cap && WN_GROW(*pairs, *cap, *npairs + nmine))
             rc = WN_ENOMEM;
         if (!rc) {

@@ -40,6 +40,9 @@ struct wn_dist_rule {
     const uint8_t *shortb;
     uint32_t anchor_bucket_max, anchor_hits;
     uint64_t memory; /* the run's --memory (0: the default budget) */
+    /* The pairs stay on the rank that found them (every rank passes
+     * pairs), for wn__dist_pairs_to_owners; else they go to rank 0. */
+    bool keep_pairs;
     const char *tmp_dir;
     volatile int *cancel;
     struct wn_dist_traffic *t;
@@ -48,7 +51,9 @@ struct wn_dist_rule {
 /*
  * The rule's candidate pairs of the whole run (collective). On rank 0 they
  * are appended to *pairs (*npairs of room *cap, grown as needed), sorted
- * and distinct among themselves; the other ranks pass pairs NULL. st gets
+ * and distinct among themselves; the other ranks pass pairs NULL. With
+ * r->keep_pairs, every rank's pairs are appended to its own *pairs
+ * instead (unsorted; another rank may find some of them too). st gets
  * this rank's part of the join's figures (anchor_pairs may count a pair
  * twice when two ranks find it).
  */

@@ -531,3 +531,176 @@ int wn__dist_verdicts_serve(struct wn_dist_verifier *v)
             return rc;
     }
 }
+
+/* ------------------------------------------------------------------------ */
+/* Pairs kept at their owners                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Pairs sent per round of wn__dist_pairs_to_owners: 2 MiB (4 wide). */
+#define ROUTE_PAIRS ((size_t)1 << 18)
+
+int wn__dist_pairs_to_owners(const struct wn_dist_verifier *v,
+                             wn_docpair **pairs, size_t *npairs, size_t *cap,
+                             uint64_t *total)
+{
+    assert(pairs && npairs && cap && total);
+    uint64_t mine = (*npairs + ROUTE_PAIRS - 1) / ROUTE_PAIRS, rounds = 0;
+    if (MPI_Allreduce(&mine, &rounds, 1, MPI_UINT64_T, MPI_MAX,
+                      MPI_COMM_WORLD) != MPI_SUCCESS)
+        return WN_EIO;
+    int *dest = wn__reallocarray(NULL, ROUTE_PAIRS, sizeof(int));
+    struct wn_dist_round x = {0};
+    void *got = NULL;
+    size_t ngot = 0, gotcap = 0;
+    int rc = dest ? WN_OK : WN_ENOMEM;
+    for (uint64_t q = 0; !rc && q < rounds; q++) {
+        size_t at = (size_t)WN_MIN((uint64_t)*npairs, q * ROUTE_PAIRS);
+        size_t m = WN_MIN(ROUTE_PAIRS, *npairs - at);
+        for (size_t i = 0; i < m; i++)
+            dest[i] = owner_of(v, wn__pair_a((*pairs)[at + i]));
+        rc = wn__dist_round(&x, m ? *pairs + at : NULL, dest, m,
+                            sizeof(wn_docpair),
+                            v->rank, v->size, &got, &ngot, &gotcap,
+                            &v->t->pairs);
+    }
+    wn__dist_round_release(&x);
+    wn__free(dest);
+    if (rc) {
+        wn__free(got);
+        return rc;
+    }
+    wn__free(*pairs);
+    *pairs = got;
+    *cap = gotcap;
+    *npairs = wn__pairs_sort_unique(got, ngot);
+    uint64_t n = *npairs;
+    if (MPI_Allreduce(&n, total, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD) !=
+        MPI_SUCCESS)
+        return WN_EIO;
+#ifdef WN_TEST_HOOKS
+    /* Every rank of a run has the same environment (mpirun passes it). */
+    if (getenv("WINNOW_TEST_PAIRS_DIGEST")) {
+        uint64_t d = wn__pairs_digest(got, *npairs), all = 0;
+        if (MPI_Reduce(&d, &all, 1, MPI_UINT64_T, MPI_SUM, 0,
+                       MPI_COMM_WORLD) != MPI_SUCCESS)
+            return WN_EIO;
+        if (v->rank == 0)
+            wn__test_pairs_digest(all);
+    }
+#endif
+    return WN_OK;
+}
+
+/* An accepted pair and its verdict code, for rank 0's sort. */
+struct coded {
+    wn_docpair p;
+    uint8_t code;
+};
+
+static int coded_cmp(const void *x, const void *y)
+{
+    const struct coded *a = x, *b = y;
+    return (a->p > b->p) - (a->p < b->p);
+}
+
+/* Every rank's accepted pairs (their codes: 1 + the edge flag) to rank 0,
+ * which puts them in e in pair order (collective). */
+static int edges_gather(struct wn_dist_verifier *v, const wn_docpair *acc,
+                        const uint8_t *codes, size_t n, struct wn_edges *e)
+{
+    size_t P = (size_t)v->size;
+    MPI_Datatype pt = wn__dist_pair_type();
+    if (pt == MPI_DATATYPE_NULL)
+        return WN_EIO;
+    int mine = n > INT_MAX ? -1 : (int)n;
+    int *cnt = v->rank == 0 ? wn__calloc(2 * P, sizeof(int)) : NULL;
+    int rc = v->rank == 0 && !cnt ? WN_ENOMEM : WN_OK;
+    /* A rank with too many to send says so with -1, and every rank fails
+     * at once (rank 0 when it sees it, the others by MPI_Abort). */
+    if (!rc && MPI_Gather(&mine, 1, MPI_INT, cnt, 1, MPI_INT, 0,
+                          MPI_COMM_WORLD) != MPI_SUCCESS)
+        rc = WN_EIO;
+    if (!rc && mine < 0)
+        rc = WN_ELIMIT;
+    int *dis = cnt ? cnt + P : NULL;
+    uint64_t all = 0;
+    for (size_t k = 0; !rc && cnt && k < P; k++) {
+        if (cnt[k] < 0 || all + (uint64_t)cnt[k] > INT_MAX)
+            rc = WN_ELIMIT;
+        else {
+            dis[k] = (int)all;
+            all += (uint64_t)cnt[k];
+        }
+    }
+    wn_docpair *ap = NULL;
+    uint8_t *ac = NULL;
+    if (!rc && v->rank == 0) {
+        ap = wn__reallocarray(NULL, all ? all : 1, sizeof(*ap));
+        ac = wn__malloc(all ? all : 1);
+        rc = ap && ac ? WN_OK : WN_ENOMEM;
+    }
+    if (!rc && v->rank != 0)
+        v->t->verdicts += (uint64_t)n * (sizeof(wn_docpair) + 1);
+    if (!rc && MPI_Gatherv(acc, mine, pt, ap, cnt, dis, pt, 0,
+                           MPI_COMM_WORLD) != MPI_SUCCESS)
+        rc = WN_EIO;
+    if (!rc && MPI_Gatherv(codes, mine, MPI_BYTE, ac, cnt, dis, MPI_BYTE, 0,
+                           MPI_COMM_WORLD) != MPI_SUCCESS)
+        rc = WN_EIO;
+    /* Each rank's are in pair order, the ranks' interleave: sorted once. */
+    struct coded *c = NULL;
+    if (!rc && v->rank == 0) {
+        c = wn__reallocarray(NULL, all ? all : 1, sizeof(*c));
+        rc = c ? WN_OK : WN_ENOMEM;
+        for (uint64_t i = 0; !rc && i < all; i++)
+            c[i] = (struct coded){ap[i], ac[i]};
+        if (!rc)
+            qsort(c, (size_t)all, sizeof(*c), coded_cmp);
+        for (uint64_t i = 0; !rc && i < all; i++)
+            rc = wn__edge_push(e, c[i].p, (uint8_t)(c[i].code - 1), NULL);
+    }
+    wn__free(c);
+    wn__free(ap);
+    wn__free(ac);
+    wn__free(cnt);
+    return rc;
+}
+
+int wn__dist_verify_owned(struct wn_dist_verifier *v, const wn_docpair *pairs,
+                          size_t npairs, struct wn_edges *e)
+{
+    assert((v->rank == 0) == (e != NULL));
+    uint64_t mine = (npairs + ROUND_PAIRS - 1) / ROUND_PAIRS, rounds = 0;
+    if (MPI_Allreduce(&mine, &rounds, 1, MPI_UINT64_T, MPI_MAX,
+                      MPI_COMM_WORLD) != MPI_SUCCESS)
+        return WN_EIO;
+    uint8_t *codes = wn__malloc(ROUND_PAIRS);
+    wn_docpair *acc = NULL;
+    uint8_t *acode = NULL;
+    size_t nacc = 0, acap = 0, ccap = 0;
+    int rc = codes ? WN_OK : WN_ENOMEM;
+    for (uint64_t q = 0; !rc && q < rounds; q++) {
+        size_t at = (size_t)WN_MIN((uint64_t)npairs, q * ROUND_PAIRS);
+        size_t m = WN_MIN(ROUND_PAIRS, npairs - at);
+        assert(m == 0 || owner_of(v, wn__pair_a(pairs[at])) == v->rank);
+        rc = verify_mine(v, m ? pairs + at : NULL, m, OP_CODES, codes);
+        for (size_t i = 0; !rc && i < m; i++) {
+            if (!codes[i])
+                continue;
+            if (WN_GROW(acc, acap, nacc + 1) || WN_GROW(acode, ccap, nacc + 1))
+                rc = WN_ENOMEM;
+            else {
+                acc[nacc] = pairs[at + i];
+                acode[nacc++] = codes[i];
+            }
+        }
+        if (!rc && v->cancel && *v->cancel)
+            rc = WN_EINTR;
+    }
+    wn__free(codes);
+    if (!rc)
+        rc = edges_gather(v, acc, acode, nacc, e);
+    wn__free(acc);
+    wn__free(acode);
+    return rc;
+}

@@ -81,4 +81,28 @@ WN_INTERNAL int wn__dist_verdicts_done(struct wn_dist_verifier *v);
 /* A rank other than 0: serve rank 0's requests until it is done. */
 WN_INTERNAL int wn__dist_verdicts_serve(struct wn_dist_verifier *v);
 
+/*
+ * The candidate pairs kept at the owners of their first documents, for the
+ * pair rule (the news/web profiles): they never go through rank 0, and
+ * only the accepted ones go there. Both are collective.
+ *
+ * wn__dist_pairs_to_owners: this rank's pairs (*pairs, *npairs of room
+ * *cap: those it found) go to the owners of their first documents (one
+ * MPI_Alltoallv per round of at most 2^18 pairs) and are replaced with the
+ * pairs this rank owns, sorted and distinct; *total gets the run's number
+ * of distinct pairs (on every rank: a pair has one owner).
+ *
+ * wn__dist_verify_owned: every rank verifies its own pairs (sorted,
+ * distinct, its first documents) in rounds as wn__dist_verdicts_run's,
+ * as many as the rank with the most pairs needs, fetching the second
+ * records from their owners; the accepted pairs and their flags go to
+ * rank 0, whose e gets them in pair order (e NULL on the other ranks).
+ */
+WN_INTERNAL int wn__dist_pairs_to_owners(const struct wn_dist_verifier *v,
+                                         wn_docpair **pairs, size_t *npairs,
+                                         size_t *cap, uint64_t *total);
+WN_INTERNAL int wn__dist_verify_owned(struct wn_dist_verifier *v,
+                                      const wn_docpair *pairs, size_t npairs,
+                                      struct wn_edges *e);
+
 #endif /* WN_DIST_VERDICTS_H */

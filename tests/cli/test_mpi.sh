@@ -160,6 +160,41 @@ for p in 2 3; do
         done)
     ok $? "large buckets, $p ranks: the same outputs, candidates and bucket figures"
 done
+# The same corpus in 3 compressed parts: with 2 ranks rank 0 reads the
+# first and the third, rank 1 the second, so a key's entries reach its
+# owner as first, third, second part; a large bucket's members must be
+# put back in document order before they are paired, or other pairs of
+# the same number come out (all these texts are copies, so the outputs
+# would not show it: the pairs' digest does, in a -Dtest_hooks=true
+# build).
+# Texts that differ in one number each: no exact copies, which would
+# leave the join.
+mkdir -p "$TMP/tmplz"
+awk 'BEGIN { for (i = 1; i <= 300; i++) printf "{\"id\": \"u%d\", \"text\": \"The city council met on Tuesday evening to discuss the budget for the coming year, and member %d asked about the cost of repairing the old bridge over the river near the market square.\"}\n", i, i }' >"$TMP/tmplu.jsonl"
+split -n l/3 -d --additional-suffix=.jsonl "$TMP/tmplu.jsonl" "$TMP/tmplz/part"
+gzip "$TMP"/tmplz/part*.jsonl
+digest() { sed -n 's/.*candidate pairs digest \([0-9a-f]*\).*/\1/p' "$1"; }
+WINNOW_TEST_PAIRS_DIGEST=1 "$WINNOW" dedup -q -o "$TMP/tmplz1" \
+    "$TMP"/tmplz/part*.jsonl.gz 2>"$TMP/tmplz1.err"
+hooks=0
+[ -n "$(digest "$TMP/tmplz1.err")" ] && hooks=1
+for p in 2 3; do
+    rm -rf "$TMP/tmplzp"
+    WINNOW_TEST_PAIRS_DIGEST=1 mpi "$p" dedup -q -o "$TMP/tmplzp" \
+        "$TMP"/tmplz/part*.jsonl.gz 2>"$TMP/tmplzp.err" &&
+        same_outputs "$TMP/tmplz1" "$TMP/tmplzp" &&
+        (for k in candidates verified edges large_buckets max_bucket; do
+            [ "$(json_get "$TMP/tmplz1/stats.json" $k)" = "$(json_get "$TMP/tmplzp/stats.json" $k)" ] || exit 1
+        done)
+    ok $? "large buckets over 3 compressed parts, $p ranks: the same outputs, candidates and bucket figures"
+    if [ "$hooks" = 1 ]; then
+        [ "$(digest "$TMP/tmplz1.err")" = "$(digest "$TMP/tmplzp.err")" ]
+        ok $? "large buckets over 3 compressed parts, $p ranks: the same candidate pairs as one process"
+    else
+        skip "large buckets over 3 compressed parts, $p ranks: the same candidate pairs" \
+            "a build without -Dtest_hooks=true prints no digest"
+    fi
+done
 
 # Verification at the owners (lib/dist/verdicts.c): each pair goes to the
 # rank that read its first record, which fetches the second's record from
@@ -216,6 +251,16 @@ for opts in "" "--profile classic --threshold 0.7"; do
         if ($3 == "1" && v["verdicts"] <= 0) bad = 1
         n++ } END { exit (n == 2 && !bad) ? 0 : 1 }'
     ok $? "pairs across ranks, options '$opts', 2 ranks: each rank fetched the other's records, rank 1 sent verdicts"
+    if [ -z "$opts" ]; then
+        # The pair rule keeps the candidate pairs at the owners of their
+        # first records: rank 0 sends out only the removals' pairs to be
+        # decided again for removed.jsonl (z1-z2 and w1-w2, rank 1's: 8
+        # bytes each), and rank 1 sends rank 0 only its two edges (9 bytes
+        # each) and those two removals' verdicts (48 bytes each).
+        grep -q 'MPI rank 0 of 2: .* vpairs=16 ' "$TMP/own.err" &&
+            grep -q 'MPI rank 1 of 2: .* verdicts=114 ' "$TMP/own.err"
+        ok $? "pairs across ranks, news, 2 ranks: no candidate pair through rank 0, only the edges to it"
+    fi
 done
 # Exact verification keeps its old path: the shingle sets go to rank 0
 # with the sketches, and nothing is fetched.
