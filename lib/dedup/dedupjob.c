@@ -561,8 +561,10 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
         }
         /* Pairs on disk: the ones in memory join them. */
         bool spilled = wn__runs_spilled(&pr);
+#ifdef WN_TEST_HOOKS
         if (!rc && !spilled)
             wn__test_pairs_digest(wn__pairs_digest(pairs, npairs));
+#endif
         if (!rc && spilled) {
             wn__pairs_to_words(pairs, npairs);
             rc = wn__runs_add_run(&pr, pairs, npairs);

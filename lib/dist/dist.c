@@ -1690,14 +1690,13 @@ static int gather_join_owned(void *ud, const struct wn_join_in *in,
     int rc = join_keys(g, in, true, &pairs, &npairs, st);
     /* Without lead words no record is read before the verification, which
      * sets the verifier's records (gather_verify_owned). */
-    if (!rc)
+    if (!rc) {
         rc = wn__dist_verifier_init(&g->dv, g->sk, 0, g->size, g->pl->n,
                                     g->pl->owner, g->unit_docs,
                                     rin ? rin->sig_fd : -1,
                                     rin ? rin->docs : NULL, g->t, g->o->cancel);
-    if (!rc) {
         g->dv.memory = g->o->memory;
-        g->have_dv = true;
+        g->have_dv = true; /* released with the gather, even half made */
     }
     size_t cap = npairs;
     if (!rc && rin)

@@ -578,8 +578,11 @@ int wn__dist_pairs_to_owners(const struct wn_dist_verifier *v,
         MPI_SUCCESS)
         return WN_EIO;
 #ifdef WN_TEST_HOOKS
-    /* Every rank of a run has the same environment (mpirun passes it). */
-    if (getenv("WINNOW_TEST_PAIRS_DIGEST")) {
+    /* Rank 0's environment decides (mpirun may not pass it to every node). */
+    int on = v->rank == 0 && getenv("WINNOW_TEST_PAIRS_DIGEST") != NULL;
+    if (MPI_Bcast(&on, 1, MPI_INT, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+        return WN_EIO;
+    if (on) {
         uint64_t d = wn__pairs_digest(got, *npairs), all = 0;
         if (MPI_Reduce(&d, &all, 1, MPI_UINT64_T, MPI_SUM, 0,
                        MPI_COMM_WORLD) != MPI_SUCCESS)
@@ -603,40 +606,42 @@ static int coded_cmp(const void *x, const void *y)
     return (a->p > b->p) - (a->p < b->p);
 }
 
-/* Every rank's accepted pairs (their codes: 1 + the edge flag) to rank 0,
- * which puts them in e in pair order (collective). */
+/* Rank 0's accepted pairs from every rank, appended round by round. */
+struct coded_list {
+    struct coded *c;
+    size_t n, cap;
+};
+
+/* A round's accepted pairs of every rank (at most ROUND_PAIRS each, with
+ * their codes: 1 + the edge flag) appended to rank 0's list (collective). */
 static int edges_gather(struct wn_dist_verifier *v, const wn_docpair *acc,
-                        const uint8_t *codes, size_t n, struct wn_edges *e)
+                        const uint8_t *codes, size_t n, struct coded_list *l)
 {
+    assert(n <= ROUND_PAIRS);
     size_t P = (size_t)v->size;
     MPI_Datatype pt = wn__dist_pair_type();
     if (pt == MPI_DATATYPE_NULL)
         return WN_EIO;
-    int mine = n > INT_MAX ? -1 : (int)n;
-    int *cnt = v->rank == 0 ? wn__calloc(2 * P, sizeof(int)) : NULL;
-    int rc = v->rank == 0 && !cnt ? WN_ENOMEM : WN_OK;
-    /* A rank with too many to send says so with -1, and every rank fails
-     * at once (rank 0 when it sees it, the others by MPI_Abort). */
-    if (!rc && MPI_Gather(&mine, 1, MPI_INT, cnt, 1, MPI_INT, 0,
-                          MPI_COMM_WORLD) != MPI_SUCCESS)
-        rc = WN_EIO;
-    if (!rc && mine < 0)
-        rc = WN_ELIMIT;
-    int *dis = cnt ? cnt + P : NULL;
+    struct wn_dist_scratch *x = v->scr;
+    /* The first two of the scratch's int arrays: verify_mine is done. */
+    int mine = (int)n, *cnt = x->ints, *dis = cnt + P;
+    int rc = MPI_Gather(&mine, 1, MPI_INT, cnt, 1, MPI_INT, 0,
+                        MPI_COMM_WORLD) == MPI_SUCCESS
+                 ? WN_OK
+                 : WN_EIO;
     uint64_t all = 0;
-    for (size_t k = 0; !rc && cnt && k < P; k++) {
-        if (cnt[k] < 0 || all + (uint64_t)cnt[k] > INT_MAX)
-            rc = WN_ELIMIT;
-        else {
-            dis[k] = (int)all;
-            all += (uint64_t)cnt[k];
-        }
+    for (size_t k = 0; !rc && v->rank == 0 && k < P; k++) {
+        dis[k] = (int)all;
+        all += (uint64_t)cnt[k];
     }
+    /* P * ROUND_PAIRS pairs at most: under INT_MAX up to 2^18 ranks. */
+    if (!rc && all > INT_MAX)
+        rc = WN_ELIMIT;
     wn_docpair *ap = NULL;
     uint8_t *ac = NULL;
     if (!rc && v->rank == 0) {
-        ap = wn__reallocarray(NULL, all ? all : 1, sizeof(*ap));
-        ac = wn__malloc(all ? all : 1);
+        ap = room(&x->grouped, (size_t)all, sizeof(*ap));
+        ac = room(&x->got, (size_t)all, 1);
         rc = ap && ac ? WN_OK : WN_ENOMEM;
     }
     if (!rc && v->rank != 0)
@@ -647,60 +652,91 @@ static int edges_gather(struct wn_dist_verifier *v, const wn_docpair *acc,
     if (!rc && MPI_Gatherv(codes, mine, MPI_BYTE, ac, cnt, dis, MPI_BYTE, 0,
                            MPI_COMM_WORLD) != MPI_SUCCESS)
         rc = WN_EIO;
-    /* Each rank's are in pair order, the ranks' interleave: sorted once. */
-    struct coded *c = NULL;
-    if (!rc && v->rank == 0) {
-        c = wn__reallocarray(NULL, all ? all : 1, sizeof(*c));
-        rc = c ? WN_OK : WN_ENOMEM;
-        for (uint64_t i = 0; !rc && i < all; i++)
-            c[i] = (struct coded){ap[i], ac[i]};
-        if (!rc)
-            qsort(c, (size_t)all, sizeof(*c), coded_cmp);
-        for (uint64_t i = 0; !rc && i < all; i++)
-            rc = wn__edge_push(e, c[i].p, (uint8_t)(c[i].code - 1), NULL);
-    }
-    wn__free(c);
-    wn__free(ap);
-    wn__free(ac);
-    wn__free(cnt);
+    if (!rc && v->rank == 0 && all && WN_GROW(l->c, l->cap, l->n + all))
+        rc = WN_ENOMEM;
+    for (uint64_t i = 0; !rc && v->rank == 0 && i < all; i++)
+        l->c[l->n++] = (struct coded){ap[i], ac[i]};
     return rc;
+}
+
+/* Second documents of one owner a rank asks for in a round, at least. */
+#define ASK_MIN ((size_t)64)
+
+/*
+ * How many of a rank's next pairs p[0, n) make its share of a round: at
+ * most ROUND_PAIRS, and at most ask_max second documents (repeats
+ * counted) of any one owner, so that no rank serves more than P ask_max
+ * records in a round however the pairs fall (the pairs of the rounds of
+ * wn__dist_verdicts_run are ROUND_PAIRS in all, not per rank). cnt: P
+ * counters.
+ */
+static size_t round_share(const struct wn_dist_verifier *v, const wn_docpair *p,
+                          size_t n, size_t ask_max, size_t *cnt)
+{
+    memset(cnt, 0, (size_t)v->size * sizeof(*cnt));
+    size_t m = 0;
+    while (m < n && m < ROUND_PAIRS) {
+        size_t *c = &cnt[owner_of(v, wn__pair_b(p[m]))];
+        if (*c == ask_max)
+            break;
+        (*c)++;
+        m++;
+    }
+    return m;
 }
 
 int wn__dist_verify_owned(struct wn_dist_verifier *v, const wn_docpair *pairs,
                           size_t npairs, struct wn_edges *e)
 {
     assert((v->rank == 0) == (e != NULL));
-    uint64_t mine = (npairs + ROUND_PAIRS - 1) / ROUND_PAIRS, rounds = 0;
-    if (MPI_Allreduce(&mine, &rounds, 1, MPI_UINT64_T, MPI_MAX,
-                      MPI_COMM_WORLD) != MPI_SUCCESS)
-        return WN_EIO;
+    size_t P = (size_t)v->size;
+    size_t ask_max = WN_MAX(ROUND_PAIRS / P, ASK_MIN);
     uint8_t *codes = wn__malloc(ROUND_PAIRS);
-    wn_docpair *acc = NULL;
-    uint8_t *acode = NULL;
-    size_t nacc = 0, acap = 0, ccap = 0;
-    int rc = codes ? WN_OK : WN_ENOMEM;
-    for (uint64_t q = 0; !rc && q < rounds; q++) {
-        size_t at = (size_t)WN_MIN((uint64_t)npairs, q * ROUND_PAIRS);
-        size_t m = WN_MIN(ROUND_PAIRS, npairs - at);
+    wn_docpair *acc = wn__reallocarray(NULL, ROUND_PAIRS, sizeof(*acc));
+    uint8_t *acode = wn__malloc(ROUND_PAIRS);
+    size_t *cnt = wn__calloc(P, sizeof(*cnt));
+    struct coded_list l = {0};
+    int rc = codes && acc && acode && cnt ? WN_OK : WN_ENOMEM;
+    /* Rounds until no rank has pairs left: every rank takes part in each
+     * (its share may be empty). A rank that fails returns at once and its
+     * caller aborts the run (MPI_Abort), so none waits in a collective. */
+    for (size_t at = 0; !rc;) {
+        uint64_t left = npairs - at, any = 0;
+        if (MPI_Allreduce(&left, &any, 1, MPI_UINT64_T, MPI_MAX,
+                          MPI_COMM_WORLD) != MPI_SUCCESS) {
+            rc = WN_EIO;
+            break;
+        }
+        if (any == 0)
+            break;
+        size_t m = left ? round_share(v, pairs + at, (size_t)left, ask_max, cnt)
+                        : 0;
         assert(m == 0 || owner_of(v, wn__pair_a(pairs[at])) == v->rank);
         rc = verify_mine(v, m ? pairs + at : NULL, m, OP_CODES, codes);
+        size_t nacc = 0;
         for (size_t i = 0; !rc && i < m; i++) {
-            if (!codes[i])
-                continue;
-            if (WN_GROW(acc, acap, nacc + 1) || WN_GROW(acode, ccap, nacc + 1))
-                rc = WN_ENOMEM;
-            else {
+            if (codes[i]) {
                 acc[nacc] = pairs[at + i];
                 acode[nacc++] = codes[i];
             }
         }
+        if (!rc)
+            rc = edges_gather(v, acc, acode, nacc, &l);
+        at += m;
         if (!rc && v->cancel && *v->cancel)
             rc = WN_EINTR;
     }
+    /* Each rank's edges came in pair order, the ranks' interleave. */
+    if (!rc && e) {
+        if (l.n)
+            qsort(l.c, l.n, sizeof(*l.c), coded_cmp);
+        for (size_t i = 0; !rc && i < l.n; i++)
+            rc = wn__edge_push(e, l.c[i].p, (uint8_t)(l.c[i].code - 1), NULL);
+    }
+    wn__free(l.c);
     wn__free(codes);
-    if (!rc)
-        rc = edges_gather(v, acc, acode, nacc, e);
     wn__free(acc);
     wn__free(acode);
+    wn__free(cnt);
     return rc;
 }
