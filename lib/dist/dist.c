@@ -4,7 +4,9 @@
  * of entries in input order (native byte order: every rank runs the same
  * binary on the same architecture):
  *
- *   ENTRY_RECORD  struct wire_record, then source (unless that of the
+ *   ENTRY_RECORD  the record's header (wire.h: its place, status and the
+ *                 lengths of what follows, about 8 bytes), then source
+ *                 (unless that of the
  *                 record before it in the unit), id, the raw bytes of a
  *                 rejected record (at most RAW_REJECTED: rejected.jsonl
  *                 shows them), the encoded sketch of an accepted one (an
@@ -31,6 +33,7 @@
 #include "dist/kept.h"
 #include "dist/rulejoin.h"
 #include "dist/verdicts.h"
+#include "dist/wire.h"
 
 #include "dedup/dedup.h"
 #include "io/reader.h"
@@ -52,19 +55,6 @@ enum { ENTRY_RECORD = 1, ENTRY_END = 2 };
 #define MESSAGE_BYTES ((size_t)4 << 20)
 /* More than the 64 KiB that rejected.jsonl shows of a rejected record. */
 #define RAW_REJECTED ((size_t)80 << 10)
-
-struct wire_record {
-    int32_t kind, status, sys_errno;
-    uint32_t flags; /* WIRE_VALUE, WIRE_SAME_SOURCE */
-    uint64_t error_offset, offset, line, raw_len;
-    uint64_t raw_sent, id_len, text_len, source_len, blob_len;
-};
-
-/* The record's --keep max value (a double) follows its sketch. */
-#define WIRE_VALUE 1u
-/* The record's source is that of the unit's record before it (none sent:
- * a unit's records are mostly of one file). */
-#define WIRE_SAME_SOURCE 2u
 
 struct wire_end {
     uint64_t bytes, blank_lines;
@@ -486,13 +476,13 @@ static int outbox_drain(struct outbox *ob, volatile int *cancel)
 static int put_record(struct wn_buf *b, const struct wn_record *rec,
                       const void *blob, size_t blob_len,
                       const struct wn_dedup_options *o, struct wn_buf *last_src,
-                      struct wn_dist_traffic *t)
+                      struct wn_wire_ctx *ctx, struct wn_dist_traffic *t)
 {
     const char *src = rec->source ? rec->source : "";
     size_t src_len = strlen(src);
     bool same = last_src->len && last_src->len == src_len &&
                 memcmp(last_src->data, src, src_len) == 0;
-    struct wire_record w = {
+    struct wn_wire_record w = {
         .kind = rec->kind,
         .status = rec->status,
         .sys_errno = rec->sys_errno,
@@ -505,7 +495,7 @@ static int put_record(struct wn_buf *b, const struct wn_record *rec,
         .text_len = rec->status ? 0 : rec->text_len,
         .source_len = same ? 0 : src_len,
         .blob_len = blob_len,
-        .flags = same ? WIRE_SAME_SOURCE : 0,
+        .flags = same ? WN_WIRE_SAME_SOURCE : 0,
     };
     if (!same) {
         last_src->len = 0;
@@ -517,12 +507,14 @@ static int put_record(struct wn_buf *b, const struct wn_record *rec,
     double value = NAN;
     if (!rec->status && o->keep == WN_KEEP_MAX && rec->kind == WN_RECORD_JSON) {
         value = wn__dedup_keep_value(rec->raw, rec->raw_len, o->keep_field);
-        w.flags |= WIRE_VALUE;
+        w.flags |= WN_WIRE_VALUE;
     }
     uint8_t type = ENTRY_RECORD;
+    size_t at = b->len;
     int rc = wn__buf_append(b, &type, 1);
     if (!rc)
-        rc = wn__buf_append(b, &w, sizeof(w));
+        rc = wn__wire_put(b, &w, ctx);
+    size_t head = b->len - at;
     if (!rc)
         rc = wn__buf_append(b, src, w.source_len);
     if (!rc && w.id_len)
@@ -531,12 +523,12 @@ static int put_record(struct wn_buf *b, const struct wn_record *rec,
         rc = wn__buf_append(b, rec->raw, w.raw_sent);
     if (!rc && blob_len)
         rc = wn__buf_append(b, blob, blob_len);
-    if (!rc && (w.flags & WIRE_VALUE))
+    if (!rc && (w.flags & WN_WIRE_VALUE))
         rc = wn__buf_append(b, &value, sizeof(value));
     t->raw += w.raw_sent;
     t->sketches += blob_len;
-    t->other += 1 + sizeof(w) + w.source_len + w.id_len +
-                (w.flags & WIRE_VALUE ? sizeof(value) : 0);
+    t->other += head + w.source_len + w.id_len +
+                (w.flags & WN_WIRE_VALUE ? sizeof(value) : 0);
     return rc;
 }
 
@@ -891,6 +883,7 @@ static int send_inputs(const char *const *inputs, const struct plan *pl,
             break;
         }
         rc = wn__dist_kept_watch(kp, u, r);
+        struct wn_wire_ctx wctx = {0, 0}; /* per unit, as rank 0's */
         struct wn_record rec;
         int got = 0;
         while (!rc && (got = wn_reader_next(r, &rec)) > 0) {
@@ -918,7 +911,8 @@ static int send_inputs(const char *const *inputs, const struct plan *pl,
                 blen = sent.len;
             }
             if (!rc)
-                rc = put_record(&msg, &rec, sent.data, blen, o, &last_src, t);
+                rc = put_record(&msg, &rec, sent.data, blen, o, &last_src,
+                                &wctx, t);
             bool moved = false;
             if (!rc && msg.len >= cap) {
                 rc = outbox_put(ob, &msg);
@@ -1300,6 +1294,7 @@ struct gather {
     struct wn_sketcher *sk; /* to decode sketches */
     struct wn_sketch *s;
     struct wn_buf source; /* the NUL-terminated source of a record */
+    struct wn_wire_ctx wctx; /* of the unit being received (wire.h) */
     double value;         /* the --keep max value of the last entry */
     bool has_value;
     struct wn_dist_kept kept; /* rank 0's own units */
@@ -1370,26 +1365,30 @@ static int take_entry(struct gather *g, struct wn_record *rec,
         g->src.bytes += w.bytes;
         g->src.blank_lines += w.blank_lines;
         g->source.len = 0;
+        g->wctx = (struct wn_wire_ctx){0, 0};
         return 0;
     }
-    struct wire_record w;
-    if (type != ENTRY_RECORD || left < 1 + sizeof(w))
+    struct wn_wire_record w;
+    size_t used = 0;
+    if (type != ENTRY_RECORD)
         return WN_EFORMAT;
-    memcpy(&w, p + 1, sizeof(w));
-    size_t body = 1 + sizeof(w);
+    int rc = wn__wire_get((const uint8_t *)p + 1, left - 1, &w, &g->wctx,
+                          &used);
+    if (rc)
+        return rc;
+    size_t body = 1 + used;
     uint64_t need = w.source_len + w.id_len + w.raw_sent + w.blob_len +
-                    (w.flags & WIRE_VALUE ? sizeof(double) : 0);
+                    (w.flags & WN_WIRE_VALUE ? sizeof(double) : 0);
     if (w.source_len > left || w.id_len > left || w.raw_sent > left ||
         w.blob_len > left || need > left - body)
         return WN_EFORMAT;
     if (w.raw_sent > w.raw_len || (!w.status && w.raw_sent))
         return WN_EFORMAT;
     const char *q = p + body;
-    if ((w.flags & WIRE_SAME_SOURCE) && (w.source_len || !g->source.len))
+    if ((w.flags & WN_WIRE_SAME_SOURCE) && (w.source_len || !g->source.len))
         return WN_EFORMAT;
     g->pos += body + (size_t)need;
-    int rc = WN_OK;
-    if (!(w.flags & WIRE_SAME_SOURCE)) {
+    if (!(w.flags & WN_WIRE_SAME_SOURCE)) {
         g->source.len = 0;
         rc = wn__buf_append(&g->source, q, w.source_len);
         if (!rc)
@@ -1415,7 +1414,7 @@ static int take_entry(struct gather *g, struct wn_record *rec,
     q += w.raw_sent;
     rec->text = NULL; /* sketched by its rank */
     rec->text_len = w.text_len;
-    g->has_value = (w.flags & WIRE_VALUE) != 0;
+    g->has_value = (w.flags & WN_WIRE_VALUE) != 0;
     if (g->has_value)
         memcpy(&g->value, q + w.blob_len, sizeof(g->value));
     *s = NULL;

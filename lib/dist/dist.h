@@ -7,7 +7,7 @@
  * range k read by rank k (lib/io/reader.h); any other input i is read
  * whole by rank i % P. Every rank reads and sketches its own share (rank 0
  * too, on its thread pool) and sends rank 0, in input order, one entry
- * per record: the record's place, status, id and encoded sketch
+ * per record: the record's place, status (a compact header: wire.h), id and encoded sketch
  * (wn_sketch_encode) without its band keys (a rank keeps its keys in
  * spill files), but not its bytes (but for a rejected record's, which
  * rejected.jsonl shows). Rank 0 runs the dedup job on the entries exactly

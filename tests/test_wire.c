@@ -1,0 +1,232 @@
+/*
+ * test_wire.c - the compact header of a record's entry (lib/dist/wire.c):
+ * every header read back is the one written, in a unit's order, whatever
+ * its fields; an accepted JSONL record's header is small; a header cut
+ * short or malformed is refused, never read past its end.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dist/wire.h"
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rnd(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* A value of any size: zero, small, or up to 64 bits. */
+static uint64_t any(void)
+{
+    switch (rnd() % 4) {
+    case 0:
+        return 0;
+    case 1:
+        return rnd() % 300;
+    case 2:
+        return rnd() >> (rnd() % 64);
+    default:
+        return rnd() % 2 ? UINT64_MAX - rnd() % 3 : rnd();
+    }
+}
+
+static void assert_same(const struct wn_wire_record *a,
+                        const struct wn_wire_record *b)
+{
+    assert_int_equal(a->kind, b->kind);
+    assert_int_equal(a->status, b->status);
+    assert_int_equal(a->sys_errno, b->sys_errno);
+    assert_int_equal(a->flags, b->flags);
+    assert_true(a->error_offset == b->error_offset);
+    assert_true(a->offset == b->offset);
+    assert_true(a->line == b->line);
+    assert_true(a->raw_len == b->raw_len);
+    assert_true(a->raw_sent == b->raw_sent);
+    assert_true(a->id_len == b->id_len);
+    assert_true(a->text_len == b->text_len);
+    assert_true(a->source_len == b->source_len);
+    assert_true(a->blob_len == b->blob_len);
+}
+
+/* Units of random records, written one after another into one buffer and
+ * read back with a context of their own. */
+static void test_round_trip(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    struct wn_wire_record *w = calloc(N, sizeof(*w));
+    assert_non_null(w);
+    struct wn_buf b = {0};
+    struct wn_wire_ctx put = {0, 0};
+    for (size_t i = 0; i < N; i++) {
+        if (i % 1000 == 0)
+            put = (struct wn_wire_ctx){0, 0}; /* a new unit */
+        w[i] = (struct wn_wire_record){
+            .kind = (int32_t)(rnd() % 3),
+            .status = rnd() % 4 ? 0 : -(int32_t)(rnd() % 12),
+            .sys_errno = rnd() % 8 ? 0 : (int32_t)(rnd() % 200),
+            .flags = (uint32_t)(rnd() % 4),
+            .error_offset = rnd() % 4 ? 0 : any(),
+            .raw_len = any(),
+            .raw_sent = any(),
+            .id_len = any(),
+            .text_len = any(),
+            .source_len = any(),
+            .blob_len = any(),
+        };
+        /* Mostly the next line, sometimes further on, sometimes back. */
+        switch (rnd() % 4) {
+        case 0:
+        case 1:
+            w[i].offset = put.next_offset;
+            w[i].line = put.next_line;
+            break;
+        case 2:
+            w[i].offset = put.next_offset + rnd() % 100;
+            w[i].line = put.next_line + rnd() % 3;
+            break;
+        default:
+            w[i].offset = any();
+            w[i].line = any();
+        }
+        size_t before = b.len;
+        assert_int_equal(wn__wire_put(&b, &w[i], &put), WN_OK);
+        assert_true(b.len - before <= WN_WIRE_HEAD_MAX);
+    }
+    struct wn_wire_ctx get = {0, 0};
+    size_t at = 0;
+    for (size_t i = 0; i < N; i++) {
+        if (i % 1000 == 0)
+            get = (struct wn_wire_ctx){0, 0};
+        struct wn_wire_record r;
+        size_t used = 0;
+        assert_int_equal(wn__wire_get((const uint8_t *)b.data + at,
+                                      b.len - at, &r, &get, &used),
+                         WN_OK);
+        assert_same(&w[i], &r);
+        at += used;
+    }
+    assert_true(at == b.len);
+    wn__buf_release(&b);
+    free(w);
+}
+
+/* An accepted record of a JSONL file, on the line after the one before:
+ * its raw, text, id and sketch lengths and the bits. */
+static void test_accepted_record_small(void **state)
+{
+    (void)state;
+    struct wn_buf b = {0};
+    struct wn_wire_ctx ctx = {0, 0};
+    uint64_t off = 0;
+    for (uint64_t line = 1; line <= 100; line++) {
+        struct wn_wire_record w = {
+            .offset = off,
+            .line = line,
+            .raw_len = 1870,
+            .id_len = 12,
+            .text_len = 1800,
+            .blob_len = 68,
+            .flags = line > 1 ? WN_WIRE_SAME_SOURCE : 0,
+            .source_len = line > 1 ? 0 : 20,
+        };
+        if (line == 1)
+            ctx.next_line = 1; /* the first record reads as "ahead" */
+        size_t before = b.len;
+        assert_int_equal(wn__wire_put(&b, &w, &ctx), WN_OK);
+        if (line > 1)
+            assert_true(b.len - before <= 9);
+        off += w.raw_len + 1;
+    }
+    wn__buf_release(&b);
+}
+
+/* Every prefix of a valid header is refused; so are unknown bits, both
+ * forms of one field, a varint of 11 bytes and a kind past int32. */
+static void test_bad_headers(void **state)
+{
+    (void)state;
+    struct wn_buf b = {0};
+    struct wn_wire_ctx ctx = {0, 0};
+    struct wn_wire_record w = {
+        .kind = 1,
+        .status = -3,
+        .sys_errno = 2,
+        .error_offset = 77,
+        .offset = 123456789,
+        .line = 5000,
+        .raw_len = 99999,
+        .raw_sent = 99999,
+        .id_len = 3,
+        .text_len = 40000,
+        .source_len = 9,
+        .blob_len = 1000,
+        .flags = WN_WIRE_VALUE,
+    };
+    assert_int_equal(wn__wire_put(&b, &w, &ctx), WN_OK);
+    struct wn_wire_record r;
+    size_t used;
+    for (size_t n = 0; n < b.len; n++) {
+        /* A copy of exactly n bytes: ASan sees any read past them. */
+        uint8_t *cut = malloc(n ? n : 1);
+        assert_non_null(cut);
+        memcpy(cut, b.data, n);
+        struct wn_wire_ctx c = {0, 0};
+        assert_int_equal(wn__wire_get(cut, n, &r, &c, &used), WN_EFORMAT);
+        free(cut);
+    }
+    struct wn_wire_ctx c = {0, 0};
+    assert_int_equal(
+        wn__wire_get((const uint8_t *)b.data, b.len, &r, &c, &used), WN_OK);
+    assert_true(used == b.len);
+    assert_same(&w, &r);
+
+    const uint8_t unknown[] = {0x80, 0x80, 0x04}; /* bit 16 */
+    const uint8_t both_offsets[] = {0x30, 0x01, 0x01}; /* ahead and abs */
+    const uint8_t long_varint[] = {0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                   0xff, 0xff, 0xff, 0xff, 0x01};
+    const uint8_t big_kind[] = {0x01, 0x80, 0x80, 0x80, 0x80, 0x10}; /* 2^32 */
+    const uint8_t *bad[] = {unknown, both_offsets, long_varint, big_kind};
+    const size_t len[] = {sizeof(unknown), sizeof(both_offsets),
+                          sizeof(long_varint), sizeof(big_kind)};
+    for (size_t i = 0; i < 4; i++) {
+        c = (struct wn_wire_ctx){0, 0};
+        assert_int_equal(wn__wire_get(bad[i], len[i], &r, &c, &used),
+                         WN_EFORMAT);
+    }
+    /* Extremes of the signed fields; an unknown flag is refused. */
+    struct wn_wire_record ext = {.kind = INT32_MAX,
+                                 .status = INT32_MIN,
+                                 .sys_errno = -1};
+    size_t at = b.len;
+    struct wn_wire_ctx p2 = {0, 0}, g2 = {0, 0};
+    assert_int_equal(wn__wire_put(&b, &ext, &p2), WN_OK);
+    assert_int_equal(wn__wire_get((const uint8_t *)b.data + at, b.len - at,
+                                  &r, &g2, &used),
+                     WN_OK);
+    assert_same(&ext, &r);
+    struct wn_wire_record odd = {.flags = 4};
+    assert_int_equal(wn__wire_put(&b, &odd, &ctx), WN_EINVAL);
+    wn__buf_release(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_accepted_record_small),
+        cmocka_unit_test(test_bad_headers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
