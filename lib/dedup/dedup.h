@@ -409,6 +409,11 @@ struct wn_egroups {
     size_t n, cap;
 };
 
+/* Append (doc, first) to e: doc a copy in the group whose first is first
+ * (callers add them by document; lib/dist/exact.c). */
+WN_INTERNAL int wn__egroups_add(struct wn_egroups *e, wn_docno doc,
+                                wn_docno first);
+
 /* The first document of d's exact group (d itself when it has none). */
 static inline wn_docno wn__egroup_of(const struct wn_egroups *e, wn_docno d)
 {
@@ -736,6 +741,10 @@ struct wn_dedup_job {
                       struct wn_rule_join_stats *rst);
     int (*verify_owned)(void *ud, struct wn_pair_verifier *v,
                         struct wn_edges *e);
+    /* The exact stage, when not wn__stage_exact (lib/dist: across the
+     * ranks, wn_dedup_source.exact), with join_ud. */
+    int (*exact)(void *ud, int hash_fd, size_t n, struct wn_egroups *eg,
+                 uint8_t *skip);
     struct wn_cms words; /* the rule's word counts (have_words) */
     bool have_words;
     struct wn_words wt;
@@ -930,6 +939,13 @@ struct wn_dedup_source {
                       struct wn_rule_join_stats *rst);
     int (*verify_owned)(void *ud, struct wn_pair_verifier *v,
                         struct wn_edges *e);
+    /* NULL, or the exact stage to run instead of wn__stage_exact (the same
+     * contract: eg and the bits in skip of every copy but the first;
+     * lib/dist: across the ranks, which keep their hashes: the job's
+     * hashes of other processes' documents are not read). hash_fd is the
+     * job's spill of hashes, 16 bytes per document. */
+    int (*exact)(void *ud, int hash_fd, size_t n, struct wn_egroups *eg,
+                 uint8_t *skip);
     /* NULL, or the --keep max value of rec, a JSON record that next gave
      * without its bytes (raw NULL): NaN when it has none. */
     double (*keep_value)(void *ud, const struct wn_record *rec);

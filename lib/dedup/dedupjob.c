@@ -479,7 +479,9 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
      * the exact stage clusters them, the join never sees them. */
     if (!rc)
         wn__frame_stage(j->frame, "exact", "records", 0, d->n);
-    if (!rc)
+    if (!rc && j->exact)
+        rc = j->exact(j->join_ud, fileno(j->sp.hash_f), d->n, &j->eg, skip);
+    else if (!rc)
         rc = wn__stage_exact(j->frame, fileno(j->sp.hash_f), d->n,
                              wn__run_budget(j->o.memory), &j->eg, skip);
     /* The classic rule unions its edges into the exact groups: a

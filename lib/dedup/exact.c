@@ -70,7 +70,7 @@ void wn__egroups_release(struct wn_egroups *e)
     memset(e, 0, sizeof(*e));
 }
 
-static int egroups_add(struct wn_egroups *e, wn_docno doc, wn_docno first)
+int wn__egroups_add(struct wn_egroups *e, wn_docno doc, wn_docno first)
 {
     if (e->n == e->cap) {
         size_t cap = e->cap ? 2 * e->cap : 1024;
@@ -149,7 +149,7 @@ int wn__stage_exact(struct wn_frame *f, int hash_fd, size_t n, uint64_t budget,
         }
         wn_docpair x = wn__pair_of_words(e);
         wn__bit_set(skip, wn__pair_a(x));
-        rc = egroups_add(eg, wn__pair_a(x), wn__pair_b(x));
+        rc = wn__egroups_add(eg, wn__pair_a(x), wn__pair_b(x));
     }
     wn__runs_release(&byd);
     return rc;

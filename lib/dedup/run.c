@@ -297,6 +297,7 @@ static int run_impl(const char *const *inputs, size_t ninputs,
         x->job.decide = src->decide;
         x->job.join_owned = src->join_owned;
         x->job.verify_owned = src->verify_owned;
+        x->job.exact = src->exact;
     }
     if (!rc)
         rc = pass1(x, r, src);

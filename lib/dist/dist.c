@@ -29,6 +29,7 @@
  * (kept.c) and rank 0 publishes.
  */
 #include "dist/dist.h"
+#include "dist/exact.h"
 #include "dist/exchange.h"
 #include "dist/kept.h"
 #include "dist/rulejoin.h"
@@ -555,13 +556,25 @@ static int put_end(struct wn_buf *b, const struct wn_reader *r,
  * anchors) before decoding (thicken), so its job's stages work unchanged;
  * its job spills none of these for another rank's document
  * (wn_dedup_source.remote_sketches), so nothing on rank 0 reads them.
- * What is left is the header and the core (the exact hash, which rank 0's
- * exact stage reads, the counts and the shingle count).
+ * It also cuts the exact hash out of the core (the exact stage runs
+ * across the ranks: exact.h), which thicken puts back as zeros. What is
+ * left is the header and the rest of the core (the token and repair
+ * counts and the shingle count).
  */
 #define SKETCH_HEAD   24u
 #define SKETCH_LEN_AT 16u
 #define SEC_HEAD      8u
-enum { SEC_KEYS = 2, SEC_VERIFY = 3, SEC_FIGS = 5, SEC_LEAD = 6, SEC_ANCH = 7 };
+enum {
+    SEC_CORE = 1,
+    SEC_KEYS = 2,
+    SEC_VERIFY = 3,
+    SEC_FIGS = 5,
+    SEC_LEAD = 6,
+    SEC_ANCH = 7
+};
+/* The core section starts with the 128-bit exact hash, which stays with
+ * the rank too: the exact stage runs across the ranks (exact.h). */
+#define CORE_HASH 16u
 
 /* Whether pairs are verified at the records' owners (verdicts.h): every
  * mode but exact verification (shingle sets) and --exact-only. */
@@ -606,8 +619,20 @@ static int thin(const struct wn_sketcher *sk, const uint8_t *b, size_t len,
         uint32_t tag = wn__get_le32(b + at), n = wn__get_le32(b + at + 4);
         if (n > len - at - SEC_HEAD)
             return WN_EFORMAT;
-        if (!dropped(sk, tag) && wn__buf_append(out, b + at, SEC_HEAD + n))
+        if (tag == SEC_CORE) {
+            if (n < CORE_HASH)
+                return WN_EFORMAT;
+            unsigned char h[SEC_HEAD];
+            wn__put_le32(h, tag);
+            wn__put_le32(h + 4, n - CORE_HASH);
+            if (wn__buf_append(out, h, sizeof(h)) ||
+                wn__buf_append(out, b + at + SEC_HEAD + CORE_HASH,
+                               n - CORE_HASH))
+                return WN_ENOMEM;
+        } else if (!dropped(sk, tag) &&
+                   wn__buf_append(out, b + at, SEC_HEAD + n)) {
             return WN_ENOMEM;
+        }
         at += SEC_HEAD + n;
     }
     wn__put_le32((unsigned char *)out->data + SKETCH_LEN_AT,
@@ -636,7 +661,28 @@ static int thicken(const struct wn_sketcher *sk, const char *b, size_t len,
     out->len = 0;
     if (len < SKETCH_HEAD)
         return WN_EFORMAT;
-    int rc = wn__buf_append(out, b, len);
+    /* The sections as sent, the core's hash back as zeros. */
+    int rc = wn__buf_append(out, b, SKETCH_HEAD);
+    for (size_t at = SKETCH_HEAD; !rc && at < len;) {
+        if (len - at < SEC_HEAD)
+            return WN_EFORMAT;
+        uint32_t tag = wn__get_le32((const unsigned char *)b + at),
+                 n = wn__get_le32((const unsigned char *)b + at + 4);
+        if (n > len - at - SEC_HEAD)
+            return WN_EFORMAT;
+        if (tag == SEC_CORE) {
+            rc = zero_section(out, SEC_CORE, CORE_HASH);
+            if (!rc) {
+                wn__put_le32((unsigned char *)out->data + out->len -
+                                 CORE_HASH - 4,
+                             n + CORE_HASH);
+                rc = wn__buf_append(out, b + at + SEC_HEAD, n);
+            }
+        } else {
+            rc = wn__buf_append(out, b + at, SEC_HEAD + n);
+        }
+        at += SEC_HEAD + n;
+    }
     if (!rc && sk->nkeys)
         rc = zero_section(out, SEC_KEYS, (size_t)sk->nkeys * 8);
     if (!rc && verifies_at_owners(sk) && sk->sig_bytes)
@@ -698,6 +744,10 @@ struct local_keys {
     uint32_t nkeys;
     uint64_t *unit_docs;
     unsigned char *buf; /* the files' buffers, SPILL_BUFFER each */
+    /* The documents' exact hashes (16 bytes each, in their order), for
+     * the exact stage across the ranks (exact.h), with their buffer. */
+    FILE *hash_f;
+    unsigned char *hash_buf;
 };
 
 static void local_keys_release(struct local_keys *lk)
@@ -708,6 +758,9 @@ static void local_keys_release(struct local_keys *lk)
     wn__free(lk->f);
     wn__free(lk->unit_docs);
     wn__free(lk->buf);
+    if (lk->hash_f)
+        fclose(lk->hash_f);
+    wn__free(lk->hash_buf);
     memset(lk, 0, sizeof(*lk));
 }
 
@@ -716,11 +769,15 @@ static int local_keys_open(struct local_keys *lk, const struct wn_sketcher *sk,
 {
     memset(lk, 0, sizeof(*lk));
     lk->unit_docs = wn__calloc(units ? units : 1, sizeof(*lk->unit_docs));
-    if (!lk->unit_docs)
+    lk->hash_buf = wn__malloc(SPILL_BUFFER);
+    if (!lk->unit_docs || !lk->hash_buf)
         return WN_ENOMEM;
+    const char *dir = spill_dir(o);
+    lk->hash_f = spill_buffered(dir, "hashes", lk->hash_buf, NULL);
+    if (!lk->hash_f)
+        return WN_EOPEN;
     if (o->exact_only)
         return WN_OK; /* no join */
-    const char *dir = spill_dir(o);
     lk->f = wn__calloc(sk->nkeys ? sk->nkeys : 1, sizeof(FILE *));
     lk->buf = wn__calloc(sk->nkeys ? sk->nkeys : 1, SPILL_BUFFER);
     if (!lk->f || !lk->buf)
@@ -741,6 +798,8 @@ static int local_keys_add(struct local_keys *lk, struct wn_sketch *s,
                           const struct wn_sketcher *sk, size_t unit)
 {
     lk->unit_docs[unit]++;
+    if (fwrite(s->h, sizeof(s->h), 1, lk->hash_f) != 1)
+        return wn__status_from_errno(errno);
     uint32_t n = 0;
     uint64_t *k = sketch_keys(s, sk, &n);
     for (uint32_t j = 0; j < lk->nkeys && j < n; j++)
@@ -959,6 +1018,17 @@ static int send_inputs(const char *const *inputs, const struct plan *pl,
     return rc;
 }
 
+/* Rank 0 gives every rank the documents of each unit (collective). */
+static int units_share(uint64_t *unit_docs, size_t units)
+{
+    if (units > INT_MAX)
+        return WN_ELIMIT;
+    return units && MPI_Bcast(unit_docs, (int)units, MPI_UINT64_T, 0,
+                              MPI_COMM_WORLD) != MPI_SUCCESS
+               ? WN_EIO
+               : WN_OK;
+}
+
 /* Rank 0 gives every rank the documents of each unit and the documents
  * the join leaves out (exact copies after the first, empty texts). */
 static int share_docs(uint64_t *unit_docs, size_t units, uint8_t **skip,
@@ -1163,9 +1233,31 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
         outbox_release(&ob);
     }
     t->records = rep->read;
-    if (!rc && !o->exact_only) {
+    /* The exact stage across the ranks, under every option (exact.h):
+     * rank 0 gives every rank the documents of each unit first. */
+    if (!rc) {
         all = wn__calloc(pl->n ? pl->n : 1, sizeof(*all));
         rc = all ? WN_OK : WN_ENOMEM;
+    }
+    if (!rc)
+        rc = units_share(all, pl->n);
+    /* Rank 0 numbered the documents this rank sent: the same count. */
+    for (size_t u = 0; !rc && u < pl->n; u++)
+        if (pl->owner[u] == rank && all[u] != lk.unit_docs[u])
+            rc = WN_EIO;
+    if (!rc && fflush(lk.hash_f) != 0)
+        rc = wn__status_from_errno(errno);
+    if (!rc)
+        rc = runs_make(&x, pl, all, rank);
+    if (!rc) {
+        uint64_t n = 0;
+        for (size_t u = 0; u < pl->n; u++)
+            n += all[u];
+        struct wn_dist_hashes h = {fileno(lk.hash_f), x.first, x.count, x.pos,
+                                   x.n};
+        rc = wn__dist_exact(&h, (size_t)n, rank, size, NULL, NULL, t);
+    }
+    if (!rc && !o->exact_only) {
         size_t ndocs = 0;
         uint64_t params[2] = {0, 0};
         if (!rc && MPI_Bcast(params, 2, MPI_UINT64_T, 0, MPI_COMM_WORLD) !=
@@ -1175,15 +1267,9 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
             rc = WN_EIO; /* another sketcher than rank 0's */
         if (!rc)
             rc = share_docs(all, pl->n, &skip, &ndocs, rank);
-        /* Rank 0 numbered the documents this rank sent: the same count. */
-        for (size_t u = 0; !rc && u < pl->n; u++)
-            if (pl->owner[u] == rank && all[u] != lk.unit_docs[u])
-                rc = WN_EIO;
         for (uint32_t j = 0; !rc && j < lk.nkeys; j++)
             if (fflush(lk.f[j]) != 0)
                 rc = wn__status_from_errno(errno);
-        if (!rc)
-            rc = runs_make(&x, pl, all, rank);
         if (!rc) {
             struct wn_dist_keys k = {
                 .nkeys = lk.nkeys,
@@ -1573,6 +1659,30 @@ static int gather_join(void *ud, const struct wn_join_in *in,
     return join_keys(ud, in, false, pairs, npairs, st);
 }
 
+/* The job's exact stage (wn_dedup_source.exact): across every rank
+ * (exact.h). Rank 0's own documents' hashes are in the job's spill by
+ * document number (the other ranks' are zeros there: not sent). */
+static int gather_exact(void *ud, int hash_fd, size_t n,
+                        struct wn_egroups *eg, uint8_t *skip)
+{
+    struct gather *g = ud;
+    uint64_t total = 0;
+    for (size_t u = 0; u < g->pl->n; u++)
+        total += g->unit_docs[u];
+    if (total != n)
+        return WN_EIO;
+    int rc = units_share(g->unit_docs, g->pl->n);
+    struct runs x = {0};
+    if (!rc)
+        rc = runs_make(&x, g->pl, g->unit_docs, 0);
+    if (!rc) {
+        struct wn_dist_hashes h = {hash_fd, x.first, x.count, x.first, x.n};
+        rc = wn__dist_exact(&h, n, 0, g->size, eg, skip, g->t);
+    }
+    runs_release(&x);
+    return rc;
+}
+
 /* The --keep max value of another rank's record (wn_dedup_source). */
 static double gather_keep_value(void *ud, const struct wn_record *rec)
 {
@@ -1944,6 +2054,7 @@ int wn_dist_dedup(const char *const *inputs, size_t ninputs, const char *outdir,
     g.t = t;
     g.size = *size;
     g.src.join = gather_join; /* so rank 0's band files hold its own keys */
+    g.src.exact = gather_exact; /* the other ranks keep their hashes */
     g.src.remote_keys = true;
     g.src.keep_value = gather_keep_value;
     g.src.write = gather_write;

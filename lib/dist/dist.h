@@ -7,25 +7,26 @@
  * range k read by rank k (lib/io/reader.h); any other input i is read
  * whole by rank i % P. Every rank reads and sketches its own share (rank 0
  * too, on its thread pool) and sends rank 0, in input order, one entry
- * per record: the record's place, status (a compact header: wire.h), id and encoded sketch
- * (wn_sketch_encode) without its band keys (a rank keeps its keys in
- * spill files), but not its bytes (but for a rejected record's, which
+ * per record: the record's place and status (a compact header: wire.h),
+ * its id and its encoded sketch (wn_sketch_encode) without its hash, band
+ * keys, verification data, lead words and anchors, which the rank keeps
+ * in spill files (not for --verify exact: then only the hash and keys
+ * stay), but not its bytes (but for a rejected record's, which
  * rejected.jsonl shows). Rank 0 runs the dedup job on the entries exactly
  * as wn_dedup_run does on what it reads (the same stages, the same
- * document numbers), but for the band join, which every rank runs together
- * (exchange.h: keys to the owner of their key range, a local join there,
- * the pairs to rank 0), the rule's anchor and flash joins (rulejoin.h:
- * anchors by key range, flash blocks at their owners) and the
- * verification (verdicts.h: each pair at the owner of its first record,
- * the other record fetched from its owner). A rank keeps its records'
- * verification data, lead words and anchors, so the sketches it sends
- * rank 0 are their header and core (not for --verify exact), and rank 0's
- * job spills none of those for another rank's record.
- * Rank 0 clusters, writes removed.jsonl,
- * clusters.jsonl and rejected.jsonl, and sends every rank the fates of its
- * documents; every rank then writes its units' kept records into rank 0's
- * temporary kept.jsonl at their offsets (kept.h), and rank 0 publishes the
- * outputs once every rank has.
+ * document numbers), but for the stages that every rank runs together:
+ * the exact stage (exact.h: hashes to the owner of their range, the groups
+ * to rank 0), the band join (exchange.h: keys to the owner of their key
+ * range, a local join there), the rule's anchor and flash joins
+ * (rulejoin.h: anchors by key range, flash blocks at their owners) and
+ * the verification (verdicts.h: each pair at the owner of its first
+ * record, the other record fetched from its owner; under the pair rule
+ * the pairs go there from the joins and only the accepted ones to rank
+ * 0). Rank 0 clusters, writes removed.jsonl, clusters.jsonl and
+ * rejected.jsonl, and sends every rank the fates of its documents; every
+ * rank then writes its units' kept records into rank 0's temporary
+ * kept.jsonl at their offsets (kept.h), and rank 0 publishes the outputs
+ * once every rank has.
  */
 #ifndef WN_DIST_H
 #define WN_DIST_H
