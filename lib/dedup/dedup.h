@@ -320,6 +320,10 @@ struct wn_pass1 {
      * dist's key exchange): none is spilled here, so the key files hold
      * only the documents sketched here, in their order. */
     bool remote_keys;
+    /* Their exact hashes stay with the processes that made them (lib/
+     * dist's exact stage, wn_dedup_source.exact): the hash file holds only
+     * the documents sketched here, in their order. */
+    bool remote_hashes;
 };
 
 WN_INTERNAL int wn__pass1_init(struct wn_pass1 *p, const struct wn_sketcher *sk,
@@ -941,9 +945,10 @@ struct wn_dedup_source {
                         struct wn_edges *e);
     /* NULL, or the exact stage to run instead of wn__stage_exact (the same
      * contract: eg and the bits in skip of every copy but the first;
-     * lib/dist: across the ranks, which keep their hashes: the job's
-     * hashes of other processes' documents are not read). hash_fd is the
-     * job's spill of hashes, 16 bytes per document. */
+     * lib/dist: across the ranks, which keep their hashes). hash_fd is the
+     * job's spill of hashes, 16 bytes per document it sketched, in their
+     * order: the job spills no hash of the sketches next gives as other
+     * processes' (wn_pass1.remote_hashes). */
     int (*exact)(void *ud, int hash_fd, size_t n, struct wn_egroups *eg,
                  uint8_t *skip);
     /* NULL, or the --keep max value of rec, a JSON record that next gave

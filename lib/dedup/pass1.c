@@ -696,6 +696,7 @@ static int add_sketch(struct wn_pass1 *p, const struct wn_dedup_record *rec,
                       const struct wn_sketch *s, bool other)
 {
     bool remote = other && p->remote, remote_keys = other && p->remote_keys;
+    bool remote_hash = other && p->remote_hashes;
     const struct wn_sketcher *sk = p->sk;
     struct wn_docs *e = p->docs;
     assert(s->valid && s->sk->id == sk->id);
@@ -708,7 +709,8 @@ static int add_sketch(struct wn_pass1 *p, const struct wn_dedup_record *rec,
     rc = number_doc(p, rec);
     if (rc)
         return rc;
-    rc = write_all(p->sp->hash_f, s->h, sizeof(s->h));
+    if (!remote_hash)
+        rc = write_all(p->sp->hash_f, s->h, sizeof(s->h));
     if (rc)
         return rc;
     rc = write_all(p->sp->nsh_f, &s->nsh, sizeof(s->nsh));

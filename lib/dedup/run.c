@@ -298,6 +298,7 @@ static int run_impl(const char *const *inputs, size_t ninputs,
         x->job.join_owned = src->join_owned;
         x->job.verify_owned = src->verify_owned;
         x->job.exact = src->exact;
+        x->job.p1.remote_hashes = src->exact != NULL;
     }
     if (!rc)
         rc = pass1(x, r, src);

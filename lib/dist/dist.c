@@ -544,26 +544,34 @@ static int put_end(struct wn_buf *b, const struct wn_reader *r,
 }
 
 /*
- * What a sketch sends rank 0 leaves out. sketcher.c's encoding
- * (wn_sketch_encode) is a header of SKETCH_HEAD bytes whose le32 at
- * SKETCH_LEN_AT is the whole length, then sections (a le32 tag, a le32
- * length, the bytes) that the decoder takes in any order. A rank drops
- * the band keys (SEC_KEYS: rank 0 gets them only through the join) and,
- * when the records are verified at their owners (verifies_at_owners), the
+ * What a sketch sends rank 0: its slim form. sketcher.c's encoding
+ * (wn_sketch_encode) is a header of SKETCH_HEAD bytes (magic, format, the
+ * sketcher's id, the le32 length at SKETCH_LEN_AT, le32 flags at
+ * SKETCH_FLAGS_AT), then sections (a le32 tag, a le32 length, the bytes)
+ * that the decoder takes in any order. A rank keeps the band keys
+ * (SEC_KEYS: rank 0 gets them only through the join), the core's exact
+ * hash (the exact stage runs across the ranks: exact.h) and, when the
+ * records are verified at their owners (verifies_at_owners), the
  * signature and the figures (SEC_VERIFY, SEC_FIGS: verdicts.c) and the
  * rule's lead words and anchors (SEC_LEAD, SEC_ANCH: the rule's joins run
- * across the ranks, rulejoin.c). Rank 0 appends them again as zeros (no
- * anchors) before decoding (thicken), so its job's stages work unchanged;
- * its job spills none of these for another rank's document
- * (wn_dedup_source.remote_sketches), so nothing on rank 0 reads them.
- * It also cuts the exact hash out of the core (the exact stage runs
- * across the ranks: exact.h), which thicken puts back as zeros. What is
- * left is the header and the rest of the core (the token and repair
- * counts and the shingle count).
+ * across the ranks, rulejoin.c). What goes is
+ *
+ *   1 byte       the header's flags (empty text)
+ *   3 varints    the core's token, repair and shingle counts (wire.h)
+ *   sections     those not kept (--verify exact: signature, figures, lead
+ *                words, anchors, shingle set), as encoded
+ *
+ * about 6 bytes at the defaults against 52 for the header and core.
+ * Rank 0 rebuilds the encoding before decoding (thicken): the header
+ * from one of its own (struct slim), the hash as zeros, the kept
+ * sections as zeros (no anchors), so its job's stages work unchanged; its
+ * job reads none of these for another rank's document
+ * (wn_dedup_source.remote_sketches, .exact, .join).
  */
-#define SKETCH_HEAD   24u
-#define SKETCH_LEN_AT 16u
-#define SEC_HEAD      8u
+#define SKETCH_HEAD     24u
+#define SKETCH_LEN_AT   16u
+#define SKETCH_FLAGS_AT 20u
+#define SEC_HEAD        8u
 enum {
     SEC_CORE = 1,
     SEC_KEYS = 2,
@@ -572,9 +580,10 @@ enum {
     SEC_LEAD = 6,
     SEC_ANCH = 7
 };
-/* The core section starts with the 128-bit exact hash, which stays with
- * the rank too: the exact stage runs across the ranks (exact.h). */
-#define CORE_HASH 16u
+/* The core: the 128-bit exact hash, le64 tokens, le64 repairs, le32
+ * shingles. */
+#define CORE_BYTES 36u
+#define CORE_HASH  16u
 
 /* Whether pairs are verified at the records' owners (verdicts.h): every
  * mode but exact verification (shingle sets) and --exact-only. */
@@ -602,17 +611,22 @@ static bool pairs_at_owners(const struct wn_sketcher *sk)
 
 static bool dropped(const struct wn_sketcher *sk, uint32_t tag)
 {
-    return tag == SEC_KEYS ||
+    return tag == SEC_CORE || tag == SEC_KEYS ||
            (verifies_at_owners(sk) && (tag == SEC_VERIFY || tag == SEC_FIGS ||
                                        tag == SEC_LEAD || tag == SEC_ANCH));
 }
 
+/* The slim form of the encoded sketch b[0, len) into out. */
 static int thin(const struct wn_sketcher *sk, const uint8_t *b, size_t len,
                 struct wn_buf *out)
 {
     out->len = 0;
-    if (len < SKETCH_HEAD || wn__buf_append(out, b, SKETCH_HEAD))
-        return len < SKETCH_HEAD ? WN_EFORMAT : WN_ENOMEM;
+    if (len < SKETCH_HEAD)
+        return WN_EFORMAT;
+    uint8_t head[1 + 3 * 10];
+    head[0] = (uint8_t)wn__get_le32(b + SKETCH_FLAGS_AT);
+    size_t nh = 1;
+    bool core = false;
     for (size_t at = SKETCH_HEAD; at < len;) {
         if (len - at < SEC_HEAD)
             return WN_EFORMAT;
@@ -620,24 +634,26 @@ static int thin(const struct wn_sketcher *sk, const uint8_t *b, size_t len,
         if (n > len - at - SEC_HEAD)
             return WN_EFORMAT;
         if (tag == SEC_CORE) {
-            if (n < CORE_HASH)
+            const uint8_t *c = b + at + SEC_HEAD;
+            if (n != CORE_BYTES || core)
                 return WN_EFORMAT;
-            unsigned char h[SEC_HEAD];
-            wn__put_le32(h, tag);
-            wn__put_le32(h + 4, n - CORE_HASH);
-            if (wn__buf_append(out, h, sizeof(h)) ||
-                wn__buf_append(out, b + at + SEC_HEAD + CORE_HASH,
-                               n - CORE_HASH))
-                return WN_ENOMEM;
-        } else if (!dropped(sk, tag) &&
-                   wn__buf_append(out, b + at, SEC_HEAD + n)) {
-            return WN_ENOMEM;
+            core = true;
+            nh += wn__varint_put(head + nh, wn__get_le64(c + CORE_HASH));
+            nh += wn__varint_put(head + nh, wn__get_le64(c + CORE_HASH + 8));
+            nh += wn__varint_put(head + nh, wn__get_le32(c + CORE_HASH + 16));
         }
         at += SEC_HEAD + n;
     }
-    wn__put_le32((unsigned char *)out->data + SKETCH_LEN_AT,
-                 (uint32_t)out->len);
-    return WN_OK;
+    if (!core)
+        return WN_EFORMAT;
+    int rc = wn__buf_append(out, head, nh);
+    for (size_t at = SKETCH_HEAD; !rc && at < len;) {
+        uint32_t tag = wn__get_le32(b + at), n = wn__get_le32(b + at + 4);
+        if (!dropped(sk, tag))
+            rc = wn__buf_append(out, b + at, SEC_HEAD + n);
+        at += SEC_HEAD + n;
+    }
+    return rc;
 }
 
 static int zero_section(struct wn_buf *out, uint32_t tag, size_t n)
@@ -655,34 +671,57 @@ static int zero_section(struct wn_buf *out, uint32_t tag, size_t n)
     return rc;
 }
 
-static int thicken(const struct wn_sketcher *sk, const char *b, size_t len,
-                   struct wn_buf *out)
+/* The first SKETCH_LEN_AT bytes of an encoded sketch of sk (magic,
+ * format, the sketcher's id): the same for every sketch of it, taken from
+ * the encoding of an empty text. */
+static int sketch_head(const struct wn_sketcher *sk, struct wn_sketch *s,
+                       uint8_t head[SKETCH_LEN_AT])
 {
-    out->len = 0;
-    if (len < SKETCH_HEAD)
+    int rc = wn_sketcher_sketch(sk, "", 0, s);
+    size_t need = rc ? 0 : wn_sketch_encoded_size(s), len = 0;
+    uint8_t *b = rc ? NULL : wn__malloc(need ? need : 1);
+    if (!rc && !b)
+        rc = WN_ENOMEM;
+    if (!rc)
+        rc = wn_sketch_encode(s, b, need, &len);
+    if (!rc && len < SKETCH_HEAD)
+        rc = WN_EFORMAT;
+    if (!rc)
+        memcpy(head, b, SKETCH_LEN_AT);
+    wn__free(b);
+    return rc;
+}
+
+/* The encoding of a sketch from its slim form b[0, len) (thin): head is
+ * sketch_head's. */
+static int thicken(const struct wn_sketcher *sk,
+                   const uint8_t head[SKETCH_LEN_AT], const char *b,
+                   size_t len, struct wn_buf *out)
+{
+    const uint8_t *p = (const uint8_t *)b, *end = p + len;
+    uint64_t tokens, invalid, nsh;
+    if (len < 1)
         return WN_EFORMAT;
-    /* The sections as sent, the core's hash back as zeros. */
-    int rc = wn__buf_append(out, b, SKETCH_HEAD);
-    for (size_t at = SKETCH_HEAD; !rc && at < len;) {
-        if (len - at < SEC_HEAD)
-            return WN_EFORMAT;
-        uint32_t tag = wn__get_le32((const unsigned char *)b + at),
-                 n = wn__get_le32((const unsigned char *)b + at + 4);
-        if (n > len - at - SEC_HEAD)
-            return WN_EFORMAT;
-        if (tag == SEC_CORE) {
-            rc = zero_section(out, SEC_CORE, CORE_HASH);
-            if (!rc) {
-                wn__put_le32((unsigned char *)out->data + out->len -
-                                 CORE_HASH - 4,
-                             n + CORE_HASH);
-                rc = wn__buf_append(out, b + at + SEC_HEAD, n);
-            }
-        } else {
-            rc = wn__buf_append(out, b + at, SEC_HEAD + n);
-        }
-        at += SEC_HEAD + n;
+    uint8_t flags = *p++;
+    if (wn__varint_get(&p, end, &tokens) || wn__varint_get(&p, end, &invalid) ||
+        wn__varint_get(&p, end, &nsh) || nsh > UINT32_MAX)
+        return WN_EFORMAT;
+    out->len = 0;
+    uint8_t h[SKETCH_HEAD];
+    memcpy(h, head, SKETCH_LEN_AT);
+    wn__put_le32(h + SKETCH_FLAGS_AT, flags);
+    int rc = wn__buf_append(out, h, sizeof(h));
+    if (!rc)
+        rc = zero_section(out, SEC_CORE, CORE_BYTES);
+    if (!rc) {
+        unsigned char *c = (unsigned char *)out->data + out->len - CORE_BYTES;
+        wn__put_le64(c + CORE_HASH, tokens);
+        wn__put_le64(c + CORE_HASH + 8, invalid);
+        wn__put_le32(c + CORE_HASH + 16, (uint32_t)nsh);
     }
+    /* The sections sent, as they are (the decoder checks them). */
+    if (!rc)
+        rc = wn__buf_append(out, p, (size_t)(end - p));
     if (!rc && sk->nkeys)
         rc = zero_section(out, SEC_KEYS, (size_t)sk->nkeys * 8);
     if (!rc && verifies_at_owners(sk) && sk->sig_bytes)
@@ -1391,6 +1430,7 @@ struct gather {
     int size;
     bool have_dv;
     struct wn_buf thick; /* a received sketch with its dropped sections */
+    uint8_t head[SKETCH_LEN_AT]; /* of every sketch's encoding (thicken) */
     size_t ndocs;        /* of the run, once the join starts */
     /* Verification at the owners (verdicts.h, when have_dv), and the
      * verdicts of the removals, in the fates' order. */
@@ -1505,7 +1545,7 @@ static int take_entry(struct gather *g, struct wn_record *rec,
         memcpy(&g->value, q + w.blob_len, sizeof(g->value));
     *s = NULL;
     if (!rec->status) {
-        rc = thicken(g->sk, q, w.blob_len, &g->thick);
+        rc = thicken(g->sk, g->head, q, w.blob_len, &g->thick);
         if (!rc)
             rc = wn_sketch_decode(g->sk, g->thick.data, g->thick.len, g->s);
         if (rc)
@@ -1660,8 +1700,8 @@ static int gather_join(void *ud, const struct wn_join_in *in,
 }
 
 /* The job's exact stage (wn_dedup_source.exact): across every rank
- * (exact.h). Rank 0's own documents' hashes are in the job's spill by
- * document number (the other ranks' are zeros there: not sent). */
+ * (exact.h). Rank 0's own documents' hashes are in the job's spill in
+ * their order (wn_pass1.remote_hashes: none of another rank's). */
 static int gather_exact(void *ud, int hash_fd, size_t n,
                         struct wn_egroups *eg, uint8_t *skip)
 {
@@ -1676,7 +1716,7 @@ static int gather_exact(void *ud, int hash_fd, size_t n,
     if (!rc)
         rc = runs_make(&x, g->pl, g->unit_docs, 0);
     if (!rc) {
-        struct wn_dist_hashes h = {hash_fd, x.first, x.count, x.first, x.n};
+        struct wn_dist_hashes h = {hash_fd, x.first, x.count, x.pos, x.n};
         rc = wn__dist_exact(&h, n, 0, g->size, eg, skip, g->t);
     }
     runs_release(&x);
@@ -2064,6 +2104,8 @@ int wn_dist_dedup(const char *const *inputs, size_t ninputs, const char *outdir,
         rc = wn_sketcher_create(opts, &g.sk);
     if (!rc)
         rc = wn_sketch_create(g.sk, &g.s);
+    if (!rc)
+        rc = sketch_head(g.sk, g.s, g.head);
     if (!rc && verifies_at_owners(g.sk)) {
         g.src.verify = gather_verify;
         g.src.decide = gather_decide;

@@ -27,16 +27,23 @@ enum {
     P_ALL = (1u << 16) - 1,
 };
 
-static void put_varint(uint8_t **q, uint64_t v)
+size_t wn__varint_put(uint8_t *q, uint64_t v)
 {
+    size_t n = 0;
     while (v >= 0x80) {
-        *(*q)++ = (uint8_t)(v | 0x80);
+        q[n++] = (uint8_t)(v | 0x80);
         v >>= 7;
     }
-    *(*q)++ = (uint8_t)v;
+    q[n++] = (uint8_t)v;
+    return n;
 }
 
-static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+static void put_varint(uint8_t **q, uint64_t v)
+{
+    *q += wn__varint_put(*q, v);
+}
+
+int wn__varint_get(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
     uint64_t x = 0;
     for (unsigned shift = 0; shift < 70; shift += 7) {
@@ -136,7 +143,7 @@ int wn__wire_put(struct wn_buf *b, const struct wn_wire_record *w,
 static int get_int(const uint8_t **p, const uint8_t *end, int32_t *v)
 {
     uint64_t x;
-    int rc = get_varint(p, end, &x);
+    int rc = wn__varint_get(p, end, &x);
     if (!rc && x > UINT32_MAX)
         rc = WN_EFORMAT;
     if (!rc)
@@ -152,7 +159,7 @@ int wn__wire_get(const uint8_t *p, size_t n, struct wn_wire_record *w,
     const uint8_t *q = p, *end = p + n;
     uint64_t bits;
     memset(w, 0, sizeof(*w));
-    int rc = get_varint(&q, end, &bits);
+    int rc = wn__varint_get(&q, end, &bits);
     if (!rc && ((bits & ~(uint64_t)P_ALL) ||
                 ((bits & P_OFFSET_AHEAD) && (bits & P_OFFSET_ABS)) ||
                 ((bits & P_LINE_AHEAD) && (bits & P_LINE_ABS))))
@@ -164,11 +171,11 @@ int wn__wire_get(const uint8_t *p, size_t n, struct wn_wire_record *w,
     if (!rc && (bits & P_ERRNO))
         rc = get_int(&q, end, &w->sys_errno);
     if (!rc && (bits & P_ERROR_OFFSET))
-        rc = get_varint(&q, end, &w->error_offset);
+        rc = wn__varint_get(&q, end, &w->error_offset);
     w->offset = ctx->next_offset;
     uint64_t d = 0;
     if (!rc && (bits & (P_OFFSET_AHEAD | P_OFFSET_ABS)))
-        rc = get_varint(&q, end, &d);
+        rc = wn__varint_get(&q, end, &d);
     if (!rc && (bits & P_OFFSET_AHEAD)) {
         if (d > UINT64_MAX - ctx->next_offset)
             rc = WN_EFORMAT;
@@ -179,7 +186,7 @@ int wn__wire_get(const uint8_t *p, size_t n, struct wn_wire_record *w,
     w->line = ctx->next_line;
     d = 0;
     if (!rc && (bits & (P_LINE_AHEAD | P_LINE_ABS)))
-        rc = get_varint(&q, end, &d);
+        rc = wn__varint_get(&q, end, &d);
     if (!rc && (bits & P_LINE_AHEAD)) {
         if (d > UINT64_MAX - ctx->next_line)
             rc = WN_EFORMAT;
@@ -188,17 +195,17 @@ int wn__wire_get(const uint8_t *p, size_t n, struct wn_wire_record *w,
         w->line = d;
     }
     if (!rc && (bits & P_RAW_LEN))
-        rc = get_varint(&q, end, &w->raw_len);
+        rc = wn__varint_get(&q, end, &w->raw_len);
     if (!rc && (bits & P_RAW_SENT))
-        rc = get_varint(&q, end, &w->raw_sent);
+        rc = wn__varint_get(&q, end, &w->raw_sent);
     if (!rc && (bits & P_ID_LEN))
-        rc = get_varint(&q, end, &w->id_len);
+        rc = wn__varint_get(&q, end, &w->id_len);
     if (!rc && (bits & P_TEXT_LEN))
-        rc = get_varint(&q, end, &w->text_len);
+        rc = wn__varint_get(&q, end, &w->text_len);
     if (!rc && (bits & P_SOURCE_LEN))
-        rc = get_varint(&q, end, &w->source_len);
+        rc = wn__varint_get(&q, end, &w->source_len);
     if (!rc && (bits & P_BLOB_LEN))
-        rc = get_varint(&q, end, &w->blob_len);
+        rc = wn__varint_get(&q, end, &w->blob_len);
     if (rc)
         return rc;
     w->flags = (bits & P_VALUE ? WN_WIRE_VALUE : 0) |

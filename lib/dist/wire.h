@@ -54,4 +54,12 @@ WN_INTERNAL int wn__wire_get(const uint8_t *p, size_t n,
                              struct wn_wire_record *w, struct wn_wire_ctx *ctx,
                              size_t *used);
 
+/* A LEB128 varint: v into q (at most 10 bytes), the bytes written; and
+ * from *p (before end) into *v, *p moved past it, WN_EFORMAT when cut
+ * short or longer than 64 bits. lib/dist/dist.c's slim sketches use them
+ * too. */
+WN_INTERNAL size_t wn__varint_put(uint8_t *q, uint64_t v);
+WN_INTERNAL int wn__varint_get(const uint8_t **p, const uint8_t *end,
+                               uint64_t *v);
+
 #endif /* WN_DIST_WIRE_H */

@@ -535,14 +535,15 @@ PY
     # A rank other than 0 reads at full speed whatever rank 0 does (issue
     # 17): rank 0 holds 3 seconds before it takes another rank's first
     # message, and each other rank meanwhile reads all its units, its
-    # messages (small ones here: many of them) going to its spill file
+    # messages (small ones here, 1 KiB: many of them, as a record's entry
+    # is some 30 bytes) going to its spill file
     # until rank 0 takes them, in order (lib/dist/dist.c, struct outbox).
     # Each rank logs how many messages it made, how many of them went
     # through the spill, and how long it read.
     for p in 2 3; do
         rm -rf "$TMP/held" "$TMP/outbox".*
         # shellcheck disable=SC2086
-        WINNOW_TEST_MPI_HOLD_MS=3000 WINNOW_TEST_MPI_MESSAGE_BYTES=4096 \
+        WINNOW_TEST_MPI_HOLD_MS=3000 WINNOW_TEST_MPI_MESSAGE_BYTES=1024 \
             WINNOW_TEST_MPI_OUTBOX_LOG="$TMP/outbox" \
             mpi "$p" dedup -q -o "$TMP/held" $gen_inputs >/dev/null 2>"$TMP/err" &&
             same_outputs "$TMP/one" "$TMP/held"
@@ -561,7 +562,7 @@ PY
     for die in 1 0; do
         rm -rf "$TMP/dead"
         # shellcheck disable=SC2086
-        WINNOW_TEST_MPI_HOLD_MS=1000 WINNOW_TEST_MPI_MESSAGE_BYTES=4096 \
+        WINNOW_TEST_MPI_HOLD_MS=1000 WINNOW_TEST_MPI_MESSAGE_BYTES=1024 \
             WINNOW_TEST_MPI_DIE_RANK=$die mpi 2 dedup -q -o "$TMP/dead" $gen_inputs >/dev/null 2>"$TMP/err"
         st=$?
         [ "$st" -ne 0 ] && [ ! -e "$TMP/dead/kept.jsonl" ] && [ ! -e "$TMP/dead/stats.json" ]
@@ -572,7 +573,7 @@ PY
     # every rank stops well before the hold ends, nothing published.
     rm -rf "$TMP/term" "$TMP/outbox".*
     # shellcheck disable=SC2086
-    WINNOW_TEST_MPI_HOLD_MS=60000 WINNOW_TEST_MPI_MESSAGE_BYTES=4096 \
+    WINNOW_TEST_MPI_HOLD_MS=60000 WINNOW_TEST_MPI_MESSAGE_BYTES=1024 \
         WINNOW_TEST_MPI_OUTBOX_LOG="$TMP/outbox" \
         mpirun --oversubscribe -n 2 "$WINNOW" dedup -q -o "$TMP/term" $gen_inputs >/dev/null 2>"$TMP/err" &
     pid=$!
