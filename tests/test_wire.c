@@ -111,8 +111,8 @@ static void test_round_trip(void **state)
             get = (struct wn_wire_ctx){0, 0};
         struct wn_wire_record r;
         size_t used = 0;
-        assert_int_equal(wn__wire_get((const uint8_t *)b.data + at,
-                                      b.len - at, &r, &get, &used),
+        assert_int_equal(wn__wire_get((const uint8_t *)b.data + at, b.len - at,
+                                      &r, &get, &used),
                          WN_OK);
         assert_same(&w[i], &r);
         at += used;
@@ -192,10 +192,10 @@ static void test_bad_headers(void **state)
     assert_true(used == b.len);
     assert_same(&w, &r);
 
-    const uint8_t unknown[] = {0x80, 0x80, 0x04}; /* bit 16 */
+    const uint8_t unknown[] = {0x80, 0x80, 0x04};      /* bit 16 */
     const uint8_t both_offsets[] = {0x30, 0x01, 0x01}; /* ahead and abs */
-    const uint8_t long_varint[] = {0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                   0xff, 0xff, 0xff, 0xff, 0x01};
+    const uint8_t long_varint[] = {0x01, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                   0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
     const uint8_t big_kind[] = {0x01, 0x80, 0x80, 0x80, 0x80, 0x10}; /* 2^32 */
     const uint8_t *bad[] = {unknown, both_offsets, long_varint, big_kind};
     const size_t len[] = {sizeof(unknown), sizeof(both_offsets),
@@ -206,15 +206,14 @@ static void test_bad_headers(void **state)
                          WN_EFORMAT);
     }
     /* Extremes of the signed fields; an unknown flag is refused. */
-    struct wn_wire_record ext = {.kind = INT32_MAX,
-                                 .status = INT32_MIN,
-                                 .sys_errno = -1};
+    struct wn_wire_record ext = {
+        .kind = INT32_MAX, .status = INT32_MIN, .sys_errno = -1};
     size_t at = b.len;
     struct wn_wire_ctx p2 = {0, 0}, g2 = {0, 0};
     assert_int_equal(wn__wire_put(&b, &ext, &p2), WN_OK);
-    assert_int_equal(wn__wire_get((const uint8_t *)b.data + at, b.len - at,
-                                  &r, &g2, &used),
-                     WN_OK);
+    assert_int_equal(
+        wn__wire_get((const uint8_t *)b.data + at, b.len - at, &r, &g2, &used),
+        WN_OK);
     assert_same(&ext, &r);
     struct wn_wire_record odd = {.flags = 4};
     assert_int_equal(wn__wire_put(&b, &odd, &ctx), WN_EINVAL);

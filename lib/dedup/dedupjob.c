@@ -368,39 +368,47 @@ void wn__test_pairs_digest(uint64_t digest)
 #endif
 }
 
+/* What the rule's anchor and flash joins read; the job's word counts are
+ * set for the run's documents. */
+static struct wn_rule_join_in
+rule_join_in(struct wn_dedup_job *j, const uint8_t *skip, const uint64_t *nanch)
+{
+    const struct wn_docs *d = &j->docs;
+    j->wt.cms = j->have_words ? &j->words : NULL;
+    j->wt.n = d->n;
+    return (struct wn_rule_join_in){
+        .sk = &j->sk,
+        .n = d->n,
+        .docs = d,
+        .skip = skip,
+        .anch_f = j->sp.anch_f,
+        .nanch = nanch,
+        .sig_fd = j->sp.sig_f ? fileno(j->sp.sig_f) : -1,
+        .wt = &j->wt,
+        .anchor_bucket_max = WN_ANCHOR_BUCKET_MAX,
+        .anchor_hits = WN_ANCHOR_HITS,
+        .memory = j->o.memory,
+        .cancel = j->o.cancel,
+    };
+}
+
 /*
  * The joins and the verification with the pairs kept at their owners
  * (wn_dedup_source.join_owned, .verify_owned: lib/dist), for the pair
  * rule: the same edges, counts and stages as the path through pairs in
  * memory, without the pairs. t2 is when the join stage starts.
  */
-static int join_verify_owned(struct wn_dedup_job *j, const struct wn_join_in *in,
-                             const uint64_t *nanch, struct wn_edges *e,
-                             double t2)
+static int join_verify_owned(struct wn_dedup_job *j,
+                             const struct wn_join_in *in, const uint64_t *nanch,
+                             struct wn_edges *e, double t2)
 {
     assert(j->join_owned && j->verify_owned && j->sk.rule);
     struct wn_dedup_report *rep = &j->rep;
     const struct wn_docs *d = &j->docs;
-    struct wn_rule_join_in rin = {0};
     bool lead = j->sk.lead_bytes > 0;
-    if (lead) {
-        j->wt.cms = j->have_words ? &j->words : NULL;
-        j->wt.n = d->n;
-        rin = (struct wn_rule_join_in){
-            .sk = &j->sk,
-            .n = d->n,
-            .docs = d,
-            .skip = in->skip,
-            .anch_f = j->sp.anch_f,
-            .nanch = nanch,
-            .sig_fd = j->sp.sig_f ? fileno(j->sp.sig_f) : -1,
-            .wt = &j->wt,
-            .anchor_bucket_max = WN_ANCHOR_BUCKET_MAX,
-            .anchor_hits = WN_ANCHOR_HITS,
-            .memory = j->o.memory,
-            .cancel = j->o.cancel,
-        };
-    }
+    struct wn_rule_join_in rin = {0};
+    if (lead)
+        rin = rule_join_in(j, in->skip, nanch);
     struct wn_join_stats st = {0};
     uint64_t candidates = 0;
     wn__frame_stage(j->frame, "join", "records", 0, d->n);
@@ -536,22 +544,7 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
                      : wn__stage_candidates(&in, j->pool, &pairs, &npairs, &st);
         /* The rule's anchor and flash candidates join the band pairs. */
         if (!rc && j->sk.lead_bytes) {
-            j->wt.cms = j->have_words ? &j->words : NULL;
-            j->wt.n = d->n;
-            struct wn_rule_join_in rin = {
-                .sk = &j->sk,
-                .n = d->n,
-                .docs = d,
-                .skip = skip,
-                .anch_f = j->sp.anch_f,
-                .nanch = nanch,
-                .sig_fd = j->sp.sig_f ? fileno(j->sp.sig_f) : -1,
-                .wt = &j->wt,
-                .anchor_bucket_max = WN_ANCHOR_BUCKET_MAX,
-                .anchor_hits = WN_ANCHOR_HITS,
-                .memory = j->o.memory,
-                .cancel = j->o.cancel,
-            };
+            struct wn_rule_join_in rin = rule_join_in(j, skip, nanch);
             size_t cap = npairs;
             rc = j->rule_join ? j->rule_join(j->join_ud, &rin,
                                              j->have_words ? &j->words : NULL,

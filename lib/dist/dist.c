@@ -695,8 +695,8 @@ static int sketch_head(const struct wn_sketcher *sk, struct wn_sketch *s,
 /* The encoding of a sketch from its slim form b[0, len) (thin): head is
  * sketch_head's. */
 static int thicken(const struct wn_sketcher *sk,
-                   const uint8_t head[SKETCH_LEN_AT], const char *b,
-                   size_t len, struct wn_buf *out)
+                   const uint8_t head[SKETCH_LEN_AT], const char *b, size_t len,
+                   struct wn_buf *out)
 {
     const uint8_t *p = (const uint8_t *)b, *end = p + len;
     uint64_t tokens, invalid, nsh;
@@ -1418,9 +1418,9 @@ struct gather {
     size_t pos;             /* next entry in it */
     struct wn_sketcher *sk; /* to decode sketches */
     struct wn_sketch *s;
-    struct wn_buf source; /* the NUL-terminated source of a record */
+    struct wn_buf source;    /* the NUL-terminated source of a record */
     struct wn_wire_ctx wctx; /* of the unit being received (wire.h) */
-    double value;         /* the --keep max value of the last entry */
+    double value;            /* the --keep max value of the last entry */
     bool has_value;
     struct wn_dist_kept kept; /* rank 0's own units */
     bool died;
@@ -1431,7 +1431,7 @@ struct gather {
     bool have_dv;
     struct wn_buf thick; /* a received sketch with its dropped sections */
     uint8_t head[SKETCH_LEN_AT]; /* of every sketch's encoding (thicken) */
-    size_t ndocs;        /* of the run, once the join starts */
+    size_t ndocs;                /* of the run, once the join starts */
     /* Verification at the owners (verdicts.h, when have_dv), and the
      * verdicts of the removals, in the fates' order. */
     struct wn_dist_verifier dv;
@@ -1498,8 +1498,8 @@ static int take_entry(struct gather *g, struct wn_record *rec,
     size_t used = 0;
     if (type != ENTRY_RECORD)
         return WN_EFORMAT;
-    int rc = wn__wire_get((const uint8_t *)p + 1, left - 1, &w, &g->wctx,
-                          &used);
+    int rc =
+        wn__wire_get((const uint8_t *)p + 1, left - 1, &w, &g->wctx, &used);
     if (rc)
         return rc;
     size_t body = 1 + used;
@@ -1702,8 +1702,8 @@ static int gather_join(void *ud, const struct wn_join_in *in,
 /* The job's exact stage (wn_dedup_source.exact): across every rank
  * (exact.h). Rank 0's own documents' hashes are in the job's spill in
  * their order (wn_pass1.remote_hashes: none of another rank's). */
-static int gather_exact(void *ud, int hash_fd, size_t n,
-                        struct wn_egroups *eg, uint8_t *skip)
+static int gather_exact(void *ud, int hash_fd, size_t n, struct wn_egroups *eg,
+                        uint8_t *skip)
 {
     struct gather *g = ud;
     uint64_t total = 0;
@@ -1782,8 +1782,7 @@ static int gather_verify(void *ud, struct wn_pair_verifier *pv,
  * word counts become the run's. */
 static int rule_join(struct gather *g, const struct wn_rule_join_in *in,
                      struct wn_cms *words, bool keep, wn_docpair **pairs,
-                     size_t *npairs, size_t *cap,
-                     struct wn_rule_join_stats *st)
+                     size_t *npairs, size_t *cap, struct wn_rule_join_stats *st)
 {
     assert(g->have_dv && in->n == g->ndocs);
     struct wn_dist_rule r = {
@@ -1840,10 +1839,9 @@ static int gather_join_owned(void *ud, const struct wn_join_in *in,
     /* Without lead words no record is read before the verification, which
      * sets the verifier's records (gather_verify_owned). */
     if (!rc) {
-        rc = wn__dist_verifier_init(&g->dv, g->sk, 0, g->size, g->pl->n,
-                                    g->pl->owner, g->unit_docs,
-                                    rin ? rin->sig_fd : -1,
-                                    rin ? rin->docs : NULL, g->t, g->o->cancel);
+        rc = wn__dist_verifier_init(
+            &g->dv, g->sk, 0, g->size, g->pl->n, g->pl->owner, g->unit_docs,
+            rin ? rin->sig_fd : -1, rin ? rin->docs : NULL, g->t, g->o->cancel);
         g->dv.memory = g->o->memory;
         g->have_dv = true; /* released with the gather, even half made */
     }
@@ -1851,8 +1849,8 @@ static int gather_join_owned(void *ud, const struct wn_join_in *in,
     if (!rc && rin)
         rc = rule_join(g, rin, words, true, &pairs, &npairs, &cap, rst);
     if (!rc)
-        rc = wn__dist_pairs_to_owners(&g->dv, &pairs, &npairs, &cap,
-                                      candidates);
+        rc =
+            wn__dist_pairs_to_owners(&g->dv, &pairs, &npairs, &cap, candidates);
     if (rc) {
         wn__free(pairs);
         return rc;
@@ -2093,7 +2091,7 @@ int wn_dist_dedup(const char *const *inputs, size_t ninputs, const char *outdir,
     g.o = opts;
     g.t = t;
     g.size = *size;
-    g.src.join = gather_join; /* so rank 0's band files hold its own keys */
+    g.src.join = gather_join;   /* so rank 0's band files hold its own keys */
     g.src.exact = gather_exact; /* the other ranks keep their hashes */
     g.src.remote_keys = true;
     g.src.keep_value = gather_keep_value;

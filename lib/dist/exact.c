@@ -66,8 +66,8 @@ static int read_round(const struct wn_dist_hashes *h, struct cursor *c,
             continue;
         }
         size_t want = (size_t)WN_MIN((uint64_t)(ROUND_DOCS - n), left);
-        int rc = wn__pread_full(h->fd, blk, want * 16,
-                                (h->pos[c->r] + c->i) * 16);
+        int rc =
+            wn__pread_full(h->fd, blk, want * 16, (h->pos[c->r] + c->i) * 16);
         if (rc)
             return rc;
         for (size_t x = 0; x < want; x++)
@@ -135,8 +135,8 @@ static int gather(const wn_docpair *p, size_t n, int rank, int size,
         if (!rc && rank == 0 && WN_GROW(*all, *cap, *nall + total + 1))
             rc = WN_ENOMEM;
         if (!rc && MPI_Gatherv(m ? p + at : NULL, m, pt,
-                               rank == 0 ? *all + *nall : NULL, cnt, dis, pt,
-                               0, MPI_COMM_WORLD) != MPI_SUCCESS)
+                               rank == 0 ? *all + *nall : NULL, cnt, dis, pt, 0,
+                               MPI_COMM_WORLD) != MPI_SUCCESS)
             rc = WN_EIO;
         if (!rc && rank == 0)
             *nall += total;
@@ -178,8 +178,8 @@ int wn__dist_exact(const struct wn_dist_hashes *h, size_t ndocs, int rank,
         for (size_t i = 0; !rc && i < n; i++)
             dest[i] = wn__dist_key_owner(ent[i].h0, size);
         if (!rc)
-            rc = wn__dist_round(&x, ent, dest, n, sizeof(*ent), rank, size,
-                                &v, &nv, &vcap, &t->keys);
+            rc = wn__dist_round(&x, ent, dest, n, sizeof(*ent), rank, size, &v,
+                                &nv, &vcap, &t->keys);
     }
     wn__dist_round_release(&x);
     wn__free(blk);

@@ -83,6 +83,15 @@ WN_INTERNAL int wn__dist_gather_pairs(wn_docpair **pairs, size_t *npairs,
                                       size_t *cap, int rank, int size,
                                       uint64_t *sent);
 
+/*
+ * Complete a non-blocking collective (*rq, started with its MPI_I...
+ * call; rc that call's status, WN_OK or WN_EIO), testing it and, when
+ * nap, sleeping 1 ms between tests: Open MPI's blocking calls spin, and
+ * on a machine with fewer cores than ranks a spinning rank takes a core
+ * from one that works. Returns rc or WN_EIO.
+ */
+WN_INTERNAL int wn__dist_wait(MPI_Request *rq, int rc, bool nap);
+
 /* Test hooks (tests/cli/test_mpi.sh; only in a -Dtest_hooks=true build,
  * a no-op otherwise): when the variable var holds this rank's number, the
  * rank kills itself with SIGKILL, as a crashed node would. */

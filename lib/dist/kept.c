@@ -281,18 +281,7 @@ static int reduce_sleeping(const uint64_t *v, uint64_t *sum)
                          &req) == MPI_SUCCESS
                  ? WN_OK
                  : WN_EIO;
-    const struct timespec ms = {0, 1000000};
-    int done = 0;
-    while (!done && !rc) {
-        if (MPI_Test(&req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
-            rc = WN_EIO;
-        else if (!done)
-            nanosleep(&ms, NULL);
-    }
-    /* A request that completed is MPI_REQUEST_NULL: this returns at once. */
-    if (MPI_Wait(&req, MPI_STATUS_IGNORE) != MPI_SUCCESS)
-        rc = WN_EIO;
-    return rc;
+    return wn__dist_wait(&req, rc, true);
 }
 
 int wn__dist_kept_write(struct wn_dist_kept *k, const struct wn_dist_units *un,

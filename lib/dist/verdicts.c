@@ -276,18 +276,7 @@ static int header(const struct wn_dist_verifier *v, uint64_t h[2])
         MPI_Ibcast(h, 2, MPI_UINT64_T, 0, MPI_COMM_WORLD, &rq) == MPI_SUCCESS
             ? WN_OK
             : WN_EIO;
-    const struct timespec ms = {0, 1000000};
-    int done = 0;
-    while (!done && !rc) {
-        if (MPI_Test(&rq, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
-            rc = WN_EIO;
-        else if (!done && v->rank != 0)
-            nanosleep(&ms, NULL);
-    }
-    /* A request that completed is MPI_REQUEST_NULL: this returns at once. */
-    if (MPI_Wait(&rq, MPI_STATUS_IGNORE) != MPI_SUCCESS)
-        rc = WN_EIO;
-    return rc;
+    return wn__dist_wait(&rq, rc, v->rank != 0);
 }
 
 static int cmp_u64(const void *x, const void *y)
@@ -559,9 +548,8 @@ int wn__dist_pairs_to_owners(const struct wn_dist_verifier *v,
         for (size_t i = 0; i < m; i++)
             dest[i] = owner_of(v, wn__pair_a((*pairs)[at + i]));
         rc = wn__dist_round(&x, m ? *pairs + at : NULL, dest, m,
-                            sizeof(wn_docpair),
-                            v->rank, v->size, &got, &ngot, &gotcap,
-                            &v->t->pairs);
+                            sizeof(wn_docpair), v->rank, v->size, &got, &ngot,
+                            &gotcap, &v->t->pairs);
     }
     wn__dist_round_release(&x);
     wn__free(dest);
@@ -584,8 +572,8 @@ int wn__dist_pairs_to_owners(const struct wn_dist_verifier *v,
         return WN_EIO;
     if (on) {
         uint64_t d = wn__pairs_digest(got, *npairs), all = 0;
-        if (MPI_Reduce(&d, &all, 1, MPI_UINT64_T, MPI_SUM, 0,
-                       MPI_COMM_WORLD) != MPI_SUCCESS)
+        if (MPI_Reduce(&d, &all, 1, MPI_UINT64_T, MPI_SUM, 0, MPI_COMM_WORLD) !=
+            MPI_SUCCESS)
             return WN_EIO;
         if (v->rank == 0)
             wn__test_pairs_digest(all);
@@ -671,18 +659,7 @@ static int max_sleeping(const uint64_t *v, uint64_t *max)
                             &rq) == MPI_SUCCESS
                  ? WN_OK
                  : WN_EIO;
-    const struct timespec ms = {0, 1000000};
-    int done = 0;
-    while (!done && !rc) {
-        if (MPI_Test(&rq, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
-            rc = WN_EIO;
-        else if (!done)
-            nanosleep(&ms, NULL);
-    }
-    /* A request that completed is MPI_REQUEST_NULL: this returns at once. */
-    if (MPI_Wait(&rq, MPI_STATUS_IGNORE) != MPI_SUCCESS)
-        rc = WN_EIO;
-    return rc;
+    return wn__dist_wait(&rq, rc, true);
 }
 
 /* Second documents of one owner a rank asks for in a round, at least. */
@@ -731,8 +708,8 @@ int wn__dist_verify_owned(struct wn_dist_verifier *v, const wn_docpair *pairs,
         rc = max_sleeping(&left, &any);
         if (rc || any == 0)
             break;
-        size_t m = left ? round_share(v, pairs + at, (size_t)left, ask_max, cnt)
-                        : 0;
+        size_t m =
+            left ? round_share(v, pairs + at, (size_t)left, ask_max, cnt) : 0;
         assert(m == 0 || owner_of(v, wn__pair_a(pairs[at])) == v->rank);
         rc = verify_mine(v, m ? pairs + at : NULL, m, OP_CODES, codes);
         size_t nacc = 0;
