@@ -31,6 +31,7 @@
 #include <mpi.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <time.h>
 
 enum { TAG_PAIRS = 18 };
@@ -281,6 +282,8 @@ int wn__dist_wait(MPI_Request *rq, int rc, bool nap)
             rc = WN_EIO;
         else if (!done && nap)
             nanosleep(&ms, NULL);
+        else if (!done)
+            sched_yield();
     }
     /* A request that completed is MPI_REQUEST_NULL: this returns at once. */
     if (MPI_Wait(rq, MPI_STATUS_IGNORE) != MPI_SUCCESS)

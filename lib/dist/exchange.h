@@ -85,10 +85,11 @@ WN_INTERNAL int wn__dist_gather_pairs(wn_docpair **pairs, size_t *npairs,
 
 /*
  * Complete a non-blocking collective (*rq, started with its MPI_I...
- * call; rc that call's status, WN_OK or WN_EIO), testing it and, when
- * nap, sleeping 1 ms between tests: Open MPI's blocking calls spin, and
- * on a machine with fewer cores than ranks a spinning rank takes a core
- * from one that works. Returns rc or WN_EIO.
+ * call; rc that call's status, WN_OK or WN_EIO), testing it and between
+ * tests sleeping 1 ms (nap: for waits that may be long) or yielding the
+ * processor (sched_yield): Open MPI's blocking calls spin, and on a
+ * machine with fewer cores than ranks a spinning rank takes a core from
+ * one that works. Returns rc or WN_EIO.
  */
 WN_INTERNAL int wn__dist_wait(MPI_Request *rq, int rc, bool nap);
 
