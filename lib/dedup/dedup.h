@@ -969,6 +969,8 @@ struct wn_dedup_source {
 static inline uint64_t wn__pairs_digest(const wn_docpair *p, size_t n)
 {
     uint64_t s = 0;
+    if (!p)
+        return s;
     for (size_t i = 0; i < n; i++)
         s += wn__mix64((uint64_t)wn__pair_a(p[i]) * 0x9E3779B97F4A7C15u ^
                        (uint64_t)wn__pair_b(p[i]));

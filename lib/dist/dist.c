@@ -9,7 +9,8 @@
  *                 (unless that of the
  *                 record before it in the unit), id, the raw bytes of a
  *                 rejected record (at most RAW_REJECTED: rejected.jsonl
- *                 shows them), the encoded sketch of an accepted one (an
+ *                 shows them), the sketch of an accepted one in its
+ *                 slim form (thin, below; an
  *                 accepted record's bytes stay on its rank, which writes
  *                 its kept line: kept.h) and, under --keep max, its keep
  *                 value (a double)
@@ -563,7 +564,8 @@ static int put_end(struct wn_buf *b, const struct wn_reader *r,
  *
  * about 6 bytes at the defaults against 52 for the header and core.
  * Rank 0 rebuilds the encoding before decoding (thicken): the header
- * from one of its own (struct slim), the hash as zeros, the kept
+ * from one of its own (sketch_head; every rank runs one sketcher:
+ * units_share checks), the hash as zeros, the kept
  * sections as zeros (no anchors), so its job's stages work unchanged; its
  * job reads none of these for another rank's document
  * (wn_dedup_source.remote_sketches, .exact, .join).
@@ -624,7 +626,10 @@ static int thin(const struct wn_sketcher *sk, const uint8_t *b, size_t len,
     if (len < SKETCH_HEAD)
         return WN_EFORMAT;
     uint8_t head[1 + 3 * 10];
-    head[0] = (uint8_t)wn__get_le32(b + SKETCH_FLAGS_AT);
+    uint32_t flags = wn__get_le32(b + SKETCH_FLAGS_AT);
+    if (flags > 0xff)
+        return WN_EFORMAT; /* a flag the slim form has no room for */
+    head[0] = (uint8_t)flags;
     size_t nh = 1;
     bool core = false;
     for (size_t at = SKETCH_HEAD; at < len;) {
@@ -1057,15 +1062,36 @@ static int send_inputs(const char *const *inputs, const struct plan *pl,
     return rc;
 }
 
-/* Rank 0 gives every rank the documents of each unit (collective). */
-static int units_share(uint64_t *unit_docs, size_t units)
+/*
+ * Rank 0 gives every rank the documents of each unit (collective), and
+ * every rank checks that all run one sketcher (the same options: its id;
+ * a rank's sketches reach rank 0 in their slim form, which leaves the id
+ * out). A rank other than 0 may wait here all through rank 0's pass 1:
+ * it sleeps between tests (wn__dist_wait).
+ */
+static int units_share(uint64_t *unit_docs, size_t units,
+                       const struct wn_sketcher *sk, int rank)
 {
     if (units > INT_MAX)
         return WN_ELIMIT;
-    return units && MPI_Bcast(unit_docs, (int)units, MPI_UINT64_T, 0,
-                              MPI_COMM_WORLD) != MPI_SUCCESS
-               ? WN_EIO
-               : WN_OK;
+    uint64_t id[2] = {sk->id, ~sk->id}, most[2] = {0, 0};
+    MPI_Request rq = MPI_REQUEST_NULL;
+    int rc = MPI_Iallreduce(id, most, 2, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD,
+                            &rq) == MPI_SUCCESS
+                 ? WN_OK
+                 : WN_EIO;
+    rc = wn__dist_wait(&rq, rc, rank != 0);
+    /* The largest id and the largest complement: one id on every rank. */
+    if (!rc && (most[0] != sk->id || most[1] != ~sk->id))
+        rc = WN_EINVAL;
+    if (!rc && units)
+        rc = MPI_Ibcast(unit_docs, (int)units, MPI_UINT64_T, 0, MPI_COMM_WORLD,
+                        &rq) == MPI_SUCCESS
+                 ? WN_OK
+                 : WN_EIO;
+    if (units)
+        rc = wn__dist_wait(&rq, rc, rank != 0);
+    return rc;
 }
 
 /* Rank 0 gives every rank the documents of each unit and the documents
@@ -1279,7 +1305,7 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
         rc = all ? WN_OK : WN_ENOMEM;
     }
     if (!rc)
-        rc = units_share(all, pl->n);
+        rc = units_share(all, pl->n, sk, rank);
     /* Rank 0 numbered the documents this rank sent: the same count. */
     for (size_t u = 0; !rc && u < pl->n; u++)
         if (pl->owner[u] == rank && all[u] != lk.unit_docs[u])
@@ -1711,7 +1737,7 @@ static int gather_exact(void *ud, int hash_fd, size_t n, struct wn_egroups *eg,
         total += g->unit_docs[u];
     if (total != n)
         return WN_EIO;
-    int rc = units_share(g->unit_docs, g->pl->n);
+    int rc = units_share(g->unit_docs, g->pl->n, g->sk, 0);
     struct runs x = {0};
     if (!rc)
         rc = runs_make(&x, g->pl, g->unit_docs, 0);

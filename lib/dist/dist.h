@@ -36,7 +36,7 @@
 /* Bytes a rank sent, by kind (docs/SCALING.md, bench/bench_mpi.sh). */
 struct wn_dist_traffic {
     uint64_t raw;      /* raw records, to rank 0 */
-    uint64_t sketches; /* encoded sketches, to rank 0 */
+    uint64_t sketches; /* sketches in their slim form, to rank 0 */
     uint64_t other;    /* entry headers, sources, ids, input ends */
     uint64_t keys;     /* (key, document) entries, to other ranks */
     uint64_t pairs;    /* candidate pairs, to rank 0 */

@@ -109,7 +109,9 @@ static int gather(const wn_docpair *p, size_t n, int rank, int size,
     MPI_Datatype pt = wn__dist_pair_type();
     if (pt == MPI_DATATYPE_NULL)
         return WN_EIO;
-    uint64_t mine = (n + GATHER_PAIRS - 1) / GATHER_PAIRS, rounds = 0;
+    /* A round's pairs from every rank stay under INT_MAX in all. */
+    size_t chunk = WN_MIN(GATHER_PAIRS, (size_t)INT_MAX / (size_t)size);
+    uint64_t mine = (n + chunk - 1) / chunk, rounds = 0;
     if (MPI_Allreduce(&mine, &rounds, 1, MPI_UINT64_T, MPI_MAX,
                       MPI_COMM_WORLD) != MPI_SUCCESS)
         return WN_EIO;
@@ -117,8 +119,8 @@ static int gather(const wn_docpair *p, size_t n, int rank, int size,
     int *cnt = wn__calloc(2 * P, sizeof(int)), *dis = cnt ? cnt + P : NULL;
     int rc = cnt ? WN_OK : WN_ENOMEM;
     for (uint64_t q = 0; !rc && q < rounds; q++) {
-        size_t at = (size_t)WN_MIN((uint64_t)n, q * GATHER_PAIRS);
-        int m = (int)WN_MIN(GATHER_PAIRS, n - at);
+        size_t at = (size_t)WN_MIN((uint64_t)n, q * chunk);
+        int m = (int)WN_MIN(chunk, n - at);
         if (MPI_Gather(&m, 1, MPI_INT, cnt, 1, MPI_INT, 0, MPI_COMM_WORLD) !=
             MPI_SUCCESS) {
             rc = WN_EIO;
@@ -129,10 +131,8 @@ static int gather(const wn_docpair *p, size_t n, int rank, int size,
             dis[k] = (int)total;
             total += (size_t)cnt[k];
         }
-        /* P * GATHER_PAIRS: under INT_MAX up to 2^11 ranks, then less. */
-        if (total > INT_MAX)
-            rc = WN_ELIMIT;
-        if (!rc && rank == 0 && WN_GROW(*all, *cap, *nall + total + 1))
+        assert(total <= INT_MAX);
+        if (rank == 0 && WN_GROW(*all, *cap, *nall + total + 1))
             rc = WN_ENOMEM;
         if (!rc && MPI_Gatherv(m ? p + at : NULL, m, pt,
                                rank == 0 ? *all + *nall : NULL, cnt, dis, pt, 0,

@@ -31,8 +31,6 @@
 #include <mpi.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sched.h>
-#include <time.h>
 
 enum { TAG_PAIRS = 18 };
 
@@ -271,24 +269,6 @@ int wn__dist_gather_pairs(wn_docpair **pairs, size_t *npairs, size_t *cap,
     }
     *npairs = wn__pairs_sort_unique(*pairs, *npairs);
     return WN_OK;
-}
-
-int wn__dist_wait(MPI_Request *rq, int rc, bool nap)
-{
-    const struct timespec ms = {0, 1000000};
-    int done = 0;
-    while (!done && !rc) {
-        if (MPI_Test(rq, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
-            rc = WN_EIO;
-        else if (!done && nap)
-            nanosleep(&ms, NULL);
-        else if (!done)
-            sched_yield();
-    }
-    /* A request that completed is MPI_REQUEST_NULL: this returns at once. */
-    if (MPI_Wait(rq, MPI_STATUS_IGNORE) != MPI_SUCCESS)
-        rc = WN_EIO;
-    return rc;
 }
 
 void wn__dist_test_die(const char *var, int rank)

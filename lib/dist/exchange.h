@@ -14,7 +14,9 @@
 #include "dist/dist.h"
 
 #include <mpi.h>
+#include <sched.h>
 #include <stdio.h>
+#include <time.h>
 
 /*
  * This rank's documents and where their keys are: runs of consecutive
@@ -91,7 +93,23 @@ WN_INTERNAL int wn__dist_gather_pairs(wn_docpair **pairs, size_t *npairs,
  * machine with fewer cores than ranks a spinning rank takes a core from
  * one that works. Returns rc or WN_EIO.
  */
-WN_INTERNAL int wn__dist_wait(MPI_Request *rq, int rc, bool nap);
+static inline int wn__dist_wait(MPI_Request *rq, int rc, bool nap)
+{
+    const struct timespec ms = {0, 1000000};
+    int done = 0;
+    while (!done && !rc) {
+        if (MPI_Test(rq, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+            rc = WN_EIO;
+        else if (!done && nap)
+            nanosleep(&ms, NULL);
+        else if (!done)
+            sched_yield();
+    }
+    /* A request that completed is MPI_REQUEST_NULL: this returns at once. */
+    if (MPI_Wait(rq, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+        rc = WN_EIO;
+    return rc;
+}
 
 /* Test hooks (tests/cli/test_mpi.sh; only in a -Dtest_hooks=true build,
  * a no-op otherwise): when the variable var holds this rank's number, the

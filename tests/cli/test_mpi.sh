@@ -532,6 +532,18 @@ PY
     WINNOW_TEST_MPI_DIE_RANK=1 mpi 2 dedup -q -o "$TMP/prev" $gen_inputs >/dev/null 2>&1
     [ $? -ne 0 ] && same_outputs "$TMP/one" "$TMP/prev" && cmp -s "$TMP/one/stats.json" "$TMP/prev/stats.json"
     ok $? "rank killed: the previous outputs are left as they were"
+    # Ranks started with different options (mpirun's MPMD form): their
+    # sketches reach rank 0 without the sketcher's id, so every rank checks
+    # the others' at the start of the exact stage; the run fails, nothing
+    # published.
+    rm -rf "$TMP/mixed"
+    # shellcheck disable=SC2086
+    mpirun --oversubscribe -n 1 "$WINNOW" dedup -q --exact-only -o "$TMP/mixed" $gen_inputs : \
+        -n 1 "$WINNOW" dedup -q -o "$TMP/mixed" $gen_inputs >/dev/null 2>"$TMP/err"
+    st=$?
+    [ "$st" -ne 0 ] && [ ! -e "$TMP/mixed/kept.jsonl" ] && [ ! -e "$TMP/mixed/stats.json" ] &&
+        grep -q "invalid combination of options" "$TMP/err"
+    ok $? "ranks with different options: the run fails ($st), says so, nothing published"
     # A rank other than 0 reads at full speed whatever rank 0 does (issue
     # 17): rank 0 holds 3 seconds before it takes another rank's first
     # message, and each other rank meanwhile reads all its units, its
