@@ -393,6 +393,33 @@ rule_join_in(struct wn_dedup_job *j, const uint8_t *skip, const uint64_t *nanch)
 }
 
 /*
+ * The joins are done (candidates pairs, st their figures, t2 when they
+ * started; *rc their status): the spills they read go (sig_f stays, for
+ * the verification and the fates), their figures go to the report, and
+ * unless they failed the verifier is made and the verification stage
+ * starts. Returns when it starts.
+ */
+static double joins_done(struct wn_dedup_job *j, uint64_t candidates,
+                         const struct wn_join_stats *st, double t2, int *rc)
+{
+    struct wn_dedup_report *rep = &j->rep;
+    wn__spills_close_keys(&j->sp);
+    rep->candidates = candidates;
+    rep->large_buckets = st->large_buckets;
+    rep->max_bucket = st->max_bucket;
+    rep->join_partitions = st->partitions;
+    double t3 = wn__now();
+    rep->stage_seconds[2] = t3 - t2;
+    if (!*rc)
+        *rc = wn__pair_verifier_init(&j->ver, &j->sk, &j->docs, &j->sp);
+    j->have_ver = true;
+    j->ver.wt = j->sk.lead_bytes ? &j->wt : NULL;
+    if (!*rc)
+        wn__frame_stage(j->frame, "verify", "pairs", 0, candidates);
+    return t3;
+}
+
+/*
  * The joins and the verification with the pairs kept at their owners
  * (wn_dedup_source.join_owned, .verify_owned: lib/dist), for the pair
  * rule: the same edges, counts and stages as the path through pairs in
@@ -415,19 +442,7 @@ static int join_verify_owned(struct wn_dedup_job *j,
     int rc = j->join_owned(j->join_ud, in, lead ? &rin : NULL,
                            j->have_words ? &j->words : NULL, &candidates, &st,
                            &j->rule_st);
-    wn__spills_close_keys(&j->sp);
-    rep->candidates = candidates;
-    rep->large_buckets = st.large_buckets;
-    rep->max_bucket = st.max_bucket;
-    rep->join_partitions = st.partitions;
-    double t3 = wn__now();
-    rep->stage_seconds[2] = t3 - t2;
-    if (!rc)
-        rc = wn__pair_verifier_init(&j->ver, &j->sk, d, &j->sp);
-    j->have_ver = true;
-    j->ver.wt = lead ? &j->wt : NULL;
-    if (!rc)
-        wn__frame_stage(j->frame, "verify", "pairs", 0, candidates);
+    double t3 = joins_done(j, candidates, &st, t2, &rc);
     if (!rc)
         rc = j->verify_owned(j->join_ud, &j->ver, e);
     if (!rc) {
@@ -569,21 +584,7 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
             if (!rc)
                 rc = wn__runs_finish(&pr);
         }
-        /* The joins are done: the spills they read go (sig_f stays, for
-         * the verification and the fates). */
-        wn__spills_close_keys(&j->sp);
-        rep->candidates = npairs;
-        rep->large_buckets = st.large_buckets;
-        rep->max_bucket = st.max_bucket;
-        rep->join_partitions = st.partitions;
-        double t3 = wn__now();
-        rep->stage_seconds[2] = t3 - t2;
-        if (!rc)
-            rc = wn__pair_verifier_init(&j->ver, &j->sk, d, &j->sp);
-        j->have_ver = true;
-        if (!rc)
-            wn__frame_stage(j->frame, "verify", "pairs", 0, npairs);
-        j->ver.wt = j->sk.lead_bytes ? &j->wt : NULL;
+        double t3 = joins_done(j, npairs, &st, t2, &rc);
         if (!rc && spilled)
             rc =
                 verify_chunks(j, &pr, pair_budget / sizeof(wn_docpair), &edges);
