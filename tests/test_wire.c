@@ -1,8 +1,12 @@
 /*
- * test_wire.c - the compact header of a record's entry (lib/dist/wire.c):
- * every header read back is the one written, in a unit's order, whatever
- * its fields; an accepted JSONL record's header is small; a header cut
- * short or malformed is refused, never read past its end.
+ * test_wire.c - what a rank sends rank 0 (lib/dist), without MPI: the
+ * compact header of a record's entry (wire.c): every header read back is
+ * the one written, in a unit's order, whatever its fields; an accepted
+ * JSONL record's header is small; a header cut short or malformed is
+ * refused, never read past its end. A sketch's slim form (slim.c): what
+ * rank 0 rebuilds decodes to the sketch's counts and empty flag, with the
+ * sections a rank keeps as zeros and those it sends as they were, for
+ * every kind of sketcher; a slim form cut short never decodes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "dist/slim.h"
 #include "dist/wire.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -220,12 +225,156 @@ static void test_bad_headers(void **state)
     wn__buf_release(&b);
 }
 
+static const char *const TEXTS[] = {
+    "",
+    "The regional transport board announced on Thursday that the blue line "
+    "will close for six weeks of repairs starting in May.",
+    "Caf\xc3\xa9 prices rose 3.5% in 2025, the bureau said; \xff an invalid "
+    "byte is repaired.",
+};
+
+/* A sketcher of each kind: news (MinHash OPH, estimated verification at
+ * the owners), --verify exact (the sets sent), SimHash, classic. */
+static struct wn_sketcher *sketcher(int kind)
+{
+    struct wn_dedup_options o;
+    wn_dedup_options_init(&o);
+    if (kind == 1) {
+        o.verify = WN_VERIFY_EXACT;
+    } else if (kind == 2) {
+        o.method = WN_METHOD_SIMHASH;
+    } else if (kind == 3) {
+        o.profile = WN_PROFILE_CLASSIC;
+        o.threshold = 0.7;
+    }
+    struct wn_sketcher *sk = NULL;
+    assert_int_equal(wn_sketcher_create(&o, &sk), WN_OK);
+    return sk;
+}
+
+/* Encode text's sketch, thin it, thicken it and decode it into back. */
+static int slim_round(const struct wn_sketcher *sk, const char *text,
+                      struct wn_sketch *s, struct wn_sketch *back,
+                      struct wn_buf *slim, size_t *slim_len)
+{
+    uint8_t head[WN_SLIM_HEAD];
+    struct wn_sketch *h = NULL;
+    assert_int_equal(wn_sketch_create(sk, &h), WN_OK);
+    assert_int_equal(wn__slim_head(sk, h, head), WN_OK);
+    wn_sketch_free(h);
+    assert_int_equal(wn_sketcher_sketch(sk, text, strlen(text), s), WN_OK);
+    size_t need = wn_sketch_encoded_size(s), len = 0;
+    uint8_t *enc = malloc(need);
+    assert_non_null(enc);
+    assert_int_equal(wn_sketch_encode(s, enc, need, &len), WN_OK);
+    assert_int_equal(wn__slim_thin(sk, enc, len, slim), WN_OK);
+    *slim_len = slim->len;
+    struct wn_buf thick = {0};
+    int rc = wn__slim_thicken(sk, head, slim->data, slim->len, &thick);
+    if (!rc)
+        rc = wn_sketch_decode(sk, thick.data, thick.len, back);
+    wn__buf_release(&thick);
+    free(enc);
+    return rc;
+}
+
+static void test_slim_round_trip(void **state)
+{
+    (void)state;
+    for (int kind = 0; kind < 4; kind++) {
+        struct wn_sketcher *sk = sketcher(kind);
+        struct wn_sketch *s = NULL, *back = NULL;
+        assert_int_equal(wn_sketch_create(sk, &s), WN_OK);
+        assert_int_equal(wn_sketch_create(sk, &back), WN_OK);
+        for (size_t t = 0; t < sizeof(TEXTS) / sizeof(TEXTS[0]); t++) {
+            struct wn_buf slim = {0};
+            size_t n = 0;
+            assert_int_equal(slim_round(sk, TEXTS[t], s, back, &slim, &n),
+                             WN_OK);
+            assert_int_equal(back->empty, s->empty);
+            assert_true(back->tokens == s->tokens);
+            assert_true(back->invalid == s->invalid);
+            assert_int_equal(back->nsh, s->nsh);
+            /* The hash and keys stay on the rank: zeros here. */
+            assert_true(back->h[0] == 0 && back->h[1] == 0);
+            for (uint32_t j = 0; j < sk->nkeys; j++)
+                assert_true(back->keys[j] == 0);
+            if (sk->need_sets) {
+                /* --verify exact: the set travels as it was. */
+                assert_true(back->nset == s->nset);
+                if (s->nset)
+                    assert_memory_equal(back->sh, s->sh,
+                                        s->nset * sizeof(uint64_t));
+            } else if (wn__dist_verifies_at_owners(sk)) {
+                /* The verification record stays on the rank too: a few
+                 * bytes cross (flag and three counts). */
+                assert_true(n <= 1 + 3 * 10);
+                for (uint32_t k = 0; k < sk->rec_bytes; k++)
+                    assert_int_equal(back->vdata[k], 0);
+            }
+            assert_true(s->empty == (t == 0));
+            wn__buf_release(&slim);
+        }
+        wn_sketch_free(s);
+        wn_sketch_free(back);
+        wn_sketcher_free(sk);
+    }
+}
+
+/* Every prefix of a slim form fails to thicken or to decode; an encoding
+ * cut short, or with a flag past 8 bits, does not thin. */
+static void test_slim_cut_short(void **state)
+{
+    (void)state;
+    for (int kind = 0; kind < 4; kind++) {
+        struct wn_sketcher *sk = sketcher(kind);
+        struct wn_sketch *s = NULL, *back = NULL;
+        assert_int_equal(wn_sketch_create(sk, &s), WN_OK);
+        assert_int_equal(wn_sketch_create(sk, &back), WN_OK);
+        struct wn_buf slim = {0};
+        size_t n = 0;
+        assert_int_equal(slim_round(sk, TEXTS[1], s, back, &slim, &n), WN_OK);
+        uint8_t head[WN_SLIM_HEAD];
+        assert_int_equal(wn__slim_head(sk, back, head), WN_OK);
+        for (size_t k = 0; k < n; k++) {
+            char *cut = malloc(k ? k : 1);
+            assert_non_null(cut);
+            memcpy(cut, slim.data, k);
+            struct wn_buf thick = {0};
+            int rc = wn__slim_thicken(sk, head, cut, k, &thick);
+            if (!rc)
+                rc = wn_sketch_decode(sk, thick.data, thick.len, back);
+            assert_int_not_equal(rc, WN_OK);
+            wn__buf_release(&thick);
+            free(cut);
+        }
+        /* The encoding cut short, and a flag the slim form cannot hold. */
+        size_t need = wn_sketch_encoded_size(s), len = 0;
+        uint8_t *enc = malloc(need);
+        assert_non_null(enc);
+        assert_int_equal(wn_sketch_encode(s, enc, need, &len), WN_OK);
+        struct wn_buf out = {0};
+        for (size_t k = 0; k < len; k += 7)
+            assert_int_equal(wn__slim_thin(sk, enc, k, &out), WN_EFORMAT);
+        enc[20 + 1] = 1; /* the le32 flags: bit 8 */
+        assert_int_equal(wn__slim_thin(sk, enc, len, &out), WN_EFORMAT);
+        wn__buf_release(&out);
+        free(enc);
+        wn__buf_release(&slim);
+        wn_sketch_free(s);
+        wn_sketch_free(back);
+        wn_sketcher_free(sk);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_accepted_record_small),
         cmocka_unit_test(test_bad_headers),
+        cmocka_unit_test(test_slim_round_trip),
+        cmocka_unit_test(test_slim_cut_short),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,6 +35,7 @@
 #include "dist/kept.h"
 #include "dist/rulejoin.h"
 #include "dist/verdicts.h"
+#include "dist/slim.h"
 #include "dist/wire.h"
 
 #include "dedup/dedup.h"
@@ -545,207 +546,6 @@ static int put_end(struct wn_buf *b, const struct wn_reader *r,
 }
 
 /*
- * What a sketch sends rank 0: its slim form. sketcher.c's encoding
- * (wn_sketch_encode) is a header of SKETCH_HEAD bytes (magic, format, the
- * sketcher's id, the le32 length at SKETCH_LEN_AT, le32 flags at
- * SKETCH_FLAGS_AT), then sections (a le32 tag, a le32 length, the bytes)
- * that the decoder takes in any order. A rank keeps the band keys
- * (SEC_KEYS: rank 0 gets them only through the join), the core's exact
- * hash (the exact stage runs across the ranks: exact.h) and, when the
- * records are verified at their owners (verifies_at_owners), the
- * signature and the figures (SEC_VERIFY, SEC_FIGS: verdicts.c) and the
- * rule's lead words and anchors (SEC_LEAD, SEC_ANCH: the rule's joins run
- * across the ranks, rulejoin.c). What goes is
- *
- *   1 byte       the header's flags (empty text)
- *   3 varints    the core's token, repair and shingle counts (wire.h)
- *   sections     those not kept (--verify exact: signature, figures, lead
- *                words, anchors, shingle set), as encoded
- *
- * about 6 bytes at the defaults against 52 for the header and core.
- * Rank 0 rebuilds the encoding before decoding (thicken): the header
- * from one of its own (sketch_head; every rank runs one sketcher:
- * units_share checks), the hash as zeros, the kept
- * sections as zeros (no anchors), so its job's stages work unchanged; its
- * job reads none of these for another rank's document
- * (wn_dedup_source.remote_sketches, .exact, .join).
- */
-#define SKETCH_HEAD     24u
-#define SKETCH_LEN_AT   16u
-#define SKETCH_FLAGS_AT 20u
-#define SEC_HEAD        8u
-enum {
-    SEC_CORE = 1,
-    SEC_KEYS = 2,
-    SEC_VERIFY = 3,
-    SEC_FIGS = 5,
-    SEC_LEAD = 6,
-    SEC_ANCH = 7
-};
-/* The core: the 128-bit exact hash, le64 tokens, le64 repairs, le32
- * shingles. */
-#define CORE_BYTES 36u
-#define CORE_HASH  16u
-
-/* Whether pairs are verified at the records' owners (verdicts.h): every
- * mode but exact verification (shingle sets) and --exact-only. */
-static bool verifies_at_owners(const struct wn_sketcher *sk)
-{
-    return !sk->o.exact_only && !sk->need_sets && sk->rec_bytes > 0;
-}
-
-/* Whether the rule's anchor and flash joins run across the ranks
- * (rulejoin.h): whenever the verification does. */
-static bool rule_at_owners(const struct wn_sketcher *sk)
-{
-    return verifies_at_owners(sk) && sk->lead_bytes > 0;
-}
-
-/* Whether the candidate pairs stay at the owners of their first documents
- * and only the accepted ones go to rank 0 (verdicts.h): under the pair
- * rule whenever the verification is at the owners. The classic rule's
- * union-find takes every pair in order on rank 0 (its counts depend on
- * it), so it keeps the pairs there. */
-static bool pairs_at_owners(const struct wn_sketcher *sk)
-{
-    return verifies_at_owners(sk) && sk->rule;
-}
-
-static bool dropped(const struct wn_sketcher *sk, uint32_t tag)
-{
-    return tag == SEC_CORE || tag == SEC_KEYS ||
-           (verifies_at_owners(sk) && (tag == SEC_VERIFY || tag == SEC_FIGS ||
-                                       tag == SEC_LEAD || tag == SEC_ANCH));
-}
-
-/* The slim form of the encoded sketch b[0, len) into out. */
-static int thin(const struct wn_sketcher *sk, const uint8_t *b, size_t len,
-                struct wn_buf *out)
-{
-    out->len = 0;
-    if (len < SKETCH_HEAD)
-        return WN_EFORMAT;
-    uint8_t head[1 + 3 * 10];
-    uint32_t flags = wn__get_le32(b + SKETCH_FLAGS_AT);
-    if (flags > 0xff)
-        return WN_EFORMAT; /* a flag the slim form has no room for */
-    head[0] = (uint8_t)flags;
-    size_t nh = 1;
-    bool core = false;
-    for (size_t at = SKETCH_HEAD; at < len;) {
-        if (len - at < SEC_HEAD)
-            return WN_EFORMAT;
-        uint32_t tag = wn__get_le32(b + at), n = wn__get_le32(b + at + 4);
-        if (n > len - at - SEC_HEAD)
-            return WN_EFORMAT;
-        if (tag == SEC_CORE) {
-            const uint8_t *c = b + at + SEC_HEAD;
-            if (n != CORE_BYTES || core)
-                return WN_EFORMAT;
-            core = true;
-            nh += wn__varint_put(head + nh, wn__get_le64(c + CORE_HASH));
-            nh += wn__varint_put(head + nh, wn__get_le64(c + CORE_HASH + 8));
-            nh += wn__varint_put(head + nh, wn__get_le32(c + CORE_HASH + 16));
-        }
-        at += SEC_HEAD + n;
-    }
-    if (!core)
-        return WN_EFORMAT;
-    int rc = wn__buf_append(out, head, nh);
-    for (size_t at = SKETCH_HEAD; !rc && at < len;) {
-        uint32_t tag = wn__get_le32(b + at), n = wn__get_le32(b + at + 4);
-        if (!dropped(sk, tag))
-            rc = wn__buf_append(out, b + at, SEC_HEAD + n);
-        at += SEC_HEAD + n;
-    }
-    return rc;
-}
-
-static int zero_section(struct wn_buf *out, uint32_t tag, size_t n)
-{
-    unsigned char h[SEC_HEAD];
-    wn__put_le32(h, tag);
-    wn__put_le32(h + 4, (uint32_t)n);
-    int rc = wn__buf_append(out, h, sizeof(h));
-    if (!rc)
-        rc = wn__buf_reserve(out, out->len + n);
-    if (!rc) {
-        memset(out->data + out->len, 0, n);
-        out->len += n;
-    }
-    return rc;
-}
-
-/* The first SKETCH_LEN_AT bytes of an encoded sketch of sk (magic,
- * format, the sketcher's id): the same for every sketch of it, taken from
- * the encoding of an empty text. */
-static int sketch_head(const struct wn_sketcher *sk, struct wn_sketch *s,
-                       uint8_t head[SKETCH_LEN_AT])
-{
-    int rc = wn_sketcher_sketch(sk, "", 0, s);
-    size_t need = rc ? 0 : wn_sketch_encoded_size(s), len = 0;
-    uint8_t *b = rc ? NULL : wn__malloc(need ? need : 1);
-    if (!rc && !b)
-        rc = WN_ENOMEM;
-    if (!rc)
-        rc = wn_sketch_encode(s, b, need, &len);
-    if (!rc && len < SKETCH_HEAD)
-        rc = WN_EFORMAT;
-    if (!rc)
-        memcpy(head, b, SKETCH_LEN_AT);
-    wn__free(b);
-    return rc;
-}
-
-/* The encoding of a sketch from its slim form b[0, len) (thin): head is
- * sketch_head's. */
-static int thicken(const struct wn_sketcher *sk,
-                   const uint8_t head[SKETCH_LEN_AT], const char *b, size_t len,
-                   struct wn_buf *out)
-{
-    const uint8_t *p = (const uint8_t *)b, *end = p + len;
-    uint64_t tokens, invalid, nsh;
-    if (len < 1)
-        return WN_EFORMAT;
-    uint8_t flags = *p++;
-    if (wn__varint_get(&p, end, &tokens) || wn__varint_get(&p, end, &invalid) ||
-        wn__varint_get(&p, end, &nsh) || nsh > UINT32_MAX)
-        return WN_EFORMAT;
-    out->len = 0;
-    uint8_t h[SKETCH_HEAD];
-    memcpy(h, head, SKETCH_LEN_AT);
-    wn__put_le32(h + SKETCH_FLAGS_AT, flags);
-    int rc = wn__buf_append(out, h, sizeof(h));
-    if (!rc)
-        rc = zero_section(out, SEC_CORE, CORE_BYTES);
-    if (!rc) {
-        unsigned char *c = (unsigned char *)out->data + out->len - CORE_BYTES;
-        wn__put_le64(c + CORE_HASH, tokens);
-        wn__put_le64(c + CORE_HASH + 8, invalid);
-        wn__put_le32(c + CORE_HASH + 16, (uint32_t)nsh);
-    }
-    /* The sections sent, as they are (the decoder checks them). */
-    if (!rc)
-        rc = wn__buf_append(out, p, (size_t)(end - p));
-    if (!rc && sk->nkeys)
-        rc = zero_section(out, SEC_KEYS, (size_t)sk->nkeys * 8);
-    if (!rc && verifies_at_owners(sk) && sk->sig_bytes)
-        rc = zero_section(out, SEC_VERIFY, sk->sig_bytes);
-    if (!rc && verifies_at_owners(sk) && sk->fig_bytes)
-        rc = zero_section(out, SEC_FIGS, sk->fig_bytes);
-    if (!rc && rule_at_owners(sk))
-        rc = zero_section(out, SEC_LEAD, sk->lead_bytes);
-    if (!rc && rule_at_owners(sk))
-        rc = zero_section(out, SEC_ANCH, 0);
-    if (!rc && out->len > UINT32_MAX)
-        rc = WN_ETOOBIG;
-    if (!rc)
-        wn__put_le32((unsigned char *)out->data + SKETCH_LEN_AT,
-                     (uint32_t)out->len);
-    return rc;
-}
-
-/*
  * The keys of every family of a sketch, in the order of the job's key
  * files (wn_spills.key_f): the sketch's key array of sk->nkeys values. A
  * sketcher with more key families spills them through the same array, so
@@ -1010,7 +810,8 @@ static int send_inputs(const char *const *inputs, const struct plan *pl,
                 if (!rc)
                     rc = wn_sketch_encode(s, blob.data, need, &blen);
                 if (!rc)
-                    rc = thin(sk, (const uint8_t *)blob.data, blen, &sent);
+                    rc = wn__slim_thin(sk, (const uint8_t *)blob.data, blen,
+                                       &sent);
                 blen = sent.len;
             }
             if (!rc)
@@ -1264,13 +1065,13 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
     int rc = bufs ? wn_sketcher_create(o, &sk) : WN_ENOMEM;
     if (!rc)
         rc = local_keys_open(&lk, sk, o, pl->n);
-    if (!rc && verifies_at_owners(sk)) {
+    if (!rc && wn__dist_verifies_at_owners(sk)) {
         vrec_f = spill_buffered(spill_dir(o), "verify", bufs, NULL);
         rc = vrec_f ? WN_OK : WN_EOPEN;
     }
-    if (!rc && rule_at_owners(sk))
+    if (!rc && wn__dist_rule_at_owners(sk))
         rc = rule_local_open(&rl, spill_dir(o));
-    bool owned = !rc && pairs_at_owners(sk);
+    bool owned = !rc && wn__dist_pairs_at_owners(sk);
     if (!rc) {
         struct wn_io_note note = {0};
         FILE *lens = spill_buffered(spill_dir(o), "kept-lengths",
@@ -1293,8 +1094,8 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
         }
         if (!rc)
             rc = send_inputs(inputs, pl, o, sk, &lk, vrec_f,
-                             rule_at_owners(sk) ? &rl : NULL, &kp, &ob, rank,
-                             rep, t);
+                             wn__dist_rule_at_owners(sk) ? &rl : NULL, &kp, &ob,
+                             rank, rep, t);
         outbox_release(&ob);
     }
     t->records = rep->read;
@@ -1359,9 +1160,9 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
             have_dv = true;
         }
         /* The rule's joins, this rank's share (rulejoin.h). */
-        if (!rc && rule_at_owners(sk) && fflush(rl.anch_f) != 0)
+        if (!rc && wn__dist_rule_at_owners(sk) && fflush(rl.anch_f) != 0)
             rc = wn__status_from_errno(errno);
-        if (!rc && rule_at_owners(sk)) {
+        if (!rc && wn__dist_rule_at_owners(sk)) {
             struct wn_rule_join_stats rst = {0};
             struct wn_dist_rule r = {
                 .sk = sk,
@@ -1386,7 +1187,7 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
             rc = owned ? wn__dist_rule_join(&r, &pairs, &npairs, &cap, &rst)
                        : wn__dist_rule_join(&r, NULL, NULL, NULL, &rst);
         }
-        if (rule_at_owners(sk) && rl.anch_f) {
+        if (wn__dist_rule_at_owners(sk) && rl.anch_f) {
             fclose(rl.anch_f); /* the joins are done */
             rl.anch_f = NULL;
         }
@@ -1456,8 +1257,8 @@ struct gather {
     int size;
     bool have_dv;
     struct wn_buf thick; /* a received sketch with its dropped sections */
-    uint8_t head[SKETCH_LEN_AT]; /* of every sketch's encoding (thicken) */
-    size_t ndocs;                /* of the run, once the join starts */
+    uint8_t head[WN_SLIM_HEAD]; /* of every sketch's encoding (slim.h) */
+    size_t ndocs;               /* of the run, once the join starts */
     /* Verification at the owners (verdicts.h, when have_dv), and the
      * verdicts of the removals, in the fates' order. */
     struct wn_dist_verifier dv;
@@ -1571,7 +1372,7 @@ static int take_entry(struct gather *g, struct wn_record *rec,
         memcpy(&g->value, q + w.blob_len, sizeof(g->value));
     *s = NULL;
     if (!rec->status) {
-        rc = thicken(g->sk, g->head, q, w.blob_len, &g->thick);
+        rc = wn__slim_thicken(g->sk, g->head, q, w.blob_len, &g->thick);
         if (!rc)
             rc = wn_sketch_decode(g->sk, g->thick.data, g->thick.len, g->s);
         if (rc)
@@ -2129,15 +1930,15 @@ int wn_dist_dedup(const char *const *inputs, size_t ninputs, const char *outdir,
     if (!rc)
         rc = wn_sketch_create(g.sk, &g.s);
     if (!rc)
-        rc = sketch_head(g.sk, g.s, g.head);
-    if (!rc && verifies_at_owners(g.sk)) {
+        rc = wn__slim_head(g.sk, g.s, g.head);
+    if (!rc && wn__dist_verifies_at_owners(g.sk)) {
         g.src.verify = gather_verify;
         g.src.decide = gather_decide;
         g.src.remote_sketches = true;
     }
-    if (!rc && rule_at_owners(g.sk))
+    if (!rc && wn__dist_rule_at_owners(g.sk))
         g.src.rule_join = gather_rule_join;
-    if (!rc && pairs_at_owners(g.sk)) {
+    if (!rc && wn__dist_pairs_at_owners(g.sk)) {
         g.src.join_owned = gather_join_owned;
         g.src.verify_owned = gather_verify_owned;
     }
