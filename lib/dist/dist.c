@@ -1121,7 +1121,8 @@ static int remote_rank(const char *const *inputs, const struct plan *pl,
             n += all[u];
         struct wn_dist_hashes h = {fileno(lk.hash_f), x.first, x.count, x.pos,
                                    x.n};
-        rc = wn__dist_exact(&h, (size_t)n, rank, size, NULL, NULL, t);
+        rc =
+            wn__dist_exact(&h, (size_t)n, rank, size, NULL, NULL, t, o->cancel);
     }
     if (!rc && !o->exact_only) {
         size_t ndocs = 0;
@@ -1544,7 +1545,7 @@ static int gather_exact(void *ud, int hash_fd, size_t n, struct wn_egroups *eg,
         rc = runs_make(&x, g->pl, g->unit_docs, 0);
     if (!rc) {
         struct wn_dist_hashes h = {hash_fd, x.first, x.count, x.pos, x.n};
-        rc = wn__dist_exact(&h, n, 0, g->size, eg, skip, g->t);
+        rc = wn__dist_exact(&h, n, 0, g->size, eg, skip, g->t, g->o->cancel);
     }
     runs_release(&x);
     return rc;

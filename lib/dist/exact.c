@@ -149,7 +149,7 @@ static int gather(const wn_docpair *p, size_t n, int rank, int size,
 
 int wn__dist_exact(const struct wn_dist_hashes *h, size_t ndocs, int rank,
                    int size, struct wn_egroups *eg, uint8_t *skip,
-                   struct wn_dist_traffic *t)
+                   struct wn_dist_traffic *t, volatile int *cancel)
 {
     assert((rank == 0) == (eg != NULL) && (eg != NULL) == (skip != NULL));
     uint64_t mine = 0, most = 0;
@@ -180,6 +180,8 @@ int wn__dist_exact(const struct wn_dist_hashes *h, size_t ndocs, int rank,
         if (!rc)
             rc = wn__dist_round(&x, ent, dest, n, sizeof(*ent), rank, size, &v,
                                 &nv, &vcap, &t->keys);
+        if (!rc && cancel && *cancel)
+            rc = WN_EINTR;
     }
     wn__dist_round_release(&x);
     wn__free(blk);

@@ -28,10 +28,13 @@ struct wn_dist_hashes {
  * by document, with its group's first (as wn__stage_exact gives them),
  * and those members' bits are set in skip (ndocs / 8 + 1 bytes); the
  * other ranks pass eg and skip NULL. t->keys counts what this rank sent
- * of the hashes, t->pairs of the (copy, first) pairs.
+ * of the hashes, t->pairs of the (copy, first) pairs. WN_EINTR when
+ * *cancel (may be NULL) is set between two rounds (the caller aborts the
+ * run, as after any failure).
  */
 WN_INTERNAL int wn__dist_exact(const struct wn_dist_hashes *h, size_t ndocs,
                                int rank, int size, struct wn_egroups *eg,
-                               uint8_t *skip, struct wn_dist_traffic *t);
+                               uint8_t *skip, struct wn_dist_traffic *t,
+                               volatile int *cancel);
 
 #endif /* WN_DIST_EXACT_H */
