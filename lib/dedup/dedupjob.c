@@ -517,27 +517,19 @@ int wn__dedup_job_decide(struct wn_dedup_job *j)
     }
     double t2 = wn__now();
     rep->stage_seconds[1] = t2 - t1;
+    /* What the band join reads, on either path. */
+    struct wn_join_in in = {
+        .n = d->n,
+        .skip = skip,
+        .key_f = j->sp.key_f,
+        .nkeys = j->sk.nkeys,
+        .bucket_all_pairs = j->o.bucket_all_pairs,
+        .memory = j->o.memory,
+        .cancel = j->o.cancel,
+    };
     if (!rc && !j->o.exact_only && j->join_owned && j->sk.rule) {
-        struct wn_join_in in = {
-            .n = d->n,
-            .skip = skip,
-            .key_f = j->sp.key_f,
-            .nkeys = j->sk.nkeys,
-            .bucket_all_pairs = j->o.bucket_all_pairs,
-            .memory = j->o.memory,
-            .cancel = j->o.cancel,
-        };
         rc = join_verify_owned(j, &in, nanch, &edges, t2);
     } else if (!rc && !j->o.exact_only) {
-        struct wn_join_in in = {
-            .n = d->n,
-            .skip = skip,
-            .key_f = j->sp.key_f,
-            .nkeys = j->sk.nkeys,
-            .bucket_all_pairs = j->o.bucket_all_pairs,
-            .memory = j->o.memory,
-            .cancel = j->o.cancel,
-        };
         /* The candidate pairs get a quarter of the budget: past it, the
          * workers' lists go to sorted runs on disk, merged into the
          * verification a chunk at a time (verify_chunks). */
